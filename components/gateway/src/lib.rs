@@ -1,0 +1,313 @@
+//! `gateway`: the platform's only public route.
+//!
+//! It gives every request an id, refuses oversized bodies (413) and non-JSON bodies (415), verifies
+//! the bearer token against the keys in its `jwt_jwks` variable, checks the caller's role against
+//! the route table, drops any identity headers the client sent, and forwards the request to the
+//! private component for its path by Spin service chaining, with the verified principal.
+//!
+//! Invariant: private components trust `x-hotline-subject` and `x-hotline-role` only because
+//! nothing but this component can reach them, and it always sets both from a verified token.
+
+mod auth;
+
+use mobile_api::{codes, headers};
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{HeaderValue, Method, Request, Response, StatusCode};
+use spin_sdk::http_service;
+
+/// Bodies larger than this are refused before they are read in full.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The committed OpenAPI document, served at `/openapi.json`.
+const OPENAPI: &str = include_str!("../../../mobile-api/openapi.json");
+
+/// Who may call what. Each route names the private component that serves it.
+struct RouteRule {
+    method: Method,
+    /// A path pattern; `{}` matches one segment.
+    pattern: &'static str,
+    component: &'static str,
+    roles: &'static [&'static str],
+}
+
+const CITIZEN_FACING: &[&str] = &["citizen", "operator"];
+
+fn route_table() -> [RouteRule; 3] {
+    [
+        RouteRule {
+            method: Method::POST,
+            pattern: "/api/v1/requests",
+            component: "intake",
+            roles: CITIZEN_FACING,
+        },
+        RouteRule {
+            method: Method::GET,
+            pattern: "/api/v1/requests",
+            component: "intake",
+            roles: CITIZEN_FACING,
+        },
+        RouteRule {
+            method: Method::GET,
+            pattern: "/api/v1/requests/{}",
+            component: "intake",
+            roles: CITIZEN_FACING,
+        },
+    ]
+}
+
+fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return true,
+            (Some("{}"), Some(segment)) if !segment.is_empty() => {}
+            (Some(expected), Some(segment)) if expected == segment => {}
+            _ => return false,
+        }
+    }
+}
+
+type Reply = Response<String>;
+
+fn json_response(status: StatusCode, body: String, request_id: &str) -> Reply {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert(headers::REQUEST_ID, id);
+    }
+    response
+}
+
+fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Reply {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
+    json_response(status, body, request_id)
+}
+
+#[http_service]
+async fn handle(request: Request) -> Reply {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let path = request.uri().path().to_owned();
+    if path == "/openapi.json" && request.method() == Method::GET {
+        return json_response(StatusCode::OK, OPENAPI.to_owned(), &request_id);
+    }
+
+    let rules = route_table();
+    let matching: Vec<&RouteRule> = rules
+        .iter()
+        .filter(|rule| pattern_matches(rule.pattern, &path))
+        .collect();
+    if matching.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            "没有这个地址 (no such route)",
+            &request_id,
+        );
+    }
+    let Some(rule) = matching
+        .into_iter()
+        .find(|rule| rule.method == request.method())
+    else {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            codes::METHOD_NOT_ALLOWED,
+            "不支持该请求方法 (method not allowed)",
+            &request_id,
+        );
+    };
+
+    let principal = match auth::authenticate(request.headers()).await {
+        Ok(principal) => principal,
+        Err(refusal) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                refusal.code(),
+                refusal.message(),
+                &request_id,
+            );
+        }
+    };
+    if !rule.roles.contains(&principal.role.as_str()) {
+        return error(
+            StatusCode::FORBIDDEN,
+            codes::FORBIDDEN,
+            "您的角色无权使用此功能 (your role may not use this route)",
+            &request_id,
+        );
+    }
+
+    let has_body = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH
+    );
+    if has_body {
+        let declared_length = request
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::PAYLOAD_TOO_LARGE,
+                "请求内容过大 (body over 64 KiB)",
+                &request_id,
+            );
+        }
+        let is_json = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "请求内容须为 JSON (Content-Type must be application/json)",
+                &request_id,
+            );
+        }
+    }
+
+    let (parts, body) = request.into_parts();
+    let body = if has_body {
+        match body.bytes().await {
+            Ok(bytes) if bytes.len() > MAX_BODY_BYTES => {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::PAYLOAD_TOO_LARGE,
+                    "请求内容过大 (body over 64 KiB)",
+                    &request_id,
+                );
+            }
+            Ok(bytes) => bytes.to_vec(),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    codes::MALFORMED_JSON,
+                    "请求内容不完整 (the body could not be read)",
+                    &request_id,
+                );
+            }
+        }
+    } else {
+        Vec::new()
+    };
+
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut forward = spin_sdk::http::Request::builder()
+        .method(parts.method.clone())
+        .uri(format!(
+            "http://{}.spin.internal{path_and_query}",
+            rule.component
+        ));
+    // Only these client headers pass; identity headers are set here and nowhere else.
+    for name in ["content-type", "accept-language", headers::IDEMPOTENCY_KEY] {
+        if let Some(value) = parts.headers.get(name) {
+            forward = forward.header(name, value);
+        }
+    }
+    forward = forward
+        .header(headers::REQUEST_ID, &request_id)
+        .header(headers::SUBJECT, &principal.subject)
+        .header(headers::ROLE, &principal.role);
+    let forward = match forward.body(spin_sdk::http::FullBody::new(bytes::Bytes::from(body))) {
+        Ok(forward) => forward,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                codes::NOT_FOUND,
+                "请求地址无效 (invalid request target)",
+                &request_id,
+            );
+        }
+    };
+
+    match spin_sdk::http::send(forward).await {
+        Ok(response) => {
+            let status = response.status();
+            let content_type = response.headers().get("content-type").cloned();
+            match response.into_body().bytes().await {
+                Ok(bytes) => {
+                    let mut reply = json_response(
+                        status,
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                        &request_id,
+                    );
+                    if let Some(content_type) = content_type {
+                        reply.headers_mut().insert("content-type", content_type);
+                    }
+                    reply
+                }
+                Err(e) => {
+                    eprintln!(
+                        "gateway: {request_id}: reading the answer of {} failed: {e:?}",
+                        rule.component
+                    );
+                    error(
+                        StatusCode::BAD_GATEWAY,
+                        codes::INTERNAL,
+                        "服务内部错误 (internal error)",
+                        &request_id,
+                    )
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "gateway: {request_id}: forwarding to {} failed: {e:?}",
+                rule.component
+            );
+            let timed_out = matches!(
+                e,
+                spin_sdk::wasip3::http::types::ErrorCode::HttpResponseTimeout
+            );
+            if timed_out {
+                error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    codes::TIMEOUT,
+                    "处理超时 (the request took too long)",
+                    &request_id,
+                )
+            } else {
+                error(
+                    StatusCode::BAD_GATEWAY,
+                    codes::INTERNAL,
+                    "服务内部错误 (internal error)",
+                    &request_id,
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(pattern_matches("/api/v1/requests", "/api/v1/requests"));
+        assert!(pattern_matches(
+            "/api/v1/requests/{}",
+            "/api/v1/requests/ZMD-20261128-000001"
+        ));
+        assert!(!pattern_matches("/api/v1/requests/{}", "/api/v1/requests/"));
+        assert!(!pattern_matches(
+            "/api/v1/requests/{}",
+            "/api/v1/requests/a/b"
+        ));
+        assert!(!pattern_matches("/api/v1/requests", "/api/v1/requestsx"));
+    }
+}

@@ -1,0 +1,121 @@
+//! The intake component's API errors: each maps to a status and a stable code. Database failures
+//! become an opaque 500 whose cause goes to the log, never to the client.
+
+use crate::{Reply, json_reply};
+use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, codes};
+use spin_sdk::http::StatusCode;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated,
+    NotFound,
+    MethodNotAllowed,
+    /// The body is not JSON; the parser's position, when known.
+    MalformedJson(Option<String>),
+    Validation(Vec<FieldError>),
+    InvalidIdempotencyKey,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    /// A database or host failure: logged, answered with an opaque 500.
+    Internal(String),
+}
+
+impl From<spin_sdk::pg::Error> for ApiError {
+    fn from(error: spin_sdk::pg::Error) -> Self {
+        ApiError::Internal(format!("postgres: {error:?}"))
+    }
+}
+
+impl From<spin_sdk::pg::PgError> for ApiError {
+    fn from(error: spin_sdk::pg::PgError) -> Self {
+        ApiError::Internal(format!("postgres: {error:?}"))
+    }
+}
+
+pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            ApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHENTICATED,
+                "请先登录 (sign in first)".into(),
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有找到该诉求 (not found)".into(),
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::METHOD_NOT_ALLOWED,
+                "不支持该请求方法 (method not allowed)".into(),
+            ),
+            ApiError::MalformedJson(position) => (
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED_JSON,
+                match position {
+                    Some(position) => {
+                        format!("请求内容不是有效的 JSON (malformed JSON: {position})")
+                    }
+                    None => "请求内容不是有效的 JSON (malformed JSON)".into(),
+                },
+            ),
+            ApiError::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::VALIDATION_FAILED,
+                "请检查填写的内容 (some fields are invalid)".into(),
+            ),
+            ApiError::InvalidIdempotencyKey => (
+                StatusCode::BAD_REQUEST,
+                codes::INVALID_IDEMPOTENCY_KEY,
+                "Idempotency-Key 应为 1–128 个可见 ASCII 字符 (invalid Idempotency-Key)".into(),
+            ),
+            ApiError::IdempotencyKeyReused => (
+                StatusCode::CONFLICT,
+                codes::IDEMPOTENCY_KEY_REUSED,
+                "该 Idempotency-Key 已用于另一个请求 (the key was used for a different request)"
+                    .into(),
+            ),
+            ApiError::InvalidCursor => (
+                StatusCode::BAD_REQUEST,
+                codes::INVALID_CURSOR,
+                "分页游标无效 (invalid cursor)".into(),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL,
+                "服务内部错误 (internal error)".into(),
+            ),
+        }
+    }
+
+    pub fn into_reply(self, request_id: &str) -> Reply {
+        if let ApiError::Internal(cause) = &self {
+            eprintln!("intake: {request_id}: {cause}");
+        }
+        let (status, code, message) = self.parts();
+        let fields = match self {
+            ApiError::Validation(fields) => fields,
+            _ => Vec::new(),
+        };
+        let envelope = ErrorEnvelope {
+            error: ErrorBody {
+                code: code.to_owned(),
+                message,
+                fields,
+            },
+        };
+        json_reply(
+            status,
+            serde_json::to_string(&envelope).expect("the envelope serialises"),
+        )
+    }
+}

@@ -1,0 +1,92 @@
+//! `intake`: citizens file requests and follow them (the mobile API's `/api/v1/requests`).
+//!
+//! Private: reached only from the gateway, which sets the verified principal in
+//! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
+//! and the idempotency record in one transaction.
+
+mod error;
+mod orders;
+
+use error::ApiError;
+use mobile_api::headers;
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{HeaderValue, Method, Request, Response, StatusCode};
+use spin_sdk::http_service;
+
+/// The verified caller, as the gateway forwarded it.
+pub struct Principal {
+    pub subject: String,
+    pub role: String,
+}
+
+pub type Reply = Response<String>;
+
+pub fn json_reply(status: StatusCode, body: String) -> Reply {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+fn principal(request: &Request) -> Option<Principal> {
+    let get = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Some(Principal {
+        subject: get(headers::SUBJECT)?,
+        role: get(headers::ROLE)?,
+    })
+}
+
+#[http_service]
+async fn handle(request: Request) -> Reply {
+    let request_id = request
+        .headers()
+        .get(headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    match route(request).await {
+        Ok(reply) => reply,
+        Err(error) => error.into_reply(&request_id),
+    }
+}
+
+async fn route(request: Request) -> Result<Reply, ApiError> {
+    let principal = principal(&request).ok_or(ApiError::Unauthenticated)?;
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match (request.method().clone(), segments.as_slice()) {
+        (Method::POST, ["api", "v1", "requests"]) => {
+            let idempotency_key = request
+                .headers()
+                .get(headers::IDEMPOTENCY_KEY)
+                .map(|v| {
+                    v.to_str()
+                        .map(str::to_owned)
+                        .map_err(|_| ApiError::InvalidIdempotencyKey)
+                })
+                .transpose()?;
+            let body = request
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            orders::file(&principal, idempotency_key, &body).await
+        }
+        (Method::GET, ["api", "v1", "requests"]) => orders::list(&principal, &query).await,
+        (Method::GET, ["api", "v1", "requests", id]) => orders::detail(&principal, id).await,
+        (_, ["api", "v1", "requests"] | ["api", "v1", "requests", _]) => {
+            Err(ApiError::MethodNotAllowed)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}

@@ -1,0 +1,560 @@
+//! Filing, listing and reading work orders.
+
+use crate::error::{ApiError, field_error};
+use crate::{Principal, Reply, json_reply};
+use mobile_api::{
+    Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
+    WorkOrderSummary,
+};
+use sha2::{Digest, Sha256};
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::{self, Connection, ParameterValue, Row};
+use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
+
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+async fn connect() -> Result<Connection, ApiError> {
+    let url = spin_sdk::variables::get("db_url")
+        .await
+        .map_err(|e| ApiError::Internal(format!("the db_url variable: {e:?}")))?;
+    Ok(Connection::open(url).await?)
+}
+
+fn text(value: impl Into<String>) -> ParameterValue {
+    ParameterValue::Str(value.into())
+}
+
+/// Reads a JSON body into the API type, telling syntax errors (400) from wrong or missing
+/// fields (422, with the field's path).
+fn parse_body(body: &[u8]) -> Result<CreateRequest, ApiError> {
+    let malformed = |e: &serde_json::Error| {
+        ApiError::MalformedJson(Some(format!("line {} column {}", e.line(), e.column())))
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let request = match serde_path_to_error::deserialize::<_, CreateRequest>(&mut deserializer) {
+        Ok(request) => request,
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.classify() != serde_json::error::Category::Data {
+                return Err(malformed(&inner));
+            }
+            let message = inner.to_string();
+            let (field, code) = match message.strip_prefix("missing field `") {
+                Some(rest) => {
+                    let name = rest.split('`').next().unwrap_or_default();
+                    let field = if path == "." {
+                        name.to_owned()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    (field, "required")
+                }
+                None => (path, "invalid_type"),
+            };
+            return Err(ApiError::Validation(vec![field_error(
+                field, code, message,
+            )]));
+        }
+    };
+    deserializer.end().map_err(|e| malformed(&e))?;
+    Ok(request)
+}
+
+fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+    let valid = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidIdempotencyKey)
+    }
+}
+
+fn checked(principal: &Principal, request: &CreateRequest) -> Result<CheckedRequest, ApiError> {
+    let draft = RequestDraft {
+        category: &request.category,
+        title: &request.title,
+        description: &request.description,
+        lat: request.location.lat,
+        lng: request.location.lng,
+        address: request.location.address.as_deref(),
+        district: request.location.district.as_deref(),
+        contact_phone: &request.contact_phone,
+        photo_urls: &request.photo_urls,
+    };
+    let parsed = CheckedRequest::parse(&draft);
+    let mut problems: Vec<_> = match &parsed {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems
+            .iter()
+            .map(|p| field_error(p.field, p.code, p.message.clone()))
+            .collect(),
+    };
+    if principal.role == "citizen" && request.channel == Channel::Phone {
+        problems.push(field_error(
+            "channel",
+            "channel_not_allowed",
+            "电话渠道的诉求由话务员登记 (phone requests are filed by operators)",
+        ));
+    }
+    match parsed {
+        Ok(checked) if problems.is_empty() => Ok(checked),
+        _ => Err(ApiError::Validation(problems)),
+    }
+}
+
+/// `POST /api/v1/requests`.
+pub async fn file(
+    principal: &Principal,
+    idempotency_key: Option<String>,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    if let Some(key) = &idempotency_key {
+        check_idempotency_key(key)?;
+    }
+    let request = parse_body(body)?;
+    let checked = checked(principal, &request)?;
+    let db = connect().await?;
+
+    // The category and district must exist; checked before the transaction so that a bad
+    // request takes no locks.
+    let names = db
+        .query(
+            "select (select name from categories where category_id = $1 and parent_id is not null) as category_name, \
+                    (select name from districts where district_id = $2) as district_name",
+            [text(&checked.category), checked.district.clone().into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let names = names
+        .first()
+        .ok_or_else(|| ApiError::Internal("the name lookup returned no row".into()))?;
+    let category_name: Option<String> = names.get("category_name");
+    let district_name: Option<String> = names.get("district_name");
+    let mut problems = Vec::new();
+    if category_name.is_none() {
+        problems.push(field_error(
+            "category",
+            "unknown_category",
+            "没有这个诉求类别 (no such category)",
+        ));
+    }
+    if checked.district.is_some() && district_name.is_none() {
+        problems.push(field_error(
+            "location.district",
+            "unknown_district",
+            "没有这个县区 (no such district)",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+
+    let request_hash = hex::encode(Sha256::digest(body));
+    db.execute("begin", []).await?;
+    let result = file_in_transaction(
+        &db,
+        principal,
+        idempotency_key.as_deref(),
+        &request_hash,
+        &request,
+        &checked,
+        category_name,
+        district_name,
+    )
+    .await;
+    match result {
+        Ok(Filed::New(reply)) => {
+            db.execute("commit", []).await?;
+            Ok(reply)
+        }
+        Ok(Filed::Replayed(reply)) => {
+            db.execute("rollback", []).await?;
+            Ok(reply)
+        }
+        Err(error) => {
+            // Dropping the connection rolls back too; saying so keeps the connection reusable.
+            let _ = db.execute("rollback", []).await;
+            Err(error)
+        }
+    }
+}
+
+enum Filed {
+    New(Reply),
+    Replayed(Reply),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn file_in_transaction(
+    db: &Connection,
+    principal: &Principal,
+    idempotency_key: Option<&str>,
+    request_hash: &str,
+    request: &CreateRequest,
+    checked: &CheckedRequest,
+    category_name: Option<String>,
+    district_name: Option<String>,
+) -> Result<Filed, ApiError> {
+    if let Some(key) = idempotency_key {
+        // A concurrent first attempt with the same key holds the row until it commits; this
+        // insert waits for it, then finds its answer.
+        let claimed = db
+            .execute(
+                "insert into idempotency_keys (subject, idempotency_key, request_hash) values ($1, $2, $3) \
+                 on conflict (subject, idempotency_key) do nothing",
+                [text(&principal.subject), text(key), text(request_hash)],
+            )
+            .await?;
+        if claimed == 0 {
+            let rows = db
+                .query(
+                    "select request_hash, response_status, response_body from idempotency_keys \
+                     where subject = $1 and idempotency_key = $2",
+                    [text(&principal.subject), text(key)],
+                )
+                .await?
+                .collect()
+                .await?;
+            let row = rows
+                .first()
+                .ok_or_else(|| ApiError::Internal("the idempotency row vanished".into()))?;
+            let stored_hash: String = row.get("request_hash").unwrap_or_default();
+            if stored_hash != request_hash {
+                return Err(ApiError::IdempotencyKeyReused);
+            }
+            let status: Option<i32> = row.get("response_status");
+            let body: Option<serde_json::Value> = row.get("response_body");
+            return match (status, body) {
+                (Some(status), Some(body)) => {
+                    let status = u16::try_from(status)
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .unwrap_or(StatusCode::CREATED);
+                    Ok(Filed::Replayed(json_reply(status, body.to_string())))
+                }
+                _ => Err(ApiError::Internal(
+                    "an idempotency row without its answer".into(),
+                )),
+            };
+        }
+    }
+
+    let citizen = db
+        .query(
+            "insert into citizens (citizen_id, subject) values ($1, $2) \
+             on conflict (subject) do update set subject = excluded.subject returning citizen_id",
+            [
+                ParameterValue::Uuid(uuid::Uuid::new_v4().to_string()),
+                text(&principal.subject),
+            ],
+        )
+        .await?
+        .collect()
+        .await?;
+    let citizen_id: uuid::Uuid = citizen
+        .first()
+        .and_then(|row| row.get("citizen_id"))
+        .ok_or_else(|| ApiError::Internal("no citizen id returned".into()))?;
+
+    let clock = db
+        .query(
+            "select nextval('work_order_serial') as serial, now() as now",
+            [],
+        )
+        .await?
+        .collect()
+        .await?;
+    let clock = clock
+        .first()
+        .ok_or_else(|| ApiError::Internal("no serial returned".into()))?;
+    let serial: i64 = clock
+        .get("serial")
+        .ok_or_else(|| ApiError::Internal("no serial".into()))?;
+    let now = clock
+        .get::<chrono::NaiveDateTime>("now")
+        .ok_or_else(|| ApiError::Internal("no clock".into()))?
+        .and_utc();
+    let prefix = spin_sdk::variables::get("tracking_prefix")
+        .await
+        .map_err(|e| ApiError::Internal(format!("the tracking_prefix variable: {e:?}")))?;
+    let tracking_number = TrackingNumber::new(&prefix, now, serial);
+    let work_order_id = uuid::Uuid::new_v4();
+    let (lat, lng) = checked.coordinates.unzip();
+
+    db.execute(
+        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, \
+         description, lat, lng, address, district_id, contact_phone, channel, urgent, confidential, photo_urls, \
+         created_at, updated_at) \
+         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+        [
+            work_order_id.into(),
+            text(tracking_number.as_str()),
+            citizen_id.into(),
+            text(&principal.subject),
+            text(&checked.category),
+            text(&checked.title),
+            text(&checked.description),
+            lat.into(),
+            lng.into(),
+            checked.address.clone().into(),
+            checked.district.clone().into(),
+            text(checked.contact_phone.as_str()),
+            text(request.channel.as_str()),
+            request.urgent.into(),
+            request.confidential.into(),
+            checked.photo_urls.iter().cloned().map(Some).collect::<Vec<_>>().into(),
+            now.naive_utc().into(),
+        ],
+    )
+    .await?;
+    db.execute(
+        "insert into work_order_events (work_order_id, event, actor, created_at) values ($1, 'received', $2, $3)",
+        [work_order_id.into(), text(&principal.subject), now.naive_utc().into()],
+    )
+    .await?;
+
+    let order = WorkOrder {
+        id: work_order_id,
+        tracking_number: tracking_number.as_str().to_owned(),
+        status: "received".into(),
+        status_label: workorder::status_label("received").into(),
+        category: Named {
+            code: checked.category.clone(),
+            name: category_name.unwrap_or_default(),
+        },
+        title: checked.title.clone(),
+        description: checked.description.clone(),
+        location: Location {
+            lat,
+            lng,
+            address: checked.address.clone(),
+            district: checked
+                .district
+                .clone()
+                .zip(district_name)
+                .map(|(code, name)| Named { code, name }),
+        },
+        contact_phone_masked: checked.contact_phone.masked(),
+        channel: request.channel,
+        urgent: request.urgent,
+        confidential: request.confidential,
+        photo_urls: checked.photo_urls.clone(),
+        created_at: now,
+        updated_at: now,
+        timeline: vec![TimelineEntry {
+            at: now,
+            event: "received".into(),
+            description: workorder::event_description("received", request.urgent),
+        }],
+    };
+    let body = serde_json::to_value(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(key) = idempotency_key {
+        db.execute(
+            "update idempotency_keys set response_status = 201, response_body = $3 \
+             where subject = $1 and idempotency_key = $2",
+            [
+                text(&principal.subject),
+                text(key),
+                pg::jsonb(&body).map_err(|e| ApiError::Internal(e.to_string()))?,
+            ],
+        )
+        .await?;
+    }
+    Ok(Filed::New(json_reply(
+        StatusCode::CREATED,
+        body.to_string(),
+    )))
+}
+
+/// The orders of the citizen whose subject is `$1`, with their category and district names.
+const ORDERS_OF_SUBJECT: &str = "select o.work_order_id, o.tracking_number, o.status, o.category_id, \
+     c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, \
+     d.name as district_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, \
+     o.created_at, o.updated_at \
+     from work_orders o \
+     join categories c on c.category_id = o.category_id \
+     left join districts d on d.district_id = o.district_id \
+     join citizens ci on ci.citizen_id = o.citizen_id \
+     where ci.subject = $1";
+
+fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, ApiError> {
+    row.get::<T>(column)
+        .ok_or_else(|| ApiError::Internal(format!("column {column} missing or of another type")))
+}
+
+fn channel(code: &str) -> Result<Channel, ApiError> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned()))
+        .map_err(|_| ApiError::Internal(format!("unknown channel {code} in the database")))
+}
+
+fn summary(row: &Row) -> Result<WorkOrderSummary, ApiError> {
+    let status: String = required(row, "status")?;
+    Ok(WorkOrderSummary {
+        id: required(row, "work_order_id")?,
+        tracking_number: required(row, "tracking_number")?,
+        status_label: workorder::status_label(&status).to_owned(),
+        status,
+        category: Named {
+            code: required(row, "category_id")?,
+            name: required(row, "category_name")?,
+        },
+        title: required(row, "title")?,
+        urgent: required(row, "urgent")?,
+        created_at: required::<chrono::NaiveDateTime>(row, "created_at")?.and_utc(),
+    })
+}
+
+/// `GET /api/v1/requests/{id or tracking number}`: the caller's own only; anyone else's is a 404.
+pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let by_id = uuid::Uuid::parse_str(id).ok();
+    let by_number = TrackingNumber::parse(id);
+    if by_id.is_none() && by_number.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let db = connect().await?;
+    let rows = db
+        .query(
+            format!("{ORDERS_OF_SUBJECT} and (o.work_order_id = $2 or o.tracking_number = $3)"),
+            [
+                text(&principal.subject),
+                by_id.into(),
+                by_number.map(|n| n.as_str().to_owned()).into(),
+            ],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::NotFound)?;
+    let head = summary(row)?;
+    let events = db
+        .query(
+            "select event, created_at from work_order_events where work_order_id = $1 order by work_order_event_id",
+            [head.id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let urgent = head.urgent;
+    let timeline = events
+        .iter()
+        .map(|event| {
+            let code: String = required(event, "event")?;
+            Ok(TimelineEntry {
+                at: required::<chrono::NaiveDateTime>(event, "created_at")?.and_utc(),
+                description: workorder::event_description(&code, urgent),
+                event: code,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let district_code: Option<String> = row.get("district_id");
+    let district_name: Option<String> = row.get("district_name");
+    let photos: Vec<Option<String>> = required(row, "photo_urls")?;
+    let contact_phone: String = required(row, "contact_phone")?;
+    let order = WorkOrder {
+        id: head.id,
+        tracking_number: head.tracking_number,
+        status: head.status,
+        status_label: head.status_label,
+        category: head.category,
+        title: head.title,
+        description: required(row, "description")?,
+        location: Location {
+            lat: row.get("lat"),
+            lng: row.get("lng"),
+            address: row.get("address"),
+            district: district_code
+                .zip(district_name)
+                .map(|(code, name)| Named { code, name }),
+        },
+        contact_phone_masked: workorder::mask_phone(&contact_phone),
+        channel: channel(&required::<String>(row, "channel")?)?,
+        urgent,
+        confidential: required(row, "confidential")?,
+        photo_urls: photos.into_iter().flatten().collect(),
+        created_at: head.created_at,
+        updated_at: required::<chrono::NaiveDateTime>(row, "updated_at")?.and_utc(),
+        timeline,
+    };
+    let body = serde_json::to_string(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json_reply(StatusCode::OK, body))
+}
+
+/// A page position: the last order shown, as `<created_at in µs>.<id>`.
+fn parse_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, uuid::Uuid), ApiError> {
+    let (micros, id) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
+    let micros: i64 = micros.parse().map_err(|_| ApiError::InvalidCursor)?;
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or(ApiError::InvalidCursor)?;
+    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::InvalidCursor)?;
+    Ok((at.naive_utc(), id))
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// `GET /api/v1/requests?cursor=&limit=`: the caller's orders, newest first.
+pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
+    let limit = match query_param(query, "limit") {
+        None => DEFAULT_PAGE,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+            _ => {
+                return Err(ApiError::Validation(vec![field_error(
+                    "limit",
+                    "out_of_range",
+                    format!("每页 1 到 {MAX_PAGE} 条 (limit must be 1–{MAX_PAGE})"),
+                )]));
+            }
+        },
+    };
+    let cursor = query_param(query, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(parse_cursor)
+        .transpose()?;
+    let db = connect().await?;
+    let base = ORDERS_OF_SUBJECT;
+    let fetch = i64::from(limit) + 1;
+    let rows = match cursor {
+        None => {
+            db.query(
+                format!("{base} order by o.created_at desc, o.work_order_id desc limit $2"),
+                [text(&principal.subject), fetch.into()],
+            )
+            .await?
+        }
+        Some((at, id)) => {
+            db.query(
+                format!(
+                    "{base} and (o.created_at, o.work_order_id) < ($2, $3) \
+                     order by o.created_at desc, o.work_order_id desc limit $4"
+                ),
+                [text(&principal.subject), at.into(), id.into(), fetch.into()],
+            )
+            .await?
+        }
+    }
+    .collect()
+    .await?;
+    let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items
+            .last()
+            .map(|last| format!("{}.{}", last.created_at.timestamp_micros(), last.id))
+    } else {
+        None
+    };
+    let body = serde_json::to_string(&WorkOrderPage { items, next_cursor })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json_reply(StatusCode::OK, body))
+}

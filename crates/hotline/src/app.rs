@@ -1,0 +1,395 @@
+//! The application: engine, linker and pre-instantiated components (built once, the process and
+//! app lifetimes), and the dispatch of one request to one component (a `Store` per instance).
+//!
+//! Instances are reused for up to `max_instance_reuse` requests (at most `max_instance_concurrency`
+//! at once), as `wasmtime serve` does for WASI 0.3 components; components keep no per-request
+//! state in globals. A time limit per request is enforced by epoch interruption: the guest yields
+//! every tick so that an expired instance can be dropped even while it spins.
+
+use crate::host::{ComponentConfig, HostState, OutboundHooks, add_spin_interfaces};
+use crate::manifest::{Manifest, Route};
+use crate::outbound::OutboundPolicy;
+use crate::postgres::PgPools;
+use crate::variables::AppVariables;
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::handler::{
+    ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept,
+    TrapOrPanicError, WorkerExpiration, WorkerState, WorkerStatus,
+};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+/// Limits and tuning, from the command line.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    pub memory_per_instance: usize,
+    pub max_concurrent_requests: usize,
+    pub max_instance_reuse: usize,
+    pub max_instance_concurrency: usize,
+    pub idle_instance_timeout: Duration,
+    pub pg_max_connections: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: Duration::from_secs(10),
+            memory_per_instance: 64 << 20,
+            max_concurrent_requests: 256,
+            max_instance_reuse: 128,
+            max_instance_concurrency: 16,
+            idle_instance_timeout: Duration::from_secs(1),
+            pg_max_connections: 32,
+        }
+    }
+}
+
+/// How often the epoch ticks; a spinning guest yields at this interval.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+pub struct App {
+    pub name: String,
+    pub triggers: Vec<(Route, String)>,
+    pub pg_pools: PgPools,
+    pub limits: Limits,
+    handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
+}
+
+/// How a request to a component ended, when it did not end with a response.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("no component `{0}`")]
+    UnknownComponent(String),
+    #[error("the request exceeded its time limit")]
+    TimedOut,
+    #[error("the component failed: {0:#}")]
+    Failed(wasmtime::Error),
+}
+
+pub fn engine(cache_dir: Option<PathBuf>, limits: &Limits) -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model_async(true);
+    config.epoch_interruption(true);
+    if let Some(dir) = cache_dir {
+        let mut cache = wasmtime::CacheConfig::new();
+        cache.with_directory(dir);
+        config.cache(Some(wasmtime::Cache::new(cache)?));
+    }
+    let mut pooling = wasmtime::PoolingAllocationConfig::default();
+    pooling
+        .total_component_instances(1000)
+        .total_memories(1000)
+        .total_tables(2000)
+        .total_core_instances(4000)
+        .total_stacks(1000)
+        .max_memory_size(limits.memory_per_instance)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
+    match Engine::new(&config) {
+        Ok(engine) => Ok(engine),
+        Err(error) => {
+            // The pooling allocator reserves address space up front; where that is refused
+            // (a small `ulimit -v`), fall back to allocating on demand.
+            tracing::warn!(
+                "pooling allocator unavailable ({error}); allocating instances on demand"
+            );
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
+            Ok(Engine::new(&config)?)
+        }
+    }
+}
+
+/// Advances the engine's epoch every tick, for as long as the engine lives.
+pub fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+impl App {
+    pub fn load(
+        engine: &Engine,
+        manifest: &Manifest,
+        variables: &AppVariables,
+        limits: Limits,
+    ) -> anyhow::Result<Arc<App>> {
+        let mut linker = Linker::<HostState>::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+        add_spin_interfaces(&mut linker)?;
+
+        let mut prepared = Vec::new();
+        for component in manifest.components.values() {
+            let started = Instant::now();
+            let compiled = Component::from_file(engine, &component.source).map_err(|e| {
+                anyhow::Error::from(e).context(format!(
+                    "loading component `{}` from {}",
+                    component.id,
+                    component.source.display()
+                ))
+            })?;
+            let pre = linker.instantiate_pre(&compiled).map_err(|e| {
+                anyhow::Error::from(e).context(format!(
+                    "component `{}` imports what this runtime does not provide",
+                    component.id
+                ))
+            })?;
+            let pre = ServicePre::new(pre).map_err(|e| {
+                anyhow::Error::from(e).context(format!(
+                    "component `{}` does not export wasi:http/handler@0.3",
+                    component.id
+                ))
+            })?;
+            tracing::debug!(component = %component.id, elapsed_ms = started.elapsed().as_millis() as u64, "component ready");
+            let hosts = component
+                .allowed_outbound_hosts
+                .iter()
+                .map(|h| variables.render(h))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let config = ComponentConfig {
+                id: component.id.clone(),
+                variables: variables
+                    .for_component(&component.variables)
+                    .with_context(|| format!("component.{}.variables", component.id))?,
+                environment: component.environment.clone(),
+                outbound: OutboundPolicy::new(&hosts).with_context(|| {
+                    format!("component.{}.allowed_outbound_hosts", component.id)
+                })?,
+            };
+            prepared.push((pre, config));
+        }
+
+        let app = Arc::new_cyclic(|weak: &Weak<App>| {
+            let handlers = prepared
+                .into_iter()
+                .map(|(pre, config)| {
+                    let id = config.id.clone();
+                    let handler = ComponentHandler {
+                        engine: engine.clone(),
+                        pre: ProxyPre::P3(pre),
+                        config: Arc::new(config),
+                        app: weak.clone(),
+                        limits: limits.clone(),
+                    };
+                    (id, ProxyHandler::new(handler))
+                })
+                .collect();
+            App {
+                name: manifest.name.clone(),
+                triggers: manifest
+                    .triggers
+                    .iter()
+                    .map(|t| (t.route.clone(), t.component.clone()))
+                    .collect(),
+                pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
+                limits,
+                handlers,
+            }
+        });
+        Ok(app)
+    }
+
+    /// The public trigger for `path`: the most specific matching route, never a private one.
+    pub fn route(&self, path: &str) -> Option<(&Route, &str)> {
+        self.triggers
+            .iter()
+            .filter_map(|(route, component)| {
+                route
+                    .match_score(path)
+                    .map(|score| (score, route, component))
+            })
+            .max_by_key(|(score, _, _)| *score)
+            .map(|(_, route, component)| (route, component.as_str()))
+    }
+
+    /// Runs `request` on `component`, within the request time limit.
+    pub async fn dispatch(
+        &self,
+        component: &str,
+        request: wasmtime_wasi_http::handler::Request,
+    ) -> Result<wasmtime_wasi_http::handler::Response, DispatchError> {
+        let handler = self
+            .handlers
+            .get(component)
+            .ok_or_else(|| DispatchError::UnknownComponent(component.to_owned()))?;
+        let started = Instant::now();
+        let timeout = self.limits.request_timeout;
+        match tokio::time::timeout(timeout, handler.handle((), request)).await {
+            Err(_) => Err(DispatchError::TimedOut),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => {
+                let expired = error.is::<ExpirationError>()
+                    || (error.is::<TrapOrPanicError>() && started.elapsed() >= timeout);
+                if expired {
+                    Err(DispatchError::TimedOut)
+                } else {
+                    Err(DispatchError::Failed(error))
+                }
+            }
+        }
+    }
+
+    /// Service chaining: a request from one component to `http://<target>.spin.internal/...`.
+    pub async fn handle_chained(
+        &self,
+        target: &str,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<http::Response<wasmtime_wasi_http::WasiBody>, wasmtime_wasi_http::Error> {
+        match self.dispatch(target, request).await {
+            Ok(response) => Ok(response),
+            Err(DispatchError::UnknownComponent(_)) => {
+                Err(wasmtime_wasi_http::Error::DestinationNotFound)
+            }
+            Err(DispatchError::TimedOut) => Err(wasmtime_wasi_http::Error::HttpResponseTimeout),
+            Err(DispatchError::Failed(error)) => {
+                tracing::error!(component = %target, error = %format!("{error:#}"), "chained component failed");
+                Err(wasmtime_wasi_http::Error::InternalError(Some(
+                    "the chained component failed".into(),
+                )))
+            }
+        }
+    }
+}
+
+struct ComponentHandler {
+    engine: Engine,
+    pre: ProxyPre<HostState>,
+    config: Arc<ComponentConfig>,
+    app: Weak<App>,
+    limits: Limits,
+}
+
+impl HandlerState for ComponentHandler {
+    type StoreData = HostState;
+    type WorkerExpiration = Expiry;
+    type WorkerState = WorkerPolicy;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiry, WorkerPolicy>> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stderr().inherit_stdout();
+        for (key, value) in &self.config.environment {
+            wasi.env(key, value);
+        }
+        let state = HostState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks {
+                component: self.config.clone(),
+                app: self.app.clone(),
+            },
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_per_instance)
+                .build(),
+            component: self.config.clone(),
+            app: self.app.clone(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance {
+            store,
+            proxy,
+            view: <HostState as wasmtime_wasi_http::WasiHttpView>::http,
+            expiration: Expiry {
+                request_timeout: self.limits.request_timeout,
+                idle_timeout: self.limits.idle_instance_timeout,
+                sleep: Box::pin(tokio::time::sleep(self.limits.request_timeout)),
+            },
+            state: WorkerPolicy {
+                component: self.config.id.clone(),
+                request_timeout: self.limits.request_timeout,
+                max_reuse: self.limits.max_instance_reuse,
+                max_concurrency: self.limits.max_instance_concurrency,
+            },
+        })
+    }
+}
+
+/// When an instance is dropped: a request past its time limit, or idle for too long.
+struct Expiry {
+    request_timeout: Duration,
+    idle_timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl WorkerExpiration for Expiry {
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
+        let this = self.get_mut();
+        let limit = match status {
+            WorkerStatus::Idle => this.idle_timeout,
+            WorkerStatus::Requests | WorkerStatus::PostReturn => this.request_timeout,
+        };
+        let deadline = start + limit;
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        this.sleep.as_mut().reset(deadline.into());
+        this.sleep.as_mut().poll(cx)
+    }
+}
+
+struct WorkerPolicy {
+    component: String,
+    request_timeout: Duration,
+    max_reuse: usize,
+    max_concurrency: usize,
+}
+
+impl WorkerState for WorkerPolicy {
+    type StoreData = HostState;
+    type RequestData = ();
+
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.max_reuse {
+            ShouldAccept::Never
+        } else if concurrent >= self.max_concurrency {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        _store: wasmtime::StoreContextMut<'_, HostState>,
+        _data: (),
+        _task: wasmtime::component::GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        Box::pin(tokio::time::sleep(self.request_timeout))
+    }
+
+    fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
+        drop(store);
+        if let Err(error) = result {
+            tracing::error!(component = %self.component, error = %format!("{error:?}"), "component instance ended with an error");
+        }
+    }
+}

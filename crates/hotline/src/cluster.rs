@@ -1,0 +1,290 @@
+//! A private PostgreSQL cluster under a project-local folder, for when no `DATABASE_URL` is given.
+//!
+//! The cluster is created with the installed server binaries (`initdb`, `pg_ctl`), listens only on
+//! 127.0.0.1 on a port chosen at creation and kept in the folder, uses a generated password, and is
+//! reused by later starts. Server binaries refuse to run as root, so as root they run as the
+//! `postgres` system user that Debian's package creates, and the data folder belongs to it.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Cluster {
+    root: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    password: String,
+    run_as: Option<String>,
+    /// Whether this process started the server (and so stops it).
+    started_here: bool,
+}
+
+const SUPERUSER: &str = "hotline";
+
+fn server_binaries() -> anyhow::Result<PathBuf> {
+    if let Ok(dir) = std::env::var("HOTLINE_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Ok(bin);
+    }
+    bail!(
+        "no PostgreSQL server binaries found (looked in /usr/lib/postgresql/*/bin and $HOTLINE_PG_BIN). \
+         Install them (Debian: `apt-get install postgresql postgresql-15-postgis-3`, which `cargo xtask up` does), \
+         or set DATABASE_URL to a server of your own"
+    )
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl Cluster {
+    /// Opens (creating on first use) the cluster under `root` and starts it if it is not running.
+    pub fn start(root: &Path) -> anyhow::Result<Cluster> {
+        let mut cluster = Cluster::open(root)?;
+        if !cluster.is_running() {
+            cluster.start_server()?;
+            cluster.started_here = true;
+        }
+        Ok(cluster)
+    }
+
+    /// Opens the cluster under `root`, creating it on first use, without starting it.
+    pub fn open(root: &Path) -> anyhow::Result<Cluster> {
+        std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        let mut root = root.canonicalize()?;
+        let bin = server_binaries()?;
+        let run_as = is_root().then(|| "postgres".to_owned());
+        if let Some(user) = &run_as
+            && !reachable_by(user, &root)
+        {
+            // The server runs as `postgres`, which must be able to enter every folder above its
+            // data; a checkout under a private home folder is not. Keep the cluster in the
+            // system's temporary folder instead, one per checkout.
+            let key = root
+                .display()
+                .to_string()
+                .bytes()
+                .fold(0xcbf29ce484222325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+                });
+            let fallback = std::env::temp_dir().join(format!("hotline-pg-{key:016x}"));
+            eprintln!(
+                "hotline: the `{user}` user cannot reach {}; keeping the database cluster in {}",
+                root.display(),
+                fallback.display()
+            );
+            std::fs::create_dir_all(&fallback)?;
+            root = fallback;
+        }
+        let data = root.join("data");
+        let port_file = root.join("port");
+        let password_file = root.join("password");
+
+        if !data.join("PG_VERSION").exists() {
+            eprintln!(
+                "hotline: creating a private PostgreSQL cluster in {} ...",
+                data.display()
+            );
+            let port = free_port()?;
+            let password = uuid::Uuid::new_v4().simple().to_string();
+            std::fs::write(&port_file, port.to_string())?;
+            std::fs::write(&password_file, &password)?;
+            if data.exists() {
+                std::fs::remove_dir_all(&data)?;
+            }
+            std::fs::create_dir_all(&data)?;
+            let pwfile = root.join("initdb-password");
+            std::fs::write(&pwfile, &password)?;
+            if let Some(user) = &run_as {
+                chown(user, &root)?;
+            }
+            let status = command(&bin, "initdb", run_as.as_deref())
+                .args(["-D"])
+                .arg(&data)
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ])
+                .arg(format!("--pwfile={}", pwfile.display()))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .context("running initdb")?;
+            std::fs::remove_file(&pwfile).ok();
+            if !status.success() {
+                bail!("initdb failed for {}", data.display());
+            }
+        }
+        let port: u16 = std::fs::read_to_string(&port_file)
+            .context("reading the cluster's port")?
+            .trim()
+            .parse()
+            .context("the cluster's port file is corrupt")?;
+        let password =
+            std::fs::read_to_string(&password_file).context("reading the cluster's password")?;
+        Ok(Cluster {
+            root,
+            bin,
+            port,
+            password: password.trim().to_owned(),
+            run_as,
+            started_here: false,
+        })
+    }
+
+    fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    fn is_running(&self) -> bool {
+        command(&self.bin, "pg_ctl", self.run_as.as_deref())
+            .arg("status")
+            .arg("-D")
+            .arg(self.data())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    fn start_server(&self) -> anyhow::Result<()> {
+        eprintln!(
+            "hotline: starting PostgreSQL on 127.0.0.1:{} ...",
+            self.port
+        );
+        let log = self.root.join("server.log");
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200",
+            self.port
+        );
+        let status = command(&self.bin, "pg_ctl", self.run_as.as_deref())
+            .arg("start")
+            .arg("-D")
+            .arg(self.data())
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "-o", &options])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .context("running pg_ctl start")?;
+        if !status.success() {
+            let tail = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(10).collect();
+            bail!(
+                "PostgreSQL did not start; the end of {}:\n{}",
+                log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops the server, if this process started it.
+    pub fn stop_if_started_here(&self) {
+        if self.started_here {
+            self.stop();
+        }
+    }
+
+    pub fn stop(&self) {
+        if !self.is_running() {
+            return;
+        }
+        eprintln!("hotline: stopping PostgreSQL ...");
+        let _ = command(&self.bin, "pg_ctl", self.run_as.as_deref())
+            .arg("stop")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "fast", "-w"])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+
+    /// The URL of `database` in this cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+}
+
+fn command(bin: &Path, program: &str, run_as: Option<&str>) -> Command {
+    match run_as {
+        Some(user) => {
+            let mut command = Command::new("runuser");
+            command.args(["-u", user, "--"]).arg(bin.join(program));
+            command
+        }
+        None => Command::new(bin.join(program)),
+    }
+}
+
+/// Whether `user` can enter `path` (and so every folder above it).
+fn reachable_by(user: &str, path: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", user, "--", "test", "-x"])
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn chown(user: &str, path: &Path) -> anyhow::Result<()> {
+    let status = Command::new("chown")
+        .args(["-R", &format!("{user}:{user}")])
+        .arg(path)
+        .status()
+        .context("running chown")?;
+    if !status.success() {
+        bail!("could not give {} to the `{user}` user", path.display());
+    }
+    Ok(())
+}
+
+/// Creates `database` on the server at `admin_url` if it does not exist.
+pub async fn ensure_database(admin_url: &str, database: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(database)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let quoted = format!("\"{}\"", database.replace('"', "\"\""));
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {quoted}")))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("creating database {database}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! `hotline`: the edge runtime of the 12345 hotline platform.
+//!
+//! It runs a Spin application (`spin.toml`, manifest v2) as is on wasmtime: the HTTP trigger with
+//! private routes and service chaining, `spin:postgres` on a sqlx pool, `spin:variables`, and
+//! outbound HTTP limited to each component's `allowed_outbound_hosts`. With no `DATABASE_URL` it
+//! runs a private PostgreSQL cluster under its data folder. It also migrates the database, and,
+//! until real sign-in lands, makes demo signing keys and tokens.
+
+mod app;
+mod bindings;
+mod cluster;
+mod host;
+mod manifest;
+mod outbound;
+mod postgres;
+mod server;
+mod tokens;
+mod variables;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "hotline",
+    version,
+    about = "The 12345 hotline platform's edge runtime for Spin applications"
+)]
+struct Cli {
+    /// Folder for the private database cluster and the compiled-component cache.
+    #[arg(
+        long,
+        global = true,
+        env = "HOTLINE_DATA_DIR",
+        default_value = ".hotline"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the application.
+    Serve(ServeArgs),
+    /// Apply the migrations to the database and exit.
+    Migrate(DatabaseArgs),
+    /// Manage the private PostgreSQL cluster.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Create a new signing key pair for access tokens (`signing.pem`, `jwks.json`).
+    Keys {
+        #[arg(long, default_value = "demo-1")]
+        kid: String,
+    },
+    /// Mint an access token (for the demo and the tests, until real sign-in lands).
+    Token {
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value_t = 3600)]
+        ttl_seconds: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Start the cluster (creating it on first use) and print the URL of its `hotline` database.
+    Start,
+    /// Stop the cluster.
+    Stop,
+}
+
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// The database; without it, the private cluster under the data folder.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// The folder of SQL migrations.
+    #[arg(long, default_value = "migrations")]
+    migrations: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The Spin manifest.
+    #[arg(long, default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on start).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: String,
+    /// Time limit for one request, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    request_timeout_ms: u64,
+    /// Linear memory limit of one component instance, in MiB.
+    #[arg(long, default_value_t = 64)]
+    memory_mib: usize,
+    /// Requests served at once; more wait for a slot.
+    #[arg(long, default_value_t = 256)]
+    max_concurrent_requests: usize,
+    /// Requests one component instance serves before it is replaced.
+    #[arg(long, default_value_t = 128)]
+    max_instance_reuse: usize,
+    /// Do not apply migrations at start.
+    #[arg(long)]
+    no_migrate: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,sqlx=warn,sqlx::postgres::notice=error,wasmtime_cache=warn",
+        )
+    });
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hotline: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir;
+    match cli.command {
+        Command::Serve(args) => serve(&data_dir, args).await,
+        Command::Migrate(args) => {
+            let (url, cluster) = database(&data_dir, &args).await?;
+            let result = migrate(&url, &args.migrations).await;
+            if let Some(cluster) = cluster {
+                cluster.stop_if_started_here();
+            }
+            result
+        }
+        Command::Db {
+            action: DbAction::Start,
+        } => {
+            let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+            let url = cluster.url("hotline");
+            cluster::ensure_database(&cluster.url("postgres"), "hotline").await?;
+            println!("{url}");
+            Ok(())
+        }
+        Command::Db {
+            action: DbAction::Stop,
+        } => {
+            cluster::Cluster::open(&data_dir.join("pg"))?.stop();
+            Ok(())
+        }
+        Command::Keys { kid } => {
+            let dir = data_dir.join("keys");
+            tokens::generate_keys(&dir, &kid)?;
+            println!("{}", dir.display());
+            Ok(())
+        }
+        Command::Token {
+            subject,
+            role,
+            ttl_seconds,
+        } => {
+            println!(
+                "{}",
+                tokens::mint(&data_dir.join("keys"), &subject, &role, ttl_seconds)?
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The database URL, starting the private cluster when none is given.
+async fn database(
+    data_dir: &Path,
+    args: &DatabaseArgs,
+) -> anyhow::Result<(String, Option<cluster::Cluster>)> {
+    if let Some(url) = &args.database_url {
+        return Ok((url.clone(), None));
+    }
+    let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+    cluster::ensure_database(&cluster.url("postgres"), "hotline").await?;
+    Ok((cluster.url("hotline"), Some(cluster)))
+}
+
+async fn migrate(url: &str, migrations: &Path) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let migrator = sqlx::migrate::Migrator::new(migrations)
+        .await
+        .with_context(|| format!("reading migrations from {}", migrations.display()))?;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .context("connecting to the database")?;
+    migrator
+        .run(&mut conn)
+        .await
+        .context("applying migrations")?;
+    tracing::info!(applied = migrator.iter().count(), "database migrated");
+    Ok(())
+}
+
+async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let manifest = manifest::Manifest::load(&args.manifest)?;
+    let (url, cluster) = database(data_dir, &args.database).await?;
+    let result = serve_with_database(data_dir, &args, &manifest, &url, started).await;
+    if let Some(cluster) = cluster {
+        cluster.stop_if_started_here();
+    }
+    result
+}
+
+async fn serve_with_database(
+    data_dir: &Path,
+    args: &ServeArgs,
+    manifest: &manifest::Manifest,
+    url: &str,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    if !args.no_migrate {
+        migrate(url, &args.database.migrations).await?;
+    }
+    // The runtime provides the database: `db_url`, `db_host` and `db_port` default to it unless
+    // they are set as SPIN_VARIABLE_* like any other variable.
+    let options: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+    let provided = [
+        ("SPIN_VARIABLE_DB_URL", url.to_owned()),
+        ("SPIN_VARIABLE_DB_HOST", options.get_host().to_owned()),
+        ("SPIN_VARIABLE_DB_PORT", options.get_port().to_string()),
+    ];
+    let vars = variables::AppVariables::resolve(manifest, |name| {
+        std::env::var(name).ok().or_else(|| {
+            provided
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        })
+    })?;
+
+    let limits = app::Limits {
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+        memory_per_instance: args.memory_mib << 20,
+        max_concurrent_requests: args.max_concurrent_requests,
+        max_instance_reuse: args.max_instance_reuse,
+        ..app::Limits::default()
+    };
+    let cache =
+        std::path::absolute(data_dir.join("cache")).context("locating the compile cache")?;
+    let engine = app::engine(Some(cache), &limits)?;
+    app::start_epoch_ticker(&engine);
+    let application = app::App::load(&engine, manifest, &vars, limits)?;
+
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(app = %application.name, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
+    println!("hotline: serving {} on http://{address}", application.name);
+    server::serve(application, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate.recv() => {},
+    }
+    tracing::info!("shutting down");
+}

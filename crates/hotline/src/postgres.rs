@@ -1,0 +1,637 @@
+//! `spin:postgres/postgres@4.2.0` on a `sqlx` pool.
+//!
+//! A `connection` resource holds one pooled connection from `open` until the guest drops it, so
+//! `BEGIN ... COMMIT` works across calls. Whatever a guest leaves open (an error, a trap, a leaked
+//! resource, a request cut off by its deadline) is rolled back by the pool's `after_release` hook
+//! before the connection serves anyone else.
+//!
+//! Parameters: the statement is prepared first so that the server settles each parameter's type;
+//! each guest value is then encoded for that type (a string for a `uuid` column is parsed as a
+//! uuid, an `int32` for an `int8` column is widened). Results are decoded by column type.
+
+// The error type is the interface's own (`spin:postgres` `error`), handed to the guest by value.
+#![allow(clippy::result_large_err)]
+
+use crate::bindings::spin::postgres::postgres::{
+    Column, DbDataType, DbError, DbValue, Error as PgError, Interval, ParameterValue, QueryError,
+    RangeBoundKind, RowSet,
+};
+use crate::outbound::OutboundPolicy;
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use rust_decimal::Decimal;
+use sqlx::postgres::types::{PgInterval, PgRange};
+use sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo,
+    Postgres,
+};
+use sqlx::{
+    Arguments, Column as _, Either, Executor, Row, SqlSafeStr, Statement, TypeInfo, ValueRef,
+};
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Pools by connection address, shared by every component instance (the process lifetime).
+#[derive(Debug)]
+pub struct PgPools {
+    pools: Mutex<HashMap<String, PgPool>>,
+    max_connections: u32,
+    statement_timeout: Duration,
+}
+
+impl PgPools {
+    pub fn new(max_connections: u32, statement_timeout: Duration) -> PgPools {
+        PgPools {
+            pools: Mutex::new(HashMap::new()),
+            max_connections,
+            statement_timeout,
+        }
+    }
+
+    /// The pool for `address`, created on first use. The address must be allowed by `policy`.
+    pub fn pool_for(&self, address: &str, policy: &OutboundPolicy) -> Result<PgPool, PgError> {
+        let options = PgConnectOptions::from_str(address)
+            .map_err(|e| PgError::ConnectionFailed(format!("invalid Postgres address: {e}")))?;
+        let (host, port) = (options.get_host().to_owned(), options.get_port());
+        if !policy.allows("postgres", &host, port) {
+            return Err(PgError::ConnectionFailed(format!(
+                "postgres://{host}:{port} is not in this component's allowed_outbound_hosts"
+            )));
+        }
+        let mut pools = self.pools.lock().expect("pool map lock is never poisoned");
+        if let Some(pool) = pools.get(address) {
+            return Ok(pool.clone());
+        }
+        let timeout_ms = self.statement_timeout.as_millis().to_string();
+        let options = options.options([("statement_timeout", timeout_ms.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    // Roll back whatever the guest left open. A connection outside a transaction
+                    // answers ROLLBACK with a warning and no error; a broken one fails and is closed.
+                    conn.execute("rollback").await?;
+                    Ok(true)
+                })
+            })
+            .connect_lazy_with(options);
+        pools.insert(address.to_owned(), pool.clone());
+        Ok(pool)
+    }
+}
+
+/// The host side of a guest's `connection` resource.
+pub struct PgConnection {
+    conn: Arc<tokio::sync::Mutex<sqlx::pool::PoolConnection<Postgres>>>,
+}
+
+/// The host side of a guest's `connection-builder` resource.
+pub struct PgConnectionBuilder {
+    pub address: String,
+}
+
+impl PgConnection {
+    pub async fn open(pool: PgPool) -> Result<PgConnection, PgError> {
+        let conn = pool
+            .acquire()
+            .await
+            .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
+        Ok(PgConnection {
+            conn: Arc::new(tokio::sync::Mutex::new(conn)),
+        })
+    }
+
+    pub fn shared(&self) -> PgConnection {
+        PgConnection {
+            conn: self.conn.clone(),
+        }
+    }
+
+    pub async fn query(
+        &self,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<RowSet, PgError> {
+        let mut conn = self.conn.lock().await;
+        let (args, columns) = prepare_arguments(&mut conn, &statement, params).await?;
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement), args)
+            .fetch_all(&mut **conn)
+            .await
+            .map_err(query_failed)?;
+        let rows = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(RowSet { columns, rows })
+    }
+
+    pub async fn execute(
+        &self,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> Result<u64, PgError> {
+        let mut conn = self.conn.lock().await;
+        let (args, _) = prepare_arguments(&mut conn, &statement, params).await?;
+        let done = sqlx::query_with(sqlx::AssertSqlSafe(statement), args)
+            .execute(&mut **conn)
+            .await
+            .map_err(query_failed)?;
+        Ok(done.rows_affected())
+    }
+}
+
+async fn prepare_arguments(
+    conn: &mut sqlx::pool::PoolConnection<Postgres>,
+    statement: &str,
+    params: Vec<ParameterValue>,
+) -> Result<(PgArguments, Vec<Column>), PgError> {
+    let prepared = (&mut **conn)
+        .prepare(sqlx::AssertSqlSafe(statement.to_owned()).into_sql_str())
+        .await
+        .map_err(query_failed)?;
+    let types: Vec<PgTypeInfo> = match prepared.parameters() {
+        Some(Either::Left(types)) => types.to_vec(),
+        Some(Either::Right(count)) => vec![PgTypeInfo::with_name("TEXT"); count],
+        None => Vec::new(),
+    };
+    if types.len() != params.len() {
+        return Err(PgError::BadParameter(format!(
+            "the statement takes {} parameters, {} were given",
+            types.len(),
+            params.len()
+        )));
+    }
+    let columns = prepared
+        .columns()
+        .iter()
+        .map(|c| describe_column(c.name(), c.type_info()))
+        .collect();
+    let mut args = PgArguments::default();
+    for (index, (value, ty)) in params.into_iter().zip(types).enumerate() {
+        encode_parameter(&mut args, value, &ty)
+            .map_err(|e| PgError::BadParameter(format!("parameter ${}: {e}", index + 1)))?;
+    }
+    Ok((args, columns))
+}
+
+/// A value encoded by one of sqlx's encoders but sent as the type the server inferred.
+struct As<T> {
+    value: T,
+    ty: PgTypeInfo,
+}
+
+impl<T: sqlx::Type<Postgres>> sqlx::Type<Postgres> for As<T> {
+    fn type_info() -> PgTypeInfo {
+        T::type_info()
+    }
+    fn compatible(_: &PgTypeInfo) -> bool {
+        true
+    }
+}
+
+impl<'q, T: sqlx::Encode<'q, Postgres>> sqlx::Encode<'q, Postgres> for As<T> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        self.value.encode_by_ref(buf)
+    }
+    fn produces(&self) -> Option<PgTypeInfo> {
+        Some(self.ty.clone())
+    }
+}
+
+fn add<T>(args: &mut PgArguments, value: T, ty: &PgTypeInfo) -> Result<(), String>
+where
+    T: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+{
+    args.add(As {
+        value,
+        ty: ty.clone(),
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn parse<T: FromStr>(text: &str, what: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse::<T>()
+        .map_err(|e| format!("`{text}` is not a valid {what}: {e}"))
+}
+
+fn int_for(ty: &str, value: i64, args: &mut PgArguments, info: &PgTypeInfo) -> Result<(), String> {
+    let out_of_range = || format!("{value} does not fit {ty}");
+    match ty {
+        "INT2" => add(
+            args,
+            i16::try_from(value).map_err(|_| out_of_range())?,
+            info,
+        ),
+        "INT4" => add(
+            args,
+            i32::try_from(value).map_err(|_| out_of_range())?,
+            info,
+        ),
+        "INT8" => add(args, value, info),
+        "FLOAT4" => add(args, value as f32, info),
+        "FLOAT8" => add(args, value as f64, info),
+        "NUMERIC" => add(args, Decimal::from(value), info),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => add(args, value.to_string(), info),
+        _ => Err(format!("an integer cannot be sent as {ty}")),
+    }
+}
+
+fn encode_parameter(
+    args: &mut PgArguments,
+    value: ParameterValue,
+    info: &PgTypeInfo,
+) -> Result<(), String> {
+    let ty = info.name().to_owned();
+    let ty = ty.as_str();
+    match value {
+        ParameterValue::DbNull => add(args, Option::<String>::None, info),
+        ParameterValue::Boolean(b) => match ty {
+            "BOOL" => add(args, b, info),
+            _ => Err(format!("a boolean cannot be sent as {ty}")),
+        },
+        ParameterValue::Int8(n) => int_for(ty, n.into(), args, info),
+        ParameterValue::Int16(n) => int_for(ty, n.into(), args, info),
+        ParameterValue::Int32(n) => int_for(ty, n.into(), args, info),
+        ParameterValue::Int64(n) => int_for(ty, n, args, info),
+        ParameterValue::Floating32(f) => match ty {
+            "FLOAT4" => add(args, f, info),
+            "FLOAT8" => add(args, f64::from(f), info),
+            "NUMERIC" => add(args, Decimal::try_from(f).map_err(|e| e.to_string())?, info),
+            _ => Err(format!("a float cannot be sent as {ty}")),
+        },
+        ParameterValue::Floating64(f) => match ty {
+            "FLOAT4" => add(args, f as f32, info),
+            "FLOAT8" => add(args, f, info),
+            "NUMERIC" => add(args, Decimal::try_from(f).map_err(|e| e.to_string())?, info),
+            _ => Err(format!("a float cannot be sent as {ty}")),
+        },
+        ParameterValue::Str(s) => encode_text(args, s, ty, info),
+        ParameterValue::Binary(bytes) => match ty {
+            "BYTEA" => add(args, bytes, info),
+            _ => Err(format!("binary data cannot be sent as {ty}")),
+        },
+        ParameterValue::Date((y, m, d)) => {
+            let date = NaiveDate::from_ymd_opt(y, m.into(), d.into()).ok_or("invalid date")?;
+            match ty {
+                "DATE" => add(args, date, info),
+                _ => Err(format!("a date cannot be sent as {ty}")),
+            }
+        }
+        ParameterValue::Time((h, mi, s, ns)) => {
+            let time = NaiveTime::from_hms_nano_opt(h.into(), mi.into(), s.into(), ns)
+                .ok_or("invalid time")?;
+            match ty {
+                "TIME" => add(args, time, info),
+                _ => Err(format!("a time cannot be sent as {ty}")),
+            }
+        }
+        ParameterValue::Datetime((y, mo, d, h, mi, s, ns)) => {
+            let datetime = NaiveDate::from_ymd_opt(y, mo.into(), d.into())
+                .and_then(|date| date.and_hms_nano_opt(h.into(), mi.into(), s.into(), ns))
+                .ok_or("invalid date-time")?;
+            encode_datetime(args, datetime, ty, info)
+        }
+        ParameterValue::Timestamp(seconds) => {
+            let datetime =
+                chrono::DateTime::from_timestamp(seconds, 0).ok_or("timestamp out of range")?;
+            encode_datetime(args, datetime.naive_utc(), ty, info)
+        }
+        ParameterValue::Uuid(text) => match ty {
+            "UUID" => add(args, parse::<uuid::Uuid>(&text, "uuid")?, info),
+            _ => encode_text(args, text, ty, info),
+        },
+        ParameterValue::Jsonb(bytes) => {
+            let json: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+            match ty {
+                "JSONB" | "JSON" => add(args, sqlx::types::Json(json), info),
+                _ => Err(format!("JSON cannot be sent as {ty}")),
+            }
+        }
+        ParameterValue::Decimal(text) => match ty {
+            "NUMERIC" => add(args, parse::<Decimal>(&text, "decimal")?, info),
+            _ => encode_text(args, text, ty, info),
+        },
+        ParameterValue::RangeInt32((lower, upper)) => match ty {
+            "INT4RANGE" => add(args, range(lower, upper), info),
+            _ => Err(format!("an int4 range cannot be sent as {ty}")),
+        },
+        ParameterValue::RangeInt64((lower, upper)) => match ty {
+            "INT8RANGE" => add(args, range(lower, upper), info),
+            _ => Err(format!("an int8 range cannot be sent as {ty}")),
+        },
+        ParameterValue::RangeDecimal((lower, upper)) => {
+            let parse_bound = |b: Option<(String, RangeBoundKind)>| -> Result<_, String> {
+                b.map(|(v, k)| Ok((parse::<Decimal>(&v, "decimal")?, k)))
+                    .transpose()
+            };
+            match ty {
+                "NUMRANGE" => add(args, range(parse_bound(lower)?, parse_bound(upper)?), info),
+                _ => Err(format!("a decimal range cannot be sent as {ty}")),
+            }
+        }
+        ParameterValue::ArrayInt32(values) => match ty {
+            "INT4[]" => add(args, values, info),
+            "INT8[]" => add(
+                args,
+                values
+                    .into_iter()
+                    .map(|v| v.map(i64::from))
+                    .collect::<Vec<_>>(),
+                info,
+            ),
+            _ => Err(format!("an int4 array cannot be sent as {ty}")),
+        },
+        ParameterValue::ArrayInt64(values) => match ty {
+            "INT8[]" => add(args, values, info),
+            _ => Err(format!("an int8 array cannot be sent as {ty}")),
+        },
+        ParameterValue::ArrayDecimal(values) => match ty {
+            "NUMERIC[]" => {
+                let values = values
+                    .into_iter()
+                    .map(|v| v.map(|v| parse::<Decimal>(&v, "decimal")).transpose())
+                    .collect::<Result<Vec<_>, _>>()?;
+                add(args, values, info)
+            }
+            _ => Err(format!("a decimal array cannot be sent as {ty}")),
+        },
+        ParameterValue::ArrayStr(values) => match ty {
+            "TEXT[]" | "VARCHAR[]" | "BPCHAR[]" | "NAME[]" => add(args, values, info),
+            "UUID[]" => {
+                let values = values
+                    .into_iter()
+                    .map(|v| v.map(|v| parse::<uuid::Uuid>(&v, "uuid")).transpose())
+                    .collect::<Result<Vec<_>, _>>()?;
+                add(args, values, info)
+            }
+            _ => Err(format!("a string array cannot be sent as {ty}")),
+        },
+        ParameterValue::Interval(Interval {
+            micros,
+            days,
+            months,
+        }) => match ty {
+            "INTERVAL" => add(
+                args,
+                PgInterval {
+                    months,
+                    days,
+                    microseconds: micros,
+                },
+                info,
+            ),
+            _ => Err(format!("an interval cannot be sent as {ty}")),
+        },
+    }
+}
+
+/// A string parameter, parsed for the type the server settled on.
+fn encode_text(
+    args: &mut PgArguments,
+    text: String,
+    ty: &str,
+    info: &PgTypeInfo,
+) -> Result<(), String> {
+    match ty {
+        "BOOL" => add(args, parse::<bool>(&text, "boolean")?, info),
+        "INT2" => add(args, parse::<i16>(&text, "int2")?, info),
+        "INT4" => add(args, parse::<i32>(&text, "int4")?, info),
+        "INT8" => add(args, parse::<i64>(&text, "int8")?, info),
+        "FLOAT4" => add(args, parse::<f32>(&text, "float4")?, info),
+        "FLOAT8" => add(args, parse::<f64>(&text, "float8")?, info),
+        "NUMERIC" => add(args, parse::<Decimal>(&text, "decimal")?, info),
+        "UUID" => add(args, parse::<uuid::Uuid>(&text, "uuid")?, info),
+        "DATE" => add(args, parse::<NaiveDate>(&text, "date")?, info),
+        "TIMESTAMPTZ" => add(
+            args,
+            chrono::DateTime::parse_from_rfc3339(&text)
+                .map_err(|e| format!("`{text}` is not an RFC 3339 date-time: {e}"))?
+                .to_utc(),
+            info,
+        ),
+        "JSONB" | "JSON" => add(
+            args,
+            sqlx::types::Json(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| format!("invalid JSON: {e}"))?,
+            ),
+            info,
+        ),
+        // Text, and types whose binary form is their text (enums, citext, ...).
+        _ => add(args, text, info),
+    }
+}
+
+fn encode_datetime(
+    args: &mut PgArguments,
+    datetime: NaiveDateTime,
+    ty: &str,
+    info: &PgTypeInfo,
+) -> Result<(), String> {
+    match ty {
+        "TIMESTAMP" => add(args, datetime, info),
+        "TIMESTAMPTZ" => add(args, datetime.and_utc(), info),
+        "DATE" => add(args, datetime.date(), info),
+        _ => Err(format!("a date-time cannot be sent as {ty}")),
+    }
+}
+
+fn bound<T>(bound: Option<(T, RangeBoundKind)>) -> Bound<T> {
+    match bound {
+        None => Bound::Unbounded,
+        Some((v, RangeBoundKind::Inclusive)) => Bound::Included(v),
+        Some((v, RangeBoundKind::Exclusive)) => Bound::Excluded(v),
+    }
+}
+
+fn range<T>(lower: Option<(T, RangeBoundKind)>, upper: Option<(T, RangeBoundKind)>) -> PgRange<T> {
+    PgRange {
+        start: bound(lower),
+        end: bound(upper),
+    }
+}
+
+fn unbound<T>(bound: Bound<T>) -> Option<(T, RangeBoundKind)> {
+    match bound {
+        Bound::Unbounded => None,
+        Bound::Included(v) => Some((v, RangeBoundKind::Inclusive)),
+        Bound::Excluded(v) => Some((v, RangeBoundKind::Exclusive)),
+    }
+}
+
+fn data_type(info: &PgTypeInfo) -> DbDataType {
+    match info.name() {
+        "BOOL" => DbDataType::Boolean,
+        "\"CHAR\"" => DbDataType::Int8,
+        "INT2" => DbDataType::Int16,
+        "INT4" => DbDataType::Int32,
+        "INT8" => DbDataType::Int64,
+        "FLOAT4" => DbDataType::Floating32,
+        "FLOAT8" => DbDataType::Floating64,
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" => DbDataType::Str,
+        "BYTEA" => DbDataType::Binary,
+        "DATE" => DbDataType::Date,
+        "TIME" => DbDataType::Time,
+        "TIMESTAMP" | "TIMESTAMPTZ" => DbDataType::Datetime,
+        "UUID" => DbDataType::Uuid,
+        "JSONB" | "JSON" => DbDataType::Jsonb,
+        "NUMERIC" => DbDataType::Decimal,
+        "INT4RANGE" => DbDataType::RangeInt32,
+        "INT8RANGE" => DbDataType::RangeInt64,
+        "NUMRANGE" => DbDataType::RangeDecimal,
+        "INT4[]" => DbDataType::ArrayInt32,
+        "INT8[]" => DbDataType::ArrayInt64,
+        "NUMERIC[]" => DbDataType::ArrayDecimal,
+        "TEXT[]" | "VARCHAR[]" | "BPCHAR[]" | "NAME[]" => DbDataType::ArrayStr,
+        "INTERVAL" => DbDataType::Interval,
+        other => DbDataType::Other(other.to_owned()),
+    }
+}
+
+fn describe_column(name: &str, info: &PgTypeInfo) -> Column {
+    Column {
+        name: name.to_owned(),
+        data_type: data_type(info),
+    }
+}
+
+fn datetime_value(datetime: NaiveDateTime) -> DbValue {
+    DbValue::Datetime((
+        datetime.year(),
+        datetime.month() as u8,
+        datetime.day() as u8,
+        datetime.hour() as u8,
+        datetime.minute() as u8,
+        datetime.second() as u8,
+        datetime.nanosecond(),
+    ))
+}
+
+fn decode_row(row: &PgRow) -> Result<Vec<DbValue>, PgError> {
+    (0..row.columns().len())
+        .map(|i| decode_value(row, i))
+        .collect()
+}
+
+fn decode_value(row: &PgRow, i: usize) -> Result<DbValue, PgError> {
+    let raw = row.try_get_raw(i).map_err(conversion_failed)?;
+    if raw.is_null() {
+        return Ok(DbValue::DbNull);
+    }
+    let info = row.columns()[i].type_info().clone();
+    fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
+        row: &'r PgRow,
+        i: usize,
+    ) -> Result<T, PgError> {
+        row.try_get_unchecked::<T, _>(i).map_err(conversion_failed)
+    }
+    Ok(match info.name() {
+        "BOOL" => DbValue::Boolean(get(row, i)?),
+        "\"CHAR\"" => DbValue::Int8(get(row, i)?),
+        "INT2" => DbValue::Int16(get(row, i)?),
+        "INT4" => DbValue::Int32(get(row, i)?),
+        "INT8" => DbValue::Int64(get(row, i)?),
+        "FLOAT4" => DbValue::Floating32(get(row, i)?),
+        "FLOAT8" => DbValue::Floating64(get(row, i)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" => DbValue::Str(get(row, i)?),
+        "BYTEA" => DbValue::Binary(get(row, i)?),
+        "DATE" => {
+            let date: NaiveDate = get(row, i)?;
+            DbValue::Date((date.year(), date.month() as u8, date.day() as u8))
+        }
+        "TIME" => {
+            let time: NaiveTime = get(row, i)?;
+            DbValue::Time((
+                time.hour() as u8,
+                time.minute() as u8,
+                time.second() as u8,
+                time.nanosecond(),
+            ))
+        }
+        "TIMESTAMP" => datetime_value(get::<NaiveDateTime>(row, i)?),
+        "TIMESTAMPTZ" => datetime_value(get::<chrono::DateTime<chrono::Utc>>(row, i)?.naive_utc()),
+        "UUID" => DbValue::Uuid(get::<uuid::Uuid>(row, i)?.to_string()),
+        "JSONB" | "JSON" => {
+            let json: sqlx::types::Json<serde_json::Value> = get(row, i)?;
+            DbValue::Jsonb(serde_json::to_vec(&json.0).map_err(conversion_failed)?)
+        }
+        "NUMERIC" => DbValue::Decimal(get::<Decimal>(row, i)?.to_string()),
+        "INT4RANGE" => {
+            let r: PgRange<i32> = get(row, i)?;
+            DbValue::RangeInt32((unbound(r.start), unbound(r.end)))
+        }
+        "INT8RANGE" => {
+            let r: PgRange<i64> = get(row, i)?;
+            DbValue::RangeInt64((unbound(r.start), unbound(r.end)))
+        }
+        "NUMRANGE" => {
+            let r: PgRange<Decimal> = get(row, i)?;
+            let text = |b: Bound<Decimal>| unbound(b).map(|(v, k)| (v.to_string(), k));
+            DbValue::RangeDecimal((text(r.start), text(r.end)))
+        }
+        "INT4[]" => DbValue::ArrayInt32(get(row, i)?),
+        "INT8[]" => DbValue::ArrayInt64(get(row, i)?),
+        "NUMERIC[]" => DbValue::ArrayDecimal(
+            get::<Vec<Option<Decimal>>>(row, i)?
+                .into_iter()
+                .map(|v| v.map(|d| d.to_string()))
+                .collect(),
+        ),
+        "TEXT[]" | "VARCHAR[]" | "BPCHAR[]" | "NAME[]" => DbValue::ArrayStr(get(row, i)?),
+        "INTERVAL" => {
+            let v: PgInterval = get(row, i)?;
+            DbValue::Interval(Interval {
+                micros: v.microseconds,
+                days: v.days,
+                months: v.months,
+            })
+        }
+        // Unknown types (enums, PostGIS geography, ...) arrive in their binary wire form.
+        _ => DbValue::Unsupported(raw.as_bytes().map_err(conversion_failed)?.to_vec()),
+    })
+}
+
+fn conversion_failed(error: impl std::fmt::Display) -> PgError {
+    PgError::ValueConversionFailed(error.to_string())
+}
+
+/// A database error keeps its SQLSTATE and constraint name, so components can map constraint
+/// violations to API errors by name.
+fn query_failed(error: sqlx::Error) -> PgError {
+    match error {
+        sqlx::Error::Database(db) => {
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            let mut extras = Vec::new();
+            if let Some(constraint) = db.constraint() {
+                extras.push(("constraint".to_owned(), constraint.to_owned()));
+            }
+            if let Some(table) = db.table() {
+                extras.push(("table".to_owned(), table.to_owned()));
+            }
+            if let Some(column) = pg.and_then(|pg| pg.column()) {
+                extras.push(("column".to_owned(), column.to_owned()));
+            }
+            PgError::QueryFailed(QueryError::DbError(DbError {
+                as_text: db.to_string(),
+                severity: pg
+                    .map(|pg| format!("{:?}", pg.severity()).to_uppercase())
+                    .unwrap_or_else(|| "ERROR".to_owned()),
+                code: db.code().map(|c| c.into_owned()).unwrap_or_default(),
+                message: db.message().to_owned(),
+                detail: pg.and_then(|pg| pg.detail()).map(str::to_owned),
+                extras,
+            }))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            PgError::ConnectionFailed(error.to_string())
+        }
+        other => PgError::QueryFailed(QueryError::Text(other.to_string())),
+    }
+}

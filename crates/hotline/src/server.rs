@@ -1,0 +1,203 @@
+//! The HTTP trigger: HTTP/1.1 with hyper, Spin's route matching, back-pressure, and one log line
+//! per request.
+//!
+//! Invariant: a private component is never reached from outside; only `http://<id>.spin.internal`
+//! from another component reaches it.
+
+use crate::app::{App, DispatchError};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
+
+/// How long a request waits for a free slot before it is turned away with 503.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let slots = Arc::new(Semaphore::new(app.limits.max_concurrent_requests));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let slots = slots.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let app = app.clone();
+                let slots = slots.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(handle(&app, &slots, client, request).await)
+                }
+            });
+            if let Err(error) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn handle(
+    app: &App,
+    slots: &Semaphore,
+    client: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let Some((route, component)) = app.route(&path) else {
+        let response = error_response(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "没有这个地址 (no such route)",
+        );
+        log_request(&method, &path, "-", "-", &response, started);
+        return response;
+    };
+    let (route_text, component) = (route.raw(), component.to_owned());
+
+    let permit = match tokio::time::timeout(QUEUE_WAIT, slots.acquire()).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            let response = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                "服务繁忙，请稍后再试 (server busy)",
+            );
+            log_request(&method, &path, &route_text, &component, &response, started);
+            return response;
+        }
+    };
+
+    let request = with_spin_headers(request, &route_text, client);
+    let response = match app.dispatch(&component, request).await {
+        Ok(response) => response,
+        Err(DispatchError::TimedOut) => {
+            tracing::warn!(%component, "request cut off at its time limit");
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "处理超时 (the request took too long)",
+            )
+        }
+        Err(error) => {
+            tracing::error!(%component, error = %format!("{error:#}"), "component failed");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务内部错误 (internal error)",
+            )
+        }
+    };
+    drop(permit);
+    log_request(&method, &path, &route_text, &component, &response, started);
+    response
+}
+
+/// The request as Spin presents it to a component, with the `spin-*` headers components may read.
+fn with_spin_headers(
+    request: Request<Incoming>,
+    route: &str,
+    client: SocketAddr,
+) -> Request<wasmtime_wasi_http::WasiBody> {
+    let (mut parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    if let Ok(uri) = format!("http://{host}{path_and_query}").parse() {
+        parts.uri = uri;
+    }
+    let base = route.strip_suffix("/...").unwrap_or(route);
+    let path_info = parts.uri.path().strip_prefix(base).unwrap_or("").to_owned();
+    let headers = [
+        ("spin-full-url", parts.uri.to_string()),
+        ("spin-path-info", path_info),
+        ("spin-matched-route", route.to_owned()),
+        ("spin-raw-component-route", route.to_owned()),
+        ("spin-component-route", base.to_owned()),
+        ("spin-base-path", "/".to_owned()),
+        ("spin-client-addr", client.to_string()),
+    ];
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            parts.headers.insert(name, value);
+        }
+    }
+    Request::from_parts(
+        parts,
+        body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync(),
+    )
+}
+
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
+    Response::builder()
+        .status(status)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .expect("a static response is valid")
+}
+
+fn log_request(
+    method: &http::Method,
+    path: &str,
+    route: &str,
+    component: &str,
+    response: &Response<Body>,
+    started: Instant,
+) {
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info!(
+        target: "hotline::request",
+        %method,
+        path,
+        route,
+        component,
+        status = response.status().as_u16(),
+        duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        request_id,
+    );
+}

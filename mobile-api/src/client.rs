@@ -1,0 +1,130 @@
+//! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
+
+use crate::{CreateRequest, ErrorEnvelope, WorkOrder, WorkOrderPage, headers};
+
+/// What a call can end with, besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with the error envelope.
+    #[error("{status}: {} ({})", .envelope.error.code, .envelope.error.message)]
+    Api {
+        status: u16,
+        envelope: ErrorEnvelope,
+    },
+    /// The server answered with something that is not the envelope.
+    #[error("{status}: unexpected body {body:?}")]
+    Unexpected { status: u16, body: String },
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+}
+
+impl ClientError {
+    /// The stable error code, when the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { envelope, .. } => Some(&envelope.error.code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => {
+                Some(*status)
+            }
+            ClientError::Transport(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client for the gateway at `base` (e.g. `http://127.0.0.1:3000`).
+    pub fn new(base: impl Into<String>) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: base.into().trim_end_matches('/').to_owned(),
+            token: None,
+        }
+    }
+
+    /// The same client, calling with `token` as its bearer token.
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    async fn parse<T: serde::de::DeserializeOwned>(
+        response: reqwest::Response,
+    ) -> Result<T, ClientError> {
+        let status = response.status().as_u16();
+        let body = response.text().await?;
+        if (200..300).contains(&status) {
+            return serde_json::from_str(&body)
+                .map_err(|_| ClientError::Unexpected { status, body });
+        }
+        match serde_json::from_str::<ErrorEnvelope>(&body) {
+            Ok(envelope) => Err(ClientError::Api { status, envelope }),
+            Err(_) => Err(ClientError::Unexpected { status, body }),
+        }
+    }
+
+    /// `POST /api/v1/requests`.
+    pub async fn create_request(
+        &self,
+        request: &CreateRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<WorkOrder, ClientError> {
+        let mut builder = self
+            .request(reqwest::Method::POST, "/api/v1/requests")
+            .json(request);
+        if let Some(key) = idempotency_key {
+            builder = builder.header(headers::IDEMPOTENCY_KEY, key);
+        }
+        Self::parse(builder.send().await?).await
+    }
+
+    /// `GET /api/v1/requests`.
+    pub async fn list_requests(
+        &self,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<WorkOrderPage, ClientError> {
+        let mut query = Vec::new();
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor.to_owned()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/requests")
+                .query(&query)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/requests/{id or tracking number}`.
+    pub async fn get_request(&self, id_or_tracking_number: &str) -> Result<WorkOrder, ClientError> {
+        let path = format!("/api/v1/requests/{id_or_tracking_number}");
+        Self::parse(self.request(reqwest::Method::GET, &path).send().await?).await
+    }
+}

@@ -1,0 +1,197 @@
+//! The mobile API contract: what the citizen app, the WeChat mini-program and the agency apps
+//! code against.
+//!
+//! Request and response types, the error envelope and its stable codes, the OpenAPI 3.1 document
+//! generated from these types (committed as `mobile-api/openapi.json`), and, with the `client`
+//! feature, a typed Rust client.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[cfg(feature = "client")]
+pub mod client;
+mod openapi;
+
+pub use openapi::ApiDoc;
+
+/// The headers the gateway sets on requests it forwards to private components. Clients cannot
+/// set them: the gateway drops every client header of these names.
+pub mod headers {
+    pub const REQUEST_ID: &str = "x-request-id";
+    pub const SUBJECT: &str = "x-hotline-subject";
+    pub const ROLE: &str = "x-hotline-role";
+    pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+}
+
+/// How a request reached the hotline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    App,
+    Wechat,
+    Phone,
+    Web,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::App => "app",
+            Channel::Wechat => "wechat",
+            Channel::Phone => "phone",
+            Channel::Web => "web",
+        }
+    }
+}
+
+/// Where the problem is. Coordinates are WGS-84; either coordinates or an address is required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LocationInput {
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// The address as the citizen wrote it, e.g. "驿城区解放大道与交通路交叉口".
+    pub address: Option<String>,
+    /// A district code from the reference data, e.g. `yicheng`.
+    pub district: Option<String>,
+}
+
+/// `POST /api/v1/requests`: a citizen's request (诉求).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreateRequest {
+    /// A second-level category code, e.g. `urban.streetlight`.
+    pub category: String,
+    /// A short title, 1–100 characters.
+    pub title: String,
+    /// What happened, 1–2000 characters.
+    pub description: String,
+    pub location: LocationInput,
+    /// A mainland mobile number (11 digits) or a landline with area code.
+    pub contact_phone: String,
+    pub channel: Channel,
+    /// The fast channel (快速通道) for urgent matters.
+    #[serde(default)]
+    pub urgent: bool,
+    /// Confidential requests (e.g. the psychological-support line) hide the citizen's identity.
+    #[serde(default)]
+    pub confidential: bool,
+    /// Up to 9 photo URLs (http or https).
+    #[serde(default)]
+    pub photo_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Named {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Location {
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: Option<String>,
+    pub district: Option<Named>,
+}
+
+/// One step in a work order's history, in words a citizen understands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// A stable event code, e.g. `received`.
+    pub event: String,
+    /// The step in Simplified Chinese, e.g. "您的诉求已受理".
+    pub description: String,
+}
+
+/// A work order (工单) as its citizen sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkOrder {
+    pub id: uuid::Uuid,
+    /// What people quote on the phone, e.g. `ZMD-20261128-000123`.
+    pub tracking_number: String,
+    /// A stable status code, e.g. `received`.
+    pub status: String,
+    /// The status in Simplified Chinese, e.g. "已受理".
+    pub status_label: String,
+    pub category: Named,
+    pub title: String,
+    pub description: String,
+    pub location: Location,
+    /// The contact number with its middle digits hidden, e.g. `138****8000`.
+    pub contact_phone_masked: String,
+    pub channel: Channel,
+    pub urgent: bool,
+    pub confidential: bool,
+    pub photo_urls: Vec<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Oldest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A work order in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkOrderSummary {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub status: String,
+    pub status_label: String,
+    pub category: Named,
+    pub title: String,
+    pub urgent: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/requests`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkOrderPage {
+    pub items: Vec<WorkOrderSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The error envelope of every 4xx and 5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable English identifier, e.g. `validation_failed`; see [`codes`].
+    pub code: String,
+    /// For people; may change.
+    pub message: String,
+    /// Per-field problems, for `validation_failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// The JSON path of the field, e.g. `location.lat`.
+    pub field: String,
+    /// A stable English identifier, e.g. `too_long`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The stable error codes. Clients branch on these, never on messages.
+pub mod codes {
+    pub const NOT_FOUND: &str = "not_found";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    pub const INVALID_TOKEN: &str = "invalid_token";
+    pub const TOKEN_EXPIRED: &str = "token_expired";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const MALFORMED_JSON: &str = "malformed_json";
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    pub const INVALID_IDEMPOTENCY_KEY: &str = "invalid_idempotency_key";
+    pub const INVALID_CURSOR: &str = "invalid_cursor";
+    pub const TIMEOUT: &str = "timeout";
+    pub const SERVER_BUSY: &str = "server_busy";
+    pub const INTERNAL: &str = "internal";
+}

@@ -1,0 +1,205 @@
+//! The OpenAPI 3.1 document, built from the types in this crate.
+//!
+//! The schemas come from the types' `ToSchema` derives; the paths are listed here, beside the
+//! status codes each can answer. `cargo xtask openapi` writes `mobile-api/openapi.json`, and a
+//! test fails when the committed file differs from what this builds.
+
+use crate::{
+    CreateRequest, ErrorBody, ErrorEnvelope, FieldError, Location, LocationInput, Named,
+    TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
+};
+use utoipa::OpenApi;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesBuilder};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "12345 政务服务便民热线 mobile API",
+        description = "What the citizen app, the WeChat mini-program and agency apps call. Errors use one envelope: `{\"error\":{\"code\",\"message\",\"fields\"}}`; branch on `code`.",
+        version = "1.0.0",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(
+        CreateRequest,
+        LocationInput,
+        crate::Channel,
+        WorkOrder,
+        WorkOrderSummary,
+        WorkOrderPage,
+        Named,
+        Location,
+        TimelineEntry,
+        ErrorEnvelope,
+        ErrorBody,
+        FieldError
+    ))
+)]
+struct Schemas;
+
+fn json(schema: &str) -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(schema)))
+        .build()
+}
+
+fn error(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json("ErrorEnvelope"))
+        .build()
+}
+
+fn ok(description: &str, schema: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json(schema))
+        .build()
+}
+
+fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
+    responses
+        .response("401", error("No token, or an invalid or expired one (`unauthenticated`, `invalid_token`, `token_expired`)"))
+        .response("403", error("The caller's role may not use this route (`forbidden`)"))
+        .response("429", error("Too many requests"))
+        .response("500", error("Internal error (`internal`); the body is opaque"))
+        .response("504", error("The request took too long (`timeout`)"))
+}
+
+/// The whole document.
+pub struct ApiDoc;
+
+impl ApiDoc {
+    pub fn build() -> utoipa::openapi::OpenApi {
+        let mut doc = Schemas::openapi();
+        let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+        if let Some(components) = doc.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+
+        let create = OperationBuilder::new()
+            .operation_id(Some("createRequest"))
+            .summary(Some("File a request (提交诉求)"))
+            .description(Some(
+                "Creates a work order and its first history event in one transaction. With an `Idempotency-Key`, a \
+                 retry returns the first answer; the same key with a different body is a 409.",
+            ))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some("1–128 visible ASCII characters, unique per request the client means")),
+            )
+            .request_body(Some(
+                RequestBodyBuilder::new().content("application/json", json("CreateRequest")).required(Some(Required::True)).build(),
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("201", ok("Filed", "WorkOrder"))
+                        .response("400", error("Malformed JSON or wrong types (`malformed_json`, `invalid_idempotency_key`)"))
+                        .response("409", error("The idempotency key was used for a different request (`idempotency_key_reused`)"))
+                        .response("413", error("Body over 64 KiB (`payload_too_large`)"))
+                        .response("415", error("Body is not JSON (`unsupported_media_type`)"))
+                        .response("422", error("Field-level problems (`validation_failed`, see `fields`)")),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
+        let list = OperationBuilder::new()
+            .operation_id(Some("listRequests"))
+            .summary(Some("My requests, newest first (我的诉求)"))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("cursor")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False),
+            )
+            .parameter(
+                ParameterBuilder::new()
+                    .name("limit")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some("1–100, default 20")),
+            )
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("A page of work orders", "WorkOrderPage"))
+                        .response(
+                            "400",
+                            error(
+                                "Bad `cursor` or `limit` (`invalid_cursor`, `validation_failed`)",
+                            ),
+                        ),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
+        let get = OperationBuilder::new()
+            .operation_id(Some("getRequest"))
+            .summary(Some("One request with its timeline (诉求详情)"))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("The work order's id or its tracking number")),
+            )
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The work order", "WorkOrder"))
+                        .response(
+                            "404",
+                            error("No such order, or not the caller's (`not_found`)"),
+                        ),
+                )
+                .build(),
+            )
+            .security(bearer)
+            .build();
+
+        doc.paths
+            .add_path_operation("/api/v1/requests", vec![HttpMethod::Post], create);
+        doc.paths
+            .add_path_operation("/api/v1/requests", vec![HttpMethod::Get], list);
+        doc.paths
+            .add_path_operation("/api/v1/requests/{id}", vec![HttpMethod::Get], get);
+        doc
+    }
+
+    /// The document as committed: pretty JSON with a final newline.
+    pub fn to_pretty_json() -> String {
+        let mut text = ApiDoc::build()
+            .to_pretty_json()
+            .expect("the document serialises");
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_document_is_current() {
+        let committed = include_str!("../openapi.json");
+        assert!(
+            committed == super::ApiDoc::to_pretty_json(),
+            "mobile-api/openapi.json is stale: run `cargo xtask openapi` and commit the result"
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! The gateway's front door: tokens, roles, identity headers, request ids.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tests::{Keys, Platform, valid_request};
+
+async fn list_with(platform: &Platform, authorization: Option<String>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(platform.url("/api/v1/requests"));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = request.send().await.expect("answer");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+fn claims(overrides: Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({ "sub": "citizen-1", "role": "citizen", "iss": "hotline", "aud": "hotline-api", "iat": now, "exp": now + 600 });
+    for (key, value) in overrides.as_object().expect("object") {
+        claims[key] = value.clone();
+    }
+    claims
+}
+
+fn b64(value: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_are_401() {
+    let platform = Platform::start().await;
+    let now = chrono::Utc::now().timestamp();
+    let stranger = Keys::generate(&platform.keys.kid);
+    let other_kid = Keys::generate("another-kid");
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT", "kid": platform.keys.kid})),
+        b64(&claims(json!({})))
+    );
+    let hs256 = {
+        let secret = platform.keys.jwks()["keys"][0]["x"]
+            .as_str()
+            .expect("x")
+            .to_owned();
+        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).expect("an HMAC key");
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(platform.keys.kid.clone());
+        jsonwebtoken::encode(&header, &claims(json!({})), &key).expect("hs256")
+    };
+
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        ("no header", None, "unauthenticated"),
+        ("not bearer", Some("Basic Zm9vOmJhcg==".into()), "unauthenticated"),
+        ("garbage", Some("Bearer not.a.token".into()), "invalid_token"),
+        ("expired", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"exp": now - 3600}))))), "token_expired"),
+        ("forged with the same kid", Some(format!("Bearer {}", stranger.token("citizen-1", "citizen"))), "invalid_token"),
+        ("unknown kid", Some(format!("Bearer {}", other_kid.token("citizen-1", "citizen"))), "invalid_token"),
+        ("alg none", Some(format!("Bearer {alg_none}")), "invalid_token"),
+        ("HS256 with the public key as secret", Some(format!("Bearer {hs256}")), "invalid_token"),
+        ("wrong audience", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"aud": "someone-else"}))))), "invalid_token"),
+        ("wrong issuer", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"iss": "evil"}))))), "invalid_token"),
+        ("unknown role", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"role": "root"}))))), "invalid_token"),
+        ("no expiry", Some(format!("Bearer {}", platform.keys.sign(&json!({"sub": "citizen-1", "role": "citizen", "iss": "hotline", "aud": "hotline-api"})))), "invalid_token"),
+    ];
+    for (name, authorization, code) in cases {
+        let (status, body) = list_with(&platform, authorization).await;
+        assert_eq!(status, 401, "{name}");
+        assert_eq!(body["error"]["code"], code, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_role_the_route_does_not_name_is_403() {
+    let platform = Platform::start().await;
+    let agency = platform.client("staff-1", "agency_staff");
+    let error = agency
+        .create_request(&valid_request(), None)
+        .await
+        .expect_err("forbidden");
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(403), Some("forbidden"))
+    );
+    let orders: i64 = sqlx::query_scalar("select count(*) from work_orders")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(orders, 0);
+}
+
+#[tokio::test]
+async fn identity_headers_from_clients_are_ignored() {
+    let platform = Platform::start().await;
+    let victim = platform.client("citizen-victim", "citizen");
+    victim
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+
+    let response = reqwest::Client::new()
+        .get(platform.url("/api/v1/requests"))
+        .bearer_auth(platform.keys.token("citizen-attacker", "citizen"))
+        .header("x-hotline-subject", "citizen-victim")
+        .header("x-hotline-role", "admin")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["items"].as_array().map(Vec::len),
+        Some(0),
+        "the attacker sees only their own (none): {body}"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let platform = Platform::start().await;
+    let client = reqwest::Client::new();
+    let ok = client
+        .get(platform.url("/api/v1/requests"))
+        .bearer_auth(platform.keys.token("c", "citizen"))
+        .send()
+        .await
+        .expect("ok");
+    let refused = client
+        .get(platform.url("/api/v1/requests"))
+        .send()
+        .await
+        .expect("refused");
+    let mut ids = Vec::new();
+    for response in [ok, refused] {
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        ids.push(id.expect("an x-request-id"));
+    }
+    assert_ne!(ids[0], ids[1]);
+    assert!(
+        platform.log().contains(&ids[0]),
+        "the request log names the id"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let platform = Platform::start().await;
+    let response = reqwest::get(platform.url("/openapi.json"))
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    let doc: Value = response.json().await.expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/requests"]["post"].is_object());
+}

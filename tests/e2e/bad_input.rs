@@ -1,0 +1,272 @@
+//! Bad input of every kind gets a clear 4xx with a stable code, and nothing is written.
+
+use serde_json::{Value, json};
+use tests::{Platform, valid_request};
+
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<no code>")
+    }
+
+    fn fields(&self) -> Vec<(String, String)> {
+        self.body["error"]["fields"]
+            .as_array()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|f| {
+                        (
+                            f["field"].as_str().unwrap_or("").to_owned(),
+                            f["code"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+async fn post_raw(
+    platform: &Platform,
+    body: impl Into<reqwest::Body>,
+    content_type: &str,
+) -> Answer {
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/requests"))
+        .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("a body");
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or_else(|_| panic!("a JSON body, got {text:?}")),
+    }
+}
+
+async fn post_json(platform: &Platform, body: &Value) -> Answer {
+    post_raw(platform, body.to_string(), "application/json").await
+}
+
+async fn nothing_written(platform: &Platform) {
+    let (orders, events, keys): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from work_orders), (select count(*) from work_order_events), (select count(*) from idempotency_keys)",
+    )
+    .fetch_one(&platform.db)
+    .await
+    .expect("counts");
+    assert_eq!(
+        (orders, events, keys),
+        (0, 0, 0),
+        "nothing is written for a refused request"
+    );
+}
+
+fn valid_json() -> Value {
+    serde_json::to_value(valid_request()).expect("json")
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let platform = Platform::start().await;
+    let trailing = format!("{} trailing", valid_json());
+    for body in ["{", "not json", "{\"category\": }", "", &trailing] {
+        let answer = post_raw(&platform, body.to_owned(), "application/json").await;
+        assert_eq!(answer.status, 400, "{body:?}");
+        assert_eq!(answer.code(), "malformed_json", "{body:?}");
+    }
+    nothing_written(&platform).await;
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_name_the_field() {
+    let platform = Platform::start().await;
+    let mut wrong_type = valid_json();
+    wrong_type["location"]["lat"] = json!("north");
+    let answer = post_json(&platform, &wrong_type).await;
+    assert_eq!((answer.status, answer.code()), (422, "validation_failed"));
+    assert_eq!(
+        answer.fields(),
+        vec![("location.lat".to_owned(), "invalid_type".to_owned())]
+    );
+
+    let mut missing = valid_json();
+    missing.as_object_mut().expect("object").remove("title");
+    let answer = post_json(&platform, &missing).await;
+    assert_eq!(
+        answer.fields(),
+        vec![("title".to_owned(), "required".to_owned())]
+    );
+
+    let mut bad_channel = valid_json();
+    bad_channel["channel"] = json!("fax");
+    let answer = post_json(&platform, &bad_channel).await;
+    assert_eq!(
+        answer.fields(),
+        vec![("channel".to_owned(), "invalid_type".to_owned())]
+    );
+
+    let answer = post_json(&platform, &json!([1, 2, 3])).await;
+    assert_eq!((answer.status, answer.code()), (422, "validation_failed"));
+    nothing_written(&platform).await;
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once() {
+    let platform = Platform::start().await;
+    let mut body = valid_json();
+    body["title"] = json!("   ");
+    body["description"] = json!("长".repeat(2001));
+    body["contact_phone"] = json!("12345");
+    body["category"] = json!("no.such-category");
+    body["location"]["district"] = json!("atlantis");
+    body["photo_urls"] = json!(["javascript:alert(1)"]);
+    let answer = post_json(&platform, &body).await;
+    assert_eq!((answer.status, answer.code()), (422, "validation_failed"));
+    let fields = answer.fields();
+    for (field, code) in [
+        ("title", "required"),
+        ("description", "too_long"),
+        ("contact_phone", "invalid_phone"),
+        ("photo_urls", "invalid_url"),
+    ] {
+        assert!(
+            fields.contains(&(field.to_owned(), code.to_owned())),
+            "{field}/{code} in {fields:?}"
+        );
+    }
+    nothing_written(&platform).await;
+
+    // Codes that only the database can check: they come once the fields themselves are valid.
+    let mut unknown = valid_json();
+    unknown["category"] = json!("no.such-category");
+    unknown["location"]["district"] = json!("atlantis");
+    let answer = post_json(&platform, &unknown).await;
+    assert_eq!(
+        answer.fields(),
+        vec![
+            ("category".to_owned(), "unknown_category".to_owned()),
+            (
+                "location.district".to_owned(),
+                "unknown_district".to_owned()
+            )
+        ]
+    );
+    nothing_written(&platform).await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let platform = Platform::start().await;
+    let mut body = valid_json();
+    body["description"] = json!("x".repeat(70 * 1024));
+    let answer = post_json(&platform, &body).await;
+    assert_eq!((answer.status, answer.code()), (413, "payload_too_large"));
+    nothing_written(&platform).await;
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_are_415() {
+    let platform = Platform::start().await;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
+        let answer = post_raw(&platform, valid_json().to_string(), content_type).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (415, "unsupported_media_type"),
+            "{content_type}"
+        );
+    }
+    nothing_written(&platform).await;
+}
+
+#[tokio::test]
+async fn bad_idempotency_keys_are_400() {
+    let platform = Platform::start().await;
+    for key in ["x".repeat(129), "has space".to_owned()] {
+        let response = reqwest::Client::new()
+            .post(platform.url("/api/v1/requests"))
+            .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+            .header("idempotency-key", key.as_str())
+            .json(&valid_request())
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status().as_u16(), 400, "{key:?}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "invalid_idempotency_key");
+    }
+    nothing_written(&platform).await;
+}
+
+#[tokio::test]
+async fn unknown_ids_routes_and_methods_are_clear() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    for id in [
+        "00000000-0000-0000-0000-000000000000",
+        "ZMD-20261128-999999",
+        "not-an-id",
+        "%00",
+    ] {
+        let error = citizen.get_request(id).await.expect_err("unknown");
+        assert_eq!(
+            (error.status(), error.code()),
+            (Some(404), Some("not_found")),
+            "{id}"
+        );
+    }
+    let client = reqwest::Client::new();
+    let token = platform.keys.token("citizen-1", "citizen");
+    let answer = client
+        .get(platform.url("/api/v2/anything"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status().as_u16(), 404);
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let answer = client
+        .delete(platform.url("/api/v1/requests"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status().as_u16(), 405);
+
+    for query in [
+        "cursor=garbage",
+        "cursor=123.not-a-uuid",
+        "limit=0",
+        "limit=1000",
+        "limit=abc",
+    ] {
+        let answer = client
+            .get(platform.url(&format!("/api/v1/requests?{query}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("answer");
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.expect("json");
+        assert!(status == 400 || status == 422, "{query}: {status}");
+        assert!(
+            ["invalid_cursor", "validation_failed"]
+                .contains(&body["error"]["code"].as_str().unwrap_or("")),
+            "{query}: {body}"
+        );
+    }
+}

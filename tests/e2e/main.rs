@@ -1,0 +1,7 @@
+//! End-to-end tests: the real runtime serving the real components against a real PostgreSQL,
+//! driven through the public gateway (and, for the runtime's own limits, the test-only probe).
+
+mod auth;
+mod bad_input;
+mod filing;
+mod runtime;

@@ -1,0 +1,193 @@
+//! The runtime's own guarantees, watched through the test-only `probe` component: private routes,
+//! outbound rules, time and memory limits, and the Postgres interface.
+
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tests::{Options, Platform};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn get(platform: &Platform, path: &str) -> (u16, String) {
+    let response = reqwest::get(platform.url(path)).await.expect("answer");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// A tiny HTTP server on loopback that answers `pong` and counts its connections.
+async fn pong_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+                    )
+                    .await;
+            });
+        }
+    });
+    (port, connections)
+}
+
+#[tokio::test]
+async fn private_components_are_not_reachable_from_outside() {
+    let platform = Platform::start().await;
+    // Even addressed to the private component's host, with identity headers and no token, the
+    // request goes by its path to the public gateway, which refuses it.
+    let response = reqwest::Client::new()
+        .get(platform.url("/api/v1/requests"))
+        .header("host", "intake.spin.internal")
+        .header("x-hotline-subject", "citizen-1")
+        .header("x-hotline-role", "citizen")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "the gateway answered"
+    );
+}
+
+#[tokio::test]
+async fn outbound_requests_go_only_to_allowed_hosts() {
+    let platform = Platform::start().await;
+    let (port, connections) = pong_server().await;
+
+    let (status, body) = get(
+        &platform,
+        &format!("/probe/outbound?url=http://localhost:{port}/"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "200 pong"));
+
+    // The same server under a name the probe is not allowed: refused before any connection.
+    let (status, body) = get(
+        &platform,
+        &format!("/probe/outbound?url=http://127.0.0.1:{port}/"),
+    )
+    .await;
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the refused request never connected"
+    );
+
+    // Service chaining is outbound too: the probe may not call the private intake component.
+    let (status, body) = get(
+        &platform,
+        "/probe/outbound?url=http://intake.spin.internal/api/v1/requests",
+    )
+    .await;
+    assert_eq!(status, 502);
+    assert!(body.contains("HttpRequestDenied"), "{body}");
+}
+
+#[tokio::test]
+async fn postgres_addresses_are_outbound_hosts_too() {
+    let platform = Platform::start().await;
+    let (status, body) = get(
+        &platform,
+        "/probe/pg/open?address=postgres://hotline:secret@127.0.0.2:5432/hotline",
+    )
+    .await;
+    assert_eq!(status, 502);
+    assert!(body.contains("allowed_outbound_hosts"), "{body}");
+}
+
+#[tokio::test]
+async fn a_component_that_spins_forever_is_cut_off() {
+    let platform = Platform::start_with(Options {
+        request_timeout_ms: 1000,
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let started = Instant::now();
+    let (status, body) = get(&platform, "/probe/spin").await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("\"timeout\""), "{body}");
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+
+    // The runtime serves on, and nothing else is stuck behind the spinning instance.
+    let (status, body) = get(&platform, "/probe/hello").await;
+    assert_eq!((status, body.as_str()), (200, "hello"));
+}
+
+#[tokio::test]
+async fn a_component_that_exhausts_its_memory_fails_alone() {
+    let platform = Platform::start_with(Options {
+        memory_mib: 32,
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let (status, body) = get(&platform, "/probe/allocate").await;
+    assert_eq!(status, 500);
+    assert!(body.contains("\"internal\""), "an opaque body: {body}");
+    let (status, _) = get(&platform, "/probe/hello").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn the_postgres_interface_round_trips_every_type() {
+    let platform = Platform::start().await;
+    let (status, body) = get(&platform, "/probe/pg/roundtrip").await;
+    assert_eq!(status, 200, "{body}");
+    let report: Value = serde_json::from_str(&body).expect("json");
+    let failures: Vec<String> = report
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(_, outcome)| *outcome != "ok")
+        .map(|(name, outcome)| format!("{name}: {outcome}"))
+        .collect();
+    assert!(report.as_object().expect("object").len() >= 28, "{report}");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[tokio::test]
+async fn a_transaction_left_open_by_a_failing_component_is_rolled_back() {
+    let platform = Platform::start().await;
+    let (status, _) = get(&platform, "/probe/pg/leak?how=trap&mark=trapped").await;
+    assert_eq!(status, 500);
+    let (status, _) = get(&platform, "/probe/pg/leak?how=return&mark=returned").await;
+    assert_eq!(status, 200);
+
+    // Later requests reuse the same pooled connections: none may commit what was left open.
+    for _ in 0..5 {
+        let (status, body) = get(&platform, "/probe/pg/roundtrip").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let marks: i64 = sqlx::query_scalar("select count(*) from probe_marks")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(
+        marks, 0,
+        "nothing from an unfinished transaction was committed"
+    );
+    let idle_in_transaction: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'",
+    )
+    .fetch_one(&platform.db)
+    .await
+    .expect("count");
+    assert_eq!(idle_in_transaction, 0);
+}

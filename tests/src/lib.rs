@@ -1,0 +1,294 @@
+//! The test harness: each test gets its own database and its own runtime process serving the
+//! real components on a free port, exactly as `hotline serve` runs in production.
+//!
+//! The platform's own `spin.toml` is used, with the test-only `probe` component added on
+//! `/probe/...`. The database server comes from `HOTLINE_TEST_DATABASE_URL`, which
+//! `cargo xtask test` sets after starting a private cluster.
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub use mobile_api::client::{Client, ClientError};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_owned()
+}
+
+fn hotline_binary() -> PathBuf {
+    std::env::var_os("HOTLINE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/hotline"))
+}
+
+/// A signing key of the test's own, published to the gateway as a JWK set.
+pub struct Keys {
+    pub kid: String,
+    signing: SigningKey,
+}
+
+impl Keys {
+    pub fn generate(kid: &str) -> Keys {
+        Keys {
+            kid: kid.to_owned(),
+            signing: SigningKey::generate(&mut rand::rngs::OsRng),
+        }
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.signing.verifying_key().as_bytes());
+        serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": x }] })
+    }
+
+    /// A token with the given claims, signed with this key.
+    pub fn sign(&self, claims: &serde_json::Value) -> String {
+        let pem = self
+            .signing
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .expect("pem");
+        let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).expect("an Ed25519 key");
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key).expect("signing")
+    }
+
+    /// A valid access token for `subject` with `role`.
+    pub fn token(&self, subject: &str, role: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&serde_json::json!({
+            "sub": subject, "role": role, "iss": "hotline", "aud": "hotline-api",
+            "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
+        }))
+    }
+}
+
+/// Options for one platform under test.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub request_timeout_ms: u64,
+    pub memory_mib: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            request_timeout_ms: 10_000,
+            memory_mib: 64,
+        }
+    }
+}
+
+/// A running platform: its runtime process and its database.
+pub struct Platform {
+    pub base: String,
+    pub keys: Keys,
+    pub db: sqlx::PgPool,
+    database: String,
+    admin_url: String,
+    child: Child,
+    log: PathBuf,
+}
+
+fn admin_url() -> anyhow::Result<String> {
+    std::env::var("HOTLINE_TEST_DATABASE_URL")
+        .context("HOTLINE_TEST_DATABASE_URL is not set: run the tests with `cargo xtask test`")
+}
+
+fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
+    let (server, _) = url
+        .rsplit_once('/')
+        .context("a database URL ends with /<database>")?;
+    Ok(format!("{server}/{database}"))
+}
+
+/// The platform's manifest with absolute component paths and the probe component added.
+fn test_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
+    let root = workspace_root();
+    let manifest = std::fs::read_to_string(root.join("spin.toml"))?;
+    let wasm = root.join("target/wasm32-wasip2/wasm");
+    let mut manifest = manifest.replace(
+        "source = \"target/wasm32-wasip2/wasm/",
+        &format!("source = \"{}/", wasm.display()),
+    );
+    manifest.push_str(&format!(
+        r#"
+[[trigger.http]]
+route = "/probe/..."
+component = "probe"
+
+[component.probe]
+source = "{}/probe.wasm"
+allowed_outbound_hosts = ["http://localhost:*", "postgres://{{{{ db_host }}}}:{{{{ db_port }}}}"]
+[component.probe.variables]
+db_url = "{{{{ db_url }}}}"
+"#,
+        wasm.display()
+    ));
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, manifest)?;
+    Ok(path)
+}
+
+impl Platform {
+    pub async fn start() -> Platform {
+        Platform::start_with(Options::default())
+            .await
+            .expect("the platform starts")
+    }
+
+    pub async fn start_with(options: Options) -> anyhow::Result<Platform> {
+        let admin_url = admin_url()?;
+        let database = format!("t_{}", uuid::Uuid::new_v4().simple());
+        {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&admin_url)
+                .await
+                .context("connecting to the test server")?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {database}")))
+                .execute(&mut admin)
+                .await?;
+        }
+        let url = with_database(&admin_url, &database)?;
+        let work = workspace_root()
+            .join("target/test-data/runs")
+            .join(&database);
+        std::fs::create_dir_all(&work)?;
+        let manifest = test_manifest(&work)?;
+        let keys = Keys::generate("test-key-1");
+        let log = work.join("hotline.log");
+        let mut child = Command::new(hotline_binary())
+            .arg("--data-dir")
+            .arg(workspace_root().join("target/test-data"))
+            .arg("serve")
+            .arg("--manifest")
+            .arg(&manifest)
+            .arg("--migrations")
+            .arg(workspace_root().join("migrations"))
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--request-timeout-ms")
+            .arg(options.request_timeout_ms.to_string())
+            .arg("--memory-mib")
+            .arg(options.memory_mib.to_string())
+            .env("DATABASE_URL", &url)
+            .env("SPIN_VARIABLE_JWT_JWKS", keys.jwks().to_string())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .context("starting hotline (build it with `cargo xtask build`)")?;
+        let stdout = child.stdout.take().context("the runtime's stdout")?;
+        let base = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            for line in BufReader::new(stdout).lines() {
+                let line = line?;
+                if let Some((_, address)) = line.split_once(" on http://") {
+                    return Ok(format!("http://{address}"));
+                }
+            }
+            bail!("the runtime exited before serving")
+        })
+        .await?;
+        let base = match base {
+            Ok(base) => base,
+            Err(error) => {
+                let _ = child.kill();
+                let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+                bail!("{error}; its log:\n{log_text}");
+            }
+        };
+        let db = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await?;
+        Ok(Platform {
+            base,
+            keys,
+            db,
+            database,
+            admin_url,
+            child,
+            log,
+        })
+    }
+
+    /// A client with no token.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// A client signed in as `subject` with `role`.
+    pub fn client(&self, subject: &str, role: &str) -> Client {
+        Client::new(&self.base).with_token(self.keys.token(subject, role))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// What the runtime has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (admin_url, database) = (self.admin_url.clone(), self.database.clone());
+        // Dropping needs async I/O, and Drop is synchronous: use a short-lived runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {database} with (force)"
+                )))
+                .execute(&mut admin)
+                .await
+                .ok()
+            })
+        })
+        .join();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- runtime log ({}) ---\n{}",
+                self.log.display(),
+                self.log()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(self.log.parent().unwrap_or(Path::new("/nonexistent")));
+        }
+    }
+}
+
+/// A request body that passes every check.
+pub fn valid_request() -> mobile_api::CreateRequest {
+    mobile_api::CreateRequest {
+        category: "urban.streetlight".into(),
+        title: "路灯不亮".into(),
+        description: "解放大道与交通路交叉口的路灯连续三晚不亮，夜间行人很多，存在安全隐患。"
+            .into(),
+        location: mobile_api::LocationInput {
+            lat: Some(32.9802),
+            lng: Some(114.0227),
+            address: Some("驿城区解放大道与交通路交叉口".into()),
+            district: Some("yicheng".into()),
+        },
+        contact_phone: "13800138000".into(),
+        channel: mobile_api::Channel::App,
+        urgent: false,
+        confidential: false,
+        photo_urls: vec!["https://img.example.cn/streetlight-1.jpg".into()],
+    }
+}

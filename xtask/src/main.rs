@@ -1,0 +1,373 @@
+//! `cargo xtask`: the project's automation, in Rust.
+//!
+//! - `cargo xtask up`: install what is missing, build everything, start PostgreSQL, and serve the
+//!   platform with demo data on http://127.0.0.1:3000, printing demo tokens.
+//! - `cargo xtask test`: the same set-up, then every test against the real stack.
+//! - `cargo xtask build`: the components (wasm32-wasip2) and the runtime.
+//!
+//! Each step prints a `==>` line, so a long first build shows where it is.
+//! - `cargo xtask openapi`: rewrite `mobile-api/openapi.json` from the API types.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The platform's components, and `probe`, which only the tests load.
+const COMPONENTS: &[&str] = &["gateway", "intake", "probe"];
+
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("up") => up(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("build") => setup().and_then(|()| build(false)),
+        Some("openapi") => write_openapi(),
+        _ => {
+            eprintln!("usage: cargo xtask <up | test [cargo test args] | build | openapi>");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn step(message: &str) {
+    eprintln!("\n==> {message}");
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn postgres_installed() -> bool {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| entry.path().join("bin/initdb").exists())
+        || std::env::var_os("HOTLINE_PG_BIN").is_some()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// Installs what the machine lacks: the wasm target and PostgreSQL's server.
+fn setup() -> anyhow::Result<()> {
+    step("checking the Rust target wasm32-wasip2");
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output();
+    let has_target = targets
+        .as_ref()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("wasm32-wasip2"));
+    if !has_target {
+        step("installing the Rust target wasm32-wasip2");
+        run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    if std::env::var_os("DATABASE_URL").is_none() && !postgres_installed() {
+        if !(is_root() && have("apt-get")) {
+            bail!(
+                "PostgreSQL's server is not installed. Install it (Debian/Ubuntu: `sudo apt-get install postgresql`) \
+                 or set DATABASE_URL to a server of your own"
+            );
+        }
+        step("installing PostgreSQL (apt-get; about a minute)");
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "postgresql",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    Ok(())
+}
+
+fn build(release: bool) -> anyhow::Result<()> {
+    step("building the components (wasm32-wasip2)");
+    let mut components = Command::new("cargo");
+    components.args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
+    for component in COMPONENTS {
+        components.args(["-p", component]);
+    }
+    run(&mut components)?;
+    step("building the runtime");
+    let mut runtime = Command::new("cargo");
+    runtime.args(["build", "-p", "hotline"]);
+    if release {
+        runtime.arg("--release");
+    }
+    run(&mut runtime)
+}
+
+fn hotline(release: bool) -> PathBuf {
+    root()
+        .join("target")
+        .join(if release { "release" } else { "debug" })
+        .join("hotline")
+}
+
+fn up(args: &[String]) -> anyhow::Result<()> {
+    let release = args.iter().any(|a| a == "--release");
+    setup()?;
+    build(release)?;
+    let data = root().join(".hotline");
+    let keys = data.join("keys");
+    if !keys.join("jwks.json").exists() {
+        step("creating the demo signing key");
+        run(Command::new(hotline(release))
+            .args(["--data-dir"])
+            .arg(&data)
+            .arg("keys"))?;
+    }
+    let jwks =
+        std::fs::read_to_string(keys.join("jwks.json")).context("reading the demo JWK set")?;
+    step("demo tokens (valid 30 days; paste these lines into your shell for the README's tour)");
+    let mut tokens = Vec::new();
+    for (subject, role) in [
+        ("citizen-demo-1", "citizen"),
+        ("citizen-demo-2", "citizen"),
+        ("operator-demo-1", "operator"),
+    ] {
+        let out = Command::new(hotline(release))
+            .args(["--data-dir"])
+            .arg(&data)
+            .args([
+                "token",
+                "--subject",
+                subject,
+                "--role",
+                role,
+                "--ttl-seconds",
+                "2592000",
+            ])
+            .output()
+            .context("minting a demo token")?;
+        if !out.status.success() {
+            bail!(
+                "minting a demo token failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let variable = subject.to_ascii_uppercase().replace('-', "_");
+        eprintln!("  export {variable}={token}");
+        tokens.push((subject.to_owned(), token));
+    }
+    step("starting the platform on http://127.0.0.1:3000 (Ctrl-C stops it and its database)");
+    let mut serve = Command::new(hotline(release));
+    serve
+        .args(["--data-dir"])
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:3000"])
+        .env("SPIN_VARIABLE_JWT_JWKS", jwks)
+        .current_dir(root())
+        .stdout(Stdio::piped());
+    let mut child = serve.spawn().context("starting hotline")?;
+    let stdout = child.stdout.take().context("hotline's output")?;
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let serving = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains(" on http://"));
+    if serving.is_none() {
+        let status = child.wait()?;
+        bail!("hotline stopped before serving ({status})");
+    }
+    step("filing demo requests through the API (the same ones each time)");
+    if let Err(error) = seed_demo(&tokens) {
+        eprintln!("  demo requests not filed: {error:#}");
+    }
+    eprintln!(
+        "\nServing on http://127.0.0.1:3000. After the export lines above, try:\n  \
+         curl -s http://127.0.0.1:3000/api/v1/requests -H \"authorization: Bearer $CITIZEN_DEMO_1\"\n\
+         The README has a longer tour."
+    );
+    std::thread::spawn(move || lines.for_each(|line| drop(line.map(|l| println!("{l}")))));
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("hotline exited with {status}");
+    }
+    Ok(())
+}
+
+/// Files a few requests for the demo citizens through the public API, with fixed idempotency
+/// keys so that starting again does not file them twice.
+fn seed_demo(tokens: &[(String, String)]) -> anyhow::Result<()> {
+    use mobile_api::{Channel, CreateRequest, LocationInput};
+    let demo = [
+        (
+            "citizen-demo-1",
+            "urban.streetlight",
+            "路灯不亮",
+            "解放大道与交通路交叉口的路灯连续三晚不亮，夜间行人很多。",
+            "驿城区解放大道与交通路交叉口",
+            "yicheng",
+            Some((32.9802, 114.0227)),
+            false,
+        ),
+        (
+            "citizen-demo-1",
+            "environment.noise",
+            "夜间施工噪音扰民",
+            "小区东侧工地每晚十一点后仍在施工，噪音很大，影响休息。",
+            "驿城区雪松路凤凰城小区东侧",
+            "yicheng",
+            None,
+            false,
+        ),
+        (
+            "citizen-demo-2",
+            "utilities.water-supply",
+            "小区停水未通知",
+            "今天早上起整栋楼停水，没有任何通知，家中有老人和婴儿。",
+            "西平县柏城大道幸福家园3号楼",
+            "xiping",
+            None,
+            true,
+        ),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        for (
+            index,
+            (subject, category, title, description, address, district, coordinates, urgent),
+        ) in demo.into_iter().enumerate()
+        {
+            let token = tokens
+                .iter()
+                .find(|(s, _)| s == subject)
+                .map(|(_, t)| t.clone())
+                .context("a demo token")?;
+            let client = mobile_api::client::Client::new("http://127.0.0.1:3000").with_token(token);
+            let request = CreateRequest {
+                category: category.into(),
+                title: title.into(),
+                description: description.into(),
+                location: LocationInput {
+                    lat: coordinates.map(|c| c.0),
+                    lng: coordinates.map(|c| c.1),
+                    address: Some(address.into()),
+                    district: Some(district.into()),
+                },
+                contact_phone: "13800138000".into(),
+                channel: Channel::App,
+                urgent,
+                confidential: false,
+                photo_urls: Vec::new(),
+            };
+            let order = client
+                .create_request(&request, Some(&format!("demo-seed-{index}")))
+                .await?;
+            eprintln!("  {subject}: {} {}", order.tracking_number, order.title);
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn test(args: &[String]) -> anyhow::Result<()> {
+    setup()?;
+    build(false)?;
+    step("checking formatting");
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    step("linting (clippy, warnings are errors)");
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("starting the test database cluster");
+    let data = root().join("target").join("test-data");
+    let mut test_env: Vec<(String, String)> = Vec::new();
+    let cluster_started = if let Ok(url) = std::env::var("DATABASE_URL") {
+        test_env.push(("HOTLINE_TEST_DATABASE_URL".into(), url));
+        false
+    } else {
+        let out = Command::new(hotline(false))
+            .args(["--data-dir"])
+            .arg(&data)
+            .args(["db", "start"])
+            .current_dir(root())
+            .stderr(Stdio::inherit())
+            .output()
+            .context("starting the test cluster")?;
+        if !out.status.success() {
+            bail!("the test cluster did not start");
+        }
+        test_env.push((
+            "HOTLINE_TEST_DATABASE_URL".into(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        ));
+        true
+    };
+    step("running every test");
+    // nextest (on every machine of this kind) runs each test in its own process and ends with one
+    // summary line; plain `cargo test` is the fallback.
+    let mut tests = Command::new("cargo");
+    if have("cargo-nextest") {
+        tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        tests.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    tests.args(args).envs(test_env);
+    let result = run(&mut tests);
+    if cluster_started {
+        step("stopping the test database cluster");
+        let _ = Command::new(hotline(false))
+            .args(["--data-dir"])
+            .arg(&data)
+            .args(["db", "stop"])
+            .current_dir(root())
+            .status();
+    }
+    result
+}
+
+fn write_openapi() -> anyhow::Result<()> {
+    let path = root().join("mobile-api").join("openapi.json");
+    std::fs::write(&path, mobile_api::ApiDoc::to_pretty_json())
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
