@@ -191,3 +191,77 @@ async fn a_transaction_left_open_by_a_failing_component_is_rolled_back() {
     .expect("count");
     assert_eq!(idle_in_transaction, 0);
 }
+
+/// Runs `hotline serve` with one change from a working set-up and returns its exit status and
+/// what it printed.
+async fn start_refused(
+    manifest_edit: impl Fn(String) -> String,
+    drop_jwks: bool,
+) -> (bool, String) {
+    let dir = tests::workspace_root()
+        .join("target/test-data/refused")
+        .join(uuid::Uuid::new_v4().simple().to_string());
+    std::fs::create_dir_all(&dir).expect("dir");
+    let manifest = manifest_edit(
+        std::fs::read_to_string(tests::workspace_root().join("spin.toml")).expect("manifest"),
+    );
+    std::fs::write(dir.join("spin.toml"), manifest).expect("write");
+    let mut command =
+        tokio::process::Command::new(tests::workspace_root().join("target/debug/hotline"));
+    command
+        .arg("--data-dir")
+        .arg(&dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-migrate",
+            "--manifest",
+        ])
+        .arg(dir.join("spin.toml"))
+        .env("DATABASE_URL", "postgres://nobody:nothing@127.0.0.1:9/none")
+        .env("SPIN_VARIABLE_JWT_JWKS", "{\"keys\":[]}");
+    if drop_jwks {
+        command.env_remove("SPIN_VARIABLE_JWT_JWKS");
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("exits")
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_missing_required_variable_stops_the_start() {
+    let (ok, stderr) = start_refused(|m| m, true).await;
+    assert!(!ok);
+    assert!(stderr.contains("SPIN_VARIABLE_JWT_JWKS"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_invalid_manifest_is_refused_naming_the_field() {
+    let (ok, stderr) = start_refused(
+        |m| m.replace("component = \"intake\"", "component = \"intkae\""),
+        false,
+    )
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("trigger.http[1].component"), "{stderr}");
+
+    let (ok, stderr) = start_refused(
+        |m| {
+            m.replace(
+                "spin_manifest_version = 2",
+                "spin_manifest_version = \"two\"",
+            )
+        },
+        false,
+    )
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("line"), "{stderr}");
+}

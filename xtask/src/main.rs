@@ -7,6 +7,10 @@
 //!
 //! Each step prints a `==>` line, so a long first build shows where it is.
 //! - `cargo xtask openapi`: rewrite `mobile-api/openapi.json` from the API types.
+//! - `cargo xtask bench`: release build, fresh database, load, and `BENCHMARKS.md`.
+
+mod bench;
+mod load;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -22,8 +26,9 @@ fn main() -> std::process::ExitCode {
         Some("test") => test(&args[1..]),
         Some("build") => setup().and_then(|()| build(false)),
         Some("openapi") => write_openapi(),
+        Some("bench") => bench::bench(),
         _ => {
-            eprintln!("usage: cargo xtask <up | test [cargo test args] | build | openapi>");
+            eprintln!("usage: cargo xtask <up | test [test args] | build | openapi | bench>");
             return std::process::ExitCode::from(2);
         }
     };

@@ -70,8 +70,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DbAction {
-    /// Start the cluster (creating it on first use) and print the URL of its `hotline` database.
-    Start,
+    /// Start the cluster (creating it on first use) and print the URL of a database in it.
+    Start {
+        /// The database to create if missing and print the URL of.
+        #[arg(long, default_value = "hotline")]
+        database: String,
+    },
     /// Stop the cluster.
     Stop,
 }
@@ -152,11 +156,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Db {
-            action: DbAction::Start,
+            action: DbAction::Start { database },
         } => {
             let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
-            let url = cluster.url("hotline");
-            cluster::ensure_database(&cluster.url("postgres"), "hotline").await?;
+            let url = cluster.url(&database);
+            cluster::ensure_database(&cluster.url("postgres"), &database).await?;
             println!("{url}");
             Ok(())
         }

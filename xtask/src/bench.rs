@@ -1,0 +1,489 @@
+//! `cargo xtask bench`: build in release, start the real stack on a fresh database, load it, and
+//! print each figure beside the baseline it is compared with, measured in the same run.
+//!
+//! Baselines: `pgbench -M prepared` running the same SQL as the API on the same database, and a
+//! plain hyper server answering the same bytes as the hello component (for context).
+
+use crate::load::{self, Outcome, RequestFactory};
+use crate::{hotline, root, run, step};
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::Full;
+use std::fmt::Write as _;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WARMUP: Duration = Duration::from_secs(1);
+const MEASURE: Duration = Duration::from_secs(5);
+
+struct Row {
+    what: String,
+    ours: String,
+    baseline: String,
+    ratio: String,
+    target: &'static str,
+}
+
+fn outcome_cell(outcome: &Outcome) -> String {
+    format!(
+        "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{}",
+        outcome.rate(),
+        outcome.percentile_ms(0.50),
+        outcome.percentile_ms(0.99),
+        if outcome.errors > 0 {
+            format!(" ({} errors)", outcome.errors)
+        } else {
+            String::new()
+        }
+    )
+}
+
+struct Server {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM, so the runtime shuts down as in production.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn bench_manifest(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let wasm = root().join("target/wasm32-wasip2/wasm");
+    let mut manifest = std::fs::read_to_string(root().join("spin.toml"))?.replace(
+        "source = \"target/wasm32-wasip2/wasm/",
+        &format!("source = \"{}/", wasm.display()),
+    );
+    write!(
+        manifest,
+        "\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\n[component.probe]\nsource = \"{}/probe.wasm\"\n",
+        wasm.display()
+    )?;
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, manifest)?;
+    Ok(path)
+}
+
+fn start_server(
+    data: &std::path::Path,
+    manifest: &std::path::Path,
+    database_url: &str,
+    jwks: &str,
+) -> anyhow::Result<(Server, Duration)> {
+    let launched = Instant::now();
+    let mut child = Command::new(hotline(true))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("serve")
+        .arg("--manifest")
+        .arg(manifest)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", database_url)
+        .env("SPIN_VARIABLE_JWT_JWKS", jwks)
+        .env("HOTLINE_LOG", "warn")
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting hotline")?;
+    let stdout = child.stdout.take().context("hotline's output")?;
+    let line = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.contains(" on http://"))
+        .context("hotline stopped before serving")?;
+    let address: SocketAddr = line
+        .rsplit("http://")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .parse()?;
+    // Launch to the first answered request, not just to the listening line.
+    loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+            use std::io::{Read, Write};
+            stream.write_all(
+                b"GET /probe/hello HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n",
+            )?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            if answer.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        if launched.elapsed() > Duration::from_secs(120) {
+            bail!("hotline did not answer within two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok((Server { child, address }, launched.elapsed()))
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|line| line.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `pgbench -M prepared` with `script` at `clients` clients; returns transactions per second.
+fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f64> {
+    let dir = root().join("target/bench-data");
+    let path = dir.join(format!("pgbench-{clients}.sql"));
+    std::fs::write(&path, script)?;
+    let bin = std::fs::read_dir("/usr/lib/postgresql")?
+        .flatten()
+        .map(|e| e.path().join("bin/pgbench"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "pgbench".into());
+    let out = Command::new(bin)
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+        ])
+        .arg(MEASURE.as_secs().to_string())
+        .arg("-f")
+        .arg(&path)
+        .arg(database_url)
+        .output()
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "pgbench failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    text.lines()
+        .find(|line| line.starts_with("tps = "))
+        .and_then(|line| line.split_whitespace().nth(2))
+        .and_then(|tps| tps.parse().ok())
+        .context("no tps in pgbench's output")
+}
+
+/// The SQL the intake component runs to file one request, as a pgbench script.
+pub const FILING_SCRIPT: &str = "\
+select (select name from categories where category_id = 'urban.streetlight' and parent_id is not null) as category_name, (select name from districts where district_id = 'yicheng') as district_name;
+begin;
+insert into citizens (citizen_id, subject) values (gen_random_uuid(), 'pgbench-' || :client_id) on conflict (subject) do update set subject = excluded.subject returning citizen_id;
+select nextval('work_order_serial') as serial, now() as now;
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, contact_phone, channel, urgent, confidential, photo_urls, created_at, updated_at) select gen_random_uuid(), 'PGB-' || currval('work_order_serial'), citizen_id, subject, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', 'yicheng', '13800138000', 'app', false, false, '{}', now(), now() from citizens where subject = 'pgbench-' || :client_id;
+insert into work_order_events (work_order_id, event, actor, created_at) select work_order_id, 'received', filed_by, now() from work_orders where tracking_number = 'PGB-' || currval('work_order_serial');
+commit;
+";
+
+fn tracking_script(tracking_number: &str, subject: &str) -> String {
+    format!(
+        "select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id join citizens ci on ci.citizen_id = o.citizen_id where ci.subject = '{subject}' and (o.work_order_id = null or o.tracking_number = '{tracking_number}');\n\
+         select event, created_at from work_order_events where work_order_id = (select work_order_id from work_orders where tracking_number = '{tracking_number}') order by work_order_event_id;\n"
+    )
+}
+
+/// A plain hyper server that answers every request with `hello`, for context.
+async fn plain_hyper() -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_request| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                        Bytes::from_static(b"hello"),
+                    )))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(address)
+}
+
+fn get(path: &'static str, token: Option<String>) -> RequestFactory {
+    Arc::new(move |_| {
+        let mut request = http::Request::get(path).header("host", "bench");
+        if let Some(token) = &token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request
+            .body(Full::new(Bytes::new()))
+            .expect("a valid request")
+    })
+}
+
+fn filing(token: String) -> RequestFactory {
+    let body = Bytes::from(
+        serde_json::json!({
+            "category": "urban.streetlight", "title": "路灯不亮", "description": "解放大道路灯连续三晚不亮",
+            "location": {"lat": 32.98, "lng": 114.02, "address": "驿城区解放大道", "district": "yicheng"},
+            "contact_phone": "13800138000", "channel": "app"
+        })
+        .to_string(),
+    );
+    Arc::new(move |_| {
+        http::Request::post("/api/v1/requests")
+            .header("host", "bench")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Full::new(body.clone()))
+            .expect("a valid request")
+    })
+}
+
+pub fn bench() -> anyhow::Result<()> {
+    crate::setup()?;
+    crate::build(true)?;
+    let data = root().join("target/bench-data");
+    std::fs::create_dir_all(&data)?;
+
+    step("starting a fresh database");
+    let database = format!("bench_{}", std::process::id());
+    let out = Command::new(hotline(true))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["db", "start", "--database", &database])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        bail!("the bench cluster did not start");
+    }
+    let database_url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let result = measure(&data, &database_url);
+    step("stopping the bench database cluster");
+    let _ = Command::new(hotline(true))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["db", "stop"])
+        .status();
+    let report = result?;
+    print!("{report}");
+    std::fs::write(root().join("BENCHMARKS.md"), &report)?;
+    eprintln!("\nwrote BENCHMARKS.md");
+    Ok(())
+}
+
+fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String> {
+    run(Command::new(hotline(true))
+        .arg("--data-dir")
+        .arg(data)
+        .arg("keys"))?;
+    let jwks = std::fs::read_to_string(data.join("keys/jwks.json"))?;
+    let token = {
+        let out = Command::new(hotline(true))
+            .arg("--data-dir")
+            .arg(data)
+            .args(["token", "--subject", "bench-citizen", "--role", "citizen"])
+            .output()?;
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let manifest = bench_manifest(data)?;
+
+    step("start-up: launch to first answer (the second start has a warm compile cache)");
+    let (first, cold) = start_server(data, &manifest, database_url, &jwks)?;
+    drop(first);
+    let (server, warm) = start_server(data, &manifest, database_url, &jwks)?;
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut rows = Vec::new();
+    let address = server.address;
+
+    step("hello: our runtime against a plain hyper server (16 clients)");
+    let (hello, plain) = runtime.block_on(async {
+        let hello = load::run(address, 16, WARMUP, MEASURE, 200, get("/probe/hello", None)).await?;
+        let plain_address = plain_hyper().await?;
+        let plain = load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await?;
+        anyhow::Ok((hello, plain))
+    })?;
+    rows.push(Row {
+        what: "hello component (16 clients)".into(),
+        ours: outcome_cell(&hello),
+        baseline: format!("plain hyper: {}", outcome_cell(&plain)),
+        ratio: format!("{:.2}", hello.rate() / plain.rate()),
+        target: "context only",
+    });
+
+    let mut peak_sampler = None;
+    for clients in [1, 16, 64] {
+        step(&format!(
+            "filing: POST /api/v1/requests against pgbench, {clients} clients"
+        ));
+        if clients == 64 {
+            peak_sampler = Some(std::thread::spawn(move || {
+                let mut peak = 0;
+                let until = Instant::now() + WARMUP + MEASURE;
+                while Instant::now() < until {
+                    peak = peak.max(rss_kib(pid, "VmRSS:").unwrap_or(0));
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                peak
+            }));
+        }
+        let ours = runtime.block_on(load::run(
+            address,
+            clients,
+            WARMUP,
+            MEASURE,
+            201,
+            filing(token.clone()),
+        ))?;
+        let baseline = pgbench(database_url, FILING_SCRIPT, clients)?;
+        rows.push(Row {
+            what: format!("filing ({clients} clients)"),
+            ours: outcome_cell(&ours),
+            baseline: format!("pgbench: {baseline:.0} tps"),
+            ratio: format!("{:.2}", ours.rate() / baseline),
+            target: if clients == 16 {
+                "≥ 0.5, p99 < 25 ms"
+            } else {
+                "≥ 0.5"
+            },
+        });
+    }
+    let load_rss = peak_sampler.and_then(|s| s.join().ok()).unwrap_or(0);
+
+    step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
+    let tracking_number = runtime.block_on(async {
+        let client =
+            mobile_api::client::Client::new(format!("http://{address}")).with_token(token.clone());
+        let page = client.list_requests(None, Some(1)).await?;
+        page.items
+            .first()
+            .map(|o| o.tracking_number.clone())
+            .context("an order to track")
+    })?;
+    let path: &'static str =
+        Box::leak(format!("/api/v1/requests/{tracking_number}").into_boxed_str());
+    let ours = runtime.block_on(load::run(
+        address,
+        16,
+        WARMUP,
+        MEASURE,
+        200,
+        get(path, Some(token.clone())),
+    ))?;
+    let baseline = pgbench(
+        database_url,
+        &tracking_script(&tracking_number, "bench-citizen"),
+        16,
+    )?;
+    rows.push(Row {
+        what: "tracking (16 clients)".into(),
+        ours: outcome_cell(&ours),
+        baseline: format!("pgbench: {baseline:.0} tps"),
+        ratio: format!("{:.2}", ours.rate() / baseline),
+        target: "≥ 0.5",
+    });
+    drop(server);
+
+    rows.push(Row {
+        what: "start-up, launch to first answer".into(),
+        ours: format!(
+            "{:.0} ms warm ({:.0} ms first start)",
+            warm.as_secs_f64() * 1000.0,
+            cold.as_secs_f64() * 1000.0
+        ),
+        baseline: "—".into(),
+        ratio: "—".into(),
+        target: "< 2 s warm",
+    });
+    rows.push(Row {
+        what: "resident memory".into(),
+        ours: format!(
+            "{} MiB idle, {} MiB peak under filing at 64 clients",
+            idle_rss / 1024,
+            load_rss / 1024
+        ),
+        baseline: "—".into(),
+        ratio: "—".into(),
+        target: "< 150 MB under load",
+    });
+
+    Ok(report(&rows))
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+fn report(rows: &[Row]) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mut text = String::new();
+    let _ = writeln!(text, "# Benchmarks\n");
+    let _ = writeln!(
+        text,
+        "Written by `cargo xtask bench` on {}. Client, runtime and PostgreSQL share the machine: {cores} cores ({cpu}). \
+         Each figure is beside its baseline, measured in the same run; {} s per figure after {} s of warm-up; \
+         closed-loop clients on keep-alive HTTP/1.1 connections; every latency recorded.\n",
+        command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        MEASURE.as_secs(),
+        WARMUP.as_secs()
+    );
+    let _ = writeln!(
+        text,
+        "| what | ours | baseline | ratio | target |\n|---|---|---|---|---|"
+    );
+    for row in rows {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} |",
+            row.what, row.ours, row.baseline, row.ratio, row.target
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` (instances reused for up to 128 requests).\n\n\
+         The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL the intake component runs for one \
+         request (the name lookup, then in one transaction the citizen upsert, the serial, the order and its first \
+         event), and the tracking baseline the two queries behind `GET /api/v1/requests/{{id}}`:\n\n```sql\n{FILING_SCRIPT}```\n",
+        command_line("rustc", &["--version"]),
+        command_line("pgbench", &["--version"]),
+    );
+    text
+}
