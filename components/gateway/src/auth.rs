@@ -3,13 +3,21 @@
 //! The key is chosen by the token's `kid`, so keys can rotate: publish the new key beside the old
 //! one, then retire the old one. Only EdDSA is accepted, so `alg: none` and HMAC tokens signed
 //! with a public key are refused before any signature check.
+//!
+//! An instance serves many requests, and apps send the same token with each of them: the parsed
+//! keys and the tokens already verified (until they expire) are kept for the instance's life.
+//! The cache is keyed by the whole token, signature included, and is dropped when the key set,
+//! issuer or audience changes.
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mobile_api::codes;
 use serde::Deserialize;
 use spin_sdk::http::HeaderMap;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
+#[derive(Clone)]
 pub struct Principal {
     pub subject: String,
     pub role: String,
@@ -43,6 +51,82 @@ impl Refusal {
 struct Claims {
     sub: String,
     role: String,
+    exp: i64,
+}
+
+/// Verified tokens kept per instance, at most this many.
+const MAX_VERIFIED: usize = 4096;
+
+struct Verifier {
+    /// The variables this verifier was built from.
+    config: (String, String, String),
+    keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+    verified: HashMap<String, (Principal, i64)>,
+}
+
+static VERIFIER: Mutex<Option<Verifier>> = Mutex::new(None);
+
+impl Verifier {
+    fn new(jwks: &str, issuer: &str, audience: &str) -> Result<Verifier, Refusal> {
+        let set: JwkSet = serde_json::from_str(jwks).map_err(|e| {
+            eprintln!("gateway: the jwt_jwks variable is not a JWK set: {e}");
+            Refusal::Invalid
+        })?;
+        let keys = set
+            .keys
+            .iter()
+            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
+            .collect();
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.leeway = 30;
+        Ok(Verifier {
+            config: (jwks.to_owned(), issuer.to_owned(), audience.to_owned()),
+            keys,
+            validation,
+            verified: HashMap::new(),
+        })
+    }
+
+    fn verify(&mut self, token: &str, now: i64) -> Result<Principal, Refusal> {
+        if let Some((principal, exp)) = self.verified.get(token) {
+            if *exp + (self.validation.leeway as i64) > now {
+                return Ok(principal.clone());
+            }
+            self.verified.remove(token);
+            return Err(Refusal::Expired);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Invalid)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(Refusal::Invalid);
+        }
+        let key = header
+            .kid
+            .as_ref()
+            .and_then(|kid| self.keys.get(kid))
+            .ok_or(Refusal::Invalid)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => Refusal::Expired,
+                    _ => Refusal::Invalid,
+                }
+            })?;
+        let Claims { sub, role, exp } = data.claims;
+        if sub.is_empty() || sub.len() > 128 || !ROLES.contains(&role.as_str()) {
+            return Err(Refusal::Invalid);
+        }
+        let principal = Principal { subject: sub, role };
+        if self.verified.len() >= MAX_VERIFIED {
+            self.verified.clear();
+        }
+        self.verified
+            .insert(token.to_owned(), (principal.clone(), exp));
+        Ok(principal)
+    }
 }
 
 const ROLES: &[&str] = &[
@@ -62,43 +146,31 @@ pub async fn authenticate(headers: &HeaderMap) -> Result<Principal, Refusal> {
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or(Refusal::Missing)?
         .trim();
-    let token_header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Invalid)?;
-    if token_header.alg != Algorithm::EdDSA {
-        return Err(Refusal::Invalid);
+    let variable = |name: &'static str| async move {
+        spin_sdk::variables::get(name).await.map_err(|e| {
+            eprintln!("gateway: the {name} variable is unavailable: {e:?}");
+            Refusal::Invalid
+        })
+    };
+    let jwks = variable("jwt_jwks").await?;
+    let issuer = variable("jwt_issuer").await?;
+    let audience = variable("jwt_audience").await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+
+    let mut verifier = VERIFIER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let current = verifier
+        .as_ref()
+        .is_some_and(|v| v.config.0 == jwks && v.config.1 == issuer && v.config.2 == audience);
+    if !current {
+        *verifier = Some(Verifier::new(&jwks, &issuer, &audience)?);
     }
-    let kid = token_header.kid.ok_or(Refusal::Invalid)?;
-
-    let jwks = spin_sdk::variables::get("jwt_jwks").await.map_err(|e| {
-        eprintln!("gateway: the jwt_jwks variable is unavailable: {e:?}");
-        Refusal::Invalid
-    })?;
-    let jwks: JwkSet = serde_json::from_str(&jwks).map_err(|e| {
-        eprintln!("gateway: the jwt_jwks variable is not a JWK set: {e}");
-        Refusal::Invalid
-    })?;
-    let jwk = jwks.find(&kid).ok_or(Refusal::Invalid)?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| Refusal::Invalid)?;
-
-    let issuer = spin_sdk::variables::get("jwt_issuer")
-        .await
-        .map_err(|_| Refusal::Invalid)?;
-    let audience = spin_sdk::variables::get("jwt_audience")
-        .await
-        .map_err(|_| Refusal::Invalid)?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-    validation.leeway = 30;
-
-    let data =
-        jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => Refusal::Expired,
-            _ => Refusal::Invalid,
-        })?;
-    let Claims { sub, role } = data.claims;
-    if sub.is_empty() || sub.len() > 128 || !ROLES.contains(&role.as_str()) {
-        return Err(Refusal::Invalid);
-    }
-    Ok(Principal { subject: sub, role })
+    verifier
+        .as_mut()
+        .expect("a verifier was just built")
+        .verify(token, now)
 }

@@ -80,6 +80,10 @@ pub fn engine(cache_dir: Option<PathBuf>, limits: &Limits) -> anyhow::Result<Eng
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
+    if std::env::var_os("HOTLINE_PERFMAP").is_some() {
+        // For `perf`: name the JIT-compiled guest functions in /tmp/perf-<pid>.map.
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if let Some(dir) = cache_dir {
         let mut cache = wasmtime::CacheConfig::new();
         cache.with_directory(dir);

@@ -2,8 +2,11 @@
 //!
 //! A `connection` resource holds one pooled connection from `open` until the guest drops it, so
 //! `BEGIN ... COMMIT` works across calls. Whatever a guest leaves open (an error, a trap, a leaked
-//! resource, a request cut off by its deadline) is rolled back by the pool's `after_release` hook
-//! before the connection serves anyone else.
+//! resource, a request cut off by its deadline) is rolled back before the connection serves anyone
+//! else: a connection that may hold an open transaction is rolled back on release, and closed if
+//! that fails. Statements are prepared one at a time, so a transaction can only begin with a
+//! statement that starts with `BEGIN` or `START` (or ends in `AND CHAIN`); connections that never
+//! ran one go back to the pool without a round trip.
 //!
 //! Parameters: the statement is prepared first so that the server settles each parameter's type;
 //! each guest value is then encoded for that type (a string for a `uuid` column is parsed as a
@@ -69,14 +72,6 @@ impl PgPools {
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .after_release(|conn, _meta| {
-                Box::pin(async move {
-                    // Roll back whatever the guest left open. A connection outside a transaction
-                    // answers ROLLBACK with a warning and no error; a broken one fails and is closed.
-                    conn.execute("rollback").await?;
-                    Ok(true)
-                })
-            })
             .connect_lazy_with(options);
         pools.insert(address.to_owned(), pool.clone());
         Ok(pool)
@@ -85,7 +80,71 @@ impl PgPools {
 
 /// The host side of a guest's `connection` resource.
 pub struct PgConnection {
-    conn: Arc<tokio::sync::Mutex<sqlx::pool::PoolConnection<Postgres>>>,
+    conn: Arc<tokio::sync::Mutex<Held>>,
+}
+
+/// A pooled connection, and whether a transaction may be open on it.
+struct Held {
+    conn: Option<sqlx::pool::PoolConnection<Postgres>>,
+    maybe_in_transaction: bool,
+}
+
+impl Held {
+    fn conn(&mut self) -> &mut sqlx::pool::PoolConnection<Postgres> {
+        self.conn
+            .as_mut()
+            .expect("the connection is held until the resource is dropped")
+    }
+
+    /// Before `statement` is sent: if it may open a transaction, assume it does, so that a
+    /// request cut off mid-statement still rolls back.
+    fn before(&mut self, statement: &str) {
+        let (first, chains) = transaction_words(statement);
+        if matches!(first.as_str(), "begin" | "start") || chains {
+            self.maybe_in_transaction = true;
+        }
+    }
+
+    /// After `statement` succeeded: a plain COMMIT or ROLLBACK closed the transaction.
+    fn after(&mut self, statement: &str) {
+        let (first, chains) = transaction_words(statement);
+        if matches!(first.as_str(), "commit" | "rollback" | "end" | "abort") && !chains {
+            self.maybe_in_transaction = false;
+        }
+    }
+}
+
+/// The statement's first word, lower-cased, and whether it ends in `AND CHAIN`.
+fn transaction_words(statement: &str) -> (String, bool) {
+    let words = statement
+        .trim()
+        .trim_end_matches(';')
+        .trim_end()
+        .to_ascii_lowercase();
+    let first = words.split_whitespace().next().unwrap_or("").to_owned();
+    (first, words.ends_with("chain"))
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        if !self.maybe_in_transaction {
+            return; // back to the pool as it is
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if conn.execute("rollback").await.is_err() {
+                        // Closing ends the server's transaction without committing it.
+                        drop(conn.detach());
+                    }
+                });
+            }
+            Err(_) => drop(conn.detach()),
+        }
+    }
 }
 
 /// The host side of a guest's `connection-builder` resource.
@@ -100,7 +159,10 @@ impl PgConnection {
             .await
             .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
         Ok(PgConnection {
-            conn: Arc::new(tokio::sync::Mutex::new(conn)),
+            conn: Arc::new(tokio::sync::Mutex::new(Held {
+                conn: Some(conn),
+                maybe_in_transaction: false,
+            })),
         })
     }
 
@@ -115,12 +177,15 @@ impl PgConnection {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> Result<RowSet, PgError> {
-        let mut conn = self.conn.lock().await;
-        let (args, columns) = prepare_arguments(&mut conn, &statement, params).await?;
-        let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement), args)
+        let mut held = self.conn.lock().await;
+        held.before(&statement);
+        let conn = held.conn();
+        let (args, columns) = prepare_arguments(conn, &statement, params).await?;
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.clone()), args)
             .fetch_all(&mut **conn)
             .await
             .map_err(query_failed)?;
+        held.after(&statement);
         let rows = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
         Ok(RowSet { columns, rows })
     }
@@ -130,12 +195,15 @@ impl PgConnection {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> Result<u64, PgError> {
-        let mut conn = self.conn.lock().await;
-        let (args, _) = prepare_arguments(&mut conn, &statement, params).await?;
-        let done = sqlx::query_with(sqlx::AssertSqlSafe(statement), args)
+        let mut held = self.conn.lock().await;
+        held.before(&statement);
+        let conn = held.conn();
+        let (args, _) = prepare_arguments(conn, &statement, params).await?;
+        let done = sqlx::query_with(sqlx::AssertSqlSafe(statement.clone()), args)
             .execute(&mut **conn)
             .await
             .map_err(query_failed)?;
+        held.after(&statement);
         Ok(done.rows_affected())
     }
 }
@@ -633,5 +701,24 @@ fn query_failed(error: sqlx::Error) -> PgError {
             PgError::ConnectionFailed(error.to_string())
         }
         other => PgError::QueryFailed(QueryError::Text(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transaction_words;
+
+    #[test]
+    fn statements_that_open_and_close_transactions() {
+        assert_eq!(transaction_words("  BEGIN;"), ("begin".to_owned(), false));
+        assert_eq!(
+            transaction_words("start transaction isolation level serializable"),
+            ("start".to_owned(), false)
+        );
+        assert_eq!(
+            transaction_words("COMMIT AND CHAIN ;"),
+            ("commit".to_owned(), true)
+        );
+        assert_eq!(transaction_words("select 1"), ("select".to_owned(), false));
     }
 }
