@@ -140,7 +140,7 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
 /// `pgbench -M prepared` with `script` at `clients` clients; returns transactions per second.
 fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f64> {
     let dir = root().join("target/bench-data");
-    let path = dir.join(format!("pgbench-{clients}.sql"));
+    let path = dir.join(format!("pgbench-{}.sql", std::process::id()));
     std::fs::write(&path, script)?;
     let bin = std::fs::read_dir("/usr/lib/postgresql")?
         .flatten()
@@ -183,10 +183,10 @@ fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f
 pub const FILING_SCRIPT: &str = "\
 select (select name from categories where category_id = 'urban.streetlight' and parent_id is not null) as category_name, (select name from districts where district_id = 'yicheng') as district_name;
 begin;
-insert into citizens (citizen_id, subject) values (gen_random_uuid(), 'pgbench-' || :client_id) on conflict (subject) do update set subject = excluded.subject returning citizen_id;
-select nextval('work_order_serial') as serial, now() as now;
-insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, contact_phone, channel, urgent, confidential, photo_urls, created_at, updated_at) select gen_random_uuid(), 'PGB-' || currval('work_order_serial'), citizen_id, subject, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', 'yicheng', '13800138000', 'app', false, false, '{}', now(), now() from citizens where subject = 'pgbench-' || :client_id;
-insert into work_order_events (work_order_id, event, actor, created_at) select work_order_id, 'received', filed_by, now() from work_orders where tracking_number = 'PGB-' || currval('work_order_serial');
+with found as (select citizen_id from citizens where subject = 'pgbench-' || :client_id), added as (insert into citizens (citizen_id, subject) select gen_random_uuid(), 'pgbench-' || :client_id where not exists (select 1 from found) on conflict (subject) do nothing returning citizen_id) select citizen_id from found union all select citizen_id from added \\gset
+select nextval('work_order_serial') as serial, now() as now, gen_random_uuid() as order_id \\gset
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, contact_phone, channel, urgent, confidential, photo_urls, created_at, updated_at) values (:order_id, 'PGB-' || :serial, :citizen_id, 'pgbench-' || :client_id, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', 'yicheng', '13800138000', 'app', false, false, '{}', :now, :now);
+insert into work_order_events (work_order_id, event, actor, created_at) values (:order_id, 'received', 'pgbench-' || :client_id, :now);
 commit;
 ";
 
@@ -480,7 +480,7 @@ fn report(rows: &[Row]) -> String {
         text,
         "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` (instances reused for up to 128 requests).\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL the intake component runs for one \
-         request (the name lookup, then in one transaction the citizen upsert, the serial, the order and its first \
+         request (the name lookup, then in one transaction the citizen lookup-or-insert, the serial, the order and its first \
          event), and the tracking baseline the two queries behind `GET /api/v1/requests/{{id}}`:\n\n```sql\n{FILING_SCRIPT}```\n",
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),

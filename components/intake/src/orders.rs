@@ -245,18 +245,30 @@ async fn file_in_transaction(
         }
     }
 
-    let citizen = db
-        .query(
-            "insert into citizens (citizen_id, subject) values ($1, $2) \
-             on conflict (subject) do update set subject = excluded.subject returning citizen_id",
-            [
-                ParameterValue::Uuid(uuid::Uuid::new_v4().to_string()),
-                text(&principal.subject),
-            ],
-        )
-        .await?
-        .collect()
-        .await?;
+    // Find the citizen, or add them. Not an upsert that rewrites the row on every filing: this
+    // writes only the first time. Two first filings at once: the loser inserts nothing and finds
+    // the winner's row on the second try.
+    let mut citizen = Vec::new();
+    for _ in 0..2 {
+        citizen = db
+            .query(
+                "with found as (select citizen_id from citizens where subject = $2), \
+                      added as (insert into citizens (citizen_id, subject) select $1, $2 \
+                                where not exists (select 1 from found) \
+                                on conflict (subject) do nothing returning citizen_id) \
+                 select citizen_id from found union all select citizen_id from added",
+                [
+                    ParameterValue::Uuid(uuid::Uuid::new_v4().to_string()),
+                    text(&principal.subject),
+                ],
+            )
+            .await?
+            .collect()
+            .await?;
+        if !citizen.is_empty() {
+            break;
+        }
+    }
     let citizen_id: uuid::Uuid = citizen
         .first()
         .and_then(|row| row.get("citizen_id"))
