@@ -3,6 +3,8 @@
 //!
 //! Compiled natively for the tests and into the components for wasm32-wasip2.
 
+pub mod lifecycle;
+
 use chrono::{DateTime, FixedOffset, Utc};
 
 /// China Standard Time: the hotline's calendar day, for tracking numbers and deadlines.
@@ -324,9 +326,15 @@ pub fn status_label(status: &str) -> &'static str {
         "dispatched" => "已派单",
         "signed" => "已签收",
         "in_progress" => "办理中",
+        "return_requested" => "办理中",
         "replied" => "已答复",
-        "closed" => "已办结",
-        "archived" => "已归档",
+        "awaiting_rating" => "待评价",
+        "redo_requested" => "待重办",
+        "archived" => "已办结",
+        "closed_direct" => "已直接答复",
+        "handed_over" => "已转紧急部门",
+        "informed" => "已告知",
+        "merged" => "已并单",
         _ => "处理中",
     }
 }

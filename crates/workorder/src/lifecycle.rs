@@ -1,0 +1,984 @@
+//! The work-order lifecycle as a state machine: which commands exist, who may issue them, in which
+//! states, and the one history event each records.
+//!
+//! ```text
+//! received ─┬─ close_direct ─► closed_direct        (answered by the operator)
+//!           ├─ hand_over ────► handed_over          (110 / 119 / 120 / 122)
+//!           ├─ inform ───────► informed             (outside government's remit)
+//!           ├─ merge ────────► merged               (follows an open duplicate)
+//!           └─ dispatch ─────► dispatched ─ sign ─► signed ─ contact/visit ─► in_progress ─ reply ─► replied
+//! dispatched/signed/in_progress ─ request_return ─► return_requested ─┬─ reassign ─► dispatched (another agency)
+//!                                                                     └─ refuse_return ─► back where it was
+//! replied ─┬─ pass_audit ─► awaiting_rating ─ rate ─┬─ satisfied ──► archived
+//!          └─ fail_audit ─► in_progress             └─ unsatisfied ─► redo_requested ─ start_redo ─► in_progress
+//!                                                                                    └─ archive ────► archived
+//! Extensions are an overlay on dispatched/signed/in_progress: request_extension (before the
+//! deadline) ─► approve_extension (new deadline, old one kept in the event) | refuse_extension.
+//! ```
+//!
+//! Invariant: `apply` either returns the next order and exactly one event, or an error and no
+//! change. Both hold by construction: it borrows the order immutably and returns one `Event`
+//! with the new order. The property test checks what the types cannot: every order reachable by
+//! any sequence of commands is valid, and a finished order accepts nothing.
+
+use chrono::{DateTime, Utc};
+
+/// Where a work order is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Received,
+    Dispatched,
+    Signed,
+    InProgress,
+    ReturnRequested,
+    Replied,
+    AwaitingRating,
+    RedoRequested,
+    Archived,
+    ClosedDirect,
+    HandedOver,
+    Informed,
+    Merged,
+}
+
+impl Status {
+    pub const ALL: [Status; 13] = [
+        Status::Received,
+        Status::Dispatched,
+        Status::Signed,
+        Status::InProgress,
+        Status::ReturnRequested,
+        Status::Replied,
+        Status::AwaitingRating,
+        Status::RedoRequested,
+        Status::Archived,
+        Status::ClosedDirect,
+        Status::HandedOver,
+        Status::Informed,
+        Status::Merged,
+    ];
+
+    /// The stable code stored in the database and sent in the API.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Dispatched => "dispatched",
+            Status::Signed => "signed",
+            Status::InProgress => "in_progress",
+            Status::ReturnRequested => "return_requested",
+            Status::Replied => "replied",
+            Status::AwaitingRating => "awaiting_rating",
+            Status::RedoRequested => "redo_requested",
+            Status::Archived => "archived",
+            Status::ClosedDirect => "closed_direct",
+            Status::HandedOver => "handed_over",
+            Status::Informed => "informed",
+            Status::Merged => "merged",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Finished: nothing more happens to the order.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Archived
+                | Status::ClosedDirect
+                | Status::HandedOver
+                | Status::Informed
+                | Status::Merged
+        )
+    }
+
+    /// An agency holds the order and its deadline runs.
+    pub fn with_agency(self) -> bool {
+        matches!(
+            self,
+            Status::Dispatched | Status::Signed | Status::InProgress | Status::ReturnRequested
+        )
+    }
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The citizen who filed the order.
+    Citizen {
+        owner: bool,
+    },
+    Operator,
+    Supervisor,
+    AgencyStaff {
+        agency: String,
+    },
+    Admin,
+}
+
+impl Actor {
+    fn is_centre(&self) -> bool {
+        matches!(self, Actor::Operator | Actor::Supervisor | Actor::Admin)
+    }
+}
+
+/// Emergency services an operator can hand a call over to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emergency {
+    Police110,
+    Fire119,
+    Ambulance120,
+    Traffic122,
+}
+
+/// A citizen's rating of a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Satisfaction {
+    Satisfied,
+    BasicallySatisfied,
+    Unsatisfied,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Dispatch {
+        agency: String,
+        deadline: DateTime<Utc>,
+    },
+    CloseDirect {
+        answer: String,
+    },
+    HandOver {
+        to: Emergency,
+    },
+    Inform {
+        reason: String,
+    },
+    Merge {
+        into_tracking_number: String,
+    },
+    Sign,
+    RecordContact,
+    RecordVisit {
+        note: String,
+    },
+    Reply {
+        result: String,
+    },
+    RequestReturn {
+        reason: String,
+    },
+    Reassign {
+        agency: String,
+        deadline: DateTime<Utc>,
+    },
+    RefuseReturn {
+        reason: String,
+    },
+    RequestExtension {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+    ApproveExtension,
+    RefuseExtension {
+        reason: String,
+    },
+    PassAudit,
+    FailAudit {
+        reason: String,
+    },
+    Rate {
+        satisfaction: Satisfaction,
+    },
+    StartRedo {
+        deadline: DateTime<Utc>,
+    },
+    Archive,
+}
+
+/// A pending request for more time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtensionRequest {
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// The parts of a work order the lifecycle reads and changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub status: Status,
+    pub agency: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Where a return request came from, to go back there when it is refused.
+    pub status_before_return: Option<Status>,
+    pub returns: u32,
+    pub extension: Option<ExtensionRequest>,
+    pub contacted: bool,
+    pub redos: u32,
+}
+
+impl Order {
+    pub fn received() -> Order {
+        Order {
+            status: Status::Received,
+            agency: None,
+            deadline: None,
+            status_before_return: None,
+            returns: 0,
+            extension: None,
+            contacted: false,
+            redos: 0,
+        }
+    }
+}
+
+/// The history event a command records (one per accepted command).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// A stable code, e.g. `dispatched`.
+    pub code: &'static str,
+    /// A free-text note for staff (reasons, answers); never shown to citizens as is.
+    pub note: Option<String>,
+    /// The deadline before this event, when the event changed it.
+    pub previous_deadline: Option<DateTime<Utc>>,
+}
+
+/// Why a command was refused. Each maps to a stable API error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("this role may not do that")]
+    Forbidden,
+    #[error("the order is held by another agency")]
+    NotYourAgency,
+    #[error("the order is finished")]
+    OrderClosed,
+    #[error("the order is not waiting to be dispatched")]
+    NotReceived,
+    #[error("the order has not been signed for")]
+    NotSigned,
+    #[error("the order is already signed for")]
+    AlreadySigned,
+    #[error("the order is not being handled")]
+    NotInProgress,
+    #[error("the citizen has not been contacted")]
+    CitizenNotContacted,
+    #[error("no return is waiting for review")]
+    NoReturnRequested,
+    #[error("the order has been returned the maximum number of times; only the centre decides now")]
+    ReturnLimitReached,
+    #[error("a return is waiting for review")]
+    ReturnPending,
+    #[error("an extension is already waiting for review")]
+    ExtensionPending,
+    #[error("no extension is waiting for review")]
+    NoExtensionRequested,
+    #[error("an extension must be asked for before the deadline")]
+    DeadlinePassed,
+    #[error("the new deadline must be later than the current one")]
+    DeadlineNotLater,
+    #[error("the deadline must be in the future")]
+    DeadlineInPast,
+    #[error("reassign to another agency")]
+    SameAgency,
+    #[error("the order has no reply to audit")]
+    NotReplied,
+    #[error("the order is not waiting for a rating")]
+    NotAwaitingRating,
+    #[error("no redo has been asked for")]
+    NoRedoRequested,
+    #[error("a reason or text is required")]
+    TextRequired,
+}
+
+impl Refusal {
+    /// The stable API error code (409 for state conflicts, 403/404 for access, 422 for input).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Forbidden => "forbidden",
+            Refusal::NotYourAgency => "not_found",
+            Refusal::OrderClosed => "order_closed",
+            Refusal::NotReceived => "order_not_received",
+            Refusal::NotSigned => "order_not_signed",
+            Refusal::AlreadySigned => "order_already_signed",
+            Refusal::NotInProgress => "order_not_in_progress",
+            Refusal::CitizenNotContacted => "citizen_not_contacted",
+            Refusal::NoReturnRequested => "no_return_requested",
+            Refusal::ReturnLimitReached => "return_limit_reached",
+            Refusal::ReturnPending => "return_pending",
+            Refusal::ExtensionPending => "extension_pending",
+            Refusal::NoExtensionRequested => "no_extension_requested",
+            Refusal::DeadlinePassed => "deadline_passed",
+            Refusal::DeadlineNotLater => "deadline_not_later",
+            Refusal::DeadlineInPast => "deadline_in_past",
+            Refusal::SameAgency => "same_agency",
+            Refusal::NotReplied => "order_not_replied",
+            Refusal::NotAwaitingRating => "order_not_awaiting_rating",
+            Refusal::NoRedoRequested => "no_redo_requested",
+            Refusal::TextRequired => "text_required",
+        }
+    }
+}
+
+/// Returns allowed per order before only the centre can move it (the default cap).
+pub const DEFAULT_RETURN_LIMIT: u32 = 2;
+
+/// The rules' settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub return_limit: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            return_limit: DEFAULT_RETURN_LIMIT,
+        }
+    }
+}
+
+fn require_text(text: &str) -> Result<(), Refusal> {
+    if text.trim().is_empty() {
+        Err(Refusal::TextRequired)
+    } else {
+        Ok(())
+    }
+}
+
+fn event(code: &'static str, note: Option<&str>) -> Event {
+    Event {
+        code,
+        note: note.map(str::to_owned),
+        previous_deadline: None,
+    }
+}
+
+/// Applies `command` by `actor` at `now` to `order`.
+pub fn apply(
+    order: &Order,
+    actor: &Actor,
+    command: &Command,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<(Order, Event), Refusal> {
+    use Command as C;
+    use Status as S;
+
+    // Who may act at all: the centre for its commands, the holding agency for its own, the
+    // owning citizen for the rating.
+    let agency_command = matches!(
+        command,
+        C::Sign
+            | C::RecordContact
+            | C::RecordVisit { .. }
+            | C::Reply { .. }
+            | C::RequestReturn { .. }
+            | C::RequestExtension { .. }
+    );
+    match (actor, agency_command, command) {
+        (Actor::AgencyStaff { agency }, true, _) => {
+            if order.agency.as_deref() != Some(agency.as_str()) {
+                return Err(Refusal::NotYourAgency);
+            }
+        }
+        (Actor::Citizen { owner }, _, C::Rate { .. }) => {
+            if !owner {
+                return Err(Refusal::NotYourAgency);
+            }
+        }
+        // The centre issues every other command, and records ratings taken by phone.
+        (actor, false, _) if actor.is_centre() => {}
+        _ => return Err(Refusal::Forbidden),
+    }
+    if order.status.is_final() {
+        return Err(Refusal::OrderClosed);
+    }
+
+    let mut next = order.clone();
+    let recorded = match command {
+        C::Dispatch { agency, deadline } => {
+            if order.status != S::Received {
+                return Err(Refusal::NotReceived);
+            }
+            if *deadline <= now {
+                return Err(Refusal::DeadlineInPast);
+            }
+            next.status = S::Dispatched;
+            next.agency = Some(agency.clone());
+            next.deadline = Some(*deadline);
+            event("dispatched", Some(agency))
+        }
+        C::CloseDirect { answer } => {
+            if order.status != S::Received {
+                return Err(Refusal::NotReceived);
+            }
+            require_text(answer)?;
+            next.status = S::ClosedDirect;
+            event("closed_direct", Some(answer))
+        }
+        C::HandOver { to } => {
+            if order.status != S::Received {
+                return Err(Refusal::NotReceived);
+            }
+            next.status = S::HandedOver;
+            let service = match to {
+                Emergency::Police110 => "110",
+                Emergency::Fire119 => "119",
+                Emergency::Ambulance120 => "120",
+                Emergency::Traffic122 => "122",
+            };
+            event("handed_over", Some(service))
+        }
+        C::Inform { reason } => {
+            if order.status != S::Received {
+                return Err(Refusal::NotReceived);
+            }
+            require_text(reason)?;
+            next.status = S::Informed;
+            event("informed", Some(reason))
+        }
+        C::Merge {
+            into_tracking_number,
+        } => {
+            if order.status != S::Received {
+                return Err(Refusal::NotReceived);
+            }
+            next.status = S::Merged;
+            event("merged", Some(into_tracking_number))
+        }
+        C::Sign => match order.status {
+            S::Dispatched => {
+                next.status = S::Signed;
+                event("signed", None)
+            }
+            S::Signed | S::InProgress => return Err(Refusal::AlreadySigned),
+            S::ReturnRequested => return Err(Refusal::ReturnPending),
+            _ => return Err(Refusal::NotSigned),
+        },
+        C::RecordContact | C::RecordVisit { .. } => {
+            match order.status {
+                S::Signed | S::InProgress => {}
+                S::Dispatched => return Err(Refusal::NotSigned),
+                S::ReturnRequested => return Err(Refusal::ReturnPending),
+                _ => return Err(Refusal::NotInProgress),
+            }
+            next.status = S::InProgress;
+            match command {
+                C::RecordVisit { note } => event("visited", Some(note)),
+                _ => {
+                    next.contacted = true;
+                    event("citizen_contacted", None)
+                }
+            }
+        }
+        C::Reply { result } => {
+            match order.status {
+                S::InProgress => {}
+                S::Dispatched => return Err(Refusal::NotSigned),
+                S::ReturnRequested => return Err(Refusal::ReturnPending),
+                _ => return Err(Refusal::NotInProgress),
+            }
+            if !order.contacted {
+                return Err(Refusal::CitizenNotContacted);
+            }
+            require_text(result)?;
+            next.status = S::Replied;
+            next.extension = None;
+            event("replied", Some(result))
+        }
+        C::RequestReturn { reason } => {
+            match order.status {
+                S::Dispatched | S::Signed | S::InProgress => {}
+                S::ReturnRequested => return Err(Refusal::ReturnPending),
+                _ => return Err(Refusal::NotInProgress),
+            }
+            if order.returns >= policy.return_limit {
+                return Err(Refusal::ReturnLimitReached);
+            }
+            require_text(reason)?;
+            next.status_before_return = Some(order.status);
+            next.status = S::ReturnRequested;
+            event("return_requested", Some(reason))
+        }
+        C::Reassign { agency, deadline } => {
+            if order.status != S::ReturnRequested {
+                return Err(Refusal::NoReturnRequested);
+            }
+            if order.agency.as_deref() == Some(agency.as_str()) {
+                return Err(Refusal::SameAgency);
+            }
+            if *deadline <= now {
+                return Err(Refusal::DeadlineInPast);
+            }
+            next.status = S::Dispatched;
+            next.agency = Some(agency.clone());
+            next.returns += 1;
+            next.status_before_return = None;
+            next.extension = None;
+            next.contacted = false;
+            next.deadline = Some(*deadline);
+            Event {
+                code: "reassigned",
+                note: Some(agency.clone()),
+                previous_deadline: order.deadline,
+            }
+        }
+        C::RefuseReturn { reason } => {
+            if order.status != S::ReturnRequested {
+                return Err(Refusal::NoReturnRequested);
+            }
+            require_text(reason)?;
+            next.status = order.status_before_return.unwrap_or(S::Dispatched);
+            next.status_before_return = None;
+            next.returns += 1;
+            event("return_refused", Some(reason))
+        }
+        C::RequestExtension { until, reason } => {
+            match order.status {
+                S::Dispatched | S::Signed | S::InProgress => {}
+                S::ReturnRequested => return Err(Refusal::ReturnPending),
+                _ => return Err(Refusal::NotInProgress),
+            }
+            if order.extension.is_some() {
+                return Err(Refusal::ExtensionPending);
+            }
+            let deadline = order.deadline.ok_or(Refusal::NotInProgress)?;
+            if now >= deadline {
+                return Err(Refusal::DeadlinePassed);
+            }
+            if *until <= deadline {
+                return Err(Refusal::DeadlineNotLater);
+            }
+            require_text(reason)?;
+            next.extension = Some(ExtensionRequest {
+                until: *until,
+                reason: reason.clone(),
+            });
+            event("extension_requested", Some(reason))
+        }
+        C::ApproveExtension => {
+            let Some(request) = &order.extension else {
+                return Err(Refusal::NoExtensionRequested);
+            };
+            next.deadline = Some(request.until);
+            next.extension = None;
+            Event {
+                code: "extension_approved",
+                note: None,
+                previous_deadline: order.deadline,
+            }
+        }
+        C::RefuseExtension { reason } => {
+            if order.extension.is_none() {
+                return Err(Refusal::NoExtensionRequested);
+            }
+            require_text(reason)?;
+            next.extension = None;
+            event("extension_refused", Some(reason))
+        }
+        C::PassAudit => {
+            if order.status != S::Replied {
+                return Err(Refusal::NotReplied);
+            }
+            next.status = S::AwaitingRating;
+            event("audit_passed", None)
+        }
+        C::FailAudit { reason } => {
+            if order.status != S::Replied {
+                return Err(Refusal::NotReplied);
+            }
+            require_text(reason)?;
+            next.status = S::InProgress;
+            event("audit_failed", Some(reason))
+        }
+        C::Rate { satisfaction } => {
+            if order.status != S::AwaitingRating {
+                return Err(Refusal::NotAwaitingRating);
+            }
+            match satisfaction {
+                Satisfaction::Satisfied | Satisfaction::BasicallySatisfied => {
+                    next.status = S::Archived;
+                    event("rated_satisfied", None)
+                }
+                Satisfaction::Unsatisfied => {
+                    next.status = S::RedoRequested;
+                    event("rated_unsatisfied", None)
+                }
+            }
+        }
+        C::StartRedo { deadline } => {
+            if order.status != S::RedoRequested {
+                return Err(Refusal::NoRedoRequested);
+            }
+            if *deadline <= now {
+                return Err(Refusal::DeadlineInPast);
+            }
+            next.status = S::InProgress;
+            next.redos += 1;
+            next.deadline = Some(*deadline);
+            Event {
+                code: "redo_started",
+                note: None,
+                previous_deadline: order.deadline,
+            }
+        }
+        C::Archive => {
+            if !matches!(order.status, S::AwaitingRating | S::RedoRequested) {
+                return Err(Refusal::NotAwaitingRating);
+            }
+            next.status = S::Archived;
+            event("archived", None)
+        }
+    };
+    Ok((next, recorded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-30T09:00:00Z".parse().expect("time")
+    }
+
+    fn staff(agency: &str) -> Actor {
+        Actor::AgencyStaff {
+            agency: agency.to_owned(),
+        }
+    }
+
+    fn run(order: &Order, steps: &[(Actor, Command)]) -> Result<Order, Refusal> {
+        let mut order = order.clone();
+        for (actor, command) in steps {
+            order = apply(&order, actor, command, now(), Policy::default())?.0;
+        }
+        Ok(order)
+    }
+
+    fn dispatched_to(agency: &str) -> Order {
+        let dispatch = Command::Dispatch {
+            agency: agency.into(),
+            deadline: now() + Duration::days(7),
+        };
+        run(&Order::received(), &[(Actor::Operator, dispatch)]).expect("dispatched")
+    }
+
+    #[test]
+    fn a_normal_order_from_filing_to_archive() {
+        let order = dispatched_to("city-urban-management");
+        let a = staff("city-urban-management");
+        let done = run(
+            &order,
+            &[
+                (a.clone(), Command::Sign),
+                (a.clone(), Command::RecordContact),
+                (
+                    a.clone(),
+                    Command::RecordVisit {
+                        note: "现场查看，灯杆线路老化".into(),
+                    },
+                ),
+                (
+                    a.clone(),
+                    Command::Reply {
+                        result: "已更换线路，路灯恢复".into(),
+                    },
+                ),
+                (Actor::Supervisor, Command::PassAudit),
+                (
+                    Actor::Citizen { owner: true },
+                    Command::Rate {
+                        satisfaction: Satisfaction::Satisfied,
+                    },
+                ),
+            ],
+        )
+        .expect("every step is allowed");
+        assert_eq!(done.status, Status::Archived);
+    }
+
+    #[test]
+    fn agencies_act_only_on_their_own_orders() {
+        let order = dispatched_to("city-urban-management");
+        assert_eq!(
+            apply(
+                &order,
+                &staff("utility-water"),
+                &Command::Sign,
+                now(),
+                Policy::default()
+            ),
+            Err(Refusal::NotYourAgency)
+        );
+        assert_eq!(
+            apply(
+                &order,
+                &Actor::Citizen { owner: true },
+                &Command::Sign,
+                now(),
+                Policy::default()
+            ),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(
+            apply(
+                &order,
+                &staff("city-urban-management"),
+                &Command::PassAudit,
+                now(),
+                Policy::default()
+            ),
+            Err(Refusal::Forbidden)
+        );
+    }
+
+    #[test]
+    fn replying_needs_a_signature_and_a_contact() {
+        let order = dispatched_to("a");
+        let reply = Command::Reply {
+            result: "done".into(),
+        };
+        assert_eq!(
+            apply(&order, &staff("a"), &reply, now(), Policy::default()),
+            Err(Refusal::NotSigned)
+        );
+        let signed = run(
+            &order,
+            &[
+                (staff("a"), Command::Sign),
+                (staff("a"), Command::RecordVisit { note: "n".into() }),
+            ],
+        )
+        .expect("ok");
+        assert_eq!(
+            apply(&signed, &staff("a"), &reply, now(), Policy::default()),
+            Err(Refusal::CitizenNotContacted)
+        );
+    }
+
+    #[test]
+    fn returns_are_reviewed_and_capped() {
+        let return_request = Command::RequestReturn {
+            reason: "不属于本单位职责".into(),
+        };
+        let mut order = dispatched_to("a");
+        order = run(&order, &[(staff("a"), return_request.clone())]).expect("requested");
+        assert_eq!(order.status, Status::ReturnRequested);
+        let reassign = Command::Reassign {
+            agency: "b".into(),
+            deadline: now() + Duration::days(7),
+        };
+        order = run(&order, &[(Actor::Supervisor, reassign)]).expect("reassigned");
+        assert_eq!(
+            (order.status, order.agency.as_deref(), order.returns),
+            (Status::Dispatched, Some("b"), 1)
+        );
+
+        order = run(
+            &order,
+            &[
+                (staff("b"), Command::Sign),
+                (staff("b"), return_request.clone()),
+            ],
+        )
+        .expect("requested");
+        order = run(
+            &order,
+            &[(
+                Actor::Supervisor,
+                Command::RefuseReturn {
+                    reason: "属于贵单位职责".into(),
+                },
+            )],
+        )
+        .expect("refused");
+        assert_eq!(
+            (order.status, order.returns),
+            (Status::Signed, 2),
+            "back where it was"
+        );
+
+        assert_eq!(
+            apply(
+                &order,
+                &staff("b"),
+                &return_request,
+                now(),
+                Policy::default()
+            ),
+            Err(Refusal::ReturnLimitReached)
+        );
+    }
+
+    #[test]
+    fn extensions_come_before_the_deadline_and_keep_the_old_one() {
+        let order = dispatched_to("a");
+        let deadline = order.deadline.expect("deadline");
+        let ask = Command::RequestExtension {
+            until: deadline + Duration::days(3),
+            reason: "需协调多部门".into(),
+        };
+        let asked = run(&order, &[(staff("a"), ask.clone())]).expect("asked");
+        assert_eq!(
+            apply(&asked, &staff("a"), &ask, now(), Policy::default()),
+            Err(Refusal::ExtensionPending)
+        );
+        let (approved, event) = apply(
+            &asked,
+            &Actor::Supervisor,
+            &Command::ApproveExtension,
+            now(),
+            Policy::default(),
+        )
+        .expect("approved");
+        assert_eq!(approved.deadline, Some(deadline + Duration::days(3)));
+        assert_eq!(event.previous_deadline, Some(deadline));
+
+        let late = deadline + Duration::minutes(1);
+        assert_eq!(
+            apply(&order, &staff("a"), &ask, late, Policy::default()),
+            Err(Refusal::DeadlinePassed)
+        );
+    }
+
+    #[test]
+    fn a_failed_audit_sends_the_order_back() {
+        let order = dispatched_to("a");
+        let replied = run(
+            &order,
+            &[
+                (staff("a"), Command::Sign),
+                (staff("a"), Command::RecordContact),
+                (staff("a"), Command::Reply { result: "r".into() }),
+            ],
+        )
+        .expect("replied");
+        let back = run(
+            &replied,
+            &[(
+                Actor::Supervisor,
+                Command::FailAudit {
+                    reason: "答复未说明处理结果".into(),
+                },
+            )],
+        )
+        .expect("failed");
+        assert_eq!(back.status, Status::InProgress);
+    }
+
+    #[test]
+    fn status_codes_round_trip() {
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.code()), Some(status));
+        }
+    }
+
+    fn arb_actor() -> impl Strategy<Value = Actor> {
+        prop_oneof![
+            any::<bool>().prop_map(|owner| Actor::Citizen { owner }),
+            Just(Actor::Operator),
+            Just(Actor::Supervisor),
+            Just(Actor::Admin),
+            prop_oneof![Just("a"), Just("b")].prop_map(|a| Actor::AgencyStaff {
+                agency: a.to_owned()
+            }),
+        ]
+    }
+
+    fn arb_command() -> impl Strategy<Value = Command> {
+        let agency = prop_oneof![Just("a".to_owned()), Just("b".to_owned())];
+        let hours = -48i64..400;
+        let text = prop_oneof![Just(String::new()), Just("原因".to_owned())];
+        prop_oneof![
+            (agency.clone(), hours.clone()).prop_map(|(agency, h)| Command::Dispatch {
+                agency,
+                deadline: now() + Duration::hours(h)
+            }),
+            text.clone()
+                .prop_map(|answer| Command::CloseDirect { answer }),
+            Just(Command::HandOver {
+                to: Emergency::Fire119
+            }),
+            text.clone().prop_map(|reason| Command::Inform { reason }),
+            Just(Command::Merge {
+                into_tracking_number: "ZMD-20261130-000001".into()
+            }),
+            Just(Command::Sign),
+            Just(Command::RecordContact),
+            text.clone().prop_map(|note| Command::RecordVisit { note }),
+            text.clone().prop_map(|result| Command::Reply { result }),
+            text.clone()
+                .prop_map(|reason| Command::RequestReturn { reason }),
+            (agency, hours.clone()).prop_map(|(agency, h)| Command::Reassign {
+                agency,
+                deadline: now() + Duration::hours(h)
+            }),
+            text.clone()
+                .prop_map(|reason| Command::RefuseReturn { reason }),
+            (hours.clone(), text.clone()).prop_map(|(h, reason)| Command::RequestExtension {
+                until: now() + Duration::hours(h),
+                reason
+            }),
+            Just(Command::ApproveExtension),
+            text.clone()
+                .prop_map(|reason| Command::RefuseExtension { reason }),
+            Just(Command::PassAudit),
+            text.prop_map(|reason| Command::FailAudit { reason }),
+            prop_oneof![
+                Just(Satisfaction::Satisfied),
+                Just(Satisfaction::Unsatisfied)
+            ]
+            .prop_map(|satisfaction| Command::Rate { satisfaction }),
+            hours.prop_map(|h| Command::StartRedo {
+                deadline: now() + Duration::hours(h)
+            }),
+            Just(Command::Archive),
+        ]
+    }
+
+    /// What every reachable order satisfies.
+    fn valid(order: &Order, policy: Policy) -> Result<(), String> {
+        let held = order.status.with_agency()
+            || matches!(
+                order.status,
+                Status::Replied | Status::AwaitingRating | Status::RedoRequested
+            );
+        if held && (order.agency.is_none() || order.deadline.is_none()) {
+            return Err(format!("{:?} without an agency and deadline", order.status));
+        }
+        if order.status == Status::Received && (order.agency.is_some() || order.deadline.is_some())
+        {
+            return Err("a received order with an agency".into());
+        }
+        if (order.status == Status::ReturnRequested) != order.status_before_return.is_some() {
+            return Err("status_before_return out of step".into());
+        }
+        if order.returns > policy.return_limit {
+            return Err(format!("{} returns over the cap", order.returns));
+        }
+        if order.extension.is_some() && !order.status.with_agency() {
+            return Err(format!("an extension pending in {:?}", order.status));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_sequence_keeps_the_order_valid(steps in proptest::collection::vec((arb_actor(), arb_command()), 0..150)) {
+            let policy = Policy::default();
+            let mut order = Order::received();
+            for (actor, command) in &steps {
+                if let Ok((next, event)) = apply(&order, actor, command, now(), policy) {
+                    prop_assert!(!event.code.is_empty(), "one event per accepted command");
+                    prop_assert!(!order.status.is_final(), "nothing happens to a finished order");
+                    order = next;
+                }
+                if let Err(problem) = valid(&order, policy) {
+                    prop_assert!(false, "{} after {:?} by {:?}", problem, command, actor);
+                }
+            }
+        }
+    }
+}
