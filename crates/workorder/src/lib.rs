@@ -3,6 +3,7 @@
 //!
 //! Compiled natively for the tests and into the components for wasm32-wasip2.
 
+pub mod calendar;
 pub mod lifecycle;
 
 use chrono::{DateTime, FixedOffset, Utc};
