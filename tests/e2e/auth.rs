@@ -157,3 +157,21 @@ async fn the_openapi_document_is_served() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/requests"]["post"].is_object());
 }
+
+#[tokio::test]
+async fn health_needs_no_token_and_reaches_every_component() {
+    let platform = Platform::start().await;
+    let live: Value = reqwest::get(platform.url("/health"))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(live["status"], "ok");
+    let response = reqwest::get(platform.url("/health/components"))
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["components"]["intake"], "ok", "{body}");
+}

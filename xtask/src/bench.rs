@@ -328,6 +328,29 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
         target: "context only",
     });
 
+    step("the gateway hop: gateway → chained component against one component (16 clients)");
+    let (chained, direct) = runtime.block_on(async {
+        let chained = load::run(
+            address,
+            16,
+            WARMUP,
+            MEASURE,
+            200,
+            get("/health/components", None),
+        )
+        .await?;
+        let direct =
+            load::run(address, 16, WARMUP, MEASURE, 200, get("/probe/hello", None)).await?;
+        anyhow::Ok((chained, direct))
+    })?;
+    rows.push(Row {
+        what: "gateway hop (16 clients)".into(),
+        ours: format!("gateway → intake: {}", outcome_cell(&chained)),
+        baseline: format!("one component: {}", outcome_cell(&direct)),
+        ratio: format!("{:.2}", chained.rate() / direct.rate()),
+        target: "≥ 0.6",
+    });
+
     let mut peak_sampler = None;
     for clients in [1, 16, 64] {
         step(&format!(

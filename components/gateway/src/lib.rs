@@ -93,8 +93,19 @@ fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Rep
 async fn handle(request: Request) -> Reply {
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = request.uri().path().to_owned();
-    if path == "/openapi.json" && request.method() == Method::GET {
-        return json_response(StatusCode::OK, OPENAPI.to_owned(), &request_id);
+    if request.method() == Method::GET {
+        match path.as_str() {
+            "/openapi.json" => {
+                return json_response(StatusCode::OK, OPENAPI.to_owned(), &request_id);
+            }
+            // Liveness of the front door itself, for load balancers.
+            "/health" => {
+                return json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned(), &request_id);
+            }
+            // Whether every private component answers through service chaining.
+            "/health/components" => return component_health(&request_id).await,
+            _ => {}
+        }
     }
 
     let rules = route_table();
@@ -290,6 +301,30 @@ async fn handle(request: Request) -> Reply {
             }
         }
     }
+}
+
+/// The private components, asked for their `/health` by service chaining.
+const PRIVATE_COMPONENTS: &[&str] = &["intake"];
+
+async fn component_health(request_id: &str) -> Reply {
+    let mut all_ok = true;
+    let mut report = serde_json::Map::new();
+    for component in PRIVATE_COMPONENTS {
+        let answer = spin_sdk::http::get(format!("http://{component}.spin.internal/health")).await;
+        let ok = answer.is_ok_and(|response| response.status() == StatusCode::OK);
+        all_ok &= ok;
+        report.insert(
+            (*component).to_owned(),
+            serde_json::Value::from(if ok { "ok" } else { "failing" }),
+        );
+    }
+    let body = serde_json::json!({ "status": if all_ok { "ok" } else { "degraded" }, "components": report });
+    let status = if all_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(status, body.to_string(), request_id)
 }
 
 #[cfg(test)]

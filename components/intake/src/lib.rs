@@ -60,6 +60,9 @@ async fn handle(request: Request) -> Reply {
 }
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
+    if request.method() == Method::GET && request.uri().path() == "/health" {
+        return Ok(json_reply(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()));
+    }
     let principal = principal(&request).ok_or(ApiError::Unauthenticated)?;
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
