@@ -1,6 +1,9 @@
 //! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
 
-use crate::{CreateRequest, ErrorEnvelope, WorkOrder, WorkOrderPage, headers};
+use crate::{
+    CreateRequest, ErrorEnvelope, OrderAction, StaffOrder, StaffOrderList, WorkOrder,
+    WorkOrderPage, headers,
+};
 
 /// What a call can end with, besides success.
 #[derive(Debug, thiserror::Error)]
@@ -126,5 +129,74 @@ impl Client {
     pub async fn get_request(&self, id_or_tracking_number: &str) -> Result<WorkOrder, ClientError> {
         let path = format!("/api/v1/requests/{id_or_tracking_number}");
         Self::parse(self.request(reqwest::Method::GET, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/centre/queue` (operators, supervisors).
+    pub async fn queue(&self) -> Result<StaffOrderList, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/centre/queue")
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/tasks` (agency staff), optionally one status only.
+    pub async fn tasks(&self, status: Option<&str>) -> Result<StaffOrderList, ClientError> {
+        let query: Vec<(&str, &str)> = status.map(|s| vec![("status", s)]).unwrap_or_default();
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/tasks")
+                .query(&query)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `GET /api/v1/orders/{id}` (staff).
+    pub async fn order(&self, id: &str) -> Result<StaffOrder, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::GET, &format!("/api/v1/orders/{id}"))
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/orders/{id}/actions/{action}` as staff: the order afterwards.
+    pub async fn act(
+        &self,
+        id: &str,
+        action: &str,
+        body: &OrderAction,
+    ) -> Result<StaffOrder, ClientError> {
+        let path = format!("/api/v1/orders/{id}/actions/{action}");
+        Self::parse(
+            self.request(reqwest::Method::POST, &path)
+                .json(body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/orders/{id}/actions/rate` as the citizen (no body in the answer).
+    pub async fn rate(&self, id: &str, satisfaction: &str) -> Result<(), ClientError> {
+        let body = OrderAction {
+            satisfaction: Some(satisfaction.to_owned()),
+            ..OrderAction::default()
+        };
+        let response = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v1/orders/{id}/actions/rate"),
+            )
+            .json(&body)
+            .send()
+            .await?;
+        if response.status().as_u16() == 204 {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(response).await.map(|_| ())
     }
 }

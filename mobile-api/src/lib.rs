@@ -20,6 +20,8 @@ pub mod headers {
     pub const REQUEST_ID: &str = "x-request-id";
     pub const SUBJECT: &str = "x-hotline-subject";
     pub const ROLE: &str = "x-hotline-role";
+    /// For agency staff: the agency they belong to.
+    pub const AGENCY: &str = "x-hotline-agency";
     pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 }
 
@@ -150,6 +152,94 @@ pub struct WorkOrderPage {
     pub next_cursor: Option<String>,
 }
 
+/// `POST /api/v1/orders/{id}/actions/{action}`: what an action needs. Each action reads the
+/// fields it names and ignores the rest:
+/// `dispatch` {agency} · `reassign` {agency} · `close_direct` {answer} · `hand_over` {to: 110|119|120|122} ·
+/// `inform` {reason} · `merge` {into: tracking number} · `sign` · `contact` · `visit` {note} ·
+/// `reply` {result} · `request_return` {reason} · `refuse_return` {reason} ·
+/// `request_extension` {until, reason} · `approve_extension` · `refuse_extension` {reason} ·
+/// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction} · `start_redo` · `archive`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderAction {
+    pub agency: Option<String>,
+    pub answer: Option<String>,
+    pub to: Option<String>,
+    pub reason: Option<String>,
+    pub into: Option<String>,
+    pub note: Option<String>,
+    pub result: Option<String>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
+    pub satisfaction: Option<String>,
+}
+
+/// One step in a work order's history as staff see it, with its note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub event: String,
+    /// Who acted (the principal's subject).
+    pub actor: String,
+    pub note: Option<String>,
+    /// The deadline this step replaced, for extensions, reassignments and redos.
+    pub previous_deadline: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A pending request for more time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PendingExtension {
+    pub until: chrono::DateTime<chrono::Utc>,
+    pub reason: String,
+}
+
+/// A work order as the centre and the holding agency see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffOrder {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub status: String,
+    pub status_label: String,
+    pub category: Named,
+    pub title: String,
+    pub description: String,
+    pub location: Location,
+    pub channel: Channel,
+    pub urgent: bool,
+    pub confidential: bool,
+    pub agency: Option<Named>,
+    pub dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub deadline_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seconds until the deadline; negative when overdue.
+    pub seconds_left: Option<i64>,
+    pub returns_count: i32,
+    pub extension: Option<PendingExtension>,
+    pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A work order in a staff list (an agency's tasks, the operators' queue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffOrderSummary {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub status: String,
+    pub status_label: String,
+    pub category: Named,
+    pub title: String,
+    pub urgent: bool,
+    pub agency: Option<Named>,
+    pub deadline_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub seconds_left: Option<i64>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffOrderList {
+    pub items: Vec<StaffOrderSummary>,
+}
+
 /// The error envelope of every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorEnvelope {
@@ -194,4 +284,5 @@ pub mod codes {
     pub const TIMEOUT: &str = "timeout";
     pub const SERVER_BUSY: &str = "server_busy";
     pub const INTERNAL: &str = "internal";
+    pub const UNKNOWN_ACTION: &str = "unknown_action";
 }

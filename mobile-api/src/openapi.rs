@@ -5,7 +5,8 @@
 //! test fails when the committed file differs from what this builds.
 
 use crate::{
-    CreateRequest, ErrorBody, ErrorEnvelope, FieldError, Location, LocationInput, Named,
+    CreateRequest, ErrorBody, ErrorEnvelope, FieldError, HistoryEntry, Location, LocationInput,
+    Named, OrderAction, PendingExtension, StaffOrder, StaffOrderList, StaffOrderSummary,
     TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
 };
 use utoipa::OpenApi;
@@ -23,6 +24,12 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         license(name = "Apache-2.0")
     ),
     components(schemas(
+        OrderAction,
+        HistoryEntry,
+        PendingExtension,
+        StaffOrder,
+        StaffOrderSummary,
+        StaffOrderList,
         CreateRequest,
         LocationInput,
         crate::Channel,
@@ -63,7 +70,6 @@ fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
     responses
         .response("401", error("No token, or an invalid or expired one (`unauthenticated`, `invalid_token`, `token_expired`)"))
         .response("403", error("The caller's role may not use this route (`forbidden`)"))
-        .response("429", error("Too many requests"))
         .response("500", error("Internal error (`internal`); the body is opaque"))
         .response("504", error("The request took too long (`timeout`)"))
 }
@@ -170,7 +176,7 @@ impl ApiDoc {
                 )
                 .build(),
             )
-            .security(bearer)
+            .security(bearer.clone())
             .build();
 
         doc.paths
@@ -179,6 +185,145 @@ impl ApiDoc {
             .add_path_operation("/api/v1/requests", vec![HttpMethod::Get], list);
         doc.paths
             .add_path_operation("/api/v1/requests/{id}", vec![HttpMethod::Get], get);
+        let path_id = || {
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The work order's id or its tracking number"))
+        };
+        let queue = OperationBuilder::new()
+            .operation_id(Some("centreQueue"))
+            .summary(Some(
+                "Orders waiting to be dispatched, urgent and oldest first (operators, supervisors)",
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new().response("200", ok("The queue", "StaffOrderList")),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
+        let tasks = OperationBuilder::new()
+            .operation_id(Some("agencyTasks"))
+            .summary(Some(
+                "The caller's agency's open orders, soonest deadline first (agency staff)",
+            ))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("status")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some("dispatched, signed, in_progress or return_requested")),
+            )
+            .parameter(
+                ParameterBuilder::new()
+                    .name("urgent")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some("true or false")),
+            )
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The tasks", "StaffOrderList"))
+                        .response("422", error("Bad filter (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
+        let staff_order = OperationBuilder::new()
+            .operation_id(Some("staffOrder"))
+            .summary(Some("One order with its full history (the centre; agency staff for their agency's orders)"))
+            .parameter(path_id())
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The order", "StaffOrder"))
+                        .response("404", error("No such order, or another agency's (`not_found`)")),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
+        let act = OperationBuilder::new()
+            .operation_id(Some("orderAction"))
+            .summary(Some("Take one lifecycle action on an order"))
+            .description(Some(
+                "Actions: dispatch, reassign, close_direct, hand_over, inform, merge, sign, contact, visit, reply, \
+                 request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
+                 fail_audit, rate, start_redo, archive. Who may take which action, and when, is the lifecycle's rule; \
+                 a refused action changes nothing and writes no history.",
+            ))
+            .parameter(path_id())
+            .parameter(ParameterBuilder::new().name("action").parameter_in(ParameterIn::Path).required(Required::True))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json("OrderAction"))
+                    .required(Some(Required::False))
+                    .build(),
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Staff: the order afterwards", "StaffOrder"))
+                        .response("204", ResponseBuilder::new().description("Citizens (rating): done"))
+                        .response("400", error("Malformed JSON (`malformed_json`)"))
+                        .response("404", error("No such order or action, or not the caller's (`not_found`, `unknown_action`)"))
+                        .response(
+                            "409",
+                            error(
+                                "The order's state does not allow it; the code says why, e.g. `order_not_signed`, \
+                                 `citizen_not_contacted`, `return_limit_reached`, `extension_pending`, `deadline_passed`, \
+                                 `order_not_replied`, `order_closed`",
+                            ),
+                        )
+                        .response("422", error("A missing or invalid field (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(bearer)
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/centre/queue", vec![HttpMethod::Get], queue);
+        doc.paths
+            .add_path_operation("/api/v1/tasks", vec![HttpMethod::Get], tasks);
+        doc.paths
+            .add_path_operation("/api/v1/orders/{id}", vec![HttpMethod::Get], staff_order);
+        doc.paths.add_path_operation(
+            "/api/v1/orders/{id}/actions/{action}",
+            vec![HttpMethod::Post],
+            act,
+        );
+
+        let live = OperationBuilder::new()
+            .operation_id(Some("health"))
+            .summary(Some("Liveness of the gateway; no token needed"))
+            .responses(
+                ResponsesBuilder::new()
+                    .response(
+                        "200",
+                        ResponseBuilder::new().description("`{\"status\":\"ok\"}`"),
+                    )
+                    .build(),
+            )
+            .build();
+        let components = OperationBuilder::new()
+            .operation_id(Some("componentHealth"))
+            .summary(Some("Whether every private component answers through the gateway; no token needed"))
+            .responses(
+                ResponsesBuilder::new()
+                    .response("200", ResponseBuilder::new().description("`{\"status\":\"ok\",\"components\":{\"intake\":\"ok\",\"routing\":\"ok\"}}`"))
+                    .response("503", ResponseBuilder::new().description("Some component is failing: `\"status\":\"degraded\"`"))
+                    .build(),
+            )
+            .build();
+        doc.paths
+            .add_path_operation("/health", vec![HttpMethod::Get], live);
+        doc.paths
+            .add_path_operation("/health/components", vec![HttpMethod::Get], components);
         doc
     }
 

@@ -61,6 +61,8 @@ async fn requests_without_a_valid_token_are_401() {
         ("wrong audience", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"aud": "someone-else"}))))), "invalid_token"),
         ("wrong issuer", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"iss": "evil"}))))), "invalid_token"),
         ("unknown role", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"role": "root"}))))), "invalid_token"),
+        ("agency staff without an agency", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"role": "agency_staff"}))))), "invalid_token"),
+        ("a citizen claiming an agency", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"agency": "utility-water"}))))), "invalid_token"),
         ("no expiry", Some(format!("Bearer {}", platform.keys.sign(&json!({"sub": "citizen-1", "role": "citizen", "iss": "hotline", "aud": "hotline-api"})))), "invalid_token"),
     ];
     for (name, authorization, code) in cases {
@@ -73,7 +75,7 @@ async fn requests_without_a_valid_token_are_401() {
 #[tokio::test]
 async fn a_role_the_route_does_not_name_is_403() {
     let platform = Platform::start().await;
-    let agency = platform.client("staff-1", "agency_staff");
+    let agency = platform.agency_client("staff-1", "city-urban-management");
     let error = agency
         .create_request(&valid_request(), None)
         .await

@@ -4,4 +4,5 @@
 mod auth;
 mod bad_input;
 mod filing;
+mod lifecycle;
 mod runtime;

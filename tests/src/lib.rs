@@ -62,11 +62,20 @@ impl Keys {
 
     /// A valid access token for `subject` with `role`.
     pub fn token(&self, subject: &str, role: &str) -> String {
+        self.token_for(subject, role, None)
+    }
+
+    /// A valid access token; agency staff carry their agency.
+    pub fn token_for(&self, subject: &str, role: &str, agency: Option<&str>) -> String {
         let now = chrono::Utc::now().timestamp();
-        self.sign(&serde_json::json!({
+        let mut claims = serde_json::json!({
             "sub": subject, "role": role, "iss": "hotline", "aud": "hotline-api",
             "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
-        }))
+        });
+        if let Some(agency) = agency {
+            claims["agency"] = serde_json::Value::from(agency);
+        }
+        self.sign(&claims)
     }
 }
 
@@ -225,6 +234,15 @@ impl Platform {
     /// A client signed in as `subject` with `role`.
     pub fn client(&self, subject: &str, role: &str) -> Client {
         Client::new(&self.base).with_token(self.keys.token(subject, role))
+    }
+
+    /// A client signed in as a member of `agency`'s staff.
+    pub fn agency_client(&self, subject: &str, agency: &str) -> Client {
+        Client::new(&self.base).with_token(self.keys.token_for(
+            subject,
+            "agency_staff",
+            Some(agency),
+        ))
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The platform's components, and `probe`, which only the tests load.
-const COMPONENTS: &[&str] = &["gateway", "intake", "probe"];
+const COMPONENTS: &[&str] = &["gateway", "intake", "routing", "probe"];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -165,25 +165,32 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         std::fs::read_to_string(keys.join("jwks.json")).context("reading the demo JWK set")?;
     step("demo tokens (valid 30 days; paste these lines into your shell for the README's tour)");
     let mut tokens = Vec::new();
-    for (subject, role) in [
-        ("citizen-demo-1", "citizen"),
-        ("citizen-demo-2", "citizen"),
-        ("operator-demo-1", "operator"),
+    for (subject, role, agency) in [
+        ("citizen-demo-1", "citizen", None),
+        ("citizen-demo-2", "citizen", None),
+        ("operator-demo-1", "operator", None),
+        ("supervisor-demo-1", "supervisor", None),
+        (
+            "urban-staff-demo-1",
+            "agency_staff",
+            Some("city-urban-management"),
+        ),
+        ("water-staff-demo-1", "agency_staff", Some("utility-water")),
     ] {
-        let out = Command::new(hotline(release))
-            .args(["--data-dir"])
-            .arg(&data)
-            .args([
-                "token",
-                "--subject",
-                subject,
-                "--role",
-                role,
-                "--ttl-seconds",
-                "2592000",
-            ])
-            .output()
-            .context("minting a demo token")?;
+        let mut token = Command::new(hotline(release));
+        token.args(["--data-dir"]).arg(&data).args([
+            "token",
+            "--subject",
+            subject,
+            "--role",
+            role,
+            "--ttl-seconds",
+            "2592000",
+        ]);
+        if let Some(agency) = agency {
+            token.args(["--agency", agency]);
+        }
+        let out = token.output().context("minting a demo token")?;
         if !out.status.success() {
             bail!(
                 "minting a demo token failed: {}",

@@ -21,6 +21,8 @@ use std::sync::Mutex;
 pub struct Principal {
     pub subject: String,
     pub role: String,
+    /// For agency staff, their agency.
+    pub agency: Option<String>,
 }
 
 pub enum Refusal {
@@ -52,6 +54,8 @@ struct Claims {
     sub: String,
     role: String,
     exp: i64,
+    #[serde(default)]
+    agency: Option<String>,
 }
 
 /// Verified tokens kept per instance, at most this many.
@@ -115,11 +119,25 @@ impl Verifier {
                     _ => Refusal::Invalid,
                 }
             })?;
-        let Claims { sub, role, exp } = data.claims;
+        let Claims {
+            sub,
+            role,
+            exp,
+            agency,
+        } = data.claims;
         if sub.is_empty() || sub.len() > 128 || !ROLES.contains(&role.as_str()) {
             return Err(Refusal::Invalid);
         }
-        let principal = Principal { subject: sub, role };
+        // Agency staff act for exactly one agency; nobody else acts for one.
+        let agency = agency.filter(|a| !a.is_empty() && a.len() <= 64);
+        if (role == "agency_staff") != agency.is_some() {
+            return Err(Refusal::Invalid);
+        }
+        let principal = Principal {
+            subject: sub,
+            role,
+            agency,
+        };
         if self.verified.len() >= MAX_VERIFIED {
             self.verified.clear();
         }

@@ -31,27 +31,39 @@ struct RouteRule {
 }
 
 const CITIZEN_FACING: &[&str] = &["citizen", "operator"];
+const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
+const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];
+/// Actions: the lifecycle decides which role may take which action on which order.
+const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
 
-fn route_table() -> [RouteRule; 3] {
+fn rule(
+    method: Method,
+    pattern: &'static str,
+    component: &'static str,
+    roles: &'static [&'static str],
+) -> RouteRule {
+    RouteRule {
+        method,
+        pattern,
+        component,
+        roles,
+    }
+}
+
+fn route_table() -> [RouteRule; 7] {
     [
-        RouteRule {
-            method: Method::POST,
-            pattern: "/api/v1/requests",
-            component: "intake",
-            roles: CITIZEN_FACING,
-        },
-        RouteRule {
-            method: Method::GET,
-            pattern: "/api/v1/requests",
-            component: "intake",
-            roles: CITIZEN_FACING,
-        },
-        RouteRule {
-            method: Method::GET,
-            pattern: "/api/v1/requests/{}",
-            component: "intake",
-            roles: CITIZEN_FACING,
-        },
+        rule(Method::POST, "/api/v1/requests", "intake", CITIZEN_FACING),
+        rule(Method::GET, "/api/v1/requests", "intake", CITIZEN_FACING),
+        rule(Method::GET, "/api/v1/requests/{}", "intake", CITIZEN_FACING),
+        rule(Method::GET, "/api/v1/centre/queue", "routing", CENTRE),
+        rule(Method::GET, "/api/v1/tasks", "routing", &["agency_staff"]),
+        rule(Method::GET, "/api/v1/orders/{}", "routing", STAFF),
+        rule(
+            Method::POST,
+            "/api/v1/orders/{}/actions/{}",
+            "routing",
+            ACTORS,
+        ),
     ]
 }
 
@@ -233,6 +245,9 @@ async fn handle(request: Request) -> Reply {
         .header(headers::REQUEST_ID, &request_id)
         .header(headers::SUBJECT, &principal.subject)
         .header(headers::ROLE, &principal.role);
+    if let Some(agency) = &principal.agency {
+        forward = forward.header(headers::AGENCY, agency);
+    }
     let forward = match forward.body(spin_sdk::http::FullBody::new(bytes::Bytes::from(body))) {
         Ok(forward) => forward,
         Err(_) => {
@@ -304,7 +319,7 @@ async fn handle(request: Request) -> Reply {
 }
 
 /// The private components, asked for their `/health` by service chaining.
-const PRIVATE_COMPONENTS: &[&str] = &["intake"];
+const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing"];
 
 async fn component_health(request_id: &str) -> Reply {
     let mut all_ok = true;

@@ -1,8 +1,8 @@
 //! The intake component's API errors: each maps to a status and a stable code. Database failures
 //! become an opaque 500 whose cause goes to the log, never to the client.
 
-use crate::{Reply, json_reply};
-use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, codes};
+use api_plumbing::{BodyError, Reply, error_reply};
+use mobile_api::{FieldError, codes};
 use spin_sdk::http::StatusCode;
 
 #[derive(Debug)]
@@ -20,6 +20,15 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::Malformed(position) => ApiError::MalformedJson(Some(position)),
+            BodyError::Field(field) => ApiError::Validation(vec![field]),
+        }
+    }
+}
+
 impl From<spin_sdk::pg::Error> for ApiError {
     fn from(error: spin_sdk::pg::Error) -> Self {
         ApiError::Internal(format!("postgres: {error:?}"))
@@ -29,14 +38,6 @@ impl From<spin_sdk::pg::Error> for ApiError {
 impl From<spin_sdk::pg::PgError> for ApiError {
     fn from(error: spin_sdk::pg::PgError) -> Self {
         ApiError::Internal(format!("postgres: {error:?}"))
-    }
-}
-
-pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.into(),
-        code: code.to_owned(),
-        message: message.into(),
     }
 }
 
@@ -106,16 +107,6 @@ impl ApiError {
             ApiError::Validation(fields) => fields,
             _ => Vec::new(),
         };
-        let envelope = ErrorEnvelope {
-            error: ErrorBody {
-                code: code.to_owned(),
-                message,
-                fields,
-            },
-        };
-        json_reply(
-            status,
-            serde_json::to_string(&envelope).expect("the envelope serialises"),
-        )
+        error_reply(status, code, message, fields)
     }
 }

@@ -7,52 +7,16 @@
 mod error;
 mod orders;
 
+use api_plumbing::{Principal, Reply, request_id};
 use error::ApiError;
 use mobile_api::headers;
 use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{HeaderValue, Method, Request, Response, StatusCode};
+use spin_sdk::http::{Method, Request, StatusCode};
 use spin_sdk::http_service;
-
-/// The verified caller, as the gateway forwarded it.
-pub struct Principal {
-    pub subject: String,
-    pub role: String,
-}
-
-pub type Reply = Response<String>;
-
-pub fn json_reply(status: StatusCode, body: String) -> Reply {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
-}
-
-fn principal(request: &Request) -> Option<Principal> {
-    let get = |name| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    Some(Principal {
-        subject: get(headers::SUBJECT)?,
-        role: get(headers::ROLE)?,
-    })
-}
 
 #[http_service]
 async fn handle(request: Request) -> Reply {
-    let request_id = request
-        .headers()
-        .get(headers::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    let request_id = request_id(request.headers());
     match route(request).await {
         Ok(reply) => reply,
         Err(error) => error.into_reply(&request_id),
@@ -61,9 +25,12 @@ async fn handle(request: Request) -> Reply {
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.uri().path() == "/health" {
-        return Ok(json_reply(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()));
+        return Ok(api_plumbing::json_reply(
+            StatusCode::OK,
+            r#"{"status":"ok"}"#.to_owned(),
+        ));
     }
-    let principal = principal(&request).ok_or(ApiError::Unauthenticated)?;
+    let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();

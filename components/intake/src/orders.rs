@@ -1,7 +1,7 @@
 //! Filing, listing and reading work orders.
 
-use crate::error::{ApiError, field_error};
-use crate::{Principal, Reply, json_reply};
+use crate::error::ApiError;
+use api_plumbing::{Principal, Reply, field_error, json_reply, query_param};
 use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
@@ -16,51 +16,11 @@ const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 
 async fn connect() -> Result<Connection, ApiError> {
-    let url = spin_sdk::variables::get("db_url")
-        .await
-        .map_err(|e| ApiError::Internal(format!("the db_url variable: {e:?}")))?;
-    Ok(Connection::open(url).await?)
+    api_plumbing::connect().await.map_err(ApiError::Internal)
 }
 
 fn text(value: impl Into<String>) -> ParameterValue {
     ParameterValue::Str(value.into())
-}
-
-/// Reads a JSON body into the API type, telling syntax errors (400) from wrong or missing
-/// fields (422, with the field's path).
-fn parse_body(body: &[u8]) -> Result<CreateRequest, ApiError> {
-    let malformed = |e: &serde_json::Error| {
-        ApiError::MalformedJson(Some(format!("line {} column {}", e.line(), e.column())))
-    };
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let request = match serde_path_to_error::deserialize::<_, CreateRequest>(&mut deserializer) {
-        Ok(request) => request,
-        Err(error) => {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.classify() != serde_json::error::Category::Data {
-                return Err(malformed(&inner));
-            }
-            let message = inner.to_string();
-            let (field, code) = match message.strip_prefix("missing field `") {
-                Some(rest) => {
-                    let name = rest.split('`').next().unwrap_or_default();
-                    let field = if path == "." {
-                        name.to_owned()
-                    } else {
-                        format!("{path}.{name}")
-                    };
-                    (field, "required")
-                }
-                None => (path, "invalid_type"),
-            };
-            return Err(ApiError::Validation(vec![field_error(
-                field, code, message,
-            )]));
-        }
-    };
-    deserializer.end().map_err(|e| malformed(&e))?;
-    Ok(request)
 }
 
 fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
@@ -116,7 +76,7 @@ pub async fn file(
     if let Some(key) = &idempotency_key {
         check_idempotency_key(key)?;
     }
-    let request = parse_body(body)?;
+    let request: CreateRequest = api_plumbing::parse_json(body)?;
     let checked = checked(principal, &request)?;
     let db = connect().await?;
 
@@ -362,7 +322,9 @@ async fn file_in_transaction(
         timeline: vec![TimelineEntry {
             at: now,
             event: "received".into(),
-            description: workorder::event_description("received", request.urgent),
+            description: workorder::event_description("received", request.urgent)
+                .unwrap_or_default()
+                .to_owned(),
         }],
     };
     let body = serde_json::to_value(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -453,17 +415,18 @@ pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
         .collect()
         .await?;
     let urgent = head.urgent;
-    let timeline = events
-        .iter()
-        .map(|event| {
-            let code: String = required(event, "event")?;
-            Ok(TimelineEntry {
+    let mut timeline = Vec::new();
+    for event in &events {
+        let code: String = required(event, "event")?;
+        // The centre's internal steps are not the citizen's to see.
+        if let Some(description) = workorder::event_description(&code, urgent) {
+            timeline.push(TimelineEntry {
                 at: required::<chrono::NaiveDateTime>(event, "created_at")?.and_utc(),
-                description: workorder::event_description(&code, urgent),
+                description: description.to_owned(),
                 event: code,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+            });
+        }
+    }
     let district_code: Option<String> = row.get("district_id");
     let district_name: Option<String> = row.get("district_name");
     let photos: Vec<Option<String>> = required(row, "photo_urls")?;
@@ -504,14 +467,6 @@ fn parse_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, uuid::Uuid), Api
     let at = chrono::DateTime::from_timestamp_micros(micros).ok_or(ApiError::InvalidCursor)?;
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::InvalidCursor)?;
     Ok((at.naive_utc(), id))
-}
-
-fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
 }
 
 /// `GET /api/v1/requests?cursor=&limit=`: the caller's orders, newest first.

@@ -61,8 +61,12 @@ enum Command {
     Token {
         #[arg(long)]
         subject: String,
+        /// citizen, operator, agency_staff, supervisor, leader or admin.
         #[arg(long)]
         role: String,
+        /// For agency staff: their agency's code, e.g. `city-urban-management`.
+        #[arg(long)]
+        agency: Option<String>,
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: i64,
     },
@@ -179,11 +183,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             subject,
             role,
+            agency,
             ttl_seconds,
         } => {
+            let keys = data_dir.join("keys");
             println!(
                 "{}",
-                tokens::mint(&data_dir.join("keys"), &subject, &role, ttl_seconds)?
+                tokens::mint(&keys, &subject, &role, agency.as_deref(), ttl_seconds)?
             );
             Ok(())
         }

@@ -37,6 +37,8 @@ pub fn jwks(key: &SigningKey, kid: &str) -> serde_json::Value {
 struct Claims<'a> {
     sub: &'a str,
     role: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agency: Option<&'a str>,
     iss: &'a str,
     aud: &'a str,
     iat: i64,
@@ -49,6 +51,7 @@ pub fn mint(
     keys_dir: &Path,
     subject: &str,
     role: &str,
+    agency: Option<&str>,
     ttl_seconds: i64,
 ) -> anyhow::Result<String> {
     let pem = std::fs::read_to_string(keys_dir.join("signing.pem")).with_context(|| {
@@ -65,6 +68,7 @@ pub fn mint(
     let claims = Claims {
         sub: subject,
         role,
+        agency,
         iss: ISSUER,
         aud: AUDIENCE,
         iat: now,

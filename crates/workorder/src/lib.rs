@@ -340,16 +340,28 @@ pub fn status_label(status: &str) -> &'static str {
     }
 }
 
-/// The timeline words for a history event, without internal notes.
-pub fn event_description(event: &str, urgent: bool) -> String {
-    match event {
-        "received" if urgent => "您的紧急诉求已受理，已进入快速通道".to_owned(),
-        "received" => "您的诉求已受理，我们会尽快派给承办单位".to_owned(),
-        "dispatched" => "您的诉求已派给承办单位办理".to_owned(),
-        "signed" => "承办单位已签收".to_owned(),
-        "replied" => "承办单位已答复".to_owned(),
-        _ => "工单状态已更新".to_owned(),
-    }
+/// The words a citizen reads for a history event, or `None` for the centre's internal steps
+/// (returns, extensions, audits) that the citizen's timeline does not show. Notes never appear.
+pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
+    Some(match event {
+        "received" if urgent => "您的紧急诉求已受理，已进入快速通道",
+        "received" => "您的诉求已受理，我们会尽快派给承办单位",
+        "dispatched" => "您的诉求已派给承办单位办理",
+        "reassigned" => "您的诉求已转交更合适的单位办理",
+        "signed" => "承办单位已签收，正在办理",
+        "citizen_contacted" => "承办单位已与您联系",
+        "visited" => "工作人员已到现场处理",
+        "audit_passed" => "承办单位已答复，请您查看并评价",
+        "rated_satisfied" => "感谢您的评价",
+        "rated_unsatisfied" => "已收到您的评价，我们将跟进处理",
+        "redo_started" => "您的诉求已安排重新办理",
+        "archived" => "您的诉求已办结",
+        "closed_direct" => "话务员已直接答复您的诉求",
+        "handed_over" => "您的诉求已转交紧急救援部门",
+        "informed" => "您的诉求不属于政府职责范围，我们已告知您办理途径",
+        "merged" => "您的诉求与已有工单合并办理",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

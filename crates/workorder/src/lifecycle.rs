@@ -473,7 +473,8 @@ pub fn apply(
         }
         C::Reply { result } => {
             match order.status {
-                S::InProgress => {}
+                // Signed but not yet in progress means nobody has contacted the citizen.
+                S::Signed | S::InProgress => {}
                 S::Dispatched => return Err(Refusal::NotSigned),
                 S::ReturnRequested => return Err(Refusal::ReturnPending),
                 _ => return Err(Refusal::NotInProgress),

@@ -1,0 +1,236 @@
+//! `POST /api/v1/orders/{id}/actions/{action}`: one lifecycle command, in one transaction.
+
+use crate::error::{ApiError, missing};
+use crate::store::{self, Loaded};
+use crate::views;
+use api_plumbing::{Principal, Reply, field_error};
+use mobile_api::OrderAction;
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::Connection;
+use workorder::lifecycle::{self, Actor, Command, Emergency, Policy, Satisfaction};
+
+fn actor(principal: &Principal, loaded: &Loaded) -> Result<Actor, ApiError> {
+    Ok(match principal.role.as_str() {
+        "citizen" => Actor::Citizen {
+            owner: principal.subject == loaded.owner,
+        },
+        "operator" => Actor::Operator,
+        "supervisor" => Actor::Supervisor,
+        "admin" => Actor::Admin,
+        "agency_staff" => Actor::AgencyStaff {
+            agency: principal.agency.clone().ok_or(ApiError::Unauthenticated)?,
+        },
+        _ => return Err(ApiError::Refused(lifecycle::Refusal::Forbidden)),
+    })
+}
+
+fn text(value: &Option<String>, field: &str) -> Result<String, ApiError> {
+    value
+        .clone()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| missing(field))
+}
+
+const MAX_TEXT: usize = 2000;
+
+/// The command an action names, with what it needs from the body and the database.
+async fn command(
+    db: &Connection,
+    action: &str,
+    body: &OrderAction,
+    loaded: &Loaded,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Command, ApiError> {
+    for (field, value) in [
+        ("answer", &body.answer),
+        ("reason", &body.reason),
+        ("note", &body.note),
+        ("result", &body.result),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
+            return Err(ApiError::Validation(vec![field_error(
+                field,
+                "too_long",
+                format!("不能超过 {MAX_TEXT} 个字"),
+            )]));
+        }
+    }
+    let agency = |field: &str| -> Result<String, ApiError> { text(&body.agency, field) };
+    Ok(match action {
+        "dispatch" | "reassign" => {
+            let agency = agency("agency")?;
+            if !store::agency_exists(db, &agency).await? {
+                return Err(ApiError::Validation(vec![field_error(
+                    "agency",
+                    "unknown_agency",
+                    "没有这个承办单位 (no such agency)",
+                )]));
+            }
+            let deadline = store::deadline_for(db, &loaded.category, loaded.urgent, now).await?;
+            if action == "dispatch" {
+                Command::Dispatch { agency, deadline }
+            } else {
+                Command::Reassign { agency, deadline }
+            }
+        }
+        "close_direct" => Command::CloseDirect {
+            answer: text(&body.answer, "answer")?,
+        },
+        "hand_over" => Command::HandOver {
+            to: match text(&body.to, "to")?.as_str() {
+                "110" => Emergency::Police110,
+                "119" => Emergency::Fire119,
+                "120" => Emergency::Ambulance120,
+                "122" => Emergency::Traffic122,
+                _ => {
+                    return Err(ApiError::Validation(vec![field_error(
+                        "to",
+                        "invalid_value",
+                        "应为 110、119、120 或 122",
+                    )]));
+                }
+            },
+        },
+        "inform" => Command::Inform {
+            reason: text(&body.reason, "reason")?,
+        },
+        "merge" => {
+            let into = text(&body.into, "into")?;
+            let parent = workorder::TrackingNumber::parse(&into).ok_or_else(|| {
+                ApiError::Validation(vec![field_error(
+                    "into",
+                    "invalid_value",
+                    "应为工单编号 (a tracking number)",
+                )])
+            })?;
+            Command::Merge {
+                into_tracking_number: parent.as_str().to_owned(),
+            }
+        }
+        "sign" => Command::Sign,
+        "contact" => Command::RecordContact,
+        "visit" => Command::RecordVisit {
+            note: text(&body.note, "note")?,
+        },
+        "reply" => Command::Reply {
+            result: text(&body.result, "result")?,
+        },
+        "request_return" => Command::RequestReturn {
+            reason: text(&body.reason, "reason")?,
+        },
+        "refuse_return" => Command::RefuseReturn {
+            reason: text(&body.reason, "reason")?,
+        },
+        "request_extension" => Command::RequestExtension {
+            until: body.until.ok_or_else(|| missing("until"))?,
+            reason: text(&body.reason, "reason")?,
+        },
+        "approve_extension" => Command::ApproveExtension,
+        "refuse_extension" => Command::RefuseExtension {
+            reason: text(&body.reason, "reason")?,
+        },
+        "pass_audit" => Command::PassAudit,
+        "fail_audit" => Command::FailAudit {
+            reason: text(&body.reason, "reason")?,
+        },
+        "rate" => Command::Rate {
+            satisfaction: match text(&body.satisfaction, "satisfaction")?.as_str() {
+                "satisfied" => Satisfaction::Satisfied,
+                "basically_satisfied" => Satisfaction::BasicallySatisfied,
+                "unsatisfied" => Satisfaction::Unsatisfied,
+                _ => {
+                    return Err(ApiError::Validation(vec![field_error(
+                        "satisfaction",
+                        "invalid_value",
+                        "应为 satisfied、basically_satisfied 或 unsatisfied",
+                    )]));
+                }
+            },
+        },
+        "start_redo" => Command::StartRedo {
+            deadline: store::deadline_for(db, &loaded.category, loaded.urgent, now).await?,
+        },
+        "archive" => Command::Archive,
+        other => return Err(ApiError::UnknownAction(other.to_owned())),
+    })
+}
+
+const ACTIONS: &[&str] = &[
+    "dispatch",
+    "reassign",
+    "close_direct",
+    "hand_over",
+    "inform",
+    "merge",
+    "sign",
+    "contact",
+    "visit",
+    "reply",
+    "request_return",
+    "refuse_return",
+    "request_extension",
+    "approve_extension",
+    "refuse_extension",
+    "pass_audit",
+    "fail_audit",
+    "rate",
+    "start_redo",
+    "archive",
+];
+
+pub async fn act(
+    principal: &Principal,
+    id: &str,
+    action: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    if !ACTIONS.contains(&action) {
+        return Err(ApiError::UnknownAction(action.to_owned()));
+    }
+    let body: OrderAction = if body.iter().all(u8::is_ascii_whitespace) {
+        OrderAction::default()
+    } else {
+        api_plumbing::parse_json(body)?
+    };
+    store::order_key(id)?;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    db.execute("begin", []).await?;
+    let outcome = act_in_transaction(&db, principal, id, action, &body).await;
+    match outcome {
+        Ok(order_id) => {
+            db.execute("commit", []).await?;
+            views::order_reply(&db, principal, order_id, StatusCode::OK).await
+        }
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            Err(error)
+        }
+    }
+}
+
+async fn act_in_transaction(
+    db: &Connection,
+    principal: &Principal,
+    id: &str,
+    action: &str,
+    body: &OrderAction,
+) -> Result<uuid::Uuid, ApiError> {
+    let loaded = store::load_for_update(db, id).await?;
+    let actor = actor(principal, &loaded)?;
+    // Staff of another agency, and citizens who do not own the order, learn nothing of it.
+    match &actor {
+        Actor::AgencyStaff { agency }
+            if loaded.order.agency.as_deref() != Some(agency.as_str()) =>
+        {
+            return Err(ApiError::NotFound);
+        }
+        Actor::Citizen { owner: false } => return Err(ApiError::NotFound),
+        _ => {}
+    }
+    let now = store::now(db).await?;
+    let command = command(db, action, body, &loaded, now).await?;
+    let (next, event) = lifecycle::apply(&loaded.order, &actor, &command, now, Policy::default())
+        .map_err(ApiError::Refused)?;
+    store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
+    Ok(loaded.id)
+}

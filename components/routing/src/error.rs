@@ -1,0 +1,115 @@
+//! The routing component's API errors. A refused lifecycle command is a 409 whose code says why
+//! (`order_not_signed`, `return_limit_reached`, ...), except where the rule is about access
+//! (403, or 404 for an order held by another agency) or input (422).
+
+use api_plumbing::{BodyError, Reply, error_reply, field_error};
+use mobile_api::{FieldError, codes};
+use spin_sdk::http::StatusCode;
+use workorder::lifecycle::Refusal;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated,
+    NotFound,
+    UnknownAction(String),
+    MalformedJson(Option<String>),
+    Validation(Vec<FieldError>),
+    Refused(Refusal),
+    Internal(String),
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::Malformed(position) => ApiError::MalformedJson(Some(position)),
+            BodyError::Field(field) => ApiError::Validation(vec![field]),
+        }
+    }
+}
+
+impl From<spin_sdk::pg::Error> for ApiError {
+    fn from(error: spin_sdk::pg::Error) -> Self {
+        ApiError::Internal(format!("postgres: {error:?}"))
+    }
+}
+
+impl From<spin_sdk::pg::PgError> for ApiError {
+    fn from(error: spin_sdk::pg::PgError) -> Self {
+        ApiError::Internal(format!("postgres: {error:?}"))
+    }
+}
+
+/// A required field of an action's body is missing.
+pub fn missing(field: &str) -> ApiError {
+    ApiError::Validation(vec![field_error(
+        field,
+        "required",
+        format!("请填写 {field} ({field} is required)"),
+    )])
+}
+
+impl ApiError {
+    pub fn into_reply(self, request_id: &str) -> Reply {
+        let (status, code, message, fields) = match self {
+            ApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHENTICATED,
+                "请先登录 (sign in first)".into(),
+                vec![],
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有找到该工单 (not found)".into(),
+                vec![],
+            ),
+            ApiError::UnknownAction(action) => (
+                StatusCode::NOT_FOUND,
+                codes::UNKNOWN_ACTION,
+                format!("没有这个操作 (no action `{action}`)"),
+                vec![],
+            ),
+            ApiError::MalformedJson(position) => (
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED_JSON,
+                format!(
+                    "请求内容不是有效的 JSON (malformed JSON{})",
+                    position.map(|p| format!(": {p}")).unwrap_or_default()
+                ),
+                vec![],
+            ),
+            ApiError::Validation(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::VALIDATION_FAILED,
+                "请检查填写的内容 (some fields are invalid)".into(),
+                fields,
+            ),
+            ApiError::Refused(refusal) => {
+                let status = match refusal {
+                    Refusal::Forbidden => StatusCode::FORBIDDEN,
+                    Refusal::NotYourAgency => StatusCode::NOT_FOUND,
+                    Refusal::TextRequired
+                    | Refusal::DeadlineNotLater
+                    | Refusal::DeadlineInPast
+                    | Refusal::SameAgency => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::CONFLICT,
+                };
+                let message = match refusal {
+                    Refusal::NotYourAgency => "没有找到该工单 (not found)".to_owned(),
+                    other => other.to_string(),
+                };
+                (status, refusal.code(), message, vec![])
+            }
+            ApiError::Internal(cause) => {
+                eprintln!("routing: {request_id}: {cause}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    codes::INTERNAL,
+                    "服务内部错误 (internal error)".into(),
+                    vec![],
+                )
+            }
+        };
+        error_reply(status, code, message, fields)
+    }
+}

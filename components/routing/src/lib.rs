@@ -1,0 +1,61 @@
+//! `routing`: the life of a work order after filing. The operators' queue, dispatch, the agency's
+//! task inbox and its work (sign, contact, visit, reply, return, extension), and the centre's
+//! reviews (returns, extensions, audits), ratings and redo.
+//!
+//! Private: reached only from the gateway. Every action loads the order `for update`, asks
+//! `workorder::lifecycle::apply` whether it is allowed, and writes the new state with its one
+//! history event in the same transaction.
+
+mod actions;
+mod error;
+mod store;
+mod views;
+
+use api_plumbing::{Principal, Reply, query_param, request_id};
+use error::ApiError;
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{Method, Request, StatusCode};
+use spin_sdk::http_service;
+
+#[http_service]
+async fn handle(request: Request) -> Reply {
+    let request_id = request_id(request.headers());
+    match route(request).await {
+        Ok(reply) => reply,
+        Err(error) => error.into_reply(&request_id),
+    }
+}
+
+async fn route(request: Request) -> Result<Reply, ApiError> {
+    if request.method() == Method::GET && request.uri().path() == "/health" {
+        return Ok(api_plumbing::json_reply(
+            StatusCode::OK,
+            r#"{"status":"ok"}"#.to_owned(),
+        ));
+    }
+    let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match (request.method().clone(), segments.as_slice()) {
+        (Method::GET, ["api", "v1", "centre", "queue"]) => views::queue(&principal).await,
+        (Method::GET, ["api", "v1", "tasks"]) => {
+            views::tasks(
+                &principal,
+                query_param(&query, "status"),
+                query_param(&query, "urgent"),
+            )
+            .await
+        }
+        (Method::GET, ["api", "v1", "orders", id]) => views::order(&principal, id).await,
+        (Method::POST, ["api", "v1", "orders", id, "actions", action]) => {
+            let body = request
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            actions::act(&principal, id, action, &body).await
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}

@@ -1,0 +1,233 @@
+//! Reading and writing the lifecycle's state, the calendar and the time limits.
+
+use crate::error::ApiError;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use spin_sdk::pg::{Connection, ParameterValue, Row};
+use workorder::TrackingNumber;
+use workorder::calendar::{Calendar, DayKind, TimeLimit};
+use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
+
+pub fn text(value: impl Into<String>) -> ParameterValue {
+    ParameterValue::Str(value.into())
+}
+
+pub fn time(value: Option<DateTime<Utc>>) -> ParameterValue {
+    value.map(|t| t.naive_utc()).into()
+}
+
+pub fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, ApiError> {
+    row.get::<T>(column)
+        .ok_or_else(|| ApiError::Internal(format!("column {column} missing or of another type")))
+}
+
+pub fn utc(row: &Row, column: &str) -> Option<DateTime<Utc>> {
+    row.get::<NaiveDateTime>(column).map(|t| t.and_utc())
+}
+
+/// The order's id from a path segment: an id or a tracking number.
+pub fn order_key(id: &str) -> Result<(Option<uuid::Uuid>, Option<String>), ApiError> {
+    let by_id = uuid::Uuid::parse_str(id).ok();
+    let by_number = TrackingNumber::parse(id).map(|n| n.as_str().to_owned());
+    if by_id.is_none() && by_number.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    Ok((by_id, by_number))
+}
+
+/// An order as the lifecycle sees it, with what the component needs around it.
+pub struct Loaded {
+    pub id: uuid::Uuid,
+    pub order: Order,
+    pub owner: String,
+    pub category: String,
+    pub urgent: bool,
+    pub contacted_at: Option<DateTime<Utc>>,
+}
+
+/// Loads and locks the order until the transaction ends.
+pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, ApiError> {
+    let (by_id, by_number) = order_key(id)?;
+    let rows = db
+        .query(
+            "select o.work_order_id, o.status, o.agency_id, o.deadline_at, o.status_before_return, o.returns_count, \
+                    o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
+                    ci.subject as owner \
+             from work_orders o join citizens ci on ci.citizen_id = o.citizen_id \
+             where o.work_order_id = $1 or o.tracking_number = $2 \
+             for update of o",
+            [by_id.into(), by_number.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::NotFound)?;
+    let status: String = required(row, "status")?;
+    let status = Status::parse(&status)
+        .ok_or_else(|| ApiError::Internal(format!("unknown status {status}")))?;
+    let before: Option<String> = row.get("status_before_return");
+    let contacted_at = utc(row, "contacted_at");
+    let extension = match (
+        utc(row, "extension_until"),
+        row.get::<String>("extension_reason"),
+    ) {
+        (Some(until), Some(reason)) => Some(ExtensionRequest { until, reason }),
+        _ => None,
+    };
+    Ok(Loaded {
+        id: required(row, "work_order_id")?,
+        order: Order {
+            status,
+            agency: row.get("agency_id"),
+            deadline: utc(row, "deadline_at"),
+            status_before_return: before.as_deref().and_then(Status::parse),
+            returns: u32::try_from(required::<i32>(row, "returns_count")?).unwrap_or(0),
+            extension,
+            contacted: contacted_at.is_some(),
+            redos: u32::try_from(required::<i32>(row, "redo_count")?).unwrap_or(0),
+        },
+        owner: required(row, "owner")?,
+        category: required(row, "category_id")?,
+        urgent: required(row, "urgent")?,
+        contacted_at,
+    })
+}
+
+/// Writes the order's new state and its event. Call inside the transaction that loaded it.
+pub async fn save(
+    db: &Connection,
+    loaded: &Loaded,
+    next: &Order,
+    event: &Event,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let contacted_at = match (next.contacted, loaded.contacted_at) {
+        (false, _) => None,
+        (true, Some(at)) => Some(at),
+        (true, None) => Some(now),
+    };
+    let dispatched_now = matches!(event.code, "dispatched" | "reassigned");
+    let (extension_until, extension_reason) = match &next.extension {
+        Some(request) => (Some(request.until), Some(request.reason.clone())),
+        None => (None, None),
+    };
+    db.execute(
+        "update work_orders set status = $2, agency_id = $3, deadline_at = $4, status_before_return = $5, \
+                returns_count = $6, contacted_at = $7, redo_count = $8, extension_until = $9, extension_reason = $10, \
+                dispatched_at = case when $11 then $12 else dispatched_at end, updated_at = $12 \
+         where work_order_id = $1",
+        [
+            loaded.id.into(),
+            text(next.status.code()),
+            next.agency.clone().into(),
+            time(next.deadline),
+            next.status_before_return.map(|s| s.code().to_owned()).into(),
+            i32::try_from(next.returns).unwrap_or(i32::MAX).into(),
+            time(contacted_at),
+            i32::try_from(next.redos).unwrap_or(i32::MAX).into(),
+            time(extension_until),
+            extension_reason.into(),
+            dispatched_now.into(),
+            now.naive_utc().into(),
+        ],
+    )
+    .await?;
+    db.execute(
+        "insert into work_order_events (work_order_id, event, actor, note, previous_deadline, created_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+        [
+            loaded.id.into(),
+            text(event.code),
+            text(actor),
+            event.note.clone().into(),
+            time(event.previous_deadline),
+            now.naive_utc().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The database's clock, so that every component agrees on `now`.
+pub async fn now(db: &Connection) -> Result<DateTime<Utc>, ApiError> {
+    let rows = db.query("select now() as now", []).await?.collect().await?;
+    rows.first()
+        .and_then(|row| utc(row, "now"))
+        .ok_or_else(|| ApiError::Internal("the database has no clock".into()))
+}
+
+/// Whether an agency exists.
+pub async fn agency_exists(db: &Connection, agency: &str) -> Result<bool, ApiError> {
+    let rows = db
+        .query(
+            "select 1 as found from agencies where agency_id = $1",
+            [text(agency)],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+/// The fast channel's report-back limit (the seed: contact within 30 minutes, on site within two
+/// hours, report back within six).
+const URGENT_LIMIT: TimeLimit = TimeLimit::Hours(6);
+/// For a category with no time limit of its own or its parent's.
+const DEFAULT_LIMIT: TimeLimit = TimeLimit::WorkingDays(7);
+
+/// The deadline for an order of `category` whose clock starts at `start`.
+pub async fn deadline_for(
+    db: &Connection,
+    category: &str,
+    urgent: bool,
+    start: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
+    let limit = if urgent {
+        URGENT_LIMIT
+    } else {
+        // The category's own limit, else its parent's.
+        let rows = db
+            .query(
+                "select t.hours, t.working_days from categories c \
+                 join category_time_limits t on t.category_id in (c.category_id, c.parent_id) \
+                 where c.category_id = $1 \
+                 order by (t.category_id = c.category_id) desc limit 1",
+                [text(category)],
+            )
+            .await?
+            .collect()
+            .await?;
+        match rows.first() {
+            Some(row) => match (row.get::<i32>("hours"), row.get::<i32>("working_days")) {
+                (Some(hours), _) => TimeLimit::Hours(u32::try_from(hours).unwrap_or(24)),
+                (None, Some(days)) => TimeLimit::WorkingDays(u32::try_from(days).unwrap_or(7)),
+                (None, None) => DEFAULT_LIMIT,
+            },
+            None => DEFAULT_LIMIT,
+        }
+    };
+    let calendar = calendar_from(db, start).await?;
+    Ok(calendar.deadline_for(start, limit))
+}
+
+/// The calendar's exceptions for the months after `start` (enough for any time limit).
+async fn calendar_from(db: &Connection, start: DateTime<Utc>) -> Result<Calendar, ApiError> {
+    let from = start.with_timezone(&workorder::china_time()).date_naive();
+    let rows = db
+        .query(
+            "select day, kind from business_calendar where day >= $1 and day < $1 + 120 order by day",
+            [from.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut days = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let kind = match required::<String>(row, "kind")?.as_str() {
+            "holiday" => DayKind::Holiday,
+            _ => DayKind::Workday,
+        };
+        days.push((required(row, "day")?, kind));
+    }
+    Ok(Calendar::new(days))
+}

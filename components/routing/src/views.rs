@@ -1,0 +1,226 @@
+//! What staff read: the operators' queue, an agency's tasks, and one order with its history.
+
+use crate::error::ApiError;
+use crate::store::{self, required, text, utc};
+use api_plumbing::{Principal, Reply, field_error, reply_with};
+use mobile_api::{
+    Channel, HistoryEntry, Location, Named, PendingExtension, StaffOrder, StaffOrderList,
+    StaffOrderSummary,
+};
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::{Connection, ParameterValue, Row};
+
+const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
+    o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
+const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id = o.category_id \
+    left join agencies a on a.agency_id = o.agency_id";
+
+fn seconds_left(row: &Row) -> Option<i64> {
+    Some((utc(row, "deadline_at")? - utc(row, "now")?).num_seconds())
+}
+
+fn agency(row: &Row) -> Option<Named> {
+    Some(Named {
+        code: row.get("agency_id")?,
+        name: row.get("agency_name")?,
+    })
+}
+
+fn summary(row: &Row) -> Result<StaffOrderSummary, ApiError> {
+    let status: String = required(row, "status")?;
+    Ok(StaffOrderSummary {
+        id: required(row, "work_order_id")?,
+        tracking_number: required(row, "tracking_number")?,
+        status_label: workorder::status_label(&status).to_owned(),
+        status,
+        category: Named {
+            code: required(row, "category_id")?,
+            name: required(row, "category_name")?,
+        },
+        title: required(row, "title")?,
+        urgent: required(row, "urgent")?,
+        agency: agency(row),
+        deadline_at: utc(row, "deadline_at"),
+        seconds_left: seconds_left(row),
+        created_at: utc(row, "created_at")
+            .ok_or_else(|| ApiError::Internal("no created_at".into()))?,
+    })
+}
+
+async fn list(
+    db: &Connection,
+    sql: String,
+    params: Vec<ParameterValue>,
+) -> Result<Reply, ApiError> {
+    let rows = db.query(sql, params).await?.collect().await?;
+    let items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+    Ok(reply_with(StatusCode::OK, &StaffOrderList { items }))
+}
+
+/// `GET /api/v1/centre/queue`: orders waiting to be dispatched, oldest (and urgent) first.
+pub async fn queue(_principal: &Principal) -> Result<Reply, ApiError> {
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let sql = format!(
+        "select {SUMMARY_COLUMNS} {FROM_ORDERS} where o.status = 'received' \
+         order by o.urgent desc, o.created_at limit 200"
+    );
+    list(&db, sql, Vec::new()).await
+}
+
+/// `GET /api/v1/tasks?status=&urgent=`: the caller's agency's open orders, soonest deadline first.
+pub async fn tasks(
+    principal: &Principal,
+    status: Option<&str>,
+    urgent: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let agency = principal.agency.clone().ok_or(ApiError::Unauthenticated)?;
+    const OPEN: [&str; 4] = ["dispatched", "signed", "in_progress", "return_requested"];
+    let statuses: Vec<Option<String>> = match status {
+        None | Some("") => OPEN.iter().map(|s| Some((*s).to_owned())).collect(),
+        Some(status) if OPEN.contains(&status) => vec![Some(status.to_owned())],
+        Some(_) => {
+            return Err(ApiError::Validation(vec![field_error(
+                "status",
+                "invalid_value",
+                "应为 dispatched、signed、in_progress 或 return_requested",
+            )]));
+        }
+    };
+    let urgent = match urgent {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            return Err(ApiError::Validation(vec![field_error(
+                "urgent",
+                "invalid_value",
+                "应为 true 或 false",
+            )]));
+        }
+    };
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let sql = format!(
+        "select {SUMMARY_COLUMNS} {FROM_ORDERS} \
+         where o.agency_id = $1 and o.status = any($2) and ($3::boolean is null or o.urgent = $3) \
+         order by o.deadline_at limit 500"
+    );
+    list(&db, sql, vec![text(agency), statuses.into(), urgent.into()]).await
+}
+
+/// `GET /api/v1/orders/{id}`: the centre sees every order; agency staff only their agency's.
+pub async fn order(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let (by_id, by_number) = store::order_key(id)?;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let rows = db
+        .query(
+            "select work_order_id from work_orders where work_order_id = $1 or tracking_number = $2",
+            [by_id.into(), by_number.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let order_id: uuid::Uuid = rows
+        .first()
+        .map(|row| required(row, "work_order_id"))
+        .transpose()?
+        .ok_or(ApiError::NotFound)?;
+    order_reply(&db, principal, order_id, StatusCode::OK).await
+}
+
+/// The order as `principal` may see it: staff get the full order with its history; a citizen
+/// (after rating) gets no body, and reads their own view from `/api/v1/requests`.
+pub async fn order_reply(
+    db: &Connection,
+    principal: &Principal,
+    order_id: uuid::Uuid,
+    status: StatusCode,
+) -> Result<Reply, ApiError> {
+    if principal.role == "citizen" {
+        return Ok(api_plumbing::json_reply(
+            StatusCode::NO_CONTENT,
+            String::new(),
+        ));
+    }
+    let rows = db
+        .query(
+            format!(
+                "select {SUMMARY_COLUMNS}, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
+                        o.channel, o.confidential, o.dispatched_at, o.returns_count, o.extension_until, \
+                        o.extension_reason, o.contacted_at \
+                 {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
+                 where o.work_order_id = $1"
+            ),
+            [order_id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::NotFound)?;
+    if principal.role == "agency_staff" && row.get::<String>("agency_id") != principal.agency {
+        return Err(ApiError::NotFound);
+    }
+    let head = summary(row)?;
+    let events = db
+        .query(
+            "select event, actor, note, previous_deadline, created_at from work_order_events \
+             where work_order_id = $1 order by work_order_event_id",
+            [order_id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let history = events
+        .iter()
+        .map(|event| {
+            Ok(HistoryEntry {
+                at: utc(event, "created_at")
+                    .ok_or_else(|| ApiError::Internal("event without time".into()))?,
+                event: required(event, "event")?,
+                actor: required(event, "actor")?,
+                note: event.get("note"),
+                previous_deadline: utc(event, "previous_deadline"),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let channel: String = required(row, "channel")?;
+    let extension = match (
+        utc(row, "extension_until"),
+        row.get::<String>("extension_reason"),
+    ) {
+        (Some(until), Some(reason)) => Some(PendingExtension { until, reason }),
+        _ => None,
+    };
+    let district = row
+        .get::<String>("district_id")
+        .zip(row.get::<String>("district_name"))
+        .map(|(code, name)| Named { code, name });
+    let order = StaffOrder {
+        id: head.id,
+        tracking_number: head.tracking_number,
+        status: head.status,
+        status_label: head.status_label,
+        category: head.category,
+        title: head.title,
+        description: required(row, "description")?,
+        location: Location {
+            lat: row.get("lat"),
+            lng: row.get("lng"),
+            address: row.get("address"),
+            district,
+        },
+        channel: serde_json::from_value::<Channel>(serde_json::Value::String(channel))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        urgent: head.urgent,
+        confidential: required(row, "confidential")?,
+        agency: head.agency,
+        dispatched_at: utc(row, "dispatched_at"),
+        deadline_at: head.deadline_at,
+        seconds_left: head.seconds_left,
+        returns_count: required(row, "returns_count")?,
+        extension,
+        contacted_at: utc(row, "contacted_at"),
+        created_at: head.created_at,
+        history,
+    };
+    Ok(reply_with(status, &order))
+}

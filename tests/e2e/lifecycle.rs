@@ -1,0 +1,564 @@
+//! The life of a work order through the gateway: dispatch, the agency's work, returns,
+//! extensions, audits, ratings, and the deadlines they run against.
+
+use chrono::{Datelike, Duration, TimeZone, Utc};
+use mobile_api::OrderAction;
+use tests::{Client, ClientError, Platform, valid_request};
+
+fn with(f: impl FnOnce(&mut OrderAction)) -> OrderAction {
+    let mut action = OrderAction::default();
+    f(&mut action);
+    action
+}
+
+fn none() -> OrderAction {
+    OrderAction::default()
+}
+
+fn dispatch_to(agency: &str) -> OrderAction {
+    with(|a| a.agency = Some(agency.to_owned()))
+}
+
+fn reason(text: &str) -> OrderAction {
+    with(|a| a.reason = Some(text.to_owned()))
+}
+
+fn refused(result: Result<mobile_api::StaffOrder, ClientError>) -> (u16, String) {
+    let error = result.expect_err("refused");
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+    )
+}
+
+struct Cast {
+    citizen: Client,
+    operator: Client,
+    supervisor: Client,
+    urban: Client,
+    water: Client,
+}
+
+fn cast(platform: &Platform) -> Cast {
+    Cast {
+        citizen: platform.client("citizen-1", "citizen"),
+        operator: platform.client("operator-1", "operator"),
+        supervisor: platform.client("supervisor-1", "supervisor"),
+        urban: platform.agency_client("urban-staff-1", "city-urban-management"),
+        water: platform.agency_client("water-staff-1", "utility-water"),
+    }
+}
+
+#[tokio::test]
+async fn a_normal_order_from_filing_to_archive() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+
+    let queue = cast.operator.queue().await.expect("queue");
+    assert_eq!(
+        queue
+            .items
+            .iter()
+            .map(|o| o.tracking_number.as_str())
+            .collect::<Vec<_>>(),
+        vec![id]
+    );
+
+    let dispatched = cast
+        .operator
+        .act(id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+    assert_eq!(dispatched.status, "dispatched");
+    assert_eq!(
+        dispatched.agency.as_ref().map(|a| a.name.as_str()),
+        Some("市城市管理局")
+    );
+    assert!(dispatched.seconds_left.is_some_and(|s| s > 0));
+    assert!(cast.operator.queue().await.expect("queue").items.is_empty());
+
+    let tasks = cast.urban.tasks(None).await.expect("tasks");
+    assert_eq!(tasks.items.len(), 1);
+    for (action, body) in [
+        ("sign", none()),
+        ("contact", none()),
+        (
+            "visit",
+            with(|a| a.note = Some("现场查看：灯杆线路老化".into())),
+        ),
+        (
+            "reply",
+            with(|a| a.result = Some("已更换线路，路灯恢复照明".into())),
+        ),
+    ] {
+        cast.urban
+            .act(id, action, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"));
+    }
+    let audited = cast
+        .supervisor
+        .act(id, "pass_audit", &none())
+        .await
+        .expect("audited");
+    assert_eq!(audited.status, "awaiting_rating");
+    cast.citizen.rate(id, "satisfied").await.expect("rated");
+
+    let staff_view = cast.supervisor.order(id).await.expect("order");
+    assert_eq!(staff_view.status, "archived");
+    let events: Vec<&str> = staff_view
+        .history
+        .iter()
+        .map(|h| h.event.as_str())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "received",
+            "dispatched",
+            "signed",
+            "citizen_contacted",
+            "visited",
+            "replied",
+            "audit_passed",
+            "rated_satisfied"
+        ]
+    );
+    assert_eq!(
+        staff_view.history[4].note.as_deref(),
+        Some("现场查看：灯杆线路老化")
+    );
+
+    // The citizen reads plain words, without the staff's notes or internal steps.
+    let mine = cast.citizen.get_request(id).await.expect("citizen view");
+    assert_eq!(mine.status_label, "已办结");
+    let steps: Vec<&str> = mine.timeline.iter().map(|t| t.event.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "received",
+            "dispatched",
+            "signed",
+            "citizen_contacted",
+            "visited",
+            "audit_passed",
+            "rated_satisfied"
+        ]
+    );
+    assert!(
+        mine.timeline
+            .iter()
+            .all(|t| !t.description.contains("灯杆线路老化"))
+    );
+}
+
+#[tokio::test]
+async fn urgent_orders_get_the_fast_channel_deadline() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let mut request = valid_request();
+    request.urgent = true;
+    let filed = cast
+        .citizen
+        .create_request(&request, None)
+        .await
+        .expect("filed");
+    let order = cast
+        .operator
+        .act(
+            &filed.tracking_number,
+            "dispatch",
+            &dispatch_to("utility-water"),
+        )
+        .await
+        .expect("dispatched");
+    let (dispatched, deadline) = (
+        order.dispatched_at.expect("dispatched_at"),
+        order.deadline_at.expect("deadline"),
+    );
+    assert_eq!(
+        deadline - dispatched,
+        Duration::hours(6),
+        "report back within six hours"
+    );
+}
+
+#[tokio::test]
+async fn agencies_see_and_touch_only_their_own_orders() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+    cast.operator
+        .act(id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+
+    assert_eq!(
+        refused(cast.water.order(id).await),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        refused(cast.water.act(id, "sign", &none()).await),
+        (404, "not_found".into())
+    );
+    assert!(
+        cast.water
+            .tasks(None)
+            .await
+            .expect("tasks")
+            .items
+            .is_empty()
+    );
+    // A citizen cannot work the order, nor read the staff view.
+    assert_eq!(refused(cast.citizen.act(id, "sign", &none()).await).0, 403);
+    assert_eq!(refused(cast.citizen.order(id).await).0, 403);
+    // Order of steps: no reply before signing and contacting.
+    assert_eq!(
+        refused(
+            cast.urban
+                .act(id, "reply", &with(|a| a.result = Some("r".into())))
+                .await
+        ),
+        (409, "order_not_signed".into())
+    );
+    cast.urban.act(id, "sign", &none()).await.expect("signed");
+    assert_eq!(
+        refused(
+            cast.urban
+                .act(id, "reply", &with(|a| a.result = Some("r".into())))
+                .await
+        ),
+        (409, "citizen_not_contacted".into())
+    );
+}
+
+#[tokio::test]
+async fn returns_are_reassigned_or_refused_and_capped() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+    cast.operator
+        .act(id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+
+    assert_eq!(
+        refused(cast.urban.act(id, "request_return", &none()).await),
+        (422, "validation_failed".into())
+    );
+    let returned = cast
+        .urban
+        .act(id, "request_return", &reason("属于供水公司管辖"))
+        .await
+        .expect("return requested");
+    assert_eq!(returned.status, "return_requested");
+    let reassigned = cast
+        .supervisor
+        .act(id, "reassign", &dispatch_to("utility-water"))
+        .await
+        .expect("reassigned");
+    assert_eq!(
+        (reassigned.status.as_str(), reassigned.returns_count),
+        ("dispatched", 1)
+    );
+    assert_eq!(
+        refused(cast.urban.order(id).await).0,
+        404,
+        "the old agency lets go of it"
+    );
+    assert_eq!(cast.water.tasks(None).await.expect("tasks").items.len(), 1);
+
+    cast.water.act(id, "sign", &none()).await.expect("signed");
+    cast.water
+        .act(id, "request_return", &reason("不属于本单位"))
+        .await
+        .expect("return requested");
+    let refused_return = cast
+        .supervisor
+        .act(id, "refuse_return", &reason("供水管网属贵单位职责"))
+        .await
+        .expect("refused");
+    assert_eq!(
+        (refused_return.status.as_str(), refused_return.returns_count),
+        ("signed", 2)
+    );
+
+    assert_eq!(
+        refused(
+            cast.water
+                .act(id, "request_return", &reason("再次申请退单"))
+                .await
+        ),
+        (409, "return_limit_reached".into())
+    );
+}
+
+#[tokio::test]
+async fn extensions_and_audits() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+    let order = cast
+        .operator
+        .act(id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+    let deadline = order.deadline_at.expect("deadline");
+
+    let ask = |days: i64| {
+        with(|a| {
+            a.until = Some(deadline + Duration::days(days));
+            a.reason = Some("需协调电力部门停电施工".into());
+        })
+    };
+    let asked = cast
+        .urban
+        .act(id, "request_extension", &ask(3))
+        .await
+        .expect("asked");
+    assert_eq!(
+        asked.extension.as_ref().map(|e| e.until),
+        Some(deadline + Duration::days(3))
+    );
+    assert_eq!(
+        refused(cast.urban.act(id, "request_extension", &ask(5)).await),
+        (409, "extension_pending".into())
+    );
+    let approved = cast
+        .supervisor
+        .act(id, "approve_extension", &none())
+        .await
+        .expect("approved");
+    assert_eq!(approved.deadline_at, Some(deadline + Duration::days(3)));
+    assert_eq!(
+        approved.history.last().and_then(|h| h.previous_deadline),
+        Some(deadline),
+        "the old deadline is kept"
+    );
+
+    cast.urban
+        .act(id, "request_extension", &ask(10))
+        .await
+        .expect("asked again");
+    let refused_extension = cast
+        .supervisor
+        .act(id, "refuse_extension", &reason("无正当理由"))
+        .await
+        .expect("refused");
+    assert!(refused_extension.extension.is_none());
+    assert_eq!(
+        refused_extension.deadline_at,
+        Some(deadline + Duration::days(3))
+    );
+
+    for (action, body) in [
+        ("sign", none()),
+        ("contact", none()),
+        ("reply", with(|a| a.result = Some("已处理".into()))),
+    ] {
+        cast.urban
+            .act(id, action, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"));
+    }
+    let failed = cast
+        .supervisor
+        .act(id, "fail_audit", &reason("答复未说明处理结果"))
+        .await
+        .expect("audit failed");
+    assert_eq!(failed.status, "in_progress");
+    assert_eq!(
+        refused(cast.supervisor.act(id, "pass_audit", &none()).await),
+        (409, "order_not_replied".into())
+    );
+}
+
+#[tokio::test]
+async fn the_centre_closes_hands_over_and_informs_without_dispatch() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let mut outcomes = Vec::new();
+    for (action, body) in [
+        (
+            "close_direct",
+            with(|a| a.answer = Some("公积金提取可在政务服务网办理".into())),
+        ),
+        ("hand_over", with(|a| a.to = Some("119".into()))),
+        ("inform", reason("属于法院审理事项，已告知诉讼途径")),
+    ] {
+        let filed = cast
+            .citizen
+            .create_request(&valid_request(), None)
+            .await
+            .expect("filed");
+        let order = cast
+            .operator
+            .act(&filed.tracking_number, action, &body)
+            .await
+            .expect("done");
+        outcomes.push(order.status);
+        assert_eq!(
+            refused(
+                cast.operator
+                    .act(
+                        &filed.tracking_number,
+                        "dispatch",
+                        &dispatch_to("utility-water")
+                    )
+                    .await
+            ),
+            (409, "order_closed".into())
+        );
+    }
+    assert_eq!(outcomes, ["closed_direct", "handed_over", "informed"]);
+    let unknown = cast
+        .operator
+        .act("ZMD-20261128-000001", "dispatch", &dispatch_to("nowhere"))
+        .await;
+    assert_eq!(refused(unknown).0, 404);
+}
+
+#[tokio::test]
+async fn bad_actions_are_clear() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+    assert_eq!(
+        refused(cast.operator.act(id, "teleport", &none()).await),
+        (404, "unknown_action".into())
+    );
+    assert_eq!(
+        refused(cast.operator.act(id, "dispatch", &none()).await),
+        (422, "validation_failed".into())
+    );
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(id, "dispatch", &dispatch_to("no-such-agency"))
+                .await
+        ),
+        (422, "validation_failed".into())
+    );
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(id, "hand_over", &with(|a| a.to = Some("999".into())))
+                .await
+        )
+        .0,
+        422
+    );
+    let malformed = reqwest::Client::new()
+        .post(platform.url(&format!("/api/v1/orders/{id}/actions/dispatch")))
+        .bearer_auth(platform.keys.token("operator-1", "operator"))
+        .header("content-type", "application/json")
+        .body("{\"agency\": ")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(malformed.status().as_u16(), 400);
+    let history: i64 = sqlx::query_scalar("select count(*) from work_order_events")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(history, 1, "only the filing wrote history");
+}
+
+#[tokio::test]
+async fn deadlines_count_working_days_across_holidays_and_worked_weekends() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    // Mark each of the next fourteen days in this test's own calendar, so that weekends do not
+    // matter: holiday, holiday, worked, holiday, worked, worked, then holidays.
+    let today = Utc::now()
+        .with_timezone(&workorder::china_time())
+        .date_naive();
+    let pattern = [
+        "holiday", "holiday", "workday", "holiday", "workday", "workday",
+    ];
+    for offset in 1..=14u64 {
+        let day = today + chrono::Days::new(offset);
+        let kind = pattern
+            .get(offset as usize - 1)
+            .copied()
+            .unwrap_or("holiday");
+        sqlx::query("insert into business_calendar (day, kind, name) values ($1, $2, '测试') on conflict (day) do update set kind = excluded.kind")
+            .bind(day)
+            .bind(kind)
+            .execute(&platform.db)
+            .await
+            .expect("calendar row");
+    }
+    // A consultation has three working days: days 3, 5 and 6; the deadline is midnight after day 6.
+    let mut request = valid_request();
+    request.category = "consultation.policy".into();
+    let filed = cast
+        .citizen
+        .create_request(&request, None)
+        .await
+        .expect("filed");
+    let order = cast
+        .operator
+        .act(
+            &filed.tracking_number,
+            "dispatch",
+            &dispatch_to("city-human-resources"),
+        )
+        .await
+        .expect("dispatched");
+    let day7 = today + chrono::Days::new(7);
+    let expected = workorder::china_time()
+        .with_ymd_and_hms(day7.year(), day7.month(), day7.day(), 0, 0, 0)
+        .single()
+        .expect("midnight")
+        .with_timezone(&Utc);
+    assert_eq!(order.deadline_at, Some(expected));
+
+    // Water supply has 24 clock hours, holidays or not.
+    let mut water = valid_request();
+    water.category = "utilities.water-supply".into();
+    let filed = cast
+        .citizen
+        .create_request(&water, None)
+        .await
+        .expect("filed");
+    let order = cast
+        .operator
+        .act(
+            &filed.tracking_number,
+            "dispatch",
+            &dispatch_to("utility-water"),
+        )
+        .await
+        .expect("dispatched");
+    assert_eq!(
+        order.deadline_at.expect("deadline") - order.dispatched_at.expect("dispatched"),
+        Duration::hours(24)
+    );
+}
