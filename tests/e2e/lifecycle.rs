@@ -159,33 +159,77 @@ async fn a_normal_order_from_filing_to_archive() {
 }
 
 #[tokio::test]
-async fn urgent_orders_get_the_fast_channel_deadline() {
+async fn the_catalogue_dispatches_at_filing_and_urgent_orders_never_wait() {
     let platform = Platform::start().await;
     let cast = cast(&platform);
-    let mut request = valid_request();
-    request.urgent = true;
+
+    // A rule names the water company for water supply, city-wide.
+    let mut water = valid_request();
+    water.category = "utilities.water-supply".into();
     let filed = cast
         .citizen
-        .create_request(&request, None)
+        .create_request(&water, None)
         .await
         .expect("filed");
+    assert_eq!(filed.status, "dispatched");
+    assert_eq!(
+        filed
+            .timeline
+            .iter()
+            .map(|t| t.event.as_str())
+            .collect::<Vec<_>>(),
+        ["received", "dispatched"]
+    );
+    let tasks = cast.water.tasks(None).await.expect("tasks");
+    assert_eq!(
+        tasks
+            .items
+            .iter()
+            .map(|t| t.tracking_number.as_str())
+            .collect::<Vec<_>>(),
+        [filed.tracking_number.as_str()]
+    );
     let order = cast
-        .operator
-        .act(
-            &filed.tracking_number,
-            "dispatch",
-            &dispatch_to("utility-water"),
-        )
+        .water
+        .order(&filed.tracking_number)
         .await
-        .expect("dispatched");
-    let (dispatched, deadline) = (
-        order.dispatched_at.expect("dispatched_at"),
-        order.deadline_at.expect("deadline"),
+        .expect("order");
+    assert_eq!(order.history[1].actor, "dispatch-catalogue");
+    assert_eq!(
+        order.deadline_at.expect("deadline") - order.dispatched_at.expect("dispatched"),
+        Duration::hours(24)
+    );
+
+    // No rule for streetlights: the order waits for an operator.
+    let waiting = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    assert_eq!(waiting.status, "received");
+    assert_eq!(cast.operator.queue().await.expect("queue").items.len(), 1);
+
+    // Urgent and no rule: the district's government takes it at once, with six hours to report back.
+    let mut urgent = valid_request();
+    urgent.urgent = true;
+    let filed = cast
+        .citizen
+        .create_request(&urgent, None)
+        .await
+        .expect("filed");
+    assert_eq!(filed.status, "dispatched");
+    let order = cast
+        .supervisor
+        .order(&filed.tracking_number)
+        .await
+        .expect("order");
+    assert_eq!(
+        order.agency.as_ref().map(|a| a.code.as_str()),
+        Some("gov-yicheng")
     );
     assert_eq!(
-        deadline - dispatched,
-        Duration::hours(6),
-        "report back within six hours"
+        order.deadline_at.expect("deadline") - order.dispatched_at.expect("dispatched"),
+        Duration::hours(6)
     );
 }
 
@@ -539,26 +583,4 @@ async fn deadlines_count_working_days_across_holidays_and_worked_weekends() {
         .expect("midnight")
         .with_timezone(&Utc);
     assert_eq!(order.deadline_at, Some(expected));
-
-    // Water supply has 24 clock hours, holidays or not.
-    let mut water = valid_request();
-    water.category = "utilities.water-supply".into();
-    let filed = cast
-        .citizen
-        .create_request(&water, None)
-        .await
-        .expect("filed");
-    let order = cast
-        .operator
-        .act(
-            &filed.tracking_number,
-            "dispatch",
-            &dispatch_to("utility-water"),
-        )
-        .await
-        .expect("dispatched");
-    assert_eq!(
-        order.deadline_at.expect("deadline") - order.dispatched_at.expect("dispatched"),
-        Duration::hours(24)
-    );
 }

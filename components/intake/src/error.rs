@@ -29,6 +29,15 @@ impl From<BodyError> for ApiError {
     }
 }
 
+impl From<order_store::StoreError> for ApiError {
+    fn from(error: order_store::StoreError) -> Self {
+        match error {
+            order_store::StoreError::NotFound => ApiError::NotFound,
+            order_store::StoreError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<spin_sdk::pg::Error> for ApiError {
     fn from(error: spin_sdk::pg::Error) -> Self {
         ApiError::Internal(format!("postgres: {error:?}"))

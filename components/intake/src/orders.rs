@@ -9,6 +9,7 @@ use mobile_api::{
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{self, Connection, ParameterValue, Row};
+use workorder::lifecycle::{self, Actor, Command, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 
 const MAX_IDEMPOTENCY_KEY: usize = 128;
@@ -291,11 +292,28 @@ async fn file_in_transaction(
     )
     .await?;
 
+    let mut timeline = vec![TimelineEntry {
+        at: now,
+        event: "received".into(),
+        description: workorder::event_description("received", request.urgent)
+            .unwrap_or_default()
+            .to_owned(),
+    }];
+    let status = auto_dispatch(db, work_order_id, principal, checked, request.urgent, now).await?;
+    if status != Status::Received {
+        timeline.push(TimelineEntry {
+            at: now,
+            event: "dispatched".into(),
+            description: workorder::event_description("dispatched", request.urgent)
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
     let order = WorkOrder {
         id: work_order_id,
         tracking_number: tracking_number.as_str().to_owned(),
-        status: "received".into(),
-        status_label: workorder::status_label("received").into(),
+        status: status.code().into(),
+        status_label: workorder::status_label(status.code()).into(),
         category: Named {
             code: checked.category.clone(),
             name: category_name.unwrap_or_default(),
@@ -319,13 +337,7 @@ async fn file_in_transaction(
         photo_urls: checked.photo_urls.clone(),
         created_at: now,
         updated_at: now,
-        timeline: vec![TimelineEntry {
-            at: now,
-            event: "received".into(),
-            description: workorder::event_description("received", request.urgent)
-                .unwrap_or_default()
-                .to_owned(),
-        }],
+        timeline,
     };
     let body = serde_json::to_value(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some(key) = idempotency_key {
@@ -344,6 +356,50 @@ async fn file_in_transaction(
         StatusCode::CREATED,
         body.to_string(),
     )))
+}
+
+/// Who the history names for dispatches the catalogue made.
+const DISPATCH_CATALOGUE: &str = "dispatch-catalogue";
+
+/// Dispatches a new order at once when the dispatch catalogue names its agency (and urgent orders
+/// to their district's government when it does not), in the filing's transaction. Otherwise the
+/// order waits in the operators' queue.
+async fn auto_dispatch(
+    db: &Connection,
+    work_order_id: uuid::Uuid,
+    principal: &Principal,
+    checked: &CheckedRequest,
+    urgent: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Status, ApiError> {
+    let district = checked.district.as_deref();
+    let Some(agency) =
+        order_store::dispatch_target(db, &checked.category, district, urgent).await?
+    else {
+        return Ok(Status::Received);
+    };
+    let deadline = order_store::deadline_for(db, &checked.category, urgent, now).await?;
+    let loaded = order_store::Loaded {
+        id: work_order_id,
+        order: Order::received(),
+        owner: principal.subject.clone(),
+        category: checked.category.clone(),
+        urgent,
+        contacted_at: None,
+    };
+    let dispatch = Command::Dispatch { agency, deadline };
+    let (next, event) = lifecycle::apply(
+        &loaded.order,
+        &Actor::Operator,
+        &dispatch,
+        now,
+        Policy::default(),
+    )
+    .map_err(|refusal| {
+        ApiError::Internal(format!("the catalogue's dispatch was refused: {refusal}"))
+    })?;
+    order_store::save(db, &loaded, &next, &event, DISPATCH_CATALOGUE, now).await?;
+    Ok(next.status)
 }
 
 /// The orders of the citizen whose subject is `$1`, with their category and district names.

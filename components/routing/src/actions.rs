@@ -1,10 +1,10 @@
 //! `POST /api/v1/orders/{id}/actions/{action}`: one lifecycle command, in one transaction.
 
 use crate::error::{ApiError, missing};
-use crate::store::{self, Loaded};
 use crate::views;
 use api_plumbing::{Principal, Reply, field_error};
 use mobile_api::OrderAction;
+use order_store::{self as store, Loaded};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::Connection;
 use workorder::lifecycle::{self, Actor, Command, Emergency, Policy, Satisfaction};

@@ -8,7 +8,6 @@
 
 mod actions;
 mod error;
-mod store;
 mod views;
 
 use api_plumbing::{Principal, Reply, query_param, request_id};

@@ -1,12 +1,12 @@
 //! What staff read: the operators' queue, an agency's tasks, and one order with its history.
 
 use crate::error::ApiError;
-use crate::store::{self, required, text, utc};
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
     Channel, HistoryEntry, Location, Named, PendingExtension, StaffOrder, StaffOrderList,
     StaffOrderSummary,
 };
+use order_store::{self as store, required, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{Connection, ParameterValue, Row};
 

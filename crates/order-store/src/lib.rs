@@ -1,11 +1,32 @@
-//! Reading and writing the lifecycle's state, the calendar and the time limits.
+//! The work-order tables as the components read and write them: the lifecycle's state, the
+//! business calendar, time limits and the dispatch catalogue. SQL only; the rules are in
+//! `workorder`.
 
-use crate::error::ApiError;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use spin_sdk::pg::{Connection, ParameterValue, Row};
 use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
 use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
+
+/// What went wrong reading or writing.
+#[derive(Debug)]
+pub enum StoreError {
+    NotFound,
+    /// A database failure or data that breaks the schema's promises; the text is for the log.
+    Internal(String),
+}
+
+impl From<spin_sdk::pg::Error> for StoreError {
+    fn from(error: spin_sdk::pg::Error) -> Self {
+        StoreError::Internal(format!("postgres: {error:?}"))
+    }
+}
+
+impl From<spin_sdk::pg::PgError> for StoreError {
+    fn from(error: spin_sdk::pg::PgError) -> Self {
+        StoreError::Internal(format!("postgres: {error:?}"))
+    }
+}
 
 pub fn text(value: impl Into<String>) -> ParameterValue {
     ParameterValue::Str(value.into())
@@ -15,9 +36,9 @@ pub fn time(value: Option<DateTime<Utc>>) -> ParameterValue {
     value.map(|t| t.naive_utc()).into()
 }
 
-pub fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, ApiError> {
+pub fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, StoreError> {
     row.get::<T>(column)
-        .ok_or_else(|| ApiError::Internal(format!("column {column} missing or of another type")))
+        .ok_or_else(|| StoreError::Internal(format!("column {column} missing or of another type")))
 }
 
 pub fn utc(row: &Row, column: &str) -> Option<DateTime<Utc>> {
@@ -25,11 +46,11 @@ pub fn utc(row: &Row, column: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The order's id from a path segment: an id or a tracking number.
-pub fn order_key(id: &str) -> Result<(Option<uuid::Uuid>, Option<String>), ApiError> {
+pub fn order_key(id: &str) -> Result<(Option<uuid::Uuid>, Option<String>), StoreError> {
     let by_id = uuid::Uuid::parse_str(id).ok();
     let by_number = TrackingNumber::parse(id).map(|n| n.as_str().to_owned());
     if by_id.is_none() && by_number.is_none() {
-        return Err(ApiError::NotFound);
+        return Err(StoreError::NotFound);
     }
     Ok((by_id, by_number))
 }
@@ -45,7 +66,7 @@ pub struct Loaded {
 }
 
 /// Loads and locks the order until the transaction ends.
-pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, ApiError> {
+pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreError> {
     let (by_id, by_number) = order_key(id)?;
     let rows = db
         .query(
@@ -60,10 +81,10 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, ApiErr
         .await?
         .collect()
         .await?;
-    let row = rows.first().ok_or(ApiError::NotFound)?;
+    let row = rows.first().ok_or(StoreError::NotFound)?;
     let status: String = required(row, "status")?;
     let status = Status::parse(&status)
-        .ok_or_else(|| ApiError::Internal(format!("unknown status {status}")))?;
+        .ok_or_else(|| StoreError::Internal(format!("unknown status {status}")))?;
     let before: Option<String> = row.get("status_before_return");
     let contacted_at = utc(row, "contacted_at");
     let extension = match (
@@ -100,7 +121,7 @@ pub async fn save(
     event: &Event,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let contacted_at = match (next.contacted, loaded.contacted_at) {
         (false, _) => None,
         (true, Some(at)) => Some(at),
@@ -149,15 +170,15 @@ pub async fn save(
 }
 
 /// The database's clock, so that every component agrees on `now`.
-pub async fn now(db: &Connection) -> Result<DateTime<Utc>, ApiError> {
+pub async fn now(db: &Connection) -> Result<DateTime<Utc>, StoreError> {
     let rows = db.query("select now() as now", []).await?.collect().await?;
     rows.first()
         .and_then(|row| utc(row, "now"))
-        .ok_or_else(|| ApiError::Internal("the database has no clock".into()))
+        .ok_or_else(|| StoreError::Internal("the database has no clock".into()))
 }
 
 /// Whether an agency exists.
-pub async fn agency_exists(db: &Connection, agency: &str) -> Result<bool, ApiError> {
+pub async fn agency_exists(db: &Connection, agency: &str) -> Result<bool, StoreError> {
     let rows = db
         .query(
             "select 1 as found from agencies where agency_id = $1",
@@ -181,7 +202,7 @@ pub async fn deadline_for(
     category: &str,
     urgent: bool,
     start: DateTime<Utc>,
-) -> Result<DateTime<Utc>, ApiError> {
+) -> Result<DateTime<Utc>, StoreError> {
     let limit = if urgent {
         URGENT_LIMIT
     } else {
@@ -211,7 +232,7 @@ pub async fn deadline_for(
 }
 
 /// The calendar's exceptions for the months after `start` (enough for any time limit).
-async fn calendar_from(db: &Connection, start: DateTime<Utc>) -> Result<Calendar, ApiError> {
+async fn calendar_from(db: &Connection, start: DateTime<Utc>) -> Result<Calendar, StoreError> {
     let from = start.with_timezone(&workorder::china_time()).date_naive();
     let rows = db
         .query(
@@ -230,4 +251,43 @@ async fn calendar_from(db: &Connection, start: DateTime<Utc>) -> Result<Calendar
         days.push((required(row, "day")?, kind));
     }
     Ok(Calendar::new(days))
+}
+
+/// The agency the dispatch catalogue names for an order: the most specific rule for its category
+/// (or its parent category) and district (or any district). Without a rule, urgent orders go to
+/// their district's government, the backstop (兜底), so that the fast channel never waits in a queue.
+pub async fn dispatch_target(
+    db: &Connection,
+    category: &str,
+    district: Option<&str>,
+    urgent: bool,
+) -> Result<Option<String>, StoreError> {
+    let rows = db
+        .query(
+            "select r.agency_id from dispatch_rules r join categories c on c.category_id = $1 \
+             where r.category_id in (c.category_id, c.parent_id) and (r.district_id is null or r.district_id = $2) \
+             order by (r.category_id = c.category_id) desc, (r.district_id is not null) desc limit 1",
+            [text(category), district.map(str::to_owned).into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    if let Some(row) = rows.first() {
+        return Ok(Some(required(row, "agency_id")?));
+    }
+    let (true, Some(district)) = (urgent, district) else {
+        return Ok(None);
+    };
+    let rows = db
+        .query(
+            "select agency_id from agencies where district_id = $1 \
+             and kind in ('district_government', 'county_government', 'zone_committee') limit 1",
+            [text(district)],
+        )
+        .await?
+        .collect()
+        .await?;
+    rows.first()
+        .map(|row| required(row, "agency_id"))
+        .transpose()
 }
