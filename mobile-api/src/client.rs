@@ -1,8 +1,8 @@
 //! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
 
 use crate::{
-    CreateRequest, ErrorEnvelope, OrderAction, StaffOrder, StaffOrderList, WorkOrder,
-    WorkOrderPage, headers,
+    CreateRequest, DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope,
+    NewDispatchRule, OrderAction, StaffOrder, StaffOrderList, WorkOrder, WorkOrderPage, headers,
 };
 
 /// What a call can end with, besides success.
@@ -198,5 +198,49 @@ impl Client {
             return Ok(());
         }
         Self::parse::<serde_json::Value>(response).await.map(|_| ())
+    }
+
+    /// `GET /api/v1/admin/dispatch-rules` (administrators).
+    pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/admin/dispatch-rules")
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/admin/dispatch-rules` (administrators).
+    pub async fn create_dispatch_rule(
+        &self,
+        rule: &NewDispatchRule,
+    ) -> Result<DispatchRule, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/admin/dispatch-rules")
+                .json(rule)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `DELETE /api/v1/admin/dispatch-rules/{id}` (administrators).
+    pub async fn delete_dispatch_rule(&self, id: i64) -> Result<(), ClientError> {
+        let path = format!("/api/v1/admin/dispatch-rules/{id}");
+        let response = self.request(reqwest::Method::DELETE, &path).send().await?;
+        if response.status().as_u16() == 204 {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+    }
+
+    /// `GET /api/v1/admin/dispatch-rules/changes` (administrators), newest first.
+    pub async fn dispatch_rule_changes(&self) -> Result<DispatchRuleChangeList, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/admin/dispatch-rules/changes")
+                .send()
+                .await?,
+        )
+        .await
     }
 }

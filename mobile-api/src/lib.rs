@@ -240,6 +240,48 @@ pub struct StaffOrderList {
     pub items: Vec<StaffOrderSummary>,
 }
 
+/// `POST /api/v1/admin/dispatch-rules`: a rule of the dispatch catalogue (派单目录).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewDispatchRule {
+    /// A category code; a first-level category covers its children.
+    pub category: String,
+    /// A district code; absent for the whole city.
+    pub district: Option<String>,
+    pub agency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DispatchRule {
+    pub id: i64,
+    pub category: Named,
+    pub district: Option<Named>,
+    pub agency: Named,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DispatchRuleList {
+    pub items: Vec<DispatchRule>,
+}
+
+/// One change to the catalogue, from its append-only log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DispatchRuleChange {
+    pub rule_id: i64,
+    /// `created` or `deleted`.
+    pub change: String,
+    pub actor: String,
+    /// The rule as it was created or deleted: `{category, district, agency}`.
+    pub rule: serde_json::Value,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DispatchRuleChangeList {
+    pub items: Vec<DispatchRuleChange>,
+}
+
 /// The error envelope of every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorEnvelope {
@@ -285,4 +327,5 @@ pub mod codes {
     pub const SERVER_BUSY: &str = "server_busy";
     pub const INTERNAL: &str = "internal";
     pub const UNKNOWN_ACTION: &str = "unknown_action";
+    pub const RULE_EXISTS: &str = "rule_exists";
 }

@@ -5,8 +5,9 @@
 //! test fails when the committed file differs from what this builds.
 
 use crate::{
-    CreateRequest, ErrorBody, ErrorEnvelope, FieldError, HistoryEntry, Location, LocationInput,
-    Named, OrderAction, PendingExtension, StaffOrder, StaffOrderList, StaffOrderSummary,
+    CreateRequest, DispatchRule, DispatchRuleChange, DispatchRuleChangeList, DispatchRuleList,
+    ErrorBody, ErrorEnvelope, FieldError, HistoryEntry, Location, LocationInput, Named,
+    NewDispatchRule, OrderAction, PendingExtension, StaffOrder, StaffOrderList, StaffOrderSummary,
     TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
 };
 use utoipa::OpenApi;
@@ -24,6 +25,11 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         license(name = "Apache-2.0")
     ),
     components(schemas(
+        NewDispatchRule,
+        DispatchRule,
+        DispatchRuleList,
+        DispatchRuleChange,
+        DispatchRuleChangeList,
         OrderAction,
         HistoryEntry,
         PendingExtension,
@@ -296,6 +302,79 @@ impl ApiDoc {
             "/api/v1/orders/{id}/actions/{action}",
             vec![HttpMethod::Post],
             act,
+        );
+
+        let admin_only = |id: &str, summary: &str, responses: ResponsesBuilder| {
+            OperationBuilder::new()
+                .operation_id(Some(id))
+                .summary(Some(summary))
+                .responses(common_errors(responses).build())
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+        };
+        let rules = admin_only(
+            "dispatchRules",
+            "The dispatch catalogue (administrators)",
+            ResponsesBuilder::new().response("200", ok("The rules", "DispatchRuleList")),
+        )
+        .build();
+        let create_rule = admin_only(
+            "createDispatchRule",
+            "Add a rule to the dispatch catalogue (administrators); the change is logged",
+            ResponsesBuilder::new()
+                .response("201", ok("The rule", "DispatchRule"))
+                .response("400", error("Malformed JSON (`malformed_json`)"))
+                .response(
+                    "409",
+                    error("A rule for this category and district exists (`rule_exists`)"),
+                )
+                .response(
+                    "422",
+                    error("Unknown category, district or agency (`validation_failed`)"),
+                ),
+        )
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .content("application/json", json("NewDispatchRule"))
+                .required(Some(Required::True))
+                .build(),
+        ))
+        .build();
+        let delete_rule = admin_only(
+            "deleteDispatchRule",
+            "Remove a rule from the dispatch catalogue (administrators); the change is logged",
+            ResponsesBuilder::new()
+                .response("204", ResponseBuilder::new().description("Removed"))
+                .response("404", error("No such rule (`not_found`)")),
+        )
+        .parameter(
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True),
+        )
+        .build();
+        let rule_changes = admin_only(
+            "dispatchRuleChanges",
+            "Every change to the dispatch catalogue, newest first (administrators)",
+            ResponsesBuilder::new().response("200", ok("The changes", "DispatchRuleChangeList")),
+        )
+        .build();
+        doc.paths
+            .add_path_operation("/api/v1/admin/dispatch-rules", vec![HttpMethod::Get], rules);
+        doc.paths.add_path_operation(
+            "/api/v1/admin/dispatch-rules",
+            vec![HttpMethod::Post],
+            create_rule,
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/dispatch-rules/{id}",
+            vec![HttpMethod::Delete],
+            delete_rule,
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/dispatch-rules/changes",
+            vec![HttpMethod::Get],
+            rule_changes,
         );
 
         let live = OperationBuilder::new()

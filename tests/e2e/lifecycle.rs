@@ -584,3 +584,87 @@ async fn deadlines_count_working_days_across_holidays_and_worked_weekends() {
         .with_timezone(&Utc);
     assert_eq!(order.deadline_at, Some(expected));
 }
+
+#[tokio::test]
+async fn administrators_edit_the_catalogue_and_every_change_is_logged() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let admin = platform.client("admin-1", "admin");
+    let rule = mobile_api::NewDispatchRule {
+        category: "urban.streetlight".into(),
+        district: Some("yicheng".into()),
+        agency: "city-urban-management".into(),
+    };
+    let created = admin.create_dispatch_rule(&rule).await.expect("created");
+    assert_eq!(created.agency.name, "市城市管理局");
+    assert!(
+        admin
+            .dispatch_rules()
+            .await
+            .expect("rules")
+            .items
+            .iter()
+            .any(|r| r.id == created.id)
+    );
+
+    // The new rule dispatches at filing.
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    assert_eq!(filed.status, "dispatched");
+    assert_eq!(cast.urban.tasks(None).await.expect("tasks").items.len(), 1);
+
+    let duplicate = admin
+        .create_dispatch_rule(&rule)
+        .await
+        .expect_err("duplicate");
+    assert_eq!(
+        (duplicate.status(), duplicate.code()),
+        (Some(409), Some("rule_exists"))
+    );
+    let mut unknown = rule.clone();
+    unknown.district = Some("xiping".into());
+    unknown.agency = "no-such-agency".into();
+    let error = admin
+        .create_dispatch_rule(&unknown)
+        .await
+        .expect_err("unknown agency");
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(422), Some("validation_failed"))
+    );
+    let not_admin = cast
+        .operator
+        .create_dispatch_rule(&rule)
+        .await
+        .expect_err("not an administrator");
+    assert_eq!(not_admin.status(), Some(403));
+
+    admin
+        .delete_dispatch_rule(created.id)
+        .await
+        .expect("deleted");
+    let again = admin
+        .delete_dispatch_rule(created.id)
+        .await
+        .expect_err("gone");
+    assert_eq!(again.status(), Some(404));
+    let changes = admin.dispatch_rule_changes().await.expect("changes");
+    let mine: Vec<(&str, &str)> = changes
+        .items
+        .iter()
+        .filter(|c| c.rule_id == created.id)
+        .map(|c| (c.change.as_str(), c.actor.as_str()))
+        .collect();
+    assert_eq!(mine, [("deleted", "admin-1"), ("created", "admin-1")]);
+    assert_eq!(
+        changes
+            .items
+            .iter()
+            .find(|c| c.rule_id == created.id)
+            .map(|c| c.rule["agency"].clone()),
+        Some("city-urban-management".into())
+    );
+}

@@ -32,6 +32,7 @@ struct RouteRule {
 
 const CITIZEN_FACING: &[&str] = &["citizen", "operator"];
 const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
+const ADMIN: &[&str] = &["admin"];
 const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];
 /// Actions: the lifecycle decides which role may take which action on which order.
 const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
@@ -50,7 +51,7 @@ fn rule(
     }
 }
 
-fn route_table() -> [RouteRule; 7] {
+fn route_table() -> [RouteRule; 11] {
     [
         rule(Method::POST, "/api/v1/requests", "intake", CITIZEN_FACING),
         rule(Method::GET, "/api/v1/requests", "intake", CITIZEN_FACING),
@@ -63,6 +64,30 @@ fn route_table() -> [RouteRule; 7] {
             "/api/v1/orders/{}/actions/{}",
             "routing",
             ACTORS,
+        ),
+        rule(
+            Method::GET,
+            "/api/v1/admin/dispatch-rules",
+            "routing",
+            ADMIN,
+        ),
+        rule(
+            Method::POST,
+            "/api/v1/admin/dispatch-rules",
+            "routing",
+            ADMIN,
+        ),
+        rule(
+            Method::GET,
+            "/api/v1/admin/dispatch-rules/changes",
+            "routing",
+            ADMIN,
+        ),
+        rule(
+            Method::DELETE,
+            "/api/v1/admin/dispatch-rules/{}",
+            "routing",
+            ADMIN,
         ),
     ]
 }

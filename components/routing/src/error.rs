@@ -15,6 +15,7 @@ pub enum ApiError {
     MalformedJson(Option<String>),
     Validation(Vec<FieldError>),
     Refused(Refusal),
+    RuleExists,
     Internal(String),
 }
 
@@ -92,6 +93,12 @@ impl ApiError {
                 codes::VALIDATION_FAILED,
                 "请检查填写的内容 (some fields are invalid)".into(),
                 fields,
+            ),
+            ApiError::RuleExists => (
+                StatusCode::CONFLICT,
+                codes::RULE_EXISTS,
+                "该类别和县区已有派单规则 (a rule for this category and district exists)".into(),
+                vec![],
             ),
             ApiError::Refused(refusal) => {
                 let status = match refusal {

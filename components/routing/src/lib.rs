@@ -7,6 +7,7 @@
 //! history event in the same transaction.
 
 mod actions;
+mod catalogue;
 mod error;
 mod views;
 
@@ -47,6 +48,21 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
             .await
         }
         (Method::GET, ["api", "v1", "orders", id]) => views::order(&principal, id).await,
+        (Method::GET, ["api", "v1", "admin", "dispatch-rules"]) => catalogue::list().await,
+        (Method::GET, ["api", "v1", "admin", "dispatch-rules", "changes"]) => {
+            catalogue::changes().await
+        }
+        (Method::POST, ["api", "v1", "admin", "dispatch-rules"]) => {
+            let body = request
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            catalogue::create(&principal, &body).await
+        }
+        (Method::DELETE, ["api", "v1", "admin", "dispatch-rules", id]) => {
+            catalogue::delete(&principal, id).await
+        }
         (Method::POST, ["api", "v1", "orders", id, "actions", action]) => {
             let body = request
                 .into_body()

@@ -1,0 +1,212 @@
+//! The dispatch catalogue, edited by the centre's administrators; every change is logged in the
+//! same transaction.
+
+use crate::error::ApiError;
+use api_plumbing::{Principal, Reply, field_error, reply_with};
+use mobile_api::{
+    DispatchRule, DispatchRuleChange, DispatchRuleChangeList, DispatchRuleList, Named,
+    NewDispatchRule,
+};
+use order_store::{required, text, utc};
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::{Connection, PgError, QueryError, Row};
+
+const RULES: &str = "select r.dispatch_rule_id, r.category_id, c.name as category_name, r.district_id, \
+    d.name as district_name, r.agency_id, a.name as agency_name, r.created_by, r.created_at \
+    from dispatch_rules r join categories c on c.category_id = r.category_id \
+    left join districts d on d.district_id = r.district_id join agencies a on a.agency_id = r.agency_id";
+
+fn rule(row: &Row) -> Result<DispatchRule, ApiError> {
+    Ok(DispatchRule {
+        id: required(row, "dispatch_rule_id")?,
+        category: Named {
+            code: required(row, "category_id")?,
+            name: required(row, "category_name")?,
+        },
+        district: row
+            .get::<String>("district_id")
+            .zip(row.get::<String>("district_name"))
+            .map(|(code, name)| Named { code, name }),
+        agency: Named {
+            code: required(row, "agency_id")?,
+            name: required(row, "agency_name")?,
+        },
+        created_by: required(row, "created_by")?,
+        created_at: utc(row, "created_at")
+            .ok_or_else(|| ApiError::Internal("a rule without a time".into()))?,
+    })
+}
+
+async fn db() -> Result<Connection, ApiError> {
+    api_plumbing::connect().await.map_err(ApiError::Internal)
+}
+
+/// `GET /api/v1/admin/dispatch-rules`.
+pub async fn list() -> Result<Reply, ApiError> {
+    let rows = db()
+        .await?
+        .query(
+            format!("{RULES} order by r.category_id, r.district_id nulls first"),
+            [],
+        )
+        .await?
+        .collect()
+        .await?;
+    let items = rows.iter().map(rule).collect::<Result<Vec<_>, _>>()?;
+    Ok(reply_with(StatusCode::OK, &DispatchRuleList { items }))
+}
+
+/// `GET /api/v1/admin/dispatch-rules/changes`: newest first.
+pub async fn changes() -> Result<Reply, ApiError> {
+    let rows = db()
+        .await?
+        .query(
+            "select dispatch_rule_id, change, actor, rule, created_at from dispatch_rule_changes \
+             order by dispatch_rule_change_id desc limit 500",
+            [],
+        )
+        .await?
+        .collect()
+        .await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(DispatchRuleChange {
+                rule_id: required(row, "dispatch_rule_id")?,
+                change: required(row, "change")?,
+                actor: required(row, "actor")?,
+                rule: required(row, "rule")?,
+                at: utc(row, "created_at")
+                    .ok_or_else(|| ApiError::Internal("a change without a time".into()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &DispatchRuleChangeList { items },
+    ))
+}
+
+/// The constraint a failed statement broke, if it broke one.
+fn constraint(error: &spin_sdk::pg::Error) -> Option<&str> {
+    match error {
+        spin_sdk::pg::Error::PgError(PgError::QueryFailed(QueryError::DbError(db))) => db
+            .extras
+            .iter()
+            .find(|(key, _)| key == "constraint")
+            .map(|(_, value)| value.as_str()),
+        _ => None,
+    }
+}
+
+/// `POST /api/v1/admin/dispatch-rules`.
+pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiError> {
+    let new: NewDispatchRule = api_plumbing::parse_json(body)?;
+    let db = db().await?;
+    db.execute("begin", []).await?;
+    let inserted = db
+        .query(
+            "insert into dispatch_rules (category_id, district_id, agency_id, created_by) values ($1, $2, $3, $4) \
+             returning dispatch_rule_id",
+            [text(&new.category), new.district.clone().into(), text(&new.agency), text(&principal.subject)],
+        )
+        .await;
+    let rows = match inserted {
+        Ok(result) => result.collect().await,
+        Err(error) => Err(error),
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            // Constraint violations by name, not by message.
+            return Err(match constraint(&error) {
+                Some("dispatch_rules_one_per_place") => ApiError::RuleExists,
+                Some("dispatch_rules_category_id_fkey") => ApiError::Validation(vec![field_error(
+                    "category",
+                    "unknown_category",
+                    "没有这个诉求类别",
+                )]),
+                Some("dispatch_rules_district_id_fkey") => ApiError::Validation(vec![field_error(
+                    "district",
+                    "unknown_district",
+                    "没有这个县区",
+                )]),
+                Some("dispatch_rules_agency_id_fkey") => ApiError::Validation(vec![field_error(
+                    "agency",
+                    "unknown_agency",
+                    "没有这个承办单位",
+                )]),
+                _ => ApiError::from(error),
+            });
+        }
+    };
+    let id: i64 = rows
+        .first()
+        .map(|row| required(row, "dispatch_rule_id"))
+        .transpose()?
+        .ok_or_else(|| ApiError::Internal("no id".into()))?;
+    log_change(&db, id, "created", &principal.subject).await?;
+    db.execute("commit", []).await?;
+    let rows = db
+        .query(
+            format!("{RULES} where r.dispatch_rule_id = $1"),
+            [id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let created = rows
+        .first()
+        .map(rule)
+        .transpose()?
+        .ok_or(ApiError::NotFound)?;
+    Ok(reply_with(StatusCode::CREATED, &created))
+}
+
+/// `DELETE /api/v1/admin/dispatch-rules/{id}`.
+pub async fn delete(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let db = db().await?;
+    db.execute("begin", []).await?;
+    let outcome = async {
+        // Log first, while the rule still exists to be described.
+        let logged = log_change(&db, id, "deleted", &principal.subject).await?;
+        if !logged {
+            return Err(ApiError::NotFound);
+        }
+        db.execute(
+            "delete from dispatch_rules where dispatch_rule_id = $1",
+            [id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            db.execute("commit", []).await?;
+            Ok(api_plumbing::json_reply(
+                StatusCode::NO_CONTENT,
+                String::new(),
+            ))
+        }
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            Err(error)
+        }
+    }
+}
+
+/// Appends the rule's change to the log; false when there is no such rule.
+async fn log_change(db: &Connection, id: i64, change: &str, actor: &str) -> Result<bool, ApiError> {
+    let logged = db
+        .execute(
+            "insert into dispatch_rule_changes (dispatch_rule_id, change, actor, rule) \
+             select dispatch_rule_id, $2, $3, jsonb_build_object('category', category_id, 'district', district_id, 'agency', agency_id) \
+             from dispatch_rules where dispatch_rule_id = $1",
+            [id.into(), text(change), text(actor)],
+        )
+        .await?;
+    Ok(logged == 1)
+}
