@@ -56,6 +56,69 @@ impl Drop for Server {
     }
 }
 
+/// `wasmtime serve` of the same wasmtime version, hosting the hello component (installed into
+/// `target/bench-tools` on first use: a release build of wasmtime-cli, some twenty minutes).
+struct WasmtimeServe {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl WasmtimeServe {
+    fn start() -> anyhow::Result<WasmtimeServe> {
+        let tools = root().join("target/bench-tools");
+        let bin = tools.join("bin/wasmtime");
+        if !bin.exists() {
+            step(
+                "installing wasmtime-cli 48.0.8 for the comparison (first time only; a long release build)",
+            );
+            run(Command::new("cargo")
+                .args([
+                    "install",
+                    "wasmtime-cli",
+                    "--version",
+                    "=48.0.8",
+                    "--locked",
+                    "--root",
+                ])
+                .arg(&tools))?;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        // WASI 0.3 and the async component model, which spin-sdk 7 components need.
+        let child = Command::new(&bin)
+            .args([
+                "serve",
+                "-Scli",
+                "-Wcomponent-model-async=y",
+                "-Sp3=y",
+                "--addr",
+            ])
+            .arg(address.to_string())
+            .arg(root().join("target/wasm32-wasip2/wasm/hello.wasm"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting wasmtime serve")?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(address).is_err() {
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("wasmtime serve did not listen within a minute");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(WasmtimeServe { child, address })
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn bench_manifest(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let wasm = root().join("target/wasm32-wasip2/wasm");
     let mut manifest = std::fs::read_to_string(root().join("spin.toml"))?.replace(
@@ -64,7 +127,8 @@ fn bench_manifest(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     );
     write!(
         manifest,
-        "\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\n[component.probe]\nsource = \"{}/probe.wasm\"\n",
+        "\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\n[component.probe]\nsource = \"{0}/probe.wasm\"\n\
+         \n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"hello\"\n\n[component.hello]\nsource = \"{0}/hello.wasm\"\n",
         wasm.display()
     )?;
     let path = dir.join("spin.toml");
@@ -313,18 +377,30 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
     let mut rows = Vec::new();
     let address = server.address;
 
-    step("hello: our runtime against a plain hyper server (16 clients)");
-    let (hello, plain) = runtime.block_on(async {
-        let hello = load::run(address, 16, WARMUP, MEASURE, 200, get("/probe/hello", None)).await?;
+    step(
+        "hello: our runtime against `wasmtime serve` 48.0.8 and a plain hyper server (16 clients)",
+    );
+    let wasmtime = WasmtimeServe::start()?;
+    let (hello, theirs, plain) = runtime.block_on(async {
+        let hello = load::run(address, 16, WARMUP, MEASURE, 200, get("/hello/", None)).await?;
+        let theirs = load::run(wasmtime.address, 16, WARMUP, MEASURE, 200, get("/", None)).await?;
         let plain_address = plain_hyper().await?;
         let plain = load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await?;
-        anyhow::Ok((hello, plain))
+        anyhow::Ok((hello, theirs, plain))
     })?;
+    drop(wasmtime);
     rows.push(Row {
         what: "hello component (16 clients)".into(),
         ours: outcome_cell(&hello),
-        baseline: format!("plain hyper: {}", outcome_cell(&plain)),
-        ratio: format!("{:.2}", hello.rate() / plain.rate()),
+        baseline: format!("wasmtime serve: {}", outcome_cell(&theirs)),
+        ratio: format!("{:.2}", hello.rate() / theirs.rate()),
+        target: "≥ 1.0",
+    });
+    rows.push(Row {
+        what: "plain hyper, same bytes (16 clients)".into(),
+        ours: outcome_cell(&plain),
+        baseline: "—".into(),
+        ratio: format!("{:.2} (hello ÷ plain)", hello.rate() / plain.rate()),
         target: "context only",
     });
 
@@ -339,8 +415,7 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
             get("/health/components", None),
         )
         .await?;
-        let direct =
-            load::run(address, 16, WARMUP, MEASURE, 200, get("/probe/hello", None)).await?;
+        let direct = load::run(address, 16, WARMUP, MEASURE, 200, get("/hello/", None)).await?;
         anyhow::Ok((chained, direct))
     })?;
     rows.push(Row {

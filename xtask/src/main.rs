@@ -16,8 +16,8 @@ use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The platform's components, and `probe`, which only the tests load.
-const COMPONENTS: &[&str] = &["gateway", "intake", "routing", "probe"];
+/// The platform's components, `probe`, which only the tests load, and `hello`, for the benchmark.
+const COMPONENTS: &[&str] = &["gateway", "intake", "routing", "probe", "hello"];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
