@@ -131,14 +131,17 @@ impl Client {
         Self::parse(self.request(reqwest::Method::GET, &path).send().await?).await
     }
 
-    /// `GET /api/v1/centre/queue` (operators, supervisors).
+    /// `GET /api/v1/centre/queue` (operators, supervisors): orders to dispatch.
     pub async fn queue(&self) -> Result<StaffOrderList, ClientError> {
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/centre/queue")
-                .send()
-                .await?,
-        )
-        .await
+        self.centre_queue("dispatch").await
+    }
+
+    /// `GET /api/v1/centre/queue?kind=` (dispatch, returns, extensions, audits, redo).
+    pub async fn centre_queue(&self, kind: &str) -> Result<StaffOrderList, ClientError> {
+        let request = self
+            .request(reqwest::Method::GET, "/api/v1/centre/queue")
+            .query(&[("kind", kind)]);
+        Self::parse(request.send().await?).await
     }
 
     /// `GET /api/v1/tasks` (agency staff), optionally one status only.

@@ -200,12 +200,22 @@ impl ApiDoc {
         };
         let queue = OperationBuilder::new()
             .operation_id(Some("centreQueue"))
-            .summary(Some(
-                "Orders waiting to be dispatched, urgent and oldest first (operators, supervisors)",
-            ))
+            .summary(Some("What waits for the centre, urgent and oldest first (operators, supervisors)"))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("kind")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(
+                        "dispatch (default: orders to dispatch), returns (to review), extensions (to decide), \
+                         audits (replies to audit) or redo (unsatisfied ratings to rule on)",
+                    )),
+            )
             .responses(
                 common_errors(
-                    ResponsesBuilder::new().response("200", ok("The queue", "StaffOrderList")),
+                    ResponsesBuilder::new()
+                        .response("200", ok("The queue", "StaffOrderList"))
+                        .response("422", error("Unknown kind (`validation_failed`)")),
                 )
                 .build(),
             )

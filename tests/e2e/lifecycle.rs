@@ -668,3 +668,106 @@ async fn administrators_edit_the_catalogue_and_every_change_is_logged() {
         Some("city-urban-management".into())
     );
 }
+
+#[tokio::test]
+async fn the_centre_sees_what_waits_for_it() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let mut numbers = Vec::new();
+    for _ in 0..3 {
+        let filed = cast
+            .citizen
+            .create_request(&valid_request(), None)
+            .await
+            .expect("filed");
+        cast.operator
+            .act(
+                &filed.tracking_number,
+                "dispatch",
+                &dispatch_to("city-urban-management"),
+            )
+            .await
+            .expect("dispatched");
+        numbers.push(filed.tracking_number);
+    }
+    cast.urban
+        .act(&numbers[0], "request_return", &reason("不属于本单位"))
+        .await
+        .expect("return");
+    let deadline = cast
+        .urban
+        .order(&numbers[1])
+        .await
+        .expect("order")
+        .deadline_at
+        .expect("deadline");
+    cast.urban
+        .act(
+            &numbers[1],
+            "request_extension",
+            &with(|a| {
+                a.until = Some(deadline + Duration::days(2));
+                a.reason = Some("等待配件".into());
+            }),
+        )
+        .await
+        .expect("extension");
+    for (action, body) in [
+        ("sign", none()),
+        ("contact", none()),
+        ("reply", with(|a| a.result = Some("已修复".into()))),
+    ] {
+        cast.urban
+            .act(&numbers[2], action, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"));
+    }
+    let waiting = |list: mobile_api::StaffOrderList| {
+        list.items
+            .into_iter()
+            .map(|o| o.tracking_number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        waiting(
+            cast.supervisor
+                .centre_queue("returns")
+                .await
+                .expect("returns")
+        ),
+        [numbers[0].clone()]
+    );
+    assert_eq!(
+        waiting(
+            cast.supervisor
+                .centre_queue("extensions")
+                .await
+                .expect("extensions")
+        ),
+        [numbers[1].clone()]
+    );
+    assert_eq!(
+        waiting(
+            cast.supervisor
+                .centre_queue("audits")
+                .await
+                .expect("audits")
+        ),
+        [numbers[2].clone()]
+    );
+    assert!(
+        waiting(
+            cast.supervisor
+                .centre_queue("dispatch")
+                .await
+                .expect("dispatch")
+        )
+        .is_empty()
+    );
+    let bad = cast
+        .supervisor
+        .centre_queue("everything")
+        .await
+        .expect_err("bad kind");
+    assert_eq!(bad.status(), Some(422));
+}

@@ -38,7 +38,9 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
     let query = request.uri().query().unwrap_or("").to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method().clone(), segments.as_slice()) {
-        (Method::GET, ["api", "v1", "centre", "queue"]) => views::queue(&principal).await,
+        (Method::GET, ["api", "v1", "centre", "queue"]) => {
+            views::queue(query_param(&query, "kind")).await
+        }
         (Method::GET, ["api", "v1", "tasks"]) => {
             views::tasks(
                 &principal,

@@ -57,12 +57,28 @@ async fn list(
     Ok(reply_with(StatusCode::OK, &StaffOrderList { items }))
 }
 
-/// `GET /api/v1/centre/queue`: orders waiting to be dispatched, oldest (and urgent) first.
-pub async fn queue(_principal: &Principal) -> Result<Reply, ApiError> {
+/// `GET /api/v1/centre/queue?kind=`: what waits for the centre, urgent and oldest first —
+/// orders to dispatch (the default), returns to review, extensions to decide, replies to audit,
+/// and unsatisfied ratings to rule on.
+pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
+    let waiting = match kind.unwrap_or("dispatch") {
+        "dispatch" => "o.status = 'received'",
+        "returns" => "o.status = 'return_requested'",
+        "extensions" => "o.extension_until is not null",
+        "audits" => "o.status = 'replied'",
+        "redo" => "o.status = 'redo_requested'",
+        _ => {
+            return Err(ApiError::Validation(vec![field_error(
+                "kind",
+                "invalid_value",
+                "应为 dispatch、returns、extensions、audits 或 redo",
+            )]));
+        }
+    };
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let sql = format!(
-        "select {SUMMARY_COLUMNS} {FROM_ORDERS} where o.status = 'received' \
-         order by o.urgent desc, o.created_at limit 200"
+        "select {SUMMARY_COLUMNS} {FROM_ORDERS} where {waiting} \
+         order by o.urgent desc, o.updated_at limit 200"
     );
     list(&db, sql, Vec::new()).await
 }
