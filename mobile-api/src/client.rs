@@ -246,4 +246,10 @@ impl Client {
         )
         .await
     }
+
+    /// `POST /api/v1/orders/{id}/contact-phone` (staff): the citizen's number; each call is recorded.
+    pub async fn contact_phone(&self, id: &str) -> Result<crate::ContactPhone, ClientError> {
+        let path = format!("/api/v1/orders/{id}/contact-phone");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
 }

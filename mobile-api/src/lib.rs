@@ -240,6 +240,12 @@ pub struct StaffOrderList {
     pub items: Vec<StaffOrderSummary>,
 }
 
+/// `POST /api/v1/orders/{id}/contact-phone`: the citizen's number, recorded as seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactPhone {
+    pub contact_phone: String,
+}
+
 /// `POST /api/v1/admin/dispatch-rules`: a rule of the dispatch catalogue (派单目录).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NewDispatchRule {
@@ -328,4 +334,5 @@ pub mod codes {
     pub const INTERNAL: &str = "internal";
     pub const UNKNOWN_ACTION: &str = "unknown_action";
     pub const RULE_EXISTS: &str = "rule_exists";
+    pub const CONFIDENTIAL: &str = "confidential";
 }

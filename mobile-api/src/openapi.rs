@@ -25,6 +25,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         license(name = "Apache-2.0")
     ),
     components(schemas(
+        crate::ContactPhone,
         NewDispatchRule,
         DispatchRule,
         DispatchRuleList,
@@ -385,6 +386,30 @@ impl ApiDoc {
             "/api/v1/admin/dispatch-rules/changes",
             vec![HttpMethod::Get],
             rule_changes,
+        );
+
+        let reveal = OperationBuilder::new()
+            .operation_id(Some("contactPhone"))
+            .summary(Some("The citizen's phone number; every call is recorded (staff)"))
+            .description(Some(
+                "Agency staff only on orders their agency holds (404 otherwise); the centre on any order. A \
+                 confidential order's number goes only to the staff member who signed for it (403 `confidential`).",
+            ))
+            .parameter(path_id())
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The number", "ContactPhone"))
+                        .response("404", error("No such order, or another agency's (`not_found`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/orders/{id}/contact-phone",
+            vec![HttpMethod::Post],
+            reveal,
         );
 
         let live = OperationBuilder::new()

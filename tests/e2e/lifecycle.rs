@@ -771,3 +771,118 @@ async fn the_centre_sees_what_waits_for_it() {
         .expect_err("bad kind");
     assert_eq!(bad.status(), Some(422));
 }
+
+#[tokio::test]
+async fn phone_numbers_are_shown_only_to_the_holders_and_every_showing_is_recorded() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+    cast.operator
+        .act(id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+
+    assert_eq!(
+        cast.urban
+            .contact_phone(id)
+            .await
+            .expect("holder")
+            .contact_phone,
+        "13800138000"
+    );
+    assert_eq!(
+        cast.operator
+            .contact_phone(id)
+            .await
+            .expect("centre")
+            .contact_phone,
+        "13800138000"
+    );
+    assert_eq!(
+        cast.water
+            .contact_phone(id)
+            .await
+            .expect_err("not theirs")
+            .status(),
+        Some(404)
+    );
+    assert_eq!(
+        cast.citizen
+            .contact_phone(id)
+            .await
+            .expect_err("not staff")
+            .status(),
+        Some(403)
+    );
+    let seen: Vec<(String, String)> =
+        sqlx::query_as("select subject, role from phone_reveals order by phone_reveal_id")
+            .fetch_all(&platform.db)
+            .await
+            .expect("reveals");
+    assert_eq!(
+        seen,
+        [
+            ("urban-staff-1".to_owned(), "agency_staff".to_owned()),
+            ("operator-1".to_owned(), "operator".to_owned())
+        ]
+    );
+
+    // A confidential order (the psychological-support line): only the staff member who signed.
+    let mut private = valid_request();
+    private.confidential = true;
+    let filed = cast
+        .citizen
+        .create_request(&private, None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number.as_str();
+    cast.operator
+        .act(id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+    let colleague = platform.agency_client("urban-staff-2", "city-urban-management");
+    let before_signing = cast
+        .urban
+        .contact_phone(id)
+        .await
+        .expect_err("no handler yet");
+    assert_eq!(
+        (before_signing.status(), before_signing.code()),
+        (Some(403), Some("confidential"))
+    );
+    cast.urban.act(id, "sign", &none()).await.expect("signed");
+    assert_eq!(
+        cast.urban
+            .contact_phone(id)
+            .await
+            .expect("the handler")
+            .contact_phone,
+        "13800138000"
+    );
+    assert_eq!(
+        colleague
+            .contact_phone(id)
+            .await
+            .expect_err("a colleague")
+            .code(),
+        Some("confidential")
+    );
+    assert_eq!(
+        cast.operator
+            .contact_phone(id)
+            .await
+            .expect_err("the centre")
+            .code(),
+        Some("confidential")
+    );
+    let reveals: i64 = sqlx::query_scalar("select count(*) from phone_reveals")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(reveals, 3, "refused requests record nothing");
+}

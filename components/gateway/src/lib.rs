@@ -51,7 +51,7 @@ fn rule(
     }
 }
 
-fn route_table() -> [RouteRule; 11] {
+fn route_table() -> [RouteRule; 12] {
     [
         rule(Method::POST, "/api/v1/requests", "intake", CITIZEN_FACING),
         rule(Method::GET, "/api/v1/requests", "intake", CITIZEN_FACING),
@@ -88,6 +88,12 @@ fn route_table() -> [RouteRule; 11] {
             "/api/v1/admin/dispatch-rules/{}",
             "routing",
             ADMIN,
+        ),
+        rule(
+            Method::POST,
+            "/api/v1/orders/{}/contact-phone",
+            "routing",
+            STAFF,
         ),
     ]
 }
@@ -190,16 +196,20 @@ async fn handle(request: Request) -> Reply {
         );
     }
 
+    let declared_length = request
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    // A body is coming unless the client said it sends none (an action such as revealing a
+    // number needs no body, and then no content type either).
+    let empty = declared_length == Some(0)
+        || (declared_length.is_none() && !request.headers().contains_key("transfer-encoding"));
     let has_body = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH
-    );
+    ) && !empty;
     if has_body {
-        let declared_length = request
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
         if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -16,6 +16,7 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     Refused(Refusal),
     RuleExists,
+    ConfidentialContact,
     Internal(String),
 }
 
@@ -93,6 +94,12 @@ impl ApiError {
                 codes::VALIDATION_FAILED,
                 "请检查填写的内容 (some fields are invalid)".into(),
                 fields,
+            ),
+            ApiError::ConfidentialContact => (
+                StatusCode::FORBIDDEN,
+                codes::CONFIDENTIAL,
+                "该工单为保密工单，仅承办人可查看联系方式 (only the assigned handler sees this contact)".into(),
+                vec![],
             ),
             ApiError::RuleExists => (
                 StatusCode::CONFLICT,

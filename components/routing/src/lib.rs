@@ -9,6 +9,7 @@
 mod actions;
 mod catalogue;
 mod error;
+mod reveal;
 mod views;
 
 use api_plumbing::{Principal, Reply, query_param, request_id};
@@ -64,6 +65,9 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         }
         (Method::DELETE, ["api", "v1", "admin", "dispatch-rules", id]) => {
             catalogue::delete(&principal, id).await
+        }
+        (Method::POST, ["api", "v1", "orders", id, "contact-phone"]) => {
+            reveal::reveal(&principal, id).await
         }
         (Method::POST, ["api", "v1", "orders", id, "actions", action]) => {
             let body = request

@@ -127,7 +127,9 @@ pub async fn save(
         (true, Some(at)) => Some(at),
         (true, None) => Some(now),
     };
+    // A new agency has no handler yet; whoever signs becomes the handler.
     let dispatched_now = matches!(event.code, "dispatched" | "reassigned");
+    let signed_now = event.code == "signed";
     let (extension_until, extension_reason) = match &next.extension {
         Some(request) => (Some(request.until), Some(request.reason.clone())),
         None => (None, None),
@@ -135,7 +137,8 @@ pub async fn save(
     db.execute(
         "update work_orders set status = $2, agency_id = $3, deadline_at = $4, status_before_return = $5, \
                 returns_count = $6, contacted_at = $7, redo_count = $8, extension_until = $9, extension_reason = $10, \
-                dispatched_at = case when $11 then $12 else dispatched_at end, updated_at = $12 \
+                dispatched_at = case when $11 then $12 else dispatched_at end, updated_at = $12, \
+                handler_subject = case when $13 then $14 when $11 then null else handler_subject end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -150,6 +153,8 @@ pub async fn save(
             extension_reason.into(),
             dispatched_now.into(),
             now.naive_utc().into(),
+            signed_now.into(),
+            text(actor),
         ],
     )
     .await?;

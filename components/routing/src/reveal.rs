@@ -1,0 +1,60 @@
+//! `POST /api/v1/orders/{id}/contact-phone`: a citizen's phone number, shown on request and
+//! recorded each time.
+//!
+//! Agency staff see it only on an order their agency holds, and the centre on any order; a
+//! confidential order's number is shown only to its assigned handler (who signed for it).
+//! The record is written in the same transaction that reads the number.
+
+use crate::error::ApiError;
+use api_plumbing::{Principal, Reply, reply_with};
+use mobile_api::ContactPhone;
+use order_store::{required, text};
+use spin_sdk::http::StatusCode;
+
+pub async fn reveal(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let (by_id, by_number) = order_store::order_key(id)?;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    db.execute("begin", []).await?;
+    let outcome = async {
+        let rows = db
+            .query(
+                "select work_order_id, agency_id, status, confidential, handler_subject, contact_phone from work_orders \
+                 where work_order_id = $1 or tracking_number = $2",
+                [by_id.into(), by_number.into()],
+            )
+            .await?
+            .collect()
+            .await?;
+        let row = rows.first().ok_or(ApiError::NotFound)?;
+        let holds = row.get::<String>("agency_id") == principal.agency
+            && workorder::lifecycle::Status::parse(&required::<String>(row, "status")?).is_some_and(|s| s.with_agency());
+        let allowed = match principal.role.as_str() {
+            "agency_staff" if !holds => return Err(ApiError::NotFound),
+            "agency_staff" | "operator" | "supervisor" | "admin" => true,
+            _ => false,
+        };
+        let confidential: bool = required(row, "confidential")?;
+        let handler: Option<String> = row.get("handler_subject");
+        if !allowed || (confidential && handler.as_deref() != Some(principal.subject.as_str())) {
+            return Err(ApiError::ConfidentialContact);
+        }
+        let order_id: uuid::Uuid = required(row, "work_order_id")?;
+        db.execute(
+            "insert into phone_reveals (work_order_id, subject, role, agency_id) values ($1, $2, $3, $4)",
+            [order_id.into(), text(&principal.subject), text(&principal.role), principal.agency.clone().into()],
+        )
+        .await?;
+        Ok(ContactPhone { contact_phone: required(row, "contact_phone")? })
+    }
+    .await;
+    match outcome {
+        Ok(phone) => {
+            db.execute("commit", []).await?;
+            Ok(reply_with(StatusCode::OK, &phone))
+        }
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            Err(error)
+        }
+    }
+}
