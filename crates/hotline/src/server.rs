@@ -80,9 +80,17 @@ async fn handle(
     };
     let (route_text, component) = (route.raw(), component.to_owned());
 
-    let permit = match tokio::time::timeout(QUEUE_WAIT, slots.acquire()).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
+    // A free slot is taken at once; only a full server arms the queue timer.
+    let permit = match slots.try_acquire() {
+        Ok(permit) => Ok(permit),
+        Err(_) => tokio::time::timeout(QUEUE_WAIT, slots.acquire())
+            .await
+            .map_err(|_| ())
+            .and_then(|r| r.map_err(|_| ())),
+    };
+    let permit = match permit {
+        Ok(permit) => permit,
+        Err(()) => {
             let response = error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "server_busy",
