@@ -11,7 +11,7 @@ use api_plumbing::{Principal, Reply, request_id};
 use error::ApiError;
 use mobile_api::headers;
 use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{Method, Request, StatusCode};
+use spin_sdk::http::{Method, Request};
 use spin_sdk::http_service;
 
 #[http_service]
@@ -25,10 +25,7 @@ async fn handle(request: Request) -> Reply {
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.uri().path() == "/health" {
-        return Ok(api_plumbing::json_reply(
-            StatusCode::OK,
-            r#"{"status":"ok"}"#.to_owned(),
-        ));
+        return Ok(api_plumbing::health());
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.uri().path().to_owned();

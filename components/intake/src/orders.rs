@@ -6,6 +6,7 @@ use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
 };
+use order_store::{required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{self, Connection, ParameterValue, Row};
@@ -18,10 +19,6 @@ const MAX_PAGE: u32 = 100;
 
 async fn connect() -> Result<Connection, ApiError> {
     api_plumbing::connect().await.map_err(ApiError::Internal)
-}
-
-fn text(value: impl Into<String>) -> ParameterValue {
-    ParameterValue::Str(value.into())
 }
 
 fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
@@ -412,11 +409,6 @@ const ORDERS_OF_SUBJECT: &str = "select o.work_order_id, o.tracking_number, o.st
      left join districts d on d.district_id = o.district_id \
      join citizens ci on ci.citizen_id = o.citizen_id \
      where ci.subject = $1";
-
-fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, ApiError> {
-    row.get::<T>(column)
-        .ok_or_else(|| ApiError::Internal(format!("column {column} missing or of another type")))
-}
 
 fn channel(code: &str) -> Result<Channel, ApiError> {
     serde_json::from_value(serde_json::Value::String(code.to_owned()))

@@ -15,7 +15,7 @@ mod views;
 use api_plumbing::{Principal, Reply, query_param, request_id};
 use error::ApiError;
 use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{Method, Request, StatusCode};
+use spin_sdk::http::{Method, Request};
 use spin_sdk::http_service;
 
 #[http_service]
@@ -29,10 +29,7 @@ async fn handle(request: Request) -> Reply {
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.uri().path() == "/health" {
-        return Ok(api_plumbing::json_reply(
-            StatusCode::OK,
-            r#"{"status":"ok"}"#.to_owned(),
-        ));
+        return Ok(api_plumbing::health());
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.uri().path().to_owned();
