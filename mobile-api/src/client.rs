@@ -2,7 +2,8 @@
 
 use crate::{
     CreateRequest, DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope,
-    NewDispatchRule, OrderAction, StaffOrder, StaffOrderList, WorkOrder, WorkOrderPage, headers,
+    NearbyOrderList, NewDispatchRule, OrderAction, StaffOrder, StaffOrderList, WorkOrder,
+    WorkOrderPage, headers,
 };
 
 /// What a call can end with, besides success.
@@ -251,5 +252,79 @@ impl Client {
     pub async fn contact_phone(&self, id: &str) -> Result<crate::ContactPhone, ClientError> {
         let path = format!("/api/v1/orders/{id}/contact-phone");
         Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/requests/nearby`: open orders of `category` near the point, nearest first.
+    pub async fn nearby(
+        &self,
+        lat: f64,
+        lng: f64,
+        category: &str,
+        radius_m: Option<f64>,
+    ) -> Result<NearbyOrderList, ClientError> {
+        let mut query = vec![
+            ("lat", lat.to_string()),
+            ("lng", lng.to_string()),
+            ("category", category.to_owned()),
+        ];
+        if let Some(radius) = radius_m {
+            query.push(("radius", radius.to_string()));
+        }
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/requests/nearby")
+                .query(&query)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/requests/{id}/follow` (citizens): the order as a follower sees it.
+    pub async fn follow(&self, id: &str) -> Result<WorkOrder, ClientError> {
+        let path = format!("/api/v1/requests/{id}/follow");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
+    /// `DELETE /api/v1/requests/{id}/follow` (citizens).
+    pub async fn unfollow(&self, id: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/requests/{id}/follow");
+        let response = self.request(reqwest::Method::DELETE, &path).send().await?;
+        if response.status().as_u16() == 204 {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+    }
+
+    /// `GET /api/v1/orders/{id}/duplicates` (the centre): open orders of the same category nearby.
+    pub async fn duplicates(&self, id: &str) -> Result<NearbyOrderList, ClientError> {
+        let path = format!("/api/v1/orders/{id}/duplicates");
+        Self::parse(self.request(reqwest::Method::GET, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/tasks` (agency staff) with every filter: status, urgency, and due within
+    /// so many hours.
+    pub async fn tasks_filtered(
+        &self,
+        status: Option<&str>,
+        urgent: Option<bool>,
+        due_within_hours: Option<f64>,
+    ) -> Result<StaffOrderList, ClientError> {
+        let mut query = Vec::new();
+        if let Some(status) = status {
+            query.push(("status", status.to_owned()));
+        }
+        if let Some(urgent) = urgent {
+            query.push(("urgent", urgent.to_string()));
+        }
+        if let Some(hours) = due_within_hours {
+            query.push(("due_within_hours", hours.to_string()));
+        }
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/tasks")
+                .query(&query)
+                .send()
+                .await?,
+        )
+        .await
     }
 }

@@ -53,7 +53,8 @@ pub struct LocationInput {
     pub lng: Option<f64>,
     /// The address as the citizen wrote it, e.g. "驿城区解放大道与交通路交叉口".
     pub address: Option<String>,
-    /// A district code from the reference data, e.g. `yicheng`.
+    /// A district code from the reference data, e.g. `yicheng`. With coordinates, the district
+    /// they fall in is used instead; this is kept when they fall in none.
     pub district: Option<String>,
 }
 
@@ -79,6 +80,10 @@ pub struct CreateRequest {
     /// Up to 9 photo URLs (http or https).
     #[serde(default)]
     pub photo_urls: Vec<String>,
+    /// Operators only, for calls: the number the call came in on, e.g. `12345` (the default) or
+    /// one of the older service hotlines that now ring 12345, e.g. `12315`.
+    #[serde(default)]
+    pub hotline_number: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -93,6 +98,8 @@ pub struct Location {
     pub lng: Option<f64>,
     pub address: Option<String>,
     pub district: Option<Named>,
+    /// The grid-management cell (网格) the coordinates fall in.
+    pub grid: Option<Named>,
 }
 
 /// One step in a work order's history, in words a citizen understands.
@@ -119,12 +126,18 @@ pub struct WorkOrder {
     pub title: String,
     pub description: String,
     pub location: Location,
-    /// The contact number with its middle digits hidden, e.g. `138****8000`.
-    pub contact_phone_masked: String,
+    /// The contact number with its middle digits hidden, e.g. `138****8000`; only on your own
+    /// orders, not on those you follow.
+    pub contact_phone_masked: Option<String>,
     pub channel: Channel,
     pub urgent: bool,
     pub confidential: bool,
     pub photo_urls: Vec<String>,
+    /// True when this is someone else's order that you follow.
+    pub following: bool,
+    /// When this request was merged into an open duplicate (并单): that order's tracking number,
+    /// which you now follow.
+    pub merged_into: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Oldest first.
@@ -141,10 +154,35 @@ pub struct WorkOrderSummary {
     pub category: Named,
     pub title: String,
     pub urgent: bool,
+    /// True when this is someone else's order that you follow.
+    pub following: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// `GET /api/v1/requests`: newest first.
+/// `GET /api/v1/requests/nearby`: an open order of the same category close by, which the citizen
+/// can follow instead of filing again. Confidential orders are never listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NearbyOrder {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub status: String,
+    pub status_label: String,
+    pub category: Named,
+    pub title: String,
+    /// Metres from the point asked about.
+    pub distance_m: f64,
+    /// How many citizens follow it already.
+    pub followers: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Nearest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NearbyOrderList {
+    pub items: Vec<NearbyOrder>,
+}
+
+/// `GET /api/v1/requests`: newest first; your own orders and those you follow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkOrderPage {
     pub items: Vec<WorkOrderSummary>,
@@ -204,8 +242,12 @@ pub struct StaffOrder {
     pub description: String,
     pub location: Location,
     pub channel: Channel,
+    /// For calls: the number the call came in on.
+    pub hotline_number: Option<String>,
     pub urgent: bool,
     pub confidential: bool,
+    /// The open order this one was merged into (并单), by tracking number.
+    pub merged_into: Option<String>,
     pub agency: Option<Named>,
     pub dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
     pub deadline_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -251,8 +293,12 @@ pub struct ContactPhone {
 pub struct NewDispatchRule {
     /// A category code; a first-level category covers its children.
     pub category: String,
-    /// A district code; absent for the whole city.
+    /// A district code; absent (with no grid) for the whole city.
     pub district: Option<String>,
+    /// A grid code (网格), instead of a district.
+    pub grid: Option<String>,
+    /// The rule applies only when the title or description contains one of these (1–20 words).
+    pub keywords: Option<Vec<String>>,
     pub agency: String,
 }
 
@@ -261,6 +307,8 @@ pub struct DispatchRule {
     pub id: i64,
     pub category: Named,
     pub district: Option<Named>,
+    pub grid: Option<Named>,
+    pub keywords: Option<Vec<String>>,
     pub agency: Named,
     pub created_by: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -278,7 +326,7 @@ pub struct DispatchRuleChange {
     /// `created` or `deleted`.
     pub change: String,
     pub actor: String,
-    /// The rule as it was created or deleted: `{category, district, agency}`.
+    /// The rule as it was created or deleted: `{category, district, grid, keywords, agency}`.
     pub rule: serde_json::Value,
     pub at: chrono::DateTime<chrono::Utc>,
 }
@@ -335,4 +383,8 @@ pub mod codes {
     pub const UNKNOWN_ACTION: &str = "unknown_action";
     pub const RULE_EXISTS: &str = "rule_exists";
     pub const CONFIDENTIAL: &str = "confidential";
+    /// A merge into an order that is closed, merged itself, or the same order.
+    pub const MERGE_TARGET_INVALID: &str = "merge_target_invalid";
+    /// Following your own order, a confidential one, or one that is closed.
+    pub const CANNOT_FOLLOW: &str = "cannot_follow";
 }

@@ -48,7 +48,9 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         TimelineEntry,
         ErrorEnvelope,
         ErrorBody,
-        FieldError
+        FieldError,
+        crate::NearbyOrder,
+        crate::NearbyOrderList
     ))
 )]
 struct Schemas;
@@ -71,6 +73,18 @@ fn ok(description: &str, schema: &str) -> utoipa::openapi::Response {
         .description(description)
         .content("application/json", json(schema))
         .build()
+}
+
+fn query(name: &str, required: bool, description: &str) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
 }
 
 fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
@@ -241,6 +255,11 @@ impl ApiDoc {
                     .required(Required::False)
                     .description(Some("true or false")),
             )
+            .parameter(query(
+                "due_within_hours",
+                false,
+                "Only orders due within this many hours (0–8760), overdue ones included",
+            ))
             .responses(
                 common_errors(
                     ResponsesBuilder::new()
@@ -294,7 +313,8 @@ impl ApiDoc {
                             error(
                                 "The order's state does not allow it; the code says why, e.g. `order_not_signed`, \
                                  `citizen_not_contacted`, `return_limit_reached`, `extension_pending`, `deadline_passed`, \
-                                 `order_not_replied`, `order_closed`",
+                                 `order_not_replied`, `order_closed`; a merge into the same order, a closed or a \
+                                 confidential one is `merge_target_invalid`",
                             ),
                         )
                         .response("422", error("A missing or invalid field (`validation_failed`)")),
@@ -410,6 +430,105 @@ impl ApiDoc {
             "/api/v1/orders/{id}/contact-phone",
             vec![HttpMethod::Post],
             reveal,
+        );
+
+        let nearby = OperationBuilder::new()
+            .operation_id(Some("nearbyRequests"))
+            .summary(Some("Open requests of a category nearby, before filing (附近的相同诉求)"))
+            .description(Some(
+                "Open, non-confidential orders of the category within the radius, nearest first (at most 20), \
+                 so that the citizen can follow one instead of filing again.",
+            ))
+            .parameter(query("lat", true, "WGS-84 latitude"))
+            .parameter(query("lng", true, "WGS-84 longitude"))
+            .parameter(query("category", true, "A category code"))
+            .parameter(query("radius", false, "Metres, 1–2000, default 100"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Nearest first", "NearbyOrderList"))
+                        .response("422", error("Missing or out-of-range parameters, unknown category (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/requests/nearby", vec![HttpMethod::Get], nearby);
+        let follow = OperationBuilder::new()
+            .operation_id(Some("followRequest"))
+            .summary(Some("Follow someone else's open request (关注)"))
+            .description(Some(
+                "The order then appears in the caller's list with `following: true`, without its citizen's contact. \
+                 Following again changes nothing.",
+            ))
+            .parameter(path_id())
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The order as a follower sees it", "WorkOrder"))
+                        .response("404", error("No such order, or a confidential one (`not_found`)"))
+                        .response("409", error("The caller's own order, or a closed one (`cannot_follow`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        let unfollow = OperationBuilder::new()
+            .operation_id(Some("unfollowRequest"))
+            .summary(Some("Stop following a request"))
+            .parameter(path_id())
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response(
+                            "204",
+                            ResponseBuilder::new().description("Not following it (any more)"),
+                        )
+                        .response("404", error("No such order (`not_found`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/requests/{id}/follow",
+            vec![HttpMethod::Post],
+            follow,
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/requests/{id}/follow",
+            vec![HttpMethod::Delete],
+            unfollow,
+        );
+        let duplicates = OperationBuilder::new()
+            .operation_id(Some("orderDuplicates"))
+            .summary(Some(
+                "Open orders of the same category near this one, for a merge (并单) (the centre)",
+            ))
+            .parameter(path_id())
+            .parameter(query("radius", false, "Metres, 1–2000, default 100"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response(
+                            "200",
+                            ok(
+                                "Nearest first; none for an order without coordinates",
+                                "NearbyOrderList",
+                            ),
+                        )
+                        .response("404", error("No such order (`not_found`)"))
+                        .response("422", error("Bad radius (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/orders/{id}/duplicates",
+            vec![HttpMethod::Get],
+            duplicates,
         );
 
         let live = OperationBuilder::new()

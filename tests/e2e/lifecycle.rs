@@ -593,6 +593,8 @@ async fn administrators_edit_the_catalogue_and_every_change_is_logged() {
     let rule = mobile_api::NewDispatchRule {
         category: "urban.streetlight".into(),
         district: Some("yicheng".into()),
+        grid: None,
+        keywords: None,
         agency: "city-urban-management".into(),
     };
     let created = admin.create_dispatch_rule(&rule).await.expect("created");
@@ -885,4 +887,66 @@ async fn phone_numbers_are_shown_only_to_the_holders_and_every_showing_is_record
         .await
         .expect("count");
     assert_eq!(reveals, 3, "refused requests record nothing");
+}
+
+#[tokio::test]
+async fn agency_staff_filter_their_tasks_by_deadline() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let mut urgent = valid_request();
+    urgent.urgent = true;
+    let urgent = cast
+        .citizen
+        .create_request(&urgent, None)
+        .await
+        .expect("filed");
+    let normal = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    cast.operator
+        .act(
+            &normal.tracking_number,
+            "dispatch",
+            &dispatch_to("gov-yicheng"),
+        )
+        .await
+        .expect("dispatched");
+    let staff = platform.agency_client("yicheng-staff-1", "gov-yicheng");
+    let numbers = |list: mobile_api::StaffOrderList| {
+        list.items
+            .into_iter()
+            .map(|o| o.tracking_number)
+            .collect::<Vec<_>>()
+    };
+    // The fast channel's six hours fall within a day; seven working days do not.
+    assert_eq!(
+        numbers(
+            staff
+                .tasks_filtered(None, None, Some(24.0))
+                .await
+                .expect("tasks")
+        ),
+        std::slice::from_ref(&urgent.tracking_number)
+    );
+    assert_eq!(
+        numbers(staff.tasks_filtered(None, None, None).await.expect("tasks")),
+        [
+            urgent.tracking_number.clone(),
+            normal.tracking_number.clone()
+        ],
+        "soonest deadline first"
+    );
+    assert_eq!(
+        numbers(
+            staff
+                .tasks_filtered(None, Some(false), None)
+                .await
+                .expect("tasks")
+        ),
+        [normal.tracking_number]
+    );
+    let bad = staff.tasks_filtered(None, None, Some(-1.0)).await;
+    assert_eq!(bad.expect_err("refused").status(), Some(422));
 }

@@ -5,4 +5,5 @@ mod auth;
 mod bad_input;
 mod filing;
 mod lifecycle;
+mod places;
 mod runtime;

@@ -22,7 +22,7 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-fn hotline_binary() -> PathBuf {
+pub fn hotline_binary() -> PathBuf {
     std::env::var_os("HOTLINE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target/debug/hotline"))
@@ -226,6 +226,11 @@ impl Platform {
         })
     }
 
+    /// The URL of this platform's own database.
+    pub fn database_url(&self) -> String {
+        with_database(&self.admin_url, &self.database).expect("a database URL")
+    }
+
     /// A client with no token.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.base)
@@ -308,5 +313,6 @@ pub fn valid_request() -> mobile_api::CreateRequest {
         urgent: false,
         confidential: false,
         photo_urls: vec!["https://img.example.cn/streetlight-1.jpg".into()],
+        hotline_number: None,
     }
 }

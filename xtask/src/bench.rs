@@ -243,20 +243,24 @@ fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f
         .context("no tps in pgbench's output")
 }
 
-/// The SQL the intake component runs to file one request, as a pgbench script.
+/// The SQL the intake component runs to file one request, as a pgbench script: the place the
+/// coordinates fall in, the names, then the transaction (citizen, serial, order, event, and the
+/// dispatch catalogue's lookup, which finds no rule for street lights).
 pub const FILING_SCRIPT: &str = "\
-select (select name from categories where category_id = 'urban.streetlight' and parent_id is not null) as category_name, (select name from districts where district_id = 'yicheng') as district_name;
+with p as (select st_setsrid(st_makepoint(114.02, 32.98), 4326) as point) select (select district_id from districts, p where st_covers(boundary, p.point) order by kind = 'zone' desc, district_id limit 1) as district_id, (select grid_id from grids, p where st_covers(boundary, p.point) order by boundary_source = 'approximate', grid_id limit 1) as grid_id \\gset
+select (select name from categories where category_id = 'urban.streetlight' and parent_id is not null) as category_name, (select name from districts where district_id = :district_id) as district_name, (select name from grids where grid_id = :grid_id) as grid_name, (select name from hotline_numbers where number = null) as hotline_name, exists (select 1 from districts where district_id = 'yicheng') as chosen_district_known;
 begin;
-with found as (select citizen_id from citizens where subject = 'pgbench-' || :client_id), added as (insert into citizens (citizen_id, subject) select gen_random_uuid(), 'pgbench-' || :client_id where not exists (select 1 from found) on conflict (subject) do nothing returning citizen_id) select citizen_id from found union all select citizen_id from added \\gset
+with found as (select citizen_id from citizens where subject = 'pgbench-' || :client_id), added as (insert into citizens (citizen_id, subject, phone) select gen_random_uuid(), 'pgbench-' || :client_id, null where not exists (select 1 from found) on conflict do nothing returning citizen_id) select citizen_id from found union all select citizen_id from added \\gset
 select nextval('work_order_serial') as serial, now() as now, gen_random_uuid() as order_id \\gset
-insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, contact_phone, channel, urgent, confidential, photo_urls, created_at, updated_at) values (:order_id, 'PGB-' || :serial, :citizen_id, 'pgbench-' || :client_id, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', 'yicheng', '13800138000', 'app', false, false, '{}', :now, :now);
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, grid_id, contact_phone, channel, hotline_number, urgent, confidential, photo_urls, created_at, updated_at) values (:order_id, 'PGB-' || :serial, :citizen_id, 'pgbench-' || :client_id, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', :district_id, :grid_id, '13800138000', 'app', null, false, false, '{}', :now, :now);
 insert into work_order_events (work_order_id, event, actor, created_at) values (:order_id, 'received', 'pgbench-' || :client_id, :now);
+select r.agency_id from dispatch_rules r join categories c on c.category_id = 'urban.streetlight' where r.category_id in (c.category_id, c.parent_id) and (r.district_id is null or r.district_id = :district_id) and (r.grid_id is null or r.grid_id = :grid_id) and (r.keywords is null or exists (select 1 from unnest(r.keywords) k where strpos('路灯不亮' || chr(10) || '解放大道路灯连续三晚不亮', k) > 0)) order by (r.keywords is not null) desc, (r.category_id = c.category_id) desc, (r.grid_id is not null) desc, (r.district_id is not null) desc, r.dispatch_rule_id limit 1;
 commit;
 ";
 
 fn tracking_script(tracking_number: &str, subject: &str) -> String {
     format!(
-        "select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id join citizens ci on ci.citizen_id = o.citizen_id where ci.subject = '{subject}' and (o.work_order_id = null or o.tracking_number = '{tracking_number}');\n\
+        "select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = '{subject}') as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = '{subject}') as following from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.work_order_id = null or o.tracking_number = '{tracking_number}';\n\
          select event, created_at from work_order_events where work_order_id = (select work_order_id from work_orders where tracking_number = '{tracking_number}') order by work_order_event_id;\n"
     )
 }

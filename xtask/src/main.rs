@@ -102,26 +102,60 @@ fn setup() -> anyhow::Result<()> {
         step("installing the Rust target wasm32-wasip2");
         run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
     }
-    if std::env::var_os("DATABASE_URL").is_none() && !postgres_installed() {
-        if !(is_root() && have("apt-get")) {
-            bail!(
-                "PostgreSQL's server is not installed. Install it (Debian/Ubuntu: `sudo apt-get install postgresql`) \
-                 or set DATABASE_URL to a server of your own"
-            );
-        }
-        step("installing PostgreSQL (apt-get; about a minute)");
-        run(Command::new("apt-get").args(["update", "-q"]))?;
-        run(Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "postgresql",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    if std::env::var_os("DATABASE_URL").is_some() {
+        return Ok(());
+    }
+    if !postgres_installed() {
+        need_root_for("PostgreSQL's server", "postgresql postgresql-15-postgis-3")?;
+        step("installing PostgreSQL and PostGIS (apt-get; about a minute)");
+        apt_install(&["postgresql", "postgresql-15-postgis-3"])?;
+    }
+    if let Some(major) = postgis_missing() {
+        let package = format!("postgresql-{major}-postgis-3");
+        need_root_for("PostGIS", &package)?;
+        step(&format!(
+            "installing PostGIS for PostgreSQL {major} (apt-get)"
+        ));
+        apt_install(&[package.as_str()])?;
     }
     Ok(())
+}
+
+/// Refuses with what to install by hand when this process cannot install packages itself.
+fn need_root_for(what: &str, packages: &str) -> anyhow::Result<()> {
+    if is_root() && have("apt-get") {
+        return Ok(());
+    }
+    bail!(
+        "{what} is not installed. Install it (Debian/Ubuntu: `sudo apt-get install {packages}`) \
+         or set DATABASE_URL to a server of your own that has PostGIS"
+    )
+}
+
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    run(Command::new("apt-get").args(["update", "-q"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The major version of the newest installed PostgreSQL server when PostGIS is missing for it.
+fn postgis_missing() -> Option<String> {
+    if std::env::var_os("HOTLINE_PG_BIN").is_some() {
+        return None;
+    }
+    let mut majors: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join("bin/initdb").exists())
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    majors.sort_unstable();
+    let major = majors.last()?;
+    let control = format!("/usr/share/postgresql/{major}/extension/postgis.control");
+    (!std::path::Path::new(&control).exists()).then(|| major.to_string())
 }
 
 fn build(release: bool) -> anyhow::Result<()> {
@@ -305,6 +339,7 @@ fn seed_demo(tokens: &[(String, String)]) -> anyhow::Result<()> {
                 urgent,
                 confidential: false,
                 photo_urls: Vec::new(),
+                hotline_number: None,
             };
             let order = client
                 .create_request(&request, Some(&format!("demo-seed-{index}")))

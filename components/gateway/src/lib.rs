@@ -51,11 +51,35 @@ fn rule(
     }
 }
 
-fn route_table() -> [RouteRule; 12] {
+fn route_table() -> [RouteRule; 16] {
     [
         rule(Method::POST, "/api/v1/requests", "intake", CITIZEN_FACING),
         rule(Method::GET, "/api/v1/requests", "intake", CITIZEN_FACING),
+        rule(
+            Method::GET,
+            "/api/v1/requests/nearby",
+            "intake",
+            CITIZEN_FACING,
+        ),
         rule(Method::GET, "/api/v1/requests/{}", "intake", CITIZEN_FACING),
+        rule(
+            Method::POST,
+            "/api/v1/requests/{}/follow",
+            "intake",
+            &["citizen"],
+        ),
+        rule(
+            Method::DELETE,
+            "/api/v1/requests/{}/follow",
+            "intake",
+            &["citizen"],
+        ),
+        rule(
+            Method::GET,
+            "/api/v1/orders/{}/duplicates",
+            "routing",
+            CENTRE,
+        ),
         rule(Method::GET, "/api/v1/centre/queue", "routing", CENTRE),
         rule(Method::GET, "/api/v1/tasks", "routing", &["agency_staff"]),
         rule(Method::GET, "/api/v1/orders/{}", "routing", STAFF),

@@ -16,6 +16,8 @@ pub enum ApiError {
     InvalidIdempotencyKey,
     IdempotencyKeyReused,
     InvalidCursor,
+    /// Following one's own order, a confidential one, or one that is closed.
+    CannotFollow(&'static str),
     /// A database or host failure: logged, answered with an opaque 500.
     Internal(String),
 }
@@ -98,6 +100,11 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 codes::INVALID_CURSOR,
                 "分页游标无效 (invalid cursor)".into(),
+            ),
+            ApiError::CannotFollow(why) => (
+                StatusCode::CONFLICT,
+                codes::CANNOT_FOLLOW,
+                (*why).to_owned(),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,7 +4,9 @@
 //! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
 //! and the idempotency record in one transaction.
 
+mod citizens;
 mod error;
+mod follow;
 mod orders;
 
 use api_plumbing::{Principal, Reply, request_id};
@@ -50,10 +52,20 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
             orders::file(&principal, idempotency_key, &body).await
         }
         (Method::GET, ["api", "v1", "requests"]) => orders::list(&principal, &query).await,
-        (Method::GET, ["api", "v1", "requests", id]) => orders::detail(&principal, id).await,
-        (_, ["api", "v1", "requests"] | ["api", "v1", "requests", _]) => {
-            Err(ApiError::MethodNotAllowed)
+        (Method::GET, ["api", "v1", "requests", "nearby"]) => follow::nearby(&query).await,
+        (Method::POST, ["api", "v1", "requests", id, "follow"]) => {
+            follow::follow(&principal, id).await
         }
+        (Method::DELETE, ["api", "v1", "requests", id, "follow"]) => {
+            follow::unfollow(&principal, id).await
+        }
+        (Method::GET, ["api", "v1", "requests", id]) => orders::detail(&principal, id).await,
+        (
+            _,
+            ["api", "v1", "requests"]
+            | ["api", "v1", "requests", _]
+            | ["api", "v1", "requests", _, "follow"],
+        ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
 }

@@ -1,15 +1,15 @@
 //! Filing, listing and reading work orders.
 
 use crate::error::ApiError;
-use api_plumbing::{Principal, Reply, field_error, json_reply, query_param};
+use api_plumbing::{Principal, Reply, field_error, json_reply, query_param, reply_with};
 use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
 };
-use order_store::{required, text};
+use order_store::{DispatchSubject, Place, required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{self, Connection, ParameterValue, Row};
+use spin_sdk::pg::{self, Connection, Row};
 use workorder::lifecycle::{self, Actor, Command, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 
@@ -52,11 +52,26 @@ fn checked(principal: &Principal, request: &CreateRequest) -> Result<CheckedRequ
             .map(|p| field_error(p.field, p.code, p.message.clone()))
             .collect(),
     };
-    if principal.role == "citizen" && request.channel == Channel::Phone {
+    let operator = principal.role == "operator";
+    if !operator && request.channel == Channel::Phone {
         problems.push(field_error(
             "channel",
             "channel_not_allowed",
             "电话渠道的诉求由话务员登记 (phone requests are filed by operators)",
+        ));
+    }
+    if operator && request.channel != Channel::Phone {
+        problems.push(field_error(
+            "channel",
+            "channel_not_allowed",
+            "话务员登记来电，渠道应为 phone (operators file calls: channel must be phone)",
+        ));
+    }
+    if !operator && request.hotline_number.is_some() {
+        problems.push(field_error(
+            "hotline_number",
+            "field_not_allowed",
+            "来电号码由话务员登记 (only operators record the number a call came in on)",
         ));
     }
     match parsed {
@@ -76,15 +91,38 @@ pub async fn file(
     }
     let request: CreateRequest = api_plumbing::parse_json(body)?;
     let checked = checked(principal, &request)?;
+    let hotline_number = (request.channel == Channel::Phone)
+        .then(|| request.hotline_number.clone())
+        .map(|number| number.unwrap_or_else(|| DEFAULT_HOTLINE.to_owned()));
     let db = connect().await?;
 
-    // The category and district must exist; checked before the transaction so that a bad
-    // request takes no locks.
+    // Coordinates decide the district and grid; the citizen's choice stands only without them
+    // or where they fall in no district.
+    let resolved = match checked.coordinates {
+        Some((lat, lng)) => order_store::resolve_place(&db, lat, lng).await?,
+        None => Place::default(),
+    };
+    let place = Place {
+        district: resolved.district.or_else(|| checked.district.clone()),
+        grid: resolved.grid,
+    };
+
+    // The category, the district and the hotline number must exist; checked before the
+    // transaction so that a bad request takes no locks.
     let names = db
         .query(
             "select (select name from categories where category_id = $1 and parent_id is not null) as category_name, \
-                    (select name from districts where district_id = $2) as district_name",
-            [text(&checked.category), checked.district.clone().into()],
+                    (select name from districts where district_id = $2) as district_name, \
+                    (select name from grids where grid_id = $3) as grid_name, \
+                    (select name from hotline_numbers where number = $4) as hotline_name, \
+                    exists (select 1 from districts where district_id = $5) as chosen_district_known",
+            [
+                text(&checked.category),
+                place.district.clone().into(),
+                place.grid.clone().into(),
+                hotline_number.clone().into(),
+                checked.district.clone().into(),
+            ],
         )
         .await?
         .collect()
@@ -94,7 +132,15 @@ pub async fn file(
         .ok_or_else(|| ApiError::Internal("the name lookup returned no row".into()))?;
     let category_name: Option<String> = names.get("category_name");
     let district_name: Option<String> = names.get("district_name");
+    let grid_name: Option<String> = names.get("grid_name");
     let mut problems = Vec::new();
+    if hotline_number.is_some() && names.get::<String>("hotline_name").is_none() {
+        problems.push(field_error(
+            "hotline_number",
+            "unknown_hotline_number",
+            "不是本市并入 12345 的热线号码 (not a hotline number that rings 12345 here)",
+        ));
+    }
     if category_name.is_none() {
         problems.push(field_error(
             "category",
@@ -102,7 +148,9 @@ pub async fn file(
             "没有这个诉求类别 (no such category)",
         ));
     }
-    if checked.district.is_some() && district_name.is_none() {
+    // The district the citizen chose must exist even when the coordinates decide.
+    let chosen_known = names.get::<bool>("chosen_district_known").unwrap_or(false);
+    if checked.district.is_some() && !chosen_known {
         problems.push(field_error(
             "location.district",
             "unknown_district",
@@ -115,15 +163,21 @@ pub async fn file(
 
     let request_hash = hex::encode(Sha256::digest(body));
     db.execute("begin", []).await?;
+    let filing = Filing {
+        request: &request,
+        checked: &checked,
+        place: &place,
+        hotline_number: hotline_number.as_deref(),
+        category_name: category_name.unwrap_or_default(),
+        district_name,
+        grid_name,
+    };
     let result = file_in_transaction(
         &db,
         principal,
         idempotency_key.as_deref(),
         &request_hash,
-        &request,
-        &checked,
-        category_name,
-        district_name,
+        &filing,
     )
     .await;
     match result {
@@ -143,22 +197,33 @@ pub async fn file(
     }
 }
 
+/// The number a call is recorded as coming in on when the operator names none.
+const DEFAULT_HOTLINE: &str = "12345";
+
 enum Filed {
     New(Reply),
     Replayed(Reply),
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A checked request with what the database said of it.
+struct Filing<'a> {
+    request: &'a CreateRequest,
+    checked: &'a CheckedRequest,
+    place: &'a Place,
+    hotline_number: Option<&'a str>,
+    category_name: String,
+    district_name: Option<String>,
+    grid_name: Option<String>,
+}
+
 async fn file_in_transaction(
     db: &Connection,
     principal: &Principal,
     idempotency_key: Option<&str>,
     request_hash: &str,
-    request: &CreateRequest,
-    checked: &CheckedRequest,
-    category_name: Option<String>,
-    district_name: Option<String>,
+    filing: &Filing<'_>,
 ) -> Result<Filed, ApiError> {
+    let (request, checked) = (filing.request, filing.checked);
     if let Some(key) = idempotency_key {
         // A concurrent first attempt with the same key holds the row until it commits; this
         // insert waits for it, then finds its answer.
@@ -203,34 +268,12 @@ async fn file_in_transaction(
         }
     }
 
-    // Find the citizen, or add them. Not an upsert that rewrites the row on every filing: this
-    // writes only the first time. Two first filings at once: the loser inserts nothing and finds
-    // the winner's row on the second try.
-    let mut citizen = Vec::new();
-    for _ in 0..2 {
-        citizen = db
-            .query(
-                "with found as (select citizen_id from citizens where subject = $2), \
-                      added as (insert into citizens (citizen_id, subject) select $1, $2 \
-                                where not exists (select 1 from found) \
-                                on conflict (subject) do nothing returning citizen_id) \
-                 select citizen_id from found union all select citizen_id from added",
-                [
-                    ParameterValue::Uuid(uuid::Uuid::new_v4().to_string()),
-                    text(&principal.subject),
-                ],
-            )
-            .await?
-            .collect()
-            .await?;
-        if !citizen.is_empty() {
-            break;
-        }
-    }
-    let citizen_id: uuid::Uuid = citizen
-        .first()
-        .and_then(|row| row.get("citizen_id"))
-        .ok_or_else(|| ApiError::Internal("no citizen id returned".into()))?;
+    // An operator files for the caller, who is known by phone number; a citizen for themselves.
+    let citizen_id = if principal.role == "operator" {
+        crate::citizens::by_phone(db, checked.contact_phone.as_str()).await?
+    } else {
+        crate::citizens::by_subject(db, &principal.subject).await?
+    };
 
     let clock = db
         .query(
@@ -259,9 +302,9 @@ async fn file_in_transaction(
 
     db.execute(
         "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, \
-         description, lat, lng, address, district_id, contact_phone, channel, urgent, confidential, photo_urls, \
-         created_at, updated_at) \
-         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+         description, lat, lng, address, district_id, grid_id, contact_phone, channel, hotline_number, urgent, \
+         confidential, photo_urls, created_at, updated_at) \
+         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
         [
             work_order_id.into(),
             text(tracking_number.as_str()),
@@ -273,9 +316,11 @@ async fn file_in_transaction(
             lat.into(),
             lng.into(),
             checked.address.clone().into(),
-            checked.district.clone().into(),
+            filing.place.district.clone().into(),
+            filing.place.grid.clone().into(),
             text(checked.contact_phone.as_str()),
             text(request.channel.as_str()),
+            filing.hotline_number.map(str::to_owned).into(),
             request.urgent.into(),
             request.confidential.into(),
             checked.photo_urls.iter().cloned().map(Some).collect::<Vec<_>>().into(),
@@ -296,7 +341,7 @@ async fn file_in_transaction(
             .unwrap_or_default()
             .to_owned(),
     }];
-    let status = auto_dispatch(db, work_order_id, principal, checked, request.urgent, now).await?;
+    let status = auto_dispatch(db, work_order_id, principal, filing, now).await?;
     if status != Status::Received {
         timeline.push(TimelineEntry {
             at: now,
@@ -313,7 +358,7 @@ async fn file_in_transaction(
         status_label: workorder::status_label(status.code()).into(),
         category: Named {
             code: checked.category.clone(),
-            name: category_name.unwrap_or_default(),
+            name: filing.category_name.clone(),
         },
         title: checked.title.clone(),
         description: checked.description.clone(),
@@ -321,17 +366,16 @@ async fn file_in_transaction(
             lat,
             lng,
             address: checked.address.clone(),
-            district: checked
-                .district
-                .clone()
-                .zip(district_name)
-                .map(|(code, name)| Named { code, name }),
+            district: named(filing.place.district.clone(), filing.district_name.clone()),
+            grid: named(filing.place.grid.clone(), filing.grid_name.clone()),
         },
-        contact_phone_masked: checked.contact_phone.masked(),
+        contact_phone_masked: Some(checked.contact_phone.masked()),
         channel: request.channel,
         urgent: request.urgent,
         confidential: request.confidential,
         photo_urls: checked.photo_urls.clone(),
+        following: false,
+        merged_into: None,
         created_at: now,
         updated_at: now,
         timeline,
@@ -365,14 +409,18 @@ async fn auto_dispatch(
     db: &Connection,
     work_order_id: uuid::Uuid,
     principal: &Principal,
-    checked: &CheckedRequest,
-    urgent: bool,
+    filing: &Filing<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Status, ApiError> {
-    let district = checked.district.as_deref();
-    let Some(agency) =
-        order_store::dispatch_target(db, &checked.category, district, urgent).await?
-    else {
+    let (checked, urgent) = (filing.checked, filing.request.urgent);
+    let text = format!("{}\n{}", checked.title, checked.description);
+    let subject = DispatchSubject {
+        category: &checked.category,
+        place: filing.place,
+        text: &text,
+        urgent,
+    };
+    let Some(agency) = order_store::dispatch_target(db, &subject).await? else {
         return Ok(Status::Received);
     };
     let deadline = order_store::deadline_for(db, &checked.category, urgent, now).await?;
@@ -399,23 +447,43 @@ async fn auto_dispatch(
     Ok(next.status)
 }
 
-/// The orders of the citizen whose subject is `$1`, with their category and district names.
-const ORDERS_OF_SUBJECT: &str = "select o.work_order_id, o.tracking_number, o.status, o.category_id, \
+/// An order's columns as citizens see them, with its names and the order it was merged into.
+const COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, \
      c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, \
-     d.name as district_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, \
-     o.created_at, o.updated_at \
-     from work_orders o \
+     d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, \
+     o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number";
+
+const FROM: &str = "from work_orders o \
      join categories c on c.category_id = o.category_id \
      left join districts d on d.district_id = o.district_id \
-     join citizens ci on ci.citizen_id = o.citizen_id \
-     where ci.subject = $1";
+     left join grids g on g.grid_id = o.grid_id \
+     left join work_orders p on p.work_order_id = o.merged_into";
+
+/// The orders of the citizen whose subject is `$1`.
+fn own_orders() -> String {
+    format!(
+        "select {COLUMNS} {FROM} join citizens ci on ci.citizen_id = o.citizen_id where ci.subject = $1"
+    )
+}
+
+/// The orders that the citizen whose subject is `$1` follows.
+fn followed_orders() -> String {
+    format!(
+        "select {COLUMNS} {FROM} join order_followers f on f.work_order_id = o.work_order_id \
+         join citizens fc on fc.citizen_id = f.citizen_id where fc.subject = $1"
+    )
+}
+
+pub(crate) fn named(code: Option<String>, name: Option<String>) -> Option<Named> {
+    code.zip(name).map(|(code, name)| Named { code, name })
+}
 
 fn channel(code: &str) -> Result<Channel, ApiError> {
     serde_json::from_value(serde_json::Value::String(code.to_owned()))
         .map_err(|_| ApiError::Internal(format!("unknown channel {code} in the database")))
 }
 
-fn summary(row: &Row) -> Result<WorkOrderSummary, ApiError> {
+fn summary(row: &Row, following: bool) -> Result<WorkOrderSummary, ApiError> {
     let status: String = required(row, "status")?;
     Ok(WorkOrderSummary {
         id: required(row, "work_order_id")?,
@@ -428,32 +496,41 @@ fn summary(row: &Row) -> Result<WorkOrderSummary, ApiError> {
         },
         title: required(row, "title")?,
         urgent: required(row, "urgent")?,
+        following,
         created_at: required::<chrono::NaiveDateTime>(row, "created_at")?.and_utc(),
     })
 }
 
-/// `GET /api/v1/requests/{id or tracking number}`: the caller's own only; anyone else's is a 404.
-pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
-    let by_id = uuid::Uuid::parse_str(id).ok();
-    let by_number = TrackingNumber::parse(id);
-    if by_id.is_none() && by_number.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    let db = connect().await?;
+/// The order as its citizen or a follower sees it, or `None` when the caller may not see it.
+pub(crate) async fn visible_order(
+    db: &Connection,
+    principal: &Principal,
+    id: &str,
+) -> Result<Option<WorkOrder>, ApiError> {
+    let (by_id, by_number) = order_store::order_key(id)?;
     let rows = db
         .query(
-            format!("{ORDERS_OF_SUBJECT} and (o.work_order_id = $2 or o.tracking_number = $3)"),
-            [
-                text(&principal.subject),
-                by_id.into(),
-                by_number.map(|n| n.as_str().to_owned()).into(),
-            ],
+            format!(
+                "select {COLUMNS}, (ci.subject = $1) as own, \
+                        exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id \
+                                where f.work_order_id = o.work_order_id and fc.subject = $1) as following \
+                 {FROM} join citizens ci on ci.citizen_id = o.citizen_id \
+                 where o.work_order_id = $2 or o.tracking_number = $3"
+            ),
+            [text(&principal.subject), by_id.into(), by_number.into()],
         )
         .await?
         .collect()
         .await?;
-    let row = rows.first().ok_or(ApiError::NotFound)?;
-    let head = summary(row)?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let own: bool = required(row, "own")?;
+    let following = !own && required::<bool>(row, "following")?;
+    if !own && !following {
+        return Ok(None);
+    }
+    let head = summary(row, following)?;
     let events = db
         .query(
             "select event, created_at from work_order_events where work_order_id = $1 order by work_order_event_id",
@@ -475,11 +552,9 @@ pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
             });
         }
     }
-    let district_code: Option<String> = row.get("district_id");
-    let district_name: Option<String> = row.get("district_name");
     let photos: Vec<Option<String>> = required(row, "photo_urls")?;
     let contact_phone: String = required(row, "contact_phone")?;
-    let order = WorkOrder {
+    Ok(Some(WorkOrder {
         id: head.id,
         tracking_number: head.tracking_number,
         status: head.status,
@@ -491,21 +566,31 @@ pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
             lat: row.get("lat"),
             lng: row.get("lng"),
             address: row.get("address"),
-            district: district_code
-                .zip(district_name)
-                .map(|(code, name)| Named { code, name }),
+            district: named(row.get("district_id"), row.get("district_name")),
+            grid: named(row.get("grid_id"), row.get("grid_name")),
         },
-        contact_phone_masked: workorder::mask_phone(&contact_phone),
+        // A follower sees the problem, never who reported it.
+        contact_phone_masked: own.then(|| workorder::mask_phone(&contact_phone)),
         channel: channel(&required::<String>(row, "channel")?)?,
         urgent,
         confidential: required(row, "confidential")?,
         photo_urls: photos.into_iter().flatten().collect(),
+        following,
+        merged_into: row.get("merged_into_number"),
         created_at: head.created_at,
         updated_at: required::<chrono::NaiveDateTime>(row, "updated_at")?.and_utc(),
         timeline,
-    };
-    let body = serde_json::to_string(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_reply(StatusCode::OK, body))
+    }))
+}
+
+/// `GET /api/v1/requests/{id or tracking number}`: the caller's own, or one they follow;
+/// anyone else's is a 404.
+pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let db = connect().await?;
+    let order = visible_order(&db, principal, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(reply_with(StatusCode::OK, &order))
 }
 
 /// A page position: the last order shown, as `<created_at in µs>.<id>`.
@@ -517,29 +602,15 @@ fn parse_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, uuid::Uuid), Api
     Ok((at.naive_utc(), id))
 }
 
-/// `GET /api/v1/requests?cursor=&limit=`: the caller's orders, newest first.
-pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
-    let limit = match query_param(query, "limit") {
-        None => DEFAULT_PAGE,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-            _ => {
-                return Err(ApiError::Validation(vec![field_error(
-                    "limit",
-                    "out_of_range",
-                    format!("每页 1 到 {MAX_PAGE} 条 (limit must be 1–{MAX_PAGE})"),
-                )]));
-            }
-        },
-    };
-    let cursor = query_param(query, "cursor")
-        .filter(|c| !c.is_empty())
-        .map(parse_cursor)
-        .transpose()?;
-    let db = connect().await?;
-    let base = ORDERS_OF_SUBJECT;
-    let fetch = i64::from(limit) + 1;
-    let rows = match cursor {
+/// One page of `base` (own or followed orders), newest first, after the cursor.
+async fn page_of(
+    db: &Connection,
+    base: &str,
+    principal: &Principal,
+    cursor: Option<(chrono::NaiveDateTime, uuid::Uuid)>,
+    fetch: i64,
+) -> Result<Vec<Row>, ApiError> {
+    Ok(match cursor {
         None => {
             db.query(
                 format!("{base} order by o.created_at desc, o.work_order_id desc limit $2"),
@@ -559,8 +630,40 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
         }
     }
     .collect()
-    .await?;
-    let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+    .await?)
+}
+
+/// `GET /api/v1/requests?cursor=&limit=`: the caller's orders and those they follow, newest first.
+pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
+    let limit = match query_param(query, "limit") {
+        None => DEFAULT_PAGE,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+            _ => {
+                return Err(ApiError::Validation(vec![field_error(
+                    "limit",
+                    "out_of_range",
+                    format!("每页 1 到 {MAX_PAGE} 条 (limit must be 1–{MAX_PAGE})"),
+                )]));
+            }
+        },
+    };
+    let cursor = query_param(query, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(parse_cursor)
+        .transpose()?;
+    let db = connect().await?;
+    let fetch = i64::from(limit) + 1;
+    // Two index-backed pages merged here, rather than one query over a union that would sort
+    // every order the citizen has.
+    let own = page_of(&db, &own_orders(), principal, cursor, fetch).await?;
+    let followed = page_of(&db, &followed_orders(), principal, cursor, fetch).await?;
+    let mut items = own
+        .iter()
+        .map(|row| summary(row, false))
+        .chain(followed.iter().map(|row| summary(row, true)))
+        .collect::<Result<Vec<_>, _>>()?;
+    items.sort_by_key(|item| std::cmp::Reverse((item.created_at, item.id)));
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items
@@ -569,7 +672,8 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
     } else {
         None
     };
-    let body = serde_json::to_string(&WorkOrderPage { items, next_cursor })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_reply(StatusCode::OK, body))
+    Ok(reply_with(
+        StatusCode::OK,
+        &WorkOrderPage { items, next_cursor },
+    ))
 }

@@ -231,6 +231,60 @@ async fn act_in_transaction(
     let command = command(db, action, body, &loaded, now).await?;
     let (next, event) = lifecycle::apply(&loaded.order, &actor, &command, now, Policy::default())
         .map_err(ApiError::Refused)?;
+    if let Command::Merge {
+        into_tracking_number,
+    } = &command
+    {
+        merge_into(db, &loaded, into_tracking_number).await?;
+    }
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
     Ok(loaded.id)
+}
+
+/// 并单: links the order to the open duplicate it joins, and makes its citizen a follower of
+/// that order, in the merge's transaction. The lifecycle has already allowed the merge.
+async fn merge_into(db: &Connection, child: &Loaded, parent: &str) -> Result<(), ApiError> {
+    // Held until the merge commits, so that the parent cannot close in between.
+    let rows = db
+        .query(
+            format!(
+                "select work_order_id, status not in {} as open, confidential from work_orders \
+                 where tracking_number = $1 for share",
+                store::CLOSED_STATUSES
+            ),
+            [store::text(parent)],
+        )
+        .await?
+        .collect()
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err(ApiError::Validation(vec![field_error(
+            "into",
+            "unknown_order",
+            "没有这张工单 (no such order)",
+        )]));
+    };
+    let parent_id: uuid::Uuid = store::required(row, "work_order_id")?;
+    // A confidential order gains no followers.
+    if parent_id == child.id
+        || !store::required::<bool>(row, "open")?
+        || store::required::<bool>(row, "confidential")?
+    {
+        return Err(ApiError::MergeTargetInvalid);
+    }
+    db.execute(
+        "update work_orders set merged_into = $2 where work_order_id = $1",
+        [child.id.into(), parent_id.into()],
+    )
+    .await?;
+    // The citizen follows the parent, unless it is their own already.
+    db.execute(
+        "insert into order_followers (work_order_id, citizen_id, reason) \
+         select p.work_order_id, c.citizen_id, 'merged' from work_orders c, work_orders p \
+         where c.work_order_id = $1 and p.work_order_id = $2 and c.citizen_id <> p.citizen_id \
+         on conflict do nothing",
+        [child.id.into(), parent_id.into()],
+    )
+    .await?;
+    Ok(())
 }

@@ -12,9 +12,38 @@ use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{Connection, PgError, QueryError, Row};
 
 const RULES: &str = "select r.dispatch_rule_id, r.category_id, c.name as category_name, r.district_id, \
-    d.name as district_name, r.agency_id, a.name as agency_name, r.created_by, r.created_at \
+    d.name as district_name, r.grid_id, g.name as grid_name, r.keywords, r.agency_id, a.name as agency_name, \
+    r.created_by, r.created_at \
     from dispatch_rules r join categories c on c.category_id = r.category_id \
-    left join districts d on d.district_id = r.district_id join agencies a on a.agency_id = r.agency_id";
+    left join districts d on d.district_id = r.district_id left join grids g on g.grid_id = r.grid_id \
+    join agencies a on a.agency_id = r.agency_id";
+
+const MAX_KEYWORDS: usize = 20;
+const MAX_KEYWORD_CHARS: usize = 20;
+
+/// Keywords as stored: trimmed, without repeats, sorted (so that the same set is the same rule).
+fn keywords(given: Option<&[String]>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    let mut words: Vec<String> = given.iter().map(|w| w.trim().to_owned()).collect();
+    words.sort();
+    words.dedup();
+    let valid = (1..=MAX_KEYWORDS).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().count() <= MAX_KEYWORD_CHARS);
+    if !valid {
+        return Err(ApiError::Validation(vec![field_error(
+            "keywords",
+            "invalid_value",
+            format!(
+                "关键词 1 到 {MAX_KEYWORDS} 个，每个 1 到 {MAX_KEYWORD_CHARS} 个字 (1–{MAX_KEYWORDS} keywords of 1–{MAX_KEYWORD_CHARS} characters)"
+            ),
+        )]));
+    }
+    Ok(Some(words))
+}
 
 fn rule(row: &Row) -> Result<DispatchRule, ApiError> {
     Ok(DispatchRule {
@@ -27,6 +56,13 @@ fn rule(row: &Row) -> Result<DispatchRule, ApiError> {
             .get::<String>("district_id")
             .zip(row.get::<String>("district_name"))
             .map(|(code, name)| Named { code, name }),
+        grid: row
+            .get::<String>("grid_id")
+            .zip(row.get::<String>("grid_name"))
+            .map(|(code, name)| Named { code, name }),
+        keywords: row
+            .get::<Vec<Option<String>>>("keywords")
+            .map(|words| words.into_iter().flatten().collect()),
         agency: Named {
             code: required(row, "agency_id")?,
             name: required(row, "agency_name")?,
@@ -46,7 +82,9 @@ pub async fn list() -> Result<Reply, ApiError> {
     let rows = db()
         .await?
         .query(
-            format!("{RULES} order by r.category_id, r.district_id nulls first"),
+            format!(
+                "{RULES} order by r.category_id, r.district_id nulls first, r.grid_id nulls first, r.keywords nulls first"
+            ),
             [],
         )
         .await?
@@ -102,13 +140,30 @@ fn constraint(error: &spin_sdk::pg::Error) -> Option<&str> {
 /// `POST /api/v1/admin/dispatch-rules`.
 pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiError> {
     let new: NewDispatchRule = api_plumbing::parse_json(body)?;
+    let keywords = keywords(new.keywords.as_deref())?;
+    if new.district.is_some() && new.grid.is_some() {
+        return Err(ApiError::Validation(vec![field_error(
+            "grid",
+            "district_or_grid",
+            "县区和网格只能选一个 (a rule names a district or a grid, not both)",
+        )]));
+    }
     let db = db().await?;
     db.execute("begin", []).await?;
     let inserted = db
         .query(
-            "insert into dispatch_rules (category_id, district_id, agency_id, created_by) values ($1, $2, $3, $4) \
-             returning dispatch_rule_id",
-            [text(&new.category), new.district.clone().into(), text(&new.agency), text(&principal.subject)],
+            "insert into dispatch_rules (category_id, district_id, grid_id, keywords, agency_id, created_by) \
+             values ($1, $2, $3, $4, $5, $6) returning dispatch_rule_id",
+            [
+                text(&new.category),
+                new.district.clone().into(),
+                new.grid.clone().into(),
+                keywords
+                    .map(|words| words.into_iter().map(Some).collect::<Vec<_>>())
+                    .into(),
+                text(&new.agency),
+                text(&principal.subject),
+            ],
         )
         .await;
     let rows = match inserted {
@@ -132,6 +187,9 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
                     "unknown_district",
                     "没有这个县区",
                 )]),
+                Some("dispatch_rules_grid_id_fkey") => {
+                    ApiError::Validation(vec![field_error("grid", "unknown_grid", "没有这个网格")])
+                }
                 Some("dispatch_rules_agency_id_fkey") => ApiError::Validation(vec![field_error(
                     "agency",
                     "unknown_agency",
@@ -203,7 +261,8 @@ async fn log_change(db: &Connection, id: i64, change: &str, actor: &str) -> Resu
     let logged = db
         .execute(
             "insert into dispatch_rule_changes (dispatch_rule_id, change, actor, rule) \
-             select dispatch_rule_id, $2, $3, jsonb_build_object('category', category_id, 'district', district_id, 'agency', agency_id) \
+             select dispatch_rule_id, $2, $3, jsonb_build_object('category', category_id, 'district', district_id, \
+                    'grid', grid_id, 'keywords', keywords, 'agency', agency_id) \
              from dispatch_rules where dispatch_rule_id = $1",
             [id.into(), text(change), text(actor)],
         )

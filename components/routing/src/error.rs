@@ -17,6 +17,8 @@ pub enum ApiError {
     Refused(Refusal),
     RuleExists,
     ConfidentialContact,
+    /// A merge into the same order, or into one that is closed or merged itself.
+    MergeTargetInvalid,
     Internal(String),
 }
 
@@ -101,10 +103,16 @@ impl ApiError {
                 "该工单为保密工单，仅承办人可查看联系方式 (only the assigned handler sees this contact)".into(),
                 vec![],
             ),
+            ApiError::MergeTargetInvalid => (
+                StatusCode::CONFLICT,
+                codes::MERGE_TARGET_INVALID,
+                "只能并入另一张未办结的工单 (merge only into another open order)".into(),
+                vec![],
+            ),
             ApiError::RuleExists => (
                 StatusCode::CONFLICT,
                 codes::RULE_EXISTS,
-                "该类别和县区已有派单规则 (a rule for this category and district exists)".into(),
+                "该类别和地区已有相同的派单规则 (the same rule exists)".into(),
                 vec![],
             ),
             ApiError::Refused(refusal) => {

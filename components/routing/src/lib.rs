@@ -39,15 +39,11 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "centre", "queue"]) => {
             views::queue(query_param(&query, "kind")).await
         }
-        (Method::GET, ["api", "v1", "tasks"]) => {
-            views::tasks(
-                &principal,
-                query_param(&query, "status"),
-                query_param(&query, "urgent"),
-            )
-            .await
-        }
+        (Method::GET, ["api", "v1", "tasks"]) => views::tasks(&principal, &query).await,
         (Method::GET, ["api", "v1", "orders", id]) => views::order(&principal, id).await,
+        (Method::GET, ["api", "v1", "orders", id, "duplicates"]) => {
+            views::duplicates(id, &query).await
+        }
         (Method::GET, ["api", "v1", "admin", "dispatch-rules"]) => catalogue::list().await,
         (Method::GET, ["api", "v1", "admin", "dispatch-rules", "changes"]) => {
             catalogue::changes().await

@@ -3,8 +3,8 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    Channel, HistoryEntry, Location, Named, PendingExtension, StaffOrder, StaffOrderList,
-    StaffOrderSummary,
+    Channel, HistoryEntry, Location, Named, NearbyOrderList, PendingExtension, StaffOrder,
+    StaffOrderList, StaffOrderSummary,
 };
 use order_store::{self as store, required, text, utc};
 use spin_sdk::http::StatusCode;
@@ -19,11 +19,15 @@ fn seconds_left(row: &Row) -> Option<i64> {
     Some((utc(row, "deadline_at")? - utc(row, "now")?).num_seconds())
 }
 
-fn agency(row: &Row) -> Option<Named> {
+fn named(row: &Row, code: &str, name: &str) -> Option<Named> {
     Some(Named {
-        code: row.get("agency_id")?,
-        name: row.get("agency_name")?,
+        code: row.get(code)?,
+        name: row.get(name)?,
     })
+}
+
+fn agency(row: &Row) -> Option<Named> {
+    named(row, "agency_id", "agency_name")
 }
 
 fn summary(row: &Row) -> Result<StaffOrderSummary, ApiError> {
@@ -84,11 +88,12 @@ pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
 }
 
 /// `GET /api/v1/tasks?status=&urgent=`: the caller's agency's open orders, soonest deadline first.
-pub async fn tasks(
-    principal: &Principal,
-    status: Option<&str>,
-    urgent: Option<&str>,
-) -> Result<Reply, ApiError> {
+pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
+    let status = api_plumbing::query_param(query, "status");
+    let urgent = api_plumbing::query_param(query, "urgent");
+    // Orders due within this many hours (overdue ones included): "what must I do today".
+    let due_within_hours = api_plumbing::query_number(query, "due_within_hours", 0.0..=8760.0)
+        .map_err(|problem| ApiError::Validation(vec![problem]))?;
     let agency = principal.agency.clone().ok_or(ApiError::Unauthenticated)?;
     const OPEN: [&str; 4] = ["dispatched", "signed", "in_progress", "return_requested"];
     let statuses: Vec<Option<String>> = match status {
@@ -118,9 +123,20 @@ pub async fn tasks(
     let sql = format!(
         "select {SUMMARY_COLUMNS} {FROM_ORDERS} \
          where o.agency_id = $1 and o.status = any($2) and ($3::boolean is null or o.urgent = $3) \
+           and ($4::float8 is null or o.deadline_at <= now() + make_interval(secs => $4 * 3600)) \
          order by o.deadline_at limit 500"
     );
-    list(&db, sql, vec![text(agency), statuses.into(), urgent.into()]).await
+    list(
+        &db,
+        sql,
+        vec![
+            text(agency),
+            statuses.into(),
+            urgent.into(),
+            due_within_hours.into(),
+        ],
+    )
+    .await
 }
 
 /// `GET /api/v1/orders/{id}`: the centre sees every order; agency staff only their agency's.
@@ -161,9 +177,12 @@ pub async fn order_reply(
         .query(
             format!(
                 "select {SUMMARY_COLUMNS}, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
-                        o.channel, o.confidential, o.dispatched_at, o.returns_count, o.extension_until, \
-                        o.extension_reason, o.contacted_at \
+                        o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
+                        o.returns_count, o.extension_until, o.extension_reason, o.contacted_at, \
+                        p.tracking_number as merged_into_number \
                  {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
+                 left join grids g on g.grid_id = o.grid_id \
+                 left join work_orders p on p.work_order_id = o.merged_into \
                  where o.work_order_id = $1"
             ),
             [order_id.into()],
@@ -206,10 +225,6 @@ pub async fn order_reply(
         (Some(until), Some(reason)) => Some(PendingExtension { until, reason }),
         _ => None,
     };
-    let district = row
-        .get::<String>("district_id")
-        .zip(row.get::<String>("district_name"))
-        .map(|(code, name)| Named { code, name });
     let order = StaffOrder {
         id: head.id,
         tracking_number: head.tracking_number,
@@ -222,12 +237,15 @@ pub async fn order_reply(
             lat: row.get("lat"),
             lng: row.get("lng"),
             address: row.get("address"),
-            district,
+            district: named(row, "district_id", "district_name"),
+            grid: named(row, "grid_id", "grid_name"),
         },
         channel: serde_json::from_value::<Channel>(serde_json::Value::String(channel))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
+        hotline_number: row.get("hotline_number"),
         urgent: head.urgent,
         confidential: required(row, "confidential")?,
+        merged_into: row.get("merged_into_number"),
         agency: head.agency,
         dispatched_at: utc(row, "dispatched_at"),
         deadline_at: head.deadline_at,
@@ -239,4 +257,34 @@ pub async fn order_reply(
         history,
     };
     Ok(reply_with(status, &order))
+}
+
+/// `GET /api/v1/orders/{id}/duplicates?radius=`: for the centre deciding a merge (并单), open
+/// orders of the same category near this one, nearest first. An order without coordinates has
+/// none to suggest.
+pub async fn duplicates(id: &str, query: &str) -> Result<Reply, ApiError> {
+    let (by_id, by_number) = store::order_key(id)?;
+    let radius = api_plumbing::query_number(query, "radius", 1.0..=store::MAX_NEARBY_RADIUS_M)
+        .map_err(|problem| ApiError::Validation(vec![problem]))?
+        .unwrap_or(store::DEFAULT_NEARBY_RADIUS_M);
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let rows = db
+        .query(
+            "select work_order_id, category_id, lat, lng from work_orders \
+             where work_order_id = $1 or tracking_number = $2",
+            [by_id.into(), by_number.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::NotFound)?;
+    let items = match (row.get::<f64>("lat"), row.get::<f64>("lng")) {
+        (Some(lat), Some(lng)) => {
+            let category: String = required(row, "category_id")?;
+            let this: uuid::Uuid = required(row, "work_order_id")?;
+            store::nearby_open_orders(&db, (lat, lng), &category, radius, Some(this)).await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(reply_with(StatusCode::OK, &NearbyOrderList { items }))
 }

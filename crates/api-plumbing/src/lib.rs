@@ -154,3 +154,29 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value)
 }
+
+/// The number `name` in a URL query string, if given; a problem for `name` when it is not a
+/// finite number within `range`.
+pub fn query_number(
+    query: &str,
+    name: &str,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<Option<f64>, FieldError> {
+    let Some(raw) = query_param(query, name) else {
+        return Ok(None);
+    };
+    match raw.parse::<f64>() {
+        Ok(value) if value.is_finite() && range.contains(&value) => Ok(Some(value)),
+        _ => Err(field_error(
+            name,
+            "out_of_range",
+            format!(
+                "{name} 应为 {} 到 {} 之间的数 ({name} must be a number from {} to {})",
+                range.start(),
+                range.end(),
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}

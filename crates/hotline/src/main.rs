@@ -12,6 +12,7 @@ mod cluster;
 mod host;
 mod manifest;
 mod outbound;
+mod places;
 mod postgres;
 mod server;
 mod tokens;
@@ -47,6 +48,11 @@ enum Command {
     Serve(ServeArgs),
     /// Apply the migrations to the database and exit.
     Migrate(DatabaseArgs),
+    /// Districts and grids: load real boundaries.
+    Places {
+        #[command(subcommand)]
+        action: PlacesAction,
+    },
     /// Manage the private PostgreSQL cluster.
     Db {
         #[command(subcommand)]
@@ -69,6 +75,29 @@ enum Command {
         agency: Option<String>,
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlacesAction {
+    /// Load district or grid boundaries from a GeoJSON FeatureCollection (WGS-84), in one
+    /// transaction; replaces the approximate shapes shipped for the demo.
+    Import {
+        /// The GeoJSON file.
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        kind: places::Kind,
+        /// The feature property with the district or grid code.
+        #[arg(long, default_value = "code")]
+        code_property: String,
+        /// The feature property with the name.
+        #[arg(long, default_value = "name")]
+        name_property: String,
+        /// For grids: the property with the district code (else found from the shape).
+        #[arg(long, default_value = "district")]
+        district_property: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -158,6 +187,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cluster.stop_if_started_here();
             }
             result
+        }
+        Command::Places {
+            action:
+                PlacesAction::Import {
+                    file,
+                    kind,
+                    code_property,
+                    name_property,
+                    district_property,
+                    database: args,
+                },
+        } => {
+            let (url, cluster) = database(&data_dir, &args).await?;
+            let properties = places::Properties {
+                code: code_property,
+                name: name_property,
+                district: district_property,
+            };
+            // The tables must exist before boundaries can be loaded into them.
+            let result = match migrate(&url, &args.migrations).await {
+                Ok(()) => places::import(&url, &file, kind, &properties).await,
+                Err(error) => Err(error),
+            };
+            if let Some(cluster) = cluster {
+                cluster.stop_if_started_here();
+            }
+            let count = result?;
+            println!("imported {count} {kind} boundaries from {}", file.display());
+            Ok(())
         }
         Command::Db {
             action: DbAction::Start { database },

@@ -3,6 +3,7 @@
 //! `workorder`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use mobile_api::{Named, NearbyOrder};
 use spin_sdk::pg::{Connection, ParameterValue, Row};
 use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
@@ -258,21 +259,136 @@ async fn calendar_from(db: &Connection, start: DateTime<Utc>) -> Result<Calendar
     Ok(Calendar::new(days))
 }
 
-/// The agency the dispatch catalogue names for an order: the most specific rule for its category
-/// (or its parent category) and district (or any district). Without a rule, urgent orders go to
-/// their district's government, the backstop (兜底), so that the fast channel never waits in a queue.
+/// Where an order is, for the dispatch catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    pub district: Option<String>,
+    pub grid: Option<String>,
+}
+
+/// The district and grid that coordinates fall in (either may be none: outside the city, or
+/// where no grid is drawn).
+pub async fn resolve_place(db: &Connection, lat: f64, lng: f64) -> Result<Place, StoreError> {
+    let rows = db
+        .query(
+            "with p as (select st_setsrid(st_makepoint($2, $1), 4326) as point) \
+             select (select district_id from districts, p where st_covers(boundary, p.point) \
+                     order by kind = 'zone' desc, district_id limit 1) as district_id, \
+                    (select grid_id from grids, p where st_covers(boundary, p.point) \
+                     order by boundary_source = 'approximate', grid_id limit 1) as grid_id",
+            [lat.into(), lng.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Internal("the place lookup returned no row".into()))?;
+    Ok(Place {
+        district: row.get("district_id"),
+        grid: row.get("grid_id"),
+    })
+}
+
+/// Statuses in which an order's work is over: every other order is open, and a duplicate can
+/// join it. (The partial index `work_orders_open_location` has the same list.)
+pub const CLOSED_STATUSES: &str =
+    "('archived', 'closed_direct', 'handed_over', 'informed', 'merged')";
+
+/// How far to look for duplicates when the caller does not say, in metres.
+pub const DEFAULT_NEARBY_RADIUS_M: f64 = 100.0;
+pub const MAX_NEARBY_RADIUS_M: f64 = 2000.0;
+
+/// Open, non-confidential orders of `category` within `radius_m` metres of the point, nearest
+/// first, leaving out `except`.
+pub async fn nearby_open_orders(
+    db: &Connection,
+    (lat, lng): (f64, f64),
+    category: &str,
+    radius_m: f64,
+    except: Option<uuid::Uuid>,
+) -> Result<Vec<NearbyOrder>, StoreError> {
+    let rows = db
+        .query(
+            format!(
+                "with p as (select st_setsrid(st_makepoint($2, $1), 4326)::geography as point) \
+                 select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
+                        o.title, o.created_at, st_distance(o.location, p.point) as distance_m, \
+                        (select count(*) from order_followers f where f.work_order_id = o.work_order_id) as followers \
+                 from work_orders o cross join p join categories c on c.category_id = o.category_id \
+                 where o.status not in {CLOSED_STATUSES} and o.category_id = $3 and not o.confidential \
+                   and st_dwithin(o.location, p.point, $4) \
+                   and o.work_order_id is distinct from $5 \
+                 order by distance_m, o.created_at limit 20"
+            ),
+            [
+                lat.into(),
+                lng.into(),
+                text(category),
+                radius_m.into(),
+                except.into(),
+            ],
+        )
+        .await?
+        .collect()
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = required(row, "status")?;
+            Ok(NearbyOrder {
+                id: required(row, "work_order_id")?,
+                tracking_number: required(row, "tracking_number")?,
+                status_label: workorder::status_label(&status).to_owned(),
+                status,
+                category: Named {
+                    code: required(row, "category_id")?,
+                    name: required(row, "category_name")?,
+                },
+                title: required(row, "title")?,
+                // To the decimetre: more would only suggest a precision phones do not have.
+                distance_m: (required::<f64>(row, "distance_m")? * 10.0).round() / 10.0,
+                followers: required(row, "followers")?,
+                created_at: utc(row, "created_at")
+                    .ok_or_else(|| StoreError::Internal("created_at missing".into()))?,
+            })
+        })
+        .collect()
+}
+
+/// What the dispatch catalogue matches an order by.
+pub struct DispatchSubject<'a> {
+    pub category: &'a str,
+    pub place: &'a Place,
+    /// The title and description, for keyword rules.
+    pub text: &'a str,
+    pub urgent: bool,
+}
+
+/// The agency the dispatch catalogue names for an order: the most specific rule that matches.
+/// A rule with keywords (one of them in the text) beats one without; then a rule for the order's
+/// own category beats its parent's; then a grid rule beats a district rule, which beats a
+/// city-wide one. Without a rule, urgent orders go to their district's government, the backstop
+/// (兜底), so that the fast channel never waits in a queue.
 pub async fn dispatch_target(
     db: &Connection,
-    category: &str,
-    district: Option<&str>,
-    urgent: bool,
+    subject: &DispatchSubject<'_>,
 ) -> Result<Option<String>, StoreError> {
     let rows = db
         .query(
             "select r.agency_id from dispatch_rules r join categories c on c.category_id = $1 \
-             where r.category_id in (c.category_id, c.parent_id) and (r.district_id is null or r.district_id = $2) \
-             order by (r.category_id = c.category_id) desc, (r.district_id is not null) desc limit 1",
-            [text(category), district.map(str::to_owned).into()],
+             where r.category_id in (c.category_id, c.parent_id) \
+               and (r.district_id is null or r.district_id = $2) \
+               and (r.grid_id is null or r.grid_id = $3) \
+               and (r.keywords is null or exists (select 1 from unnest(r.keywords) k where strpos($4, k) > 0)) \
+             order by (r.keywords is not null) desc, (r.category_id = c.category_id) desc, \
+                      (r.grid_id is not null) desc, (r.district_id is not null) desc, r.dispatch_rule_id \
+             limit 1",
+            [
+                text(subject.category),
+                subject.place.district.clone().into(),
+                subject.place.grid.clone().into(),
+                text(subject.text),
+            ],
         )
         .await?
         .collect()
@@ -280,7 +396,7 @@ pub async fn dispatch_target(
     if let Some(row) = rows.first() {
         return Ok(Some(required(row, "agency_id")?));
     }
-    let (true, Some(district)) = (urgent, district) else {
+    let (true, Some(district)) = (subject.urgent, subject.place.district.as_deref()) else {
         return Ok(None);
     };
     let rows = db
