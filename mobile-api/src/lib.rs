@@ -193,7 +193,8 @@ pub struct WorkOrderPage {
 /// `POST /api/v1/orders/{id}/actions/{action}`: what an action needs. Each action reads the
 /// fields it names and ignores the rest:
 /// `dispatch` {agency} · `reassign` {agency} · `close_direct` {answer} · `hand_over` {to: 110|119|120|122} ·
-/// `inform` {reason} · `merge` {into: tracking number} · `sign` · `contact` · `visit` {note} ·
+/// `inform` {reason} · `merge` {into: tracking number} · `sign` · `contact` ·
+/// `visit` {note, photo_urls?, lat?, lng?} ·
 /// `reply` {result} · `request_return` {reason} · `refuse_return` {reason} ·
 /// `request_extension` {until, reason} · `approve_extension` · `refuse_extension` {reason} ·
 /// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction} · `start_redo` · `archive`.
@@ -209,6 +210,35 @@ pub struct OrderAction {
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// `satisfied`, `basically_satisfied` or `unsatisfied`.
     pub satisfaction: Option<String>,
+    /// `visit`: up to 9 photo links (http or https).
+    pub photo_urls: Option<Vec<String>>,
+    /// `visit`: where the visit took place (WGS-84), both or neither.
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+}
+
+/// A visit on site as agency staff recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Visit {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    pub note: String,
+    pub photo_urls: Vec<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+}
+
+/// The fast channel's promises for an urgent order (快速通道), each with when it was kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceLevels {
+    /// Citizen contacted within 30 minutes of dispatch.
+    pub contact_due_at: chrono::DateTime<chrono::Utc>,
+    pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Someone on site within 2 hours of dispatch.
+    pub on_site_due_at: chrono::DateTime<chrono::Utc>,
+    pub visited_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Reported back within 6 hours: the order's deadline.
+    pub report_due_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One step in a work order's history as staff see it, with its note.
@@ -256,6 +286,13 @@ pub struct StaffOrder {
     pub returns_count: i32,
     pub extension: Option<PendingExtension>,
     pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Urgent orders since their dispatch: the fast channel's promises.
+    pub service_levels: Option<ServiceLevels>,
+    /// Visits on site, oldest first.
+    pub visits: Vec<Visit>,
+    /// For an order waiting to be dispatched: the agency the dispatch catalogue names, else its
+    /// district's government (the backstop, 兜底); none when the order has no district.
+    pub suggested_agency: Option<Named>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Oldest first.
     pub history: Vec<HistoryEntry>,

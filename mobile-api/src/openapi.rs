@@ -50,7 +50,9 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         ErrorBody,
         FieldError,
         crate::NearbyOrder,
-        crate::NearbyOrderList
+        crate::NearbyOrderList,
+        crate::Visit,
+        crate::ServiceLevels
     ))
 )]
 struct Schemas;

@@ -950,3 +950,208 @@ async fn agency_staff_filter_their_tasks_by_deadline() {
     let bad = staff.tasks_filtered(None, None, Some(-1.0)).await;
     assert_eq!(bad.expect_err("refused").status(), Some(422));
 }
+
+#[tokio::test]
+async fn urgent_orders_carry_the_fast_channel_promises_and_visits_are_recorded() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let mut urgent = valid_request();
+    urgent.urgent = true;
+    let filed = cast
+        .citizen
+        .create_request(&urgent, None)
+        .await
+        .expect("filed");
+    let staff = platform.agency_client("yicheng-staff-1", "gov-yicheng");
+    let order = staff
+        .order(&filed.tracking_number)
+        .await
+        .expect("the backstop holds it");
+    let dispatched = order.dispatched_at.expect("dispatched at filing");
+    let levels = order.service_levels.expect("the fast channel's promises");
+    assert_eq!(levels.contact_due_at - dispatched, Duration::minutes(30));
+    assert_eq!(levels.on_site_due_at - dispatched, Duration::hours(2));
+    assert_eq!(levels.report_due_at, order.deadline_at);
+    assert_eq!(order.deadline_at, Some(dispatched + Duration::hours(6)));
+    assert_eq!((levels.contacted_at, levels.visited_at), (None, None));
+
+    staff
+        .act(&filed.tracking_number, "sign", &none())
+        .await
+        .expect("signed");
+    staff
+        .act(&filed.tracking_number, "contact", &none())
+        .await
+        .expect("contacted");
+    let visit = with(|a| {
+        a.note = Some("现场查看，灯杆线路老化，已安排抢修".into());
+        a.photo_urls = Some(vec!["https://img.example.cn/visit-1.jpg".into()]);
+        a.lat = Some(32.9803);
+        a.lng = Some(114.0228);
+    });
+    let after = staff
+        .act(&filed.tracking_number, "visit", &visit)
+        .await
+        .expect("visited");
+    assert_eq!(after.visits.len(), 1);
+    assert_eq!(
+        after.visits[0].photo_urls,
+        ["https://img.example.cn/visit-1.jpg"]
+    );
+    assert_eq!(
+        (after.visits[0].lat, after.visits[0].lng),
+        (Some(32.9803), Some(114.0228))
+    );
+    assert_eq!(after.visits[0].actor, "yicheng-staff-1");
+    let levels = after.service_levels.expect("levels");
+    assert!(levels.contacted_at.is_some());
+    let first_visit = levels.visited_at.expect("visited");
+
+    let again = staff
+        .act(
+            &filed.tracking_number,
+            "visit",
+            &with(|a| a.note = Some("复查，已修复".into())),
+        )
+        .await
+        .expect("visited again");
+    assert_eq!(again.visits.len(), 2);
+    assert_eq!(
+        again.service_levels.expect("levels").visited_at,
+        Some(first_visit),
+        "the first visit counts"
+    );
+
+    // A bad visit is refused whole, with every problem, and writes nothing.
+    let bad = with(|a| {
+        a.note = Some("   ".into());
+        a.photo_urls = Some(vec!["ftp://img.example.cn/x.jpg".into()]);
+        a.lat = Some(32.98);
+    });
+    let error = staff
+        .act(&filed.tracking_number, "visit", &bad)
+        .await
+        .expect_err("refused");
+    assert_eq!(error.status(), Some(422));
+    let ClientError::Api { envelope, .. } = error else {
+        panic!("an API error")
+    };
+    let fields: Vec<_> = envelope
+        .error
+        .fields
+        .iter()
+        .map(|f| format!("{}:{}", f.field, f.code))
+        .collect();
+    assert_eq!(
+        fields,
+        ["note:required", "photo_urls:invalid_url", "lng:required"]
+    );
+    let unchanged = staff.order(&filed.tracking_number).await.expect("order");
+    assert_eq!(unchanged.visits.len(), 2);
+    assert_eq!(unchanged.history.len(), again.history.len());
+
+    let normal = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    cast.operator
+        .act(
+            &normal.tracking_number,
+            "dispatch",
+            &dispatch_to("gov-yicheng"),
+        )
+        .await
+        .expect("dispatched");
+    assert_eq!(
+        staff
+            .order(&normal.tracking_number)
+            .await
+            .expect("order")
+            .service_levels,
+        None,
+        "only the fast channel has these promises"
+    );
+}
+
+#[tokio::test]
+async fn the_centre_is_offered_the_catalogue_agency_or_the_backstop() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let waiting = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let suggested = |order: mobile_api::StaffOrder| order.suggested_agency.map(|a| a.code);
+    assert_eq!(
+        suggested(
+            cast.operator
+                .order(&waiting.tracking_number)
+                .await
+                .expect("order")
+        )
+        .as_deref(),
+        Some("gov-yicheng"),
+        "no rule: the district's government"
+    );
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .create_dispatch_rule(&mobile_api::NewDispatchRule {
+            category: "urban".into(),
+            district: None,
+            grid: None,
+            keywords: None,
+            agency: "city-urban-management".into(),
+        })
+        .await
+        .expect("rule");
+    assert_eq!(
+        suggested(
+            cast.operator
+                .order(&waiting.tracking_number)
+                .await
+                .expect("order")
+        )
+        .as_deref(),
+        Some("city-urban-management")
+    );
+    let mut nowhere = valid_request();
+    nowhere.category = "housing.property-management".into();
+    nowhere.location.lat = None;
+    nowhere.location.lng = None;
+    nowhere.location.district = None;
+    let unplaced = cast
+        .citizen
+        .create_request(&nowhere, None)
+        .await
+        .expect("filed");
+    assert_eq!(
+        suggested(
+            cast.operator
+                .order(&unplaced.tracking_number)
+                .await
+                .expect("order")
+        ),
+        None,
+        "no district, no backstop"
+    );
+    // Once dispatched there is nothing to suggest.
+    cast.operator
+        .act(
+            &waiting.tracking_number,
+            "dispatch",
+            &dispatch_to("gov-yicheng"),
+        )
+        .await
+        .expect("dispatched");
+    assert_eq!(
+        suggested(
+            cast.operator
+                .order(&waiting.tracking_number)
+                .await
+                .expect("order")
+        ),
+        None
+    );
+}

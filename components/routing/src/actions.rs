@@ -7,6 +7,7 @@ use mobile_api::OrderAction;
 use order_store::{self as store, Loaded};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::Connection;
+use workorder::CheckedVisit;
 use workorder::lifecycle::{self, Actor, Command, Emergency, Policy, Satisfaction};
 
 fn actor(principal: &Principal, loaded: &Loaded) -> Result<Actor, ApiError> {
@@ -110,7 +111,7 @@ async fn command(
         "sign" => Command::Sign,
         "contact" => Command::RecordContact,
         "visit" => Command::RecordVisit {
-            note: text(&body.note, "note")?,
+            note: visit_of(body)?.note,
         },
         "reply" => Command::Reply {
             result: text(&body.result, "result")?,
@@ -238,7 +239,60 @@ async fn act_in_transaction(
         merge_into(db, &loaded, into_tracking_number).await?;
     }
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
+    if matches!(command, Command::RecordVisit { .. }) {
+        record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
+    }
     Ok(loaded.id)
+}
+
+/// A visit's note, photos and place, checked.
+fn visit_of(body: &OrderAction) -> Result<CheckedVisit, ApiError> {
+    CheckedVisit::parse(
+        body.note.as_deref(),
+        body.photo_urls.as_deref().unwrap_or_default(),
+        body.lat,
+        body.lng,
+    )
+    .map_err(|problems| {
+        ApiError::Validation(
+            problems
+                .into_iter()
+                .map(|p| field_error(p.field, p.code, p.message))
+                .collect(),
+        )
+    })
+}
+
+/// The visit's record beside its history event, in the same transaction.
+async fn record_visit(
+    db: &Connection,
+    order: &Loaded,
+    principal: &Principal,
+    visit: &CheckedVisit,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let (lat, lng) = visit.coordinates.unzip();
+    db.execute(
+        "insert into work_order_visits (work_order_id, actor, note, photo_urls, lat, lng, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            order.id.into(),
+            store::text(&principal.subject),
+            store::text(&visit.note),
+            visit
+                .photo_urls
+                .iter()
+                .cloned()
+                .map(Some)
+                .collect::<Vec<_>>()
+                .into(),
+            lat.into(),
+            lng.into(),
+            now.naive_utc().into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// 并单: links the order to the open duplicate it joins, and makes its citizen a follower of

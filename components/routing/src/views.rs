@@ -3,8 +3,8 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    Channel, HistoryEntry, Location, Named, NearbyOrderList, PendingExtension, StaffOrder,
-    StaffOrderList, StaffOrderSummary,
+    Channel, HistoryEntry, Location, Named, NearbyOrderList, PendingExtension, ServiceLevels,
+    StaffOrder, StaffOrderList, StaffOrderSummary, Visit,
 };
 use order_store::{self as store, required, text, utc};
 use spin_sdk::http::StatusCode;
@@ -179,6 +179,7 @@ pub async fn order_reply(
                 "select {SUMMARY_COLUMNS}, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
                         o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
                         o.returns_count, o.extension_until, o.extension_reason, o.contacted_at, \
+                        o.contact_due_at, o.on_site_due_at, o.visited_at, \
                         p.tracking_number as merged_into_number \
                  {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
                  left join grids g on g.grid_id = o.grid_id \
@@ -217,6 +218,46 @@ pub async fn order_reply(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
+    let visits = db
+        .query(
+            "select actor, note, photo_urls, lat, lng, created_at from work_order_visits \
+             where work_order_id = $1 order by work_order_visit_id",
+            [order_id.into()],
+        )
+        .await?
+        .collect()
+        .await?
+        .iter()
+        .map(|visit| {
+            Ok(Visit {
+                at: utc(visit, "created_at")
+                    .ok_or_else(|| ApiError::Internal("visit without time".into()))?,
+                actor: required(visit, "actor")?,
+                note: required(visit, "note")?,
+                photo_urls: required::<Vec<Option<String>>>(visit, "photo_urls")?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                lat: visit.get("lat"),
+                lng: visit.get("lng"),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let service_levels = match (utc(row, "contact_due_at"), utc(row, "on_site_due_at")) {
+        (Some(contact_due_at), Some(on_site_due_at)) => Some(ServiceLevels {
+            contact_due_at,
+            contacted_at: utc(row, "contacted_at"),
+            on_site_due_at,
+            visited_at: utc(row, "visited_at"),
+            report_due_at: head.deadline_at,
+        }),
+        _ => None,
+    };
+    let suggested_agency = if head.status == "received" {
+        store::suggested_agency(db, order_id).await?
+    } else {
+        None
+    };
     let channel: String = required(row, "channel")?;
     let extension = match (
         utc(row, "extension_until"),
@@ -253,6 +294,9 @@ pub async fn order_reply(
         returns_count: required(row, "returns_count")?,
         extension,
         contacted_at: utc(row, "contacted_at"),
+        service_levels,
+        visits,
+        suggested_agency,
         created_at: head.created_at,
         history,
     };

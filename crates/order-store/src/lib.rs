@@ -131,6 +131,14 @@ pub async fn save(
     // A new agency has no handler yet; whoever signs becomes the handler.
     let dispatched_now = matches!(event.code, "dispatched" | "reassigned");
     let signed_now = event.code == "signed";
+    // Each new agency on the fast channel owes the citizen a call and a visit from its dispatch.
+    let fast_channel_due = (dispatched_now && loaded.urgent).then(|| {
+        (
+            now + chrono::TimeDelta::minutes(URGENT_CONTACT_MINUTES),
+            now + chrono::TimeDelta::minutes(URGENT_ON_SITE_MINUTES),
+        )
+    });
+    let (contact_due, on_site_due) = fast_channel_due.unzip();
     let (extension_until, extension_reason) = match &next.extension {
         Some(request) => (Some(request.until), Some(request.reason.clone())),
         None => (None, None),
@@ -139,7 +147,10 @@ pub async fn save(
         "update work_orders set status = $2, agency_id = $3, deadline_at = $4, status_before_return = $5, \
                 returns_count = $6, contacted_at = $7, redo_count = $8, extension_until = $9, extension_reason = $10, \
                 dispatched_at = case when $11 then $12 else dispatched_at end, updated_at = $12, \
-                handler_subject = case when $13 then $14 when $11 then null else handler_subject end \
+                handler_subject = case when $13 then $14 when $11 then null else handler_subject end, \
+                contact_due_at = case when $15 then $16 else contact_due_at end, \
+                on_site_due_at = case when $15 then $17 else on_site_due_at end, \
+                visited_at = case when $18 then coalesce(visited_at, $12) else visited_at end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -156,6 +167,10 @@ pub async fn save(
             now.naive_utc().into(),
             signed_now.into(),
             text(actor),
+            fast_channel_due.is_some().into(),
+            time(contact_due),
+            time(on_site_due),
+            (event.code == "visited").into(),
         ],
     )
     .await?;
@@ -196,8 +211,10 @@ pub async fn agency_exists(db: &Connection, agency: &str) -> Result<bool, StoreE
     Ok(!rows.is_empty())
 }
 
-/// The fast channel's report-back limit (the seed: contact within 30 minutes, on site within two
-/// hours, report back within six).
+/// The fast channel's service levels (the seed): contact the citizen within 30 minutes of
+/// dispatch, be on site within two hours, report back within six (the deadline).
+const URGENT_CONTACT_MINUTES: i64 = 30;
+const URGENT_ON_SITE_MINUTES: i64 = 120;
 const URGENT_LIMIT: TimeLimit = TimeLimit::Hours(6);
 /// For a category with no time limit of its own or its parent's.
 const DEFAULT_LIMIT: TimeLimit = TimeLimit::WorkingDays(7);
@@ -353,6 +370,54 @@ pub async fn nearby_open_orders(
             })
         })
         .collect()
+}
+
+/// For an order waiting to be dispatched: the agency the catalogue names, else its district's
+/// government (the backstop); with the agency's name.
+pub async fn suggested_agency(
+    db: &Connection,
+    order_id: uuid::Uuid,
+) -> Result<Option<Named>, StoreError> {
+    let rows = db
+        .query(
+            "select category_id, district_id, grid_id, title || chr(10) || description as text \
+             from work_orders where work_order_id = $1",
+            [order_id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let place = Place {
+        district: row.get("district_id"),
+        grid: row.get("grid_id"),
+    };
+    let category: String = required(row, "category_id")?;
+    let text_of: String = required(row, "text")?;
+    let subject = DispatchSubject {
+        category: &category,
+        place: &place,
+        text: &text_of,
+        // As for the fast channel: no rule means the backstop.
+        urgent: true,
+    };
+    let Some(agency) = dispatch_target(db, &subject).await? else {
+        return Ok(None);
+    };
+    let rows = db
+        .query(
+            "select name from agencies where agency_id = $1",
+            [text(&agency)],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(rows
+        .first()
+        .and_then(|row| row.get::<String>("name"))
+        .map(|name| Named { code: agency, name }))
 }
 
 /// What the dispatch catalogue matches an order by.

@@ -143,6 +143,114 @@ fn is_code(value: &str) -> bool {
         })
 }
 
+/// Coordinates given together, each in range; `at` is the object holding them, e.g. `location`.
+fn coordinates(
+    at: &'static str,
+    lat: Option<f64>,
+    lng: Option<f64>,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<(f64, f64)> {
+    let (lat_field, lng_field) = match at {
+        "location" => ("location.lat", "location.lng"),
+        _ => ("lat", "lng"),
+    };
+    match (lat, lng) {
+        (Some(lat), Some(lng)) => {
+            if !(-90.0..=90.0).contains(&lat) || !lat.is_finite() {
+                problems.push(problem(
+                    lat_field,
+                    "out_of_range",
+                    "纬度应在 -90 到 90 之间 (latitude out of range)",
+                ));
+            }
+            if !(-180.0..=180.0).contains(&lng) || !lng.is_finite() {
+                problems.push(problem(
+                    lng_field,
+                    "out_of_range",
+                    "经度应在 -180 到 180 之间 (longitude out of range)",
+                ));
+            }
+            // Out of range is reported above, and fails the whole parse; the pair still counts
+            // as given, so "give coordinates or an address" is not reported as well.
+            Some((lat, lng))
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            problems.push(problem(
+                lng_field,
+                "required",
+                "有纬度时也需要经度 (lng is required with lat)",
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            problems.push(problem(
+                lat_field,
+                "required",
+                "有经度时也需要纬度 (lat is required with lng)",
+            ));
+            None
+        }
+    }
+}
+
+/// At most [`MAX_PHOTOS`] http(s) links.
+fn check_photo_urls(field: &'static str, urls: &[String], problems: &mut Vec<FieldProblem>) {
+    if urls.len() > MAX_PHOTOS {
+        problems.push(problem(
+            field,
+            "too_many",
+            format!("最多 {MAX_PHOTOS} 张照片 (at most {MAX_PHOTOS} photos)"),
+        ));
+    }
+    for url in urls {
+        let valid = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= MAX_PHOTO_URL
+            && url.len() > "https://".len()
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !valid {
+            problems.push(problem(
+                field,
+                "invalid_url",
+                "照片地址应为 http(s) 链接 (photo URLs must be http(s) links)",
+            ));
+            break;
+        }
+    }
+}
+
+/// What agency staff record of a visit on site (现场处置): a note, photos, and where they stood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedVisit {
+    pub note: String,
+    pub photo_urls: Vec<String>,
+    pub coordinates: Option<(f64, f64)>,
+}
+
+impl CheckedVisit {
+    /// Checks every field, and reports every problem at once.
+    pub fn parse(
+        note: Option<&str>,
+        photo_urls: &[String],
+        lat: Option<f64>,
+        lng: Option<f64>,
+    ) -> Result<CheckedVisit, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let note = text("note", note.unwrap_or(""), MAX_DESCRIPTION, &mut problems);
+        check_photo_urls("photo_urls", photo_urls, &mut problems);
+        let coordinates = coordinates("visit", lat, lng, &mut problems);
+        if problems.is_empty() {
+            Ok(CheckedVisit {
+                note,
+                photo_urls: photo_urls.to_vec(),
+                coordinates,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 impl CheckedRequest {
     /// Checks every field, and reports every problem at once.
     pub fn parse(draft: &RequestDraft<'_>) -> Result<CheckedRequest, Vec<FieldProblem>> {
@@ -169,42 +277,7 @@ impl CheckedRequest {
             &mut problems,
         );
 
-        let coordinates = match (draft.lat, draft.lng) {
-            (Some(lat), Some(lng)) => {
-                if !(-90.0..=90.0).contains(&lat) || !lat.is_finite() {
-                    problems.push(problem(
-                        "location.lat",
-                        "out_of_range",
-                        "纬度应在 -90 到 90 之间 (latitude out of range)",
-                    ));
-                }
-                if !(-180.0..=180.0).contains(&lng) || !lng.is_finite() {
-                    problems.push(problem(
-                        "location.lng",
-                        "out_of_range",
-                        "经度应在 -180 到 180 之间 (longitude out of range)",
-                    ));
-                }
-                Some((lat, lng))
-            }
-            (None, None) => None,
-            (Some(_), None) => {
-                problems.push(problem(
-                    "location.lng",
-                    "required",
-                    "有纬度时也需要经度 (lng is required with lat)",
-                ));
-                None
-            }
-            (None, Some(_)) => {
-                problems.push(problem(
-                    "location.lat",
-                    "required",
-                    "有经度时也需要纬度 (lat is required with lng)",
-                ));
-                None
-            }
-        };
+        let coordinates = coordinates("location", draft.lat, draft.lng, &mut problems);
         let address = draft
             .address
             .map(str::trim)
@@ -250,27 +323,7 @@ impl CheckedRequest {
             ));
         }
 
-        if draft.photo_urls.len() > MAX_PHOTOS {
-            problems.push(problem(
-                "photo_urls",
-                "too_many",
-                format!("最多 {MAX_PHOTOS} 张照片 (at most {MAX_PHOTOS} photos)"),
-            ));
-        }
-        for url in draft.photo_urls {
-            let valid = (url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() <= MAX_PHOTO_URL
-                && url.len() > "https://".len()
-                && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !valid {
-                problems.push(problem(
-                    "photo_urls",
-                    "invalid_url",
-                    "照片地址应为 http(s) 链接 (photo URLs must be http(s) links)",
-                ));
-                break;
-            }
-        }
+        check_photo_urls("photo_urls", draft.photo_urls, &mut problems);
 
         match (problems.is_empty(), contact_phone) {
             (true, Ok(contact_phone)) => Ok(CheckedRequest {
@@ -408,6 +461,28 @@ mod tests {
                 ("photo_urls", "invalid_url")
             ]
         );
+    }
+
+    #[test]
+    fn visits_are_checked_whole() {
+        let photos = vec!["https://img.example.cn/1.jpg".to_owned()];
+        let visit = CheckedVisit::parse(Some(" 已到现场 "), &photos, Some(32.98), Some(114.02))
+            .expect("valid");
+        assert_eq!(visit.note, "已到现场");
+        assert_eq!(visit.coordinates, Some((32.98, 114.02)));
+        let bad = CheckedVisit::parse(None, &["javascript:x".to_owned()], None, Some(200.0))
+            .expect_err("invalid");
+        let fields: Vec<_> = bad.iter().map(|p| (p.field, p.code)).collect();
+        assert_eq!(
+            fields,
+            [
+                ("note", "required"),
+                ("photo_urls", "invalid_url"),
+                ("lat", "required")
+            ]
+        );
+        let too_many = vec!["https://img.example.cn/1.jpg".to_owned(); MAX_PHOTOS + 1];
+        assert!(CheckedVisit::parse(Some("x"), &too_many, None, None).is_err());
     }
 
     #[test]
