@@ -1,9 +1,9 @@
 //! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
 
 use crate::{
-    CreateRequest, DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope,
-    NearbyOrderList, NewDispatchRule, OrderAction, StaffOrder, StaffOrderList, WorkOrder,
-    WorkOrderPage, headers,
+    CalendarDay, CalendarDayList, CreateRequest, DispatchRule, DispatchRuleChangeList,
+    DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule, OrderAction, SetCalendarDay,
+    StaffOrder, StaffOrderList, WorkOrder, WorkOrderPage, headers,
 };
 
 /// What a call can end with, besides success.
@@ -326,5 +326,44 @@ impl Client {
                 .await?,
         )
         .await
+    }
+
+    /// `GET /api/v1/admin/calendar?year=` (administrators).
+    pub async fn calendar(&self, year: Option<i32>) -> Result<CalendarDayList, ClientError> {
+        let query: Vec<(&str, String)> =
+            year.map(|y| ("year", y.to_string())).into_iter().collect();
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/admin/calendar")
+                .query(&query)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `PUT /api/v1/admin/calendar/{day}` (administrators).
+    pub async fn set_calendar_day(
+        &self,
+        day: chrono::NaiveDate,
+        entry: &SetCalendarDay,
+    ) -> Result<CalendarDay, ClientError> {
+        let path = format!("/api/v1/admin/calendar/{day}");
+        Self::parse(
+            self.request(reqwest::Method::PUT, &path)
+                .json(entry)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `DELETE /api/v1/admin/calendar/{day}` (administrators).
+    pub async fn delete_calendar_day(&self, day: chrono::NaiveDate) -> Result<(), ClientError> {
+        let path = format!("/api/v1/admin/calendar/{day}");
+        let response = self.request(reqwest::Method::DELETE, &path).send().await?;
+        if response.status().as_u16() == 204 {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(response).await.map(|_| ())
     }
 }

@@ -373,6 +373,31 @@ pub struct DispatchRuleChangeList {
     pub items: Vec<DispatchRuleChange>,
 }
 
+/// A day of the business calendar that is not ordinary: a public holiday on a weekday, or a
+/// weekend day made a working day (调休).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDay {
+    pub day: chrono::NaiveDate,
+    /// `holiday` or `workday`.
+    pub kind: String,
+    /// E.g. "春节" or "春节调休".
+    pub name: String,
+}
+
+/// `PUT /api/v1/admin/calendar/{day}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetCalendarDay {
+    /// `holiday` or `workday`.
+    pub kind: String,
+    /// 1–50 characters.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDayList {
+    pub items: Vec<CalendarDay>,
+}
+
 /// The error envelope of every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorEnvelope {

@@ -52,7 +52,10 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::NearbyOrder,
         crate::NearbyOrderList,
         crate::Visit,
-        crate::ServiceLevels
+        crate::ServiceLevels,
+        crate::CalendarDay,
+        crate::CalendarDayList,
+        crate::SetCalendarDay
     ))
 )]
 struct Schemas;
@@ -502,6 +505,82 @@ impl ApiDoc {
             "/api/v1/requests/{id}/follow",
             vec![HttpMethod::Delete],
             unfollow,
+        );
+        let day_param = || {
+            ParameterBuilder::new()
+                .name("day")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("A date, YYYY-MM-DD"))
+        };
+        let calendar = OperationBuilder::new()
+            .operation_id(Some("calendar"))
+            .summary(Some(
+                "The business calendar's holidays and 调休 working days (administrators)",
+            ))
+            .parameter(query("year", false, "Only this year (2000–2100)"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("In date order", "CalendarDayList"))
+                        .response("422", error("Bad year (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        let set_day = OperationBuilder::new()
+            .operation_id(Some("setCalendarDay"))
+            .summary(Some(
+                "Make a day a holiday or a working day (administrators); logged",
+            ))
+            .description(Some(
+                "Deadlines computed afterwards count it; deadlines already set do not move.",
+            ))
+            .parameter(day_param())
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json("SetCalendarDay"))
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The day as set", "CalendarDay"))
+                        .response("400", error("Malformed JSON (`malformed_json`)"))
+                        .response("422", error("Bad date, kind or name (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        let delete_day = OperationBuilder::new()
+            .operation_id(Some("deleteCalendarDay"))
+            .summary(Some("Make a day ordinary again (administrators); logged"))
+            .parameter(day_param())
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("204", ResponseBuilder::new().description("Deleted"))
+                        .response("404", error("The day has no entry (`not_found`)"))
+                        .response("422", error("Bad date (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/admin/calendar", vec![HttpMethod::Get], calendar);
+        doc.paths.add_path_operation(
+            "/api/v1/admin/calendar/{day}",
+            vec![HttpMethod::Put],
+            set_day,
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/calendar/{day}",
+            vec![HttpMethod::Delete],
+            delete_day,
         );
         let duplicates = OperationBuilder::new()
             .operation_id(Some("orderDuplicates"))

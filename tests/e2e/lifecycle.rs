@@ -1155,3 +1155,104 @@ async fn the_centre_is_offered_the_catalogue_agency_or_the_backstop() {
         None
     );
 }
+
+#[tokio::test]
+async fn administrators_keep_the_business_calendar() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let admin = platform.client("admin-1", "admin");
+    let dispatch_new = || async {
+        let filed = cast
+            .citizen
+            .create_request(&valid_request(), None)
+            .await
+            .expect("filed");
+        cast.operator
+            .act(
+                &filed.tracking_number,
+                "dispatch",
+                &dispatch_to("gov-yicheng"),
+            )
+            .await
+            .expect("dispatched")
+            .deadline_at
+            .expect("a deadline")
+    };
+    let before = dispatch_new().await;
+
+    // The next weekday becomes a holiday: the seven working days end later.
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let mut day = Utc::now().with_timezone(&china).date_naive();
+    loop {
+        day = day.succ_opt().expect("a next day");
+        if day.weekday().num_days_from_monday() < 5 {
+            break;
+        }
+    }
+    let set = admin
+        .set_calendar_day(
+            day,
+            &mobile_api::SetCalendarDay {
+                kind: "holiday".into(),
+                name: " 临时假日 ".into(),
+            },
+        )
+        .await
+        .expect("set");
+    assert_eq!(set.name, "临时假日");
+    assert!(
+        admin
+            .calendar(Some(day.year()))
+            .await
+            .expect("calendar")
+            .items
+            .contains(&set)
+    );
+    let during = dispatch_new().await;
+    assert!(during > before, "{during} after {before}");
+    assert!(during - before >= Duration::days(1));
+
+    admin.delete_calendar_day(day).await.expect("deleted");
+    assert_eq!(dispatch_new().await, before, "ordinary again");
+    let logged: i64 = sqlx::query_scalar("select count(*) from business_calendar_changes")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(logged, 2);
+
+    // 2027: the statutory weekday holidays are loaded.
+    let loaded = admin.calendar(Some(2027)).await.expect("2027");
+    assert!(
+        loaded
+            .items
+            .iter()
+            .any(|d| d.name == "春节" && d.kind == "holiday")
+    );
+
+    for (status, result) in [
+        (
+            422,
+            admin
+                .set_calendar_day(
+                    day,
+                    &mobile_api::SetCalendarDay {
+                        kind: "party".into(),
+                        name: "".into(),
+                    },
+                )
+                .await
+                .map(|_| ()),
+        ),
+        (404, admin.delete_calendar_day(day).await),
+        (403, cast.operator.calendar(None).await.map(|_| ())),
+    ] {
+        assert_eq!(result.expect_err("refused").status(), Some(status));
+    }
+    let bad_date = reqwest::Client::new()
+        .delete(platform.url("/api/v1/admin/calendar/2027-02-30"))
+        .bearer_auth(platform.keys.token("admin-1", "admin"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bad_date.status().as_u16(), 422);
+}

@@ -51,8 +51,16 @@ fn rule(
     }
 }
 
-fn route_table() -> [RouteRule; 16] {
+fn route_table() -> [RouteRule; 19] {
     [
+        rule(Method::GET, "/api/v1/admin/calendar", "routing", ADMIN),
+        rule(Method::PUT, "/api/v1/admin/calendar/{}", "routing", ADMIN),
+        rule(
+            Method::DELETE,
+            "/api/v1/admin/calendar/{}",
+            "routing",
+            ADMIN,
+        ),
         rule(Method::POST, "/api/v1/requests", "intake", CITIZEN_FACING),
         rule(Method::GET, "/api/v1/requests", "intake", CITIZEN_FACING),
         rule(

@@ -7,6 +7,7 @@
 //! history event in the same transaction.
 
 mod actions;
+mod calendar;
 mod catalogue;
 mod error;
 mod reveal;
@@ -55,6 +56,18 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
                 .await
                 .map_err(|_| ApiError::MalformedJson(None))?;
             catalogue::create(&principal, &body).await
+        }
+        (Method::GET, ["api", "v1", "admin", "calendar"]) => calendar::list(&query).await,
+        (Method::PUT, ["api", "v1", "admin", "calendar", day]) => {
+            let body = request
+                .into_body()
+                .bytes()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            calendar::set(&principal, day, &body).await
+        }
+        (Method::DELETE, ["api", "v1", "admin", "calendar", day]) => {
+            calendar::delete(&principal, day).await
         }
         (Method::DELETE, ["api", "v1", "admin", "dispatch-rules", id]) => {
             catalogue::delete(&principal, id).await
