@@ -1050,6 +1050,34 @@ async fn urgent_orders_carry_the_fast_channel_promises_and_visits_are_recorded()
     assert_eq!(unchanged.visits.len(), 2);
     assert_eq!(unchanged.history.len(), again.history.len());
 
+    // And on to the archive, as any order.
+    staff
+        .act(
+            &filed.tracking_number,
+            "reply",
+            &with(|a| a.result = Some("已抢修完毕，恢复照明".into())),
+        )
+        .await
+        .expect("replied");
+    cast.supervisor
+        .act(&filed.tracking_number, "pass_audit", &none())
+        .await
+        .expect("audited");
+    cast.citizen
+        .rate(&filed.tracking_number, "satisfied")
+        .await
+        .expect("rated");
+    let archived = cast
+        .citizen
+        .get_request(&filed.tracking_number)
+        .await
+        .expect("read");
+    assert_eq!(archived.status, "archived");
+    assert_eq!(
+        archived.timeline[0].description,
+        "您的紧急诉求已受理，已进入快速通道"
+    );
+
     let normal = cast
         .citizen
         .create_request(&valid_request(), None)
