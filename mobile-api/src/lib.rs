@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 #[cfg(feature = "client")]
 pub mod client;
 mod openapi;
+pub mod routes;
 
 pub use openapi::ApiDoc;
 

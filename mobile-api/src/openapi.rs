@@ -654,6 +654,39 @@ impl ApiDoc {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn the_document_lists_exactly_the_route_table() {
+        let doc = serde_json::to_value(crate::ApiDoc::build()).expect("json");
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            // `{id}` in the document is `{}` in the table.
+            let pattern = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "{}"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in item.as_object().expect("operations").keys() {
+                documented.push((method.to_uppercase(), pattern.clone()));
+            }
+        }
+        let mut routed: Vec<(String, String)> = crate::routes::ROUTES
+            .iter()
+            .map(|r| (r.method.to_owned(), r.pattern.to_owned()))
+            .collect();
+        documented.sort();
+        routed.sort();
+        assert_eq!(documented, routed);
+    }
+
+    #[test]
     fn the_committed_document_is_current() {
         let committed = include_str!("../openapi.json");
         assert!(

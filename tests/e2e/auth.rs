@@ -177,3 +177,61 @@ async fn health_needs_no_token_and_reaches_every_component() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["components"]["intake"], "ok", "{body}");
 }
+
+/// A concrete path for a pattern: every `{}` filled with a value that parses but names nothing.
+fn sample_path(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .map(|segment| match segment {
+            "{}" if pattern.contains("/calendar/") => "2027-02-05",
+            "{}" if pattern.contains("/dispatch-rules/") => "999999",
+            "{}" => "ZMD-20261128-999999",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_route_refuses_every_role_it_does_not_name() {
+    let platform = Platform::start().await;
+    let http = reqwest::Client::new();
+    for route in mobile_api::routes::ROUTES {
+        let path = sample_path(route.pattern);
+        for role in mobile_api::routes::ROLES {
+            let agency = (*role == "agency_staff").then_some("city-urban-management");
+            let token = platform
+                .keys
+                .token_for(&format!("{role}-matrix"), role, agency);
+            let method = reqwest::Method::from_bytes(route.method.as_bytes()).expect("a method");
+            let mut request = http.request(method, platform.url(&path)).bearer_auth(token);
+            if matches!(route.method, "POST" | "PUT") {
+                request = request
+                    .header("content-type", "application/json")
+                    .body("{}");
+            }
+            let response = request.send().await.expect("sent");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let case = format!("{} {path} as {role}: {status} {body}", route.method);
+            if route.roles.contains(role) {
+                assert!(
+                    ![401, 403].contains(&status) && status < 500,
+                    "allowed, so the component answers: {case}"
+                );
+            } else {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (403, Some("forbidden")),
+                    "{case}"
+                );
+            }
+        }
+    }
+    // Nothing was written by any of it.
+    let orders: i64 = sqlx::query_scalar("select count(*) from work_orders")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(orders, 0);
+}

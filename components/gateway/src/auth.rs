@@ -125,7 +125,8 @@ impl Verifier {
             exp,
             agency,
         } = data.claims;
-        if sub.is_empty() || sub.len() > 128 || !ROLES.contains(&role.as_str()) {
+        if sub.is_empty() || sub.len() > 128 || !mobile_api::routes::ROLES.contains(&role.as_str())
+        {
             return Err(Refusal::Invalid);
         }
         // Agency staff act for exactly one agency; nobody else acts for one.
@@ -146,15 +147,6 @@ impl Verifier {
         Ok(principal)
     }
 }
-
-const ROLES: &[&str] = &[
-    "citizen",
-    "operator",
-    "agency_staff",
-    "supervisor",
-    "leader",
-    "admin",
-];
 
 pub async fn authenticate(headers: &HeaderMap) -> Result<Principal, Refusal> {
     let header = headers.get("authorization").ok_or(Refusal::Missing)?;

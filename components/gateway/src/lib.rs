@@ -10,7 +10,7 @@
 
 mod auth;
 
-use mobile_api::{codes, headers};
+use mobile_api::{codes, headers, routes};
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{HeaderValue, Method, Request, Response, StatusCode};
 use spin_sdk::http_service;
@@ -20,128 +20,6 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The committed OpenAPI document, served at `/openapi.json`.
 const OPENAPI: &str = include_str!("../../../mobile-api/openapi.json");
-
-/// Who may call what. Each route names the private component that serves it.
-struct RouteRule {
-    method: Method,
-    /// A path pattern; `{}` matches one segment.
-    pattern: &'static str,
-    component: &'static str,
-    roles: &'static [&'static str],
-}
-
-const CITIZEN_FACING: &[&str] = &["citizen", "operator"];
-const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
-const ADMIN: &[&str] = &["admin"];
-const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];
-/// Actions: the lifecycle decides which role may take which action on which order.
-const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
-
-fn rule(
-    method: Method,
-    pattern: &'static str,
-    component: &'static str,
-    roles: &'static [&'static str],
-) -> RouteRule {
-    RouteRule {
-        method,
-        pattern,
-        component,
-        roles,
-    }
-}
-
-fn route_table() -> [RouteRule; 19] {
-    [
-        rule(Method::GET, "/api/v1/admin/calendar", "routing", ADMIN),
-        rule(Method::PUT, "/api/v1/admin/calendar/{}", "routing", ADMIN),
-        rule(
-            Method::DELETE,
-            "/api/v1/admin/calendar/{}",
-            "routing",
-            ADMIN,
-        ),
-        rule(Method::POST, "/api/v1/requests", "intake", CITIZEN_FACING),
-        rule(Method::GET, "/api/v1/requests", "intake", CITIZEN_FACING),
-        rule(
-            Method::GET,
-            "/api/v1/requests/nearby",
-            "intake",
-            CITIZEN_FACING,
-        ),
-        rule(Method::GET, "/api/v1/requests/{}", "intake", CITIZEN_FACING),
-        rule(
-            Method::POST,
-            "/api/v1/requests/{}/follow",
-            "intake",
-            &["citizen"],
-        ),
-        rule(
-            Method::DELETE,
-            "/api/v1/requests/{}/follow",
-            "intake",
-            &["citizen"],
-        ),
-        rule(
-            Method::GET,
-            "/api/v1/orders/{}/duplicates",
-            "routing",
-            CENTRE,
-        ),
-        rule(Method::GET, "/api/v1/centre/queue", "routing", CENTRE),
-        rule(Method::GET, "/api/v1/tasks", "routing", &["agency_staff"]),
-        rule(Method::GET, "/api/v1/orders/{}", "routing", STAFF),
-        rule(
-            Method::POST,
-            "/api/v1/orders/{}/actions/{}",
-            "routing",
-            ACTORS,
-        ),
-        rule(
-            Method::GET,
-            "/api/v1/admin/dispatch-rules",
-            "routing",
-            ADMIN,
-        ),
-        rule(
-            Method::POST,
-            "/api/v1/admin/dispatch-rules",
-            "routing",
-            ADMIN,
-        ),
-        rule(
-            Method::GET,
-            "/api/v1/admin/dispatch-rules/changes",
-            "routing",
-            ADMIN,
-        ),
-        rule(
-            Method::DELETE,
-            "/api/v1/admin/dispatch-rules/{}",
-            "routing",
-            ADMIN,
-        ),
-        rule(
-            Method::POST,
-            "/api/v1/orders/{}/contact-phone",
-            "routing",
-            STAFF,
-        ),
-    ]
-}
-
-fn pattern_matches(pattern: &str, path: &str) -> bool {
-    let mut pattern_segments = pattern.split('/');
-    let mut path_segments = path.split('/');
-    loop {
-        match (pattern_segments.next(), path_segments.next()) {
-            (None, None) => return true,
-            (Some("{}"), Some(segment)) if !segment.is_empty() => {}
-            (Some(expected), Some(segment)) if expected == segment => {}
-            _ => return false,
-        }
-    }
-}
 
 type Reply = Response<String>;
 
@@ -183,29 +61,25 @@ async fn handle(request: Request) -> Reply {
         }
     }
 
-    let rules = route_table();
-    let matching: Vec<&RouteRule> = rules
-        .iter()
-        .filter(|rule| pattern_matches(rule.pattern, &path))
-        .collect();
-    if matching.is_empty() {
-        return error(
-            StatusCode::NOT_FOUND,
-            codes::NOT_FOUND,
-            "没有这个地址 (no such route)",
-            &request_id,
-        );
-    }
-    let Some(rule) = matching
-        .into_iter()
-        .find(|rule| rule.method == request.method())
-    else {
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            codes::METHOD_NOT_ALLOWED,
-            "不支持该请求方法 (method not allowed)",
-            &request_id,
-        );
+    // Who may call what, and which component serves it: the API contract's route table.
+    let rule = match routes::lookup(request.method().as_str(), &path) {
+        routes::Lookup::Found(rule) => rule,
+        routes::Lookup::NoSuchPath => {
+            return error(
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有这个地址 (no such route)",
+                &request_id,
+            );
+        }
+        routes::Lookup::WrongMethod => {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::METHOD_NOT_ALLOWED,
+                "不支持该请求方法 (method not allowed)",
+                &request_id,
+            );
+        }
     };
 
     let principal = match auth::authenticate(request.headers()).await {
@@ -407,24 +281,4 @@ async fn component_health(request_id: &str) -> Reply {
         StatusCode::SERVICE_UNAVAILABLE
     };
     json_response(status, body.to_string(), request_id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pattern_matches;
-
-    #[test]
-    fn patterns_match_whole_segments() {
-        assert!(pattern_matches("/api/v1/requests", "/api/v1/requests"));
-        assert!(pattern_matches(
-            "/api/v1/requests/{}",
-            "/api/v1/requests/ZMD-20261128-000001"
-        ));
-        assert!(!pattern_matches("/api/v1/requests/{}", "/api/v1/requests/"));
-        assert!(!pattern_matches(
-            "/api/v1/requests/{}",
-            "/api/v1/requests/a/b"
-        ));
-        assert!(!pattern_matches("/api/v1/requests", "/api/v1/requestsx"));
-    }
 }

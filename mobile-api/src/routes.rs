@@ -1,0 +1,169 @@
+//! The route table: every public API route, the private component that serves it, and the roles
+//! that may call it. The gateway enforces it before any component runs; the tests build their
+//! authorization matrix from it and check that the OpenAPI document lists exactly these routes,
+//! so a new route cannot be forgotten in either.
+
+/// A route of the public API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// An HTTP method, upper case.
+    pub method: &'static str,
+    /// A path pattern; `{}` matches one non-empty segment.
+    pub pattern: &'static str,
+    /// The private component that serves it.
+    pub component: &'static str,
+    /// The roles that may call it.
+    pub roles: &'static [&'static str],
+}
+
+/// Every role a token can carry.
+pub const ROLES: &[&str] = &[
+    "citizen",
+    "operator",
+    "agency_staff",
+    "supervisor",
+    "leader",
+    "admin",
+];
+
+const CITIZEN_FACING: &[&str] = &["citizen", "operator"];
+const CITIZEN: &[&str] = &["citizen"];
+const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
+const ADMIN: &[&str] = &["admin"];
+const AGENCY: &[&str] = &["agency_staff"];
+const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];
+/// Actions: the lifecycle decides which role may take which action on which order.
+const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
+
+const fn route(
+    method: &'static str,
+    pattern: &'static str,
+    component: &'static str,
+    roles: &'static [&'static str],
+) -> Route {
+    Route {
+        method,
+        pattern,
+        component,
+        roles,
+    }
+}
+
+/// In matching order: where two patterns match a path, the first with the request's method wins
+/// (`/api/v1/requests/nearby` before `/api/v1/requests/{}`).
+pub const ROUTES: &[Route] = &[
+    route("POST", "/api/v1/requests", "intake", CITIZEN_FACING),
+    route("GET", "/api/v1/requests", "intake", CITIZEN_FACING),
+    route("GET", "/api/v1/requests/nearby", "intake", CITIZEN_FACING),
+    route("GET", "/api/v1/requests/{}", "intake", CITIZEN_FACING),
+    route("POST", "/api/v1/requests/{}/follow", "intake", CITIZEN),
+    route("DELETE", "/api/v1/requests/{}/follow", "intake", CITIZEN),
+    route("GET", "/api/v1/centre/queue", "routing", CENTRE),
+    route("GET", "/api/v1/tasks", "routing", AGENCY),
+    route("GET", "/api/v1/orders/{}", "routing", STAFF),
+    route("GET", "/api/v1/orders/{}/duplicates", "routing", CENTRE),
+    route("POST", "/api/v1/orders/{}/actions/{}", "routing", ACTORS),
+    route("POST", "/api/v1/orders/{}/contact-phone", "routing", STAFF),
+    route("GET", "/api/v1/admin/dispatch-rules", "routing", ADMIN),
+    route("POST", "/api/v1/admin/dispatch-rules", "routing", ADMIN),
+    route(
+        "GET",
+        "/api/v1/admin/dispatch-rules/changes",
+        "routing",
+        ADMIN,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/admin/dispatch-rules/{}",
+        "routing",
+        ADMIN,
+    ),
+    route("GET", "/api/v1/admin/calendar", "routing", ADMIN),
+    route("PUT", "/api/v1/admin/calendar/{}", "routing", ADMIN),
+    route("DELETE", "/api/v1/admin/calendar/{}", "routing", ADMIN),
+];
+
+/// Whether `path` fits `pattern`.
+pub fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return true,
+            (Some("{}"), Some(segment)) if !segment.is_empty() => {}
+            (Some(expected), Some(segment)) if expected == segment => {}
+            _ => return false,
+        }
+    }
+}
+
+/// What the table says of a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found(&'static Route),
+    /// The path exists, with other methods.
+    WrongMethod,
+    NoSuchPath,
+}
+
+pub fn lookup(method: &str, path: &str) -> Lookup {
+    let mut path_exists = false;
+    for route in ROUTES {
+        if pattern_matches(route.pattern, path) {
+            if route.method == method {
+                return Lookup::Found(route);
+            }
+            path_exists = true;
+        }
+    }
+    if path_exists {
+        Lookup::WrongMethod
+    } else {
+        Lookup::NoSuchPath
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(pattern_matches("/api/v1/requests", "/api/v1/requests"));
+        assert!(pattern_matches(
+            "/api/v1/requests/{}",
+            "/api/v1/requests/ZMD-20261128-000001"
+        ));
+        assert!(!pattern_matches("/api/v1/requests/{}", "/api/v1/requests/"));
+        assert!(!pattern_matches(
+            "/api/v1/requests/{}",
+            "/api/v1/requests/a/b"
+        ));
+        assert!(!pattern_matches("/api/v1/requests", "/api/v1/requestsx"));
+    }
+
+    #[test]
+    fn the_more_specific_route_is_listed_first() {
+        assert_eq!(
+            lookup("GET", "/api/v1/requests/nearby"),
+            Lookup::Found(&ROUTES[2])
+        );
+        assert_eq!(lookup("PATCH", "/api/v1/requests"), Lookup::WrongMethod);
+        assert_eq!(lookup("GET", "/api/v2/requests"), Lookup::NoSuchPath);
+    }
+
+    #[test]
+    fn every_route_names_known_roles_and_no_route_is_listed_twice() {
+        for (i, route) in ROUTES.iter().enumerate() {
+            assert!(!route.roles.is_empty(), "{route:?}");
+            assert!(route.roles.iter().all(|r| ROLES.contains(r)), "{route:?}");
+            assert!(
+                ROUTES[..i]
+                    .iter()
+                    .all(|earlier| (earlier.method, earlier.pattern)
+                        != (route.method, route.pattern)),
+                "{route:?}"
+            );
+        }
+    }
+}
