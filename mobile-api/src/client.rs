@@ -1,9 +1,10 @@
 //! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
 
 use crate::{
-    CalendarDay, CalendarDayList, CreateRequest, DispatchRule, DispatchRuleChangeList,
-    DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule, OrderAction, SetCalendarDay,
-    StaffOrder, StaffOrderList, WorkOrder, WorkOrderPage, headers,
+    AuditLog, CalendarDay, CalendarDayList, CreateRequest, DispatchRule, DispatchRuleChangeList,
+    DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule, NewStaffAccount,
+    OrderAction, RefreshTokenBody, SetCalendarDay, StaffAccount, StaffAccountList, StaffOrder,
+    StaffOrderList, StaffSignIn, TokenPair, WorkOrder, WorkOrderPage, headers,
 };
 
 /// What a call can end with, besides success.
@@ -365,5 +366,101 @@ impl Client {
             return Ok(());
         }
         Self::parse::<serde_json::Value>(response).await.map(|_| ())
+    }
+
+    /// `POST /api/v1/auth/staff/sign-in` (no token needed).
+    pub async fn staff_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<TokenPair, ClientError> {
+        let body = StaffSignIn {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/auth/staff/sign-in")
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/refresh`: the next pair; the refresh token given is spent.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, ClientError> {
+        let body = RefreshTokenBody {
+            refresh_token: refresh_token.to_owned(),
+        };
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/auth/refresh")
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/sign-out`: revokes the refresh token and its family.
+    pub async fn sign_out(&self, refresh_token: &str) -> Result<(), ClientError> {
+        let body = RefreshTokenBody {
+            refresh_token: refresh_token.to_owned(),
+        };
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/auth/sign-out")
+            .json(&body)
+            .send()
+            .await?;
+        if response.status().as_u16() == 204 {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+    }
+
+    /// `GET /api/v1/admin/staff` (administrators).
+    pub async fn staff_accounts(&self) -> Result<StaffAccountList, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/admin/staff")
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/admin/staff` (administrators).
+    pub async fn create_staff(
+        &self,
+        account: &NewStaffAccount,
+    ) -> Result<StaffAccount, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/admin/staff")
+                .json(account)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/admin/staff/{username}/disable` or `/enable` (administrators).
+    pub async fn set_staff_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<StaffAccount, ClientError> {
+        let verb = if disabled { "disable" } else { "enable" };
+        let path = format!("/api/v1/admin/staff/{username}/{verb}");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/admin/audit` (administrators), newest first.
+    pub async fn audit_log(&self, action: Option<&str>) -> Result<AuditLog, ClientError> {
+        let query: Vec<(&str, &str)> = action.map(|a| ("action", a)).into_iter().collect();
+        Self::parse(
+            self.request(reqwest::Method::GET, "/api/v1/admin/audit")
+                .query(&query)
+                .send()
+                .await?,
+        )
+        .await
     }
 }

@@ -83,7 +83,7 @@ pub struct CreateRequest {
     pub photo_urls: Vec<String>,
     /// Operators only, for calls: the number the call came in on, e.g. `12345` (the default) or
     /// one of the older service hotlines that now ring 12345, e.g. `12315`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotline_number: Option<String>,
 }
 
@@ -134,7 +134,9 @@ pub struct WorkOrder {
     pub urgent: bool,
     pub confidential: bool,
     pub photo_urls: Vec<String>,
-    /// True when this is someone else's order that you follow.
+    /// True when this is someone else's order that you follow. (Absent in answers stored
+    /// before following existed, e.g. idempotent replays: read as false.)
+    #[serde(default)]
     pub following: bool,
     /// When this request was merged into an open duplicate (并单): that order's tracking number,
     /// which you now follow.
@@ -155,7 +157,9 @@ pub struct WorkOrderSummary {
     pub category: Named,
     pub title: String,
     pub urgent: bool,
-    /// True when this is someone else's order that you follow.
+    /// True when this is someone else's order that you follow. (Absent in answers stored
+    /// before following existed, e.g. idempotent replays: read as false.)
+    #[serde(default)]
     pub following: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -399,6 +403,88 @@ pub struct CalendarDayList {
     pub items: Vec<CalendarDay>,
 }
 
+/// `POST /api/v1/auth/staff/sign-in`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffSignIn {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/sign-out`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RefreshTokenBody {
+    pub refresh_token: String,
+}
+
+/// What a sign-in or a refresh gives: a short-lived access token for `Authorization: Bearer`,
+/// and a refresh token that can be used once, for the next pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires, unless used or revoked first.
+    pub refresh_token_expires_in: i64,
+    /// Who the tokens are for.
+    pub subject: String,
+    pub role: String,
+    pub agency: Option<String>,
+}
+
+/// `POST /api/v1/admin/staff`: a staff account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewStaffAccount {
+    /// 3–64 characters: lower-case letters, digits, `.`, `_`, `-`; the sign-in name, never changed.
+    pub username: String,
+    /// The person's name as colleagues see it, 1–50 characters.
+    pub display_name: String,
+    /// `operator`, `agency_staff`, `supervisor`, `leader` or `admin`.
+    pub role: String,
+    /// Agency staff only: their agency.
+    pub agency: Option<String>,
+    /// 12–128 characters.
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffAccount {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub agency: Option<Named>,
+    pub disabled: bool,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffAccountList {
+    pub items: Vec<StaffAccount>,
+}
+
+/// One entry of the audit log: sign-ins and failed sign-ins, staff account changes, dispatch
+/// catalogue and calendar changes, and every showing of a citizen's phone number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: String,
+    /// E.g. `signed_in`, `sign_in_failed`, `staff_created`, `dispatch_rule_created`,
+    /// `calendar_set`, `contact_phone_revealed`.
+    pub action: String,
+    /// What it concerns: an account, a rule id, a date, a tracking number.
+    pub target: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditLog {
+    pub items: Vec<AuditEntry>,
+}
+
 /// The error envelope of every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorEnvelope {
@@ -450,4 +536,14 @@ pub mod codes {
     pub const MERGE_TARGET_INVALID: &str = "merge_target_invalid";
     /// Following your own order, a confidential one, or one that is closed.
     pub const CANNOT_FOLLOW: &str = "cannot_follow";
+    /// A wrong username or password (which of the two is not said).
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const ACCOUNT_DISABLED: &str = "account_disabled";
+    /// Too many failed sign-ins; see `Retry-After`.
+    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    /// Unknown, expired, revoked or malformed.
+    pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
+    /// A refresh token used twice: its whole family is revoked; sign in again.
+    pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
+    pub const USERNAME_TAKEN: &str = "username_taken";
 }

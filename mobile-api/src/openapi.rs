@@ -55,7 +55,15 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::ServiceLevels,
         crate::CalendarDay,
         crate::CalendarDayList,
-        crate::SetCalendarDay
+        crate::SetCalendarDay,
+        crate::StaffSignIn,
+        crate::RefreshTokenBody,
+        crate::TokenPair,
+        crate::NewStaffAccount,
+        crate::StaffAccount,
+        crate::StaffAccountList,
+        crate::AuditEntry,
+        crate::AuditLog
     ))
 )]
 struct Schemas;
@@ -506,6 +514,180 @@ impl ApiDoc {
             vec![HttpMethod::Delete],
             unfollow,
         );
+        let body_of = |schema: &str| {
+            Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json(schema))
+                    .required(Some(Required::True))
+                    .build(),
+            )
+        };
+        let public_errors = |responses: ResponsesBuilder| {
+            responses
+                .response("400", error("Malformed JSON (`malformed_json`)"))
+                .response("422", error("Missing fields (`validation_failed`)"))
+                .response("500", error("Internal error (`internal`)"))
+        };
+        let sign_in = OperationBuilder::new()
+            .operation_id(Some("staffSignIn"))
+            .summary(Some("Staff sign in with a username and password (no token needed)"))
+            .description(Some(
+                "Five failed sign-ins for one username within 15 minutes refuse further tries until the oldest \
+                 is 15 minutes old (429 with Retry-After). Every sign-in and failed sign-in is in the audit log.",
+            ))
+            .request_body(body_of("StaffSignIn"))
+            .responses(
+                public_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Signed in", "TokenPair"))
+                        .response("401", error("Wrong username or password (`invalid_credentials`)"))
+                        .response("403", error("The account is disabled (`account_disabled`)"))
+                        .response("429", error("Too many failed sign-ins (`too_many_attempts`)")),
+                )
+                .build(),
+            )
+            .build();
+        let refresh = OperationBuilder::new()
+            .operation_id(Some("refreshTokens"))
+            .summary(Some("Trade a refresh token for a new pair (no token needed)"))
+            .description(Some(
+                "The refresh token is spent. Presenting a spent one again revokes its whole family \
+                 (`refresh_token_reused`): sign in again.",
+            ))
+            .request_body(body_of("RefreshTokenBody"))
+            .responses(
+                public_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The next pair", "TokenPair"))
+                        .response(
+                            "401",
+                            error("Unknown, expired or revoked (`invalid_refresh_token`), or reused (`refresh_token_reused`)"),
+                        ),
+                )
+                .build(),
+            )
+            .build();
+        let sign_out = OperationBuilder::new()
+            .operation_id(Some("signOut"))
+            .summary(Some(
+                "Sign out: revoke the refresh token and its family (no token needed)",
+            ))
+            .description(Some(
+                "Access tokens already issued run out by themselves (15 minutes by default).",
+            ))
+            .request_body(body_of("RefreshTokenBody"))
+            .responses(
+                public_errors(ResponsesBuilder::new().response(
+                    "204",
+                    ResponseBuilder::new().description("Signed out (also for an unknown token)"),
+                ))
+                .build(),
+            )
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/auth/staff/sign-in",
+            vec![HttpMethod::Post],
+            sign_in,
+        );
+        doc.paths
+            .add_path_operation("/api/v1/auth/refresh", vec![HttpMethod::Post], refresh);
+        doc.paths
+            .add_path_operation("/api/v1/auth/sign-out", vec![HttpMethod::Post], sign_out);
+        let username_param = || {
+            ParameterBuilder::new()
+                .name("username")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+        };
+        let staff_list = OperationBuilder::new()
+            .operation_id(Some("staffAccounts"))
+            .summary(Some("Staff accounts (administrators)"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new().response("200", ok("By username", "StaffAccountList")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        let staff_create = OperationBuilder::new()
+            .operation_id(Some("createStaffAccount"))
+            .summary(Some("Add a staff account (administrators); logged"))
+            .request_body(body_of("NewStaffAccount"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("201", ok("Added", "StaffAccount"))
+                        .response("400", error("Malformed JSON (`malformed_json`)"))
+                        .response("409", error("The username is taken (`username_taken`)"))
+                        .response("422", error("Bad fields, unknown agency or a weak password (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        let staff_change = |id: &str, summary: &str| {
+            OperationBuilder::new()
+                .operation_id(Some(id))
+                .summary(Some(summary))
+                .parameter(username_param())
+                .responses(
+                    common_errors(
+                        ResponsesBuilder::new()
+                            .response("200", ok("The account afterwards", "StaffAccount"))
+                            .response("404", error("No such account (`not_found`)"))
+                            .response(
+                                "422",
+                                error("Disabling one's own account (`validation_failed`)"),
+                            ),
+                    )
+                    .build(),
+                )
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .build()
+        };
+        doc.paths
+            .add_path_operation("/api/v1/admin/staff", vec![HttpMethod::Get], staff_list);
+        doc.paths
+            .add_path_operation("/api/v1/admin/staff", vec![HttpMethod::Post], staff_create);
+        doc.paths.add_path_operation(
+            "/api/v1/admin/staff/{username}/disable",
+            vec![HttpMethod::Post],
+            staff_change(
+                "disableStaffAccount",
+                "Disable an account and revoke its refresh tokens (administrators); logged",
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/staff/{username}/enable",
+            vec![HttpMethod::Post],
+            staff_change(
+                "enableStaffAccount",
+                "Enable an account again (administrators); logged",
+            ),
+        );
+        let audit = OperationBuilder::new()
+            .operation_id(Some("auditLog"))
+            .summary(Some("The audit log, newest first (administrators)"))
+            .description(Some(
+                "Sign-ins and failed sign-ins, refresh-token reuse, staff account changes, dispatch catalogue \
+                 and calendar changes, and every showing of a citizen's phone number.",
+            ))
+            .parameter(query("action", false, "Only this action, e.g. `sign_in_failed`"))
+            .parameter(query("actor", false, "Only this actor"))
+            .parameter(query("limit", false, "1–500, default 100"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Newest first", "AuditLog"))
+                        .response("422", error("Bad limit (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/admin/audit", vec![HttpMethod::Get], audit);
         let day_param = || {
             ParameterBuilder::new()
                 .name("day")

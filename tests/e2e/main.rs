@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod filing;
+mod identity;
 mod lifecycle;
 mod places;
 mod runtime;

@@ -48,12 +48,17 @@ impl Keys {
         serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": x }] })
     }
 
+    /// The private key as PKCS#8 PEM, as the gateway's `jwt_signing_key` variable takes it.
+    pub fn pem(&self) -> String {
+        self.signing
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .expect("pem")
+            .to_string()
+    }
+
     /// A token with the given claims, signed with this key.
     pub fn sign(&self, claims: &serde_json::Value) -> String {
-        let pem = self
-            .signing
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .expect("pem");
+        let pem = self.pem();
         let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).expect("an Ed25519 key");
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -188,6 +193,8 @@ impl Platform {
             .arg(options.memory_mib.to_string())
             .env("DATABASE_URL", &url)
             .env("SPIN_VARIABLE_JWT_JWKS", keys.jwks().to_string())
+            .env("SPIN_VARIABLE_JWT_SIGNING_KEY", keys.pem())
+            .env("SPIN_VARIABLE_JWT_SIGNING_KID", &keys.kid)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log)?)
             .spawn()

@@ -140,7 +140,7 @@ fn start_server(
     data: &std::path::Path,
     manifest: &std::path::Path,
     database_url: &str,
-    jwks: &str,
+    signing: &[(&'static str, String)],
 ) -> anyhow::Result<(Server, Duration)> {
     let launched = Instant::now();
     let mut child = Command::new(hotline(true))
@@ -151,7 +151,7 @@ fn start_server(
         .arg(manifest)
         .args(["--listen", "127.0.0.1:0"])
         .env("DATABASE_URL", database_url)
-        .env("SPIN_VARIABLE_JWT_JWKS", jwks)
+        .envs(signing.iter().map(|(name, value)| (*name, value)))
         .env("HOTLINE_LOG", "warn")
         .current_dir(root())
         .stdout(Stdio::piped())
@@ -355,7 +355,7 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
         .arg("--data-dir")
         .arg(data)
         .arg("keys"))?;
-    let jwks = std::fs::read_to_string(data.join("keys/jwks.json"))?;
+    let signing = crate::signing_variables(&data.join("keys"))?;
     let token = {
         let out = Command::new(hotline(true))
             .arg("--data-dir")
@@ -367,9 +367,9 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
     let manifest = bench_manifest(data)?;
 
     step("start-up: launch to first answer (the second start has a warm compile cache)");
-    let (first, cold) = start_server(data, &manifest, database_url, &jwks)?;
+    let (first, cold) = start_server(data, &manifest, database_url, &signing)?;
     drop(first);
-    let (server, warm) = start_server(data, &manifest, database_url, &jwks)?;
+    let (server, warm) = start_server(data, &manifest, database_url, &signing)?;
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);

@@ -9,6 +9,7 @@
 //! nothing but this component can reach them, and it always sets both from a verified token.
 
 mod auth;
+mod identity;
 
 use mobile_api::{codes, headers, routes};
 use spin_sdk::http::body::IncomingBodyExt;
@@ -82,25 +83,31 @@ async fn handle(request: Request) -> Reply {
         }
     };
 
-    let principal = match auth::authenticate(request.headers()).await {
-        Ok(principal) => principal,
-        Err(refusal) => {
+    // Public routes (signing in) need no token; every other route needs one, of a role it names.
+    let principal = if rule.is_public() {
+        None
+    } else {
+        let principal = match auth::authenticate(request.headers()).await {
+            Ok(principal) => principal,
+            Err(refusal) => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    refusal.code(),
+                    refusal.message(),
+                    &request_id,
+                );
+            }
+        };
+        if !rule.roles.contains(&principal.role.as_str()) {
             return error(
-                StatusCode::UNAUTHORIZED,
-                refusal.code(),
-                refusal.message(),
+                StatusCode::FORBIDDEN,
+                codes::FORBIDDEN,
+                "您的角色无权使用此功能 (your role may not use this route)",
                 &request_id,
             );
         }
+        Some(principal)
     };
-    if !rule.roles.contains(&principal.role.as_str()) {
-        return error(
-            StatusCode::FORBIDDEN,
-            codes::FORBIDDEN,
-            "您的角色无权使用此功能 (your role may not use this route)",
-            &request_id,
-        );
-    }
 
     let declared_length = request
         .headers()
@@ -163,6 +170,32 @@ async fn handle(request: Request) -> Reply {
         }
     } else {
         Vec::new()
+    };
+
+    if rule.component == "gateway" {
+        let mut reply = identity::serve(
+            rule,
+            &path,
+            parts.uri.query().unwrap_or(""),
+            &parts.headers,
+            principal.as_ref(),
+            &body,
+            &request_id,
+        )
+        .await;
+        if let Ok(id) = HeaderValue::from_str(&request_id) {
+            reply.headers_mut().insert(headers::REQUEST_ID, id);
+        }
+        return reply;
+    }
+    // Only the gateway's own routes are public (the route table's test holds it).
+    let Some(principal) = principal else {
+        return error(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            "没有这个地址 (no such route)",
+            &request_id,
+        );
     };
 
     let path_and_query = parts

@@ -15,6 +15,7 @@ mod outbound;
 mod places;
 mod postgres;
 mod server;
+mod staff;
 mod tokens;
 mod variables;
 
@@ -48,6 +49,11 @@ enum Command {
     Serve(ServeArgs),
     /// Apply the migrations to the database and exit.
     Migrate(DatabaseArgs),
+    /// Staff accounts: add the first administrator (then use the API).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// Districts and grids: load real boundaries.
     Places {
         #[command(subcommand)]
@@ -75,6 +81,27 @@ enum Command {
         agency: Option<String>,
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffAction {
+    /// Add a staff account unless the username exists. The password comes from the
+    /// HOTLINE_STAFF_PASSWORD environment variable, else one is generated and printed.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// operator, agency_staff, supervisor, leader or admin.
+        #[arg(long)]
+        role: String,
+        /// For agency staff: their agency's code.
+        #[arg(long)]
+        agency: Option<String>,
+        /// The name colleagues see; the username when not given.
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -187,6 +214,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cluster.stop_if_started_here();
             }
             result
+        }
+        Command::Staff {
+            action:
+                StaffAction::Add {
+                    username,
+                    role,
+                    agency,
+                    display_name,
+                    database: args,
+                },
+        } => {
+            let (url, cluster) = database(&data_dir, &args).await?;
+            let account = staff::NewAccount {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                role,
+                agency,
+                password: std::env::var("HOTLINE_STAFF_PASSWORD").ok(),
+            };
+            let result = match migrate(&url, &args.migrations).await {
+                Ok(()) => staff::add(&url, account).await,
+                Err(error) => Err(error),
+            };
+            if let Some(cluster) = cluster {
+                cluster.stop_if_started_here();
+            }
+            println!("{}", result?);
+            Ok(())
         }
         Command::Places {
             action:

@@ -1,0 +1,300 @@
+//! Staff sign-in: passwords, access and refresh tokens, their rotation and revocation, the limit
+//! on wrong passwords, staff accounts kept by administrators, and the audit log.
+
+use mobile_api::NewStaffAccount;
+use tests::{Client, ClientError, Platform};
+
+const PASSWORD: &str = "a long enough password";
+
+fn code(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
+    let error = result.expect_err("refused");
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+    )
+}
+
+fn account(username: &str, role: &str, agency: Option<&str>) -> NewStaffAccount {
+    NewStaffAccount {
+        username: username.into(),
+        display_name: "王力".into(),
+        role: role.into(),
+        agency: agency.map(str::to_owned),
+        password: PASSWORD.into(),
+    }
+}
+
+fn with_token(platform: &Platform, token: &str) -> Client {
+    platform.anonymous().with_token(token)
+}
+
+#[tokio::test]
+async fn staff_sign_in_and_refresh_tokens_rotate_once() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .create_staff(&account("wang.li", "operator", None))
+        .await
+        .expect("created");
+    let door = platform.anonymous();
+
+    let first = door
+        .staff_sign_in("wang.li", PASSWORD)
+        .await
+        .expect("signed in");
+    assert_eq!(
+        (
+            first.role.as_str(),
+            first.subject.as_str(),
+            first.token_type.as_str()
+        ),
+        ("operator", "wang.li", "Bearer")
+    );
+    assert_eq!(first.expires_in, 900);
+    // The access token is a real one: the operator's queue opens with it.
+    with_token(&platform, &first.access_token)
+        .queue()
+        .await
+        .expect("the queue");
+
+    let second = door.refresh(&first.refresh_token).await.expect("refreshed");
+    assert_ne!(second.refresh_token, first.refresh_token);
+    with_token(&platform, &second.access_token)
+        .queue()
+        .await
+        .expect("the queue");
+
+    // The first refresh token again: stolen or replayed. The whole family is revoked.
+    assert_eq!(
+        code(door.refresh(&first.refresh_token).await),
+        (401, "refresh_token_reused".into())
+    );
+    assert_eq!(
+        code(door.refresh(&second.refresh_token).await),
+        (401, "invalid_refresh_token".into()),
+        "the live token of the family is revoked too"
+    );
+
+    // Signing out revokes; signing out again is no error.
+    let third = door
+        .staff_sign_in("wang.li", PASSWORD)
+        .await
+        .expect("signed in");
+    door.sign_out(&third.refresh_token)
+        .await
+        .expect("signed out");
+    door.sign_out(&third.refresh_token).await.expect("again");
+    assert_eq!(
+        code(door.refresh(&third.refresh_token).await),
+        (401, "invalid_refresh_token".into())
+    );
+    for bad in ["", "rt_not-a-token", "eyJhbGciOi.not.a.refresh.token"] {
+        assert_eq!(
+            code(door.refresh(bad).await),
+            (401, "invalid_refresh_token".into()),
+            "{bad}"
+        );
+    }
+
+    let stored: Vec<String> = sqlx::query_scalar("select token_hash from refresh_tokens")
+        .fetch_all(&platform.db)
+        .await
+        .expect("hashes");
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.iter().all(|hash| hash.len() == 64
+            && *hash != first.refresh_token
+            && *hash != second.refresh_token),
+        "only hashes are stored"
+    );
+    let password: String =
+        sqlx::query_scalar("select password_hash from staff_accounts where username = 'wang.li'")
+            .fetch_one(&platform.db)
+            .await
+            .expect("hash");
+    assert!(password.starts_with("$argon2id$") && !password.contains(PASSWORD));
+
+    let reused = admin
+        .audit_log(Some("refresh_reused"))
+        .await
+        .expect("audit");
+    assert_eq!(reused.items.len(), 1);
+    assert_eq!(reused.items[0].target.as_deref(), Some("wang.li"));
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_limited_and_every_try_is_audited() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .create_staff(&account("li.na", "supervisor", None))
+        .await
+        .expect("created");
+    let door = platform.anonymous();
+    assert_eq!(
+        code(door.staff_sign_in("nobody.here", PASSWORD).await),
+        (401, "invalid_credentials".into()),
+        "an unknown user reads like a wrong password"
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            code(door.staff_sign_in("li.na", "not the password").await),
+            (401, "invalid_credentials".into())
+        );
+    }
+    // Locked for now, even with the right password.
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/auth/staff/sign-in"))
+        .json(&serde_json::json!({"username": "li.na", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: i64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+
+    // Another user is not affected.
+    admin
+        .create_staff(&account("zhao.lei", "supervisor", None))
+        .await
+        .expect("created");
+    door.staff_sign_in("zhao.lei", PASSWORD)
+        .await
+        .expect("signed in");
+
+    let failed = admin
+        .audit_log(Some("sign_in_failed"))
+        .await
+        .expect("audit");
+    assert_eq!(failed.items.len(), 6);
+    let signed_in = admin.audit_log(Some("signed_in")).await.expect("audit");
+    assert_eq!(signed_in.items.len(), 1);
+    assert_eq!(signed_in.items[0].actor, "zhao.lei");
+}
+
+#[tokio::test]
+async fn administrators_keep_staff_accounts() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    let door = platform.anonymous();
+
+    let created = admin
+        .create_staff(&account("chen.gang", "agency_staff", Some("utility-water")))
+        .await
+        .expect("created");
+    assert_eq!(created.agency.expect("agency").name, "驻马店市供水有限公司");
+    assert!(!created.disabled);
+    let pair = door
+        .staff_sign_in("CHEN.GANG ", PASSWORD)
+        .await
+        .expect("signed in");
+    assert_eq!(pair.agency.as_deref(), Some("utility-water"));
+    with_token(&platform, &pair.access_token)
+        .tasks(None)
+        .await
+        .expect("the agency's tasks");
+
+    for (new, field) in [
+        (
+            account("No Spaces", "operator", None),
+            "username:invalid_value",
+        ),
+        (account("zhou.min", "citizen", None), "role:invalid_value"),
+        (account("zhou.min", "agency_staff", None), "agency:required"),
+        (
+            account("zhou.min", "operator", Some("utility-water")),
+            "agency:field_not_allowed",
+        ),
+        (
+            account("zhou.min", "agency_staff", Some("no-such-agency")),
+            "agency:unknown_agency",
+        ),
+        (
+            NewStaffAccount {
+                password: "short".into(),
+                ..account("zhou.min", "operator", None)
+            },
+            "password:weak_password",
+        ),
+    ] {
+        let error = admin.create_staff(&new).await.expect_err("refused");
+        assert_eq!(error.status(), Some(422), "{field}");
+        let ClientError::Api { envelope, .. } = error else {
+            panic!("an API error")
+        };
+        let fields: Vec<String> = envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| format!("{}:{}", f.field, f.code))
+            .collect();
+        assert_eq!(fields, [field]);
+    }
+    assert_eq!(
+        code(
+            admin
+                .create_staff(&account("chen.gang", "operator", None))
+                .await
+        ),
+        (409, "username_taken".into())
+    );
+
+    let disabled = admin
+        .set_staff_disabled("chen.gang", true)
+        .await
+        .expect("disabled");
+    assert!(disabled.disabled);
+    assert_eq!(
+        code(door.staff_sign_in("chen.gang", PASSWORD).await),
+        (403, "account_disabled".into())
+    );
+    assert_eq!(
+        code(door.refresh(&pair.refresh_token).await),
+        (401, "invalid_refresh_token".into()),
+        "disabling revoked the account's refresh tokens"
+    );
+    admin
+        .set_staff_disabled("chen.gang", false)
+        .await
+        .expect("enabled");
+    door.staff_sign_in("chen.gang", PASSWORD)
+        .await
+        .expect("signed in again");
+
+    assert_eq!(
+        code(admin.set_staff_disabled("admin-1", true).await),
+        (422, "validation_failed".into()),
+        "no administrator locks themselves out"
+    );
+    assert_eq!(code(admin.set_staff_disabled("nobody", true).await).0, 404);
+
+    let accounts = admin.staff_accounts().await.expect("accounts");
+    assert_eq!(accounts.items.len(), 1);
+    let actions: Vec<String> = admin
+        .audit_log(None)
+        .await
+        .expect("audit")
+        .items
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    for expected in [
+        "staff_created",
+        "staff_disabled",
+        "staff_enabled",
+        "signed_in",
+        "sign_in_failed",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+}
