@@ -3,8 +3,9 @@
 use crate::{
     AuditLog, CalendarDay, CalendarDayList, CreateRequest, DispatchRule, DispatchRuleChangeList,
     DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule, NewStaffAccount,
-    OrderAction, RefreshTokenBody, SetCalendarDay, StaffAccount, StaffAccountList, StaffOrder,
-    StaffOrderList, StaffSignIn, TokenPair, WorkOrder, WorkOrderPage, headers,
+    OrderAction, RefreshTokenBody, SetCalendarDay, SmsCodeRequest, SmsCodeSent, SmsSignIn,
+    StaffAccount, StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair, WorkOrder,
+    WorkOrderPage, headers,
 };
 
 /// What a call can end with, besides success.
@@ -458,6 +459,35 @@ impl Client {
         Self::parse(
             self.request(reqwest::Method::GET, "/api/v1/admin/audit")
                 .query(&query)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/sms/code` (no token needed).
+    pub async fn sms_code(&self, phone: &str) -> Result<SmsCodeSent, ClientError> {
+        let body = SmsCodeRequest {
+            phone: phone.to_owned(),
+        };
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/auth/sms/code")
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/sms/sign-in` (no token needed).
+    pub async fn sms_sign_in(&self, phone: &str, code: &str) -> Result<TokenPair, ClientError> {
+        let body = SmsSignIn {
+            phone: phone.to_owned(),
+            code: code.to_owned(),
+        };
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/auth/sms/sign-in")
+                .json(&body)
                 .send()
                 .await?,
         )

@@ -410,6 +410,30 @@ pub struct StaffSignIn {
     pub password: String,
 }
 
+/// `POST /api/v1/auth/sms/code`: send a sign-in code to this number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SmsCodeRequest {
+    /// A mainland mobile number, 11 digits.
+    pub phone: String,
+}
+
+/// The code is on its way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SmsCodeSent {
+    /// Seconds the code stays valid.
+    pub expires_in: i64,
+    /// Seconds before another code can be asked for this number.
+    pub resend_after: i64,
+}
+
+/// `POST /api/v1/auth/sms/sign-in`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SmsSignIn {
+    pub phone: String,
+    /// The six digits from the message.
+    pub code: String,
+}
+
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/sign-out`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RefreshTokenBody {
@@ -546,4 +570,13 @@ pub mod codes {
     /// A refresh token used twice: its whole family is revoked; sign in again.
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     pub const USERNAME_TAKEN: &str = "username_taken";
+    /// A wrong, expired or used sign-in code.
+    pub const INVALID_CODE: &str = "invalid_code";
+    /// Five wrong tries: the code is dead; ask for a new one.
+    pub const CODE_LOCKED: &str = "code_locked";
+    /// Too many codes for this number or from this address; see `Retry-After`.
+    pub const TOO_MANY_CODES: &str = "too_many_codes";
+    /// The SMS provider cannot send now (or is not configured); try again later.
+    pub const SMS_UNAVAILABLE: &str = "sms_unavailable";
+    pub const INVALID_PHONE: &str = "invalid_phone";
 }

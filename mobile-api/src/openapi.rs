@@ -57,6 +57,9 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::CalendarDayList,
         crate::SetCalendarDay,
         crate::StaffSignIn,
+        crate::SmsCodeRequest,
+        crate::SmsCodeSent,
+        crate::SmsSignIn,
         crate::RefreshTokenBody,
         crate::TokenPair,
         crate::NewStaffAccount,
@@ -588,6 +591,50 @@ impl ApiDoc {
             "/api/v1/auth/staff/sign-in",
             vec![HttpMethod::Post],
             sign_in,
+        );
+        let sms_code = OperationBuilder::new()
+            .operation_id(Some("smsCode"))
+            .summary(Some("Send a citizen a sign-in code by SMS (no token needed)"))
+            .description(Some(
+                "One code a minute and ten a day per number, twenty an hour per address. The code lives five \
+                 minutes and dies after five wrong tries. A code the provider did not accept is not counted.",
+            ))
+            .request_body(body_of("SmsCodeRequest"))
+            .responses(
+                public_errors(
+                    ResponsesBuilder::new()
+                        .response("202", ok("Sent", "SmsCodeSent"))
+                        .response("429", error("Too many codes; see Retry-After (`too_many_codes`)"))
+                        .response("503", error("The SMS provider cannot send now (`sms_unavailable`)")),
+                )
+                .build(),
+            )
+            .build();
+        let sms_sign_in = OperationBuilder::new()
+            .operation_id(Some("smsSignIn"))
+            .summary(Some("A citizen signs in with their number and the code (no token needed)"))
+            .description(Some(
+                "The citizen is the one with this number: requests an operator filed for it are in their history.",
+            ))
+            .request_body(body_of("SmsSignIn"))
+            .responses(
+                public_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Signed in", "TokenPair"))
+                        .response(
+                            "401",
+                            error("Wrong, expired or used code (`invalid_code`), or five wrong tries (`code_locked`)"),
+                        ),
+                )
+                .build(),
+            )
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/auth/sms/code", vec![HttpMethod::Post], sms_code);
+        doc.paths.add_path_operation(
+            "/api/v1/auth/sms/sign-in",
+            vec![HttpMethod::Post],
+            sms_sign_in,
         );
         doc.paths
             .add_path_operation("/api/v1/auth/refresh", vec![HttpMethod::Post], refresh);

@@ -90,6 +90,8 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/api/v1/admin/calendar/{}", "routing", ADMIN),
     route("DELETE", "/api/v1/admin/calendar/{}", "routing", ADMIN),
     route("POST", "/api/v1/auth/staff/sign-in", "gateway", PUBLIC),
+    route("POST", "/api/v1/auth/sms/code", "gateway", PUBLIC),
+    route("POST", "/api/v1/auth/sms/sign-in", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/refresh", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sign-out", "gateway", PUBLIC),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),

@@ -8,3 +8,4 @@ mod identity;
 mod lifecycle;
 mod places;
 mod runtime;
+mod sms_sign_in;

@@ -89,6 +89,8 @@ impl Keys {
 pub struct Options {
     pub request_timeout_ms: u64,
     pub memory_mib: usize,
+    /// Which SMS provider's fake the platform sends sign-in codes through.
+    pub sms: fakes::sms::Provider,
 }
 
 impl Default for Options {
@@ -96,6 +98,7 @@ impl Default for Options {
         Options {
             request_timeout_ms: 10_000,
             memory_mib: 64,
+            sms: fakes::sms::Provider::Aliyun,
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct Platform {
     pub base: String,
     pub keys: Keys,
     pub db: sqlx::PgPool,
+    /// The SMS provider's fake the platform sends through.
+    pub sms: fakes::sms::FakeSms,
     database: String,
     admin_url: String,
     child: Child,
@@ -177,6 +182,8 @@ impl Platform {
         std::fs::create_dir_all(&work)?;
         let manifest = test_manifest(&work)?;
         let keys = Keys::generate("test-key-1");
+        let sms = fakes::sms::FakeSms::start(options.sms, "127.0.0.1:0".parse()?).await?;
+        let account = sms.account();
         let log = work.join("hotline.log");
         let mut child = Command::new(hotline_binary())
             .arg("--data-dir")
@@ -195,6 +202,13 @@ impl Platform {
             .env("SPIN_VARIABLE_JWT_JWKS", keys.jwks().to_string())
             .env("SPIN_VARIABLE_JWT_SIGNING_KEY", keys.pem())
             .env("SPIN_VARIABLE_JWT_SIGNING_KID", &keys.kid)
+            .env("SPIN_VARIABLE_SMS_PROVIDER", options.sms.name())
+            .env("SPIN_VARIABLE_SMS_BASE_URL", &account.base_url)
+            .env("SPIN_VARIABLE_SMS_KEY_ID", &account.key_id)
+            .env("SPIN_VARIABLE_SMS_SECRET", &account.secret)
+            .env("SPIN_VARIABLE_SMS_SIGN_NAME", &account.sign_name)
+            .env("SPIN_VARIABLE_SMS_TEMPLATE", &account.template)
+            .env("SPIN_VARIABLE_SMS_APP_ID", &account.app_id)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log)?)
             .spawn()
@@ -226,6 +240,7 @@ impl Platform {
             base,
             keys,
             db,
+            sms,
             database,
             admin_url,
             child,

@@ -291,6 +291,13 @@ fn up(args: &[String]) -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stdout).trim().to_owned(),
         ));
     }
+    step("starting the fake SMS provider on 127.0.0.1:4010 (sign-in codes appear in this log)");
+    run(Command::new("cargo").args(["build", "-p", "fakes", "--bin", "fake-services"]))?;
+    let fake_account = fakes::sms::test_account(fakes::sms::Provider::Aliyun);
+    let mut fake = Command::new(root().join("target/debug/fake-services"))
+        .arg("127.0.0.1:4010")
+        .spawn()
+        .context("starting fake-services")?;
     step("starting the platform on http://127.0.0.1:3000 (Ctrl-C stops it and its database)");
     let mut serve = Command::new(hotline(release));
     serve
@@ -300,6 +307,12 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         .envs(signing.iter().map(|(name, value)| (*name, value)))
         // A working shift, so that the tour's tokens last the afternoon.
         .env("SPIN_VARIABLE_ACCESS_TOKEN_TTL_SECONDS", "28800")
+        .env("SPIN_VARIABLE_SMS_PROVIDER", "aliyun")
+        .env("SPIN_VARIABLE_SMS_BASE_URL", "http://127.0.0.1:4010")
+        .env("SPIN_VARIABLE_SMS_KEY_ID", &fake_account.key_id)
+        .env("SPIN_VARIABLE_SMS_SECRET", &fake_account.secret)
+        .env("SPIN_VARIABLE_SMS_SIGN_NAME", &fake_account.sign_name)
+        .env("SPIN_VARIABLE_SMS_TEMPLATE", &fake_account.template)
         .current_dir(root())
         .stdout(Stdio::piped());
     let mut child = serve.spawn().context("starting hotline")?;
@@ -333,6 +346,7 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     );
     std::thread::spawn(move || lines.for_each(|line| drop(line.map(|l| println!("{l}")))));
     let status = child.wait()?;
+    let _ = fake.kill();
     if !status.success() {
         bail!("hotline exited with {status}");
     }

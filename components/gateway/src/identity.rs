@@ -37,10 +37,11 @@ const STAFF_ROLES: &[&str] = &["operator", "agency_staff", "supervisor", "leader
 
 /// What went wrong, as the client hears it.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Status(StatusCode, &'static str, String),
     Fields(Vec<FieldError>),
-    RetryAfter(i64),
+    /// Refused for now: the code, and seconds until a try can succeed.
+    Limited(&'static str, i64),
     /// Logged, answered with an opaque 500.
     Internal(String),
 }
@@ -70,7 +71,7 @@ impl From<BodyError> for Failure {
     }
 }
 
-fn invalid_credentials() -> Failure {
+pub(crate) fn invalid_credentials() -> Failure {
     Failure::Status(
         StatusCode::UNAUTHORIZED,
         codes::INVALID_CREDENTIALS,
@@ -95,7 +96,7 @@ fn not_found() -> Failure {
 }
 
 impl Failure {
-    fn into_reply(self, request_id: &str) -> Reply {
+    pub(crate) fn into_reply(self, request_id: &str) -> Reply {
         match self {
             Failure::Status(status, code, message) => error_reply(status, code, message, vec![]),
             Failure::Fields(fields) => error_reply(
@@ -104,11 +105,13 @@ impl Failure {
                 "请检查填写的内容 (some fields are invalid)".into(),
                 fields,
             ),
-            Failure::RetryAfter(seconds) => {
+            Failure::Limited(code, seconds) => {
                 let mut reply = error_reply(
                     StatusCode::TOO_MANY_REQUESTS,
-                    codes::TOO_MANY_ATTEMPTS,
-                    format!("尝试次数过多，请 {seconds} 秒后再试 (too many failed sign-ins)"),
+                    code,
+                    format!(
+                        "操作过于频繁，请 {seconds} 秒后再试 (too many tries: wait {seconds} s)"
+                    ),
                     vec![],
                 );
                 if let Ok(value) = seconds.to_string().parse() {
@@ -147,6 +150,12 @@ pub async fn serve(
     let admin = principal.map(|p| p.subject.as_str()).unwrap_or("");
     let outcome = match (route.method, route.pattern) {
         ("POST", "/api/v1/auth/staff/sign-in") => sign_in(body, client.as_deref()).await,
+        ("POST", "/api/v1/auth/sms/code") => {
+            crate::sms_sign_in::send_code(body, client.as_deref()).await
+        }
+        ("POST", "/api/v1/auth/sms/sign-in") => {
+            crate::sms_sign_in::sign_in(body, client.as_deref()).await
+        }
         ("POST", "/api/v1/auth/refresh") => refresh(body).await,
         ("POST", "/api/v1/auth/sign-out") => sign_out(body).await,
         ("GET", "/api/v1/admin/staff") => list_staff().await,
@@ -163,17 +172,17 @@ pub async fn serve(
     outcome.unwrap_or_else(|failure| failure.into_reply(request_id))
 }
 
-async fn db() -> Result<Connection, Failure> {
+pub(crate) async fn db() -> Result<Connection, Failure> {
     api_plumbing::connect().await.map_err(Failure::Internal)
 }
 
-async fn variable(name: &str) -> Result<String, Failure> {
+pub(crate) async fn variable(name: &str) -> Result<String, Failure> {
     spin_sdk::variables::get(name)
         .await
         .map_err(|e| Failure::Internal(format!("the {name} variable: {e:?}")))
 }
 
-fn text(value: impl Into<String>) -> ParameterValue {
+pub(crate) fn text(value: impl Into<String>) -> ParameterValue {
     ParameterValue::Str(value.into())
 }
 
@@ -193,7 +202,7 @@ fn hasher() -> Argon2<'static> {
     )
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| Failure::Internal(format!("randomness: {e}")))?;
     Ok(bytes)
@@ -246,7 +255,7 @@ async fn ttl(name: &str, default: i64) -> Result<i64, Failure> {
 }
 
 /// Issues a new refresh token in `family` and an access token, inside the caller's transaction.
-async fn issue(
+pub(crate) async fn issue(
     db: &Connection,
     family: uuid::Uuid,
     subject: &str,
@@ -303,7 +312,7 @@ async fn issue(
     })
 }
 
-async fn record(
+pub(crate) async fn record(
     db: &Connection,
     event: &str,
     actor: &str,
@@ -331,7 +340,7 @@ async fn record(
     Ok(())
 }
 
-async fn in_transaction<T>(
+pub(crate) async fn in_transaction<T>(
     db: &Connection,
     work: impl std::future::Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
@@ -371,7 +380,7 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
         && row.get::<i64>("failures").unwrap_or(0) >= MAX_FAILURES
     {
         let wait = row.get::<f64>("wait").unwrap_or(1.0).ceil().max(1.0) as i64;
-        return Err(Failure::RetryAfter(wait));
+        return Err(Failure::Limited(codes::TOO_MANY_ATTEMPTS, wait));
     }
     let rows = db
         .query(

@@ -10,6 +10,7 @@
 
 mod auth;
 mod identity;
+mod sms_sign_in;
 
 use mobile_api::{codes, headers, routes};
 use spin_sdk::http::body::IncomingBodyExt;

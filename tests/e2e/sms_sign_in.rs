@@ -1,0 +1,197 @@
+//! Citizens sign in with an SMS code, through each provider's fake: the code arrives, works
+//! once, resists guessing and flooding, and a provider's failure stores nothing.
+
+use fakes::sms::{Failure, Provider};
+use tests::{ClientError, Options, Platform, valid_request};
+
+fn code(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
+    let error = result.expect_err("refused");
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+    )
+}
+
+async fn stored_codes(platform: &Platform) -> i64 {
+    sqlx::query_scalar("select count(*) from sms_codes")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn citizens_sign_in_with_a_code_sent_by_either_provider() {
+    for provider in [Provider::Aliyun, Provider::Tencent] {
+        let platform = Platform::start_with(Options {
+            sms: provider,
+            ..Options::default()
+        })
+        .await
+        .expect("platform");
+        // A call filed for this number before its owner ever signed in.
+        let mut call = valid_request();
+        call.channel = mobile_api::Channel::Phone;
+        call.contact_phone = "13800138000".into();
+        let filed = platform
+            .client("operator-1", "operator")
+            .create_request(&call, None)
+            .await
+            .expect("filed");
+
+        let door = platform.anonymous();
+        let sent = door.sms_code("138 0013 8000").await.expect("sent");
+        assert_eq!((sent.expires_in, sent.resend_after), (300, 60));
+        let delivered = platform.sms.delivered();
+        assert_eq!(delivered.len(), 1, "{provider:?}");
+        assert_eq!(delivered[0].phone, "13800138000");
+        let the_code = delivered[0].params[0].clone();
+        assert_eq!(delivered[0].params[1], "5", "minutes");
+
+        let pair = door
+            .sms_sign_in("13800138000", &the_code)
+            .await
+            .expect("signed in");
+        assert_eq!(
+            (pair.role.as_str(), pair.subject.as_str()),
+            ("citizen", "phone:13800138000")
+        );
+        let mine = platform
+            .anonymous()
+            .with_token(pair.access_token)
+            .list_requests(None, None)
+            .await
+            .expect("my requests");
+        assert_eq!(
+            mine.items
+                .iter()
+                .map(|o| o.tracking_number.as_str())
+                .collect::<Vec<_>>(),
+            [filed.tracking_number.as_str()],
+            "{provider:?}: the call filed for this number is the citizen's"
+        );
+        assert_eq!(
+            code(door.sms_sign_in("13800138000", &the_code).await),
+            (401, "invalid_code".into()),
+            "a code works once"
+        );
+        // The refresh token works for citizens as for staff.
+        door.refresh(&pair.refresh_token).await.expect("refreshed");
+    }
+}
+
+#[tokio::test]
+async fn codes_resist_guessing_and_flooding() {
+    let platform = Platform::start().await;
+    let door = platform.anonymous();
+    door.sms_code("13900139000").await.expect("sent");
+    let right = platform.sms.delivered()[0].params[0].clone();
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            code(door.sms_sign_in("13900139000", wrong).await),
+            (401, "invalid_code".into())
+        );
+    }
+    assert_eq!(
+        code(door.sms_sign_in("13900139000", &right).await),
+        (401, "code_locked".into()),
+        "five wrong tries kill the code"
+    );
+
+    // One code a minute per number.
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/auth/sms/code"))
+        .json(&serde_json::json!({"phone": "13900139000"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: i64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(platform.sms.delivered().len(), 1, "nothing more was sent");
+
+    // Ten a day per number: nine earlier today, then one more, then no more.
+    sqlx::query(
+        "insert into sms_codes (phone, code_hash, client_addr, expires_at, created_at) \
+         select '13700137000', 'x', '10.0.0.1', now() - interval '2 hours', now() - interval '3 hours' \
+         from generate_series(1, 9)",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("history");
+    door.sms_code("13700137000").await.expect("the tenth");
+    sqlx::query("update sms_codes set created_at = created_at - interval '2 minutes' where phone = '13700137000'")
+        .execute(&platform.db)
+        .await
+        .expect("a while later");
+    assert_eq!(
+        code(door.sms_code("13700137000").await),
+        (429, "too_many_codes".into())
+    );
+
+    // Twenty an hour per address.
+    sqlx::query(
+        "insert into sms_codes (phone, code_hash, client_addr, expires_at, created_at) \
+         select '136' || lpad(n::text, 8, '0'), 'x', '127.0.0.1', now(), now() - interval '10 minutes' \
+         from generate_series(1, 20) n",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("history");
+    assert_eq!(
+        code(door.sms_code("13500135000").await),
+        (429, "too_many_codes".into())
+    );
+
+    assert_eq!(
+        code(door.sms_code("0396-1234567").await),
+        (422, "validation_failed".into()),
+        "a landline cannot receive a code"
+    );
+    assert_eq!(code(door.sms_sign_in("13900139000", "12ab56").await).0, 401);
+}
+
+#[tokio::test]
+async fn a_provider_failure_is_clear_and_stores_nothing() {
+    let platform = Platform::start().await;
+    let door = platform.anonymous();
+    for (failure, expected) in [
+        (Failure::Status(503), (503, "sms_unavailable")),
+        (
+            Failure::Code("isp.SYSTEM_ERROR".into()),
+            (503, "sms_unavailable"),
+        ),
+        (
+            Failure::Code("isv.SMS_TEMPLATE_ILLEGAL".into()),
+            (503, "sms_unavailable"),
+        ),
+        (
+            Failure::Code("isv.MOBILE_NUMBER_ILLEGAL".into()),
+            (422, "validation_failed"),
+        ),
+        (
+            Failure::Code("isv.BUSINESS_LIMIT_CONTROL".into()),
+            (429, "too_many_codes"),
+        ),
+    ] {
+        platform.sms.fail_next(failure.clone(), 1);
+        assert_eq!(
+            code(door.sms_code("13800138000").await),
+            (expected.0, expected.1.to_owned()),
+            "{failure:?}"
+        );
+        assert_eq!(stored_codes(&platform).await, 0, "{failure:?}");
+    }
+    // Nothing counted against the number: the next try goes through.
+    door.sms_code("13800138000").await.expect("sent");
+    assert_eq!(stored_codes(&platform).await, 1);
+    assert_eq!(platform.sms.delivered().len(), 1);
+}
