@@ -1,11 +1,11 @@
 //! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
 
 use crate::{
-    AuditLog, CalendarDay, CalendarDayList, CreateRequest, DispatchRule, DispatchRuleChangeList,
-    DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule, NewStaffAccount,
-    OrderAction, RefreshTokenBody, SetCalendarDay, SmsCodeRequest, SmsCodeSent, SmsSignIn,
-    StaffAccount, StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair, WorkOrder,
-    WorkOrderPage, headers,
+    AuditLog, BindPhone, CalendarDay, CalendarDayList, CreateRequest, DispatchRule,
+    DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule,
+    NewStaffAccount, OrderAction, RefreshTokenBody, SetCalendarDay, SmsCodeRequest, SmsCodeSent,
+    SmsSignIn, StaffAccount, StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair,
+    WechatSignIn, WorkOrder, WorkOrderPage, headers,
 };
 
 /// What a call can end with, besides success.
@@ -487,6 +487,35 @@ impl Client {
         };
         Self::parse(
             self.request(reqwest::Method::POST, "/api/v1/auth/sms/sign-in")
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/wechat/sign-in` (no token needed): the code from `wx.login()`.
+    pub async fn wechat_sign_in(&self, code: &str) -> Result<TokenPair, ClientError> {
+        let body = WechatSignIn {
+            code: code.to_owned(),
+        };
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/auth/wechat/sign-in")
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/wechat/bind-phone` (a WeChat citizen): tokens for the merged citizen.
+    pub async fn bind_phone(&self, phone: &str, code: &str) -> Result<TokenPair, ClientError> {
+        let body = BindPhone {
+            phone: phone.to_owned(),
+            code: code.to_owned(),
+        };
+        Self::parse(
+            self.request(reqwest::Method::POST, "/api/v1/auth/wechat/bind-phone")
                 .json(&body)
                 .send()
                 .await?,

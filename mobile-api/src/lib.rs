@@ -434,6 +434,20 @@ pub struct SmsSignIn {
     pub code: String,
 }
 
+/// `POST /api/v1/auth/wechat/sign-in`: the code from the mini-program's `wx.login()`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WechatSignIn {
+    pub code: String,
+}
+
+/// `POST /api/v1/auth/wechat/bind-phone`: a WeChat citizen proves a phone number with an SMS code
+/// (from `/api/v1/auth/sms/code`); requests filed under that number become theirs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BindPhone {
+    pub phone: String,
+    pub code: String,
+}
+
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/sign-out`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RefreshTokenBody {
@@ -579,4 +593,16 @@ pub mod codes {
     /// The SMS provider cannot send now (or is not configured); try again later.
     pub const SMS_UNAVAILABLE: &str = "sms_unavailable";
     pub const INVALID_PHONE: &str = "invalid_phone";
+    /// WeChat refused the login code: invalid or expired (40029) or already used (40163).
+    pub const INVALID_WECHAT_CODE: &str = "invalid_wechat_code";
+    /// WeChat flags the user as high-risk (40226).
+    pub const WECHAT_USER_BLOCKED: &str = "wechat_user_blocked";
+    /// WeChat is busy or rate-limits the app (-1, 45011); see `Retry-After`.
+    pub const WECHAT_BUSY: &str = "wechat_busy";
+    /// WeChat cannot be used now (unreachable, or the app's id or secret is wrong).
+    pub const WECHAT_UNAVAILABLE: &str = "wechat_unavailable";
+    /// The phone number is bound to another WeChat account.
+    pub const PHONE_BOUND_ELSEWHERE: &str = "phone_bound_elsewhere";
+    /// Only a citizen signed in through WeChat binds a phone number.
+    pub const NOT_A_WECHAT_CITIZEN: &str = "not_a_wechat_citizen";
 }

@@ -60,6 +60,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::SmsCodeRequest,
         crate::SmsCodeSent,
         crate::SmsSignIn,
+        crate::WechatSignIn,
+        crate::BindPhone,
         crate::RefreshTokenBody,
         crate::TokenPair,
         crate::NewStaffAccount,
@@ -631,6 +633,58 @@ impl ApiDoc {
             .build();
         doc.paths
             .add_path_operation("/api/v1/auth/sms/code", vec![HttpMethod::Post], sms_code);
+        let wechat_sign_in = OperationBuilder::new()
+            .operation_id(Some("wechatSignIn"))
+            .summary(Some("A citizen in the WeChat mini-program signs in with the wx.login() code (no token needed)"))
+            .description(Some(
+                "The code is exchanged server-side (jscode2session); WeChat's session_key never leaves the server.",
+            ))
+            .request_body(body_of("WechatSignIn"))
+            .responses(
+                public_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Signed in", "TokenPair"))
+                        .response("401", error("Invalid, expired or used code: 40029, 40163 (`invalid_wechat_code`)"))
+                        .response("403", error("WeChat flags the user as high-risk: 40226 (`wechat_user_blocked`)"))
+                        .response("429", error("WeChat is busy or rate-limits: -1, 45011 (`wechat_busy`)"))
+                        .response("503", error("WeChat unreachable or misconfigured (`wechat_unavailable`)")),
+                )
+                .build(),
+            )
+            .build();
+        let bind_phone = OperationBuilder::new()
+            .operation_id(Some("bindPhone"))
+            .summary(Some("A WeChat citizen binds a phone number, proved with an SMS code"))
+            .description(Some(
+                "If the number already has a citizen (calls filed for it, or an SMS sign-in), the two become one: \
+                 the answer's tokens are for that citizen, whose history now holds both.",
+            ))
+            .request_body(body_of("BindPhone"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Bound; tokens for the merged citizen", "TokenPair"))
+                        .response("401", error("Wrong or used code (`invalid_code`, `code_locked`)"))
+                        .response(
+                            "409",
+                            error("Not a WeChat citizen (`not_a_wechat_citizen`), or the number is bound to another WeChat account (`phone_bound_elsewhere`)"),
+                        )
+                        .response("422", error("Not a mainland mobile number (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/auth/wechat/sign-in",
+            vec![HttpMethod::Post],
+            wechat_sign_in,
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/auth/wechat/bind-phone",
+            vec![HttpMethod::Post],
+            bind_phone,
+        );
         doc.paths.add_path_operation(
             "/api/v1/auth/sms/sign-in",
             vec![HttpMethod::Post],

@@ -92,6 +92,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/auth/staff/sign-in", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sms/code", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sms/sign-in", "gateway", PUBLIC),
+    route("POST", "/api/v1/auth/wechat/sign-in", "gateway", PUBLIC),
+    route("POST", "/api/v1/auth/wechat/bind-phone", "gateway", CITIZEN),
     route("POST", "/api/v1/auth/refresh", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sign-out", "gateway", PUBLIC),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),

@@ -9,3 +9,4 @@ mod lifecycle;
 mod places;
 mod runtime;
 mod sms_sign_in;
+mod wechat_sign_in;

@@ -110,6 +110,8 @@ pub struct Platform {
     pub db: sqlx::PgPool,
     /// The SMS provider's fake the platform sends through.
     pub sms: fakes::sms::FakeSms,
+    /// WeChat's fake, for the mini-program's sign-in.
+    pub wechat: fakes::wechat::FakeWechat,
     database: String,
     admin_url: String,
     child: Child,
@@ -184,6 +186,7 @@ impl Platform {
         let keys = Keys::generate("test-key-1");
         let sms = fakes::sms::FakeSms::start(options.sms, "127.0.0.1:0".parse()?).await?;
         let account = sms.account();
+        let wechat = fakes::wechat::FakeWechat::start("127.0.0.1:0".parse()?).await?;
         let log = work.join("hotline.log");
         let mut child = Command::new(hotline_binary())
             .arg("--data-dir")
@@ -209,6 +212,9 @@ impl Platform {
             .env("SPIN_VARIABLE_SMS_SIGN_NAME", &account.sign_name)
             .env("SPIN_VARIABLE_SMS_TEMPLATE", &account.template)
             .env("SPIN_VARIABLE_SMS_APP_ID", &account.app_id)
+            .env("SPIN_VARIABLE_WECHAT_APP_ID", fakes::wechat::APP_ID)
+            .env("SPIN_VARIABLE_WECHAT_APP_SECRET", fakes::wechat::APP_SECRET)
+            .env("SPIN_VARIABLE_WECHAT_BASE_URL", wechat.base_url())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log)?)
             .spawn()
@@ -241,6 +247,7 @@ impl Platform {
             keys,
             db,
             sms,
+            wechat,
             database,
             admin_url,
             child,

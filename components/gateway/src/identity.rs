@@ -156,6 +156,12 @@ pub async fn serve(
         ("POST", "/api/v1/auth/sms/sign-in") => {
             crate::sms_sign_in::sign_in(body, client.as_deref()).await
         }
+        ("POST", "/api/v1/auth/wechat/sign-in") => {
+            crate::wechat::sign_in(body, client.as_deref()).await
+        }
+        ("POST", "/api/v1/auth/wechat/bind-phone") => {
+            crate::wechat::bind_phone(principal, body, client.as_deref()).await
+        }
         ("POST", "/api/v1/auth/refresh") => refresh(body).await,
         ("POST", "/api/v1/auth/sign-out") => sign_out(body).await,
         ("GET", "/api/v1/admin/staff") => list_staff().await,

@@ -11,6 +11,7 @@
 mod auth;
 mod identity;
 mod sms_sign_in;
+mod wechat;
 
 use mobile_api::{codes, headers, routes};
 use spin_sdk::http::body::IncomingBodyExt;

@@ -234,62 +234,80 @@ fn invalid_code() -> Failure {
     )
 }
 
-/// `POST /api/v1/auth/sms/sign-in`.
-pub async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
-    let request: SmsSignIn = api_plumbing::parse_json(body)?;
-    let phone = mainland_mobile(&request.phone).ok_or_else(invalid_phone)?;
-    let code = request.code.trim();
-    let db = db().await?;
-    // A wrong try must count even though the answer is an error: the outcome is carried out of
-    // the transaction, which commits either way.
-    let outcome = in_transaction(&db, async {
-        let rows = db
-            .query(
-                "select sms_code_id, code_hash, attempts from sms_codes \
-                 where phone = $1 and used_at is null and expires_at > now() \
-                 order by created_at desc limit 1 for update",
-                [text(&phone)],
-            )
-            .await?
-            .collect()
-            .await?;
-        let Some(row) = rows.first() else {
-            return Ok(Err(invalid_code()));
-        };
-        let id: i64 = row.get("sms_code_id").unwrap_or_default();
-        let attempts: i32 = row.get("attempts").unwrap_or_default();
-        if attempts >= MAX_TRIES {
-            return Ok(Err(Failure::Status(
-                StatusCode::UNAUTHORIZED,
-                codes::CODE_LOCKED,
-                "验证码错误次数过多，请重新获取 (too many wrong tries: ask for a new code)".into(),
-            )));
-        }
-        let stored: String = row.get("code_hash").unwrap_or_default();
-        let valid_shape = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-        if !valid_shape || stored != code_hash(&phone, code) {
-            db.execute(
-                "update sms_codes set attempts = attempts + 1 where sms_code_id = $1",
-                [id.into()],
-            )
-            .await?;
-            let subject = format!("phone:{phone}");
-            record(
-                &db,
-                "sign_in_failed",
-                &subject,
-                Some(&subject),
-                client,
-                Some(serde_json::json!({ "method": "sms" })),
-            )
-            .await?;
-            return Ok(Err(invalid_code()));
-        }
+/// Checks `code` against the number's live code and spends it, inside the caller's transaction:
+/// `None` when it was right; the refusal when not (the wrong try is counted and recorded, so the
+/// caller commits either way).
+pub(crate) async fn consume_code(
+    db: &Connection,
+    phone: &str,
+    code: &str,
+    client: Option<&str>,
+) -> Result<Option<Failure>, Failure> {
+    let rows = db
+        .query(
+            "select sms_code_id, code_hash, attempts from sms_codes \
+             where phone = $1 and used_at is null and expires_at > now() \
+             order by created_at desc limit 1 for update",
+            [text(phone)],
+        )
+        .await?
+        .collect()
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(Some(invalid_code()));
+    };
+    let id: i64 = row.get("sms_code_id").unwrap_or_default();
+    let attempts: i32 = row.get("attempts").unwrap_or_default();
+    if attempts >= MAX_TRIES {
+        return Ok(Some(Failure::Status(
+            StatusCode::UNAUTHORIZED,
+            codes::CODE_LOCKED,
+            "验证码错误次数过多，请重新获取 (too many wrong tries: ask for a new code)".into(),
+        )));
+    }
+    let stored: String = row.get("code_hash").unwrap_or_default();
+    let code = code.trim();
+    let valid_shape = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    if !valid_shape || stored != code_hash(phone, code) {
         db.execute(
-            "update sms_codes set used_at = now() where sms_code_id = $1",
+            "update sms_codes set attempts = attempts + 1 where sms_code_id = $1",
             [id.into()],
         )
         .await?;
+        let subject = format!("phone:{phone}");
+        record(
+            db,
+            "sign_in_failed",
+            &subject,
+            Some(&subject),
+            client,
+            Some(serde_json::json!({ "method": "sms" })),
+        )
+        .await?;
+        return Ok(Some(invalid_code()));
+    }
+    db.execute(
+        "update sms_codes set used_at = now() where sms_code_id = $1",
+        [id.into()],
+    )
+    .await?;
+    Ok(None)
+}
+
+/// The number in a request, or a 422.
+pub(crate) fn phone_of(raw: &str) -> Result<String, Failure> {
+    mainland_mobile(raw).ok_or_else(invalid_phone)
+}
+
+/// `POST /api/v1/auth/sms/sign-in`.
+pub async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
+    let request: SmsSignIn = api_plumbing::parse_json(body)?;
+    let phone = phone_of(&request.phone)?;
+    let db = db().await?;
+    let outcome = in_transaction(&db, async {
+        if let Some(refusal) = consume_code(&db, &phone, &request.code, client).await? {
+            return Ok(Err(refusal));
+        }
         let subject = citizen_by_phone(&db, &phone).await?;
         let pair = issue(&db, uuid::Uuid::new_v4(), &subject, "citizen", None).await?;
         record(

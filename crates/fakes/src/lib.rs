@@ -3,6 +3,7 @@
 //! fields, limits) and answers with the real service's error codes; each can be told to fail.
 
 pub mod sms;
+pub mod wechat;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -1,0 +1,173 @@
+//! Citizens in the WeChat mini-program: the login code is exchanged server-side, WeChat's error
+//! codes become clear API errors, and binding a phone number joins the two histories.
+
+use tests::{ClientError, Platform, valid_request};
+
+fn code(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
+    let error = result.expect_err("refused");
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn mini_program_citizens_sign_in_and_wechat_errors_are_clear() {
+    let platform = Platform::start().await;
+    let door = platform.anonymous();
+    let login = platform.wechat.login("o-openid-a");
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/auth/wechat/sign-in"))
+        .json(&serde_json::json!({ "code": login }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    let raw = response.text().await.expect("body");
+    assert!(
+        !raw.contains("session_key") && !raw.contains("sk-"),
+        "{raw}"
+    );
+    let pair: mobile_api::TokenPair = serde_json::from_str(&raw).expect("a token pair");
+    assert_eq!(
+        (pair.subject.as_str(), pair.role.as_str()),
+        ("wechat:o-openid-a", "citizen")
+    );
+    let again = door
+        .wechat_sign_in(&platform.wechat.login("o-openid-a"))
+        .await
+        .expect("again");
+    assert_eq!(again.subject, pair.subject, "the same person");
+
+    assert_eq!(
+        code(door.wechat_sign_in(&login).await),
+        (401, "invalid_wechat_code".into()),
+        "a code is used only once (40163)"
+    );
+    assert_eq!(
+        code(door.wechat_sign_in("made-up").await),
+        (401, "invalid_wechat_code".into())
+    );
+    for (errcode, expected) in [
+        (40226, (403, "wechat_user_blocked")),
+        (45011, (429, "wechat_busy")),
+        (40013, (503, "wechat_unavailable")),
+    ] {
+        platform.wechat.fail_next(errcode, 1);
+        assert_eq!(
+            code(
+                door.wechat_sign_in(&platform.wechat.login("o-openid-a"))
+                    .await
+            ),
+            (expected.0, expected.1.to_owned()),
+            "{errcode}"
+        );
+    }
+    // Busy (-1) once: tried again, and it works; busy twice: a clear 429.
+    let calls = platform.wechat.calls();
+    platform.wechat.fail_next(-1, 1);
+    door.wechat_sign_in(&platform.wechat.login("o-openid-a"))
+        .await
+        .expect("the retry works");
+    assert_eq!(platform.wechat.calls(), calls + 2);
+    platform.wechat.fail_next(-1, 2);
+    assert_eq!(
+        code(
+            door.wechat_sign_in(&platform.wechat.login("o-openid-a"))
+                .await
+        ),
+        (429, "wechat_busy".into())
+    );
+}
+
+#[tokio::test]
+async fn binding_a_phone_number_makes_one_history() {
+    let platform = Platform::start().await;
+    let door = platform.anonymous();
+    // A call an operator filed for the number, and a request filed in the mini-program.
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    call.contact_phone = "13800138000".into();
+    let by_phone = platform
+        .client("operator-1", "operator")
+        .create_request(&call, None)
+        .await
+        .expect("filed");
+    let wechat = door
+        .wechat_sign_in(&platform.wechat.login("o-openid-b"))
+        .await
+        .expect("signed in");
+    let as_wechat = platform.anonymous().with_token(wechat.access_token.clone());
+    let mut app = valid_request();
+    app.channel = mobile_api::Channel::Wechat;
+    let by_wechat = as_wechat.create_request(&app, None).await.expect("filed");
+
+    door.sms_code("13800138000").await.expect("sent");
+    let sms = platform.sms.delivered()[0].params[0].clone();
+    let bound = as_wechat
+        .bind_phone("13800138000", &sms)
+        .await
+        .expect("bound");
+    assert_eq!(bound.subject, "phone:13800138000");
+    let mut history: Vec<String> = platform
+        .anonymous()
+        .with_token(bound.access_token)
+        .list_requests(None, None)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|o| o.tracking_number)
+        .collect();
+    history.sort();
+    let mut expected = vec![by_phone.tracking_number, by_wechat.tracking_number];
+    expected.sort();
+    assert_eq!(history, expected, "one history");
+    assert_eq!(
+        code(door.refresh(&wechat.refresh_token).await),
+        (401, "invalid_refresh_token".into()),
+        "the WeChat-only identity is gone"
+    );
+    let later = door
+        .wechat_sign_in(&platform.wechat.login("o-openid-b"))
+        .await
+        .expect("signed in");
+    assert_eq!(later.subject, "phone:13800138000");
+
+    // Another WeChat account cannot take the number; an SMS citizen has no WeChat to bind.
+    let other = door
+        .wechat_sign_in(&platform.wechat.login("o-openid-c"))
+        .await
+        .expect("signed in");
+    // (The provider allows one message a minute per number: this code is put in place directly,
+    // stored as the gateway stores codes.)
+    sqlx::query(
+        "insert into sms_codes (phone, code_hash, expires_at) \
+         values ('13800138000', encode(sha256(convert_to('13800138000:246810', 'UTF8')), 'hex'), now() + interval '5 minutes')",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("a code");
+    let second = "246810".to_owned();
+    assert_eq!(
+        code(
+            platform
+                .anonymous()
+                .with_token(other.access_token)
+                .bind_phone("13800138000", &second)
+                .await
+        ),
+        (409, "phone_bound_elsewhere".into())
+    );
+    let sms_citizen = platform.client("phone:13900139000", "citizen");
+    assert_eq!(
+        code(sms_citizen.bind_phone("13900139000", "123456").await),
+        (409, "not_a_wechat_citizen".into())
+    );
+    let bound_events: i64 =
+        sqlx::query_scalar("select count(*) from auth_events where event = 'phone_bound'")
+            .fetch_one(&platform.db)
+            .await
+            .expect("count");
+    assert_eq!(bound_events, 1);
+}
