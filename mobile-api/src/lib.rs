@@ -584,6 +584,8 @@ pub mod codes {
     /// A refresh token used twice: its whole family is revoked; sign in again.
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     pub const USERNAME_TAKEN: &str = "username_taken";
+    /// Too many requests from this principal or address this minute; see `Retry-After`.
+    pub const RATE_LIMITED: &str = "rate_limited";
     /// A wrong, expired or used sign-in code.
     pub const INVALID_CODE: &str = "invalid_code";
     /// Five wrong tries: the code is dead; ask for a new one.

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tests::{Keys, Platform, valid_request};
+use tests::{Keys, Options, Platform, valid_request};
 
 async fn list_with(platform: &Platform, authorization: Option<String>) -> (u16, Value) {
     let mut request = reqwest::Client::new().get(platform.url("/api/v1/requests"));
@@ -254,4 +254,190 @@ async fn every_route_refuses_every_role_it_does_not_name() {
         .await
         .expect("count");
     assert_eq!(orders, 0);
+}
+
+#[tokio::test]
+async fn every_answer_carries_security_headers_and_cors_only_for_listed_origins() {
+    let platform = Platform::start().await;
+    let http = reqwest::Client::new();
+    for path in ["/health", "/api/v1/requests", "/api/v2/nothing"] {
+        let response = http.get(platform.url(path)).send().await.expect("sent");
+        let headers = response.headers();
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("cache-control", "no-store"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            assert_eq!(headers[name], value, "{path} {name}");
+        }
+        assert!(headers.contains_key("content-security-policy"), "{path}");
+        assert!(
+            !headers.contains_key("access-control-allow-origin"),
+            "{path}"
+        );
+    }
+
+    // No origin is listed by default: a preflight gets no CORS headers, so browsers refuse.
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, platform.url("/api/v1/requests"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert!(
+        !preflight
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn requests_over_the_minute_limit_are_429_with_retry_after() {
+    let platform = Platform::start().await;
+    // The window is a minute; fill the principal's current minute as if it had been busy.
+    sqlx::query(
+        "insert into rate_counters (key, window_start, hits) \
+         values ('p:citizen-flood', date_trunc('minute', now()), 600)",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("counter");
+    let flooder = platform.client("citizen-flood", "citizen");
+    let response = reqwest::Client::new()
+        .get(platform.url("/api/v1/requests"))
+        .bearer_auth(platform.keys.token("citizen-flood", "citizen"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: i64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(
+        flooder
+            .list_requests(None, None)
+            .await
+            .expect_err("limited")
+            .status(),
+        Some(429)
+    );
+    // Others are not affected.
+    platform
+        .client("citizen-calm", "citizen")
+        .list_requests(None, None)
+        .await
+        .expect("served");
+    // The address's limit covers requests without a token too.
+    sqlx::query(
+        "insert into rate_counters (key, window_start, hits) \
+         values ('a:127.0.0.1', date_trunc('minute', now()), 1200) \
+         on conflict (key, window_start) do update set hits = 1200",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("counter");
+    let sign_in = http_post_sign_in(&platform).await;
+    assert_eq!(sign_in, 429);
+}
+
+async fn http_post_sign_in(platform: &Platform) -> u16 {
+    reqwest::Client::new()
+        .post(platform.url("/api/v1/auth/staff/sign-in"))
+        .json(&json!({"username": "someone", "password": "something long"}))
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn listed_origins_get_cors_and_rotated_keys_both_verify() {
+    let platform = Platform::start_with(Options {
+        variables: vec![(
+            "SPIN_VARIABLE_CORS_ALLOWED_ORIGINS",
+            "https://console.zmd12345.example, https://h5.zmd12345.example/".into(),
+        )],
+        previous_key: true,
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let http = reqwest::Client::new();
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, platform.url("/api/v1/requests"))
+        .header("origin", "https://h5.zmd12345.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(preflight.status().as_u16(), 204);
+    let headers = preflight.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://h5.zmd12345.example"
+    );
+    assert_eq!(headers["access-control-allow-methods"], "POST, GET");
+    assert!(
+        headers["access-control-allow-headers"]
+            .to_str()
+            .expect("text")
+            .contains("idempotency-key")
+    );
+    let actual = http
+        .get(platform.url("/api/v1/requests"))
+        .header("origin", "https://console.zmd12345.example")
+        .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(actual.status().as_u16(), 200);
+    assert_eq!(
+        actual.headers()["access-control-allow-origin"],
+        "https://console.zmd12345.example"
+    );
+    assert!(
+        actual.headers()["access-control-expose-headers"]
+            .to_str()
+            .expect("text")
+            .contains("x-request-id")
+    );
+    let elsewhere = http
+        .get(platform.url("/api/v1/requests"))
+        .header("origin", "https://evil.example")
+        .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        !elsewhere
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+
+    // During a rotation both keys are published: tokens signed with either are accepted.
+    let previous = platform.previous_keys.as_ref().expect("a previous key");
+    let (status, _) = list_with(
+        &platform,
+        Some(format!("Bearer {}", previous.token("citizen-1", "citizen"))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = list_with(
+        &platform,
+        Some(format!(
+            "Bearer {}",
+            platform.keys.token("citizen-1", "citizen")
+        )),
+    )
+    .await;
+    assert_eq!(status, 200);
 }

@@ -91,6 +91,10 @@ pub struct Options {
     pub memory_mib: usize,
     /// Which SMS provider's fake the platform sends sign-in codes through.
     pub sms: fakes::sms::Provider,
+    /// More Spin variables, as `SPIN_VARIABLE_<NAME>` pairs.
+    pub variables: Vec<(&'static str, String)>,
+    /// Publish a second, previous key beside the signing key (as during a rotation).
+    pub previous_key: bool,
 }
 
 impl Default for Options {
@@ -99,6 +103,8 @@ impl Default for Options {
             request_timeout_ms: 10_000,
             memory_mib: 64,
             sms: fakes::sms::Provider::Aliyun,
+            variables: Vec::new(),
+            previous_key: false,
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct Platform {
     pub sms: fakes::sms::FakeSms,
     /// WeChat's fake, for the mini-program's sign-in.
     pub wechat: fakes::wechat::FakeWechat,
+    /// The previous key, when the options asked for one.
+    pub previous_keys: Option<Keys>,
     database: String,
     admin_url: String,
     child: Child,
@@ -187,6 +195,13 @@ impl Platform {
         let sms = fakes::sms::FakeSms::start(options.sms, "127.0.0.1:0".parse()?).await?;
         let account = sms.account();
         let wechat = fakes::wechat::FakeWechat::start("127.0.0.1:0".parse()?).await?;
+        let previous_keys = options.previous_key.then(|| Keys::generate("test-key-0"));
+        let mut jwks = keys.jwks();
+        if let Some(previous) = &previous_keys
+            && let Some(list) = jwks["keys"].as_array_mut()
+        {
+            list.push(previous.jwks()["keys"][0].clone());
+        }
         let log = work.join("hotline.log");
         let mut child = Command::new(hotline_binary())
             .arg("--data-dir")
@@ -202,7 +217,8 @@ impl Platform {
             .arg("--memory-mib")
             .arg(options.memory_mib.to_string())
             .env("DATABASE_URL", &url)
-            .env("SPIN_VARIABLE_JWT_JWKS", keys.jwks().to_string())
+            .env("SPIN_VARIABLE_JWT_JWKS", jwks.to_string())
+            .envs(options.variables.iter().map(|(k, v)| (*k, v)))
             .env("SPIN_VARIABLE_JWT_SIGNING_KEY", keys.pem())
             .env("SPIN_VARIABLE_JWT_SIGNING_KID", &keys.kid)
             .env("SPIN_VARIABLE_SMS_PROVIDER", options.sms.name())
@@ -248,6 +264,7 @@ impl Platform {
             db,
             sms,
             wechat,
+            previous_keys,
             database,
             admin_url,
             child,

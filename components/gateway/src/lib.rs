@@ -9,6 +9,7 @@
 //! nothing but this component can reach them, and it always sets both from a verified token.
 
 mod auth;
+mod front_door;
 mod identity;
 mod sms_sign_in;
 mod wechat;
@@ -47,6 +48,30 @@ fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Rep
 
 #[http_service]
 async fn handle(request: Request) -> Reply {
+    let origin = front_door::allowed_origin(request.headers()).await;
+    let mut reply = if request.method() == Method::OPTIONS {
+        front_door::preflight(request.uri().path(), origin.as_deref())
+    } else {
+        serve(request).await
+    };
+    let headers = reply.headers_mut();
+    front_door::secure(headers);
+    if let Some(origin) = &origin {
+        front_door::cors(headers, origin);
+    }
+    reply
+}
+
+/// The client's address, as the runtime reports it (`spin-client-addr`, without the port).
+fn client_address(headers: &spin_sdk::http::HeaderMap) -> String {
+    headers
+        .get("spin-client-addr")
+        .and_then(|v| v.to_str().ok())
+        .map(|addr| addr.rsplit_once(':').map_or(addr, |(ip, _)| ip).to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+async fn serve(request: Request) -> Reply {
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = request.uri().path().to_owned();
     if request.method() == Method::GET {
@@ -110,6 +135,16 @@ async fn handle(request: Request) -> Reply {
         }
         Some(principal)
     };
+    let address = client_address(request.headers());
+    if let Err(refused) =
+        front_door::count(principal.as_ref().map(|p| p.subject.as_str()), &address).await
+    {
+        let mut reply = refused.into_reply(&request_id);
+        if let Ok(id) = HeaderValue::from_str(&request_id) {
+            reply.headers_mut().insert(headers::REQUEST_ID, id);
+        }
+        return reply;
+    }
 
     let declared_length = request
         .headers()

@@ -1,0 +1,140 @@
+//! What every answer and every request passes through at the front door: security headers, CORS
+//! for the web console and H5 pages, and rate limits per principal and per address.
+//!
+//! Rate limits are fixed one-minute windows counted in PostgreSQL (`rate_counters`, an unlogged
+//! table: a crash forgets the current minute, nothing else), one statement per request for both
+//! keys, so that the limits hold however many runtime instances serve.
+
+use crate::identity::{Failure, text, variable};
+use mobile_api::{codes, routes};
+use spin_sdk::http::{HeaderMap, HeaderValue, Response};
+
+/// Headers on every answer: the API serves JSON with personal data, never pages or frames.
+pub fn secure(headers: &mut HeaderMap) {
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("strict-transport-security", "max-age=31536000"),
+        ("cache-control", "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// The origins the `cors_allowed_origins` variable lists (comma-separated, exact origins).
+async fn allowed_origins() -> Vec<String> {
+    variable("cors_allowed_origins")
+        .await
+        .unwrap_or_default()
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+/// The request's `Origin` when it is an allowed one.
+pub async fn allowed_origin(headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get("origin")?.to_str().ok()?.to_owned();
+    allowed_origins()
+        .await
+        .into_iter()
+        .any(|allowed| allowed == origin)
+        .then_some(origin)
+}
+
+/// CORS headers for an allowed origin on an actual request's answer.
+pub fn cors(headers: &mut HeaderMap, origin: &str) {
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert("access-control-allow-origin", value);
+        headers.insert("vary", HeaderValue::from_static("Origin"));
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static("x-request-id, retry-after"),
+        );
+    }
+}
+
+/// The answer to a preflight `OPTIONS`: 204, with the methods the path has when the origin is
+/// allowed, and without any CORS header (so the browser refuses) when it is not.
+pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
+    let mut response = Response::new(String::new());
+    *response.status_mut() = spin_sdk::http::StatusCode::NO_CONTENT;
+    let methods: Vec<&str> = routes::ROUTES
+        .iter()
+        .filter(|route| routes::pattern_matches(route.pattern, path))
+        .map(|route| route.method)
+        .collect();
+    if let (Some(origin), false) = (origin, methods.is_empty()) {
+        let headers = response.headers_mut();
+        cors(headers, origin);
+        if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
+            headers.insert("access-control-allow-methods", value);
+        }
+        headers.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static(
+                "authorization, content-type, idempotency-key, accept-language",
+            ),
+        );
+        headers.insert("access-control-max-age", HeaderValue::from_static("600"));
+    }
+    response
+}
+
+async fn limit(name: &str, default: i64) -> i64 {
+    variable(name)
+        .await
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|v: &i64| *v > 0)
+        .unwrap_or(default)
+}
+
+/// Counts this request against the principal's and the address's minute; refused with 429 and
+/// the seconds left in the minute when either is over its limit.
+pub async fn count(principal: Option<&str>, address: &str) -> Result<(), Failure> {
+    let per_principal = limit("rate_limit_principal_per_minute", 600).await;
+    let per_address = limit("rate_limit_address_per_minute", 1200).await;
+    let db = crate::identity::db().await?;
+    let principal_key = principal.map(|p| format!("p:{p}"));
+    let rows = db
+        .query(
+            "with hits as ( \
+                 insert into rate_counters (key, window_start, hits) \
+                 select k, date_trunc('minute', now()), 1 from unnest(array[$1, $2]::text[]) k where k is not null \
+                 on conflict (key, window_start) do update set hits = rate_counters.hits + 1 \
+                 returning key, hits) \
+             select coalesce(max(hits) filter (where key = $1), 0) as principal_hits, \
+                    coalesce(max(hits) filter (where key = $2), 0) as address_hits, \
+                    (60 - extract(second from now()))::float8 as wait \
+             from hits",
+            [principal_key.into(), text(format!("a:{address}"))],
+        )
+        .await?
+        .collect()
+        .await?;
+    // Now and then, forget minutes long past (any instance may; the delete is idempotent).
+    if uuid::Uuid::new_v4().as_bytes()[0] == 0 {
+        let _ = db
+            .execute(
+                "delete from rate_counters where window_start < now() - interval '5 minutes'",
+                [],
+            )
+            .await;
+    }
+    let Some(row) = rows.first() else {
+        return Ok(());
+    };
+    let principal_hits = row.get::<i32>("principal_hits").map(i64::from).unwrap_or(0);
+    let address_hits = row.get::<i32>("address_hits").map(i64::from).unwrap_or(0);
+    if principal_hits > per_principal || address_hits > per_address {
+        let wait = row.get::<f64>("wait").unwrap_or(60.0).ceil().max(1.0) as i64;
+        return Err(Failure::Limited(codes::RATE_LIMITED, wait));
+    }
+    Ok(())
+}
