@@ -441,3 +441,106 @@ async fn listed_origins_get_cors_and_rotated_keys_both_verify() {
     .await;
     assert_eq!(status, 200);
 }
+
+/// What a route's `{}` stands for, for the ownership half of the matrix. A new route with a path
+/// parameter must be classified here, or the matrix fails.
+#[derive(Debug, PartialEq)]
+enum Scope {
+    /// A work order that citizens and agency staff reach only when it is theirs.
+    OwnOrder,
+    /// A work order that anyone the route admits may name (the centre's tools; following
+    /// someone else's request is the point of following).
+    AnyOrder,
+    /// Not a work order.
+    Other,
+}
+
+fn scope(route: &mobile_api::routes::Route) -> Scope {
+    match route.pattern {
+        "/api/v1/requests/{}"
+        | "/api/v1/orders/{}"
+        | "/api/v1/orders/{}/actions/{}"
+        | "/api/v1/orders/{}/contact-phone" => Scope::OwnOrder,
+        "/api/v1/requests/{}/follow" | "/api/v1/orders/{}/duplicates" => Scope::AnyOrder,
+        "/api/v1/admin/dispatch-rules/{}"
+        | "/api/v1/admin/calendar/{}"
+        | "/api/v1/admin/staff/{}/disable"
+        | "/api/v1/admin/staff/{}/enable" => Scope::Other,
+        pattern if !pattern.contains("{}") => Scope::Other,
+        pattern => panic!("classify the new route {pattern} in this test's `scope`"),
+    }
+}
+
+#[tokio::test]
+async fn citizens_and_agencies_reach_only_their_own_orders_on_every_route() {
+    let platform = Platform::start().await;
+    let operator = platform.client("operator-1", "operator");
+    let mut orders = Vec::new();
+    for (citizen, agency) in [
+        ("citizen-1", "city-urban-management"),
+        ("citizen-2", "utility-water"),
+    ] {
+        let filed = platform
+            .client(citizen, "citizen")
+            .create_request(&valid_request(), None)
+            .await
+            .expect("filed");
+        operator
+            .act(
+                &filed.tracking_number,
+                "dispatch",
+                &mobile_api::OrderAction {
+                    agency: Some(agency.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("dispatched");
+        orders.push(filed.tracking_number);
+    }
+    let (own, others) = (&orders[0], &orders[1]);
+    let http = reqwest::Client::new();
+    let mut checked = 0;
+    for route in mobile_api::routes::ROUTES {
+        if scope(route) != Scope::OwnOrder {
+            continue;
+        }
+        for (role, token) in [
+            ("citizen", platform.keys.token("citizen-1", "citizen")),
+            (
+                "agency_staff",
+                platform
+                    .keys
+                    .token_for("urban-1", "agency_staff", Some("city-urban-management")),
+            ),
+        ] {
+            if !route.roles.contains(&role) {
+                continue;
+            }
+            for (order, mine) in [(own, true), (others, false)] {
+                let path = route
+                    .pattern
+                    .replacen("{}", order, 1)
+                    .replacen("{}", "contact", 1);
+                let method = reqwest::Method::from_bytes(route.method.as_bytes()).expect("method");
+                let mut request = http
+                    .request(method, platform.url(&path))
+                    .bearer_auth(&token);
+                if route.method == "POST" {
+                    request = request
+                        .header("content-type", "application/json")
+                        .body("{}");
+                }
+                let status = request.send().await.expect("sent").status().as_u16();
+                let case = format!("{} {path} as {role}", route.method);
+                if mine {
+                    assert!(status != 404 && status < 500, "{case}: own order, {status}");
+                } else {
+                    assert_eq!(status, 404, "{case}: someone else's order");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+}
