@@ -263,41 +263,9 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         }
     }
     eprintln!("  password for every demo staff account: {DEMO_PASSWORD}");
-    // Citizens' sign-in by SMS and WeChat is not built yet: their demo tokens are minted.
-    let mut tokens = Vec::new();
-    for subject in ["citizen-demo-1", "citizen-demo-2"] {
-        let out = Command::new(hotline(release))
-            .args(["--data-dir"])
-            .arg(&data)
-            .args([
-                "token",
-                "--subject",
-                subject,
-                "--role",
-                "citizen",
-                "--ttl-seconds",
-                "2592000",
-            ])
-            .output()
-            .context("minting a demo token")?;
-        if !out.status.success() {
-            bail!(
-                "minting a demo token failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        tokens.push((
-            subject.to_owned(),
-            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        ));
-    }
     step("starting the fake SMS provider on 127.0.0.1:4010 (sign-in codes appear in this log)");
-    run(Command::new("cargo").args(["build", "-p", "fakes", "--bin", "fake-services"]))?;
-    let fake_account = fakes::sms::test_account(fakes::sms::Provider::Aliyun);
-    let mut fake = Command::new(root().join("target/debug/fake-services"))
-        .arg("127.0.0.1:4010")
-        .spawn()
-        .context("starting fake-services")?;
+    let fake = start_demo_sms()?;
+    let fake_account = fake.account();
     step("starting the platform on http://127.0.0.1:3000 (Ctrl-C stops it and its database)");
     let mut serve = Command::new(hotline(release));
     serve
@@ -308,7 +276,7 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         // A working shift, so that the tour's tokens last the afternoon.
         .env("SPIN_VARIABLE_ACCESS_TOKEN_TTL_SECONDS", "28800")
         .env("SPIN_VARIABLE_SMS_PROVIDER", "aliyun")
-        .env("SPIN_VARIABLE_SMS_BASE_URL", "http://127.0.0.1:4010")
+        .env("SPIN_VARIABLE_SMS_BASE_URL", &fake_account.base_url)
         .env("SPIN_VARIABLE_SMS_KEY_ID", &fake_account.key_id)
         .env("SPIN_VARIABLE_SMS_SECRET", &fake_account.secret)
         .env("SPIN_VARIABLE_SMS_SIGN_NAME", &fake_account.sign_name)
@@ -326,6 +294,18 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         let status = child.wait()?;
         bail!("hotline stopped before serving ({status})");
     }
+    step("signing the demo citizens in by SMS, through the fake provider");
+    let mut tokens = match sign_in_demo_citizens(&fake) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            // Restarting the demo often meets the limits on codes per number (one a minute, ten
+            // a day). The demo then mints the citizens' tokens instead, and says so.
+            eprintln!(
+                "  SMS sign-in refused ({error:#}); minting the demo citizens' tokens instead"
+            );
+            mint_demo_citizen_tokens(release, &data)?
+        }
+    };
     step("filing demo requests through the API (the same ones each time)");
     if let Err(error) = seed_demo(&tokens) {
         eprintln!("  demo requests not filed: {error:#}");
@@ -346,7 +326,6 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     );
     std::thread::spawn(move || lines.for_each(|line| drop(line.map(|l| println!("{l}")))));
     let status = child.wait()?;
-    let _ = fake.kill();
     if !status.success() {
         bail!("hotline exited with {status}");
     }
@@ -427,6 +406,115 @@ fn seed_demo(tokens: &[(String, String)]) -> anyhow::Result<()> {
             eprintln!("  {subject}: {} {}", order.tracking_number, order.title);
         }
         anyhow::Ok(())
+    })
+}
+
+/// The demo citizens and their phone numbers.
+const DEMO_CITIZENS: &[(&str, &str)] = &[
+    ("citizen-demo-1", "13800000001"),
+    ("citizen-demo-2", "13800000002"),
+];
+
+/// The fake Aliyun SMS on 127.0.0.1:4010, on a thread of its own for as long as the demo runs,
+/// printing each message it delivers.
+fn start_demo_sms() -> anyhow::Result<fakes::sms::FakeSms> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                let _ = sender.send(Err(anyhow::Error::from(error)));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let address = "127.0.0.1:4010".parse().expect("an address");
+            let fake = match fakes::sms::FakeSms::start(fakes::sms::Provider::Aliyun, address).await
+            {
+                Ok(fake) => fake,
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                    return;
+                }
+            };
+            let _ = sender.send(Ok(fake.clone()));
+            let mut shown = 0;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                let delivered = fake.delivered();
+                for message in &delivered[shown..] {
+                    println!(
+                        "fake SMS → {}：【{}】您的验证码是 {}，{} 分钟内有效。",
+                        message.phone,
+                        fake.account().sign_name,
+                        message.params.first().map(String::as_str).unwrap_or(""),
+                        message.params.get(1).map(String::as_str).unwrap_or("5"),
+                    );
+                }
+                shown = delivered.len();
+            }
+        });
+    });
+    receiver
+        .recv()
+        .context("the fake SMS thread stopped")?
+        .context("starting the fake SMS provider (is port 4010 free?)")
+}
+
+fn mint_demo_citizen_tokens(release: bool, data: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut tokens = Vec::new();
+    for (name, phone) in DEMO_CITIZENS {
+        let out = Command::new(hotline(release))
+            .args(["--data-dir"])
+            .arg(data)
+            .args([
+                "token",
+                "--subject",
+                &format!("phone:{phone}"),
+                "--role",
+                "citizen",
+            ])
+            .args(["--ttl-seconds", "28800"])
+            .output()
+            .context("minting a demo token")?;
+        if !out.status.success() {
+            bail!(
+                "minting a demo token failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokens.push((
+            (*name).to_owned(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        ));
+    }
+    Ok(tokens)
+}
+
+/// Signs each demo citizen in as a person would: a code by SMS, read from the fake, then sign-in.
+fn sign_in_demo_citizens(fake: &fakes::sms::FakeSms) -> anyhow::Result<Vec<(String, String)>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = mobile_api::client::Client::new("http://127.0.0.1:3000");
+        let mut tokens = Vec::new();
+        for (name, phone) in DEMO_CITIZENS {
+            let before = fake.delivered().len();
+            client.sms_code(phone).await?;
+            let code = fake
+                .delivered()
+                .get(before..)
+                .and_then(|new| new.iter().rev().find(|m| m.phone == *phone))
+                .and_then(|m| m.params.first().cloned())
+                .context("the code did not arrive")?;
+            let pair = client.sms_sign_in(phone, &code).await?;
+            tokens.push(((*name).to_owned(), pair.access_token));
+        }
+        anyhow::Ok(tokens)
     })
 }
 
