@@ -369,6 +369,44 @@ impl Client {
         Self::parse::<serde_json::Value>(response).await.map(|_| ())
     }
 
+    /// `POST` a JSON body, and the answer's JSON.
+    async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::POST, path)
+                .json(body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// `GET` with a query, and the answer's JSON.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::GET, path)
+                .query(query)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
+    /// An answer that should be 204 No Content.
+    async fn no_content(response: reqwest::Response) -> Result<(), ClientError> {
+        if response.status().as_u16() == 204 {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+    }
+
     /// `POST /api/v1/auth/staff/sign-in` (no token needed).
     pub async fn staff_sign_in(
         &self,
@@ -379,13 +417,7 @@ impl Client {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/auth/staff/sign-in")
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/auth/staff/sign-in", &body).await
     }
 
     /// `POST /api/v1/auth/refresh`: the next pair; the refresh token given is spent.
@@ -393,13 +425,7 @@ impl Client {
         let body = RefreshTokenBody {
             refresh_token: refresh_token.to_owned(),
         };
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/auth/refresh")
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/auth/refresh", &body).await
     }
 
     /// `POST /api/v1/auth/sign-out`: revokes the refresh token and its family.
@@ -412,20 +438,12 @@ impl Client {
             .json(&body)
             .send()
             .await?;
-        if response.status().as_u16() == 204 {
-            return Ok(());
-        }
-        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+        Self::no_content(response).await
     }
 
     /// `GET /api/v1/admin/staff` (administrators).
     pub async fn staff_accounts(&self) -> Result<StaffAccountList, ClientError> {
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/admin/staff")
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/admin/staff", &[]).await
     }
 
     /// `POST /api/v1/admin/staff` (administrators).
@@ -433,13 +451,7 @@ impl Client {
         &self,
         account: &NewStaffAccount,
     ) -> Result<StaffAccount, ClientError> {
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/admin/staff")
-                .json(account)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/admin/staff", account).await
     }
 
     /// `POST /api/v1/admin/staff/{username}/disable` or `/enable` (administrators).
@@ -455,14 +467,11 @@ impl Client {
 
     /// `GET /api/v1/admin/audit` (administrators), newest first.
     pub async fn audit_log(&self, action: Option<&str>) -> Result<AuditLog, ClientError> {
-        let query: Vec<(&str, &str)> = action.map(|a| ("action", a)).into_iter().collect();
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/admin/audit")
-                .query(&query)
-                .send()
-                .await?,
-        )
-        .await
+        let query: Vec<(&str, String)> = action
+            .map(|a| ("action", a.to_owned()))
+            .into_iter()
+            .collect();
+        self.get_json("/api/v1/admin/audit", &query).await
     }
 
     /// `POST /api/v1/auth/sms/code` (no token needed).
@@ -470,13 +479,7 @@ impl Client {
         let body = SmsCodeRequest {
             phone: phone.to_owned(),
         };
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/auth/sms/code")
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/auth/sms/code", &body).await
     }
 
     /// `POST /api/v1/auth/sms/sign-in` (no token needed).
@@ -485,13 +488,7 @@ impl Client {
             phone: phone.to_owned(),
             code: code.to_owned(),
         };
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/auth/sms/sign-in")
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/auth/sms/sign-in", &body).await
     }
 
     /// `POST /api/v1/auth/wechat/sign-in` (no token needed): the code from `wx.login()`.
@@ -499,13 +496,7 @@ impl Client {
         let body = WechatSignIn {
             code: code.to_owned(),
         };
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/auth/wechat/sign-in")
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/auth/wechat/sign-in", &body).await
     }
 
     /// `POST /api/v1/auth/wechat/bind-phone` (a WeChat citizen): tokens for the merged citizen.
@@ -514,12 +505,7 @@ impl Client {
             phone: phone.to_owned(),
             code: code.to_owned(),
         };
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/auth/wechat/bind-phone")
-                .json(&body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/auth/wechat/bind-phone", &body)
+            .await
     }
 }

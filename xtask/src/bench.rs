@@ -250,10 +250,12 @@ fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f
         .context("no tps in pgbench's output")
 }
 
-/// The SQL the intake component runs to file one request, as a pgbench script: the place the
-/// coordinates fall in, the names, then the transaction (citizen, serial, order, event, and the
+/// The SQL one filing runs, as a pgbench script (a colon before a letter is a pgbench variable even
+/// inside a string literal, hence the `'p' || ':' || ...`): the gateway's rate counter, then intake's: the
+/// place the coordinates fall in, the names, then the transaction (citizen, serial, order, event, and the
 /// dispatch catalogue's lookup, which finds no rule for street lights).
 pub const FILING_SCRIPT: &str = "\
+with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || 'pgbench-' || cast(:client_id as text), 'a:127.0.0.1']::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || 'pgbench-' || cast(:client_id as text)), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a:127.0.0.1'), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;
 with p as (select st_setsrid(st_makepoint(114.02, 32.98), 4326) as point) select (select district_id from districts, p where st_covers(boundary, p.point) order by kind = 'zone' desc, district_id limit 1) as district_id, (select grid_id from grids, p where st_covers(boundary, p.point) order by boundary_source = 'approximate', grid_id limit 1) as grid_id \\gset
 select (select name from categories where category_id = 'urban.streetlight' and parent_id is not null) as category_name, (select name from districts where district_id = :district_id) as district_name, (select name from grids where grid_id = :grid_id) as grid_name, (select name from hotline_numbers where number = null) as hotline_name, exists (select 1 from districts where district_id = 'yicheng') as chosen_district_known;
 begin;
@@ -267,7 +269,8 @@ commit;
 
 fn tracking_script(tracking_number: &str, subject: &str) -> String {
     format!(
-        "select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = '{subject}') as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = '{subject}') as following from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.work_order_id = null or o.tracking_number = '{tracking_number}';\n\
+        "with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || '{subject}', 'a:127.0.0.1']::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || '{subject}'), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a:127.0.0.1'), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;\n\
+         select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = '{subject}') as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = '{subject}') as following from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.work_order_id = null or o.tracking_number = '{tracking_number}';\n\
          select event, created_at from work_order_events where work_order_id = (select work_order_id from work_orders where tracking_number = '{tracking_number}') order by work_order_event_id;\n"
     )
 }
@@ -588,9 +591,10 @@ fn report(rows: &[Row]) -> String {
     let _ = writeln!(
         text,
         "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` (instances reused for up to 128 requests).\n\n\
-         The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL the intake component runs for one \
-         request (the name lookup, then in one transaction the citizen lookup-or-insert, the serial, the order and its first \
-         event), and the tracking baseline the two queries behind `GET /api/v1/requests/{{id}}`:\n\n```sql\n{FILING_SCRIPT}```\n",
+         The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
+         counter; then intake's: the place the coordinates fall in, the names, and in one transaction the citizen \
+         lookup-or-insert, the serial, the order, its first event and the dispatch catalogue's lookup), and the tracking \
+         baseline the rate counter and the two queries behind `GET /api/v1/requests/{{id}}`:\n\n```sql\n{FILING_SCRIPT}```\n",
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),
     );

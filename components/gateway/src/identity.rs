@@ -346,6 +346,20 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// The subject of the citizen known by `key`, added the first time.
+pub(crate) async fn citizen(
+    db: &Connection,
+    key: order_store::CitizenKey<'_>,
+) -> Result<String, Failure> {
+    order_store::find_or_add_citizen(db, key)
+        .await
+        .map(|citizen| citizen.subject)
+        .map_err(|error| match error {
+            order_store::StoreError::NotFound => Failure::Internal("no citizen".into()),
+            order_store::StoreError::Internal(cause) => Failure::Internal(cause),
+        })
+}
+
 pub(crate) async fn in_transaction<T>(
     db: &Connection,
     work: impl std::future::Future<Output = Result<T, Failure>>,

@@ -12,7 +12,9 @@
 //! - The citizen is the one with this phone number, whoever filed for them: calls an operator
 //!   filed for the number are in the same history once its owner signs in.
 
-use crate::identity::{Failure, db, in_transaction, issue, random_bytes, record, text, variable};
+use crate::identity::{
+    Failure, citizen, db, in_transaction, issue, random_bytes, record, text, variable,
+};
 use api_plumbing::{Reply, reply_with};
 use mobile_api::{SmsCodeRequest, SmsCodeSent, SmsSignIn, codes};
 use sha2::{Digest, Sha256};
@@ -308,7 +310,7 @@ pub async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure
         if let Some(refusal) = consume_code(&db, &phone, &request.code, client).await? {
             return Ok(Err(refusal));
         }
-        let subject = citizen_by_phone(&db, &phone).await?;
+        let subject = citizen(&db, order_store::CitizenKey::Phone(&phone)).await?;
         let pair = issue(&db, uuid::Uuid::new_v4(), &subject, "citizen", None).await?;
         record(
             &db,
@@ -323,26 +325,6 @@ pub async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure
     })
     .await?;
     outcome.map(|pair| reply_with(StatusCode::OK, &pair))
-}
-
-/// The subject of the citizen with this phone number, added the first time (as intake adds a
-/// caller an operator files for: `phone:<digits>`).
-async fn citizen_by_phone(db: &Connection, phone: &str) -> Result<String, Failure> {
-    let rows = db
-        .query(
-            "with found as (select subject from citizens where phone = $2), \
-                  added as (insert into citizens (citizen_id, subject, phone) \
-                            select $1, 'phone:' || $2, $2 where not exists (select 1 from found) \
-                            on conflict do nothing returning subject) \
-             select subject from found union all select subject from added",
-            [uuid::Uuid::new_v4().into(), text(phone)],
-        )
-        .await?
-        .collect()
-        .await?;
-    rows.first()
-        .and_then(|row| row.get::<String>("subject"))
-        .ok_or_else(|| Failure::Internal(format!("no citizen found or added for {phone}")))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! and the tokens issued afterwards are that citizen's.
 
 use crate::auth::Principal;
-use crate::identity::{Failure, db, in_transaction, issue, record, text, variable};
+use crate::identity::{Failure, citizen, db, in_transaction, issue, record, text, variable};
 use crate::sms_sign_in::{consume_code, phone_of};
 use api_plumbing::{Reply, reply_with};
 use mobile_api::{BindPhone, WechatSignIn, codes};
@@ -117,7 +117,7 @@ pub async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure
     let openid = openid_for(code).await?;
     let db = db().await?;
     let pair = in_transaction(&db, async {
-        let subject = citizen_by_openid(&db, &openid).await?;
+        let subject = citizen(&db, order_store::CitizenKey::Openid(&openid)).await?;
         let pair = issue(&db, uuid::Uuid::new_v4(), &subject, "citizen", None).await?;
         record(
             &db,
@@ -132,24 +132,6 @@ pub async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure
     })
     .await?;
     Ok(reply_with(StatusCode::OK, &pair))
-}
-
-async fn citizen_by_openid(db: &Connection, openid: &str) -> Result<String, Failure> {
-    let rows = db
-        .query(
-            "with found as (select subject from citizens where wechat_openid = $2), \
-                  added as (insert into citizens (citizen_id, subject, wechat_openid) \
-                            select $1, 'wechat:' || $2, $2 where not exists (select 1 from found) \
-                            on conflict do nothing returning subject) \
-             select subject from found union all select subject from added",
-            [uuid::Uuid::new_v4().into(), text(openid)],
-        )
-        .await?
-        .collect()
-        .await?;
-    rows.first()
-        .and_then(|row| row.get::<String>("subject"))
-        .ok_or_else(|| Failure::Internal("no citizen found or added for an openid".into()))
 }
 
 /// `POST /api/v1/auth/wechat/bind-phone`: new tokens, for the one citizen the two now are.

@@ -97,7 +97,10 @@ pub async fn follow(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
         ));
     }
     let order_id: uuid::Uuid = required(row, "work_order_id")?;
-    let citizen = crate::citizens::by_subject(&db, &principal.subject).await?;
+    let citizen =
+        order_store::find_or_add_citizen(&db, order_store::CitizenKey::Subject(&principal.subject))
+            .await?
+            .id;
     db.execute(
         "insert into order_followers (work_order_id, citizen_id, reason) values ($1, $2, 'followed') \
          on conflict do nothing",

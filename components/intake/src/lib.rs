@@ -4,7 +4,6 @@
 //! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
 //! and the idempotency record in one transaction.
 
-mod citizens;
 mod error;
 mod follow;
 mod orders;

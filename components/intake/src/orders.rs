@@ -6,7 +6,7 @@ use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
 };
-use order_store::{DispatchSubject, Place, required, text};
+use order_store::{CitizenKey, DispatchSubject, Place, required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{self, Connection, Row};
@@ -269,11 +269,12 @@ async fn file_in_transaction(
     }
 
     // An operator files for the caller, who is known by phone number; a citizen for themselves.
-    let citizen_id = if principal.role == "operator" {
-        crate::citizens::by_phone(db, checked.contact_phone.as_str()).await?
+    let key = if principal.role == "operator" {
+        CitizenKey::Phone(checked.contact_phone.as_str())
     } else {
-        crate::citizens::by_subject(db, &principal.subject).await?
+        CitizenKey::Subject(&principal.subject)
     };
+    let citizen_id = order_store::find_or_add_citizen(db, key).await?.id;
 
     let clock = db
         .query(

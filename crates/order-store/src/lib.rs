@@ -477,3 +477,69 @@ pub async fn dispatch_target(
         .map(|row| required(row, "agency_id"))
         .transpose()
 }
+
+/// How a citizen is known: the subject of their token (the app), their phone number (a caller, or
+/// an SMS sign-in), or their WeChat openid (the mini-program).
+#[derive(Debug, Clone, Copy)]
+pub enum CitizenKey<'a> {
+    Subject(&'a str),
+    Phone(&'a str),
+    Openid(&'a str),
+}
+
+/// A citizen's id and subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citizen {
+    pub id: uuid::Uuid,
+    pub subject: String,
+}
+
+/// The citizen known by `key`, added the first time (`phone:<digits>` and `wechat:<openid>` are
+/// the subjects of citizens first met by phone or WeChat). Found, never rewritten: a write on every
+/// filing would serialise one citizen's filings. Two first requests at once: the loser inserts
+/// nothing and finds the winner's row on the second try.
+pub async fn find_or_add_citizen(
+    db: &Connection,
+    key: CitizenKey<'_>,
+) -> Result<Citizen, StoreError> {
+    let (found_by, subject, phone, openid) = match key {
+        CitizenKey::Subject(subject) => ("subject = $2", subject.to_owned(), None, None),
+        CitizenKey::Phone(phone) => ("phone = $3", format!("phone:{phone}"), Some(phone), None),
+        CitizenKey::Openid(openid) => (
+            "wechat_openid = $4",
+            format!("wechat:{openid}"),
+            None,
+            Some(openid),
+        ),
+    };
+    for _ in 0..2 {
+        let rows = db
+            .query(
+                format!(
+                    "with found as (select citizen_id, subject from citizens where {found_by}), \
+                          added as (insert into citizens (citizen_id, subject, phone, wechat_openid) \
+                                    select $1, $2, $3, $4 where not exists (select 1 from found) \
+                                    on conflict do nothing returning citizen_id, subject) \
+                     select citizen_id, subject from found union all select citizen_id, subject from added"
+                ),
+                [
+                    uuid::Uuid::new_v4().into(),
+                    text(&subject),
+                    phone.map(str::to_owned).into(),
+                    openid.map(str::to_owned).into(),
+                ],
+            )
+            .await?
+            .collect()
+            .await?;
+        if let Some(row) = rows.first() {
+            return Ok(Citizen {
+                id: required(row, "citizen_id")?,
+                subject: required(row, "subject")?,
+            });
+        }
+    }
+    Err(StoreError::Internal(format!(
+        "no citizen found or added for {subject}"
+    )))
+}
