@@ -119,13 +119,7 @@ impl Client {
         if let Some(limit) = limit {
             query.push(("limit", limit.to_string()));
         }
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/requests")
-                .query(&query)
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/requests", &query).await
     }
 
     /// `GET /api/v1/requests/{id or tracking number}`.
@@ -150,13 +144,7 @@ impl Client {
     /// `GET /api/v1/tasks` (agency staff), optionally one status only.
     pub async fn tasks(&self, status: Option<&str>) -> Result<StaffOrderList, ClientError> {
         let query: Vec<(&str, &str)> = status.map(|s| vec![("status", s)]).unwrap_or_default();
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/tasks")
-                .query(&query)
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/tasks", &query).await
     }
 
     /// `GET /api/v1/orders/{id}` (staff).
@@ -177,13 +165,7 @@ impl Client {
         body: &OrderAction,
     ) -> Result<StaffOrder, ClientError> {
         let path = format!("/api/v1/orders/{id}/actions/{action}");
-        Self::parse(
-            self.request(reqwest::Method::POST, &path)
-                .json(body)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json(&path, body).await
     }
 
     /// `POST /api/v1/orders/{id}/actions/rate` as the citizen (no body in the answer).
@@ -200,20 +182,13 @@ impl Client {
             .json(&body)
             .send()
             .await?;
-        if response.status().as_u16() == 204 {
-            return Ok(());
-        }
-        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+        Self::no_content(response).await
     }
 
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/admin/dispatch-rules")
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])
+            .await
     }
 
     /// `POST /api/v1/admin/dispatch-rules` (administrators).
@@ -221,31 +196,21 @@ impl Client {
         &self,
         rule: &NewDispatchRule,
     ) -> Result<DispatchRule, ClientError> {
-        Self::parse(
-            self.request(reqwest::Method::POST, "/api/v1/admin/dispatch-rules")
-                .json(rule)
-                .send()
-                .await?,
-        )
-        .await
+        self.post_json("/api/v1/admin/dispatch-rules", rule).await
     }
 
     /// `DELETE /api/v1/admin/dispatch-rules/{id}` (administrators).
     pub async fn delete_dispatch_rule(&self, id: i64) -> Result<(), ClientError> {
         let path = format!("/api/v1/admin/dispatch-rules/{id}");
         let response = self.request(reqwest::Method::DELETE, &path).send().await?;
-        if response.status().as_u16() == 204 {
-            return Ok(());
-        }
-        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+        Self::no_content(response).await
     }
 
     /// `GET /api/v1/admin/dispatch-rules/changes` (administrators), newest first.
     pub async fn dispatch_rule_changes(&self) -> Result<DispatchRuleChangeList, ClientError> {
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/admin/dispatch-rules/changes")
-                .send()
-                .await?,
+        self.get_json(
+            "/api/v1/admin/dispatch-rules/changes",
+            &[] as &[(&str, &str)],
         )
         .await
     }
@@ -272,13 +237,7 @@ impl Client {
         if let Some(radius) = radius_m {
             query.push(("radius", radius.to_string()));
         }
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/requests/nearby")
-                .query(&query)
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/requests/nearby", &query).await
     }
 
     /// `POST /api/v1/requests/{id}/follow` (citizens): the order as a follower sees it.
@@ -291,10 +250,7 @@ impl Client {
     pub async fn unfollow(&self, id: &str) -> Result<(), ClientError> {
         let path = format!("/api/v1/requests/{id}/follow");
         let response = self.request(reqwest::Method::DELETE, &path).send().await?;
-        if response.status().as_u16() == 204 {
-            return Ok(());
-        }
-        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+        Self::no_content(response).await
     }
 
     /// `GET /api/v1/orders/{id}/duplicates` (the centre): open orders of the same category nearby.
@@ -321,26 +277,14 @@ impl Client {
         if let Some(hours) = due_within_hours {
             query.push(("due_within_hours", hours.to_string()));
         }
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/tasks")
-                .query(&query)
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/tasks", &query).await
     }
 
     /// `GET /api/v1/admin/calendar?year=` (administrators).
     pub async fn calendar(&self, year: Option<i32>) -> Result<CalendarDayList, ClientError> {
         let query: Vec<(&str, String)> =
             year.map(|y| ("year", y.to_string())).into_iter().collect();
-        Self::parse(
-            self.request(reqwest::Method::GET, "/api/v1/admin/calendar")
-                .query(&query)
-                .send()
-                .await?,
-        )
-        .await
+        self.get_json("/api/v1/admin/calendar", &query).await
     }
 
     /// `PUT /api/v1/admin/calendar/{day}` (administrators).
@@ -363,10 +307,7 @@ impl Client {
     pub async fn delete_calendar_day(&self, day: chrono::NaiveDate) -> Result<(), ClientError> {
         let path = format!("/api/v1/admin/calendar/{day}");
         let response = self.request(reqwest::Method::DELETE, &path).send().await?;
-        if response.status().as_u16() == 204 {
-            return Ok(());
-        }
-        Self::parse::<serde_json::Value>(response).await.map(|_| ())
+        Self::no_content(response).await
     }
 
     /// `POST` a JSON body, and the answer's JSON.
@@ -385,10 +326,10 @@ impl Client {
     }
 
     /// `GET` with a query, and the answer's JSON.
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    async fn get_json<T: serde::de::DeserializeOwned, Q: serde::Serialize + ?Sized>(
         &self,
         path: &str,
-        query: &[(&str, String)],
+        query: &Q,
     ) -> Result<T, ClientError> {
         Self::parse(
             self.request(reqwest::Method::GET, path)
@@ -443,7 +384,8 @@ impl Client {
 
     /// `GET /api/v1/admin/staff` (administrators).
     pub async fn staff_accounts(&self) -> Result<StaffAccountList, ClientError> {
-        self.get_json("/api/v1/admin/staff", &[]).await
+        self.get_json("/api/v1/admin/staff", &[] as &[(&str, &str)])
+            .await
     }
 
     /// `POST /api/v1/admin/staff` (administrators).

@@ -23,7 +23,7 @@ use mobile_api::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use spin_sdk::http::{HeaderMap, StatusCode};
+use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{Connection, ParameterValue, Row};
 
 use crate::auth::Principal;
@@ -137,15 +137,12 @@ pub async fn serve(
     route: &Route,
     path: &str,
     query: &str,
-    headers: &HeaderMap,
+    client: &str,
     principal: Option<&Principal>,
     body: &[u8],
     request_id: &str,
 ) -> Reply {
-    let client = headers
-        .get("spin-client-addr")
-        .and_then(|v| v.to_str().ok())
-        .map(|addr| addr.rsplit_once(':').map_or(addr, |(ip, _)| ip).to_owned());
+    let client = Some(client.to_owned());
     let segments: Vec<&str> = path.split('/').collect();
     let admin = principal.map(|p| p.subject.as_str()).unwrap_or("");
     let outcome = match (route.method, route.pattern) {

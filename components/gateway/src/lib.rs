@@ -214,7 +214,7 @@ async fn serve(request: Request) -> Reply {
             rule,
             &path,
             parts.uri.query().unwrap_or(""),
-            &parts.headers,
+            &address,
             principal.as_ref(),
             &body,
             &request_id,

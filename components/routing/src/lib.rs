@@ -19,6 +19,15 @@ use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{Method, Request};
 use spin_sdk::http_service;
 
+/// The request's body, whole.
+async fn body_of(request: Request) -> Result<impl std::ops::Deref<Target = [u8]>, ApiError> {
+    request
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|_| ApiError::MalformedJson(None))
+}
+
 #[http_service]
 async fn handle(request: Request) -> Reply {
     let request_id = request_id(request.headers());
@@ -50,20 +59,12 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
             catalogue::changes().await
         }
         (Method::POST, ["api", "v1", "admin", "dispatch-rules"]) => {
-            let body = request
-                .into_body()
-                .bytes()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = body_of(request).await?;
             catalogue::create(&principal, &body).await
         }
         (Method::GET, ["api", "v1", "admin", "calendar"]) => calendar::list(&query).await,
         (Method::PUT, ["api", "v1", "admin", "calendar", day]) => {
-            let body = request
-                .into_body()
-                .bytes()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = body_of(request).await?;
             calendar::set(&principal, day, &body).await
         }
         (Method::DELETE, ["api", "v1", "admin", "calendar", day]) => {
@@ -76,11 +77,7 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
             reveal::reveal(&principal, id).await
         }
         (Method::POST, ["api", "v1", "orders", id, "actions", action]) => {
-            let body = request
-                .into_body()
-                .bytes()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = body_of(request).await?;
             actions::act(&principal, id, action, &body).await
         }
         _ => Err(ApiError::NotFound),
