@@ -7,6 +7,13 @@ use crate::{
     SmsSignIn, StaffAccount, StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair,
     WechatSignIn, WorkOrder, WorkOrderPage, headers,
 };
+use crate::{
+    DeliveryList, Device, DeviceList, NewDevice, Notification, NotificationPage,
+    NotificationTemplate, NotificationTemplateList, SetNotificationTemplate,
+};
+
+/// A query string with nothing in it.
+const NO_QUERY: [(&str, &str); 0] = [];
 
 /// What a call can end with, besides success.
 #[derive(Debug, thiserror::Error)]
@@ -449,5 +456,75 @@ impl Client {
         };
         self.post_json("/api/v1/auth/wechat/bind-phone", &body)
             .await
+    }
+
+    /// `GET /api/v1/notifications` (everyone signed in): the caller's own, newest first.
+    pub async fn notifications(
+        &self,
+        cursor: Option<&str>,
+        unread_only: bool,
+    ) -> Result<NotificationPage, ClientError> {
+        let mut query = vec![("unread", unread_only.to_string())];
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor.to_owned()));
+        }
+        self.get_json("/api/v1/notifications", &query).await
+    }
+
+    /// `POST /api/v1/notifications/{id}/read`.
+    pub async fn mark_read(&self, id: &str) -> Result<Notification, ClientError> {
+        let path = format!("/api/v1/notifications/{id}/read");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/devices`: the caller's phones.
+    pub async fn devices(&self) -> Result<DeviceList, ClientError> {
+        self.get_json("/api/v1/devices", &NO_QUERY).await
+    }
+
+    /// `POST /api/v1/devices`: this phone receives the caller's pushes.
+    pub async fn register_device(&self, device: &NewDevice) -> Result<Device, ClientError> {
+        self.post_json("/api/v1/devices", device).await
+    }
+
+    /// `DELETE /api/v1/devices/{id}`.
+    pub async fn remove_device(&self, id: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/devices/{id}");
+        let response = self.request(reqwest::Method::DELETE, &path).send().await?;
+        Self::no_content(response).await
+    }
+
+    /// `GET /api/v1/admin/deliveries?status=` (supervisors, administrators).
+    pub async fn deliveries(&self, status: &str) -> Result<DeliveryList, ClientError> {
+        self.get_json("/api/v1/admin/deliveries", &[("status", status)])
+            .await
+    }
+
+    /// `POST /api/v1/admin/deliveries/{id}/requeue` (supervisors, administrators).
+    pub async fn requeue_delivery(&self, id: &str) -> Result<crate::Delivery, ClientError> {
+        let path = format!("/api/v1/admin/deliveries/{id}/requeue");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/admin/notification-templates` (administrators).
+    pub async fn notification_templates(&self) -> Result<NotificationTemplateList, ClientError> {
+        self.get_json("/api/v1/admin/notification-templates", &NO_QUERY)
+            .await
+    }
+
+    /// `PUT /api/v1/admin/notification-templates/{kind}` (administrators).
+    pub async fn set_notification_template(
+        &self,
+        kind: &str,
+        template: &SetNotificationTemplate,
+    ) -> Result<NotificationTemplate, ClientError> {
+        let path = format!("/api/v1/admin/notification-templates/{kind}");
+        Self::parse(
+            self.request(reqwest::Method::PUT, &path)
+                .json(template)
+                .send()
+                .await?,
+        )
+        .await
     }
 }

@@ -202,7 +202,9 @@ pub struct WorkOrderPage {
 /// `visit` {note, photo_urls?, lat?, lng?} ·
 /// `reply` {result} · `request_return` {reason} · `refuse_return` {reason} ·
 /// `request_extension` {until, reason} · `approve_extension` · `refuse_extension` {reason} ·
-/// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction} · `start_redo` · `archive`.
+/// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction} · `start_redo` · `archive` ·
+/// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors); both notify the
+/// holding agency's staff.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderAction {
     pub agency: Option<String>,
@@ -549,6 +551,126 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// One notification in a person's inbox (`GET /api/v1/notifications`): everything that was
+/// pushed is here too, so nothing depends on the push alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: uuid::Uuid,
+    /// The template it was made from, e.g. `task_new`, `citizen_replied`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub work_order_id: Option<uuid::Uuid>,
+    pub tracking_number: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationPage {
+    /// Newest first.
+    pub items: Vec<Notification>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// How many of the caller's notifications are unread (all pages).
+    pub unread: i64,
+}
+
+/// `POST /api/v1/devices`: this phone can receive pushes for the signed-in person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewDevice {
+    /// `fcm` (Firebase), or `hms` (Huawei Push Kit).
+    pub platform: String,
+    /// The push token the platform's SDK gave the app (8–4096 characters).
+    pub token: String,
+    /// The app's version, for support (at most 40 characters).
+    #[serde(default)]
+    pub app_version: Option<String>,
+}
+
+/// A registered phone. The token itself is not shown again, only its last characters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Device {
+    pub id: uuid::Uuid,
+    pub platform: String,
+    pub token_suffix: String,
+    pub app_version: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceList {
+    pub items: Vec<Device>,
+}
+
+/// One message on its way to one channel (`GET /api/v1/admin/deliveries`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub id: uuid::Uuid,
+    pub notification_id: uuid::Uuid,
+    /// Whom it is for: a staff username or a citizen's subject.
+    pub recipient: String,
+    pub kind: String,
+    pub title: String,
+    /// `fcm`, `hms`, `apns`, `wechat` or `sms`.
+    pub channel: String,
+    /// `pending`, `sent`, `dead` (attempts used up, or refused for good) or `dropped` (the
+    /// address was invalid and has been removed).
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub dedupe_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryList {
+    /// Newest first.
+    pub items: Vec<Delivery>,
+}
+
+/// What a kind of notification says (`/api/v1/admin/notification-templates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationTemplate {
+    pub kind: String,
+    /// `staff` or `citizen`.
+    pub audience: String,
+    pub title: String,
+    /// With placeholders `{tracking_number}`, `{title}` and `{deadline}`.
+    pub body: String,
+    /// The approved WeChat subscribe template for citizens without the app, if any.
+    pub wechat_template_id: Option<String>,
+    /// The approved SMS template (Aliyun TemplateCode / Tencent TemplateId) for citizens without
+    /// the app or WeChat, if any; it gets the parameter `number` (the tracking number).
+    pub sms_template: Option<String>,
+    /// Whether citizens without the app hear of it by WeChat or SMS.
+    pub fallback: bool,
+    pub updated_by: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationTemplateList {
+    pub items: Vec<NotificationTemplate>,
+}
+
+/// `PUT /api/v1/admin/notification-templates/{kind}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SetNotificationTemplate {
+    /// 1–40 characters.
+    pub title: String,
+    /// 1–300 characters; only the placeholders `{tracking_number}`, `{title}`, `{deadline}`.
+    pub body: String,
+    #[serde(default)]
+    pub wechat_template_id: Option<String>,
+    #[serde(default)]
+    pub sms_template: Option<String>,
+    pub fallback: bool,
+}
+
 /// The stable error codes. Clients branch on these, never on messages.
 pub mod codes {
     pub const NOT_FOUND: &str = "not_found";
@@ -607,4 +729,6 @@ pub mod codes {
     pub const PHONE_BOUND_ELSEWHERE: &str = "phone_bound_elsewhere";
     /// Only a citizen signed in through WeChat binds a phone number.
     pub const NOT_A_WECHAT_CITIZEN: &str = "not_a_wechat_citizen";
+    /// A dead-letter re-queue of a delivery that is not dead.
+    pub const NOT_DEAD: &str = "not_dead";
 }

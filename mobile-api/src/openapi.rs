@@ -68,7 +68,17 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::StaffAccount,
         crate::StaffAccountList,
         crate::AuditEntry,
-        crate::AuditLog
+        crate::AuditLog,
+        crate::Notification,
+        crate::NotificationPage,
+        crate::NewDevice,
+        crate::Device,
+        crate::DeviceList,
+        crate::Delivery,
+        crate::DeliveryList,
+        crate::NotificationTemplate,
+        crate::NotificationTemplateList,
+        crate::SetNotificationTemplate
     ))
 )]
 struct Schemas;
@@ -308,7 +318,8 @@ impl ApiDoc {
             .description(Some(
                 "Actions: dispatch, reassign, close_direct, hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
-                 fail_audit, rate, start_redo, archive. Who may take which action, and when, is the lifecycle's rule; \
+                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办). Who may take which action, and \
+                 when, is the lifecycle's rule; \
                  a refused action changes nothing and writes no history.",
             ))
             .parameter(path_id())
@@ -893,6 +904,213 @@ impl ApiDoc {
             "/api/v1/orders/{id}/duplicates",
             vec![HttpMethod::Get],
             duplicates,
+        );
+
+        let named_path = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(description))
+        };
+        let body_of = |schema: &str| {
+            RequestBodyBuilder::new()
+                .content("application/json", json(schema))
+                .required(Some(Required::True))
+                .build()
+        };
+        let secured = |operation: OperationBuilder| {
+            operation
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .build()
+        };
+        doc.paths.add_path_operation(
+            "/api/v1/notifications",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("notifications"))
+                    .summary(Some("The caller's notifications, newest first (everyone signed in)"))
+                    .description(Some(
+                        "Everything pushed to the caller's phones (or sent by WeChat or SMS) is here too, so nothing \
+                         depends on the push alone. `unread` counts all unread ones.",
+                    ))
+                    .parameter(query("cursor", false, "`next_cursor` of the previous page"))
+                    .parameter(query("limit", false, "1–100, default 20"))
+                    .parameter(query("unread", false, "`true`: only unread ones"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("A page", "NotificationPage"))
+                                .response("400", error("Bad cursor (`invalid_cursor`)"))
+                                .response("422", error("Bad limit or unread (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/notifications/{id}/read",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("markNotificationRead"))
+                    .summary(Some("Mark one of the caller's notifications read"))
+                    .parameter(named_path("id", "The notification's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The notification, read", "Notification"))
+                                .response(
+                                    "404",
+                                    error(
+                                        "Not the caller's, or no such notification (`not_found`)",
+                                    ),
+                                ),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/devices",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("devices"))
+                    .summary(Some("The caller's phones that receive pushes"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Last seen first", "DeviceList")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/devices",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("registerDevice"))
+                    .summary(Some("This phone receives the caller's pushes (FCM or Huawei Push Kit)"))
+                    .description(Some(
+                        "Register at every start of the app: a known token answers 200 and moves to the caller (what \
+                         was still on its way to someone else through it is dropped). A person keeps at most 10 \
+                         phones; the one seen longest ago goes.",
+                    ))
+                    .request_body(Some(body_of("NewDevice")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("201", ok("Registered", "Device"))
+                                .response("200", ok("Known already; now the caller's", "Device"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("422", error("Bad platform, token or app_version (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/devices/{id}",
+            vec![HttpMethod::Delete],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("removeDevice"))
+                    .summary(Some("Stop pushing to this phone (signing out on it)"))
+                    .parameter(named_path("id", "The device's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("204", ResponseBuilder::new().description("Removed"))
+                                .response("404", error("Not the caller's (`not_found`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/deliveries",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("deliveries"))
+                    .summary(Some("Deliveries by status, newest first; dead letters by default (supervisors, administrators)"))
+                    .parameter(query("status", false, "`dead` (default), `pending`, `sent` or `dropped`"))
+                    .parameter(query("limit", false, "1–500, default 100"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Newest first", "DeliveryList"))
+                                .response("422", error("Bad status or limit (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/deliveries/{id}/requeue",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("requeueDelivery"))
+                    .summary(Some(
+                        "Send a dead delivery again, with a fresh set of attempts; logged",
+                    ))
+                    .parameter(named_path("id", "The delivery's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Pending again", "Delivery"))
+                                .response("404", error("No such delivery (`not_found`)"))
+                                .response("409", error("The delivery is not dead (`not_dead`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/notification-templates",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("notificationTemplates"))
+                    .summary(Some("What each kind of notification says (administrators)"))
+                    .responses(
+                        common_errors(ResponsesBuilder::new().response(
+                            "200",
+                            ok("Staff kinds, then citizens'", "NotificationTemplateList"),
+                        ))
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/notification-templates/{kind}",
+            vec![HttpMethod::Put],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("setNotificationTemplate"))
+                    .summary(Some("Change what a kind of notification says (administrators); logged"))
+                    .description(Some(
+                        "Notifications made afterwards use it. The body may use only `{tracking_number}`, `{title}` \
+                         and `{deadline}`.",
+                    ))
+                    .parameter(named_path("kind", "E.g. `task_new`"))
+                    .request_body(Some(body_of("SetNotificationTemplate")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The template as saved", "NotificationTemplate"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("404", error("No such kind (`not_found`)"))
+                                .response("422", error("Bad title, body, placeholder or template id (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
         );
 
         let live = OperationBuilder::new()

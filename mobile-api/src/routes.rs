@@ -42,6 +42,10 @@ const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];
 const PUBLIC: &[&str] = &[];
 /// Actions: the lifecycle decides which role may take which action on which order.
 const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
+/// Everyone signed in.
+const SIGNED_IN: &[&str] = ROLES;
+/// Those who watch over delivery: dead letters and re-queues.
+const OVERSIGHT: &[&str] = &["supervisor", "admin"];
 
 const fn route(
     method: &'static str,
@@ -101,6 +105,40 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/enable", "gateway", ADMIN),
     route("GET", "/api/v1/admin/audit", "gateway", ADMIN),
+    route("GET", "/api/v1/notifications", "notifications", SIGNED_IN),
+    route(
+        "POST",
+        "/api/v1/notifications/{}/read",
+        "notifications",
+        SIGNED_IN,
+    ),
+    route("GET", "/api/v1/devices", "notifications", SIGNED_IN),
+    route("POST", "/api/v1/devices", "notifications", SIGNED_IN),
+    route("DELETE", "/api/v1/devices/{}", "notifications", SIGNED_IN),
+    route(
+        "GET",
+        "/api/v1/admin/deliveries",
+        "notifications",
+        OVERSIGHT,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/deliveries/{}/requeue",
+        "notifications",
+        OVERSIGHT,
+    ),
+    route(
+        "GET",
+        "/api/v1/admin/notification-templates",
+        "notifications",
+        ADMIN,
+    ),
+    route(
+        "PUT",
+        "/api/v1/admin/notification-templates/{}",
+        "notifications",
+        ADMIN,
+    ),
 ];
 
 /// Whether `path` fits `pattern`.

@@ -6,6 +6,7 @@ mod bad_input;
 mod filing;
 mod identity;
 mod lifecycle;
+mod notifications;
 mod places;
 mod runtime;
 mod sms_sign_in;

@@ -116,14 +116,62 @@ pub struct Platform {
     pub db: sqlx::PgPool,
     /// The SMS provider's fake the platform sends through.
     pub sms: fakes::sms::FakeSms,
-    /// WeChat's fake, for the mini-program's sign-in.
+    /// WeChat's fake, for the mini-program's sign-in and subscribe messages.
     pub wechat: fakes::wechat::FakeWechat,
+    /// Google OAuth and FCM's fake.
+    pub fcm: fakes::fcm::FakeFcm,
+    /// Huawei Push Kit's fake.
+    pub hms: fakes::hms::FakeHms,
     /// The previous key, when the options asked for one.
     pub previous_keys: Option<Keys>,
     database: String,
     admin_url: String,
     child: Child,
     log: PathBuf,
+    launch: Launch,
+}
+
+/// How the runtime was started, to start it again the same way.
+struct Launch {
+    args: Vec<std::ffi::OsString>,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+}
+
+impl Launch {
+    /// Starts the runtime; its base URL once it serves.
+    async fn spawn(&self) -> anyhow::Result<(Child, String)> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let mut child = Command::new(hotline_binary())
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .context("starting hotline (build it with `cargo xtask build`)")?;
+        let stdout = child.stdout.take().context("the runtime's stdout")?;
+        let base = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            for line in BufReader::new(stdout).lines() {
+                let line = line?;
+                if let Some((_, address)) = line.split_once(" on http://") {
+                    return Ok(format!("http://{address}"));
+                }
+            }
+            bail!("the runtime exited before serving")
+        })
+        .await?;
+        match base {
+            Ok(base) => Ok((child, base)),
+            Err(error) => {
+                let _ = child.kill();
+                let log_text = std::fs::read_to_string(&self.log).unwrap_or_default();
+                bail!("{error}; its log:\n{log_text}");
+            }
+        }
+    }
 }
 
 fn admin_url() -> anyhow::Result<String> {
@@ -143,10 +191,14 @@ fn test_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
     let root = workspace_root();
     let manifest = std::fs::read_to_string(root.join("spin.toml"))?;
     let wasm = root.join("target/wasm32-wasip2/wasm");
-    let mut manifest = manifest.replace(
-        "source = \"target/wasm32-wasip2/wasm/",
-        &format!("source = \"{}/", wasm.display()),
-    );
+    let mut manifest = manifest
+        .replace(
+            "source = \"target/wasm32-wasip2/wasm/",
+            &format!("source = \"{}/", wasm.display()),
+        )
+        // Schedules tick every second under test, so that retries come round quickly.
+        .replace("every_seconds = 5", "every_seconds = 1")
+        .replace("every_seconds = 60", "every_seconds = 1");
     manifest.push_str(&format!(
         r#"
 [[trigger.http]]
@@ -202,58 +254,91 @@ impl Platform {
         {
             list.push(previous.jwks()["keys"][0].clone());
         }
+        let fcm = fakes::fcm::FakeFcm::start("127.0.0.1:0".parse()?).await?;
+        let hms = fakes::hms::FakeHms::start("127.0.0.1:0".parse()?).await?;
         let log = work.join("hotline.log");
-        let mut child = Command::new(hotline_binary())
-            .arg("--data-dir")
-            .arg(workspace_root().join("target/test-data"))
-            .arg("serve")
-            .arg("--manifest")
-            .arg(&manifest)
-            .arg("--migrations")
-            .arg(workspace_root().join("migrations"))
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--request-timeout-ms")
-            .arg(options.request_timeout_ms.to_string())
-            .arg("--memory-mib")
-            .arg(options.memory_mib.to_string())
-            .env("DATABASE_URL", &url)
-            .env("SPIN_VARIABLE_JWT_JWKS", jwks.to_string())
-            .envs(options.variables.iter().map(|(k, v)| (*k, v)))
-            .env("SPIN_VARIABLE_JWT_SIGNING_KEY", keys.pem())
-            .env("SPIN_VARIABLE_JWT_SIGNING_KID", &keys.kid)
-            .env("SPIN_VARIABLE_SMS_PROVIDER", options.sms.name())
-            .env("SPIN_VARIABLE_SMS_BASE_URL", &account.base_url)
-            .env("SPIN_VARIABLE_SMS_KEY_ID", &account.key_id)
-            .env("SPIN_VARIABLE_SMS_SECRET", &account.secret)
-            .env("SPIN_VARIABLE_SMS_SIGN_NAME", &account.sign_name)
-            .env("SPIN_VARIABLE_SMS_TEMPLATE", &account.template)
-            .env("SPIN_VARIABLE_SMS_APP_ID", &account.app_id)
-            .env("SPIN_VARIABLE_WECHAT_APP_ID", fakes::wechat::APP_ID)
-            .env("SPIN_VARIABLE_WECHAT_APP_SECRET", fakes::wechat::APP_SECRET)
-            .env("SPIN_VARIABLE_WECHAT_BASE_URL", wechat.base_url())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()
-            .context("starting hotline (build it with `cargo xtask build`)")?;
-        let stdout = child.stdout.take().context("the runtime's stdout")?;
-        let base = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-            for line in BufReader::new(stdout).lines() {
-                let line = line?;
-                if let Some((_, address)) = line.split_once(" on http://") {
-                    return Ok(format!("http://{address}"));
-                }
-            }
-            bail!("the runtime exited before serving")
-        })
-        .await?;
-        let base = match base {
-            Ok(base) => base,
-            Err(error) => {
-                let _ = child.kill();
-                let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-                bail!("{error}; its log:\n{log_text}");
-            }
+        let args: Vec<std::ffi::OsString> = vec![
+            "--data-dir".into(),
+            workspace_root().join("target/test-data").into(),
+            "serve".into(),
+            "--manifest".into(),
+            manifest.into(),
+            "--migrations".into(),
+            workspace_root().join("migrations").into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--request-timeout-ms".into(),
+            options.request_timeout_ms.to_string().into(),
+            "--memory-mib".into(),
+            options.memory_mib.to_string().into(),
+        ];
+        let mut env: Vec<(String, String)> = vec![
+            ("DATABASE_URL".into(), url.clone()),
+            ("SPIN_VARIABLE_JWT_JWKS".into(), jwks.to_string()),
+            ("SPIN_VARIABLE_JWT_SIGNING_KEY".into(), keys.pem()),
+            ("SPIN_VARIABLE_JWT_SIGNING_KID".into(), keys.kid.clone()),
+            (
+                "SPIN_VARIABLE_SMS_PROVIDER".into(),
+                options.sms.name().into(),
+            ),
+            (
+                "SPIN_VARIABLE_SMS_BASE_URL".into(),
+                account.base_url.clone(),
+            ),
+            ("SPIN_VARIABLE_SMS_KEY_ID".into(), account.key_id.clone()),
+            ("SPIN_VARIABLE_SMS_SECRET".into(), account.secret.clone()),
+            (
+                "SPIN_VARIABLE_SMS_SIGN_NAME".into(),
+                account.sign_name.clone(),
+            ),
+            (
+                "SPIN_VARIABLE_SMS_TEMPLATE".into(),
+                account.template.clone(),
+            ),
+            ("SPIN_VARIABLE_SMS_APP_ID".into(), account.app_id.clone()),
+            (
+                "SPIN_VARIABLE_WECHAT_APP_ID".into(),
+                fakes::wechat::APP_ID.into(),
+            ),
+            (
+                "SPIN_VARIABLE_WECHAT_APP_SECRET".into(),
+                fakes::wechat::APP_SECRET.into(),
+            ),
+            ("SPIN_VARIABLE_WECHAT_BASE_URL".into(), wechat.base_url()),
+            (
+                "SPIN_VARIABLE_FCM_SERVICE_ACCOUNT".into(),
+                fakes::fcm::FakeFcm::service_account(),
+            ),
+            ("SPIN_VARIABLE_FCM_BASE_URL".into(), fcm.base_url()),
+            ("SPIN_VARIABLE_GOOGLE_OAUTH_BASE_URL".into(), fcm.base_url()),
+            (
+                "SPIN_VARIABLE_HMS_CLIENT_ID".into(),
+                fakes::hms::CLIENT_ID.into(),
+            ),
+            (
+                "SPIN_VARIABLE_HMS_CLIENT_SECRET".into(),
+                fakes::hms::CLIENT_SECRET.into(),
+            ),
+            ("SPIN_VARIABLE_HMS_OAUTH_BASE_URL".into(), hms.base_url()),
+            ("SPIN_VARIABLE_HMS_PUSH_BASE_URL".into(), hms.base_url()),
+            // Retries under test wait a second, not ten.
+            ("SPIN_VARIABLE_NOTIFY_BACKOFF_SECONDS".into(), "1".into()),
+        ];
+        // The test's own variables win over the defaults above.
+        for (name, value) in &options.variables {
+            env.retain(|(key, _)| key != name);
+            env.push(((*name).to_owned(), value.clone()));
+        }
+        let mut launch = Launch {
+            args,
+            env,
+            log: log.clone(),
         };
+        let (child, base) = launch.spawn().await?;
+        // A restart listens where the first run did, so clients made before it still reach it.
+        if let Some(address) = base.strip_prefix("http://") {
+            launch.args[8] = address.into();
+        }
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .connect(&url)
@@ -264,11 +349,14 @@ impl Platform {
             db,
             sms,
             wechat,
+            fcm,
+            hms,
             previous_keys,
             database,
             admin_url,
             child,
             log,
+            launch,
         })
     }
 
@@ -298,6 +386,16 @@ impl Platform {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Kills the runtime at once (SIGKILL: no clean shutdown, as in a crash) and starts it again
+    /// on the same database and address.
+    pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, _) = self.launch.spawn().await?;
+        self.child = child;
+        Ok(())
     }
 
     /// What the runtime has logged so far.

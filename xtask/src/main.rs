@@ -17,7 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The platform's components, `probe`, which only the tests load, and `hello`, for the benchmark.
-const COMPONENTS: &[&str] = &["gateway", "intake", "routing", "probe", "hello"];
+const COMPONENTS: &[&str] = &[
+    "gateway",
+    "intake",
+    "routing",
+    "notifications",
+    "probe",
+    "hello",
+];
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -263,8 +270,10 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         }
     }
     eprintln!("  password for every demo staff account: {DEMO_PASSWORD}");
-    step("starting the fake SMS provider on 127.0.0.1:4010 (sign-in codes appear in this log)");
-    let fake = start_demo_sms()?;
+    step(
+        "starting the fake SMS (127.0.0.1:4010), FCM (:4011) and Huawei Push Kit (:4012); what they deliver appears in this log",
+    );
+    let (fake, fcm, hms) = start_demo_fakes()?;
     let fake_account = fake.account();
     step("starting the platform on http://127.0.0.1:3000 (Ctrl-C stops it and its database)");
     let mut serve = Command::new(hotline(release));
@@ -281,6 +290,16 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         .env("SPIN_VARIABLE_SMS_SECRET", &fake_account.secret)
         .env("SPIN_VARIABLE_SMS_SIGN_NAME", &fake_account.sign_name)
         .env("SPIN_VARIABLE_SMS_TEMPLATE", &fake_account.template)
+        .env(
+            "SPIN_VARIABLE_FCM_SERVICE_ACCOUNT",
+            fakes::fcm::FakeFcm::service_account(),
+        )
+        .env("SPIN_VARIABLE_FCM_BASE_URL", fcm.base_url())
+        .env("SPIN_VARIABLE_GOOGLE_OAUTH_BASE_URL", fcm.base_url())
+        .env("SPIN_VARIABLE_HMS_CLIENT_ID", fakes::hms::CLIENT_ID)
+        .env("SPIN_VARIABLE_HMS_CLIENT_SECRET", fakes::hms::CLIENT_SECRET)
+        .env("SPIN_VARIABLE_HMS_OAUTH_BASE_URL", hms.base_url())
+        .env("SPIN_VARIABLE_HMS_PUSH_BASE_URL", hms.base_url())
         .current_dir(root())
         .stdout(Stdio::piped());
     let mut child = serve.spawn().context("starting hotline")?;
@@ -306,15 +325,19 @@ fn up(args: &[String]) -> anyhow::Result<()> {
             mint_demo_citizen_tokens(release, &data)?
         }
     };
-    step("filing demo requests through the API (the same ones each time)");
-    if let Err(error) = seed_demo(&tokens) {
-        eprintln!("  demo requests not filed: {error:#}");
-    }
-    step("signing the demo staff in (paste these lines into your shell for the README's tour)");
+    step("signing the demo staff in; their phones register for pushes");
     match sign_in_demo_staff() {
         Ok(staff) => tokens.extend(staff),
         Err(error) => eprintln!("  demo staff not signed in: {error:#}"),
     }
+    if let Err(error) = set_up_demo_notifications(&tokens) {
+        eprintln!("  demo phones and SMS notices not set up: {error:#}");
+    }
+    step("filing demo requests through the API (the same ones each time)");
+    if let Err(error) = seed_demo(&tokens) {
+        eprintln!("  demo requests not filed: {error:#}");
+    }
+    step("the tokens (paste these lines into your shell for the README's tour)");
     for (subject, token) in &tokens {
         let variable = subject.to_ascii_uppercase().replace('-', "_");
         eprintln!("  export {variable}={token}");
@@ -415,9 +438,9 @@ const DEMO_CITIZENS: &[(&str, &str)] = &[
     ("citizen-demo-2", "13800000002"),
 ];
 
-/// The fake Aliyun SMS on 127.0.0.1:4010, on a thread of its own for as long as the demo runs,
-/// printing each message it delivers.
-fn start_demo_sms() -> anyhow::Result<fakes::sms::FakeSms> {
+/// The fakes of Aliyun SMS (127.0.0.1:4010), FCM (:4011) and Huawei Push Kit (:4012), on a thread
+/// of their own for as long as the demo runs, printing each message they deliver.
+fn start_demo_fakes() -> anyhow::Result<DemoFakes> {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -431,37 +454,90 @@ fn start_demo_sms() -> anyhow::Result<fakes::sms::FakeSms> {
             }
         };
         runtime.block_on(async move {
-            let address = "127.0.0.1:4010".parse().expect("an address");
-            let fake = match fakes::sms::FakeSms::start(fakes::sms::Provider::Aliyun, address).await
-            {
-                Ok(fake) => fake,
+            let started = async {
+                let sms = fakes::sms::FakeSms::start(
+                    fakes::sms::Provider::Aliyun,
+                    "127.0.0.1:4010".parse()?,
+                )
+                .await?;
+                let fcm = fakes::fcm::FakeFcm::start("127.0.0.1:4011".parse()?).await?;
+                let hms = fakes::hms::FakeHms::start("127.0.0.1:4012".parse()?).await?;
+                anyhow::Ok((sms, fcm, hms))
+            };
+            let (sms, fcm, hms) = match started.await {
+                Ok(fakes) => fakes,
                 Err(error) => {
                     let _ = sender.send(Err(error));
                     return;
                 }
             };
-            let _ = sender.send(Ok(fake.clone()));
-            let mut shown = 0;
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                let delivered = fake.delivered();
-                for message in &delivered[shown..] {
-                    println!(
-                        "fake SMS → {}：【{}】您的验证码是 {}，{} 分钟内有效。",
-                        message.phone,
-                        fake.account().sign_name,
-                        message.params.first().map(String::as_str).unwrap_or(""),
-                        message.params.get(1).map(String::as_str).unwrap_or("5"),
-                    );
-                }
-                shown = delivered.len();
-            }
+            let _ = sender.send(Ok((sms.clone(), fcm.clone(), hms.clone())));
+            fakes::print_deliveries(&sms, &fcm, &hms).await;
         });
     });
     receiver
         .recv()
-        .context("the fake SMS thread stopped")?
-        .context("starting the fake SMS provider (is port 4010 free?)")
+        .context("the fakes' thread stopped")?
+        .context("starting the fakes (are ports 4010–4012 free?)")
+}
+
+type DemoFakes = (
+    fakes::sms::FakeSms,
+    fakes::fcm::FakeFcm,
+    fakes::hms::FakeHms,
+);
+
+/// The demo staff's phones register for pushes (FCM for urban management, Push Kit for water),
+/// and citizens without the app hear of acceptance and replies by SMS.
+fn set_up_demo_notifications(tokens: &[(String, String)]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client_for = |subject: &str| -> anyhow::Result<mobile_api::client::Client> {
+        let token = tokens
+            .iter()
+            .find(|(s, _)| s == subject)
+            .map(|(_, t)| t.clone())
+            .with_context(|| format!("no token for {subject}"))?;
+        Ok(mobile_api::client::Client::new("http://127.0.0.1:3000").with_token(token))
+    };
+    runtime.block_on(async {
+        for (subject, platform, token) in [
+            ("urban-staff-demo-1", "fcm", "demo-fcm-urban-staff-phone"),
+            ("water-staff-demo-1", "hms", "demo-hms-water-staff-phone"),
+        ] {
+            client_for(subject)?
+                .register_device(&mobile_api::NewDevice {
+                    platform: platform.into(),
+                    token: token.into(),
+                    app_version: Some("demo".into()),
+                })
+                .await?;
+            eprintln!("  {subject}: {platform} phone {token}");
+        }
+        let admin = client_for("admin-demo-1")?;
+        let templates = admin.notification_templates().await?;
+        for kind in ["citizen_accepted", "citizen_replied"] {
+            let Some(current) = templates.items.iter().find(|t| t.kind == kind) else {
+                continue;
+            };
+            admin
+                .set_notification_template(
+                    kind,
+                    &mobile_api::SetNotificationTemplate {
+                        title: current.title.clone(),
+                        body: current.body.clone(),
+                        wechat_template_id: current.wechat_template_id.clone(),
+                        sms_template: Some(fakes::sms::notice_template(
+                            fakes::sms::Provider::Aliyun,
+                        )),
+                        fallback: true,
+                    },
+                )
+                .await?;
+        }
+        anyhow::Ok(())
+    })
 }
 
 fn mint_demo_citizen_tokens(release: bool, data: &Path) -> anyhow::Result<Vec<(String, String)>> {

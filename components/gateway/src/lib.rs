@@ -330,7 +330,7 @@ async fn serve(request: Request) -> Reply {
 }
 
 /// The private components, asked for their `/health` by service chaining.
-const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing"];
+const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications"];
 
 async fn component_health(request_id: &str) -> Reply {
     let mut all_ok = true;

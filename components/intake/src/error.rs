@@ -1,7 +1,7 @@
 //! The intake component's API errors: each maps to a status and a stable code. Database failures
 //! become an opaque 500 whose cause goes to the log, never to the client.
 
-use api_plumbing::{BodyError, Reply, error_reply};
+use api_plumbing::{Reply, error_reply};
 use mobile_api::{FieldError, codes};
 use spin_sdk::http::StatusCode;
 
@@ -22,35 +22,7 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<BodyError> for ApiError {
-    fn from(error: BodyError) -> Self {
-        match error {
-            BodyError::Malformed(position) => ApiError::MalformedJson(Some(position)),
-            BodyError::Field(field) => ApiError::Validation(vec![field]),
-        }
-    }
-}
-
-impl From<order_store::StoreError> for ApiError {
-    fn from(error: order_store::StoreError) -> Self {
-        match error {
-            order_store::StoreError::NotFound => ApiError::NotFound,
-            order_store::StoreError::Internal(cause) => ApiError::Internal(cause),
-        }
-    }
-}
-
-impl From<spin_sdk::pg::Error> for ApiError {
-    fn from(error: spin_sdk::pg::Error) -> Self {
-        ApiError::Internal(format!("postgres: {error:?}"))
-    }
-}
-
-impl From<spin_sdk::pg::PgError> for ApiError {
-    fn from(error: spin_sdk::pg::PgError) -> Self {
-        ApiError::Internal(format!("postgres: {error:?}"))
-    }
-}
+api_plumbing::api_error_conversions!(ApiError);
 
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {

@@ -8,21 +8,13 @@ mod error;
 mod follow;
 mod orders;
 
-use api_plumbing::{Principal, Reply, request_id};
+use api_plumbing::{Principal, Reply};
 use error::ApiError;
 use mobile_api::headers;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{Method, Request};
-use spin_sdk::http_service;
 
-#[http_service]
-async fn handle(request: Request) -> Reply {
-    let request_id = request_id(request.headers());
-    match route(request).await {
-        Ok(reply) => reply,
-        Err(error) => error.into_reply(&request_id),
-    }
-}
+api_plumbing::http_component!(route);
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.uri().path() == "/health" {

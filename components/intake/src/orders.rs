@@ -329,9 +329,14 @@ async fn file_in_transaction(
         ],
     )
     .await?;
-    db.execute(
-        "insert into work_order_events (work_order_id, event, actor, created_at) values ($1, 'received', $2, $3)",
-        [work_order_id.into(), text(&principal.subject), now.naive_utc().into()],
+    order_store::record_event(
+        db,
+        work_order_id,
+        "received",
+        &principal.subject,
+        None,
+        None,
+        now,
     )
     .await?;
 
@@ -594,15 +599,6 @@ pub async fn detail(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
     Ok(reply_with(StatusCode::OK, &order))
 }
 
-/// A page position: the last order shown, as `<created_at in µs>.<id>`.
-fn parse_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, uuid::Uuid), ApiError> {
-    let (micros, id) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
-    let micros: i64 = micros.parse().map_err(|_| ApiError::InvalidCursor)?;
-    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or(ApiError::InvalidCursor)?;
-    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::InvalidCursor)?;
-    Ok((at.naive_utc(), id))
-}
-
 /// One page of `base` (own or followed orders), newest first, after the cursor.
 async fn page_of(
     db: &Connection,
@@ -636,22 +632,11 @@ async fn page_of(
 
 /// `GET /api/v1/requests?cursor=&limit=`: the caller's orders and those they follow, newest first.
 pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
-    let limit = match query_param(query, "limit") {
-        None => DEFAULT_PAGE,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-            _ => {
-                return Err(ApiError::Validation(vec![field_error(
-                    "limit",
-                    "out_of_range",
-                    format!("每页 1 到 {MAX_PAGE} 条 (limit must be 1–{MAX_PAGE})"),
-                )]));
-            }
-        },
-    };
+    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
+        .map_err(|problem| ApiError::Validation(vec![problem]))?;
     let cursor = query_param(query, "cursor")
         .filter(|c| !c.is_empty())
-        .map(parse_cursor)
+        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
         .transpose()?;
     let db = connect().await?;
     let fetch = i64::from(limit) + 1;
@@ -669,7 +654,7 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
         items.truncate(limit as usize);
         items
             .last()
-            .map(|last| format!("{}.{}", last.created_at.timestamp_micros(), last.id))
+            .map(|last| api_plumbing::cursor(last.created_at, last.id))
     } else {
         None
     };

@@ -152,6 +152,12 @@ async fn command(
             deadline: store::deadline_for(db, &loaded.category, loaded.urgent, now).await?,
         },
         "archive" => Command::Archive,
+        "remind" => Command::Remind {
+            note: text(&body.note, "note")?,
+        },
+        "supervise" => Command::Supervise {
+            note: text(&body.note, "note")?,
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
 }
@@ -177,6 +183,8 @@ const ACTIONS: &[&str] = &[
     "rate",
     "start_redo",
     "archive",
+    "remind",
+    "supervise",
 ];
 
 pub async fn act(

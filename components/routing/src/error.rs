@@ -2,7 +2,7 @@
 //! (`order_not_signed`, `return_limit_reached`, ...), except where the rule is about access
 //! (403, or 404 for an order held by another agency) or input (422).
 
-use api_plumbing::{BodyError, Reply, error_reply, field_error};
+use api_plumbing::{Reply, error_reply, field_error};
 use mobile_api::{FieldError, codes};
 use spin_sdk::http::StatusCode;
 use workorder::lifecycle::Refusal;
@@ -22,35 +22,7 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<BodyError> for ApiError {
-    fn from(error: BodyError) -> Self {
-        match error {
-            BodyError::Malformed(position) => ApiError::MalformedJson(Some(position)),
-            BodyError::Field(field) => ApiError::Validation(vec![field]),
-        }
-    }
-}
-
-impl From<order_store::StoreError> for ApiError {
-    fn from(error: order_store::StoreError) -> Self {
-        match error {
-            order_store::StoreError::NotFound => ApiError::NotFound,
-            order_store::StoreError::Internal(cause) => ApiError::Internal(cause),
-        }
-    }
-}
-
-impl From<spin_sdk::pg::Error> for ApiError {
-    fn from(error: spin_sdk::pg::Error) -> Self {
-        ApiError::Internal(format!("postgres: {error:?}"))
-    }
-}
-
-impl From<spin_sdk::pg::PgError> for ApiError {
-    fn from(error: spin_sdk::pg::PgError) -> Self {
-        ApiError::Internal(format!("postgres: {error:?}"))
-    }
-}
+api_plumbing::api_error_conversions!(ApiError);
 
 /// A required field of an action's body is missing.
 pub fn missing(field: &str) -> ApiError {

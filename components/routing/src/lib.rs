@@ -13,11 +13,10 @@ mod error;
 mod reveal;
 mod views;
 
-use api_plumbing::{Principal, Reply, query_param, request_id};
+use api_plumbing::{Principal, Reply, query_param};
 use error::ApiError;
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{Method, Request};
-use spin_sdk::http_service;
 
 /// The request's body, whole.
 async fn body_of(request: Request) -> Result<impl std::ops::Deref<Target = [u8]>, ApiError> {
@@ -28,14 +27,7 @@ async fn body_of(request: Request) -> Result<impl std::ops::Deref<Target = [u8]>
         .map_err(|_| ApiError::MalformedJson(None))
 }
 
-#[http_service]
-async fn handle(request: Request) -> Reply {
-    let request_id = request_id(request.headers());
-    match route(request).await {
-        Ok(reply) => reply,
-        Err(error) => error.into_reply(&request_id),
-    }
-}
+api_plumbing::http_component!(route);
 
 async fn route(request: Request) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.uri().path() == "/health" {

@@ -180,3 +180,87 @@ pub fn query_number(
         )),
     }
 }
+
+/// The `limit` of a page in a query string: `default` when absent, a problem for `limit` when it
+/// is not a whole number from 1 to `max`.
+pub fn page_limit(query: &str, default: u32, max: u32) -> Result<u32, FieldError> {
+    match query_param(query, "limit") {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(limit) if (1..=max).contains(&limit) => Ok(limit),
+            _ => Err(field_error(
+                "limit",
+                "out_of_range",
+                format!("每页 1 到 {max} 条 (limit must be 1–{max})"),
+            )),
+        },
+    }
+}
+
+/// A page position, `<created_at in µs>.<id>`, as the list routes hand it out.
+pub fn cursor(created_at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+    format!("{}.{}", created_at.timestamp_micros(), id)
+}
+
+/// A cursor made by [`cursor`]; `None` when it is not one.
+pub fn parse_cursor(cursor: &str) -> Option<(chrono::NaiveDateTime, uuid::Uuid)> {
+    let (micros, id) = cursor.split_once('.')?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    Some((at.naive_utc(), uuid::Uuid::parse_str(id).ok()?))
+}
+
+/// The conversions every component's `ApiError` has: a body that is not the expected JSON (400,
+/// or 422 naming the field), the store's not-found (404), and database failures (an opaque 500
+/// whose cause goes to the log). The type needs the variants `MalformedJson(Option<String>)`,
+/// `Validation(Vec<FieldError>)`, `NotFound` and `Internal(String)`; the crate that uses it
+/// depends on `order-store` and `spin-sdk`.
+#[macro_export]
+macro_rules! api_error_conversions {
+    ($error:ident) => {
+        impl From<$crate::BodyError> for $error {
+            fn from(error: $crate::BodyError) -> Self {
+                match error {
+                    $crate::BodyError::Malformed(position) => $error::MalformedJson(Some(position)),
+                    $crate::BodyError::Field(field) => $error::Validation(vec![field]),
+                }
+            }
+        }
+
+        impl From<order_store::StoreError> for $error {
+            fn from(error: order_store::StoreError) -> Self {
+                match error {
+                    order_store::StoreError::NotFound => $error::NotFound,
+                    order_store::StoreError::Internal(cause) => $error::Internal(cause),
+                }
+            }
+        }
+
+        impl From<spin_sdk::pg::Error> for $error {
+            fn from(error: spin_sdk::pg::Error) -> Self {
+                $error::Internal(format!("postgres: {error:?}"))
+            }
+        }
+
+        impl From<spin_sdk::pg::PgError> for $error {
+            fn from(error: spin_sdk::pg::PgError) -> Self {
+                $error::Internal(format!("postgres: {error:?}"))
+            }
+        }
+    };
+}
+
+/// A private component's entry point: the request id, the component's `route`, and its error
+/// type's `into_reply` for whatever `route` refuses.
+#[macro_export]
+macro_rules! http_component {
+    ($route:path) => {
+        #[spin_sdk::http_service]
+        async fn handle(request: spin_sdk::http::Request) -> $crate::Reply {
+            let request_id = $crate::request_id(request.headers());
+            match $route(request).await {
+                Ok(reply) => reply,
+                Err(error) => error.into_reply(&request_id),
+            }
+        }
+    };
+}

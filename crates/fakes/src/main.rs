@@ -1,31 +1,44 @@
-//! `fake-services`: the fakes as one process, for the demo. Prints every message it delivers, so
-//! that a person trying the demo can read their sign-in code.
+//! `fake-services`: the fakes as one process, for running the platform by hand. Prints every
+//! message they deliver, so that a person trying it can read their sign-in code and watch pushes.
+//! (`cargo xtask up` runs the same fakes in-process.)
 
-use fakes::sms::{FakeSms, Provider};
+use fakes::{fcm::FakeFcm, hms::FakeHms, sms::FakeSms, sms::Provider, wechat::FakeWechat};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let address = std::env::args()
+    let host = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:4010".to_owned());
-    let fake = FakeSms::start(Provider::Aliyun, address.parse()?).await?;
-    let account = fake.account();
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let sms = FakeSms::start(Provider::Aliyun, format!("{host}:4010").parse()?).await?;
+    let fcm = FakeFcm::start(format!("{host}:4011").parse()?).await?;
+    let hms = FakeHms::start(format!("{host}:4012").parse()?).await?;
+    let wechat = FakeWechat::start(format!("{host}:4013").parse()?).await?;
+    let account = sms.account();
     println!(
-        "fake-services: Aliyun SMS on {} (key {}, secret {}, sign {}, template {})",
-        account.base_url, account.key_id, account.secret, account.sign_name, account.template
+        "fake-services: Aliyun SMS on {} (key {}, secret {}, sign {}, code template {}, notice template {})",
+        account.base_url,
+        account.key_id,
+        account.secret,
+        account.sign_name,
+        account.template,
+        fakes::sms::notice_template(Provider::Aliyun)
     );
-    let mut shown = 0;
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let delivered = fake.delivered();
-        for message in &delivered[shown..] {
-            println!(
-                "fake-services: 短信 → {}：【{}】您的验证码是 {}，5 分钟内有效。",
-                message.phone,
-                account.sign_name,
-                message.params.first().map(String::as_str).unwrap_or("")
-            );
-        }
-        shown = delivered.len();
-    }
+    println!(
+        "fake-services: Google OAuth + FCM on {} (fcm_service_account: FakeFcm::service_account())",
+        fcm.base_url()
+    );
+    println!(
+        "fake-services: Huawei OAuth + Push Kit on {} (client {}, secret {})",
+        hms.base_url(),
+        fakes::hms::CLIENT_ID,
+        fakes::hms::CLIENT_SECRET
+    );
+    println!(
+        "fake-services: WeChat on {} (app {}, secret {})",
+        wechat.base_url(),
+        fakes::wechat::APP_ID,
+        fakes::wechat::APP_SECRET
+    );
+    fakes::print_deliveries(&sms, &fcm, &hms).await;
+    Ok(())
 }

@@ -30,6 +30,8 @@ impl Provider {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
     pub phone: String,
+    /// The template it was sent with: the sign-in code's, or a notice's.
+    pub template: String,
     /// The template parameters in order (Aliyun's JSON object values, Tencent's list).
     pub params: Vec<String>,
 }
@@ -65,6 +67,20 @@ pub fn test_account(provider: Provider) -> Account {
         },
         app_id: "1400000001".into(),
     }
+}
+
+/// The notice template (通知短信) the fake's account also has approved; it takes one parameter,
+/// `number`, the tracking number. Notices have no per-minute limit, only sign-in codes do.
+pub fn notice_template(provider: Provider) -> String {
+    match provider {
+        Provider::Aliyun => "SMS_470000101".into(),
+        Provider::Tencent => "2000101".into(),
+    }
+}
+
+/// Whether the account has `template` approved.
+fn approved(account: &Account, provider: Provider, template: Option<&str>) -> bool {
+    template.is_some_and(|t| t == account.template || t == notice_template(provider))
 }
 
 /// A running fake; it serves until the test's runtime ends.
@@ -167,10 +183,7 @@ fn aliyun(state: &mut State, account: &Account, received: &Received) -> Answer {
             }
             Failure::Status(status) => {
                 state.refused.push(format!("http_{status}"));
-                Answer {
-                    status,
-                    body: "<html>unavailable</html>".into(),
-                }
+                Answer::bare(status)
             }
         };
     }
@@ -252,7 +265,7 @@ fn aliyun(state: &mut State, account: &Account, received: &Received) -> Answer {
             "该账号下找不到对应签名",
         );
     }
-    if get("TemplateCode") != Some(account.template.as_str()) {
+    if !approved(account, Provider::Aliyun, get("TemplateCode")) {
         return refuse(
             state,
             &request_id,
@@ -282,7 +295,9 @@ fn aliyun(state: &mut State, account: &Account, received: &Received) -> Answer {
             "JSON参数不合法，只接受字符串值",
         );
     };
-    if too_soon(state, &phone, Duration::from_secs(60)) {
+    let template_code = get("TemplateCode").unwrap_or("").to_owned();
+    let is_code = template_code == account.template;
+    if is_code && too_soon(state, &phone, Duration::from_secs(60)) {
         state.refused.push("isv.BUSINESS_LIMIT_CONTROL".into());
         return Answer::json(
             200,
@@ -293,7 +308,11 @@ fn aliyun(state: &mut State, account: &Account, received: &Received) -> Answer {
         .values()
         .map(|v| v.as_str().unwrap_or("").to_owned())
         .collect();
-    state.delivered.push(Delivered { phone, params });
+    state.delivered.push(Delivered {
+        phone,
+        template: template_code,
+        params,
+    });
     Answer::json(
         200,
         serde_json::json!({ "Code": "OK", "Message": "OK", "BizId": format!("{}^0", chrono::Utc::now().timestamp_millis()), "RequestId": request_id }),
@@ -331,10 +350,7 @@ fn tencent(state: &mut State, account: &Account, received: &Received) -> Answer 
             Failure::Code(code) => error(state, &code, "injected"),
             Failure::Status(status) => {
                 state.refused.push(format!("http_{status}"));
-                Answer {
-                    status,
-                    body: "<html>unavailable</html>".into(),
-                }
+                Answer::bare(status)
             }
         };
     }
@@ -405,7 +421,8 @@ fn tencent(state: &mut State, account: &Account, received: &Received) -> Answer 
             "签名未审批或格式错误",
         );
     }
-    if body["TemplateId"] != account.template.as_str() {
+    let template_code = body["TemplateId"].as_str().unwrap_or("").to_owned();
+    if !approved(account, Provider::Tencent, Some(&template_code)) {
         return error(
             state,
             "FailedOperation.TemplateIncorrectOrUnapproved",
@@ -433,11 +450,14 @@ fn tencent(state: &mut State, account: &Account, received: &Received) -> Answer 
         let digits = number.strip_prefix("+86").unwrap_or("").to_owned();
         let code = if !mainland_mobile(&digits) {
             "InvalidParameterValue.IncorrectPhoneNumber"
-        } else if too_soon(state, &digits, Duration::from_secs(30)) {
+        } else if template_code == account.template
+            && too_soon(state, &digits, Duration::from_secs(30))
+        {
             "LimitExceeded.PhoneNumberThirtySecondLimit"
         } else {
             state.delivered.push(Delivered {
                 phone: digits.clone(),
+                template: template_code.clone(),
                 params: params.clone(),
             });
             "Ok"
@@ -526,6 +546,7 @@ mod tests {
             fake.delivered(),
             [Delivered {
                 phone: phone.clone(),
+                template: account.template.clone(),
                 params: vec!["123456".into()]
             }]
         );

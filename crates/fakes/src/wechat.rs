@@ -1,9 +1,11 @@
-//! The WeChat API's `jscode2session`, as it behaves for a mini-program: the app id and secret must
-//! be the app's, a login code is valid for five minutes and only once, and the errors are
-//! WeChat's (HTTP 200 with `errcode`). A test hands out login codes as the mini-program's
-//! `wx.login()` would.
+//! The WeChat API as it behaves for a mini-program: `jscode2session` (the app id and secret must be
+//! the app's, a login code is valid for five minutes and only once), `stable_token`, and
+//! subscribe messages (a live access token, an approved template, a known openid with the
+//! citizen's one-time consent left — else 43101 — and WeChat's length limits on `thing` and
+//! `phrase` values — else 47003). Errors are WeChat's: HTTP 200 with `errcode`. A test hands out
+//! login codes as the mini-program's `wx.login()` would, and consents as `wx.requestSubscribeMessage`.
 
-use crate::{Answer, Received, serve};
+use crate::{Answer, Fault, Faults, Received, meet, serve};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -11,6 +13,18 @@ use std::time::{Duration, Instant};
 
 pub const APP_ID: &str = "wx0123456789abcdef";
 pub const APP_SECRET: &str = "wechat-test-secret";
+/// The subscribe template (工单进度提醒) the fake's app has picked from WeChat's library.
+pub const PROGRESS_TEMPLATE: &str = "tpl-progress-0123456789";
+
+/// A subscribe message the fake accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscribed {
+    pub openid: String,
+    pub template_id: String,
+    pub page: String,
+    /// `key → value` of `data`.
+    pub data: HashMap<String, String>,
+}
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
 
 struct Code {
@@ -25,6 +39,13 @@ struct State {
     /// Error codes the next requests meet (`-1` busy, `45011` rate limit, `40226` risky user...).
     failures: VecDeque<i64>,
     calls: usize,
+    access_tokens: std::collections::HashSet<String>,
+    token_grants: usize,
+    /// One-time consents left, by (openid, template).
+    consents: HashMap<(String, String), u32>,
+    known_openids: std::collections::HashSet<String>,
+    subscribed: Vec<Subscribed>,
+    send_faults: Faults,
 }
 
 #[derive(Clone)]
@@ -45,10 +66,26 @@ impl FakeWechat {
         let state = Arc::new(Mutex::new(State::default()));
         let handler_state = state.clone();
         let address = serve(address, move |received: Received| {
-            let state = handler_state.clone();
+            let state_handle = handler_state.clone();
             async move {
-                let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+                if received.path == "/cgi-bin/message/subscribe/send" {
+                    let fault = lock(&state_handle).send_faults.take();
+                    // WeChat's errors come with HTTP 200 and an errcode.
+                    let answer = meet(fault, |_, code| {
+                        error(code.parse().unwrap_or(-1), "injected")
+                    })
+                    .await;
+                    let mut state = lock(&state_handle);
+                    state.calls += 1;
+                    return answer.unwrap_or_else(|| subscribe_send(&mut state, &received));
+                }
+                let mut state = lock(&state_handle);
                 state.calls += 1;
+                if (received.method.as_str(), received.path.as_str())
+                    == ("POST", "/cgi-bin/stable_token")
+                {
+                    return stable_token(&mut state, &received);
+                }
                 if received.path != "/sns/jscode2session" || received.method != "GET" {
                     return Answer::json(
                         404,
@@ -105,6 +142,7 @@ impl FakeWechat {
     /// A login code for the user `openid`, as `wx.login()` gives the mini-program.
     pub fn login(&self, openid: &str) -> String {
         let code = format!("wxcode-{}", uuid::Uuid::new_v4().simple());
+        self.lock().known_openids.insert(openid.to_owned());
         self.lock().codes.insert(
             code.clone(),
             Code {
@@ -114,6 +152,35 @@ impl FakeWechat {
             },
         );
         code
+    }
+
+    /// The citizen `openid` accepts `times` more messages of `template` (`wx.requestSubscribeMessage`).
+    pub fn consent(&self, openid: &str, template: &str, times: u32) {
+        *self
+            .lock()
+            .consents
+            .entry((openid.to_owned(), template.to_owned()))
+            .or_default() += times;
+    }
+
+    /// Subscribe messages accepted so far, oldest first.
+    pub fn subscribed(&self) -> Vec<Subscribed> {
+        self.lock().subscribed.clone()
+    }
+
+    /// How many access tokens were granted.
+    pub fn token_grants(&self) -> usize {
+        self.lock().token_grants
+    }
+
+    /// Every access token granted so far stops working (42001 on the next use).
+    pub fn expire_tokens(&self) {
+        self.lock().access_tokens.clear();
+    }
+
+    /// The next `times` subscribe sends meet `fault` (`Fault::Code { code: "43101", .. }`...).
+    pub fn fail_next_send(&self, fault: Fault, times: usize) {
+        self.lock().send_faults.push(fault, times);
     }
 
     /// The next `times` requests meet WeChat's `errcode`.
@@ -132,4 +199,96 @@ impl FakeWechat {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn stable_token(state: &mut State, received: &Received) -> Answer {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&received.body) else {
+        return error(47001, "data format error");
+    };
+    if body["grant_type"] != "client_credential" {
+        return error(40002, "invalid grant_type");
+    }
+    if body["appid"] != APP_ID {
+        return error(40013, "invalid appid");
+    }
+    if body["secret"] != APP_SECRET {
+        return error(40125, "invalid appsecret");
+    }
+    state.token_grants += 1;
+    let token = format!("wxtoken-{}", uuid::Uuid::new_v4().simple());
+    state.access_tokens.insert(token.clone());
+    Answer::json(
+        200,
+        serde_json::json!({ "access_token": token, "expires_in": 7200 }),
+    )
+}
+
+fn subscribe_send(state: &mut State, received: &Received) -> Answer {
+    let token = sms::aliyun::parse_query(&received.query)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    if token.is_empty() {
+        return error(41001, "access_token missing");
+    }
+    if !state.access_tokens.contains(&token) {
+        return error(42001, "access_token expired");
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&received.body) else {
+        return error(47001, "data format error");
+    };
+    let openid = body["touser"].as_str().unwrap_or("");
+    let template = body["template_id"].as_str().unwrap_or("");
+    if template != PROGRESS_TEMPLATE {
+        return error(40037, "invalid template_id");
+    }
+    if !state.known_openids.contains(openid) {
+        return error(40003, "invalid openid");
+    }
+    let mut data = HashMap::new();
+    for (key, value) in body["data"].as_object().into_iter().flatten() {
+        let Some(value) = value["value"].as_str() else {
+            return error(47003, "argument invalid! data.value is empty");
+        };
+        let limit = if key.starts_with("thing") {
+            20
+        } else if key.starts_with("phrase") {
+            5
+        } else if key.starts_with("character_string") {
+            32
+        } else {
+            usize::MAX
+        };
+        if value.chars().count() > limit {
+            return error(
+                47003,
+                &format!("argument invalid! data.{key}.value exceeds the limit"),
+            );
+        }
+        data.insert(key.clone(), value.to_owned());
+    }
+    let consent = state
+        .consents
+        .entry((openid.to_owned(), template.to_owned()))
+        .or_default();
+    if *consent == 0 {
+        return error(43101, "user refuse to accept the msg");
+    }
+    *consent -= 1;
+    state.subscribed.push(Subscribed {
+        openid: openid.to_owned(),
+        template_id: template.to_owned(),
+        page: body["page"].as_str().unwrap_or("").to_owned(),
+        data,
+    });
+    Answer::json(
+        200,
+        serde_json::json!({ "errcode": 0, "errmsg": "ok", "msgid": chrono::Utc::now().timestamp_millis() }),
+    )
 }

@@ -7,6 +7,7 @@
 //! every tick so that an expired instance can be dropped even while it spins.
 
 use crate::host::{ComponentConfig, HostState, OutboundHooks, add_spin_interfaces};
+use crate::key_value::KeyValue;
 use crate::manifest::{Manifest, Route};
 use crate::outbound::OutboundPolicy;
 use crate::postgres::PgPools;
@@ -62,6 +63,8 @@ pub struct App {
     pub triggers: Vec<(Route, String)>,
     pub pg_pools: PgPools,
     pub limits: Limits,
+    /// The backing of `spin:key-value`; `None` when the runtime has no database of its own.
+    pub key_value: Option<KeyValue>,
     handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
 }
 
@@ -135,6 +138,7 @@ impl App {
         manifest: &Manifest,
         variables: &AppVariables,
         limits: Limits,
+        key_value: Option<KeyValue>,
     ) -> anyhow::Result<Arc<App>> {
         let mut linker = Linker::<HostState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -179,6 +183,7 @@ impl App {
                 outbound: OutboundPolicy::new(&hosts).with_context(|| {
                     format!("component.{}.allowed_outbound_hosts", component.id)
                 })?,
+                key_value_stores: component.key_value_stores.clone(),
             };
             prepared.push((pre, config));
         }
@@ -207,6 +212,7 @@ impl App {
                     .collect(),
                 pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
                 limits,
+                key_value,
                 handlers,
             }
         });

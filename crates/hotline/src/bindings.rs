@@ -7,6 +7,7 @@ wasmtime::component::bindgen!({
     with: {
         "spin:postgres/postgres.connection": crate::postgres::PgConnection,
         "spin:postgres/postgres.connection-builder": crate::postgres::PgConnectionBuilder,
+        "spin:key-value/key-value.store": crate::key_value::KvStore,
     },
 });
 
@@ -36,6 +37,7 @@ mod tests {
         for package in [
             "spin-postgres@4.2.0/postgres.wit",
             "spin-variables@3.0.0/variables.wit",
+            "spin-key-value@3.0.0/key-value.wit",
         ] {
             let vendored = std::fs::read_to_string(ours.join(package)).expect("vendored");
             let upstream = std::fs::read_to_string(sdk.join(package)).expect("upstream");

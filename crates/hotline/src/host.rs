@@ -1,5 +1,6 @@
 //! The per-instance host state (the instance lifetime) and the Spin interfaces on it:
-//! `spin:postgres`, `spin:variables`, and the outbound half of `wasi:http`.
+//! `spin:postgres`, `spin:variables`, and the outbound half of `wasi:http` (`spin:key-value` is
+//! in `key_value.rs`).
 
 // The error type is the interface's own (`spin:postgres` `error`), handed to the guest by value.
 #![allow(clippy::result_large_err)]
@@ -27,6 +28,8 @@ pub struct ComponentConfig {
     pub variables: BTreeMap<String, String>,
     pub environment: BTreeMap<String, String>,
     pub outbound: OutboundPolicy,
+    /// The key-value stores the component may open (`key_value_stores`).
+    pub key_value_stores: Vec<String>,
 }
 
 /// The data of one `Store`: one component instance, serving one or more requests.
@@ -122,6 +125,10 @@ impl WasiHttpHooks for OutboundHooks {
 pub fn add_spin_interfaces(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     pg::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
     variables::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    crate::bindings::spin::key_value::key_value::add_to_linker::<HostState, HasSelf<HostState>>(
+        linker,
+        |state| state,
+    )?;
     Ok(())
 }
 

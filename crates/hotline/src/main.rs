@@ -10,10 +10,12 @@ mod app;
 mod bindings;
 mod cluster;
 mod host;
+mod key_value;
 mod manifest;
 mod outbound;
 mod places;
 mod postgres;
+mod schedule;
 mod server;
 mod staff;
 mod tokens;
@@ -389,7 +391,9 @@ async fn serve_with_database(
         std::path::absolute(data_dir.join("cache")).context("locating the compile cache")?;
     let engine = app::engine(Some(cache), &limits)?;
     app::start_epoch_ticker(&engine);
-    let application = app::App::load(&engine, manifest, &vars, limits)?;
+    let key_value = key_value::KeyValue::connect(url).await?;
+    let application = app::App::load(&engine, manifest, &vars, limits, Some(key_value))?;
+    schedule::start(&application, &manifest.components, url);
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

@@ -68,6 +68,43 @@ struct RawComponent {
     variables: BTreeMap<String, String>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
+    #[serde(default)]
+    tool: RawTools,
+}
+
+/// `[component.<id>.tool.*]`: settings for tools, which Spin ignores. This runtime reads its own.
+#[derive(Debug, Default, Deserialize)]
+struct RawTools {
+    #[serde(default)]
+    hotline: RawHotlineTool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHotlineTool {
+    #[serde(default)]
+    schedules: Vec<RawSchedule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    route: String,
+    every_seconds: u64,
+    #[serde(default)]
+    on_notify: Option<String>,
+}
+
+/// Periodic work: the runtime POSTs to a component's route every `every`, and also at once when
+/// a transaction that ran `NOTIFY <on_notify>` commits. Another Spin host can run the same
+/// schedule with any scheduler that calls the route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub route: String,
+    pub every: std::time::Duration,
+    pub on_notify: Option<String>,
 }
 
 /// An application variable declared in `[variables]`.
@@ -150,6 +187,8 @@ pub struct Component {
     pub allowed_outbound_hosts: Vec<String>,
     pub variables: BTreeMap<String, String>,
     pub environment: BTreeMap<String, String>,
+    pub key_value_stores: Vec<String>,
+    pub schedules: Vec<Schedule>,
 }
 
 /// A checked manifest, with component sources resolved against the manifest's folder.
@@ -226,6 +265,31 @@ impl Manifest {
                     }
                 }
             }
+            for (index, label) in raw_component.key_value_stores.iter().enumerate() {
+                check_name(
+                    &format!("component.{id}.key_value_stores[{index}]"),
+                    label,
+                    false,
+                )?;
+            }
+            let mut schedules = Vec::new();
+            for (index, raw) in raw_component.tool.hotline.schedules.into_iter().enumerate() {
+                let field = format!("component.{id}.tool.hotline.schedules[{index}]");
+                if !raw.route.starts_with('/') {
+                    bail!("{field}.route: `{}` must start with `/`", raw.route);
+                }
+                if raw.every_seconds == 0 {
+                    bail!("{field}.every_seconds: must be at least 1");
+                }
+                if let Some(channel) = &raw.on_notify {
+                    check_variable_name(&format!("{field}.on_notify"), channel)?;
+                }
+                schedules.push(Schedule {
+                    route: raw.route,
+                    every: std::time::Duration::from_secs(raw.every_seconds),
+                    on_notify: raw.on_notify,
+                });
+            }
             components.insert(
                 id.clone(),
                 Component {
@@ -234,6 +298,8 @@ impl Manifest {
                     allowed_outbound_hosts: raw_component.allowed_outbound_hosts,
                     variables: raw_component.variables,
                     environment: raw_component.environment,
+                    key_value_stores: raw_component.key_value_stores,
+                    schedules,
                 },
             );
         }
@@ -372,6 +438,41 @@ token = "{{ token }}"
 [component.back]
 source = "back.wasm"
 "#;
+
+    #[test]
+    fn reads_key_value_stores_and_this_runtimes_schedules() {
+        let text = format!(
+            "{MINIMAL}key_value_stores = [\"default\"]\n\
+             [[component.back.tool.hotline.schedules]]\n\
+             route = \"/internal/tick\"\nevery_seconds = 5\non_notify = \"work_queued\"\n"
+        );
+        let manifest = Manifest::parse(&text, Path::new("/app")).expect("valid manifest");
+        let back = &manifest.components["back"];
+        assert_eq!(back.key_value_stores, ["default"]);
+        assert_eq!(
+            back.schedules,
+            [Schedule {
+                route: "/internal/tick".into(),
+                every: std::time::Duration::from_secs(5),
+                on_notify: Some("work_queued".into()),
+            }]
+        );
+        for (bad, field) in [
+            ("route = \"tick\"\nevery_seconds = 5", "schedules[0].route"),
+            (
+                "route = \"/tick\"\nevery_seconds = 0",
+                "schedules[0].every_seconds",
+            ),
+            (
+                "route = \"/tick\"\nevery_seconds = 5\non_notify = \"Bad-Name\"",
+                "on_notify",
+            ),
+        ] {
+            let text = format!("{MINIMAL}[[component.back.tool.hotline.schedules]]\n{bad}\n");
+            let error = Manifest::parse(&text, Path::new("/app")).expect_err("refused");
+            assert!(format!("{error:#}").contains(field), "{error:#}");
+        }
+    }
 
     #[test]
     fn parses_routes_components_and_variables() {

@@ -9,6 +9,9 @@ use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
 use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
 
+pub mod outbox;
+pub use outbox::record_event;
+
 /// What went wrong reading or writing.
 #[derive(Debug)]
 pub enum StoreError {
@@ -114,7 +117,8 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
     })
 }
 
-/// Writes the order's new state and its event. Call inside the transaction that loaded it.
+/// Writes the order's new state and its event, with the notifications the event calls for. Call
+/// inside the transaction that loaded it.
 pub async fn save(
     db: &Connection,
     loaded: &Loaded,
@@ -174,20 +178,16 @@ pub async fn save(
         ],
     )
     .await?;
-    db.execute(
-        "insert into work_order_events (work_order_id, event, actor, note, previous_deadline, created_at) \
-         values ($1, $2, $3, $4, $5, $6)",
-        [
-            loaded.id.into(),
-            text(event.code),
-            text(actor),
-            event.note.clone().into(),
-            time(event.previous_deadline),
-            now.naive_utc().into(),
-        ],
+    outbox::record_event(
+        db,
+        loaded.id,
+        event.code,
+        actor,
+        event.note.clone(),
+        event.previous_deadline,
+        now,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The database's clock, so that every component agrees on `now`.

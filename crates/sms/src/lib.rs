@@ -64,7 +64,7 @@ pub enum ErrorKind {
 }
 
 /// RFC 3986 percent-encoding: everything but `A-Z a-z 0-9 - _ . ~`.
-pub(crate) fn percent_encode(value: &str) -> String {
+pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

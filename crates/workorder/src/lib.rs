@@ -413,6 +413,8 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "handed_over" => "您的诉求已转交紧急救援部门",
         "informed" => "您的诉求不属于政府职责范围，我们已告知您办理途径",
         "merged" => "您的诉求与已有工单合并办理",
+        "reminded" => "已督促承办单位加快办理",
+        "supervised" => "您的诉求已列入督办",
         _ => return None,
     })
 }

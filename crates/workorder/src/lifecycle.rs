@@ -195,6 +195,14 @@ pub enum Command {
         deadline: DateTime<Utc>,
     },
     Archive,
+    /// 催办: the centre urges the holding agency on; nothing else changes.
+    Remind {
+        note: String,
+    },
+    /// 督办: a supervisor puts the order under supervision, with instructions for the agency.
+    Supervise {
+        note: String,
+    },
 }
 
 /// A pending request for more time.
@@ -289,6 +297,8 @@ pub enum Refusal {
     NoRedoRequested,
     #[error("a reason or text is required")]
     TextRequired,
+    #[error("no agency holds the order")]
+    NotWithAgency,
 }
 
 impl Refusal {
@@ -316,6 +326,7 @@ impl Refusal {
             Refusal::NotAwaitingRating => "order_not_awaiting_rating",
             Refusal::NoRedoRequested => "no_redo_requested",
             Refusal::TextRequired => "text_required",
+            Refusal::NotWithAgency => "order_not_with_agency",
         }
     }
 }
@@ -386,6 +397,8 @@ pub fn apply(
                 return Err(Refusal::NotYourAgency);
             }
         }
+        // Putting an order under supervision is the supervisors' (and administrators') call.
+        (Actor::Operator, _, C::Supervise { .. }) => return Err(Refusal::Forbidden),
         // The centre issues every other command, and records ratings taken by phone.
         (actor, false, _) if actor.is_centre() => {}
         _ => return Err(Refusal::Forbidden),
@@ -629,6 +642,16 @@ pub fn apply(
             }
             next.status = S::Archived;
             event("archived", None)
+        }
+        C::Remind { note } | C::Supervise { note } => {
+            if !order.status.with_agency() {
+                return Err(Refusal::NotWithAgency);
+            }
+            require_text(note)?;
+            match command {
+                C::Remind { .. } => event("reminded", Some(note)),
+                _ => event("supervised", Some(note)),
+            }
         }
     };
     Ok((next, recorded))
@@ -936,6 +959,12 @@ mod tests {
                 deadline: now() + Duration::hours(h)
             }),
             Just(Command::Archive),
+            Just(Command::Remind {
+                note: "市民多次来电".into()
+            }),
+            Just(Command::Supervise {
+                note: "请三日内办结".into()
+            }),
         ]
     }
 

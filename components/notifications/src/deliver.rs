@@ -1,0 +1,277 @@
+//! The deliverer: `POST /internal/deliver`, called by the schedule right after a transaction that
+//! queued notifications commits, and every few seconds besides.
+//!
+//! It claims due deliveries with `FOR UPDATE SKIP LOCKED` — so several instances, on one runtime
+//! or many, never take the same row — and leases them by moving `next_attempt_at` two minutes on
+//! and counting the attempt. An instance that dies mid-send leaves its rows to be claimed again
+//! when the lease runs out: a crash delays a message, never drops it. Then it sends each (a few at
+//! a time), and records what the provider said:
+//! - sent → `sent`;
+//! - retry → back to `pending` after exponential backoff with jitter, or at least Retry-After;
+//! - the address is gone (UNREGISTERED, 410, 80300007, a bad number) → `dropped`, and the device
+//!   is removed; a WeChat citizen whose subscribe consent is used up (43101) is sent an SMS instead;
+//! - refused for good, or attempts used up → `dead`, where supervisors see and re-queue it.
+//!
+//! It works through batches until nothing is due or its time budget is spent.
+
+use crate::devices::forget;
+use crate::error::ApiError;
+use crate::providers::{self, Claimed};
+use api_plumbing::{Reply, connect, reply_with};
+use order_store::{required, text};
+use push::Outcome;
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::{Connection, Row};
+use std::time::{Duration, Instant};
+
+/// Rows claimed at once, and sent at once.
+const BATCH: i64 = 64;
+const IN_FLIGHT: usize = 8;
+
+/// A run stops claiming after this long, well inside the runtime's request limit.
+const BUDGET: Duration = Duration::from_secs(5);
+
+const CLAIM: &str = "\
+with due as ( \
+    select delivery_id from notification_deliveries \
+    where status = 'pending' and next_attempt_at <= now() \
+    order by next_attempt_at limit $1 \
+    for update skip locked) \
+update notification_deliveries d \
+set attempts = d.attempts + 1, \
+    next_attempt_at = now() + make_interval(secs => $2), \
+    claimed_until = now() + make_interval(secs => $2) \
+from due, notifications n, notification_templates t \
+where d.delivery_id = due.delivery_id and n.notification_id = d.notification_id and t.kind = n.kind \
+returning d.delivery_id, d.channel, d.address, d.device_id, d.attempts, d.dedupe_key, \
+    n.notification_id, n.kind, n.title, n.body, n.work_order_id, \
+    (select o.tracking_number from work_orders o where o.work_order_id = n.work_order_id) as tracking_number, \
+    (select o.title from work_orders o where o.work_order_id = n.work_order_id) as order_title, \
+    t.wechat_template_id, t.sms_template";
+
+fn claimed(row: &Row) -> Result<Claimed, ApiError> {
+    Ok(Claimed {
+        delivery_id: required(row, "delivery_id")?,
+        channel: required(row, "channel")?,
+        address: required(row, "address")?,
+        device_id: row.get("device_id"),
+        attempts: required(row, "attempts")?,
+        dedupe_key: required(row, "dedupe_key")?,
+        notification_id: required(row, "notification_id")?,
+        kind: required(row, "kind")?,
+        title: required(row, "title")?,
+        body: required(row, "body")?,
+        work_order_id: row.get("work_order_id"),
+        tracking_number: row.get("tracking_number"),
+        order_title: row.get("order_title"),
+        wechat_template_id: row.get("wechat_template_id"),
+        sms_template: row.get("sms_template"),
+    })
+}
+
+/// What one run did, for the schedule's log.
+#[derive(Debug, Default, serde::Serialize)]
+struct Totals {
+    sent: u32,
+    retried: u32,
+    dropped: u32,
+    dead: u32,
+}
+
+/// The deliverer's settings (`notify_*` variables).
+struct Settings {
+    max_attempts: i32,
+    /// The first retry's wait; each next one doubles it.
+    backoff_seconds: u64,
+    /// How long a claimed row is ours before another instance may take it.
+    lease_seconds: i64,
+}
+
+async fn number<T: std::str::FromStr + PartialOrd>(name: &str, default: T, least: T) -> T {
+    spin_sdk::variables::get(name)
+        .await
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &T| *n >= least)
+        .unwrap_or(default)
+}
+
+impl Settings {
+    async fn load() -> Settings {
+        Settings {
+            max_attempts: number("notify_max_attempts", 8, 1).await,
+            backoff_seconds: number("notify_backoff_seconds", 10, 1).await,
+            lease_seconds: number("notify_lease_seconds", 120, 1).await,
+        }
+    }
+}
+
+pub async fn run() -> Result<Reply, ApiError> {
+    let started = Instant::now();
+    let db = connect().await.map_err(ApiError::Internal)?;
+    let settings = Settings::load().await;
+    let mut totals = Totals::default();
+    while started.elapsed() < BUDGET {
+        let rows = db
+            .query(
+                CLAIM,
+                [BATCH.into(), (settings.lease_seconds as f64).into()],
+            )
+            .await?
+            .collect()
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let batch = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
+        for chunk in batch.chunks(IN_FLIGHT) {
+            let outcomes = futures::future::join_all(chunk.iter().map(send)).await;
+            for (delivery, outcome) in chunk.iter().zip(outcomes) {
+                record(&db, delivery, outcome, &settings, &mut totals).await?;
+            }
+        }
+    }
+    Ok(reply_with(StatusCode::OK, &totals))
+}
+
+/// `POST /internal/deadline-warnings` (every minute): the agencies whose orders have a fifth of
+/// their time left are warned, once per deadline; the deliverer is woken for the pushes.
+pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
+    let db = connect().await.map_err(ApiError::Internal)?;
+    order_store::outbox::warn_of_deadlines(&db, 500).await?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &serde_json::json!({ "status": "ok" }),
+    ))
+}
+
+async fn send(delivery: &Claimed) -> Outcome {
+    let is_push = matches!(delivery.channel.as_str(), "fcm" | "hms" | "apns");
+    if is_push && delivery.device_id.is_none() {
+        return Outcome::InvalidAddress("the device was removed".into());
+    }
+    providers::send(delivery).await
+}
+
+/// A number in [0, 1) from the platform's random source, for jitter.
+fn jitter() -> f64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    f64::from(u16::from_le_bytes([bytes[0], bytes[1]])) / 65536.0
+}
+
+async fn record(
+    db: &Connection,
+    delivery: &Claimed,
+    outcome: Outcome,
+    settings: &Settings,
+    totals: &mut Totals,
+) -> Result<(), ApiError> {
+    let id = delivery.delivery_id;
+    let (after_seconds, error) = match outcome {
+        Outcome::Sent(reference) => {
+            totals.sent += 1;
+            db.execute(
+                "update notification_deliveries set status = 'sent', sent_at = now(), claimed_until = null, \
+                        provider_message_id = $2, last_error = null where delivery_id = $1 and status = 'pending'",
+                [id.into(), reference.into()],
+            )
+            .await?;
+            return Ok(());
+        }
+        Outcome::InvalidAddress(error) => {
+            totals.dropped += 1;
+            return drop_address(db, delivery, &error).await;
+        }
+        Outcome::Rejected(error) => {
+            totals.dead += 1;
+            return dead(db, delivery, &error).await;
+        }
+        Outcome::Retry {
+            after_seconds,
+            error,
+        } => (after_seconds, error),
+        // `with_token` already tried a fresh token; what is left is a retry.
+        Outcome::Reauthenticate(error) => (None, error),
+    };
+    if delivery.attempts >= settings.max_attempts {
+        totals.dead += 1;
+        return dead(
+            db,
+            delivery,
+            &format!("{error} (gave up after {} attempts)", delivery.attempts),
+        )
+        .await;
+    }
+    totals.retried += 1;
+    let attempt = u32::try_from(delivery.attempts).unwrap_or(1);
+    let wait = push::backoff_seconds(settings.backoff_seconds, attempt, jitter())
+        .max(after_seconds.unwrap_or(0));
+    db.execute(
+        "update notification_deliveries set next_attempt_at = now() + make_interval(secs => $2), \
+                claimed_until = null, last_error = $3 where delivery_id = $1 and status = 'pending' and attempts = $4",
+        [
+            id.into(),
+            (wait as f64).into(),
+            text(&error),
+            delivery.attempts.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives up on a delivery, unless another instance has claimed it since (after our lease ran out).
+async fn dead(db: &Connection, delivery: &Claimed, error: &str) -> Result<(), ApiError> {
+    eprintln!(
+        "notifications: delivery {} is dead: {error}",
+        delivery.delivery_id
+    );
+    db.execute(
+        "update notification_deliveries set status = 'dead', claimed_until = null, last_error = $2 \
+         where delivery_id = $1 and status = 'pending' and attempts = $3",
+        [
+            delivery.delivery_id.into(),
+            text(error),
+            delivery.attempts.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The address cannot receive: the delivery is dropped and the device forgotten. A citizen whose
+/// WeChat subscribe consent is used up gets the SMS instead, where the kind has one.
+async fn drop_address(db: &Connection, delivery: &Claimed, error: &str) -> Result<(), ApiError> {
+    db.execute("begin", []).await?;
+    db.execute(
+        "update notification_deliveries set status = 'dropped', claimed_until = null, last_error = $2 \
+         where delivery_id = $1 and status = 'pending'",
+        [delivery.delivery_id.into(), text(error)],
+    )
+    .await?;
+    if let Some(device) = delivery.device_id {
+        forget(
+            db,
+            device,
+            &format!("the provider refused the token: {error}"),
+        )
+        .await?;
+    }
+    if delivery.channel == "wechat" && delivery.sms_template.is_some() {
+        db.execute(
+            "insert into notification_deliveries (notification_id, channel, address, dedupe_key) \
+             select n.notification_id, 'sms', coalesce(c.phone, o.contact_phone), $2 \
+             from notifications n join citizens c on c.subject = n.recipient \
+             left join work_orders o on o.work_order_id = n.work_order_id and o.citizen_id = c.citizen_id \
+             where n.notification_id = $1 and coalesce(c.phone, o.contact_phone) is not null \
+             on conflict (dedupe_key) do nothing",
+            [
+                delivery.notification_id.into(),
+                text(format!("{}:sms", delivery.dedupe_key)),
+            ],
+        )
+        .await?;
+    }
+    db.execute("commit", []).await?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! The notifications component's API errors.
+
+use api_plumbing::{Reply, error_reply};
+use mobile_api::{FieldError, codes};
+use spin_sdk::http::StatusCode;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated,
+    NotFound,
+    MalformedJson(Option<String>),
+    Validation(Vec<FieldError>),
+    InvalidCursor,
+    /// Re-queueing a delivery that is not dead.
+    NotDead,
+    Internal(String),
+}
+
+api_plumbing::api_error_conversions!(ApiError);
+
+impl ApiError {
+    pub fn into_reply(self, request_id: &str) -> Reply {
+        let (status, code, message, fields) = match self {
+            ApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                codes::UNAUTHENTICATED,
+                "请先登录 (sign in first)".to_owned(),
+                vec![],
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有找到 (not found)".to_owned(),
+                vec![],
+            ),
+            ApiError::MalformedJson(position) => (
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED_JSON,
+                format!(
+                    "请求内容不是有效的 JSON (malformed JSON{})",
+                    position.map(|p| format!(": {p}")).unwrap_or_default()
+                ),
+                vec![],
+            ),
+            ApiError::Validation(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::VALIDATION_FAILED,
+                "请检查填写的内容 (some fields are invalid)".to_owned(),
+                fields,
+            ),
+            ApiError::InvalidCursor => (
+                StatusCode::BAD_REQUEST,
+                codes::INVALID_CURSOR,
+                "翻页参数无效 (invalid cursor)".to_owned(),
+                vec![],
+            ),
+            ApiError::NotDead => (
+                StatusCode::CONFLICT,
+                codes::NOT_DEAD,
+                "只能重新发送已失败的消息 (only dead deliveries are re-queued)".to_owned(),
+                vec![],
+            ),
+            ApiError::Internal(cause) => {
+                eprintln!("notifications: {request_id}: {cause}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    codes::INTERNAL,
+                    "服务内部错误 (internal error)".to_owned(),
+                    vec![],
+                )
+            }
+        };
+        error_reply(status, code, message, fields)
+    }
+}

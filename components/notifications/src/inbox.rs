@@ -1,0 +1,126 @@
+//! A person's own notifications: `GET /api/v1/notifications`, `POST .../{id}/read`.
+
+use crate::error::ApiError;
+use api_plumbing::{Principal, Reply, connect, query_param, reply_with};
+use mobile_api::{Notification, NotificationPage};
+use order_store::{required, text, utc};
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::Row;
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+const COLUMNS: &str = "n.notification_id, n.kind, n.title, n.body, n.work_order_id, \
+     o.tracking_number, n.created_at, n.read_at";
+
+fn notification(row: &Row) -> Result<Notification, ApiError> {
+    Ok(Notification {
+        id: required(row, "notification_id")?,
+        kind: required(row, "kind")?,
+        title: required(row, "title")?,
+        body: required(row, "body")?,
+        work_order_id: row.get("work_order_id"),
+        tracking_number: row.get("tracking_number"),
+        created_at: utc(row, "created_at")
+            .ok_or_else(|| ApiError::Internal("a notification without created_at".into()))?,
+        read_at: utc(row, "read_at"),
+    })
+}
+
+/// `GET /api/v1/notifications?cursor=&limit=&unread=true`: newest first.
+pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
+    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
+        .map_err(|problem| ApiError::Validation(vec![problem]))?;
+    let cursor = query_param(query, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
+        .transpose()?;
+    let unread_only = match query_param(query, "unread") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::Validation(vec![api_plumbing::field_error(
+                "unread",
+                "invalid_type",
+                "unread 应为 true 或 false (unread must be true or false)",
+            )]));
+        }
+    };
+    let db = connect().await.map_err(ApiError::Internal)?;
+    let (at, id) = cursor.unzip();
+    let rows = db
+        .query(
+            format!(
+                "select {COLUMNS} from notifications n \
+                 left join work_orders o on o.work_order_id = n.work_order_id \
+                 where n.recipient = $1 \
+                   and ($2::timestamptz is null or (n.created_at, n.notification_id) < ($2::timestamptz, $3::uuid)) \
+                   and (not $4 or n.read_at is null) \
+                 order by n.created_at desc, n.notification_id desc limit $5"
+            ),
+            [
+                text(&principal.subject),
+                at.into(),
+                id.into(),
+                unread_only.into(),
+                (i64::from(limit) + 1).into(),
+            ],
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut items = rows
+        .iter()
+        .map(notification)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items
+            .last()
+            .map(|last| api_plumbing::cursor(last.created_at, last.id))
+    } else {
+        None
+    };
+    let unread = db
+        .query(
+            "select count(*) as unread from notifications where recipient = $1 and read_at is null",
+            [text(&principal.subject)],
+        )
+        .await?
+        .collect()
+        .await?;
+    let unread = unread
+        .first()
+        .and_then(|row| row.get::<i64>("unread"))
+        .unwrap_or(0);
+    Ok(reply_with(
+        StatusCode::OK,
+        &NotificationPage {
+            items,
+            next_cursor,
+            unread,
+        },
+    ))
+}
+
+/// `POST /api/v1/notifications/{id}/read`: marks one of the caller's notifications read (again
+/// is fine); someone else's is a 404.
+pub async fn read(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
+    let db = connect().await.map_err(ApiError::Internal)?;
+    let rows = db
+        .query(
+            format!(
+                "with marked as ( \
+                     update notifications set read_at = coalesce(read_at, now()) \
+                     where notification_id = $1 and recipient = $2 returning *) \
+                 select {COLUMNS} from marked n left join work_orders o on o.work_order_id = n.work_order_id"
+            ),
+            [id.into(), text(&principal.subject)],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::NotFound)?;
+    Ok(reply_with(StatusCode::OK, &notification(row)?))
+}

@@ -1,0 +1,61 @@
+//! `notifications`: what people are told, and the delivery that loses nothing.
+//!
+//! Private: the gateway forwards the inbox, device and oversight routes with the verified
+//! principal; the runtime's schedule (and any scheduler, on a Spin cluster) calls
+//! `POST /internal/deliver`, right after a transaction that queued notifications commits and
+//! every few seconds besides. The notifications themselves are written by whoever records the
+//! event (`order_store::outbox`), in the event's own transaction.
+
+mod admin;
+mod deliver;
+mod devices;
+mod error;
+mod inbox;
+mod providers;
+
+use api_plumbing::{Principal, Reply};
+use error::ApiError;
+use spin_sdk::http::body::IncomingBodyExt;
+use spin_sdk::http::{Method, Request};
+
+api_plumbing::http_component!(route);
+
+async fn route(request: Request) -> Result<Reply, ApiError> {
+    let path = request.uri().path().to_owned();
+    match (request.method(), path.as_str()) {
+        (&Method::GET, "/health") => return Ok(api_plumbing::health()),
+        // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
+        (&Method::POST, "/internal/deliver") => return deliver::run().await,
+        (&Method::POST, "/internal/deadline-warnings") => {
+            return deliver::warn_of_deadlines().await;
+        }
+        _ => {}
+    }
+    let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let method = request.method().clone();
+    let body = request
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|_| ApiError::MalformedJson(None))?;
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match (method, segments.as_slice()) {
+        (Method::GET, ["api", "v1", "notifications"]) => inbox::list(&principal, &query).await,
+        (Method::POST, ["api", "v1", "notifications", id, "read"]) => {
+            inbox::read(&principal, id).await
+        }
+        (Method::GET, ["api", "v1", "devices"]) => devices::list(&principal).await,
+        (Method::POST, ["api", "v1", "devices"]) => devices::register(&principal, &body).await,
+        (Method::DELETE, ["api", "v1", "devices", id]) => devices::remove(&principal, id).await,
+        (Method::GET, ["api", "v1", "admin", "deliveries"]) => admin::deliveries(&query).await,
+        (Method::POST, ["api", "v1", "admin", "deliveries", id, "requeue"]) => {
+            admin::requeue(&principal, id).await
+        }
+        (Method::GET, ["api", "v1", "admin", "notification-templates"]) => admin::templates().await,
+        (Method::PUT, ["api", "v1", "admin", "notification-templates", kind]) => {
+            admin::set_template(&principal, kind, &body).await
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}

@@ -1,0 +1,455 @@
+//! Sending one delivery through its channel: FCM, Huawei Push Kit, WeChat subscribe messages, SMS.
+//!
+//! Access tokens are cached in the Spin key-value store (`default`), shared by every instance, and
+//! refreshed five minutes before they expire or when the provider says the token is no longer
+//! good — then the send is tried once more with the new token. Every outbound call has connect
+//! and first-byte timeouts, so a provider that hangs costs one delivery a retry, not the batch.
+
+use push::Outcome;
+use serde::{Deserialize, Serialize};
+use spin_sdk::http::body::IncomingBodyExt;
+
+/// A delivery the deliverer claimed, with what it needs to send.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery_id: uuid::Uuid,
+    pub channel: String,
+    pub address: String,
+    pub device_id: Option<uuid::Uuid>,
+    pub attempts: i32,
+    pub dedupe_key: String,
+    pub notification_id: uuid::Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub work_order_id: Option<uuid::Uuid>,
+    pub tracking_number: Option<String>,
+    pub order_title: Option<String>,
+    pub wechat_template_id: Option<String>,
+    pub sms_template: Option<String>,
+}
+
+/// How long a provider may take to accept a connection, and then to start answering.
+const CONNECT_TIMEOUT_MS: u64 = 3_000;
+const FIRST_BYTE_TIMEOUT_MS: u64 = 5_000;
+/// A cached token is replaced this long before it expires.
+const TOKEN_MARGIN_SECONDS: u64 = 300;
+
+async fn variable(name: &str) -> Result<String, String> {
+    spin_sdk::variables::get(name)
+        .await
+        .map_err(|e| format!("the {name} variable: {e:?}"))
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// An answer: status, Retry-After in seconds, body.
+struct Answer {
+    status: u16,
+    retry_after: Option<u64>,
+    body: Vec<u8>,
+}
+
+async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Answer, String> {
+    call("POST", url, headers, body).await
+}
+
+async fn call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Result<Answer, String> {
+    let mut builder = spin_sdk::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    let options = spin_sdk::wasip3::http::types::RequestOptions::new();
+    // A runtime that does not support a timeout refuses to set it; the request limit still holds.
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_MS * 1_000_000));
+    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_MS * 1_000_000));
+    let request = builder
+        .extension(spin_sdk::wasip3::http_compat::RequestOptionsExtension(
+            options,
+        ))
+        .body(spin_sdk::http::FullBody::new(bytes::Bytes::from(body)))
+        .map_err(|e| format!("building the request to {url}: {e}"))?;
+    let response = spin_sdk::http::send(request)
+        .await
+        .map_err(|e| format!("{url} is unreachable: {e:?}"))?;
+    let status = response.status().as_u16();
+    let retry_after = push::retry_after(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let body = response
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the answer of {url}: {e:?}"))?
+        .to_vec();
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+fn transient(error: String) -> Outcome {
+    Outcome::Retry {
+        after_seconds: None,
+        error,
+    }
+}
+
+/// A cached access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cached {
+    access_token: String,
+    expires_at: u64,
+}
+
+/// The access token of `provider`: the cached one while it has time left, else a fresh one.
+async fn access_token(provider: &str, force: bool) -> Result<String, String> {
+    let store = spin_sdk::key_value::Store::open_default()
+        .await
+        .map_err(|e| format!("opening the key-value store: {e:?}"))?;
+    let key = format!("access_token:{provider}");
+    if !force
+        && let Ok(Some(cached)) = store.get_json::<Cached>(&key).await
+        && cached.expires_at > now_seconds() + TOKEN_MARGIN_SECONDS
+    {
+        return Ok(cached.access_token);
+    }
+    let token = match provider {
+        "fcm" => fcm_token().await?,
+        "hms" => hms_token().await?,
+        "wechat" => wechat_token(force).await?,
+        other => return Err(format!("no token grant for {other}")),
+    };
+    let cached = Cached {
+        access_token: token.access_token.clone(),
+        expires_at: now_seconds() + token.expires_in,
+    };
+    // A token that cannot be cached still works for this send.
+    if let Err(e) = store.set_json(&key, &cached).await {
+        eprintln!("notifications: caching the {provider} token failed: {e:?}");
+    }
+    Ok(token.access_token)
+}
+
+fn read_token(provider: &str, answer: &Answer) -> Result<push::AccessToken, String> {
+    if !(200..300).contains(&answer.status) {
+        return Err(format!(
+            "the {provider} token endpoint answered {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        ));
+    }
+    serde_json::from_slice(&answer.body).map_err(|e| format!("the {provider} token answer: {e}"))
+}
+
+async fn fcm_account() -> Result<push::fcm::ServiceAccount, String> {
+    let json = variable("fcm_service_account").await?;
+    if json.trim().is_empty() {
+        return Err("FCM is not configured (fcm_service_account)".into());
+    }
+    serde_json::from_str(&json)
+        .map_err(|e| format!("fcm_service_account is not a service-account key: {e}"))
+}
+
+async fn fcm_token() -> Result<push::AccessToken, String> {
+    let account = fcm_account().await?;
+    let assertion = push::fcm::assertion(&account, now_seconds())?;
+    let url = format!("{}/token", variable("google_oauth_base_url").await?);
+    let answer = post(
+        &url,
+        &[("content-type", "application/x-www-form-urlencoded".into())],
+        push::fcm::token_form(&assertion).into_bytes(),
+    )
+    .await?;
+    read_token("FCM", &answer)
+}
+
+async fn hms_token() -> Result<push::AccessToken, String> {
+    let (client_id, secret) = (
+        variable("hms_client_id").await?,
+        variable("hms_client_secret").await?,
+    );
+    if client_id.is_empty() || secret.is_empty() {
+        return Err("HMS is not configured (hms_client_id, hms_client_secret)".into());
+    }
+    let url = format!(
+        "{}{}",
+        variable("hms_oauth_base_url").await?,
+        push::hms::TOKEN_PATH
+    );
+    let answer = post(
+        &url,
+        &[("content-type", "application/x-www-form-urlencoded".into())],
+        push::hms::token_form(&client_id, &secret).into_bytes(),
+    )
+    .await?;
+    read_token("HMS", &answer)
+}
+
+async fn wechat_token(force: bool) -> Result<push::AccessToken, String> {
+    let (app_id, secret) = (
+        variable("wechat_app_id").await?,
+        variable("wechat_app_secret").await?,
+    );
+    if app_id.is_empty() || secret.is_empty() {
+        return Err("WeChat is not configured (wechat_app_id, wechat_app_secret)".into());
+    }
+    let url = format!(
+        "{}{}",
+        variable("wechat_base_url").await?,
+        push::wechat::TOKEN_PATH
+    );
+    let answer = post(
+        &url,
+        &[("content-type", "application/json".into())],
+        push::wechat::token_body(&app_id, &secret, force)
+            .to_string()
+            .into_bytes(),
+    )
+    .await?;
+    if answer.status != 200 {
+        return Err(format!(
+            "the WeChat token endpoint answered {}",
+            answer.status
+        ));
+    }
+    push::wechat::read_token(&answer.body)
+}
+
+/// Sends with the provider's access token; when the provider refuses the token, gets a new one
+/// and tries once more.
+async fn with_token<F, Fut>(provider: &str, send: F) -> Outcome
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let token = match access_token(provider, false).await {
+        Ok(token) => token,
+        Err(error) => return transient(error),
+    };
+    match send(token).await {
+        Outcome::Reauthenticate(first) => match access_token(provider, true).await {
+            Ok(token) => match send(token).await {
+                // Refused twice: our credentials are wrong, which an operator must fix.
+                Outcome::Reauthenticate(error) => transient(error),
+                other => other,
+            },
+            Err(error) => transient(format!("{first}; then {error}")),
+        },
+        other => other,
+    }
+}
+
+/// What the app receives beside the text.
+fn data(claimed: &Claimed) -> Vec<(&'static str, String)> {
+    let mut data = vec![
+        ("notification_id", claimed.notification_id.to_string()),
+        ("kind", claimed.kind.clone()),
+        ("dedupe_key", claimed.dedupe_key.clone()),
+    ];
+    if let Some(order) = claimed.work_order_id {
+        data.push(("work_order_id", order.to_string()));
+    }
+    if let Some(number) = &claimed.tracking_number {
+        data.push(("tracking_number", number.clone()));
+    }
+    data
+}
+
+/// Sends one delivery; the caller records the outcome.
+pub async fn send(claimed: &Claimed) -> Outcome {
+    match claimed.channel.as_str() {
+        "fcm" => fcm(claimed).await,
+        "hms" => hms(claimed).await,
+        "wechat" => wechat(claimed).await,
+        "sms" => sms(claimed).await,
+        other => Outcome::Rejected(format!("no provider for the channel {other}")),
+    }
+}
+
+async fn fcm(claimed: &Claimed) -> Outcome {
+    let (account, base) = match (fcm_account().await, variable("fcm_base_url").await) {
+        (Ok(account), Ok(base)) => (account, base),
+        (Err(error), _) | (_, Err(error)) => return transient(error),
+    };
+    let data = data(claimed);
+    let body = push::fcm::send_body(&claimed.address, &message(claimed, &data)).to_string();
+    if body.len() > push::fcm::MAX_PAYLOAD_BYTES {
+        return Outcome::Rejected(format!(
+            "the message is {} bytes, over FCM's {}",
+            body.len(),
+            push::fcm::MAX_PAYLOAD_BYTES
+        ));
+    }
+    let url = format!("{base}{}", push::fcm::send_path(&account.project_id));
+    bearer_push("fcm", &url, &body, push::fcm::classify).await
+}
+
+async fn hms(claimed: &Claimed) -> Outcome {
+    let (client_id, base) = match (
+        variable("hms_client_id").await,
+        variable("hms_push_base_url").await,
+    ) {
+        (Ok(id), Ok(base)) => (id, base),
+        (Err(error), _) | (_, Err(error)) => return transient(error),
+    };
+    let data = data(claimed);
+    let body = push::hms::send_body(&claimed.address, &message(claimed, &data)).to_string();
+    let url = format!("{base}{}", push::hms::send_path(&client_id));
+    bearer_push("hms", &url, &body, push::hms::classify).await
+}
+
+fn message<'a>(claimed: &'a Claimed, data: &'a [(&'a str, String)]) -> push::Message<'a> {
+    push::Message {
+        title: &claimed.title,
+        body: &claimed.body,
+        data,
+        dedupe_key: &claimed.dedupe_key,
+    }
+}
+
+/// POSTs `body` to `url` with the provider's bearer token; `classify` reads the answer.
+async fn bearer_push(
+    provider: &str,
+    url: &str,
+    body: &str,
+    classify: fn(u16, Option<u64>, &[u8]) -> Outcome,
+) -> Outcome {
+    with_token(provider, |token| async move {
+        let headers = [
+            ("content-type", "application/json".to_owned()),
+            ("authorization", format!("Bearer {token}")),
+        ];
+        match post(url, &headers, body.as_bytes().to_vec()).await {
+            Ok(answer) => classify(answer.status, answer.retry_after, &answer.body),
+            Err(error) => transient(error),
+        }
+    })
+    .await
+}
+
+async fn wechat(claimed: &Claimed) -> Outcome {
+    let Some(template) = &claimed.wechat_template_id else {
+        return Outcome::Rejected(format!(
+            "the {} template has no WeChat subscribe template",
+            claimed.kind
+        ));
+    };
+    let base = match variable("wechat_base_url").await {
+        Ok(base) => base,
+        Err(error) => return transient(error),
+    };
+    let body = push::wechat::send_body(
+        &claimed.address,
+        template,
+        claimed.tracking_number.as_deref().unwrap_or(""),
+        claimed.order_title.as_deref().unwrap_or(""),
+        &claimed.title,
+        &claimed.body,
+    )
+    .to_string();
+    with_token("wechat", |token| {
+        let url = format!("{base}{}?access_token={token}", push::wechat::SEND_PATH);
+        let body = body.clone();
+        async move {
+            match post(
+                &url,
+                &[("content-type", "application/json".to_owned())],
+                body.into_bytes(),
+            )
+            .await
+            {
+                Ok(answer) => push::wechat::classify(answer.status, &answer.body),
+                Err(error) => transient(error),
+            }
+        }
+    })
+    .await
+}
+
+async fn sms(claimed: &Claimed) -> Outcome {
+    let Some(template) = &claimed.sms_template else {
+        return Outcome::Rejected(format!("the {} template has no SMS template", claimed.kind));
+    };
+    let settings = async {
+        Ok::<_, String>((
+            variable("sms_provider").await?,
+            sms::Account {
+                base_url: variable("sms_base_url").await?,
+                key_id: variable("sms_key_id").await?,
+                secret: variable("sms_secret").await?,
+                sign_name: variable("sms_sign_name").await?,
+                template: template.clone(),
+                app_id: variable("sms_app_id").await?,
+            },
+        ))
+    };
+    let (provider, account) = match settings.await {
+        Ok(settings) => settings,
+        Err(error) => return transient(error),
+    };
+    if account.key_id.is_empty() || account.secret.is_empty() {
+        return transient("SMS is not configured (sms_key_id, sms_secret)".into());
+    }
+    let params = [(
+        "number",
+        claimed.tracking_number.clone().unwrap_or_default(),
+    )];
+    let message = sms::Message {
+        phone: &claimed.address,
+        params: &params,
+    };
+    let now = chrono::Utc::now();
+    let request = match provider.as_str() {
+        "aliyun" => sms::aliyun::send_request(
+            &account,
+            &message,
+            &uuid::Uuid::new_v4().to_string(),
+            &now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
+        "tencent" => sms::tencent::send_request(&account, &message, now.timestamp()),
+        other => return transient(format!("unknown sms_provider {other:?}")),
+    };
+    let headers: Vec<(&str, String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name != "host")
+        .map(|(name, value)| (name.as_str(), value.clone()))
+        .collect();
+    let answer = match call(request.method, &request.url, &headers, request.body).await {
+        Ok(answer) => answer,
+        Err(error) => return transient(error),
+    };
+    let result = match provider.as_str() {
+        "aliyun" => sms::aliyun::read_answer(answer.status, &answer.body),
+        _ => sms::tencent::read_answer(answer.status, &answer.body),
+    };
+    match result {
+        Ok(reference) => Outcome::Sent(Some(reference)),
+        Err(error) => {
+            let describe = format!("SMS {}: {}", error.code, error.message);
+            match error.kind {
+                sms::ErrorKind::BadNumber => Outcome::InvalidAddress(describe),
+                sms::ErrorKind::RateLimited => Outcome::Retry {
+                    after_seconds: Some(60),
+                    error: describe,
+                },
+                sms::ErrorKind::Transient | sms::ErrorKind::Misconfigured => transient(describe),
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! History events and the notifications they call for, written together.
+//!
+//! Every history event goes through [`record_event`]: one statement inserts the event, the
+//! notifications its kinds call for (one per person: the agency's staff, or the citizen and those
+//! who follow the order), and their deliveries (one per push token, or for a citizen with no app a
+//! WeChat subscribe message or an SMS), and, when anything is to be delivered, `NOTIFY`s the
+//! deliverer. It runs in the caller's transaction, so the state change, its history and its
+//! notifications commit together or not at all, and PostgreSQL sends the `NOTIFY` only on commit.
+
+use crate::{StoreError, text, time};
+use chrono::{DateTime, Utc};
+use spin_sdk::pg::Connection;
+
+/// The channel the deliverer listens on (`on_notify` of its schedule in `spin.toml`).
+pub const QUEUED_CHANNEL: &str = "notifications_queued";
+
+/// The notifications an event calls for, by template kind.
+pub fn notification_kinds(event: &str) -> &'static [&'static str] {
+    match event {
+        "received" => &["citizen_accepted"],
+        "dispatched" => &["task_new", "citizen_dispatched"],
+        "reassigned" => &["task_new"],
+        // The task is back with the agency: a refused return request, or a reply the centre sent back.
+        "return_refused" | "audit_failed" => &["task_returned"],
+        "audit_passed" => &["citizen_replied"],
+        "redo_started" => &["task_redo", "citizen_redo_started"],
+        "reminded" => &["reminder"],
+        "supervised" => &["supervision"],
+        _ => &[],
+    }
+}
+
+/// An order's deadline as people read it: China time, e.g. `12月3日 17:30`.
+const DEADLINE_TEXT: &str = "coalesce(to_char(o.deadline_at at time zone 'Asia/Shanghai', \
+     'FMMM\"月\"FMDD\"日\" HH24:MI'), '尽快')";
+
+/// A template's text with the order's values: `t` the template, `o` the order, `deadline` its text.
+const RENDERED: &str = "replace(replace(replace(t.body, '{tracking_number}', o.tracking_number), \
+     '{title}', o.title), '{deadline}', deadline)";
+
+/// What follows the notifications a statement made (`made`: notification_id, recipient, kind,
+/// dedupe_key, work_order_id; `t`: their templates): a delivery per push token of each recipient,
+/// or, for a citizen without the app and a kind marked `fallback`, a WeChat subscribe message
+/// (openid and WeChat template) else an SMS (phone and SMS template); then the `NOTIFY` that wakes
+/// the deliverer, when anything is to be delivered.
+const FAN_OUT: &str = "\
+pushes as ( \
+    insert into notification_deliveries (notification_id, channel, device_id, address, dedupe_key) \
+    select m.notification_id, d.platform, d.device_id, d.token, m.dedupe_key || ':' || d.device_id \
+    from made m join devices d on d.subject = m.recipient \
+    returning 1), \
+reach as ( \
+    select m.notification_id, m.dedupe_key, \
+           case when c.wechat_openid is not null and t.wechat_template_id is not null then 'wechat' \
+                when t.sms_template is not null then 'sms' end as channel, \
+           case when c.wechat_openid is not null and t.wechat_template_id is not null then c.wechat_openid \
+                when t.sms_template is not null \
+                then coalesce(c.phone, case when c.citizen_id = o.citizen_id then o.contact_phone end) end as address \
+    from made m join t on t.kind = m.kind join citizens c on c.subject = m.recipient \
+    join work_orders o on o.work_order_id = m.work_order_id \
+    where t.audience = 'citizen' and t.fallback \
+      and not exists (select 1 from devices d where d.subject = m.recipient)), \
+fallbacks as ( \
+    insert into notification_deliveries (notification_id, channel, address, dedupe_key) \
+    select notification_id, channel, address, dedupe_key || ':' || channel from reach where address is not null \
+    returning 1) \
+select pg_notify('notifications_queued', '') as notified \
+from (select (select count(*) from pushes) + (select count(*) from fallbacks) as queued) q \
+where q.queued > 0";
+
+/// The agency's enabled staff accounts (`s`) for the order `o`.
+const AGENCY_STAFF: &str = "staff_accounts s on s.agency_id = o.agency_id and s.role = 'agency_staff' \
+     and s.disabled_at is null";
+
+/// Recording an event: `$1` order, `$2` event code, `$3` actor, `$4` note, `$5` previous
+/// deadline, `$6` time, `$7` the template kinds to notify.
+static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with event as ( \
+             insert into work_order_events (work_order_id, event, actor, note, previous_deadline, created_at) \
+             values ($1, $2, $3, $4, $5, $6) returning work_order_event_id, work_order_id), \
+         t as (select * from notification_templates where kind = any($7::text[])), \
+         recipients as ( \
+             select t.kind, s.username as recipient \
+             from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
+             join {AGENCY_STAFF} where t.audience = 'staff' \
+             union \
+             select t.kind, c.subject \
+             from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
+             join citizens c on c.citizen_id = o.citizen_id \
+                or c.citizen_id in (select f.citizen_id from order_followers f where f.work_order_id = o.work_order_id) \
+             where t.audience = 'citizen'), \
+         made as ( \
+             insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
+             select r.recipient, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                    'event:' || e.work_order_event_id || ':' || t.kind || ':' || r.recipient \
+             from recipients r join t on t.kind = r.kind cross join event e \
+             join work_orders o on o.work_order_id = e.work_order_id, {DEADLINE_TEXT} as deadline \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
+/// Warning the agency of orders whose time is four-fifths gone: once per order and deadline (a
+/// new deadline, after an extension, warns again). `$1` how many orders at most.
+static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with t as (select * from notification_templates where kind = 'deadline_warning'), \
+         due as ( \
+             update work_orders o set warned_deadline = o.deadline_at \
+             where o.work_order_id in ( \
+                 select w.work_order_id from work_orders w \
+                 where w.status in ('dispatched', 'signed', 'in_progress') and w.deadline_at > now() \
+                   and w.warned_deadline is distinct from w.deadline_at \
+                   and now() >= w.dispatched_at + (w.deadline_at - w.dispatched_at) * 0.8 \
+                 order by w.deadline_at limit $1 \
+                 for update skip locked) \
+             returning o.work_order_id), \
+         made as ( \
+             insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
+             select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                    'deadline:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
+             from due join work_orders o on o.work_order_id = due.work_order_id \
+             join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
+/// Records one history event of an order, with the notifications it calls for.
+pub async fn record_event(
+    db: &Connection,
+    order: uuid::Uuid,
+    code: &str,
+    actor: &str,
+    note: Option<String>,
+    previous_deadline: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let kinds: Vec<Option<String>> = notification_kinds(code)
+        .iter()
+        .map(|kind| Some((*kind).to_owned()))
+        .collect();
+    db.query(
+        RECORD.as_str(),
+        [
+            order.into(),
+            text(code),
+            text(actor),
+            note.into(),
+            time(previous_deadline),
+            at.naive_utc().into(),
+            kinds.into(),
+        ],
+    )
+    .await?
+    .collect()
+    .await?;
+    Ok(())
+}
+
+/// Warns agencies of orders near their deadline (see `DEADLINE_WARNINGS`); at most `limit`
+/// orders a call, soonest deadline first.
+pub async fn warn_of_deadlines(db: &Connection, limit: i64) -> Result<(), StoreError> {
+    db.query(DEADLINE_WARNINGS.as_str(), [limit.into()])
+        .await?
+        .collect()
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statement_notifies_the_channel_the_deliverer_listens_on() {
+        assert!(FAN_OUT.contains(&format!("pg_notify('{QUEUED_CHANNEL}'")));
+    }
+
+    #[test]
+    fn events_people_must_hear_of_have_kinds() {
+        assert_eq!(
+            notification_kinds("dispatched"),
+            ["task_new", "citizen_dispatched"]
+        );
+        assert!(notification_kinds("signed").is_empty());
+    }
+}

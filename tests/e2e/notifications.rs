@@ -1,0 +1,686 @@
+//! Notifications end to end: the outbox written with the event, delivered by the schedule to the
+//! fakes of FCM, Huawei Push Kit, WeChat and SMS, through outages, expired tokens, uninstalled
+//! apps and a crash; and the inbox, devices, dead letters and templates through the gateway.
+
+use fakes::Fault;
+use mobile_api::{NewDevice, NewStaffAccount, OrderAction, SetNotificationTemplate};
+use std::collections::HashMap;
+use std::time::Duration;
+use tests::{Client, Options, Platform, valid_request};
+
+const URBAN: &str = "city-urban-management";
+
+/// Adds an agency staff account (as an administrator would) and a client signed in as it.
+async fn staff(platform: &Platform, username: &str) -> Client {
+    platform
+        .client("admin-1", "admin")
+        .create_staff(&NewStaffAccount {
+            username: username.into(),
+            display_name: "城管队员".into(),
+            role: "agency_staff".into(),
+            agency: Some(URBAN.into()),
+            password: "a-long-password-123".into(),
+        })
+        .await
+        .expect("staff account");
+    platform.agency_client(username, URBAN)
+}
+
+/// An agency staff account whose phone is registered for pushes.
+async fn staff_with_phone(platform: &Platform, username: &str, kind: &str, token: &str) -> Client {
+    let client = staff(platform, username).await;
+    client
+        .register_device(&device(kind, token))
+        .await
+        .expect("device");
+    client
+}
+
+/// A template for staff: push only.
+fn staff_template(title: &str, body: &str) -> SetNotificationTemplate {
+    SetNotificationTemplate {
+        title: title.into(),
+        body: body.into(),
+        wechat_template_id: None,
+        sms_template: None,
+        fallback: false,
+    }
+}
+
+fn device(platform: &str, token: &str) -> NewDevice {
+    NewDevice {
+        platform: platform.into(),
+        token: token.into(),
+        app_version: Some("2.3.0".into()),
+    }
+}
+
+/// Files an order as `citizen` and dispatches it to the urban management bureau.
+async fn dispatched(platform: &Platform, citizen: &str) -> String {
+    let filed = platform
+        .client(citizen, "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    platform
+        .client("operator-1", "operator")
+        .act(
+            &filed.tracking_number,
+            "dispatch",
+            &OrderAction {
+                agency: Some(URBAN.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("dispatched");
+    filed.tracking_number
+}
+
+/// Waits (up to 30 s) until `done` holds; on a timeout, shows the outbox.
+async fn eventually(platform: &Platform, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..300 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let outbox: Vec<(String, String, String, i32, Option<String>)> = sqlx::query_as(
+        "select d.channel, d.address, d.status, d.attempts, d.last_error \
+         from notification_deliveries d order by d.created_at",
+    )
+    .fetch_all(&platform.db)
+    .await
+    .unwrap_or_default();
+    panic!("timed out waiting until {what}; the outbox: {outbox:#?}");
+}
+
+async fn statuses(platform: &Platform) -> HashMap<String, i64> {
+    sqlx::query_as::<_, (String, i64)>(
+        "select status, count(*) from notification_deliveries group by status",
+    )
+    .fetch_all(&platform.db)
+    .await
+    .expect("statuses")
+    .into_iter()
+    .collect()
+}
+
+#[tokio::test]
+async fn a_dispatched_task_reaches_every_staff_phone_on_every_provider() {
+    let platform = Platform::start().await;
+    let (a, b) = (
+        staff(&platform, "urban-a").await,
+        staff(&platform, "urban-b").await,
+    );
+    a.register_device(&device("fcm", "fcm-token-a-0001"))
+        .await
+        .expect("fcm");
+    a.register_device(&device("hms", "hms-token-a-0001"))
+        .await
+        .expect("hms");
+    b.register_device(&device("fcm", "fcm-token-b-0001"))
+        .await
+        .expect("fcm");
+    // Staff of another agency hear nothing of it.
+    platform
+        .client("admin-1", "admin")
+        .create_staff(&NewStaffAccount {
+            username: "water-a".into(),
+            display_name: "水务".into(),
+            role: "agency_staff".into(),
+            agency: Some("utility-water".into()),
+            password: "a-long-password-123".into(),
+        })
+        .await
+        .expect("water staff");
+    platform
+        .agency_client("water-a", "utility-water")
+        .register_device(&device("fcm", "fcm-token-water-01"))
+        .await
+        .expect("water device");
+
+    let number = dispatched(&platform, "citizen-1").await;
+    eventually(&platform, "three pushes arrive", async || {
+        platform.fcm.delivered().len() + platform.hms.delivered().len() >= 3
+    })
+    .await;
+
+    let fcm = platform.fcm.delivered();
+    let mut tokens: Vec<&str> = fcm.iter().map(|p| p.token.as_str()).collect();
+    tokens.sort();
+    assert_eq!(tokens, ["fcm-token-a-0001", "fcm-token-b-0001"]);
+    for push in &fcm {
+        assert_eq!(push.title, "新工单");
+        assert!(push.body.contains(&number), "{}", push.body);
+        assert_eq!(push.data["kind"], "task_new");
+        assert_eq!(push.data["tracking_number"], number);
+        assert!(push.data["dedupe_key"].starts_with("event:"));
+    }
+    let hms = platform.hms.delivered();
+    assert_eq!(hms.len(), 1);
+    assert_eq!(hms[0].token, "hms-token-a-0001");
+    assert!(hms[0].data.contains(&number));
+
+    // Each person's inbox has it, whatever their phones did; the citizen's has their news.
+    let inbox = a.notifications(None, false).await.expect("inbox");
+    assert_eq!(inbox.items.len(), 1);
+    assert_eq!(inbox.items[0].kind, "task_new");
+    assert_eq!(
+        inbox.items[0].tracking_number.as_deref(),
+        Some(number.as_str())
+    );
+    assert_eq!(inbox.unread, 1);
+    let citizen = platform
+        .client("citizen-1", "citizen")
+        .notifications(None, false)
+        .await
+        .expect("citizen inbox");
+    let kinds: Vec<&str> = citizen.items.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds, ["citizen_dispatched", "citizen_accepted"]);
+    assert!(
+        platform
+            .agency_client("water-a", "utility-water")
+            .notifications(None, false)
+            .await
+            .expect("water inbox")
+            .items
+            .is_empty()
+    );
+    eventually(
+        &platform,
+        "every delivery is recorded as sent",
+        async || statuses(&platform).await == HashMap::from([("sent".to_owned(), 3)]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_outage_delays_delivery_but_loses_nothing_and_sends_nothing_twice() {
+    let platform = Platform::start().await;
+    let urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    urban
+        .register_device(&device("hms", "hms-token-a-0001"))
+        .await
+        .expect("hms");
+    // FCM is down (503 with Retry-After, then a hang past the send's timeout), HMS throttles.
+    platform.fcm.fail_next(
+        Fault::Status {
+            status: 503,
+            retry_after: Some(1),
+        },
+        2,
+    );
+    platform
+        .fcm
+        .fail_next(Fault::Hang(Duration::from_secs(7)), 1);
+    platform.hms.fail_next(
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        3,
+    );
+    let mut numbers = Vec::new();
+    for citizen in ["citizen-1", "citizen-2", "citizen-3"] {
+        numbers.push(dispatched(&platform, citizen).await);
+    }
+    eventually(&platform, "all six pushes arrive", async || {
+        platform.fcm.delivered().len() >= 3 && platform.hms.delivered().len() >= 3
+    })
+    .await;
+    eventually(
+        &platform,
+        "every delivery is recorded as sent",
+        async || statuses(&platform).await == HashMap::from([("sent".to_owned(), 6)]),
+    )
+    .await;
+    // A little longer: nothing more may arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let fcm = platform.fcm.delivered();
+    let mut keys: Vec<&str> = fcm.iter().map(|p| p.data["dedupe_key"].as_str()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!((fcm.len(), keys.len()), (3, 3), "each FCM message once");
+    assert_eq!(platform.hms.delivered().len(), 3, "each HMS message once");
+    let retried: i64 =
+        sqlx::query_scalar("select count(*) from notification_deliveries where attempts > 1")
+            .fetch_one(&platform.db)
+            .await
+            .expect("count");
+    assert!(retried >= 2, "the outage cost retries: {retried}");
+}
+
+#[tokio::test]
+async fn uninstalled_apps_lose_their_tokens_and_expired_access_tokens_are_refreshed_once() {
+    let platform = Platform::start().await;
+    let urban = staff(&platform, "urban-a").await;
+    for (kind, token) in [
+        ("fcm", "fcm-token-gone-01"),
+        ("hms", "hms-token-gone-01"),
+        ("fcm", "fcm-token-kept-01"),
+    ] {
+        urban
+            .register_device(&device(kind, token))
+            .await
+            .expect("device");
+    }
+    platform.fcm.unregister("fcm-token-gone-01");
+    platform.hms.unregister("hms-token-gone-01");
+    dispatched(&platform, "citizen-1").await;
+    eventually(&platform, "the kept phone gets its push", async || {
+        !platform.fcm.delivered().is_empty()
+    })
+    .await;
+    eventually(&platform, "the two gone tokens are dropped", async || {
+        statuses(&platform).await.get("dropped") == Some(&2)
+    })
+    .await;
+    let left = urban.devices().await.expect("devices");
+    assert_eq!(left.items.len(), 1);
+    assert_eq!(left.items[0].token_suffix, "ept-01");
+    let grants = platform.fcm.grants();
+    assert_eq!(grants, 1, "one access token serves every send");
+
+    // The access tokens expire: the next send is refused, a new token is fetched, and it goes.
+    platform.fcm.expire_tokens();
+    dispatched(&platform, "citizen-2").await;
+    eventually(&platform, "the second push arrives", async || {
+        platform.fcm.delivered().len() == 2
+    })
+    .await;
+    assert_eq!(platform.fcm.grants(), 2, "refreshed exactly once");
+    assert!(!statuses(&platform).await.contains_key("dead"));
+}
+
+#[tokio::test]
+async fn a_crash_in_the_middle_of_delivery_delays_it_but_does_not_drop_it() {
+    let mut platform = Platform::start_with(Options {
+        variables: vec![("SPIN_VARIABLE_NOTIFY_LEASE_SECONDS", "3".into())],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let _urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    // FCM hangs on the first send; the runtime is killed while it waits.
+    platform
+        .fcm
+        .fail_next(Fault::Hang(Duration::from_secs(60)), 1);
+    let number = dispatched(&platform, "citizen-1").await;
+    // (The first request is the access-token grant: delivery is in the middle either way.)
+    eventually(&platform, "delivery is in flight", async || {
+        platform.fcm.requests() > 0
+    })
+    .await;
+    platform.crash_and_restart().await.expect("restarted");
+    eventually(
+        &platform,
+        "the push arrives after the restart",
+        async || !platform.fcm.delivered().is_empty(),
+    )
+    .await;
+    eventually(&platform, "it is recorded as sent", async || {
+        statuses(&platform).await == HashMap::from([("sent".to_owned(), 1)])
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let delivered = platform.fcm.delivered();
+    assert_eq!(delivered.len(), 1, "once");
+    assert_eq!(delivered[0].data["tracking_number"], number);
+}
+
+#[tokio::test]
+async fn citizens_without_the_app_hear_by_wechat_and_by_sms_when_consent_is_used_up() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .set_notification_template(
+            "citizen_accepted",
+            &SetNotificationTemplate {
+                title: "诉求已受理".into(),
+                body: "您的诉求（{tracking_number}）已受理。".into(),
+                wechat_template_id: Some(fakes::wechat::PROGRESS_TEMPLATE.into()),
+                sms_template: Some(fakes::sms::notice_template(fakes::sms::Provider::Aliyun)),
+                fallback: true,
+            },
+        )
+        .await
+        .expect("template");
+    // Two mini-program users; only the first allowed a progress message.
+    let anonymous = platform.anonymous();
+    let mut citizens = Vec::new();
+    for openid in ["openid-consented", "openid-refused"] {
+        let code = platform.wechat.login(openid);
+        let tokens = anonymous.wechat_sign_in(&code).await.expect("signed in");
+        citizens.push(anonymous.with_token(tokens.access_token));
+    }
+    platform
+        .wechat
+        .consent("openid-consented", fakes::wechat::PROGRESS_TEMPLATE, 1);
+    // WeChat's access token expires between the two: refreshed once by stable_token.
+    let first = citizens[0]
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    eventually(&platform, "the subscribe message arrives", async || {
+        !platform.wechat.subscribed().is_empty()
+    })
+    .await;
+    let message = &platform.wechat.subscribed()[0];
+    assert_eq!(message.openid, "openid-consented");
+    assert_eq!(message.data["character_string1"], first.tracking_number);
+    assert_eq!(message.data["phrase3"], "诉求已受理");
+    assert!(message.page.contains(&first.tracking_number));
+
+    platform.wechat.expire_tokens();
+    let mut request = valid_request();
+    request.contact_phone = "13912345678".into();
+    let second = citizens[1]
+        .create_request(&request, None)
+        .await
+        .expect("filed");
+    eventually(&platform, "the SMS goes out instead", async || {
+        platform
+            .sms
+            .delivered()
+            .iter()
+            .any(|m| m.params == [second.tracking_number.clone()])
+    })
+    .await;
+    let sms = platform.sms.delivered();
+    let notice = sms
+        .iter()
+        .find(|m| m.params == [second.tracking_number.clone()])
+        .expect("the notice");
+    assert_eq!(notice.phone, "13912345678");
+    assert_eq!(
+        notice.template,
+        fakes::sms::notice_template(fakes::sms::Provider::Aliyun)
+    );
+    assert_eq!(platform.wechat.token_grants(), 2, "one refresh");
+    eventually(
+        &platform,
+        "the refused message is dropped and the SMS sent",
+        async || {
+            statuses(&platform).await
+                == HashMap::from([("sent".to_owned(), 2), ("dropped".to_owned(), 1)])
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dead_letters_are_seen_and_requeued_by_supervisors() {
+    let platform = Platform::start_with(Options {
+        variables: vec![("SPIN_VARIABLE_NOTIFY_MAX_ATTEMPTS", "2".into())],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    platform.fcm.fail_next(
+        Fault::Code {
+            status: 500,
+            code: "INTERNAL".into(),
+        },
+        2,
+    );
+    let number = dispatched(&platform, "citizen-1").await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    eventually(
+        &platform,
+        "the delivery is dead after two attempts",
+        async || {
+            !supervisor
+                .deliveries("dead")
+                .await
+                .expect("dead letters")
+                .items
+                .is_empty()
+        },
+    )
+    .await;
+    let dead = supervisor.deliveries("dead").await.expect("dead").items;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 2);
+    assert_eq!(dead[0].channel, "fcm");
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("INTERNAL")),
+        "{:?}",
+        dead[0].last_error
+    );
+    assert!(platform.fcm.delivered().is_empty());
+    // Agency staff do not see the dead letters; re-queueing a live one is refused.
+    let refused = urban.deliveries("dead").await.expect_err("forbidden");
+    assert_eq!(refused.status(), Some(403));
+
+    let requeued = supervisor
+        .requeue_delivery(&dead[0].id.to_string())
+        .await
+        .expect("requeued");
+    assert_eq!(
+        (requeued.status.as_str(), requeued.attempts),
+        ("pending", 0)
+    );
+    eventually(&platform, "the re-queued message arrives", async || {
+        !platform.fcm.delivered().is_empty()
+    })
+    .await;
+    assert_eq!(platform.fcm.delivered()[0].data["tracking_number"], number);
+    eventually(&platform, "it is sent", async || {
+        statuses(&platform).await == HashMap::from([("sent".to_owned(), 1)])
+    })
+    .await;
+    let again = supervisor
+        .requeue_delivery(&dead[0].id.to_string())
+        .await
+        .expect_err("not dead");
+    assert_eq!(
+        (again.status(), again.code()),
+        (Some(409), Some("not_dead"))
+    );
+    let unknown = supervisor
+        .requeue_delivery(&uuid::Uuid::new_v4().to_string())
+        .await
+        .expect_err("unknown");
+    assert_eq!(unknown.status(), Some(404));
+    let logged: i64 = sqlx::query_scalar(
+        "select count(*) from notification_requeues where requeued_by = 'supervisor-1'",
+    )
+    .fetch_one(&platform.db)
+    .await
+    .expect("count");
+    assert_eq!(logged, 1);
+}
+
+#[tokio::test]
+async fn inboxes_devices_and_templates_belong_to_their_people() {
+    let platform = Platform::start().await;
+    let urban = staff(&platform, "urban-a").await;
+    let other = staff(&platform, "urban-b").await;
+
+    // Devices: new is 201, known is 200; a token registered by another person moves to them.
+    let first = urban
+        .register_device(&device("fcm", "shared-phone-token"))
+        .await
+        .expect("registered");
+    let again = urban
+        .register_device(&device("fcm", "shared-phone-token"))
+        .await
+        .expect("again");
+    assert_eq!(first.id, again.id);
+    let moved = other
+        .register_device(&device("fcm", "shared-phone-token"))
+        .await
+        .expect("moved");
+    assert_eq!(moved.id, first.id);
+    assert!(urban.devices().await.expect("devices").items.is_empty());
+    let refused = urban
+        .remove_device(&moved.id.to_string())
+        .await
+        .expect_err("not theirs");
+    assert_eq!(refused.status(), Some(404));
+    for (platform_name, token) in [
+        ("apns", "some-apns-token"),
+        ("fcm", "short"),
+        ("fcm", "has space in it"),
+    ] {
+        let bad = urban
+            .register_device(&device(platform_name, token))
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (bad.status(), bad.code()),
+            (Some(422), Some("validation_failed")),
+            "{platform_name} {token}"
+        );
+    }
+    other
+        .remove_device(&moved.id.to_string())
+        .await
+        .expect("removed");
+    assert!(other.devices().await.expect("devices").items.is_empty());
+
+    // Templates: an unknown placeholder is refused; a change applies to what is made next.
+    let admin = platform.client("admin-1", "admin");
+    let typo = admin
+        .set_notification_template("task_new", &staff_template("新工单", "请办理 {number}"))
+        .await
+        .expect_err("unknown placeholder");
+    assert_eq!(typo.status(), Some(422));
+    admin
+        .set_notification_template(
+            "task_new",
+            &staff_template("请接单", "{title}（{tracking_number}），{deadline} 前办结"),
+        )
+        .await
+        .expect("changed");
+    let templates = admin.notification_templates().await.expect("templates");
+    assert!(
+        templates
+            .items
+            .iter()
+            .any(|t| t.kind == "task_new" && t.updated_by == "admin-1")
+    );
+
+    // Inbox: paging, unread, read; someone else's notification is a 404.
+    let mut numbers = Vec::new();
+    for citizen in ["citizen-1", "citizen-2", "citizen-3"] {
+        numbers.push(dispatched(&platform, citizen).await);
+    }
+    let page = urban.notifications(None, false).await.expect("page");
+    assert_eq!(page.items.len(), 3);
+    assert_eq!(page.unread, 3);
+    assert_eq!(page.items[0].title, "请接单");
+    assert!(page.items[0].body.contains(&numbers[2]), "newest first");
+    assert!(page.items[0].body.contains("前办结") && !page.items[0].body.contains('{'));
+    let read = urban
+        .mark_read(&page.items[0].id.to_string())
+        .await
+        .expect("read");
+    assert!(read.read_at.is_some());
+    let unread = urban.notifications(None, true).await.expect("unread");
+    assert_eq!((unread.items.len(), unread.unread), (2, 2));
+    let stranger = platform
+        .client("citizen-1", "citizen")
+        .mark_read(&page.items[1].id.to_string())
+        .await
+        .expect_err("not theirs");
+    assert_eq!(stranger.status(), Some(404));
+    let bad_cursor = urban
+        .notifications(Some("not-a-cursor"), false)
+        .await
+        .expect_err("bad cursor");
+    assert_eq!(bad_cursor.code(), Some("invalid_cursor"));
+}
+
+#[tokio::test]
+async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
+    let platform = Platform::start().await;
+    let _urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    let number = dispatched(&platform, "citizen-1").await;
+    let operator = platform.client("operator-1", "operator");
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let note = |text: &str| OrderAction {
+        note: Some(text.into()),
+        ..Default::default()
+    };
+
+    // 催办 by the centre; 督办 only by supervisors; both need a note and an agency holding the order.
+    operator
+        .act(&number, "remind", &note("市民第三次来电催促"))
+        .await
+        .expect("reminded");
+    let refused = operator
+        .act(&number, "supervise", &note("列入督办"))
+        .await
+        .expect_err("operators do not supervise");
+    assert_eq!(refused.status(), Some(403));
+    supervisor
+        .act(&number, "supervise", &note("请三日内办结并报告"))
+        .await
+        .expect("supervised");
+    let empty = operator
+        .act(&number, "remind", &OrderAction::default())
+        .await
+        .expect_err("a note is needed");
+    assert_eq!(empty.status(), Some(422));
+    let waiting = platform
+        .client("citizen-2", "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let not_held = operator
+        .act(&waiting.tracking_number, "remind", &note("催办"))
+        .await
+        .expect_err("no agency holds it");
+    assert_eq!(
+        (not_held.status(), not_held.code()),
+        (Some(409), Some("order_not_with_agency"))
+    );
+
+    // Four-fifths of the order's time gone: the agency is warned, once for this deadline.
+    sqlx::query(
+        "update work_orders set dispatched_at = now() - interval '8 days', \
+         deadline_at = now() + interval '1 day' where tracking_number = $1",
+    )
+    .bind(&number)
+    .execute(&platform.db)
+    .await
+    .expect("time passes");
+    eventually(&platform, "four pushes arrive", async || {
+        platform.fcm.delivered().len() >= 4
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pushed = platform.fcm.delivered();
+    let mut kinds: Vec<&str> = pushed.iter().map(|p| p.data["kind"].as_str()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["deadline_warning", "reminder", "supervision", "task_new"],
+        "each once"
+    );
+    let warning = pushed
+        .iter()
+        .find(|p| p.data["kind"] == "deadline_warning")
+        .expect("the warning");
+    assert_eq!(warning.title, "即将超期");
+    assert!(warning.body.contains(&number));
+    // The citizen's timeline tells of the urging, in plain words.
+    let order = platform
+        .client("citizen-1", "citizen")
+        .get_request(&number)
+        .await
+        .expect("order");
+    let said: Vec<&str> = order
+        .timeline
+        .iter()
+        .map(|entry| entry.description.as_str())
+        .collect();
+    assert!(said.contains(&"已督促承办单位加快办理"), "{said:?}");
+    assert!(said.contains(&"您的诉求已列入督办"), "{said:?}");
+}
