@@ -579,7 +579,7 @@ pub struct NotificationPage {
 /// `POST /api/v1/devices`: this phone can receive pushes for the signed-in person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NewDevice {
-    /// `fcm` (Firebase), or `hms` (Huawei Push Kit).
+    /// `fcm` (Firebase), `apns` (iPhones; the token in hex) or `hms` (Huawei Push Kit).
     pub platform: String,
     /// The push token the platform's SDK gave the app (8–4096 characters).
     pub token: String,

@@ -1,5 +1,5 @@
 //! Notifications end to end: the outbox written with the event, delivered by the schedule to the
-//! fakes of FCM, Huawei Push Kit, WeChat and SMS, through outages, expired tokens, uninstalled
+//! fakes of FCM, APNs (HTTP/2), Huawei Push Kit, WeChat and SMS, through outages, expired tokens, uninstalled
 //! apps and a crash; and the inbox, devices, dead letters and templates through the gateway.
 
 use fakes::Fault;
@@ -9,6 +9,9 @@ use std::time::Duration;
 use tests::{Client, Options, Platform, valid_request};
 
 const URBAN: &str = "city-urban-management";
+/// iPhone device tokens are 32 bytes in hex.
+const IPHONE_A: &str = "4f1c0ad7e21b9a3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4";
+const IPHONE_GONE: &str = "0000000000000000000000000000000000000000000000000000000000000bad";
 
 /// Adds an agency staff account (as an administrator would) and a client signed in as it.
 async fn staff(platform: &Platform, username: &str) -> Client {
@@ -119,6 +122,9 @@ async fn a_dispatched_task_reaches_every_staff_phone_on_every_provider() {
     a.register_device(&device("hms", "hms-token-a-0001"))
         .await
         .expect("hms");
+    a.register_device(&device("apns", IPHONE_A))
+        .await
+        .expect("apns");
     b.register_device(&device("fcm", "fcm-token-b-0001"))
         .await
         .expect("fcm");
@@ -141,8 +147,11 @@ async fn a_dispatched_task_reaches_every_staff_phone_on_every_provider() {
         .expect("water device");
 
     let number = dispatched(&platform, "citizen-1").await;
-    eventually(&platform, "three pushes arrive", async || {
-        platform.fcm.delivered().len() + platform.hms.delivered().len() >= 3
+    eventually(&platform, "four pushes arrive", async || {
+        platform.fcm.delivered().len()
+            + platform.hms.delivered().len()
+            + platform.apns.delivered().len()
+            >= 4
     })
     .await;
 
@@ -161,6 +170,12 @@ async fn a_dispatched_task_reaches_every_staff_phone_on_every_provider() {
     assert_eq!(hms.len(), 1);
     assert_eq!(hms[0].token, "hms-token-a-0001");
     assert!(hms[0].data.contains(&number));
+    let apns = platform.apns.delivered();
+    assert_eq!(apns.len(), 1);
+    assert_eq!(apns[0].token, IPHONE_A);
+    assert_eq!(apns[0].title, "新工单");
+    assert_eq!(apns[0].data["tracking_number"], number);
+    assert_eq!(apns[0].collapse_id.len(), 64);
 
     // Each person's inbox has it, whatever their phones did; the citizen's has their news.
     let inbox = a.notifications(None, false).await.expect("inbox");
@@ -190,7 +205,7 @@ async fn a_dispatched_task_reaches_every_staff_phone_on_every_provider() {
     eventually(
         &platform,
         "every delivery is recorded as sent",
-        async || statuses(&platform).await == HashMap::from([("sent".to_owned(), 3)]),
+        async || statuses(&platform).await == HashMap::from([("sent".to_owned(), 4)]),
     )
     .await;
 }
@@ -259,6 +274,8 @@ async fn uninstalled_apps_lose_their_tokens_and_expired_access_tokens_are_refres
         ("fcm", "fcm-token-gone-01"),
         ("hms", "hms-token-gone-01"),
         ("fcm", "fcm-token-kept-01"),
+        ("apns", IPHONE_GONE),
+        ("apns", IPHONE_A),
     ] {
         urban
             .register_device(&device(kind, token))
@@ -267,29 +284,34 @@ async fn uninstalled_apps_lose_their_tokens_and_expired_access_tokens_are_refres
     }
     platform.fcm.unregister("fcm-token-gone-01");
     platform.hms.unregister("hms-token-gone-01");
+    platform.apns.unregister(IPHONE_GONE);
     dispatched(&platform, "citizen-1").await;
     eventually(&platform, "the kept phone gets its push", async || {
         !platform.fcm.delivered().is_empty()
     })
     .await;
-    eventually(&platform, "the two gone tokens are dropped", async || {
-        statuses(&platform).await.get("dropped") == Some(&2)
+    eventually(&platform, "the three gone tokens are dropped", async || {
+        statuses(&platform).await.get("dropped") == Some(&3)
     })
     .await;
     let left = urban.devices().await.expect("devices");
-    assert_eq!(left.items.len(), 1);
-    assert_eq!(left.items[0].token_suffix, "ept-01");
+    let mut suffixes: Vec<&str> = left.items.iter().map(|d| d.token_suffix.as_str()).collect();
+    suffixes.sort();
+    assert_eq!(suffixes, ["a2b3c4", "ept-01"]);
     let grants = platform.fcm.grants();
     assert_eq!(grants, 1, "one access token serves every send");
 
-    // The access tokens expire: the next send is refused, a new token is fetched, and it goes.
+    // The access tokens expire: the next send is refused, a new token is fetched (APNs: made),
+    // and it goes.
     platform.fcm.expire_tokens();
+    platform.apns.expire_tokens();
     dispatched(&platform, "citizen-2").await;
-    eventually(&platform, "the second push arrives", async || {
-        platform.fcm.delivered().len() == 2
+    eventually(&platform, "the second pushes arrive", async || {
+        platform.fcm.delivered().len() == 2 && platform.apns.delivered().len() == 2
     })
     .await;
     assert_eq!(platform.fcm.grants(), 2, "refreshed exactly once");
+    assert_eq!(platform.apns.grants(), 2, "one new provider token");
     assert!(!statuses(&platform).await.contains_key("dead"));
 }
 

@@ -122,6 +122,8 @@ pub struct Platform {
     pub fcm: fakes::fcm::FakeFcm,
     /// Huawei Push Kit's fake.
     pub hms: fakes::hms::FakeHms,
+    /// APNs's fake (HTTP/2).
+    pub apns: fakes::apns::FakeApns,
     /// The previous key, when the options asked for one.
     pub previous_keys: Option<Keys>,
     database: String,
@@ -256,6 +258,7 @@ impl Platform {
         }
         let fcm = fakes::fcm::FakeFcm::start("127.0.0.1:0".parse()?).await?;
         let hms = fakes::hms::FakeHms::start("127.0.0.1:0".parse()?).await?;
+        let apns = fakes::apns::FakeApns::start("127.0.0.1:0".parse()?).await?;
         let log = work.join("hotline.log");
         let args: Vec<std::ffi::OsString> = vec![
             "--data-dir".into(),
@@ -321,6 +324,20 @@ impl Platform {
             ),
             ("SPIN_VARIABLE_HMS_OAUTH_BASE_URL".into(), hms.base_url()),
             ("SPIN_VARIABLE_HMS_PUSH_BASE_URL".into(), hms.base_url()),
+            (
+                "SPIN_VARIABLE_APNS_PRIVATE_KEY".into(),
+                fakes::apns::PRIVATE_KEY.into(),
+            ),
+            (
+                "SPIN_VARIABLE_APNS_KEY_ID".into(),
+                fakes::apns::KEY_ID.into(),
+            ),
+            (
+                "SPIN_VARIABLE_APNS_TEAM_ID".into(),
+                fakes::apns::TEAM_ID.into(),
+            ),
+            ("SPIN_VARIABLE_APNS_TOPIC".into(), fakes::apns::TOPIC.into()),
+            ("SPIN_VARIABLE_APNS_BASE_URL".into(), apns.base_url()),
             // Retries under test wait a second, not ten.
             ("SPIN_VARIABLE_NOTIFY_BACKOFF_SECONDS".into(), "1".into()),
         ];
@@ -351,6 +368,7 @@ impl Platform {
             wechat,
             fcm,
             hms,
+            apns,
             previous_keys,
             database,
             admin_url,

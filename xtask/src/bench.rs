@@ -141,6 +141,7 @@ fn start_server(
     manifest: &std::path::Path,
     database_url: &str,
     signing: &[(&'static str, String)],
+    fcm: &fakes::fcm::FakeFcm,
 ) -> anyhow::Result<(Server, Duration)> {
     let launched = Instant::now();
     let mut child = Command::new(hotline(true))
@@ -159,6 +160,12 @@ fn start_server(
             "1000000000",
         )
         .env("SPIN_VARIABLE_RATE_LIMIT_ADDRESS_PER_MINUTE", "1000000000")
+        .env(
+            "SPIN_VARIABLE_FCM_SERVICE_ACCOUNT",
+            fakes::fcm::FakeFcm::service_account(),
+        )
+        .env("SPIN_VARIABLE_FCM_BASE_URL", fcm.base_url())
+        .env("SPIN_VARIABLE_GOOGLE_OAUTH_BASE_URL", fcm.base_url())
         .env("HOTLINE_LOG", "warn")
         .current_dir(root())
         .stdout(Stdio::piped())
@@ -377,19 +384,20 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     let manifest = bench_manifest(data)?;
-
-    step("start-up: launch to first answer (the second start has a warm compile cache)");
-    let (first, cold) = start_server(data, &manifest, database_url, &signing)?;
-    drop(first);
-    let (server, warm) = start_server(data, &manifest, database_url, &signing)?;
-    let pid = server.child.id();
-    std::thread::sleep(Duration::from_millis(500));
-    let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    // The fake FCM the notifications go to, in this process.
+    let fcm = runtime.block_on(fakes::fcm::FakeFcm::start("127.0.0.1:0".parse()?))?;
+
+    step("start-up: launch to first answer (the second start has a warm compile cache)");
+    let (first, cold) = start_server(data, &manifest, database_url, &signing, &fcm)?;
+    drop(first);
+    let (server, warm) = start_server(data, &manifest, database_url, &signing, &fcm)?;
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
     let mut rows = Vec::new();
     let address = server.address;
 
@@ -513,6 +521,29 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
         ratio: format!("{:.2}", ours.rate() / baseline),
         target: "≥ 0.5",
     });
+    step(&format!(
+        "notifications: {NOTIFICATIONS} queued pushes delivered to the fake FCM, against a native client (8 in flight)"
+    ));
+    let (ours, direct) = runtime.block_on(async {
+        let ours = deliver_backlog(database_url, &fcm).await?;
+        let direct = load::run(
+            fcm.address,
+            8,
+            WARMUP,
+            MEASURE,
+            200,
+            fcm_send(fcm_access_token(&fcm).await?),
+        )
+        .await?;
+        anyhow::Ok((ours, direct))
+    })?;
+    rows.push(Row {
+        what: format!("notifications delivered ({NOTIFICATIONS} queued)"),
+        ours: format!("{ours:.0} pushes/s"),
+        baseline: format!("native client → fake FCM: {}", outcome_cell(&direct)),
+        ratio: format!("{:.2}", ours / direct.rate()),
+        target: "context (no target yet)",
+    });
     drop(server);
 
     rows.push(Row {
@@ -539,6 +570,108 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
     });
 
     Ok(report(&rows))
+}
+
+/// How many pushes the delivery benchmark queues.
+const NOTIFICATIONS: usize = 3000;
+
+/// Queues `NOTIFICATIONS` pushes to fifty phones, not yet due; makes them due at once and wakes
+/// the deliverer; returns pushes per second until the fake FCM has them all.
+async fn deliver_backlog(database_url: &str, fcm: &fakes::fcm::FakeFcm) -> anyhow::Result<f64> {
+    use sqlx::Executor;
+    let db = sqlx::PgPool::connect(database_url).await?;
+    db.execute(sqlx::AssertSqlSafe(format!(
+        "insert into devices (subject, platform, token) \
+             select 'bench-staff', 'fcm', 'bench-phone-' || g from generate_series(1, 50) g; \
+         insert into notifications (recipient, kind, title, body, dedupe_key) \
+             select 'bench-staff', 'task_new', '新工单', '新派工单 ZMD-20261129-' || lpad(g::text, 6, '0') || '：路灯不亮，请在 12月9日 17:30 前办结。', \
+                    'bench:' || g from generate_series(1, {NOTIFICATIONS}) g; \
+         insert into notification_deliveries (notification_id, channel, device_id, address, dedupe_key, next_attempt_at) \
+             select n.notification_id, 'fcm', d.device_id, d.token, n.dedupe_key || ':' || d.device_id, now() + interval '1 hour' \
+             from notifications n join devices d \
+               on d.token = 'bench-phone-' || (1 + split_part(n.dedupe_key, ':', 2)::int % 50) \
+             where n.dedupe_key like 'bench:%';"
+    )))
+    .await?;
+    let before = fcm.delivered().len();
+    let started = Instant::now();
+    db.execute(
+        "update notification_deliveries set next_attempt_at = now() where status = 'pending'; \
+         select pg_notify('notifications_queued', '');",
+    )
+    .await?;
+    while fcm.delivered().len() - before < NOTIFICATIONS {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!(
+                "only {} of {NOTIFICATIONS} pushes arrived in five minutes",
+                fcm.delivered().len() - before
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(NOTIFICATIONS as f64 / started.elapsed().as_secs_f64())
+}
+
+/// An access token from the fake's OAuth endpoint, granted as the platform gets one.
+async fn fcm_access_token(fcm: &fakes::fcm::FakeFcm) -> anyhow::Result<String> {
+    let account: push::fcm::ServiceAccount =
+        serde_json::from_str(&fakes::fcm::FakeFcm::service_account())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let assertion = push::fcm::assertion(&account, now).map_err(anyhow::Error::msg)?;
+    let answer = reqwest_free_post(
+        fcm.address,
+        "/token",
+        "application/x-www-form-urlencoded",
+        push::fcm::token_form(&assertion),
+    )
+    .await?;
+    let token: push::AccessToken = serde_json::from_str(&answer)?;
+    Ok(token.access_token)
+}
+
+/// One POST over a fresh HTTP/1.1 connection; the answer's body.
+async fn reqwest_free_post(
+    address: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> anyhow::Result<String> {
+    use http_body_util::BodyExt;
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = http::Request::post(path)
+        .header("host", "bench")
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))?;
+    let response = sender.send_request(request).await?;
+    Ok(String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()).into_owned())
+}
+
+/// The same message the platform sends, posted straight to the fake FCM.
+fn fcm_send(access_token: String) -> RequestFactory {
+    let path = push::fcm::send_path(fakes::fcm::PROJECT_ID);
+    Arc::new(move |i| {
+        let data = [("dedupe_key", format!("direct:{i}"))];
+        let body = push::fcm::send_body(
+            &format!("bench-phone-{}", 1 + i % 50),
+            &push::Message {
+                title: "新工单",
+                body: "新派工单 ZMD-20261129-000001：路灯不亮，请在 12月9日 17:30 前办结。",
+                data: &data,
+                dedupe_key: "direct",
+            },
+        );
+        http::Request::post(path.as_str())
+            .header("host", "bench")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {access_token}"))
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("a valid request")
+    })
 }
 
 fn command_line(program: &str, args: &[&str]) -> String {

@@ -271,9 +271,9 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     }
     eprintln!("  password for every demo staff account: {DEMO_PASSWORD}");
     step(
-        "starting the fake SMS (127.0.0.1:4010), FCM (:4011) and Huawei Push Kit (:4012); what they deliver appears in this log",
+        "starting the fake SMS (127.0.0.1:4010), FCM (:4011), Huawei Push Kit (:4012) and APNs (:4014); what they deliver appears in this log",
     );
-    let (fake, fcm, hms) = start_demo_fakes()?;
+    let (fake, fcm, hms, apns) = start_demo_fakes()?;
     let fake_account = fake.account();
     step("starting the platform on http://127.0.0.1:3000 (Ctrl-C stops it and its database)");
     let mut serve = Command::new(hotline(release));
@@ -300,6 +300,11 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         .env("SPIN_VARIABLE_HMS_CLIENT_SECRET", fakes::hms::CLIENT_SECRET)
         .env("SPIN_VARIABLE_HMS_OAUTH_BASE_URL", hms.base_url())
         .env("SPIN_VARIABLE_HMS_PUSH_BASE_URL", hms.base_url())
+        .env("SPIN_VARIABLE_APNS_PRIVATE_KEY", fakes::apns::PRIVATE_KEY)
+        .env("SPIN_VARIABLE_APNS_KEY_ID", fakes::apns::KEY_ID)
+        .env("SPIN_VARIABLE_APNS_TEAM_ID", fakes::apns::TEAM_ID)
+        .env("SPIN_VARIABLE_APNS_TOPIC", fakes::apns::TOPIC)
+        .env("SPIN_VARIABLE_APNS_BASE_URL", apns.base_url())
         .current_dir(root())
         .stdout(Stdio::piped());
     let mut child = serve.spawn().context("starting hotline")?;
@@ -438,7 +443,7 @@ const DEMO_CITIZENS: &[(&str, &str)] = &[
     ("citizen-demo-2", "13800000002"),
 ];
 
-/// The fakes of Aliyun SMS (127.0.0.1:4010), FCM (:4011) and Huawei Push Kit (:4012), on a thread
+/// The fakes of Aliyun SMS (127.0.0.1:4010), FCM (:4011), Push Kit (:4012) and APNs (:4014), on a thread
 /// of their own for as long as the demo runs, printing each message they deliver.
 fn start_demo_fakes() -> anyhow::Result<DemoFakes> {
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -462,17 +467,18 @@ fn start_demo_fakes() -> anyhow::Result<DemoFakes> {
                 .await?;
                 let fcm = fakes::fcm::FakeFcm::start("127.0.0.1:4011".parse()?).await?;
                 let hms = fakes::hms::FakeHms::start("127.0.0.1:4012".parse()?).await?;
-                anyhow::Ok((sms, fcm, hms))
+                let apns = fakes::apns::FakeApns::start("127.0.0.1:4014".parse()?).await?;
+                anyhow::Ok((sms, fcm, hms, apns))
             };
-            let (sms, fcm, hms) = match started.await {
+            let (sms, fcm, hms, apns) = match started.await {
                 Ok(fakes) => fakes,
                 Err(error) => {
                     let _ = sender.send(Err(error));
                     return;
                 }
             };
-            let _ = sender.send(Ok((sms.clone(), fcm.clone(), hms.clone())));
-            fakes::print_deliveries(&sms, &fcm, &hms).await;
+            let _ = sender.send(Ok((sms.clone(), fcm.clone(), hms.clone(), apns.clone())));
+            fakes::print_deliveries(&sms, &fcm, &hms, &apns).await;
         });
     });
     receiver
@@ -485,6 +491,7 @@ type DemoFakes = (
     fakes::sms::FakeSms,
     fakes::fcm::FakeFcm,
     fakes::hms::FakeHms,
+    fakes::apns::FakeApns,
 );
 
 /// The demo staff's phones register for pushes (FCM for urban management, Push Kit for water),
@@ -504,6 +511,11 @@ fn set_up_demo_notifications(tokens: &[(String, String)]) -> anyhow::Result<()> 
     runtime.block_on(async {
         for (subject, platform, token) in [
             ("urban-staff-demo-1", "fcm", "demo-fcm-urban-staff-phone"),
+            (
+                "urban-staff-demo-1",
+                "apns",
+                "de0000000000000000000000000000000000000000000000000000000000a11c",
+            ),
             ("water-staff-demo-1", "hms", "demo-hms-water-staff-phone"),
         ] {
             client_for(subject)?

@@ -12,7 +12,8 @@
 //!   is removed; a WeChat citizen whose subscribe consent is used up (43101) is sent an SMS instead;
 //! - refused for good, or attempts used up → `dead`, where supervisors see and re-queue it.
 //!
-//! It works through batches until nothing is due or its time budget is spent.
+//! It works through batches until nothing is due or its time budget is spent; then, if work is
+//! left, it notifies the channel again, so the schedule calls it again at once.
 
 use crate::devices::forget;
 use crate::error::ApiError;
@@ -111,6 +112,7 @@ pub async fn run() -> Result<Reply, ApiError> {
     let db = connect().await.map_err(ApiError::Internal)?;
     let settings = Settings::load().await;
     let mut totals = Totals::default();
+    let mut drained = false;
     while started.elapsed() < BUDGET {
         let rows = db
             .query(
@@ -121,6 +123,7 @@ pub async fn run() -> Result<Reply, ApiError> {
             .collect()
             .await?;
         if rows.is_empty() {
+            drained = true;
             break;
         }
         let batch = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
@@ -130,6 +133,17 @@ pub async fn run() -> Result<Reply, ApiError> {
                 record(&db, delivery, outcome, &settings, &mut totals).await?;
             }
         }
+    }
+    if !drained {
+        // The budget ran out with work left: wake the schedule again at once.
+        db.execute(
+            &format!(
+                "select pg_notify('{}', '')",
+                order_store::outbox::QUEUED_CHANNEL
+            ),
+            [],
+        )
+        .await?;
     }
     Ok(reply_with(StatusCode::OK, &totals))
 }

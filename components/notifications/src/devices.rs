@@ -12,7 +12,7 @@ use spin_sdk::http::StatusCode;
 use spin_sdk::pg::Row;
 
 /// The platforms a device can register with.
-pub const PLATFORMS: &[&str] = &["fcm", "hms"];
+pub const PLATFORMS: &[&str] = &["fcm", "apns", "hms"];
 /// A person's devices beyond this many push out the one seen longest ago.
 pub const MAX_DEVICES: i64 = 10;
 
@@ -74,6 +74,13 @@ fn check(new: &NewDevice) -> Vec<mobile_api::FieldError> {
             "token",
             "invalid_value",
             "token 应为 8 到 4096 个不含空白的字符 (token must be 8–4096 characters without spaces)",
+        ));
+    }
+    if new.platform == "apns" && !new.token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        problems.push(field_error(
+            "token",
+            "invalid_value",
+            "APNs 的 token 应为十六进制字符 (an APNs device token is hexadecimal)",
         ));
     }
     if new

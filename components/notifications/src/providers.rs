@@ -48,10 +48,11 @@ fn now_seconds() -> u64 {
         .unwrap_or(0)
 }
 
-/// An answer: status, Retry-After in seconds, body.
+/// An answer: status, Retry-After in seconds, APNs's id for the notification, body.
 struct Answer {
     status: u16,
     retry_after: Option<u64>,
+    apns_id: Option<String>,
     body: Vec<u8>,
 }
 
@@ -89,6 +90,11 @@ async fn call(
             .get("retry-after")
             .and_then(|v| v.to_str().ok()),
     );
+    let apns_id = response
+        .headers()
+        .get("apns-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = response
         .into_body()
         .bytes()
@@ -98,6 +104,7 @@ async fn call(
     Ok(Answer {
         status,
         retry_after,
+        apns_id,
         body,
     })
 }
@@ -132,6 +139,7 @@ async fn access_token(provider: &str, force: bool) -> Result<String, String> {
         "fcm" => fcm_token().await?,
         "hms" => hms_token().await?,
         "wechat" => wechat_token(force).await?,
+        "apns" => apns_token().await?,
         other => return Err(format!("no token grant for {other}")),
     };
     let cached = Cached {
@@ -176,6 +184,43 @@ async fn fcm_token() -> Result<push::AccessToken, String> {
     )
     .await?;
     read_token("FCM", &answer)
+}
+
+/// APNs's settings: the `.p8` key, its id, the team and the app's bundle id (the topic).
+struct ApnsAccount {
+    key: String,
+    key_id: String,
+    team_id: String,
+    topic: String,
+    base_url: String,
+}
+
+async fn apns_account() -> Result<ApnsAccount, String> {
+    let account = ApnsAccount {
+        key: variable("apns_private_key").await?,
+        key_id: variable("apns_key_id").await?,
+        team_id: variable("apns_team_id").await?,
+        topic: variable("apns_topic").await?,
+        base_url: variable("apns_base_url").await?,
+    };
+    if account.key.trim().is_empty() || account.key_id.is_empty() || account.team_id.is_empty() {
+        return Err("APNs is not configured (apns_private_key, apns_key_id, apns_team_id)".into());
+    }
+    Ok(account)
+}
+
+/// APNs's provider token is made here, not granted: a JWT used for 50 minutes.
+async fn apns_token() -> Result<push::AccessToken, String> {
+    let account = apns_account().await?;
+    Ok(push::AccessToken {
+        access_token: push::apns::provider_token(
+            &account.key,
+            &account.key_id,
+            &account.team_id,
+            now_seconds(),
+        )?,
+        expires_in: push::apns::TOKEN_LIFETIME_SECONDS,
+    })
 }
 
 async fn hms_token() -> Result<push::AccessToken, String> {
@@ -275,6 +320,7 @@ pub async fn send(claimed: &Claimed) -> Outcome {
     match claimed.channel.as_str() {
         "fcm" => fcm(claimed).await,
         "hms" => hms(claimed).await,
+        "apns" => apns(claimed).await,
         "wechat" => wechat(claimed).await,
         "sms" => sms(claimed).await,
         other => Outcome::Rejected(format!("no provider for the channel {other}")),
@@ -311,6 +357,47 @@ async fn hms(claimed: &Claimed) -> Outcome {
     let body = push::hms::send_body(&claimed.address, &message(claimed, &data)).to_string();
     let url = format!("{base}{}", push::hms::send_path(&client_id));
     bearer_push("hms", &url, &body, push::hms::classify).await
+}
+
+async fn apns(claimed: &Claimed) -> Outcome {
+    let account = match apns_account().await {
+        Ok(account) => account,
+        Err(error) => return transient(error),
+    };
+    let data = data(claimed);
+    let message = message(claimed, &data);
+    let payload = push::apns::payload(&message).to_string();
+    if payload.len() > push::apns::MAX_PAYLOAD_BYTES {
+        return Outcome::Rejected(format!(
+            "the message is {} bytes, over APNs's {}",
+            payload.len(),
+            push::apns::MAX_PAYLOAD_BYTES
+        ));
+    }
+    let url = format!(
+        "{}{}",
+        account.base_url,
+        push::apns::send_path(&claimed.address)
+    );
+    let mut headers = push::apns::headers(&account.topic, &message);
+    headers.push(("content-type", "application/json".to_owned()));
+    with_token("apns", |token| {
+        let mut headers = headers.clone();
+        headers.push(("authorization", format!("bearer {token}")));
+        let (url, payload) = (&url, &payload);
+        async move {
+            match post(url, &headers, payload.as_bytes().to_vec()).await {
+                Ok(answer) => push::apns::classify(
+                    answer.status,
+                    answer.retry_after,
+                    answer.apns_id.as_deref(),
+                    &answer.body,
+                ),
+                Err(error) => transient(error),
+            }
+        }
+    })
+    .await
 }
 
 fn message<'a>(claimed: &'a Claimed, data: &'a [(&'a str, String)]) -> push::Message<'a> {

@@ -7,7 +7,7 @@
 //! answers an unregistered token with 404 `UNREGISTERED`. Faults: a status with Retry-After, an
 //! FCM error code, a delay; and every access token can be made to expire at once.
 
-use crate::{Answer, PushFake, PushState, Received};
+use crate::{Answer, Protocol, PushFake, PushState, Received};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -66,6 +66,7 @@ impl FakeFcm {
     pub async fn start(address: SocketAddr) -> anyhow::Result<FakeFcm> {
         PushFake::serve_with(
             address,
+            Protocol::Http1,
             |status, code| fcm_error(status, code, "injected"),
             |state, received| match (received.method.as_str(), received.path.as_str()) {
                 ("POST", "/token") => grant(state, received),

@@ -3,7 +3,7 @@
 //! a notification with title and body, and `data` as a string; a token the app no longer has is
 //! `80300007`. Faults: a status with Retry-After, a Push Kit code, a delay; tokens can expire.
 
-use crate::{Answer, PushFake, PushState, Received};
+use crate::{Answer, Protocol, PushFake, PushState, Received};
 use std::net::SocketAddr;
 
 pub const CLIENT_ID: &str = "108000001";
@@ -35,6 +35,7 @@ impl FakeHms {
     pub async fn start(address: SocketAddr) -> anyhow::Result<FakeHms> {
         PushFake::serve_with(
             address,
+            Protocol::Http1,
             |status, code| push_error(status, code, "injected"),
             |state, received| match (received.method.as_str(), received.path.as_str()) {
                 ("POST", "/oauth2/v3/token") => grant(state, received),

@@ -2,6 +2,7 @@
 //! real wire protocol, checks what the real service checks (credentials, signatures, required
 //! fields, limits) and answers with the real service's error codes; each can be told to fail.
 
+pub mod apns;
 pub mod fcm;
 pub mod hms;
 pub mod sms;
@@ -112,6 +113,8 @@ pub async fn meet(fault: Option<Fault>, own_error: impl Fn(u16, &str) -> Answer)
 /// apps are gone, what it delivered, and the faults its next requests meet.
 pub struct PushState<P> {
     pub tokens: std::collections::HashSet<String>,
+    /// Tokens that worked once and have expired since.
+    pub expired: std::collections::HashSet<String>,
     pub unregistered: std::collections::HashSet<String>,
     pub delivered: Vec<P>,
     pub faults: Faults,
@@ -123,6 +126,7 @@ impl<P> Default for PushState<P> {
     fn default() -> Self {
         PushState {
             tokens: Default::default(),
+            expired: Default::default(),
             unregistered: Default::default(),
             delivered: Vec::new(),
             faults: Faults::default(),
@@ -170,12 +174,13 @@ impl<P: Clone + Send + 'static> PushFake<P> {
     /// (`own_error` makes the service's error envelope), and is otherwise answered by `handle`.
     pub(crate) async fn serve_with(
         address: SocketAddr,
+        protocol: Protocol,
         own_error: fn(u16, &str) -> Answer,
         handle: fn(&mut PushState<P>, &Received) -> Answer,
     ) -> anyhow::Result<PushFake<P>> {
         let state = std::sync::Arc::new(std::sync::Mutex::new(PushState::default()));
         let handler_state = state.clone();
-        let address = serve(address, move |received: Received| {
+        let address = serve_with_protocol(address, protocol, move |received: Received| {
             let state = handler_state.clone();
             async move {
                 let fault = {
@@ -219,7 +224,9 @@ impl<P: Clone + Send + 'static> PushFake<P> {
 
     /// Every access token granted so far stops working (as after its hour).
     pub fn expire_tokens(&self) {
-        lock(&self.state).tokens.clear();
+        let mut state = lock(&self.state);
+        let tokens = std::mem::take(&mut state.tokens);
+        state.expired.extend(tokens);
     }
 
     /// The next `times` requests (token grants and sends alike) meet `fault`.
@@ -250,6 +257,27 @@ impl Faults {
 
 /// Serves `handle` on `address` (port 0 picks one) until the runtime ends; returns the address.
 pub async fn serve<F, Fut>(address: SocketAddr, handle: F) -> anyhow::Result<SocketAddr>
+where
+    F: Fn(Received) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    serve_with_protocol(address, Protocol::Http1, handle).await
+}
+
+/// The HTTP version a fake speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http1,
+    /// HTTP/2 only, cleartext with prior knowledge (as APNs speaks only HTTP/2).
+    Http2,
+}
+
+/// [`serve`], speaking `protocol`.
+pub async fn serve_with_protocol<F, Fut>(
+    address: SocketAddr,
+    protocol: Protocol,
+    handle: F,
+) -> anyhow::Result<SocketAddr>
 where
     F: Fn(Received) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Answer> + Send + 'static,
@@ -299,9 +327,21 @@ where
                         )
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = match protocol {
+                    Protocol::Http1 => {
+                        hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await
+                    }
+                    Protocol::Http2 => {
+                        hyper::server::conn::http2::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection(io, service)
+                        .await
+                    }
+                };
             });
         }
     });
@@ -310,8 +350,13 @@ where
 
 /// Prints what the fakes deliver, as it arrives, for as long as the demo runs (`cargo xtask up`
 /// and `fake-services`).
-pub async fn print_deliveries(sms: &sms::FakeSms, fcm: &fcm::FakeFcm, hms: &hms::FakeHms) {
-    let (mut shown_sms, mut shown_fcm, mut shown_hms) = (0, 0, 0);
+pub async fn print_deliveries(
+    sms: &sms::FakeSms,
+    fcm: &fcm::FakeFcm,
+    hms: &hms::FakeHms,
+    apns: &apns::FakeApns,
+) {
+    let (mut shown_sms, mut shown_fcm, mut shown_hms, mut shown_apns) = (0, 0, 0, 0);
     let notice = sms::notice_template(sms::Provider::Aliyun);
     let sign = sms.account().sign_name;
     loop {
@@ -346,5 +391,11 @@ pub async fn print_deliveries(sms: &sms::FakeSms, fcm: &fcm::FakeFcm, hms: &hms:
             );
         }
         shown_hms = pushed.len();
+        let pushed = apns.delivered();
+        for push in &pushed[shown_apns..] {
+            let token: String = push.token.chars().take(12).collect();
+            println!("fake APNs → {token}…：【{}】{}", push.title, push.body);
+        }
+        shown_apns = pushed.len();
     }
 }

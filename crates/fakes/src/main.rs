@@ -2,7 +2,9 @@
 //! message they deliver, so that a person trying it can read their sign-in code and watch pushes.
 //! (`cargo xtask up` runs the same fakes in-process.)
 
-use fakes::{fcm::FakeFcm, hms::FakeHms, sms::FakeSms, sms::Provider, wechat::FakeWechat};
+use fakes::{
+    apns::FakeApns, fcm::FakeFcm, hms::FakeHms, sms::FakeSms, sms::Provider, wechat::FakeWechat,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
     let fcm = FakeFcm::start(format!("{host}:4011").parse()?).await?;
     let hms = FakeHms::start(format!("{host}:4012").parse()?).await?;
     let wechat = FakeWechat::start(format!("{host}:4013").parse()?).await?;
+    let apns = FakeApns::start(format!("{host}:4014").parse()?).await?;
     let account = sms.account();
     println!(
         "fake-services: Aliyun SMS on {} (key {}, secret {}, sign {}, code template {}, notice template {})",
@@ -39,6 +42,13 @@ async fn main() -> anyhow::Result<()> {
         fakes::wechat::APP_ID,
         fakes::wechat::APP_SECRET
     );
-    fakes::print_deliveries(&sms, &fcm, &hms).await;
+    println!(
+        "fake-services: APNs (HTTP/2, prior knowledge) on {} (team {}, key {}, topic {}; the .p8 key is fakes::apns::PRIVATE_KEY)",
+        apns.base_url(),
+        fakes::apns::TEAM_ID,
+        fakes::apns::KEY_ID,
+        fakes::apns::TOPIC
+    );
+    fakes::print_deliveries(&sms, &fcm, &hms, &apns).await;
     Ok(())
 }

@@ -65,6 +65,8 @@ pub struct App {
     pub limits: Limits,
     /// The backing of `spin:key-value`; `None` when the runtime has no database of its own.
     pub key_value: Option<KeyValue>,
+    /// Outbound HTTP/2 connections, for the origins components list in `http2_origins`.
+    pub http2: crate::http2::Http2Client,
     handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
 }
 
@@ -184,6 +186,16 @@ impl App {
                     format!("component.{}.allowed_outbound_hosts", component.id)
                 })?,
                 key_value_stores: component.key_value_stores.clone(),
+                http2: OutboundPolicy::new(
+                    &component
+                        .http2_origins
+                        .iter()
+                        .map(|h| variables.render(h))
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                )
+                .with_context(|| {
+                    format!("component.{}.tool.hotline.http2_origins", component.id)
+                })?,
             };
             prepared.push((pre, config));
         }
@@ -213,6 +225,7 @@ impl App {
                 pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
                 limits,
                 key_value,
+                http2: crate::http2::Http2Client::default(),
                 handlers,
             }
         });

@@ -30,6 +30,8 @@ pub struct ComponentConfig {
     pub outbound: OutboundPolicy,
     /// The key-value stores the component may open (`key_value_stores`).
     pub key_value_stores: Vec<String>,
+    /// The origins reached over HTTP/2 (`http2_origins`).
+    pub http2: OutboundPolicy,
 }
 
 /// The data of one `Store`: one component instance, serving one or more requests.
@@ -111,6 +113,16 @@ impl WasiHttpHooks for OutboundHooks {
                     .upgrade()
                     .ok_or(wasmtime_wasi_http::Error::DestinationUnavailable)?;
                 let response = app.handle_chained(&target, request).await?;
+                Ok((response, Box::new(async { Ok(()) }) as BoxedIo))
+            });
+        }
+        if self.component.http2.allows(&scheme, &host, port) {
+            let app = self.app.clone();
+            return Box::new(async move {
+                let app = app
+                    .upgrade()
+                    .ok_or(wasmtime_wasi_http::Error::DestinationUnavailable)?;
+                let response = app.http2.send(request, options).await?;
                 Ok((response, Box::new(async { Ok(()) }) as BoxedIo))
             });
         }

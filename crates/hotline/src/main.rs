@@ -10,6 +10,7 @@ mod app;
 mod bindings;
 mod cluster;
 mod host;
+mod http2;
 mod key_value;
 mod manifest;
 mod outbound;

@@ -86,6 +86,9 @@ struct RawTools {
 struct RawHotlineTool {
     #[serde(default)]
     schedules: Vec<RawSchedule>,
+    /// Origins (`scheme://host[:port]`, variables allowed) reached over HTTP/2.
+    #[serde(default)]
+    http2_origins: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,6 +192,9 @@ pub struct Component {
     pub environment: BTreeMap<String, String>,
     pub key_value_stores: Vec<String>,
     pub schedules: Vec<Schedule>,
+    /// Origins this runtime reaches over HTTP/2 for the component (templates, like
+    /// `allowed_outbound_hosts`).
+    pub http2_origins: Vec<String>,
 }
 
 /// A checked manifest, with component sources resolved against the manifest's folder.
@@ -272,6 +278,16 @@ impl Manifest {
                     false,
                 )?;
             }
+            for (index, origin) in raw_component.tool.hotline.http2_origins.iter().enumerate() {
+                let field = format!("component.{id}.tool.hotline.http2_origins[{index}]");
+                for reference in template_references(origin).with_context(|| field.clone())? {
+                    if !variables.contains_key(&reference) {
+                        bail!(
+                            "{field}: `{{{{ {reference} }}}}` names no application variable in [variables]"
+                        );
+                    }
+                }
+            }
             let mut schedules = Vec::new();
             for (index, raw) in raw_component.tool.hotline.schedules.into_iter().enumerate() {
                 let field = format!("component.{id}.tool.hotline.schedules[{index}]");
@@ -300,6 +316,7 @@ impl Manifest {
                     environment: raw_component.environment,
                     key_value_stores: raw_component.key_value_stores,
                     schedules,
+                    http2_origins: raw_component.tool.hotline.http2_origins,
                 },
             );
         }

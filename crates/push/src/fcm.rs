@@ -70,11 +70,10 @@ pub fn send_body(token: &str, message: &Message<'_>) -> serde_json::Value {
             "android": {
                 "priority": "HIGH",
                 "ttl": "86400s",
-                "collapse_key": message.dedupe_key,
                 "notification": { "channel_id": "work_orders" }
             },
             "apns": {
-                "headers": { "apns-collapse-id": message.dedupe_key },
+                "headers": { "apns-collapse-id": crate::collapse_id(message.dedupe_key) },
                 "payload": { "aps": { "sound": "default" } }
             }
         }
@@ -209,9 +208,13 @@ mod tests {
         );
         assert_eq!(body["message"]["token"], "token-1");
         assert_eq!(body["message"]["data"]["notification_id"], "n-1");
+        // No Android collapse key: FCM keeps only four distinct ones for an offline phone.
+        assert!(body["message"]["android"]["collapse_key"].is_null());
         assert_eq!(
-            body["message"]["android"]["collapse_key"],
-            "event:1:task_new:u"
+            body["message"]["apns"]["headers"]["apns-collapse-id"]
+                .as_str()
+                .map(str::len),
+            Some(64)
         );
     }
 }

@@ -3,6 +3,7 @@
 //! `notifications` component) does the HTTP and keeps the tokens; the fakes check the same
 //! protocols from the other side.
 
+pub mod apns;
 pub mod fcm;
 pub mod hms;
 pub mod wechat;
@@ -27,6 +28,13 @@ impl Message<'_> {
             .map(|(key, value)| ((*key).to_owned(), serde_json::Value::from(value.as_str())))
             .collect()
     }
+}
+
+/// A delivery's dedupe key as a collapse identifier: its SHA-256 in hex (64 characters, the most
+/// APNs accepts), so that a message sent twice shows once.
+pub fn collapse_id(dedupe_key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(dedupe_key.as_bytes()))
 }
 
 /// What a provider's answer means for the delivery.
