@@ -171,3 +171,80 @@ async fn binding_a_phone_number_makes_one_history() {
             .expect("count");
     assert_eq!(bound_events, 1);
 }
+
+#[tokio::test]
+async fn what_mini_program_citizens_write_is_checked_before_others_see_it() {
+    let platform = Platform::start().await;
+    platform.wechat.flag_words(&["代开发票"], &["聚集"]);
+    let door = platform.anonymous();
+    let mut numbers = Vec::new();
+    for (openid, description) in [
+        ("o-plain", "解放大道路灯连续三晚不亮，夜间行人很多。"),
+        ("o-risky", "路灯不亮。另：代开发票，联系微信。"),
+        ("o-review", "路灯不亮，居民准备聚集反映。"),
+    ] {
+        let tokens = door
+            .wechat_sign_in(&platform.wechat.login(openid))
+            .await
+            .expect("signed in");
+        let mut request = valid_request();
+        request.channel = mobile_api::Channel::Wechat;
+        request.description = description.into();
+        // Never refused for its words: a complaint reaches the hotline whatever it says.
+        let filed = door
+            .with_token(tokens.access_token)
+            .create_request(&request, None)
+            .await
+            .expect("filed");
+        numbers.push(filed.tracking_number);
+    }
+    assert_eq!(platform.wechat.sec_checks(), 3);
+    // WeChat's token expires: the next check gets a new one and is still made.
+    platform.wechat.expire_tokens();
+    let tokens = door
+        .wechat_sign_in(&platform.wechat.login("o-late"))
+        .await
+        .expect("signed in");
+    let mut request = valid_request();
+    request.channel = mobile_api::Channel::Wechat;
+    door.with_token(tokens.access_token)
+        .create_request(&request, None)
+        .await
+        .expect("filed");
+    assert_eq!(platform.wechat.sec_checks(), 4);
+    assert_eq!(platform.wechat.token_grants(), 2);
+
+    // Another citizen looking nearby sees only the text WeChat passed (and filings from the app).
+    let seen = platform
+        .client("citizen-neighbour", "citizen")
+        .nearby(32.9802, 114.0227, "urban.streetlight", None)
+        .await
+        .expect("nearby");
+    let mut shown: Vec<&str> = seen
+        .items
+        .iter()
+        .map(|o| o.tracking_number.as_str())
+        .collect();
+    shown.sort();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown.contains(&numbers[0].as_str()));
+    assert!(!shown.contains(&numbers[1].as_str()) && !shown.contains(&numbers[2].as_str()));
+    // The centre sees every one of them among the duplicates.
+    let duplicates = platform
+        .client("operator-1", "operator")
+        .duplicates(&numbers[0])
+        .await
+        .expect("duplicates");
+    assert_eq!(duplicates.items.len(), 3);
+    let checks: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select tracking_number, content_check from work_orders order by tracking_number",
+    )
+    .fetch_all(&platform.db)
+    .await
+    .expect("checks");
+    let verdicts: Vec<Option<&str>> = checks.iter().map(|(_, c)| c.as_deref()).collect();
+    assert_eq!(
+        verdicts,
+        [Some("pass"), Some("risky"), Some("review"), Some("pass")]
+    );
+}

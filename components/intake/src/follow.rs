@@ -59,7 +59,8 @@ pub async fn nearby(query: &str) -> Result<Reply, ApiError> {
             "没有这个诉求类别 (no such category)",
         )]));
     }
-    let items = order_store::nearby_open_orders(&db, (lat, lng), category, radius, None).await?;
+    let items =
+        order_store::nearby_open_orders(&db, (lat, lng), category, radius, None, true).await?;
     Ok(reply_with(StatusCode::OK, &NearbyOrderList { items }))
 }
 

@@ -4,6 +4,7 @@
 //! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
 //! and the idempotency record in one transaction.
 
+mod content;
 mod error;
 mod follow;
 mod orders;

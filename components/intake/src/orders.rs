@@ -115,13 +115,15 @@ pub async fn file(
                     (select name from districts where district_id = $2) as district_name, \
                     (select name from grids where grid_id = $3) as grid_name, \
                     (select name from hotline_numbers where number = $4) as hotline_name, \
-                    exists (select 1 from districts where district_id = $5) as chosen_district_known",
+                    exists (select 1 from districts where district_id = $5) as chosen_district_known, \
+                    (select wechat_openid from citizens where subject = $6) as openid",
             [
                 text(&checked.category),
                 place.district.clone().into(),
                 place.grid.clone().into(),
                 hotline_number.clone().into(),
                 checked.district.clone().into(),
+                text(&principal.subject),
             ],
         )
         .await?
@@ -161,6 +163,19 @@ pub async fn file(
         return Err(ApiError::Validation(problems));
     }
 
+    // What a mini-program citizen wrote is checked with WeChat before it is shown to others.
+    let content_check = match request.channel {
+        Channel::Wechat => Some(
+            crate::content::check(
+                names.get::<String>("openid").as_deref(),
+                &checked.title,
+                &checked.description,
+            )
+            .await,
+        ),
+        _ => None,
+    };
+
     let request_hash = hex::encode(Sha256::digest(body));
     db.execute("begin", []).await?;
     let filing = Filing {
@@ -171,6 +186,7 @@ pub async fn file(
         category_name: category_name.unwrap_or_default(),
         district_name,
         grid_name,
+        content_check,
     };
     let result = file_in_transaction(
         &db,
@@ -214,6 +230,8 @@ struct Filing<'a> {
     category_name: String,
     district_name: Option<String>,
     grid_name: Option<String>,
+    /// WeChat's verdict on the text, for mini-program filings.
+    content_check: Option<&'static str>,
 }
 
 async fn file_in_transaction(
@@ -304,8 +322,8 @@ async fn file_in_transaction(
     db.execute(
         "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, \
          description, lat, lng, address, district_id, grid_id, contact_phone, channel, hotline_number, urgent, \
-         confidential, photo_urls, created_at, updated_at) \
-         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+         confidential, photo_urls, created_at, updated_at, content_check) \
+         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)",
         [
             work_order_id.into(),
             text(tracking_number.as_str()),
@@ -326,6 +344,7 @@ async fn file_in_transaction(
             request.confidential.into(),
             checked.photo_urls.iter().cloned().map(Some).collect::<Vec<_>>().into(),
             now.naive_utc().into(),
+            filing.content_check.map(str::to_owned).into(),
         ],
     )
     .await?;

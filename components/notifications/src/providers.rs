@@ -6,8 +6,6 @@
 //! and first-byte timeouts, so a provider that hangs costs one delivery a retry, not the batch.
 
 use push::Outcome;
-use serde::{Deserialize, Serialize};
-use spin_sdk::http::body::IncomingBodyExt;
 
 /// A delivery the deliverer claimed, with what it needs to send.
 #[derive(Debug, Clone)]
@@ -29,84 +27,10 @@ pub struct Claimed {
     pub sms_template: Option<String>,
 }
 
-/// How long a provider may take to accept a connection, and then to start answering.
-const CONNECT_TIMEOUT_MS: u64 = 3_000;
-const FIRST_BYTE_TIMEOUT_MS: u64 = 5_000;
-/// A cached token is replaced this long before it expires.
-const TOKEN_MARGIN_SECONDS: u64 = 300;
+use api_plumbing::outbound::{Answer, cached_token, call, now_seconds, post, variable};
 
-async fn variable(name: &str) -> Result<String, String> {
-    spin_sdk::variables::get(name)
-        .await
-        .map_err(|e| format!("the {name} variable: {e:?}"))
-}
-
-fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// An answer: status, Retry-After in seconds, APNs's id for the notification, body.
-struct Answer {
-    status: u16,
-    retry_after: Option<u64>,
-    apns_id: Option<String>,
-    body: Vec<u8>,
-}
-
-async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Answer, String> {
-    call("POST", url, headers, body).await
-}
-
-async fn call(
-    method: &str,
-    url: &str,
-    headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> Result<Answer, String> {
-    let mut builder = spin_sdk::http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, value.as_str());
-    }
-    let options = spin_sdk::wasip3::http::types::RequestOptions::new();
-    // A runtime that does not support a timeout refuses to set it; the request limit still holds.
-    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_MS * 1_000_000));
-    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_MS * 1_000_000));
-    let request = builder
-        .extension(spin_sdk::wasip3::http_compat::RequestOptionsExtension(
-            options,
-        ))
-        .body(spin_sdk::http::FullBody::new(bytes::Bytes::from(body)))
-        .map_err(|e| format!("building the request to {url}: {e}"))?;
-    let response = spin_sdk::http::send(request)
-        .await
-        .map_err(|e| format!("{url} is unreachable: {e:?}"))?;
-    let status = response.status().as_u16();
-    let retry_after = push::retry_after(
-        response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok()),
-    );
-    let apns_id = response
-        .headers()
-        .get("apns-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response
-        .into_body()
-        .bytes()
-        .await
-        .map_err(|e| format!("reading the answer of {url}: {e:?}"))?
-        .to_vec();
-    Ok(Answer {
-        status,
-        retry_after,
-        apns_id,
-        body,
-    })
+fn retry_after(answer: &Answer) -> Option<u64> {
+    push::retry_after(answer.header("retry-after"))
 }
 
 fn transient(error: String) -> Outcome {
@@ -116,41 +40,21 @@ fn transient(error: String) -> Outcome {
     }
 }
 
-/// A cached access token.
-#[derive(Debug, Serialize, Deserialize)]
-struct Cached {
-    access_token: String,
-    expires_at: u64,
-}
-
 /// The access token of `provider`: the cached one while it has time left, else a fresh one.
 async fn access_token(provider: &str, force: bool) -> Result<String, String> {
-    let store = spin_sdk::key_value::Store::open_default()
-        .await
-        .map_err(|e| format!("opening the key-value store: {e:?}"))?;
-    let key = format!("access_token:{provider}");
-    if !force
-        && let Ok(Some(cached)) = store.get_json::<Cached>(&key).await
-        && cached.expires_at > now_seconds() + TOKEN_MARGIN_SECONDS
-    {
-        return Ok(cached.access_token);
+    if provider == "wechat" {
+        return api_plumbing::outbound::wechat_access_token(force).await;
     }
-    let token = match provider {
-        "fcm" => fcm_token().await?,
-        "hms" => hms_token().await?,
-        "wechat" => wechat_token(force).await?,
-        "apns" => apns_token().await?,
-        other => return Err(format!("no token grant for {other}")),
-    };
-    let cached = Cached {
-        access_token: token.access_token.clone(),
-        expires_at: now_seconds() + token.expires_in,
-    };
-    // A token that cannot be cached still works for this send.
-    if let Err(e) = store.set_json(&key, &cached).await {
-        eprintln!("notifications: caching the {provider} token failed: {e:?}");
-    }
-    Ok(token.access_token)
+    cached_token(provider, force, || async {
+        let token = match provider {
+            "fcm" => fcm_token().await?,
+            "hms" => hms_token().await?,
+            "apns" => apns_token().await?,
+            other => return Err(format!("no token grant for {other}")),
+        };
+        Ok((token.access_token, token.expires_in))
+    })
+    .await
 }
 
 fn read_token(provider: &str, answer: &Answer) -> Result<push::AccessToken, String> {
@@ -243,36 +147,6 @@ async fn hms_token() -> Result<push::AccessToken, String> {
     )
     .await?;
     read_token("HMS", &answer)
-}
-
-async fn wechat_token(force: bool) -> Result<push::AccessToken, String> {
-    let (app_id, secret) = (
-        variable("wechat_app_id").await?,
-        variable("wechat_app_secret").await?,
-    );
-    if app_id.is_empty() || secret.is_empty() {
-        return Err("WeChat is not configured (wechat_app_id, wechat_app_secret)".into());
-    }
-    let url = format!(
-        "{}{}",
-        variable("wechat_base_url").await?,
-        push::wechat::TOKEN_PATH
-    );
-    let answer = post(
-        &url,
-        &[("content-type", "application/json".into())],
-        push::wechat::token_body(&app_id, &secret, force)
-            .to_string()
-            .into_bytes(),
-    )
-    .await?;
-    if answer.status != 200 {
-        return Err(format!(
-            "the WeChat token endpoint answered {}",
-            answer.status
-        ));
-    }
-    push::wechat::read_token(&answer.body)
 }
 
 /// Sends with the provider's access token; when the provider refuses the token, gets a new one
@@ -389,8 +263,8 @@ async fn apns(claimed: &Claimed) -> Outcome {
             match post(url, &headers, payload.as_bytes().to_vec()).await {
                 Ok(answer) => push::apns::classify(
                     answer.status,
-                    answer.retry_after,
-                    answer.apns_id.as_deref(),
+                    retry_after(&answer),
+                    answer.header("apns-id"),
                     &answer.body,
                 ),
                 Err(error) => transient(error),
@@ -422,7 +296,7 @@ async fn bearer_push(
             ("authorization", format!("Bearer {token}")),
         ];
         match post(url, &headers, body.as_bytes().to_vec()).await {
-            Ok(answer) => classify(answer.status, answer.retry_after, &answer.body),
+            Ok(answer) => classify(answer.status, retry_after(&answer), &answer.body),
             Err(error) => transient(error),
         }
     })

@@ -326,7 +326,7 @@ pub async fn duplicates(id: &str, query: &str) -> Result<Reply, ApiError> {
         (Some(lat), Some(lng)) => {
             let category: String = required(row, "category_id")?;
             let this: uuid::Uuid = required(row, "work_order_id")?;
-            store::nearby_open_orders(&db, (lat, lng), &category, radius, Some(this)).await?
+            store::nearby_open_orders(&db, (lat, lng), &category, radius, Some(this), false).await?
         }
         _ => Vec::new(),
     };

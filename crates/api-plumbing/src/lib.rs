@@ -2,6 +2,8 @@
 //! replies and the error envelope, reading JSON bodies with field-level errors, and the database
 //! connection. No business rules live here (they are in `workorder`).
 
+pub mod outbound;
+
 use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, headers};
 use spin_sdk::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use spin_sdk::pg::Connection;

@@ -2,7 +2,8 @@
 //! the app's, a login code is valid for five minutes and only once), `stable_token`, and
 //! subscribe messages (a live access token, an approved template, a known openid with the
 //! citizen's one-time consent left — else 43101 — and WeChat's length limits on `thing` and
-//! `phrase` values — else 47003). Errors are WeChat's: HTTP 200 with `errcode`. A test hands out
+//! `phrase` values — else 47003), and the content check (msgSecCheck version 2: a live token, a
+//! known openid, a scene, at most 2500 characters; `risky` or `review` for the words a test flags). Errors are WeChat's: HTTP 200 with `errcode`. A test hands out
 //! login codes as the mini-program's `wx.login()` would, and consents as `wx.requestSubscribeMessage`.
 
 use crate::{Answer, Fault, Faults, Received, meet, serve};
@@ -46,6 +47,10 @@ struct State {
     known_openids: std::collections::HashSet<String>,
     subscribed: Vec<Subscribed>,
     send_faults: Faults,
+    /// Words that make the content check answer `risky`, and `review`.
+    risky_words: Vec<String>,
+    review_words: Vec<String>,
+    sec_checks: usize,
 }
 
 #[derive(Clone)]
@@ -81,10 +86,12 @@ impl FakeWechat {
                 }
                 let mut state = lock(&state_handle);
                 state.calls += 1;
-                if (received.method.as_str(), received.path.as_str())
-                    == ("POST", "/cgi-bin/stable_token")
-                {
-                    return stable_token(&mut state, &received);
+                match (received.method.as_str(), received.path.as_str()) {
+                    ("POST", "/cgi-bin/stable_token") => {
+                        return stable_token(&mut state, &received);
+                    }
+                    ("POST", "/wxa/msg_sec_check") => return sec_check(&mut state, &received),
+                    _ => {}
                 }
                 if received.path != "/sns/jscode2session" || received.method != "GET" {
                     return Answer::json(
@@ -168,6 +175,18 @@ impl FakeWechat {
         self.lock().subscribed.clone()
     }
 
+    /// The content check answers `risky` for text with any of `risky`, `review` for `review`.
+    pub fn flag_words(&self, risky: &[&str], review: &[&str]) {
+        let mut state = self.lock();
+        state.risky_words = risky.iter().map(|w| (*w).to_owned()).collect();
+        state.review_words = review.iter().map(|w| (*w).to_owned()).collect();
+    }
+
+    /// How many content checks were answered.
+    pub fn sec_checks(&self) -> usize {
+        self.lock().sec_checks
+    }
+
     /// How many access tokens were granted.
     pub fn token_grants(&self) -> usize {
         self.lock().token_grants
@@ -228,17 +247,8 @@ fn stable_token(state: &mut State, received: &Received) -> Answer {
 }
 
 fn subscribe_send(state: &mut State, received: &Received) -> Answer {
-    let token = sms::aliyun::parse_query(&received.query)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == "access_token")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
-    if token.is_empty() {
-        return error(41001, "access_token missing");
-    }
-    if !state.access_tokens.contains(&token) {
-        return error(42001, "access_token expired");
+    if let Err(refused) = bearer(state, received) {
+        return refused;
     }
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(&received.body) else {
         return error(47001, "data format error");
@@ -290,5 +300,62 @@ fn subscribe_send(state: &mut State, received: &Received) -> Answer {
     Answer::json(
         200,
         serde_json::json!({ "errcode": 0, "errmsg": "ok", "msgid": chrono::Utc::now().timestamp_millis() }),
+    )
+}
+
+/// The access token in `?access_token=`, when it is one the fake granted (else WeChat's error).
+fn bearer(state: &State, received: &Received) -> Result<(), Answer> {
+    let token = sms::aliyun::parse_query(&received.query)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    if token.is_empty() {
+        return Err(error(41001, "access_token missing"));
+    }
+    if !state.access_tokens.contains(&token) {
+        return Err(error(42001, "access_token expired"));
+    }
+    Ok(())
+}
+
+fn sec_check(state: &mut State, received: &Received) -> Answer {
+    if let Err(refused) = bearer(state, received) {
+        return refused;
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&received.body) else {
+        return error(47001, "data format error");
+    };
+    if body["version"] != 2 || !(1..=4).contains(&body["scene"].as_i64().unwrap_or(0)) {
+        return error(40097, "invalid args: version or scene");
+    }
+    let openid = body["openid"].as_str().unwrap_or("");
+    if !state.known_openids.contains(openid) {
+        return error(40003, "invalid openid");
+    }
+    let Some(content) = body["content"].as_str().filter(|c| !c.is_empty()) else {
+        return error(47001, "data format error: content");
+    };
+    if content.chars().count() > 2500 {
+        return error(47001, "data format error: content too long");
+    }
+    state.sec_checks += 1;
+    let has = |words: &[String]| words.iter().any(|w| content.contains(w.as_str()));
+    let (suggest, label) = if has(&state.risky_words) {
+        ("risky", 20001)
+    } else if has(&state.review_words) {
+        ("review", 20006)
+    } else {
+        ("pass", 100)
+    };
+    Answer::json(
+        200,
+        serde_json::json!({
+            "errcode": 0, "errmsg": "ok",
+            "result": { "suggest": suggest, "label": label },
+            "detail": [{ "strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label }],
+            "trace_id": uuid::Uuid::new_v4().simple().to_string()
+        }),
     )
 }

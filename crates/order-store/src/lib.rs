@@ -317,13 +317,14 @@ pub const DEFAULT_NEARBY_RADIUS_M: f64 = 100.0;
 pub const MAX_NEARBY_RADIUS_M: f64 = 2000.0;
 
 /// Open, non-confidential orders of `category` within `radius_m` metres of the point, nearest
-/// first, leaving out `except`.
+/// first, leaving out `except`. For citizens, only text that needed no content check or passed it.
 pub async fn nearby_open_orders(
     db: &Connection,
     (lat, lng): (f64, f64),
     category: &str,
     radius_m: f64,
     except: Option<uuid::Uuid>,
+    for_citizens: bool,
 ) -> Result<Vec<NearbyOrder>, StoreError> {
     let rows = db
         .query(
@@ -334,6 +335,7 @@ pub async fn nearby_open_orders(
                         (select count(*) from order_followers f where f.work_order_id = o.work_order_id) as followers \
                  from work_orders o cross join p join categories c on c.category_id = o.category_id \
                  where o.status not in {CLOSED_STATUSES} and o.category_id = $3 and not o.confidential \
+                   and (not $6 or o.content_check is null or o.content_check = 'pass') \
                    and st_dwithin(o.location, p.point, $4) \
                    and o.work_order_id is distinct from $5 \
                  order by distance_m, o.created_at limit 20"
@@ -344,6 +346,7 @@ pub async fn nearby_open_orders(
                 text(category),
                 radius_m.into(),
                 except.into(),
+                for_citizens.into(),
             ],
         )
         .await?

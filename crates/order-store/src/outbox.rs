@@ -129,6 +129,12 @@ static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new
     )
 });
 
+/// The statement [`record_event`] runs (for the benchmark's pgbench script, which runs the
+/// platform's own SQL).
+pub fn record_statement() -> &'static str {
+    RECORD.as_str()
+}
+
 /// Records one history event of an order, with the notifications it calls for.
 pub async fn record_event(
     db: &Connection,

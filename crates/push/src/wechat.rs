@@ -89,6 +89,60 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
     }
 }
 
+pub const SEC_CHECK_PATH: &str = "/wxa/msg_sec_check";
+
+/// The body of a content check (msgSecCheck, version 2) of what a mini-program user wrote:
+/// scene 2 (comment-like text shown to others), the text cut to WeChat's 2500 characters.
+pub fn sec_check_body(openid: &str, title: &str, content: &str) -> serde_json::Value {
+    json!({
+        "openid": openid,
+        "scene": 2,
+        "version": 2,
+        "title": cut(title, 100),
+        "content": cut(content, 2500)
+    })
+}
+
+/// WeChat's verdict on a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// Doubtful: a person should look before others see it.
+    Review,
+    Risky,
+}
+
+impl Verdict {
+    pub fn code(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Review => "review",
+            Verdict::Risky => "risky",
+        }
+    }
+}
+
+/// The verdict in a content check's answer, or WeChat's errcode (40001/42001: the access token).
+pub fn read_sec_check(body: &[u8]) -> Result<Verdict, i64> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| -2)?;
+    match value["errcode"].as_i64().unwrap_or(-2) {
+        0 => match value["result"]["suggest"].as_str() {
+            Some("pass") => Ok(Verdict::Pass),
+            Some("review") => Ok(Verdict::Review),
+            Some("risky") => Ok(Verdict::Risky),
+            _ => Err(-2),
+        },
+        // Version 1's answer for risky content.
+        87014 => Ok(Verdict::Risky),
+        code => Err(code),
+    }
+}
+
+/// Whether an errcode says the access token is no longer good.
+pub fn token_refused(errcode: i64) -> bool {
+    matches!(errcode, 40001 | 40014 | 42001)
+}
+
 /// Whether a refusal is 43101, after which the citizen is reached by SMS instead.
 pub fn consent_used_up(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body)
@@ -151,5 +205,15 @@ mod tests {
             Ok(7200)
         );
         assert!(read_token(br#"{"errcode":40013,"errmsg":"invalid appid"}"#).is_err());
+        assert_eq!(
+            read_sec_check(br#"{"errcode":0,"result":{"suggest":"risky","label":20001}}"#),
+            Ok(Verdict::Risky)
+        );
+        assert_eq!(
+            read_sec_check(br#"{"errcode":0,"result":{"suggest":"pass","label":100}}"#),
+            Ok(Verdict::Pass)
+        );
+        assert_eq!(read_sec_check(br#"{"errcode":42001}"#), Err(42001));
+        assert!(token_refused(42001));
     }
 }

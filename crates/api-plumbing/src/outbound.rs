@@ -1,0 +1,165 @@
+//! Calling outside services from a component: one HTTP call with connect and first-byte
+//! timeouts, variables as plain results, and access tokens cached in the Spin key-value store
+//! (`default`), which every instance shares, since a fresh instance may serve each request.
+
+use serde::{Deserialize, Serialize};
+use spin_sdk::http::body::IncomingBodyExt;
+
+/// How long a service may take to accept a connection, and then to start answering.
+const CONNECT_TIMEOUT_MS: u64 = 3_000;
+const FIRST_BYTE_TIMEOUT_MS: u64 = 5_000;
+/// A cached token is replaced this long before it expires.
+const TOKEN_MARGIN_SECONDS: u64 = 300;
+
+/// A service's answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A component variable, or what is wrong with it.
+pub async fn variable(name: &str) -> Result<String, String> {
+    spin_sdk::variables::get(name)
+        .await
+        .map_err(|e| format!("the {name} variable: {e:?}"))
+}
+
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// One HTTP call; a transport failure is the error, any status is an answer.
+pub async fn call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Result<Answer, String> {
+    let mut builder = spin_sdk::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    let options = spin_sdk::wasip3::http::types::RequestOptions::new();
+    // A runtime that does not support a timeout refuses to set it; the request limit still holds.
+    let _ = options.set_connect_timeout(Some(CONNECT_TIMEOUT_MS * 1_000_000));
+    let _ = options.set_first_byte_timeout(Some(FIRST_BYTE_TIMEOUT_MS * 1_000_000));
+    let request = builder
+        .extension(spin_sdk::wasip3::http_compat::RequestOptionsExtension(
+            options,
+        ))
+        .body(spin_sdk::http::FullBody::new(bytes::Bytes::from(body)))
+        .map_err(|e| format!("building the request to {url}: {e}"))?;
+    let response = spin_sdk::http::send(request)
+        .await
+        .map_err(|e| format!("{url} is unreachable: {e:?}"))?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = response
+        .into_body()
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the answer of {url}: {e:?}"))?
+        .to_vec();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+pub async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Answer, String> {
+    call("POST", url, headers, body).await
+}
+
+/// A cached access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cached {
+    access_token: String,
+    expires_at: u64,
+}
+
+/// The access token kept under `name`: the cached one while it has five minutes left (unless
+/// `force`), else a new one from `fetch` (the token and its lifetime in seconds), cached.
+pub async fn cached_token<Fut>(
+    name: &str,
+    force: bool,
+    fetch: impl FnOnce() -> Fut,
+) -> Result<String, String>
+where
+    Fut: Future<Output = Result<(String, u64), String>>,
+{
+    let store = spin_sdk::key_value::Store::open_default()
+        .await
+        .map_err(|e| format!("opening the key-value store: {e:?}"))?;
+    let key = format!("access_token:{name}");
+    if !force
+        && let Ok(Some(cached)) = store.get_json::<Cached>(&key).await
+        && cached.expires_at > now_seconds() + TOKEN_MARGIN_SECONDS
+    {
+        return Ok(cached.access_token);
+    }
+    let (access_token, lifetime) = fetch().await?;
+    let cached = Cached {
+        access_token: access_token.clone(),
+        expires_at: now_seconds() + lifetime,
+    };
+    // A token that cannot be cached still works for this call.
+    if let Err(e) = store.set_json(&key, &cached).await {
+        eprintln!("caching the {name} token failed: {e:?}");
+    }
+    Ok(access_token)
+}
+
+/// The mini-program's WeChat access token (`stable_token`: getting one does not invalidate the
+/// one other instances hold, unless `force`, after WeChat refused it).
+pub async fn wechat_access_token(force: bool) -> Result<String, String> {
+    cached_token("wechat", force, || async {
+        let (app_id, secret) = (
+            variable("wechat_app_id").await?,
+            variable("wechat_app_secret").await?,
+        );
+        if app_id.is_empty() || secret.is_empty() {
+            return Err("WeChat is not configured (wechat_app_id, wechat_app_secret)".into());
+        }
+        let url = format!(
+            "{}{}",
+            variable("wechat_base_url").await?,
+            push::wechat::TOKEN_PATH
+        );
+        let answer = post(
+            &url,
+            &[("content-type", "application/json".into())],
+            push::wechat::token_body(&app_id, &secret, force)
+                .to_string()
+                .into_bytes(),
+        )
+        .await?;
+        if answer.status != 200 {
+            return Err(format!(
+                "the WeChat token endpoint answered {}",
+                answer.status
+            ));
+        }
+        let token = push::wechat::read_token(&answer.body)?;
+        Ok((token.access_token, token.expires_in))
+    })
+    .await
+}
