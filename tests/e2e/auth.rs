@@ -175,7 +175,21 @@ async fn health_needs_no_token_and_reaches_every_component() {
         .expect("answer");
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body["components"]["intake"], "ok", "{body}");
+    for component in ["intake", "routing", "notifications"] {
+        assert_eq!(body["components"][component], "ok", "{body}");
+    }
+    // One component alone (what the bench's gateway hop measures).
+    let one: Value = reqwest::get(platform.url("/health/components?component=routing"))
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        one["components"],
+        serde_json::json!({ "routing": "ok" }),
+        "{one}"
+    );
 }
 
 /// A concrete path for a pattern: every `{}` filled with a value that parses but names nothing.

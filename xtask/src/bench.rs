@@ -453,7 +453,7 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
             WARMUP,
             MEASURE,
             200,
-            get("/health/components", None),
+            get("/health/components?component=intake", None),
         )
         .await?;
         let direct = load::run(address, 16, WARMUP, MEASURE, 200, get("/hello/", None)).await?;

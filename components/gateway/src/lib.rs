@@ -83,8 +83,15 @@ async fn serve(request: Request) -> Reply {
             "/health" => {
                 return json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned(), &request_id);
             }
-            // Whether every private component answers through service chaining.
-            "/health/components" => return component_health(&request_id).await,
+            // Whether every private component (or `?component=<id>`, one) answers through
+            // service chaining.
+            "/health/components" => {
+                let only = request
+                    .uri()
+                    .query()
+                    .and_then(|q| api_plumbing::query_param(q, "component"));
+                return component_health(only, &request_id).await;
+            }
             _ => {}
         }
     }
@@ -332,10 +339,13 @@ async fn serve(request: Request) -> Reply {
 /// The private components, asked for their `/health` by service chaining.
 const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications"];
 
-async fn component_health(request_id: &str) -> Reply {
+async fn component_health(only: Option<&str>, request_id: &str) -> Reply {
     let mut all_ok = true;
     let mut report = serde_json::Map::new();
-    for component in PRIVATE_COMPONENTS {
+    let components = PRIVATE_COMPONENTS
+        .iter()
+        .filter(|component| only.is_none_or(|only| only == **component));
+    for component in components {
         let answer = spin_sdk::http::get(format!("http://{component}.spin.internal/health")).await;
         let ok = answer.is_ok_and(|response| response.status() == StatusCode::OK);
         all_ok &= ok;
