@@ -1128,6 +1128,7 @@ impl ApiDoc {
         let components = OperationBuilder::new()
             .operation_id(Some("componentHealth"))
             .summary(Some("Whether every private component answers through the gateway; no token needed"))
+            .parameter(query("component", false, "Only this component, e.g. `intake`"))
             .responses(
                 ResponsesBuilder::new()
                     .response("200", ResponseBuilder::new().description("`{\"status\":\"ok\",\"components\":{\"intake\":\"ok\",\"routing\":\"ok\"}}`"))
