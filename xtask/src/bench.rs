@@ -17,7 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WARMUP: Duration = Duration::from_secs(1);
-const MEASURE: Duration = Duration::from_secs(5);
+const MEASURE: Duration = Duration::from_secs(3);
+/// Each comparison alternates ours and its baseline this many times and reports the medians, so
+/// that a noisy moment on the shared machine moves one round, not the figure.
+const ROUNDS: usize = 3;
 
 struct Row {
     what: String,
@@ -25,6 +28,67 @@ struct Row {
     baseline: String,
     ratio: String,
     target: &'static str,
+}
+
+/// The rounds of one comparison: each of ours with its load outcome, each baseline's rate (and its
+/// outcome where the baseline is an HTTP server too).
+struct Rounds {
+    ours: Vec<Outcome>,
+    baseline: Vec<(f64, Option<Outcome>)>,
+}
+
+impl Rounds {
+    /// Runs `ours` then `baseline`, `ROUNDS` times.
+    fn run(
+        mut ours: impl FnMut() -> anyhow::Result<Outcome>,
+        mut baseline: impl FnMut() -> anyhow::Result<(f64, Option<Outcome>)>,
+    ) -> anyhow::Result<Rounds> {
+        let mut rounds = Rounds {
+            ours: Vec::new(),
+            baseline: Vec::new(),
+        };
+        for _ in 0..ROUNDS {
+            rounds.ours.push(ours()?);
+            rounds.baseline.push(baseline()?);
+        }
+        Ok(rounds)
+    }
+
+    /// Our median round (by rate).
+    fn our_median(&self) -> &Outcome {
+        let mut sorted: Vec<&Outcome> = self.ours.iter().collect();
+        sorted.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        sorted[sorted.len() / 2]
+    }
+
+    /// The baseline's median round.
+    fn baseline_median(&self) -> &(f64, Option<Outcome>) {
+        let mut sorted: Vec<&(f64, Option<Outcome>)> = self.baseline.iter().collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        sorted[sorted.len() / 2]
+    }
+
+    /// The ratio of the medians, and each round's ratio, e.g. `0.45 (0.41, 0.45, 0.47)`.
+    fn ratio(&self) -> String {
+        let median = self.our_median().rate() / self.baseline_median().0;
+        let mut each: Vec<f64> = self
+            .ours
+            .iter()
+            .zip(&self.baseline)
+            .map(|(ours, (base, _))| ours.rate() / base)
+            .collect();
+        each.sort_by(f64::total_cmp);
+        let each: Vec<String> = each.iter().map(|r| format!("{r:.2}")).collect();
+        format!("{median:.2} (rounds {})", each.join(", "))
+    }
+
+    /// The baseline's median cell: its outcome, or `label: N tps`.
+    fn baseline_cell(&self, label: &str) -> String {
+        match self.baseline_median() {
+            (_, Some(outcome)) => format!("{label}: {}", outcome_cell(outcome)),
+            (rate, None) => format!("{label}: {rate:.0} tps"),
+        }
+    }
 }
 
 fn outcome_cell(outcome: &Outcome) -> String {
@@ -422,48 +486,81 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
         "hello: our runtime against `wasmtime serve` 48.0.8 and a plain hyper server (16 clients)",
     );
     let wasmtime = WasmtimeServe::start()?;
-    let (hello, theirs, plain) = runtime.block_on(async {
-        let hello = load::run(address, 16, WARMUP, MEASURE, 200, get("/hello/", None)).await?;
-        let theirs = load::run(wasmtime.address, 16, WARMUP, MEASURE, 200, get("/", None)).await?;
-        let plain_address = plain_hyper().await?;
-        let plain = load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await?;
-        anyhow::Ok((hello, theirs, plain))
-    })?;
+    let hello = Rounds::run(
+        || {
+            runtime.block_on(load::run(
+                address,
+                16,
+                WARMUP,
+                MEASURE,
+                200,
+                get("/hello/", None),
+            ))
+        },
+        || {
+            let theirs = runtime.block_on(load::run(
+                wasmtime.address,
+                16,
+                WARMUP,
+                MEASURE,
+                200,
+                get("/", None),
+            ))?;
+            Ok((theirs.rate(), Some(theirs)))
+        },
+    )?;
     drop(wasmtime);
+    let plain = runtime.block_on(async {
+        let plain_address = plain_hyper().await?;
+        load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await
+    })?;
     rows.push(Row {
         what: "hello component (16 clients)".into(),
-        ours: outcome_cell(&hello),
-        baseline: format!("wasmtime serve: {}", outcome_cell(&theirs)),
-        ratio: format!("{:.2}", hello.rate() / theirs.rate()),
+        ours: outcome_cell(hello.our_median()),
+        baseline: hello.baseline_cell("wasmtime serve"),
+        ratio: hello.ratio(),
         target: "≥ 1.0",
     });
     rows.push(Row {
         what: "plain hyper, same bytes (16 clients)".into(),
         ours: outcome_cell(&plain),
         baseline: "—".into(),
-        ratio: format!("{:.2} (hello ÷ plain)", hello.rate() / plain.rate()),
+        ratio: format!(
+            "{:.2} (hello ÷ plain)",
+            hello.our_median().rate() / plain.rate()
+        ),
         target: "context only",
     });
 
     step("the gateway hop: gateway → chained component against one component (16 clients)");
-    let (chained, direct) = runtime.block_on(async {
-        let chained = load::run(
-            address,
-            16,
-            WARMUP,
-            MEASURE,
-            200,
-            get("/health/components?component=intake", None),
-        )
-        .await?;
-        let direct = load::run(address, 16, WARMUP, MEASURE, 200, get("/hello/", None)).await?;
-        anyhow::Ok((chained, direct))
-    })?;
+    let hop = Rounds::run(
+        || {
+            runtime.block_on(load::run(
+                address,
+                16,
+                WARMUP,
+                MEASURE,
+                200,
+                get("/health/components?component=intake", None),
+            ))
+        },
+        || {
+            let direct = runtime.block_on(load::run(
+                address,
+                16,
+                WARMUP,
+                MEASURE,
+                200,
+                get("/hello/", None),
+            ))?;
+            Ok((direct.rate(), Some(direct)))
+        },
+    )?;
     rows.push(Row {
         what: "gateway hop (16 clients)".into(),
-        ours: format!("gateway → intake: {}", outcome_cell(&chained)),
-        baseline: format!("one component: {}", outcome_cell(&direct)),
-        ratio: format!("{:.2}", chained.rate() / direct.rate()),
+        ours: format!("gateway → intake: {}", outcome_cell(hop.our_median())),
+        baseline: hop.baseline_cell("one component"),
+        ratio: hop.ratio(),
         target: "≥ 0.6",
     });
 
@@ -483,20 +580,25 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
                 peak
             }));
         }
-        let ours = runtime.block_on(load::run(
-            address,
-            clients,
-            WARMUP,
-            MEASURE,
-            201,
-            filing(token.clone()),
-        ))?;
-        let baseline = pgbench(database_url, &filing_script(), clients)?;
+        let script = filing_script();
+        let rounds = Rounds::run(
+            || {
+                runtime.block_on(load::run(
+                    address,
+                    clients,
+                    WARMUP,
+                    MEASURE,
+                    201,
+                    filing(token.clone()),
+                ))
+            },
+            || Ok((pgbench(database_url, &script, clients)?, None)),
+        )?;
         rows.push(Row {
             what: format!("filing ({clients} clients)"),
-            ours: outcome_cell(&ours),
-            baseline: format!("pgbench: {baseline:.0} tps"),
-            ratio: format!("{:.2}", ours.rate() / baseline),
+            ours: outcome_cell(rounds.our_median()),
+            baseline: rounds.baseline_cell("pgbench"),
+            ratio: rounds.ratio(),
             target: if clients == 16 {
                 "≥ 0.5, p99 < 25 ms"
             } else {
@@ -518,24 +620,25 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
     })?;
     let path: &'static str =
         Box::leak(format!("/api/v1/requests/{tracking_number}").into_boxed_str());
-    let ours = runtime.block_on(load::run(
-        address,
-        16,
-        WARMUP,
-        MEASURE,
-        200,
-        get(path, Some(token.clone())),
-    ))?;
-    let baseline = pgbench(
-        database_url,
-        &tracking_script(&tracking_number, "bench-citizen"),
-        16,
+    let script = tracking_script(&tracking_number, "bench-citizen");
+    let tracking = Rounds::run(
+        || {
+            runtime.block_on(load::run(
+                address,
+                16,
+                WARMUP,
+                MEASURE,
+                200,
+                get(path, Some(token.clone())),
+            ))
+        },
+        || Ok((pgbench(database_url, &script, 16)?, None)),
     )?;
     rows.push(Row {
         what: "tracking (16 clients)".into(),
-        ours: outcome_cell(&ours),
-        baseline: format!("pgbench: {baseline:.0} tps"),
-        ratio: format!("{:.2}", ours.rate() / baseline),
+        ours: outcome_cell(tracking.our_median()),
+        baseline: tracking.baseline_cell("pgbench"),
+        ratio: tracking.ratio(),
         target: "≥ 0.5",
     });
     step(&format!(
@@ -723,7 +826,8 @@ fn report(rows: &[Row]) -> String {
     let _ = writeln!(
         text,
         "Written by `cargo xtask bench` on {}. Client, runtime and PostgreSQL share the machine: {cores} cores ({cpu}). \
-         Each figure is beside its baseline, measured in the same run; {} s per figure after {} s of warm-up; \
+         Each figure is beside its baseline, measured in the same run: ours and the baseline alternate for {ROUNDS} \
+         rounds of {} s (after {} s of warm-up each) and the medians are shown, with each round's ratio; \
          closed-loop clients on keep-alive HTTP/1.1 connections; every latency recorded.\n",
         command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         MEASURE.as_secs(),

@@ -127,7 +127,13 @@ pub async fn run() -> Result<Reply, ApiError> {
             break;
         }
         let batch = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
-        for chunk in batch.chunks(IN_FLIGHT) {
+        for (index, chunk) in batch.chunks(IN_FLIGHT).enumerate() {
+            if started.elapsed() >= BUDGET {
+                // Out of time with part of the batch unsent: those go back at once, their attempt
+                // not counted, rather than waiting out the lease.
+                release(&db, &batch[index * IN_FLIGHT..]).await?;
+                break;
+            }
             let outcomes = futures::future::join_all(chunk.iter().map(send)).await;
             // What was sent is recorded in one statement; the rest one by one.
             let mut sent = Vec::new();
@@ -236,6 +242,21 @@ async fn record(
 }
 
 /// Gives up on a delivery, unless another instance has claimed it since (after our lease ran out).
+/// Gives claimed deliveries back untried.
+async fn release(db: &Connection, untried: &[Claimed]) -> Result<(), ApiError> {
+    let ids: Vec<Option<String>> = untried
+        .iter()
+        .map(|d| Some(d.delivery_id.to_string()))
+        .collect();
+    db.execute(
+        "update notification_deliveries set attempts = attempts - 1, next_attempt_at = now(), claimed_until = null \
+         where delivery_id = any($1::text[]::uuid[]) and status = 'pending'",
+        [ids.into()],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Records deliveries as sent, with the provider's message ids, in one statement.
 async fn mark_sent(
     db: &Connection,
