@@ -176,9 +176,17 @@ impl Client {
     }
 
     /// `POST /api/v1/orders/{id}/actions/rate` as the citizen (no body in the answer).
-    pub async fn rate(&self, id: &str, satisfaction: &str) -> Result<(), ClientError> {
+    pub async fn rate(
+        &self,
+        id: &str,
+        satisfaction: &str,
+        solved: &str,
+        comment: Option<&str>,
+    ) -> Result<(), ClientError> {
         let body = OrderAction {
             satisfaction: Some(satisfaction.to_owned()),
+            solved: Some(solved.to_owned()),
+            comment: comment.map(str::to_owned),
             ..OrderAction::default()
         };
         let response = self

@@ -202,7 +202,9 @@ pub struct WorkOrderPage {
 /// `visit` {note, photo_urls?, lat?, lng?} ·
 /// `reply` {result} · `request_return` {reason} · `refuse_return` {reason} ·
 /// `request_extension` {until, reason} · `approve_extension` · `refuse_extension` {reason} ·
-/// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction} · `start_redo` · `archive` ·
+/// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction, solved, comment?} (the citizen in
+/// the app, or an operator who called them; within `rating_window_days` of the audit) ·
+/// `start_redo` · `archive` ·
 /// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors); both notify the
 /// holding agency's staff.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -215,8 +217,14 @@ pub struct OrderAction {
     pub note: Option<String>,
     pub result: Option<String>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
-    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
+    /// `rate`: `satisfied`, `basically_satisfied` or `unsatisfied`.
     pub satisfaction: Option<String>,
+    /// `rate`: whether the problem is solved: `yes`, `partly` or `no`.
+    #[serde(default)]
+    pub solved: Option<String>,
+    /// `rate`: the citizen's words, at most 500 characters.
+    #[serde(default)]
+    pub comment: Option<String>,
     /// `visit`: up to 9 photo links (http or https).
     pub photo_urls: Option<Vec<String>>,
     /// `visit`: where the visit took place (WGS-84), both or neither.
@@ -729,6 +737,8 @@ pub mod codes {
     pub const PHONE_BOUND_ELSEWHERE: &str = "phone_bound_elsewhere";
     /// Only a citizen signed in through WeChat binds a phone number.
     pub const NOT_A_WECHAT_CITIZEN: &str = "not_a_wechat_citizen";
+    /// A rating after the rating window closed.
+    pub const RATING_WINDOW_CLOSED: &str = "rating_window_closed";
     /// A dead-letter re-queue of a delivery that is not dead.
     pub const NOT_DEAD: &str = "not_dead";
 }

@@ -108,7 +108,10 @@ async fn a_normal_order_from_filing_to_archive() {
         .await
         .expect("audited");
     assert_eq!(audited.status, "awaiting_rating");
-    cast.citizen.rate(id, "satisfied").await.expect("rated");
+    cast.citizen
+        .rate(id, "satisfied", "yes", None)
+        .await
+        .expect("rated");
 
     let staff_view = cast.supervisor.order(id).await.expect("order");
     assert_eq!(staff_view.status, "archived");
@@ -1064,7 +1067,7 @@ async fn urgent_orders_carry_the_fast_channel_promises_and_visits_are_recorded()
         .await
         .expect("audited");
     cast.citizen
-        .rate(&filed.tracking_number, "satisfied")
+        .rate(&filed.tracking_number, "satisfied", "yes", None)
         .await
         .expect("rated");
     let archived = cast
@@ -1283,4 +1286,153 @@ async fn administrators_keep_the_business_calendar() {
         .await
         .expect("sent");
     assert_eq!(bad_date.status().as_u16(), 422);
+}
+
+/// Files an order and takes it through to waiting for the citizen's rating.
+async fn awaiting_rating(cast: &Cast) -> String {
+    let filed = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let id = filed.tracking_number;
+    cast.operator
+        .act(&id, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+    for (action, body) in [
+        ("sign", none()),
+        ("contact", none()),
+        ("reply", with(|a| a.result = Some("已修复".into()))),
+    ] {
+        cast.urban.act(&id, action, &body).await.expect(action);
+    }
+    cast.supervisor
+        .act(&id, "pass_audit", &none())
+        .await
+        .expect("audited");
+    id
+}
+
+#[tokio::test]
+async fn citizens_rate_once_per_round_within_the_window_and_see_their_rating() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let rate = |satisfaction: &str, solved: Option<&str>, comment: Option<&str>| {
+        with(|a| {
+            a.satisfaction = Some(satisfaction.into());
+            a.solved = solved.map(str::to_owned);
+            a.comment = comment.map(str::to_owned);
+        })
+    };
+
+    // Whether the problem is solved is asked too; a comment is optional and at most 500 characters.
+    let first = awaiting_rating(&cast).await;
+    let (status, code) = refused(
+        cast.citizen
+            .act(&first, "rate", &rate("satisfied", None, None))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (422, "validation_failed"));
+    let (status, _) = refused(
+        cast.citizen
+            .act(
+                &first,
+                "rate",
+                &rate("satisfied", Some("yes"), Some(&"长".repeat(501))),
+            )
+            .await,
+    );
+    assert_eq!(status, 422);
+    cast.citizen
+        .rate(&first, "unsatisfied", "no", Some("路灯修好一天又坏了"))
+        .await
+        .expect("rated");
+    // One rating per round: the order has moved on.
+    let (status, code) = refused(
+        cast.citizen
+            .act(&first, "rate", &rate("satisfied", Some("yes"), None))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (409, "order_not_awaiting_rating"));
+    let mine = cast.citizen.get_request(&first).await.expect("order");
+    let rated = mine
+        .timeline
+        .iter()
+        .find(|t| t.event == "rated_unsatisfied")
+        .expect("the rating in the timeline");
+    assert!(
+        rated.description.contains("您的评价：不满意，问题未解决"),
+        "{}",
+        rated.description
+    );
+
+    // The redo is the second round, rated again (by an operator who called the citizen).
+    cast.operator
+        .act(&first, "start_redo", &none())
+        .await
+        .expect("redo");
+    cast.urban
+        .act(
+            &first,
+            "reply",
+            &with(|a| a.result = Some("更换了整条线路".into())),
+        )
+        .await
+        .expect("replied again");
+    cast.supervisor
+        .act(&first, "pass_audit", &none())
+        .await
+        .expect("audited again");
+    cast.operator
+        .act(
+            &first,
+            "rate",
+            &rate("basically_satisfied", Some("partly"), None),
+        )
+        .await
+        .expect("rated by phone");
+    let ratings: Vec<(i32, String, String, Option<String>, String)> = sqlx::query_as(
+        "select r.round, r.satisfaction, r.solved, r.comment, r.channel from ratings r \
+         join work_orders o using (work_order_id) where o.tracking_number = $1 order by r.round",
+    )
+    .bind(&first)
+    .fetch_all(&platform.db)
+    .await
+    .expect("ratings");
+    assert_eq!(
+        ratings,
+        [
+            (
+                1,
+                "unsatisfied".into(),
+                "no".into(),
+                Some("路灯修好一天又坏了".into()),
+                "app".into()
+            ),
+            (
+                2,
+                "basically_satisfied".into(),
+                "partly".into(),
+                None,
+                "phone".into()
+            ),
+        ]
+    );
+
+    // After the window (7 days by default) the reply can no longer be rated.
+    let late = awaiting_rating(&cast).await;
+    sqlx::query(
+        "update work_orders set awaiting_rating_since = now() - interval '8 days' where tracking_number = $1",
+    )
+    .bind(&late)
+    .execute(&platform.db)
+    .await
+    .expect("time passes");
+    let (status, code) = refused(
+        cast.citizen
+            .act(&late, "rate", &rate("satisfied", Some("yes"), None))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (409, "rating_window_closed"));
 }

@@ -558,7 +558,7 @@ pub(crate) async fn visible_order(
     let head = summary(row, following)?;
     let events = db
         .query(
-            "select event, created_at from work_order_events where work_order_id = $1 order by work_order_event_id",
+            "select event, note, created_at from work_order_events where work_order_id = $1 order by work_order_event_id",
             [head.id.into()],
         )
         .await?
@@ -570,9 +570,16 @@ pub(crate) async fn visible_order(
         let code: String = required(event, "event")?;
         // The centre's internal steps are not the citizen's to see.
         if let Some(description) = workorder::event_description(&code, urgent) {
+            // A rating's note is the citizen's own choices: shown to them, not to followers.
+            let rating = (own && code.starts_with("rated_"))
+                .then(|| event.get::<String>("note"))
+                .flatten();
             timeline.push(TimelineEntry {
                 at: required::<chrono::NaiveDateTime>(event, "created_at")?.and_utc(),
-                description: description.to_owned(),
+                description: match rating {
+                    Some(rating) => format!("{description}（您的评价：{rating}）"),
+                    None => description.to_owned(),
+                },
                 event: code,
             });
         }

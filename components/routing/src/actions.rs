@@ -43,6 +43,7 @@ async fn command(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Command, ApiError> {
     for (field, value) in [
+        ("comment", &body.comment),
         ("answer", &body.answer),
         ("reason", &body.reason),
         ("note", &body.note),
@@ -134,20 +135,23 @@ async fn command(
         "fail_audit" => Command::FailAudit {
             reason: text(&body.reason, "reason")?,
         },
-        "rate" => Command::Rate {
-            satisfaction: match text(&body.satisfaction, "satisfaction")?.as_str() {
-                "satisfied" => Satisfaction::Satisfied,
-                "basically_satisfied" => Satisfaction::BasicallySatisfied,
-                "unsatisfied" => Satisfaction::Unsatisfied,
-                _ => {
-                    return Err(ApiError::Validation(vec![field_error(
-                        "satisfaction",
-                        "invalid_value",
-                        "应为 satisfied、basically_satisfied 或 unsatisfied",
-                    )]));
-                }
-            },
-        },
+        "rate" => {
+            rating_of(body)?;
+            Command::Rate {
+                satisfaction: match text(&body.satisfaction, "satisfaction")?.as_str() {
+                    "satisfied" => Satisfaction::Satisfied,
+                    "basically_satisfied" => Satisfaction::BasicallySatisfied,
+                    "unsatisfied" => Satisfaction::Unsatisfied,
+                    _ => {
+                        return Err(ApiError::Validation(vec![field_error(
+                            "satisfaction",
+                            "invalid_value",
+                            "应为 satisfied、basically_satisfied 或 unsatisfied",
+                        )]));
+                    }
+                },
+            }
+        }
         "start_redo" => Command::StartRedo {
             deadline: store::deadline_for(db, &loaded.category, loaded.urgent, now).await?,
         },
@@ -246,11 +250,135 @@ async fn act_in_transaction(
     {
         merge_into(db, &loaded, into_tracking_number).await?;
     }
+    let mut event = event;
+    if let Command::Rate { .. } = &command {
+        let rating = rating_of(body)?;
+        check_rating_window(db, &loaded, now).await?;
+        // The citizen's own choices, which their timeline shows.
+        event.note = Some(rating.summary());
+        record_rating(db, &loaded, principal, &rating, now).await?;
+    }
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
     if matches!(command, Command::RecordVisit { .. }) {
         record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
     }
     Ok(loaded.id)
+}
+
+/// A rating's parts beyond the satisfaction the lifecycle reads.
+struct Rating {
+    satisfaction: String,
+    solved: String,
+    comment: Option<String>,
+}
+
+impl Rating {
+    /// In the citizen's words, e.g. `满意，问题已解决`.
+    fn summary(&self) -> String {
+        let satisfaction = match self.satisfaction.as_str() {
+            "satisfied" => "满意",
+            "basically_satisfied" => "基本满意",
+            _ => "不满意",
+        };
+        let solved = match self.solved.as_str() {
+            "yes" => "问题已解决",
+            "partly" => "问题部分解决",
+            _ => "问题未解决",
+        };
+        format!("{satisfaction}，{solved}")
+    }
+}
+
+fn rating_of(body: &OrderAction) -> Result<Rating, ApiError> {
+    let satisfaction = text(&body.satisfaction, "satisfaction")?;
+    let solved = text(&body.solved, "solved")?;
+    if !["yes", "partly", "no"].contains(&solved.as_str()) {
+        return Err(ApiError::Validation(vec![field_error(
+            "solved",
+            "invalid_value",
+            "应为 yes、partly 或 no (solved is yes, partly or no)",
+        )]));
+    }
+    if body
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_COMMENT)
+    {
+        return Err(ApiError::Validation(vec![field_error(
+            "comment",
+            "too_long",
+            format!("评价内容不能超过 {MAX_COMMENT} 个字"),
+        )]));
+    }
+    Ok(Rating {
+        satisfaction,
+        solved,
+        comment: body.comment.clone().filter(|c| !c.trim().is_empty()),
+    })
+}
+
+const MAX_COMMENT: usize = 500;
+
+/// A rating is taken within `rating_window_days` of the reply passing audit.
+async fn check_rating_window(
+    db: &Connection,
+    loaded: &Loaded,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let days: i64 = spin_sdk::variables::get("rating_window_days")
+        .await
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .filter(|d| *d >= 1)
+        .unwrap_or(7);
+    let rows = db
+        .query(
+            "select awaiting_rating_since from work_orders where work_order_id = $1",
+            [loaded.id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let since = rows
+        .first()
+        .and_then(|row| store::utc(row, "awaiting_rating_since"));
+    match since {
+        Some(since) if now > since + chrono::TimeDelta::days(days) => {
+            Err(ApiError::RatingWindowClosed)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The rating of this round, beside its history event.
+async fn record_rating(
+    db: &Connection,
+    loaded: &Loaded,
+    principal: &Principal,
+    rating: &Rating,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let channel = if principal.role == "citizen" {
+        "app"
+    } else {
+        "phone"
+    };
+    db.execute(
+        "insert into ratings (work_order_id, round, satisfaction, solved, comment, rated_by, channel, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [
+            loaded.id.into(),
+            (i32::try_from(loaded.order.redos).unwrap_or(i32::MAX) + 1).into(),
+            store::text(&rating.satisfaction),
+            store::text(&rating.solved),
+            rating.comment.clone().into(),
+            store::text(&principal.subject),
+            store::text(channel),
+            now.naive_utc().into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A visit's note, photos and place, checked.

@@ -19,6 +19,8 @@ pub enum ApiError {
     ConfidentialContact,
     /// A merge into the same order, or into one that is closed or merged itself.
     MergeTargetInvalid,
+    /// The rating came after `rating_window_days`.
+    RatingWindowClosed,
     Internal(String),
 }
 
@@ -79,6 +81,12 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 codes::MERGE_TARGET_INVALID,
                 "只能并入另一张未办结的工单 (merge only into another open order)".into(),
+                vec![],
+            ),
+            ApiError::RatingWindowClosed => (
+                StatusCode::CONFLICT,
+                codes::RATING_WINDOW_CLOSED,
+                "评价期限已过 (the time to rate this reply has passed)".into(),
                 vec![],
             ),
             ApiError::RuleExists => (

@@ -154,7 +154,8 @@ pub async fn save(
                 handler_subject = case when $13 then $14 when $11 then null else handler_subject end, \
                 contact_due_at = case when $15 then $16 else contact_due_at end, \
                 on_site_due_at = case when $15 then $17 else on_site_due_at end, \
-                visited_at = case when $18 then coalesce(visited_at, $12) else visited_at end \
+                visited_at = case when $18 then coalesce(visited_at, $12) else visited_at end, \
+                awaiting_rating_since = case when $19 then $12 else awaiting_rating_since end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -175,6 +176,7 @@ pub async fn save(
             time(contact_due),
             time(on_site_due),
             (event.code == "visited").into(),
+            (event.code == "audit_passed").into(),
         ],
     )
     .await?;
