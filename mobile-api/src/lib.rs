@@ -206,7 +206,8 @@ pub struct WorkOrderPage {
 /// the app, or an operator who called them; within `rating_window_days` of the audit) ·
 /// `start_redo` · `archive` ·
 /// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors); both notify the
-/// holding agency's staff.
+/// holding agency's staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
+/// rating, instead of a redo; closes the order; in the audit log).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderAction {
     pub agency: Option<String>,
@@ -520,7 +521,8 @@ pub struct AuditEntry {
     pub at: chrono::DateTime<chrono::Utc>,
     pub actor: String,
     /// E.g. `signed_in`, `sign_in_failed`, `staff_created`, `dispatch_rule_created`,
-    /// `calendar_set`, `contact_phone_revealed`.
+    /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
+    /// `delivery_requeued`, `complaint_ruled_unreasonable`.
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number.
     pub target: Option<String>,

@@ -318,7 +318,7 @@ impl ApiDoc {
             .description(Some(
                 "Actions: dispatch, reassign, close_direct, hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
-                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办). Who may take which action, and \
+                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), rule_unreasonable. Who may take which action, and \
                  when, is the lifecycle's rule; \
                  a refused action changes nothing and writes no history.",
             ))

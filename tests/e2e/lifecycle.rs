@@ -1435,4 +1435,47 @@ async fn citizens_rate_once_per_round_within_the_window_and_see_their_rating() {
             .await,
     );
     assert_eq!((status, code.as_str()), (409, "rating_window_closed"));
+
+    // Unsatisfied, but the agency did what it should: a supervisor rules the complaint
+    // unreasonable with a reason, instead of a redo; the order closes and the audit log says so.
+    let disputed = awaiting_rating(&cast).await;
+    cast.citizen
+        .rate(&disputed, "unsatisfied", "no", Some("我要求的赔偿没有给"))
+        .await
+        .expect("rated");
+    let reasoned = with(|a| a.reason = Some("诉求超出政策规定，已依规答复".into()));
+    let (status, _) = refused(
+        cast.operator
+            .act(&disputed, "rule_unreasonable", &reasoned)
+            .await,
+    );
+    assert_eq!(status, 403, "supervisors rule, not operators");
+    let (status, _) = refused(
+        cast.supervisor
+            .act(&disputed, "rule_unreasonable", &none())
+            .await,
+    );
+    assert_eq!(status, 422, "a reason is required");
+    let ruled = cast
+        .supervisor
+        .act(&disputed, "rule_unreasonable", &reasoned)
+        .await
+        .expect("ruled");
+    assert_eq!(ruled.status, "archived");
+    let mine = cast.citizen.get_request(&disputed).await.expect("order");
+    assert!(
+        mine.timeline
+            .iter()
+            .any(|t| t.event == "complaint_ruled_unreasonable" && t.description.contains("复核")),
+        "{:?}",
+        mine.timeline
+    );
+    let audit = platform
+        .client("admin-1", "admin")
+        .audit_log(Some("complaint_ruled_unreasonable"))
+        .await
+        .expect("audit");
+    assert_eq!(audit.items.len(), 1);
+    assert_eq!(audit.items[0].actor, "supervisor-1");
+    assert_eq!(audit.items[0].target.as_deref(), Some(disputed.as_str()));
 }

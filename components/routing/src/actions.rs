@@ -162,6 +162,9 @@ async fn command(
         "supervise" => Command::Supervise {
             note: text(&body.note, "note")?,
         },
+        "rule_unreasonable" => Command::RuleUnreasonable {
+            reason: text(&body.reason, "reason")?,
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
 }
@@ -189,6 +192,7 @@ const ACTIONS: &[&str] = &[
     "archive",
     "remind",
     "supervise",
+    "rule_unreasonable",
 ];
 
 pub async fn act(

@@ -203,6 +203,11 @@ pub enum Command {
     Supervise {
         note: String,
     },
+    /// Instead of a redo after an unsatisfied rating: a supervisor rules the complaint
+    /// unreasonable (the agency did what it should), with the reason, and the order is closed.
+    RuleUnreasonable {
+        reason: String,
+    },
 }
 
 /// A pending request for more time.
@@ -398,7 +403,9 @@ pub fn apply(
             }
         }
         // Putting an order under supervision is the supervisors' (and administrators') call.
-        (Actor::Operator, _, C::Supervise { .. }) => return Err(Refusal::Forbidden),
+        (Actor::Operator, _, C::Supervise { .. } | C::RuleUnreasonable { .. }) => {
+            return Err(Refusal::Forbidden);
+        }
         // The centre issues every other command, and records ratings taken by phone.
         (actor, false, _) if actor.is_centre() => {}
         _ => return Err(Refusal::Forbidden),
@@ -642,6 +649,14 @@ pub fn apply(
             }
             next.status = S::Archived;
             event("archived", None)
+        }
+        C::RuleUnreasonable { reason } => {
+            if order.status != S::RedoRequested {
+                return Err(Refusal::NoRedoRequested);
+            }
+            require_text(reason)?;
+            next.status = S::Archived;
+            event("complaint_ruled_unreasonable", Some(reason))
         }
         C::Remind { note } | C::Supervise { note } => {
             if !order.status.with_agency() {
@@ -964,6 +979,9 @@ mod tests {
             }),
             Just(Command::Supervise {
                 note: "请三日内办结".into()
+            }),
+            Just(Command::RuleUnreasonable {
+                reason: "已按政策答复".into()
             }),
         ]
     }
