@@ -45,12 +45,7 @@ impl ApiError {
             ApiError::MalformedJson(position) => (
                 StatusCode::BAD_REQUEST,
                 codes::MALFORMED_JSON,
-                match position {
-                    Some(position) => {
-                        format!("请求内容不是有效的 JSON (malformed JSON: {position})")
-                    }
-                    None => "请求内容不是有效的 JSON (malformed JSON)".into(),
-                },
+                api_plumbing::malformed_json_message(position.as_deref()),
             ),
             ApiError::Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -36,10 +36,7 @@ impl ApiError {
             ApiError::MalformedJson(position) => (
                 StatusCode::BAD_REQUEST,
                 codes::MALFORMED_JSON,
-                format!(
-                    "请求内容不是有效的 JSON (malformed JSON{})",
-                    position.map(|p| format!(": {p}")).unwrap_or_default()
-                ),
+                api_plumbing::malformed_json_message(position.as_deref()),
                 vec![],
             ),
             ApiError::Validation(fields) => (
@@ -60,15 +57,12 @@ impl ApiError {
                 "只能重新发送已失败的消息 (only dead deliveries are re-queued)".to_owned(),
                 vec![],
             ),
-            ApiError::Internal(cause) => {
-                eprintln!("notifications: {request_id}: {cause}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    codes::INTERNAL,
-                    "服务内部错误 (internal error)".to_owned(),
-                    vec![],
-                )
-            }
+            ApiError::Internal(cause) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL,
+                api_plumbing::internal_error_message("notifications", request_id, &cause),
+                vec![],
+            ),
         };
         error_reply(status, code, message, fields)
     }

@@ -87,6 +87,20 @@ pub fn error_reply(
     )
 }
 
+/// The message of a 400 `malformed_json`, with where the parser stopped when known.
+pub fn malformed_json_message(position: Option<&str>) -> String {
+    match position {
+        Some(position) => format!("请求内容不是有效的 JSON (malformed JSON: {position})"),
+        None => "请求内容不是有效的 JSON (malformed JSON)".to_owned(),
+    }
+}
+
+/// The opaque message of a 500; the cause goes to the component's log, never to the client.
+pub fn internal_error_message(component: &str, request_id: &str, cause: &str) -> String {
+    eprintln!("{component}: {request_id}: {cause}");
+    "服务内部错误 (internal error)".to_owned()
+}
+
 pub fn field_error(field: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.into(),
