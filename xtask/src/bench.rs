@@ -360,7 +360,7 @@ fn tracking_script(tracking_number: &str, subject: &str) -> String {
     format!(
         "\\set slot random(0, 7)\n\
          with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || '{subject}', 'a:127.0.0.1#' || cast(:slot as text)]::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || '{subject}'), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a:127.0.0.1#' || cast(:slot as text)), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;\n\
-         select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = '{subject}') as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = '{subject}') as following from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.work_order_id = null or o.tracking_number = '{tracking_number}';\n\
+         select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = '{subject}') as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = '{subject}') as following from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.tracking_number = '{tracking_number}';\n\
          select event, note, created_at from work_order_events where work_order_id = (select work_order_id from work_orders where tracking_number = '{tracking_number}') order by work_order_event_id;\n"
     )
 }
@@ -399,15 +399,20 @@ fn get(path: &'static str, token: Option<String>) -> RequestFactory {
     })
 }
 
-fn filing(token: String) -> RequestFactory {
-    let body = Bytes::from(
+/// The request every filing posts.
+fn filing_body() -> Bytes {
+    Bytes::from(
         serde_json::json!({
             "category": "urban.streetlight", "title": "路灯不亮", "description": "解放大道路灯连续三晚不亮",
             "location": {"lat": 32.98, "lng": 114.02, "address": "驿城区解放大道", "district": "yicheng"},
             "contact_phone": "13800138000", "channel": "app"
         })
         .to_string(),
-    );
+    )
+}
+
+fn filing(token: String) -> RequestFactory {
+    let body = filing_body();
     Arc::new(move |_| {
         http::Request::post("/api/v1/requests")
             .header("host", "bench")
@@ -418,7 +423,18 @@ fn filing(token: String) -> RequestFactory {
     })
 }
 
-pub fn bench() -> anyhow::Result<()> {
+/// The sections `cargo xtask bench` can be limited to (all of them by default).
+const SECTIONS: [&str; 5] = ["hello", "hop", "filing", "tracking", "notifications"];
+
+/// Runs every section and writes `BENCHMARKS.md`; or, given section names (e.g. `tracking` while
+/// profiling), runs only those and prints their rows without touching the file.
+pub fn bench(only: &[String]) -> anyhow::Result<()> {
+    if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        bail!(
+            "no bench section `{unknown}`; the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
     crate::setup()?;
     crate::build(true)?;
     let data = root().join("target/bench-data");
@@ -436,7 +452,7 @@ pub fn bench() -> anyhow::Result<()> {
         bail!("the bench cluster did not start");
     }
     let database_url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let result = measure(&data, &database_url);
+    let result = measure(&data, &database_url, only);
     step("stopping the bench database cluster");
     let _ = Command::new(hotline(true))
         .arg("--data-dir")
@@ -445,12 +461,15 @@ pub fn bench() -> anyhow::Result<()> {
         .status();
     let report = result?;
     print!("{report}");
-    std::fs::write(root().join("BENCHMARKS.md"), &report)?;
-    eprintln!("\nwrote BENCHMARKS.md");
+    if only.is_empty() {
+        std::fs::write(root().join("BENCHMARKS.md"), &report)?;
+        eprintln!("\nwrote BENCHMARKS.md");
+    }
     Ok(())
 }
 
-fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String> {
+fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyhow::Result<String> {
+    let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     run(Command::new(hotline(true))
         .arg("--data-dir")
         .arg(data)
@@ -482,188 +501,201 @@ fn measure(data: &std::path::Path, database_url: &str) -> anyhow::Result<String>
     let mut rows = Vec::new();
     let address = server.address;
 
-    step(
-        "hello: our runtime against `wasmtime serve` 48.0.8 and a plain hyper server (16 clients)",
-    );
-    let wasmtime = WasmtimeServe::start()?;
-    let hello = Rounds::run(
-        || {
-            runtime.block_on(load::run(
-                address,
-                16,
-                WARMUP,
-                MEASURE,
-                200,
-                get("/hello/", None),
-            ))
-        },
-        || {
-            let theirs = runtime.block_on(load::run(
-                wasmtime.address,
-                16,
-                WARMUP,
-                MEASURE,
-                200,
-                get("/", None),
-            ))?;
-            Ok((theirs.rate(), Some(theirs)))
-        },
-    )?;
-    drop(wasmtime);
-    let plain = runtime.block_on(async {
-        let plain_address = plain_hyper().await?;
-        load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await
-    })?;
-    rows.push(Row {
-        what: "hello component (16 clients)".into(),
-        ours: outcome_cell(hello.our_median()),
-        baseline: hello.baseline_cell("wasmtime serve"),
-        ratio: hello.ratio(),
-        target: "≥ 1.0",
-    });
-    rows.push(Row {
-        what: "plain hyper, same bytes (16 clients)".into(),
-        ours: outcome_cell(&plain),
-        baseline: "—".into(),
-        ratio: format!(
-            "{:.2} (hello ÷ plain)",
-            hello.our_median().rate() / plain.rate()
-        ),
-        target: "context only",
-    });
-
-    step("the gateway hop: gateway → chained component against one component (16 clients)");
-    let hop = Rounds::run(
-        || {
-            runtime.block_on(load::run(
-                address,
-                16,
-                WARMUP,
-                MEASURE,
-                200,
-                get("/health/components?component=intake", None),
-            ))
-        },
-        || {
-            let direct = runtime.block_on(load::run(
-                address,
-                16,
-                WARMUP,
-                MEASURE,
-                200,
-                get("/hello/", None),
-            ))?;
-            Ok((direct.rate(), Some(direct)))
-        },
-    )?;
-    rows.push(Row {
-        what: "gateway hop (16 clients)".into(),
-        ours: format!("gateway → intake: {}", outcome_cell(hop.our_median())),
-        baseline: hop.baseline_cell("one component"),
-        ratio: hop.ratio(),
-        target: "≥ 0.6",
-    });
-
-    let mut peak_sampler = None;
-    for clients in [1, 16, 64] {
-        step(&format!(
-            "filing: POST /api/v1/requests against pgbench, {clients} clients"
-        ));
-        if clients == 64 {
-            peak_sampler = Some(std::thread::spawn(move || {
-                let mut peak = 0;
-                let until = Instant::now() + WARMUP + MEASURE;
-                while Instant::now() < until {
-                    peak = peak.max(rss_kib(pid, "VmRSS:").unwrap_or(0));
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                peak
-            }));
-        }
-        let script = filing_script();
-        let rounds = Rounds::run(
+    if wanted("hello") {
+        step(
+            "hello: our runtime against `wasmtime serve` 48.0.8 and a plain hyper server (16 clients)",
+        );
+        let wasmtime = WasmtimeServe::start()?;
+        let hello = Rounds::run(
             || {
                 runtime.block_on(load::run(
                     address,
-                    clients,
+                    16,
                     WARMUP,
                     MEASURE,
-                    201,
-                    filing(token.clone()),
+                    200,
+                    get("/hello/", None),
                 ))
             },
-            || Ok((pgbench(database_url, &script, clients)?, None)),
+            || {
+                let theirs = runtime.block_on(load::run(
+                    wasmtime.address,
+                    16,
+                    WARMUP,
+                    MEASURE,
+                    200,
+                    get("/", None),
+                ))?;
+                Ok((theirs.rate(), Some(theirs)))
+            },
+        )?;
+        drop(wasmtime);
+        let plain = runtime.block_on(async {
+            let plain_address = plain_hyper().await?;
+            load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await
+        })?;
+        rows.push(Row {
+            what: "hello component (16 clients)".into(),
+            ours: outcome_cell(hello.our_median()),
+            baseline: hello.baseline_cell("wasmtime serve"),
+            ratio: hello.ratio(),
+            target: "≥ 1.0",
+        });
+        rows.push(Row {
+            what: "plain hyper, same bytes (16 clients)".into(),
+            ours: outcome_cell(&plain),
+            baseline: "—".into(),
+            ratio: format!(
+                "{:.2} (hello ÷ plain)",
+                hello.our_median().rate() / plain.rate()
+            ),
+            target: "context only",
+        });
+    }
+    if wanted("hop") {
+        step("the gateway hop: gateway → chained component against one component (16 clients)");
+        let hop = Rounds::run(
+            || {
+                runtime.block_on(load::run(
+                    address,
+                    16,
+                    WARMUP,
+                    MEASURE,
+                    200,
+                    get("/health/components?component=intake", None),
+                ))
+            },
+            || {
+                let direct = runtime.block_on(load::run(
+                    address,
+                    16,
+                    WARMUP,
+                    MEASURE,
+                    200,
+                    get("/hello/", None),
+                ))?;
+                Ok((direct.rate(), Some(direct)))
+            },
         )?;
         rows.push(Row {
-            what: format!("filing ({clients} clients)"),
-            ours: outcome_cell(rounds.our_median()),
-            baseline: rounds.baseline_cell("pgbench"),
-            ratio: rounds.ratio(),
-            target: if clients == 16 {
-                "≥ 0.5, p99 < 25 ms"
-            } else {
-                "≥ 0.5"
-            },
+            what: "gateway hop (16 clients)".into(),
+            ours: format!("gateway → intake: {}", outcome_cell(hop.our_median())),
+            baseline: hop.baseline_cell("one component"),
+            ratio: hop.ratio(),
+            target: "≥ 0.6",
         });
+    }
+    let mut peak_sampler = None;
+    if wanted("filing") {
+        for clients in [1, 16, 64] {
+            step(&format!(
+                "filing: POST /api/v1/requests against pgbench, {clients} clients"
+            ));
+            if clients == 64 {
+                peak_sampler = Some(std::thread::spawn(move || {
+                    let mut peak = 0;
+                    let until = Instant::now() + WARMUP + MEASURE;
+                    while Instant::now() < until {
+                        peak = peak.max(rss_kib(pid, "VmRSS:").unwrap_or(0));
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    peak
+                }));
+            }
+            let script = filing_script();
+            let rounds = Rounds::run(
+                || {
+                    runtime.block_on(load::run(
+                        address,
+                        clients,
+                        WARMUP,
+                        MEASURE,
+                        201,
+                        filing(token.clone()),
+                    ))
+                },
+                || Ok((pgbench(database_url, &script, clients)?, None)),
+            )?;
+            rows.push(Row {
+                what: format!("filing ({clients} clients)"),
+                ours: outcome_cell(rounds.our_median()),
+                baseline: rounds.baseline_cell("pgbench"),
+                ratio: rounds.ratio(),
+                target: if clients == 16 {
+                    "≥ 0.5, p99 < 25 ms"
+                } else {
+                    "≥ 0.5"
+                },
+            });
+        }
     }
     let load_rss = peak_sampler.and_then(|s| s.join().ok()).unwrap_or(0);
 
-    step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
-    let tracking_number = runtime.block_on(async {
-        let client =
-            mobile_api::client::Client::new(format!("http://{address}")).with_token(token.clone());
-        let page = client.list_requests(None, Some(1)).await?;
-        page.items
-            .first()
-            .map(|o| o.tracking_number.clone())
-            .context("an order to track")
-    })?;
-    let path: &'static str =
-        Box::leak(format!("/api/v1/requests/{tracking_number}").into_boxed_str());
-    let script = tracking_script(&tracking_number, "bench-citizen");
-    let tracking = Rounds::run(
-        || {
-            runtime.block_on(load::run(
-                address,
-                16,
+    if wanted("tracking") {
+        step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
+        let tracking_number = runtime.block_on(async {
+            let client = mobile_api::client::Client::new(format!("http://{address}"))
+                .with_token(token.clone());
+            if client.list_requests(None, Some(1)).await?.items.is_empty() {
+                // The filing section did not run: file the one order to track.
+                let request: mobile_api::CreateRequest = serde_json::from_slice(&filing_body())?;
+                client.create_request(&request, None).await?;
+            }
+            let page = client.list_requests(None, Some(1)).await?;
+            page.items
+                .first()
+                .map(|o| o.tracking_number.clone())
+                .context("an order to track")
+        })?;
+        let path: &'static str =
+            Box::leak(format!("/api/v1/requests/{tracking_number}").into_boxed_str());
+        let script = tracking_script(&tracking_number, "bench-citizen");
+        let tracking = Rounds::run(
+            || {
+                runtime.block_on(load::run(
+                    address,
+                    16,
+                    WARMUP,
+                    MEASURE,
+                    200,
+                    get(path, Some(token.clone())),
+                ))
+            },
+            || Ok((pgbench(database_url, &script, 16)?, None)),
+        )?;
+        rows.push(Row {
+            what: "tracking (16 clients)".into(),
+            ours: outcome_cell(tracking.our_median()),
+            baseline: tracking.baseline_cell("pgbench"),
+            ratio: tracking.ratio(),
+            target: "≥ 0.5",
+        });
+    }
+    if wanted("notifications") {
+        step(&format!(
+            "notifications: {NOTIFICATIONS} queued pushes delivered to the fake FCM, against a native client (8 in flight)"
+        ));
+        let (ours, direct) = runtime.block_on(async {
+            let ours = deliver_backlog(database_url, &fcm).await?;
+            let direct = load::run(
+                fcm.address,
+                8,
                 WARMUP,
                 MEASURE,
                 200,
-                get(path, Some(token.clone())),
-            ))
-        },
-        || Ok((pgbench(database_url, &script, 16)?, None)),
-    )?;
-    rows.push(Row {
-        what: "tracking (16 clients)".into(),
-        ours: outcome_cell(tracking.our_median()),
-        baseline: tracking.baseline_cell("pgbench"),
-        ratio: tracking.ratio(),
-        target: "≥ 0.5",
-    });
-    step(&format!(
-        "notifications: {NOTIFICATIONS} queued pushes delivered to the fake FCM, against a native client (8 in flight)"
-    ));
-    let (ours, direct) = runtime.block_on(async {
-        let ours = deliver_backlog(database_url, &fcm).await?;
-        let direct = load::run(
-            fcm.address,
-            8,
-            WARMUP,
-            MEASURE,
-            200,
-            fcm_send(fcm_access_token(&fcm).await?),
-        )
-        .await?;
-        anyhow::Ok((ours, direct))
-    })?;
-    rows.push(Row {
-        what: format!("notifications delivered ({NOTIFICATIONS} queued)"),
-        ours: format!("{ours:.0} pushes/s"),
-        baseline: format!("native client → fake FCM: {}", outcome_cell(&direct)),
-        ratio: format!("{:.2}", ours / direct.rate()),
-        target: "context (no target yet)",
-    });
+                fcm_send(fcm_access_token(&fcm).await?),
+            )
+            .await?;
+            anyhow::Ok((ours, direct))
+        })?;
+        rows.push(Row {
+            what: format!("notifications delivered ({NOTIFICATIONS} queued)"),
+            ours: format!("{ours:.0} pushes/s"),
+            baseline: format!("native client → fake FCM: {}", outcome_cell(&direct)),
+            ratio: format!("{:.2}", ours / direct.rate()),
+            target: "context (no target yet)",
+        });
+    }
     drop(server);
 
     rows.push(Row {

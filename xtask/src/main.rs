@@ -33,9 +33,11 @@ fn main() -> std::process::ExitCode {
         Some("test") => test(&args[1..]),
         Some("build") => setup().and_then(|()| build(false)),
         Some("openapi") => write_openapi(),
-        Some("bench") => bench::bench(),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <up | test [test args] | build | openapi | bench>");
+            eprintln!(
+                "usage: cargo xtask <up | test [test args] | build | openapi | bench [section ...]>"
+            );
             return std::process::ExitCode::from(2);
         }
     };

@@ -67,17 +67,18 @@ pub async fn nearby(query: &str) -> Result<Reply, ApiError> {
 /// `POST /api/v1/requests/{id}/follow`: follow an open order that is not one's own. Following
 /// again changes nothing.
 pub async fn follow(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
-    let (by_id, by_number) = order_store::order_key(id)?;
+    let key = order_store::order_key(id)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
             format!(
                 "select o.work_order_id, o.confidential, o.status not in {CLOSED_STATUSES} as open, \
-                        ci.subject = $3 as own \
+                        ci.subject = $2 as own \
                  from work_orders o join citizens ci on ci.citizen_id = o.citizen_id \
-                 where o.work_order_id = $1 or o.tracking_number = $2"
+                 where o.{} = $1",
+                key.column()
             ),
-            [by_id.into(), by_number.into(), text(&principal.subject)],
+            [key.value(), text(&principal.subject)],
         )
         .await?
         .collect()
@@ -116,13 +117,15 @@ pub async fn follow(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
 
 /// `DELETE /api/v1/requests/{id}/follow`: stop following. Not following is no error.
 pub async fn unfollow(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
-    let (by_id, by_number) = order_store::order_key(id)?;
+    let key = order_store::order_key(id)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
-            "select work_order_id from work_orders where (work_order_id = $1 or tracking_number = $2) \
-             and not confidential",
-            [by_id.into(), by_number.into()],
+            format!(
+                "select work_order_id from work_orders where {} = $1 and not confidential",
+                key.column()
+            ),
+            [key.value()],
         )
         .await?
         .collect()

@@ -532,7 +532,7 @@ pub(crate) async fn visible_order(
     principal: &Principal,
     id: &str,
 ) -> Result<Option<WorkOrder>, ApiError> {
-    let (by_id, by_number) = order_store::order_key(id)?;
+    let key = order_store::order_key(id)?;
     let rows = db
         .query(
             format!(
@@ -540,9 +540,10 @@ pub(crate) async fn visible_order(
                         exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id \
                                 where f.work_order_id = o.work_order_id and fc.subject = $1) as following \
                  {FROM} join citizens ci on ci.citizen_id = o.citizen_id \
-                 where o.work_order_id = $2 or o.tracking_number = $3"
+                 where o.{} = $2",
+                key.column()
             ),
-            [text(&principal.subject), by_id.into(), by_number.into()],
+            [text(&principal.subject), key.value()],
         )
         .await?
         .collect()

@@ -12,15 +12,18 @@ use order_store::{required, text};
 use spin_sdk::http::StatusCode;
 
 pub async fn reveal(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
-    let (by_id, by_number) = order_store::order_key(id)?;
+    let key = order_store::order_key(id)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     db.execute("begin", []).await?;
     let outcome = async {
         let rows = db
             .query(
-                "select work_order_id, agency_id, status, confidential, handler_subject, contact_phone from work_orders \
-                 where work_order_id = $1 or tracking_number = $2",
-                [by_id.into(), by_number.into()],
+                format!(
+                    "select work_order_id, agency_id, status, confidential, handler_subject, contact_phone from work_orders \
+                     where {} = $1",
+                    key.column()
+                ),
+                [key.value()],
             )
             .await?
             .collect()

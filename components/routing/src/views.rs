@@ -141,12 +141,15 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
 
 /// `GET /api/v1/orders/{id}`: the centre sees every order; agency staff only their agency's.
 pub async fn order(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
-    let (by_id, by_number) = store::order_key(id)?;
+    let key = store::order_key(id)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
-            "select work_order_id from work_orders where work_order_id = $1 or tracking_number = $2",
-            [by_id.into(), by_number.into()],
+            format!(
+                "select work_order_id from work_orders where {} = $1",
+                key.column()
+            ),
+            [key.value()],
         )
         .await?
         .collect()
@@ -307,16 +310,18 @@ pub async fn order_reply(
 /// orders of the same category near this one, nearest first. An order without coordinates has
 /// none to suggest.
 pub async fn duplicates(id: &str, query: &str) -> Result<Reply, ApiError> {
-    let (by_id, by_number) = store::order_key(id)?;
+    let key = store::order_key(id)?;
     let radius = api_plumbing::query_number(query, "radius", 1.0..=store::MAX_NEARBY_RADIUS_M)
         .map_err(|problem| ApiError::Validation(vec![problem]))?
         .unwrap_or(store::DEFAULT_NEARBY_RADIUS_M);
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
-            "select work_order_id, category_id, lat, lng from work_orders \
-             where work_order_id = $1 or tracking_number = $2",
-            [by_id.into(), by_number.into()],
+            format!(
+                "select work_order_id, category_id, lat, lng from work_orders where {} = $1",
+                key.column()
+            ),
+            [key.value()],
         )
         .await?
         .collect()

@@ -36,6 +36,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A pooled connection idle for longer than this is checked before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// Pools by connection address, shared by every component instance (the process lifetime).
 #[derive(Debug)]
 pub struct PgPools {
@@ -72,6 +75,17 @@ impl PgPools {
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A connection in steady use is not pinged before each use (a round trip, and a
+            // wake-up of its server process, per request per component); one that sat idle is.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         pools.insert(address.to_owned(), pool.clone());
         Ok(pool)
