@@ -200,6 +200,25 @@ impl Client {
         Self::no_content(response).await
     }
 
+    /// `GET /api/v1/follow-ups` (the centre): the first page of the follow-up queue.
+    pub async fn follow_ups(&self) -> Result<crate::FollowUpList, ClientError> {
+        self.get_json("/api/v1/follow-ups", &[] as &[(&str, &str)])
+            .await
+    }
+
+    /// `GET /api/v1/stats/kpis`, with query parameters such as `("from", "2026-11-01")`.
+    pub async fn kpis(&self, query: &[(&str, &str)]) -> Result<crate::KpiReport, ClientError> {
+        self.get_json("/api/v1/stats/kpis", query).await
+    }
+
+    /// `GET /api/v1/stats/kpis/orders`: the cases behind a figure (one page).
+    pub async fn kpi_cases(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::KpiCaseList, ClientError> {
+        self.get_json("/api/v1/stats/kpis/orders", query).await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])

@@ -300,6 +300,10 @@ pub struct StaffOrder {
     /// Seconds until the deadline; negative when overdue.
     pub seconds_left: Option<i64>,
     pub returns_count: i32,
+    /// Redos (重办) so far: 0 in the first handling.
+    pub redo_count: i32,
+    /// Under supervision (督办) since then: put there by a supervisor, or by a redo.
+    pub supervised_at: Option<chrono::DateTime<chrono::Utc>>,
     pub extension: Option<PendingExtension>,
     pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Urgent orders since their dispatch: the fast channel's promises.
@@ -679,6 +683,140 @@ pub struct SetNotificationTemplate {
     #[serde(default)]
     pub sms_template: Option<String>,
     pub fallback: bool,
+}
+
+/// An order whose citizen has not rated it within the window: the operators' follow-up (回访)
+/// queue, `GET /api/v1/follow-ups`. The operator calls, then records the outcome with the order's
+/// `rate` action (by phone) or `not_reached`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FollowUp {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub title: String,
+    pub category: Named,
+    pub agency: Option<Named>,
+    /// 1 for the first handling, 2 after the first redo, ...
+    pub round: u32,
+    /// When the reply passed audit and the citizen was asked to rate.
+    pub awaiting_rating_since: chrono::DateTime<chrono::Utc>,
+    /// Calls of this round that did not reach the citizen (the order is archived unrated after 3).
+    pub attempts: u32,
+    pub last_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub contact_phone_masked: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FollowUpList {
+    /// Waiting longest first.
+    pub items: Vec<FollowUp>,
+    pub next_cursor: Option<String>,
+}
+
+/// One figure: a rate with the counts it is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Kpi {
+    pub numerator: u64,
+    pub denominator: u64,
+    /// numerator ÷ denominator, rounded to four places; null over zero cases (no data, never
+    /// 0% or 100%).
+    pub rate: Option<f64>,
+    /// For people: `95.63%`, or `无数据`.
+    pub display: String,
+    /// Cases in the period that count in neither part yet, as the definition says (e.g. open
+    /// orders whose deadline has not come).
+    pub excluded: u64,
+    /// Among agencies with data, when grouped by agency: 1 is best; equal rates share a place.
+    pub rank: Option<Rank>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Rank {
+    pub position: u32,
+    /// Agencies with data for this figure.
+    pub of: u32,
+}
+
+/// The figures of one group (an agency, district, category or channel; or the whole city).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiGroup {
+    /// The agency, district or category code, or the channel; `city` for the whole city.
+    pub key: String,
+    pub name: String,
+    /// 按期办结率.
+    pub on_time_completion: Kpi,
+    /// 响应率.
+    pub response: Kpi,
+    /// 解决率.
+    pub resolution: Kpi,
+    /// 满意率.
+    pub satisfaction: Kpi,
+}
+
+/// How a figure is computed, in words, beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiDefinition {
+    /// `on_time_completion`, `response`, `resolution` or `satisfaction`.
+    pub kpi: String,
+    pub name: String,
+    pub formula: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub excluded: String,
+}
+
+/// `GET /api/v1/stats/kpis`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiReport {
+    /// The first day counted (China Standard Time).
+    pub from: chrono::NaiveDate,
+    /// The last day counted, inclusive.
+    pub to: chrono::NaiveDate,
+    /// `agency`, `district`, `category` or `channel`; null for the whole city only.
+    pub group_by: Option<String>,
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    pub definitions: Vec<KpiDefinition>,
+    /// The whole city.
+    pub total: KpiGroup,
+    /// Each group with cases in the period, by key. An agency's staff see their own agency only.
+    pub groups: Vec<KpiGroup>,
+}
+
+/// One case behind a figure (`GET /api/v1/stats/kpis/orders`): an order, or for satisfaction
+/// and resolution one rating (or follow-up that never reached the citizen) of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiCase {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub title: String,
+    pub status: String,
+    pub agency: Option<Named>,
+    /// Whether it counts in the numerator.
+    pub in_numerator: bool,
+    /// Whether it counts in the denominator (false for the excluded).
+    pub in_denominator: bool,
+    pub dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The deadline, extensions and redos included.
+    pub deadline_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest reply.
+    pub replied_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the citizen was to be contacted by (response).
+    pub response_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The round rated (satisfaction, resolution).
+    pub round: Option<u32>,
+    /// `satisfied`, `basically_satisfied`, `unsatisfied`; null for a follow-up not reached.
+    pub satisfaction: Option<String>,
+    /// `yes`, `partly`, `no`.
+    pub solved: Option<String>,
+    /// When it was rated, or archived unreached.
+    pub rated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiCaseList {
+    /// By tracking number, then round.
+    pub items: Vec<KpiCase>,
+    pub next_cursor: Option<String>,
 }
 
 /// The stable error codes. Clients branch on these, never on messages.

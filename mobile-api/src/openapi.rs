@@ -78,7 +78,16 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::DeliveryList,
         crate::NotificationTemplate,
         crate::NotificationTemplateList,
-        crate::SetNotificationTemplate
+        crate::SetNotificationTemplate,
+        crate::FollowUp,
+        crate::FollowUpList,
+        crate::Kpi,
+        crate::Rank,
+        crate::KpiGroup,
+        crate::KpiDefinition,
+        crate::KpiReport,
+        crate::KpiCase,
+        crate::KpiCaseList
     ))
 )]
 struct Schemas;
@@ -318,7 +327,10 @@ impl ApiDoc {
             .description(Some(
                 "Actions: dispatch, reassign, close_direct, hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
-                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), rule_unreasonable. Who may take which action, and \
+                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), rule_unreasonable, not_reached (a \
+                 follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated). \
+                 A citizen rates within `rating_window_days` of the reply passing audit; the centre records a rating \
+                 taken by phone at any time while one is awaited. Who may take which action, and \
                  when, is the lifecycle's rule; \
                  a refused action changes nothing and writes no history.",
             ))
@@ -1107,6 +1119,83 @@ impl ApiDoc {
                                 .response("400", error("Malformed JSON (`malformed_json`)"))
                                 .response("404", error("No such kind (`not_found`)"))
                                 .response("422", error("Bad title, body, placeholder or template id (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/follow-ups",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("followUps"))
+                    .summary(Some("The follow-up (回访) queue: orders not rated within the window, longest-waiting first (the centre)"))
+                    .description(Some(
+                        "Call the citizen, then record the outcome with the order's `rate` action (by phone) or \
+                         `not_reached`. An order whose call did not get through comes back after \
+                         `follow_up_retry_minutes`; the third such call archives it unrated.",
+                    ))
+                    .parameter(query("cursor", false, "`next_cursor` of the previous page"))
+                    .parameter(query("limit", false, "1–200, default 50"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Waiting longest first", "FollowUpList"))
+                                .response("400", error("Bad cursor (`invalid_cursor`)"))
+                                .response("422", error("Bad limit (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/stats/kpis",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("kpis"))
+                    .summary(Some("On-time completion, response, resolution and satisfaction rates, with their counts and formulas"))
+                    .description(Some(
+                        "Supervisors, leaders and administrators see any grouping; agency staff see their own agency, \
+                         ranked among all agencies (any grouping but `agency` is `forbidden` to them). A rate over no \
+                         cases is null (`无数据`). `definitions` says in words what each numerator and denominator \
+                         count; `/api/v1/stats/kpis/orders` lists the cases.",
+                    ))
+                    .parameter(query("from", false, "First day counted, YYYY-MM-DD in China Standard Time; default the first of `to`'s month"))
+                    .parameter(query("to", false, "Last day counted, inclusive; default today. At most 366 days"))
+                    .parameter(query("group_by", false, "`agency`, `district`, `category` (top level) or `channel`; none for the city only"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The figures", "KpiReport"))
+                                .response("422", error("Bad date, period or grouping (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/stats/kpis/orders",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("kpiCases"))
+                    .summary(Some("The cases behind one figure, so it can be checked by hand"))
+                    .parameter(query("kpi", true, "`on_time_completion`, `response`, `resolution` or `satisfaction`"))
+                    .parameter(query("part", false, "`numerator`, `denominator`, `excluded` or `all` (default)"))
+                    .parameter(query("from", false, "As for the report"))
+                    .parameter(query("to", false, "As for the report"))
+                    .parameter(query("group_by", false, "As for the report"))
+                    .parameter(query("group", false, "The group's key, e.g. an agency code (needs `group_by`)"))
+                    .parameter(query("cursor", false, "`next_cursor` of the previous page"))
+                    .parameter(query("limit", false, "1–500, default 100"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("By tracking number, then round", "KpiCaseList"))
+                                .response("400", error("Bad cursor (`invalid_cursor`)"))
+                                .response("422", error("Bad figure, part, date, period or grouping (`validation_failed`)")),
                         )
                         .build(),
                     ),

@@ -46,6 +46,8 @@ const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_
 const SIGNED_IN: &[&str] = ROLES;
 /// Those who watch over delivery: dead letters and re-queues.
 const OVERSIGHT: &[&str] = &["supervisor", "admin"];
+/// The KPIs: supervisors and city leaders see every group; agency staff their own agency.
+const STATS: &[&str] = &["supervisor", "leader", "admin", "agency_staff"];
 
 const fn route(
     method: &'static str,
@@ -105,6 +107,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/enable", "gateway", ADMIN),
     route("GET", "/api/v1/admin/audit", "gateway", ADMIN),
+    route("GET", "/api/v1/follow-ups", "rating", CENTRE),
+    route("GET", "/api/v1/stats/kpis", "rating", STATS),
+    route("GET", "/api/v1/stats/kpis/orders", "rating", STATS),
     route("GET", "/api/v1/notifications", "notifications", SIGNED_IN),
     route(
         "POST",

@@ -8,6 +8,7 @@ mod identity;
 mod lifecycle;
 mod notifications;
 mod places;
+mod rating;
 mod runtime;
 mod sms_sign_in;
 mod wechat_sign_in;

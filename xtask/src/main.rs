@@ -22,6 +22,7 @@ const COMPONENTS: &[&str] = &[
     "intake",
     "routing",
     "notifications",
+    "rating",
     "probe",
     "hello",
 ];

@@ -337,7 +337,7 @@ async fn serve(request: Request) -> Reply {
 }
 
 /// The private components, asked for their `/health` by service chaining.
-const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications"];
+const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications", "rating"];
 
 async fn component_health(only: Option<&str>, request_id: &str) -> Reply {
     let mut all_ok = true;

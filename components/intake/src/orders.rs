@@ -677,14 +677,9 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
         .chain(followed.iter().map(|row| summary(row, true)))
         .collect::<Result<Vec<_>, _>>()?;
     items.sort_by_key(|item| std::cmp::Reverse((item.created_at, item.id)));
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items
-            .last()
-            .map(|last| api_plumbing::cursor(last.created_at, last.id))
-    } else {
-        None
-    };
+    let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
+        api_plumbing::cursor(last.created_at, last.id)
+    });
     Ok(reply_with(
         StatusCode::OK,
         &WorkOrderPage { items, next_cursor },

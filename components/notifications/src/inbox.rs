@@ -73,14 +73,9 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
         .iter()
         .map(notification)
         .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items
-            .last()
-            .map(|last| api_plumbing::cursor(last.created_at, last.id))
-    } else {
-        None
-    };
+    let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
+        api_plumbing::cursor(last.created_at, last.id)
+    });
     let unread = db
         .query(
             "select count(*) as unread from notifications where recipient = $1 and read_at is null",

@@ -165,6 +165,9 @@ async fn command(
         "rule_unreasonable" => Command::RuleUnreasonable {
             reason: text(&body.reason, "reason")?,
         },
+        "not_reached" => Command::NotReached {
+            note: text(&body.note, "note")?,
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
 }
@@ -193,6 +196,7 @@ const ACTIONS: &[&str] = &[
     "remind",
     "supervise",
     "rule_unreasonable",
+    "not_reached",
 ];
 
 pub async fn act(
@@ -257,7 +261,11 @@ async fn act_in_transaction(
     let mut event = event;
     if let Command::Rate { .. } = &command {
         let rating = rating_of(body)?;
-        check_rating_window(db, &loaded, now).await?;
+        // The citizen rates in the app within the window; after it, an operator's follow-up
+        // call records the rating by phone.
+        if principal.role == "citizen" {
+            check_rating_window(db, &loaded, now).await?;
+        }
         // The citizen's own choices, which their timeline shows.
         event.note = Some(rating.summary());
         record_rating(db, &loaded, principal, &rating, now).await?;

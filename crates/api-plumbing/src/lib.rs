@@ -213,6 +213,21 @@ pub fn page_limit(query: &str, default: u32, max: u32) -> Result<u32, FieldError
     }
 }
 
+/// Trims a page fetched with one item more than `limit` to `limit` items; the cursor of the next
+/// page (made from the last item kept) when there was more.
+pub fn next_page<T>(
+    items: &mut Vec<T>,
+    limit: u32,
+    cursor: impl Fn(&T) -> String,
+) -> Option<String> {
+    let limit = limit as usize;
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().map(cursor)
+}
+
 /// A page position, `<created_at in µs>.<id>`, as the list routes hand it out.
 pub fn cursor(created_at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
     format!("{}.{}", created_at.timestamp_micros(), id)

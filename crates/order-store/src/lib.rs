@@ -107,7 +107,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
         .query(
             format!("select o.work_order_id, o.status, o.agency_id, o.deadline_at, o.status_before_return, o.returns_count, \
                     o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
-                    ci.subject as owner \
+                    o.supervised_at is not null as supervised, o.follow_up_attempts, ci.subject as owner \
              from work_orders o join citizens ci on ci.citizen_id = o.citizen_id \
              where o.{} = $1 \
              for update of o", key.column()),
@@ -140,6 +140,9 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             extension,
             contacted: contacted_at.is_some(),
             redos: u32::try_from(required::<i32>(row, "redo_count")?).unwrap_or(0),
+            supervised: required(row, "supervised")?,
+            follow_up_attempts: u32::try_from(required::<i32>(row, "follow_up_attempts")?)
+                .unwrap_or(0),
         },
         owner: required(row, "owner")?,
         category: required(row, "category_id")?,
@@ -186,7 +189,11 @@ pub async fn save(
                 contact_due_at = case when $15 then $16 else contact_due_at end, \
                 on_site_due_at = case when $15 then $17 else on_site_due_at end, \
                 visited_at = case when $18 then coalesce(visited_at, $12) else visited_at end, \
-                awaiting_rating_since = case when $19 then $12 else awaiting_rating_since end \
+                awaiting_rating_since = case when $19 then $12 else awaiting_rating_since end, \
+                supervised_at = case when $20 then coalesce(supervised_at, $12) end, \
+                follow_up_attempts = $21, \
+                last_follow_up_at = case when $22 then $12 when $19 then null else last_follow_up_at end, \
+                replied_at = case when $23 then $12 else replied_at end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -208,6 +215,12 @@ pub async fn save(
             time(on_site_due),
             (event.code == "visited").into(),
             (event.code == "audit_passed").into(),
+            next.supervised.into(),
+            i32::try_from(next.follow_up_attempts)
+                .unwrap_or(i32::MAX)
+                .into(),
+            event.code.starts_with("not_reached").into(),
+            (event.code == "replied").into(),
         ],
     )
     .await?;

@@ -208,6 +208,11 @@ pub enum Command {
     RuleUnreasonable {
         reason: String,
     },
+    /// 回访未接通: an operator's follow-up call did not reach the citizen. After
+    /// `Policy::follow_up_attempts` such calls the order is archived unrated.
+    NotReached {
+        note: String,
+    },
 }
 
 /// A pending request for more time.
@@ -229,6 +234,10 @@ pub struct Order {
     pub extension: Option<ExtensionRequest>,
     pub contacted: bool,
     pub redos: u32,
+    /// Under supervision (督办): put there by a supervisor, or by a redo.
+    pub supervised: bool,
+    /// Follow-up calls of this round that did not reach the citizen.
+    pub follow_up_attempts: u32,
 }
 
 impl Order {
@@ -242,6 +251,8 @@ impl Order {
             extension: None,
             contacted: false,
             redos: 0,
+            supervised: false,
+            follow_up_attempts: 0,
         }
     }
 }
@@ -343,12 +354,18 @@ pub const DEFAULT_RETURN_LIMIT: u32 = 2;
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub return_limit: u32,
+    /// Follow-up calls that may fail to reach the citizen before the order is archived unrated.
+    pub follow_up_attempts: u32,
 }
+
+/// Follow-up calls per round before an unreachable citizen's order is archived unrated.
+pub const DEFAULT_FOLLOW_UP_ATTEMPTS: u32 = 3;
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
             return_limit: DEFAULT_RETURN_LIMIT,
+            follow_up_attempts: DEFAULT_FOLLOW_UP_ATTEMPTS,
         }
     }
 }
@@ -602,6 +619,7 @@ pub fn apply(
                 return Err(Refusal::NotReplied);
             }
             next.status = S::AwaitingRating;
+            next.follow_up_attempts = 0;
             event("audit_passed", None)
         }
         C::FailAudit { reason } => {
@@ -637,6 +655,8 @@ pub fn apply(
             next.status = S::InProgress;
             next.redos += 1;
             next.deadline = Some(*deadline);
+            // A redo is supervised (督办) until the order closes.
+            next.supervised = true;
             Event {
                 code: "redo_started",
                 note: None,
@@ -665,7 +685,23 @@ pub fn apply(
             require_text(note)?;
             match command {
                 C::Remind { .. } => event("reminded", Some(note)),
-                _ => event("supervised", Some(note)),
+                _ => {
+                    next.supervised = true;
+                    event("supervised", Some(note))
+                }
+            }
+        }
+        C::NotReached { note } => {
+            if order.status != S::AwaitingRating {
+                return Err(Refusal::NotAwaitingRating);
+            }
+            require_text(note)?;
+            next.follow_up_attempts += 1;
+            if next.follow_up_attempts >= policy.follow_up_attempts {
+                next.status = S::Archived;
+                event("not_reached_archived", Some(note))
+            } else {
+                event("not_reached", Some(note))
             }
         }
     };
@@ -907,6 +943,105 @@ mod tests {
         assert_eq!(back.status, Status::InProgress);
     }
 
+    fn awaiting_rating(agency: &str) -> Order {
+        run(
+            &dispatched_to(agency),
+            &[
+                (staff(agency), Command::Sign),
+                (staff(agency), Command::RecordContact),
+                (staff(agency), Command::Reply { result: "r".into() }),
+                (Actor::Supervisor, Command::PassAudit),
+            ],
+        )
+        .expect("awaiting a rating")
+    }
+
+    #[test]
+    fn an_unsatisfied_rating_brings_a_supervised_redo_to_the_same_agency() {
+        let order = awaiting_rating("a");
+        assert!(!order.supervised);
+        let redo = run(
+            &order,
+            &[
+                (
+                    Actor::Citizen { owner: true },
+                    Command::Rate {
+                        satisfaction: Satisfaction::Unsatisfied,
+                    },
+                ),
+                (
+                    Actor::Operator,
+                    Command::StartRedo {
+                        deadline: now() + Duration::days(3),
+                    },
+                ),
+            ],
+        )
+        .expect("redo");
+        assert_eq!(redo.status, Status::InProgress);
+        assert_eq!(redo.agency.as_deref(), Some("a"));
+        assert_eq!(redo.redos, 1);
+        assert!(redo.supervised, "a redo is supervised");
+    }
+
+    #[test]
+    fn follow_ups_that_never_reach_the_citizen_archive_the_order_unrated() {
+        let order = awaiting_rating("a");
+        let not_reached = (
+            Actor::Operator,
+            Command::NotReached {
+                note: "无人接听".into(),
+            },
+        );
+        let twice = run(&order, &[not_reached.clone(), not_reached.clone()]).expect("twice");
+        assert_eq!(twice.status, Status::AwaitingRating);
+        assert_eq!(twice.follow_up_attempts, 2);
+        let (third, event) = apply(
+            &twice,
+            &not_reached.0,
+            &not_reached.1,
+            now(),
+            Policy::default(),
+        )
+        .expect("third");
+        assert_eq!(third.status, Status::Archived);
+        assert_eq!(event.code, "not_reached_archived");
+        // Only while a rating is awaited, by the centre, with a note.
+        assert_eq!(
+            apply(
+                &dispatched_to("a"),
+                &not_reached.0,
+                &not_reached.1,
+                now(),
+                Policy::default()
+            )
+            .map(|_| ()),
+            Err(Refusal::NotAwaitingRating)
+        );
+        assert_eq!(
+            apply(
+                &order,
+                &staff("a"),
+                &not_reached.1,
+                now(),
+                Policy::default()
+            )
+            .map(|_| ()),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(
+            apply(
+                &order,
+                &Actor::Operator,
+                &Command::NotReached { note: " ".into() },
+                now(),
+                Policy::default()
+            )
+            .map(|_| ()),
+            Err(Refusal::TextRequired)
+        );
+    }
+
     #[test]
     fn status_codes_round_trip() {
         for status in Status::ALL {
@@ -983,6 +1118,9 @@ mod tests {
             Just(Command::RuleUnreasonable {
                 reason: "已按政策答复".into()
             }),
+            Just(Command::NotReached {
+                note: "无人接听".into()
+            }),
         ]
     }
 
@@ -1008,6 +1146,14 @@ mod tests {
         }
         if order.extension.is_some() && !order.status.with_agency() {
             return Err(format!("an extension pending in {:?}", order.status));
+        }
+        if order.status == Status::AwaitingRating
+            && order.follow_up_attempts >= policy.follow_up_attempts
+        {
+            return Err("awaiting a rating after every follow-up attempt".into());
+        }
+        if order.redos > 0 && !order.supervised {
+            return Err("a redo not under supervision".into());
         }
         Ok(())
     }

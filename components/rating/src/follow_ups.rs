@@ -1,0 +1,112 @@
+//! `GET /api/v1/follow-ups`: the operators' follow-up (回访) queue.
+//!
+//! An order waits here once its rating window has passed with no rating, longest-waiting first.
+//! After a call that did not reach the citizen (the `not_reached` action) it rests for
+//! `follow_up_retry_minutes` before it comes up again, so that the next call is at another time
+//! of day; the third such call archives it unrated.
+
+use crate::error::ApiError;
+use api_plumbing::{Reply, query_param};
+use mobile_api::{FollowUp, FollowUpList, Named};
+use order_store::{required, utc};
+use spin_sdk::http::StatusCode;
+use spin_sdk::pg::Row;
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+async fn number_variable(name: &str, default: i64) -> i64 {
+    spin_sdk::variables::get(name)
+        .await
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v >= 1)
+        .unwrap_or(default)
+}
+
+pub async fn queue(query: &str) -> Result<Reply, ApiError> {
+    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
+        .map_err(|problem| ApiError::Validation(vec![problem]))?;
+    let cursor = query_param(query, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
+        .transpose()?;
+    let window_days = number_variable("rating_window_days", 7).await;
+    let retry_minutes = number_variable("follow_up_retry_minutes", 120).await;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let now = order_store::now(&db).await?;
+    let window_closed_before = (now - chrono::TimeDelta::days(window_days)).naive_utc();
+    let rested_before = (now - chrono::TimeDelta::minutes(retry_minutes)).naive_utc();
+    let fetch = i64::from(limit) + 1;
+    let select = "select o.work_order_id, o.tracking_number, o.title, o.category_id, c.name as category_name, \
+                o.agency_id, a.name as agency_name, o.redo_count + 1 as round, o.awaiting_rating_since, \
+                o.follow_up_attempts, o.last_follow_up_at, o.contact_phone \
+         from work_orders o join categories c on c.category_id = o.category_id \
+         left join agencies a on a.agency_id = o.agency_id \
+         where o.status = 'awaiting_rating' and o.awaiting_rating_since <= $1 \
+           and (o.last_follow_up_at is null or o.last_follow_up_at <= $2)";
+    let order = "order by o.awaiting_rating_since, o.work_order_id";
+    let rows = match cursor {
+        None => {
+            db.query(
+                format!("{select} {order} limit $3"),
+                [window_closed_before.into(), rested_before.into(), fetch.into()],
+            )
+            .await?
+        }
+        Some((since, id)) => {
+            db.query(
+                format!(
+                    "{select} and (o.awaiting_rating_since, o.work_order_id) > ($3, $4) {order} limit $5"
+                ),
+                [
+                    window_closed_before.into(),
+                    rested_before.into(),
+                    since.into(),
+                    id.into(),
+                    fetch.into(),
+                ],
+            )
+            .await?
+        }
+    }
+    .collect()
+    .await?;
+    let mut items = rows
+        .iter()
+        .map(follow_up)
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
+        api_plumbing::cursor(last.awaiting_rating_since, last.id)
+    });
+    Ok(api_plumbing::reply_with(
+        StatusCode::OK,
+        &FollowUpList { items, next_cursor },
+    ))
+}
+
+fn follow_up(row: &Row) -> Result<FollowUp, ApiError> {
+    let agency = match (
+        row.get::<String>("agency_id"),
+        row.get::<String>("agency_name"),
+    ) {
+        (Some(code), Some(name)) => Some(Named { code, name }),
+        _ => None,
+    };
+    Ok(FollowUp {
+        id: required(row, "work_order_id")?,
+        tracking_number: required(row, "tracking_number")?,
+        title: required(row, "title")?,
+        category: Named {
+            code: required(row, "category_id")?,
+            name: required(row, "category_name")?,
+        },
+        agency,
+        round: u32::try_from(required::<i32>(row, "round")?).unwrap_or(1),
+        awaiting_rating_since: utc(row, "awaiting_rating_since")
+            .ok_or_else(|| ApiError::Internal("awaiting_rating_since missing".into()))?,
+        attempts: u32::try_from(required::<i32>(row, "follow_up_attempts")?).unwrap_or(0),
+        last_attempt_at: utc(row, "last_follow_up_at"),
+        contact_phone_masked: workorder::mask_phone(&required::<String>(row, "contact_phone")?),
+    })
+}

@@ -1,0 +1,677 @@
+//! Follow-ups and the KPIs: a scripted month of orders with known outcomes gives exactly the
+//! expected counts, rates and ranks for every grouping, and every figure drills down to its cases.
+
+use chrono::{Duration, Utc};
+use mobile_api::{Kpi, KpiGroup, KpiReport, OrderAction};
+use tests::{Client, ClientError, Platform, valid_request};
+
+const URBAN: &str = "city-urban-management";
+const WATER: &str = "utility-water";
+
+fn with(f: impl FnOnce(&mut OrderAction)) -> OrderAction {
+    let mut action = OrderAction::default();
+    f(&mut action);
+    action
+}
+
+fn note(text: &str) -> OrderAction {
+    with(|a| a.note = Some(text.into()))
+}
+
+struct Cast {
+    citizen: Client,
+    operator: Client,
+    supervisor: Client,
+    urban: Client,
+    water: Client,
+}
+
+impl Cast {
+    fn of(platform: &Platform) -> Cast {
+        Cast {
+            citizen: platform.client("citizen-1", "citizen"),
+            operator: platform.client("operator-1", "operator"),
+            supervisor: platform.client("supervisor-1", "supervisor"),
+            urban: platform.agency_client("urban-staff-1", URBAN),
+            water: platform.agency_client("water-staff-1", WATER),
+        }
+    }
+
+    fn staff(&self, agency: &str) -> &Client {
+        if agency == URBAN {
+            &self.urban
+        } else {
+            &self.water
+        }
+    }
+
+    async fn file(&self, category: &str) -> String {
+        let mut request = valid_request();
+        request.category = category.into();
+        self.citizen
+            .create_request(&request, None)
+            .await
+            .expect("filed")
+            .tracking_number
+    }
+
+    /// Dispatched to `agency`, by the operator unless the catalogue did it at filing.
+    async fn dispatch(&self, id: &str, agency: &str) {
+        let order = self.supervisor.order(id).await.expect("order");
+        if order.status == "received" {
+            self.operator
+                .act(id, "dispatch", &with(|a| a.agency = Some(agency.into())))
+                .await
+                .expect("dispatched");
+        } else {
+            assert_eq!(order.agency.map(|a| a.code).as_deref(), Some(agency));
+        }
+    }
+
+    /// Dispatched, signed, the citizen called, replied, and the reply passed audit.
+    async fn handled(&self, category: &str, agency: &str) -> String {
+        let id = self.file(category).await;
+        self.dispatch(&id, agency).await;
+        self.reply(&id, agency).await;
+        id
+    }
+
+    async fn reply(&self, id: &str, agency: &str) {
+        let staff = self.staff(agency);
+        let order = self.supervisor.order(id).await.expect("order");
+        if order.status == "dispatched" {
+            staff
+                .act(id, "sign", &OrderAction::default())
+                .await
+                .expect("signed");
+        }
+        if order.contacted_at.is_none() {
+            staff
+                .act(id, "contact", &OrderAction::default())
+                .await
+                .expect("contacted");
+        }
+        staff
+            .act(id, "reply", &with(|a| a.result = Some("已处理".into())))
+            .await
+            .expect("replied");
+        self.supervisor
+            .act(id, "pass_audit", &OrderAction::default())
+            .await
+            .expect("audited");
+    }
+}
+
+/// Sets an order's times, relative to the database's clock, e.g. `dispatched_at = now() - interval '10 days'`.
+async fn set(platform: &Platform, id: &str, assignments: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "update work_orders set {assignments} where tracking_number = $1"
+    )))
+    .bind(id)
+    .execute(&platform.db)
+    .await
+    .expect("times set");
+}
+
+type Query = Vec<(&'static str, String)>;
+
+async fn kpis(client: &Client, query: Query) -> Result<KpiReport, ClientError> {
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client.kpis(&query).await
+}
+
+async fn cases(client: &Client, query: Query) -> Result<mobile_api::KpiCaseList, ClientError> {
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client.kpi_cases(&query).await
+}
+
+fn counts(kpi: &Kpi) -> (u64, u64, u64) {
+    (kpi.numerator, kpi.denominator, kpi.excluded)
+}
+
+fn group<'a>(report: &'a KpiReport, key: &str) -> &'a KpiGroup {
+    report
+        .groups
+        .iter()
+        .find(|g| g.key == key)
+        .unwrap_or_else(|| panic!("no group {key} in {:?}", report.groups))
+}
+
+/// (on time, response, resolution, satisfaction) as (numerator, denominator, excluded).
+type Expected = [(u64, u64, u64); 4];
+
+fn figures(g: &KpiGroup) -> Expected {
+    [
+        counts(&g.on_time_completion),
+        counts(&g.response),
+        counts(&g.resolution),
+        counts(&g.satisfaction),
+    ]
+}
+
+#[tokio::test]
+async fn a_scripted_month_gives_exactly_the_expected_figures() {
+    let platform = Platform::start().await;
+    let cast = Cast::of(&platform);
+    let streetlight = "urban.streetlight";
+    let water = "utilities.water-supply";
+
+    // A: on time, satisfied, solved.
+    let a = cast.handled(streetlight, URBAN).await;
+    // B: replied after the deadline, the citizen called late; basically satisfied, partly solved.
+    let b = cast.handled(streetlight, URBAN).await;
+    // C: an extension approved, then replied within it; satisfied.
+    let c = cast.file(streetlight).await;
+    cast.dispatch(&c, URBAN).await;
+    cast.urban
+        .act(&c, "sign", &OrderAction::default())
+        .await
+        .expect("signed");
+    cast.urban
+        .act(
+            &c,
+            "request_extension",
+            &with(|x| {
+                x.until = Some(Utc::now() + Duration::days(30));
+                x.reason = Some("需更换变压器，等待供电部门配合".into());
+            }),
+        )
+        .await
+        .expect("extension asked");
+    cast.operator
+        .act(&c, "approve_extension", &OrderAction::default())
+        .await
+        .expect("extension approved");
+    cast.reply(&c, URBAN).await;
+    // D: unsatisfied, so redone by the same agency, and not done again by the redo's deadline.
+    let d = cast.handled(water, WATER).await;
+    // E: the citizen never rates and three follow-up calls do not reach them.
+    let e = cast.handled(water, WATER).await;
+    // F: signed, never called back, past its deadline: late, not forgotten.
+    let f = cast.file(streetlight).await;
+    cast.dispatch(&f, URBAN).await;
+    cast.urban
+        .act(&f, "sign", &OrderAction::default())
+        .await
+        .expect("signed");
+    // G: by phone, in another district, just dispatched: its deadline has not come.
+    let mut call = valid_request();
+    call.category = "urban.road-damage".into();
+    call.channel = mobile_api::Channel::Phone;
+    call.location = mobile_api::LocationInput {
+        lat: None,
+        lng: None,
+        address: Some("西平县人民路".into()),
+        district: Some("xiping".into()),
+    };
+    let g = cast
+        .operator
+        .create_request(&call, None)
+        .await
+        .expect("filed by phone")
+        .tracking_number;
+    cast.dispatch(&g, URBAN).await;
+    // H: a duplicate of F, merged into it: one case, counted once (as F).
+    let h = cast.file(streetlight).await;
+    cast.operator
+        .act(&h, "merge", &with(|x| x.into = Some(f.clone())))
+        .await
+        .expect("merged");
+    // J: not rated in the window; the follow-up call reaches the citizen, who is satisfied.
+    let j = cast.handled(water, WATER).await;
+
+    for (id, satisfaction, solved) in [
+        (&a, "satisfied", "yes"),
+        (&b, "basically_satisfied", "partly"),
+        (&c, "satisfied", "yes"),
+        (&d, "unsatisfied", "no"),
+    ] {
+        cast.citizen
+            .rate(id, satisfaction, solved, None)
+            .await
+            .expect("rated");
+    }
+    cast.operator
+        .act(&d, "start_redo", &OrderAction::default())
+        .await
+        .expect("redo");
+    let redone = cast.supervisor.order(&d).await.expect("order");
+    assert_eq!(redone.status, "in_progress");
+    assert_eq!(redone.agency.as_ref().map(|a| a.code.as_str()), Some(WATER));
+    assert_eq!(redone.redo_count, 1);
+    assert!(
+        redone.supervised_at.is_some(),
+        "a redo is under supervision"
+    );
+
+    // The follow-up queue: E and J once their window has passed, longest-waiting first.
+    assert!(
+        cast.operator
+            .follow_ups()
+            .await
+            .expect("queue")
+            .items
+            .is_empty()
+    );
+    set(
+        &platform,
+        &e,
+        "awaiting_rating_since = now() - interval '9 days'",
+    )
+    .await;
+    set(
+        &platform,
+        &j,
+        "awaiting_rating_since = now() - interval '8 days'",
+    )
+    .await;
+    let queue = cast.operator.follow_ups().await.expect("queue");
+    let queued: Vec<&str> = queue
+        .items
+        .iter()
+        .map(|i| i.tracking_number.as_str())
+        .collect();
+    assert_eq!(queued, [e.as_str(), j.as_str()]);
+    assert_eq!(queue.items[0].contact_phone_masked, "138****8000");
+    assert_eq!(
+        queue.items[0].agency.as_ref().map(|a| a.code.as_str()),
+        Some(WATER)
+    );
+    // A call that does not get through rests the order for a while.
+    cast.operator
+        .act(&e, "not_reached", &note("无人接听"))
+        .await
+        .expect("not reached");
+    let queued: Vec<String> = cast
+        .operator
+        .follow_ups()
+        .await
+        .expect("queue")
+        .items
+        .into_iter()
+        .map(|i| i.tracking_number)
+        .collect();
+    assert_eq!(queued, [j.as_str()]);
+    set(
+        &platform,
+        &e,
+        "last_follow_up_at = now() - interval '3 hours'",
+    )
+    .await;
+    let again = cast.operator.follow_ups().await.expect("queue");
+    assert_eq!(again.items[0].tracking_number, e);
+    assert_eq!(again.items[0].attempts, 1);
+    cast.operator
+        .act(&e, "not_reached", &note("关机"))
+        .await
+        .expect("not reached");
+    let archived = cast
+        .operator
+        .act(&e, "not_reached", &note("空号"))
+        .await
+        .expect("not reached, third time");
+    assert_eq!(archived.status, "archived");
+    let timeline = cast
+        .citizen
+        .get_request(&e)
+        .await
+        .expect("own order")
+        .timeline;
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t.description == "多次回访未能联系到您，诉求已办结归档"),
+        "{timeline:?}"
+    );
+    // J: reached by phone; the operator records the rating after the citizen's window.
+    let rate_by_phone = with(|x| {
+        x.satisfaction = Some("satisfied".into());
+        x.solved = Some("yes".into());
+    });
+    let rated = cast
+        .operator
+        .act(&j, "rate", &rate_by_phone)
+        .await
+        .expect("rated by phone");
+    assert_eq!(rated.status, "archived");
+    assert!(
+        cast.operator
+            .follow_ups()
+            .await
+            .expect("queue")
+            .items
+            .is_empty()
+    );
+
+    // The month's clock: when each was dispatched, due, answered and the citizen called.
+    for (id, times) in [
+        (
+            &a,
+            "dispatched_at = now() - interval '10 days', deadline_at = now() - interval '3 days', replied_at = now() - interval '4 days', contacted_at = now() - interval '10 days' + interval '1 hour'",
+        ),
+        (
+            &b,
+            "dispatched_at = now() - interval '10 days', deadline_at = now() - interval '5 days', replied_at = now() - interval '4 days', contacted_at = now() - interval '10 days' + interval '30 hours'",
+        ),
+        (
+            &c,
+            "dispatched_at = now() - interval '10 days', deadline_at = now() - interval '2 days', replied_at = now() - interval '3 days', contacted_at = now() - interval '10 days' + interval '2 hours'",
+        ),
+        (
+            &d,
+            "dispatched_at = now() - interval '9 days', deadline_at = now() - interval '1 day', replied_at = now() - interval '6 days', contacted_at = now() - interval '9 days' + interval '3 hours'",
+        ),
+        (
+            &e,
+            "dispatched_at = now() - interval '12 days', deadline_at = now() - interval '6 days', replied_at = now() - interval '7 days', contacted_at = now() - interval '12 days' + interval '1 hour'",
+        ),
+        (
+            &j,
+            "dispatched_at = now() - interval '8 days', deadline_at = now() - interval '2 days', replied_at = now() - interval '3 days', contacted_at = now() - interval '8 days' + interval '1 hour'",
+        ),
+        (
+            &f,
+            "dispatched_at = now() - interval '10 days', deadline_at = now() - interval '1 day', contacted_at = null",
+        ),
+        (
+            &g,
+            "dispatched_at = now() - interval '1 hour', deadline_at = now() + interval '2 days', contacted_at = null",
+        ),
+    ] {
+        set(&platform, id, times).await;
+    }
+
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let from = (today - Duration::days(20)).to_string();
+    let to = (today + Duration::days(5)).to_string();
+    let period = |group_by: &'static str| {
+        let (from, to) = (from.clone(), to.clone());
+        move |extra: &[(&'static str, &'static str)]| {
+            let mut query = vec![("from", from.clone()), ("to", to.clone())];
+            if !group_by.is_empty() {
+                query.push(("group_by", group_by.to_owned()));
+            }
+            query.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+            query
+        }
+    };
+
+    // By agency: the counts, the rates as people read them, and the ranks.
+    let by_agency = kpis(&cast.supervisor, period("agency")(&[]))
+        .await
+        .expect("report");
+    let urban = group(&by_agency, URBAN);
+    let water_group = group(&by_agency, WATER);
+    assert_eq!(
+        figures(urban),
+        [(2, 4, 1), (2, 4, 1), (2, 3, 0), (3, 3, 0)],
+        "urban management: on time A, C of A, B, C, F (G not yet due); responded A, C of A, B, C, F; \
+         solved A, C of three ratings; all three satisfied"
+    );
+    assert_eq!(
+        figures(water_group),
+        [(2, 3, 0), (3, 3, 0), (1, 2, 1), (1, 2, 1)],
+        "water: on time E, J (the redone D is overdue); all responded; J solved and satisfied, D not; E never reached"
+    );
+    assert_eq!(
+        figures(&by_agency.total),
+        [(4, 7, 1), (5, 7, 1), (3, 5, 1), (4, 5, 1)]
+    );
+    assert_eq!(by_agency.groups.len(), 2, "{:?}", by_agency.groups);
+    assert_eq!(urban.name, "市城市管理局");
+    assert_eq!(urban.on_time_completion.rate, Some(0.5));
+    assert_eq!(urban.on_time_completion.display, "50.00%");
+    assert_eq!(water_group.on_time_completion.rate, Some(0.6667));
+    assert_eq!(water_group.on_time_completion.display, "66.67%");
+    assert_eq!(by_agency.total.on_time_completion.display, "57.14%");
+    assert_eq!(by_agency.total.satisfaction.display, "80.00%");
+    let rank = |g: &KpiGroup| {
+        [
+            &g.on_time_completion,
+            &g.response,
+            &g.resolution,
+            &g.satisfaction,
+        ]
+        .map(|k| k.rank.as_ref().map(|r| (r.position, r.of)))
+    };
+    assert_eq!(
+        rank(urban),
+        [Some((2, 2)), Some((2, 2)), Some((1, 2)), Some((1, 2))]
+    );
+    assert_eq!(
+        rank(water_group),
+        [Some((1, 2)), Some((1, 2)), Some((2, 2)), Some((2, 2))]
+    );
+    assert_eq!(by_agency.definitions.len(), 4);
+    assert!(
+        by_agency
+            .definitions
+            .iter()
+            .all(|d| !d.formula.is_empty() && !d.numerator.is_empty() && !d.denominator.is_empty())
+    );
+
+    // By district, channel and category: the same cases, grouped otherwise. G (by phone, in
+    // Xiping) is only due later, so its groups have cases but no data.
+    let yicheng_or_app: Expected = [(4, 7, 0), (5, 7, 0), (3, 5, 1), (4, 5, 1)];
+    let xiping_or_phone: Expected = [(0, 0, 1), (0, 0, 1), (0, 0, 0), (0, 0, 0)];
+    for (grouping, first, second) in [
+        ("district", "yicheng", "xiping"),
+        ("channel", "app", "phone"),
+    ] {
+        let report = kpis(&cast.supervisor, period(grouping)(&[]))
+            .await
+            .expect("report");
+        assert_eq!(figures(group(&report, first)), yicheng_or_app, "{grouping}");
+        let other = group(&report, second);
+        assert_eq!(figures(other), xiping_or_phone, "{grouping}");
+        assert_eq!(
+            other.on_time_completion.rate, None,
+            "no data, never 0% or 100%"
+        );
+        assert_eq!(other.on_time_completion.display, "无数据");
+        assert_eq!(other.satisfaction.display, "无数据");
+        assert_eq!(report.groups.len(), 2);
+    }
+    let by_category = kpis(&cast.supervisor, period("category")(&[]))
+        .await
+        .expect("report");
+    assert_eq!(figures(group(&by_category, "urban")), figures(urban));
+    assert_eq!(
+        figures(group(&by_category, "utilities")),
+        figures(water_group)
+    );
+    assert_eq!(group(&by_category, "utilities").name, "水电气暖");
+    // The whole city alone; leaders see it too.
+    let city = kpis(&platform.client("leader-1", "leader"), period("")(&[]))
+        .await
+        .expect("report");
+    assert_eq!(figures(&city.total), figures(&by_agency.total));
+    assert!(city.groups.is_empty());
+
+    // Every figure drills down to its cases.
+    let numbers = |list: &mobile_api::KpiCaseList| -> Vec<String> {
+        list.items
+            .iter()
+            .map(|c| c.tracking_number.clone())
+            .collect()
+    };
+    let on_time_urban = cases(
+        &cast.supervisor,
+        period("agency")(&[
+            ("kpi", "on_time_completion"),
+            ("group", URBAN),
+            ("part", "numerator"),
+        ]),
+    )
+    .await
+    .expect("cases");
+    assert_eq!(numbers(&on_time_urban), [a.clone(), c.clone()]);
+    let due_urban = cases(
+        &cast.supervisor,
+        period("agency")(&[
+            ("kpi", "on_time_completion"),
+            ("group", URBAN),
+            ("part", "denominator"),
+        ]),
+    )
+    .await
+    .expect("cases");
+    assert_eq!(
+        numbers(&due_urban),
+        [a.clone(), b.clone(), c.clone(), f.clone()]
+    );
+    let late = due_urban
+        .items
+        .iter()
+        .find(|x| x.tracking_number == f)
+        .expect("F");
+    assert!(late.in_denominator && !late.in_numerator && late.replied_at.is_none());
+    let not_yet = cases(
+        &cast.supervisor,
+        period("")(&[("kpi", "on_time_completion"), ("part", "excluded")]),
+    )
+    .await
+    .expect("cases");
+    assert_eq!(numbers(&not_yet), [g.as_str()]);
+    let unreached = cases(
+        &cast.supervisor,
+        period("")(&[("kpi", "satisfaction"), ("part", "excluded")]),
+    )
+    .await
+    .expect("cases");
+    assert_eq!(numbers(&unreached), [e.as_str()]);
+    assert_eq!(unreached.items[0].satisfaction, None);
+    let rated_water = cases(
+        &cast.supervisor,
+        period("agency")(&[
+            ("kpi", "satisfaction"),
+            ("group", WATER),
+            ("part", "denominator"),
+        ]),
+    )
+    .await
+    .expect("cases");
+    let rated: Vec<(String, Option<u32>, Option<String>, bool)> = rated_water
+        .items
+        .iter()
+        .map(|x| {
+            (
+                x.tracking_number.clone(),
+                x.round,
+                x.satisfaction.clone(),
+                x.in_numerator,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rated,
+        [
+            (d.clone(), Some(1), Some("unsatisfied".into()), false),
+            (j.clone(), Some(1), Some("satisfied".into()), true)
+        ]
+    );
+    // Page by page, the same cases as at once.
+    let all = cases(&cast.supervisor, period("")(&[("kpi", "response")]))
+        .await
+        .expect("cases");
+    assert_eq!(
+        all.items.len(),
+        8,
+        "seven counted and G, not yet due to be called"
+    );
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = period("")(&[("kpi", "response"), ("limit", "3")]);
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let page = cases(&cast.supervisor, query).await.expect("page");
+        paged.extend(numbers(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, numbers(&all));
+
+    // An agency sees its own figures, ranked among all agencies, and its own cases only.
+    let own = kpis(&cast.urban, period("")(&[]))
+        .await
+        .expect("own report");
+    assert_eq!(own.groups.len(), 1);
+    assert_eq!(own.groups[0].key, URBAN);
+    assert_eq!(rank(&own.groups[0]), rank(urban));
+    let forbidden = kpis(&cast.urban, period("district")(&[]))
+        .await
+        .expect_err("not theirs to see");
+    assert_eq!(
+        (forbidden.status(), forbidden.code()),
+        (Some(403), Some("forbidden"))
+    );
+    let theirs = cases(
+        &cast.urban,
+        period("agency")(&[("kpi", "on_time_completion"), ("group", WATER)]),
+    )
+    .await
+    .expect_err("another agency's cases");
+    assert_eq!(theirs.status(), Some(403));
+    let mine = cases(&cast.urban, period("")(&[("kpi", "on_time_completion")]))
+        .await
+        .expect("own cases");
+    assert_eq!(
+        numbers(&mine),
+        [a.clone(), b.clone(), c.clone(), f.clone(), g.clone()]
+    );
+    let citizen = kpis(&cast.citizen, period("")(&[]))
+        .await
+        .expect_err("citizens do not");
+    assert_eq!(citizen.status(), Some(403));
+
+    // A period without cases has no data, not 0% or 100%.
+    let empty = cast
+        .supervisor
+        .kpis(&[
+            ("from", "2020-01-01"),
+            ("to", "2020-01-31"),
+            ("group_by", "agency"),
+        ])
+        .await
+        .expect("report");
+    assert!(empty.groups.is_empty());
+    assert_eq!(empty.total.satisfaction.rate, None);
+    assert_eq!(empty.total.on_time_completion.display, "无数据");
+
+    // Bad questions get clear answers.
+    for query in [
+        vec![("from", "2026-13-01")],
+        vec![("from", "2026-11-20"), ("to", "2026-11-01")],
+        vec![("from", "2024-01-01"), ("to", "2026-01-01")],
+        vec![("group_by", "weather")],
+    ] {
+        let refused = cast.supervisor.kpis(&query).await.expect_err("refused");
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (Some(422), Some("validation_failed")),
+            "{query:?}"
+        );
+    }
+    for query in [
+        vec![("kpi", "happiness")],
+        vec![("kpi", "response"), ("part", "half")],
+    ] {
+        let refused = cast
+            .supervisor
+            .kpi_cases(&query)
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.status(), Some(422), "{query:?}");
+    }
+    let bad_cursor = cast
+        .supervisor
+        .kpi_cases(&[("kpi", "response"), ("cursor", "nonsense")])
+        .await
+        .expect_err("refused");
+    assert_eq!(bad_cursor.code(), Some("invalid_cursor"));
+    let _ = h;
+}
