@@ -280,16 +280,22 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
 }
 
 /// `pgbench -M prepared` with `script` at `clients` clients; returns transactions per second.
+/// Debian's pgbench (not on the PATH), or whatever `pgbench` is.
+fn pgbench_binary() -> std::path::PathBuf {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/pgbench"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "pgbench".into())
+}
+
 fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f64> {
     let dir = root().join("target/bench-data");
     let path = dir.join(format!("pgbench-{}.sql", std::process::id()));
     std::fs::write(&path, script)?;
-    let bin = std::fs::read_dir("/usr/lib/postgresql")?
-        .flatten()
-        .map(|e| e.path().join("bin/pgbench"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| "pgbench".into());
-    let out = Command::new(bin)
+    let out = Command::new(pgbench_binary())
         .args([
             "-n",
             "-M",
@@ -424,7 +430,14 @@ fn filing(token: String) -> RequestFactory {
 }
 
 /// The sections `cargo xtask bench` can be limited to (all of them by default).
-const SECTIONS: [&str; 5] = ["hello", "hop", "filing", "tracking", "notifications"];
+const SECTIONS: [&str; 6] = [
+    "hello",
+    "hop",
+    "filing",
+    "tracking",
+    "notifications",
+    "report",
+];
 
 /// Runs every section and writes `BENCHMARKS.md`; or, given section names (e.g. `tracking` while
 /// profiling), runs only those and prints their rows without touching the file.
@@ -453,7 +466,10 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
     }
     let database_url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let result = measure(&data, &database_url, only);
-    step("stopping the bench database cluster");
+    step("dropping the bench database and stopping its cluster");
+    if let Err(error) = drop_database(&database_url, &database) {
+        eprintln!("xtask: could not drop {database}: {error:#}");
+    }
     let _ = Command::new(hotline(true))
         .arg("--data-dir")
         .arg(&data)
@@ -466,6 +482,36 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
         eprintln!("\nwrote BENCHMARKS.md");
     }
     Ok(())
+}
+
+/// Drops the run's database (the report's orders alone take gigabytes), and any that earlier
+/// runs left behind.
+fn drop_database(database_url: &str, database: &str) -> anyhow::Result<()> {
+    let maintenance = database_url
+        .rsplit_once('/')
+        .map(|(server, _)| format!("{server}/postgres"))
+        .context("a database URL")?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let db = sqlx::PgPool::connect(&maintenance).await?;
+            let mut stale: Vec<String> = sqlx::query_scalar(
+                "select datname from pg_database where datname like 'bench\\_%'",
+            )
+            .fetch_all(&db)
+            .await?;
+            stale.retain(|name| name != database);
+            stale.push(database.to_owned());
+            for name in stale {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists \"{name}\" with (force)"
+                )))
+                .execute(&db)
+                .await?;
+            }
+            anyhow::Ok(())
+        })
 }
 
 fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyhow::Result<String> {
@@ -696,6 +742,46 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             target: "context (no target yet)",
         });
     }
+    if wanted("report") {
+        let supervisor = {
+            let out = Command::new(hotline(true))
+                .arg("--data-dir")
+                .arg(data)
+                .args([
+                    "token",
+                    "--subject",
+                    "bench-supervisor",
+                    "--role",
+                    "supervisor",
+                ])
+                .output()?;
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let mut seeded = 0;
+        for orders in REPORT_ORDERS {
+            step(&format!(
+                "the KPI report: one month by agency over {orders} orders, against pgbench (seeding {} more)",
+                orders - seeded
+            ));
+            let (ours, theirs, in_month) = runtime.block_on(report_at_scale(
+                database_url,
+                address,
+                &supervisor,
+                seeded,
+                orders,
+            ))?;
+            seeded = orders;
+            rows.push(Row {
+                what: format!(
+                    "KPI report, a month by agency ({orders} orders, {in_month} due in the month)"
+                ),
+                ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
+                baseline: format!("pgbench, same statement: {theirs:.0} ms"),
+                ratio: format!("{:.2}", theirs / ours),
+                target: "context (no target yet)",
+            });
+        }
+    }
     drop(server);
 
     rows.push(Row {
@@ -711,17 +797,147 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     });
     rows.push(Row {
         what: "resident memory".into(),
-        ours: format!(
-            "{} MiB idle, {} MiB peak under filing at 64 clients",
-            idle_rss / 1024,
-            load_rss / 1024
-        ),
+        ours: if wanted("filing") {
+            format!(
+                "{} MiB idle, {} MiB peak under filing at 64 clients",
+                idle_rss / 1024,
+                load_rss / 1024
+            )
+        } else {
+            format!(
+                "{} MiB idle (the peak is taken under filing)",
+                idle_rss / 1024
+            )
+        },
         baseline: "—".into(),
         ratio: "—".into(),
         target: "< 150 MB under load",
     });
 
     Ok(report(&rows))
+}
+
+/// The data the KPI report is timed over: orders over the past 360 days (1×, then 10×).
+const REPORT_ORDERS: [u64; 2] = [1_000_000, 10_000_000];
+
+/// Timed reports at each size, after one untimed.
+const REPORT_RUNS: usize = 5;
+
+/// Orders `first..=last` of a year's history (archived, one in fifty still open; 60% rated),
+/// spread over the agencies, districts, categories and channels.
+const REPORT_SEED: &str = "\
+insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b1', 'bench-report-citizen', null) on conflict do nothing;
+with a as (select array_agg(agency_id order by agency_id) ids from agencies),
+     d as (select array_agg(district_id order by district_id) ids from districts),
+     c as (select array_agg(category_id order by category_id) ids from categories where parent_id is not null)
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at)
+select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1', 'bench-report',
+       case when g % 50 = 0 then 'in_progress' else 'archived' end,
+       c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮', '驿城区解放大道',
+       d.ids[1 + g % array_length(d.ids, 1)], '13800138000', (array['app', 'wechat', 'phone', 'web'])[1 + g % 4],
+       t.created, t.created, a.ids[1 + g % array_length(a.ids, 1)], t.created + interval '10 minutes',
+       t.created + interval '7 days',
+       case when g % 50 = 0 then null else t.created + (g % 9) * interval '1 day' end,
+       t.created + (g % 30) * interval '1 hour'
+from generate_series(@FIRST@, @LAST@) g, a, d, c,
+     lateral (select now() - interval '360 days' + ((g * 7919) % @LAST@)::float8 / @LAST@ * interval '360 days' as created) t;
+analyze work_orders;
+insert into ratings (work_order_id, round, satisfaction, solved, rated_by, channel, created_at)
+select work_order_id, 1, (array['satisfied', 'basically_satisfied', 'unsatisfied'])[1 + abs(hashtext(work_order_id::text)) % 3],
+       (array['yes', 'partly', 'no'])[1 + abs(hashtext(work_order_id::text) / 3) % 3], 'bench-report', 'app', replied_at + interval '1 day'
+from work_orders
+where filed_by = 'bench-report' and replied_at is not null and abs(hashtext(work_order_id::text)) % 5 < 3
+  and substr(tracking_number, 7)::int8 between @FIRST@ and @LAST@;
+analyze ratings;";
+
+/// Seeds orders up to `orders` (from `seeded`), then times the month's report by agency through
+/// the API and under pgbench; the medians in ms, and the orders due in the month.
+async fn report_at_scale(
+    database_url: &str,
+    address: SocketAddr,
+    supervisor: &str,
+    seeded: u64,
+    orders: u64,
+) -> anyhow::Result<(f64, f64, i64)> {
+    use sqlx::Executor;
+    let db = sqlx::PgPool::connect(database_url).await?;
+    db.execute(sqlx::AssertSqlSafe(
+        REPORT_SEED
+            .replace("@FIRST@", &format!("{}::int8", seeded + 1))
+            .replace("@LAST@", &format!("{orders}::int8")),
+    ))
+    .await?;
+    // The month that ended thirty days ago, as days in China Standard Time.
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let to = today - chrono::TimeDelta::days(30);
+    let from = to - chrono::TimeDelta::days(29);
+    // (No single colons: pgbench would take `:00` for a variable.)
+    let (start, end) = (
+        format!("('{from}'::date::timestamp at time zone 'Asia/Shanghai')"),
+        format!(
+            "('{}'::date::timestamp at time zone 'Asia/Shanghai')",
+            to + chrono::TimeDelta::days(1)
+        ),
+    );
+    let in_month: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select count(*) from work_orders where dispatched_at is not null and deadline_at >= {start} and deadline_at < {end}"
+    )))
+    .fetch_one(&db)
+    .await?;
+    let client = mobile_api::client::Client::new(format!("http://{address}"))
+        .with_token(supervisor.to_owned());
+    let (from, to) = (from.to_string(), to.to_string());
+    let query = [
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("group_by", "agency"),
+    ];
+    client.kpis(&query).await?;
+    let mut times = Vec::new();
+    for _ in 0..REPORT_RUNS {
+        let started = Instant::now();
+        client.kpis(&query).await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let script = format!(
+        "{};\n",
+        order_store::kpis::report_sql("coalesce(o.agency_id, '')")
+            .replace("$1", &start)
+            .replace("$2", &end)
+    );
+    let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
+    Ok((times[times.len() / 2], theirs, in_month))
+}
+
+/// `pgbench -M prepared` running `script` `transactions` times on one connection: the average
+/// latency in ms.
+fn pgbench_latency(database_url: &str, script: &str, transactions: usize) -> anyhow::Result<f64> {
+    let path = root()
+        .join("target/bench-data")
+        .join(format!("pgbench-report-{}.sql", std::process::id()));
+    std::fs::write(&path, script)?;
+    let out = Command::new(pgbench_binary())
+        .args(["-n", "-M", "prepared", "-c", "1", "-t"])
+        .arg(transactions.to_string())
+        .arg("-f")
+        .arg(&path)
+        .arg(database_url)
+        .output()
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "pgbench failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    text.lines()
+        .find(|line| line.starts_with("latency average = "))
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|ms| ms.parse().ok())
+        .context("no latency in pgbench's output")
 }
 
 /// How many pushes the delivery benchmark queues.

@@ -25,10 +25,6 @@ const KPIS: [&str; 4] = [
     "satisfaction",
 ];
 
-/// Hours an ordinary order's agency has from dispatch to sign it and call the citizen (the fast
-/// channel's own limit, 30 minutes, is the order's `contact_due_at`).
-const RESPONSE_HOURS: i64 = 24;
-
 /// The longest period one report covers.
 const MAX_DAYS: i64 = 366;
 
@@ -136,47 +132,6 @@ impl GroupBy {
             GroupBy::Channel => "o.channel",
         }
     }
-}
-
-/// The cases of the period [$1, $2): `kpi, work_order_id, round, group_key, counted, good,
-/// rated_at`. `counted`: in the denominator; `good`: in the numerator (only counted cases are).
-fn cases_sql(group_by: GroupBy) -> String {
-    let key = group_by.key_sql();
-    format!(
-        "with cases as ( \
-           select 'on_time_completion'::text as kpi, o.work_order_id, 0 as round, {key} as group_key, \
-                  done.is_done or o.deadline_at <= now() as counted, \
-                  done.is_done and o.replied_at <= o.deadline_at as good, \
-                  null::timestamptz as rated_at \
-           from work_orders o join categories cat on cat.category_id = o.category_id, \
-                lateral (select o.replied_at is not null \
-                           and o.status in ('replied', 'awaiting_rating', 'redo_requested', 'archived') as is_done) done \
-           where o.dispatched_at is not null and o.deadline_at >= $1 and o.deadline_at < $2 \
-           union all \
-           select 'response', o.work_order_id, 0, {key}, \
-                  o.contacted_at is not null or due.at <= now(), \
-                  o.contacted_at is not null and o.contacted_at <= due.at, \
-                  null \
-           from work_orders o join categories cat on cat.category_id = o.category_id, \
-                lateral (select coalesce(o.contact_due_at, o.dispatched_at + interval '{RESPONSE_HOURS} hours') as at) due \
-           where o.dispatched_at >= $1 and o.dispatched_at < $2 \
-           union all \
-           select k.kpi, r.work_order_id, r.round, {key}, true, \
-                  case k.kpi when 'satisfaction' then r.satisfaction in ('satisfied', 'basically_satisfied') \
-                             else r.solved = 'yes' end, \
-                  r.created_at \
-           from ratings r join work_orders o on o.work_order_id = r.work_order_id \
-                join categories cat on cat.category_id = o.category_id \
-                cross join (values ('resolution'), ('satisfaction')) k(kpi) \
-           where r.created_at >= $1 and r.created_at < $2 \
-           union all \
-           select k.kpi, e.work_order_id, o.redo_count + 1, {key}, false, false, e.created_at \
-           from work_order_events e join work_orders o on o.work_order_id = e.work_order_id \
-                join categories cat on cat.category_id = o.category_id \
-                cross join (values ('resolution'), ('satisfaction')) k(kpi) \
-           where e.event = 'not_reached_archived' and e.created_at >= $1 and e.created_at < $2 \
-         )"
-    )
 }
 
 /// The period asked for: `from` and `to` are days in China Standard Time, both included. By
@@ -308,14 +263,7 @@ pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     let period = Period::parse(query, now).map_err(ApiError::Validation)?;
     let rows = db
         .query(
-            format!(
-                "{} select kpi, group_key, \
-                        count(*) filter (where counted and good) as numerator, \
-                        count(*) filter (where counted) as denominator, \
-                        count(*) filter (where not counted) as excluded \
-                 from cases group by kpi, group_key",
-                cases_sql(group_by)
-            ),
+            order_store::kpis::report_sql(group_by.key_sql()),
             period.bounds(),
         )
         .await?
@@ -519,7 +467,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                         c.rated_at, o.tracking_number, o.title, o.status, o.agency_id, a.name as agency_name, \
                         o.dispatched_at, o.deadline_at, o.replied_at, o.contacted_at, \
                         case when c.kpi = 'response' \
-                             then coalesce(o.contact_due_at, o.dispatched_at + interval '{RESPONSE_HOURS} hours') end as response_due_at, \
+                             then coalesce(o.contact_due_at, o.dispatched_at + interval '{hours} hours') end as response_due_at, \
                         r.satisfaction, r.solved \
                  from cases c join work_orders o on o.work_order_id = c.work_order_id \
                  left join agencies a on a.agency_id = o.agency_id \
@@ -530,7 +478,8 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                                when 'excluded' then not c.counted else true end \
                    and (o.tracking_number, c.round) > ($6, $7) \
                  order by o.tracking_number, c.round limit $8",
-                cases_sql(group_by)
+                order_store::kpis::cases_sql(group_by.key_sql()),
+                hours = order_store::kpis::RESPONSE_HOURS,
             ),
             [
                 from,

@@ -9,6 +9,7 @@ use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
 use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
 
+pub mod kpis;
 pub mod outbox;
 pub use outbox::record_event;
 
