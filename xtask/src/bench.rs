@@ -823,8 +823,9 @@ const REPORT_ORDERS: [u64; 2] = [1_000_000, 10_000_000];
 /// Timed reports at each size, after one untimed.
 const REPORT_RUNS: usize = 5;
 
-/// Orders `first..=last` of a year's history (archived, one in fifty still open; 60% rated),
-/// spread over the agencies, districts, categories and channels.
+/// Orders `first..=last` of a year's history, filed in time order as a live system files them
+/// (archived, one in fifty still open; 60% rated), spread over the agencies, districts,
+/// categories and channels.
 const REPORT_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b1', 'bench-report-citizen', null) on conflict do nothing;
 with a as (select array_agg(agency_id order by agency_id) ids from agencies),
@@ -840,7 +841,7 @@ select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1',
        case when g % 50 = 0 then null else t.created + (g % 9) * interval '1 day' end,
        t.created + (g % 30) * interval '1 hour'
 from generate_series(@FIRST@, @LAST@) g, a, d, c,
-     lateral (select now() - interval '360 days' + ((g * 7919) % @LAST@)::float8 / @LAST@ * interval '360 days' as created) t;
+     lateral (select now() - interval '360 days' + (g - @FIRST@)::float8 / (@LAST@ - @FIRST@ + 1) * interval '360 days' as created) t;
 analyze work_orders;
 insert into ratings (work_order_id, round, satisfaction, solved, rated_by, channel, created_at)
 select work_order_id, 1, (array['satisfied', 'basically_satisfied', 'unsatisfied'])[1 + abs(hashtext(work_order_id::text)) % 3],
@@ -1101,9 +1102,13 @@ fn report(rows: &[Row]) -> String {
          the platform's own) and the dispatch catalogue's lookup), and the tracking baseline the rate counter and the \
          two queries behind `GET /api/v1/requests/{{id}}`:\n\n```sql\n{}```\n\n\
          The notifications row queues {NOTIFICATIONS} pushes to 50 phones in the database, makes them due at once and \
-         times until the fake FCM (in the bench process, HTTP/1.1) has them all: the deliverer's claims, sends (8 at a \
+         times until the fake FCM (in the bench process, HTTP/1.1) has them all: the deliverer's claims, sends (16 at a \
          time per run) and updates. Its baseline is a native closed-loop client posting the same message to the same \
-         fake with 8 in flight.\n",
+         fake with 8 in flight.\n\n\
+         The KPI report rows seed a year of orders filed in time order (1M, then 9M more; one in fifty still open, 60% \
+         rated) and time `GET /api/v1/stats/kpis` for one month grouped by agency, one request at a time; the baseline is \
+         `pgbench -M prepared -c 1 -t 5` running the same statement (`order_store::kpis::report_sql`) with the month's \
+         bounds written in.\n",
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),
         filing_script(),
