@@ -292,21 +292,28 @@ fn pgbench_binary() -> std::path::PathBuf {
 }
 
 fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f64> {
-    let dir = root().join("target/bench-data");
-    let path = dir.join(format!("pgbench-{}.sql", std::process::id()));
+    let seconds = MEASURE.as_secs().to_string();
+    let clients = clients.to_string();
+    let args = ["-c", clients.as_str(), "-j", "2", "-T", seconds.as_str()];
+    pgbench_figure(database_url, script, &args, "tps = ", 2)
+}
+
+/// `pgbench -n -M prepared <args> -f <script>`: the number in the output line that starts with
+/// `prefix`, the `word`-th word of it.
+fn pgbench_figure(
+    database_url: &str,
+    script: &str,
+    args: &[&str],
+    prefix: &str,
+    word: usize,
+) -> anyhow::Result<f64> {
+    let path = root()
+        .join("target/bench-data")
+        .join(format!("pgbench-{}.sql", std::process::id()));
     std::fs::write(&path, script)?;
     let out = Command::new(pgbench_binary())
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            "2",
-            "-T",
-        ])
-        .arg(MEASURE.as_secs().to_string())
+        .args(["-n", "-M", "prepared"])
+        .args(args)
         .arg("-f")
         .arg(&path)
         .arg(database_url)
@@ -321,10 +328,10 @@ fn pgbench(database_url: &str, script: &str, clients: usize) -> anyhow::Result<f
         );
     }
     text.lines()
-        .find(|line| line.starts_with("tps = "))
-        .and_then(|line| line.split_whitespace().nth(2))
-        .and_then(|tps| tps.parse().ok())
-        .context("no tps in pgbench's output")
+        .find(|line| line.starts_with(prefix))
+        .and_then(|line| line.split_whitespace().nth(word))
+        .and_then(|figure| figure.parse().ok())
+        .with_context(|| format!("no `{prefix}` in pgbench's output"))
 }
 
 /// The SQL one filing runs, as a pgbench script (a colon before a letter is a pgbench variable even
@@ -914,31 +921,9 @@ async fn report_at_scale(
 /// `pgbench -M prepared` running `script` `transactions` times on one connection: the average
 /// latency in ms.
 fn pgbench_latency(database_url: &str, script: &str, transactions: usize) -> anyhow::Result<f64> {
-    let path = root()
-        .join("target/bench-data")
-        .join(format!("pgbench-report-{}.sql", std::process::id()));
-    std::fs::write(&path, script)?;
-    let out = Command::new(pgbench_binary())
-        .args(["-n", "-M", "prepared", "-c", "1", "-t"])
-        .arg(transactions.to_string())
-        .arg("-f")
-        .arg(&path)
-        .arg(database_url)
-        .output()
-        .context("running pgbench")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!(
-            "pgbench failed: {}{}",
-            text,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    text.lines()
-        .find(|line| line.starts_with("latency average = "))
-        .and_then(|line| line.split_whitespace().nth(3))
-        .and_then(|ms| ms.parse().ok())
-        .context("no latency in pgbench's output")
+    let transactions = transactions.to_string();
+    let args = ["-c", "1", "-t", transactions.as_str()];
+    pgbench_figure(database_url, script, &args, "latency average = ", 3)
 }
 
 /// How many pushes the delivery benchmark queues.
