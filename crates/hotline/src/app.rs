@@ -58,9 +58,42 @@ impl Default for Limits {
 /// How often the epoch ticks; a spinning guest yields at this interval.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// One public `[[trigger.http]]` route, with what the `spin-*` request headers say of it, made
+/// once at load rather than on every request.
+pub struct Trigger {
+    pub route: Route,
+    pub component: String,
+    /// The route as written (`/api/...`), for logs and `spin-matched-route`.
+    pub raw: String,
+    /// `spin-matched-route` and `spin-raw-component-route`.
+    pub raw_header: http::HeaderValue,
+    /// The route without its wildcard (`/api`): `spin-component-route`, and the part of the path
+    /// that is not `spin-path-info`.
+    pub base: String,
+    pub base_header: http::HeaderValue,
+}
+
+impl Trigger {
+    fn new(route: Route, component: String) -> anyhow::Result<Trigger> {
+        let raw = route.raw();
+        let base = raw.strip_suffix("/...").unwrap_or(&raw).to_owned();
+        Ok(Trigger {
+            raw_header: http::HeaderValue::from_str(&raw)
+                .with_context(|| format!("route `{raw}` is not a valid header value"))?,
+            base_header: http::HeaderValue::from_str(&base)
+                .with_context(|| format!("route `{raw}` is not a valid header value"))?,
+            route,
+            component,
+            raw,
+            base,
+        })
+    }
+}
+
 pub struct App {
     pub name: String,
-    pub triggers: Vec<(Route, String)>,
+    /// The public routes (private components have none).
+    pub triggers: Vec<Trigger>,
     pub pg_pools: PgPools,
     pub limits: Limits,
     /// The backing of `spin:key-value`; `None` when the runtime has no database of its own.
@@ -68,6 +101,9 @@ pub struct App {
     /// Outbound HTTP/2 connections, for the origins components list in `http2_origins`.
     pub http2: crate::http2::Http2Client,
     handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
+    /// Set when the server stops: instances still running are then dropped with the process,
+    /// which is no failure of theirs.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// How a request to a component ended, when it did not end with a response.
@@ -200,6 +236,12 @@ impl App {
             prepared.push((pre, config));
         }
 
+        let triggers = manifest
+            .triggers
+            .iter()
+            .filter(|t| t.route != Route::Private)
+            .map(|t| Trigger::new(t.route.clone(), t.component.clone()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let app = Arc::new_cyclic(|weak: &Weak<App>| {
             let handlers = prepared
                 .into_iter()
@@ -217,32 +259,36 @@ impl App {
                 .collect();
             App {
                 name: manifest.name.clone(),
-                triggers: manifest
-                    .triggers
-                    .iter()
-                    .map(|t| (t.route.clone(), t.component.clone()))
-                    .collect(),
+                triggers,
                 pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
                 limits,
                 key_value,
                 http2: crate::http2::Http2Client::default(),
                 handlers,
+                stopping: std::sync::atomic::AtomicBool::new(false),
             }
         });
         Ok(app)
     }
 
+    /// Marks the app as stopping (see `stopping`).
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The public trigger for `path`: the most specific matching route, never a private one.
-    pub fn route(&self, path: &str) -> Option<(&Route, &str)> {
+    pub fn route(&self, path: &str) -> Option<&Trigger> {
         self.triggers
             .iter()
-            .filter_map(|(route, component)| {
-                route
+            .filter_map(|trigger| {
+                trigger
+                    .route
                     .match_score(path)
-                    .map(|score| (score, route, component))
+                    .map(|score| (score, trigger))
             })
-            .max_by_key(|(score, _, _)| *score)
-            .map(|(_, route, component)| (route, component.as_str()))
+            .max_by_key(|(score, _)| *score)
+            .map(|(_, trigger)| trigger)
     }
 
     /// Runs `request` on `component`, within the request time limit.
@@ -342,6 +388,7 @@ impl HandlerState for ComponentHandler {
                 sleep: Box::pin(tokio::time::sleep(self.limits.request_timeout)),
             },
             state: WorkerPolicy {
+                app: self.app.clone(),
                 component: self.config.id.clone(),
                 request_timeout: self.limits.request_timeout,
                 max_reuse: self.limits.max_instance_reuse,
@@ -380,6 +427,7 @@ impl WorkerExpiration for Expiry {
 }
 
 struct WorkerPolicy {
+    app: Weak<App>,
     component: String,
     request_timeout: Duration,
     max_reuse: usize,
@@ -412,7 +460,17 @@ impl WorkerState for WorkerPolicy {
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
         drop(store);
         if let Err(error) = result {
-            tracing::error!(component = %self.component, error = %format!("{error:?}"), "component instance ended with an error");
+            // At shutdown the runtime drops every running instance, and wasmtime reports each
+            // as "worker panicked".
+            let stopping = self
+                .app
+                .upgrade()
+                .is_none_or(|app| app.stopping.load(std::sync::atomic::Ordering::Relaxed));
+            if stopping {
+                tracing::debug!(component = %self.component, "instance dropped at shutdown");
+            } else {
+                tracing::error!(component = %self.component, error = %format!("{error:?}"), "component instance ended with an error");
+            }
         }
     }
 }

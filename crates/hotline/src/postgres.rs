@@ -42,7 +42,9 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 /// Pools by connection address, shared by every component instance (the process lifetime).
 #[derive(Debug)]
 pub struct PgPools {
-    pools: Mutex<HashMap<String, PgPool>>,
+    /// Each address with the host and port it names, parsed once: parsing one (sqlx reads the
+    /// `PG*` environment and looks for certificate files) cost more than the rest of an `open`.
+    pools: Mutex<HashMap<String, Pooled>>,
     max_connections: u32,
     statement_timeout: Duration,
 }
@@ -58,17 +60,31 @@ impl PgPools {
 
     /// The pool for `address`, created on first use. The address must be allowed by `policy`.
     pub fn pool_for(&self, address: &str, policy: &OutboundPolicy) -> Result<PgPool, PgError> {
+        let allowed = |host: &str, port: u16| {
+            if policy.allows("postgres", host, port) {
+                Ok(())
+            } else {
+                Err(PgError::ConnectionFailed(format!(
+                    "postgres://{host}:{port} is not in this component's allowed_outbound_hosts"
+                )))
+            }
+        };
+        if let Some(pooled) = self
+            .pools
+            .lock()
+            .expect("pool map lock is never poisoned")
+            .get(address)
+        {
+            allowed(&pooled.host, pooled.port)?;
+            return Ok(pooled.pool.clone());
+        }
         let options = PgConnectOptions::from_str(address)
             .map_err(|e| PgError::ConnectionFailed(format!("invalid Postgres address: {e}")))?;
         let (host, port) = (options.get_host().to_owned(), options.get_port());
-        if !policy.allows("postgres", &host, port) {
-            return Err(PgError::ConnectionFailed(format!(
-                "postgres://{host}:{port} is not in this component's allowed_outbound_hosts"
-            )));
-        }
+        allowed(&host, port)?;
         let mut pools = self.pools.lock().expect("pool map lock is never poisoned");
-        if let Some(pool) = pools.get(address) {
-            return Ok(pool.clone());
+        if let Some(pooled) = pools.get(address) {
+            return Ok(pooled.pool.clone());
         }
         let timeout_ms = self.statement_timeout.as_millis().to_string();
         let options = options.options([("statement_timeout", timeout_ms.as_str())]);
@@ -87,9 +103,23 @@ impl PgPools {
                 })
             })
             .connect_lazy_with(options);
-        pools.insert(address.to_owned(), pool.clone());
+        pools.insert(
+            address.to_owned(),
+            Pooled {
+                host,
+                port,
+                pool: pool.clone(),
+            },
+        );
         Ok(pool)
     }
+}
+
+#[derive(Debug)]
+struct Pooled {
+    host: String,
+    port: u16,
+    pool: PgPool,
 }
 
 /// The host side of a guest's `connection` resource.

@@ -4,9 +4,9 @@
 //! Invariant: a private component is never reached from outside; only `http://<id>.spin.internal`
 //! from another component reaches it.
 
-use crate::app::{App, DispatchError};
+use crate::app::{App, DispatchError, Trigger};
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -37,7 +37,10 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => {
+                app.stop();
+                return Ok(());
+            }
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
@@ -69,7 +72,7 @@ async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let Some((route, component)) = app.route(&path) else {
+    let Some(trigger) = app.route(&path) else {
         let response = error_response(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -78,7 +81,7 @@ async fn handle(
         log_request(&method, &path, "-", "-", &response, started);
         return response;
     };
-    let (route_text, component) = (route.raw(), component.to_owned());
+    let (route_text, component) = (trigger.raw.as_str(), trigger.component.as_str());
 
     // A free slot is taken at once; only a full server arms the queue timer.
     let permit = match slots.try_acquire() {
@@ -96,13 +99,13 @@ async fn handle(
                 "server_busy",
                 "服务繁忙，请稍后再试 (server busy)",
             );
-            log_request(&method, &path, &route_text, &component, &response, started);
+            log_request(&method, &path, route_text, component, &response, started);
             return response;
         }
     };
 
-    let request = with_spin_headers(request, &route_text, client);
-    let response = match app.dispatch(&component, request).await {
+    let request = with_spin_headers(request, trigger, client);
+    let response = match app.dispatch(component, request).await {
         Ok(response) => response,
         Err(DispatchError::TimedOut) => {
             tracing::warn!(%component, "request cut off at its time limit");
@@ -122,14 +125,14 @@ async fn handle(
         }
     };
     drop(permit);
-    log_request(&method, &path, &route_text, &component, &response, started);
+    log_request(&method, &path, route_text, component, &response, started);
     response
 }
 
 /// The request as Spin presents it to a component, with the `spin-*` headers components may read.
 fn with_spin_headers(
     request: Request<Incoming>,
-    route: &str,
+    trigger: &Trigger,
     client: SocketAddr,
 ) -> Request<wasmtime_wasi_http::WasiBody> {
     let (mut parts, body) = request.into_parts();
@@ -137,37 +140,45 @@ fn with_spin_headers(
         .headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_owned();
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
-    if let Ok(uri) = format!("http://{host}{path_and_query}").parse() {
+        .unwrap_or("localhost");
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let full_url = format!("http://{host}{path_and_query}");
+    if let Ok(uri) = full_url.parse() {
         parts.uri = uri;
     }
-    let base = route.strip_suffix("/...").unwrap_or(route);
-    let path_info = parts.uri.path().strip_prefix(base).unwrap_or("").to_owned();
-    let headers = [
-        ("spin-full-url", parts.uri.to_string()),
-        ("spin-path-info", path_info),
-        ("spin-matched-route", route.to_owned()),
-        ("spin-raw-component-route", route.to_owned()),
-        ("spin-component-route", base.to_owned()),
-        ("spin-base-path", "/".to_owned()),
-        ("spin-client-addr", client.to_string()),
+    let path_info = parts
+        .uri
+        .path()
+        .strip_prefix(trigger.base.as_str())
+        .unwrap_or("");
+    let per_request = [
+        (SPIN_FULL_URL, HeaderValue::from_str(&full_url)),
+        (SPIN_PATH_INFO, HeaderValue::from_str(path_info)),
+        (SPIN_CLIENT_ADDR, HeaderValue::from_str(&client.to_string())),
     ];
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+    for (name, value) in per_request {
+        if let Ok(value) = value {
             parts.headers.insert(name, value);
         }
     }
+    let headers = &mut parts.headers;
+    headers.insert(SPIN_MATCHED_ROUTE, trigger.raw_header.clone());
+    headers.insert(SPIN_RAW_COMPONENT_ROUTE, trigger.raw_header.clone());
+    headers.insert(SPIN_COMPONENT_ROUTE, trigger.base_header.clone());
+    headers.insert(SPIN_BASE_PATH, HeaderValue::from_static("/"));
     Request::from_parts(
         parts,
         body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync(),
     )
 }
+
+const SPIN_FULL_URL: HeaderName = HeaderName::from_static("spin-full-url");
+const SPIN_PATH_INFO: HeaderName = HeaderName::from_static("spin-path-info");
+const SPIN_MATCHED_ROUTE: HeaderName = HeaderName::from_static("spin-matched-route");
+const SPIN_RAW_COMPONENT_ROUTE: HeaderName = HeaderName::from_static("spin-raw-component-route");
+const SPIN_COMPONENT_ROUTE: HeaderName = HeaderName::from_static("spin-component-route");
+const SPIN_BASE_PATH: HeaderName = HeaderName::from_static("spin-base-path");
+const SPIN_CLIENT_ADDR: HeaderName = HeaderName::from_static("spin-client-addr");
 
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
