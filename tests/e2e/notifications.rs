@@ -705,4 +705,23 @@ async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
         .collect();
     assert!(said.contains(&"已督促承办单位加快办理"), "{said:?}");
     assert!(said.contains(&"您的诉求已列入督办"), "{said:?}");
+
+    // A new deadline (as an extension sets) is warned of again, when its own last fifth comes.
+    sqlx::query(
+        "update work_orders set deadline_at = now() + interval '1 day 1 hour' where tracking_number = $1",
+    )
+    .bind(&number)
+    .execute(&platform.db)
+    .await
+    .expect("a new deadline");
+    eventually(&platform, "the second warning", async || {
+        platform
+            .fcm
+            .delivered()
+            .iter()
+            .filter(|p| p.data["kind"] == "deadline_warning")
+            .count()
+            == 2
+    })
+    .await;
 }

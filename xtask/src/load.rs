@@ -36,6 +36,31 @@ impl Outcome {
     }
 }
 
+/// Sends one request on a fresh connection and reads the answer in full; its status.
+pub async fn run_once(
+    address: std::net::SocketAddr,
+    request: http::Request<Full<Bytes>>,
+) -> anyhow::Result<u16> {
+    let mut sender = connect(address).await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status().as_u16();
+    response.into_body().collect().await?;
+    Ok(status)
+}
+
+/// A keep-alive HTTP/1.1 connection to `address`, without Nagle's delay.
+async fn connect(
+    address: std::net::SocketAddr,
+) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .context("connecting")?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
 /// Runs `clients` concurrent clients against `address` for `duration`, after `warmup`.
 pub async fn run(
     address: std::net::SocketAddr,
@@ -51,13 +76,7 @@ pub async fn run(
     for client in 0..clients {
         let make = make.clone();
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(address)
-                .await
-                .context("connecting")?;
-            stream.set_nodelay(true)?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(connection);
+            let mut sender = connect(address).await?;
             let mut latencies = Vec::new();
             let (mut errors, mut sequence) = (0usize, client as u64 * 1_000_000_000);
             loop {

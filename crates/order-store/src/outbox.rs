@@ -102,8 +102,9 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// Warning the agency of orders whose time is four-fifths gone: once per order and deadline (a
-/// new deadline, after an extension, warns again). `$1` how many orders at most.
+/// Warning the agency of orders whose time is four-fifths gone (`warn_at`, kept by a trigger):
+/// once per order and deadline (a new deadline, after an extension, warns again). `$1` how many
+/// orders at most. The partial index on `warn_at` holds only the orders still to be warned.
 static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with t as (select * from notification_templates where kind = 'deadline_warning'), \
@@ -111,9 +112,9 @@ static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new
              update work_orders o set warned_deadline = o.deadline_at \
              where o.work_order_id in ( \
                  select w.work_order_id from work_orders w \
-                 where w.status in ('dispatched', 'signed', 'in_progress') and w.deadline_at > now() \
+                 where w.status in ('dispatched', 'signed', 'in_progress') \
                    and w.warned_deadline is distinct from w.deadline_at \
-                   and now() >= w.dispatched_at + (w.deadline_at - w.dispatched_at) * 0.8 \
+                   and w.warn_at <= now() and w.deadline_at > now() \
                  order by w.deadline_at limit $1 \
                  for update skip locked) \
              returning o.work_order_id), \
@@ -165,6 +166,11 @@ pub async fn record_event(
     .collect()
     .await?;
     Ok(())
+}
+
+/// The statement [`warn_of_deadlines`] runs (for the benchmark's pgbench script).
+pub fn deadline_warnings_statement() -> &'static str {
+    DEADLINE_WARNINGS.as_str()
 }
 
 /// Warns agencies of orders near their deadline (see `DEADLINE_WARNINGS`); at most `limit`
