@@ -282,6 +282,169 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU time used, in seconds, by the processes of each kind: the runtime (`pid`), PostgreSQL's
+/// server processes and pgbench (each process's `utime + stime`, all its threads).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    runtime: f64,
+    postgres: f64,
+    pgbench: f64,
+}
+
+impl Cpu {
+    fn now(runtime_pid: u32) -> Cpu {
+        // Linux reports in clock ticks of 1/100 s (USER_HZ) on every platform we run on.
+        const TICKS: f64 = 100.0;
+        let mut cpu = Cpu::default();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // `pid (comm) state ...`: the fields after the command's closing parenthesis.
+            let Some((head, rest)) = stat.rsplit_once(") ") else {
+                continue;
+            };
+            let comm = head.split_once(" (").map_or("", |(_, comm)| comm);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let used = |i: usize| {
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            // utime and stime are the 14th and 15th fields; `rest` starts at the 3rd.
+            let seconds = (used(11) + used(12)) / TICKS;
+            if pid == runtime_pid {
+                cpu.runtime += seconds;
+            } else if comm == "postgres" {
+                cpu.postgres += seconds;
+            } else if comm == "pgbench" {
+                cpu.pgbench += seconds;
+            }
+        }
+        cpu
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            runtime: self.runtime - before.runtime,
+            postgres: self.postgres - before.postgres,
+            pgbench: self.pgbench - before.pgbench,
+        }
+    }
+
+    /// Measures from `after` for `span`, on a thread of its own, while the caller loads.
+    fn over(runtime_pid: u32, after: Duration, span: Duration) -> std::thread::JoinHandle<Cpu> {
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            let before = Cpu::now(runtime_pid);
+            std::thread::sleep(span);
+            Cpu::now(runtime_pid).since(before)
+        })
+    }
+}
+
+/// [`Rounds::run`] of our load against pgbench's, with the CPU each request took: measured over
+/// our rounds' timed part, and over pgbench's run less its first and last tenth of a second
+/// (connecting, and finishing).
+fn metered_rounds(
+    runtime_pid: u32,
+    mut ours: impl FnMut() -> anyhow::Result<Outcome>,
+    mut pgbench: impl FnMut() -> anyhow::Result<f64>,
+) -> anyhow::Result<(Rounds, CpuSplit)> {
+    let (our_cpu, their_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
+    let margin = Duration::from_millis(100);
+    let span = MEASURE - 2 * margin;
+    let joined = |meter: std::thread::JoinHandle<Cpu>| {
+        meter
+            .join()
+            .map_err(|_| anyhow::anyhow!("the CPU meter failed"))
+    };
+    let rounds = Rounds::run(
+        || {
+            let meter = Cpu::over(runtime_pid, WARMUP, MEASURE);
+            let outcome = ours()?;
+            our_cpu.record(joined(meter)?, outcome.requests as f64);
+            Ok(outcome)
+        },
+        || {
+            let meter = Cpu::over(runtime_pid, margin, span);
+            let tps = pgbench()?;
+            their_cpu.record(joined(meter)?, tps * span.as_secs_f64());
+            Ok((tps, None))
+        },
+    )?;
+    let split = CpuSplit {
+        ours: our_cpu.median(),
+        theirs: their_cpu.median(),
+    };
+    Ok((rounds, split))
+}
+
+/// CPU per request, ours and pgbench's (the median rounds).
+struct CpuSplit {
+    ours: Cpu,
+    theirs: Cpu,
+}
+
+impl CpuSplit {
+    fn row(&self, what: &str) -> Row {
+        let (ours, theirs) = (self.ours, self.theirs);
+        Row {
+            what: format!("{what}: CPU per request (median round)"),
+            ours: format!(
+                "{:.2} ms: runtime {:.2}, PostgreSQL {:.2}",
+                ours.runtime + ours.postgres,
+                ours.runtime,
+                ours.postgres
+            ),
+            baseline: format!(
+                "pgbench: {:.2} ms: pgbench {:.2}, PostgreSQL {:.2}",
+                theirs.pgbench + theirs.postgres,
+                theirs.pgbench,
+                theirs.postgres
+            ),
+            ratio: format!(
+                "{:.2}",
+                (theirs.pgbench + theirs.postgres) / (ours.runtime + ours.postgres)
+            ),
+            target: "context",
+        }
+    }
+}
+
+/// CPU milliseconds per request, over the rounds: the median round's, split by kind.
+#[derive(Default)]
+struct CpuPerRequest {
+    rounds: std::cell::RefCell<Vec<Cpu>>,
+}
+
+impl CpuPerRequest {
+    fn record(&self, cpu: Cpu, requests: f64) {
+        let per = |seconds: f64| seconds * 1000.0 / requests.max(1.0);
+        self.rounds.borrow_mut().push(Cpu {
+            runtime: per(cpu.runtime),
+            postgres: per(cpu.postgres),
+            pgbench: per(cpu.pgbench),
+        });
+    }
+
+    fn median(&self) -> Cpu {
+        let mut rounds = self.rounds.borrow().clone();
+        rounds.sort_by(|a, b| {
+            (a.runtime + a.postgres + a.pgbench).total_cmp(&(b.runtime + b.postgres + b.pgbench))
+        });
+        rounds.get(rounds.len() / 2).copied().unwrap_or_default()
+    }
+}
+
 /// `pgbench -M prepared` with `script` at `clients` clients; returns transactions per second.
 /// Debian's pgbench (not on the PATH), or whatever `pgbench` is.
 fn pgbench_binary() -> std::path::PathBuf {
@@ -391,13 +554,12 @@ pub fn filing_script() -> String {
 }
 
 /// The SQL behind `GET /api/v1/requests/{id}` as pgbench runs it, with the values the platform
-/// sends as parameters sent as parameters too (`:subject`, `:tracking_number`, `:order_id`, given
-/// with `-D`): the gateway's rate counter, then intake's order and its events.
+/// sends as parameters sent as parameters too (`:subject`, `:tracking_number`, given with `-D`):
+/// the gateway's rate counter, then intake's order with its events.
 const TRACKING_SCRIPT: &str = "\
 \\set slot random(0, 7)
 with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || :subject, 'a' || ':' || '127.0.0.1#' || cast(:slot as text)]::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || :subject), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a' || ':' || '127.0.0.1#' || cast(:slot as text)), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;
-select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = :subject) as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = :subject) as following from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.tracking_number = :tracking_number;
-select event, note, created_at from work_order_events where work_order_id = :order_id order by work_order_event_id;
+select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = :subject) as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = :subject) as following, (select coalesce(json_agg(json_build_array(e.event, e.note, (extract(epoch from e.created_at) * 1000000)::int8) order by e.work_order_event_id), '[]')::text from work_order_events e where e.work_order_id = o.work_order_id) as events from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.tracking_number = :tracking_number;
 ";
 
 /// A plain hyper server that answers every request with `hello`, for context.
@@ -695,7 +857,8 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                 }));
             }
             let script = filing_script();
-            let rounds = Rounds::run(
+            let (rounds, cpu) = metered_rounds(
+                pid,
                 || {
                     runtime.block_on(load::run(
                         address,
@@ -706,7 +869,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                         filing(token.clone()),
                     ))
                 },
-                || Ok((pgbench(database_url, &script, clients)?, None)),
+                || pgbench(database_url, &script, clients),
             )?;
             rows.push(Row {
                 what: format!("filing ({clients} clients)"),
@@ -719,13 +882,16 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                     "≥ 0.5"
                 },
             });
+            if clients == 16 {
+                rows.push(cpu.row("filing (16 clients)"));
+            }
         }
     }
     let load_rss = peak_sampler.and_then(|s| s.join().ok()).unwrap_or(0);
 
     if wanted("tracking") {
         step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
-        let (tracking_number, order_id) = runtime.block_on(async {
+        let tracking_number = runtime.block_on(async {
             let client = mobile_api::client::Client::new(format!("http://{address}"))
                 .with_token(token.clone());
             if client.list_requests(None, Some(1)).await?.items.is_empty() {
@@ -736,7 +902,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             let page = client.list_requests(None, Some(1)).await?;
             page.items
                 .first()
-                .map(|o| (o.tracking_number.clone(), o.id.to_string()))
+                .map(|o| o.tracking_number.clone())
                 .context("an order to track")
         })?;
         let path: &'static str =
@@ -744,14 +910,11 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         let variables = [
             ("subject", "bench-citizen"),
             ("tracking_number", tracking_number.as_str()),
-            ("order_id", order_id.as_str()),
         ];
-        let tracking = Rounds::run(
+        let (tracking, cpu) = metered_rounds(
+            pid,
             || get16(address, path, Some(token.clone())),
-            || {
-                let tps = pgbench_with(database_url, TRACKING_SCRIPT, 16, &variables)?;
-                Ok((tps, None))
-            },
+            || pgbench_with(database_url, TRACKING_SCRIPT, 16, &variables),
         )?;
         rows.push(Row {
             what: "tracking (16 clients)".into(),
@@ -760,6 +923,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             ratio: tracking.ratio(),
             target: "≥ 0.5",
         });
+        rows.push(cpu.row("tracking (16 clients)"));
     }
     if wanted("notifications") {
         step(&format!(
@@ -1254,10 +1418,10 @@ fn report(rows: &[Row]) -> String {
          counter; then intake's: the place the coordinates fall in, the names, and in one transaction the citizen \
          lookup-or-insert, the serial, the order, its first event with the notifications it calls for (one statement, \
          the platform's own) and the dispatch catalogue's lookup), and the tracking baseline the rate counter and the \
-         two queries behind `GET /api/v1/requests/{{id}}`:\n\n```sql\n{}```\n\n\
+         query behind `GET /api/v1/requests/{{id}}` (the order with its history):\n\n```sql\n{}```\n\n\
          ```sql\n{}```\n\n\
          In the tracking script, the values the platform sends as parameters are pgbench variables given with `-D` \
-         (`subject`, `tracking_number`, `order_id`), so that pgbench too sends them as parameters and PostgreSQL plans \
+         (`subject`, `tracking_number`), so that pgbench too sends them as parameters and PostgreSQL plans \
          the same parameterised statements.\n\n\
          The hello baseline is `wasmtime serve` given the same per-request time limit as our runtime ({}s, \
          `-Wtimeout`), so that both interrupt guests by epoch and time each request; the row below it is `wasmtime \
