@@ -767,6 +767,17 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             get(path, token),
         ))
     };
+    // A round of `get16` with the CPU each request took in the serving process `server`,
+    // measured over the timed part.
+    let metered = |server: u32, at: SocketAddr, path: &'static str, cpu: &CpuPerRequest| {
+        let meter = Cpu::over(server, WARMUP, MEASURE);
+        let outcome = get16(at, path, None)?;
+        let used = meter
+            .join()
+            .map_err(|_| anyhow::anyhow!("the CPU meter failed"))?;
+        cpu.record(used, outcome.requests as f64);
+        anyhow::Ok(outcome)
+    };
 
     if wanted("hello") {
         step(
@@ -775,20 +786,24 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         // Like for like: our runtime cuts every request off at its time limit (interrupting the
         // guest by epoch), and so does `wasmtime serve` given the same limit. Without a limit
         // it compiles guests without the epoch checks and runs no timers; that is measured too.
-        let against = |wasmtime: &WasmtimeServe| {
-            Rounds::run(
-                || get16(address, "/hello/", None),
-                || {
-                    let theirs = get16(wasmtime.address, "/", None)?;
-                    Ok((theirs.rate(), Some(theirs)))
-                },
-            )
-        };
+        let (our_cpu, their_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
         let limited = WasmtimeServe::start(Some(REQUEST_TIMEOUT))?;
-        let hello = against(&limited)?;
+        let hello = Rounds::run(
+            || metered(pid, address, "/hello/", &our_cpu),
+            || {
+                let theirs = metered(limited.child.id(), limited.address, "/", &their_cpu)?;
+                Ok((theirs.rate(), Some(theirs)))
+            },
+        )?;
         drop(limited);
         let unlimited = WasmtimeServe::start(None)?;
-        let unlimited_hello = against(&unlimited)?;
+        let unlimited_hello = Rounds::run(
+            || get16(address, "/hello/", None),
+            || {
+                let theirs = get16(unlimited.address, "/", None)?;
+                Ok((theirs.rate(), Some(theirs)))
+            },
+        )?;
         drop(unlimited);
         let plain = runtime.block_on(async {
             let plain_address = plain_hyper().await?;
@@ -803,6 +818,18 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             )),
             ratio: hello.ratio(),
             target: "≥ 1.0",
+        });
+        let (ours, theirs) = (our_cpu.median().runtime, their_cpu.median().runtime);
+        rows.push(Row {
+            what: "hello component: CPU per request in the serving process (median round)".into(),
+            ours: format!("{:.0} µs", ours * 1000.0),
+            baseline: format!(
+                "wasmtime serve -Wtimeout={}s: {:.0} µs",
+                REQUEST_TIMEOUT.as_secs(),
+                theirs * 1000.0
+            ),
+            ratio: format!("{:.2}", theirs / ours),
+            target: "context",
         });
         rows.push(Row {
             what: "hello component, baseline without a time limit (16 clients)".into(),
@@ -824,10 +851,18 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     }
     if wanted("hop") {
         step("the gateway hop: gateway → chained component against one component (16 clients)");
+        let (chained_cpu, direct_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
         let hop = Rounds::run(
-            || get16(address, "/health/components?component=intake", None),
             || {
-                let direct = get16(address, "/hello/", None)?;
+                metered(
+                    pid,
+                    address,
+                    "/health/components?component=intake",
+                    &chained_cpu,
+                )
+            },
+            || {
+                let direct = metered(pid, address, "/hello/", &direct_cpu)?;
                 Ok((direct.rate(), Some(direct)))
             },
         )?;
@@ -837,6 +872,14 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             baseline: hop.baseline_cell("one component"),
             ratio: hop.ratio(),
             target: "≥ 0.6",
+        });
+        let (chained, direct) = (chained_cpu.median().runtime, direct_cpu.median().runtime);
+        rows.push(Row {
+            what: "gateway hop: CPU per request in the runtime (median round)".into(),
+            ours: format!("gateway → intake: {:.0} µs", chained * 1000.0),
+            baseline: format!("one component: {:.0} µs", direct * 1000.0),
+            ratio: format!("{:.2}", direct / chained),
+            target: "context",
         });
     }
     let mut peak_sampler = None;

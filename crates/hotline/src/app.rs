@@ -417,11 +417,12 @@ impl WorkerExpiration for Expiry {
             WorkerStatus::Idle => this.idle_timeout,
             WorkerStatus::Requests | WorkerStatus::PostReturn => this.request_timeout,
         };
-        let deadline = start + limit;
-        if Instant::now() >= deadline {
-            return Poll::Ready(());
+        // Polled on every wake-up of the instance: the timer is moved only when the deadline
+        // moves (resetting it takes the timer wheel's lock).
+        let deadline = tokio::time::Instant::from_std(start + limit);
+        if this.sleep.deadline() != deadline {
+            this.sleep.as_mut().reset(deadline);
         }
-        this.sleep.as_mut().reset(deadline.into());
         this.sleep.as_mut().poll(cx)
     }
 }
