@@ -1472,6 +1472,12 @@ fn report(rows: &[Row]) -> String {
          Spin's HTTP trigger defines (`spin-full-url`, `spin-path-info`, `spin-client-addr`, ...), which the guest \
          reads in with the others and `wasmtime serve` does not send: measured once, leaving them out raised our \
          hello figure from 0.83 to 0.89 of the baseline.\n\n\
+         The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
+         timed part of each round by the requests answered in it: `runtime` is our runtime's process (all its \
+         threads), `PostgreSQL` every PostgreSQL server process, `pgbench` pgbench's client (over its run less a \
+         tenth of a second at each end), and for hello the serving process alone. Our load generator's CPU is in \
+         none of them. Throughput on this shared machine moves by a tenth or more between runs; CPU per request \
+         moves less, and says where the time goes.\n\n\
          The sweep rows time `POST /internal/deadline-warnings` on the notifications component (the bench's manifest \
          gives the schedules' routes a public trigger so that it can call them) in the steady state the every-minute \
          schedule keeps: the orders already in the last fifth of their time were warned; {SWEEP_RUNS} runs after one \
