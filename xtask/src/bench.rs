@@ -1224,7 +1224,8 @@ const SWEEP_RUNS: usize = 5;
 
 /// Open orders dispatched over the last twenty days, with time limits of 3, 5, 10 and 15 days (so
 /// a good part is overdue, as in a real backlog); those already in the last fifth of their time
-/// were warned, as the every-minute sweep would have done.
+/// were warned, as the every-minute sweep would have done, but for one in ten of the overdue ones
+/// (passed their deadline unwarned: from before warnings existed, or while the sweep was down).
 const SWEEP_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b2', 'bench-sweep-citizen', null) on conflict do nothing;
 @CATALOGUE@
@@ -1234,7 +1235,7 @@ select gen_random_uuid(), 'SWEEP-' || g, '00000000-0000-0000-0000-0000000000b2',
        c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮', '驿城区解放大道',
        d.ids[1 + g % array_length(d.ids, 1)], '13800138000', 'app',
        t.dispatched - interval '10 minutes', t.dispatched, a.ids[1 + g % array_length(a.ids, 1)], t.dispatched, t.deadline,
-       case when now() >= t.dispatched + (t.deadline - t.dispatched) * 0.8 then t.deadline end
+       case when now() >= t.dispatched + (t.deadline - t.dispatched) * 0.8 and (t.deadline > now() or g % 10 > 0) then t.deadline end
 from generate_series(@FIRST@, @LAST@) g, a, d, c,
      lateral (select now() - interval '20 days' + (g - @FIRST@)::float8 / (@LAST@ - @FIRST@ + 1) * interval '20 days' as dispatched) s,
      lateral (select s.dispatched, s.dispatched + (array[3, 5, 10, 15])[1 + g % 4] * interval '1 day' as deadline) t;

@@ -104,7 +104,8 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 
 /// Warning the agency of orders whose time is four-fifths gone (`warn_at`, kept by a trigger):
 /// once per order and deadline (a new deadline, after an extension, warns again). `$1` how many
-/// orders at most. The partial index on `warn_at` holds only the orders still to be warned.
+/// orders at most. The window test is written as the partial GiST index on the orders still to be
+/// warned has it (`tstzrange(least(warn_at, deadline_at), deadline_at)`), so the index serves it.
 static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with t as (select * from notification_templates where kind = 'deadline_warning'), \
@@ -112,9 +113,9 @@ static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new
              update work_orders o set warned_deadline = o.deadline_at \
              where o.work_order_id in ( \
                  select w.work_order_id from work_orders w \
-                 where w.status in ('dispatched', 'signed', 'in_progress') \
+                 where w.status in ('dispatched', 'signed', 'in_progress') and w.warn_at is not null \
                    and w.warned_deadline is distinct from w.deadline_at \
-                   and w.warn_at <= now() and w.deadline_at > now() \
+                   and tstzrange(least(w.warn_at, w.deadline_at), w.deadline_at) @> now() \
                  order by w.deadline_at limit $1 \
                  for update skip locked) \
              returning o.work_order_id), \
