@@ -340,14 +340,24 @@ impl Cpu {
         }
     }
 
-    /// Measures from `after` for `span`, on a thread of its own, while the caller loads.
-    fn over(runtime_pid: u32, after: Duration, span: Duration) -> std::thread::JoinHandle<Cpu> {
-        std::thread::spawn(move || {
+    /// Runs `load`, measuring from `after` for `span` on a thread of its own meanwhile.
+    fn during<T>(
+        runtime_pid: u32,
+        after: Duration,
+        span: Duration,
+        load: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(T, Cpu)> {
+        let meter = std::thread::spawn(move || {
             std::thread::sleep(after);
             let before = Cpu::now(runtime_pid);
             std::thread::sleep(span);
             Cpu::now(runtime_pid).since(before)
-        })
+        });
+        let outcome = load()?;
+        let used = meter
+            .join()
+            .map_err(|_| anyhow::anyhow!("the CPU meter failed"))?;
+        Ok((outcome, used))
     }
 }
 
@@ -362,22 +372,15 @@ fn metered_rounds(
     let (our_cpu, their_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
     let margin = Duration::from_millis(100);
     let span = MEASURE - 2 * margin;
-    let joined = |meter: std::thread::JoinHandle<Cpu>| {
-        meter
-            .join()
-            .map_err(|_| anyhow::anyhow!("the CPU meter failed"))
-    };
     let rounds = Rounds::run(
         || {
-            let meter = Cpu::over(runtime_pid, WARMUP, MEASURE);
-            let outcome = ours()?;
-            our_cpu.record(joined(meter)?, outcome.requests as f64);
+            let (outcome, used) = Cpu::during(runtime_pid, WARMUP, MEASURE, &mut ours)?;
+            our_cpu.record(used, outcome.requests as f64);
             Ok(outcome)
         },
         || {
-            let meter = Cpu::over(runtime_pid, margin, span);
-            let tps = pgbench()?;
-            their_cpu.record(joined(meter)?, tps * span.as_secs_f64());
+            let (tps, used) = Cpu::during(runtime_pid, margin, span, &mut pgbench)?;
+            their_cpu.record(used, tps * span.as_secs_f64());
             Ok((tps, None))
         },
     )?;
@@ -770,11 +773,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     // A round of `get16` with the CPU each request took in the serving process `server`,
     // measured over the timed part.
     let metered = |server: u32, at: SocketAddr, path: &'static str, cpu: &CpuPerRequest| {
-        let meter = Cpu::over(server, WARMUP, MEASURE);
-        let outcome = get16(at, path, None)?;
-        let used = meter
-            .join()
-            .map_err(|_| anyhow::anyhow!("the CPU meter failed"))?;
+        let (outcome, used) = Cpu::during(server, WARMUP, MEASURE, || get16(at, path, None))?;
         cpu.record(used, outcome.requests as f64);
         anyhow::Ok(outcome)
     };
