@@ -157,8 +157,8 @@ pub async fn authenticate(headers: &HeaderMap) -> Result<Principal, Refusal> {
         .ok_or(Refusal::Missing)?
         .trim();
     let variable = |name: &'static str| async move {
-        spin_sdk::variables::get(name).await.map_err(|e| {
-            eprintln!("gateway: the {name} variable is unavailable: {e:?}");
+        api_plumbing::variable(name).await.map_err(|e| {
+            eprintln!("gateway: {e}");
             Refusal::Invalid
         })
     };

@@ -88,23 +88,15 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
     response
 }
 
-async fn limit(name: &str, default: i64) -> i64 {
-    variable(name)
-        .await
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|v: &i64| *v > 0)
-        .unwrap_or(default)
-}
-
 /// How many rows one address's count is spread over.
 const ADDRESS_SLOTS: usize = 8;
 
 /// Counts this request against the principal's and the address's minute; refused with 429 and
 /// the seconds left in the minute when either is over its limit.
 pub async fn count(principal: Option<&str>, address: &str) -> Result<(), Failure> {
-    let per_principal = limit("rate_limit_principal_per_minute", 600).await;
-    let per_address = limit("rate_limit_address_per_minute", 1200).await;
+    let per_principal =
+        api_plumbing::number_variable("rate_limit_principal_per_minute", 600, 1).await;
+    let per_address = api_plumbing::number_variable("rate_limit_address_per_minute", 1200, 1).await;
     let db = crate::identity::db().await?;
     let principal_key = principal.map(|p| format!("p:{p}"));
     // An address's count is spread over a few rows, one picked at random per request: a busy

@@ -180,9 +180,9 @@ pub(crate) async fn db() -> Result<Connection, Failure> {
 }
 
 pub(crate) async fn variable(name: &str) -> Result<String, Failure> {
-    spin_sdk::variables::get(name)
+    api_plumbing::variable(name)
         .await
-        .map_err(|e| Failure::Internal(format!("the {name} variable: {e:?}")))
+        .map_err(Failure::Internal)
 }
 
 pub(crate) fn text(value: impl Into<String>) -> ParameterValue {

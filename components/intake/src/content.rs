@@ -6,7 +6,8 @@
 //! WeChat passed is shown (`review` and `risky` are not, nor text that could not be checked).
 //! The check runs before the filing's transaction, so no lock waits on WeChat.
 
-use api_plumbing::outbound::{post, variable, wechat_access_token};
+use api_plumbing::outbound::{post, wechat_access_token};
+use api_plumbing::variable;
 
 /// The verdict to store: `pass`, `review`, `risky`, or `unchecked` (no openid, or WeChat failed).
 pub async fn check(openid: Option<&str>, title: &str, description: &str) -> &'static str {

@@ -312,9 +312,9 @@ async fn file_in_transaction(
         .get::<chrono::NaiveDateTime>("now")
         .ok_or_else(|| ApiError::Internal("no clock".into()))?
         .and_utc();
-    let prefix = spin_sdk::variables::get("tracking_prefix")
+    let prefix = api_plumbing::variable("tracking_prefix")
         .await
-        .map_err(|e| ApiError::Internal(format!("the tracking_prefix variable: {e:?}")))?;
+        .map_err(ApiError::Internal)?;
     let tracking_number = TrackingNumber::new(&prefix, now, serial);
     let work_order_id = uuid::Uuid::new_v4();
     let (lat, lng) = checked.coordinates.unzip();

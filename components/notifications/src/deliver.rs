@@ -88,21 +88,12 @@ struct Settings {
     lease_seconds: i64,
 }
 
-async fn number<T: std::str::FromStr + PartialOrd>(name: &str, default: T, least: T) -> T {
-    spin_sdk::variables::get(name)
-        .await
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n: &T| *n >= least)
-        .unwrap_or(default)
-}
-
 impl Settings {
     async fn load() -> Settings {
         Settings {
-            max_attempts: number("notify_max_attempts", 8, 1).await,
-            backoff_seconds: number("notify_backoff_seconds", 10, 1).await,
-            lease_seconds: number("notify_lease_seconds", 120, 1).await,
+            max_attempts: api_plumbing::number_variable("notify_max_attempts", 8, 1).await,
+            backoff_seconds: api_plumbing::number_variable("notify_backoff_seconds", 10, 1).await,
+            lease_seconds: api_plumbing::number_variable("notify_lease_seconds", 120, 1).await,
         }
     }
 }

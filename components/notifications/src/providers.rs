@@ -27,7 +27,8 @@ pub struct Claimed {
     pub sms_template: Option<String>,
 }
 
-use api_plumbing::outbound::{Answer, cached_token, call, now_seconds, post, variable};
+use api_plumbing::outbound::{Answer, cached_token, call, now_seconds, post};
+use api_plumbing::variable;
 
 fn retry_after(answer: &Answer) -> Option<u64> {
     push::retry_after(answer.header("retry-after"))

@@ -15,15 +15,6 @@ use spin_sdk::pg::Row;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
-async fn number_variable(name: &str, default: i64) -> i64 {
-    spin_sdk::variables::get(name)
-        .await
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|v| *v >= 1)
-        .unwrap_or(default)
-}
-
 pub async fn queue(query: &str) -> Result<Reply, ApiError> {
     let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
         .map_err(|problem| ApiError::Validation(vec![problem]))?;
@@ -31,8 +22,8 @@ pub async fn queue(query: &str) -> Result<Reply, ApiError> {
         .filter(|c| !c.is_empty())
         .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
         .transpose()?;
-    let window_days = number_variable("rating_window_days", 7).await;
-    let retry_minutes = number_variable("follow_up_retry_minutes", 120).await;
+    let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
+    let retry_minutes = api_plumbing::number_variable("follow_up_retry_minutes", 120, 1).await;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let now = order_store::now(&db).await?;
     let window_closed_before = (now - chrono::TimeDelta::days(window_days)).naive_utc();

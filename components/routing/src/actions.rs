@@ -337,12 +337,7 @@ async fn check_rating_window(
     loaded: &Loaded,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ApiError> {
-    let days: i64 = spin_sdk::variables::get("rating_window_days")
-        .await
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .filter(|d| *d >= 1)
-        .unwrap_or(7);
+    let days: i64 = api_plumbing::number_variable("rating_window_days", 7, 1).await;
     let rows = db
         .query(
             "select awaiting_rating_since from work_orders where work_order_id = $1",

@@ -154,12 +154,44 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Body
 
 /// A connection to the platform's database (the `db_url` variable).
 pub async fn connect() -> Result<Connection, String> {
-    let url = spin_sdk::variables::get("db_url")
-        .await
-        .map_err(|e| format!("the db_url variable: {e:?}"))?;
+    let url = variable("db_url").await?;
     Connection::open(url)
         .await
         .map_err(|e| format!("opening the database: {e:?}"))
+}
+
+/// A component variable, or what is wrong with it. Read from the host once per instance and then
+/// kept: requests read several variables each (the gateway six), and each read is a host call.
+/// An instance is short-lived (the runtime replaces it after a bounded number of requests, and
+/// drops it when idle), so a value changed in a dynamic variables provider reaches new instances
+/// within seconds. A failed read is not kept.
+pub async fn variable(name: &str) -> Result<String, String> {
+    thread_local! {
+        static VARIABLES: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(value) = VARIABLES.with_borrow(|known| known.get(name).cloned()) {
+        return Ok(value);
+    }
+    let value = spin_sdk::variables::get(name)
+        .await
+        .map_err(|e| format!("the {name} variable: {e:?}"))?;
+    VARIABLES.with_borrow_mut(|known| known.insert(name.to_owned(), value.clone()));
+    Ok(value)
+}
+
+/// A numeric variable, or `default` when it is unset, not a number or under `least`.
+pub async fn number_variable<T: std::str::FromStr + PartialOrd>(
+    name: &str,
+    default: T,
+    least: T,
+) -> T {
+    variable(name)
+        .await
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n: &T| *n >= least)
+        .unwrap_or(default)
 }
 
 /// The value of `name` in a URL query string (no percent-decoding: values here are codes).

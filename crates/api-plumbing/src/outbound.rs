@@ -28,12 +28,7 @@ impl Answer {
     }
 }
 
-/// A component variable, or what is wrong with it.
-pub async fn variable(name: &str) -> Result<String, String> {
-    spin_sdk::variables::get(name)
-        .await
-        .map_err(|e| format!("the {name} variable: {e:?}"))
-}
+use crate::variable;
 
 pub fn now_seconds() -> u64 {
     std::time::SystemTime::now()
