@@ -192,6 +192,20 @@ async fn a_transaction_left_open_by_a_failing_component_is_rolled_back() {
     assert_eq!(idle_in_transaction, 0);
 }
 
+#[tokio::test]
+async fn a_connection_whose_server_process_ended_is_not_handed_out_again() {
+    let platform = Platform::start().await;
+    let (status, body) = get(&platform, "/probe/pg/terminate").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("57P01"), "{body}");
+    // The pool hands out the most recently returned connection first: a dead one kept would fail
+    // the very next request.
+    for _ in 0..3 {
+        let (status, body) = get(&platform, "/probe/pg/select").await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
 /// Runs `hotline serve` with one change from a working set-up and returns its exit status and
 /// what it printed.
 async fn start_refused(

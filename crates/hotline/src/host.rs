@@ -145,7 +145,10 @@ pub fn add_spin_interfaces(linker: &mut Linker<HostState>) -> wasmtime::Result<(
 }
 
 impl HostState {
-    fn open_pg(&self, address: &str) -> Result<sqlx::PgPool, PgError> {
+    fn open_pg(
+        &self,
+        address: &str,
+    ) -> Result<std::sync::Arc<crate::postgres::ConnectionPool>, PgError> {
         let app = self
             .app
             .upgrade()

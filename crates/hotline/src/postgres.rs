@@ -1,4 +1,4 @@
-//! `spin:postgres/postgres@4.2.0` on a `sqlx` pool.
+//! `spin:postgres/postgres@4.2.0` on pooled `sqlx` connections.
 //!
 //! A `connection` resource holds one pooled connection from `open` until the guest drops it, so
 //! `BEGIN ... COMMIT` works across calls. Whatever a guest leaves open (an error, a trap, a leaked
@@ -7,6 +7,13 @@
 //! that fails. Statements are prepared one at a time, so a transaction can only begin with a
 //! statement that starts with `BEGIN` or `START` (or ends in `AND CHAIN`); connections that never
 //! ran one go back to the pool without a round trip.
+//!
+//! The pool is our own (`ConnectionPool`), not sqlx's: sqlx's pings every connection as it comes
+//! back (a round trip, and a wake-up of the server process, each time a guest drops a connection —
+//! two of a tracking request's four round trips). Here a connection goes back as it is, unless it
+//! may hold a transaction (rolled back first) or its last statement failed other than with a
+//! database error (closed). A statement cut off mid-way leaves its answer unread; sqlx reads it
+//! before the connection's next statement.
 //!
 //! Parameters: the statement is prepared first so that the server settles each parameter's type;
 //! each guest value is then encoded for that type (a string for a `uuid` column is parsed as a
@@ -24,8 +31,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use rust_decimal::Decimal;
 use sqlx::postgres::types::{PgInterval, PgRange};
 use sqlx::postgres::{
-    PgArgumentBuffer, PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeInfo,
-    Postgres,
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgRow, PgTypeInfo, Postgres,
 };
 use sqlx::{
     Arguments, Column as _, Either, Executor, Row, SqlSafeStr, Statement, TypeInfo, ValueRef,
@@ -35,9 +41,14 @@ use std::ops::Bound;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// A pooled connection idle for longer than this is checked before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+/// A pooled connection idle for longer than this is closed (the pool shrinks after a busy spell).
+const CLOSE_AFTER_IDLE: Duration = Duration::from_secs(600);
+/// How long `open` waits for a free connection when all are in use.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Pools by connection address, shared by every component instance (the process lifetime).
 #[derive(Debug)]
@@ -59,7 +70,11 @@ impl PgPools {
     }
 
     /// The pool for `address`, created on first use. The address must be allowed by `policy`.
-    pub fn pool_for(&self, address: &str, policy: &OutboundPolicy) -> Result<PgPool, PgError> {
+    pub fn pool_for(
+        &self,
+        address: &str,
+        policy: &OutboundPolicy,
+    ) -> Result<Arc<ConnectionPool>, PgError> {
         let allowed = |host: &str, port: u16| {
             if policy.allows("postgres", host, port) {
                 Ok(())
@@ -88,21 +103,11 @@ impl PgPools {
         }
         let timeout_ms = self.statement_timeout.as_millis().to_string();
         let options = options.options([("statement_timeout", timeout_ms.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            // A connection in steady use is not pinged before each use (a round trip, and a
-            // wake-up of its server process, per request per component); one that sat idle is.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > PING_AFTER_IDLE {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_lazy_with(options);
+        let pool = Arc::new(ConnectionPool {
+            options,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(self.max_connections as usize)),
+        });
         pools.insert(
             address.to_owned(),
             Pooled {
@@ -119,25 +124,130 @@ impl PgPools {
 struct Pooled {
     host: String,
     port: u16,
-    pool: PgPool,
+    pool: Arc<ConnectionPool>,
+}
+
+/// The connections to one address: at most `permits` at once, idle ones kept most recent last
+/// (the next `open` takes the one whose server process ran last: warm caches, and the rest
+/// age out).
+#[derive(Debug)]
+pub struct ConnectionPool {
+    options: PgConnectOptions,
+    idle: Mutex<Vec<Idle>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: sqlx::PgConnection,
+    since: std::time::Instant,
+}
+
+impl ConnectionPool {
+    /// A connection for one guest resource: an idle one (checked first if it sat idle a while),
+    /// or a new one; waits up to `ACQUIRE_TIMEOUT` when all are in use.
+    async fn acquire(self: &Arc<Self>) -> Result<Lease, PgError> {
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                PgError::ConnectionFailed(format!(
+                    "no database connection came free within {} s",
+                    ACQUIRE_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|_| PgError::ConnectionFailed("the pool is closed".into()))?;
+        loop {
+            let idle = self.idle.lock().expect("idle list lock").pop();
+            let Some(Idle { mut conn, since }) = idle else {
+                let conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
+                    .await
+                    .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
+                return Ok(self.lease(conn, permit));
+            };
+            if since.elapsed() <= PING_AFTER_IDLE {
+                return Ok(self.lease(conn, permit));
+            }
+            match sqlx::Connection::ping(&mut conn).await {
+                Ok(()) => return Ok(self.lease(conn, permit)),
+                // Gone while idle (a restarted server, a dropped network path): try the next.
+                Err(error) => tracing::debug!(%error, "dropping a dead idle connection"),
+            }
+        }
+    }
+
+    fn lease(self: &Arc<Self>, conn: sqlx::PgConnection, permit: OwnedSemaphorePermit) -> Lease {
+        Lease {
+            conn: Some(conn),
+            maybe_in_transaction: false,
+            broken: false,
+            pool: self.clone(),
+            permit: Some(permit),
+        }
+    }
+
+    /// Puts `conn` back, most recent last, and closes those idle for over `CLOSE_AFTER_IDLE`.
+    fn release(&self, conn: sqlx::PgConnection) {
+        let stale: Vec<Idle> = {
+            let mut idle = self.idle.lock().expect("idle list lock");
+            idle.push(Idle {
+                conn,
+                since: std::time::Instant::now(),
+            });
+            let fresh = idle
+                .iter()
+                .position(|i| i.since.elapsed() <= CLOSE_AFTER_IDLE)
+                .unwrap_or(idle.len());
+            idle.drain(..fresh).collect()
+        };
+        for Idle { conn, .. } in stale {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(sqlx::Connection::close(conn));
+            }
+        }
+    }
 }
 
 /// The host side of a guest's `connection` resource.
 pub struct PgConnection {
-    conn: Arc<tokio::sync::Mutex<Held>>,
+    conn: Arc<tokio::sync::Mutex<Lease>>,
 }
 
-/// A pooled connection, and whether a transaction may be open on it.
-struct Held {
-    conn: Option<sqlx::pool::PoolConnection<Postgres>>,
+/// A pooled connection lent to a guest resource, whether a transaction may be open on it, and
+/// whether it failed in a way that leaves it unusable. Its permit returns when it is dropped.
+struct Lease {
+    conn: Option<sqlx::PgConnection>,
     maybe_in_transaction: bool,
+    broken: bool,
+    pool: Arc<ConnectionPool>,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
-impl Held {
-    fn conn(&mut self) -> &mut sqlx::pool::PoolConnection<Postgres> {
+impl Lease {
+    fn conn(&mut self) -> &mut sqlx::PgConnection {
         self.conn
             .as_mut()
             .expect("the connection is held until the resource is dropped")
+    }
+
+    /// A statement's outcome: an error other than a statement's own (a lost connection, a
+    /// protocol error, a FATAL from a server process that is ending the session) means the
+    /// connection is not given out again.
+    fn note<T>(&mut self, outcome: Result<T, sqlx::Error>) -> Result<T, PgError> {
+        if let Err(error) = &outcome {
+            let session_ended = match error {
+                sqlx::Error::Database(db) => db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some_and(|pg| {
+                        matches!(
+                            pg.severity(),
+                            sqlx::postgres::PgSeverity::Fatal | sqlx::postgres::PgSeverity::Panic
+                        )
+                    }),
+                _ => true,
+            };
+            self.broken |= session_ended;
+        }
+        outcome.map_err(query_failed)
     }
 
     /// Before `statement` is sent: if it may open a transaction, assume it does, so that a
@@ -159,35 +269,43 @@ impl Held {
 }
 
 /// The statement's first word, lower-cased, and whether it ends in `AND CHAIN`.
+/// (Only those two are looked at: statements run to kilobytes, and this runs twice per statement.)
 fn transaction_words(statement: &str) -> (String, bool) {
-    let words = statement
-        .trim()
-        .trim_end_matches(';')
-        .trim_end()
+    let words = statement.trim().trim_end_matches(';').trim_end().as_bytes();
+    let first = words
+        .split(u8::is_ascii_whitespace)
+        .next()
+        .unwrap_or_default()
         .to_ascii_lowercase();
-    let first = words.split_whitespace().next().unwrap_or("").to_owned();
-    (first, words.ends_with("chain"))
+    let chains = words.len() >= 5 && words[words.len() - 5..].eq_ignore_ascii_case(b"chain");
+    (String::from_utf8_lossy(&first).into_owned(), chains)
 }
 
-impl Drop for Held {
+impl Drop for Lease {
     fn drop(&mut self) {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
+        if self.broken {
+            return; // dropped: the server ends the session, and any transaction, uncommitted
+        }
         if !self.maybe_in_transaction {
-            return; // back to the pool as it is
+            self.pool.release(conn); // back as it is, without a round trip
+            return;
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    if conn.execute("rollback").await.is_err() {
-                        // Closing ends the server's transaction without committing it.
-                        drop(conn.detach());
-                    }
-                });
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // The permit stays taken until the rollback is done.
+        let (pool, permit) = (self.pool.clone(), self.permit.take());
+        runtime.spawn(async move {
+            // If the rollback fails the connection is dropped, which ends the server's
+            // transaction without committing it.
+            if conn.execute("rollback").await.is_ok() {
+                pool.release(conn);
             }
-            Err(_) => drop(conn.detach()),
-        }
+            drop(permit);
+        });
     }
 }
 
@@ -197,16 +315,10 @@ pub struct PgConnectionBuilder {
 }
 
 impl PgConnection {
-    pub async fn open(pool: PgPool) -> Result<PgConnection, PgError> {
-        let conn = pool
-            .acquire()
-            .await
-            .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
+    pub async fn open(pool: Arc<ConnectionPool>) -> Result<PgConnection, PgError> {
+        let lease = pool.acquire().await?;
         Ok(PgConnection {
-            conn: Arc::new(tokio::sync::Mutex::new(Held {
-                conn: Some(conn),
-                maybe_in_transaction: false,
-            })),
+            conn: Arc::new(tokio::sync::Mutex::new(lease)),
         })
     }
 
@@ -223,12 +335,11 @@ impl PgConnection {
     ) -> Result<RowSet, PgError> {
         let mut held = self.conn.lock().await;
         held.before(&statement);
-        let conn = held.conn();
-        let (args, columns) = prepare_arguments(conn, &statement, params).await?;
+        let (args, columns) = prepare_arguments(&mut held, &statement, params).await?;
         let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.clone()), args)
-            .fetch_all(&mut **conn)
-            .await
-            .map_err(query_failed)?;
+            .fetch_all(held.conn())
+            .await;
+        let rows = held.note(rows)?;
         held.after(&statement);
         let rows = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
         Ok(RowSet { columns, rows })
@@ -241,26 +352,26 @@ impl PgConnection {
     ) -> Result<u64, PgError> {
         let mut held = self.conn.lock().await;
         held.before(&statement);
-        let conn = held.conn();
-        let (args, _) = prepare_arguments(conn, &statement, params).await?;
+        let (args, _) = prepare_arguments(&mut held, &statement, params).await?;
         let done = sqlx::query_with(sqlx::AssertSqlSafe(statement.clone()), args)
-            .execute(&mut **conn)
-            .await
-            .map_err(query_failed)?;
+            .execute(held.conn())
+            .await;
+        let done = held.note(done)?;
         held.after(&statement);
         Ok(done.rows_affected())
     }
 }
 
 async fn prepare_arguments(
-    conn: &mut sqlx::pool::PoolConnection<Postgres>,
+    held: &mut Lease,
     statement: &str,
     params: Vec<ParameterValue>,
 ) -> Result<(PgArguments, Vec<Column>), PgError> {
-    let prepared = (&mut **conn)
+    let prepared = held
+        .conn()
         .prepare(sqlx::AssertSqlSafe(statement.to_owned()).into_sql_str())
-        .await
-        .map_err(query_failed)?;
+        .await;
+    let prepared = held.note(prepared)?;
     let types: Vec<PgTypeInfo> = match prepared.parameters() {
         Some(Either::Left(types)) => types.to_vec(),
         Some(Either::Right(count)) => vec![PgTypeInfo::with_name("TEXT"); count],

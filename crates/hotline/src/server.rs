@@ -10,7 +10,6 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -45,12 +44,17 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let slots = slots.clone();
+        // `spin-client-addr` is the same for every request on a connection.
+        let client_addr = HeaderValue::from_str(&client.to_string()).ok();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let app = app.clone();
                 let slots = slots.clone();
+                let client_addr = client_addr.clone();
                 async move {
-                    Ok::<_, std::convert::Infallible>(handle(&app, &slots, client, request).await)
+                    Ok::<_, std::convert::Infallible>(
+                        handle(&app, &slots, client_addr, request).await,
+                    )
                 }
             });
             if let Err(error) = hyper::server::conn::http1::Builder::new()
@@ -66,7 +70,7 @@ pub async fn serve(
 async fn handle(
     app: &App,
     slots: &Semaphore,
-    client: SocketAddr,
+    client_addr: Option<HeaderValue>,
     request: Request<Incoming>,
 ) -> Response<Body> {
     let started = Instant::now();
@@ -104,7 +108,7 @@ async fn handle(
         }
     };
 
-    let request = with_spin_headers(request, trigger, client);
+    let request = with_spin_headers(request, trigger, client_addr);
     let response = match app.dispatch(component, request).await {
         Ok(response) => response,
         Err(DispatchError::TimedOut) => {
@@ -133,9 +137,11 @@ async fn handle(
 fn with_spin_headers(
     request: Request<Incoming>,
     trigger: &Trigger,
-    client: SocketAddr,
+    client_addr: Option<HeaderValue>,
 ) -> Request<wasmtime_wasi_http::WasiBody> {
     let (mut parts, body) = request.into_parts();
+    // Room for the seven headers at once, not regrown as they go in.
+    parts.headers.reserve(SPIN_HEADERS);
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -152,12 +158,12 @@ fn with_spin_headers(
         .strip_prefix(trigger.base.as_str())
         .unwrap_or("");
     let per_request = [
-        (SPIN_FULL_URL, HeaderValue::from_str(&full_url)),
-        (SPIN_PATH_INFO, HeaderValue::from_str(path_info)),
-        (SPIN_CLIENT_ADDR, HeaderValue::from_str(&client.to_string())),
+        (SPIN_FULL_URL, HeaderValue::from_str(&full_url).ok()),
+        (SPIN_PATH_INFO, HeaderValue::from_str(path_info).ok()),
+        (SPIN_CLIENT_ADDR, client_addr),
     ];
     for (name, value) in per_request {
-        if let Ok(value) = value {
+        if let Some(value) = value {
             parts.headers.insert(name, value);
         }
     }
@@ -172,6 +178,7 @@ fn with_spin_headers(
     )
 }
 
+const SPIN_HEADERS: usize = 7;
 const SPIN_FULL_URL: HeaderName = HeaderName::from_static("spin-full-url");
 const SPIN_PATH_INFO: HeaderName = HeaderName::from_static("spin-path-info");
 const SPIN_MATCHED_ROUTE: HeaderName = HeaderName::from_static("spin-matched-route");

@@ -75,6 +75,11 @@ async fn handle(request: Request) -> Reply {
             }
         }
         "/probe/pg/leak" => leak_transaction(request).await,
+        // Ends its own connection's server process: the statement fails with a FATAL error.
+        "/probe/pg/terminate" => {
+            one_statement("select pg_terminate_backend(pg_backend_pid())").await
+        }
+        "/probe/pg/select" => one_statement("select 1").await,
         "/probe/pg/roundtrip" => roundtrip().await,
         _ => reply(StatusCode::NOT_FOUND, "no such probe"),
     }
@@ -87,6 +92,18 @@ fn spin_forever() -> Reply {
         if std::hint::black_box(false) {
             return reply(StatusCode::OK, counter.to_string());
         }
+    }
+}
+
+/// Runs `statement` on a new connection: 200, or 502 with the error.
+async fn one_statement(statement: &str) -> Reply {
+    let outcome = match db().await.query(statement, []).await {
+        Ok(rows) => rows.collect().await.map(|_| ()),
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(()) => reply(StatusCode::OK, "done"),
+        Err(error) => reply(StatusCode::BAD_GATEWAY, format!("{error:?}")),
     }
 }
 
