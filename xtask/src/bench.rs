@@ -882,6 +882,40 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         });
     }
     let mut peak_sampler = None;
+    // Filing at `clients` against pgbench; `scale` names the data when it is not the bench's own.
+    let filing_rows = |clients: usize, scale: &str| -> anyhow::Result<Vec<Row>> {
+        let script = filing_script();
+        let (rounds, cpu) = metered_rounds(
+            pid,
+            || {
+                runtime.block_on(load::run(
+                    address,
+                    clients,
+                    WARMUP,
+                    MEASURE,
+                    201,
+                    filing(token.clone()),
+                ))
+            },
+            || pgbench(database_url, &script, clients),
+        )?;
+        let what = format!("filing ({clients} clients{scale})");
+        let mut rows = vec![Row {
+            what: what.clone(),
+            ours: outcome_cell(rounds.our_median()),
+            baseline: rounds.baseline_cell("pgbench"),
+            ratio: rounds.ratio(),
+            target: if clients == 16 {
+                "≥ 0.5, p99 < 25 ms"
+            } else {
+                "≥ 0.5"
+            },
+        }];
+        if clients == 16 {
+            rows.push(cpu.row(&what));
+        }
+        Ok(rows)
+    };
     if wanted("filing") {
         for clients in [1, 16, 64] {
             step(&format!(
@@ -898,39 +932,37 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                     peak
                 }));
             }
-            let script = filing_script();
-            let (rounds, cpu) = metered_rounds(
-                pid,
-                || {
-                    runtime.block_on(load::run(
-                        address,
-                        clients,
-                        WARMUP,
-                        MEASURE,
-                        201,
-                        filing(token.clone()),
-                    ))
-                },
-                || pgbench(database_url, &script, clients),
-            )?;
-            rows.push(Row {
-                what: format!("filing ({clients} clients)"),
-                ours: outcome_cell(rounds.our_median()),
-                baseline: rounds.baseline_cell("pgbench"),
-                ratio: rounds.ratio(),
-                target: if clients == 16 {
-                    "≥ 0.5, p99 < 25 ms"
-                } else {
-                    "≥ 0.5"
-                },
-            });
-            if clients == 16 {
-                rows.push(cpu.row("filing (16 clients)"));
-            }
+            rows.extend(filing_rows(clients, "")?);
         }
     }
     let load_rss = peak_sampler.and_then(|s| s.join().ok()).unwrap_or(0);
 
+    // The tracking rounds, over the bench's own orders and again over the report's history.
+    let tracking_rows = |tracking_number: &str, scale: &str| -> anyhow::Result<Vec<Row>> {
+        let path = format!("/api/v1/requests/{tracking_number}");
+        let path: &'static str = Box::leak(path.into_boxed_str());
+        let variables = [
+            ("subject", "bench-citizen"),
+            ("tracking_number", tracking_number),
+        ];
+        let (tracking, cpu) = metered_rounds(
+            pid,
+            || get16(address, path, Some(token.clone())),
+            || pgbench_with(database_url, TRACKING_SCRIPT, 16, &variables),
+        )?;
+        let what = format!("tracking (16 clients{scale})");
+        Ok(vec![
+            Row {
+                what: what.clone(),
+                ours: outcome_cell(tracking.our_median()),
+                baseline: tracking.baseline_cell("pgbench"),
+                ratio: tracking.ratio(),
+                target: "≥ 0.5",
+            },
+            cpu.row(&what),
+        ])
+    };
+    let mut tracked = None;
     if wanted("tracking") {
         step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
         let tracking_number = runtime.block_on(async {
@@ -947,25 +979,8 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                 .map(|o| o.tracking_number.clone())
                 .context("an order to track")
         })?;
-        let path: &'static str =
-            Box::leak(format!("/api/v1/requests/{tracking_number}").into_boxed_str());
-        let variables = [
-            ("subject", "bench-citizen"),
-            ("tracking_number", tracking_number.as_str()),
-        ];
-        let (tracking, cpu) = metered_rounds(
-            pid,
-            || get16(address, path, Some(token.clone())),
-            || pgbench_with(database_url, TRACKING_SCRIPT, 16, &variables),
-        )?;
-        rows.push(Row {
-            what: "tracking (16 clients)".into(),
-            ours: outcome_cell(tracking.our_median()),
-            baseline: tracking.baseline_cell("pgbench"),
-            ratio: tracking.ratio(),
-            target: "≥ 0.5",
-        });
-        rows.push(cpu.row("tracking (16 clients)"));
+        rows.extend(tracking_rows(&tracking_number, "")?);
+        tracked = Some(tracking_number);
     }
     if wanted("notifications") {
         step(&format!(
@@ -1030,6 +1045,18 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                 ratio: format!("{:.2}", theirs / ours),
                 target: "context (no target yet)",
             });
+        }
+        // How filing and tracking grow with the data: again, over the report's history.
+        let scale = format!(", over {seeded} seeded orders");
+        if wanted("filing") {
+            step(&format!(
+                "filing again, 16 clients, over the {seeded} orders"
+            ));
+            rows.extend(filing_rows(16, &scale)?);
+        }
+        if let Some(tracking_number) = &tracked {
+            step(&format!("tracking again over the {seeded} orders"));
+            rows.extend(tracking_rows(tracking_number, &scale)?);
         }
     }
     if wanted("sweep") {
@@ -1492,7 +1519,8 @@ fn report(rows: &[Row]) -> String {
          The KPI report rows seed a year of orders filed in time order (1M, then 9M more; one in fifty still open, 60% \
          rated) and time `GET /api/v1/stats/kpis` for one month grouped by agency, one request at a time; the baseline is \
          `pgbench -M prepared -c 1 -t 5` running the same statement (`order_store::kpis::report_sql`) with the month's \
-         bounds written in.\n",
+         bounds written in. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
+         orders in the database: how the two grow with the data.\n",
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),
         filing_script(),

@@ -79,6 +79,8 @@ pub async fn run(
             let mut sender = connect(address).await?;
             let mut latencies = Vec::new();
             let (mut errors, mut sequence) = (0usize, client as u64 * 1_000_000_000);
+            // The first unexpected answer, to say what went wrong.
+            let mut first_error = None;
             loop {
                 let sent = Instant::now();
                 if sent >= end {
@@ -87,8 +89,12 @@ pub async fn run(
                 sequence += 1;
                 let response = sender.send_request(make(sequence)).await?;
                 let status = response.status().as_u16();
-                response.into_body().collect().await?;
+                let body = response.into_body().collect().await?.to_bytes();
                 let done = Instant::now();
+                if status != expected_status && first_error.is_none() {
+                    let body = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+                    first_error = Some(format!("{status}: {body}"));
+                }
                 if sent >= start {
                     if status == expected_status {
                         latencies.push(
@@ -100,19 +106,21 @@ pub async fn run(
                     }
                 }
             }
-            anyhow::Ok((latencies, errors))
+            anyhow::Ok((latencies, errors, first_error))
         }));
     }
     let mut latencies = Vec::new();
-    let mut errors = 0;
+    let (mut errors, mut first_error) = (0, None);
     for task in tasks {
-        let (mut l, e) = task.await??;
+        let (mut l, e, first) = task.await??;
         latencies.append(&mut l);
         errors += e;
+        first_error = first_error.or(first);
     }
     if latencies.is_empty() {
         bail!(
-            "no request succeeded ({errors} answered with another status than {expected_status})"
+            "no request succeeded ({errors} answered with another status than {expected_status}; the first: {})",
+            first_error.as_deref().unwrap_or("none")
         );
     }
     latencies.sort_unstable();
