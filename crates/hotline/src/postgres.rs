@@ -47,6 +47,9 @@ use tokio::sync::OwnedSemaphorePermit;
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 /// A pooled connection idle for longer than this is closed (the pool shrinks after a busy spell).
 const CLOSE_AFTER_IDLE: Duration = Duration::from_secs(600);
+/// A connection this old is closed when it comes back, so that no server process lives forever
+/// (its caches grow with every statement it has seen; sqlx's own pool does the same).
+const MAX_LIFETIME: Duration = Duration::from_secs(1800);
 /// How long `open` waits for a free connection when all are in use.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -141,6 +144,7 @@ pub struct ConnectionPool {
 struct Idle {
     conn: sqlx::PgConnection,
     since: std::time::Instant,
+    born: std::time::Instant,
 }
 
 impl ConnectionPool {
@@ -158,26 +162,37 @@ impl ConnectionPool {
             .map_err(|_| PgError::ConnectionFailed("the pool is closed".into()))?;
         loop {
             let idle = self.idle.lock().expect("idle list lock").pop();
-            let Some(Idle { mut conn, since }) = idle else {
+            let Some(Idle {
+                mut conn,
+                since,
+                born,
+            }) = idle
+            else {
                 let conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
                     .await
                     .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
-                return Ok(self.lease(conn, permit));
+                return Ok(self.lease(conn, std::time::Instant::now(), permit));
             };
             if since.elapsed() <= PING_AFTER_IDLE {
-                return Ok(self.lease(conn, permit));
+                return Ok(self.lease(conn, born, permit));
             }
             match sqlx::Connection::ping(&mut conn).await {
-                Ok(()) => return Ok(self.lease(conn, permit)),
+                Ok(()) => return Ok(self.lease(conn, born, permit)),
                 // Gone while idle (a restarted server, a dropped network path): try the next.
                 Err(error) => tracing::debug!(%error, "dropping a dead idle connection"),
             }
         }
     }
 
-    fn lease(self: &Arc<Self>, conn: sqlx::PgConnection, permit: OwnedSemaphorePermit) -> Lease {
+    fn lease(
+        self: &Arc<Self>,
+        conn: sqlx::PgConnection,
+        born: std::time::Instant,
+        permit: OwnedSemaphorePermit,
+    ) -> Lease {
         Lease {
             conn: Some(conn),
+            born,
             maybe_in_transaction: false,
             broken: false,
             pool: self.clone(),
@@ -185,22 +200,29 @@ impl ConnectionPool {
         }
     }
 
-    /// Puts `conn` back, most recent last, and closes those idle for over `CLOSE_AFTER_IDLE`.
-    fn release(&self, conn: sqlx::PgConnection) {
-        let stale: Vec<Idle> = {
+    /// Puts `conn` back, most recent last (or closes it past `MAX_LIFETIME`), and closes those
+    /// idle for over `CLOSE_AFTER_IDLE`.
+    fn release(&self, conn: sqlx::PgConnection, born: std::time::Instant) {
+        let mut closing: Vec<sqlx::PgConnection> = Vec::new();
+        {
             let mut idle = self.idle.lock().expect("idle list lock");
-            idle.push(Idle {
-                conn,
-                since: std::time::Instant::now(),
-            });
+            if born.elapsed() > MAX_LIFETIME {
+                closing.push(conn);
+            } else {
+                idle.push(Idle {
+                    conn,
+                    since: std::time::Instant::now(),
+                    born,
+                });
+            }
             let fresh = idle
                 .iter()
                 .position(|i| i.since.elapsed() <= CLOSE_AFTER_IDLE)
                 .unwrap_or(idle.len());
-            idle.drain(..fresh).collect()
-        };
-        for Idle { conn, .. } in stale {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            closing.extend(idle.drain(..fresh).map(|i| i.conn));
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            for conn in closing {
                 runtime.spawn(sqlx::Connection::close(conn));
             }
         }
@@ -216,6 +238,7 @@ pub struct PgConnection {
 /// whether it failed in a way that leaves it unusable. Its permit returns when it is dropped.
 struct Lease {
     conn: Option<sqlx::PgConnection>,
+    born: std::time::Instant,
     maybe_in_transaction: bool,
     broken: bool,
     pool: Arc<ConnectionPool>,
@@ -290,19 +313,19 @@ impl Drop for Lease {
             return; // dropped: the server ends the session, and any transaction, uncommitted
         }
         if !self.maybe_in_transaction {
-            self.pool.release(conn); // back as it is, without a round trip
+            self.pool.release(conn, self.born); // back as it is, without a round trip
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         // The permit stays taken until the rollback is done.
-        let (pool, permit) = (self.pool.clone(), self.permit.take());
+        let (pool, permit, born) = (self.pool.clone(), self.permit.take(), self.born);
         runtime.spawn(async move {
             // If the rollback fails the connection is dropped, which ends the server's
             // transaction without committing it.
             if conn.execute("rollback").await.is_ok() {
-                pool.release(conn);
+                pool.release(conn, born);
             }
             drop(permit);
         });
