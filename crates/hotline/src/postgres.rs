@@ -11,9 +11,9 @@
 //! The pool is our own (`ConnectionPool`), not sqlx's: sqlx's pings every connection as it comes
 //! back (a round trip, and a wake-up of the server process, each time a guest drops a connection —
 //! two of a tracking request's four round trips). Here a connection goes back as it is, unless it
-//! may hold a transaction (rolled back first) or its last statement failed other than with a
-//! database error (closed). A statement cut off mid-way leaves its answer unread; sqlx reads it
-//! before the connection's next statement.
+//! may hold a transaction (rolled back first) or a statement failed other than with its own error
+//! (a lost connection, a protocol error, a FATAL: dropped). A statement cut off mid-way leaves its
+//! answer unread; sqlx reads it before the connection's next statement.
 //!
 //! Parameters: the statement is prepared first so that the server settles each parameter's type;
 //! each guest value is then encoded for that type (a string for a `uuid` column is parsed as a
