@@ -522,38 +522,77 @@ fn pgbench_figure(
 }
 
 /// The SQL one filing runs, as a pgbench script (a colon before a letter is a pgbench variable even
-/// inside a string literal, hence the `'p' || ':' || ...`): the gateway's rate counter, then intake's: the
-/// place the coordinates fall in, the names, then the transaction (citizen, serial, order, event, and the
-/// dispatch catalogue's lookup, which finds no rule for street lights).
-/// The filing's SQL as pgbench runs it; `@RECORD_EVENT@` stands for the statement that records the
-/// first event with its notifications (see [`filing_script`]).
+/// inside a string literal, hence the `'p' || ':' || ...`): the gateway's rate counter, then intake's:
+/// what the database says of the request (the place the coordinates fall in, the names, and the
+/// dispatch catalogue's choice, which is none for street lights), then the transaction (citizen
+/// with the serial, order, event). `@FACTS@`, `@CITIZEN@` and `@RECORD_EVENT@` stand for the
+/// platform's own statements (see [`filing_script`]); pgbench makes the order's id from its serial.
 const FILING_TEMPLATE: &str = "\
 \\set slot random(0, 7)
 with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || 'pgbench-' || cast(:client_id as text), 'a:127.0.0.1#' || cast(:slot as text)]::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || 'pgbench-' || cast(:client_id as text)), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a:127.0.0.1#' || cast(:slot as text)), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;
-with p as (select st_setsrid(st_makepoint(114.02, 32.98), 4326) as point) select (select district_id from districts, p where st_covers(boundary, p.point) order by kind = 'zone' desc, district_id limit 1) as district_id, (select grid_id from grids, p where st_covers(boundary, p.point) order by boundary_source = 'approximate', grid_id limit 1) as grid_id \\gset
-select (select name from categories where category_id = 'urban.streetlight' and parent_id is not null) as category_name, (select name from districts where district_id = :district_id) as district_name, (select name from grids where grid_id = :grid_id) as grid_name, (select name from hotline_numbers where number = null) as hotline_name, exists (select 1 from districts where district_id = 'yicheng') as chosen_district_known, (select wechat_openid from citizens where subject = 'pgbench-' || :client_id) as openid;
+@FACTS@ \\gset
 begin;
-with found as (select citizen_id from citizens where subject = 'pgbench-' || :client_id), added as (insert into citizens (citizen_id, subject, phone) select gen_random_uuid(), 'pgbench-' || :client_id, null where not exists (select 1 from found) on conflict do nothing returning citizen_id) select citizen_id from found union all select citizen_id from added \\gset
-select nextval('work_order_serial') as serial, now() as now, gen_random_uuid() as order_id \\gset
-insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, grid_id, contact_phone, channel, hotline_number, urgent, confidential, photo_urls, created_at, updated_at) values (:order_id, 'PGB-' || :serial, :citizen_id, 'pgbench-' || :client_id, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', :district_id, :grid_id, '13800138000', 'app', null, false, false, '{}', :now, :now);
+@CITIZEN@ \\gset
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, lat, lng, address, district_id, grid_id, contact_phone, channel, hotline_number, urgent, confidential, photo_urls, created_at, updated_at) values (@ORDER_ID@, 'PGB-' || :serial, :citizen_id, 'pgbench-' || :client_id, 'received', 'urban.streetlight', '路灯不亮', '解放大道路灯连续三晚不亮', 32.98, 114.02, '驿城区解放大道', :district_id, :grid_id, '13800138000', 'app', null, false, false, '{}', :now, :now);
 @RECORD_EVENT@;
-select r.agency_id from dispatch_rules r join categories c on c.category_id = 'urban.streetlight' where r.category_id in (c.category_id, c.parent_id) and (r.district_id is null or r.district_id = :district_id) and (r.grid_id is null or r.grid_id = :grid_id) and (r.keywords is null or exists (select 1 from unnest(r.keywords) k where strpos('路灯不亮' || chr(10) || '解放大道路灯连续三晚不亮', k) > 0)) order by (r.keywords is not null) desc, (r.category_id = c.category_id) desc, (r.grid_id is not null) desc, (r.district_id is not null) desc, r.dispatch_rule_id limit 1;
 commit;
 ";
 
-/// The filing's SQL as pgbench runs it, with the platform's own event-and-outbox statement.
+/// The order's id in the pgbench script, made from its serial (the platform makes it in the guest).
+const PGBENCH_ORDER_ID: &str =
+    "cast('00000000-0000-4000-8000-' || lpad(cast(:serial as text), 12, '0') as uuid)";
+
+/// Replaces `$1`, `$2`, ... in `statement` with `values`, from the highest number down (so that
+/// `$1` does not take the front of `$10`).
+fn with_values(statement: &str, values: &[&str]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(statement.to_owned(), |sql, (i, value)| {
+            sql.replace(&format!("${}", i + 1), value)
+        })
+}
+
+/// The filing's SQL as pgbench runs it, with the platform's own statements.
 pub fn filing_script() -> String {
-    let record = order_store::outbox::record_statement()
-        .replace("$1", ":order_id")
-        .replace("$2", "'received'")
-        .replace("$3", "'pgbench-' || :client_id")
-        .replace("$4", "null")
-        .replace("$5", "null")
-        .replace("$6", ":now")
-        .replace("$7", "array['citizen_accepted']")
-        // pgbench takes a colon before letters for a variable, even inside a string.
-        .replace("HH24:MI", "HH24' || ':' || 'MI");
-    FILING_TEMPLATE.replace("@RECORD_EVENT@", &record)
+    let subject = "'pgbench-' || :client_id";
+    let facts = with_values(
+        order_store::filing::statement(),
+        &[
+            "32.98",
+            "114.02",
+            "'urban.streetlight'",
+            "'yicheng'",
+            "null",
+            subject,
+            "'路灯不亮' || chr(10) || '解放大道路灯连续三晚不亮'",
+            "false",
+        ],
+    );
+    let citizen = with_values(
+        &order_store::numbered_citizen_sql(),
+        &["gen_random_uuid()", subject, "null", "null"],
+    );
+    let record = with_values(
+        order_store::outbox::record_statement(),
+        &[
+            PGBENCH_ORDER_ID,
+            "'received'",
+            subject,
+            "null",
+            "null",
+            ":now",
+            "array['citizen_accepted']",
+        ],
+    )
+    // pgbench takes a colon before letters for a variable, even inside a string.
+    .replace("HH24:MI", "HH24' || ':' || 'MI");
+    FILING_TEMPLATE
+        .replace("@FACTS@", &facts)
+        .replace("@CITIZEN@", &citizen)
+        .replace("@ORDER_ID@", PGBENCH_ORDER_ID)
+        .replace("@RECORD_EVENT@", &record)
 }
 
 /// The SQL behind `GET /api/v1/requests/{id}` as pgbench runs it, with the values the platform
@@ -1485,9 +1524,10 @@ fn report(rows: &[Row]) -> String {
         text,
         "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` (instances reused for up to 128 requests).\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
-         counter; then intake's: the place the coordinates fall in, the names, and in one transaction the citizen \
-         lookup-or-insert, the serial, the order, its first event with the notifications it calls for (one statement, \
-         the platform's own) and the dispatch catalogue's lookup), and the tracking baseline the rate counter and the \
+         counter; then intake's, the platform's own statements: what the database says of the request in one \
+         statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \
+         transaction the citizen lookup-or-insert with the serial, the order, and its first event with the \
+         notifications it calls for; pgbench makes the order's id from the serial), and the tracking baseline the rate counter and the \
          query behind `GET /api/v1/requests/{{id}}` (the order with its history):\n\n```sql\n{}```\n\n\
          ```sql\n{}```\n\n\
          In the tracking script, the values the platform sends as parameters are pgbench variables given with `-D` \
@@ -1528,4 +1568,35 @@ fn report(rows: &[Row]) -> String {
         REQUEST_TIMEOUT.as_secs(),
     );
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every parameter of the platform's statements is given a value in the pgbench script.
+    #[test]
+    fn the_filing_script_leaves_no_parameter_unfilled() {
+        let script = filing_script();
+        if let Ok(path) = std::env::var("HOTLINE_PRINT_FILING_SCRIPT") {
+            std::fs::write(path, &script).expect("writing the script");
+        }
+        let unfilled: Vec<&str> = script
+            .match_indices('$')
+            .filter(|(i, _)| script[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
+            .map(|(i, _)| &script[i..(i + 3).min(script.len())])
+            .collect();
+        assert!(unfilled.is_empty(), "unfilled parameters: {unfilled:?}");
+        assert!(
+            !script.contains('@'),
+            "a placeholder of the template is left"
+        );
+    }
+
+    #[test]
+    fn values_replace_the_highest_numbers_first() {
+        let ten: Vec<String> = (1..=10).map(|n| format!("v{n}")).collect();
+        let ten: Vec<&str> = ten.iter().map(String::as_str).collect();
+        assert_eq!(with_values("$1 $10", &ten), "v1 v10");
+    }
 }

@@ -6,7 +6,7 @@ use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
 };
-use order_store::{CitizenKey, DispatchSubject, Place, required, text};
+use order_store::{CitizenKey, required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{self, Connection, Row};
@@ -97,53 +97,32 @@ pub async fn file(
     let db = connect().await?;
 
     // Coordinates decide the district and grid; the citizen's choice stands only without them
-    // or where they fall in no district.
-    let resolved = match checked.coordinates {
-        Some((lat, lng)) => order_store::resolve_place(&db, lat, lng).await?,
-        None => Place::default(),
-    };
-    let place = Place {
-        district: resolved.district.or_else(|| checked.district.clone()),
-        grid: resolved.grid,
-    };
-
-    // The category, the district and the hotline number must exist; checked before the
-    // transaction so that a bad request takes no locks.
-    let names = db
-        .query(
-            "select (select name from categories where category_id = $1 and parent_id is not null) as category_name, \
-                    (select name from districts where district_id = $2) as district_name, \
-                    (select name from grids where grid_id = $3) as grid_name, \
-                    (select name from hotline_numbers where number = $4) as hotline_name, \
-                    exists (select 1 from districts where district_id = $5) as chosen_district_known, \
-                    (select wechat_openid from citizens where subject = $6) as openid",
-            [
-                text(&checked.category),
-                place.district.clone().into(),
-                place.grid.clone().into(),
-                hotline_number.clone().into(),
-                checked.district.clone().into(),
-                text(&principal.subject),
-            ],
-        )
-        .await?
-        .collect()
-        .await?;
-    let names = names
-        .first()
-        .ok_or_else(|| ApiError::Internal("the name lookup returned no row".into()))?;
-    let category_name: Option<String> = names.get("category_name");
-    let district_name: Option<String> = names.get("district_name");
-    let grid_name: Option<String> = names.get("grid_name");
+    // or where they fall in no district. The category, the district and the hotline number must
+    // exist: checked before the transaction, so that a bad request takes no locks. The dispatch
+    // catalogue is read in the same statement.
+    let keywords_text = format!("{}\n{}", checked.title, checked.description);
+    let facts = order_store::filing::facts(
+        &db,
+        &order_store::filing::Request {
+            coordinates: checked.coordinates,
+            category: &checked.category,
+            chosen_district: checked.district.as_deref(),
+            hotline_number: hotline_number.as_deref(),
+            subject: &principal.subject,
+            text: &keywords_text,
+            urgent: request.urgent,
+        },
+    )
+    .await?;
     let mut problems = Vec::new();
-    if hotline_number.is_some() && names.get::<String>("hotline_name").is_none() {
+    if hotline_number.is_some() && facts.hotline_name.is_none() {
         problems.push(field_error(
             "hotline_number",
             "unknown_hotline_number",
             "不是本市并入 12345 的热线号码 (not a hotline number that rings 12345 here)",
         ));
     }
-    if category_name.is_none() {
+    if facts.category_name.is_none() {
         problems.push(field_error(
             "category",
             "unknown_category",
@@ -151,8 +130,7 @@ pub async fn file(
         ));
     }
     // The district the citizen chose must exist even when the coordinates decide.
-    let chosen_known = names.get::<bool>("chosen_district_known").unwrap_or(false);
-    if checked.district.is_some() && !chosen_known {
+    if checked.district.is_some() && !facts.chosen_district_known {
         problems.push(field_error(
             "location.district",
             "unknown_district",
@@ -167,7 +145,7 @@ pub async fn file(
     let content_check = match request.channel {
         Channel::Wechat => Some(
             crate::content::check(
-                names.get::<String>("openid").as_deref(),
+                facts.openid.as_deref(),
                 &checked.title,
                 &checked.description,
             )
@@ -181,11 +159,8 @@ pub async fn file(
     let filing = Filing {
         request: &request,
         checked: &checked,
-        place: &place,
         hotline_number: hotline_number.as_deref(),
-        category_name: category_name.unwrap_or_default(),
-        district_name,
-        grid_name,
+        facts,
         content_check,
     };
     let result = file_in_transaction(
@@ -225,11 +200,8 @@ enum Filed {
 struct Filing<'a> {
     request: &'a CreateRequest,
     checked: &'a CheckedRequest,
-    place: &'a Place,
     hotline_number: Option<&'a str>,
-    category_name: String,
-    district_name: Option<String>,
-    grid_name: Option<String>,
+    facts: order_store::filing::Facts,
     /// WeChat's verdict on the text, for mini-program filings.
     content_check: Option<&'static str>,
 }
@@ -292,26 +264,8 @@ async fn file_in_transaction(
     } else {
         CitizenKey::Subject(&principal.subject)
     };
-    let citizen_id = order_store::find_or_add_citizen(db, key).await?.id;
-
-    let clock = db
-        .query(
-            "select nextval('work_order_serial') as serial, now() as now",
-            [],
-        )
-        .await?
-        .collect()
-        .await?;
-    let clock = clock
-        .first()
-        .ok_or_else(|| ApiError::Internal("no serial returned".into()))?;
-    let serial: i64 = clock
-        .get("serial")
-        .ok_or_else(|| ApiError::Internal("no serial".into()))?;
-    let now = clock
-        .get::<chrono::NaiveDateTime>("now")
-        .ok_or_else(|| ApiError::Internal("no clock".into()))?
-        .and_utc();
+    let (citizen, numbered) = order_store::find_or_add_citizen_numbered(db, key).await?;
+    let (citizen_id, serial, now) = (citizen.id, numbered.serial, numbered.now);
     let prefix = api_plumbing::variable("tracking_prefix")
         .await
         .map_err(ApiError::Internal)?;
@@ -335,8 +289,8 @@ async fn file_in_transaction(
             lat.into(),
             lng.into(),
             checked.address.clone().into(),
-            filing.place.district.clone().into(),
-            filing.place.grid.clone().into(),
+            filing.facts.place.district.clone().into(),
+            filing.facts.place.grid.clone().into(),
             text(checked.contact_phone.as_str()),
             text(request.channel.as_str()),
             filing.hotline_number.map(str::to_owned).into(),
@@ -383,7 +337,7 @@ async fn file_in_transaction(
         status_label: workorder::status_label(status.code()).into(),
         category: Named {
             code: checked.category.clone(),
-            name: filing.category_name.clone(),
+            name: filing.facts.category_name.clone().unwrap_or_default(),
         },
         title: checked.title.clone(),
         description: checked.description.clone(),
@@ -391,8 +345,14 @@ async fn file_in_transaction(
             lat,
             lng,
             address: checked.address.clone(),
-            district: named(filing.place.district.clone(), filing.district_name.clone()),
-            grid: named(filing.place.grid.clone(), filing.grid_name.clone()),
+            district: named(
+                filing.facts.place.district.clone(),
+                filing.facts.district_name.clone(),
+            ),
+            grid: named(
+                filing.facts.place.grid.clone(),
+                filing.facts.grid_name.clone(),
+            ),
         },
         contact_phone_masked: Some(checked.contact_phone.masked()),
         channel: request.channel,
@@ -438,14 +398,7 @@ async fn auto_dispatch(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Status, ApiError> {
     let (checked, urgent) = (filing.checked, filing.request.urgent);
-    let text = format!("{}\n{}", checked.title, checked.description);
-    let subject = DispatchSubject {
-        category: &checked.category,
-        place: filing.place,
-        text: &text,
-        urgent,
-    };
-    let Some(agency) = order_store::dispatch_target(db, &subject).await? else {
+    let Some(agency) = filing.facts.agency.clone() else {
         return Ok(Status::Received);
     };
     let deadline = order_store::deadline_for(db, &checked.category, urgent, now).await?;
