@@ -675,3 +675,67 @@ async fn a_scripted_month_gives_exactly_the_expected_figures() {
     assert_eq!(bad_cursor.code(), Some("invalid_cursor"));
     let _ = h;
 }
+
+/// A rating counts where its order is now, as the order's other cases do: reassigned after a
+/// redo, the order takes its rating to the new agency; moved to another district, to that one.
+/// (The report reads each rating's copy of its order's groups, which triggers keep equal to the
+/// order's.)
+#[tokio::test]
+async fn a_rating_moves_with_its_order() {
+    let platform = Platform::start().await;
+    let cast = Cast::of(&platform);
+    let d = cast.handled("utilities.water-supply", WATER).await;
+    cast.citizen
+        .rate(&d, "unsatisfied", "no", None)
+        .await
+        .expect("rated");
+    cast.operator
+        .act(&d, "start_redo", &OrderAction::default())
+        .await
+        .expect("redo");
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let report = async |group_by: &str| {
+        kpis(
+            &cast.supervisor,
+            vec![
+                ("from", (today - Duration::days(1)).to_string()),
+                ("to", (today + Duration::days(1)).to_string()),
+                ("group_by", group_by.to_owned()),
+            ],
+        )
+        .await
+        .expect("report")
+    };
+    let rated = |g: &KpiGroup| (counts(&g.resolution), counts(&g.satisfaction));
+    let unsatisfied = ((0, 1, 0), (0, 1, 0));
+    assert_eq!(rated(group(&report("agency").await, WATER)), unsatisfied);
+
+    cast.water
+        .act(
+            &d,
+            "request_return",
+            &with(|x| x.reason = Some("供水管网归城市管理局维护".into())),
+        )
+        .await
+        .expect("return requested");
+    cast.operator
+        .act(&d, "reassign", &with(|x| x.agency = Some(URBAN.into())))
+        .await
+        .expect("reassigned");
+    let by_agency = report("agency").await;
+    assert_eq!(rated(group(&by_agency, URBAN)), unsatisfied);
+    assert!(
+        by_agency.groups.iter().all(|g| g.key != WATER),
+        "{:?}",
+        by_agency.groups
+    );
+
+    assert_eq!(
+        rated(group(&report("district").await, "yicheng")),
+        unsatisfied
+    );
+    set(&platform, &d, "district_id = 'xiping'").await;
+    let by_district = report("district").await;
+    assert_eq!(rated(group(&by_district, "xiping")), unsatisfied);
+    assert!(by_district.groups.iter().all(|g| g.key != "yicheng"));
+}

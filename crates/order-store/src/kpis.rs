@@ -6,8 +6,10 @@
 pub const RESPONSE_HOURS: i64 = 24;
 
 /// The cases of the period [$1, $2): `kpi, work_order_id, round, group_key, counted, good,
-/// rated_at`, grouped by the SQL expression `key` over the order `o` and its
-/// category `cat`. `counted`: in the denominator; `good`: in the numerator (only counted cases are).
+/// rated_at`, grouped by the SQL expression `key` over the order `o` (its `agency_id`,
+/// `district_id`, `category_id` and `channel`) and its category `cat`. `counted`: in the
+/// denominator; `good`: in the numerator (only counted cases are). A rating's `o` is the copy of
+/// its order's group columns it carries (kept equal by triggers), not a lookup of the order.
 pub fn cases_sql(key: &str) -> String {
     format!(
         "with cases as ( \
@@ -32,7 +34,9 @@ pub fn cases_sql(key: &str) -> String {
                   case k.kpi when 'satisfaction' then r.satisfaction in ('satisfied', 'basically_satisfied') \
                              else r.solved = 'yes' end, \
                   r.created_at \
-           from ratings r join work_orders o on o.work_order_id = r.work_order_id \
+           from ratings r \
+                cross join lateral (select r.order_agency_id as agency_id, r.order_district_id as district_id, \
+                                           r.order_category_id as category_id, r.order_channel as channel) o \
                 join categories cat on cat.category_id = o.category_id \
                 cross join (values ('resolution'), ('satisfaction')) k(kpi) \
            where r.created_at >= $1 and r.created_at < $2 \
