@@ -509,11 +509,14 @@ fn pgbench_figure(
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!(
-            "pgbench failed: {}{}",
+            "pgbench failed on {}: {}{}",
+            path.display(),
             text,
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // A script is kept only when pgbench failed on it (each run of the bench left some before).
+    let _ = std::fs::remove_file(&path);
     text.lines()
         .find(|line| line.starts_with(prefix))
         .and_then(|line| line.split_whitespace().nth(word))
