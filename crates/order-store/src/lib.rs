@@ -570,7 +570,7 @@ const NUMBERED: &str = ", nextval('work_order_serial') as serial, now() as now";
 
 /// The statement behind [`find_or_add_citizen`], with `also` (columns) added to its one row:
 /// `$1` a new citizen id, `$2` the subject, `$3` the phone, `$4` the openid.
-pub fn citizen_sql(found_by: &str, also: &str) -> String {
+fn citizen_sql(found_by: &str, also: &str) -> String {
     format!(
         "with found as (select citizen_id, subject from citizens where {found_by}), \
               added as (insert into citizens (citizen_id, subject, phone, wechat_openid) \
