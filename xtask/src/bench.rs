@@ -528,11 +528,11 @@ fn pgbench_figure(
 /// inside a string literal, hence the `'p' || ':' || ...`): the gateway's rate counter, then intake's:
 /// what the database says of the request (the place the coordinates fall in, the names, and the
 /// dispatch catalogue's choice, which is none for street lights), then the transaction (citizen
-/// with the serial, order, event). `@FACTS@`, `@CITIZEN@` and `@RECORD_EVENT@` stand for the
-/// platform's own statements (see [`filing_script`]); pgbench makes the order's id from its serial.
+/// with the serial, order, event). `@RATE_COUNT@`, `@FACTS@`, `@CITIZEN@` and `@RECORD_EVENT@`
+/// stand for the platform's own statements (see [`filing_script`]); pgbench makes the order's id from its serial.
 const FILING_TEMPLATE: &str = "\
 \\set slot random(0, 7)
-with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || 'pgbench-' || cast(:client_id as text), 'a:127.0.0.1#' || cast(:slot as text)]::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || 'pgbench-' || cast(:client_id as text)), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a:127.0.0.1#' || cast(:slot as text)), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;
+@RATE_COUNT@;
 @FACTS@ \\gset
 begin;
 @CITIZEN@ \\gset
@@ -592,18 +592,39 @@ pub fn filing_script() -> String {
     // pgbench takes a colon before letters for a variable, even inside a string.
     .replace("HH24:MI", "HH24' || ':' || 'MI");
     FILING_TEMPLATE
+        .replace(
+            "@RATE_COUNT@",
+            &rate_count("'p' || ':' || 'pgbench-' || cast(:client_id as text)"),
+        )
         .replace("@FACTS@", &facts)
         .replace("@CITIZEN@", &citizen)
         .replace("@ORDER_ID@", PGBENCH_ORDER_ID)
         .replace("@RECORD_EVENT@", &record)
 }
 
+/// The gateway's rate counter for `principal` (SQL), counted in one of the address's eight rows
+/// (`:slot`, which the scripts draw at random as the gateway does).
+fn rate_count(principal: &str) -> String {
+    with_values(
+        order_store::rate_counters::COUNT,
+        &[
+            principal,
+            "'a' || ':' || '127.0.0.1#' || cast(:slot as text)",
+        ],
+    )
+}
+
 /// The SQL behind `GET /api/v1/requests/{id}` as pgbench runs it, with the values the platform
 /// sends as parameters sent as parameters too (`:subject`, `:tracking_number`, given with `-D`):
 /// the gateway's rate counter, then intake's order with its events.
-const TRACKING_SCRIPT: &str = "\
+pub fn tracking_script() -> String {
+    TRACKING_TEMPLATE.replace("@RATE_COUNT@", &rate_count("'p' || ':' || :subject"))
+}
+
+/// [`tracking_script`] with `@RATE_COUNT@` for the gateway's statement.
+const TRACKING_TEMPLATE: &str = "\
 \\set slot random(0, 7)
-with hits as (insert into rate_counters (key, window_start, hits) select k, date_trunc('minute', now()), 1 from unnest(array['p' || ':' || :subject, 'a' || ':' || '127.0.0.1#' || cast(:slot as text)]::text[]) k where k is not null on conflict (key, window_start) do update set hits = rate_counters.hits + 1 returning key, hits) select coalesce(max(hits) filter (where key = 'p' || ':' || :subject), 0) as principal_hits, coalesce(max(hits) filter (where key = 'a' || ':' || '127.0.0.1#' || cast(:slot as text)), 0) as address_hits, (60 - extract(second from now()))::float8 as wait from hits;
+@RATE_COUNT@;
 select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = :subject) as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = :subject) as following, (select coalesce(json_agg(json_build_array(e.event, e.note, (extract(epoch from e.created_at) * 1000000)::int8) order by e.work_order_event_id), '[]')::text from work_order_events e where e.work_order_id = o.work_order_id) as events from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.tracking_number = :tracking_number;
 ";
 
@@ -990,7 +1011,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         let (tracking, cpu) = metered_rounds(
             pid,
             || get16(address, path, Some(token.clone())),
-            || pgbench_with(database_url, TRACKING_SCRIPT, 16, &variables),
+            || pgbench_with(database_url, &tracking_script(), 16, &variables),
         )?;
         let what = format!("tracking (16 clients{scale})");
         Ok(vec![
@@ -1567,7 +1588,7 @@ fn report(rows: &[Row]) -> String {
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),
         filing_script(),
-        TRACKING_SCRIPT,
+        tracking_script(),
         REQUEST_TIMEOUT.as_secs(),
     );
     text
@@ -1593,6 +1614,15 @@ mod tests {
         assert!(
             !script.contains('@'),
             "a placeholder of the template is left"
+        );
+    }
+
+    #[test]
+    fn the_tracking_script_leaves_no_parameter_unfilled() {
+        let script = tracking_script();
+        assert!(
+            !script.contains('$') && !script.contains('@'),
+            "a parameter or placeholder is left: {script}"
         );
     }
 

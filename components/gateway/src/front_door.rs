@@ -107,15 +107,7 @@ pub async fn count(principal: Option<&str>, address: &str) -> Result<(), Failure
     let slot = usize::from(uuid::Uuid::new_v4().as_bytes()[1]) % ADDRESS_SLOTS;
     let rows = db
         .query(
-            "with hits as ( \
-                 insert into rate_counters (key, window_start, hits) \
-                 select k, date_trunc('minute', now()), 1 from unnest(array[$1, $2]::text[]) k where k is not null \
-                 on conflict (key, window_start) do update set hits = rate_counters.hits + 1 \
-                 returning key, hits) \
-             select coalesce(max(hits) filter (where key = $1), 0) as principal_hits, \
-                    coalesce(max(hits) filter (where key = $2), 0) as address_hits, \
-                    (60 - extract(second from now()))::float8 as wait \
-             from hits",
+            order_store::rate_counters::COUNT,
             [principal_key.into(), text(format!("a:{address}#{slot}"))],
         )
         .await?

@@ -1,6 +1,6 @@
 //! The work-order tables as the components read and write them: the lifecycle's state, the
-//! business calendar, time limits and the dispatch catalogue. SQL only; the rules are in
-//! `workorder`.
+//! business calendar, time limits and the dispatch catalogue (and the gateway's rate counter).
+//! SQL only; the rules are in `workorder`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mobile_api::{Named, NearbyOrder};
@@ -12,6 +12,7 @@ use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
 pub mod filing;
 pub mod kpis;
 pub mod outbox;
+pub mod rate_counters;
 pub use outbox::record_event;
 
 /// What went wrong reading or writing.
@@ -280,12 +281,11 @@ pub async fn deadline_for(
     let rows = db
         .query(
             // The category's own limit, else its parent's; none for the fast channel.
-            "select l.hours, l.working_days, \
-                    (select array_agg(to_char(day, 'YYYY-MM-DD') order by day) from business_calendar \
-                     where day >= $2 and day < $2 + 120) as days, \
-                    (select array_agg(kind order by day) from business_calendar \
-                     where day >= $2 and day < $2 + 120) as kinds \
-             from (select) one left join lateral ( \
+            "select l.hours, l.working_days, cal.days, cal.kinds \
+             from (select array_agg(to_char(day, 'YYYY-MM-DD') order by day) as days, \
+                          array_agg(kind order by day) as kinds \
+                   from business_calendar where day >= $2 and day < $2 + 120) cal \
+             left join lateral ( \
                  select t.hours, t.working_days from categories c \
                  join category_time_limits t on t.category_id in (c.category_id, c.parent_id) \
                  where c.category_id = $1 and not $3 \

@@ -1,0 +1,14 @@
+//! The gateway's rate counter as SQL: the gateway runs it on every request, and the bench runs
+//! the same text under pgbench.
+
+/// Counts a request in this minute's rows for `$1` (the principal's key, or null) and `$2` (one
+/// of the address's rows), and answers both counts and the seconds left in the minute.
+pub const COUNT: &str = "with hits as ( \
+         insert into rate_counters (key, window_start, hits) \
+         select k, date_trunc('minute', now()), 1 from unnest(array[$1, $2]::text[]) k where k is not null \
+         on conflict (key, window_start) do update set hits = rate_counters.hits + 1 \
+         returning key, hits) \
+     select coalesce(max(hits) filter (where key = $1), 0) as principal_hits, \
+            coalesce(max(hits) filter (where key = $2), 0) as address_hits, \
+            (60 - extract(second from now()))::float8 as wait \
+     from hits";
