@@ -122,6 +122,19 @@ impl Drop for Server {
     }
 }
 
+/// The `spin-*` headers Spin's HTTP trigger adds to a request, with the values our runtime gives
+/// the bench's `GET /hello/` (`host: bench`; route `/hello/...`). Only the client's address
+/// differs between requests, by its port.
+const HELLO_SPIN_HEADERS: [(&str, &str); 7] = [
+    ("spin-full-url", "http://bench/hello/"),
+    ("spin-path-info", "/"),
+    ("spin-matched-route", "/hello/..."),
+    ("spin-raw-component-route", "/hello/..."),
+    ("spin-component-route", "/hello"),
+    ("spin-base-path", "/"),
+    ("spin-client-addr", "127.0.0.1:40000"),
+];
+
 /// `wasmtime serve` of the same wasmtime version, hosting the hello component (installed into
 /// `target/bench-tools` on first use: a release build of wasmtime-cli, some twenty minutes).
 struct WasmtimeServe {
@@ -132,7 +145,9 @@ struct WasmtimeServe {
 impl WasmtimeServe {
     /// `timeout`: the per-request time limit (`-Wtimeout`), which makes `wasmtime serve` interrupt
     /// guests by epoch as our runtime always does; `None` runs guests without any limit.
-    fn start(timeout: Option<Duration>) -> anyhow::Result<WasmtimeServe> {
+    /// `spin_headers`: whether it adds to every request the `spin-*` headers our runtime sends
+    /// with the bench's `GET /hello/` (`-H`), so that the guest reads in the same request.
+    fn start(timeout: Option<Duration>, spin_headers: bool) -> anyhow::Result<WasmtimeServe> {
         let tools = root().join("target/bench-tools");
         let bin = tools.join("bin/wasmtime");
         if !bin.exists() {
@@ -158,6 +173,12 @@ impl WasmtimeServe {
         let child = Command::new(&bin)
             .args(["serve", "-Scli", "-Wcomponent-model-async=y", "-Sp3=y"])
             .args(timeout.map(|t| format!("-Wtimeout={}ms", t.as_millis())))
+            .args(
+                HELLO_SPIN_HEADERS
+                    .iter()
+                    .filter(|_| spin_headers)
+                    .flat_map(|(name, value)| ["-H".to_owned(), format!("{name}: {value}")]),
+            )
             .arg("--addr")
             .arg(address.to_string())
             .arg(root().join("target/wasm32-wasip2/wasm/hello.wasm"))
@@ -849,7 +870,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         // guest by epoch), and so does `wasmtime serve` given the same limit. Without a limit
         // it compiles guests without the epoch checks and runs no timers; that is measured too.
         let (our_cpu, their_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
-        let limited = WasmtimeServe::start(Some(REQUEST_TIMEOUT))?;
+        let limited = WasmtimeServe::start(Some(REQUEST_TIMEOUT), true)?;
         let hello = Rounds::run(
             || metered(pid, address, "/hello/", &our_cpu),
             || {
@@ -858,7 +879,16 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             },
         )?;
         drop(limited);
-        let unlimited = WasmtimeServe::start(None)?;
+        let headerless = WasmtimeServe::start(Some(REQUEST_TIMEOUT), false)?;
+        let headerless_hello = Rounds::run(
+            || get16(address, "/hello/", None),
+            || {
+                let theirs = get16(headerless.address, "/", None)?;
+                Ok((theirs.rate(), Some(theirs)))
+            },
+        )?;
+        drop(headerless);
+        let unlimited = WasmtimeServe::start(None, true)?;
         let unlimited_hello = Rounds::run(
             || get16(address, "/hello/", None),
             || {
@@ -875,7 +905,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             what: "hello component (16 clients)".into(),
             ours: outcome_cell(hello.our_median()),
             baseline: hello.baseline_cell(&format!(
-                "wasmtime serve -Wtimeout={}s",
+                "wasmtime serve -Wtimeout={}s, same spin-* headers",
                 REQUEST_TIMEOUT.as_secs()
             )),
             ratio: hello.ratio(),
@@ -894,9 +924,20 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             target: "context",
         });
         rows.push(Row {
+            what: "hello component, baseline without the spin-* headers (16 clients)".into(),
+            ours: outcome_cell(headerless_hello.our_median()),
+            baseline: headerless_hello.baseline_cell(&format!(
+                "wasmtime serve -Wtimeout={}s, request as sent",
+                REQUEST_TIMEOUT.as_secs()
+            )),
+            ratio: headerless_hello.ratio(),
+            target: "context only",
+        });
+        rows.push(Row {
             what: "hello component, baseline without a time limit (16 clients)".into(),
             ours: outcome_cell(unlimited_hello.our_median()),
-            baseline: unlimited_hello.baseline_cell("wasmtime serve, no limit"),
+            baseline: unlimited_hello
+                .baseline_cell("wasmtime serve, no limit, same spin-* headers"),
             ratio: unlimited_hello.ratio(),
             target: "context only",
         });
@@ -1558,11 +1599,12 @@ fn report(rows: &[Row]) -> String {
          (`subject`, `tracking_number`), so that pgbench too sends them as parameters and PostgreSQL plans \
          the same parameterised statements.\n\n\
          The hello baseline is `wasmtime serve` given the same per-request time limit as our runtime ({}s, \
-         `-Wtimeout`), so that both interrupt guests by epoch and time each request; the row below it is `wasmtime \
-         serve` without a limit, for context. Our runtime also hands every request the seven `spin-*` headers \
-         Spin's HTTP trigger defines (`spin-full-url`, `spin-path-info`, `spin-client-addr`, ...), which the guest \
-         reads in with the others and `wasmtime serve` does not send: measured once, leaving them out raised our \
-         hello figure from 0.83 to 0.89 of the baseline.\n\n\
+         `-Wtimeout`), so that both interrupt guests by epoch and time each request, and the same request: our \
+         runtime hands every request the seven `spin-*` headers Spin's HTTP trigger defines (`spin-full-url`, \
+         `spin-path-info`, `spin-client-addr`, ...), and `wasmtime serve` is told to add the same seven with the \
+         values ours sends for this route (`-H`), so that the guest reads in the same headers from both. The rows \
+         below it are for context: `wasmtime serve` with the request as the client sent it (what the seven \
+         headers cost: the guest copies each in and parses it), and without a time limit.\n\n\
          The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
          timed part of each round by the requests answered in it: `runtime` is our runtime's process (all its \
          threads), `PostgreSQL` every PostgreSQL server process, `pgbench` pgbench's client (over its run less a \
