@@ -124,7 +124,8 @@ impl Drop for Server {
 
 /// The `spin-*` headers Spin's HTTP trigger adds to a request, with the values our runtime gives
 /// the bench's `GET /hello/` (`host: bench`; route `/hello/...`). Only the client's address
-/// differs between requests, by its port.
+/// differs between requests, by its port. The runtime's test
+/// `the_spin_headers_of_the_benchs_hello_request` holds it to the same values.
 const HELLO_SPIN_HEADERS: [(&str, &str); 7] = [
     ("spin-full-url", "http://bench/hello/"),
     ("spin-path-info", "/"),

@@ -74,7 +74,7 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    fn new(route: Route, component: String) -> anyhow::Result<Trigger> {
+    pub(crate) fn new(route: Route, component: String) -> anyhow::Result<Trigger> {
         let raw = route.raw();
         let base = raw.strip_suffix("/...").unwrap_or(&raw).to_owned();
         Ok(Trigger {

@@ -134,11 +134,15 @@ async fn handle(
 }
 
 /// The request as Spin presents it to a component, with the `spin-*` headers components may read.
-fn with_spin_headers(
-    request: Request<Incoming>,
+fn with_spin_headers<B>(
+    request: Request<B>,
     trigger: &Trigger,
     client_addr: Option<HeaderValue>,
-) -> Request<wasmtime_wasi_http::WasiBody> {
+) -> Request<wasmtime_wasi_http::WasiBody>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    wasmtime_wasi_http::Error: From<B::Error>,
+{
     let (mut parts, body) = request.into_parts();
     // Room for the seven headers at once, not regrown as they go in.
     parts.headers.reserve(SPIN_HEADERS);
@@ -226,4 +230,48 @@ fn log_request(
         duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
         request_id,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bench gives `wasmtime serve` these same values (`HELLO_SPIN_HEADERS` in xtask's
+    /// bench), so that both runtimes hand the hello component the same request: change both.
+    #[test]
+    fn the_spin_headers_of_the_benchs_hello_request() {
+        let trigger = Trigger::new(
+            crate::manifest::Route::Wildcard("/hello".into()),
+            "hello".into(),
+        )
+        .expect("a valid route");
+        let request = Request::get("/hello/")
+            .header("host", "bench")
+            .body(
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| -> hyper::Error { match never {} }),
+            )
+            .expect("a valid request");
+        let client = HeaderValue::from_static("127.0.0.1:40000");
+        let request = with_spin_headers(request, &trigger, Some(client));
+        let mut spin: Vec<(&str, &str)> = request
+            .headers()
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("spin-"))
+            .map(|(name, value)| (name.as_str(), value.to_str().expect("ASCII")))
+            .collect();
+        let mut expected = vec![
+            ("spin-full-url", "http://bench/hello/"),
+            ("spin-path-info", "/"),
+            ("spin-matched-route", "/hello/..."),
+            ("spin-raw-component-route", "/hello/..."),
+            ("spin-component-route", "/hello"),
+            ("spin-base-path", "/"),
+            ("spin-client-addr", "127.0.0.1:40000"),
+        ];
+        spin.sort();
+        expected.sort();
+        assert_eq!(spin, expected);
+        assert_eq!(request.uri().to_string(), "http://bench/hello/");
+    }
 }
