@@ -880,24 +880,20 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             },
         )?;
         drop(limited);
-        let headerless = WasmtimeServe::start(Some(REQUEST_TIMEOUT), false)?;
-        let headerless_hello = Rounds::run(
-            || get16(address, "/hello/", None),
-            || {
-                let theirs = get16(headerless.address, "/", None)?;
-                Ok((theirs.rate(), Some(theirs)))
-            },
-        )?;
-        drop(headerless);
-        let unlimited = WasmtimeServe::start(None, true)?;
-        let unlimited_hello = Rounds::run(
-            || get16(address, "/hello/", None),
-            || {
-                let theirs = get16(unlimited.address, "/", None)?;
-                Ok((theirs.rate(), Some(theirs)))
-            },
-        )?;
-        drop(unlimited);
+        // Rounds of ours against `wasmtime serve` started with `timeout` and `spin_headers`, for
+        // the context rows (no CPU figures).
+        let against = |timeout: Option<Duration>, spin_headers: bool| {
+            let theirs = WasmtimeServe::start(timeout, spin_headers)?;
+            Rounds::run(
+                || get16(address, "/hello/", None),
+                || {
+                    let outcome = get16(theirs.address, "/", None)?;
+                    Ok((outcome.rate(), Some(outcome)))
+                },
+            )
+        };
+        let headerless_hello = against(Some(REQUEST_TIMEOUT), false)?;
+        let unlimited_hello = against(None, true)?;
         let plain = runtime.block_on(async {
             let plain_address = plain_hyper().await?;
             load::run(plain_address, 16, WARMUP, MEASURE, 200, get("/", None)).await
