@@ -279,3 +279,47 @@ async fn an_invalid_manifest_is_refused_naming_the_field() {
     assert!(!ok);
     assert!(stderr.contains("line"), "{stderr}");
 }
+
+/// Each new connection goes to the next lane; every lane serves with its own instances and
+/// database connections, and all of them work on the same data: a retried filing is one order
+/// whichever lane each try reached, and every lane finds it.
+#[tokio::test]
+async fn connections_are_spread_over_the_lanes_and_all_see_the_same_orders() {
+    let platform = Platform::start_with(Options {
+        threads: Some(3),
+        ..Options::default()
+    })
+    .await
+    .expect("the platform starts with three lanes");
+    // Each client has a connection of its own, so three clients reach three lanes.
+    let mut filed = Vec::new();
+    for _ in 0..3 {
+        let citizen = platform.client("citizen-lanes", "citizen");
+        let order = citizen
+            .create_request(&tests::valid_request(), Some("lanes-retry-1"))
+            .await
+            .expect("filed");
+        filed.push(order.id);
+    }
+    assert!(
+        filed.iter().all(|id| *id == filed[0]),
+        "one order for one idempotency key: {filed:?}"
+    );
+    for _ in 0..3 {
+        let citizen = platform.client("citizen-lanes", "citizen");
+        let order = citizen
+            .get_request(&filed[0].to_string())
+            .await
+            .expect("found on every lane");
+        assert_eq!(order.id, filed[0]);
+    }
+    let log = platform.log();
+    for lane in 0..3 {
+        assert!(
+            log.lines()
+                .any(|line| line.contains("hotline::request")
+                    && line.contains(&format!("lane={lane} "))),
+            "lane {lane} served no request:\n{log}"
+        );
+    }
+}

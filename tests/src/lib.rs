@@ -95,6 +95,8 @@ pub struct Options {
     pub variables: Vec<(&'static str, String)>,
     /// Publish a second, previous key beside the signing key (as during a rotation).
     pub previous_key: bool,
+    /// Threads that serve requests (`--threads`); by default the runtime's own choice.
+    pub threads: Option<usize>,
 }
 
 impl Default for Options {
@@ -105,6 +107,7 @@ impl Default for Options {
             sms: fakes::sms::Provider::Aliyun,
             variables: Vec::new(),
             previous_key: false,
+            threads: None,
         }
     }
 }
@@ -260,7 +263,7 @@ impl Platform {
         let hms = fakes::hms::FakeHms::start("127.0.0.1:0".parse()?).await?;
         let apns = fakes::apns::FakeApns::start("127.0.0.1:0".parse()?).await?;
         let log = work.join("hotline.log");
-        let args: Vec<std::ffi::OsString> = vec![
+        let mut args: Vec<std::ffi::OsString> = vec![
             "--data-dir".into(),
             workspace_root().join("target/test-data").into(),
             "serve".into(),
@@ -275,6 +278,9 @@ impl Platform {
             "--memory-mib".into(),
             options.memory_mib.to_string().into(),
         ];
+        if let Some(threads) = options.threads {
+            args.extend(["--threads".into(), threads.to_string().into()]);
+        }
         let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), url.clone()),
             ("SPIN_VARIABLE_JWT_JWKS".into(), jwks.to_string()),

@@ -1,5 +1,6 @@
-//! The application: engine, linker and pre-instantiated components (built once, the process and
-//! app lifetimes), and the dispatch of one request to one component (a `Store` per instance).
+//! The application: engine, linker and pre-instantiated components (built once, for the process),
+//! one copy of the app per lane (`lanes.rs`: its handlers and pools), and the dispatch of one
+//! request to one component (a `Store` per instance).
 //!
 //! Instances are reused for up to `max_instance_reuse` requests (at most `max_instance_concurrency`
 //! at once), as `wasmtime serve` does for WASI 0.3 components; components keep no per-request
@@ -60,6 +61,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// One public `[[trigger.http]]` route, with what the `spin-*` request headers say of it, made
 /// once at load rather than on every request.
+#[derive(Clone)]
 pub struct Trigger {
     pub route: Route,
     pub component: String,
@@ -90,8 +92,19 @@ impl Trigger {
     }
 }
 
+/// One component, compiled and linked once and shared by every lane: what instantiating it needs.
+#[derive(Clone)]
+struct Prepared {
+    pre: ServicePre<HostState>,
+    config: Arc<ComponentConfig>,
+}
+
+/// The application on one lane: its own instances, database connections and outbound
+/// connections, all used only by the tasks of that lane's runtime (see `crate::lanes`).
 pub struct App {
     pub name: String,
+    /// Which lane this is (0 for the template the lanes are made from, which serves nothing).
+    pub lane: usize,
     /// The public routes (private components have none).
     pub triggers: Vec<Trigger>,
     pub pg_pools: PgPools,
@@ -101,6 +114,8 @@ pub struct App {
     /// Outbound HTTP/2 connections, for the origins components list in `http2_origins`.
     pub http2: crate::http2::Http2Client,
     handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
+    engine: Engine,
+    prepared: Vec<Prepared>,
     /// Set when the server stops: instances still running are then dropped with the process,
     /// which is no failure of theirs.
     stopping: std::sync::atomic::AtomicBool,
@@ -233,7 +248,10 @@ impl App {
                     format!("component.{}.tool.hotline.http2_origins", component.id)
                 })?,
             };
-            prepared.push((pre, config));
+            prepared.push(Prepared {
+                pre,
+                config: Arc::new(config),
+            });
         }
 
         let triggers = manifest
@@ -242,33 +260,69 @@ impl App {
             .filter(|t| t.route != Route::Private)
             .map(|t| Trigger::new(t.route.clone(), t.component.clone()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let app = Arc::new_cyclic(|weak: &Weak<App>| {
+        Ok(App::build(
+            0,
+            engine.clone(),
+            manifest.name.clone(),
+            triggers,
+            prepared,
+            limits,
+            key_value,
+        ))
+    }
+
+    /// The same application for another lane: the compiled components are shared; instances,
+    /// connection pools (of at most `limits.pg_max_connections` each) and outbound connections
+    /// are its own.
+    pub fn lane(&self, lane: usize, limits: Limits, key_value: Option<KeyValue>) -> Arc<App> {
+        App::build(
+            lane,
+            self.engine.clone(),
+            self.name.clone(),
+            self.triggers.clone(),
+            self.prepared.clone(),
+            limits,
+            key_value,
+        )
+    }
+
+    fn build(
+        lane: usize,
+        engine: Engine,
+        name: String,
+        triggers: Vec<Trigger>,
+        prepared: Vec<Prepared>,
+        limits: Limits,
+        key_value: Option<KeyValue>,
+    ) -> Arc<App> {
+        Arc::new_cyclic(|weak: &Weak<App>| {
             let handlers = prepared
-                .into_iter()
-                .map(|(pre, config)| {
-                    let id = config.id.clone();
+                .iter()
+                .map(|component| {
                     let handler = ComponentHandler {
                         engine: engine.clone(),
-                        pre: ProxyPre::P3(pre),
-                        config: Arc::new(config),
+                        pre: ProxyPre::P3(component.pre.clone()),
+                        config: component.config.clone(),
                         app: weak.clone(),
                         limits: limits.clone(),
                     };
-                    (id, ProxyHandler::new(handler))
+                    (component.config.id.clone(), ProxyHandler::new(handler))
                 })
                 .collect();
             App {
-                name: manifest.name.clone(),
+                name,
+                lane,
                 triggers,
                 pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
                 limits,
                 key_value,
                 http2: crate::http2::Http2Client::default(),
                 handlers,
+                engine,
+                prepared,
                 stopping: std::sync::atomic::AtomicBool::new(false),
             }
-        });
-        Ok(app)
+        })
     }
 
     /// Marks the app as stopping (see `stopping`).

@@ -17,7 +17,7 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 type Sender = hyper::client::conn::http2::SendRequest<WasiBody>;
 
-/// The open HTTP/2 connections, by origin (the process lifetime).
+/// The open HTTP/2 connections, by origin (one set per lane).
 #[derive(Default)]
 pub struct Http2Client {
     connections: Mutex<HashMap<String, Sender>>,

@@ -19,7 +19,7 @@ use wasmtime::component::{Accessor, FutureReader, HasSelf, Resource, StreamReade
 pub const MAX_KEY_BYTES: usize = 256;
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
-/// The backing table, shared by every component (the process lifetime).
+/// The backing table, shared by every component; each lane has a pool of its own.
 #[derive(Debug, Clone)]
 pub struct KeyValue {
     pool: PgPool,

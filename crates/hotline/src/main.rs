@@ -12,6 +12,7 @@ mod cluster;
 mod host;
 mod http2;
 mod key_value;
+mod lanes;
 mod manifest;
 mod outbound;
 mod places;
@@ -178,6 +179,10 @@ struct ServeArgs {
     /// Do not apply migrations at start.
     #[arg(long)]
     no_migrate: bool,
+    /// Threads that serve requests (lanes), each with its own instances and database
+    /// connections; by default one per core.
+    #[arg(long, env = "HOTLINE_THREADS")]
+    threads: Option<usize>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -392,17 +397,20 @@ async fn serve_with_database(
         std::path::absolute(data_dir.join("cache")).context("locating the compile cache")?;
     let engine = app::engine(Some(cache), &limits)?;
     app::start_epoch_ticker(&engine);
-    let key_value = key_value::KeyValue::connect(url).await?;
-    let application = app::App::load(&engine, manifest, &vars, limits, Some(key_value))?;
-    schedule::start(&application, &manifest.components, url);
+    let template = app::App::load(&engine, manifest, &vars, limits, None)?;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let lanes = lanes::Lanes::start(&template, threads, Some(url)).await?;
+    schedule::start(lanes.background(), &manifest.components, url);
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(app = %application.name, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
-    println!("hotline: serving {} on http://{address}", application.name);
-    server::serve(application, listener, shutdown_signal()).await
+    tracing::info!(app = %template.name, threads, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
+    println!("hotline: serving {} on http://{address}", template.name);
+    server::serve(lanes, listener, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

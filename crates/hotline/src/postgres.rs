@@ -53,7 +53,7 @@ const MAX_LIFETIME: Duration = Duration::from_secs(1800);
 /// How long `open` waits for a free connection when all are in use.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Pools by connection address, shared by every component instance (the process lifetime).
+/// Pools by connection address, shared by every component instance of one lane (see `lanes.rs`).
 #[derive(Debug)]
 pub struct PgPools {
     /// Each address with the host and port it names, parsed once: parsing one (sqlx reads the

@@ -5,14 +5,16 @@
 //! from another component reaches it.
 
 use crate::app::{App, DispatchError, Trigger};
+use crate::lanes::Lanes;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
@@ -20,51 +22,53 @@ type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 /// How long a request waits for a free slot before it is turned away with 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
+/// Accepts connections until `shutdown` and hands them to the lanes in turn.
 pub async fn serve(
-    app: Arc<App>,
+    mut lanes: Lanes,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let slots = Arc::new(Semaphore::new(app.limits.max_concurrent_requests));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, client) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    continue;
-                }
+                Ok((stream, client)) => lanes.hand_over(stream, client),
+                Err(error) => tracing::warn!(%error, "accept failed"),
             },
             () = &mut shutdown => {
-                app.stop();
+                lanes.stop();
                 return Ok(());
             }
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let slots = slots.clone();
-        // `spin-client-addr` is the same for every request on a connection.
-        let client_addr = HeaderValue::from_str(&client.to_string()).ok();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let app = app.clone();
-                let slots = slots.clone();
-                let client_addr = client_addr.clone();
-                async move {
-                    Ok::<_, std::convert::Infallible>(
-                        handle(&app, &slots, client_addr, request).await,
-                    )
-                }
-            });
-            if let Err(error) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%error, "connection ended with an error");
+        }
+    }
+}
+
+/// Serves one HTTP/1.1 connection on a task of the current (the lane's) runtime.
+pub fn spawn_connection(
+    app: Arc<App>,
+    slots: Arc<Semaphore>,
+    stream: TcpStream,
+    client: SocketAddr,
+) {
+    let _ = stream.set_nodelay(true);
+    // `spin-client-addr` is the same for every request on a connection.
+    let client_addr = HeaderValue::from_str(&client.to_string()).ok();
+    tokio::spawn(async move {
+        let service = hyper::service::service_fn(move |request| {
+            let app = app.clone();
+            let slots = slots.clone();
+            let client_addr = client_addr.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(handle(&app, &slots, client_addr, request).await)
             }
         });
-    }
+        if let Err(error) = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await
+        {
+            tracing::debug!(%error, "connection ended with an error");
+        }
+    });
 }
 
 async fn handle(
@@ -82,7 +86,7 @@ async fn handle(
             "not_found",
             "没有这个地址 (no such route)",
         );
-        log_request(&method, &path, "-", "-", &response, started);
+        log_request(app, &method, &path, "-", "-", &response, started);
         return response;
     };
     let (route_text, component) = (trigger.raw.as_str(), trigger.component.as_str());
@@ -103,7 +107,9 @@ async fn handle(
                 "server_busy",
                 "服务繁忙，请稍后再试 (server busy)",
             );
-            log_request(&method, &path, route_text, component, &response, started);
+            log_request(
+                app, &method, &path, route_text, component, &response, started,
+            );
             return response;
         }
     };
@@ -129,7 +135,9 @@ async fn handle(
         }
     };
     drop(permit);
-    log_request(&method, &path, route_text, component, &response, started);
+    log_request(
+        app, &method, &path, route_text, component, &response, started,
+    );
     response
 }
 
@@ -208,6 +216,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 }
 
 fn log_request(
+    app: &App,
     method: &http::Method,
     path: &str,
     route: &str,
@@ -227,6 +236,7 @@ fn log_request(
         route,
         component,
         status = response.status().as_u16(),
+        lane = app.lane,
         duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
         request_id,
     );
