@@ -181,7 +181,8 @@ struct ServeArgs {
     no_migrate: bool,
     /// Threads that serve requests (lanes), each with its own instances and database
     /// connections; by default one per core.
-    #[arg(long, env = "HOTLINE_THREADS")]
+    #[arg(long, env = "HOTLINE_THREADS",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     threads: Option<usize>,
 }
 
