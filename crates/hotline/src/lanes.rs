@@ -46,12 +46,12 @@ pub struct Lanes {
 
 impl Lanes {
     /// Starts `count` lanes serving `template`'s components, and the background app on the
-    /// current runtime; each opens its own key-value pool on `database_url` when one is given.
-    /// Returns when every lane is ready, or with the first failure.
+    /// current runtime; each opens its own key-value pool on `database_url`. Returns when every
+    /// lane is ready, or with the first failure.
     pub async fn start(
         template: &Arc<App>,
         count: usize,
-        database_url: Option<&str>,
+        database_url: &str,
     ) -> anyhow::Result<Lanes> {
         let count = count.max(1);
         // The limits are for the whole runtime: each lane gets its share of the connections; the
@@ -67,7 +67,7 @@ impl Lanes {
             let (sender, receiver) = mpsc::unbounded_channel();
             let (started, ready_lane) = tokio::sync::oneshot::channel();
             let (template, limits, slots) = (template.clone(), limits.clone(), slots.clone());
-            let url = database_url.map(str::to_owned);
+            let url = database_url.to_owned();
             std::thread::Builder::new()
                 .name(format!("lane-{lane}"))
                 .spawn(move || {
@@ -82,17 +82,14 @@ impl Lanes {
                         }
                     };
                     runtime.block_on(async move {
-                        let key_value = match url {
-                            Some(url) => match KeyValue::connect(&url).await {
-                                Ok(key_value) => Some(key_value),
-                                Err(error) => {
-                                    let _ = started.send(Err(error));
-                                    return;
-                                }
-                            },
-                            None => None,
+                        let key_value = match KeyValue::connect(&url).await {
+                            Ok(key_value) => key_value,
+                            Err(error) => {
+                                let _ = started.send(Err(error));
+                                return;
+                            }
                         };
-                        let app = template.lane(lane, limits, key_value);
+                        let app = template.lane(lane, limits, Some(key_value));
                         if started.send(Ok(app.clone())).is_err() {
                             return;
                         }
@@ -110,14 +107,11 @@ impl Lanes {
                     .map_err(|_| anyhow::anyhow!("lane {lane} ended while starting"))??,
             );
         }
-        let key_value = match database_url {
-            Some(url) => Some(KeyValue::connect(url).await?),
-            None => None,
-        };
+        let key_value = KeyValue::connect(database_url).await?;
         Ok(Lanes {
             senders,
             apps,
-            background: template.lane(count, limits, key_value),
+            background: template.lane(count, limits, Some(key_value)),
             next: 0,
         })
     }

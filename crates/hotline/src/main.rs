@@ -402,7 +402,7 @@ async fn serve_with_database(
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let lanes = lanes::Lanes::start(&template, threads, Some(url)).await?;
+    let lanes = lanes::Lanes::start(&template, threads, url).await?;
     schedule::start(lanes.background(), &manifest.components, url);
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
