@@ -93,17 +93,25 @@ impl Trigger {
 }
 
 /// One component, compiled and linked once and shared by every lane: what instantiating it needs.
-#[derive(Clone)]
 struct Prepared {
     pre: ServicePre<HostState>,
     config: Arc<ComponentConfig>,
 }
 
+/// The application as loaded, before any lane: the engine, the compiled and linked components,
+/// the routes and the limits. Each lane makes its own `App` from it.
+pub struct Blueprint {
+    pub name: String,
+    pub limits: Limits,
+    engine: Engine,
+    triggers: Vec<Trigger>,
+    prepared: Vec<Prepared>,
+}
+
 /// The application on one lane: its own instances, database connections and outbound
 /// connections, all used only by the tasks of that lane's runtime (see `crate::lanes`).
 pub struct App {
-    pub name: String,
-    /// Which lane this is (0 for the template the lanes are made from, which serves nothing).
+    /// Which lane this is.
     pub lane: usize,
     /// The public routes (private components have none).
     pub triggers: Vec<Trigger>,
@@ -114,8 +122,6 @@ pub struct App {
     /// Outbound HTTP/2 connections, for the origins components list in `http2_origins`.
     pub http2: crate::http2::Http2Client,
     handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
-    engine: Engine,
-    prepared: Vec<Prepared>,
     /// Set when the server stops: instances still running are then dropped with the process,
     /// which is no failure of theirs.
     stopping: std::sync::atomic::AtomicBool,
@@ -185,14 +191,14 @@ pub fn start_epoch_ticker(engine: &Engine) {
         .expect("spawning the epoch thread");
 }
 
-impl App {
+impl Blueprint {
+    /// Compiles (or takes from the cache) and links every component of `manifest`.
     pub fn load(
         engine: &Engine,
         manifest: &Manifest,
         variables: &AppVariables,
         limits: Limits,
-        key_value: Option<KeyValue>,
-    ) -> anyhow::Result<Arc<App>> {
+    ) -> anyhow::Result<Blueprint> {
         let mut linker = Linker::<HostState>::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi::p3::add_to_linker(&mut linker)?;
@@ -260,47 +266,25 @@ impl App {
             .filter(|t| t.route != Route::Private)
             .map(|t| Trigger::new(t.route.clone(), t.component.clone()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(App::build(
-            0,
-            engine.clone(),
-            manifest.name.clone(),
+        Ok(Blueprint {
+            name: manifest.name.clone(),
+            limits,
+            engine: engine.clone(),
             triggers,
             prepared,
-            limits,
-            key_value,
-        ))
+        })
     }
 
-    /// The same application for another lane: the compiled components are shared; instances,
-    /// connection pools (of at most `limits.pg_max_connections` each) and outbound connections
-    /// are its own.
-    pub fn lane(&self, lane: usize, limits: Limits, key_value: Option<KeyValue>) -> Arc<App> {
-        App::build(
-            lane,
-            self.engine.clone(),
-            self.name.clone(),
-            self.triggers.clone(),
-            self.prepared.clone(),
-            limits,
-            key_value,
-        )
-    }
-
-    fn build(
-        lane: usize,
-        engine: Engine,
-        name: String,
-        triggers: Vec<Trigger>,
-        prepared: Vec<Prepared>,
-        limits: Limits,
-        key_value: Option<KeyValue>,
-    ) -> Arc<App> {
+    /// The application for one lane: the compiled components are shared; instances, connection
+    /// pools (of at most `limits.pg_max_connections` each) and outbound connections are its own.
+    pub fn lane(&self, lane: usize, limits: Limits, key_value: KeyValue) -> Arc<App> {
         Arc::new_cyclic(|weak: &Weak<App>| {
-            let handlers = prepared
+            let handlers = self
+                .prepared
                 .iter()
                 .map(|component| {
                     let handler = ComponentHandler {
-                        engine: engine.clone(),
+                        engine: self.engine.clone(),
                         pre: ProxyPre::P3(component.pre.clone()),
                         config: component.config.clone(),
                         app: weak.clone(),
@@ -310,21 +294,20 @@ impl App {
                 })
                 .collect();
             App {
-                name,
                 lane,
-                triggers,
+                triggers: self.triggers.clone(),
                 pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
                 limits,
-                key_value,
+                key_value: Some(key_value),
                 http2: crate::http2::Http2Client::default(),
                 handlers,
-                engine,
-                prepared,
                 stopping: std::sync::atomic::AtomicBool::new(false),
             }
         })
     }
+}
 
+impl App {
     /// Marks the app as stopping (see `stopping`).
     pub fn stop(&self) {
         self.stopping

@@ -27,7 +27,7 @@
 //! sqlx connection or an instance's worker polled from another runtime would depend on that
 //! runtime's I/O driver); only accepted sockets cross between threads.
 
-use crate::app::{App, Limits};
+use crate::app::{App, Blueprint, Limits};
 use crate::key_value::KeyValue;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,11 +45,11 @@ pub struct Lanes {
 }
 
 impl Lanes {
-    /// Starts `count` lanes serving `template`'s components, and the background app on the
+    /// Starts `count` lanes serving `blueprint`'s components, and the background app on the
     /// current runtime; each opens its own key-value pool on `database_url`. Returns when every
     /// lane is ready, or with the first failure.
     pub async fn start(
-        template: &Arc<App>,
+        blueprint: &Arc<Blueprint>,
         count: usize,
         database_url: &str,
     ) -> anyhow::Result<Lanes> {
@@ -57,16 +57,16 @@ impl Lanes {
         // The limits are for the whole runtime: each lane gets its share of the connections; the
         // requests-at-once limit is one semaphore for all.
         let limits = Limits {
-            pg_max_connections: template.limits.pg_max_connections.div_ceil(count as u32),
-            ..template.limits.clone()
+            pg_max_connections: blueprint.limits.pg_max_connections.div_ceil(count as u32),
+            ..blueprint.limits.clone()
         };
-        let slots = Arc::new(Semaphore::new(template.limits.max_concurrent_requests));
+        let slots = Arc::new(Semaphore::new(blueprint.limits.max_concurrent_requests));
         let mut senders = Vec::with_capacity(count);
         let mut ready = Vec::with_capacity(count);
         for lane in 0..count {
             let (sender, receiver) = mpsc::unbounded_channel();
             let (started, ready_lane) = tokio::sync::oneshot::channel();
-            let (template, limits, slots) = (template.clone(), limits.clone(), slots.clone());
+            let (blueprint, limits, slots) = (blueprint.clone(), limits.clone(), slots.clone());
             let url = database_url.to_owned();
             std::thread::Builder::new()
                 .name(format!("lane-{lane}"))
@@ -89,7 +89,7 @@ impl Lanes {
                                 return;
                             }
                         };
-                        let app = template.lane(lane, limits, Some(key_value));
+                        let app = blueprint.lane(lane, limits, key_value);
                         if started.send(Ok(app.clone())).is_err() {
                             return;
                         }
@@ -111,7 +111,7 @@ impl Lanes {
         Ok(Lanes {
             senders,
             apps,
-            background: template.lane(count, limits, Some(key_value)),
+            background: blueprint.lane(count, limits, key_value),
             next: 0,
         })
     }

@@ -398,19 +398,19 @@ async fn serve_with_database(
         std::path::absolute(data_dir.join("cache")).context("locating the compile cache")?;
     let engine = app::engine(Some(cache), &limits)?;
     app::start_epoch_ticker(&engine);
-    let template = app::App::load(&engine, manifest, &vars, limits, None)?;
+    let blueprint = std::sync::Arc::new(app::Blueprint::load(&engine, manifest, &vars, limits)?);
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let lanes = lanes::Lanes::start(&template, threads, url).await?;
+    let lanes = lanes::Lanes::start(&blueprint, threads, url).await?;
     schedule::start(lanes.background(), &manifest.components, url);
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(app = %template.name, threads, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
-    println!("hotline: serving {} on http://{address}", template.name);
+    tracing::info!(app = %blueprint.name, threads, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
+    println!("hotline: serving {} on http://{address}", blueprint.name);
     server::serve(lanes, listener, shutdown_signal()).await
 }
 
