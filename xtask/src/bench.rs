@@ -776,9 +776,30 @@ fn filing_body() -> Bytes {
     )
 }
 
-fn filing(token: String) -> RequestFactory {
+/// The filing clients' most: the bench files with 1, 16 and 64 clients.
+const MAX_FILING_CLIENTS: usize = 64;
+
+/// A citizen's token for `subject`, minted by the runtime with the bench's keys.
+fn citizen_token(data: &std::path::Path, subject: &str) -> anyhow::Result<String> {
+    let out = Command::new(hotline(true))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["token", "--subject", subject, "--role", "citizen"])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "minting a token for {subject} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Filing, each client with its own token (`tokens[client]`).
+fn filing(tokens: Arc<Vec<String>>) -> RequestFactory {
     let body = filing_body();
-    Arc::new(move |_| {
+    Arc::new(move |sequence| {
+        let token = &tokens[load::client_of(sequence) % tokens.len()];
         http::Request::post("/api/v1/requests")
             .header("host", "bench")
             .header("authorization", format!("Bearer {token}"))
@@ -899,14 +920,18 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         .arg(data)
         .arg("keys"))?;
     let signing = crate::signing_variables(&data.join("keys"))?;
-    let token = {
-        let out = Command::new(hotline(true))
-            .arg("--data-dir")
-            .arg(data)
-            .args(["token", "--subject", "bench-citizen", "--role", "citizen"])
-            .output()?;
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let token = citizen_token(data, "bench-citizen")?;
+    // Each filing client is a citizen of its own, as pgbench's clients are (`pgbench-<client>`):
+    // one principal for all would make its rate-counter row a hot spot that production, where
+    // each citizen files now and then, never has.
+    let filing_tokens = if wanted("filing") {
+        (0..MAX_FILING_CLIENTS)
+            .map(|client| citizen_token(data, &format!("bench-citizen-{client}")))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    } else {
+        Vec::new()
     };
+    let filing_tokens = Arc::new(filing_tokens);
     let manifest = bench_manifest(data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1075,7 +1100,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                     WARMUP,
                     MEASURE,
                     201,
-                    filing(token.clone()),
+                    filing(filing_tokens.clone()),
                 ))
             },
             || pgbench(database_url, &script, clients),
@@ -1149,16 +1174,10 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         let tracking_number = runtime.block_on(async {
             let client = mobile_api::client::Client::new(format!("http://{address}"))
                 .with_token(token.clone());
-            if client.list_requests(None, Some(1)).await?.items.is_empty() {
-                // The filing section did not run: file the one order to track.
-                let request: mobile_api::CreateRequest = serde_json::from_slice(&filing_body())?;
-                client.create_request(&request, None).await?;
-            }
-            let page = client.list_requests(None, Some(1)).await?;
-            page.items
-                .first()
-                .map(|o| o.tracking_number.clone())
-                .context("an order to track")
+            // The filing clients are citizens of their own; this one files the order it tracks.
+            let request: mobile_api::CreateRequest = serde_json::from_slice(&filing_body())?;
+            let filed = client.create_request(&request, None).await?;
+            anyhow::Ok(filed.tracking_number)
         })?;
         rows.extend(tracking_rows(&tracking_number, "")?);
         tracked = Some(tracking_number);
@@ -1673,7 +1692,8 @@ fn report(rows: &[Row]) -> String {
          counter; then intake's, the platform's own statements: what the database says of the request in one \
          statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \
          transaction the citizen lookup-or-insert with the serial, the order, and its first event with the \
-         notifications it calls for; pgbench makes the order's id from the serial), and the tracking baseline the rate counter and the \
+         notifications it calls for; pgbench makes the order's id from the serial; each client, ours and pgbench's, \
+         files as a citizen of its own), and the tracking baseline the rate counter and the \
          query behind `GET /api/v1/requests/{{id}}` (the order with its history):\n\n```sql\n{}```\n\n\
          ```sql\n{}```\n\n\
          In the tracking script, the values the platform sends as parameters are pgbench variables given with `-D` \

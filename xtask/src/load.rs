@@ -61,6 +61,15 @@ async fn connect(
     Ok(sender)
 }
 
+/// Each client numbers its requests from `client × CLIENT_SEQUENCES`, so that a factory can tell
+/// the clients apart ([`client_of`]).
+const CLIENT_SEQUENCES: u64 = 1_000_000_000;
+
+/// The client that sent the request numbered `sequence`.
+pub fn client_of(sequence: u64) -> usize {
+    (sequence / CLIENT_SEQUENCES) as usize
+}
+
 /// Runs `clients` concurrent clients against `address` for `duration`, after `warmup`.
 pub async fn run(
     address: std::net::SocketAddr,
@@ -78,7 +87,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(address).await?;
             let mut latencies = Vec::new();
-            let (mut errors, mut sequence) = (0usize, client as u64 * 1_000_000_000);
+            let (mut errors, mut sequence) = (0usize, client as u64 * CLIENT_SEQUENCES);
             // The first unexpected answer, to say what went wrong.
             let mut first_error = None;
             loop {
