@@ -1783,8 +1783,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bench-log-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         let prefix = dir.join("log");
-        // Transactions end at 0.05 s (left out), 0.5 s, 1.0 s (failed), 1.5 s and 2.0 s (the
-        // last: left out), counted from the start of the first, 1000 µs before it ended.
+        // Transactions end at 100.05 s (the first: it began 1 ms before, so it is left out),
+        // 100.5, 101.0 (failed), 101.5 and 102.0 s (the last: left out).
         std::fs::write(
             dir.join("log.7"),
             "0 0 1000 0 100 50000\n0 1 3000 0 100 500000\n0 2 failed 0 101 0\n",
