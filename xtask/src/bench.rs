@@ -550,12 +550,10 @@ fn pgbench_latencies(prefix: &std::path::Path) -> anyhow::Result<(Vec<u32>, usiz
     // Each line: client, transaction, latency in µs (or `failed`/`skipped`), script, and the
     // end as seconds and microseconds.
     let mut logged: Vec<(Option<u32>, i64)> = Vec::new();
+    let log_file = format!("{name}.");
     for entry in std::fs::read_dir(dir)?.flatten() {
         let file = entry.file_name();
-        if !file
-            .to_str()
-            .is_some_and(|f| f.starts_with(&format!("{name}.")))
-        {
+        if !file.to_str().is_some_and(|f| f.starts_with(&log_file)) {
             continue;
         }
         let text = std::fs::read_to_string(entry.path())?;
@@ -776,8 +774,8 @@ fn filing_body() -> Bytes {
     )
 }
 
-/// The filing clients' most: the bench files with 1, 16 and 64 clients.
-const MAX_FILING_CLIENTS: usize = 64;
+/// How many clients file at once, in the filing rounds.
+const FILING_CLIENTS: [usize; 3] = [1, 16, 64];
 
 /// A citizen's token for `subject`, minted by the runtime with the bench's keys.
 fn citizen_token(data: &std::path::Path, subject: &str) -> anyhow::Result<String> {
@@ -925,7 +923,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     // one principal for all would make its rate-counter row a hot spot that production, where
     // each citizen files now and then, never has.
     let filing_tokens = if wanted("filing") {
-        (0..MAX_FILING_CLIENTS)
+        (0..FILING_CLIENTS.into_iter().max().unwrap_or(1))
             .map(|client| citizen_token(data, &format!("bench-citizen-{client}")))
             .collect::<anyhow::Result<Vec<_>>>()?
     } else {
@@ -1123,7 +1121,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         Ok(rows)
     };
     if wanted("filing") {
-        for clients in [1, 16, 64] {
+        for clients in FILING_CLIENTS {
             step(&format!(
                 "filing: POST /api/v1/requests against pgbench, {clients} clients"
             ));

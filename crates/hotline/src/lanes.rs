@@ -19,7 +19,7 @@
 //! p99 rose from 26–34 to 32–43 ms in the same paired runs.
 //!
 //! Background work (the schedules) runs on an app of its own on the process's main runtime, so
-//! that a burst of it (a delivery run after every filing) does not hold up one lane's requests;
+//! that a burst of it (delivery runs after a wave of notifications) does not hold up one lane's requests;
 //! its instances and connections are used only there. The request log names the lane that
 //! served each request (`lane=`).
 //!
