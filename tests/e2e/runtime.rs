@@ -148,18 +148,103 @@ async fn a_component_that_exhausts_its_memory_fails_alone() {
 #[tokio::test]
 async fn the_postgres_interface_round_trips_every_type() {
     let platform = Platform::start().await;
-    let (status, body) = get(&platform, "/probe/pg/roundtrip").await;
+    // Through the `-async` functions (rows in a stream) and through the plain ones.
+    for path in ["/probe/pg/roundtrip", "/probe/pg/plain/roundtrip"] {
+        let (status, body) = get(&platform, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let report: Value = serde_json::from_str(&body).expect("json");
+        let failures: Vec<String> = report
+            .as_object()
+            .expect("object")
+            .iter()
+            .filter(|(_, outcome)| *outcome != "ok")
+            .map(|(name, outcome)| format!("{name}: {outcome}"))
+            .collect();
+        assert!(report.as_object().expect("object").len() >= 28, "{report}");
+        assert!(failures.is_empty(), "{path}: {failures:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_statement_holds_up_no_other_request() {
+    // A plain `query` keeps its instance busy until the database answers. A request already in
+    // that instance, waiting on something else, and requests that arrive meanwhile must not wait
+    // behind it. One lane, so that all of them meet the same instances.
+    let platform = Platform::start_with(Options {
+        threads: Some(1),
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let (status, body) = get(&platform, "/probe/pg/plain/select").await;
     assert_eq!(status, 200, "{body}");
-    let report: Value = serde_json::from_str(&body).expect("json");
-    let failures: Vec<String> = report
-        .as_object()
-        .expect("object")
-        .iter()
-        .filter(|(_, outcome)| *outcome != "ok")
-        .map(|(name, outcome)| format!("{name}: {outcome}"))
-        .collect();
-    assert!(report.as_object().expect("object").len() >= 28, "{report}");
-    assert!(failures.is_empty(), "{failures:#?}");
+
+    // A request that waits on an outside server, which answers only when told.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let (connected, mut reached) = tokio::sync::mpsc::channel::<()>(1);
+    let release = Arc::new(tokio::sync::Notify::new());
+    let released = release.clone();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        let mut buffer = [0u8; 4096];
+        let _ = stream.read(&mut buffer).await;
+        connected.send(()).await.expect("the test waits");
+        released.notified().await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong")
+            .await;
+    });
+    let waiting_url = platform.url(&format!("/probe/outbound?url=http://localhost:{port}/"));
+    let waiting = tokio::spawn(async move {
+        let response = reqwest::get(waiting_url).await.expect("answer");
+        response.text().await.expect("body")
+    });
+    reached
+        .recv()
+        .await
+        .expect("the waiting request reached the server");
+
+    // Then a slow statement, until it is running in the database.
+    let slow_url = platform.url("/probe/pg/plain/sleep?ms=4000");
+    let slow = tokio::spawn(async move {
+        let response = reqwest::get(slow_url).await.expect("answer");
+        response.status().as_u16()
+    });
+    let started = Instant::now();
+    loop {
+        let sleeping: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where query like 'select pg_sleep(%' and state = 'active'",
+        )
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+        if sleeping > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the slow statement never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Requests that arrive while it runs, and the one that was waiting, are answered.
+    for _ in 0..3 {
+        let (status, body) = get(&platform, "/probe/pg/plain/select").await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = get(&platform, "/probe/hello").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    release.notify_one();
+    assert_eq!(waiting.await.expect("the waiting request"), "200 pong");
+    assert!(
+        !slow.is_finished(),
+        "the other requests were answered while the slow statement still ran"
+    );
+    assert_eq!(slow.await.expect("the slow request"), 200);
 }
 
 #[tokio::test]

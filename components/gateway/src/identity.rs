@@ -21,10 +21,11 @@ use mobile_api::{
     AuditEntry, AuditLog, FieldError, Named, NewStaffAccount, RefreshTokenBody, StaffAccount,
     StaffAccountList, StaffSignIn, TokenPair, codes, routes::Route,
 };
+use order_store::db::{Connection, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{Connection, ParameterValue, Row};
+use spin_sdk::pg::ParameterValue;
 
 use crate::auth::Principal;
 

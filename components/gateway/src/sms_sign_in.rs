@@ -17,9 +17,9 @@ use crate::identity::{
 };
 use api_plumbing::{Reply, reply_with};
 use mobile_api::{SmsCodeRequest, SmsCodeSent, SmsSignIn, codes};
+use order_store::db::Connection;
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Connection;
 
 const CODE_TTL_SECONDS: i64 = 300;
 const RESEND_AFTER_SECONDS: i64 = 60;

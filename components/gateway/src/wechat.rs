@@ -12,8 +12,8 @@ use crate::identity::{Failure, citizen, db, in_transaction, issue, record, text,
 use crate::sms_sign_in::{consume_code, phone_of};
 use api_plumbing::{Reply, reply_with};
 use mobile_api::{BindPhone, WechatSignIn, codes};
+use order_store::db::Connection;
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Connection;
 
 fn unavailable() -> Failure {
     Failure::Status(

@@ -6,10 +6,11 @@ use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
 };
+use order_store::db::{Connection, Row};
 use order_store::{CitizenKey, required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{self, Connection, Row};
+use spin_sdk::pg;
 use workorder::lifecycle::{self, Actor, Command, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 

@@ -9,9 +9,9 @@ use api_plumbing::{Principal, Reply, connect, field_error, parse_json, query_par
 use mobile_api::{
     Delivery, DeliveryList, NotificationTemplate, NotificationTemplateList, SetNotificationTemplate,
 };
+use order_store::db::Row;
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Row;
 
 const STATUSES: &[&str] = &["pending", "sent", "dead", "dropped"];
 

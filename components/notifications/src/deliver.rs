@@ -19,10 +19,10 @@ use crate::devices::forget;
 use crate::error::ApiError;
 use crate::providers::{self, Claimed};
 use api_plumbing::{Reply, connect, reply_with};
+use order_store::db::{Connection, Row};
 use order_store::{required, text};
 use push::Outcome;
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{Connection, Row};
 use std::time::{Duration, Instant};
 
 /// Rows claimed at once, and sent at once.

@@ -7,9 +7,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, connect, field_error, parse_json, reply_with};
 use mobile_api::{Device, DeviceList, NewDevice};
+use order_store::db::Row;
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Row;
 
 /// The platforms a device can register with.
 pub const PLATFORMS: &[&str] = &["fcm", "apns", "hms"];
@@ -164,7 +164,7 @@ pub async fn register(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
 
 /// Removes a device and drops what was still on its way to it.
 pub async fn forget(
-    db: &spin_sdk::pg::Connection,
+    db: &order_store::db::Connection,
     device: uuid::Uuid,
     why: &str,
 ) -> Result<(), ApiError> {

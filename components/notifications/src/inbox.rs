@@ -3,9 +3,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, connect, query_param, reply_with};
 use mobile_api::{Notification, NotificationPage};
+use order_store::db::Row;
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Row;
 
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;

@@ -8,9 +8,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Reply, query_param};
 use mobile_api::{FollowUp, FollowUpList, Named};
+use order_store::db::Row;
 use order_store::{required, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Row;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;

@@ -12,9 +12,10 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use mobile_api::{
     FieldError, Kpi, KpiCase, KpiCaseList, KpiDefinition, KpiGroup, KpiReport, Named, Rank,
 };
+use order_store::db::Connection;
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{Connection, ParameterValue};
+use spin_sdk::pg::ParameterValue;
 use std::collections::BTreeMap;
 
 /// The figures, in the order reports show them.

@@ -4,9 +4,9 @@ use crate::error::{ApiError, missing};
 use crate::views;
 use api_plumbing::{Principal, Reply, field_error};
 use mobile_api::OrderAction;
+use order_store::db::Connection;
 use order_store::{self as store, Loaded};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Connection;
 use workorder::CheckedVisit;
 use workorder::lifecycle::{self, Actor, Command, Emergency, Policy, Satisfaction};
 

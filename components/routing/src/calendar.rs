@@ -5,9 +5,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, json_reply, query_param, reply_with};
 use mobile_api::{CalendarDay, CalendarDayList, SetCalendarDay};
+use order_store::db::Connection;
 use order_store::{required, text};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::Connection;
 
 const MAX_NAME: usize = 50;
 

@@ -7,9 +7,10 @@ use mobile_api::{
     DispatchRule, DispatchRuleChange, DispatchRuleChangeList, DispatchRuleList, Named,
     NewDispatchRule,
 };
+use order_store::db::{Connection, Row};
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{Connection, PgError, QueryError, Row};
+use spin_sdk::pg::{PgError, QueryError};
 
 const RULES: &str = "select r.dispatch_rule_id, r.category_id, c.name as category_name, r.district_id, \
     d.name as district_name, r.grid_id, g.name as grid_name, r.keywords, r.agency_id, a.name as agency_name, \

@@ -6,9 +6,10 @@ use mobile_api::{
     Channel, HistoryEntry, Location, Named, NearbyOrderList, PendingExtension, ServiceLevels,
     StaffOrder, StaffOrderList, StaffOrderSummary, Visit,
 };
+use order_store::db::{Connection, Row};
 use order_store::{self as store, required, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{Connection, ParameterValue, Row};
+use spin_sdk::pg::ParameterValue;
 
 const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
     o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";

@@ -5,8 +5,8 @@
 pub mod outbound;
 
 use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, headers};
+use order_store::db::Connection;
 use spin_sdk::http::{HeaderMap, HeaderValue, Response, StatusCode};
-use spin_sdk::pg::Connection;
 
 /// The caller, as the gateway verified and forwarded it.
 #[derive(Debug, Clone)]

@@ -2,9 +2,11 @@
 //! one copy of the app per lane (`lanes.rs`: its handlers and pools), and the dispatch of one
 //! request to one component (a `Store` per instance).
 //!
-//! Instances are reused for up to `max_instance_reuse` requests (at most `max_instance_concurrency`
-//! at once), as `wasmtime serve` does for WASI 0.3 components; components keep no per-request
-//! state in globals. A time limit per request is enforced by epoch interruption: the guest yields
+//! Instances are reused for up to `max_instance_reuse` requests, as `wasmtime serve` does for
+//! WASI 0.3 components; components keep no per-request state in globals. An instance serves one
+//! request at a time (`max_instance_concurrency`): the components call `spin:postgres`'s plain
+//! functions, and while a plain call waits for the database its instance runs nothing else, so a
+//! second request in it would wait behind the first one's statements. A time limit per request is enforced by epoch interruption: the guest yields
 //! every tick so that an expired instance can be dropped even while it spins.
 
 use crate::host::{ComponentConfig, HostState, OutboundHooks, add_spin_interfaces};
@@ -49,7 +51,7 @@ impl Default for Limits {
             memory_per_instance: 64 << 20,
             max_concurrent_requests: 256,
             max_instance_reuse: 128,
-            max_instance_concurrency: 16,
+            max_instance_concurrency: 1,
             idle_instance_timeout: Duration::from_secs(1),
             pg_max_connections: 32,
         }

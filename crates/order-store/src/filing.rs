@@ -4,8 +4,8 @@
 //! catalogue names for it. Read before the filing's transaction (so that a bad request takes no
 //! locks); one round trip where there were three.
 
+use crate::db::Connection;
 use crate::{Place, StoreError, dispatch_target_sql, required, text};
-use spin_sdk::pg::Connection;
 
 /// A request as the lookup sees it.
 pub struct Request<'a> {

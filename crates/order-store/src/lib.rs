@@ -3,12 +3,14 @@
 //! SQL only; the rules are in `workorder`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use db::{Connection, Row};
 use mobile_api::{Named, NearbyOrder};
-use spin_sdk::pg::{Connection, ParameterValue, Row};
+use spin_sdk::pg::ParameterValue;
 use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
 use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
 
+pub mod db;
 pub mod filing;
 pub mod kpis;
 pub mod outbox;

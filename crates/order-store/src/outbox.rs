@@ -7,9 +7,9 @@
 //! deliverer. It runs in the caller's transaction, so the state change, its history and its
 //! notifications commit together or not at all, and PostgreSQL sends the `NOTIFY` only on commit.
 
+use crate::db::Connection;
 use crate::{StoreError, text, time};
 use chrono::{DateTime, Utc};
-use spin_sdk::pg::Connection;
 
 /// The channel the deliverer listens on (`on_notify` of its schedule in `spin.toml`).
 pub const QUEUED_CHANNEL: &str = "notifications_queued";

@@ -5,6 +5,7 @@
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{Request, Response, StatusCode};
 use spin_sdk::http_service;
+use spin_sdk::pg::wit::postgres;
 use spin_sdk::pg::{Connection, DbValue, Interval, ParameterValue, RangeBoundKind};
 
 type Reply = Response<String>;
@@ -80,7 +81,16 @@ async fn handle(request: Request) -> Reply {
             one_statement("select pg_terminate_backend(pg_backend_pid())").await
         }
         "/probe/pg/select" => one_statement("select 1").await,
-        "/probe/pg/roundtrip" => roundtrip().await,
+        // `spin:postgres`'s plain (not `-async`) functions, which the platform's components use.
+        "/probe/pg/plain/select" => plain_statement("select 1").await,
+        "/probe/pg/plain/sleep" => {
+            let ms: u32 = query_value(&query, "ms")
+                .and_then(|ms| ms.parse().ok())
+                .unwrap_or(1000);
+            plain_statement(&format!("select pg_sleep({ms} / 1000.0)")).await
+        }
+        "/probe/pg/roundtrip" => roundtrip(Calls::Async).await,
+        "/probe/pg/plain/roundtrip" => roundtrip(Calls::Plain).await,
         _ => reply(StatusCode::NOT_FOUND, "no such probe"),
     }
 }
@@ -104,6 +114,76 @@ async fn one_statement(statement: &str) -> Reply {
     match outcome {
         Ok(()) => reply(StatusCode::OK, "done"),
         Err(error) => reply(StatusCode::BAD_GATEWAY, format!("{error:?}")),
+    }
+}
+
+/// Runs `statement` through the plain `query` on a new connection: 200, or 502 with the error.
+async fn plain_statement(statement: &str) -> Reply {
+    match plain_db().await.query(statement, &[]) {
+        Ok(_) => reply(StatusCode::OK, "done"),
+        Err(error) => reply(StatusCode::BAD_GATEWAY, format!("{error:?}")),
+    }
+}
+
+async fn plain_db() -> postgres::Connection {
+    let url = spin_sdk::variables::get("db_url")
+        .await
+        .expect("the probe has a db_url");
+    postgres::Connection::open(&url).expect("the probe's database opens")
+}
+
+/// Which of the interface's functions a probe calls.
+#[derive(Clone, Copy)]
+enum Calls {
+    /// `open-async` and `query-async` (rows through a stream), as the SDK's `Connection` does.
+    Async,
+    /// `open` and `query` (the whole row set in one answer).
+    Plain,
+}
+
+/// A connection opened with either set of functions.
+enum Db {
+    Async(Connection),
+    Plain(postgres::Connection),
+}
+
+impl Db {
+    async fn open(calls: Calls) -> Db {
+        match calls {
+            Calls::Async => Db::Async(db().await),
+            Calls::Plain => Db::Plain(plain_db().await),
+        }
+    }
+
+    /// The first value of each row `statement` answers (the probes select one value).
+    async fn query(
+        &self,
+        statement: &str,
+        params: Vec<ParameterValue>,
+    ) -> Result<Vec<Vec<DbValue>>, spin_sdk::pg::Error> {
+        match self {
+            Db::Async(db) => {
+                let rows = db.query(statement, params).await?.collect().await?;
+                Ok(rows.iter().map(|row| vec![row[0].clone()]).collect())
+            }
+            Db::Plain(db) => Ok(db
+                .query(statement, &params)?
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().take(1).collect())
+                .collect()),
+        }
+    }
+
+    async fn execute(
+        &self,
+        statement: &str,
+        params: Vec<ParameterValue>,
+    ) -> Result<u64, spin_sdk::pg::Error> {
+        match self {
+            Db::Async(db) => db.execute(statement, params).await,
+            Db::Plain(db) => Ok(db.execute(statement, &params)?),
+        }
     }
 }
 
@@ -153,7 +233,7 @@ async fn leak_transaction(request: Request) -> Reply {
 
 /// Sends one value of every type the interface defines through `select $1::<type>` and compares
 /// what comes back. Answers a JSON object: type → "ok" or what differed.
-async fn roundtrip() -> Reply {
+async fn roundtrip(calls: Calls) -> Reply {
     let bound = |v: i32| Some((v, RangeBoundKind::Inclusive));
     let cases: Vec<(&str, ParameterValue, DbValue)> = vec![
         (
@@ -298,7 +378,7 @@ async fn roundtrip() -> Reply {
         ),
         ("null text", ParameterValue::DbNull, DbValue::DbNull),
     ];
-    let db = db().await;
+    let db = Db::open(calls).await;
     let mut report = serde_json::Map::new();
     for (name, parameter, expected) in cases {
         let sql_type = match name {
@@ -309,16 +389,13 @@ async fn roundtrip() -> Reply {
             other => other,
         };
         let outcome = match db
-            .query(format!("select $1::{sql_type} as value"), [parameter])
+            .query(&format!("select $1::{sql_type} as value"), vec![parameter])
             .await
         {
-            Ok(result) => match result.collect().await {
-                Ok(rows) => match rows.first().map(|row| row[0].clone()) {
-                    Some(actual) if same(&actual, &expected) => "ok".to_owned(),
-                    Some(actual) => format!("expected {expected:?}, got {actual:?}"),
-                    None => "no row".to_owned(),
-                },
-                Err(error) => format!("error: {error:?}"),
+            Ok(rows) => match rows.first().map(|row| row[0].clone()) {
+                Some(actual) if same(&actual, &expected) => "ok".to_owned(),
+                Some(actual) => format!("expected {expected:?}, got {actual:?}"),
+                None => "no row".to_owned(),
             },
             Err(error) => format!("error: {error:?}"),
         };
@@ -327,7 +404,7 @@ async fn roundtrip() -> Reply {
     let check = db
         .query(
             "select $1::int4 as value",
-            [ParameterValue::Str("not a number".into())],
+            vec![ParameterValue::Str("not a number".into())],
         )
         .await;
     report.insert(
@@ -342,16 +419,16 @@ async fn roundtrip() -> Reply {
     let unique = db
         .execute(
             "create temporary table probe_unique (code text constraint probe_unique_code unique)",
-            [],
+            vec![],
         )
         .await
         .and(
-            db.execute("insert into probe_unique values ('a')", [])
+            db.execute("insert into probe_unique values ('a')", vec![])
                 .await,
         )
         .map(|_| ());
     let duplicate = db
-        .execute("insert into probe_unique values ('a')", [])
+        .execute("insert into probe_unique values ('a')", vec![])
         .await;
     report.insert(
         "constraint name reaches the guest".to_owned(),
