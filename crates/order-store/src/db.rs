@@ -7,13 +7,14 @@
 //! rows read one at a time, a query that answers one row costs four calls across the boundary
 //! and a round of the runtime's task machinery for each. The plain `query` is one call that
 //! returns the whole row set, which is what every statement here wants (none streams a result
-//! too large to hold). The measured difference is in BENCHMARKS.md.
+//! too large to hold). The measured difference is in ARCHITECTURE.md (`crates/order-store`).
 //!
 //! The price: while a plain call waits for the database, the instance it runs in does nothing
 //! else, so the runtime gives each instance one request at a time. The shapes here mirror the
 //! SDK's (`query(..).await?.collect().await?`, `Row::get`), so that code reads the same either
-//! way; the calls are spin-sdk's own generated bindings (`spin_sdk::pg::wit`, public though
-//! left out of its documentation), of the interface upstream Spin provides.
+//! way (the methods are `async` for that alone: each makes its one call and returns); the calls
+//! are spin-sdk's own generated bindings (`spin_sdk::pg::wit`, public though left out of its
+//! documentation), of the interface upstream Spin provides.
 
 use spin_sdk::pg::wit::postgres;
 use spin_sdk::pg::{Column, DbValue, Decode, Error, ParameterValue};
