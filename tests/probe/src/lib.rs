@@ -89,8 +89,8 @@ async fn handle(request: Request) -> Reply {
                 .unwrap_or(1000);
             plain_statement(&format!("select pg_sleep({ms} / 1000.0)")).await
         }
-        "/probe/pg/roundtrip" => roundtrip(Calls::Async).await,
-        "/probe/pg/plain/roundtrip" => roundtrip(Calls::Plain).await,
+        "/probe/pg/roundtrip" => roundtrip(Db::Async(db().await)).await,
+        "/probe/pg/plain/roundtrip" => roundtrip(Db::Plain(plain_db().await)).await,
         _ => reply(StatusCode::NOT_FOUND, "no such probe"),
     }
 }
@@ -132,29 +132,15 @@ async fn plain_db() -> postgres::Connection {
     postgres::Connection::open(&url).expect("the probe's database opens")
 }
 
-/// Which of the interface's functions a probe calls.
-#[derive(Clone, Copy)]
-enum Calls {
-    /// `open-async` and `query-async` (rows through a stream), as the SDK's `Connection` does.
-    Async,
-    /// `open` and `query` (the whole row set in one answer).
-    Plain,
-}
-
-/// A connection opened with either set of functions.
+/// A connection used through one of the interface's two sets of functions.
 enum Db {
+    /// `open-async` and `query-async` (rows through a stream), as the SDK's `Connection` does.
     Async(Connection),
+    /// `open` and `query` (the whole row set in one answer).
     Plain(postgres::Connection),
 }
 
 impl Db {
-    async fn open(calls: Calls) -> Db {
-        match calls {
-            Calls::Async => Db::Async(db().await),
-            Calls::Plain => Db::Plain(plain_db().await),
-        }
-    }
-
     /// The first value of each row `statement` answers (the probes select one value).
     async fn query(
         &self,
@@ -233,7 +219,7 @@ async fn leak_transaction(request: Request) -> Reply {
 
 /// Sends one value of every type the interface defines through `select $1::<type>` and compares
 /// what comes back. Answers a JSON object: type → "ok" or what differed.
-async fn roundtrip(calls: Calls) -> Reply {
+async fn roundtrip(db: Db) -> Reply {
     let bound = |v: i32| Some((v, RangeBoundKind::Inclusive));
     let cases: Vec<(&str, ParameterValue, DbValue)> = vec![
         (
@@ -378,7 +364,6 @@ async fn roundtrip(calls: Calls) -> Reply {
         ),
         ("null text", ParameterValue::DbNull, DbValue::DbNull),
     ];
-    let db = Db::open(calls).await;
     let mut report = serde_json::Map::new();
     for (name, parameter, expected) in cases {
         let sql_type = match name {
