@@ -306,6 +306,45 @@ async fn every_answer_carries_security_headers_and_cors_only_for_listed_origins(
             .headers()
             .contains_key("access-control-allow-origin")
     );
+    // A 204 carries no body, and so no length either (`api_plumbing::with_length`).
+    assert!(!preflight.headers().contains_key("content-length"));
+}
+
+/// Every answer states its length, so that it goes out in one write and is not chunked: the
+/// gateway's own, its refusals, and the answers it forwards from the private components. (A 204
+/// has none: see the preflight above.)
+#[tokio::test]
+async fn answers_state_their_length() {
+    let platform = Platform::start().await;
+    let http = reqwest::Client::new();
+    let token = platform.keys.token("citizen-length", "citizen");
+    for (path, authorised, status) in [
+        ("/health", false, 200),
+        ("/health/components", false, 200),
+        ("/api/v2/nothing", false, 404),
+        ("/api/v1/requests", false, 401),
+        ("/api/v1/requests", true, 200),
+        ("/api/v1/requests/ZMD-20260101-999999", true, 404),
+    ] {
+        let mut request = http.get(platform.url(path));
+        if authorised {
+            request = request.bearer_auth(&token);
+        }
+        let response = request.send().await.expect("sent");
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert!(
+            !response.headers().contains_key("transfer-encoding"),
+            "{path}: not chunked"
+        );
+        let length: usize = response.headers()["content-length"]
+            .to_str()
+            .expect("ASCII")
+            .parse()
+            .expect("a number");
+        let body = response.bytes().await.expect("body");
+        assert!(length > 0, "{path}");
+        assert_eq!(length, body.len(), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ async fn handle(request: Request) -> Reply {
     if let Some(origin) = &origin {
         front_door::cors(headers, origin);
     }
-    reply
+    api_plumbing::with_length(reply)
 }
 
 /// The client's address, as the runtime reports it (`spin-client-addr`, without the port).

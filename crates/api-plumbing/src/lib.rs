@@ -55,6 +55,22 @@ pub fn json_reply(status: StatusCode, body: String) -> Reply {
     response
 }
 
+/// `reply` with its `content-length`. A body of known length lets the HTTP server end the answer
+/// with its last byte, in one write; a streamed body of unknown length is sent chunked, and the
+/// chunk that ends it often goes out in a write, and a packet, of its own. Answers that may carry
+/// no body (1xx, 204, 304) get no length.
+pub fn with_length(mut reply: Reply) -> Reply {
+    let status = reply.status();
+    let bodiless = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    if !bodiless {
+        let length = HeaderValue::from(reply.body().len());
+        reply.headers_mut().insert("content-length", length);
+    }
+    reply
+}
+
 /// The answer to a component's `/health`, which the gateway's `/health/components` asks for.
 pub fn health() -> Reply {
     json_reply(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
@@ -320,10 +336,10 @@ macro_rules! http_component {
         #[spin_sdk::http_service]
         async fn handle(request: spin_sdk::http::Request) -> $crate::Reply {
             let request_id = $crate::request_id(request.headers());
-            match $route(request).await {
+            $crate::with_length(match $route(request).await {
                 Ok(reply) => reply,
                 Err(error) => error.into_reply(&request_id),
-            }
+            })
         }
     };
 }
