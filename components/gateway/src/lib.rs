@@ -16,8 +16,9 @@ mod wechat;
 
 use mobile_api::{codes, headers, routes};
 use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{HeaderValue, Method, Request, Response, StatusCode};
+use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Method, Request, Response, StatusCode};
 use spin_sdk::http_service;
+use spin_sdk::wasip3::http::types;
 
 /// Bodies larger than this are refused before they are read in full.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -46,20 +47,73 @@ fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Rep
     json_response(status, body, request_id)
 }
 
+/// What the gateway answers: a reply of its own, or a private component's answer passed on.
+enum Answer {
+    Own(Reply),
+    /// The private component's status and body as they came, under the gateway's headers. The
+    /// body is handed on as the stream it is, never read into the gateway and written out again
+    /// (see ARCHITECTURE.md, `components/gateway`).
+    Passed {
+        status: StatusCode,
+        headers: HeaderMap,
+        answer: types::Response,
+    },
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Answer {
+        Answer::Own(reply)
+    }
+}
+
+impl Answer {
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        match self {
+            Answer::Own(reply) => reply.headers_mut(),
+            Answer::Passed { headers, .. } => headers,
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Result<types::Response, types::ErrorCode> {
+        let (status, headers, answer) = match self {
+            Answer::Own(reply) => return api_plumbing::with_length(reply).into_response(),
+            Answer::Passed {
+                status,
+                headers,
+                answer,
+            } => (status, headers, answer),
+        };
+        let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
+        let fields =
+            types::Fields::try_from(headers).map_err(|_| internal("the answer's headers"))?;
+        // The body's fate, for the sending side to hear: the gateway does not watch it, and the
+        // writer dropped here reports success at once.
+        let (_, fate) = spin_sdk::wasip3::wit_future::new(|| Ok(()));
+        let (body, trailers) = types::Response::consume_body(answer, fate);
+        let (response, _) = types::Response::new(fields, Some(body), trailers);
+        response
+            .set_status_code(status.as_u16())
+            .map_err(|()| internal("the answer's status"))?;
+        Ok(response)
+    }
+}
+
 #[http_service]
-async fn handle(request: Request) -> Reply {
+async fn handle(request: Request) -> Answer {
     let origin = front_door::allowed_origin(request.headers()).await;
-    let mut reply = if request.method() == Method::OPTIONS {
-        front_door::preflight(request.uri().path(), origin.as_deref())
+    let mut answer = if request.method() == Method::OPTIONS {
+        front_door::preflight(request.uri().path(), origin.as_deref()).into()
     } else {
         serve(request).await
     };
-    let headers = reply.headers_mut();
+    let headers = answer.headers_mut();
     front_door::secure(headers);
     if let Some(origin) = &origin {
         front_door::cors(headers, origin);
     }
-    api_plumbing::with_length(reply)
+    answer
 }
 
 /// The client's address, as the runtime reports it (`spin-client-addr`, without the port).
@@ -71,17 +125,18 @@ fn client_address(headers: &spin_sdk::http::HeaderMap) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-async fn serve(request: Request) -> Reply {
+async fn serve(request: Request) -> Answer {
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = request.uri().path().to_owned();
     if request.method() == Method::GET {
         match path.as_str() {
             "/openapi.json" => {
-                return json_response(StatusCode::OK, OPENAPI.to_owned(), &request_id);
+                return json_response(StatusCode::OK, OPENAPI.to_owned(), &request_id).into();
             }
             // Liveness of the front door itself, for load balancers.
             "/health" => {
-                return json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned(), &request_id);
+                return json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned(), &request_id)
+                    .into();
             }
             // Whether every private component (or `?component=<id>`, one) answers through
             // service chaining.
@@ -90,7 +145,7 @@ async fn serve(request: Request) -> Reply {
                     .uri()
                     .query()
                     .and_then(|q| api_plumbing::query_param(q, "component"));
-                return component_health(only, &request_id).await;
+                return component_health(only, &request_id).await.into();
             }
             _ => {}
         }
@@ -105,7 +160,8 @@ async fn serve(request: Request) -> Reply {
                 codes::NOT_FOUND,
                 "没有这个地址 (no such route)",
                 &request_id,
-            );
+            )
+            .into();
         }
         routes::Lookup::WrongMethod => {
             return error(
@@ -113,7 +169,8 @@ async fn serve(request: Request) -> Reply {
                 codes::METHOD_NOT_ALLOWED,
                 "不支持该请求方法 (method not allowed)",
                 &request_id,
-            );
+            )
+            .into();
         }
     };
 
@@ -129,7 +186,8 @@ async fn serve(request: Request) -> Reply {
                     refusal.code(),
                     refusal.message(),
                     &request_id,
-                );
+                )
+                .into();
             }
         };
         if !rule.roles.contains(&principal.role.as_str()) {
@@ -138,7 +196,8 @@ async fn serve(request: Request) -> Reply {
                 codes::FORBIDDEN,
                 "您的角色无权使用此功能 (your role may not use this route)",
                 &request_id,
-            );
+            )
+            .into();
         }
         Some(principal)
     };
@@ -150,7 +209,7 @@ async fn serve(request: Request) -> Reply {
         if let Ok(id) = HeaderValue::from_str(&request_id) {
             reply.headers_mut().insert(headers::REQUEST_ID, id);
         }
-        return reply;
+        return reply.into();
     }
 
     let declared_length = request
@@ -173,7 +232,8 @@ async fn serve(request: Request) -> Reply {
                 codes::PAYLOAD_TOO_LARGE,
                 "请求内容过大 (body over 64 KiB)",
                 &request_id,
-            );
+            )
+            .into();
         }
         let is_json = request
             .headers()
@@ -187,7 +247,8 @@ async fn serve(request: Request) -> Reply {
                 codes::UNSUPPORTED_MEDIA_TYPE,
                 "请求内容须为 JSON (Content-Type must be application/json)",
                 &request_id,
-            );
+            )
+            .into();
         }
     }
 
@@ -200,7 +261,8 @@ async fn serve(request: Request) -> Reply {
                     codes::PAYLOAD_TOO_LARGE,
                     "请求内容过大 (body over 64 KiB)",
                     &request_id,
-                );
+                )
+                .into();
             }
             Ok(bytes) => bytes.to_vec(),
             Err(_) => {
@@ -209,7 +271,8 @@ async fn serve(request: Request) -> Reply {
                     codes::MALFORMED_JSON,
                     "请求内容不完整 (the body could not be read)",
                     &request_id,
-                );
+                )
+                .into();
             }
         }
     } else {
@@ -230,7 +293,7 @@ async fn serve(request: Request) -> Reply {
         if let Ok(id) = HeaderValue::from_str(&request_id) {
             reply.headers_mut().insert(headers::REQUEST_ID, id);
         }
-        return reply;
+        return reply.into();
     }
     // Only the gateway's own routes are public (the route table's test holds it).
     let Some(principal) = principal else {
@@ -239,7 +302,8 @@ async fn serve(request: Request) -> Reply {
             codes::NOT_FOUND,
             "没有这个地址 (no such route)",
             &request_id,
-        );
+        )
+        .into();
     };
 
     let path_and_query = parts
@@ -274,38 +338,37 @@ async fn serve(request: Request) -> Reply {
                 codes::NOT_FOUND,
                 "请求地址无效 (invalid request target)",
                 &request_id,
-            );
+            )
+            .into();
         }
     };
 
     match spin_sdk::http::send(forward).await {
         Ok(response) => {
             let status = response.status();
-            let content_type = response.headers().get("content-type").cloned();
-            match response.into_body().bytes().await {
-                Ok(bytes) => {
-                    let mut reply = json_response(
-                        status,
-                        String::from_utf8_lossy(&bytes).into_owned(),
-                        &request_id,
-                    );
-                    if let Some(content_type) = content_type {
-                        reply.headers_mut().insert("content-type", content_type);
-                    }
-                    reply
+            let mut headers = HeaderMap::new();
+            for name in ["content-type", "content-length"] {
+                if let Some(value) = response.headers().get(name) {
+                    headers.insert(name, value.clone());
                 }
-                Err(e) => {
-                    eprintln!(
-                        "gateway: {request_id}: reading the answer of {} failed: {e:?}",
-                        rule.component
-                    );
-                    error(
-                        StatusCode::BAD_GATEWAY,
-                        codes::INTERNAL,
-                        "服务内部错误 (internal error)",
-                        &request_id,
-                    )
-                }
+            }
+            if let Ok(id) = HeaderValue::from_str(&request_id) {
+                headers.insert(headers::REQUEST_ID, id);
+            }
+            match response.into_body().take_unstarted() {
+                Some(answer) => Answer::Passed {
+                    status,
+                    headers,
+                    answer,
+                },
+                // A body is unstarted until it is read, and nothing here reads it.
+                None => error(
+                    StatusCode::BAD_GATEWAY,
+                    codes::INTERNAL,
+                    "服务内部错误 (internal error)",
+                    &request_id,
+                )
+                .into(),
             }
         }
         Err(e) => {
@@ -324,6 +387,7 @@ async fn serve(request: Request) -> Reply {
                     "处理超时 (the request took too long)",
                     &request_id,
                 )
+                .into()
             } else {
                 error(
                     StatusCode::BAD_GATEWAY,
@@ -331,6 +395,7 @@ async fn serve(request: Request) -> Reply {
                     "服务内部错误 (internal error)",
                     &request_id,
                 )
+                .into()
             }
         }
     }
