@@ -36,10 +36,15 @@ fn json_response(status: StatusCode, body: String, request_id: &str) -> Reply {
         "content-type",
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
+    set_request_id(headers, request_id);
+    response
+}
+
+/// Names the request in its answer (`x-request-id`), as the logs name it.
+fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert(headers::REQUEST_ID, id);
     }
-    response
 }
 
 fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Reply {
@@ -206,9 +211,7 @@ async fn serve(request: Request) -> Answer {
         front_door::count(principal.as_ref().map(|p| p.subject.as_str()), &address).await
     {
         let mut reply = refused.into_reply(&request_id);
-        if let Ok(id) = HeaderValue::from_str(&request_id) {
-            reply.headers_mut().insert(headers::REQUEST_ID, id);
-        }
+        set_request_id(reply.headers_mut(), &request_id);
         return reply.into();
     }
 
@@ -290,9 +293,7 @@ async fn serve(request: Request) -> Answer {
             &request_id,
         )
         .await;
-        if let Ok(id) = HeaderValue::from_str(&request_id) {
-            reply.headers_mut().insert(headers::REQUEST_ID, id);
-        }
+        set_request_id(reply.headers_mut(), &request_id);
         return reply.into();
     }
     // Only the gateway's own routes are public (the route table's test holds it).
@@ -352,9 +353,7 @@ async fn serve(request: Request) -> Answer {
                     headers.insert(name, value.clone());
                 }
             }
-            if let Ok(id) = HeaderValue::from_str(&request_id) {
-                headers.insert(headers::REQUEST_ID, id);
-            }
+            set_request_id(&mut headers, &request_id);
             match response.into_body().take_unstarted() {
                 Some(answer) => Answer::Passed {
                     status,
