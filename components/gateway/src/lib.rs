@@ -9,6 +9,7 @@
 //! nothing but this component can reach them, and it always sets both from a verified token.
 
 mod auth;
+mod chain;
 mod front_door;
 mod identity;
 mod sms_sign_in;
@@ -312,56 +313,59 @@ async fn serve(request: Request) -> Answer {
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let mut forward = spin_sdk::http::Request::builder()
-        .method(parts.method.clone())
-        .uri(format!(
-            "http://{}.spin.internal{path_and_query}",
-            rule.component
-        ));
     // Only these client headers pass; identity headers are set here and nowhere else.
-    for name in ["content-type", "accept-language", headers::IDEMPOTENCY_KEY] {
-        if let Some(value) = parts.headers.get(name) {
-            forward = forward.header(name, value);
-        }
-    }
-    forward = forward
-        .header(headers::REQUEST_ID, &request_id)
-        .header(headers::SUBJECT, &principal.subject)
-        .header(headers::ROLE, &principal.role);
+    let mut passed: Vec<(String, Vec<u8>)> =
+        ["content-type", "accept-language", headers::IDEMPOTENCY_KEY]
+            .into_iter()
+            .filter_map(|name| {
+                let value = parts.headers.get(name)?;
+                Some((name.to_owned(), value.as_bytes().to_vec()))
+            })
+            .collect();
+    passed.push((
+        headers::REQUEST_ID.to_owned(),
+        request_id.clone().into_bytes(),
+    ));
+    passed.push((
+        headers::SUBJECT.to_owned(),
+        principal.subject.clone().into_bytes(),
+    ));
+    passed.push((
+        headers::ROLE.to_owned(),
+        principal.role.clone().into_bytes(),
+    ));
     if let Some(agency) = &principal.agency {
-        forward = forward.header(headers::AGENCY, agency);
+        passed.push((headers::AGENCY.to_owned(), agency.clone().into_bytes()));
     }
-    let forward = match forward.body(spin_sdk::http::FullBody::new(bytes::Bytes::from(body))) {
-        Ok(forward) => forward,
-        Err(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                codes::NOT_FOUND,
-                "请求地址无效 (invalid request target)",
-                &request_id,
-            )
-            .into();
-        }
+    let call = chain::Call {
+        component: rule.component,
+        method: &parts.method,
+        path_and_query,
+        headers: passed,
+        body: has_body.then_some(body),
     };
 
-    match spin_sdk::http::send(forward).await {
-        Ok(response) => {
-            let status = response.status();
+    match chain::send(call).await {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.get_status_code());
             let mut headers = HeaderMap::new();
+            let fields = answer.get_headers();
             for name in ["content-type", "content-length"] {
-                if let Some(value) = response.headers().get(name) {
-                    headers.insert(name, value.clone());
+                if let Some(value) = chain::header(&fields, name)
+                    .and_then(|value| HeaderValue::from_bytes(&value).ok())
+                {
+                    headers.insert(name, value);
                 }
             }
             set_request_id(&mut headers, &request_id);
-            match response.into_body().take_unstarted() {
-                Some(answer) => Answer::Passed {
+            match status {
+                Ok(status) => Answer::Passed {
                     status,
                     headers,
                     answer,
                 },
-                // A body is unstarted until it is read, and nothing here reads it.
-                None => error(
+                // wasi:http allows no status outside 100..=999, and http has them all.
+                Err(_) => error(
                     StatusCode::BAD_GATEWAY,
                     codes::INTERNAL,
                     "服务内部错误 (internal error)",
@@ -370,16 +374,19 @@ async fn serve(request: Request) -> Answer {
                 .into(),
             }
         }
-        Err(e) => {
+        Err(chain::Refusal::Invalid) => error(
+            StatusCode::BAD_REQUEST,
+            codes::NOT_FOUND,
+            "请求地址无效 (invalid request target)",
+            &request_id,
+        )
+        .into(),
+        Err(chain::Refusal::Failed(e)) => {
             eprintln!(
                 "gateway: {request_id}: forwarding to {} failed: {e:?}",
                 rule.component
             );
-            let timed_out = matches!(
-                e,
-                spin_sdk::wasip3::http::types::ErrorCode::HttpResponseTimeout
-            );
-            if timed_out {
+            if matches!(e, types::ErrorCode::HttpResponseTimeout) {
                 error(
                     StatusCode::GATEWAY_TIMEOUT,
                     codes::TIMEOUT,
@@ -410,8 +417,16 @@ async fn component_health(only: Option<&str>, request_id: &str) -> Reply {
         .iter()
         .filter(|component| only.is_none_or(|only| only == **component));
     for component in components {
-        let answer = spin_sdk::http::get(format!("http://{component}.spin.internal/health")).await;
-        let ok = answer.is_ok_and(|response| response.status() == StatusCode::OK);
+        let call = chain::Call {
+            component,
+            method: &Method::GET,
+            path_and_query: "/health",
+            headers: Vec::new(),
+            body: None,
+        };
+        let ok = chain::send(call)
+            .await
+            .is_ok_and(|answer| answer.get_status_code() == 200);
         all_ok &= ok;
         report.insert(
             (*component).to_owned(),
