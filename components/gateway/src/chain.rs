@@ -9,7 +9,6 @@
 
 use spin_sdk::http::Method;
 use spin_sdk::wasip3::http::{client, types};
-use spin_sdk::wasip3::{wit_future, wit_stream};
 
 /// A request for one private component.
 pub(crate) struct Call<'a> {
@@ -34,16 +33,7 @@ pub(crate) enum Refusal {
 /// Sends `call` to its component and waits for the answer's head; the body stays unread.
 pub(crate) async fn send(call: Call<'_>) -> Result<types::Response, Refusal> {
     let fields = types::Fields::from_list(&call.headers).map_err(|_| Refusal::Invalid)?;
-    // No trailers: the writer, dropped here, resolves the future with its default.
-    let (_, trailers) = wit_future::new(|| Ok(None));
-    let contents = call.body.map(|body| {
-        let (mut writer, reader) = wit_stream::new();
-        spin_sdk::wasip3::spawn(async move {
-            // What is left unwritten means the component stopped reading; its answer says why.
-            let _ = writer.write_all(body).await;
-        });
-        reader
-    });
+    let (contents, trailers) = api_plumbing::body_parts(call.body);
     let (request, _) = types::Request::new(fields, contents, trailers, None);
     request
         .set_method(&call.method.into())

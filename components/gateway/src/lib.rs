@@ -84,7 +84,7 @@ impl Answer {
 impl IntoResponse for Answer {
     fn into_response(self) -> Result<types::Response, types::ErrorCode> {
         let (status, headers, answer) = match self {
-            Answer::Own(reply) => return api_plumbing::with_length(reply).into_response(),
+            Answer::Own(reply) => return api_plumbing::into_wasi(reply),
             Answer::Passed {
                 status,
                 headers,
@@ -94,9 +94,12 @@ impl IntoResponse for Answer {
         let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
         let fields =
             types::Fields::try_from(headers).map_err(|_| internal("the answer's headers"))?;
-        // The body's fate, for the sending side to hear: the gateway does not watch it, and the
-        // writer dropped here reports success at once.
-        let (_, fate) = spin_sdk::wasip3::wit_future::new(|| Ok(()));
+        // The body's fate, for the sending side to hear: the gateway does not watch it, and
+        // reports success (written from a task: a writer dropped unwritten costs more).
+        let (fate_writer, fate) = spin_sdk::wasip3::wit_future::new(|| Ok(()));
+        spin_sdk::wasip3::spawn(async move {
+            let _ = fate_writer.write(Ok(())).await;
+        });
         let (body, trailers) = types::Response::consume_body(answer, fate);
         let (response, _) = types::Response::new(fields, Some(body), trailers);
         response

@@ -6,7 +6,10 @@ pub mod outbound;
 
 use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, headers};
 use order_store::db::Connection;
-use spin_sdk::http::{HeaderMap, HeaderValue, Response, StatusCode};
+use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Response, StatusCode};
+use spin_sdk::wasip3::http::types;
+use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamReader};
+use spin_sdk::wasip3::{wit_future, wit_stream};
 
 /// The caller, as the gateway verified and forwarded it.
 #[derive(Debug, Clone)]
@@ -69,6 +72,65 @@ pub fn with_length(mut reply: Reply) -> Reply {
         reply.headers_mut().insert("content-length", length);
     }
     reply
+}
+
+/// `reply` as the `wasi:http` answer the component returns, with its length (`with_length`).
+///
+/// spin-sdk's conversion clones the headers and hands the body to a writer that polls it frame by
+/// frame; a reply is whole before it is sent, so here its bytes go to the stream in one write, and
+/// an empty body has no stream (`body_parts`).
+pub fn into_wasi(reply: Reply) -> Result<types::Response, types::ErrorCode> {
+    let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
+    let (parts, body) = with_length(reply).into_parts();
+    let entries: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let fields =
+        types::Fields::from_list(&entries).map_err(|_| internal("the answer's headers"))?;
+    let (contents, trailers) = body_parts((!body.is_empty()).then(|| body.into_bytes()));
+    let (response, _) = types::Response::new(fields, contents, trailers);
+    response
+        .set_status_code(parts.status.as_u16())
+        .map_err(|()| internal("the answer's status"))?;
+    Ok(response)
+}
+
+/// A body's contents and trailers for `wasi:http`: `body` written whole to a stream by a task of
+/// its own, then the trailers resolved as none; with no body, no stream.
+///
+/// The trailers are written from the task, not left to the writer's drop: a future writer dropped
+/// unwritten resolves through a deferred write of its own, which cost the hop 3% more instructions
+/// (callgrind, see ARCHITECTURE.md, `components/gateway`).
+pub fn body_parts(body: Option<Vec<u8>>) -> (Option<StreamReader<u8>>, FutureReader<Trailers>) {
+    let (trailers_writer, trailers) = wit_future::new(|| Ok(None));
+    let Some(body) = body else {
+        spin_sdk::wasip3::spawn(async move {
+            let _ = trailers_writer.write(Ok(None)).await;
+        });
+        return (None, trailers);
+    };
+    let (mut writer, reader) = wit_stream::new();
+    spin_sdk::wasip3::spawn(async move {
+        // What is left unwritten means the reader went away; nothing is waiting for it here.
+        let _ = writer.write_all(body).await;
+        drop(writer);
+        let _ = trailers_writer.write(Ok(None)).await;
+    });
+    (Some(reader), trailers)
+}
+
+/// What a body's trailers future resolves to.
+pub type Trailers = Result<Option<types::Trailers>, types::ErrorCode>;
+
+/// A reply that the entry point returns as it is (`into_wasi`).
+pub struct Whole(pub Reply);
+
+impl IntoResponse for Whole {
+    fn into_response(self) -> Result<types::Response, types::ErrorCode> {
+        into_wasi(self.0)
+    }
 }
 
 /// The answer to a component's `/health`, which the gateway's `/health/components` asks for.
@@ -334,9 +396,9 @@ macro_rules! api_error_conversions {
 macro_rules! http_component {
     ($route:path) => {
         #[spin_sdk::http_service]
-        async fn handle(request: spin_sdk::http::Request) -> $crate::Reply {
+        async fn handle(request: spin_sdk::http::Request) -> $crate::Whole {
             let request_id = $crate::request_id(request.headers());
-            $crate::with_length(match $route(request).await {
+            $crate::Whole(match $route(request).await {
                 Ok(reply) => reply,
                 Err(error) => error.into_reply(&request_id),
             })
