@@ -95,11 +95,9 @@ impl IntoResponse for Answer {
         let fields =
             types::Fields::try_from(headers).map_err(|_| internal("the answer's headers"))?;
         // The body's fate, for the sending side to hear: the gateway does not watch it, and
-        // reports success (written from a task: a writer dropped unwritten costs more).
+        // reports success.
         let (fate_writer, fate) = spin_sdk::wasip3::wit_future::new(|| Ok(()));
-        spin_sdk::wasip3::spawn(async move {
-            let _ = fate_writer.write(Ok(())).await;
-        });
+        api_plumbing::settle(fate_writer, Ok(()));
         let (body, trailers) = types::Response::consume_body(answer, fate);
         let (response, _) = types::Response::new(fields, Some(body), trailers);
         response

@@ -8,7 +8,7 @@ use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, headers};
 use order_store::db::Connection;
 use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Response, StatusCode};
 use spin_sdk::wasip3::http::types;
-use spin_sdk::wasip3::wit_bindgen::{FutureReader, StreamReader};
+use spin_sdk::wasip3::wit_bindgen::{FutureReader, FutureWriter, StreamReader};
 use spin_sdk::wasip3::{wit_future, wit_stream};
 
 /// The caller, as the gateway verified and forwarded it.
@@ -82,13 +82,8 @@ pub fn with_length(mut reply: Reply) -> Reply {
 pub fn into_wasi(reply: Reply) -> Result<types::Response, types::ErrorCode> {
     let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
     let (parts, body) = with_length(reply).into_parts();
-    let entries: Vec<(String, Vec<u8>)> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-        .collect();
     let fields =
-        types::Fields::from_list(&entries).map_err(|_| internal("the answer's headers"))?;
+        types::Fields::try_from(parts.headers).map_err(|_| internal("the answer's headers"))?;
     let (contents, trailers) = body_parts((!body.is_empty()).then(|| body.into_bytes()));
     let (response, _) = types::Response::new(fields, contents, trailers);
     response
@@ -106,9 +101,7 @@ pub fn into_wasi(reply: Reply) -> Result<types::Response, types::ErrorCode> {
 pub fn body_parts(body: Option<Vec<u8>>) -> (Option<StreamReader<u8>>, FutureReader<Trailers>) {
     let (trailers_writer, trailers) = wit_future::new(|| Ok(None));
     let Some(body) = body else {
-        spin_sdk::wasip3::spawn(async move {
-            let _ = trailers_writer.write(Ok(None)).await;
-        });
+        settle(trailers_writer, Ok(None));
         return (None, trailers);
     };
     let (mut writer, reader) = wit_stream::new();
@@ -119,6 +112,15 @@ pub fn body_parts(body: Option<Vec<u8>>) -> (Option<StreamReader<u8>>, FutureRea
         let _ = trailers_writer.write(Ok(None)).await;
     });
     (Some(reader), trailers)
+}
+
+/// Resolves a future with `value` from a task of its own, for a reader that may come later (a
+/// writer left to its drop costs more; see `body_parts`).
+pub fn settle<T: 'static>(writer: FutureWriter<T>, value: T) {
+    spin_sdk::wasip3::spawn(async move {
+        // An error means the reader went away, and nobody is left to tell.
+        let _ = writer.write(value).await;
+    });
 }
 
 /// What a body's trailers future resolves to.
