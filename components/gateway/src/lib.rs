@@ -91,19 +91,12 @@ impl IntoResponse for Answer {
                 answer,
             } => (status, headers, answer),
         };
-        let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
-        let fields =
-            types::Fields::try_from(headers).map_err(|_| internal("the answer's headers"))?;
         // The body's fate, for the sending side to hear: the gateway does not watch it, and
         // reports success.
         let (fate_writer, fate) = spin_sdk::wasip3::wit_future::new(|| Ok(()));
         api_plumbing::settle(fate_writer, Ok(()));
         let (body, trailers) = types::Response::consume_body(answer, fate);
-        let (response, _) = types::Response::new(fields, Some(body), trailers);
-        response
-            .set_status_code(status.as_u16())
-            .map_err(|()| internal("the answer's status"))?;
-        Ok(response)
+        api_plumbing::wasi_response(status, headers, Some(body), trailers)
     }
 }
 

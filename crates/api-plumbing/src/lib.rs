@@ -80,14 +80,23 @@ pub fn with_length(mut reply: Reply) -> Reply {
 /// frame; a reply is whole before it is sent, so here its bytes go to the stream in one write, and
 /// an empty body has no stream (`body_parts`).
 pub fn into_wasi(reply: Reply) -> Result<types::Response, types::ErrorCode> {
-    let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
     let (parts, body) = with_length(reply).into_parts();
-    let fields =
-        types::Fields::try_from(parts.headers).map_err(|_| internal("the answer's headers"))?;
     let (contents, trailers) = body_parts((!body.is_empty()).then(|| body.into_bytes()));
+    wasi_response(parts.status, parts.headers, contents, trailers)
+}
+
+/// A `wasi:http` answer with `status` and `headers` over a body's `contents` and `trailers`.
+pub fn wasi_response(
+    status: StatusCode,
+    headers: HeaderMap,
+    contents: Option<StreamReader<u8>>,
+    trailers: FutureReader<Trailers>,
+) -> Result<types::Response, types::ErrorCode> {
+    let internal = |what: &str| types::ErrorCode::InternalError(Some(what.to_owned()));
+    let fields = types::Fields::try_from(headers).map_err(|_| internal("the answer's headers"))?;
     let (response, _) = types::Response::new(fields, contents, trailers);
     response
-        .set_status_code(parts.status.as_u16())
+        .set_status_code(status.as_u16())
         .map_err(|()| internal("the answer's status"))?;
     Ok(response)
 }
