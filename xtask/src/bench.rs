@@ -32,6 +32,34 @@ struct Row {
     target: &'static str,
 }
 
+impl Row {
+    /// The row as a line of the report's table.
+    fn line(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} |",
+            self.what, self.ours, self.baseline, self.ratio, self.target
+        )
+    }
+}
+
+/// The report's rows, each printed as soon as it is measured: a run stopped late keeps what it
+/// measured on the terminal.
+#[derive(Default)]
+struct Rows(Vec<Row>);
+
+impl Rows {
+    fn push(&mut self, row: Row) {
+        eprintln!("{}", row.line());
+        self.0.push(row);
+    }
+
+    fn extend(&mut self, rows: Vec<Row>) {
+        for row in rows {
+            self.push(row);
+        }
+    }
+}
+
 /// The rounds of one comparison: each of ours with its load outcome, each baseline's rate (and its
 /// outcome where the baseline is an HTTP server too).
 struct Rounds {
@@ -945,7 +973,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
-    let mut rows = Vec::new();
+    let mut rows = Rows::default();
     let address = server.address;
     // 16 clients getting `path`, for a round.
     let get16 = |address: SocketAddr, path: &'static str, token: Option<String>| {
@@ -1314,7 +1342,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         target: "< 150 MB under load",
     });
 
-    Ok(report(&rows))
+    Ok(report(&rows.0))
 }
 
 /// The data the KPI report is timed over: orders over the past 360 days (1×, then 10×).
@@ -1677,11 +1705,7 @@ fn report(rows: &[Row]) -> String {
         "| what | ours | baseline | ratio | target |\n|---|---|---|---|---|"
     );
     for row in rows {
-        let _ = writeln!(
-            text,
-            "| {} | {} | {} | {} | {} |",
-            row.what, row.ours, row.baseline, row.ratio, row.target
-        );
+        let _ = writeln!(text, "{}", row.line());
     }
     let _ = writeln!(
         text,
