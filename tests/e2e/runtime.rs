@@ -105,6 +105,18 @@ async fn postgres_addresses_are_outbound_hosts_too() {
     .await;
     assert_eq!(status, 502);
     assert!(body.contains("allowed_outbound_hosts"), "{body}");
+
+    // The database's own host and port, but another Unix socket: refused, since the policy
+    // names hosts and ports and a socket reaches whichever server listens on it.
+    let own = platform.database_url();
+    let address = own.split('?').next().expect("an address");
+    let (status, body) = get(
+        &platform,
+        &format!("/probe/pg/open?address={address}?host=/tmp"),
+    )
+    .await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("Unix socket"), "{body}");
 }
 
 #[tokio::test]

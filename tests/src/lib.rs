@@ -184,11 +184,18 @@ fn admin_url() -> anyhow::Result<String> {
         .context("HOTLINE_TEST_DATABASE_URL is not set: run the tests with `cargo xtask test`")
 }
 
+/// `url` naming `database` instead, its parameters (such as `?host=<socket folder>`) kept.
 fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let (server, _) = url
+    let (address, parameters) = url.split_once('?').unwrap_or((url, ""));
+    let (server, _) = address
         .rsplit_once('/')
         .context("a database URL ends with /<database>")?;
-    Ok(format!("{server}/{database}"))
+    let parameters = if parameters.is_empty() {
+        String::new()
+    } else {
+        format!("?{parameters}")
+    };
+    Ok(format!("{server}/{database}{parameters}"))
 }
 
 /// The platform's manifest with absolute component paths and the probe component added.

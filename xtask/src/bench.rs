@@ -933,9 +933,13 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
 /// Drops the run's database (the report's orders alone take gigabytes), and any that earlier
 /// runs left behind.
 fn drop_database(database_url: &str, database: &str) -> anyhow::Result<()> {
-    let maintenance = database_url
+    // The parameters (the socket's folder) stay.
+    let (address, parameters) = database_url
+        .split_once('?')
+        .map_or((database_url, String::new()), |(a, p)| (a, format!("?{p}")));
+    let maintenance = address
         .rsplit_once('/')
-        .map(|(server, _)| format!("{server}/postgres"))
+        .map(|(server, _)| format!("{server}/postgres{parameters}"))
         .context("a database URL")?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -1387,7 +1391,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         target: "< 150 MB under load",
     });
 
-    Ok(report(&rows.0))
+    Ok(report(&rows.0, database_url))
 }
 
 /// The data the KPI report is timed over: orders over the past 360 days (1×, then 10×).
@@ -1720,7 +1724,14 @@ fn command_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-fn report(rows: &[Row]) -> String {
+/// The report: the table, then how each row was measured. `database_url` says how the runtime
+/// and pgbench reach PostgreSQL (both by the same URL).
+fn report(rows: &[Row], database_url: &str) -> String {
+    let transport = if database_url.contains("?host=/") {
+        "over its Unix socket (the private cluster's URL names it)"
+    } else {
+        "over TCP"
+    };
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -1754,7 +1765,7 @@ fn report(rows: &[Row]) -> String {
     }
     let _ = writeln!(
         text,
-        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time).\n\n\
+        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time). The runtime and pgbench reach PostgreSQL by the same URL, {transport}.\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
          counter; then intake's, the platform's own statements: what the database says of the request in one \
          statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \

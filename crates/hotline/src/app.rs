@@ -108,6 +108,9 @@ pub struct Blueprint {
     engine: Engine,
     triggers: Vec<Trigger>,
     prepared: Vec<Prepared>,
+    /// The folder of the runtime's own database's Unix socket, when its URL names one: the only
+    /// socket a component may reach (see `PgPools::pool_for`).
+    pub pg_socket: Option<std::path::PathBuf>,
 }
 
 /// The application on one lane: its own instances, database connections and outbound
@@ -279,6 +282,7 @@ impl Blueprint {
             engine: engine.clone(),
             triggers,
             prepared,
+            pg_socket: None,
         })
     }
 
@@ -303,7 +307,11 @@ impl Blueprint {
             App {
                 lane,
                 triggers: self.triggers.clone(),
-                pg_pools: PgPools::new(limits.pg_max_connections, limits.request_timeout),
+                pg_pools: PgPools::new(
+                    limits.pg_max_connections,
+                    limits.request_timeout,
+                    self.pg_socket.clone(),
+                ),
                 limits,
                 key_value: Some(key_value),
                 http2: crate::http2::Http2Client::default(),

@@ -398,7 +398,9 @@ async fn serve_with_database(
         std::path::absolute(data_dir.join("cache")).context("locating the compile cache")?;
     let engine = app::engine(Some(cache), &limits)?;
     app::start_epoch_ticker(&engine);
-    let blueprint = std::sync::Arc::new(app::Blueprint::load(&engine, manifest, &vars, limits)?);
+    let mut blueprint = app::Blueprint::load(&engine, manifest, &vars, limits)?;
+    blueprint.pg_socket = options.get_socket().cloned();
+    let blueprint = std::sync::Arc::new(blueprint);
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });

@@ -38,6 +38,7 @@ use sqlx::{
 };
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -61,18 +62,28 @@ pub struct PgPools {
     pools: Mutex<HashMap<String, Pooled>>,
     max_connections: u32,
     statement_timeout: Duration,
+    /// The folder of the Unix socket of the runtime's own database, if its URL names one.
+    socket: Option<PathBuf>,
 }
 
 impl PgPools {
-    pub fn new(max_connections: u32, statement_timeout: Duration) -> PgPools {
+    pub fn new(
+        max_connections: u32,
+        statement_timeout: Duration,
+        socket: Option<PathBuf>,
+    ) -> PgPools {
         PgPools {
             pools: Mutex::new(HashMap::new()),
             max_connections,
             statement_timeout,
+            socket,
         }
     }
 
-    /// The pool for `address`, created on first use. The address must be allowed by `policy`.
+    /// The pool for `address`, created on first use. The address must be allowed by `policy`,
+    /// by the host and port it names. An address may name a Unix socket (`?host=/folder`) only
+    /// if it is the runtime's own database's: the policy speaks of hosts and ports, so any other
+    /// socket would reach a server that no `allowed_outbound_hosts` entry allowed.
     pub fn pool_for(
         &self,
         address: &str,
@@ -100,6 +111,14 @@ impl PgPools {
             .map_err(|e| PgError::ConnectionFailed(format!("invalid Postgres address: {e}")))?;
         let (host, port) = (options.get_host().to_owned(), options.get_port());
         allowed(&host, port)?;
+        if let Some(socket) = options.get_socket()
+            && self.socket.as_ref() != Some(socket)
+        {
+            return Err(PgError::ConnectionFailed(format!(
+                "the Unix socket {} is not the runtime's database; name a server by host and port",
+                socket.display()
+            )));
+        }
         let mut pools = self.pools.lock().expect("pool map lock is never poisoned");
         if let Some(pooled) = pools.get(address) {
             return Ok(pooled.pool.clone());
@@ -884,7 +903,38 @@ fn query_failed(error: sqlx::Error) -> PgError {
 
 #[cfg(test)]
 mod tests {
-    use super::transaction_words;
+    use super::{PgPools, transaction_words};
+    use crate::outbound::OutboundPolicy;
+    use std::time::Duration;
+
+    #[test]
+    fn only_the_runtimes_own_socket_is_reached_by_socket() {
+        let policy =
+            OutboundPolicy::new(&["postgres://127.0.0.1:5433".to_owned()]).expect("a valid policy");
+        let pools = PgPools::new(4, Duration::from_secs(1), Some("/run/hotline-pg".into()));
+        let own = "postgres://u:p@127.0.0.1:5433/db?host=/run/hotline-pg";
+        assert!(pools.pool_for(own, &policy).is_ok());
+        assert!(
+            pools
+                .pool_for("postgres://u:p@127.0.0.1:5433/db", &policy)
+                .is_ok()
+        );
+        // Allowed by host and port, but the socket is another server's.
+        let other = "postgres://u:p@127.0.0.1:5433/db?host=/var/run/postgresql";
+        assert!(pools.pool_for(other, &policy).is_err());
+        // A runtime whose database is reached over TCP trusts no socket at all.
+        let tcp_only = PgPools::new(4, Duration::from_secs(1), None);
+        assert!(tcp_only.pool_for(own, &policy).is_err());
+        // And the host and port are checked as ever.
+        assert!(
+            pools
+                .pool_for(
+                    "postgres://u:p@127.0.0.1:5434/db?host=/run/hotline-pg",
+                    &policy
+                )
+                .is_err()
+        );
+    }
 
     #[test]
     fn statements_that_open_and_close_transactions() {
