@@ -1,11 +1,12 @@
 //! A private PostgreSQL cluster under a project-local folder, for when no `DATABASE_URL` is given.
 //!
-//! The cluster is created with the installed server binaries (`initdb`, `pg_ctl`), listens only on
-//! 127.0.0.1 on a port chosen at creation and kept in the folder, and on a Unix socket in the
-//! folder, uses a generated password, and is reused by later starts. Its URL names the socket
-//! (`?host=<folder>`) where the server has one: a statement over the socket skips the TCP stack
-//! both ways, which on one machine is most of what a round trip costs. Server binaries refuse to run as root, so as root they run as the
-//! `postgres` system user that Debian's package creates, and the data folder belongs to it.
+//! The cluster is created with the installed server binaries (`initdb`, `pg_ctl`), listens on
+//! 127.0.0.1 (no other address), on a port chosen at creation and kept in the folder, and on a
+//! Unix socket in the folder; it uses a generated password and is reused by later starts. Its
+//! URL names the socket (`?host=<folder>`) where the server has one: a statement over the socket
+//! skips the TCP stack both ways, which on one machine is much of what a round trip costs.
+//! Server binaries refuse to run as root, so as root they run as the `postgres` system user that
+//! Debian's package creates, and the data folder belongs to it.
 
 use anyhow::{Context, bail};
 use std::os::unix::fs::PermissionsExt;
