@@ -823,6 +823,22 @@ fn filing_body() -> Bytes {
     )
 }
 
+/// The path that tracks the order `tracking_number`, kept for the rest of the bench (the load
+/// generator's requests borrow it). Each order's path is made once, however often it is loaded.
+fn tracking_path(tracking_number: &str) -> &'static str {
+    static PATHS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut paths = PATHS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = format!("/api/v1/requests/{tracking_number}");
+    if let Some(kept) = paths.iter().find(|kept| **kept == path) {
+        return kept;
+    }
+    let kept: &'static str = Box::leak(path.into_boxed_str());
+    paths.push(kept);
+    kept
+}
+
 /// How many clients file at once, in the filing rounds.
 const FILING_CLIENTS: [usize; 3] = [1, 16, 64];
 
@@ -1188,8 +1204,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
 
     // The tracking rounds, over the bench's own orders and again over the report's history.
     let tracking_rows = |tracking_number: &str, scale: &str| -> anyhow::Result<Vec<Row>> {
-        let path = format!("/api/v1/requests/{tracking_number}");
-        let path: &'static str = Box::leak(path.into_boxed_str());
+        let path = tracking_path(tracking_number);
         let variables = [
             ("subject", "bench-citizen"),
             ("tracking_number", tracking_number),
@@ -1229,7 +1244,6 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             "memory: tracking at {BURST_CLIENTS} clients, resident memory during the burst and {} s after",
             SETTLE.as_secs()
         ));
-        let path = format!("/api/v1/requests/{tracking_number}");
         let sampler = peak_rss(pid, WARMUP + MEASURE);
         let outcome = runtime.block_on(load::run(
             address,
@@ -1237,7 +1251,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             WARMUP,
             MEASURE,
             200,
-            get(Box::leak(path.into_boxed_str()), Some(token.clone())),
+            get(tracking_path(&tracking_number), Some(token.clone())),
         ))?;
         let peak = sampler.join().unwrap_or(0);
         std::thread::sleep(SETTLE);

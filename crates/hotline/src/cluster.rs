@@ -248,13 +248,19 @@ impl Cluster {
     /// socket's path would not fit a socket address (107 bytes) or holds characters the server's
     /// options cannot carry, and the server listens on 127.0.0.1 alone.
     fn socket_dir(&self) -> Option<PathBuf> {
-        let dir = self.root.join("socket");
-        let socket = dir.join(format!(".s.PGSQL.{}", self.port));
+        let socket = self.socket();
         let path = socket.to_str()?;
         let plain = path
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
-        (plain && path.len() <= 107).then_some(dir)
+        (plain && path.len() <= 107).then(|| self.root.join("socket"))
+    }
+
+    /// The server's Unix socket (the file the server makes in `socket_dir`).
+    fn socket(&self) -> PathBuf {
+        self.root
+            .join("socket")
+            .join(format!(".s.PGSQL.{}", self.port))
     }
 
     /// The URL of `database` in this cluster: by its Unix socket when the running server has one
@@ -266,7 +272,7 @@ impl Cluster {
             self.password, self.port
         );
         match self.socket_dir() {
-            Some(dir) if dir.join(format!(".s.PGSQL.{}", self.port)).exists() => {
+            Some(dir) if self.socket().exists() => {
                 format!("{tcp}?host={}", dir.display())
             }
             _ => tcp,
