@@ -10,7 +10,7 @@ use order_store::db::{Connection, Row};
 use order_store::{CitizenKey, required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg;
+use spin_sdk::pg::ParameterValue;
 use workorder::lifecycle::{self, Actor, Command, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 
@@ -155,7 +155,10 @@ pub async fn file(
         _ => None,
     };
 
-    let request_hash = hex::encode(Sha256::digest(body));
+    // A retry under the same key must carry the same request: what it carried is kept as a hash.
+    let idempotency = idempotency_key
+        .as_deref()
+        .map(|key| (key, hex::encode(Sha256::digest(body))));
     db.execute("begin", []).await?;
     let filing = Filing {
         request: &request,
@@ -167,8 +170,9 @@ pub async fn file(
     let result = file_in_transaction(
         &db,
         principal,
-        idempotency_key.as_deref(),
-        &request_hash,
+        idempotency
+            .as_ref()
+            .map(|(key, hash)| (*key, hash.as_str())),
         &filing,
     )
     .await;
@@ -210,12 +214,11 @@ struct Filing<'a> {
 async fn file_in_transaction(
     db: &Connection,
     principal: &Principal,
-    idempotency_key: Option<&str>,
-    request_hash: &str,
+    idempotency: Option<(&str, &str)>,
     filing: &Filing<'_>,
 ) -> Result<Filed, ApiError> {
     let (request, checked) = (filing.request, filing.checked);
-    if let Some(key) = idempotency_key {
+    if let Some((key, request_hash)) = idempotency {
         // A concurrent first attempt with the same key holds the row until it commits; this
         // insert waits for it, then finds its answer.
         let claimed = db
@@ -366,23 +369,21 @@ async fn file_in_transaction(
         updated_at: now,
         timeline,
     };
-    let body = serde_json::to_value(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some(key) = idempotency_key {
+    // Serialised once: the answer, and what a retry under the same key is given.
+    let body = serde_json::to_string(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some((key, _)) = idempotency {
         db.execute(
             "update idempotency_keys set response_status = 201, response_body = $3 \
              where subject = $1 and idempotency_key = $2",
             [
                 text(&principal.subject),
                 text(key),
-                pg::jsonb(&body).map_err(|e| ApiError::Internal(e.to_string()))?,
+                ParameterValue::Jsonb(body.clone().into_bytes()),
             ],
         )
         .await?;
     }
-    Ok(Filed::New(json_reply(
-        StatusCode::CREATED,
-        body.to_string(),
-    )))
+    Ok(Filed::New(json_reply(StatusCode::CREATED, body)))
 }
 
 /// Who the history names for dispatches the catalogue made.
