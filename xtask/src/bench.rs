@@ -824,19 +824,9 @@ fn filing_body() -> Bytes {
 }
 
 /// The path that tracks the order `tracking_number`, kept for the rest of the bench (the load
-/// generator's requests borrow it). Each order's path is made once, however often it is loaded.
+/// generator's requests borrow it); made once for the order the bench tracks.
 fn tracking_path(tracking_number: &str) -> &'static str {
-    static PATHS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut paths = PATHS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let path = format!("/api/v1/requests/{tracking_number}");
-    if let Some(kept) = paths.iter().find(|kept| **kept == path) {
-        return kept;
-    }
-    let kept: &'static str = Box::leak(path.into_boxed_str());
-    paths.push(kept);
-    kept
+    Box::leak(format!("/api/v1/requests/{tracking_number}").into_boxed_str())
 }
 
 /// How many clients file at once, in the filing rounds.
@@ -1203,29 +1193,29 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     let load_rss = peak_sampler.and_then(|s| s.join().ok()).unwrap_or(0);
 
     // The tracking rounds, over the bench's own orders and again over the report's history.
-    let tracking_rows = |tracking_number: &str, scale: &str| -> anyhow::Result<Vec<Row>> {
-        let path = tracking_path(tracking_number);
-        let variables = [
-            ("subject", "bench-citizen"),
-            ("tracking_number", tracking_number),
-        ];
-        let (tracking, cpu) = metered_rounds(
-            pid,
-            || get16(address, path, Some(token.clone())),
-            || pgbench_with(database_url, &tracking_script(), 16, &variables),
-        )?;
-        let what = format!("tracking (16 clients{scale})");
-        Ok(vec![
-            Row {
-                what: what.clone(),
-                ours: outcome_cell(tracking.our_median()),
-                baseline: tracking.baseline_cell("pgbench"),
-                ratio: tracking.ratio(),
-                target: "≥ 0.5",
-            },
-            cpu.row(&what),
-        ])
-    };
+    let tracking_rows =
+        |tracking_number: &str, path: &'static str, scale: &str| -> anyhow::Result<Vec<Row>> {
+            let variables = [
+                ("subject", "bench-citizen"),
+                ("tracking_number", tracking_number),
+            ];
+            let (tracking, cpu) = metered_rounds(
+                pid,
+                || get16(address, path, Some(token.clone())),
+                || pgbench_with(database_url, &tracking_script(), 16, &variables),
+            )?;
+            let what = format!("tracking (16 clients{scale})");
+            Ok(vec![
+                Row {
+                    what: what.clone(),
+                    ours: outcome_cell(tracking.our_median()),
+                    baseline: tracking.baseline_cell("pgbench"),
+                    ratio: tracking.ratio(),
+                    target: "≥ 0.5",
+                },
+                cpu.row(&what),
+            ])
+        };
     let mut tracked = None;
     // Resident memory at the peak of the tracking burst and once it has settled, in KiB.
     let mut burst = None;
@@ -1239,7 +1229,8 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             let filed = client.create_request(&request, None).await?;
             anyhow::Ok(filed.tracking_number)
         })?;
-        rows.extend(tracking_rows(&tracking_number, "")?);
+        let path = tracking_path(&tracking_number);
+        rows.extend(tracking_rows(&tracking_number, path, "")?);
         step(&format!(
             "memory: tracking at {BURST_CLIENTS} clients, resident memory during the burst and {} s after",
             SETTLE.as_secs()
@@ -1251,7 +1242,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             WARMUP,
             MEASURE,
             200,
-            get(tracking_path(&tracking_number), Some(token.clone())),
+            get(path, Some(token.clone())),
         ))?;
         let peak = sampler.join().unwrap_or(0);
         std::thread::sleep(SETTLE);
@@ -1263,7 +1254,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             ratio: "—".into(),
             target: "context (the memory row gives its peak)",
         });
-        tracked = Some(tracking_number);
+        tracked = Some((tracking_number, path));
     }
     if wanted("notifications") {
         step(&format!(
@@ -1337,9 +1328,9 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             ));
             rows.extend(filing_rows(16, &scale)?);
         }
-        if let Some(tracking_number) = &tracked {
+        if let Some((tracking_number, path)) = &tracked {
             step(&format!("tracking again over the {seeded} orders"));
-            rows.extend(tracking_rows(tracking_number, &scale)?);
+            rows.extend(tracking_rows(tracking_number, path, &scale)?);
         }
     }
     if wanted("sweep") {
