@@ -389,10 +389,12 @@ async fn requests_over_the_minute_limit_are_429_with_retry_after() {
         .await
         .expect("served");
     // The address's limit covers requests without a token too.
-    // (An address's count is spread over eight rows, and estimated from the one a request hits.)
+    // (An address's count is spread over eight rows, and estimated from the one a request hits.
+    // The next minute's rows too, in case the request lands after the minute turns.)
     sqlx::query(
         "insert into rate_counters (key, window_start, hits) \
-         select 'a:127.0.0.1#' || slot, date_trunc('minute', now()), 150 from generate_series(0, 7) slot \
+         select 'a:127.0.0.1#' || slot, date_trunc('minute', now()) + make_interval(mins => m), 150 \
+         from generate_series(0, 7) slot, generate_series(0, 1) m \
          on conflict (key, window_start) do update set hits = 150",
     )
     .execute(&platform.db)
