@@ -243,6 +243,8 @@ fn bench_manifest(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
         manifest,
         "\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\n[component.probe]\nsource = \"{0}/probe.wasm\"\n\
          \n[[trigger.http]]\nroute = \"/hello/...\"\ncomponent = \"hello\"\n\n[component.hello]\nsource = \"{0}/hello.wasm\"\n\
+         \n[[trigger.http]]\nroute = \"/relay/...\"\ncomponent = \"relay\"\n\n[component.relay]\nsource = \"{0}/relay.wasm\"\n\
+         allowed_outbound_hosts = [\"http://hello.spin.internal\"]\n\
          \n# The bench calls the schedules' routes itself, to time them.\n[[trigger.http]]\nroute = \"/internal/...\"\ncomponent = \"notifications\"\n",
         wasm.display()
     )?;
@@ -1143,6 +1145,31 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             ratio: format!("{:.2}", direct / chained),
             target: "context",
         });
+        // The relay does nothing but pass a request on and its answer back: no front door can
+        // cost less, so its ratio is the most the hop's can reach on this runtime.
+        let (relayed_cpu, hello_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
+        let least = Rounds::run(
+            || metered(pid, address, "/relay/", &relayed_cpu),
+            || {
+                let direct = metered(pid, address, "/hello/", &hello_cpu)?;
+                Ok((direct.rate(), Some(direct)))
+            },
+        )?;
+        rows.push(Row {
+            what: "the least a hop can cost: a relay (16 clients)".into(),
+            ours: format!(
+                "relay → hello: {}; CPU {:.0} µs",
+                outcome_cell(least.our_median()),
+                relayed_cpu.median().runtime * 1000.0
+            ),
+            baseline: format!(
+                "{}; CPU {:.0} µs",
+                least.baseline_cell("hello alone"),
+                hello_cpu.median().runtime * 1000.0
+            ),
+            ratio: least.ratio(),
+            target: "context (the hop's ceiling)",
+        });
     }
     let mut peak_sampler = None;
     // Filing at `clients` against pgbench; `scale` names the data when it is not the bench's own.
@@ -1796,6 +1823,12 @@ fn report(rows: &[Row], database_url: &str) -> String {
          headers cost: the guest copies each in and parses it), and without a time limit. One difference stays: \
          like Spin, our runtime makes the request's URI absolute (scheme, and authority from `Host`), where \
          `wasmtime serve` passes it on relative; measured in a paired run on one process, 1–2%.\n\n\
+         The gateway hop is `GET /health/components?component=intake` (the gateway asks intake's `/health` by \
+         service chaining and answers with what it heard: its own request id, security headers and JSON, and \
+         no token, rate count or database) against `GET /hello/` served by the hello component alone. The relay \
+         row puts beside it the least a component in front of another can do: `tests/relay` reads nothing of \
+         the request, sends `GET /hello/` to hello by service chaining and returns hello's answer as it came; \
+         no front door costs less, so its ratio is as far as the hop's can go on this runtime.\n\n\
          The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
          timed part of each round by the requests answered in it: `runtime` is our runtime's process (all its \
          threads), `PostgreSQL` every PostgreSQL server process, `pgbench` pgbench's client (over its run less a \

@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The platform's components, `probe`, which only the tests load, and `hello`, for the benchmark.
+/// The platform's components, `probe`, which only the tests load, and `hello` and `relay`, for
+/// the benchmark.
 const COMPONENTS: &[&str] = &[
     "gateway",
     "intake",
@@ -25,6 +26,7 @@ const COMPONENTS: &[&str] = &[
     "rating",
     "probe",
     "hello",
+    "relay",
 ];
 
 fn main() -> std::process::ExitCode {
