@@ -170,6 +170,15 @@ async fn oversized_bodies_are_413() {
     body["description"] = json!("x".repeat(70 * 1024));
     let answer = post_json(&platform, &body).await;
     assert_eq!((answer.status, answer.code()), (413, "payload_too_large"));
+
+    // Sent in chunks with no length declared, a body is refused once it passes the limit.
+    let token = platform.keys.token("citizen-1", "citizen");
+    let (status, answer) = platform
+        .post_chunked("/api/v1/requests", &token, &[b' '; 80 * 1024], 16 * 1024)
+        .await
+        .expect("an answer");
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
     nothing_written(&platform).await;
 }
 

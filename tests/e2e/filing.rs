@@ -58,6 +58,29 @@ async fn a_citizen_files_tracks_and_lists_a_request() {
     );
 }
 
+/// A client that streams its body sends it in chunks, with no length declared; the gateway
+/// sees no `transfer-encoding` (`wasi:http` hands components no hop-by-hop header) and must
+/// still read the body rather than take the request for an empty one.
+#[tokio::test]
+async fn a_request_sent_in_chunks_is_filed_whole() {
+    let platform = Platform::start().await;
+    let body = serde_json::to_vec(&valid_request()).expect("json");
+    let token = platform.keys.token("citizen-1", "citizen");
+    let (status, answer) = platform
+        .post_chunked("/api/v1/requests", &token, &body, 100)
+        .await
+        .expect("an answer");
+    assert_eq!(status, 201, "{answer}");
+    let filed: mobile_api::WorkOrder = serde_json::from_str(&answer).expect("a work order");
+    assert_eq!(filed.title, valid_request().title);
+    let mine = platform
+        .client("citizen-1", "citizen")
+        .list_requests(None, None)
+        .await
+        .expect("listed");
+    assert_eq!(mine.items.len(), 1);
+}
+
 #[tokio::test]
 async fn urgent_requests_say_they_are_on_the_fast_channel() {
     let platform = Platform::start().await;

@@ -419,6 +419,49 @@ impl Platform {
         format!("{}{path}", self.base)
     }
 
+    /// Sends `body` to `POST path` as `token`'s holder in chunks of `chunk` bytes, with no
+    /// length declared (`transfer-encoding: chunked`, which reqwest does not send for a body it
+    /// holds whole); the answer's status and body.
+    pub async fn post_chunked(
+        &self,
+        path: &str,
+        token: &str,
+        body: &[u8],
+        chunk: usize,
+    ) -> anyhow::Result<(u16, String)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\ntransfer-encoding: chunked\r\n\
+             connection: close\r\n\r\n"
+        )
+        .into_bytes();
+        for piece in body.chunks(chunk) {
+            request.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+            request.extend_from_slice(piece);
+            request.extend_from_slice(b"\r\n");
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        let address = self
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        stream.write_all(&request).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        let answer = String::from_utf8(answer)?;
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| anyhow::anyhow!("no end of head in {answer:?}"))?;
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no status in {head:?}"))?;
+        Ok((status, body.to_owned()))
+    }
+
     /// Kills the runtime at once (SIGKILL: no clean shutdown, as in a crash) and starts it again
     /// on the same database and address.
     pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {

@@ -9,11 +9,11 @@
 //! The cache is keyed by the whole token, signature included, and is dropped when the key set,
 //! issuer or audience changes.
 
+use api_plumbing::Headers;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mobile_api::codes;
 use serde::Deserialize;
-use spin_sdk::http::HeaderMap;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -148,9 +148,9 @@ impl Verifier {
     }
 }
 
-pub async fn authenticate(headers: &HeaderMap) -> Result<Principal, Refusal> {
-    let header = headers.get("authorization").ok_or(Refusal::Missing)?;
-    let header = header.to_str().map_err(|_| Refusal::Invalid)?;
+pub async fn authenticate(headers: &Headers) -> Result<Principal, Refusal> {
+    let header = headers.text("authorization").ok_or(Refusal::Missing)?;
+    let header = header.map_err(|_| Refusal::Invalid)?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))

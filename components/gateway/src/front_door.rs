@@ -8,6 +8,7 @@
 //! checked against eight times the row this request counted in (an estimate, exact on average).
 
 use crate::identity::{Failure, text, variable};
+use api_plumbing::Headers;
 use mobile_api::{codes, routes};
 use spin_sdk::http::{HeaderMap, HeaderValue, Response};
 
@@ -40,8 +41,8 @@ async fn allowed_origins() -> Vec<String> {
 }
 
 /// The request's `Origin` when it is an allowed one.
-pub async fn allowed_origin(headers: &HeaderMap) -> Option<String> {
-    let origin = headers.get("origin")?.to_str().ok()?.to_owned();
+pub async fn allowed_origin(headers: &Headers) -> Option<String> {
+    let origin = headers.get("origin")?.to_owned();
     allowed_origins()
         .await
         .into_iter()

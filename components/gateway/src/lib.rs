@@ -15,14 +15,11 @@ mod identity;
 mod sms_sign_in;
 mod wechat;
 
+use api_plumbing::{Headers, Incoming, MAX_BODY_BYTES, ReadError};
 use mobile_api::{codes, headers, routes};
-use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Method, Request, Response, StatusCode};
-use spin_sdk::http_service;
+use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Method, Response, StatusCode};
+use spin_sdk::wasip3::exports::http::handler::Guest;
 use spin_sdk::wasip3::http::types;
-
-/// Bodies larger than this are refused before they are read in full.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The committed OpenAPI document, served at `/openapi.json`.
 const OPENAPI: &str = include_str!("../../../mobile-api/openapi.json");
@@ -51,6 +48,15 @@ fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
 fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Reply {
     let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
     json_response(status, body, request_id)
+}
+
+fn too_large(request_id: &str) -> Reply {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        codes::PAYLOAD_TOO_LARGE,
+        "请求内容过大 (body over 64 KiB)",
+        request_id,
+    )
 }
 
 /// What the gateway answers: a reply of its own, or a private component's answer passed on.
@@ -100,11 +106,21 @@ impl IntoResponse for Answer {
     }
 }
 
-#[http_service]
-async fn handle(request: Request) -> Answer {
+// The entry point: what spin-sdk's `#[http_service]` expands to, less its conversion of the
+// request into `http` types (see `api_plumbing::Incoming`).
+struct Gateway;
+spin_sdk::wasip3::http::service::export!(Gateway);
+
+impl Guest for Gateway {
+    async fn handle(request: types::Request) -> Result<types::Response, types::ErrorCode> {
+        handle(Incoming::new(request)?).await.into_response()
+    }
+}
+
+async fn handle(request: Incoming) -> Answer {
     let origin = front_door::allowed_origin(request.headers()).await;
     let mut answer = if request.method() == Method::OPTIONS {
-        front_door::preflight(request.uri().path(), origin.as_deref()).into()
+        front_door::preflight(request.path(), origin.as_deref()).into()
     } else {
         serve(request).await
     };
@@ -117,17 +133,16 @@ async fn handle(request: Request) -> Answer {
 }
 
 /// The client's address, as the runtime reports it (`spin-client-addr`, without the port).
-fn client_address(headers: &spin_sdk::http::HeaderMap) -> String {
+fn client_address(headers: &Headers) -> String {
     headers
         .get("spin-client-addr")
-        .and_then(|v| v.to_str().ok())
         .map(|addr| addr.rsplit_once(':').map_or(addr, |(ip, _)| ip).to_owned())
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-async fn serve(request: Request) -> Answer {
+async fn serve(request: Incoming) -> Answer {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let path = request.uri().path().to_owned();
+    let path = request.path().to_owned();
     if request.method() == Method::GET {
         match path.as_str() {
             "/openapi.json" => {
@@ -142,7 +157,6 @@ async fn serve(request: Request) -> Answer {
             // service chaining.
             "/health/components" => {
                 let only = request
-                    .uri()
                     .query()
                     .and_then(|q| api_plumbing::query_param(q, "component"));
                 return component_health(only, &request_id).await.into();
@@ -210,60 +224,40 @@ async fn serve(request: Request) -> Answer {
         return reply.into();
     }
 
+    let method = request.method().clone();
+    let target = request.path_and_query().to_owned();
+    let query = request.query().unwrap_or("").to_owned();
     let declared_length = request
         .headers()
         .get("content-length")
-        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    // A body is coming unless the client said it sends none (an action such as revealing a
-    // number needs no body, and then no content type either).
-    let empty = declared_length == Some(0)
-        || (declared_length.is_none() && !request.headers().contains_key("transfer-encoding"));
-    let has_body = matches!(
-        *request.method(),
-        Method::POST | Method::PUT | Method::PATCH
-    ) && !empty;
-    if has_body {
-        if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                codes::PAYLOAD_TOO_LARGE,
-                "请求内容过大 (body over 64 KiB)",
-                &request_id,
-            )
-            .into();
-        }
-        let is_json = request
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                codes::UNSUPPORTED_MEDIA_TYPE,
-                "请求内容须为 JSON (Content-Type must be application/json)",
-                &request_id,
-            )
-            .into();
-        }
+    // A write may carry a body unless it declares none. Whether it does shows only when it is
+    // read: a body sent in chunks comes without `transfer-encoding`, a hop-by-hop header that
+    // `wasi:http` does not hand to components.
+    let may_have_body =
+        matches!(method, Method::POST | Method::PUT | Method::PATCH) && declared_length != Some(0);
+    if may_have_body && declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return too_large(&request_id).into();
     }
-
-    let (parts, body) = request.into_parts();
-    let body = if has_body {
-        match body.bytes().await {
-            Ok(bytes) if bytes.len() > MAX_BODY_BYTES => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    codes::PAYLOAD_TOO_LARGE,
-                    "请求内容过大 (body over 64 KiB)",
-                    &request_id,
-                )
-                .into();
-            }
-            Ok(bytes) => bytes.to_vec(),
-            Err(_) => {
+    let is_json = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    // Only these client headers pass; identity headers are set here and nowhere else.
+    let mut passed: Vec<(String, Vec<u8>)> =
+        ["content-type", "accept-language", headers::IDEMPOTENCY_KEY]
+            .into_iter()
+            .filter_map(|name| {
+                let value = request.headers().get_bytes(name)?;
+                Some((name.to_owned(), value.to_vec()))
+            })
+            .collect();
+    let body = if may_have_body {
+        match request.body(MAX_BODY_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge) => return too_large(&request_id).into(),
+            Err(ReadError::Unreadable) => {
                 return error(
                     StatusCode::BAD_REQUEST,
                     codes::MALFORMED_JSON,
@@ -276,12 +270,23 @@ async fn serve(request: Request) -> Answer {
     } else {
         Vec::new()
     };
+    // An action with nothing to send (revealing a number) needs no content type either.
+    let has_body = !body.is_empty();
+    if has_body && !is_json {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            codes::UNSUPPORTED_MEDIA_TYPE,
+            "请求内容须为 JSON (Content-Type must be application/json)",
+            &request_id,
+        )
+        .into();
+    }
 
     if rule.component == "gateway" {
         let mut reply = identity::serve(
             rule,
             &path,
-            parts.uri.query().unwrap_or(""),
+            &query,
             &address,
             principal.as_ref(),
             &body,
@@ -302,20 +307,6 @@ async fn serve(request: Request) -> Answer {
         .into();
     };
 
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    // Only these client headers pass; identity headers are set here and nowhere else.
-    let mut passed: Vec<(String, Vec<u8>)> =
-        ["content-type", "accept-language", headers::IDEMPOTENCY_KEY]
-            .into_iter()
-            .filter_map(|name| {
-                let value = parts.headers.get(name)?;
-                Some((name.to_owned(), value.as_bytes().to_vec()))
-            })
-            .collect();
     passed.push((
         headers::REQUEST_ID.to_owned(),
         request_id.clone().into_bytes(),
@@ -333,8 +324,8 @@ async fn serve(request: Request) -> Answer {
     }
     let call = chain::Call {
         component: rule.component,
-        method: &parts.method,
-        path_and_query,
+        method: &method,
+        path_and_query: &target,
         headers: passed,
         body: has_body.then_some(body),
     };

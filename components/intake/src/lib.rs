@@ -9,36 +9,34 @@ mod error;
 mod follow;
 mod orders;
 
-use api_plumbing::{Principal, Reply};
+use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
 use mobile_api::headers;
-use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 
 api_plumbing::http_component!(route);
 
-async fn route(request: Request) -> Result<Reply, ApiError> {
-    if request.method() == Method::GET && request.uri().path() == "/health" {
+async fn route(request: Incoming) -> Result<Reply, ApiError> {
+    if request.method() == Method::GET && request.path() == "/health" {
         return Ok(api_plumbing::health());
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().unwrap_or("").to_owned();
+    let path = request.path().to_owned();
+    let query = request.query().unwrap_or("").to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method().clone(), segments.as_slice()) {
         (Method::POST, ["api", "v1", "requests"]) => {
             let idempotency_key = request
                 .headers()
-                .get(headers::IDEMPOTENCY_KEY)
+                .text(headers::IDEMPOTENCY_KEY)
                 .map(|v| {
-                    v.to_str()
-                        .map(str::to_owned)
+                    v.map(str::to_owned)
                         .map_err(|_| ApiError::InvalidIdempotencyKey)
                 })
                 .transpose()?;
+            // The gateway forwards no body over the limit, so a failure is a cut-off body.
             let body = request
-                .into_body()
-                .bytes()
+                .body(api_plumbing::MAX_BODY_BYTES)
                 .await
                 .map_err(|_| ApiError::MalformedJson(None))?;
             orders::file(&principal, idempotency_key, &body).await

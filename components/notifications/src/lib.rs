@@ -13,15 +13,14 @@ mod error;
 mod inbox;
 mod providers;
 
-use api_plumbing::{Principal, Reply};
+use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
-use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 
 api_plumbing::http_component!(route);
 
-async fn route(request: Request) -> Result<Reply, ApiError> {
-    let path = request.uri().path().to_owned();
+async fn route(request: Incoming) -> Result<Reply, ApiError> {
+    let path = request.path().to_owned();
     match (request.method(), path.as_str()) {
         (&Method::GET, "/health") => return Ok(api_plumbing::health()),
         // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
@@ -32,11 +31,11 @@ async fn route(request: Request) -> Result<Reply, ApiError> {
         _ => {}
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
-    let query = request.uri().query().unwrap_or("").to_owned();
+    let query = request.query().unwrap_or("").to_owned();
     let method = request.method().clone();
+    // The gateway forwards no body over the limit, so a failure is a cut-off body.
     let body = request
-        .into_body()
-        .bytes()
+        .body(api_plumbing::MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::MalformedJson(None))?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();

@@ -10,19 +10,19 @@ mod error;
 mod follow_ups;
 mod kpis;
 
-use api_plumbing::{Principal, Reply};
+use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 
 api_plumbing::http_component!(route);
 
-async fn route(request: Request) -> Result<Reply, ApiError> {
-    let path = request.uri().path().to_owned();
+async fn route(request: Incoming) -> Result<Reply, ApiError> {
+    let path = request.path().to_owned();
     if request.method() == Method::GET && path == "/health" {
         return Ok(api_plumbing::health());
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
-    let query = request.uri().query().unwrap_or("").to_owned();
+    let query = request.query().unwrap_or("").to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method().clone(), segments.as_slice()) {
         (Method::GET, ["api", "v1", "follow-ups"]) => follow_ups::queue(&query).await,

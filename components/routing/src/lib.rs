@@ -13,29 +13,28 @@ mod error;
 mod reveal;
 mod views;
 
-use api_plumbing::{Principal, Reply, query_param};
+use api_plumbing::{Incoming, Principal, Reply, query_param};
 use error::ApiError;
-use spin_sdk::http::body::IncomingBodyExt;
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 
-/// The request's body, whole.
-async fn body_of(request: Request) -> Result<impl std::ops::Deref<Target = [u8]>, ApiError> {
+/// The request's body, whole. The gateway forwards no body over the limit, so a failure is a
+/// cut-off body.
+async fn body_of(request: Incoming) -> Result<Vec<u8>, ApiError> {
     request
-        .into_body()
-        .bytes()
+        .body(api_plumbing::MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::MalformedJson(None))
 }
 
 api_plumbing::http_component!(route);
 
-async fn route(request: Request) -> Result<Reply, ApiError> {
-    if request.method() == Method::GET && request.uri().path() == "/health" {
+async fn route(request: Incoming) -> Result<Reply, ApiError> {
+    if request.method() == Method::GET && request.path() == "/health" {
         return Ok(api_plumbing::health());
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().unwrap_or("").to_owned();
+    let path = request.path().to_owned();
+    let query = request.query().unwrap_or("").to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method().clone(), segments.as_slice()) {
         (Method::GET, ["api", "v1", "centre", "queue"]) => {

@@ -2,11 +2,14 @@
 //! replies and the error envelope, reading JSON bodies with field-level errors, and the database
 //! connection. No business rules live here (they are in `workorder`).
 
+mod incoming;
 pub mod outbound;
+
+pub use incoming::{Headers, Incoming, NotText, ReadError};
 
 use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, headers};
 use order_store::db::Connection;
-use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Response, StatusCode};
+use spin_sdk::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use spin_sdk::wasip3::http::types;
 use spin_sdk::wasip3::wit_bindgen::{FutureReader, FutureWriter, StreamReader};
 use spin_sdk::wasip3::{wit_future, wit_stream};
@@ -23,13 +26,8 @@ pub struct Principal {
 impl Principal {
     /// The principal in the gateway's headers. Only the gateway can reach a private component,
     /// and it always sets these from a verified token.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Principal> {
-        let get = |name| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+    pub fn from_headers(headers: &Headers) -> Option<Principal> {
+        let get = |name| headers.get(name).map(str::to_owned);
         Some(Principal {
             subject: get(headers::SUBJECT)?,
             role: get(headers::ROLE)?,
@@ -38,13 +36,12 @@ impl Principal {
     }
 }
 
-pub fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(headers::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned()
+pub fn request_id(headers: &Headers) -> String {
+    headers.get(headers::REQUEST_ID).unwrap_or("-").to_owned()
 }
+
+/// The longest request body a component reads; the gateway refuses longer ones (413).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub type Reply = Response<String>;
 
@@ -134,15 +131,6 @@ pub fn settle<T: 'static>(writer: FutureWriter<T>, value: T) {
 
 /// What a body's trailers future resolves to.
 pub type Trailers = Result<Option<types::Trailers>, types::ErrorCode>;
-
-/// A reply that the entry point returns as it is (`into_wasi`).
-pub struct Whole(pub Reply);
-
-impl IntoResponse for Whole {
-    fn into_response(self) -> Result<types::Response, types::ErrorCode> {
-        into_wasi(self.0)
-    }
-}
 
 /// The answer to a component's `/health`, which the gateway's `/health/components` asks for.
 pub fn health() -> Reply {
@@ -401,18 +389,31 @@ macro_rules! api_error_conversions {
     };
 }
 
-/// A private component's entry point: the request id, the component's `route`, and its error
-/// type's `into_reply` for whatever `route` refuses.
+/// A private component's entry point: the request read as an [`Incoming`], the request id, the
+/// component's `route`, and its error type's `into_reply` for whatever `route` refuses.
+///
+/// It is what spin-sdk's `#[http_service]` expands to, less that macro's conversion of the
+/// request into `http` types (see [`Incoming`]).
 #[macro_export]
 macro_rules! http_component {
     ($route:path) => {
-        #[spin_sdk::http_service]
-        async fn handle(request: spin_sdk::http::Request) -> $crate::Whole {
-            let request_id = $crate::request_id(request.headers());
-            $crate::Whole(match $route(request).await {
-                Ok(reply) => reply,
-                Err(error) => error.into_reply(&request_id),
-            })
+        struct Component;
+        spin_sdk::wasip3::http::service::export!(Component);
+
+        impl spin_sdk::wasip3::exports::http::handler::Guest for Component {
+            async fn handle(
+                request: spin_sdk::wasip3::http::types::Request,
+            ) -> Result<
+                spin_sdk::wasip3::http::types::Response,
+                spin_sdk::wasip3::http::types::ErrorCode,
+            > {
+                let request = $crate::Incoming::new(request)?;
+                let request_id = $crate::request_id(request.headers());
+                $crate::into_wasi(match $route(request).await {
+                    Ok(reply) => reply,
+                    Err(error) => error.into_reply(&request_id),
+                })
+            }
         }
     };
 }

@@ -1,0 +1,207 @@
+//! Requests as `wasi:http` hands them to a component, read without spin-sdk's conversion into
+//! `http` types.
+//!
+//! spin-sdk's `#[http_service]` turns every request into an `http::Request` before the handler
+//! sees it: the URI parsed, every header name parsed and hashed into a `HeaderMap`, and the
+//! headers fetched twice. A component reads three or four headers of a request, so here the
+//! request is read with three calls on `wasi:http` (method, target, headers), the body only when
+//! it is wanted, and a header is found by a scan of the list. Measured on a component that
+//! answers `hello`, the conversion cost about 20 µs of runtime CPU a request, a fifth of all the
+//! request cost (see ARCHITECTURE.md, `crates/api-plumbing`).
+
+use spin_sdk::http::Method;
+use spin_sdk::wasip3::http::types;
+use spin_sdk::wasip3::wit_bindgen::StreamResult;
+use spin_sdk::wasip3::wit_future;
+
+/// A request's headers, in the order they came.
+#[derive(Debug, Default)]
+pub struct Headers(Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    pub fn new(fields: Vec<(String, Vec<u8>)>) -> Headers {
+        Headers(fields)
+    }
+
+    /// The first value of `name` (any case), as bytes.
+    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_slice())
+    }
+
+    /// The first value of `name` (any case) as text: visible ASCII, as `http`'s
+    /// `HeaderValue::to_str` accepts it. `None` when there is no such header.
+    pub fn text(&self, name: &str) -> Option<Result<&str, NotText>> {
+        let value = self.get_bytes(name)?;
+        Some(
+            if value
+                .iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+            {
+                std::str::from_utf8(value).map_err(|_| NotText)
+            } else {
+                Err(NotText)
+            },
+        )
+    }
+
+    /// The first value of `name` (any case) as text; `None` when absent or not text.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.text(name)?.ok()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get_bytes(name).is_some()
+    }
+}
+
+/// A header value that is not visible ASCII.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotText;
+
+/// Why a request's body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// It is longer than the limit given; reading stopped there.
+    TooLarge,
+    /// The stream failed or was cut off.
+    Unreadable,
+}
+
+/// A request as `wasi:http` gave it: method, target and headers read, the body left unread.
+pub struct Incoming {
+    method: Method,
+    target: String,
+    headers: Headers,
+    request: types::Request,
+}
+
+impl Incoming {
+    pub fn new(request: types::Request) -> Result<Incoming, types::ErrorCode> {
+        let method = Method::try_from(request.get_method())
+            .map_err(|_| types::ErrorCode::HttpRequestMethodInvalid)?;
+        let target = request
+            .get_path_with_query()
+            .unwrap_or_else(|| "/".to_owned());
+        let headers = Headers::new(request.get_headers().copy_all());
+        Ok(Incoming {
+            method,
+            target,
+            headers,
+            request,
+        })
+    }
+
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path and query, as the client sent them.
+    pub fn path_and_query(&self) -> &str {
+        &self.target
+    }
+
+    pub fn path(&self) -> &str {
+        split_target(&self.target).0
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        split_target(&self.target).1
+    }
+
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// Reads the body whole, refusing one longer than `limit` bytes without reading it all.
+    pub async fn body(self, limit: usize) -> Result<Vec<u8>, ReadError> {
+        let (done_writer, done) = wit_future::new(|| Ok(()));
+        let (mut stream, trailers) = types::Request::consume_body(self.request, done);
+        let mut body = Vec::new();
+        let outcome = loop {
+            let room = (limit + 1 - body.len()).min(READ_SIZE);
+            let (result, chunk) = stream.read(Vec::with_capacity(room)).await;
+            body.extend_from_slice(&chunk);
+            if body.len() > limit {
+                break Err(ReadError::TooLarge);
+            }
+            match result {
+                StreamResult::Complete(_) => {}
+                StreamResult::Dropped => {
+                    break match trailers.await {
+                        Ok(_) => Ok(body),
+                        Err(_) => Err(ReadError::Unreadable),
+                    };
+                }
+                StreamResult::Cancelled => break Err(ReadError::Unreadable),
+            }
+        };
+        crate::settle(done_writer, Ok(()));
+        outcome
+    }
+}
+
+/// How much of a body one read asks for.
+const READ_SIZE: usize = 16 * 1024;
+
+/// The path and the query of a request target (`/a/b?c=d`).
+fn split_target(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers() -> Headers {
+        Headers::new(vec![
+            ("content-type".to_owned(), b"application/json".to_vec()),
+            ("X-Hotline-Subject".to_owned(), b"citizen-1".to_vec()),
+            ("x-hotline-subject".to_owned(), b"second".to_vec()),
+            (
+                "accept-language".to_owned(),
+                "zh-CN,中文".as_bytes().to_vec(),
+            ),
+            ("x-binary".to_owned(), vec![0x01, b'a']),
+        ])
+    }
+
+    #[test]
+    fn a_header_is_found_in_any_case_and_its_first_value_wins() {
+        let headers = headers();
+        assert_eq!(headers.get("Content-Type"), Some("application/json"));
+        assert_eq!(headers.get("x-hotline-subject"), Some("citizen-1"));
+        assert!(headers.contains("CONTENT-TYPE"));
+        assert!(!headers.contains("authorization"));
+        assert_eq!(headers.get("authorization"), None);
+    }
+
+    #[test]
+    fn a_value_that_is_not_visible_ascii_is_not_text() {
+        let headers = headers();
+        assert_eq!(headers.get("accept-language"), None);
+        assert_eq!(
+            headers.get_bytes("accept-language"),
+            Some("zh-CN,中文".as_bytes())
+        );
+        assert_eq!(headers.get("x-binary"), None);
+        assert_eq!(headers.text("x-binary"), Some(Err(NotText)));
+        assert_eq!(headers.text("content-type"), Some(Ok("application/json")));
+        assert_eq!(headers.text("origin"), None);
+    }
+
+    #[test]
+    fn a_target_splits_into_path_and_query() {
+        assert_eq!(split_target("/api/v1/requests"), ("/api/v1/requests", None));
+        assert_eq!(
+            split_target("/api/v1/requests?cursor=a?b"),
+            ("/api/v1/requests", Some("cursor=a?b"))
+        );
+        assert_eq!(split_target("/x?"), ("/x", Some("")));
+    }
+}
