@@ -1115,21 +1115,21 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     }
     if wanted("hop") {
         step("the gateway hop: gateway → chained component against one component (16 clients)");
-        let (chained_cpu, direct_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
-        let hop = Rounds::run(
-            || {
-                metered(
-                    pid,
-                    address,
-                    "/health/components?component=intake",
-                    &chained_cpu,
-                )
-            },
-            || {
-                let direct = metered(pid, address, "/hello/", &direct_cpu)?;
-                Ok((direct.rate(), Some(direct)))
-            },
-        )?;
+        // `path` against hello served alone, in alternating rounds; with each side's median CPU
+        // per request in the runtime, in µs.
+        let against_hello = |path: &'static str| -> anyhow::Result<(Rounds, f64, f64)> {
+            let (ours_cpu, hello_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
+            let rounds = Rounds::run(
+                || metered(pid, address, path, &ours_cpu),
+                || {
+                    let direct = metered(pid, address, "/hello/", &hello_cpu)?;
+                    Ok((direct.rate(), Some(direct)))
+                },
+            )?;
+            let (ours, hello) = (ours_cpu.median().runtime, hello_cpu.median().runtime);
+            Ok((rounds, ours * 1000.0, hello * 1000.0))
+        };
+        let (hop, chained, direct) = against_hello("/health/components?component=intake")?;
         rows.push(Row {
             what: "gateway hop (16 clients)".into(),
             ours: format!("gateway → intake: {}", outcome_cell(hop.our_median())),
@@ -1137,36 +1137,23 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             ratio: hop.ratio(),
             target: "≥ 0.6",
         });
-        let (chained, direct) = (chained_cpu.median().runtime, direct_cpu.median().runtime);
         rows.push(Row {
             what: "gateway hop: CPU per request in the runtime (median round)".into(),
-            ours: format!("gateway → intake: {:.0} µs", chained * 1000.0),
-            baseline: format!("one component: {:.0} µs", direct * 1000.0),
+            ours: format!("gateway → intake: {chained:.0} µs"),
+            baseline: format!("one component: {direct:.0} µs"),
             ratio: format!("{:.2}", direct / chained),
             target: "context",
         });
         // The relay does nothing but pass a request on and its answer back: no front door can
         // cost less, so its ratio is the most the hop's can reach on this runtime.
-        let (relayed_cpu, hello_cpu) = (CpuPerRequest::default(), CpuPerRequest::default());
-        let least = Rounds::run(
-            || metered(pid, address, "/relay/", &relayed_cpu),
-            || {
-                let direct = metered(pid, address, "/hello/", &hello_cpu)?;
-                Ok((direct.rate(), Some(direct)))
-            },
-        )?;
+        let (least, relayed, alone) = against_hello("/relay/")?;
         rows.push(Row {
             what: "the least a hop can cost: a relay (16 clients)".into(),
             ours: format!(
-                "relay → hello: {}; CPU {:.0} µs",
-                outcome_cell(least.our_median()),
-                relayed_cpu.median().runtime * 1000.0
+                "relay → hello: {}; CPU {relayed:.0} µs",
+                outcome_cell(least.our_median())
             ),
-            baseline: format!(
-                "{}; CPU {:.0} µs",
-                least.baseline_cell("hello alone"),
-                hello_cpu.median().runtime * 1000.0
-            ),
+            baseline: format!("{}; CPU {alone:.0} µs", least.baseline_cell("hello alone")),
             ratio: least.ratio(),
             target: "context (the hop's ceiling)",
         });

@@ -34,9 +34,8 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
                         .map_err(|_| ApiError::InvalidIdempotencyKey)
                 })
                 .transpose()?;
-            // The gateway forwards no body over the limit, so a failure is a cut-off body.
             let body = request
-                .body(api_plumbing::MAX_BODY_BYTES)
+                .forwarded_body()
                 .await
                 .map_err(|_| ApiError::MalformedJson(None))?;
             orders::file(&principal, idempotency_key, &body).await

@@ -33,9 +33,8 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let query = request.query().unwrap_or("").to_owned();
     let method = request.method().clone();
-    // The gateway forwards no body over the limit, so a failure is a cut-off body.
     let body = request
-        .body(api_plumbing::MAX_BODY_BYTES)
+        .forwarded_body()
         .await
         .map_err(|_| ApiError::MalformedJson(None))?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();

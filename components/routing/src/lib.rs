@@ -17,11 +17,10 @@ use api_plumbing::{Incoming, Principal, Reply, query_param};
 use error::ApiError;
 use spin_sdk::http::Method;
 
-/// The request's body, whole. The gateway forwards no body over the limit, so a failure is a
-/// cut-off body.
+/// The request's body, whole.
 async fn body_of(request: Incoming) -> Result<Vec<u8>, ApiError> {
     request
-        .body(api_plumbing::MAX_BODY_BYTES)
+        .forwarded_body()
         .await
         .map_err(|_| ApiError::MalformedJson(None))
 }

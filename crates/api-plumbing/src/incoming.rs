@@ -115,6 +115,12 @@ impl Incoming {
         &self.headers
     }
 
+    /// A private component's body, whole. The gateway forwards none longer than
+    /// [`crate::MAX_BODY_BYTES`], so a failure here is a body cut off on its way.
+    pub async fn forwarded_body(self) -> Result<Vec<u8>, ReadError> {
+        self.body(crate::MAX_BODY_BYTES).await
+    }
+
     /// Reads the body whole, refusing one longer than `limit` bytes without reading it all.
     pub async fn body(self, limit: usize) -> Result<Vec<u8>, ReadError> {
         let (done_writer, done) = wit_future::new(|| Ok(()));
