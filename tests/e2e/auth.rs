@@ -306,7 +306,7 @@ async fn every_answer_carries_security_headers_and_cors_only_for_listed_origins(
             .headers()
             .contains_key("access-control-allow-origin")
     );
-    // A 204 carries no body, and so no length either (`api_plumbing::with_length`).
+    // A 204 carries no body, and so no length either (`api_plumbing::into_wasi`).
     assert!(!preflight.headers().contains_key("content-length"));
 }
 

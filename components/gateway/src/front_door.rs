@@ -8,12 +8,12 @@
 //! checked against eight times the row this request counted in (an estimate, exact on average).
 
 use crate::identity::{Failure, text, variable};
-use api_plumbing::Headers;
+use api_plumbing::{FieldList, Headers, push_field};
 use mobile_api::{codes, routes};
-use spin_sdk::http::{HeaderMap, HeaderValue, Response};
+use spin_sdk::http::{HeaderValue, Response};
 
 /// Headers on every answer: the API serves JSON with personal data, never pages or frames.
-pub fn secure(headers: &mut HeaderMap) {
+pub fn secure(fields: &mut FieldList) {
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
@@ -25,7 +25,7 @@ pub fn secure(headers: &mut HeaderMap) {
         ("strict-transport-security", "max-age=31536000"),
         ("cache-control", "no-store"),
     ] {
-        headers.insert(name, HeaderValue::from_static(value));
+        push_field(fields, name, value);
     }
 }
 
@@ -50,20 +50,20 @@ pub async fn allowed_origin(headers: &Headers) -> Option<String> {
         .then_some(origin)
 }
 
-/// CORS headers for an allowed origin on an actual request's answer.
-pub fn cors(headers: &mut HeaderMap, origin: &str) {
-    if let Ok(value) = HeaderValue::from_str(origin) {
-        headers.insert("access-control-allow-origin", value);
-        headers.insert("vary", HeaderValue::from_static("Origin"));
-        headers.insert(
-            "access-control-expose-headers",
-            HeaderValue::from_static("x-request-id, retry-after"),
-        );
-    }
+/// CORS headers for an allowed origin, on every answer to it (a preflight's too).
+pub fn cors(fields: &mut FieldList, origin: &str) {
+    push_field(fields, "access-control-allow-origin", origin);
+    push_field(fields, "vary", "Origin");
+    push_field(
+        fields,
+        "access-control-expose-headers",
+        "x-request-id, retry-after",
+    );
 }
 
 /// The answer to a preflight `OPTIONS`: 204, with the methods the path has when the origin is
-/// allowed, and without any CORS header (so the browser refuses) when it is not.
+/// allowed, and without any CORS header (so the browser refuses) when it is not. The origin's own
+/// headers (`cors`) are added with every answer's.
 pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
     let mut response = Response::new(String::new());
     *response.status_mut() = spin_sdk::http::StatusCode::NO_CONTENT;
@@ -72,9 +72,8 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
         .filter(|route| routes::pattern_matches(route.pattern, path))
         .map(|route| route.method)
         .collect();
-    if let (Some(origin), false) = (origin, methods.is_empty()) {
+    if origin.is_some() && !methods.is_empty() {
         let headers = response.headers_mut();
-        cors(headers, origin);
         if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
             headers.insert("access-control-allow-methods", value);
         }

@@ -15,9 +15,9 @@ mod identity;
 mod sms_sign_in;
 mod wechat;
 
-use api_plumbing::{Headers, Incoming, MAX_BODY_BYTES, ReadError};
+use api_plumbing::{FieldList, Headers, Incoming, MAX_BODY_BYTES, ReadError};
 use mobile_api::{codes, headers, routes};
-use spin_sdk::http::{HeaderMap, HeaderValue, IntoResponse, Method, Response, StatusCode};
+use spin_sdk::http::{HeaderValue, Method, Response, StatusCode};
 use spin_sdk::wasip3::exports::http::handler::Guest;
 use spin_sdk::wasip3::http::types;
 
@@ -26,48 +26,38 @@ const OPENAPI: &str = include_str!("../../../mobile-api/openapi.json");
 
 type Reply = Response<String>;
 
-fn json_response(status: StatusCode, body: String, request_id: &str) -> Reply {
+fn json_response(status: StatusCode, body: String) -> Reply {
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
-    set_request_id(headers, request_id);
     response
 }
 
-/// Names the request in its answer (`x-request-id`), as the logs name it.
-fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
-    if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert(headers::REQUEST_ID, id);
-    }
-}
-
-fn error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Reply {
+fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
-    json_response(status, body, request_id)
+    json_response(status, body)
 }
 
-fn too_large(request_id: &str) -> Reply {
+fn too_large() -> Reply {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         codes::PAYLOAD_TOO_LARGE,
         "请求内容过大 (body over 64 KiB)",
-        request_id,
     )
 }
 
 /// What the gateway answers: a reply of its own, or a private component's answer passed on.
 enum Answer {
     Own(Reply),
-    /// The private component's status and body as they came, under the gateway's headers. The
-    /// body is handed on as the stream it is, never read into the gateway and written out again
-    /// (see ARCHITECTURE.md, `components/gateway`).
+    /// The private component's status and body as they came, with the headers of it the gateway
+    /// passes on. The body is handed on as the stream it is, never read into the gateway and
+    /// written out again (see ARCHITECTURE.md, `components/gateway`).
     Passed {
-        status: StatusCode,
-        headers: HeaderMap,
+        status: u16,
+        fields: FieldList,
         answer: types::Response,
     },
 }
@@ -79,30 +69,26 @@ impl From<Reply> for Answer {
 }
 
 impl Answer {
-    fn headers_mut(&mut self) -> &mut HeaderMap {
-        match self {
-            Answer::Own(reply) => reply.headers_mut(),
-            Answer::Passed { headers, .. } => headers,
-        }
-    }
-}
-
-impl IntoResponse for Answer {
-    fn into_response(self) -> Result<types::Response, types::ErrorCode> {
-        let (status, headers, answer) = match self {
-            Answer::Own(reply) => return api_plumbing::into_wasi(reply),
+    /// The answer for `wasi:http`, with the headers `more` adds after its own.
+    fn into_wasi(
+        self,
+        more: impl FnOnce(&mut FieldList),
+    ) -> Result<types::Response, types::ErrorCode> {
+        let (status, mut fields, answer) = match self {
+            Answer::Own(reply) => return api_plumbing::into_wasi_with(reply, more),
             Answer::Passed {
                 status,
-                headers,
+                fields,
                 answer,
-            } => (status, headers, answer),
+            } => (status, fields, answer),
         };
+        more(&mut fields);
         // The body's fate, for the sending side to hear: the gateway does not watch it, and
         // reports success.
         let (fate_writer, fate) = spin_sdk::wasip3::wit_future::new(|| Ok(()));
         api_plumbing::settle(fate_writer, Ok(()));
         let (body, trailers) = types::Response::consume_body(answer, fate);
-        api_plumbing::wasi_response(status, headers, Some(body), trailers)
+        api_plumbing::wasi_response(status, &fields, Some(body), trailers)
     }
 }
 
@@ -113,23 +99,30 @@ spin_sdk::wasip3::http::service::export!(Gateway);
 
 impl Guest for Gateway {
     async fn handle(request: types::Request) -> Result<types::Response, types::ErrorCode> {
-        handle(Incoming::new(request)?).await.into_response()
+        handle(Incoming::new(request)?).await
     }
 }
 
-async fn handle(request: Incoming) -> Answer {
+async fn handle(request: Incoming) -> Result<types::Response, types::ErrorCode> {
+    // Written out directly: `to_string` goes through `Display` and the formatting machinery.
+    let request_id = uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_owned();
     let origin = front_door::allowed_origin(request.headers()).await;
-    let mut answer = if request.method() == Method::OPTIONS {
+    let answer = if request.method() == Method::OPTIONS {
         front_door::preflight(request.path(), origin.as_deref()).into()
     } else {
-        serve(request).await
+        serve(request, &request_id).await
     };
-    let headers = answer.headers_mut();
-    front_door::secure(headers);
-    if let Some(origin) = &origin {
-        front_door::cors(headers, origin);
-    }
-    answer
+    // Every answer names its request (`x-request-id`), as the logs name it.
+    answer.into_wasi(|fields| {
+        api_plumbing::push_field(fields, headers::REQUEST_ID, request_id);
+        front_door::secure(fields);
+        if let Some(origin) = &origin {
+            front_door::cors(fields, origin);
+        }
+    })
 }
 
 /// The client's address, as the runtime reports it (`spin-client-addr`, without the port).
@@ -140,18 +133,16 @@ fn client_address(headers: &Headers) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-async fn serve(request: Incoming) -> Answer {
-    let request_id = uuid::Uuid::new_v4().to_string();
+async fn serve(request: Incoming, request_id: &str) -> Answer {
     let path = request.path().to_owned();
     if request.method() == Method::GET {
         match path.as_str() {
             "/openapi.json" => {
-                return json_response(StatusCode::OK, OPENAPI.to_owned(), &request_id).into();
+                return json_response(StatusCode::OK, OPENAPI.to_owned()).into();
             }
             // Liveness of the front door itself, for load balancers.
             "/health" => {
-                return json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned(), &request_id)
-                    .into();
+                return json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()).into();
             }
             // Whether every private component (or `?component=<id>`, one) answers through
             // service chaining.
@@ -159,7 +150,7 @@ async fn serve(request: Incoming) -> Answer {
                 let only = request
                     .query()
                     .and_then(|q| api_plumbing::query_param(q, "component"));
-                return component_health(only, &request_id).await.into();
+                return component_health(only).await.into();
             }
             _ => {}
         }
@@ -173,7 +164,6 @@ async fn serve(request: Incoming) -> Answer {
                 StatusCode::NOT_FOUND,
                 codes::NOT_FOUND,
                 "没有这个地址 (no such route)",
-                &request_id,
             )
             .into();
         }
@@ -182,7 +172,6 @@ async fn serve(request: Incoming) -> Answer {
                 StatusCode::METHOD_NOT_ALLOWED,
                 codes::METHOD_NOT_ALLOWED,
                 "不支持该请求方法 (method not allowed)",
-                &request_id,
             )
             .into();
         }
@@ -195,13 +184,7 @@ async fn serve(request: Incoming) -> Answer {
         let principal = match auth::authenticate(request.headers()).await {
             Ok(principal) => principal,
             Err(refusal) => {
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    refusal.code(),
-                    refusal.message(),
-                    &request_id,
-                )
-                .into();
+                return error(StatusCode::UNAUTHORIZED, refusal.code(), refusal.message()).into();
             }
         };
         if !rule.roles.contains(&principal.role.as_str()) {
@@ -209,7 +192,6 @@ async fn serve(request: Incoming) -> Answer {
                 StatusCode::FORBIDDEN,
                 codes::FORBIDDEN,
                 "您的角色无权使用此功能 (your role may not use this route)",
-                &request_id,
             )
             .into();
         }
@@ -219,9 +201,7 @@ async fn serve(request: Incoming) -> Answer {
     if let Err(refused) =
         front_door::count(principal.as_ref().map(|p| p.subject.as_str()), &address).await
     {
-        let mut reply = refused.into_reply(&request_id);
-        set_request_id(reply.headers_mut(), &request_id);
-        return reply.into();
+        return refused.into_reply(request_id).into();
     }
 
     let method = request.method().clone();
@@ -237,7 +217,7 @@ async fn serve(request: Incoming) -> Answer {
     let may_have_body =
         matches!(method, Method::POST | Method::PUT | Method::PATCH) && declared_length != Some(0);
     if may_have_body && declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
-        return too_large(&request_id).into();
+        return too_large().into();
     }
     let is_json = request
         .headers()
@@ -256,13 +236,12 @@ async fn serve(request: Incoming) -> Answer {
     let body = if may_have_body {
         match request.body(MAX_BODY_BYTES).await {
             Ok(bytes) => bytes,
-            Err(ReadError::TooLarge) => return too_large(&request_id).into(),
+            Err(ReadError::TooLarge) => return too_large().into(),
             Err(ReadError::Unreadable) => {
                 return error(
                     StatusCode::BAD_REQUEST,
                     codes::MALFORMED_JSON,
                     "请求内容不完整 (the body could not be read)",
-                    &request_id,
                 )
                 .into();
             }
@@ -277,23 +256,21 @@ async fn serve(request: Incoming) -> Answer {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::UNSUPPORTED_MEDIA_TYPE,
             "请求内容须为 JSON (Content-Type must be application/json)",
-            &request_id,
         )
         .into();
     }
 
     if rule.component == "gateway" {
-        let mut reply = identity::serve(
+        let reply = identity::serve(
             rule,
             &path,
             &query,
             &address,
             principal.as_ref(),
             &body,
-            &request_id,
+            request_id,
         )
         .await;
-        set_request_id(reply.headers_mut(), &request_id);
         return reply.into();
     }
     // Only the gateway's own routes are public (the route table's test holds it).
@@ -302,14 +279,13 @@ async fn serve(request: Incoming) -> Answer {
             StatusCode::NOT_FOUND,
             codes::NOT_FOUND,
             "没有这个地址 (no such route)",
-            &request_id,
         )
         .into();
     };
 
     passed.push((
         headers::REQUEST_ID.to_owned(),
-        request_id.clone().into_bytes(),
+        request_id.as_bytes().to_vec(),
     ));
     passed.push((
         headers::SUBJECT.to_owned(),
@@ -332,38 +308,24 @@ async fn serve(request: Incoming) -> Answer {
 
     match chain::send(call).await {
         Ok(answer) => {
-            let status = StatusCode::from_u16(answer.get_status_code());
-            let mut headers = HeaderMap::new();
-            let fields = answer.get_headers();
+            let status = answer.get_status_code();
+            let mut fields = FieldList::with_capacity(14);
+            let headers = answer.get_headers();
             for name in ["content-type", "content-length"] {
-                if let Some(value) = chain::header(&fields, name)
-                    .and_then(|value| HeaderValue::from_bytes(&value).ok())
-                {
-                    headers.insert(name, value);
+                if let Some(value) = chain::header(&headers, name) {
+                    api_plumbing::push_field(&mut fields, name, value);
                 }
             }
-            set_request_id(&mut headers, &request_id);
-            match status {
-                Ok(status) => Answer::Passed {
-                    status,
-                    headers,
-                    answer,
-                },
-                // wasi:http allows no status outside 100..=999, and http has them all.
-                Err(_) => error(
-                    StatusCode::BAD_GATEWAY,
-                    codes::INTERNAL,
-                    "服务内部错误 (internal error)",
-                    &request_id,
-                )
-                .into(),
+            Answer::Passed {
+                status,
+                fields,
+                answer,
             }
         }
         Err(chain::Refusal::Invalid) => error(
             StatusCode::BAD_REQUEST,
             codes::NOT_FOUND,
             "请求地址无效 (invalid request target)",
-            &request_id,
         )
         .into(),
         Err(chain::Refusal::Failed(e)) => {
@@ -376,7 +338,6 @@ async fn serve(request: Incoming) -> Answer {
                     StatusCode::GATEWAY_TIMEOUT,
                     codes::TIMEOUT,
                     "处理超时 (the request took too long)",
-                    &request_id,
                 )
                 .into()
             } else {
@@ -384,7 +345,6 @@ async fn serve(request: Incoming) -> Answer {
                     StatusCode::BAD_GATEWAY,
                     codes::INTERNAL,
                     "服务内部错误 (internal error)",
-                    &request_id,
                 )
                 .into()
             }
@@ -395,7 +355,7 @@ async fn serve(request: Incoming) -> Answer {
 /// The private components, asked for their `/health` by service chaining.
 const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications", "rating"];
 
-async fn component_health(only: Option<&str>, request_id: &str) -> Reply {
+async fn component_health(only: Option<&str>) -> Reply {
     let mut all_ok = true;
     let mut report = serde_json::Map::new();
     let components = PRIVATE_COMPONENTS
@@ -424,5 +384,5 @@ async fn component_health(only: Option<&str>, request_id: &str) -> Reply {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json_response(status, body.to_string(), request_id)
+    json_response(status, body.to_string())
 }
