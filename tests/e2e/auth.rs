@@ -308,6 +308,9 @@ async fn every_answer_carries_security_headers_and_cors_only_for_listed_origins(
     );
     // A 204 carries no body, and so no length either (`api_plumbing::into_wasi`).
     assert!(!preflight.headers().contains_key("content-length"));
+    // It is named like every other answer, and as guarded.
+    assert!(preflight.headers().contains_key("x-request-id"));
+    assert_eq!(preflight.headers()["x-content-type-options"], "nosniff");
 }
 
 /// Every answer states its length, so that it goes out in one write and is not chunked: the

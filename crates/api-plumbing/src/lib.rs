@@ -4,6 +4,12 @@
 
 mod incoming;
 pub mod outbound;
+pub mod small_blocks;
+
+/// Every component that uses this crate allocates through [`small_blocks::SmallBlocks`].
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: small_blocks::SmallBlocks = small_blocks::SmallBlocks::new();
 
 pub use incoming::{Headers, Incoming, NotText, ReadError};
 
