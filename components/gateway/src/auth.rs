@@ -6,8 +6,11 @@
 //!
 //! An instance serves many requests, and apps send the same token with each of them: the parsed
 //! keys and the tokens already verified (until they expire) are kept for the instance's life.
-//! The cache is keyed by the whole token, signature included, and is dropped when the key set,
-//! issuer or audience changes.
+//! The cache is keyed by the whole token, signature included. The key set, issuer and audience
+//! are read once per instance, like every variable, so a new key set reaches new instances (and
+//! their empty caches) within seconds; an instance does not compare them again on every request,
+//! which cost a tracking request about 1% of its instructions (the key set read in whole and
+//! compared, byte by byte, in wasm).
 
 use api_plumbing::Headers;
 use jsonwebtoken::jwk::JwkSet;
@@ -62,8 +65,6 @@ struct Claims {
 const MAX_VERIFIED: usize = 4096;
 
 struct Verifier {
-    /// The variables this verifier was built from.
-    config: (String, String, String),
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
     verified: HashMap<String, (Principal, i64)>,
@@ -88,7 +89,6 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.leeway = 30;
         Ok(Verifier {
-            config: (jwks.to_owned(), issuer.to_owned(), audience.to_owned()),
             keys,
             validation,
             verified: HashMap::new(),
@@ -156,29 +156,31 @@ pub async fn authenticate(headers: &Headers) -> Result<Principal, Refusal> {
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or(Refusal::Missing)?
         .trim();
-    let variable = |name: &'static str| async move {
-        api_plumbing::variable(name).await.map_err(|e| {
-            eprintln!("gateway: {e}");
-            Refusal::Invalid
-        })
-    };
-    let jwks = variable("jwt_jwks").await?;
-    let issuer = variable("jwt_issuer").await?;
-    let audience = variable("jwt_audience").await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-
-    let mut verifier = VERIFIER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let current = verifier
-        .as_ref()
-        .is_some_and(|v| v.config.0 == jwks && v.config.1 == issuer && v.config.2 == audience);
-    if !current {
-        *verifier = Some(Verifier::new(&jwks, &issuer, &audience)?);
+    let lock = || {
+        VERIFIER
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    // Built on an instance's first request, from variables that are read once per instance
+    // (`api_plumbing::variable`) and so cannot change under it.
+    if lock().is_none() {
+        let variable = |name: &'static str| async move {
+            api_plumbing::variable(name).await.map_err(|e| {
+                eprintln!("gateway: {e}");
+                Refusal::Invalid
+            })
+        };
+        let jwks = variable("jwt_jwks").await?;
+        let issuer = variable("jwt_issuer").await?;
+        let audience = variable("jwt_audience").await?;
+        let built = Verifier::new(&jwks, &issuer, &audience)?;
+        lock().get_or_insert(built);
     }
+    let mut verifier = lock();
     verifier
         .as_mut()
         .expect("a verifier was just built")
