@@ -105,7 +105,10 @@ pub fn into_wasi_with(
     let (parts, body) = reply.into_parts();
     let mut fields = FieldList::with_capacity(parts.headers.len() + 12);
     for (name, value) in &parts.headers {
-        push_field(&mut fields, name.as_str(), value.as_bytes());
+        // The length is the body's (`push_length`); a second one would be refused.
+        if name.as_str() != "content-length" {
+            push_field(&mut fields, name.as_str(), value.as_bytes());
+        }
     }
     push_length(&mut fields, parts.status, body.len());
     more(&mut fields);
