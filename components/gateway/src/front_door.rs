@@ -69,7 +69,7 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
     *response.status_mut() = spin_sdk::http::StatusCode::NO_CONTENT;
     let methods: Vec<&str> = routes::ROUTES
         .iter()
-        .filter(|route| routes::pattern_matches(route.pattern, path))
+        .filter(|route| route.matches(path))
         .map(|route| route.method)
         .collect();
     if origin.is_some() && !methods.is_empty() {

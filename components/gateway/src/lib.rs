@@ -309,7 +309,8 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     match chain::send(call).await {
         Ok(answer) => {
             let status = answer.get_status_code();
-            let mut fields = FieldList::with_capacity(14);
+            // Its type and length, then what every answer gets (`handle`).
+            let mut fields = FieldList::with_capacity(2 + api_plumbing::ADDED_FIELDS);
             let headers = answer.get_headers();
             for name in ["content-type", "content-length"] {
                 if let Some(value) = chain::header(&headers, name) {

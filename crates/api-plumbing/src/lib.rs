@@ -5,6 +5,7 @@
 mod incoming;
 pub mod outbound;
 pub mod small_blocks;
+pub mod word_compare;
 
 /// Every component that uses this crate allocates through [`small_blocks::SmallBlocks`].
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
@@ -70,6 +71,10 @@ pub fn json_reply(status: StatusCode, body: String) -> Reply {
 /// `crates/api-plumbing`).
 pub type FieldList = Vec<(String, Vec<u8>)>;
 
+/// Room for the fields a caller adds to an answer after its own (`into_wasi_with`'s `more`): the
+/// gateway adds the most, its request id, six security headers and three CORS headers.
+pub const ADDED_FIELDS: usize = 10;
+
 /// Adds the field `name: value` to `fields`.
 pub fn push_field(fields: &mut FieldList, name: &str, value: impl Into<Vec<u8>>) {
     fields.push((name.to_owned(), value.into()));
@@ -103,7 +108,8 @@ pub fn into_wasi_with(
     more: impl FnOnce(&mut FieldList),
 ) -> Result<types::Response, types::ErrorCode> {
     let (parts, body) = reply.into_parts();
-    let mut fields = FieldList::with_capacity(parts.headers.len() + 12);
+    // Its own headers, its length, and what `more` adds.
+    let mut fields = FieldList::with_capacity(parts.headers.len() + 1 + ADDED_FIELDS);
     for (name, value) in &parts.headers {
         // The length is the body's (`push_length`); a second one would be refused.
         if name.as_str() != "content-length" {
