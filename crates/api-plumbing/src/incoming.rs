@@ -35,16 +35,11 @@ impl Headers {
     /// `HeaderValue::to_str` accepts it. `None` when there is no such header.
     pub fn text(&self, name: &str) -> Option<Result<&str, NotText>> {
         let value = self.get_bytes(name)?;
-        Some(
-            if value
-                .iter()
-                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
-            {
-                std::str::from_utf8(value).map_err(|_| NotText)
-            } else {
-                Err(NotText)
-            },
-        )
+        Some(if is_visible_text(value) {
+            std::str::from_utf8(value).map_err(|_| NotText)
+        } else {
+            Err(NotText)
+        })
     }
 
     /// The first value of `name` (any case) as text; `None` when absent or not text.
@@ -55,6 +50,33 @@ impl Headers {
     pub fn contains(&self, name: &str) -> bool {
         self.get_bytes(name).is_some()
     }
+}
+
+/// Whether every byte of `value` is visible ASCII (0x20 to 0x7e) or a tab.
+///
+/// Eight bytes are looked at together, as one number: a bearer token, read on every request the
+/// gateway checks, is about 350 bytes. A word that may hold a byte outside the range (or a tab) is
+/// looked at byte by byte.
+fn is_visible_text(value: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let visible = |b: &u8| *b == b'\t' || (0x20..0x7f).contains(b);
+    let mut words = value.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        // Nonzero if a byte is below 0x20 (never wrongly zero: it may be wrongly nonzero, and then
+        // the bytes are looked at one by one).
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH_BITS;
+        // Nonzero if a byte is 0x7f (DEL), the same way.
+        let del = x ^ (ONES * 0x7f);
+        let del = del.wrapping_sub(ONES) & !del & HIGH_BITS;
+        // Nonzero if a byte is 0x80 or above.
+        let high = x & HIGH_BITS;
+        if below_space | del | high != 0 && !word.iter().all(visible) {
+            return false;
+        }
+    }
+    words.remainder().iter().all(visible)
 }
 
 /// A header value that is not visible ASCII.
@@ -163,6 +185,37 @@ fn split_target(target: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_text_is_told_a_word_at_a_time_as_a_byte_at_a_time() {
+        let by_bytes = |value: &[u8]| {
+            value
+                .iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+        };
+        let base = b"Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln".to_vec();
+        assert!(is_visible_text(&base));
+        for at in 0..base.len() {
+            for byte in 0..=255u8 {
+                let mut value = base.clone();
+                value[at] = byte;
+                assert_eq!(
+                    is_visible_text(&value),
+                    by_bytes(&value),
+                    "{byte:#x} at {at}"
+                );
+            }
+        }
+        for value in [
+            &b""[..],
+            b"\t",
+            b"\t\t\t\t\t\t\t\t\t",
+            b" ~ ~ ~ ~ ~",
+            b"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f",
+        ] {
+            assert_eq!(is_visible_text(value), by_bytes(value), "{value:?}");
+        }
+    }
 
     fn headers() -> Headers {
         Headers::new(vec![
