@@ -3,8 +3,8 @@
 //! It runs a Spin application (`spin.toml`, manifest v2) as is on wasmtime: the HTTP trigger with
 //! private routes and service chaining, `spin:postgres` on a sqlx pool, `spin:variables`, and
 //! outbound HTTP limited to each component's `allowed_outbound_hosts`. With no `DATABASE_URL` it
-//! runs a private PostgreSQL cluster under its data folder. It also migrates the database, and,
-//! until real sign-in lands, makes demo signing keys and tokens.
+//! runs a private PostgreSQL cluster under its data folder. It also migrates the database, makes
+//! the signing keys the gateway signs access tokens with, and mints tokens by hand.
 
 mod app;
 mod bindings;
@@ -73,7 +73,7 @@ enum Command {
         #[arg(long, default_value = "demo-1")]
         kid: String,
     },
-    /// Mint an access token (for the demo and the tests, until real sign-in lands).
+    /// Mint an access token by hand (for the demo, the tests and the bench; people sign in through the API).
     Token {
         #[arg(long)]
         subject: String,

@@ -1,4 +1,8 @@
-//! Signing keys and access tokens for the demo and the tests, until real sign-in lands.
+//! Signing keys for access tokens, and tokens minted by hand.
+//!
+//! The gateway signs the token of everyone who signs in (by SMS, WeChat or password) with the
+//! private half of such a key (`hotline keys` makes one; any Ed25519 key in PKCS#8 PEM will do);
+//! `hotline token` mints a token directly, for the demo, the tests and the bench.
 //!
 //! Keys are Ed25519; the public half is published as a JWK set, which the gateway reads from its
 //! `jwt_jwks` variable. Tokens carry `sub`, `role`, `iss`, `aud`, `iat`, `exp` and `jti`.
