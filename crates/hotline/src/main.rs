@@ -73,7 +73,8 @@ enum Command {
         #[arg(long, default_value = "demo-1")]
         kid: String,
     },
-    /// Mint an access token by hand (for the demo, the tests and the bench; people sign in through the API).
+    /// Mint an access token by hand (for the demo, the tests and the bench; people sign in
+    /// through the API).
     Token {
         #[arg(long)]
         subject: String,
