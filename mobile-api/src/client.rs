@@ -206,6 +206,26 @@ impl Client {
             .await
     }
 
+    /// `GET /health/components` (no token needed), for every private component or the one named.
+    /// A 503 is an answer too: its body says which component is failing.
+    pub async fn component_health(
+        &self,
+        only: Option<&str>,
+    ) -> Result<crate::ComponentHealth, ClientError> {
+        let query: Vec<(&str, &str)> = only.map(|id| ("component", id)).into_iter().collect();
+        let response = self
+            .request(reqwest::Method::GET, "/health/components")
+            .query(&query)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        if status != 503 {
+            return Self::parse(response).await;
+        }
+        let body = response.text().await?;
+        serde_json::from_str(&body).map_err(|_| ClientError::Unexpected { status, body })
+    }
+
     /// `GET /api/v1/stats/kpis`, with query parameters such as `("from", "2026-11-01")`.
     pub async fn kpis(&self, query: &[(&str, &str)]) -> Result<crate::KpiReport, ClientError> {
         self.get_json("/api/v1/stats/kpis", query).await

@@ -885,6 +885,35 @@ pub struct KpiDefinition {
     pub excluded: String,
 }
 
+/// Whether the platform answers, as a whole (`GET /health/components`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Every component asked answered.
+    Ok,
+    /// At least one did not: the answer is 503, and `components` says which.
+    Degraded,
+}
+
+/// Whether one private component answered the gateway's `GET /health` by service chaining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentState {
+    Ok,
+    /// No answer, or not a 200, within the request time limit.
+    Failing,
+}
+
+/// `GET /health/components` (200 when every component asked answers, 503 when one does not): for
+/// load balancers and the people on call. No token needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentHealth {
+    pub status: HealthStatus,
+    /// Each component asked, by id: `intake`, `routing`, `notifications` and `rating`, or the one
+    /// `?component=` names.
+    pub components: std::collections::BTreeMap<String, ComponentState>,
+}
+
 /// `GET /api/v1/stats/kpis`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KpiReport {

@@ -86,6 +86,9 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::KpiGroup,
         crate::KpiDefinition,
         crate::KpiReport,
+        crate::HealthStatus,
+        crate::ComponentState,
+        crate::ComponentHealth,
         crate::KpiCase,
         crate::KpiCaseList
     ))
@@ -1216,12 +1219,28 @@ impl ApiDoc {
             .build();
         let components = OperationBuilder::new()
             .operation_id(Some("componentHealth"))
-            .summary(Some("Whether every private component answers through the gateway; no token needed"))
-            .parameter(query("component", false, "Only this component, e.g. `intake`"))
+            .summary(Some(
+                "Whether every private component answers through the gateway; no token needed",
+            ))
+            .parameter(query(
+                "component",
+                false,
+                "Only this component, e.g. `intake`",
+            ))
             .responses(
                 ResponsesBuilder::new()
-                    .response("200", ResponseBuilder::new().description("`{\"status\":\"ok\",\"components\":{\"intake\":\"ok\",\"routing\":\"ok\"}}`"))
-                    .response("503", ResponseBuilder::new().description("Some component is failing: `\"status\":\"degraded\"`"))
+                    .response(
+                        "200",
+                        ok("Every component asked answered", "ComponentHealth"),
+                    )
+                    .response(
+                        "503",
+                        ok(
+                            "Some component is failing: `\"status\":\"degraded\"`",
+                            "ComponentHealth",
+                        ),
+                    )
+                    .response("404", error("No component of that id (`not_found`)"))
                     .build(),
             )
             .build();

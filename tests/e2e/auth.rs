@@ -174,22 +174,33 @@ async fn health_needs_no_token_and_reaches_every_component() {
         .await
         .expect("answer");
     assert_eq!(response.status().as_u16(), 200);
-    let body: Value = response.json().await.expect("json");
-    for component in ["intake", "routing", "notifications"] {
-        assert_eq!(body["components"][component], "ok", "{body}");
-    }
-    // One component alone (what the bench's gateway hop measures).
-    let one: Value = reqwest::get(platform.url("/health/components?component=routing"))
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(
-        one["components"],
-        serde_json::json!({ "routing": "ok" }),
-        "{one}"
+    let all: mobile_api::ComponentHealth = response.json().await.expect("the contract's shape");
+    assert_eq!(all.status, mobile_api::HealthStatus::Ok);
+    let asked: Vec<&str> = all.components.keys().map(String::as_str).collect();
+    assert_eq!(asked, ["intake", "notifications", "rating", "routing"]);
+    assert!(
+        all.components
+            .values()
+            .all(|state| *state == mobile_api::ComponentState::Ok),
+        "{all:?}"
     );
+    // One component alone (what the bench's gateway hop measures), through the typed client.
+    let one = platform
+        .anonymous()
+        .component_health(Some("routing"))
+        .await
+        .expect("healthy");
+    assert_eq!(one.status, mobile_api::HealthStatus::Ok);
+    assert_eq!(
+        one.components.into_iter().collect::<Vec<_>>(),
+        [("routing".to_owned(), mobile_api::ComponentState::Ok)]
+    );
+    let unknown = platform
+        .anonymous()
+        .component_health(Some("nosuch"))
+        .await
+        .expect_err("no such component");
+    assert_eq!(unknown.code(), Some("not_found"), "{unknown}");
 }
 
 /// A concrete path for a pattern: every `{}` filled with a value that parses but names nothing.

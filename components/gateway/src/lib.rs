@@ -16,7 +16,7 @@ mod sms_sign_in;
 mod wechat;
 
 use api_plumbing::{FieldList, Headers, Incoming, MAX_BODY_BYTES, ReadError};
-use mobile_api::{codes, headers, routes};
+use mobile_api::{ComponentState, HealthStatus, codes, headers, routes};
 use spin_sdk::http::{HeaderValue, Method, Response, StatusCode};
 use spin_sdk::wasip3::exports::http::handler::Guest;
 use spin_sdk::wasip3::http::types;
@@ -150,6 +150,14 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
                 let only = request
                     .query()
                     .and_then(|q| api_plumbing::query_param(q, "component"));
+                if only.is_some_and(|only| !PRIVATE_COMPONENTS.contains(&only)) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        codes::NOT_FOUND,
+                        "没有这个组件 (no such component)",
+                    )
+                    .into();
+                }
                 return component_health(only).await.into();
             }
             _ => {}
@@ -357,8 +365,10 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
 const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications", "rating"];
 
 async fn component_health(only: Option<&str>) -> Reply {
-    let mut all_ok = true;
-    let mut report = serde_json::Map::new();
+    let mut report = mobile_api::ComponentHealth {
+        status: HealthStatus::Ok,
+        components: Default::default(),
+    };
     let components = PRIVATE_COMPONENTS
         .iter()
         .filter(|component| only.is_none_or(|only| only == **component));
@@ -373,17 +383,19 @@ async fn component_health(only: Option<&str>) -> Reply {
         let ok = chain::send(call)
             .await
             .is_ok_and(|answer| answer.get_status_code() == 200);
-        all_ok &= ok;
-        report.insert(
-            (*component).to_owned(),
-            serde_json::Value::from(if ok { "ok" } else { "failing" }),
-        );
+        if !ok {
+            report.status = HealthStatus::Degraded;
+        }
+        let state = if ok {
+            ComponentState::Ok
+        } else {
+            ComponentState::Failing
+        };
+        report.components.insert((*component).to_owned(), state);
     }
-    let body = serde_json::json!({ "status": if all_ok { "ok" } else { "degraded" }, "components": report });
-    let status = if all_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let status = match report.status {
+        HealthStatus::Ok => StatusCode::OK,
+        HealthStatus::Degraded => StatusCode::SERVICE_UNAVAILABLE,
     };
-    json_response(status, body.to_string())
+    api_plumbing::reply_with(status, &report)
 }
