@@ -365,14 +365,11 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
 const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications", "rating"];
 
 async fn component_health(only: Option<&str>) -> Reply {
-    let mut report = mobile_api::ComponentHealth {
-        status: HealthStatus::Ok,
-        components: Default::default(),
-    };
-    let components = PRIVATE_COMPONENTS
+    let mut components = std::collections::BTreeMap::new();
+    let asked = PRIVATE_COMPONENTS
         .iter()
         .filter(|component| only.is_none_or(|only| only == **component));
-    for component in components {
+    for component in asked {
         let call = chain::Call {
             component,
             method: &Method::GET,
@@ -383,19 +380,17 @@ async fn component_health(only: Option<&str>) -> Reply {
         let ok = chain::send(call)
             .await
             .is_ok_and(|answer| answer.get_status_code() == 200);
-        if !ok {
-            report.status = HealthStatus::Degraded;
-        }
         let state = if ok {
             ComponentState::Ok
         } else {
             ComponentState::Failing
         };
-        report.components.insert((*component).to_owned(), state);
+        components.insert((*component).to_owned(), state);
     }
-    let status = match report.status {
-        HealthStatus::Ok => StatusCode::OK,
-        HealthStatus::Degraded => StatusCode::SERVICE_UNAVAILABLE,
+    let (status, code) = if components.values().all(|s| *s == ComponentState::Ok) {
+        (HealthStatus::Ok, StatusCode::OK)
+    } else {
+        (HealthStatus::Degraded, StatusCode::SERVICE_UNAVAILABLE)
     };
-    api_plumbing::reply_with(status, &report)
+    api_plumbing::reply_with(code, &mobile_api::ComponentHealth { status, components })
 }
