@@ -86,9 +86,18 @@ impl Client {
     async fn parse<T: serde::de::DeserializeOwned>(
         response: reqwest::Response,
     ) -> Result<T, ClientError> {
+        Self::parse_answer(response, |status| (200..300).contains(&status)).await
+    }
+
+    /// The answer's JSON when `is_answer` says its status carries one; otherwise the error
+    /// envelope.
+    async fn parse_answer<T: serde::de::DeserializeOwned>(
+        response: reqwest::Response,
+        is_answer: impl Fn(u16) -> bool,
+    ) -> Result<T, ClientError> {
         let status = response.status().as_u16();
         let body = response.text().await?;
-        if (200..300).contains(&status) {
+        if is_answer(status) {
             return serde_json::from_str(&body)
                 .map_err(|_| ClientError::Unexpected { status, body });
         }
@@ -218,12 +227,10 @@ impl Client {
             .query(&query)
             .send()
             .await?;
-        let status = response.status().as_u16();
-        if status != 503 {
-            return Self::parse(response).await;
-        }
-        let body = response.text().await?;
-        serde_json::from_str(&body).map_err(|_| ClientError::Unexpected { status, body })
+        Self::parse_answer(response, |status| {
+            (200..300).contains(&status) || status == 503
+        })
+        .await
     }
 
     /// `GET /api/v1/stats/kpis`, with query parameters such as `("from", "2026-11-01")`.

@@ -4,8 +4,9 @@
 //! `memcmp`, and wasi-libc's is the plain loop, a byte per turn: about 20 instructions a byte once
 //! compiled (callgrind). A component compares more than it seems to: the gateway finds a bearer
 //! token of about 350 bytes among the tokens it has verified, each route's literal start against
-//! the path, each variable's name; intake finds each column of a row by its name. Defining the two symbols here
-//! means the linker never takes wasi-libc's: every comparison in the component comes here.
+//! the path, each variable's name; intake finds each column of a row by its name. Defining the two
+//! symbols here means the linker never takes wasi-libc's: every comparison in the component comes
+//! here.
 //! Measured in ARCHITECTURE.md (`crates/api-plumbing`).
 //!
 //! [`compare`] is the safe comparison, tested natively; the C symbols exist only in wasm builds,
