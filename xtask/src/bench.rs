@@ -864,12 +864,63 @@ fn filing(tokens: Arc<Vec<String>>) -> RequestFactory {
     })
 }
 
+/// Rounds of each anatomy step (the median round's CPU is shown).
+const ANATOMY_ROUNDS: usize = 3;
+
+/// One step along the tracking path: a request that goes as far as `what` says, and the status
+/// it answers with.
+struct AnatomyStep {
+    what: &'static str,
+    path: &'static str,
+    signed_in: bool,
+    status: u16,
+}
+
+/// The steps, each adding to the one before what the next part of a tracking request costs:
+/// the gateway alone, a chained call, the token, the rate count with intake's lookup, the order.
+fn anatomy_steps(tracked: &'static str, unknown: &'static str) -> [AnatomyStep; 5] {
+    [
+        AnatomyStep {
+            what: "`GET /health`, the gateway alone (no token, no chaining)",
+            path: "/health",
+            signed_in: false,
+            status: 200,
+        },
+        AnatomyStep {
+            what: "`GET /health/components?component=intake`, + a chained call (the hop)",
+            path: "/health/components?component=intake",
+            signed_in: false,
+            status: 200,
+        },
+        AnatomyStep {
+            what: "`GET /api/v1/stats/kpis` as a citizen (403), the gateway + the token's check",
+            path: "/api/v1/stats/kpis",
+            signed_in: true,
+            status: 403,
+        },
+        AnatomyStep {
+            what: "tracking a number no order has (404): token, rate count, chained call, intake's \
+                   query answering no row",
+            path: unknown,
+            signed_in: true,
+            status: 404,
+        },
+        AnatomyStep {
+            what: "tracking the order (200): + its row and history, read and written as JSON",
+            path: tracked,
+            signed_in: true,
+            status: 200,
+        },
+    ]
+}
+
 /// The sections `cargo xtask bench` can be limited to (all of them by default).
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "hello",
     "hop",
     "filing",
     "tracking",
+    "anatomy",
     "notifications",
     "report",
     "sweep",
@@ -1233,16 +1284,23 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     let mut tracked = None;
     // Resident memory at the peak of the tracking burst and once it has settled, in KiB.
     let mut burst = None;
-    if wanted("tracking") {
-        step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
+    // The order the tracking rounds look up: the filing clients are citizens of their own; the
+    // tracking citizen files this one.
+    let order_to_track = if wanted("tracking") || wanted("anatomy") {
         let tracking_number = runtime.block_on(async {
             let client = mobile_api::client::Client::new(format!("http://{address}"))
                 .with_token(token.clone());
-            // The filing clients are citizens of their own; this one files the order it tracks.
             let request: mobile_api::CreateRequest = serde_json::from_slice(&filing_body())?;
             let filed = client.create_request(&request, None).await?;
             anyhow::Ok(filed.tracking_number)
         })?;
+        Some(tracking_number)
+    } else {
+        None
+    };
+    if let Some(tracking_number) = order_to_track.as_ref().filter(|_| wanted("tracking")) {
+        step("tracking: GET /api/v1/requests/{tracking number} against pgbench (16 clients)");
+        let tracking_number = tracking_number.clone();
         let path = tracking_path(&tracking_number);
         rows.extend(tracking_rows(&tracking_number, path, "")?);
         step(&format!(
@@ -1269,6 +1327,44 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             target: "context (the memory row gives its peak)",
         });
         tracked = Some((tracking_number, path));
+    }
+    if let Some(tracking_number) = order_to_track.as_ref().filter(|_| wanted("anatomy")) {
+        step("anatomy: CPU per request along the tracking path, one step at a time (16 clients)");
+        let unknown = format!("{tracking_number}9");
+        let steps = anatomy_steps(tracking_path(tracking_number), tracking_path(&unknown));
+        for part in steps {
+            let cpu = CpuPerRequest::default();
+            let mut outcomes = Vec::with_capacity(ANATOMY_ROUNDS);
+            for _ in 0..ANATOMY_ROUNDS {
+                let token = part.signed_in.then(|| token.clone());
+                let (outcome, used) = Cpu::during(pid, WARMUP, MEASURE, || {
+                    runtime.block_on(load::run(
+                        address,
+                        16,
+                        WARMUP,
+                        MEASURE,
+                        part.status,
+                        get(part.path, token),
+                    ))
+                })?;
+                cpu.record(used, outcome.requests as f64);
+                outcomes.push(outcome);
+            }
+            outcomes.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+            let used = cpu.median();
+            rows.push(Row {
+                what: format!("anatomy (16 clients): {}", part.what),
+                ours: format!(
+                    "{:.0} µs runtime, {:.0} µs PostgreSQL a request ({:.0} req/s)",
+                    used.runtime * 1000.0,
+                    used.postgres * 1000.0,
+                    outcomes[outcomes.len() / 2].rate()
+                ),
+                baseline: "—".into(),
+                ratio: "—".into(),
+                target: "context",
+            });
+        }
     }
     if wanted("notifications") {
         step(&format!(
@@ -1826,6 +1922,12 @@ fn report(rows: &[Row], database_url: &str) -> String {
          row puts beside it the least a component in front of another can do: `tests/relay` reads nothing of \
          the request, sends `GET /hello/` to hello by service chaining and returns hello's answer as it came; \
          no front door costs less, so its ratio is as far as the hop's can go on this runtime.\n\n\
+         The anatomy rows take a tracking request apart: five requests, each going one part further along \
+         its path (the gateway alone; a chained call; the token's check, refused by role before anything \
+         else; the rate count and intake's lookup of a number no order has; the order itself), {ANATOMY_ROUNDS} \
+         rounds each, the median round's CPU per request. The difference between two rows is what the part \
+         between them costs; on this machine, what the runtime spends beside PostgreSQL's CPU for the same \
+         statements is what sets the tracking ratio.\n\n\
          The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
          timed part of each round by the requests answered in it: `runtime` is our runtime's process (all its \
          threads), `PostgreSQL` every PostgreSQL server process, `pgbench` pgbench's client (over its run less a \
@@ -1869,6 +1971,37 @@ fn report(rows: &[Row], database_url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each anatomy step goes as far as its row says: the refused one is refused by role (a
+    /// citizen may not read the KPI report) and the tracking ones reach intake with a token.
+    #[test]
+    fn the_anatomy_steps_go_as_far_as_their_rows_say() {
+        use mobile_api::routes::{Lookup, lookup};
+        let steps = anatomy_steps(
+            "/api/v1/requests/ZMD-20261201-000001",
+            "/api/v1/requests/ZMD-20261201-0000019",
+        );
+        for part in &steps {
+            let route = lookup("GET", part.path.split('?').next().unwrap_or(part.path));
+            match (part.status, part.signed_in) {
+                (403, true) => {
+                    let Lookup::Found(route) = route else {
+                        panic!("no route for {}", part.path)
+                    };
+                    assert!(!route.roles.contains(&"citizen"), "{}", part.path);
+                }
+                (_, true) => {
+                    let Lookup::Found(route) = route else {
+                        panic!("no route for {}", part.path)
+                    };
+                    assert_eq!(route.component, "intake", "{}", part.path);
+                    assert!(route.roles.contains(&"citizen"), "{}", part.path);
+                }
+                // The gateway's own routes (`/health`, `/health/components`) are not in the table.
+                (_, false) => assert_eq!(route, Lookup::NoSuchPath, "{}", part.path),
+            }
+        }
+    }
 
     /// Every parameter of the platform's statements is given a value in the pgbench script.
     #[test]
