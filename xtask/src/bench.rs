@@ -864,9 +864,6 @@ fn filing(tokens: Arc<Vec<String>>) -> RequestFactory {
     })
 }
 
-/// Rounds of each anatomy step (the median round's CPU is shown).
-const ANATOMY_ROUNDS: usize = 3;
-
 /// One step along the tracking path: a request that goes as far as `what` says, and the status
 /// it answers with.
 struct AnatomyStep {
@@ -1332,10 +1329,12 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         step("anatomy: CPU per request along the tracking path, one step at a time (16 clients)");
         let unknown = format!("{tracking_number}9");
         let steps = anatomy_steps(tracking_path(tracking_number), tracking_path(&unknown));
-        for part in steps {
-            let cpu = CpuPerRequest::default();
-            let mut outcomes = Vec::with_capacity(ANATOMY_ROUNDS);
-            for _ in 0..ANATOMY_ROUNDS {
+        // Round by round through the steps, so that a slow spell of the shared machine falls on
+        // every step alike rather than on the one measured then.
+        let cpu: Vec<CpuPerRequest> = steps.iter().map(|_| CpuPerRequest::default()).collect();
+        let mut rates: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); steps.len()];
+        for _ in 0..ROUNDS {
+            for (i, part) in steps.iter().enumerate() {
                 let token = part.signed_in.then(|| token.clone());
                 let (outcome, used) = Cpu::during(pid, WARMUP, MEASURE, || {
                     runtime.block_on(load::run(
@@ -1347,10 +1346,12 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                         get(part.path, token),
                     ))
                 })?;
-                cpu.record(used, outcome.requests as f64);
-                outcomes.push(outcome);
+                cpu[i].record(used, outcome.requests as f64);
+                rates[i].push(outcome.rate());
             }
-            outcomes.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        }
+        for ((part, cpu), mut rates) in steps.iter().zip(&cpu).zip(rates) {
+            rates.sort_by(f64::total_cmp);
             let used = cpu.median();
             rows.push(Row {
                 what: format!("anatomy (16 clients): {}", part.what),
@@ -1358,7 +1359,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
                     "{:.0} µs runtime, {:.0} µs PostgreSQL a request ({:.0} req/s)",
                     used.runtime * 1000.0,
                     used.postgres * 1000.0,
-                    outcomes[outcomes.len() / 2].rate()
+                    rates[rates.len() / 2]
                 ),
                 baseline: "—".into(),
                 ratio: "—".into(),
@@ -1924,8 +1925,8 @@ fn report(rows: &[Row], database_url: &str) -> String {
          no front door costs less, so its ratio is as far as the hop's can go on this runtime.\n\n\
          The anatomy rows take a tracking request apart: five requests, each going one part further along \
          its path (the gateway alone; a chained call; the token's check, refused by role before anything \
-         else; the rate count and intake's lookup of a number no order has; the order itself), {ANATOMY_ROUNDS} \
-         rounds each, the median round's CPU per request. The difference between two rows is what the part \
+         else; the rate count and intake's lookup of a number no order has; the order itself), in {ROUNDS} \
+         rounds that go through the five in turn, each step's median round's CPU per request. The difference between two rows is what the part \
          between them costs; on this machine, what the runtime spends beside PostgreSQL's CPU for the same \
          statements is what sets the tracking ratio.\n\n\
          The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
