@@ -1925,9 +1925,10 @@ fn report(rows: &[Row], database_url: &str) -> String {
          no front door costs less, so its ratio is as far as the hop's can go on this runtime.\n\n\
          The anatomy rows take a tracking request apart: five requests, each going one part further along \
          its path (the gateway alone; a chained call; the token's check, refused by role before anything \
-         else; the rate count and intake's lookup of a number no order has; the order itself), in {ROUNDS} \
-         rounds that go through the five in turn, each step's median round's CPU per request. The difference between two rows is what the part \
-         between them costs; on this machine, what the runtime spends beside PostgreSQL's CPU for the same \
+         else; the rate count and intake's lookup of a number no order has; the order itself), in \
+         {ROUNDS} rounds that go through the five in turn, each step's median round's CPU per request. \
+         The difference between two rows is what the part between them costs; on this machine, what \
+         the runtime spends beside PostgreSQL's CPU for the same \
          statements is what sets the tracking ratio.\n\n\
          The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
          timed part of each round by the requests answered in it: `runtime` is our runtime's process (all its \
