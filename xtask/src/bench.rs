@@ -873,8 +873,8 @@ struct AnatomyStep {
     status: u16,
 }
 
-/// The steps, each adding to the one before what the next part of a tracking request costs:
-/// the gateway alone, a chained call, the token, the rate count with intake's lookup, the order.
+/// The steps: the gateway alone; a chained call, or the token's check, added to it; then the rate
+/// count with intake's lookup; then the order.
 fn anatomy_steps(tracked: &'static str, unknown: &'static str) -> [AnatomyStep; 5] {
     [
         AnatomyStep {
@@ -1326,7 +1326,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         tracked = Some((tracking_number, path));
     }
     if let Some(tracking_number) = order_to_track.as_ref().filter(|_| wanted("anatomy")) {
-        step("anatomy: CPU per request along the tracking path, one step at a time (16 clients)");
+        step("anatomy: CPU per request at each step of a tracking request's path (16 clients)");
         let unknown = format!("{tracking_number}9");
         let steps = anatomy_steps(tracking_path(tracking_number), tracking_path(&unknown));
         // Round by round through the steps, so that a slow spell of the shared machine falls on
