@@ -1057,15 +1057,19 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
     let mut rows = Rows::default();
     let address = server.address;
     // 16 clients getting `path`, for a round.
+    let get16_answering =
+        |address: SocketAddr, path: &'static str, token: Option<String>, status: u16| {
+            runtime.block_on(load::run(
+                address,
+                16,
+                WARMUP,
+                MEASURE,
+                status,
+                get(path, token),
+            ))
+        };
     let get16 = |address: SocketAddr, path: &'static str, token: Option<String>| {
-        runtime.block_on(load::run(
-            address,
-            16,
-            WARMUP,
-            MEASURE,
-            200,
-            get(path, token),
-        ))
+        get16_answering(address, path, token, 200)
     };
     // A round of `get16` with the CPU each request took in the serving process `server`,
     // measured over the timed part.
@@ -1337,14 +1341,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             for (i, part) in steps.iter().enumerate() {
                 let token = part.signed_in.then(|| token.clone());
                 let (outcome, used) = Cpu::during(pid, WARMUP, MEASURE, || {
-                    runtime.block_on(load::run(
-                        address,
-                        16,
-                        WARMUP,
-                        MEASURE,
-                        part.status,
-                        get(part.path, token),
-                    ))
+                    get16_answering(address, part.path, token, part.status)
                 })?;
                 cpu[i].record(used, outcome.requests as f64);
                 rates[i].push(outcome.rate());
