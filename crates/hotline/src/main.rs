@@ -6,6 +6,7 @@
 //! runs a private PostgreSQL cluster under its data folder. It also migrates the database, makes
 //! the signing keys the gateway signs access tokens with, and mints tokens by hand.
 
+mod allocator;
 mod app;
 mod bindings;
 mod cluster;
@@ -188,6 +189,7 @@ struct ServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    allocator::configure();
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOTLINE_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
             "info,sqlx=warn,sqlx::postgres::notice=error,wasmtime_cache=warn",
