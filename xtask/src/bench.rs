@@ -1888,7 +1888,7 @@ fn report(rows: &[Row], database_url: &str) -> String {
     }
     let _ = writeln!(
         text,
-        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time). The runtime and pgbench reach PostgreSQL by the same URL, {transport}.\n\n\
+        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time; memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}.\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
          counter; then intake's, the platform's own statements: what the database says of the request in one \
          statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \
