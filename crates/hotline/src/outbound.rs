@@ -76,14 +76,19 @@ impl HostPattern {
         Ok(HostPattern { scheme, host, port })
     }
 
+    /// Patterns are lower-cased when parsed; `host` is compared in any case, without a copy
+    /// (this runs for every chained request and every database connection).
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
-        let host = host.to_ascii_lowercase();
         self.scheme.as_deref().is_none_or(|s| s == scheme)
             && self.port.is_none_or(|p| p == port)
             && match &self.host {
                 HostMatch::Any => true,
-                HostMatch::Suffix(suffix) => host.ends_with(suffix.as_str()),
-                HostMatch::Exact(exact) => *exact == host,
+                HostMatch::Suffix(suffix) => host
+                    .len()
+                    .checked_sub(suffix.len())
+                    .and_then(|start| host.as_bytes().get(start..))
+                    .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes())),
+                HostMatch::Exact(exact) => exact.eq_ignore_ascii_case(host),
             }
     }
 }
@@ -133,6 +138,13 @@ mod tests {
         assert!(policy.allows("http", "anything.spin.internal", 80));
         assert!(!policy.allows("http", "spin.internal.evil.com", 80));
         assert!(policy.allows("https", "fcm.googleapis.com", 8443));
+        // Host names are compared in any case.
+        assert!(policy.allows("http", "Anything.SPIN.internal", 80));
+        assert!(!policy.allows("http", "spin.internal", 80));
+        let exact = super::OutboundPolicy::new(&["http://Intake.spin.internal".to_owned()])
+            .expect("pattern");
+        assert!(exact.allows("http", "INTAKE.spin.internal", 80));
+        assert!(!exact.allows("http", "intake.spin.internal.evil", 80));
     }
 
     #[test]

@@ -296,7 +296,7 @@ impl Lease {
     /// request cut off mid-statement still rolls back.
     fn before(&mut self, statement: &str) {
         let (first, chains) = transaction_words(statement);
-        if matches!(first.as_str(), "begin" | "start") || chains {
+        if is_one_of(first, &["begin", "start"]) || chains {
             self.maybe_in_transaction = true;
         }
     }
@@ -304,23 +304,31 @@ impl Lease {
     /// After `statement` succeeded: a plain COMMIT or ROLLBACK closed the transaction.
     fn after(&mut self, statement: &str) {
         let (first, chains) = transaction_words(statement);
-        if matches!(first.as_str(), "commit" | "rollback" | "end" | "abort") && !chains {
+        if is_one_of(first, &["commit", "rollback", "end", "abort"]) && !chains {
             self.maybe_in_transaction = false;
         }
     }
 }
 
-/// The statement's first word, lower-cased, and whether it ends in `AND CHAIN`.
-/// (Only those two are looked at: statements run to kilobytes, and this runs twice per statement.)
-fn transaction_words(statement: &str) -> (String, bool) {
-    let words = statement.trim().trim_end_matches(';').trim_end().as_bytes();
+/// The statement's first word, and whether it ends in `AND CHAIN`. (Only those two are looked
+/// at, and nothing is copied: statements run to kilobytes, and this runs twice per statement.)
+fn transaction_words(statement: &str) -> (&str, bool) {
+    let words = statement.trim().trim_end_matches(';').trim_end();
     let first = words
-        .split(u8::is_ascii_whitespace)
+        .split(|c: char| c.is_ascii_whitespace())
         .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let chains = words.len() >= 5 && words[words.len() - 5..].eq_ignore_ascii_case(b"chain");
-    (String::from_utf8_lossy(&first).into_owned(), chains)
+        .unwrap_or_default();
+    let chains = words
+        .len()
+        .checked_sub(5)
+        .and_then(|start| words.as_bytes().get(start..))
+        .is_some_and(|end| end.eq_ignore_ascii_case(b"chain"));
+    (first, chains)
+}
+
+/// Whether `word` is one of `words`, in any case.
+fn is_one_of(word: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 impl Drop for Lease {
@@ -903,7 +911,7 @@ fn query_failed(error: sqlx::Error) -> PgError {
 
 #[cfg(test)]
 mod tests {
-    use super::{PgPools, transaction_words};
+    use super::{PgPools, is_one_of, transaction_words};
     use crate::outbound::OutboundPolicy;
     use std::time::Duration;
 
@@ -938,15 +946,16 @@ mod tests {
 
     #[test]
     fn statements_that_open_and_close_transactions() {
-        assert_eq!(transaction_words("  BEGIN;"), ("begin".to_owned(), false));
+        assert_eq!(transaction_words("  BEGIN;"), ("BEGIN", false));
+        assert!(is_one_of(transaction_words("  BEGIN;").0, &["begin"]));
         assert_eq!(
-            transaction_words("start transaction isolation level serializable"),
-            ("start".to_owned(), false)
+            transaction_words("start\ttransaction isolation level serializable"),
+            ("start", false)
         );
-        assert_eq!(
-            transaction_words("COMMIT AND CHAIN ;"),
-            ("commit".to_owned(), true)
-        );
-        assert_eq!(transaction_words("select 1"), ("select".to_owned(), false));
+        assert_eq!(transaction_words("COMMIT AND CHAIN ;"), ("COMMIT", true));
+        assert_eq!(transaction_words("select 1"), ("select", false));
+        assert_eq!(transaction_words("end"), ("end", false));
+        assert_eq!(transaction_words(""), ("", false));
+        assert!(!is_one_of("beginning", &["begin", "start"]));
     }
 }
