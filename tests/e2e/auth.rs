@@ -203,6 +203,51 @@ async fn health_needs_no_token_and_reaches_every_component() {
     assert_eq!(unknown.code(), Some("not_found"), "{unknown}");
 }
 
+#[tokio::test]
+async fn health_names_a_component_that_does_not_answer() {
+    // `rating` served by the probe, which answers 404 to its `/health`.
+    let platform = Platform::start_with(Options {
+        stand_in: Some(("rating", "probe")),
+        ..Options::default()
+    })
+    .await
+    .expect("the platform starts");
+    let response = reqwest::get(platform.url("/health/components"))
+        .await
+        .expect("answer");
+    // 503, so that a load balancer's check fails, with the same body as when all is well.
+    assert_eq!(response.status().as_u16(), 503);
+    let all: mobile_api::ComponentHealth = response.json().await.expect("the contract's shape");
+    assert_eq!(all.status, mobile_api::HealthStatus::Degraded);
+    let states: Vec<(&str, mobile_api::ComponentState)> = all
+        .components
+        .iter()
+        .map(|(id, state)| (id.as_str(), *state))
+        .collect();
+    use mobile_api::ComponentState as State;
+    assert_eq!(
+        states,
+        [
+            ("intake", State::Ok),
+            ("notifications", State::Ok),
+            ("rating", State::Failing),
+            ("routing", State::Ok)
+        ]
+    );
+    // Asked alone, the failing one is degraded and a healthy one is not.
+    let client = platform.anonymous();
+    let rating = client
+        .component_health(Some("rating"))
+        .await
+        .expect("503 parses");
+    assert_eq!(rating.status, mobile_api::HealthStatus::Degraded);
+    let intake = client.component_health(Some("intake")).await.expect("200");
+    assert_eq!(intake.status, mobile_api::HealthStatus::Ok);
+    // The front door itself is alive.
+    let live = reqwest::get(platform.url("/health")).await.expect("answer");
+    assert_eq!(live.status().as_u16(), 200);
+}
+
 /// A concrete path for a pattern: every `{}` filled with a value that parses but names nothing.
 fn sample_path(pattern: &str) -> String {
     pattern

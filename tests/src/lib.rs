@@ -97,6 +97,9 @@ pub struct Options {
     pub previous_key: bool,
     /// Threads that serve requests (`--threads`); by default the runtime's own choice.
     pub threads: Option<usize>,
+    /// A component served from another's `.wasm` (`("rating", "probe")`): one that answers
+    /// none of its routes, for tests of what the platform does when a component fails.
+    pub stand_in: Option<(&'static str, &'static str)>,
 }
 
 impl Default for Options {
@@ -108,6 +111,7 @@ impl Default for Options {
             variables: Vec::new(),
             previous_key: false,
             threads: None,
+            stand_in: None,
         }
     }
 }
@@ -198,8 +202,12 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     Ok(format!("{server}/{database}{parameters}"))
 }
 
-/// The platform's manifest with absolute component paths and the probe component added.
-fn test_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
+/// The platform's manifest with absolute component paths and the probe component added, and
+/// with `stand_in`'s component served from the other `.wasm` it names.
+fn test_manifest(
+    dir: &Path,
+    stand_in: Option<(&'static str, &'static str)>,
+) -> anyhow::Result<PathBuf> {
     let root = workspace_root();
     let manifest = std::fs::read_to_string(root.join("spin.toml"))?;
     let wasm = root.join("target/wasm32-wasip2/wasm");
@@ -211,6 +219,14 @@ fn test_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
         // Schedules tick every second under test, so that retries come round quickly.
         .replace("every_seconds = 5", "every_seconds = 1")
         .replace("every_seconds = 60", "every_seconds = 1");
+    if let Some((component, wasm_of)) = stand_in {
+        let source = |name: &str| format!("source = \"{}/{name}.wasm\"", wasm.display());
+        anyhow::ensure!(
+            manifest.contains(&source(component)),
+            "the manifest has no component {component}"
+        );
+        manifest = manifest.replace(&source(component), &source(wasm_of));
+    }
     manifest.push_str(&format!(
         r#"
 [[trigger.http]]
@@ -254,7 +270,7 @@ impl Platform {
             .join("target/test-data/runs")
             .join(&database);
         std::fs::create_dir_all(&work)?;
-        let manifest = test_manifest(&work)?;
+        let manifest = test_manifest(&work, options.stand_in)?;
         let keys = Keys::generate("test-key-1");
         let sms = fakes::sms::FakeSms::start(options.sms, "127.0.0.1:0".parse()?).await?;
         let account = sms.account();
