@@ -2,7 +2,7 @@
 //!
 //! A request allocates and frees a few hundred small blocks in the runtime (wasmtime's tasks,
 //! streams and resource tables, header maps, the database's rows); glibc spends about 200
-//! instructions on each malloc and free, mimalloc a fraction of that. Measured with callgrind,
+//! instructions on each allocation with its free, mimalloc a fraction of that. Measured with callgrind,
 //! per request: tracking 644k instructions against 576k, the gateway hop 332k against 301k
 //! (ARCHITECTURE.md, "Limits", has the paired runs).
 //!
