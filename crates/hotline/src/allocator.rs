@@ -2,9 +2,9 @@
 //!
 //! A request allocates and frees a few hundred small blocks in the runtime (wasmtime's tasks,
 //! streams and resource tables, header maps, the database's rows); glibc spends about 200
-//! instructions on each allocation with its free, mimalloc a fraction of that. Measured with callgrind,
-//! per request: tracking 644k instructions against 576k, the gateway hop 332k against 301k
-//! (ARCHITECTURE.md, "Limits", has the paired runs).
+//! instructions on each allocation with its free, mimalloc a fraction of that. Measured with
+//! callgrind, per request: tracking 644k instructions against 576k, the gateway hop 332k against
+//! 301k (ARCHITECTURE.md, "Limits", has the paired runs).
 //!
 //! Two of mimalloc's defaults would hold memory that glibc gives back: it asks the kernel for
 //! transparent huge pages (the crate's `no_thp` feature leaves that out), and it keeps freed

@@ -141,8 +141,8 @@ mod tests {
         // Host names are compared in any case.
         assert!(policy.allows("http", "Anything.SPIN.internal", 80));
         assert!(!policy.allows("http", "spin.internal", 80));
-        let exact = super::OutboundPolicy::new(&["http://Intake.spin.internal".to_owned()])
-            .expect("pattern");
+        let exact =
+            OutboundPolicy::new(&["http://Intake.spin.internal".to_owned()]).expect("pattern");
         assert!(exact.allows("http", "INTAKE.spin.internal", 80));
         assert!(!exact.allows("http", "intake.spin.internal.evil", 80));
     }
