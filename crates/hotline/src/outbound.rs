@@ -83,11 +83,11 @@ impl HostPattern {
             && self.port.is_none_or(|p| p == port)
             && match &self.host {
                 HostMatch::Any => true,
-                HostMatch::Suffix(suffix) => host
-                    .len()
-                    .checked_sub(suffix.len())
-                    .and_then(|start| host.as_bytes().get(start..))
-                    .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes())),
+                HostMatch::Suffix(suffix) => {
+                    host.len() >= suffix.len()
+                        && host.as_bytes()[host.len() - suffix.len()..]
+                            .eq_ignore_ascii_case(suffix.as_bytes())
+                }
                 HostMatch::Exact(exact) => exact.eq_ignore_ascii_case(host),
             }
     }

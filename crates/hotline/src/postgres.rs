@@ -318,11 +318,8 @@ fn transaction_words(statement: &str) -> (&str, bool) {
         .split(|c: char| c.is_ascii_whitespace())
         .next()
         .unwrap_or_default();
-    let chains = words
-        .len()
-        .checked_sub(5)
-        .and_then(|start| words.as_bytes().get(start..))
-        .is_some_and(|end| end.eq_ignore_ascii_case(b"chain"));
+    let chains =
+        words.len() >= 5 && words.as_bytes()[words.len() - 5..].eq_ignore_ascii_case(b"chain");
     (first, chains)
 }
 
