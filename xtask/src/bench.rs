@@ -165,7 +165,8 @@ const HELLO_SPIN_HEADERS: [(&str, &str); 7] = [
 ];
 
 /// `wasmtime serve` of the same wasmtime version, hosting the hello component (installed into
-/// `target/bench-tools` on first use: a release build of wasmtime-cli, some twenty minutes).
+/// `target/bench-tools` on first use: wasmtime-cli built with its own `fastest-runtime` profile,
+/// LTO and one codegen unit as our release build; some forty minutes).
 struct WasmtimeServe {
     child: Child,
     address: SocketAddr,
@@ -177,11 +178,12 @@ impl WasmtimeServe {
     /// `spin_headers`: whether it adds to every request the `spin-*` headers our runtime sends
     /// with the bench's `GET /hello/` (`-H`), so that the guest reads in the same request.
     fn start(timeout: Option<Duration>, spin_headers: bool) -> anyhow::Result<WasmtimeServe> {
-        let tools = root().join("target/bench-tools");
+        let tools = root().join("target/bench-tools/fastest-runtime");
         let bin = tools.join("bin/wasmtime");
         if !bin.exists() {
             step(
-                "installing wasmtime-cli 48.0.8 for the comparison (first time only; a long release build)",
+                "installing wasmtime-cli 48.0.8 for the comparison (first time only; a long build, \
+                 optimised as one unit as our runtime is)",
             );
             run(Command::new("cargo")
                 .args([
@@ -190,6 +192,8 @@ impl WasmtimeServe {
                     "--version",
                     "=48.0.8",
                     "--locked",
+                    "--profile",
+                    "fastest-runtime",
                     "--root",
                 ])
                 .arg(&tools))?;
@@ -1888,7 +1892,7 @@ fn report(rows: &[Row], database_url: &str) -> String {
     }
     let _ = writeln!(
         text,
-        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time; memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}.\n\n\
+        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline` (fat LTO, one codegen unit; {cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time; memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}.\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
          counter; then intake's, the platform's own statements: what the database says of the request in one \
          statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \
@@ -1905,7 +1909,8 @@ fn report(rows: &[Row], database_url: &str) -> String {
          mean latency is N ÷ throughput (Little's law), and on this machine the runtime and PostgreSQL share the \
          cores: at 16 clients, a p99 under 25 ms asks for most of pgbench's own throughput, which is bounded by \
          PostgreSQL's CPU for the same statements.\n\n\
-         The hello baseline is `wasmtime serve` given the same per-request time limit as our runtime ({}s, \
+         The hello baseline is `wasmtime serve` from wasmtime-cli built with its own `fastest-runtime` profile \
+         (LTO, one codegen unit: the settings our release build has), given the same per-request time limit as our runtime ({}s, \
          `-Wtimeout`), so that both interrupt guests by epoch and time each request, and the same request: our \
          runtime hands every request the seven `spin-*` headers Spin's HTTP trigger defines (`spin-full-url`, \
          `spin-path-info`, `spin-client-addr`, ...), and `wasmtime serve` is told to add the same seven with the \

@@ -178,7 +178,12 @@ fn build(release: bool) -> anyhow::Result<()> {
         components.args(["-p", component]);
     }
     run(&mut components)?;
-    step("building the runtime");
+    step(if release {
+        "building the runtime in release (optimised as one unit: its last step, silent, takes \
+         several minutes)"
+    } else {
+        "building the runtime"
+    });
     let mut runtime = Command::new("cargo");
     runtime.args(["build", "-p", "hotline"]);
     if release {
