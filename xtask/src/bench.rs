@@ -185,7 +185,7 @@ impl WasmtimeServe {
                 "installing wasmtime-cli 48.0.8 for the comparison (first time only; a long build, \
                  optimised as one unit as our runtime is)",
             );
-            run(Command::new("cargo")
+            run(crate::cargo()
                 .args([
                     "install",
                     "wasmtime-cli",
@@ -943,7 +943,7 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
         // gateway hop) where pgbench's client is optimised C. So the bench runs from a release
         // build of itself.
         step("building the bench itself in release (its load generator shares the cores)");
-        run(Command::new("cargo").args(["build", "--release", "--quiet", "--package", "xtask"]))?;
+        run(crate::cargo().args(["build", "--release", "--quiet", "--package", "xtask"]))?;
         let status = Command::new(root().join("target/release/xtask"))
             .arg("bench")
             .args(only)

@@ -60,6 +60,31 @@ fn root() -> PathBuf {
         .to_owned()
 }
 
+/// `cargo`, without the variables `cargo run` set for this program (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, ...). Some build scripts (ring's) ask to be rerun when one of them changes,
+/// so a build started from here would rerun them and rebuild every crate above them, and the next
+/// build started by hand would do it again — with the release build's LTO, eight minutes each way.
+fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_by_cargo_run = name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            );
+        if set_by_cargo_run {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 fn step(message: &str) {
     eprintln!("\n==> {message}");
 }
@@ -172,7 +197,7 @@ fn postgis_missing() -> Option<String> {
 
 fn build(release: bool) -> anyhow::Result<()> {
     step("building the components (wasm32-wasip2)");
-    let mut components = Command::new("cargo");
+    let mut components = cargo();
     components.args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
     for component in COMPONENTS {
         components.args(["-p", component]);
@@ -184,7 +209,7 @@ fn build(release: bool) -> anyhow::Result<()> {
     } else {
         "building the runtime"
     });
-    let mut runtime = Command::new("cargo");
+    let mut runtime = cargo();
     runtime.args(["build", "-p", "hotline"]);
     if release {
         runtime.arg("--release");
@@ -636,9 +661,9 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     setup()?;
     build(false)?;
     step("checking formatting");
-    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
     step("linting (clippy, warnings are errors)");
-    run(Command::new("cargo").args([
+    run(cargo().args([
         "clippy",
         "--workspace",
         "--all-targets",
@@ -673,7 +698,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     step("running every test");
     // nextest (on every machine of this kind) runs each test in its own process and ends with one
     // summary line; plain `cargo test` is the fallback.
-    let mut tests = Command::new("cargo");
+    let mut tests = cargo();
     if have("cargo-nextest") {
         tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
