@@ -166,7 +166,7 @@ const HELLO_SPIN_HEADERS: [(&str, &str); 7] = [
 
 /// `wasmtime serve` of the same wasmtime version, hosting the hello component (installed into
 /// `target/bench-tools` on first use: wasmtime-cli built with its own `fastest-runtime` profile,
-/// LTO and one codegen unit as our release build; some forty minutes).
+/// LTO and one codegen unit as our release build; some twenty-five minutes).
 struct WasmtimeServe {
     child: Child,
     address: SocketAddr,
