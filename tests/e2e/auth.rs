@@ -38,16 +38,10 @@ async fn requests_without_a_valid_token_are_401() {
         b64(&json!({"alg": "none", "typ": "JWT", "kid": platform.keys.kid})),
         b64(&claims(json!({})))
     );
-    let hs256 = {
-        let secret = platform.keys.jwks()["keys"][0]["x"]
-            .as_str()
-            .expect("x")
-            .to_owned();
-        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).expect("an HMAC key");
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        header.kid = Some(platform.keys.kid.clone());
-        jsonwebtoken::encode(&header, &claims(json!({})), &key).expect("hs256")
-    };
+    // The right key under another HMAC algorithm: only HS256 is accepted.
+    let hs512 = platform
+        .keys
+        .sign_as(jsonwebtoken::Algorithm::HS512, &claims(json!({})));
 
     let cases: Vec<(&str, Option<String>, &str)> = vec![
         ("no header", None, "unauthenticated"),
@@ -57,7 +51,7 @@ async fn requests_without_a_valid_token_are_401() {
         ("forged with the same kid", Some(format!("Bearer {}", stranger.token("citizen-1", "citizen"))), "invalid_token"),
         ("unknown kid", Some(format!("Bearer {}", other_kid.token("citizen-1", "citizen"))), "invalid_token"),
         ("alg none", Some(format!("Bearer {alg_none}")), "invalid_token"),
-        ("HS256 with the public key as secret", Some(format!("Bearer {hs256}")), "invalid_token"),
+        ("HS512 with the right key", Some(format!("Bearer {hs512}")), "invalid_token"),
         ("wrong audience", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"aud": "someone-else"}))))), "invalid_token"),
         ("wrong issuer", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"iss": "evil"}))))), "invalid_token"),
         ("unknown role", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"role": "root"}))))), "invalid_token"),

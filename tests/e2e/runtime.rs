@@ -307,7 +307,7 @@ async fn a_connection_whose_server_process_ended_is_not_handed_out_again() {
 /// what it printed.
 async fn start_refused(
     manifest_edit: impl Fn(String) -> String,
-    drop_jwks: bool,
+    drop_keys: bool,
 ) -> (bool, String) {
     let dir = tests::workspace_root()
         .join("target/test-data/refused")
@@ -331,9 +331,9 @@ async fn start_refused(
         ])
         .arg(dir.join("spin.toml"))
         .env("DATABASE_URL", "postgres://nobody:nothing@127.0.0.1:9/none")
-        .env("SPIN_VARIABLE_JWT_JWKS", "{\"keys\":[]}");
-    if drop_jwks {
-        command.env_remove("SPIN_VARIABLE_JWT_JWKS");
+        .env("SPIN_VARIABLE_JWT_KEYS", "{\"keys\":[]}");
+    if drop_keys {
+        command.env_remove("SPIN_VARIABLE_JWT_KEYS");
     }
     let out = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
@@ -350,7 +350,7 @@ async fn start_refused(
 async fn a_missing_required_variable_stops_the_start() {
     let (ok, stderr) = start_refused(|m| m, true).await;
     assert!(!ok);
-    assert!(stderr.contains("SPIN_VARIABLE_JWT_JWKS"), "{stderr}");
+    assert!(stderr.contains("SPIN_VARIABLE_JWT_KEYS"), "{stderr}");
 }
 
 #[tokio::test]

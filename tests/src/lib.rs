@@ -7,8 +7,7 @@
 
 use anyhow::{Context, bail};
 use base64::Engine as _;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use rand::RngCore;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,39 +27,41 @@ pub fn hotline_binary() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target/debug/hotline"))
 }
 
-/// A signing key of the test's own, published to the gateway as a JWK set.
+/// A key of the test's own (an HS256 secret under `kid`), given to the gateway in its key set.
 pub struct Keys {
     pub kid: String,
-    signing: SigningKey,
+    secret: [u8; 32],
 }
 
 impl Keys {
     pub fn generate(kid: &str) -> Keys {
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
         Keys {
             kid: kid.to_owned(),
-            signing: SigningKey::generate(&mut rand::rngs::OsRng),
+            secret,
         }
     }
 
+    /// The key as a JWK set with one key, as the gateway's `jwt_keys` variable takes it.
     pub fn jwks(&self) -> serde_json::Value {
-        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(self.signing.verifying_key().as_bytes());
-        serde_json::json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": x }] })
-    }
-
-    /// The private key as PKCS#8 PEM, as the gateway's `jwt_signing_key` variable takes it.
-    pub fn pem(&self) -> String {
-        self.signing
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .expect("pem")
-            .to_string()
+        let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.secret);
+        serde_json::json!({ "keys": [{ "kty": "oct", "alg": "HS256", "use": "sig", "kid": self.kid, "k": k }] })
     }
 
     /// A token with the given claims, signed with this key.
     pub fn sign(&self, claims: &serde_json::Value) -> String {
-        let pem = self.pem();
-        let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).expect("an Ed25519 key");
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        self.sign_as(jsonwebtoken::Algorithm::HS256, claims)
+    }
+
+    /// A token with the given claims, signed with this key by an HMAC algorithm `algorithm`.
+    pub fn sign_as(
+        &self,
+        algorithm: jsonwebtoken::Algorithm,
+        claims: &serde_json::Value,
+    ) -> String {
+        let key = jsonwebtoken::EncodingKey::from_secret(&self.secret).expect("an HMAC key");
+        let mut header = jsonwebtoken::Header::new(algorithm);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &key).expect("signing")
     }
@@ -306,8 +307,7 @@ impl Platform {
         }
         let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), url.clone()),
-            ("SPIN_VARIABLE_JWT_JWKS".into(), jwks.to_string()),
-            ("SPIN_VARIABLE_JWT_SIGNING_KEY".into(), keys.pem()),
+            ("SPIN_VARIABLE_JWT_KEYS".into(), jwks.to_string()),
             ("SPIN_VARIABLE_JWT_SIGNING_KID".into(), keys.kid.clone()),
             (
                 "SPIN_VARIABLE_SMS_PROVIDER".into(),

@@ -224,20 +224,18 @@ fn hotline(release: bool) -> PathBuf {
         .join("hotline")
 }
 
-/// The Spin variables that carry the token keys: the public JWK set, and the private key with
-/// its `kid` for signing, from the folder `hotline keys` wrote.
+/// The Spin variables that carry the token keys: the key set `hotline keys` wrote into `keys`,
+/// and the `kid` of its key, which signs.
 pub fn signing_variables(keys: &Path) -> anyhow::Result<Vec<(&'static str, String)>> {
-    let jwks = std::fs::read_to_string(keys.join("jwks.json"))
-        .with_context(|| format!("reading {}/jwks.json", keys.display()))?;
-    let kid = serde_json::from_str::<serde_json::Value>(&jwks)?["keys"][0]["kid"]
+    let path = keys.join("keys.json");
+    let set =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let kid = serde_json::from_str::<serde_json::Value>(&set)?["keys"][0]["kid"]
         .as_str()
-        .context("the JWK set names no kid")?
+        .context("the key set names no kid")?
         .to_owned();
-    let pem = std::fs::read_to_string(keys.join("signing.pem"))
-        .with_context(|| format!("reading {}/signing.pem", keys.display()))?;
     Ok(vec![
-        ("SPIN_VARIABLE_JWT_JWKS", jwks),
-        ("SPIN_VARIABLE_JWT_SIGNING_KEY", pem),
+        ("SPIN_VARIABLE_JWT_KEYS", set),
         ("SPIN_VARIABLE_JWT_SIGNING_KID", kid),
     ])
 }
@@ -268,7 +266,7 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     build(release)?;
     let data = root().join(".hotline");
     let keys = data.join("keys");
-    if !keys.join("jwks.json").exists() {
+    if !keys.join("keys.json").exists() {
         step("creating the demo signing key");
         run(Command::new(hotline(release))
             .args(["--data-dir"])

@@ -1,5 +1,5 @@
 //! Sign-in at the front door: staff sign in with a password; every sign-in gets a short-lived
-//! access token (an EdDSA JWT, signed with the key in `jwt_signing_key` under `jwt_signing_kid`)
+//! access token (an HS256 JWT, signed with the key of `jwt_keys` that `jwt_signing_kid` names)
 //! and a refresh token that works once. Administrators manage staff accounts and read the audit
 //! log here too.
 //!
@@ -298,10 +298,20 @@ pub(crate) async fn issue(
         exp: now + access_ttl,
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    let key = jsonwebtoken::EncodingKey::from_ed_pem(variable("jwt_signing_key").await?.as_bytes())
-        .map_err(|e| Failure::Internal(format!("the jwt_signing_key variable: {e}")))?;
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-    header.kid = Some(variable("jwt_signing_kid").await?);
+    let kid = variable("jwt_signing_kid").await?;
+    let secret = crate::auth::secrets(&variable("jwt_keys").await?)
+        .map_err(Failure::Internal)?
+        .into_iter()
+        .find_map(|(id, secret)| (id == kid).then_some(secret))
+        .ok_or_else(|| {
+            Failure::Internal(format!(
+                "jwt_keys has no usable key {kid:?} (jwt_signing_kid)"
+            ))
+        })?;
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret)
+        .map_err(|e| Failure::Internal(format!("the signing key: {e}")))?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(kid);
     let access_token = jsonwebtoken::encode(&header, &claims, &key)
         .map_err(|e| Failure::Internal(format!("signing: {e}")))?;
     Ok(TokenPair {

@@ -1,7 +1,7 @@
 //! `gateway`: the platform's only public route.
 //!
 //! It gives every request an id, refuses oversized bodies (413) and non-JSON bodies (415), verifies
-//! the bearer token against the keys in its `jwt_jwks` variable, checks the caller's role against
+//! the bearer token against the keys in its `jwt_keys` variable, checks the caller's role against
 //! the route table, drops any identity headers the client sent, and forwards the request to the
 //! private component for its path by Spin service chaining, with the verified principal.
 //!

@@ -69,7 +69,7 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Create a new signing key pair for access tokens (`signing.pem`, `jwks.json`).
+    /// Create a new key set for access tokens (`keys.json`: one HS256 secret under `--kid`).
     Keys {
         #[arg(long, default_value = "demo-1")]
         kid: String,

@@ -1,40 +1,76 @@
-//! Signing keys for access tokens, and tokens minted by hand.
+//! Keys for access tokens, and tokens minted by hand.
 //!
-//! The gateway signs the token of everyone who signs in (by SMS, WeChat or password) with the
-//! private half of such a key (`hotline keys` makes one; any Ed25519 key in PKCS#8 PEM will do);
-//! `hotline token` mints a token directly, for the demo, the tests and the bench.
-//!
-//! Keys are Ed25519; the public half is published as a JWK set, which the gateway reads from its
-//! `jwt_jwks` variable. Tokens carry `sub`, `role`, `iss`, `aud`, `iat`, `exp` and `jti`.
+//! The gateway signs the token of everyone who signs in (by SMS, WeChat or password) and checks
+//! every token it is sent, both with HMAC-SHA256 (HS256) under a secret key of the JWK set in its
+//! `jwt_keys` variable: the key `jwt_signing_kid` names signs, and every key in the set is
+//! accepted (components/gateway/src/auth.rs says why a secret rather than a key pair).
+//! `hotline keys` makes such a set with one key; `hotline token` mints a token directly, for the
+//! demo, the tests and the bench. Tokens carry `sub`, `role`, `iss`, `aud`, `iat`, `exp` and `jti`.
 
 use anyhow::Context;
 use base64::Engine as _;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rand::RngCore;
 use serde::Serialize;
 use std::path::Path;
 
 pub const ISSUER: &str = "hotline";
 pub const AUDIENCE: &str = "hotline-api";
 
-/// Writes a new signing key (`signing.pem`) and its public JWK set (`jwks.json`) into `dir`.
+/// The file in a keys folder that holds its JWK set.
+pub const KEYS_FILE: &str = "keys.json";
+
+/// Writes a new key set (`keys.json`: one 32-byte secret under `kid`) into `dir`, readable by
+/// its owner only.
 pub fn generate_keys(dir: &Path, kid: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
     std::fs::create_dir_all(dir)?;
-    let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    let pem = key
-        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-        .context("encoding the signing key")?;
-    std::fs::write(dir.join("signing.pem"), pem.as_bytes())?;
-    std::fs::write(dir.join("kid"), kid)?;
-    std::fs::write(dir.join("jwks.json"), jwks(&key, kid).to_string())?;
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let path = dir.join(KEYS_FILE);
+    let _ = std::fs::remove_file(&path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(key_set(kid, &secret).to_string().as_bytes())?;
     Ok(())
 }
 
-pub fn jwks(key: &SigningKey, kid: &str) -> serde_json::Value {
-    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
-    serde_json::json!({
-        "keys": [{ "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x }]
-    })
+/// A JWK set with one HS256 secret under `kid`.
+pub fn key_set(kid: &str, secret: &[u8]) -> serde_json::Value {
+    let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    serde_json::json!({ "keys": [{ "kty": "oct", "alg": "HS256", "use": "sig", "kid": kid, "k": k }] })
+}
+
+/// The `kid` and secret of the first key in `keys_dir`'s key set (the one that signs).
+pub fn read_keys(keys_dir: &Path) -> anyhow::Result<(String, Vec<u8>)> {
+    let path = keys_dir.join(KEYS_FILE);
+    let set = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (run `hotline keys`)", path.display()))?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&set).with_context(|| format!("{} is not JSON", path.display()))?;
+    let first = &parsed["keys"][0];
+    let kid = first["kid"]
+        .as_str()
+        .with_context(|| format!("the first key in {} has no kid", path.display()))?;
+    let secret = first["k"]
+        .as_str()
+        .and_then(|k| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(k)
+                .ok()
+        })
+        .filter(|secret| secret.len() >= 32)
+        .with_context(|| {
+            format!(
+                "the first key in {} is not a 32-byte secret",
+                path.display()
+            )
+        })?;
+    Ok((kid.to_owned(), secret))
 }
 
 #[derive(Serialize)]
@@ -58,16 +94,7 @@ pub fn mint(
     agency: Option<&str>,
     ttl_seconds: i64,
 ) -> anyhow::Result<String> {
-    let pem = std::fs::read_to_string(keys_dir.join("signing.pem")).with_context(|| {
-        format!(
-            "reading {}/signing.pem (run `hotline keys`)",
-            keys_dir.display()
-        )
-    })?;
-    let kid = std::fs::read_to_string(keys_dir.join("kid"))?
-        .trim()
-        .to_owned();
-    SigningKey::from_pkcs8_pem(&pem).context("the signing key is not an Ed25519 PKCS#8 key")?;
+    let (kid, secret) = read_keys(keys_dir)?;
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: subject,
@@ -79,9 +106,8 @@ pub fn mint(
         exp: now + ttl_seconds,
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(kid);
-    let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes())
-        .context("loading the signing key")?;
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret).context("loading the key")?;
     Ok(jsonwebtoken::encode(&header, &claims, &key)?)
 }
