@@ -19,12 +19,15 @@ pub const AUDIENCE: &str = "hotline-api";
 /// The file in a keys folder that holds its JWK set.
 pub const KEYS_FILE: &str = "keys.json";
 
-/// Writes a new key set (`keys.json`: one 32-byte secret under `kid`) into `dir`, readable by
-/// its owner only.
+/// The length of a secret `hotline keys` makes, and the least it reads (the gateway's least).
+const SECRET_BYTES: usize = 32;
+
+/// Writes a new key set (`keys.json`: one secret of [`SECRET_BYTES`] under `kid`) into `dir`,
+/// readable by its owner only.
 pub fn generate_keys(dir: &Path, kid: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     std::fs::create_dir_all(dir)?;
-    let mut secret = [0u8; 32];
+    let mut secret = [0u8; SECRET_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let path = dir.join(KEYS_FILE);
     let _ = std::fs::remove_file(&path);
@@ -63,10 +66,10 @@ pub fn read_keys(keys_dir: &Path) -> anyhow::Result<(String, Vec<u8>)> {
                 .decode(k)
                 .ok()
         })
-        .filter(|secret| secret.len() >= 32)
+        .filter(|secret| secret.len() >= SECRET_BYTES)
         .with_context(|| {
             format!(
-                "the first key in {} is not a 32-byte secret",
+                "the first key in {} is not a secret of {SECRET_BYTES} bytes or more",
                 path.display()
             )
         })?;
