@@ -126,6 +126,8 @@ pub struct App {
     pub key_value: Option<KeyValue>,
     /// Outbound HTTP/2 connections, for the origins components list in `http2_origins`.
     pub http2: crate::http2::Http2Client,
+    /// Kept-alive outbound HTTP/1.1 connections, for every other origin.
+    pub http1: crate::http1::Http1Client,
     handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
     /// Set when the server stops: instances still running are then dropped with the process,
     /// which is no failure of theirs.
@@ -315,6 +317,7 @@ impl Blueprint {
                 limits,
                 key_value: Some(key_value),
                 http2: crate::http2::Http2Client::default(),
+                http1: crate::http1::Http1Client::default(),
                 handlers,
                 stopping: std::sync::atomic::AtomicBool::new(false),
             }

@@ -142,10 +142,13 @@ impl WasiHttpHooks for OutboundHooks {
                 Ok((response, Box::new(async { Ok(()) }) as BoxedIo))
             });
         }
+        let app = self.app.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as BoxedIo))
+            let app = app
+                .upgrade()
+                .ok_or(wasmtime_wasi_http::Error::DestinationUnavailable)?;
+            let response = app.http1.send(request, options).await?;
+            Ok((response, Box::new(async { Ok(()) }) as BoxedIo))
         })
     }
 }

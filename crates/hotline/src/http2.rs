@@ -88,13 +88,7 @@ async fn connect(scheme: &str, host: &str, port: Option<u16>) -> Result<Sender, 
     let _ = tcp.set_nodelay(true);
     let executor = hyper_util::rt::TokioExecutor::new();
     let (sender, connection) = if tls {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
-        let mut config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"h2".to_vec()];
+        let config = crate::http1::tls_client_config(b"h2");
         let name = rustls::pki_types::ServerName::try_from(host.to_owned())
             .map_err(|_| Error::HttpRequestUriInvalid)?;
         let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))

@@ -11,6 +11,7 @@ mod app;
 mod bindings;
 mod cluster;
 mod host;
+mod http1;
 mod http2;
 mod key_value;
 mod lanes;
