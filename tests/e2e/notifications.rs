@@ -316,6 +316,27 @@ async fn uninstalled_apps_lose_their_tokens_and_expired_access_tokens_are_refres
 }
 
 #[tokio::test]
+async fn pushes_sent_at_once_share_one_new_access_token() {
+    let platform = Platform::start().await;
+    let urban = staff(&platform, "urban-a").await;
+    // As many phones as one account may have.
+    for phone in 0..10 {
+        urban
+            .register_device(&device("fcm", &format!("fcm-token-many-{phone:02}")))
+            .await
+            .expect("device");
+    }
+    dispatched(&platform, "citizen-1").await;
+    eventually(&platform, "every phone gets its push", async || {
+        platform.fcm.delivered().len() == 10
+    })
+    .await;
+    // The ten go out together, and the first of them finds no token yet: one fetches it
+    // while the others wait for it, rather than each signing an assertion and asking Google.
+    assert_eq!(platform.fcm.grants(), 1);
+}
+
+#[tokio::test]
 async fn a_crash_in_the_middle_of_delivery_delays_it_but_does_not_drop_it() {
     let mut platform = Platform::start_with(Options {
         variables: vec![("SPIN_VARIABLE_NOTIFY_LEASE_SECONDS", "3".into())],

@@ -1,9 +1,13 @@
 //! Calling outside services from a component: one HTTP call with connect and first-byte
 //! timeouts, variables as plain results, and access tokens cached in the Spin key-value store
-//! (`default`), which every instance shares, since a fresh instance may serve each request.
+//! (`default`), which every instance shares, since a fresh instance may serve each request, and
+//! in the instance itself.
 
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::body::IncomingBodyExt;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// How long a service may take to accept a connection, and then to start answering.
 const CONNECT_TIMEOUT_MS: u64 = 3_000;
@@ -85,14 +89,39 @@ pub async fn post(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Resul
 }
 
 /// A cached access token.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cached {
     access_token: String,
     expires_at: u64,
 }
 
+impl Cached {
+    fn fresh(&self) -> bool {
+        self.expires_at > now_seconds() + TOKEN_MARGIN_SECONDS
+    }
+}
+
+thread_local! {
+    /// The tokens this instance holds, by key, beside the shared cache: read from the store once
+    /// an instance, not once a call.
+    static HELD: RefCell<HashMap<String, Cached>> = RefCell::new(HashMap::new());
+    /// One fetch of a token at a time in this instance: calls made together wait for the first
+    /// one's token rather than each fetching its own.
+    static FETCHING: RefCell<HashMap<String, Rc<futures::lock::Mutex<()>>>> =
+        RefCell::new(HashMap::new());
+}
+
+fn held(key: &str) -> Option<Cached> {
+    HELD.with(|held| held.borrow().get(key).cloned())
+}
+
 /// The access token kept under `name`: the cached one while it has five minutes left (unless
 /// `force`), else a new one from `fetch` (the token and its lifetime in seconds), cached.
+///
+/// The instance's own copy is looked at first, then the key-value store, which every instance
+/// shares. Only one call at a time in an instance fetches: the deliverer sends a batch at once,
+/// and when no token was cached each send of it fetched its own (ten at once made seven grants,
+/// each an RS256 signature in the guest for FCM, and a request the provider may rate-limit).
 pub async fn cached_token<Fut>(
     name: &str,
     force: bool,
@@ -101,15 +130,38 @@ pub async fn cached_token<Fut>(
 where
     Fut: Future<Output = Result<(String, u64), String>>,
 {
+    let key = format!("access_token:{name}");
+    let before = held(&key);
+    if !force && let Some(cached) = before.as_ref().filter(|c| c.fresh()) {
+        return Ok(cached.access_token.clone());
+    }
+    let lock = FETCHING.with(|locks| locks.borrow_mut().entry(key.clone()).or_default().clone());
+    let _fetching = lock.lock().await;
+    // What may serve now: a fresh token, and when this call's token was refused, another one —
+    // got by a call of this instance while this one waited, or by another instance. (WeChat's
+    // forced refresh ends the token before it, so instances that each forced their own would
+    // end one another's.)
+    let refused = force.then(|| before.map(|b| b.access_token));
+    let usable = |cached: &Cached| {
+        cached.fresh()
+            && match &refused {
+                None => true,
+                Some(Some(token)) => &cached.access_token != token,
+                Some(None) => false,
+            }
+    };
+    if let Some(cached) = held(&key).filter(usable) {
+        return Ok(cached.access_token);
+    }
     let store = spin_sdk::key_value::Store::open_default()
         .await
         .map_err(|e| format!("opening the key-value store: {e:?}"))?;
-    let key = format!("access_token:{name}");
-    if !force
-        && let Ok(Some(cached)) = store.get_json::<Cached>(&key).await
-        && cached.expires_at > now_seconds() + TOKEN_MARGIN_SECONDS
+    if let Ok(Some(cached)) = store.get_json::<Cached>(&key).await
+        && usable(&cached)
     {
-        return Ok(cached.access_token);
+        let token = cached.access_token.clone();
+        HELD.with(|held| held.borrow_mut().insert(key, cached));
+        return Ok(token);
     }
     let (access_token, lifetime) = fetch().await?;
     let cached = Cached {
@@ -120,6 +172,7 @@ where
     if let Err(e) = store.set_json(&key, &cached).await {
         eprintln!("caching the {name} token failed: {e:?}");
     }
+    HELD.with(|held| held.borrow_mut().insert(key, cached));
     Ok(access_token)
 }
 
