@@ -1373,7 +1373,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
             "notifications: {NOTIFICATIONS} queued pushes delivered to the fake FCM, against a native client (8 in flight)"
         ));
         let (ours, direct) = runtime.block_on(async {
-            let ours = deliver_backlog(database_url, &fcm).await?;
+            let ours = deliver_backlog(database_url, &fcm, pid).await?;
             let direct = load::run(
                 fcm.address,
                 8,
@@ -1387,9 +1387,14 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         })?;
         rows.push(Row {
             what: format!("notifications delivered ({NOTIFICATIONS} queued)"),
-            ours: format!("{ours:.0} pushes/s"),
+            ours: format!(
+                "{:.0} pushes/s; CPU a push: runtime {:.0} µs, PostgreSQL {:.0} µs",
+                ours.rate,
+                ours.cpu.runtime * 1e6,
+                ours.cpu.postgres * 1e6
+            ),
             baseline: format!("native client → fake FCM: {}", outcome_cell(&direct)),
-            ratio: format!("{:.2}", ours / direct.rate()),
+            ratio: format!("{:.2}", ours.rate / direct.rate()),
             target: "context (no target yet)",
         });
     }
@@ -1735,11 +1740,21 @@ fn pgbench_latency(database_url: &str, script: &str, transactions: usize) -> any
 }
 
 /// How many pushes the delivery benchmark queues.
-const NOTIFICATIONS: usize = 3000;
+const NOTIFICATIONS: usize = 10_000;
 
 /// Queues `NOTIFICATIONS` pushes to fifty phones, not yet due; makes them due at once and wakes
 /// the deliverer; returns pushes per second until the fake FCM has them all.
-async fn deliver_backlog(database_url: &str, fcm: &fakes::fcm::FakeFcm) -> anyhow::Result<f64> {
+/// How fast the backlog went, and the CPU a push took.
+struct Delivered {
+    rate: f64,
+    cpu: Cpu,
+}
+
+async fn deliver_backlog(
+    database_url: &str,
+    fcm: &fakes::fcm::FakeFcm,
+    runtime_pid: u32,
+) -> anyhow::Result<Delivered> {
     use sqlx::Executor;
     let db = sqlx::PgPool::connect(database_url).await?;
     db.execute(sqlx::AssertSqlSafe(format!(
@@ -1755,23 +1770,34 @@ async fn deliver_backlog(database_url: &str, fcm: &fakes::fcm::FakeFcm) -> anyho
              where n.dedupe_key like 'bench:%';"
     )))
     .await?;
-    let before = fcm.delivered().len();
+    let before = fcm.delivered_count();
+    let cpu = Cpu::now(runtime_pid);
     let started = Instant::now();
     db.execute(
         "update notification_deliveries set next_attempt_at = now() where status = 'pending'; \
          select pg_notify('notifications_queued', '');",
     )
     .await?;
-    while fcm.delivered().len() - before < NOTIFICATIONS {
+    while fcm.delivered_count() - before < NOTIFICATIONS {
         if started.elapsed() > Duration::from_secs(300) {
             bail!(
                 "only {} of {NOTIFICATIONS} pushes arrived in five minutes",
-                fcm.delivered().len() - before
+                fcm.delivered_count() - before
             );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    Ok(NOTIFICATIONS as f64 / started.elapsed().as_secs_f64())
+    let elapsed = started.elapsed();
+    let used = Cpu::now(runtime_pid).since(cpu);
+    let pushes = NOTIFICATIONS as f64;
+    Ok(Delivered {
+        rate: pushes / elapsed.as_secs_f64(),
+        cpu: Cpu {
+            runtime: used.runtime / pushes,
+            postgres: used.postgres / pushes,
+            pgbench: 0.0,
+        },
+    })
 }
 
 /// An access token from the fake's OAuth endpoint, granted as the platform gets one.
@@ -1947,7 +1973,8 @@ fn report(rows: &[Row], database_url: &str) -> String {
          too.\n\n\
          The notifications row queues {NOTIFICATIONS} pushes to 50 phones in the database, makes them due at once and \
          times until the fake FCM (in the bench process, HTTP/1.1) has them all: the deliverer's claims, sends (16 at a \
-         time per run) and updates. Its baseline is a native closed-loop client posting the same message to the same \
+         time per run) and updates; the CPU a push is the runtime's and PostgreSQL's over that time, divided by the \
+         pushes. Its baseline is a native closed-loop client posting the same message to the same \
          fake with 8 in flight.\n\n\
          The KPI report rows seed a year of orders filed in time order (1M, then 9M more; one in fifty still open, 60% \
          rated; after each seeding, and the sweep's, the tables are vacuumed and analysed, as a night's maintenance \

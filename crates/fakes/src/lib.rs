@@ -207,6 +207,11 @@ impl<P: Clone + Send + 'static> PushFake<P> {
         lock(&self.state).delivered.clone()
     }
 
+    /// How many messages were accepted so far (without copying them, as `delivered` does).
+    pub fn delivered_count(&self) -> usize {
+        lock(&self.state).delivered.len()
+    }
+
     /// How many access tokens were granted.
     pub fn grants(&self) -> usize {
         lock(&self.state).grants
