@@ -62,9 +62,13 @@ impl Http1Client {
         let uri = request.uri();
         let tls = uri.scheme() == Some(&Scheme::HTTPS);
         let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
-        let host = authority.host().to_owned();
         let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let origin = format!("{}://{host}:{port}", if tls { "https" } else { "http" });
+        let origin = format!(
+            "{}://{}:{port}",
+            if tls { "https" } else { "http" },
+            authority.host()
+        );
+        let host = connect_host(authority.host()).to_owned();
         let timeout = |pick: fn(&RequestOptions) -> Option<Duration>| {
             options.as_ref().and_then(pick).unwrap_or(DEFAULT_TIMEOUT)
         };
@@ -185,6 +189,14 @@ pub fn tls_client_config(protocol: &[u8]) -> rustls::ClientConfig {
 
 fn lock(idle: &IdleLists) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Idle>>> {
     idle.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The host to connect to and name to TLS: an IPv6 address without the brackets a URI writes it
+/// in (`[::1]`), which neither the resolver nor rustls takes.
+pub fn connect_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 fn path_only(uri: &Uri) -> Result<Uri, Error> {
@@ -319,6 +331,13 @@ mod tests {
         let response = client.send(get(port), None).await.expect("an answer");
         let body = response.into_body().collect().await.expect("a body");
         String::from_utf8(body.to_bytes().to_vec()).expect("text")
+    }
+
+    #[test]
+    fn an_ipv6_host_is_connected_to_without_its_brackets() {
+        assert_eq!(connect_host("[::1]"), "::1");
+        assert_eq!(connect_host("fcm.googleapis.com"), "fcm.googleapis.com");
+        assert_eq!(connect_host("127.0.0.1"), "127.0.0.1");
     }
 
     #[tokio::test]

@@ -50,7 +50,11 @@ impl Http2Client {
             _ => {
                 let sender = tokio::time::timeout(
                     connect_timeout,
-                    connect(&scheme, authority.host(), authority.port_u16()),
+                    connect(
+                        &scheme,
+                        crate::http1::connect_host(authority.host()),
+                        authority.port_u16(),
+                    ),
                 )
                 .await
                 .map_err(|_| Error::ConnectionTimeout)??;
