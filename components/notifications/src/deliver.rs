@@ -4,8 +4,9 @@
 //! It claims due deliveries with `FOR UPDATE SKIP LOCKED` — so several instances, on one runtime
 //! or many, never take the same row — and leases them by moving `next_attempt_at` two minutes on
 //! and counting the attempt. An instance that dies mid-send leaves its rows to be claimed again
-//! when the lease runs out: a crash delays a message, never drops it. Then it sends each (a few at
-//! a time), and records what the provider said:
+//! when the lease runs out: a crash delays a message, never drops it (one the provider took before
+//! the crash goes again: delivery is at least once). Then it sends them, a few at a time, a new
+//! send starting as each ends, and records what the provider said:
 //! - sent → `sent`;
 //! - retry → back to `pending` after exponential backoff with jitter, or at least Retry-After;
 //! - the address is gone (UNREGISTERED, 410, 80300007, a bad number) → `dropped`, and the device
@@ -19,13 +20,14 @@ use crate::devices::forget;
 use crate::error::ApiError;
 use crate::providers::{self, Claimed};
 use api_plumbing::{Reply, connect, reply_with};
+use futures::StreamExt;
 use order_store::db::{Connection, Row};
 use order_store::{required, text};
 use push::Outcome;
 use spin_sdk::http::StatusCode;
 use std::time::{Duration, Instant};
 
-/// Rows claimed at once, and sent at once.
+/// Rows claimed at once, and how many of them are being sent at any moment.
 const BATCH: i64 = 64;
 const IN_FLIGHT: usize = 16;
 
@@ -118,24 +120,35 @@ pub async fn run() -> Result<Reply, ApiError> {
             break;
         }
         let batch = rows.iter().map(claimed).collect::<Result<Vec<_>, _>>()?;
-        for (index, chunk) in batch.chunks(IN_FLIGHT).enumerate() {
-            if started.elapsed() >= BUDGET {
-                // Out of time with part of the batch unsent: those go back at once, their attempt
-                // not counted, rather than waiting out the lease.
-                release(&db, &batch[index * IN_FLIGHT..]).await?;
-                break;
-            }
-            let outcomes = futures::future::join_all(chunk.iter().map(send)).await;
-            // What was sent is recorded in one statement; the rest one by one.
-            let mut sent = Vec::new();
-            for (delivery, outcome) in chunk.iter().zip(outcomes) {
-                match outcome {
-                    Outcome::Sent(reference) => sent.push((delivery.delivery_id, reference)),
-                    other => record(&db, delivery, other, &settings, &mut totals).await?,
+        // Up to IN_FLIGHT sends at once across the batch, a new one starting as each ends, so
+        // that a slow answer holds up only its own slot; none starts once the budget is spent.
+        let mut outcomes = futures::stream::iter(batch.iter().enumerate())
+            .map(|(index, delivery)| async move {
+                if started.elapsed() >= BUDGET {
+                    return (index, None);
                 }
+                (index, Some(send(delivery).await))
+            })
+            .buffer_unordered(IN_FLIGHT);
+        // What was sent is recorded in one statement at the batch's end; the rest one by one,
+        // as each answer comes (the other requests stay in flight meanwhile).
+        let mut sent = Vec::new();
+        let mut untried = Vec::new();
+        while let Some((index, outcome)) = outcomes.next().await {
+            let delivery = &batch[index];
+            match outcome {
+                None => untried.push(delivery.delivery_id),
+                Some(Outcome::Sent(reference)) => sent.push((delivery.delivery_id, reference)),
+                Some(other) => record(&db, delivery, other, &settings, &mut totals).await?,
             }
-            totals.sent += u32::try_from(sent.len()).unwrap_or(u32::MAX);
-            mark_sent(&db, sent).await?;
+        }
+        totals.sent += u32::try_from(sent.len()).unwrap_or(u32::MAX);
+        mark_sent(&db, sent).await?;
+        if !untried.is_empty() {
+            // Out of time with part of the batch unsent: those go back at once, their attempt
+            // not counted, rather than waiting out the lease.
+            release(&db, &untried).await?;
+            break;
         }
     }
     if !drained {
@@ -232,13 +245,9 @@ async fn record(
     Ok(())
 }
 
-/// Gives up on a delivery, unless another instance has claimed it since (after our lease ran out).
 /// Gives claimed deliveries back untried.
-async fn release(db: &Connection, untried: &[Claimed]) -> Result<(), ApiError> {
-    let ids: Vec<Option<String>> = untried
-        .iter()
-        .map(|d| Some(d.delivery_id.to_string()))
-        .collect();
+async fn release(db: &Connection, untried: &[uuid::Uuid]) -> Result<(), ApiError> {
+    let ids: Vec<Option<String>> = untried.iter().map(|id| Some(id.to_string())).collect();
     db.execute(
         "update notification_deliveries set attempts = attempts - 1, next_attempt_at = now(), claimed_until = null \
          where delivery_id = any($1::text[]::uuid[]) and status = 'pending'",
@@ -271,6 +280,7 @@ async fn mark_sent(
     Ok(())
 }
 
+/// Gives up on a delivery, unless another instance has claimed it since (after our lease ran out).
 async fn dead(db: &Connection, delivery: &Claimed, error: &str) -> Result<(), ApiError> {
     eprintln!(
         "notifications: delivery {} is dead: {error}",
