@@ -10,7 +10,7 @@
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
@@ -21,6 +21,8 @@ type Sender = hyper::client::conn::http2::SendRequest<WasiBody>;
 #[derive(Default)]
 pub struct Http2Client {
     connections: Mutex<HashMap<String, Sender>>,
+    /// The TLS settings, made on the first `https` connection (the root store is built once).
+    tls: std::sync::OnceLock<Arc<rustls::ClientConfig>>,
 }
 
 /// How long a connection attempt may take when the guest sets no timeout.
@@ -50,7 +52,7 @@ impl Http2Client {
             _ => {
                 let sender = tokio::time::timeout(
                     connect_timeout,
-                    connect(
+                    self.connect(
                         &scheme,
                         crate::http1::connect_host(authority.host()),
                         authority.port_u16(),
@@ -81,43 +83,46 @@ impl Http2Client {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Sender>> {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-async fn connect(scheme: &str, host: &str, port: Option<u16>) -> Result<Sender, Error> {
-    let tls = scheme == "https";
-    let port = port.unwrap_or(if tls { 443 } else { 80 });
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .map_err(Error::Connect)?;
-    let _ = tcp.set_nodelay(true);
-    let executor = hyper_util::rt::TokioExecutor::new();
-    let (sender, connection) = if tls {
-        let config = crate::http1::tls_client_config(b"h2");
-        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-            .map_err(|_| Error::HttpRequestUriInvalid)?;
-        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-            .connect(name, tcp)
+    async fn connect(&self, scheme: &str, host: &str, port: Option<u16>) -> Result<Sender, Error> {
+        let tls = scheme == "https";
+        let port = port.unwrap_or(if tls { 443 } else { 80 });
+        let tcp = TcpStream::connect((host, port))
             .await
-            .map_err(Error::Tls)?;
-        if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
-            return Err(Error::HttpProtocolError);
-        }
-        let (sender, connection) = hyper::client::conn::http2::Builder::new(executor)
-            .handshake(hyper_util::rt::TokioIo::new(stream))
-            .await?;
-        (sender, Box::pin(connection) as ConnectionTask)
-    } else {
-        let (sender, connection) = hyper::client::conn::http2::Builder::new(executor)
-            .handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await?;
-        (sender, Box::pin(connection) as ConnectionTask)
-    };
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "an outbound HTTP/2 connection ended");
-        }
-    });
-    Ok(sender)
+            .map_err(Error::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let executor = hyper_util::rt::TokioExecutor::new();
+        let (sender, connection) = if tls {
+            let config = self
+                .tls
+                .get_or_init(|| Arc::new(crate::http1::tls_client_config(b"h2")))
+                .clone();
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                .map_err(|_| Error::HttpRequestUriInvalid)?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(Error::Tls)?;
+            if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                return Err(Error::HttpProtocolError);
+            }
+            let (sender, connection) = hyper::client::conn::http2::Builder::new(executor)
+                .handshake(hyper_util::rt::TokioIo::new(stream))
+                .await?;
+            (sender, Box::pin(connection) as ConnectionTask)
+        } else {
+            let (sender, connection) = hyper::client::conn::http2::Builder::new(executor)
+                .handshake(hyper_util::rt::TokioIo::new(tcp))
+                .await?;
+            (sender, Box::pin(connection) as ConnectionTask)
+        };
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "an outbound HTTP/2 connection ended");
+            }
+        });
+        Ok(sender)
+    }
 }
 
 type ConnectionTask = std::pin::Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;
