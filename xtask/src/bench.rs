@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 const WARMUP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(3);
-/// Each comparison alternates ours and its baseline this many times and reports the medians, so
-/// that a noisy moment on the shared machine moves one or two rounds, not the figure.
+/// Each comparison alternates ours and its baseline this many times and reports medians (the
+/// ratio's over the rounds' own), so that a noisy moment on the shared machine moves one or two
+/// rounds, not the figure.
 const ROUNDS: usize = 5;
 /// The time limit of one request, for our runtime and for `wasmtime serve` alike.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -98,9 +99,11 @@ impl Rounds {
         sorted[sorted.len() / 2]
     }
 
-    /// The ratio of the medians, and each round's ratio, e.g. `0.45 (0.41, 0.45, 0.47)`.
+    /// The median of the rounds' own ratios, and each of them, e.g. `0.45 (rounds 0.41, 0.45,
+    /// 0.47)`. A round's ratio is ours over the baseline run right after it, so that the machine's
+    /// drift between rounds (other tenants, a checkpoint) cancels; the ratio of the two sides'
+    /// medians can come from rounds far apart (the hop once read 0.67 that way, 0.56 this way).
     fn ratio(&self) -> String {
-        let median = self.our_median().rate() / self.baseline_median().0;
         let mut each: Vec<f64> = self
             .ours
             .iter()
@@ -108,6 +111,7 @@ impl Rounds {
             .map(|(ours, (base, _))| ours.rate() / base)
             .collect();
         each.sort_by(f64::total_cmp);
+        let median = each[each.len() / 2];
         let each: Vec<String> = each.iter().map(|r| format!("{r:.2}")).collect();
         format!("{median:.2} (rounds {})", each.join(", "))
     }
@@ -1902,7 +1906,8 @@ fn report(rows: &[Row], database_url: &str) -> String {
         text,
         "Written by `cargo xtask bench` on {}. Client, runtime and PostgreSQL share the machine: {cores} cores ({cpu}). \
          Each figure is beside its baseline, measured in the same run: ours and the baseline alternate for {ROUNDS} \
-         rounds of {} s (after {} s of warm-up each) and the medians are shown, with each round's ratio; \
+         rounds of {} s (after {} s of warm-up each); each side's median round is shown, and the ratio is the median of \
+         the rounds' own ratios (ours over the baseline run right after it), each round's listed; \
          closed-loop clients on keep-alive HTTP/1.1 connections (the bench's own load generator, a release \
          build, in this process); every latency recorded.\n",
         command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
