@@ -959,6 +959,9 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    // What is measured: the commit the build is of, taken before it (the tree may change during
+    // a run half an hour long).
+    let revision = source_revision();
     crate::build(true)?;
     let data = root().join("target/bench-data");
     std::fs::create_dir_all(&data)?;
@@ -975,7 +978,7 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
         bail!("the bench cluster did not start");
     }
     let database_url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let result = measure(&data, &database_url, only);
+    let result = measure(&data, &database_url, only, &revision);
     step("dropping the bench database and stopping its cluster");
     if let Err(error) = drop_database(&database_url, &database) {
         eprintln!("xtask: could not drop {database}: {error:#}");
@@ -1028,7 +1031,12 @@ fn drop_database(database_url: &str, database: &str) -> anyhow::Result<()> {
         })
 }
 
-fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyhow::Result<String> {
+fn measure(
+    data: &std::path::Path,
+    database_url: &str,
+    only: &[String],
+    revision: &str,
+) -> anyhow::Result<String> {
     let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     run(Command::new(hotline(true))
         .arg("--data-dir")
@@ -1517,7 +1525,7 @@ fn measure(data: &std::path::Path, database_url: &str, only: &[String]) -> anyho
         target: "< 150 MB under load",
     });
 
-    Ok(report(&rows.0, database_url))
+    Ok(report(&rows.0, database_url, revision))
 }
 
 /// The data the KPI report is timed over: orders over the past 360 days (1×, then 10×).
@@ -1881,9 +1889,29 @@ fn command_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// The commit the working tree is at, and whether it has changes beyond it, for the report:
+/// ``commit `180ebb7` `` or ``commit `180ebb7` with uncommitted changes``.
+fn source_revision() -> String {
+    let commit = command_line("git", &["rev-parse", "--short", "HEAD"]);
+    if commit.is_empty() {
+        return "a tree outside git".into();
+    }
+    let changed = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(root())
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false);
+    if changed {
+        format!("commit `{commit}` with uncommitted changes")
+    } else {
+        format!("commit `{commit}`")
+    }
+}
+
 /// The report: the table, then how each row was measured. `database_url` says how the runtime
-/// and pgbench reach PostgreSQL (both by the same URL).
-fn report(rows: &[Row], database_url: &str) -> String {
+/// and pgbench reach PostgreSQL (both by the same URL); `revision`, what was built.
+fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
     let transport = if database_url.contains("?host=/") {
         "over its Unix socket (the private cluster's URL names it)"
     } else {
@@ -1904,7 +1932,7 @@ fn report(rows: &[Row], database_url: &str) -> String {
     let _ = writeln!(text, "# Benchmarks\n");
     let _ = writeln!(
         text,
-        "Written by `cargo xtask bench` on {}. Client, runtime and PostgreSQL share the machine: {cores} cores ({cpu}). \
+        "Written by `cargo xtask bench` on {}, from {revision}. Client, runtime and PostgreSQL share the machine: {cores} cores ({cpu}). \
          Each figure is beside its baseline, measured in the same run: ours and the baseline alternate for {ROUNDS} \
          rounds of {} s (after {} s of warm-up each); each side's median round is shown, and the ratio is the median of \
          the rounds' own ratios (ours over the baseline run right after it), each round's listed; \
