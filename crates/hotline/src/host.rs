@@ -121,9 +121,9 @@ impl WasiHttpHooks for OutboundHooks {
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        // One future per route rather than one for the three: a single future holding any of the
-        // three sends measured slower on the gateway hop (paired bench runs, requests a second
-        // 0.48-0.54 of one component's against 0.55-0.60).
+        // One future per route. A single future holding any of the three sends measured no
+        // better on the gateway hop (its requests a second over one component's, bench runs
+        // with the two builds in turn: 0.48-0.54 with it, 0.50-0.60 without).
         if let Some(target) = host.strip_suffix(INTERNAL_SUFFIX) {
             let target = target.to_owned();
             let app = self.app.clone();
