@@ -7,10 +7,12 @@
 //!
 //! Each step prints a `==>` line, so a long first build shows where it is.
 //! - `cargo xtask openapi`: rewrite `mobile-api/openapi.json` from the API types.
+//! - `cargo xtask release`: the runtime's profile-guided build, which the bench measures.
 //! - `cargo xtask bench`: release build, fresh database, load, and `BENCHMARKS.md`.
 
 mod bench;
 mod load;
+mod pgo;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -37,9 +39,10 @@ fn main() -> std::process::ExitCode {
         Some("build") => setup().and_then(|()| build(false)),
         Some("openapi") => write_openapi(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("release") => release(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <up | test [test args] | build | openapi | bench [section ...]>"
+                "usage: cargo xtask <up | test [test args] | build | release | openapi | bench [section ...]>"
             );
             return std::process::ExitCode::from(2);
         }
@@ -195,14 +198,18 @@ fn postgis_missing() -> Option<String> {
     (!std::path::Path::new(&control).exists()).then(|| major.to_string())
 }
 
-fn build(release: bool) -> anyhow::Result<()> {
+fn build_components() -> anyhow::Result<()> {
     step("building the components (wasm32-wasip2)");
     let mut components = cargo();
     components.args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
     for component in COMPONENTS {
         components.args(["-p", component]);
     }
-    run(&mut components)?;
+    run(&mut components)
+}
+
+fn build(release: bool) -> anyhow::Result<()> {
+    build_components()?;
     step(if release {
         "building the runtime in release (optimised as one unit: its last step, silent, takes \
          several minutes)"
@@ -215,6 +222,19 @@ fn build(release: bool) -> anyhow::Result<()> {
         runtime.arg("--release");
     }
     run(&mut runtime)
+}
+
+/// The runtime built for deployment: profile-guided, as the bench measures it (`pgo.rs`).
+fn release() -> anyhow::Result<()> {
+    setup()?;
+    build_components()?;
+    let runtime = pgo::optimised_runtime()?;
+    eprintln!(
+        "\nthe runtime: {}\nthe components: {}",
+        runtime.display(),
+        root().join("target/wasm32-wasip2/wasm").display()
+    );
+    Ok(())
 }
 
 fn hotline(release: bool) -> PathBuf {
