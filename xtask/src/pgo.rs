@@ -8,8 +8,10 @@
 //! Measured reason in ARCHITECTURE.md (`crates/hotline`, Build).
 //!
 //! The counts are made again only when the instrumented build changed (a source did), and the
-//! optimised build is redone only when the counts changed; both builds keep target directories of
-//! their own, beside the plain release build's.
+//! optimised build is redone only when the counts changed (rustc lists the counts among its
+//! inputs). The instrumented build keeps a target directory of its own (`target/pgo`); the
+//! optimised one is built for the host by name (`target/<host>/release/hotline`), so that it
+//! shares the plain release build's build scripts and procedural macros but not its runtime.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
