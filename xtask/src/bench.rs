@@ -12,7 +12,7 @@ use http_body_util::Full;
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -263,6 +263,7 @@ fn bench_manifest(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 fn start_server(
+    binary: &Path,
     data: &std::path::Path,
     manifest: &std::path::Path,
     database_url: &str,
@@ -270,7 +271,7 @@ fn start_server(
     fcm: &fakes::fcm::FakeFcm,
 ) -> anyhow::Result<(Server, Duration)> {
     let launched = Instant::now();
-    let mut child = Command::new(runtime_binary())
+    let mut child = Command::new(binary)
         .arg("--data-dir")
         .arg(data)
         .arg("serve")
@@ -844,8 +845,8 @@ fn tracking_path(tracking_number: &str) -> &'static str {
 const FILING_CLIENTS: [usize; 3] = [1, 16, 64];
 
 /// A citizen's token for `subject`, minted by the runtime with the bench's keys.
-fn citizen_token(data: &std::path::Path, subject: &str) -> anyhow::Result<String> {
-    let out = Command::new(runtime_binary())
+fn citizen_token(binary: &Path, data: &std::path::Path, subject: &str) -> anyhow::Result<String> {
+    let out = Command::new(binary)
         .arg("--data-dir")
         .arg(data)
         .args(["token", "--subject", subject, "--role", "citizen"])
@@ -974,29 +975,16 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The runtime binary the bench starts: the profile-guided build it measures, or, while the
-/// counts for that build are taken, the instrumented one.
-static RUNTIME: std::sync::Mutex<PathBuf> = std::sync::Mutex::new(PathBuf::new());
-
-fn runtime_binary() -> PathBuf {
-    RUNTIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
-}
-
-/// Runs the sections `only` (all when empty) with the runtime `binary` on a fresh database of
-/// the bench's cluster, and gives the report.
+/// Runs the sections `only` (all when empty) with the runtime `binary` (the profile-guided build
+/// the bench measures or, while the counts for it are taken, the instrumented one) on a fresh
+/// database of the bench's cluster, and gives the report.
 pub fn run_on(binary: &Path, only: &[String], revision: &str) -> anyhow::Result<String> {
-    *RUNTIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = binary.to_owned();
     let data = root().join("target/bench-data");
     std::fs::create_dir_all(&data)?;
 
     step("starting a fresh database");
     let database = format!("bench_{}", std::process::id());
-    let out = Command::new(runtime_binary())
+    let out = Command::new(binary)
         .arg("--data-dir")
         .arg(&data)
         .args(["db", "start", "--database", &database])
@@ -1006,12 +994,12 @@ pub fn run_on(binary: &Path, only: &[String], revision: &str) -> anyhow::Result<
         bail!("the bench cluster did not start");
     }
     let database_url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let result = measure(&data, &database_url, only, revision);
+    let result = measure(binary, &data, &database_url, only, revision);
     step("dropping the bench database and stopping its cluster");
     if let Err(error) = drop_database(&database_url, &database) {
         eprintln!("xtask: could not drop {database}: {error:#}");
     }
-    let _ = Command::new(runtime_binary())
+    let _ = Command::new(binary)
         .arg("--data-dir")
         .arg(&data)
         .args(["db", "stop"])
@@ -1054,24 +1042,22 @@ fn drop_database(database_url: &str, database: &str) -> anyhow::Result<()> {
 }
 
 fn measure(
+    binary: &Path,
     data: &std::path::Path,
     database_url: &str,
     only: &[String],
     revision: &str,
 ) -> anyhow::Result<String> {
     let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
-    run(Command::new(runtime_binary())
-        .arg("--data-dir")
-        .arg(data)
-        .arg("keys"))?;
+    run(Command::new(binary).arg("--data-dir").arg(data).arg("keys"))?;
     let signing = crate::signing_variables(&data.join("keys"))?;
-    let token = citizen_token(data, "bench-citizen")?;
+    let token = citizen_token(binary, data, "bench-citizen")?;
     // Each filing client is a citizen of its own, as pgbench's clients are (`pgbench-<client>`):
     // one principal for all would make its rate-counter row a hot spot that production, where
     // each citizen files now and then, never has.
     let filing_tokens = if wanted("filing") {
         (0..FILING_CLIENTS.into_iter().max().unwrap_or(1))
-            .map(|client| citizen_token(data, &format!("bench-citizen-{client}")))
+            .map(|client| citizen_token(binary, data, &format!("bench-citizen-{client}")))
             .collect::<anyhow::Result<Vec<_>>>()?
     } else {
         Vec::new()
@@ -1086,9 +1072,9 @@ fn measure(
     let fcm = runtime.block_on(fakes::fcm::FakeFcm::start("127.0.0.1:0".parse()?))?;
 
     step("start-up: launch to first answer (the second start has a warm compile cache)");
-    let (first, cold) = start_server(data, &manifest, database_url, &signing, &fcm)?;
+    let (first, cold) = start_server(binary, data, &manifest, database_url, &signing, &fcm)?;
     drop(first);
-    let (server, warm) = start_server(data, &manifest, database_url, &signing, &fcm)?;
+    let (server, warm) = start_server(binary, data, &manifest, database_url, &signing, &fcm)?;
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
@@ -1434,7 +1420,7 @@ fn measure(
     }
     if wanted("report") {
         let supervisor = {
-            let out = Command::new(runtime_binary())
+            let out = Command::new(binary)
                 .arg("--data-dir")
                 .arg(data)
                 .args([
