@@ -994,7 +994,9 @@ pub fn run_on(binary: &Path, only: &[String], revision: &str) -> anyhow::Result<
         bail!("the bench cluster did not start");
     }
     let database_url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    stop_on_interrupt(Some((binary.to_owned(), data.clone())));
     let result = measure(binary, &data, &database_url, only, revision);
+    stop_on_interrupt(None);
     step("dropping the bench database and stopping its cluster");
     if let Err(error) = drop_database(&database_url, &database) {
         eprintln!("xtask: could not drop {database}: {error:#}");
@@ -1005,6 +1007,45 @@ pub fn run_on(binary: &Path, only: &[String], revision: &str) -> anyhow::Result<
         .args(["db", "stop"])
         .status();
     result
+}
+
+/// The runtime and data folder of the cluster a run has started, while it runs.
+type Running = Option<(std::path::PathBuf, std::path::PathBuf)>;
+
+/// Makes an interrupted run (Ctrl-C) stop the cluster `running` names, as a finished run does,
+/// and then end; `None` once the run has stopped it itself. The runtime, pgbench and the seeding
+/// it started end with the same signal (the terminal sends it to the whole process group); the
+/// cluster runs in a session of its own, and would otherwise hold its memory until the next run.
+/// The run's database is left for the next run to drop with any others left behind.
+fn stop_on_interrupt(running: Running) {
+    static RUNNING: std::sync::Mutex<Running> = std::sync::Mutex::new(None);
+    static WATCHING: std::sync::Once = std::sync::Once::new();
+    *RUNNING.lock().expect("never poisoned") = running;
+    WATCHING.call_once(|| {
+        let watcher = std::thread::Builder::new()
+            .name("interrupt".into())
+            .spawn(|| {
+                let interrupted = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|runtime| runtime.block_on(tokio::signal::ctrl_c()));
+                if !matches!(interrupted, Ok(Ok(()))) {
+                    return; // no handler: Ctrl-C ends the run as it always did
+                }
+                if let Some((binary, data)) = RUNNING.lock().expect("never poisoned").take() {
+                    eprintln!("\nxtask: interrupted; stopping the bench's cluster");
+                    let _ = Command::new(binary)
+                        .arg("--data-dir")
+                        .arg(data)
+                        .args(["db", "stop"])
+                        .status();
+                }
+                std::process::exit(130);
+            });
+        if let Err(error) = watcher {
+            eprintln!("xtask: Ctrl-C will leave the bench's cluster running: {error}");
+        }
+    });
 }
 
 /// Drops the run's database (the report's orders alone take gigabytes), and any that earlier

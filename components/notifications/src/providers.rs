@@ -69,13 +69,26 @@ fn read_token(provider: &str, answer: &Answer) -> Result<push::AccessToken, Stri
     serde_json::from_slice(&answer.body).map_err(|e| format!("the {provider} token answer: {e}"))
 }
 
-async fn fcm_account() -> Result<push::fcm::ServiceAccount, String> {
+/// The FCM service account, parsed once per instance, as its variable is read once per instance
+/// (`api_plumbing::variable`): every push needs its project id, and the key is some 2 KB of JSON.
+/// A variable that is missing or not a key is not kept, and is read again on the next push.
+async fn fcm_account() -> Result<std::sync::Arc<push::fcm::ServiceAccount>, String> {
+    thread_local! {
+        static ACCOUNT: std::cell::RefCell<Option<std::sync::Arc<push::fcm::ServiceAccount>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    if let Some(account) = ACCOUNT.with_borrow(Clone::clone) {
+        return Ok(account);
+    }
     let json = variable("fcm_service_account").await?;
     if json.trim().is_empty() {
         return Err("FCM is not configured (fcm_service_account)".into());
     }
-    serde_json::from_str(&json)
-        .map_err(|e| format!("fcm_service_account is not a service-account key: {e}"))
+    let account = serde_json::from_str::<push::fcm::ServiceAccount>(&json)
+        .map(std::sync::Arc::new)
+        .map_err(|e| format!("fcm_service_account is not a service-account key: {e}"))?;
+    ACCOUNT.set(Some(account.clone()));
+    Ok(account)
 }
 
 async fn fcm_token() -> Result<push::AccessToken, String> {
