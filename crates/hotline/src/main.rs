@@ -70,10 +70,19 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Create a new key set for access tokens (`keys.json`: one HS256 secret under `--kid`).
+    /// Create a new key set for access tokens (`keys.json`: one HS256 secret under `--kid`), in
+    /// place of any set there; or, with `--rotate`, add a new signing key to the set and keep the
+    /// others; or retire one with `--retire <kid>`.
     Keys {
         #[arg(long, default_value = "demo-1")]
         kid: String,
+        /// Put a new key under `--kid` at the head of the set, where it signs, keeping the keys
+        /// already there accepted until the tokens they signed have expired.
+        #[arg(long, conflicts_with = "retire")]
+        rotate: bool,
+        /// Remove this key from the set (not the one that signs).
+        #[arg(long, value_name = "KID")]
+        retire: Option<String>,
     },
     /// Mint an access token by hand (for the demo, the tests and the bench; people sign in
     /// through the API).
@@ -300,9 +309,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             cluster::Cluster::open(&data_dir.join("pg"))?.stop();
             Ok(())
         }
-        Command::Keys { kid } => {
+        Command::Keys {
+            kid,
+            rotate,
+            retire,
+        } => {
             let dir = data_dir.join("keys");
-            tokens::generate_keys(&dir, &kid)?;
+            match (rotate, retire) {
+                (true, _) => tokens::rotate_keys(&dir, &kid)?,
+                (false, Some(old)) => tokens::retire_key(&dir, &old)?,
+                (false, None) => tokens::generate_keys(&dir, &kid)?,
+            }
+            let kids = tokens::key_ids(&dir)?;
+            if let Some((signing, others)) = kids.split_first() {
+                eprintln!(
+                    "hotline: the key set signs with `{signing}`{}; set JWT_KEYS and \
+                     JWT_SIGNING_KID from it on every runtime",
+                    if others.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" and also accepts `{}`", others.join("`, `"))
+                    }
+                );
+            }
             println!("{}", dir.display());
             Ok(())
         }
