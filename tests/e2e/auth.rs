@@ -403,10 +403,12 @@ async fn answers_state_their_length() {
 #[tokio::test]
 async fn requests_over_the_minute_limit_are_429_with_retry_after() {
     let platform = Platform::start().await;
-    // The window is a minute; fill the principal's current minute as if it had been busy.
+    // The window is a minute; fill the principal's current minute as if it had been busy, and
+    // the next one too, in case the requests below land after the minute turns.
     sqlx::query(
         "insert into rate_counters (key, window_start, hits) \
-         values ('p:citizen-flood', date_trunc('minute', now()), 600)",
+         select 'p:citizen-flood', date_trunc('minute', now()) + make_interval(mins => m), 600 \
+         from generate_series(0, 1) m",
     )
     .execute(&platform.db)
     .await
