@@ -776,17 +776,21 @@ fn rate_count(principal: &str) -> String {
 }
 
 /// The SQL behind `GET /api/v1/requests/{id}` as pgbench runs it, with the values the platform
-/// sends as parameters sent as parameters too (`:subject`, `:tracking_number`, given with `-D`):
-/// the gateway's rate counter, then intake's order with its events.
+/// sends as parameters sent as parameters too (`:tracking_number`, given with `-D`, and the
+/// client's citizen, `'bench-citizen-' || :client_id`): the gateway's rate counter, then
+/// intake's order with its events.
 pub fn tracking_script() -> String {
-    TRACKING_TEMPLATE.replace("@RATE_COUNT@", &rate_count("'p' || ':' || :subject"))
+    TRACKING_TEMPLATE
+        .replace("@RATE_COUNT@", &rate_count("'p' || ':' || @SUBJECT@"))
+        .replace("@SUBJECT@", &format!("'{CITIZEN}' || :client_id"))
 }
 
-/// [`tracking_script`] with `@RATE_COUNT@` for the gateway's statement.
+/// [`tracking_script`] with `@RATE_COUNT@` for the gateway's statement and `@SUBJECT@` for the
+/// citizen who tracks.
 const TRACKING_TEMPLATE: &str = "\
 \\set slot random(0, 7)
 @RATE_COUNT@;
-select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = :subject) as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = :subject) as following, (select coalesce(json_agg(json_build_array(e.event, e.note, (extract(epoch from e.created_at) * 1000000)::int8) order by e.work_order_event_id), '[]')::text from work_order_events e where e.work_order_id = o.work_order_id) as events from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.tracking_number = :tracking_number;
+select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, o.title, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, o.grid_id, g.name as grid_name, o.contact_phone, o.channel, o.urgent, o.confidential, o.photo_urls, o.created_at, o.updated_at, p.tracking_number as merged_into_number, (ci.subject = @SUBJECT@) as own, exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id where f.work_order_id = o.work_order_id and fc.subject = @SUBJECT@) as following, (select coalesce(json_agg(json_build_array(e.event, e.note, (extract(epoch from e.created_at) * 1000000)::int8) order by e.work_order_event_id), '[]')::text from work_order_events e where e.work_order_id = o.work_order_id) as events from work_orders o join categories c on c.category_id = o.category_id left join districts d on d.district_id = o.district_id left join grids g on g.grid_id = o.grid_id left join work_orders p on p.work_order_id = o.merged_into join citizens ci on ci.citizen_id = o.citizen_id where o.tracking_number = :tracking_number;
 ";
 
 /// A plain hyper server that answers every request with `hello`, for context.
@@ -811,11 +815,15 @@ async fn plain_hyper() -> anyhow::Result<SocketAddr> {
     Ok(address)
 }
 
-fn get(path: &'static str, token: Option<String>) -> RequestFactory {
-    Arc::new(move |_| {
+/// `GET path`, each client signed in as a citizen of its own when `tokens` are given (client
+/// `c` with `tokens[c % tokens.len()]`), else with no token.
+fn get(path: &'static str, tokens: Option<&Signed>) -> RequestFactory {
+    let signed = tokens.map(|tokens| tokens.headers.clone());
+    Arc::new(move |sequence| {
         let mut request = http::Request::get(path).header("host", "bench");
-        if let Some(token) = &token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(headers) = &signed {
+            let header = &headers[load::client_of(sequence) % headers.len()];
+            request = request.header(http::header::AUTHORIZATION, header.clone());
         }
         request
             .body(Full::new(Bytes::new()))
@@ -860,14 +868,42 @@ fn citizen_token(binary: &Path, data: &std::path::Path, subject: &str) -> anyhow
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Filing, each client with its own token (`tokens[client]`).
-fn filing(tokens: Arc<Vec<String>>) -> RequestFactory {
+/// The subjects of the bench's citizens: `<CITIZEN><n>` for client `n`, ours and pgbench's
+/// (`:client_id`) alike.
+const CITIZEN: &str = "bench-citizen-";
+
+/// The bench's citizens, with their tokens and the `authorization` headers that carry them.
+struct Signed {
+    tokens: Vec<String>,
+    headers: Arc<Vec<http::HeaderValue>>,
+}
+
+impl Signed {
+    /// `clients` citizens' tokens, minted by the runtime with the bench's keys.
+    fn mint(binary: &Path, data: &std::path::Path, clients: usize) -> anyhow::Result<Signed> {
+        let tokens = (0..clients)
+            .map(|client| citizen_token(binary, data, &format!("{CITIZEN}{client}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let headers = tokens
+            .iter()
+            .map(|token| http::HeaderValue::from_str(&format!("Bearer {token}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Signed {
+            tokens,
+            headers: Arc::new(headers),
+        })
+    }
+}
+
+/// Filing, each client as a citizen of its own.
+fn filing(tokens: &Signed) -> RequestFactory {
     let body = filing_body();
+    let headers = tokens.headers.clone();
     Arc::new(move |sequence| {
-        let token = &tokens[load::client_of(sequence) % tokens.len()];
+        let header = &headers[load::client_of(sequence) % headers.len()];
         http::Request::post("/api/v1/requests")
             .header("host", "bench")
-            .header("authorization", format!("Bearer {token}"))
+            .header(http::header::AUTHORIZATION, header.clone())
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))
             .expect("a valid request")
@@ -1093,17 +1129,15 @@ fn measure(
     run(Command::new(binary).arg("--data-dir").arg(data).arg("keys"))?;
     let signing = crate::signing_variables(&data.join("keys"))?;
     let token = citizen_token(binary, data, "bench-citizen")?;
-    // Each filing client is a citizen of its own, as pgbench's clients are (`pgbench-<client>`):
-    // one principal for all would make its rate-counter row a hot spot that production, where
-    // each citizen files now and then, never has.
-    let filing_tokens = if wanted("filing") {
-        (0..FILING_CLIENTS.into_iter().max().unwrap_or(1))
-            .map(|client| citizen_token(binary, data, &format!("bench-citizen-{client}")))
-            .collect::<anyhow::Result<Vec<_>>>()?
+    // Each client that files or tracks is a citizen of its own, as pgbench's clients are: one
+    // principal for all would make its rate-counter row a hot spot that production, where each
+    // citizen files or looks now and then, never has (pgbench's tracking ran 14% faster for
+    // it, measured on its own).
+    let citizens = if wanted("filing") || wanted("tracking") || wanted("anatomy") {
+        Signed::mint(binary, data, FILING_CLIENTS.into_iter().max().unwrap_or(1))?
     } else {
-        Vec::new()
+        Signed::mint(binary, data, 0)?
     };
-    let filing_tokens = Arc::new(filing_tokens);
     let manifest = bench_manifest(data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1123,18 +1157,18 @@ fn measure(
     let address = server.address;
     // 16 clients getting `path`, for a round.
     let get16_answering =
-        |address: SocketAddr, path: &'static str, token: Option<String>, status: u16| {
+        |address: SocketAddr, path: &'static str, tokens: Option<&Signed>, status: u16| {
             runtime.block_on(load::run(
                 address,
                 16,
                 WARMUP,
                 MEASURE,
                 status,
-                get(path, token),
+                get(path, tokens),
             ))
         };
-    let get16 = |address: SocketAddr, path: &'static str, token: Option<String>| {
-        get16_answering(address, path, token, 200)
+    let get16 = |address: SocketAddr, path: &'static str, tokens: Option<&Signed>| {
+        get16_answering(address, path, tokens, 200)
     };
     // A round of `get16` with the CPU each request took in the serving process `server`,
     // measured over the timed part.
@@ -1288,7 +1322,7 @@ fn measure(
                     WARMUP,
                     MEASURE,
                     201,
-                    filing(filing_tokens.clone()),
+                    filing(&citizens),
                 ))
             },
             || pgbench(database_url, &script, clients),
@@ -1326,13 +1360,10 @@ fn measure(
     // The tracking rounds, over the bench's own orders and again over the report's history.
     let tracking_rows =
         |tracking_number: &str, path: &'static str, scale: &str| -> anyhow::Result<Vec<Row>> {
-            let variables = [
-                ("subject", "bench-citizen"),
-                ("tracking_number", tracking_number),
-            ];
+            let variables = [("tracking_number", tracking_number)];
             let (tracking, cpu) = metered_rounds(
                 pid,
-                || get16(address, path, Some(token.clone())),
+                || get16(address, path, Some(&citizens)),
                 || pgbench_with(database_url, &tracking_script(), 16, &variables),
             )?;
             let what = format!("tracking (16 clients{scale})");
@@ -1350,14 +1381,20 @@ fn measure(
     let mut tracked = None;
     // Resident memory at the peak of the tracking burst and once it has settled, in KiB.
     let mut burst = None;
-    // The order the tracking rounds look up: the filing clients are citizens of their own; the
-    // tracking citizen files this one.
+    // The order the tracking rounds look up: `bench-citizen` files it and each of the bench's
+    // citizens follows it, so that every client tracks it as a citizen of its own who may see it
+    // (pgbench's script names the same citizens).
     let order_to_track = if wanted("tracking") || wanted("anatomy") {
         let tracking_number = runtime.block_on(async {
-            let client = mobile_api::client::Client::new(format!("http://{address}"))
-                .with_token(token.clone());
+            let client = |token: &str| {
+                mobile_api::client::Client::new(format!("http://{address}"))
+                    .with_token(token.to_owned())
+            };
             let request: mobile_api::CreateRequest = serde_json::from_slice(&filing_body())?;
-            let filed = client.create_request(&request, None).await?;
+            let filed = client(&token).create_request(&request, None).await?;
+            for follower in &citizens.tokens {
+                client(follower).follow(&filed.tracking_number).await?;
+            }
             anyhow::Ok(filed.tracking_number)
         })?;
         Some(tracking_number)
@@ -1380,7 +1417,7 @@ fn measure(
             WARMUP,
             MEASURE,
             200,
-            get(path, Some(token.clone())),
+            get(path, Some(&citizens)),
         ))?;
         let peak = sampler.join().unwrap_or(0);
         std::thread::sleep(SETTLE);
@@ -1404,9 +1441,9 @@ fn measure(
         let mut rates: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); steps.len()];
         for _ in 0..ROUNDS {
             for (i, part) in steps.iter().enumerate() {
-                let token = part.signed_in.then(|| token.clone());
+                let tokens = part.signed_in.then_some(&citizens);
                 let (outcome, used) = Cpu::during(pid, WARMUP, MEASURE, || {
-                    get16_answering(address, part.path, token, part.status)
+                    get16_answering(address, part.path, tokens, part.status)
                 })?;
                 cpu[i].record(used, outcome.requests as f64);
                 rates[i].push(outcome.rate());
@@ -2009,9 +2046,11 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          files as a citizen of its own), and the tracking baseline the rate counter and the \
          query behind `GET /api/v1/requests/{{id}}` (the order with its history):\n\n```sql\n{}```\n\n\
          ```sql\n{}```\n\n\
-         In the tracking script, the values the platform sends as parameters are pgbench variables given with `-D` \
-         (`subject`, `tracking_number`), so that pgbench too sends them as parameters and PostgreSQL plans \
-         the same parameterised statements. pgbench logs every transaction's time as its client saw it \
+         In the tracking script, the values the platform sends as parameters are pgbench variables (`tracking_number` \
+         given with `-D`; the citizen, `'bench-citizen-' || :client_id`), so that pgbench too sends them as \
+         parameters and PostgreSQL plans the same parameterised statements. Every tracking client, ours and \
+         pgbench's, is a citizen of its own (`bench-citizen-<client>`) who follows the one order tracked (filed \
+         by another), so that each counts in its own rate-counter row, as citizens do in production. pgbench logs every transaction's time as its client saw it \
          (`-l`); the baseline cells give its p50 and p99 over the same span as the CPU rows, so that a latency \
          target reads against the database's own tail. With N closed-loop clients each waiting for its answer, the \
          mean latency is N ÷ throughput (Little's law), and on this machine the runtime and PostgreSQL share the \
@@ -2066,7 +2105,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          bounds written in. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
-         under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s, at its \
+         under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
          peak and again {} s after the burst ends, when what stays resident is what the runtime keeps (freed \
          instance slots, pools, caches). Each live request holds two instances (the gateway's and the one it \
          chains to), so the burst is where memory per instance shows.\n",
@@ -2076,6 +2115,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
         tracking_script(),
         REQUEST_TIMEOUT.as_secs(),
         (WARMUP + MEASURE).as_secs(),
+        FILING_CLIENTS.into_iter().max().unwrap_or(1),
         SETTLE.as_secs(),
     );
     text
