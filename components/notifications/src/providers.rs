@@ -69,26 +69,39 @@ fn read_token(provider: &str, answer: &Answer) -> Result<push::AccessToken, Stri
     serde_json::from_slice(&answer.body).map_err(|e| format!("the {provider} token answer: {e}"))
 }
 
-/// The FCM service account, parsed once per instance, as its variable is read once per instance
-/// (`api_plumbing::variable`): every push needs its project id, and the key is some 2 KB of JSON.
-/// A variable that is missing or not a key is not kept, and is read again on the next push.
-async fn fcm_account() -> Result<std::sync::Arc<push::fcm::ServiceAccount>, String> {
-    thread_local! {
-        static ACCOUNT: std::cell::RefCell<Option<std::sync::Arc<push::fcm::ServiceAccount>>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    if let Some(account) = ACCOUNT.with_borrow(Clone::clone) {
+/// A provider's account, made from the component's variables once per instance, as they are read
+/// once per instance (`api_plumbing::variable`): every push needs it, and its key is some 2 KB
+/// (FCM's a JSON document to parse). One that is missing or malformed is not kept, and is made
+/// again on the next push.
+async fn kept<T>(
+    cell: &'static std::thread::LocalKey<Kept<T>>,
+    make: impl AsyncFnOnce() -> Result<T, String>,
+) -> Result<std::sync::Arc<T>, String> {
+    if let Some(account) = cell.with_borrow(Clone::clone) {
         return Ok(account);
     }
-    let json = variable("fcm_service_account").await?;
-    if json.trim().is_empty() {
-        return Err("FCM is not configured (fcm_service_account)".into());
-    }
-    let account = serde_json::from_str::<push::fcm::ServiceAccount>(&json)
-        .map(std::sync::Arc::new)
-        .map_err(|e| format!("fcm_service_account is not a service-account key: {e}"))?;
-    ACCOUNT.set(Some(account.clone()));
+    let account = std::sync::Arc::new(make().await?);
+    cell.set(Some(account.clone()));
     Ok(account)
+}
+
+/// Where [`kept`] keeps an account.
+type Kept<T> = std::cell::RefCell<Option<std::sync::Arc<T>>>;
+
+/// The FCM service account (see [`kept`]).
+async fn fcm_account() -> Result<std::sync::Arc<push::fcm::ServiceAccount>, String> {
+    thread_local! {
+        static ACCOUNT: Kept<push::fcm::ServiceAccount> = const { Kept::new(None) };
+    }
+    kept(&ACCOUNT, async || {
+        let json = variable("fcm_service_account").await?;
+        if json.trim().is_empty() {
+            return Err("FCM is not configured (fcm_service_account)".into());
+        }
+        serde_json::from_str::<push::fcm::ServiceAccount>(&json)
+            .map_err(|e| format!("fcm_service_account is not a service-account key: {e}"))
+    })
+    .await
 }
 
 async fn fcm_token() -> Result<push::AccessToken, String> {
@@ -113,18 +126,28 @@ struct ApnsAccount {
     base_url: String,
 }
 
-async fn apns_account() -> Result<ApnsAccount, String> {
-    let account = ApnsAccount {
-        key: variable("apns_private_key").await?,
-        key_id: variable("apns_key_id").await?,
-        team_id: variable("apns_team_id").await?,
-        topic: variable("apns_topic").await?,
-        base_url: variable("apns_base_url").await?,
-    };
-    if account.key.trim().is_empty() || account.key_id.is_empty() || account.team_id.is_empty() {
-        return Err("APNs is not configured (apns_private_key, apns_key_id, apns_team_id)".into());
+/// APNs's settings (see [`kept`]).
+async fn apns_account() -> Result<std::sync::Arc<ApnsAccount>, String> {
+    thread_local! {
+        static ACCOUNT: Kept<ApnsAccount> = const { Kept::new(None) };
     }
-    Ok(account)
+    kept(&ACCOUNT, async || {
+        let account = ApnsAccount {
+            key: variable("apns_private_key").await?,
+            key_id: variable("apns_key_id").await?,
+            team_id: variable("apns_team_id").await?,
+            topic: variable("apns_topic").await?,
+            base_url: variable("apns_base_url").await?,
+        };
+        if account.key.trim().is_empty() || account.key_id.is_empty() || account.team_id.is_empty()
+        {
+            return Err(
+                "APNs is not configured (apns_private_key, apns_key_id, apns_team_id)".into(),
+            );
+        }
+        Ok(account)
+    })
+    .await
 }
 
 /// APNs's provider token is made here, not granted: a JWT used for 50 minutes.
