@@ -39,8 +39,7 @@ pub fn rotate_keys(dir: &Path, kid: &str) -> anyhow::Result<()> {
     if keys.iter().any(|key| key["kid"] == kid) {
         anyhow::bail!("the key set already has a key `{kid}`; name the new one differently");
     }
-    let fresh = key_set(kid, &new_secret())["keys"][0].take();
-    keys.insert(0, fresh);
+    keys.insert(0, jwk(kid, &new_secret()));
     write_set(dir, &set)
 }
 
@@ -121,8 +120,13 @@ fn write_set(dir: &Path, set: &serde_json::Value) -> anyhow::Result<()> {
 
 /// A JWK set with one HS256 secret under `kid`.
 pub fn key_set(kid: &str, secret: &[u8]) -> serde_json::Value {
+    serde_json::json!({ "keys": [jwk(kid, secret)] })
+}
+
+/// One HS256 secret under `kid`, as a JWK.
+fn jwk(kid: &str, secret: &[u8]) -> serde_json::Value {
     let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-    serde_json::json!({ "keys": [{ "kty": "oct", "alg": "HS256", "use": "sig", "kid": kid, "k": k }] })
+    serde_json::json!({ "kty": "oct", "alg": "HS256", "use": "sig", "kid": kid, "k": k })
 }
 
 /// The `kid` and secret of the first key in `keys_dir`'s key set (the one that signs).
