@@ -746,3 +746,157 @@ async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
     })
     .await;
 }
+
+/// Takes a dispatched order through the agency's reply and the centre's audit, to the citizen's
+/// rating.
+async fn awaiting_rating(platform: &Platform, number: &str) {
+    let urban = platform.agency_client("urban-a", URBAN);
+    for (action, body) in [
+        ("sign", OrderAction::default()),
+        ("contact", OrderAction::default()),
+        (
+            "reply",
+            OrderAction {
+                result: Some("已更换路灯线路".into()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        urban.act(number, action, &body).await.expect(action);
+    }
+    platform
+        .client("supervisor-1", "supervisor")
+        .act(number, "pass_audit", &OrderAction::default())
+        .await
+        .expect("audited");
+}
+
+/// Moves the start of an order's wait for its rating `hours` into the past.
+async fn waiting_for(platform: &Platform, number: &str, hours: i32) {
+    sqlx::query(
+        "update work_orders set awaiting_rating_since = awaiting_rating_since - make_interval(hours => $2) \
+         where tracking_number = $1",
+    )
+    .bind(number)
+    .bind(hours)
+    .execute(&platform.db)
+    .await
+    .expect("time passes");
+}
+
+fn reminders(platform: &Platform, number: &str) -> Vec<fakes::fcm::Pushed> {
+    platform
+        .fcm
+        .delivered()
+        .into_iter()
+        .filter(|p| p.data["kind"] == "citizen_rating_reminder" && p.body.contains(number))
+        .collect()
+}
+
+#[tokio::test]
+async fn citizens_who_have_not_rated_are_reminded_once_a_round_while_they_still_may() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    citizen
+        .register_device(&device("fcm", "fcm-token-citizen-0001"))
+        .await
+        .expect("device");
+    let number = dispatched(&platform, "citizen-1").await;
+    let late = dispatched(&platform, "citizen-1").await;
+    awaiting_rating(&platform, &number).await;
+    awaiting_rating(&platform, &late).await;
+    eventually(&platform, "both replies are pushed", async || {
+        platform
+            .fcm
+            .delivered()
+            .iter()
+            .filter(|p| p.data["kind"] == "citizen_replied")
+            .count()
+            == 2
+    })
+    .await;
+
+    // Not yet: the reply passed audit a moment ago (the sweep runs every second here).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(reminders(&platform, &number).is_empty());
+
+    // Three days on, unrated: one reminder, saying when the seven days to rate end. The other
+    // order's window closed before anyone swept (eight days): it waits for the follow-up call.
+    waiting_for(&platform, &number, 72).await;
+    waiting_for(&platform, &late, 8 * 24).await;
+    eventually(&platform, "the reminder is pushed", async || {
+        !reminders(&platform, &number).is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pushed = reminders(&platform, &number);
+    assert_eq!(pushed.len(), 1, "once: {pushed:?}");
+    assert_eq!(pushed[0].title, "请评价办理结果");
+    assert_eq!(pushed[0].token, "fcm-token-citizen-0001");
+    let (window_ends,): (String,) = sqlx::query_as(
+        "select to_char((awaiting_rating_since + interval '7 days') at time zone 'Asia/Shanghai', \
+         'FMMM\"月\"FMDD\"日\" HH24:MI') from work_orders where tracking_number = $1",
+    )
+    .bind(&number)
+    .fetch_one(&platform.db)
+    .await
+    .expect("the window's end");
+    assert!(
+        pushed[0].body.contains(&format!("请在 {window_ends} 前")),
+        "{}",
+        pushed[0].body
+    );
+    assert!(reminders(&platform, &late).is_empty(), "the window is over");
+    let inbox = citizen.notifications(None, true).await.expect("inbox");
+    assert!(
+        inbox
+            .items
+            .iter()
+            .any(|n| n.kind == "citizen_rating_reminder" && n.body.contains(&number)),
+        "the reminder is in the app's inbox too"
+    );
+
+    // Rated unsatisfied, redone, replied and audited again: the new round is reminded again, once.
+    citizen
+        .rate(&number, "unsatisfied", "no", Some("路灯修好一天又坏了"))
+        .await
+        .expect("rated");
+    platform
+        .client("operator-1", "operator")
+        .act(&number, "start_redo", &OrderAction::default())
+        .await
+        .expect("redo");
+    let urban = platform.agency_client("urban-a", URBAN);
+    urban
+        .act(
+            &number,
+            "reply",
+            &OrderAction {
+                result: Some("更换了整条线路".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("replied again");
+    platform
+        .client("supervisor-1", "supervisor")
+        .act(&number, "pass_audit", &OrderAction::default())
+        .await
+        .expect("audited again");
+    waiting_for(&platform, &number, 72).await;
+    eventually(&platform, "the second round's reminder", async || {
+        reminders(&platform, &number).len() == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reminders(&platform, &number).len(), 2);
+
+    // Rated: nothing more, however long ago the reply was.
+    citizen
+        .rate(&number, "satisfied", "yes", None)
+        .await
+        .expect("rated");
+    waiting_for(&platform, &number, 24).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reminders(&platform, &number).len(), 2);
+}

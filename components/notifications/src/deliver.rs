@@ -176,6 +176,20 @@ pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
     ))
 }
 
+/// `POST /internal/rating-reminders` (every minute): citizens who have not rated a reply
+/// `rating_reminder_after_hours` after it passed audit are reminded, once per round, while their
+/// `rating_window_days` are not over; the deliverer is woken for the pushes.
+pub async fn remind_to_rate() -> Result<Reply, ApiError> {
+    let after_hours = api_plumbing::number_variable("rating_reminder_after_hours", 72, 1).await;
+    let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
+    let db = connect().await.map_err(ApiError::Internal)?;
+    order_store::outbox::remind_to_rate(&db, 500, after_hours, window_days).await?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &serde_json::json!({ "status": "ok" }),
+    ))
+}
+
 async fn send(delivery: &Claimed) -> Outcome {
     let is_push = matches!(delivery.channel.as_str(), "fcm" | "hms" | "apns");
     if is_push && delivery.device_id.is_none() {

@@ -102,32 +102,71 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
+/// A sweep's statement: `t` the template of `kind`; `due` the orders `candidates` picks from
+/// `work_orders w` (at most `$1`, first by `order`), locked, and marked by `mark` so that no later
+/// run picks them again for the same reason (the marked rows, as `o` to `notify`); `made` the
+/// notifications `notify` selects for them (recipient, order, kind, title, body and dedupe key),
+/// each dedupe key once; and their fan-out.
+fn sweep(kind: &str, mark: &str, candidates: &str, order: &str, notify: &str) -> String {
+    format!(
+        "with t as (select * from notification_templates where kind = '{kind}'), \
+         due as ( \
+             update work_orders o set {mark} \
+             where o.work_order_id in ( \
+                 select w.work_order_id from work_orders w where {candidates} \
+                 order by {order} limit $1 \
+                 for update skip locked) \
+             returning o.*), \
+         made as ( \
+             insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
+             {notify} \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+}
+
 /// Warning the agency of orders whose time is four-fifths gone (`warn_at`, kept by a trigger):
 /// once per order and deadline (a new deadline, after an extension, warns again). `$1` how many
 /// orders at most. The window test is written as the partial GiST index on the orders still to be
 /// warned has it (`tstzrange(least(warn_at, deadline_at), deadline_at)`), so the index serves it.
 static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "with t as (select * from notification_templates where kind = 'deadline_warning'), \
-         due as ( \
-             update work_orders o set warned_deadline = o.deadline_at \
-             where o.work_order_id in ( \
-                 select w.work_order_id from work_orders w \
-                 where w.status in ('dispatched', 'signed', 'in_progress') and w.warn_at is not null \
-                   and w.warned_deadline is distinct from w.deadline_at \
-                   and tstzrange(least(w.warn_at, w.deadline_at), w.deadline_at) @> now() \
-                 order by w.deadline_at limit $1 \
-                 for update skip locked) \
-             returning o.work_order_id), \
-         made as ( \
-             insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
-             select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+    sweep(
+        "deadline_warning",
+        "warned_deadline = o.deadline_at",
+        "w.status in ('dispatched', 'signed', 'in_progress') and w.warn_at is not null \
+         and w.warned_deadline is distinct from w.deadline_at \
+         and tstzrange(least(w.warn_at, w.deadline_at), w.deadline_at) @> now()",
+        "w.deadline_at",
+        &format!(
+            "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
                     'deadline:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
-             from due join work_orders o on o.work_order_id = due.work_order_id \
-             join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline \
-             on conflict (dedupe_key) do nothing \
-             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
-         {FAN_OUT}"
+             from due o join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline"
+        ),
+    )
+});
+
+/// Reminding citizens to rate (`citizen_rating_reminder`): the orders waiting for a rating since
+/// `$2` hours or more and less than `$3` days (the rating window, still open), once per round
+/// (`work_orders.rating_reminded_for`), the citizen who filed each; `$1` how many orders at most.
+/// `{deadline}` is when the window closes. The tests are written as the partial index on the
+/// orders still to be reminded has them, so the index serves the sweep.
+static RATING_REMINDERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    sweep(
+        "citizen_rating_reminder",
+        "rating_reminded_for = o.awaiting_rating_since",
+        "w.status = 'awaiting_rating' \
+         and w.rating_reminded_for is distinct from w.awaiting_rating_since \
+         and w.awaiting_rating_since <= now() - make_interval(hours => $2::int) \
+         and w.awaiting_rating_since > now() - make_interval(days => $3::int)",
+        "w.awaiting_rating_since",
+        &format!(
+            "select c.subject, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                    'rating:' || o.work_order_id || ':' || extract(epoch from o.awaiting_rating_since)::bigint \
+             from due o join citizens c on c.citizen_id = o.citizen_id cross join t, \
+             to_char((o.awaiting_rating_since + make_interval(days => $3::int)) at time zone 'Asia/Shanghai', \
+                     'FMMM\"月\"FMDD\"日\" HH24:MI') as deadline"
+        ),
     )
 });
 
@@ -181,6 +220,25 @@ pub async fn warn_of_deadlines(db: &Connection, limit: i64) -> Result<(), StoreE
         .await?
         .collect()
         .await?;
+    Ok(())
+}
+
+/// Reminds citizens who have not rated a reply (see `RATING_REMINDERS`): `after_hours` after it
+/// passed audit, while the `window_days` to rate are not over; at most `limit` orders a call,
+/// longest-waiting first.
+pub async fn remind_to_rate(
+    db: &Connection,
+    limit: i64,
+    after_hours: i64,
+    window_days: i64,
+) -> Result<(), StoreError> {
+    db.query(
+        RATING_REMINDERS.as_str(),
+        [limit.into(), after_hours.into(), window_days.into()],
+    )
+    .await?
+    .collect()
+    .await?;
     Ok(())
 }
 
