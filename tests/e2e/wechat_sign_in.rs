@@ -1,6 +1,7 @@
 //! Citizens in the WeChat mini-program: the login code is exchanged server-side, WeChat's error
 //! codes become clear API errors, and binding a phone number joins the two histories.
 
+use fakes::Fault;
 use tests::{ClientError, Platform, valid_request};
 
 fn code(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String) {
@@ -172,45 +173,41 @@ async fn binding_a_phone_number_makes_one_history() {
     assert_eq!(bound_events, 1);
 }
 
+/// Signs in to the mini-program as `openid` and files the usual request with `description`; its
+/// tracking number. Never refused for its words: a complaint reaches the hotline whatever it says.
+async fn file_in_mini_program(platform: &Platform, openid: &str, description: &str) -> String {
+    let door = platform.anonymous();
+    let tokens = door
+        .wechat_sign_in(&platform.wechat.login(openid))
+        .await
+        .expect("signed in");
+    let mut request = valid_request();
+    request.channel = mobile_api::Channel::Wechat;
+    request.description = description.into();
+    door.with_token(tokens.access_token)
+        .create_request(&request, None)
+        .await
+        .expect("filed")
+        .tracking_number
+}
+
 #[tokio::test]
 async fn what_mini_program_citizens_write_is_checked_before_others_see_it() {
     let platform = Platform::start().await;
     platform.wechat.flag_words(&["代开发票"], &["聚集"]);
-    let door = platform.anonymous();
     let mut numbers = Vec::new();
     for (openid, description) in [
         ("o-plain", "解放大道路灯连续三晚不亮，夜间行人很多。"),
         ("o-risky", "路灯不亮。另：代开发票，联系微信。"),
         ("o-review", "路灯不亮，居民准备聚集反映。"),
     ] {
-        let tokens = door
-            .wechat_sign_in(&platform.wechat.login(openid))
-            .await
-            .expect("signed in");
-        let mut request = valid_request();
-        request.channel = mobile_api::Channel::Wechat;
-        request.description = description.into();
-        // Never refused for its words: a complaint reaches the hotline whatever it says.
-        let filed = door
-            .with_token(tokens.access_token)
-            .create_request(&request, None)
-            .await
-            .expect("filed");
-        numbers.push(filed.tracking_number);
+        numbers.push(file_in_mini_program(&platform, openid, description).await);
     }
     assert_eq!(platform.wechat.sec_checks(), 3);
     // WeChat's token expires: the next check gets a new one and is still made.
     platform.wechat.expire_tokens();
-    let tokens = door
-        .wechat_sign_in(&platform.wechat.login("o-late"))
-        .await
-        .expect("signed in");
-    let mut request = valid_request();
-    request.channel = mobile_api::Channel::Wechat;
-    door.with_token(tokens.access_token)
-        .create_request(&request, None)
-        .await
-        .expect("filed");
+    let description = valid_request().description;
+    file_in_mini_program(&platform, "o-late", &description).await;
     assert_eq!(platform.wechat.sec_checks(), 4);
     assert_eq!(platform.wechat.token_grants(), 2);
 
@@ -246,5 +243,78 @@ async fn what_mini_program_citizens_write_is_checked_before_others_see_it() {
     assert_eq!(
         verdicts,
         [Some("pass"), Some("risky"), Some("review"), Some("pass")]
+    );
+}
+
+/// The content check each request's text got, by tracking number.
+async fn verdict(platform: &Platform, number: &str) -> Option<String> {
+    sqlx::query_scalar("select content_check from work_orders where tracking_number = $1")
+        .bind(number)
+        .fetch_one(&platform.db)
+        .await
+        .expect("the order")
+}
+
+#[tokio::test]
+async fn text_wechat_could_not_check_at_filing_is_checked_once_it_is_back() {
+    let platform = Platform::start().await;
+    let description = valid_request().description;
+    let file = async |openid: &str| file_in_mini_program(&platform, openid, &description).await;
+    let shown = async || -> Vec<String> {
+        platform
+            .client("citizen-neighbour", "citizen")
+            .nearby(32.9802, 114.0227, "urban.streetlight", None)
+            .await
+            .expect("nearby")
+            .items
+            .into_iter()
+            .map(|o| o.tracking_number)
+            .collect()
+    };
+
+    // WeChat refuses to check one text (an openid it does not know): never asked again.
+    platform.wechat.fail_next_check(
+        Fault::Code {
+            status: 200,
+            code: "40003".into(),
+        },
+        1,
+    );
+    let refused = file("o-refused").await;
+    assert_eq!(
+        verdict(&platform, &refused).await.as_deref(),
+        Some("refused")
+    );
+
+    // WeChat's check is out (its gateway answers 503) for the filing and the next runs of the
+    // schedule (every second here; each run stops at the first failure): not shown meanwhile.
+    platform.wechat.fail_next_check(
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        4,
+    );
+    let delayed = file("o-delayed").await;
+    assert_eq!(
+        verdict(&platform, &delayed).await.as_deref(),
+        Some("unchecked")
+    );
+    assert!(!shown().await.contains(&delayed));
+
+    // Back: the schedule asks again, WeChat passes the text, and neighbours see the request.
+    for _ in 0..100 {
+        if verdict(&platform, &delayed).await.as_deref() == Some("pass") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(verdict(&platform, &delayed).await.as_deref(), Some("pass"));
+    assert_eq!(shown().await, [delayed]);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(platform.wechat.sec_checks(), 1, "each text checked once");
+    assert_eq!(
+        verdict(&platform, &refused).await.as_deref(),
+        Some("refused")
     );
 }

@@ -2,7 +2,8 @@
 //!
 //! Private: reached only from the gateway, which sets the verified principal in
 //! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
-//! and the idempotency record in one transaction.
+//! and the idempotency record in one transaction. The runtime's schedule calls
+//! `POST /internal/content-checks` every minute (see `content.rs`).
 
 mod content;
 mod error;
@@ -19,6 +20,10 @@ api_plumbing::http_component!(route);
 async fn route(request: Incoming) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.path() == "/health" {
         return Ok(api_plumbing::health());
+    }
+    // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
+    if request.method() == Method::POST && request.path() == "/internal/content-checks" {
+        return content::recheck().await;
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.path().to_owned();

@@ -47,6 +47,7 @@ struct State {
     known_openids: std::collections::HashSet<String>,
     subscribed: Vec<Subscribed>,
     send_faults: Faults,
+    check_faults: Faults,
     /// Words that make the content check answer `risky`, and `review`.
     risky_words: Vec<String>,
     review_words: Vec<String>,
@@ -73,20 +74,25 @@ impl FakeWechat {
         let address = serve(address, move |received: Received| {
             let state_handle = handler_state.clone();
             async move {
-                if received.path == "/cgi-bin/message/subscribe/send" {
-                    let fault = lock(&state_handle).send_faults.take();
-                    // WeChat's errors come with HTTP 200 and an errcode.
-                    let answer = meet(fault, |_, code| {
-                        error(code.parse().unwrap_or(-1), "injected")
-                    })
-                    .await;
-                    let mut state = lock(&state_handle);
-                    state.calls += 1;
-                    return answer.unwrap_or_else(|| subscribe_send(&mut state, &received));
-                }
+                let fault = match received.path.as_str() {
+                    "/cgi-bin/message/subscribe/send" => lock(&state_handle).send_faults.take(),
+                    "/wxa/msg_sec_check" => lock(&state_handle).check_faults.take(),
+                    _ => None,
+                };
+                // WeChat's errors come with HTTP 200 and an errcode.
+                let answer = meet(fault, |_, code| {
+                    error(code.parse().unwrap_or(-1), "injected")
+                })
+                .await;
                 let mut state = lock(&state_handle);
                 state.calls += 1;
+                if let Some(answer) = answer {
+                    return answer;
+                }
                 match (received.method.as_str(), received.path.as_str()) {
+                    ("POST", "/cgi-bin/message/subscribe/send") => {
+                        return subscribe_send(&mut state, &received);
+                    }
                     ("POST", "/cgi-bin/stable_token") => {
                         return stable_token(&mut state, &received);
                     }
@@ -200,6 +206,12 @@ impl FakeWechat {
     /// The next `times` subscribe sends meet `fault` (`Fault::Code { code: "43101", .. }`...).
     pub fn fail_next_send(&self, fault: Fault, times: usize) {
         self.lock().send_faults.push(fault, times);
+    }
+
+    /// The next `times` content checks meet `fault` (`Fault::Status` for an outage, `Fault::Code`
+    /// for WeChat's refusal of that one check).
+    pub fn fail_next_check(&self, fault: Fault, times: usize) {
+        self.lock().check_faults.push(fault, times);
     }
 
     /// The next `times` requests meet WeChat's `errcode`.
