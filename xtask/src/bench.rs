@@ -366,10 +366,13 @@ fn peak_rss(pid: u32, span: Duration) -> std::thread::JoinHandle<u64> {
 }
 
 /// CPU time used, in seconds, by the processes of each kind: the runtime (`pid`), PostgreSQL's
-/// server processes and pgbench (each process's `utime + stime`, all its threads).
+/// server processes and pgbench (each process's `utime + stime`, all its threads); and of the
+/// runtime's, the part spent in the kernel on its behalf (`stime`: system calls, wake-ups,
+/// page faults).
 #[derive(Debug, Clone, Copy, Default)]
 struct Cpu {
     runtime: f64,
+    runtime_kernel: f64,
     postgres: f64,
     pgbench: f64,
 }
@@ -406,6 +409,7 @@ impl Cpu {
             let seconds = (used(11) + used(12)) / TICKS;
             if pid == runtime_pid {
                 cpu.runtime += seconds;
+                cpu.runtime_kernel += used(12) / TICKS;
             } else if comm == "postgres" {
                 cpu.postgres += seconds;
             } else if comm == "pgbench" {
@@ -418,6 +422,7 @@ impl Cpu {
     fn since(self, before: Cpu) -> Cpu {
         Cpu {
             runtime: self.runtime - before.runtime,
+            runtime_kernel: self.runtime_kernel - before.runtime_kernel,
             postgres: self.postgres - before.postgres,
             pgbench: self.pgbench - before.pgbench,
         }
@@ -487,9 +492,10 @@ impl CpuSplit {
         Row {
             what: format!("{what}: CPU per request (median round)"),
             ours: format!(
-                "{:.2} ms: runtime {:.2}, PostgreSQL {:.2}",
+                "{:.2} ms: runtime {:.2} ({:.2} of it in the kernel), PostgreSQL {:.2}",
                 ours.runtime + ours.postgres,
                 ours.runtime,
+                ours.runtime_kernel,
                 ours.postgres
             ),
             baseline: format!(
@@ -518,6 +524,7 @@ impl CpuPerRequest {
         let per = |seconds: f64| seconds * 1000.0 / requests.max(1.0);
         self.rounds.borrow_mut().push(Cpu {
             runtime: per(cpu.runtime),
+            runtime_kernel: per(cpu.runtime_kernel),
             postgres: per(cpu.postgres),
             pgbench: per(cpu.pgbench),
         });
@@ -1455,8 +1462,9 @@ fn measure(
             rows.push(Row {
                 what: format!("anatomy (16 clients): {}", part.what),
                 ours: format!(
-                    "{:.0} µs runtime, {:.0} µs PostgreSQL a request ({:.0} req/s)",
+                    "{:.0} µs runtime ({:.0} of them in the kernel), {:.0} µs PostgreSQL a request ({:.0} req/s)",
                     used.runtime * 1000.0,
+                    used.runtime_kernel * 1000.0,
                     used.postgres * 1000.0,
                     rates[rates.len() / 2]
                 ),
@@ -1892,6 +1900,7 @@ async fn deliver_backlog(
         rate: pushes / elapsed.as_secs_f64(),
         cpu: Cpu {
             runtime: used.runtime / pushes,
+            runtime_kernel: used.runtime_kernel / pushes,
             postgres: used.postgres / pushes,
             pgbench: 0.0,
         },
@@ -2081,8 +2090,9 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          statements is what sets the tracking ratio.\n\n\
          The CPU rows divide the CPU time (user and system, from `/proc/<pid>/stat`) the processes used over the \
          timed part of each round by the requests answered in it: `runtime` is our runtime's process (all its \
-         threads), `PostgreSQL` every PostgreSQL server process, `pgbench` pgbench's client (over its run less a \
-         tenth of a second at each end), and for hello the serving process alone. Our load generator's CPU is in \
+         threads; the part of it the kernel spent on the runtime's behalf, `stime`, is given beside it: system \
+         calls, wake-ups and page faults), `PostgreSQL` every PostgreSQL server process, `pgbench` pgbench's \
+         client (over its run less a tenth of a second at each end), and for hello the serving process alone. Our load generator's CPU is in \
          none of them. Throughput on this shared machine moves by a tenth or more between runs; CPU per request \
          moves less, and says where the time goes.\n\n\
          The sweep rows time `POST /internal/deadline-warnings` on the notifications component (the bench's manifest \
