@@ -793,9 +793,20 @@ fn reminders(platform: &Platform, number: &str) -> Vec<fakes::fcm::Pushed> {
         .collect()
 }
 
+/// A platform whose citizens' quiet hours are `quiet` (China time, e.g. `21-8`; `none`).
+async fn with_quiet_hours(quiet: &str) -> Platform {
+    Platform::start_with(Options {
+        variables: vec![("SPIN_VARIABLE_CITIZEN_QUIET_HOURS", quiet.into())],
+        ..Default::default()
+    })
+    .await
+    .expect("the platform starts")
+}
+
 #[tokio::test]
 async fn citizens_who_have_not_rated_are_reminded_once_a_round_while_they_still_may() {
-    let platform = Platform::start().await;
+    // No quiet hours, so that the test does not depend on the time of day (see the next test).
+    let platform = with_quiet_hours("none").await;
     let citizen = platform.client("citizen-1", "citizen");
     citizen
         .register_device(&device("fcm", "fcm-token-citizen-0001"))
@@ -899,4 +910,27 @@ async fn citizens_who_have_not_rated_are_reminded_once_a_round_while_they_still_
     waiting_for(&platform, &number, 24).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(reminders(&platform, &number).len(), 2);
+}
+
+#[tokio::test]
+async fn citizens_are_not_reminded_in_their_quiet_hours() {
+    let platform = with_quiet_hours("0-24").await;
+    platform
+        .client("citizen-1", "citizen")
+        .register_device(&device("fcm", "fcm-token-citizen-0001"))
+        .await
+        .expect("device");
+    let number = dispatched(&platform, "citizen-1").await;
+    awaiting_rating(&platform, &number).await;
+    waiting_for(&platform, &number, 72).await;
+    eventually(&platform, "the reply is pushed", async || {
+        platform
+            .fcm
+            .delivered()
+            .iter()
+            .any(|p| p.data["kind"] == "citizen_replied")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(reminders(&platform, &number).is_empty(), "quiet all day");
 }

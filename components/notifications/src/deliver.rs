@@ -20,6 +20,7 @@ use crate::devices::forget;
 use crate::error::ApiError;
 use crate::providers::{self, Claimed};
 use api_plumbing::{Reply, connect, reply_with};
+use chrono::Timelike;
 use futures::StreamExt;
 use order_store::db::{Connection, Row};
 use order_store::{required, text};
@@ -178,8 +179,19 @@ pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
 
 /// `POST /internal/rating-reminders` (every minute): citizens who have not rated a reply
 /// `rating_reminder_after_hours` after it passed audit are reminded, once per round, while their
-/// `rating_window_days` are not over; the deliverer is woken for the pushes.
+/// `rating_window_days` are not over, and not in `citizen_quiet_hours` (China time: a reminder
+/// due at night goes in the morning); the deliverer is woken for the pushes.
 pub async fn remind_to_rate() -> Result<Reply, ApiError> {
+    let quiet = api_plumbing::variable("citizen_quiet_hours")
+        .await
+        .unwrap_or_default();
+    let china_hour = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).hour();
+    if quiet_at(&quiet, china_hour) {
+        return Ok(reply_with(
+            StatusCode::OK,
+            &serde_json::json!({ "status": "quiet hours" }),
+        ));
+    }
     let after_hours = api_plumbing::number_variable("rating_reminder_after_hours", 72, 1).await;
     let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
     let db = connect().await.map_err(ApiError::Internal)?;
@@ -188,6 +200,25 @@ pub async fn remind_to_rate() -> Result<Reply, ApiError> {
         StatusCode::OK,
         &serde_json::json!({ "status": "ok" }),
     ))
+}
+
+/// Whether `hour` (0–23) falls in `quiet`, written `21-8` (from 21:00 up to 08:00, across
+/// midnight) or `12-14`; empty, or anything else, is never quiet.
+fn quiet_at(quiet: &str, hour: u32) -> bool {
+    let Some((from, to)) = quiet.trim().split_once('-') else {
+        return false;
+    };
+    let (Ok(from), Ok(to)) = (from.trim().parse::<u32>(), to.trim().parse::<u32>()) else {
+        return false;
+    };
+    if from > 24 || to > 24 {
+        return false;
+    }
+    if from <= to {
+        (from..to).contains(&hour)
+    } else {
+        hour >= from || hour < to
+    }
 }
 
 async fn send(delivery: &Claimed) -> Outcome {
@@ -348,4 +379,21 @@ async fn drop_address(db: &Connection, delivery: &Claimed, error: &str) -> Resul
     }
     db.execute("commit", []).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quiet_at;
+
+    #[test]
+    fn quiet_hours_run_across_midnight_or_within_a_day() {
+        let night = |hour| quiet_at("21-8", hour);
+        assert!(night(21) && night(23) && night(0) && night(7));
+        assert!(!night(8) && !night(12) && !night(20));
+        assert!(quiet_at("12-14", 12) && quiet_at("12-14", 13) && !quiet_at("12-14", 14));
+        assert!(quiet_at("0-24", 0) && quiet_at("0-24", 23));
+        for never in ["", "none", "21", "21-x", "25-3"] {
+            assert!((0..24).all(|hour| !quiet_at(never, hour)), "{never}");
+        }
+    }
 }
