@@ -771,7 +771,8 @@ pub struct NotificationTemplate {
     /// `staff` or `citizen`.
     pub audience: String,
     pub title: String,
-    /// With placeholders `{tracking_number}`, `{title}` and `{deadline}`.
+    /// With placeholders `{tracking_number}`, `{title}` and `{deadline}` (China time: the order's
+    /// deadline; for `citizen_rating_reminder`, when the time to rate ends).
     pub body: String,
     /// The approved WeChat subscribe template for citizens without the app, if any.
     pub wechat_template_id: Option<String>,
