@@ -745,19 +745,26 @@ async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
 /// rating.
 async fn awaiting_rating(platform: &Platform, number: &str) {
     let urban = platform.agency_client("urban-a", URBAN);
-    for (action, body) in [
-        ("sign", OrderAction::default()),
-        ("contact", OrderAction::default()),
-        (
-            "reply",
-            OrderAction {
-                result: Some("已更换路灯线路".into()),
-                ..Default::default()
-            },
-        ),
-    ] {
-        urban.act(number, action, &body).await.expect(action);
+    for action in ["sign", "contact"] {
+        urban
+            .act(number, action, &OrderAction::default())
+            .await
+            .expect(action);
     }
+    replied_and_audited(platform, number, "已更换路灯线路").await;
+}
+
+/// The agency replies with `result` to an order it holds and the centre's audit passes it.
+async fn replied_and_audited(platform: &Platform, number: &str, result: &str) {
+    let reply = OrderAction {
+        result: Some(result.into()),
+        ..Default::default()
+    };
+    platform
+        .agency_client("urban-a", URBAN)
+        .act(number, "reply", &reply)
+        .await
+        .expect("replied");
     platform
         .client("supervisor-1", "supervisor")
         .act(number, "pass_audit", &OrderAction::default())
@@ -875,23 +882,7 @@ async fn citizens_who_have_not_rated_are_reminded_once_a_round_while_they_still_
         .act(&number, "start_redo", &OrderAction::default())
         .await
         .expect("redo");
-    let urban = platform.agency_client("urban-a", URBAN);
-    urban
-        .act(
-            &number,
-            "reply",
-            &OrderAction {
-                result: Some("更换了整条线路".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("replied again");
-    platform
-        .client("supervisor-1", "supervisor")
-        .act(&number, "pass_audit", &OrderAction::default())
-        .await
-        .expect("audited again");
+    replied_and_audited(&platform, &number, "更换了整条线路").await;
     waiting_for(&platform, &number, 72).await;
     eventually(&platform, "the second round's reminder", async || {
         reminders(&platform, &number).len() == 2
