@@ -741,6 +741,97 @@ async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
     .await;
 }
 
+/// Moves an order's deadline to `deadline` (SQL), as time passing or an extension would.
+async fn set_deadline(platform: &Platform, number: &str, deadline: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "update work_orders set deadline_at = {deadline} where tracking_number = $1"
+    )))
+    .bind(number)
+    .execute(&platform.db)
+    .await
+    .expect("a new deadline");
+}
+
+#[tokio::test]
+async fn an_order_past_its_deadline_is_told_to_its_agency_once_per_deadline() {
+    let platform = Platform::start().await;
+    let urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let late = dispatched(&platform, "citizen-1").await;
+    let done = dispatched(&platform, "citizen-2").await;
+    awaiting_rating(&platform, &done).await;
+
+    // The agency asks for more time; the deadline passes while the centre has not decided.
+    urban
+        .act(
+            &late,
+            "request_extension",
+            &OrderAction {
+                until: Some(chrono::Utc::now() + chrono::Duration::days(60)),
+                reason: Some("等待配件到货".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("asked for more time");
+    set_deadline(&platform, &late, "now() - interval '1 minute'").await;
+    // An order the agency has answered is not overdue, whatever its deadline.
+    set_deadline(&platform, &done, "now() - interval '1 minute'").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        pushes_of(&platform, "task_overdue"),
+        0,
+        "nothing while the extension waits for the centre, nor for an answered order"
+    );
+
+    // The centre refuses: the order is overdue, and the agency is told, once.
+    supervisor
+        .act(
+            &late,
+            "refuse_extension",
+            &OrderAction {
+                reason: Some("无正当理由".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("refused");
+    eventually(&platform, "the overdue notice", async || {
+        pushes_of(&platform, "task_overdue") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(pushes_of(&platform, "task_overdue"), 1, "once");
+    let pushed = platform.fcm.delivered();
+    let notice = pushed
+        .iter()
+        .find(|p| p.data["kind"] == "task_overdue")
+        .expect("the notice");
+    assert_eq!(notice.title, "已超期");
+    assert!(notice.body.contains(&late), "{}", notice.body);
+    assert!(notice.body.contains("已超过办结时限"), "{}", notice.body);
+    let inbox = urban.notifications(None, true).await.expect("inbox");
+    assert!(
+        inbox
+            .items
+            .iter()
+            .any(|n| n.kind == "task_overdue" && n.tracking_number.as_deref() == Some(&late)),
+        "in the staff's inbox too"
+    );
+
+    // A new deadline (an extension granted after all) missed again is told again.
+    set_deadline(&platform, &late, "now() - interval '10 seconds'").await;
+    eventually(&platform, "the second overdue notice", async || {
+        pushes_of(&platform, "task_overdue") == 2
+    })
+    .await;
+    assert_eq!(
+        pushes_of(&platform, "task_overdue"),
+        2,
+        "none for the answered order"
+    );
+}
+
 /// Takes a dispatched order through the agency's reply and the centre's audit, to the citizen's
 /// rating.
 async fn awaiting_rating(platform: &Platform, number: &str) {

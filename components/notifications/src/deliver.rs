@@ -171,10 +171,20 @@ pub async fn run() -> Result<Reply, ApiError> {
 pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
     let db = connect().await.map_err(ApiError::Internal)?;
     order_store::outbox::warn_of_deadlines(&db, 500).await?;
-    Ok(reply_with(
-        StatusCode::OK,
-        &serde_json::json!({ "status": "ok" }),
-    ))
+    Ok(swept())
+}
+
+/// `POST /internal/overdue-notices` (every minute): the agencies whose orders passed their
+/// deadline unfinished are told, once per deadline; the deliverer is woken for the pushes.
+pub async fn notify_overdue() -> Result<Reply, ApiError> {
+    let db = connect().await.map_err(ApiError::Internal)?;
+    order_store::outbox::notify_overdue(&db, 500).await?;
+    Ok(swept())
+}
+
+/// What a sweep answers its schedule when it has run.
+fn swept() -> Reply {
+    reply_with(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
 }
 
 /// `POST /internal/rating-reminders` (every minute): citizens who have not rated a reply
@@ -196,10 +206,7 @@ pub async fn remind_to_rate() -> Result<Reply, ApiError> {
     let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
     let db = connect().await.map_err(ApiError::Internal)?;
     order_store::outbox::remind_to_rate(&db, 500, after_hours, window_days).await?;
-    Ok(reply_with(
-        StatusCode::OK,
-        &serde_json::json!({ "status": "ok" }),
-    ))
+    Ok(swept())
 }
 
 /// Whether `hour` (0–23) falls in `quiet`, written `21-8` (from 21:00 up to 08:00, across

@@ -3,9 +3,9 @@
 //! Private: the gateway forwards the inbox, device and oversight routes with the verified
 //! principal; the runtime's schedule (and any scheduler, on a Spin cluster) calls
 //! `POST /internal/deliver`, right after a transaction that queued notifications commits and
-//! every few seconds besides, and every minute the sweeps for deadline warnings and reminders to
-//! rate. The notifications themselves are written by whoever records the
-//! event (`order_store::outbox`), in the event's own transaction.
+//! every few seconds besides, and every minute the sweeps for deadline warnings, overdue orders
+//! and reminders to rate. The notifications themselves are written by whoever records the event
+//! (`order_store::outbox`), in the event's own transaction.
 
 mod admin;
 mod deliver;
@@ -29,6 +29,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (&Method::POST, "/internal/deadline-warnings") => {
             return deliver::warn_of_deadlines().await;
         }
+        (&Method::POST, "/internal/overdue-notices") => return deliver::notify_overdue().await,
         (&Method::POST, "/internal/rating-reminders") => return deliver::remind_to_rate().await,
         _ => {}
     }

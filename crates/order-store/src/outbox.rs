@@ -146,6 +146,26 @@ static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new
     )
 });
 
+/// Telling the agency of orders that passed their deadline unfinished (`task_overdue`): once per
+/// order and deadline (`overdue_notified_for`), not while an extension request waits for the
+/// centre; `$1` how many orders at most. The tests are written as the partial index on the orders
+/// still to be told has them, so the index serves the sweep.
+static OVERDUE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    sweep(
+        "task_overdue",
+        "overdue_notified_for = o.deadline_at",
+        "w.status in ('dispatched', 'signed', 'in_progress') \
+         and w.overdue_notified_for is distinct from w.deadline_at \
+         and w.deadline_at <= now() and w.extension_until is null",
+        "w.deadline_at",
+        &format!(
+            "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                    'overdue:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
+             from due o join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline"
+        ),
+    )
+});
+
 /// Reminding citizens to rate (`citizen_rating_reminder`): the orders waiting for a rating since
 /// `$2` hours or more and less than `$3` days (the rating window, still open), once per round
 /// (`work_orders.rating_reminded_for`), the citizen who filed each; `$1` how many orders at most.
@@ -216,11 +236,13 @@ pub fn deadline_warnings_statement() -> &'static str {
 /// Warns agencies of orders near their deadline (see `DEADLINE_WARNINGS`); at most `limit`
 /// orders a call, soonest deadline first.
 pub async fn warn_of_deadlines(db: &Connection, limit: i64) -> Result<(), StoreError> {
-    db.query(DEADLINE_WARNINGS.as_str(), [limit.into()])
-        .await?
-        .collect()
-        .await?;
-    Ok(())
+    run_sweep(db, &DEADLINE_WARNINGS, [limit.into()]).await
+}
+
+/// Tells agencies of their orders that passed the deadline unfinished (see `OVERDUE_NOTICES`); at
+/// most `limit` orders a call, longest overdue first.
+pub async fn notify_overdue(db: &Connection, limit: i64) -> Result<(), StoreError> {
+    run_sweep(db, &OVERDUE_NOTICES, [limit.into()]).await
 }
 
 /// Reminds citizens who have not rated a reply (see `RATING_REMINDERS`): `after_hours` after it
@@ -232,13 +254,21 @@ pub async fn remind_to_rate(
     after_hours: i64,
     window_days: i64,
 ) -> Result<(), StoreError> {
-    db.query(
-        RATING_REMINDERS.as_str(),
+    run_sweep(
+        db,
+        &RATING_REMINDERS,
         [limit.into(), after_hours.into(), window_days.into()],
     )
-    .await?
-    .collect()
-    .await?;
+    .await
+}
+
+/// Runs one of the sweeps' statements to the end.
+async fn run_sweep(
+    db: &Connection,
+    statement: &str,
+    params: impl Into<Vec<spin_sdk::pg::ParameterValue>>,
+) -> Result<(), StoreError> {
+    db.query(statement, params).await?.collect().await?;
     Ok(())
 }
 
