@@ -246,6 +246,22 @@ impl Client {
         self.get_json("/api/v1/stats/kpis/orders", query).await
     }
 
+    /// `GET /api/v1/supervision/board`, with e.g. `("group_by", "district")`.
+    pub async fn supervision_board(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::SupervisionBoard, ClientError> {
+        self.get_json("/api/v1/supervision/board", query).await
+    }
+
+    /// `GET /api/v1/supervision/overdue` (one page), with e.g. `("agency", "city-water")`.
+    pub async fn overdue_orders(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::OverdueOrderList, ClientError> {
+        self.get_json("/api/v1/supervision/overdue", query).await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])

@@ -977,6 +977,83 @@ pub struct KpiCaseList {
     pub next_cursor: Option<String>,
 }
 
+/// How the open orders of a group (or the whole city) stand right now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BoardCounts {
+    /// Orders an agency holds: dispatched, signed, in progress, or asked to be returned.
+    pub open: i64,
+    /// Of those, past their deadline (超期).
+    pub overdue: i64,
+    /// Due within the next 24 hours, not yet overdue.
+    pub due_soon: i64,
+    /// Urgent (the fast channel).
+    pub urgent: i64,
+    /// Under supervision (督办: by a supervisor, or redone after an unsatisfied rating).
+    pub supervised: i64,
+    /// Asked to be returned, waiting for the centre (退单申请).
+    pub return_requested: i64,
+    /// The earliest missed deadline among them: how long the longest overdue order has been.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub overdue_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One agency's or district's line on the board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BoardGroup {
+    /// The agency or district (`unknown` for orders filed without a district).
+    pub group: Named,
+    pub counts: BoardCounts,
+}
+
+/// `GET /api/v1/supervision/board`: the city's open orders as they stand, for those who watch
+/// over them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SupervisionBoard {
+    /// `agency` or `district`.
+    pub group_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub as_of: chrono::DateTime<chrono::Utc>,
+    /// The whole city.
+    pub total: BoardCounts,
+    /// Orders waiting for the centre to dispatch them (the operators' queue).
+    pub waiting_dispatch: i64,
+    /// Every group with open orders: most overdue first, then most open.
+    pub groups: Vec<BoardGroup>,
+}
+
+/// An order past its deadline, in the supervisors' list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OverdueOrder {
+    pub id: uuid::Uuid,
+    pub tracking_number: String,
+    pub status: String,
+    pub status_label: String,
+    pub category: Named,
+    pub title: String,
+    pub urgent: bool,
+    pub agency: Named,
+    pub district: Option<Named>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub deadline_at: chrono::DateTime<chrono::Utc>,
+    /// How long past the deadline, in seconds.
+    pub overdue_seconds: i64,
+    /// When it came under supervision (督办), if it has.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub supervised_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many times the centre has urged the agency on (催办).
+    pub reminders: i64,
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `GET /api/v1/supervision/overdue`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OverdueOrderList {
+    /// Longest overdue first.
+    pub items: Vec<OverdueOrder>,
+    pub next_cursor: Option<String>,
+}
+
 /// The stable error codes. Clients branch on these, never on messages.
 pub mod codes {
     pub const NOT_FOUND: &str = "not_found";

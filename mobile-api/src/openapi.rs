@@ -90,7 +90,12 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::ComponentState,
         crate::ComponentHealth,
         crate::KpiCase,
-        crate::KpiCaseList
+        crate::KpiCaseList,
+        crate::BoardCounts,
+        crate::BoardGroup,
+        crate::SupervisionBoard,
+        crate::OverdueOrder,
+        crate::OverdueOrderList
     ))
 )]
 struct Schemas;
@@ -1199,6 +1204,52 @@ impl ApiDoc {
                                 .response("200", ok("By tracking number, then round", "KpiCaseList"))
                                 .response("400", error("Bad cursor (`invalid_cursor`)"))
                                 .response("422", error("Bad figure, part, date, period or grouping (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/board",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("supervisionBoard"))
+                    .summary(Some("The city's open orders as they stand: open, overdue, due within 24 hours, urgent, supervised and returns pending, by agency or district"))
+                    .description(Some(
+                        "For the centre, supervisors, city leaders and administrators. Counted at the moment of the \
+                         request (`as_of`); groups with open orders only, most overdue first. \
+                         `/api/v1/supervision/overdue` lists the overdue orders.",
+                    ))
+                    .parameter(query("group_by", false, "`agency` (default) or `district`"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The board", "SupervisionBoard"))
+                                .response("422", error("Bad grouping (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/overdue",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("overdueOrders"))
+                    .summary(Some("Open orders past their deadline, longest overdue first, with their supervision and urgings"))
+                    .parameter(query("agency", false, "Only this agency's, by code"))
+                    .parameter(query("district", false, "Only this district's, by code"))
+                    .parameter(query("cursor", false, "`next_cursor` of the previous page"))
+                    .parameter(query("limit", false, "1–500, default 100"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Longest overdue first", "OverdueOrderList"))
+                                .response("400", error("Bad cursor (`invalid_cursor`)"))
+                                .response("422", error("Bad limit (`validation_failed`)")),
                         )
                         .build(),
                     ),

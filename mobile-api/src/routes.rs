@@ -67,6 +67,8 @@ const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_
 const SIGNED_IN: &[&str] = ROLES;
 /// Those who watch over delivery: dead letters and re-queues.
 const OVERSIGHT: &[&str] = &["supervisor", "admin"];
+/// The live board of open orders and the overdue list: the centre, supervisors and city leaders.
+const WATCHERS: &[&str] = &["operator", "supervisor", "leader", "admin"];
 /// The KPIs: supervisors and city leaders see every group; agency staff their own agency.
 const STATS: &[&str] = &["supervisor", "leader", "admin", "agency_staff"];
 
@@ -142,6 +144,13 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/follow-ups", "rating", CENTRE),
     route("GET", "/api/v1/stats/kpis", "rating", STATS),
     route("GET", "/api/v1/stats/kpis/orders", "rating", STATS),
+    route("GET", "/api/v1/supervision/board", "supervision", WATCHERS),
+    route(
+        "GET",
+        "/api/v1/supervision/overdue",
+        "supervision",
+        WATCHERS,
+    ),
     route("GET", "/api/v1/notifications", "notifications", SIGNED_IN),
     route(
         "POST",

@@ -171,7 +171,16 @@ async fn health_needs_no_token_and_reaches_every_component() {
     let all: mobile_api::ComponentHealth = response.json().await.expect("the contract's shape");
     assert_eq!(all.status, mobile_api::HealthStatus::Ok);
     let asked: Vec<&str> = all.components.keys().map(String::as_str).collect();
-    assert_eq!(asked, ["intake", "notifications", "rating", "routing"]);
+    assert_eq!(
+        asked,
+        [
+            "intake",
+            "notifications",
+            "rating",
+            "routing",
+            "supervision"
+        ]
+    );
     assert!(
         all.components
             .values()
@@ -225,7 +234,8 @@ async fn health_names_a_component_that_does_not_answer() {
             ("intake", State::Ok),
             ("notifications", State::Ok),
             ("rating", State::Failing),
-            ("routing", State::Ok)
+            ("routing", State::Ok),
+            ("supervision", State::Ok)
         ]
     );
     // Asked alone, the failing one is degraded and a healthy one is not.

@@ -11,4 +11,5 @@ mod places;
 mod rating;
 mod runtime;
 mod sms_sign_in;
+mod supervision;
 mod wechat_sign_in;

@@ -26,6 +26,7 @@ const COMPONENTS: &[&str] = &[
     "routing",
     "notifications",
     "rating",
+    "supervision",
     "probe",
     "hello",
     "relay",

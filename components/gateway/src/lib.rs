@@ -362,7 +362,13 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
 }
 
 /// The private components, asked for their `/health` by service chaining.
-const PRIVATE_COMPONENTS: &[&str] = &["intake", "routing", "notifications", "rating"];
+const PRIVATE_COMPONENTS: &[&str] = &[
+    "intake",
+    "routing",
+    "notifications",
+    "rating",
+    "supervision",
+];
 
 async fn component_health(only: Option<&str>) -> Reply {
     let mut components = std::collections::BTreeMap::new();

@@ -7,7 +7,7 @@ use mobile_api::{
     WorkOrderSummary,
 };
 use order_store::db::{Connection, Row};
-use order_store::{CitizenKey, required, text};
+use order_store::{CitizenKey, required, required_named, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
@@ -476,10 +476,7 @@ fn summary(row: &Row, following: bool) -> Result<WorkOrderSummary, ApiError> {
         tracking_number: required(row, "tracking_number")?,
         status_label: workorder::status_label(&status).to_owned(),
         status,
-        category: Named {
-            code: required(row, "category_id")?,
-            name: required(row, "category_name")?,
-        },
+        category: required_named(row, "category_id", "category_name")?,
         title: required(row, "title")?,
         urgent: required(row, "urgent")?,
         following,

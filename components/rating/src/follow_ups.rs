@@ -7,9 +7,9 @@
 
 use crate::error::ApiError;
 use api_plumbing::{Reply, query_param};
-use mobile_api::{FollowUp, FollowUpList, Named};
+use mobile_api::{FollowUp, FollowUpList};
 use order_store::db::Row;
-use order_store::{required, utc};
+use order_store::{named, required, required_named, utc};
 use spin_sdk::http::StatusCode;
 
 const DEFAULT_PAGE: u32 = 50;
@@ -77,22 +77,12 @@ pub async fn queue(query: &str) -> Result<Reply, ApiError> {
 }
 
 fn follow_up(row: &Row) -> Result<FollowUp, ApiError> {
-    let agency = match (
-        row.get::<String>("agency_id"),
-        row.get::<String>("agency_name"),
-    ) {
-        (Some(code), Some(name)) => Some(Named { code, name }),
-        _ => None,
-    };
     Ok(FollowUp {
         id: required(row, "work_order_id")?,
         tracking_number: required(row, "tracking_number")?,
         title: required(row, "title")?,
-        category: Named {
-            code: required(row, "category_id")?,
-            name: required(row, "category_name")?,
-        },
-        agency,
+        category: required_named(row, "category_id", "category_name")?,
+        agency: named(row, "agency_id", "agency_name"),
         round: u32::try_from(required::<i32>(row, "round")?).unwrap_or(1),
         awaiting_rating_since: utc(row, "awaiting_rating_since")
             .ok_or_else(|| ApiError::Internal("awaiting_rating_since missing".into()))?,

@@ -9,11 +9,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, query_param};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use mobile_api::{
-    FieldError, Kpi, KpiCase, KpiCaseList, KpiDefinition, KpiGroup, KpiReport, Named, Rank,
-};
+use mobile_api::{FieldError, Kpi, KpiCase, KpiCaseList, KpiDefinition, KpiGroup, KpiReport, Rank};
 use order_store::db::Connection;
-use order_store::{required, text, utc};
+use order_store::{named, required, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 use std::collections::BTreeMap;
@@ -499,13 +497,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let round: i32 = required(row, "round")?;
-        let agency = match (
-            row.get::<String>("agency_id"),
-            row.get::<String>("agency_name"),
-        ) {
-            (Some(code), Some(name)) => Some(Named { code, name }),
-            _ => None,
-        };
+        let agency = named(row, "agency_id", "agency_name");
         items.push(KpiCase {
             id: required(row, "work_order_id")?,
             tracking_number: required(row, "tracking_number")?,

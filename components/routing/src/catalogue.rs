@@ -4,11 +4,10 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    DispatchRule, DispatchRuleChange, DispatchRuleChangeList, DispatchRuleList, Named,
-    NewDispatchRule,
+    DispatchRule, DispatchRuleChange, DispatchRuleChangeList, DispatchRuleList, NewDispatchRule,
 };
 use order_store::db::{Connection, Row};
-use order_store::{required, text, utc};
+use order_store::{named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::{PgError, QueryError};
 
@@ -49,25 +48,13 @@ fn keywords(given: Option<&[String]>) -> Result<Option<Vec<String>>, ApiError> {
 fn rule(row: &Row) -> Result<DispatchRule, ApiError> {
     Ok(DispatchRule {
         id: required(row, "dispatch_rule_id")?,
-        category: Named {
-            code: required(row, "category_id")?,
-            name: required(row, "category_name")?,
-        },
-        district: row
-            .get::<String>("district_id")
-            .zip(row.get::<String>("district_name"))
-            .map(|(code, name)| Named { code, name }),
-        grid: row
-            .get::<String>("grid_id")
-            .zip(row.get::<String>("grid_name"))
-            .map(|(code, name)| Named { code, name }),
+        category: required_named(row, "category_id", "category_name")?,
+        district: named(row, "district_id", "district_name"),
+        grid: named(row, "grid_id", "grid_name"),
         keywords: row
             .get::<Vec<Option<String>>>("keywords")
             .map(|words| words.into_iter().flatten().collect()),
-        agency: Named {
-            code: required(row, "agency_id")?,
-            name: required(row, "agency_name")?,
-        },
+        agency: required_named(row, "agency_id", "agency_name")?,
         created_by: required(row, "created_by")?,
         created_at: utc(row, "created_at")
             .ok_or_else(|| ApiError::Internal("a rule without a time".into()))?,

@@ -7,7 +7,7 @@ use mobile_api::{
     StaffOrder, StaffOrderList, StaffOrderSummary, Visit,
 };
 use order_store::db::{Connection, Row};
-use order_store::{self as store, required, text, utc};
+use order_store::{self as store, named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 
@@ -18,13 +18,6 @@ const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id
 
 fn seconds_left(row: &Row) -> Option<i64> {
     Some((utc(row, "deadline_at")? - utc(row, "now")?).num_seconds())
-}
-
-fn named(row: &Row, code: &str, name: &str) -> Option<Named> {
-    Some(Named {
-        code: row.get(code)?,
-        name: row.get(name)?,
-    })
 }
 
 fn agency(row: &Row) -> Option<Named> {
@@ -38,10 +31,7 @@ fn summary(row: &Row) -> Result<StaffOrderSummary, ApiError> {
         tracking_number: required(row, "tracking_number")?,
         status_label: workorder::status_label(&status).to_owned(),
         status,
-        category: Named {
-            code: required(row, "category_id")?,
-            name: required(row, "category_name")?,
-        },
+        category: required_named(row, "category_id", "category_name")?,
         title: required(row, "title")?,
         urgent: required(row, "urgent")?,
         agency: agency(row),

@@ -429,6 +429,84 @@ macro_rules! api_error_conversions {
     };
 }
 
+/// The error type of a component that only reads and has no refusals of its own: a request fails
+/// for want of a principal, for a path or method it does not serve, for bad query parameters or a
+/// bad cursor, and inside (an opaque 500 whose cause goes to the log under `$component`'s name).
+/// Defines `ApiError` in the calling crate, with [`api_error_conversions`] and `into_reply`; the
+/// crate depends on `mobile-api`, `order-store` and `spin-sdk`. More refusals without a payload
+/// follow the name: `Forbidden => (StatusCode::FORBIDDEN, codes::FORBIDDEN, "...")`.
+#[macro_export]
+macro_rules! read_only_api_error {
+    ($component:literal $(, $(#[$doc:meta])* $variant:ident => ($status:expr, $code:expr, $message:expr))* $(,)?) => {
+        #[derive(Debug)]
+        pub enum ApiError {
+            $($(#[$doc])* $variant,)*
+            Unauthenticated,
+            NotFound,
+            MethodNotAllowed,
+            MalformedJson(Option<String>),
+            Validation(Vec<mobile_api::FieldError>),
+            InvalidCursor,
+            Internal(String),
+        }
+
+        $crate::api_error_conversions!(ApiError);
+
+        impl ApiError {
+            pub fn into_reply(self, request_id: &str) -> $crate::Reply {
+                use mobile_api::codes;
+                use spin_sdk::http::StatusCode;
+                let (status, code, message, fields) = match self {
+                    $(ApiError::$variant => ($status, $code, $message.to_owned(), vec![]),)*
+                    ApiError::Unauthenticated => (
+                        StatusCode::UNAUTHORIZED,
+                        codes::UNAUTHENTICATED,
+                        "请先登录 (sign in first)".to_owned(),
+                        vec![],
+                    ),
+                    ApiError::NotFound => (
+                        StatusCode::NOT_FOUND,
+                        codes::NOT_FOUND,
+                        "没有找到 (not found)".to_owned(),
+                        vec![],
+                    ),
+                    ApiError::MethodNotAllowed => (
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        codes::METHOD_NOT_ALLOWED,
+                        "不支持此方法 (method not allowed)".to_owned(),
+                        vec![],
+                    ),
+                    ApiError::MalformedJson(position) => (
+                        StatusCode::BAD_REQUEST,
+                        codes::MALFORMED_JSON,
+                        $crate::malformed_json_message(position.as_deref()),
+                        vec![],
+                    ),
+                    ApiError::Validation(fields) => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        codes::VALIDATION_FAILED,
+                        "请检查查询条件 (some parameters are invalid)".to_owned(),
+                        fields,
+                    ),
+                    ApiError::InvalidCursor => (
+                        StatusCode::BAD_REQUEST,
+                        codes::INVALID_CURSOR,
+                        "翻页参数无效 (invalid cursor)".to_owned(),
+                        vec![],
+                    ),
+                    ApiError::Internal(cause) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        codes::INTERNAL,
+                        $crate::internal_error_message($component, request_id, &cause),
+                        vec![],
+                    ),
+                };
+                $crate::error_reply(status, code, message, fields)
+            }
+        }
+    };
+}
+
 /// A private component's entry point: the request read as an [`Incoming`], the request id, the
 /// component's `route`, and its error type's `into_reply` for whatever `route` refuses.
 ///

@@ -50,6 +50,22 @@ pub fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, S
         .ok_or_else(|| StoreError::Internal(format!("column {column} missing or of another type")))
 }
 
+/// A code and its name from two columns of `row` (e.g. `agency_id` and `agency_name`), when both
+/// are there.
+pub fn named(row: &Row, code: &str, name: &str) -> Option<Named> {
+    row.get::<String>(code)
+        .zip(row.get::<String>(name))
+        .map(|(code, name)| Named { code, name })
+}
+
+/// [`named`] for two columns that are always there.
+pub fn required_named(row: &Row, code: &str, name: &str) -> Result<Named, StoreError> {
+    Ok(Named {
+        code: required(row, code)?,
+        name: required(row, name)?,
+    })
+}
+
 pub fn utc(row: &Row, column: &str) -> Option<DateTime<Utc>> {
     row.get::<NaiveDateTime>(column).map(|t| t.and_utc())
 }

@@ -1,0 +1,227 @@
+//! The board of open orders and the list of overdue ones.
+
+use crate::error::ApiError;
+use api_plumbing::{Reply, field_error, query_param, reply_with};
+use mobile_api::{BoardCounts, BoardGroup, OverdueOrder, OverdueOrderList, SupervisionBoard};
+use order_store::db::{Connection, Row};
+use order_store::{named, required, required_named, text, utc};
+use spin_sdk::http::StatusCode;
+
+/// The orders an agency holds, whose deadline runs.
+const OPEN: &str = "o.status in ('dispatched', 'signed', 'in_progress', 'return_requested')";
+
+/// A group's counts, at `$1` (the database's time of the request).
+const COUNTS: &str = "count(*) as open, \
+    count(*) filter (where o.deadline_at <= $1) as overdue, \
+    count(*) filter (where o.deadline_at > $1 and o.deadline_at <= $1 + interval '24 hours') as due_soon, \
+    count(*) filter (where o.urgent) as urgent, \
+    count(*) filter (where o.supervised_at is not null) as supervised, \
+    count(*) filter (where o.status = 'return_requested') as return_requested, \
+    min(o.deadline_at) filter (where o.deadline_at <= $1) as overdue_since";
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 500;
+
+/// `GET /api/v1/supervision/board?group_by=agency|district`.
+pub async fn board(query: &str) -> Result<Reply, ApiError> {
+    let group_by = query_param(query, "group_by").unwrap_or("agency");
+    let groups = match group_by {
+        "agency" => format!(
+            "select o.agency_id as code, a.name, {COUNTS} \
+             from work_orders o join agencies a on a.agency_id = o.agency_id \
+             where {OPEN} group by o.agency_id, a.name"
+        ),
+        "district" => format!(
+            "select coalesce(o.district_id, 'unknown') as code, coalesce(d.name, '未填区域') as name, {COUNTS} \
+             from work_orders o left join districts d on d.district_id = o.district_id \
+             where {OPEN} group by 1, 2"
+        ),
+        _ => {
+            return Err(ApiError::Validation(vec![field_error(
+                "group_by",
+                "invalid_value",
+                "应为 agency 或 district",
+            )]));
+        }
+    };
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let now = order_store::now(&db).await?;
+    let rows = db
+        .query(
+            format!("{groups} order by overdue desc, open desc, code"),
+            [now.naive_utc().into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let groups = rows
+        .iter()
+        .map(|row| {
+            Ok(BoardGroup {
+                group: required_named(row, "code", "name")?,
+                counts: counts(row)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let waiting = db
+        .query(
+            "select count(*) as waiting from work_orders where status = 'received'",
+            [],
+        )
+        .await?
+        .collect()
+        .await?;
+    let waiting_dispatch = waiting
+        .first()
+        .map(|row| required(row, "waiting"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(reply_with(
+        StatusCode::OK,
+        &SupervisionBoard {
+            group_by: group_by.to_owned(),
+            as_of: now,
+            total: total(&groups),
+            waiting_dispatch,
+            groups,
+        },
+    ))
+}
+
+fn counts(row: &Row) -> Result<BoardCounts, ApiError> {
+    Ok(BoardCounts {
+        open: required(row, "open")?,
+        overdue: required(row, "overdue")?,
+        due_soon: required(row, "due_soon")?,
+        urgent: required(row, "urgent")?,
+        supervised: required(row, "supervised")?,
+        return_requested: required(row, "return_requested")?,
+        overdue_since: utc(row, "overdue_since"),
+    })
+}
+
+/// The whole city: every open order is in exactly one group.
+fn total(groups: &[BoardGroup]) -> BoardCounts {
+    groups
+        .iter()
+        .fold(BoardCounts::default(), |sum, BoardGroup { counts, .. }| {
+            BoardCounts {
+                open: sum.open + counts.open,
+                overdue: sum.overdue + counts.overdue,
+                due_soon: sum.due_soon + counts.due_soon,
+                urgent: sum.urgent + counts.urgent,
+                supervised: sum.supervised + counts.supervised,
+                return_requested: sum.return_requested + counts.return_requested,
+                overdue_since: match (sum.overdue_since, counts.overdue_since) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+            }
+        })
+}
+
+/// `GET /api/v1/supervision/overdue?agency=&district=&cursor=&limit=`: open orders past their
+/// deadline, longest overdue first.
+pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
+    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
+        .map_err(|problem| ApiError::Validation(vec![problem]))?;
+    let cursor = query_param(query, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
+        .transpose()?;
+    let agency = query_param(query, "agency").filter(|a| !a.is_empty());
+    let district = query_param(query, "district").filter(|d| !d.is_empty());
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let mut unknown = Vec::new();
+    if let Some(agency) = agency
+        && !order_store::agency_exists(&db, agency).await?
+    {
+        unknown.push(field_error("agency", "unknown", "没有这个承办单位"));
+    }
+    if let Some(district) = district
+        && !district_exists(&db, district).await?
+    {
+        unknown.push(field_error("district", "unknown", "没有这个区县"));
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    let now = order_store::now(&db).await?;
+    let (after_deadline, after_id) = match cursor {
+        Some((deadline, id)) => (Some(deadline), Some(id)),
+        None => (None, None),
+    };
+    let rows = db
+        .query(
+            format!(
+                "select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
+                        o.title, o.urgent, o.agency_id, a.name as agency_name, o.district_id, d.name as district_name, \
+                        o.deadline_at, o.dispatched_at, o.supervised_at, \
+                        (select count(*) from work_order_events e \
+                         where e.work_order_id = o.work_order_id and e.event = 'reminded') as reminders \
+                 from work_orders o join categories c on c.category_id = o.category_id \
+                 join agencies a on a.agency_id = o.agency_id \
+                 left join districts d on d.district_id = o.district_id \
+                 where {OPEN} and o.deadline_at <= $1 \
+                   and ($2::text is null or o.agency_id = $2) and ($3::text is null or o.district_id = $3) \
+                   and ($4::timestamp is null or (o.deadline_at, o.work_order_id) > ($4, $5::uuid)) \
+                 order by o.deadline_at, o.work_order_id limit $6"
+            ),
+            [
+                now.naive_utc().into(),
+                agency.map(str::to_owned).into(),
+                district.map(str::to_owned).into(),
+                after_deadline.into(),
+                after_id.into(),
+                (i64::from(limit) + 1).into(),
+            ],
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut items = rows
+        .iter()
+        .map(|row| overdue_order(row, now))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
+        api_plumbing::cursor(last.deadline_at, last.id)
+    });
+    Ok(reply_with(
+        StatusCode::OK,
+        &OverdueOrderList { items, next_cursor },
+    ))
+}
+
+fn overdue_order(row: &Row, now: chrono::DateTime<chrono::Utc>) -> Result<OverdueOrder, ApiError> {
+    let status: String = required(row, "status")?;
+    let deadline_at =
+        utc(row, "deadline_at").ok_or_else(|| ApiError::Internal("no deadline_at".into()))?;
+    Ok(OverdueOrder {
+        id: required(row, "work_order_id")?,
+        tracking_number: required(row, "tracking_number")?,
+        status_label: workorder::status_label(&status).to_owned(),
+        status,
+        category: required_named(row, "category_id", "category_name")?,
+        title: required(row, "title")?,
+        urgent: required(row, "urgent")?,
+        agency: required_named(row, "agency_id", "agency_name")?,
+        district: named(row, "district_id", "district_name"),
+        deadline_at,
+        overdue_seconds: (now - deadline_at).num_seconds(),
+        supervised_at: utc(row, "supervised_at"),
+        reminders: required(row, "reminders")?,
+        dispatched_at: utc(row, "dispatched_at"),
+    })
+}
+
+async fn district_exists(db: &Connection, district: &str) -> Result<bool, ApiError> {
+    let rows = db
+        .query(
+            "select 1 as found from districts where district_id = $1",
+            [text(district)],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(!rows.is_empty())
+}

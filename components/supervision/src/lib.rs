@@ -1,0 +1,33 @@
+//! `supervision`: the city's open orders as they stand, for those who watch over them
+//! (互联网+热线+督查). The board counts, by agency or district, what is open, overdue, due within
+//! a day, urgent, under supervision and asked to be returned; the overdue list names the orders
+//! past their deadline, longest first, with their supervision and urgings, for the centre to urge
+//! (催办) and supervisors to supervise (督办: lifecycle actions of the `routing` component).
+//!
+//! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
+//! centre, supervisors, city leaders and administrators only.
+
+mod board;
+mod error;
+
+use api_plumbing::{Incoming, Principal, Reply};
+use error::ApiError;
+use spin_sdk::http::Method;
+
+api_plumbing::http_component!(route);
+
+async fn route(request: Incoming) -> Result<Reply, ApiError> {
+    let path = request.path().to_owned();
+    if request.method() == Method::GET && path == "/health" {
+        return Ok(api_plumbing::health());
+    }
+    Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
+    let query = request.query().unwrap_or("").to_owned();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match (request.method().clone(), segments.as_slice()) {
+        (Method::GET, ["api", "v1", "supervision", "board"]) => board::board(&query).await,
+        (Method::GET, ["api", "v1", "supervision", "overdue"]) => board::overdue(&query).await,
+        (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NotFound),
+    }
+}
