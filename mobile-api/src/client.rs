@@ -262,6 +262,14 @@ impl Client {
         self.get_json("/api/v1/supervision/overdue", query).await
     }
 
+    /// `GET /api/v1/supervision/report`, with e.g. `("period", "week")`, `("date", "2026-11-30")`.
+    pub async fn period_report(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::PeriodReport, ClientError> {
+        self.get_json("/api/v1/supervision/report", query).await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])

@@ -1054,6 +1054,63 @@ pub struct OverdueOrderList {
     pub next_cursor: Option<String>,
 }
 
+/// A count of one kind, with how many the period before had (the same length, just before).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportCount {
+    /// The channel, top-level category or district (`unknown` for orders filed without one).
+    pub group: Named,
+    pub count: i64,
+    pub count_before: i64,
+}
+
+/// What became of the requests received in the period, as they stand when the report is made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedOutcomes {
+    /// Answered by the centre itself: closed directly from the knowledge base, handed to
+    /// 110/119/120/122, or told it is outside the government's remit.
+    pub closed_by_centre: i64,
+    /// Merged into an open request about the same problem.
+    pub merged: i64,
+    /// Still waiting for the centre to dispatch them.
+    pub waiting_dispatch: i64,
+    /// With an agency, not yet answered.
+    pub with_agency: i64,
+    /// Answered by the agency (in audit, awaiting the citizen's rating, or done).
+    pub answered: i64,
+}
+
+/// `GET /api/v1/supervision/report`: a day's, week's or month's report (日报、周报、月报).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PeriodReport {
+    /// `day`, `week` (Monday to Sunday) or `month`.
+    pub period: String,
+    /// The first day (China Standard Time).
+    pub from: chrono::NaiveDate,
+    /// The last day, inclusive.
+    pub to: chrono::NaiveDate,
+    /// The period as people write it: `12月1日`, `11月23日至11月29日`, `2026年11月`.
+    pub title: String,
+    /// False while the period is still going on: its figures grow until it ends.
+    pub complete: bool,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    /// Requests received (filed) in the period, merged duplicates included.
+    pub received: i64,
+    /// Received in the period before, of the same length.
+    pub received_before: i64,
+    pub outcomes: ReceivedOutcomes,
+    /// By channel, most first.
+    pub by_channel: Vec<ReportCount>,
+    /// The top-level categories citizens raised most (at most five), most first: the hot issues.
+    pub top_categories: Vec<ReportCount>,
+    /// The districts most requests came from (at most five), most first.
+    pub top_districts: Vec<ReportCount>,
+    /// The city's figures for the period, as `GET /api/v1/stats/kpis` gives them.
+    pub kpis: KpiGroup,
+    /// The report in a paragraph, for leaders to read (Simplified Chinese).
+    pub summary: String,
+}
+
 /// The stable error codes. Clients branch on these, never on messages.
 pub mod codes {
     pub const NOT_FOUND: &str = "not_found";

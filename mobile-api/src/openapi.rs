@@ -95,7 +95,10 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::BoardGroup,
         crate::SupervisionBoard,
         crate::OverdueOrder,
-        crate::OverdueOrderList
+        crate::OverdueOrderList,
+        crate::ReportCount,
+        crate::ReceivedOutcomes,
+        crate::PeriodReport
     ))
 )]
 struct Schemas;
@@ -1250,6 +1253,26 @@ impl ApiDoc {
                                 .response("200", ok("Longest overdue first", "OverdueOrderList"))
                                 .response("400", error("Bad cursor (`invalid_cursor`)"))
                                 .response("422", error("Bad limit (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/report",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("periodReport"))
+                    .summary(Some("A day's, week's or month's report: requests received and what became of them, by channel, the hot issues and districts against the period before, the city's KPIs, and a paragraph for leaders"))
+                    .parameter(query("period", false, "`day` (default), `week` (Monday to Sunday) or `month`"))
+                    .parameter(query("date", false, "A day in the period, YYYY-MM-DD in China Standard Time; default yesterday"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The report", "PeriodReport"))
+                                .response("422", error("Bad period or date, or a date after today (`validation_failed`)")),
                         )
                         .build(),
                     ),

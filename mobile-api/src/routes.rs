@@ -145,6 +145,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/stats/kpis", "rating", STATS),
     route("GET", "/api/v1/stats/kpis/orders", "rating", STATS),
     route("GET", "/api/v1/supervision/board", "supervision", WATCHERS),
+    route("GET", "/api/v1/supervision/report", "supervision", WATCHERS),
     route(
         "GET",
         "/api/v1/supervision/overdue",

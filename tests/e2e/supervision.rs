@@ -247,3 +247,214 @@ async fn the_board_and_the_overdue_list_refuse_bad_questions_and_other_roles() {
     assert!(board.groups.is_empty());
     assert_eq!(board.total, mobile_api::BoardCounts::default());
 }
+
+/// Files a request as `citizen` (the app) and moves its filing time to `at` (SQL).
+async fn filed_at(platform: &Platform, citizen: &str, at: &str) -> String {
+    let number = platform
+        .client(citizen, "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    refiled(platform, &number, at).await;
+    number
+}
+
+async fn refiled(platform: &Platform, number: &str, at: &str) {
+    sqlx::query("update work_orders set created_at = $2::timestamptz where tracking_number = $1")
+        .bind(number)
+        .bind(at)
+        .execute(&platform.db)
+        .await
+        .expect("filed then");
+}
+
+#[tokio::test]
+async fn period_reports_count_what_came_in_what_became_of_it_and_the_figures() {
+    let platform = Platform::start().await;
+    let operator = platform.client("operator-1", "operator");
+    // 10 November 2026, China time: four by the app and one call, one of them just before midnight.
+    let with_agency = held_by(&platform, "citizen-1", URBAN, "now() + interval '3 days'").await;
+    refiled(&platform, &with_agency, "2026-11-10 09:00+08").await;
+    sqlx::query(
+        "update work_orders set dispatched_at = '2026-11-10 10:00+08' where tracking_number = $1",
+    )
+    .bind(&with_agency)
+    .execute(&platform.db)
+    .await
+    .expect("dispatched then");
+    let answered = held_by(&platform, "citizen-2", URBAN, "now() + interval '3 days'").await;
+    refiled(&platform, &answered, "2026-11-10 11:00+08").await;
+    let urban = platform.agency_client("urban-a", URBAN);
+    for (action, body) in [
+        ("sign", OrderAction::default()),
+        ("contact", OrderAction::default()),
+        (
+            "reply",
+            OrderAction {
+                result: Some("已修复".into()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        urban.act(&answered, action, &body).await.expect(action);
+    }
+    filed_at(&platform, "citizen-3", "2026-11-10 12:00+08").await;
+    filed_at(&platform, "citizen-4", "2026-11-10 23:30+08").await;
+    let mut call = valid_request();
+    call.category = "consultation.policy".into();
+    call.channel = mobile_api::Channel::Phone;
+    let call = operator
+        .create_request(&call, None)
+        .await
+        .expect("filed for a caller")
+        .tracking_number;
+    operator
+        .act(
+            &call,
+            "close_direct",
+            &OrderAction {
+                answer: Some("已告知政策依据和办理渠道".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("answered by the centre");
+    refiled(&platform, &call, "2026-11-10 15:00+08").await;
+    // The next China day (still 10 November in UTC), and the day before.
+    filed_at(&platform, "citizen-5", "2026-11-11 00:10+08").await;
+    filed_at(&platform, "citizen-6", "2026-11-09 08:00+08").await;
+    filed_at(&platform, "citizen-7", "2026-11-09 20:00+08").await;
+
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let day = supervisor
+        .period_report(&[("period", "day"), ("date", "2026-11-10")])
+        .await
+        .expect("the day's report");
+    assert_eq!(
+        (
+            day.title.as_str(),
+            day.complete,
+            day.received,
+            day.received_before
+        ),
+        ("2026年11月10日", true, 5, 2)
+    );
+    let o = &day.outcomes;
+    assert_eq!(
+        (
+            o.closed_by_centre,
+            o.merged,
+            o.waiting_dispatch,
+            o.with_agency,
+            o.answered
+        ),
+        (1, 0, 2, 1, 1)
+    );
+    let counted = |counts: &[mobile_api::ReportCount]| -> Vec<(String, String, i64, i64)> {
+        counts
+            .iter()
+            .map(|c| {
+                (
+                    c.group.code.clone(),
+                    c.group.name.clone(),
+                    c.count,
+                    c.count_before,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        counted(&day.by_channel),
+        [
+            ("app".into(), "App".into(), 4, 2),
+            ("phone".into(), "电话".into(), 1, 0)
+        ]
+    );
+    assert_eq!(
+        counted(&day.top_categories),
+        [
+            ("urban".into(), "城市管理".into(), 4, 2),
+            ("consultation".into(), "政策咨询".into(), 1, 0)
+        ]
+    );
+    assert_eq!(day.top_districts[0].group.code, "yicheng");
+    // The city's figures, as the KPI report gives them: one order dispatched that day, never
+    // called back within 24 hours.
+    let kpis = platform
+        .client("supervisor-1", "supervisor")
+        .kpis(&[("from", "2026-11-10"), ("to", "2026-11-10")])
+        .await
+        .expect("kpis");
+    assert_eq!(day.kpis, kpis.total);
+    assert_eq!(
+        (day.kpis.response.numerator, day.kpis.response.denominator),
+        (0, 1)
+    );
+    for said in [
+        "2026年11月10日，全市 12345 热线共受理群众诉求 5 件，比前一日增加 150.0%（前一日 2 件）",
+        "按渠道：App 4 件，电话 1 件",
+        "其中中心直接办结 1 件，合并重复诉求 0 件，待派单 2 件，承办单位办理中 1 件，已答复 1 件",
+        "诉求较多的类别：城市管理 4 件（增加 100.0%），政策咨询 1 件（上期无）",
+        "本日按期办结率 无数据，响应率 0.00%（0/1）",
+    ] {
+        assert!(day.summary.contains(said), "{said} in {}", day.summary);
+    }
+
+    // The week (Monday 9 to Sunday 15 November) and the month.
+    let week = supervisor
+        .period_report(&[("period", "week"), ("date", "2026-11-10")])
+        .await
+        .expect("the week's report");
+    assert_eq!(
+        (week.from.to_string(), week.to.to_string()),
+        ("2026-11-09".into(), "2026-11-15".into())
+    );
+    assert_eq!((week.received, week.received_before), (8, 0));
+    assert!(
+        week.summary.contains("共受理群众诉求 8 件，上周为 0 件。"),
+        "{}",
+        week.summary
+    );
+    let month = supervisor
+        .period_report(&[("period", "month"), ("date", "2026-11-30")])
+        .await
+        .expect("the month's report");
+    assert_eq!((month.title.as_str(), month.received), ("2026年11月", 8));
+
+    // By default: yesterday's, with nothing in it here.
+    let yesterday = supervisor.period_report(&[]).await.expect("yesterday");
+    assert_eq!((yesterday.period.as_str(), yesterday.received), ("day", 0));
+    assert!(
+        yesterday.summary.contains("未受理群众诉求"),
+        "{}",
+        yesterday.summary
+    );
+}
+
+#[tokio::test]
+async fn period_reports_refuse_bad_periods_and_dates() {
+    let platform = Platform::start().await;
+    let leader = platform.client("leader-1", "leader");
+    let after_tomorrow = (chrono::Utc::now() + chrono::Duration::hours(8 + 48))
+        .date_naive()
+        .to_string();
+    for query in [
+        [("period", "year")],
+        [("date", "2026-13-01")],
+        [("date", after_tomorrow.as_str())],
+    ] {
+        let refused = leader.period_report(&query).await.expect_err("refused");
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (Some(422), Some("validation_failed")),
+            "{query:?}"
+        );
+    }
+    let staff = platform.agency_client("urban-a", URBAN);
+    let refused = staff
+        .period_report(&[])
+        .await
+        .expect_err("not for agencies");
+    assert_eq!(refused.status(), Some(403));
+}

@@ -9,20 +9,13 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, query_param};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use mobile_api::{FieldError, Kpi, KpiCase, KpiCaseList, KpiDefinition, KpiGroup, KpiReport, Rank};
+use mobile_api::{FieldError, KpiCase, KpiCaseList, KpiDefinition, KpiReport, Rank};
 use order_store::db::Connection;
+use order_store::kpis::{Counts, Figures, KPIS, kpi_group};
 use order_store::{named, required, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 use std::collections::BTreeMap;
-
-/// The figures, in the order reports show them.
-const KPIS: [&str; 4] = [
-    "on_time_completion",
-    "response",
-    "resolution",
-    "satisfaction",
-];
 
 /// The longest period one report covers.
 const MAX_DAYS: i64 = 366;
@@ -207,45 +200,6 @@ fn scope(principal: &Principal, group_by: GroupBy) -> Result<Option<String>, Api
         .ok_or(ApiError::Forbidden)
 }
 
-/// The counts of one figure for one group.
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    numerator: u64,
-    denominator: u64,
-    excluded: u64,
-}
-
-impl Counts {
-    fn add(&mut self, other: Counts) {
-        self.numerator += other.numerator;
-        self.denominator += other.denominator;
-        self.excluded += other.excluded;
-    }
-
-    /// Whether this rate is strictly better than `other`'s (exact, in integers).
-    fn better_than(self, other: Counts) -> bool {
-        u128::from(self.numerator) * u128::from(other.denominator)
-            > u128::from(other.numerator) * u128::from(self.denominator)
-    }
-
-    fn kpi(self, rank: Option<Rank>) -> Kpi {
-        let rate = (self.denominator > 0).then(|| self.numerator as f64 / self.denominator as f64);
-        Kpi {
-            numerator: self.numerator,
-            denominator: self.denominator,
-            rate: rate.map(|r| (r * 10_000.0).round() / 10_000.0),
-            display: match rate {
-                Some(r) => format!("{:.2}%", r * 100.0),
-                None => "无数据".into(),
-            },
-            excluded: self.excluded,
-            rank,
-        }
-    }
-}
-
-type Figures = [Counts; 4];
-
 /// `GET /api/v1/stats/kpis?from=&to=&group_by=`.
 pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let group_by = GroupBy::parse(query_param(query, "group_by"))
@@ -268,27 +222,8 @@ pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiErro
         .await?
         .collect()
         .await?;
-    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-    for row in &rows {
-        let kpi: String = required(row, "kpi")?;
-        let Some(index) = KPIS.iter().position(|k| *k == kpi) else {
-            return Err(ApiError::Internal(format!("unknown kpi {kpi}")));
-        };
-        let count = |column: &str| -> Result<u64, ApiError> {
-            Ok(u64::try_from(required::<i64>(row, column)?).unwrap_or(0))
-        };
-        groups.entry(required(row, "group_key")?).or_default()[index] = Counts {
-            numerator: count("numerator")?,
-            denominator: count("denominator")?,
-            excluded: count("excluded")?,
-        };
-    }
-    let mut total = Figures::default();
-    for figures in groups.values() {
-        for (sum, counts) in total.iter_mut().zip(figures) {
-            sum.add(*counts);
-        }
-    }
+    let mut groups = order_store::kpis::figures_by_group(&rows)?;
+    let total = order_store::kpis::total(&groups);
     if let Some(own) = &own_agency {
         groups.entry(own.clone()).or_default();
     }
@@ -304,7 +239,12 @@ pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiErro
                 .then(|| rank(&groups, key, i))
                 .flatten()
         });
-        out.push(group(key, name_of(group_by, &names, key), figures, ranks));
+        out.push(kpi_group(
+            key,
+            name_of(group_by, &names, key),
+            figures,
+            ranks,
+        ));
     }
     let report = KpiReport {
         from: period.from,
@@ -312,7 +252,7 @@ pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiErro
         group_by: group_by.code().map(str::to_owned),
         computed_at: now,
         definitions: definitions(),
-        total: group("city", "全市".into(), &total, Default::default()),
+        total: kpi_group("city", "全市".into(), &total, Default::default()),
         groups: if group_by == GroupBy::City {
             Vec::new()
         } else {
@@ -341,19 +281,6 @@ fn rank(groups: &BTreeMap<String, Figures>, key: &str, index: usize) -> Option<R
     })
 }
 
-fn group(key: &str, name: String, figures: &Figures, ranks: [Option<Rank>; 4]) -> KpiGroup {
-    let [on_time, response, resolution, satisfaction] = *figures;
-    let [r0, r1, r2, r3] = ranks;
-    KpiGroup {
-        key: key.to_owned(),
-        name,
-        on_time_completion: on_time.kpi(r0),
-        response: response.kpi(r1),
-        resolution: resolution.kpi(r2),
-        satisfaction: satisfaction.kpi(r3),
-    }
-}
-
 /// The names of the groups, by key.
 async fn group_names(
     db: &Connection,
@@ -375,10 +302,7 @@ async fn group_names(
 
 fn name_of(group_by: GroupBy, names: &BTreeMap<String, String>, key: &str) -> String {
     match (group_by, key) {
-        (GroupBy::Channel, "app") => "App".into(),
-        (GroupBy::Channel, "wechat") => "微信小程序".into(),
-        (GroupBy::Channel, "phone") => "电话".into(),
-        (GroupBy::Channel, "web") => "网站".into(),
+        (GroupBy::Channel, channel) => workorder::channel_label(channel).to_owned(),
         (GroupBy::Agency, "") => "未派单".into(),
         (GroupBy::District, "") => "未定位".into(),
         _ => names.get(key).cloned().unwrap_or_else(|| key.to_owned()),

@@ -2,13 +2,16 @@
 //! (互联网+热线+督查). The board counts, by agency or district, what is open, overdue, due within
 //! a day, urgent, under supervision and asked to be returned; the overdue list names the orders
 //! past their deadline, longest first, with their supervision and urgings, for the centre to urge
-//! (催办) and supervisors to supervise (督办: lifecycle actions of the `routing` component).
+//! (催办) and supervisors to supervise (督办: lifecycle actions of the `routing` component). The
+//! period reports (日报、周报、月报) say what a day, a week or a month brought and what became of
+//! it, for the city's decisions.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
 //! centre, supervisors, city leaders and administrators only.
 
 mod board;
 mod error;
+mod report;
 
 use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
@@ -27,6 +30,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     match (request.method().clone(), segments.as_slice()) {
         (Method::GET, ["api", "v1", "supervision", "board"]) => board::board(&query).await,
         (Method::GET, ["api", "v1", "supervision", "overdue"]) => board::overdue(&query).await,
+        (Method::GET, ["api", "v1", "supervision", "report"]) => report::report(&query).await,
         (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }

@@ -1,5 +1,107 @@
 //! The KPIs' SQL: the cases of a period, and their counts per group. The `rating` component
-//! serves them; the bench runs the same statement under pgbench.
+//! serves them, the `supervision` component's period reports give the city's; the bench runs the
+//! same statement under pgbench.
+
+use crate::StoreError;
+use crate::db::Row;
+use mobile_api::{Kpi, KpiGroup, Rank};
+use std::collections::BTreeMap;
+
+/// The figures, in the order every report gives them.
+pub const KPIS: [&str; 4] = [
+    "on_time_completion",
+    "response",
+    "resolution",
+    "satisfaction",
+];
+
+/// The counts of one figure for one group.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Counts {
+    pub numerator: u64,
+    pub denominator: u64,
+    pub excluded: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: Counts) {
+        self.numerator += other.numerator;
+        self.denominator += other.denominator;
+        self.excluded += other.excluded;
+    }
+
+    /// Whether this rate is strictly better than `other`'s (exact, in integers).
+    pub fn better_than(self, other: Counts) -> bool {
+        u128::from(self.numerator) * u128::from(other.denominator)
+            > u128::from(other.numerator) * u128::from(self.denominator)
+    }
+
+    /// The figure as the API gives it: the rate (null over no cases) with its counts.
+    pub fn kpi(self, rank: Option<Rank>) -> Kpi {
+        let rate = (self.denominator > 0).then(|| self.numerator as f64 / self.denominator as f64);
+        Kpi {
+            numerator: self.numerator,
+            denominator: self.denominator,
+            rate: rate.map(|r| (r * 10_000.0).round() / 10_000.0),
+            display: match rate {
+                Some(r) => format!("{:.2}%", r * 100.0),
+                None => "无数据".into(),
+            },
+            excluded: self.excluded,
+            rank,
+        }
+    }
+}
+
+/// A group's four figures, in the order of [`KPIS`].
+pub type Figures = [Counts; 4];
+
+/// One group's figures as the API gives them, with each figure's rank (when ranked).
+pub fn kpi_group(key: &str, name: String, figures: &Figures, ranks: [Option<Rank>; 4]) -> KpiGroup {
+    let [on_time, response, resolution, satisfaction] = *figures;
+    let [r0, r1, r2, r3] = ranks;
+    KpiGroup {
+        key: key.to_owned(),
+        name,
+        on_time_completion: on_time.kpi(r0),
+        response: response.kpi(r1),
+        resolution: resolution.kpi(r2),
+        satisfaction: satisfaction.kpi(r3),
+    }
+}
+
+/// The rows of [`report_sql`], by group key.
+pub fn figures_by_group(rows: &[Row]) -> Result<BTreeMap<String, Figures>, StoreError> {
+    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+    for row in rows {
+        let kpi: String = crate::required(row, "kpi")?;
+        let Some(index) = KPIS.iter().position(|k| *k == kpi) else {
+            return Err(StoreError::Internal(format!("unknown kpi {kpi}")));
+        };
+        let count = |column: &str| -> Result<u64, StoreError> {
+            Ok(u64::try_from(crate::required::<i64>(row, column)?).unwrap_or(0))
+        };
+        groups
+            .entry(crate::required(row, "group_key")?)
+            .or_default()[index] = Counts {
+            numerator: count("numerator")?,
+            denominator: count("denominator")?,
+            excluded: count("excluded")?,
+        };
+    }
+    Ok(groups)
+}
+
+/// The figures of all the groups together (every case is in exactly one group).
+pub fn total(groups: &BTreeMap<String, Figures>) -> Figures {
+    let mut total = Figures::default();
+    for figures in groups.values() {
+        for (sum, counts) in total.iter_mut().zip(figures) {
+            sum.add(*counts);
+        }
+    }
+    total
+}
 
 /// Hours an ordinary order's agency has from dispatch to sign it and call the citizen (the fast
 /// channel's own limit, 30 minutes, is the order's `contact_due_at`).

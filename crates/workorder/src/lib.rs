@@ -373,6 +373,17 @@ impl TrackingNumber {
     }
 }
 
+/// How people call a channel (`app`, `wechat`, `phone`, `web`); the code itself if unknown.
+pub fn channel_label(channel: &str) -> &str {
+    match channel {
+        "app" => "App",
+        "wechat" => "微信小程序",
+        "phone" => "电话",
+        "web" => "网站",
+        other => other,
+    }
+}
+
 /// The status words a citizen reads.
 pub fn status_label(status: &str) -> &'static str {
     match status {
