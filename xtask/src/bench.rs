@@ -1504,21 +1504,23 @@ fn measure(
             target: "context (no target yet)",
         });
     }
+    let supervisor = if wanted("report") || wanted("sweep") {
+        let out = Command::new(binary)
+            .arg("--data-dir")
+            .arg(data)
+            .args([
+                "token",
+                "--subject",
+                "bench-supervisor",
+                "--role",
+                "supervisor",
+            ])
+            .output()?;
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    } else {
+        String::new()
+    };
     if wanted("report") {
-        let supervisor = {
-            let out = Command::new(binary)
-                .arg("--data-dir")
-                .arg(data)
-                .args([
-                    "token",
-                    "--subject",
-                    "bench-supervisor",
-                    "--role",
-                    "supervisor",
-                ])
-                .output()?;
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        };
         let mut seeded = 0;
         for orders in REPORT_ORDERS {
             step(&format!(
@@ -1540,6 +1542,20 @@ fn measure(
                 ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
                 baseline: format!("pgbench, same statement: {theirs:.0} ms"),
                 ratio: format!("{:.2}", theirs / ours),
+                target: "context (no target yet)",
+            });
+            step(&format!(
+                "the period report: a month over {orders} orders, against pgbench"
+            ));
+            let month = runtime.block_on(month_report(database_url, address, &supervisor))?;
+            rows.push(Row {
+                what: format!(
+                    "period report, a month ({orders} orders, {} filed in the month)",
+                    month.received
+                ),
+                ours: format!("{:.0} ms (median of {REPORT_RUNS})", month.ours),
+                baseline: format!("pgbench, same statements: {:.0} ms", month.theirs),
+                ratio: format!("{:.2}", month.theirs / month.ours),
                 target: "context (no target yet)",
             });
         }
@@ -1577,6 +1593,14 @@ fn measure(
                 ours: format!("{:.1} ms (median of {SWEEP_RUNS})", sweep.ours),
                 baseline: format!("pgbench, same statement: {:.1} ms", sweep.theirs),
                 ratio: format!("{:.2}", sweep.theirs / sweep.ours),
+                target: "context (no target yet)",
+            });
+            let (ours, theirs) = runtime.block_on(board(database_url, address, &supervisor))?;
+            rows.push(Row {
+                what: format!("supervision board by agency ({} open orders)", sweep.open),
+                ours: format!("{ours:.1} ms (median of {SWEEP_RUNS})"),
+                baseline: format!("pgbench, same statements: {theirs:.1} ms"),
+                ratio: format!("{:.2}", theirs / ours),
                 target: "context (no target yet)",
             });
         }
@@ -1703,6 +1727,85 @@ async fn report_at_scale(
     );
     let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
     Ok((ours, theirs, in_month))
+}
+
+/// A timed period report, and what it covered.
+struct MonthReport {
+    ours: f64,
+    theirs: f64,
+    received: i64,
+}
+
+/// Times the period report of the calendar month 45 days ago (`GET /api/v1/supervision/report`)
+/// and its statements under pgbench (the requests of the month and the month before, the group
+/// names, the city's KPIs of the month); medians in ms.
+async fn month_report(
+    database_url: &str,
+    address: SocketAddr,
+    supervisor: &str,
+) -> anyhow::Result<MonthReport> {
+    use chrono::Datelike;
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let date = today - chrono::TimeDelta::days(45);
+    let first = date.with_day(1).context("a first of the month")?;
+    let months = |n: u32| chrono::Months::new(n);
+    let next = first + months(1);
+    let before = first - months(1);
+    // (No single colons: pgbench would take `:00` for a variable.)
+    let midnight =
+        |day: chrono::NaiveDate| format!("('{day}'::date::timestamp at time zone 'Asia/Shanghai')");
+    let client = mobile_api::client::Client::new(format!("http://{address}"))
+        .with_token(supervisor.to_owned());
+    let date = date.to_string();
+    let query = [("period", "month"), ("date", date.as_str())];
+    let mut received = 0;
+    let ours = median_ms(REPORT_RUNS, async || {
+        received = client.period_report(&query).await?.received;
+        Ok(())
+    })
+    .await?;
+    let script = format!(
+        "{};\n{};\n{};\n",
+        order_store::oversight::RECEIVED
+            .replace("$1", &midnight(before))
+            .replace("$2", &midnight(first))
+            .replace("$3", &midnight(next)),
+        order_store::oversight::GROUP_NAMES,
+        order_store::kpis::report_sql("'city'")
+            .replace("$1", &midnight(first))
+            .replace("$2", &midnight(next)),
+    );
+    let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
+    Ok(MonthReport {
+        ours,
+        theirs,
+        received,
+    })
+}
+
+/// Times the supervision board by agency (`GET /api/v1/supervision/board`) and its statements
+/// under pgbench; medians in ms.
+async fn board(
+    database_url: &str,
+    address: SocketAddr,
+    supervisor: &str,
+) -> anyhow::Result<(f64, f64)> {
+    let client = mobile_api::client::Client::new(format!("http://{address}"))
+        .with_token(supervisor.to_owned());
+    let ours = median_ms(SWEEP_RUNS, async || {
+        client.supervision_board(&[]).await?;
+        Ok(())
+    })
+    .await?;
+    let script = format!(
+        "{};\n{};\n",
+        order_store::oversight::board_sql("agency")
+            .context("the board by agency")?
+            .replace("$1", "now()"),
+        order_store::oversight::WAITING_DISPATCH,
+    );
+    let theirs = pgbench_latency(database_url, &script, SWEEP_RUNS)?;
+    Ok((ours, theirs))
 }
 
 /// Runs a seed template (`@CATALOGUE@`: the agencies, districts and categories as arrays `a`,
@@ -2104,7 +2207,9 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          untimed, median; the baseline is `pgbench -M prepared -c 1 -t {SWEEP_RUNS}` running the same statement \
          (`order_store::outbox::deadline_warnings_statement`). The open orders were dispatched over the last twenty \
          days with time limits of 3 to 15 days; when the report section ran first, its history is in the database \
-         too.\n\n\
+         too. The supervision board rows time `GET /api/v1/supervision/board` (by agency: every open order counted, \
+         one statement, and the orders waiting for dispatch) over the same open orders; the baseline runs its two \
+         statements (`order_store::oversight::board_sql(\"agency\")`, `WAITING_DISPATCH`) under pgbench.\n\n\
          The notifications row queues {NOTIFICATIONS} pushes to 50 phones in the database, makes them due at once and \
          times until the fake FCM (in the bench process, HTTP/1.1) has them all: the deliverer's claims, sends (16 at a \
          time per run) and updates; the CPU a push is the runtime's and PostgreSQL's over that time, divided by the \
@@ -2115,7 +2220,11 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          leaves them, so that autovacuum's pass over the new rows does not run in the timed rounds) and time \
          `GET /api/v1/stats/kpis` for one month grouped by agency, one request at a time; the baseline is \
          `pgbench -M prepared -c 1 -t 5` running the same statement (`order_store::kpis::report_sql`) with the month's \
-         bounds written in. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
+         bounds written in. The period report rows time `GET /api/v1/supervision/report?period=month` for the \
+         calendar month 45 days back (the requests filed in it and the month before, through the BRIN index on filing \
+         time, the top-level categories' and districts' names, and the city's KPIs of the month); the baseline runs \
+         the same three statements (`order_store::oversight::RECEIVED`, `GROUP_NAMES`, `order_store::kpis::report_sql`) \
+         under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \

@@ -4,20 +4,9 @@ use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
 use mobile_api::{BoardCounts, BoardGroup, OverdueOrder, OverdueOrderList, SupervisionBoard};
 use order_store::db::{Connection, Row};
+use order_store::oversight::{self, OPEN};
 use order_store::{named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
-
-/// The orders an agency holds, whose deadline runs.
-const OPEN: &str = "o.status in ('dispatched', 'signed', 'in_progress', 'return_requested')";
-
-/// A group's counts, at `$1` (the database's time of the request).
-const COUNTS: &str = "count(*) as open, \
-    count(*) filter (where o.deadline_at <= $1) as overdue, \
-    count(*) filter (where o.deadline_at > $1 and o.deadline_at <= $1 + interval '24 hours') as due_soon, \
-    count(*) filter (where o.urgent) as urgent, \
-    count(*) filter (where o.supervised_at is not null) as supervised, \
-    count(*) filter (where o.status = 'return_requested') as return_requested, \
-    min(o.deadline_at) filter (where o.deadline_at <= $1) as overdue_since";
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 500;
@@ -25,32 +14,17 @@ const MAX_PAGE: u32 = 500;
 /// `GET /api/v1/supervision/board?group_by=agency|district`.
 pub async fn board(query: &str) -> Result<Reply, ApiError> {
     let group_by = query_param(query, "group_by").unwrap_or("agency");
-    let groups = match group_by {
-        "agency" => format!(
-            "select o.agency_id as code, a.name, {COUNTS} \
-             from work_orders o join agencies a on a.agency_id = o.agency_id \
-             where {OPEN} group by o.agency_id, a.name"
-        ),
-        "district" => format!(
-            "select coalesce(o.district_id, 'unknown') as code, coalesce(d.name, '未填区域') as name, {COUNTS} \
-             from work_orders o left join districts d on d.district_id = o.district_id \
-             where {OPEN} group by 1, 2"
-        ),
-        _ => {
-            return Err(ApiError::Validation(vec![field_error(
-                "group_by",
-                "invalid_value",
-                "应为 agency 或 district",
-            )]));
-        }
-    };
+    let statement = oversight::board_sql(group_by).ok_or_else(|| {
+        ApiError::Validation(vec![field_error(
+            "group_by",
+            "invalid_value",
+            "应为 agency 或 district",
+        )])
+    })?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let now = order_store::now(&db).await?;
     let rows = db
-        .query(
-            format!("{groups} order by overdue desc, open desc, code"),
-            [now.naive_utc().into()],
-        )
+        .query(statement, [now.naive_utc().into()])
         .await?
         .collect()
         .await?;
@@ -64,10 +38,7 @@ pub async fn board(query: &str) -> Result<Reply, ApiError> {
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let waiting = db
-        .query(
-            "select count(*) as waiting from work_orders where status = 'received'",
-            [],
-        )
+        .query(oversight::WAITING_DISPATCH, [])
         .await?
         .collect()
         .await?;

@@ -125,24 +125,12 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         period.end().into(),
     ];
     let received = db
-        .query(
-            "select o.created_at >= $2 as current, o.channel, \
-                    coalesce(c.parent_id, c.category_id) as category, \
-                    coalesce(o.district_id, 'unknown') as district, o.status, count(*) as n \
-             from work_orders o join categories c on c.category_id = o.category_id \
-             where o.created_at >= $1 and o.created_at < $3 \
-             group by 1, 2, 3, 4, 5",
-            bounds,
-        )
+        .query(order_store::oversight::RECEIVED, bounds)
         .await?
         .collect()
         .await?;
     let names = db
-        .query(
-            "select 'category' as kind, category_id as code, name from categories where parent_id is null \
-             union all select 'district', district_id, name from districts",
-            [],
-        )
+        .query(order_store::oversight::GROUP_NAMES, [])
         .await?
         .collect()
         .await?;

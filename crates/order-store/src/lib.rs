@@ -14,6 +14,7 @@ pub mod db;
 pub mod filing;
 pub mod kpis;
 pub mod outbox;
+pub mod oversight;
 pub mod rate_counters;
 pub use outbox::record_event;
 
