@@ -266,6 +266,7 @@ const DEMO_STAFF: &[(&str, &str, &str, Option<&str>)] = &[
     ("admin-demo-1", "演示管理员", "admin", None),
     ("operator-demo-1", "演示话务员", "operator", None),
     ("supervisor-demo-1", "演示督办员", "supervisor", None),
+    ("leader-demo-1", "演示市领导", "leader", None),
     (
         "urban-staff-demo-1",
         "城管局演示人员",
