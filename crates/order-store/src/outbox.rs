@@ -126,6 +126,16 @@ fn sweep(kind: &str, mark: &str, candidates: &str, order: &str, notify: &str) ->
     )
 }
 
+/// A sweep's notifications to the agency's staff about the swept orders' deadlines: one per
+/// person, order and deadline (dedupe key `<prefix>:<order>:<deadline>:<person>`).
+fn to_agency_staff(prefix: &str) -> String {
+    format!(
+        "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                '{prefix}:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
+         from due o join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline"
+    )
+}
+
 /// Warning the agency of orders whose time is four-fifths gone (`warn_at`, kept by a trigger):
 /// once per order and deadline (a new deadline, after an extension, warns again). `$1` how many
 /// orders at most. The window test is written as the partial GiST index on the orders still to be
@@ -138,11 +148,7 @@ static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new
          and w.warned_deadline is distinct from w.deadline_at \
          and tstzrange(least(w.warn_at, w.deadline_at), w.deadline_at) @> now()",
         "w.deadline_at",
-        &format!(
-            "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
-                    'deadline:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
-             from due o join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline"
-        ),
+        &to_agency_staff("deadline"),
     )
 });
 
@@ -158,11 +164,7 @@ static OVERDUE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
          and w.overdue_notified_for is distinct from w.deadline_at \
          and w.deadline_at <= now() and w.extension_until is null",
         "w.deadline_at",
-        &format!(
-            "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
-                    'overdue:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
-             from due o join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline"
-        ),
+        &to_agency_staff("overdue"),
     )
 });
 
