@@ -23,6 +23,7 @@ pub enum ApiError {
 }
 
 api_plumbing::api_error_conversions!(ApiError);
+api_plumbing::page_error_conversion!(ApiError);
 
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {

@@ -1,7 +1,7 @@
 //! Filing, listing and reading work orders.
 
 use crate::error::ApiError;
-use api_plumbing::{Principal, Reply, field_error, json_reply, query_param, reply_with};
+use api_plumbing::{Principal, Reply, field_error, json_reply, reply_with};
 use mobile_api::{
     Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
     WorkOrderSummary,
@@ -614,12 +614,10 @@ async fn page_of(
 
 /// `GET /api/v1/requests?cursor=&limit=`: the caller's orders and those they follow, newest first.
 pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
-    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
-        .map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let cursor = query_param(query, "cursor")
-        .filter(|c| !c.is_empty())
-        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
-        .transpose()?;
+    let api_plumbing::PageQuery {
+        limit,
+        after: cursor,
+    } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
     let db = connect().await?;
     let fetch = i64::from(limit) + 1;
     // Two index-backed pages merged here, rather than one query over a union that would sort

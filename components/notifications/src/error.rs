@@ -17,6 +17,7 @@ pub enum ApiError {
 }
 
 api_plumbing::api_error_conversions!(ApiError);
+api_plumbing::page_error_conversion!(ApiError);
 
 impl ApiError {
     pub fn into_reply(self, request_id: &str) -> Reply {

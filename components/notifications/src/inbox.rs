@@ -29,12 +29,10 @@ fn notification(row: &Row) -> Result<Notification, ApiError> {
 
 /// `GET /api/v1/notifications?cursor=&limit=&unread=true`: newest first.
 pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
-    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
-        .map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let cursor = query_param(query, "cursor")
-        .filter(|c| !c.is_empty())
-        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
-        .transpose()?;
+    let api_plumbing::PageQuery {
+        limit,
+        after: cursor,
+    } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
     let unread_only = match query_param(query, "unread") {
         None | Some("false") => false,
         Some("true") => true,

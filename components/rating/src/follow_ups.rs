@@ -6,7 +6,7 @@
 //! of day; the third such call archives it unrated.
 
 use crate::error::ApiError;
-use api_plumbing::{Reply, query_param};
+use api_plumbing::Reply;
 use mobile_api::{FollowUp, FollowUpList};
 use order_store::db::Row;
 use order_store::{named, required, required_named, utc};
@@ -16,12 +16,10 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
 pub async fn queue(query: &str) -> Result<Reply, ApiError> {
-    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
-        .map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let cursor = query_param(query, "cursor")
-        .filter(|c| !c.is_empty())
-        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
-        .transpose()?;
+    let api_plumbing::PageQuery {
+        limit,
+        after: cursor,
+    } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
     let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
     let retry_minutes = api_plumbing::number_variable("follow_up_retry_minutes", 120, 1).await;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;

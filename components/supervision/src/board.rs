@@ -94,12 +94,10 @@ fn total(groups: &[BoardGroup]) -> BoardCounts {
 /// `GET /api/v1/supervision/overdue?agency=&district=&cursor=&limit=`: open orders past their
 /// deadline, longest overdue first.
 pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
-    let limit = api_plumbing::page_limit(query, DEFAULT_PAGE, MAX_PAGE)
-        .map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let cursor = query_param(query, "cursor")
-        .filter(|c| !c.is_empty())
-        .map(|c| api_plumbing::parse_cursor(c).ok_or(ApiError::InvalidCursor))
-        .transpose()?;
+    let api_plumbing::PageQuery {
+        limit,
+        after: cursor,
+    } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
     let agency = query_param(query, "agency").filter(|a| !a.is_empty());
     let district = query_param(query, "district").filter(|d| !d.is_empty());
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;

@@ -362,6 +362,45 @@ pub fn page_limit(query: &str, default: u32, max: u32) -> Result<u32, FieldError
     }
 }
 
+/// What a list's query string asks for: how many items (`limit`), and the cursor to go on after.
+pub struct PageQuery {
+    pub limit: u32,
+    pub after: Option<(chrono::NaiveDateTime, uuid::Uuid)>,
+}
+
+/// Why a list's `limit` or `cursor` is refused.
+#[derive(Debug)]
+pub enum PageError {
+    Limit(FieldError),
+    Cursor,
+}
+
+/// A list's `limit` (`default` when absent, at most `max`) and `cursor` (made by [`cursor`]).
+pub fn page_query(query: &str, default: u32, max: u32) -> Result<PageQuery, PageError> {
+    let limit = page_limit(query, default, max).map_err(PageError::Limit)?;
+    let after = query_param(query, "cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| parse_cursor(c).ok_or(PageError::Cursor))
+        .transpose()?;
+    Ok(PageQuery { limit, after })
+}
+
+/// `From<PageError>` for a component's `ApiError` with `Validation(Vec<FieldError>)` and
+/// `InvalidCursor`: a bad limit is 422 naming `limit`, a bad cursor 400.
+#[macro_export]
+macro_rules! page_error_conversion {
+    ($error:ident) => {
+        impl From<$crate::PageError> for $error {
+            fn from(error: $crate::PageError) -> Self {
+                match error {
+                    $crate::PageError::Limit(problem) => $error::Validation(vec![problem]),
+                    $crate::PageError::Cursor => $error::InvalidCursor,
+                }
+            }
+        }
+    };
+}
+
 /// Trims a page fetched with one item more than `limit` to `limit` items; the cursor of the next
 /// page (made from the last item kept) when there was more.
 pub fn next_page<T>(
@@ -451,6 +490,7 @@ macro_rules! read_only_api_error {
         }
 
         $crate::api_error_conversions!(ApiError);
+        $crate::page_error_conversion!(ApiError);
 
         impl ApiError {
             pub fn into_reply(self, request_id: &str) -> $crate::Reply {
