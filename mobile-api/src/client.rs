@@ -270,6 +270,16 @@ impl Client {
         self.get_json("/api/v1/supervision/report", query).await
     }
 
+    /// `GET /api/v1/supervision/hotspots`, with e.g. `("by", "district")`, `("days", "30")`.
+    pub async fn hotspots(&self, query: &[(&str, &str)]) -> Result<crate::Hotspots, ClientError> {
+        self.get_json("/api/v1/supervision/hotspots", query).await
+    }
+
+    /// `GET /api/v1/supervision/risk-map` (GeoJSON), with the hot spots' query.
+    pub async fn risk_map(&self, query: &[(&str, &str)]) -> Result<crate::RiskMap, ClientError> {
+        self.get_json("/api/v1/supervision/risk-map", query).await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])

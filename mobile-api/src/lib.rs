@@ -1111,6 +1111,106 @@ pub struct PeriodReport {
     pub summary: String,
 }
 
+/// A place's requests and orders, on the hot-spot list and the risk map.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlaceCounts {
+    /// Requests received (filed) in the period, merged duplicates included.
+    pub received: i64,
+    /// Received in the period of the same length just before.
+    pub received_before: i64,
+    /// Orders an agency holds now, as on the board.
+    pub open: i64,
+    /// Of those, past their deadline now.
+    pub overdue: i64,
+}
+
+/// A category and how many requests it had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CategoryCount {
+    pub category: Named,
+    pub count: i64,
+}
+
+/// A grid or district, on the hot-spot list and (as a feature's properties) the risk map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hotspot {
+    pub place: Named,
+    /// A grid's district; none for a district.
+    pub district: Option<Named>,
+    /// A point inside the place, for a marker (WGS-84); none if its boundary is not known.
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub counts: PlaceCounts,
+    /// `received + 3 × overdue`: see `formula`.
+    pub score: i64,
+    /// `high`, `medium` or `low`, by `formula`.
+    pub level: String,
+    /// 高风险, 中风险 or 低风险.
+    pub level_label: String,
+    /// The categories it received most in the period (at most three), most first: its hot issues.
+    pub top_categories: Vec<CategoryCount>,
+}
+
+/// What the hot spots and the risk map are of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HotspotScope {
+    /// `grid` (网格) or `district` (区县).
+    pub by: String,
+    /// The period: the last `days` days, up to `to`.
+    pub days: u32,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub from: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// Only requests of this category (or under it), if one was asked for.
+    pub category: Option<Named>,
+    /// How the score and the level are reckoned, in words (Simplified Chinese).
+    pub formula: String,
+}
+
+/// `GET /api/v1/supervision/hotspots`: where requests gather and orders go unresolved (热点).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hotspots {
+    #[serde(flatten)]
+    pub scope: HotspotScope,
+    /// The whole city.
+    pub city: PlaceCounts,
+    /// In no grid (or no district): filed without coordinates, or outside every grid.
+    pub unplaced: PlaceCounts,
+    /// The places with a request in the period or an open order: highest level first, then
+    /// highest score.
+    pub places: Vec<Hotspot>,
+}
+
+/// One place on the risk map: a GeoJSON Feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RiskMapFeature {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The place's code.
+    pub id: String,
+    /// The place's boundary (a GeoJSON Polygon or MultiPolygon, WGS-84, simplified to about 10 m);
+    /// null if it is not known.
+    #[schema(value_type = Option<Object>)]
+    pub geometry: Option<serde_json::Value>,
+    pub properties: Hotspot,
+}
+
+/// `GET /api/v1/supervision/risk-map`: every grid or district with its level, as a GeoJSON
+/// FeatureCollection (RFC 7946; the scope's fields are foreign members) for a map to colour
+/// (一张城市风险地图).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RiskMap {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub scope: HotspotScope,
+    /// Every place, in the order of the hot-spot list.
+    pub features: Vec<RiskMapFeature>,
+}
+
 /// The stable error codes. Clients branch on these, never on messages.
 pub mod codes {
     pub const NOT_FOUND: &str = "not_found";

@@ -98,7 +98,14 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::OverdueOrderList,
         crate::ReportCount,
         crate::ReceivedOutcomes,
-        crate::PeriodReport
+        crate::PeriodReport,
+        crate::PlaceCounts,
+        crate::CategoryCount,
+        crate::Hotspot,
+        crate::HotspotScope,
+        crate::Hotspots,
+        crate::RiskMapFeature,
+        crate::RiskMap
     ))
 )]
 struct Schemas;
@@ -1276,6 +1283,73 @@ impl ApiDoc {
                         )
                         .build(),
                     ),
+            ),
+        );
+
+        let hotspot_parameters = |operation: OperationBuilder| {
+            operation
+                .parameter(query(
+                    "by",
+                    false,
+                    "`grid` (default; 网格) or `district` (区县)",
+                ))
+                .parameter(query(
+                    "days",
+                    false,
+                    "The period: the last 1–90 days, default 7",
+                ))
+                .parameter(query(
+                    "category",
+                    false,
+                    "Only requests of this category or under it, by code",
+                ))
+        };
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/hotspots",
+            vec![HttpMethod::Get],
+            secured(
+                hotspot_parameters(
+                    OperationBuilder::new()
+                        .operation_id(Some("hotspots"))
+                        .summary(Some("Where requests gather and orders go unresolved: each grid's or district's requests in the period against the period before, its open and overdue orders, its top categories, and its risk level by the stated formula"))
+                        .description(Some(
+                            "For the centre, supervisors, city leaders and administrators. Places with a request in the \
+                             period or an open order, highest level first; `unplaced` counts what falls in no place.",
+                        )),
+                )
+                .responses(
+                    common_errors(
+                        ResponsesBuilder::new()
+                            .response("200", ok("Highest level first", "Hotspots"))
+                            .response("422", error("Bad grouping, period or category (`validation_failed`)")),
+                    )
+                    .build(),
+                ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/risk-map",
+            vec![HttpMethod::Get],
+            secured(
+                hotspot_parameters(
+                    OperationBuilder::new()
+                        .operation_id(Some("riskMap"))
+                        .summary(Some("The city risk map: every grid or district with its boundary and risk level, as a GeoJSON FeatureCollection for a map to colour")),
+                )
+                .responses(
+                    common_errors(
+                        ResponsesBuilder::new()
+                            .response(
+                                "200",
+                                ResponseBuilder::new()
+                                    .description("GeoJSON (RFC 7946); the scope's fields are foreign members")
+                                    .content("application/geo+json", json("RiskMap"))
+                                    .build(),
+                            )
+                            .response("422", error("Bad grouping, period or category (`validation_failed`)")),
+                    )
+                    .build(),
+                ),
             ),
         );
 

@@ -67,7 +67,8 @@ const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_
 const SIGNED_IN: &[&str] = ROLES;
 /// Those who watch over delivery: dead letters and re-queues.
 const OVERSIGHT: &[&str] = &["supervisor", "admin"];
-/// The live board of open orders and the overdue list: the centre, supervisors and city leaders.
+/// The live board of open orders, the overdue list, the period reports, the hot spots and the risk
+/// map: the centre, supervisors and city leaders.
 const WATCHERS: &[&str] = &["operator", "supervisor", "leader", "admin"];
 /// The KPIs: supervisors and city leaders see every group; agency staff their own agency.
 const STATS: &[&str] = &["supervisor", "leader", "admin", "agency_staff"];
@@ -146,6 +147,18 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/stats/kpis/orders", "rating", STATS),
     route("GET", "/api/v1/supervision/board", "supervision", WATCHERS),
     route("GET", "/api/v1/supervision/report", "supervision", WATCHERS),
+    route(
+        "GET",
+        "/api/v1/supervision/hotspots",
+        "supervision",
+        WATCHERS,
+    ),
+    route(
+        "GET",
+        "/api/v1/supervision/risk-map",
+        "supervision",
+        WATCHERS,
+    ),
     route(
         "GET",
         "/api/v1/supervision/overdue",

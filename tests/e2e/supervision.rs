@@ -458,3 +458,261 @@ async fn period_reports_refuse_bad_periods_and_dates() {
         .expect_err("not for agencies");
     assert_eq!(refused.status(), Some(403));
 }
+
+/// Files a request as `citizen` of `category` at (`lat`, `lng`) (none: an address only), and
+/// gives the grid it fell in.
+async fn filed_in(
+    platform: &Platform,
+    citizen: &str,
+    category: &str,
+    place: Option<(f64, f64)>,
+) -> (String, Option<String>) {
+    let mut request = valid_request();
+    request.category = category.into();
+    request.location.lat = place.map(|(lat, _)| lat);
+    request.location.lng = place.map(|(_, lng)| lng);
+    let number = platform
+        .client(citizen, "citizen")
+        .create_request(&request, None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    let grid: Option<String> =
+        sqlx::query_scalar("select grid_id from work_orders where tracking_number = $1")
+            .bind(&number)
+            .fetch_one(&platform.db)
+            .await
+            .expect("its grid");
+    (number, grid)
+}
+
+#[tokio::test]
+async fn hot_spots_and_the_risk_map_show_where_requests_gather_and_orders_go_unresolved() {
+    let platform = Platform::start().await;
+    // Grid A: three streetlights out (one of them dispatched and two days overdue), a damaged
+    // road, and one streetlight ten days ago; grids B and C one request each (C's water supply
+    // dispatched at once by the catalogue); one by address only.
+    let a = (32.9802, 114.0227);
+    let overdue = held_by(&platform, "citizen-1", URBAN, "now() - interval '2 days'").await;
+    for citizen in ["citizen-2", "citizen-3"] {
+        filed_in(&platform, citizen, "urban.streetlight", Some(a)).await;
+    }
+    let (_, grid_a) = filed_in(&platform, "citizen-4", "urban.road-damage", Some(a)).await;
+    let (old, _) = filed_in(&platform, "citizen-5", "urban.streetlight", Some(a)).await;
+    sqlx::query(
+        "update work_orders set created_at = now() - interval '10 days' where tracking_number = $1",
+    )
+    .bind(&old)
+    .execute(&platform.db)
+    .await
+    .expect("filed ten days ago");
+    let (_, grid_b) = filed_in(
+        &platform,
+        "citizen-6",
+        "urban.road-damage",
+        Some((32.9902, 114.0427)),
+    )
+    .await;
+    let (_, grid_c) = filed_in(
+        &platform,
+        "citizen-7",
+        "utilities.water-supply",
+        Some((32.9752, 114.0027)),
+    )
+    .await;
+    filed_in(&platform, "citizen-8", "urban.streetlight", None).await;
+    let grid_a = grid_a.expect("A is in a grid");
+    let (grid_b, grid_c) = (grid_b.expect("B too"), grid_c.expect("C too"));
+    assert!(grid_a != grid_b && grid_b != grid_c && grid_a != grid_c);
+    let overdue_grid: Option<String> =
+        sqlx::query_scalar("select grid_id from work_orders where tracking_number = $1")
+            .bind(&overdue)
+            .fetch_one(&platform.db)
+            .await
+            .expect("the overdue order's grid");
+    assert_eq!(overdue_grid.as_deref(), Some(grid_a.as_str()));
+
+    // By grid, the last 7 days: A scores 4 requests + 3 × 1 overdue = 7 against a mean of 3
+    // (7, 1 and 1): high; B and C low. The one by address only is in no grid.
+    let leader = platform.client("leader-1", "leader");
+    let spots = leader.hotspots(&[]).await.expect("hot spots");
+    assert_eq!((spots.scope.by.as_str(), spots.scope.days), ("grid", 7));
+    assert_eq!(spots.scope.to - spots.scope.from, chrono::Duration::days(7));
+    assert!(spots.scope.formula.contains("风险分"));
+    let rows: Vec<(&str, i64, i64, i64, i64, i64, &str)> = spots
+        .places
+        .iter()
+        .map(|p| {
+            let c = &p.counts;
+            (
+                p.place.code.as_str(),
+                c.received,
+                c.received_before,
+                c.open,
+                c.overdue,
+                p.score,
+                p.level.as_str(),
+            )
+        })
+        .collect();
+    let mut quiet = [
+        (grid_b.as_str(), 1, 0, 0, 0, 1, "low"),
+        // Water supply goes straight to the water company (the dispatch catalogue): open.
+        (grid_c.as_str(), 1, 0, 1, 0, 1, "low"),
+    ];
+    quiet.sort();
+    assert_eq!(
+        rows,
+        [(grid_a.as_str(), 4, 1, 1, 1, 7, "high"), quiet[0], quiet[1]]
+    );
+    let hot = &spots.places[0];
+    assert_eq!(hot.level_label, "高风险");
+    assert_eq!(
+        hot.district.as_ref().map(|d| d.name.as_str()),
+        Some("驿城区")
+    );
+    let top: Vec<(&str, i64)> = hot
+        .top_categories
+        .iter()
+        .map(|c| (c.category.code.as_str(), c.count))
+        .collect();
+    assert_eq!(top, [("urban.streetlight", 3), ("urban.road-damage", 1)]);
+    assert_eq!(hot.top_categories[0].category.name, "路灯");
+    let (lat, lng) = (hot.lat.expect("a marker"), hot.lng.expect("a marker"));
+    assert!(
+        (lat - a.0).abs() < 0.02 && (lng - a.1).abs() < 0.02,
+        "{lat}, {lng}"
+    );
+    assert_eq!(
+        spots.unplaced,
+        mobile_api::PlaceCounts {
+            received: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        (
+            spots.city.received,
+            spots.city.received_before,
+            spots.city.open,
+            spots.city.overdue
+        ),
+        (7, 1, 2, 1)
+    );
+
+    // By district: every one is in 驿城区, alone, so the mean is its own score (10): medium.
+    let districts = leader
+        .hotspots(&[("by", "district"), ("days", "30")])
+        .await
+        .expect("by district");
+    assert_eq!(districts.places.len(), 1);
+    let yicheng = &districts.places[0];
+    assert_eq!(yicheng.place.code, "yicheng");
+    assert_eq!((yicheng.counts.received, yicheng.score), (8, 11));
+    assert_eq!(yicheng.level, "medium");
+    assert_eq!(districts.unplaced, mobile_api::PlaceCounts::default());
+
+    // One kind of problem: a top-level category counts the ones under it.
+    let urban = leader
+        .hotspots(&[("category", "urban")])
+        .await
+        .expect("urban");
+    assert_eq!(
+        urban.scope.category.as_ref().map(|c| c.code.as_str()),
+        Some("urban")
+    );
+    assert_eq!(urban.city.received, 6);
+    let roads = leader
+        .hotspots(&[("category", "urban.road-damage")])
+        .await
+        .expect("roads");
+    let roads: Vec<(&str, i64, i64)> = roads
+        .places
+        .iter()
+        .map(|p| (p.place.code.as_str(), p.counts.received, p.counts.open))
+        .collect();
+    let mut expected = [(grid_a.as_str(), 1, 0), (grid_b.as_str(), 1, 0)];
+    expected.sort();
+    assert_eq!(roads, expected);
+
+    // The risk map: every grid, as GeoJSON, in the list's order.
+    let response = reqwest::Client::new()
+        .get(platform.url("/api/v1/supervision/risk-map"))
+        .bearer_auth(platform.keys.token("leader-1", "leader"))
+        .send()
+        .await
+        .expect("the map");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/geo+json",
+        "a map library reads it as GeoJSON"
+    );
+    let map: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(map["type"], "FeatureCollection");
+    let grids: i64 = sqlx::query_scalar("select count(*) from grids")
+        .fetch_one(&platform.db)
+        .await
+        .expect("grids");
+    let features = map["features"].as_array().expect("features");
+    assert_eq!(features.len() as i64, grids);
+    assert_eq!(features[0]["type"], "Feature");
+    assert_eq!(features[0]["id"], grid_a.as_str());
+    assert_eq!(features[0]["properties"]["level"], "high");
+    let shape = features[0]["geometry"]["type"].as_str().expect("a shape");
+    assert!(shape == "Polygon" || shape == "MultiPolygon", "{shape}");
+    let quiet_levels: Vec<&str> = features[3..]
+        .iter()
+        .map(|f| f["properties"]["level"].as_str().expect("a level"))
+        .collect();
+    assert!(quiet_levels.iter().all(|level| *level == "low"));
+    let typed = leader.risk_map(&[("by", "district")]).await.expect("typed");
+    assert_eq!(typed.features[0].id, "yicheng");
+    let districts: i64 = sqlx::query_scalar("select count(*) from districts")
+        .fetch_one(&platform.db)
+        .await
+        .expect("districts");
+    assert_eq!(typed.features.len() as i64, districts);
+}
+
+#[tokio::test]
+async fn hot_spots_refuse_bad_questions_and_other_roles() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    for (query, field) in [
+        (("by", "province"), "by"),
+        (("days", "0"), "days"),
+        (("days", "91"), "days"),
+        (("days", "a week"), "days"),
+        (("category", "no-such-category"), "category"),
+    ] {
+        let error = supervisor.hotspots(&[query]).await.expect_err("refused");
+        assert_eq!(
+            (error.status(), error.code()),
+            (Some(422), Some("validation_failed")),
+            "{query:?}"
+        );
+        let mobile_api::client::ClientError::Api { envelope, .. } = &error else {
+            panic!("an envelope");
+        };
+        let fields: Vec<&str> = envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(fields, [field], "{query:?}");
+        let map = supervisor.risk_map(&[query]).await.expect_err("refused");
+        assert_eq!(map.status(), Some(422), "{query:?}");
+    }
+    let staff = platform.agency_client("urban-a", URBAN);
+    assert_eq!(
+        staff.hotspots(&[]).await.expect_err("refused").status(),
+        Some(403)
+    );
+    let citizen = platform.client("citizen-1", "citizen");
+    assert_eq!(
+        citizen.risk_map(&[]).await.expect_err("refused").status(),
+        Some(403)
+    );
+}

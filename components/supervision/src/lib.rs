@@ -4,13 +4,15 @@
 //! past their deadline, longest first, with their supervision and urgings, for the centre to urge
 //! (催办) and supervisors to supervise (督办: lifecycle actions of the `routing` component). The
 //! period reports (日报、周报、月报) say what a day, a week or a month brought and what became of
-//! it, for the city's decisions.
+//! it, for the city's decisions. The hot spots and the risk map (热点、一张城市风险地图) say where
+//! in the city requests gather and orders go unresolved, grid by grid or district by district.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
 //! centre, supervisors, city leaders and administrators only.
 
 mod board;
 mod error;
+mod hotspots;
 mod report;
 
 use api_plumbing::{Incoming, Principal, Reply};
@@ -31,6 +33,8 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "supervision", "board"]) => board::board(&query).await,
         (Method::GET, ["api", "v1", "supervision", "overdue"]) => board::overdue(&query).await,
         (Method::GET, ["api", "v1", "supervision", "report"]) => report::report(&query).await,
+        (Method::GET, ["api", "v1", "supervision", "hotspots"]) => hotspots::hotspots(&query).await,
+        (Method::GET, ["api", "v1", "supervision", "risk-map"]) => hotspots::risk_map(&query).await,
         (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }

@@ -48,3 +48,73 @@ pub const RECEIVED: &str = "select o.created_at >= $2 as current, o.channel, \
      from work_orders o join categories c on c.category_id = o.category_id \
      where o.created_at >= $1 and o.created_at < $3 \
      group by 1, 2, 3, 4, 5";
+
+/// At most this many categories are named for each place: its hot issues.
+pub const TOP_CATEGORIES_A_PLACE: i64 = 3;
+
+/// An order of category `$4`, or of one under it; any order when `$4` is null (`o` the order).
+const IN_CATEGORY: &str = "($4::text is null or o.category_id = $4 \
+     or o.category_id in (select category_id from categories where parent_id = $4))";
+
+/// The hot spots' statement by `by` (`grid` or `district`; `None` for anything else), with each
+/// place's boundary as GeoJSON (`geometry`) if `boundaries`. For every place, and for the orders
+/// in none (`code` empty, `name` null): the requests received in [$2, $3) and in the period of
+/// the same length before, [$1, $2); its orders open at `$3` and the overdue among them; and its
+/// top categories of the period as JSON `[[code, name, count], ...]`, most first. `$4`, if not
+/// null, counts only the orders of that category (or under it).
+pub fn places_sql(by: &str, boundaries: bool) -> Option<String> {
+    let (places, key, district) = match by {
+        "grid" => (
+            "grids",
+            "grid_id",
+            "p.district_id as district_code, \
+             (select d.name from districts d where d.district_id = p.district_id) as district_name",
+        ),
+        "district" => (
+            "districts",
+            "district_id",
+            "null::text as district_code, null::text as district_name",
+        ),
+        _ => return None,
+    };
+    // About 10 m: a city map loses nothing, and an imported boundary of thousands of points
+    // does not make every answer megabytes.
+    let geometry = if boundaries {
+        ", st_asgeojson(st_simplifypreservetopology(p.boundary, 0.0001), 5) as geometry"
+    } else {
+        ""
+    };
+    Some(format!(
+        "with filed as ( \
+             select coalesce(o.{key}, '') as code, o.created_at >= $2 as current, o.category_id, count(*) as n \
+             from work_orders o \
+             where o.created_at >= $1 and o.created_at < $3 and {IN_CATEGORY} \
+             group by 1, 2, 3), \
+         received as ( \
+             select code, coalesce(sum(n) filter (where current), 0)::int8 as received, \
+                    coalesce(sum(n) filter (where not current), 0)::int8 as received_before \
+             from filed group by code), \
+         top as ( \
+             select r.code, json_agg(json_build_array(r.category_id, c.name, r.n) \
+                                     order by r.n desc, r.category_id)::text as top_categories \
+             from (select f.code, f.category_id, f.n, \
+                          row_number() over (partition by f.code order by f.n desc, f.category_id) as rank \
+                   from filed f where f.current) r \
+             join categories c on c.category_id = r.category_id \
+             where r.rank <= {TOP_CATEGORIES_A_PLACE} group by r.code), \
+         open as ( \
+             select coalesce(o.{key}, '') as code, count(*) as open, \
+                    count(*) filter (where o.deadline_at <= $3) as overdue \
+             from work_orders o where {OPEN} and {IN_CATEGORY} group by 1), \
+         keys as (select {key} as code from {places} union select code from received \
+                  union select code from open) \
+         select k.code, p.name, {district}, \
+                round(st_y(st_pointonsurface(p.boundary))::numeric, 6)::float8 as lat, \
+                round(st_x(st_pointonsurface(p.boundary))::numeric, 6)::float8 as lng, \
+                coalesce(r.received, 0) as received, coalesce(r.received_before, 0) as received_before, \
+                coalesce(op.open, 0) as open, coalesce(op.overdue, 0) as overdue, t.top_categories{geometry} \
+         from keys k left join {places} p on p.{key} = k.code \
+         left join received r on r.code = k.code left join open op on op.code = k.code \
+         left join top t on t.code = k.code"
+    ))
+}

@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod lifecycle;
+pub mod risk;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
