@@ -295,8 +295,9 @@ pub struct WorkOrderPage {
 /// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction, solved, comment?} (the citizen in
 /// the app, or an operator who called them; within `rating_window_days` of the audit) ·
 /// `start_redo` · `archive` ·
-/// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors); both notify the
-/// holding agency's staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
+/// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors) · `key_supervise`
+/// {note} (重点督办, supervisors; orders long overdue are put there by the escalation sweep); all
+/// three notify the holding agency's staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
 /// rating, instead of a redo; closes the order; in the audit log).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderAction {
@@ -407,6 +408,9 @@ pub struct StaffOrder {
     /// Under supervision (督办) since then: put there by a supervisor, or by a redo.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub supervised_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Under key supervision (重点督办) since then: by a supervisor, or escalated when long overdue.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub key_supervised_at: Option<chrono::DateTime<chrono::Utc>>,
     pub extension: Option<PendingExtension>,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -990,6 +994,8 @@ pub struct BoardCounts {
     pub urgent: i64,
     /// Under supervision (督办: by a supervisor, or redone after an unsatisfied rating).
     pub supervised: i64,
+    /// Of those, under key supervision (重点督办: by a supervisor, or escalated when long overdue).
+    pub key_supervised: i64,
     /// Asked to be returned, waiting for the centre (退单申请).
     pub return_requested: i64,
     /// The earliest missed deadline among them: how long the longest overdue order has been.
@@ -1040,6 +1046,9 @@ pub struct OverdueOrder {
     /// When it came under supervision (督办), if it has.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub supervised_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it came under key supervision (重点督办), if it has.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub key_supervised_at: Option<chrono::DateTime<chrono::Utc>>,
     /// How many times the centre has urged the agency on (催办).
     pub reminders: i64,
     #[serde(serialize_with = "timestamp::serialize_optional")]

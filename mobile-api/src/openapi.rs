@@ -345,7 +345,7 @@ impl ApiDoc {
             .description(Some(
                 "Actions: dispatch, reassign, close_direct, hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
-                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), rule_unreasonable, not_reached (a \
+                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), key_supervise (重点督办), rule_unreasonable, not_reached (a \
                  follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated). \
                  A citizen rates within `rating_window_days` of the reply passing audit; the centre records a rating \
                  taken by phone at any time while one is awaited. Who may take which action, and \
@@ -1226,7 +1226,7 @@ impl ApiDoc {
             secured(
                 OperationBuilder::new()
                     .operation_id(Some("supervisionBoard"))
-                    .summary(Some("The city's open orders as they stand: open, overdue, due within 24 hours, urgent, supervised and returns pending, by agency or district"))
+                    .summary(Some("The city's open orders as they stand: open, overdue, due within 24 hours, urgent, supervised (and key-supervised) and returns pending, by agency or district"))
                     .description(Some(
                         "For the centre, supervisors, city leaders and administrators. Counted at the moment of the \
                          request (`as_of`); groups with open orders only, most overdue first. \

@@ -752,6 +752,22 @@ async fn set_deadline(platform: &Platform, number: &str, deadline: &str) {
     .expect("a new deadline");
 }
 
+/// The agency asks the centre for two more months.
+async fn asks_for_more_time(agency: &Client, number: &str) {
+    agency
+        .act(
+            number,
+            "request_extension",
+            &OrderAction {
+                until: Some(chrono::Utc::now() + chrono::Duration::days(60)),
+                reason: Some("等待配件到货".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("asked for more time");
+}
+
 #[tokio::test]
 async fn an_order_past_its_deadline_is_told_to_its_agency_once_per_deadline() {
     let platform = Platform::start().await;
@@ -762,18 +778,7 @@ async fn an_order_past_its_deadline_is_told_to_its_agency_once_per_deadline() {
     awaiting_rating(&platform, &done).await;
 
     // The agency asks for more time; the deadline passes while the centre has not decided.
-    urban
-        .act(
-            &late,
-            "request_extension",
-            &OrderAction {
-                until: Some(chrono::Utc::now() + chrono::Duration::days(60)),
-                reason: Some("等待配件到货".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("asked for more time");
+    asks_for_more_time(&urban, &late).await;
     set_deadline(&platform, &late, "now() - interval '1 minute'").await;
     // An order the agency has answered is not overdue, whatever its deadline.
     set_deadline(&platform, &done, "now() - interval '1 minute'").await;
@@ -830,6 +835,148 @@ async fn an_order_past_its_deadline_is_told_to_its_agency_once_per_deadline() {
         2,
         "none for the answered order"
     );
+}
+
+#[tokio::test]
+async fn orders_long_overdue_come_under_key_supervision_once_and_supervisors_hear_of_it() {
+    let platform = Platform::start().await;
+    let urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .create_staff(&NewStaffAccount {
+            username: "supervisor-a".into(),
+            display_name: "督查员".into(),
+            role: "supervisor".into(),
+            agency: None,
+            password: "a-long-password-123".into(),
+        })
+        .await
+        .expect("a supervisor's account");
+    let supervisor = platform.client("supervisor-a", "supervisor");
+    supervisor
+        .register_device(&device("fcm", "fcm-token-supervisor-1"))
+        .await
+        .expect("the supervisor's phone");
+    let long_overdue = dispatched(&platform, "citizen-1").await;
+    let two_days = dispatched(&platform, "citizen-2").await;
+    let waiting_for_more_time = dispatched(&platform, "citizen-3").await;
+    asks_for_more_time(&urban, &waiting_for_more_time).await;
+    set_deadline(&platform, &long_overdue, "now() - interval '4 days'").await;
+    set_deadline(&platform, &two_days, "now() - interval '2 days'").await;
+    set_deadline(
+        &platform,
+        &waiting_for_more_time,
+        "now() - interval '5 days'",
+    )
+    .await;
+
+    // Three days past the deadline (the default): the order comes under key supervision, with
+    // its event, and both its agency and the supervisors hear of it, once.
+    eventually(&platform, "the escalation", async || {
+        pushes_of(&platform, "key_supervision_escalated") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(pushes_of(&platform, "key_supervision_escalated"), 1, "once");
+    assert_eq!(
+        pushes_of(&platform, "key_supervision"),
+        1,
+        "the agency once"
+    );
+    let pushed = platform.fcm.delivered();
+    let to_supervisor = pushed
+        .iter()
+        .find(|p| p.data["kind"] == "key_supervision_escalated")
+        .expect("the supervisor's notice");
+    assert_eq!(to_supervisor.token, "fcm-token-supervisor-1");
+    assert!(
+        to_supervisor.body.contains(&long_overdue),
+        "{}",
+        to_supervisor.body
+    );
+    let to_agency = pushed
+        .iter()
+        .find(|p| p.data["kind"] == "key_supervision")
+        .expect("the agency's notice");
+    assert_eq!(to_agency.token, "fcm-token-a-0001");
+    assert_eq!(to_agency.title, "重点督办");
+
+    // The order shows it: to staff, on the overdue list and the board; to the citizen, in words.
+    let order = urban.order(&long_overdue).await.expect("the order");
+    assert!(order.key_supervised_at.is_some() && order.supervised_at.is_some());
+    let overdue = supervisor.overdue_orders(&[]).await.expect("overdue list");
+    let escalated: Vec<(&str, bool)> = overdue
+        .items
+        .iter()
+        .map(|o| (o.tracking_number.as_str(), o.key_supervised_at.is_some()))
+        .collect();
+    assert_eq!(
+        escalated,
+        [
+            (waiting_for_more_time.as_str(), false),
+            (long_overdue.as_str(), true),
+            (two_days.as_str(), false)
+        ]
+    );
+    let board = supervisor.supervision_board(&[]).await.expect("board");
+    assert_eq!((board.total.key_supervised, board.total.supervised), (1, 1));
+    let history: Vec<(String, String)> = sqlx::query_as(
+        "select e.event, e.actor from work_order_events e join work_orders o using (work_order_id) \
+         where o.tracking_number = $1 order by e.work_order_event_id",
+    )
+    .bind(&long_overdue)
+    .fetch_all(&platform.db)
+    .await
+    .expect("history");
+    assert_eq!(
+        history.last().map(|(e, a)| (e.as_str(), a.as_str())),
+        Some(("key_supervised", "system"))
+    );
+    let timeline = platform
+        .client("citizen-1", "citizen")
+        .get_request(&long_overdue)
+        .await
+        .expect("the citizen's view");
+    assert!(
+        timeline
+            .timeline
+            .iter()
+            .any(|entry| entry.description == "您的诉求已列入重点督办"),
+        "{:?}",
+        timeline.timeline
+    );
+
+    // A supervisor puts another under key supervision by hand: the agency is told, the
+    // supervisors are not (it is their own call).
+    supervisor
+        .act(
+            &two_days,
+            "key_supervise",
+            &OrderAction {
+                note: Some("群众反映集中，列入重点督办".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("key supervision by hand");
+    eventually(&platform, "the agency's second notice", async || {
+        pushes_of(&platform, "key_supervision") == 2
+    })
+    .await;
+    assert_eq!(pushes_of(&platform, "key_supervision_escalated"), 1);
+    let operator = platform.client("operator-1", "operator");
+    let refused = operator
+        .act(
+            &two_days,
+            "key_supervise",
+            &OrderAction {
+                note: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("not the operators' call");
+    assert_eq!(refused.status(), Some(403));
 }
 
 /// Takes a dispatched order through the agency's reply and the centre's audit, to the citizen's

@@ -1654,11 +1654,12 @@ const REPORT_RUNS: usize = 5;
 
 /// Orders `first..=last` of a year's history, filed in time order as a live system files them
 /// (archived, one in fifty still open, and told when overdue, as the overdue sweep would have
-/// done; 60% rated), spread over the agencies, districts, categories and channels.
+/// done, and under key supervision three days after, as the escalation sweep would have; 60%
+/// rated), spread over the agencies, districts, categories and channels.
 const REPORT_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b1', 'bench-report-citizen', null) on conflict do nothing;
 @CATALOGUE@
-insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at, overdue_notified_for)
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at, overdue_notified_for, supervised_at, key_supervised_at)
 select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1', 'bench-report',
        case when g % 50 = 0 then 'in_progress' else 'archived' end,
        c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮', '驿城区解放大道',
@@ -1667,7 +1668,9 @@ select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1',
        t.created + interval '7 days',
        case when g % 50 = 0 then null else t.created + (g % 9) * interval '1 day' end,
        t.created + (g % 30) * interval '1 hour',
-       case when g % 50 = 0 and t.created + interval '7 days' <= now() then t.created + interval '7 days' end
+       case when g % 50 = 0 and t.created + interval '7 days' <= now() then t.created + interval '7 days' end,
+       case when g % 50 = 0 and t.created + interval '10 days' <= now() then t.created + interval '10 days' end,
+       case when g % 50 = 0 and t.created + interval '10 days' <= now() then t.created + interval '10 days' end
 from generate_series(@FIRST@, @LAST@) g, a, d, c,
      lateral (select now() - interval '360 days' + (g - @FIRST@)::float8 / (@LAST@ - @FIRST@ + 1) * interval '360 days' as created) t;
 analyze work_orders;
@@ -1869,18 +1872,21 @@ const SWEEP_RUNS: usize = 5;
 /// a good part is overdue, as in a real backlog); those already in the last fifth of their time
 /// were warned, as the every-minute sweep would have done, but for one in ten of the overdue ones
 /// (passed their deadline unwarned: from before warnings existed, or while the sweep was down);
-/// the overdue ones were told they are, as the overdue sweep would have done.
+/// the overdue ones were told they are, as the overdue sweep would have done, and those three days
+/// overdue are under key supervision, as the escalation sweep would have put them.
 const SWEEP_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b2', 'bench-sweep-citizen', null) on conflict do nothing;
 @CATALOGUE@
-insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, warned_deadline, overdue_notified_for)
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, warned_deadline, overdue_notified_for, supervised_at, key_supervised_at)
 select gen_random_uuid(), 'SWEEP-' || g, '00000000-0000-0000-0000-0000000000b2', 'bench-sweep',
        (array['dispatched', 'signed', 'in_progress'])[1 + g % 3],
        c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮', '驿城区解放大道',
        d.ids[1 + g % array_length(d.ids, 1)], '13800138000', 'app',
        t.dispatched - interval '10 minutes', t.dispatched, a.ids[1 + g % array_length(a.ids, 1)], t.dispatched, t.deadline,
        case when now() >= t.dispatched + (t.deadline - t.dispatched) * 0.8 and (t.deadline > now() or g % 10 > 0) then t.deadline end,
-       case when t.deadline <= now() then t.deadline end
+       case when t.deadline <= now() then t.deadline end,
+       case when t.deadline + interval '3 days' <= now() then t.deadline + interval '3 days' end,
+       case when t.deadline + interval '3 days' <= now() then t.deadline + interval '3 days' end
 from generate_series(@FIRST@, @LAST@) g, a, d, c,
      lateral (select now() - interval '20 days' + (g - @FIRST@)::float8 / (@LAST@ - @FIRST@ + 1) * interval '20 days' as dispatched) s,
      lateral (select s.dispatched, s.dispatched + (array[3, 5, 10, 15])[1 + g % 4] * interval '1 day' as deadline) t;

@@ -162,6 +162,9 @@ async fn command(
         "supervise" => Command::Supervise {
             note: text(&body.note, "note")?,
         },
+        "key_supervise" => Command::KeySupervise {
+            note: text(&body.note, "note")?,
+        },
         "rule_unreasonable" => Command::RuleUnreasonable {
             reason: text(&body.reason, "reason")?,
         },
@@ -195,6 +198,7 @@ const ACTIONS: &[&str] = &[
     "archive",
     "remind",
     "supervise",
+    "key_supervise",
     "rule_unreasonable",
     "not_reached",
 ];

@@ -66,6 +66,7 @@ fn counts(row: &Row) -> Result<BoardCounts, ApiError> {
         due_soon: required(row, "due_soon")?,
         urgent: required(row, "urgent")?,
         supervised: required(row, "supervised")?,
+        key_supervised: required(row, "key_supervised")?,
         return_requested: required(row, "return_requested")?,
         overdue_since: utc(row, "overdue_since"),
     })
@@ -82,6 +83,7 @@ fn total(groups: &[BoardGroup]) -> BoardCounts {
                 due_soon: sum.due_soon + counts.due_soon,
                 urgent: sum.urgent + counts.urgent,
                 supervised: sum.supervised + counts.supervised,
+                key_supervised: sum.key_supervised + counts.key_supervised,
                 return_requested: sum.return_requested + counts.return_requested,
                 overdue_since: match (sum.overdue_since, counts.overdue_since) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -125,7 +127,7 @@ pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
             format!(
                 "select o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
                         o.title, o.urgent, o.agency_id, a.name as agency_name, o.district_id, d.name as district_name, \
-                        o.deadline_at, o.dispatched_at, o.supervised_at, \
+                        o.deadline_at, o.dispatched_at, o.supervised_at, o.key_supervised_at, \
                         (select count(*) from work_order_events e \
                          where e.work_order_id = o.work_order_id and e.event = 'reminded') as reminders \
                  from work_orders o join categories c on c.category_id = o.category_id \
@@ -178,6 +180,7 @@ fn overdue_order(row: &Row, now: chrono::DateTime<chrono::Utc>) -> Result<Overdu
         deadline_at,
         overdue_seconds: (now - deadline_at).num_seconds(),
         supervised_at: utc(row, "supervised_at"),
+        key_supervised_at: utc(row, "key_supervised_at"),
         reminders: required(row, "reminders")?,
         dispatched_at: utc(row, "dispatched_at"),
     })

@@ -6,12 +6,15 @@
 //! period reports (日报、周报、月报) say what a day, a week or a month brought and what became of
 //! it, for the city's decisions. The hot spots and the risk map (热点、一张城市风险地图) say where
 //! in the city requests gather and orders go unresolved, grid by grid or district by district.
+//! Its one write is key supervision (重点督办) of the orders long past their deadline, every minute
+//! by the runtime's schedule.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
 //! centre, supervisors, city leaders and administrators only.
 
 mod board;
 mod error;
+mod escalation;
 mod hotspots;
 mod report;
 
@@ -25,6 +28,10 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     let path = request.path().to_owned();
     if request.method() == Method::GET && path == "/health" {
         return Ok(api_plumbing::health());
+    }
+    // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
+    if request.method() == Method::POST && path == "/internal/key-supervision" {
+        return escalation::escalate_overdue().await;
     }
     Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let query = request.query().unwrap_or("").to_owned();

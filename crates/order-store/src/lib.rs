@@ -129,7 +129,8 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
         .query(
             format!("select o.work_order_id, o.status, o.agency_id, o.deadline_at, o.status_before_return, o.returns_count, \
                     o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
-                    o.supervised_at is not null as supervised, o.follow_up_attempts, ci.subject as owner \
+                    o.supervised_at is not null as supervised, \
+                    o.key_supervised_at is not null as key_supervised, o.follow_up_attempts, ci.subject as owner \
              from work_orders o join citizens ci on ci.citizen_id = o.citizen_id \
              where o.{} = $1 \
              for update of o", key.column()),
@@ -163,6 +164,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             contacted: contacted_at.is_some(),
             redos: u32::try_from(required::<i32>(row, "redo_count")?).unwrap_or(0),
             supervised: required(row, "supervised")?,
+            key_supervised: required(row, "key_supervised")?,
             follow_up_attempts: u32::try_from(required::<i32>(row, "follow_up_attempts")?)
                 .unwrap_or(0),
         },
@@ -215,7 +217,8 @@ pub async fn save(
                 supervised_at = case when $20 then coalesce(supervised_at, $12) end, \
                 follow_up_attempts = $21, \
                 last_follow_up_at = case when $22 then $12 when $19 then null else last_follow_up_at end, \
-                replied_at = case when $23 then $12 else replied_at end \
+                replied_at = case when $23 then $12 else replied_at end, \
+                key_supervised_at = case when $24 then coalesce(key_supervised_at, $12) end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -243,6 +246,7 @@ pub async fn save(
                 .into(),
             event.code.starts_with("not_reached").into(),
             (event.code == "replied").into(),
+            next.key_supervised.into(),
         ],
     )
     .await?;

@@ -26,6 +26,7 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "redo_started" => &["task_redo", "citizen_redo_started"],
         "reminded" => &["reminder"],
         "supervised" => &["supervision"],
+        "key_supervised" => &["key_supervision"],
         _ => &[],
     }
 }
@@ -102,14 +103,22 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// A sweep's statement: `t` the template of `kind`; `due` the orders `candidates` picks from
-/// `work_orders w` (at most `$1`, first by `order`), locked, and marked by `mark` so that no later
-/// run picks them again for the same reason (the marked rows, as `o` to `notify`); `made` the
+/// A sweep's statement: `t` the templates of `kinds` (SQL string literals); `due` the orders
+/// `candidates` picks from `work_orders w` (at most `$1`, first by `order`), locked, and marked by
+/// `mark` so that no later run picks them again for the same reason (the marked rows, as `o` to
+/// `notify`); `history`, if not empty, more statements on them (`name as (...), `); `made` the
 /// notifications `notify` selects for them (recipient, order, kind, title, body and dedupe key),
 /// each dedupe key once; and their fan-out.
-fn sweep(kind: &str, mark: &str, candidates: &str, order: &str, notify: &str) -> String {
+fn sweep(
+    kinds: &str,
+    mark: &str,
+    candidates: &str,
+    order: &str,
+    history: &str,
+    notify: &str,
+) -> String {
     format!(
-        "with t as (select * from notification_templates where kind = '{kind}'), \
+        "with t as (select * from notification_templates where kind in ({kinds})), \
          due as ( \
              update work_orders o set {mark} \
              where o.work_order_id in ( \
@@ -117,6 +126,7 @@ fn sweep(kind: &str, mark: &str, candidates: &str, order: &str, notify: &str) ->
                  order by {order} limit $1 \
                  for update skip locked) \
              returning o.*), \
+         {history} \
          made as ( \
              insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
              {notify} \
@@ -142,12 +152,13 @@ fn to_agency_staff(prefix: &str) -> String {
 /// warned has it (`tstzrange(least(warn_at, deadline_at), deadline_at)`), so the index serves it.
 static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     sweep(
-        "deadline_warning",
+        "'deadline_warning'",
         "warned_deadline = o.deadline_at",
         "w.status in ('dispatched', 'signed', 'in_progress') and w.warn_at is not null \
          and w.warned_deadline is distinct from w.deadline_at \
          and tstzrange(least(w.warn_at, w.deadline_at), w.deadline_at) @> now()",
         "w.deadline_at",
+        "",
         &to_agency_staff("deadline"),
     )
 });
@@ -158,12 +169,13 @@ static DEADLINE_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new
 /// still to be told has them, so the index serves the sweep.
 static OVERDUE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     sweep(
-        "task_overdue",
+        "'task_overdue'",
         "overdue_notified_for = o.deadline_at",
         "w.status in ('dispatched', 'signed', 'in_progress') \
          and w.overdue_notified_for is distinct from w.deadline_at \
          and w.deadline_at <= now() and w.extension_until is null",
         "w.deadline_at",
+        "",
         &to_agency_staff("overdue"),
     )
 });
@@ -175,13 +187,14 @@ static OVERDUE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 /// orders still to be reminded has them, so the index serves the sweep.
 static RATING_REMINDERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     sweep(
-        "citizen_rating_reminder",
+        "'citizen_rating_reminder'",
         "rating_reminded_for = o.awaiting_rating_since",
         "w.status = 'awaiting_rating' \
          and w.rating_reminded_for is distinct from w.awaiting_rating_since \
          and w.awaiting_rating_since <= now() - make_interval(hours => $2::int) \
          and w.awaiting_rating_since > now() - make_interval(days => $3::int)",
         "w.awaiting_rating_since",
+        "",
         &format!(
             "select c.subject, o.work_order_id, t.kind, t.title, {RENDERED}, \
                     'rating:' || o.work_order_id || ':' || extract(epoch from o.awaiting_rating_since)::bigint \
@@ -191,6 +204,47 @@ static RATING_REMINDERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(
         ),
     )
 });
+
+/// Key supervision (重点督办) of the orders still with their agency `$2` days or more past their
+/// deadline, with no extension request waiting for the centre: longest overdue first, at most
+/// `$1`; each once (`key_supervised_at`, and `supervised_at` if it was not yet under
+/// supervision), with its `key_supervised` event by `system` and, for it, the agency's staff told
+/// as for the supervisors' action (`key_supervision`) and every supervisor
+/// (`key_supervision_escalated`). The tests are written as the partial index on the orders not
+/// yet escalated has them, so the index serves the sweep.
+static KEY_SUPERVISION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    sweep(
+        "'key_supervision', 'key_supervision_escalated'",
+        "key_supervised_at = now(), supervised_at = coalesce(o.supervised_at, now()), updated_at = now()",
+        "w.status in ('dispatched', 'signed', 'in_progress') and w.key_supervised_at is null \
+         and w.deadline_at <= now() - make_interval(days => $2::int) and w.extension_until is null",
+        "w.deadline_at",
+        "event as ( \
+             insert into work_order_events (work_order_id, event, actor, note, created_at) \
+             select o.work_order_id, 'key_supervised', 'system', \
+                    '超过办结时限 ' || $2::int || ' 日仍未办结，自动列入重点督办', now() from due o \
+             returning work_order_event_id, work_order_id),",
+        &format!(
+            "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                    'event:' || e.work_order_event_id || ':' || t.kind || ':' || s.username \
+             from due o join event e on e.work_order_id = o.work_order_id cross join t \
+             join staff_accounts s on s.disabled_at is null \
+              and (t.kind = 'key_supervision' and s.role = 'agency_staff' and s.agency_id = o.agency_id \
+                   or t.kind = 'key_supervision_escalated' and s.role = 'supervisor'), \
+             {DEADLINE_TEXT} as deadline"
+        ),
+    )
+});
+
+/// Puts the orders long overdue under key supervision (see `KEY_SUPERVISION`): `after_days` past
+/// their deadline; at most `limit` orders a call, longest overdue first.
+pub async fn escalate_overdue(
+    db: &Connection,
+    limit: i64,
+    after_days: i64,
+) -> Result<(), StoreError> {
+    run_sweep(db, &KEY_SUPERVISION, [limit.into(), after_days.into()]).await
+}
 
 /// The statement [`record_event`] runs (for the benchmark's pgbench script, which runs the
 /// platform's own SQL).

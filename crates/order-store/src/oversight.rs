@@ -10,6 +10,7 @@ const COUNTS: &str = "count(*) as open, \
     count(*) filter (where o.deadline_at > $1 and o.deadline_at <= $1 + interval '24 hours') as due_soon, \
     count(*) filter (where o.urgent) as urgent, \
     count(*) filter (where o.supervised_at is not null) as supervised, \
+    count(*) filter (where o.key_supervised_at is not null) as key_supervised, \
     count(*) filter (where o.status = 'return_requested') as return_requested, \
     min(o.deadline_at) filter (where o.deadline_at <= $1) as overdue_since";
 

@@ -427,6 +427,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "merged" => "您的诉求与已有工单合并办理",
         "reminded" => "已督促承办单位加快办理",
         "supervised" => "您的诉求已列入督办",
+        "key_supervised" => "您的诉求已列入重点督办",
         "complaint_ruled_unreasonable" => "经热线中心复核，承办单位已依规办理，诉求办结",
         "not_reached" => "回访电话未能联系到您，我们将再次回访",
         "not_reached_archived" => "多次回访未能联系到您，诉求已办结归档",

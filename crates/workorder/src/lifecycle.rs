@@ -203,6 +203,12 @@ pub enum Command {
     Supervise {
         note: String,
     },
+    /// 重点督办: a supervisor puts the order under key supervision (a case left unresolved, or a
+    /// problem many citizens raise), the level above 督办; the escalation sweep does the same to
+    /// orders long overdue.
+    KeySupervise {
+        note: String,
+    },
     /// Instead of a redo after an unsatisfied rating: a supervisor rules the complaint
     /// unreasonable (the agency did what it should), with the reason, and the order is closed.
     RuleUnreasonable {
@@ -236,6 +242,8 @@ pub struct Order {
     pub redos: u32,
     /// Under supervision (督办): put there by a supervisor, or by a redo.
     pub supervised: bool,
+    /// Under key supervision (重点督办), which is supervision too.
+    pub key_supervised: bool,
     /// Follow-up calls of this round that did not reach the citizen.
     pub follow_up_attempts: u32,
 }
@@ -252,6 +260,7 @@ impl Order {
             contacted: false,
             redos: 0,
             supervised: false,
+            key_supervised: false,
             follow_up_attempts: 0,
         }
     }
@@ -420,7 +429,11 @@ pub fn apply(
             }
         }
         // Putting an order under supervision is the supervisors' (and administrators') call.
-        (Actor::Operator, _, C::Supervise { .. } | C::RuleUnreasonable { .. }) => {
+        (
+            Actor::Operator,
+            _,
+            C::Supervise { .. } | C::KeySupervise { .. } | C::RuleUnreasonable { .. },
+        ) => {
             return Err(Refusal::Forbidden);
         }
         // The centre issues every other command, and records ratings taken by phone.
@@ -678,16 +691,21 @@ pub fn apply(
             next.status = S::Archived;
             event("complaint_ruled_unreasonable", Some(reason))
         }
-        C::Remind { note } | C::Supervise { note } => {
+        C::Remind { note } | C::Supervise { note } | C::KeySupervise { note } => {
             if !order.status.with_agency() {
                 return Err(Refusal::NotWithAgency);
             }
             require_text(note)?;
             match command {
                 C::Remind { .. } => event("reminded", Some(note)),
-                _ => {
+                C::Supervise { .. } => {
                     next.supervised = true;
                     event("supervised", Some(note))
+                }
+                _ => {
+                    next.supervised = true;
+                    next.key_supervised = true;
+                    event("key_supervised", Some(note))
                 }
             }
         }
@@ -985,6 +1003,45 @@ mod tests {
     }
 
     #[test]
+    fn key_supervision_is_the_supervisors_call_on_an_order_an_agency_holds() {
+        let held = awaiting_rating("a");
+        let note = || Command::KeySupervise {
+            note: "超期三日，列入重点督办".into(),
+        };
+        // Not once the agency has answered, nor by the centre's operators.
+        assert_eq!(
+            apply(&held, &Actor::Supervisor, &note(), now(), Policy::default()),
+            Err(Refusal::NotWithAgency)
+        );
+        let signed = run(&dispatched_to("a"), &[(staff("a"), Command::Sign)]).expect("signed");
+        assert_eq!(
+            apply(&signed, &Actor::Operator, &note(), now(), Policy::default()),
+            Err(Refusal::Forbidden)
+        );
+        let (next, event) = apply(
+            &signed,
+            &Actor::Supervisor,
+            &note(),
+            now(),
+            Policy::default(),
+        )
+        .expect("key supervision");
+        assert!(next.key_supervised && next.supervised);
+        assert_eq!(event.code, "key_supervised");
+        assert_eq!(next.status, Status::Signed, "nothing else changes");
+        assert_eq!(
+            apply(
+                &signed,
+                &Actor::Supervisor,
+                &Command::KeySupervise { note: " ".into() },
+                now(),
+                Policy::default()
+            ),
+            Err(Refusal::TextRequired)
+        );
+    }
+
+    #[test]
     fn follow_ups_that_never_reach_the_citizen_archive_the_order_unrated() {
         let order = awaiting_rating("a");
         let not_reached = (
@@ -1115,6 +1172,9 @@ mod tests {
             Just(Command::Supervise {
                 note: "请三日内办结".into()
             }),
+            Just(Command::KeySupervise {
+                note: "超期多日，列入重点督办".into()
+            }),
             Just(Command::RuleUnreasonable {
                 reason: "已按政策答复".into()
             }),
@@ -1154,6 +1214,9 @@ mod tests {
         }
         if order.redos > 0 && !order.supervised {
             return Err("a redo not under supervision".into());
+        }
+        if order.key_supervised && !order.supervised {
+            return Err("key supervision without supervision".into());
         }
         Ok(())
     }
