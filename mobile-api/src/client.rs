@@ -280,6 +280,47 @@ impl Client {
         self.get_json("/api/v1/supervision/risk-map", query).await
     }
 
+    /// `GET /api/v1/knowledge`, with e.g. `("q", "社保卡丢了怎么补办")`, `("category", "social")`.
+    pub async fn search_knowledge(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::KnowledgeArticleList, ClientError> {
+        self.get_json("/api/v1/knowledge", query).await
+    }
+
+    /// `GET /api/v1/knowledge/{id}`.
+    pub async fn knowledge_article(&self, id: i64) -> Result<crate::KnowledgeArticle, ClientError> {
+        self.get_json(&format!("/api/v1/knowledge/{id}"), &[] as &[(&str, &str)])
+            .await
+    }
+
+    /// `POST /api/v1/admin/knowledge` (supervisors and administrators).
+    pub async fn create_knowledge_article(
+        &self,
+        article: &crate::KnowledgeArticleInput,
+    ) -> Result<crate::KnowledgeArticle, ClientError> {
+        self.post_json("/api/v1/admin/knowledge", article).await
+    }
+
+    /// `PUT /api/v1/admin/knowledge/{id}` (supervisors and administrators).
+    pub async fn update_knowledge_article(
+        &self,
+        id: i64,
+        article: &crate::KnowledgeArticleInput,
+    ) -> Result<crate::KnowledgeArticle, ClientError> {
+        self.put_json(&format!("/api/v1/admin/knowledge/{id}"), article)
+            .await
+    }
+
+    /// `POST /api/v1/admin/knowledge/{id}/retire` (supervisors and administrators).
+    pub async fn retire_knowledge_article(
+        &self,
+        id: i64,
+    ) -> Result<crate::KnowledgeArticle, ClientError> {
+        let path = format!("/api/v1/admin/knowledge/{id}/retire");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])
@@ -388,14 +429,8 @@ impl Client {
         day: chrono::NaiveDate,
         entry: &SetCalendarDay,
     ) -> Result<CalendarDay, ClientError> {
-        let path = format!("/api/v1/admin/calendar/{day}");
-        Self::parse(
-            self.request(reqwest::Method::PUT, &path)
-                .json(entry)
-                .send()
-                .await?,
-        )
-        .await
+        self.put_json(&format!("/api/v1/admin/calendar/{day}"), entry)
+            .await
     }
 
     /// `DELETE /api/v1/admin/calendar/{day}` (administrators).
@@ -406,6 +441,20 @@ impl Client {
     }
 
     /// `POST` a JSON body, and the answer's JSON.
+    async fn put_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::PUT, path)
+                .json(body)
+                .send()
+                .await?,
+        )
+        .await
+    }
+
     async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

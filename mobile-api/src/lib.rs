@@ -287,7 +287,7 @@ pub struct WorkOrderPage {
 
 /// `POST /api/v1/orders/{id}/actions/{action}`: what an action needs. Each action reads the
 /// fields it names and ignores the rest:
-/// `dispatch` {agency} · `reassign` {agency} · `close_direct` {answer} · `hand_over` {to: 110|119|120|122} ·
+/// `dispatch` {agency} · `reassign` {agency} · `close_direct` {answer, or article} · `hand_over` {to: 110|119|120|122} ·
 /// `inform` {reason} · `merge` {into: tracking number} · `sign` · `contact` ·
 /// `visit` {note, photo_urls?, lat?, lng?} ·
 /// `reply` {result} · `request_return` {reason} · `refuse_return` {reason} ·
@@ -323,6 +323,10 @@ pub struct OrderAction {
     /// `visit`: where the visit took place (WGS-84), both or neither.
     pub lat: Option<f64>,
     pub lng: Option<f64>,
+    /// `close_direct`: the knowledge-base article the operator answered from (`GET
+    /// /api/v1/knowledge`); `answer` may then be left out, and is the article's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<i64>,
 }
 
 /// A visit on site as agency staff recorded it.
@@ -411,6 +415,8 @@ pub struct StaffOrder {
     /// Under key supervision (重点督办) since then: by a supervisor, or escalated when long overdue.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub key_supervised_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The knowledge-base article an operator answered it from (`close_direct`), if any.
+    pub answered_from_article: Option<i64>,
     pub extension: Option<PendingExtension>,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -641,9 +647,10 @@ pub struct AuditEntry {
     pub actor: String,
     /// E.g. `signed_in`, `sign_in_failed`, `staff_created`, `dispatch_rule_created`,
     /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
-    /// `delivery_requeued`, `complaint_ruled_unreasonable`.
+    /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
+    /// `_updated`, `_retired`).
     pub action: String,
-    /// What it concerns: an account, a rule id, a date, a tracking number.
+    /// What it concerns: an account, a rule id, a date, a tracking number, an article id.
     pub target: Option<String>,
     pub detail: Option<serde_json::Value>,
 }
@@ -1218,6 +1225,50 @@ pub struct RiskMap {
     pub scope: HotspotScope,
     /// Every place, in the order of the hot-spot list.
     pub features: Vec<RiskMapFeature>,
+}
+
+/// An answer in the knowledge base (知识库), which operators answer calls from and citizens read
+/// before they file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KnowledgeArticle {
+    pub id: i64,
+    /// The question as citizens put it, e.g. 社保卡丢失如何补办.
+    pub title: String,
+    pub answer: String,
+    pub category: Option<Named>,
+    /// The agency whose rules the answer states.
+    pub agency: Option<Named>,
+    pub keywords: Vec<String>,
+    pub updated_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When it stopped being given (its rule changed); none while it is.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `GET /api/v1/knowledge`: the best answers to a question, or the latest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KnowledgeArticleList {
+    pub items: Vec<KnowledgeArticle>,
+}
+
+/// `POST /api/v1/admin/knowledge`, and `PUT /api/v1/admin/knowledge/{id}` (the whole article).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KnowledgeArticleInput {
+    /// 1–100 characters.
+    pub title: String,
+    /// 1–4000 characters.
+    pub answer: String,
+    /// A category code.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// An agency code.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// Up to 20 words of up to 20 characters that citizens use for it.
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// The stable error codes. Clients branch on these, never on messages.

@@ -105,7 +105,10 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::HotspotScope,
         crate::Hotspots,
         crate::RiskMapFeature,
-        crate::RiskMap
+        crate::RiskMap,
+        crate::KnowledgeArticle,
+        crate::KnowledgeArticleList,
+        crate::KnowledgeArticleInput
     ))
 )]
 struct Schemas;
@@ -343,7 +346,7 @@ impl ApiDoc {
             .operation_id(Some("orderAction"))
             .summary(Some("Take one lifecycle action on an order"))
             .description(Some(
-                "Actions: dispatch, reassign, close_direct, hand_over, inform, merge, sign, contact, visit, reply, \
+                "Actions: dispatch, reassign, close_direct (an `answer`, or the knowledge-base `article` answered from), hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
                  fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), key_supervise (重点督办), rule_unreasonable, not_reached (a \
                  follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated). \
@@ -1280,6 +1283,119 @@ impl ApiDoc {
                             ResponsesBuilder::new()
                                 .response("200", ok("The report", "PeriodReport"))
                                 .response("422", error("Bad period or date, or a date after today (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+
+        doc.paths.add_path_operation(
+            "/api/v1/knowledge",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("searchKnowledge"))
+                    .summary(Some("Search the knowledge base (知识库): operators answer calls from it, citizens read it before they file"))
+                    .description(Some(
+                        "With `q`, the live articles that share at least half of the question's terms (pairs of Chinese \
+                         characters, words of letters and digits), best first, title and keywords counting twice; \
+                         without it, the latest changed. Everyone signed in.",
+                    ))
+                    .parameter(query("q", false, "The question in the caller's words, at most 200 characters"))
+                    .parameter(query("category", false, "Only articles of this category or under it"))
+                    .parameter(query("limit", false, "1–50, default 10"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Best first", "KnowledgeArticleList"))
+                                .response("422", error("A question with nothing to search by, too long, a bad limit or an unknown category (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/knowledge/{id}",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("knowledgeArticle"))
+                    .summary(Some("One live knowledge-base article"))
+                    .parameter(named_path("id", "The article's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The article", "KnowledgeArticle"))
+                                .response(
+                                    "404",
+                                    error("No such article, or a retired one (`not_found`)"),
+                                ),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/knowledge",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("createKnowledgeArticle"))
+                    .summary(Some("Add an article to the knowledge base (supervisors and administrators); logged"))
+                    .request_body(Some(body_of("KnowledgeArticleInput")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("201", ok("The article", "KnowledgeArticle"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("422", error("Missing or too long title or answer, bad keywords, unknown category or agency (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/knowledge/{id}",
+            vec![HttpMethod::Put],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("updateKnowledgeArticle"))
+                    .summary(Some(
+                        "Rewrite a live article (supervisors and administrators); logged",
+                    ))
+                    .parameter(named_path("id", "The article's id"))
+                    .request_body(Some(body_of("KnowledgeArticleInput")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response(
+                                    "200",
+                                    ok("The article as it now reads", "KnowledgeArticle"),
+                                )
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response(
+                                    "404",
+                                    error("No such article, or a retired one (`not_found`)"),
+                                )
+                                .response("422", error("As for adding one (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/knowledge/{id}/retire",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("retireKnowledgeArticle"))
+                    .summary(Some("Stop giving an article (its rule changed); kept for the orders answered from it; logged"))
+                    .parameter(named_path("id", "The article's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The article, retired", "KnowledgeArticle"))
+                                .response("404", error("No such article, or retired already (`not_found`)")),
                         )
                         .build(),
                     ),

@@ -65,7 +65,7 @@ const PUBLIC: &[&str] = &[];
 const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
 /// Everyone signed in.
 const SIGNED_IN: &[&str] = ROLES;
-/// Those who watch over delivery: dead letters and re-queues.
+/// Those who watch over delivery (dead letters and re-queues) and keep the knowledge base.
 const OVERSIGHT: &[&str] = &["supervisor", "admin"];
 /// The live board of open orders, the overdue list, the period reports, the hot spots and the risk
 /// map: the centre, supervisors and city leaders.
@@ -107,6 +107,16 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/requests/{}", "intake", CITIZEN_FACING),
     route("POST", "/api/v1/requests/{}/follow", "intake", CITIZEN),
     route("DELETE", "/api/v1/requests/{}/follow", "intake", CITIZEN),
+    route("GET", "/api/v1/knowledge", "intake", SIGNED_IN),
+    route("GET", "/api/v1/knowledge/{}", "intake", SIGNED_IN),
+    route("POST", "/api/v1/admin/knowledge", "intake", OVERSIGHT),
+    route("PUT", "/api/v1/admin/knowledge/{}", "intake", OVERSIGHT),
+    route(
+        "POST",
+        "/api/v1/admin/knowledge/{}/retire",
+        "intake",
+        OVERSIGHT,
+    ),
     route("GET", "/api/v1/centre/queue", "routing", CENTRE),
     route("GET", "/api/v1/tasks", "routing", AGENCY),
     route("GET", "/api/v1/orders/{}", "routing", STAFF),

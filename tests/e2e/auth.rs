@@ -588,7 +588,11 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         | "/api/v1/admin/staff/{}/disable"
         | "/api/v1/admin/staff/{}/enable"
         | "/api/v1/admin/deliveries/{}/requeue"
-        | "/api/v1/admin/notification-templates/{}" => Scope::Other,
+        | "/api/v1/admin/notification-templates/{}"
+        | "/api/v1/admin/knowledge/{}"
+        | "/api/v1/admin/knowledge/{}/retire" => Scope::Other,
+        // Knowledge-base articles are the same for everyone signed in.
+        "/api/v1/knowledge/{}" => Scope::Other,
         // A person's own notifications and devices: someone else's are 404 (tests/e2e/notifications.rs).
         "/api/v1/notifications/{}/read" | "/api/v1/devices/{}" => Scope::Other,
         pattern if !pattern.contains("{}") => Scope::Other,

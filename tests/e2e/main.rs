@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod filing;
 mod identity;
+mod knowledge;
 mod lifecycle;
 mod notifications;
 mod places;

@@ -397,6 +397,10 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     if let Err(error) = seed_demo(&tokens) {
         eprintln!("  demo requests not filed: {error:#}");
     }
+    step("writing the demo knowledge base (the first time)");
+    if let Err(error) = seed_knowledge(&tokens) {
+        eprintln!("  demo knowledge base not written: {error:#}");
+    }
     step("the tokens (paste these lines into your shell for the README's tour)");
     for (subject, token) in &tokens {
         let variable = subject.to_ascii_uppercase().replace('-', "_");
@@ -413,6 +417,69 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         bail!("hotline exited with {status}");
     }
     Ok(())
+}
+
+/// Runs `work` (API calls of the demo's set-up) to the end on a runtime of its own.
+fn block_on<T>(work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
+
+/// A few knowledge-base articles, written by the demo supervisor through the public API, unless
+/// the knowledge base has some already. Demo answers: a city writes its own.
+fn seed_knowledge(tokens: &[(String, String)]) -> anyhow::Result<()> {
+    use mobile_api::KnowledgeArticleInput;
+    let token = tokens
+        .iter()
+        .find(|(subject, _)| subject == "supervisor-demo-1")
+        .map(|(_, token)| token.clone())
+        .context("the demo supervisor's token")?;
+    let article = |title: &str, answer: &str, category: &str, agency: &str, keywords: &[&str]| {
+        KnowledgeArticleInput {
+            title: title.into(),
+            answer: answer.into(),
+            category: Some(category.into()),
+            agency: Some(agency.into()),
+            keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    };
+    let articles = [
+        article(
+            "社保卡丢失如何补办",
+            "社会保障卡丢失后，请先拨打 12333 挂失，再携带本人身份证到任一社保卡服务网点申请补办，一般 7 个工作日内可领取新卡。",
+            "social",
+            "city-social-insurance",
+            &["社保卡", "补卡"],
+        ),
+        article(
+            "住房公积金提取需要哪些材料",
+            "携带身份证、银行卡及提取用途证明（如购房合同、租房合同）到住房公积金管理中心服务大厅办理。",
+            "housing.housing-fund",
+            "city-housing-fund",
+            &["公积金", "提取"],
+        ),
+        article(
+            "夜间施工噪音扰民如何投诉",
+            "夜间（22 时至次日 6 时）施工须取得夜间施工许可。遇到无证夜间施工，可拨打 12345 反映，热线将派有关部门查处。",
+            "environment",
+            "city-ecology-environment",
+            &["噪音", "施工"],
+        ),
+    ];
+    block_on(async {
+        let client = mobile_api::client::Client::new("http://127.0.0.1:3000").with_token(token);
+        if !client.search_knowledge(&[]).await?.items.is_empty() {
+            eprintln!("  the knowledge base has articles already");
+            return Ok(());
+        }
+        for input in &articles {
+            let written = client.create_knowledge_article(input).await?;
+            eprintln!("  {} {}", written.id, written.title);
+        }
+        anyhow::Ok(())
+    })
 }
 
 /// Files a few requests for the demo citizens through the public API, with fixed idempotency
@@ -451,10 +518,7 @@ fn seed_demo(tokens: &[(String, String)]) -> anyhow::Result<()> {
             true,
         ),
     ];
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    block_on(async {
         for (
             index,
             (subject, category, title, description, address, district, coordinates, urgent),
@@ -639,10 +703,7 @@ fn mint_demo_citizen_tokens(release: bool, data: &Path) -> anyhow::Result<Vec<(S
 
 /// Signs each demo citizen in as a person would: a code by SMS, read from the fake, then sign-in.
 fn sign_in_demo_citizens(fake: &fakes::sms::FakeSms) -> anyhow::Result<Vec<(String, String)>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    block_on(async {
         let client = mobile_api::client::Client::new("http://127.0.0.1:3000");
         let mut tokens = Vec::new();
         for (name, phone) in DEMO_CITIZENS {
@@ -663,10 +724,7 @@ fn sign_in_demo_citizens(fake: &fakes::sms::FakeSms) -> anyhow::Result<Vec<(Stri
 
 /// Signs each demo staff member in through the API: real sign-ins, real tokens.
 fn sign_in_demo_staff() -> anyhow::Result<Vec<(String, String)>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    block_on(async {
         let client = mobile_api::client::Client::new("http://127.0.0.1:3000");
         let mut tokens = Vec::new();
         for (username, ..) in DEMO_STAFF {

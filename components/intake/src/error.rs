@@ -9,6 +9,8 @@ use spin_sdk::http::StatusCode;
 pub enum ApiError {
     Unauthenticated,
     NotFound,
+    /// No such knowledge-base article, or a retired one.
+    ArticleNotFound,
     MethodNotAllowed,
     /// The body is not JSON; the parser's position, when known.
     MalformedJson(Option<String>),
@@ -37,6 +39,11 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 codes::NOT_FOUND,
                 "没有找到该诉求 (not found)".into(),
+            ),
+            ApiError::ArticleNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有找到该知识条目 (no such article)".into(),
             ),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

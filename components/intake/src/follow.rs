@@ -44,15 +44,7 @@ pub async fn nearby(query: &str) -> Result<Reply, ApiError> {
         return Err(ApiError::Validation(problems));
     };
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    let known = db
-        .query(
-            "select 1 as found from categories where category_id = $1",
-            [text(category)],
-        )
-        .await?
-        .collect()
-        .await?;
-    if known.is_empty() {
+    if !order_store::category_exists(&db, category).await? {
         return Err(ApiError::Validation(vec![field_error(
             "category",
             "unknown_category",

@@ -1,4 +1,6 @@
-//! `intake`: citizens file requests and follow them (the mobile API's `/api/v1/requests`).
+//! `intake`: citizens file requests and follow them (the mobile API's `/api/v1/requests`), and
+//! the knowledge base that operators answer calls from and citizens read before they file
+//! (`/api/v1/knowledge`, kept at `/api/v1/admin/knowledge`).
 //!
 //! Private: reached only from the gateway, which sets the verified principal in
 //! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
@@ -8,6 +10,7 @@
 mod content;
 mod error;
 mod follow;
+mod knowledge;
 mod orders;
 
 use api_plumbing::{Incoming, Principal, Reply};
@@ -54,11 +57,33 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             follow::unfollow(&principal, id).await
         }
         (Method::GET, ["api", "v1", "requests", id]) => orders::detail(&principal, id).await,
+        (Method::GET, ["api", "v1", "knowledge"]) => knowledge::search(&query).await,
+        (Method::GET, ["api", "v1", "knowledge", id]) => knowledge::get(id).await,
+        (Method::POST, ["api", "v1", "admin", "knowledge"]) => {
+            let body = request
+                .forwarded_body()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            knowledge::create(&principal, &body).await
+        }
+        (Method::PUT, ["api", "v1", "admin", "knowledge", id]) => {
+            let id = (*id).to_owned();
+            let body = request
+                .forwarded_body()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            knowledge::update(&principal, &id, &body).await
+        }
+        (Method::POST, ["api", "v1", "admin", "knowledge", id, "retire"]) => {
+            knowledge::retire(&principal, id).await
+        }
         (
             _,
             ["api", "v1", "requests"]
             | ["api", "v1", "requests", _]
-            | ["api", "v1", "requests", _, "follow"],
+            | ["api", "v1", "requests", _, "follow"]
+            | ["api", "v1", "knowledge", ..]
+            | ["api", "v1", "admin", "knowledge", ..],
         ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }

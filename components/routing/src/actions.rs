@@ -76,7 +76,24 @@ async fn command(
             }
         }
         "close_direct" => Command::CloseDirect {
-            answer: text(&body.answer, "answer")?,
+            answer: match body.article {
+                None => text(&body.answer, "answer")?,
+                // Answered from the knowledge base: the article's answer, unless the operator
+                // put it in their own words.
+                Some(article) => {
+                    let Some(answer) = store::knowledge_answer(db, article).await? else {
+                        return Err(ApiError::Validation(vec![field_error(
+                            "article",
+                            "unknown",
+                            "没有这个知识条目，或已停用 (no such live article)",
+                        )]));
+                    };
+                    match body.answer.as_deref().map(str::trim) {
+                        Some(own) if !own.is_empty() => own.to_owned(),
+                        _ => answer,
+                    }
+                }
+            },
         },
         "hand_over" => Command::HandOver {
             to: match text(&body.to, "to")?.as_str() {
@@ -275,6 +292,13 @@ async fn act_in_transaction(
         record_rating(db, &loaded, principal, &rating, now).await?;
     }
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
+    if let (Command::CloseDirect { .. }, Some(article)) = (&command, body.article) {
+        db.execute(
+            "update work_orders set answered_from_article = $2 where work_order_id = $1",
+            [loaded.id.into(), article.into()],
+        )
+        .await?;
+    }
     if matches!(command, Command::RecordVisit { .. }) {
         record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
     }

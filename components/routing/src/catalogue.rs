@@ -9,7 +9,6 @@ use mobile_api::{
 use order_store::db::{Connection, Row};
 use order_store::{named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::{PgError, QueryError};
 
 const RULES: &str = "select r.dispatch_rule_id, r.category_id, c.name as category_name, r.district_id, \
     d.name as district_name, r.grid_id, g.name as grid_name, r.keywords, r.agency_id, a.name as agency_name, \
@@ -113,18 +112,6 @@ pub async fn changes() -> Result<Reply, ApiError> {
     ))
 }
 
-/// The constraint a failed statement broke, if it broke one.
-fn constraint(error: &spin_sdk::pg::Error) -> Option<&str> {
-    match error {
-        spin_sdk::pg::Error::PgError(PgError::QueryFailed(QueryError::DbError(db))) => db
-            .extras
-            .iter()
-            .find(|(key, _)| key == "constraint")
-            .map(|(_, value)| value.as_str()),
-        _ => None,
-    }
-}
-
 /// `POST /api/v1/admin/dispatch-rules`.
 pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiError> {
     let new: NewDispatchRule = api_plumbing::parse_json(body)?;
@@ -163,7 +150,7 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
         Err(error) => {
             let _ = db.execute("rollback", []).await;
             // Constraint violations by name, not by message.
-            return Err(match constraint(&error) {
+            return Err(match order_store::constraint(&error) {
                 Some("dispatch_rules_one_per_place") => ApiError::RuleExists,
                 Some("dispatch_rules_category_id_fkey") => ApiError::Validation(vec![field_error(
                     "category",

@@ -172,7 +172,7 @@ pub async fn order_reply(
             format!(
                 "select {SUMMARY_COLUMNS}, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
                         o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
-                        o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.extension_until, o.extension_reason, o.contacted_at, \
+                        o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.answered_from_article, o.extension_until, o.extension_reason, o.contacted_at, \
                         o.contact_due_at, o.on_site_due_at, o.visited_at, \
                         p.tracking_number as merged_into_number \
                  {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
@@ -289,6 +289,7 @@ pub async fn order_reply(
         redo_count: required(row, "redo_count")?,
         supervised_at: store::utc(row, "supervised_at"),
         key_supervised_at: store::utc(row, "key_supervised_at"),
+        answered_from_article: row.get("answered_from_article"),
         extension,
         contacted_at: utc(row, "contacted_at"),
         service_levels,

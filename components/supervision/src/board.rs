@@ -3,9 +3,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
 use mobile_api::{BoardCounts, BoardGroup, OverdueOrder, OverdueOrderList, SupervisionBoard};
-use order_store::db::{Connection, Row};
+use order_store::db::Row;
 use order_store::oversight::{self, OPEN};
-use order_store::{named, required, required_named, text, utc};
+use order_store::{named, required, required_named, utc};
 use spin_sdk::http::StatusCode;
 
 const DEFAULT_PAGE: u32 = 100;
@@ -110,7 +110,7 @@ pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
         unknown.push(field_error("agency", "unknown", "没有这个承办单位"));
     }
     if let Some(district) = district
-        && !district_exists(&db, district).await?
+        && !order_store::district_exists(&db, district).await?
     {
         unknown.push(field_error("district", "unknown", "没有这个区县"));
     }
@@ -184,16 +184,4 @@ fn overdue_order(row: &Row, now: chrono::DateTime<chrono::Utc>) -> Result<Overdu
         reminders: required(row, "reminders")?,
         dispatched_at: utc(row, "dispatched_at"),
     })
-}
-
-async fn district_exists(db: &Connection, district: &str) -> Result<bool, ApiError> {
-    let rows = db
-        .query(
-            "select 1 as found from districts where district_id = $1",
-            [text(district)],
-        )
-        .await?
-        .collect()
-        .await?;
-    Ok(!rows.is_empty())
 }

@@ -320,6 +320,41 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
+/// The text `name` in a URL query string, percent-decoded (`+` a space), if given; a problem for
+/// `name` when it is not UTF-8 once decoded.
+pub fn query_text(query: &str, name: &str) -> Result<Option<String>, FieldError> {
+    let Some(raw) = query_param(query, name) else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    while let Some((&byte, after)) = rest.split_first() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (byte, after) {
+            (b'%', [high, low, tail @ ..]) if hex(*high).is_some() && hex(*low).is_some() => {
+                let value = hex(*high).unwrap_or(0) * 16 + hex(*low).unwrap_or(0);
+                bytes.push(u8::try_from(value).unwrap_or(b'?'));
+                rest = tail;
+            }
+            (b'+', _) => {
+                bytes.push(b' ');
+                rest = after;
+            }
+            _ => {
+                bytes.push(byte);
+                rest = after;
+            }
+        }
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        field_error(
+            name,
+            "invalid_value",
+            format!("{name} 不是有效的 UTF-8 文本 ({name} is not UTF-8 text)"),
+        )
+    })
+}
+
 /// The number `name` in a URL query string, if given; a problem for `name` when it is not a
 /// finite number within `range`.
 pub fn query_number(
@@ -574,4 +609,23 @@ macro_rules! http_component {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_text_is_percent_decoded() {
+        let query = "q=%E7%A4%BE%E4%BF%9D%E5%8D%A1+%E8%A1%A5%E5%8A%9E&limit=5&odd=100%&bad=%FF";
+        assert_eq!(query_text(query, "q"), Ok(Some("社保卡 补办".into())));
+        assert_eq!(query_text(query, "limit"), Ok(Some("5".into())));
+        assert_eq!(query_text(query, "odd"), Ok(Some("100%".into())));
+        assert_eq!(query_text(query, "missing"), Ok(None));
+        let bad = query_text(query, "bad").expect_err("not UTF-8");
+        assert_eq!(
+            (bad.field.as_str(), bad.code.as_str()),
+            ("bad", "invalid_value")
+        );
+    }
 }

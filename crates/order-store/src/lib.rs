@@ -51,6 +51,34 @@ pub fn required<T: spin_sdk::pg::Decode>(row: &Row, column: &str) -> Result<T, S
         .ok_or_else(|| StoreError::Internal(format!("column {column} missing or of another type")))
 }
 
+/// The constraint a failed statement broke, if it broke one: constraint violations are mapped to
+/// API errors by name, not by their messages.
+pub fn constraint(error: &spin_sdk::pg::Error) -> Option<&str> {
+    use spin_sdk::pg::{Error, PgError, QueryError};
+    match error {
+        Error::PgError(PgError::QueryFailed(QueryError::DbError(db))) => db
+            .extras
+            .iter()
+            .find(|(key, _)| key == "constraint")
+            .map(|(_, value)| value.as_str()),
+        _ => None,
+    }
+}
+
+/// The answer of a live knowledge-base article (none if there is no such article, or it is
+/// retired).
+pub async fn knowledge_answer(db: &Connection, article: i64) -> Result<Option<String>, StoreError> {
+    let rows = db
+        .query(
+            "select answer from knowledge_articles where knowledge_article_id = $1 and retired_at is null",
+            [article.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(rows.first().and_then(|row| row.get("answer")))
+}
+
 /// A code and its name from two columns of `row` (e.g. `agency_id` and `agency_name`), when both
 /// are there.
 pub fn named(row: &Row, code: &str, name: &str) -> Option<Named> {
@@ -272,14 +300,37 @@ pub async fn now(db: &Connection) -> Result<DateTime<Utc>, StoreError> {
 
 /// Whether an agency exists.
 pub async fn agency_exists(db: &Connection, agency: &str) -> Result<bool, StoreError> {
-    let rows = db
-        .query(
-            "select 1 as found from agencies where agency_id = $1",
-            [text(agency)],
-        )
-        .await?
-        .collect()
-        .await?;
+    found(
+        db,
+        "select 1 as found from agencies where agency_id = $1",
+        agency,
+    )
+    .await
+}
+
+/// Whether a category exists (of either level).
+pub async fn category_exists(db: &Connection, category: &str) -> Result<bool, StoreError> {
+    found(
+        db,
+        "select 1 as found from categories where category_id = $1",
+        category,
+    )
+    .await
+}
+
+/// Whether a district exists.
+pub async fn district_exists(db: &Connection, district: &str) -> Result<bool, StoreError> {
+    found(
+        db,
+        "select 1 as found from districts where district_id = $1",
+        district,
+    )
+    .await
+}
+
+/// Whether `statement` finds a row for `code`.
+async fn found(db: &Connection, statement: &str, code: &str) -> Result<bool, StoreError> {
+    let rows = db.query(statement, [text(code)]).await?.collect().await?;
     Ok(!rows.is_empty())
 }
 

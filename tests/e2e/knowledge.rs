@@ -1,0 +1,352 @@
+//! The knowledge base (知识库): kept by supervisors, searched by operators and citizens, and
+//! answered from when an operator closes a call directly.
+
+use mobile_api::client::{Client, ClientError};
+use mobile_api::{KnowledgeArticle, KnowledgeArticleInput, OrderAction};
+use tests::{Platform, valid_request};
+
+fn social_security_card() -> KnowledgeArticleInput {
+    KnowledgeArticleInput {
+        title: "社保卡丢失如何补办".into(),
+        answer:
+            "社会保障卡丢失后，请先拨打 12333 挂失，再携带本人身份证到任一社保卡服务网点申请补办，\
+                 一般 7 个工作日内可领取新卡。"
+                .into(),
+        category: Some("social".into()),
+        agency: Some("city-social-insurance".into()),
+        keywords: vec!["社保卡".into(), "补卡".into()],
+    }
+}
+
+fn housing_fund() -> KnowledgeArticleInput {
+    KnowledgeArticleInput {
+        title: "住房公积金提取需要哪些材料".into(),
+        answer: "携带身份证、银行卡及提取用途证明（如购房合同、租房合同）到住房公积金管理中心服务大厅办理。"
+            .into(),
+        category: Some("housing.housing-fund".into()),
+        agency: Some("city-housing-fund".into()),
+        keywords: vec!["公积金".into(), "提取".into()],
+    }
+}
+
+fn night_noise() -> KnowledgeArticleInput {
+    KnowledgeArticleInput {
+        title: "夜间施工噪音扰民如何投诉".into(),
+        answer:
+            "夜间（22 时至次日 6 时）施工须取得夜间施工许可。遇到无证夜间施工，可拨打 12345 反映。"
+                .into(),
+        category: Some("environment".into()),
+        agency: None,
+        keywords: Vec::new(),
+    }
+}
+
+/// The titles found for `query`, best first.
+async fn titles(client: &Client, query: &[(&str, &str)]) -> Vec<String> {
+    client
+        .search_knowledge(query)
+        .await
+        .expect("a search")
+        .items
+        .into_iter()
+        .map(|article| article.title)
+        .collect()
+}
+
+#[tokio::test]
+async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let mut written: Vec<KnowledgeArticle> = Vec::new();
+    for input in [social_security_card(), housing_fund(), night_noise()] {
+        written.push(
+            supervisor
+                .create_knowledge_article(&input)
+                .await
+                .expect("written"),
+        );
+    }
+    let [card, fund, noise] = written.try_into().expect("three");
+    assert_eq!(card.keywords, ["社保卡", "补卡"]);
+    assert_eq!(
+        card.agency.as_ref().map(|a| a.name.as_str()),
+        Some("市社会保险中心")
+    );
+    assert_eq!(card.updated_by, "supervisor-1");
+
+    // A caller's words find the article that shares enough of them, and nothing else.
+    let operator = platform.client("operator-1", "operator");
+    assert_eq!(
+        titles(&operator, &[("q", "社保卡丢了怎么补办")]).await,
+        ["社保卡丢失如何补办"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "公积金")]).await,
+        ["住房公积金提取需要哪些材料"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "１２３４５")]).await,
+        ["夜间施工噪音扰民如何投诉"],
+        "full-width digits are the same digits"
+    );
+    assert!(titles(&operator, &[("q", "怎么办")]).await.is_empty());
+    // Citizens read it too; without a question, the latest first; by category (and under it).
+    let citizen = platform.client("citizen-1", "citizen");
+    assert_eq!(
+        titles(&citizen, &[]).await,
+        [
+            noise.title.as_str(),
+            fund.title.as_str(),
+            card.title.as_str()
+        ]
+    );
+    assert_eq!(
+        titles(&citizen, &[("category", "housing")]).await,
+        [fund.title.as_str()]
+    );
+    assert_eq!(
+        citizen
+            .knowledge_article(card.id)
+            .await
+            .expect("one")
+            .answer,
+        card.answer
+    );
+
+    // A rewrite is found by its new words.
+    assert!(titles(&operator, &[("q", "贷款")]).await.is_empty());
+    let mut rewritten = housing_fund();
+    rewritten.keywords.push("贷款".into());
+    let updated = supervisor
+        .update_knowledge_article(fund.id, &rewritten)
+        .await
+        .expect("rewritten");
+    assert_eq!(updated.keywords, ["公积金", "提取", "贷款"]);
+    assert_eq!(
+        titles(&operator, &[("q", "贷款")]).await,
+        [fund.title.as_str()]
+    );
+
+    // A retired article is no longer given.
+    let retired = supervisor
+        .retire_knowledge_article(noise.id)
+        .await
+        .expect("retired");
+    assert!(retired.retired_at.is_some());
+    assert!(titles(&operator, &[("q", "12345")]).await.is_empty());
+    for result in [
+        citizen.knowledge_article(noise.id).await.map(|_| ()),
+        supervisor
+            .retire_knowledge_article(noise.id)
+            .await
+            .map(|_| ()),
+        supervisor
+            .update_knowledge_article(noise.id, &night_noise())
+            .await
+            .map(|_| ()),
+    ] {
+        let error = result.expect_err("gone");
+        assert_eq!(
+            (error.status(), error.code()),
+            (Some(404), Some("not_found"))
+        );
+    }
+
+    // An operator answers a call from an article: the order is closed directly with its answer,
+    // and says which article it came from.
+    let mut call = valid_request();
+    call.category = "consultation.procedure".into();
+    call.title = "社保卡丢了".into();
+    call.description = "市民来电询问社保卡丢失后如何补办。".into();
+    call.channel = mobile_api::Channel::Phone;
+    let filed = operator
+        .create_request(&call, None)
+        .await
+        .expect("a call filed");
+    let from_retired = operator
+        .act(
+            &filed.tracking_number,
+            "close_direct",
+            &OrderAction {
+                article: Some(noise.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("not from a retired article");
+    assert_eq!(from_retired.status(), Some(422));
+    let closed = operator
+        .act(
+            &filed.tracking_number,
+            "close_direct",
+            &OrderAction {
+                article: Some(card.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("answered");
+    assert_eq!(closed.status, "closed_direct");
+    assert_eq!(closed.answered_from_article, Some(card.id));
+    let last = closed.history.last().expect("its history");
+    assert_eq!(
+        (last.event.as_str(), last.note.as_deref()),
+        ("closed_direct", Some(card.answer.as_str()))
+    );
+
+    // Every change is in the audit log.
+    let admin = platform.client("admin-1", "admin");
+    let log = admin.audit_log(None).await.expect("audit log");
+    let mut changes: Vec<(&str, Option<&str>)> = log
+        .items
+        .iter()
+        .filter(|entry| entry.action.starts_with("knowledge_article_"))
+        .map(|entry| (entry.action.as_str(), entry.target.as_deref()))
+        .collect();
+    changes.sort();
+    let (card_id, fund_id, noise_id) = (
+        card.id.to_string(),
+        fund.id.to_string(),
+        noise.id.to_string(),
+    );
+    let mut expected = vec![
+        ("knowledge_article_created", Some(card_id.as_str())),
+        ("knowledge_article_created", Some(fund_id.as_str())),
+        ("knowledge_article_created", Some(noise_id.as_str())),
+        ("knowledge_article_updated", Some(fund_id.as_str())),
+        ("knowledge_article_retired", Some(noise_id.as_str())),
+    ];
+    expected.sort();
+    assert_eq!(changes, expected);
+}
+
+fn refusal(result: Result<impl Sized, ClientError>) -> (Option<u16>, Vec<String>) {
+    let error = result.map(|_| ()).expect_err("refused");
+    let fields = match &error {
+        ClientError::Api { envelope, .. } => envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| f.field.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    (error.status(), fields)
+}
+
+#[tokio::test]
+async fn the_knowledge_base_refuses_bad_articles_bad_questions_and_other_roles() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let bad = KnowledgeArticleInput {
+        title: "  ".into(),
+        answer: "长".repeat(4001),
+        keywords: vec!["词".repeat(21)],
+        ..Default::default()
+    };
+    assert_eq!(
+        refusal(supervisor.create_knowledge_article(&bad).await),
+        (
+            Some(422),
+            vec!["title".into(), "answer".into(), "keywords".into()]
+        )
+    );
+    for (input, field) in [
+        (
+            KnowledgeArticleInput {
+                category: Some("no-such-category".into()),
+                ..social_security_card()
+            },
+            "category",
+        ),
+        (
+            KnowledgeArticleInput {
+                agency: Some("no-such-agency".into()),
+                ..social_security_card()
+            },
+            "agency",
+        ),
+    ] {
+        assert_eq!(
+            refusal(supervisor.create_knowledge_article(&input).await),
+            (Some(422), vec![field.to_owned()])
+        );
+    }
+    // Operators, citizens and agencies read it; they do not write it.
+    for (role, someone) in [
+        ("operator", platform.client("someone-1", "operator")),
+        ("citizen", platform.client("someone-2", "citizen")),
+        (
+            "agency_staff",
+            platform.agency_client("someone-3", "city-social-insurance"),
+        ),
+    ] {
+        assert_eq!(
+            refusal(
+                someone
+                    .create_knowledge_article(&social_security_card())
+                    .await
+            )
+            .0,
+            Some(403),
+            "{role}"
+        );
+    }
+    // Nothing half-written: the refused articles are not there.
+    let operator = platform.client("operator-1", "operator");
+    assert!(titles(&operator, &[]).await.is_empty());
+
+    // Malformed JSON, and ids that are no article.
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/admin/knowledge"))
+        .bearer_auth(platform.keys.token("supervisor-1", "supervisor"))
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 400);
+    for path in ["/api/v1/knowledge/abc", "/api/v1/knowledge/999999"] {
+        let response = reqwest::Client::new()
+            .get(platform.url(path))
+            .bearer_auth(platform.keys.token("operator-1", "operator"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 404, "{path}");
+    }
+
+    // Questions: nothing to search by, too long, a bad limit, an unknown category.
+    let long = "问".repeat(201);
+    for (query, field) in [
+        (("q", "！？……"), "q"),
+        (("q", long.as_str()), "q"),
+        (("limit", "0"), "limit"),
+        (("category", "no-such-category"), "category"),
+    ] {
+        assert_eq!(
+            refusal(operator.search_knowledge(&[query]).await),
+            (Some(422), vec![field.to_owned()]),
+            "{query:?}"
+        );
+    }
+    // An answer from an article that does not exist.
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    let filed = operator.create_request(&call, None).await.expect("filed");
+    assert_eq!(
+        refusal(
+            operator
+                .act(
+                    &filed.tracking_number,
+                    "close_direct",
+                    &OrderAction {
+                        article: Some(424242),
+                        ..Default::default()
+                    },
+                )
+                .await
+        ),
+        (Some(422), vec!["article".into()])
+    );
+}
