@@ -321,6 +321,20 @@ impl Client {
         Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
     }
 
+    /// `GET /api/v1/supervision/leader-days`: the leader answering days, latest first.
+    pub async fn leader_days(&self) -> Result<crate::LeaderDayList, ClientError> {
+        self.get_json("/api/v1/supervision/leader-days", &[] as &[(&str, &str)])
+            .await
+    }
+
+    /// `POST /api/v1/admin/leader-days` (supervisors and administrators).
+    pub async fn schedule_leader_day(
+        &self,
+        day: &crate::NewLeaderDay,
+    ) -> Result<crate::LeaderDay, ClientError> {
+        self.post_json("/api/v1/admin/leader-days", day).await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])

@@ -170,6 +170,10 @@ pub struct CreateRequest {
     /// one of the older service hotlines that now ring 12345, e.g. `12315`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotline_number: Option<String>,
+    /// Operators only: the leader answering day (领导接听日) under way whose leader took the call
+    /// (`GET /api/v1/supervision/leader-days`); the order is then followed up with priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_day: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -417,6 +421,8 @@ pub struct StaffOrder {
     pub key_supervised_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The knowledge-base article an operator answered it from (`close_direct`), if any.
     pub answered_from_article: Option<i64>,
+    /// Taken by a leader on their answering day (领导接听日): who.
+    pub leader_day: Option<LeaderDayRef>,
     pub extension: Option<PendingExtension>,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -1269,6 +1275,59 @@ pub struct KnowledgeArticleInput {
     /// Up to 20 words of up to 20 characters that citizens use for it.
     #[serde(default)]
     pub keywords: Vec<String>,
+}
+
+/// A leader answering day, as an order names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeaderDayRef {
+    pub id: i64,
+    pub leader_name: String,
+    /// E.g. 市长, 市住房和城乡建设局局长.
+    pub leader_title: String,
+}
+
+/// `POST /api/v1/admin/leader-days`: a leader answering day (领导接听日) to schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewLeaderDay {
+    /// 1–50 characters.
+    pub leader_name: String,
+    /// 1–100 characters, e.g. 市长.
+    pub leader_title: String,
+    /// A department head's or county head's own agency, by code.
+    #[serde(default)]
+    pub agency: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    /// After `starts_at`, at most a day later, and not past.
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A leader answering day with what became of the requests its leader took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeaderDay {
+    pub id: i64,
+    pub leader_name: String,
+    pub leader_title: String,
+    pub agency: Option<Named>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub ends_at: chrono::DateTime<chrono::Utc>,
+    /// Under way now: operators may name it when filing.
+    pub active: bool,
+    /// Requests its leader took.
+    pub received: i64,
+    pub outcomes: ReceivedOutcomes,
+    /// Of those with an agency, past their deadline now.
+    pub overdue: i64,
+    pub created_by: String,
+}
+
+/// `GET /api/v1/supervision/leader-days`: the latest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeaderDayList {
+    pub items: Vec<LeaderDay>,
 }
 
 /// The stable error codes. Clients branch on these, never on messages.

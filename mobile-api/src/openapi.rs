@@ -108,7 +108,11 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::RiskMap,
         crate::KnowledgeArticle,
         crate::KnowledgeArticleList,
-        crate::KnowledgeArticleInput
+        crate::KnowledgeArticleInput,
+        crate::LeaderDayRef,
+        crate::NewLeaderDay,
+        crate::LeaderDay,
+        crate::LeaderDayList
     ))
 )]
 struct Schemas;
@@ -1396,6 +1400,44 @@ impl ApiDoc {
                             ResponsesBuilder::new()
                                 .response("200", ok("The article, retired", "KnowledgeArticle"))
                                 .response("404", error("No such article, or retired already (`not_found`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/leader-days",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("leaderDays"))
+                    .summary(Some("The leader answering days (领导接听日), latest first, each with what became of the requests its leader took"))
+                    .description(Some(
+                        "For the centre, supervisors, city leaders and administrators; operators find the day under way \
+                         (`active`) to name as `leader_day` when they file a call its leader took. Such an order is \
+                         under supervision from its dispatch.",
+                    ))
+                    .responses(
+                        common_errors(ResponsesBuilder::new().response("200", ok("Latest first", "LeaderDayList")))
+                            .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/leader-days",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("scheduleLeaderDay"))
+                    .summary(Some("Schedule a leader answering day (supervisors and administrators)"))
+                    .request_body(Some(body_of("NewLeaderDay")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("201", ok("The day", "LeaderDay"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("422", error("Missing name or title, a span not within a day, a day already over, an unknown agency (`validation_failed`)")),
                         )
                         .build(),
                     ),

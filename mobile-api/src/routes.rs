@@ -65,7 +65,8 @@ const PUBLIC: &[&str] = &[];
 const ACTORS: &[&str] = &["citizen", "operator", "supervisor", "admin", "agency_staff"];
 /// Everyone signed in.
 const SIGNED_IN: &[&str] = ROLES;
-/// Those who watch over delivery (dead letters and re-queues) and keep the knowledge base.
+/// Those who watch over delivery (dead letters and re-queues), keep the knowledge base and
+/// schedule the leader answering days.
 const OVERSIGHT: &[&str] = &["supervisor", "admin"];
 /// The live board of open orders, the overdue list, the period reports, the hot spots and the risk
 /// map: the centre, supervisors and city leaders.
@@ -168,6 +169,18 @@ pub const ROUTES: &[Route] = &[
         "/api/v1/supervision/risk-map",
         "supervision",
         WATCHERS,
+    ),
+    route(
+        "GET",
+        "/api/v1/supervision/leader-days",
+        "supervision",
+        WATCHERS,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/leader-days",
+        "supervision",
+        OVERSIGHT,
     ),
     route(
         "GET",

@@ -15,18 +15,7 @@ async fn held_by(platform: &Platform, citizen: &str, agency: &str, deadline: &st
         .await
         .expect("filed");
     let number = filed.tracking_number;
-    platform
-        .client("operator-1", "operator")
-        .act(
-            &number,
-            "dispatch",
-            &OrderAction {
-                agency: Some(agency.into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("dispatched");
+    dispatched(platform, &number, agency).await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "update work_orders set deadline_at = {deadline} where tracking_number = $1"
     )))
@@ -35,6 +24,22 @@ async fn held_by(platform: &Platform, citizen: &str, agency: &str, deadline: &st
     .await
     .expect("a deadline");
     number
+}
+
+/// The centre dispatches the order to `agency`.
+async fn dispatched(platform: &Platform, number: &str, agency: &str) {
+    platform
+        .client("operator-1", "operator")
+        .act(
+            number,
+            "dispatch",
+            &OrderAction {
+                agency: Some(agency.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("dispatched");
 }
 
 fn note(text: &str) -> OrderAction {
@@ -715,4 +720,203 @@ async fn hot_spots_refuse_bad_questions_and_other_roles() {
         citizen.risk_map(&[]).await.expect_err("refused").status(),
         Some(403)
     );
+}
+
+fn leader_day(
+    starts_in: chrono::Duration,
+    lasts: chrono::Duration,
+    title: &str,
+) -> mobile_api::NewLeaderDay {
+    let starts_at = chrono::Utc::now() + starts_in;
+    mobile_api::NewLeaderDay {
+        leader_name: "王明".into(),
+        leader_title: title.into(),
+        agency: None,
+        starts_at,
+        ends_at: starts_at + lasts,
+    }
+}
+
+#[tokio::test]
+async fn calls_a_leader_took_on_their_answering_day_are_followed_up_with_priority() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let today = supervisor
+        .schedule_leader_day(&leader_day(
+            chrono::Duration::hours(-1),
+            chrono::Duration::hours(4),
+            "市长",
+        ))
+        .await
+        .expect("today's");
+    let next_week = supervisor
+        .schedule_leader_day(&leader_day(
+            chrono::Duration::days(7),
+            chrono::Duration::hours(4),
+            "市住房和城乡建设局局长",
+        ))
+        .await
+        .expect("next week's");
+    assert!(today.active && !next_week.active);
+
+    // The operators see which day is under way, and name it for the calls its leader takes.
+    let operator = platform.client("operator-1", "operator");
+    let days = operator.leader_days().await.expect("the days");
+    let listed: Vec<(i64, bool)> = days.items.iter().map(|d| (d.id, d.active)).collect();
+    assert_eq!(listed, [(next_week.id, false), (today.id, true)]);
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    let taken = operator
+        .create_request(
+            &mobile_api::CreateRequest {
+                leader_day: Some(today.id),
+                ..call.clone()
+            },
+            None,
+        )
+        .await
+        .expect("a call the mayor took");
+    let ordinary = operator
+        .create_request(&call, None)
+        .await
+        .expect("an ordinary call");
+    for (who, request, field_code) in [
+        (
+            &operator,
+            mobile_api::CreateRequest {
+                leader_day: Some(next_week.id),
+                ..call.clone()
+            },
+            "not_active",
+        ),
+        (
+            &platform.client("citizen-1", "citizen"),
+            mobile_api::CreateRequest {
+                leader_day: Some(today.id),
+                ..valid_request()
+            },
+            "field_not_allowed",
+        ),
+    ] {
+        let error = who
+            .create_request(&request, None)
+            .await
+            .expect_err("refused");
+        let mobile_api::client::ClientError::Api { envelope, .. } = &error else {
+            panic!("an envelope: {error:?}");
+        };
+        let fields: Vec<(&str, &str)> = envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| (f.field.as_str(), f.code.as_str()))
+            .collect();
+        assert_eq!(fields, [("leader_day", field_code)]);
+    }
+
+    // Dispatched, the mayor's call is under supervision at once; the ordinary one is not.
+    for number in [&taken.tracking_number, &ordinary.tracking_number] {
+        dispatched(&platform, number, URBAN).await;
+    }
+    let staff = platform.agency_client("urban-a", URBAN);
+    let order = staff
+        .order(&taken.tracking_number)
+        .await
+        .expect("the order");
+    assert!(order.supervised_at.is_some());
+    let leader = order.leader_day.expect("the mayor's");
+    assert_eq!(
+        (leader.id, leader.leader_title.as_str()),
+        (today.id, "市长")
+    );
+    let plain = staff
+        .order(&ordinary.tracking_number)
+        .await
+        .expect("the other");
+    assert!(plain.supervised_at.is_none() && plain.leader_day.is_none());
+
+    // The day's line: what became of its requests, and the overdue among them.
+    sqlx::query(
+        "update work_orders set deadline_at = now() - interval '1 hour' where tracking_number = $1",
+    )
+    .bind(&taken.tracking_number)
+    .execute(&platform.db)
+    .await
+    .expect("overdue");
+    let days = platform
+        .client("leader-1", "leader")
+        .leader_days()
+        .await
+        .expect("the days");
+    let line = days
+        .items
+        .iter()
+        .find(|d| d.id == today.id)
+        .expect("today's line");
+    assert_eq!(
+        (line.received, line.outcomes.with_agency, line.overdue),
+        (1, 1, 1)
+    );
+    let empty = days
+        .items
+        .iter()
+        .find(|d| d.id == next_week.id)
+        .expect("next week's");
+    assert_eq!((empty.received, empty.overdue), (0, 0));
+}
+
+#[tokio::test]
+async fn leader_days_refuse_bad_schedules_and_other_roles() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let hour = chrono::Duration::hours(1);
+    for (day, field) in [
+        (leader_day(hour, -hour, "市长"), "ends_at"),
+        (
+            leader_day(hour, chrono::Duration::days(2), "市长"),
+            "ends_at",
+        ),
+        (
+            leader_day(chrono::Duration::days(-2), hour * 4, "市长"),
+            "ends_at",
+        ),
+        (leader_day(hour, hour * 4, " "), "leader_title"),
+        (
+            mobile_api::NewLeaderDay {
+                agency: Some("no-such-agency".into()),
+                ..leader_day(hour, hour * 4, "局长")
+            },
+            "agency",
+        ),
+    ] {
+        let error = supervisor
+            .schedule_leader_day(&day)
+            .await
+            .expect_err("refused");
+        let mobile_api::client::ClientError::Api { status, envelope } = &error else {
+            panic!("an envelope: {error:?}");
+        };
+        let fields: Vec<&str> = envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!((*status, fields), (422, vec![field]), "{day:?}");
+    }
+    assert!(
+        supervisor
+            .leader_days()
+            .await
+            .expect("none")
+            .items
+            .is_empty(),
+        "nothing half-written"
+    );
+    let operator = platform.client("operator-1", "operator");
+    let error = operator
+        .schedule_leader_day(&leader_day(hour, hour * 4, "市长"))
+        .await
+        .expect_err("not the operators' call");
+    assert_eq!(error.status(), Some(403));
 }

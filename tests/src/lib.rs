@@ -548,5 +548,6 @@ pub fn valid_request() -> mobile_api::CreateRequest {
         confidential: false,
         photo_urls: vec!["https://img.example.cn/streetlight-1.jpg".into()],
         hotline_number: None,
+        leader_day: None,
     }
 }

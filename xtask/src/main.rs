@@ -546,6 +546,7 @@ fn seed_demo(tokens: &[(String, String)]) -> anyhow::Result<()> {
                 confidential: false,
                 photo_urls: Vec::new(),
                 hotline_number: None,
+                leader_day: None,
             };
             let order = client
                 .create_request(&request, Some(&format!("demo-seed-{index}")))

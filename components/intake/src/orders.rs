@@ -68,6 +68,13 @@ fn checked(principal: &Principal, request: &CreateRequest) -> Result<CheckedRequ
             "话务员登记来电，渠道应为 phone (operators file calls: channel must be phone)",
         ));
     }
+    if !operator && request.leader_day.is_some() {
+        problems.push(field_error(
+            "leader_day",
+            "field_not_allowed",
+            "领导接听由话务员登记 (only operators record a call a leader took)",
+        ));
+    }
     if !operator && request.hotline_number.is_some() {
         problems.push(field_error(
             "hotline_number",
@@ -116,6 +123,15 @@ pub async fn file(
     )
     .await?;
     let mut problems = Vec::new();
+    if let Some(day) = request.leader_day
+        && !order_store::leader_day_active(&db, day).await?
+    {
+        problems.push(field_error(
+            "leader_day",
+            "not_active",
+            "没有这个领导接听日，或不在接听时段 (no such leader answering day under way)",
+        ));
+    }
     if hotline_number.is_some() && facts.hotline_name.is_none() {
         problems.push(field_error(
             "hotline_number",
@@ -280,8 +296,8 @@ async fn file_in_transaction(
     db.execute(
         "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, \
          description, lat, lng, address, district_id, grid_id, contact_phone, channel, hotline_number, urgent, \
-         confidential, photo_urls, created_at, updated_at, content_check) \
-         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)",
+         confidential, photo_urls, created_at, updated_at, content_check, leader_day_id) \
+         values ($1, $2, $3, $4, 'received', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21)",
         [
             work_order_id.into(),
             text(tracking_number.as_str()),
@@ -303,6 +319,7 @@ async fn file_in_transaction(
             checked.photo_urls.iter().cloned().map(Some).collect::<Vec<_>>().into(),
             now.naive_utc().into(),
             filing.content_check.map(str::to_owned).into(),
+            request.leader_day.into(),
         ],
     )
     .await?;
@@ -406,7 +423,10 @@ async fn auto_dispatch(
     let deadline = order_store::deadline_for(db, &checked.category, urgent, now).await?;
     let loaded = order_store::Loaded {
         id: work_order_id,
-        order: Order::received(),
+        order: Order {
+            leader_day: filing.request.leader_day.is_some(),
+            ..Order::received()
+        },
         owner: principal.subject.clone(),
         category: checked.category.clone(),
         urgent,

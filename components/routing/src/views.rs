@@ -3,8 +3,8 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    Channel, HistoryEntry, Location, Named, NearbyOrderList, PendingExtension, ServiceLevels,
-    StaffOrder, StaffOrderList, StaffOrderSummary, Visit,
+    Channel, HistoryEntry, LeaderDayRef, Location, Named, NearbyOrderList, PendingExtension,
+    ServiceLevels, StaffOrder, StaffOrderList, StaffOrderSummary, Visit,
 };
 use order_store::db::{Connection, Row};
 use order_store::{self as store, named, required, required_named, text, utc};
@@ -174,8 +174,10 @@ pub async fn order_reply(
                         o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
                         o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.answered_from_article, o.extension_until, o.extension_reason, o.contacted_at, \
                         o.contact_due_at, o.on_site_due_at, o.visited_at, \
-                        p.tracking_number as merged_into_number \
+                        p.tracking_number as merged_into_number, \
+                        o.leader_day_id, ld.leader_name, ld.leader_title \
                  {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
+                 left join leader_days ld on ld.leader_day_id = o.leader_day_id \
                  left join grids g on g.grid_id = o.grid_id \
                  left join work_orders p on p.work_order_id = o.merged_into \
                  where o.work_order_id = $1"
@@ -290,6 +292,18 @@ pub async fn order_reply(
         supervised_at: store::utc(row, "supervised_at"),
         key_supervised_at: store::utc(row, "key_supervised_at"),
         answered_from_article: row.get("answered_from_article"),
+        leader_day: match (
+            row.get::<i64>("leader_day_id"),
+            row.get::<String>("leader_name"),
+            row.get::<String>("leader_title"),
+        ) {
+            (Some(id), Some(leader_name), Some(leader_title)) => Some(LeaderDayRef {
+                id,
+                leader_name,
+                leader_title,
+            }),
+            _ => None,
+        },
         extension,
         contacted_at: utc(row, "contacted_at"),
         service_levels,

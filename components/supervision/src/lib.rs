@@ -6,8 +6,9 @@
 //! period reports (日报、周报、月报) say what a day, a week or a month brought and what became of
 //! it, for the city's decisions. The hot spots and the risk map (热点、一张城市风险地图) say where
 //! in the city requests gather and orders go unresolved, grid by grid or district by district.
-//! Its one write is key supervision (重点督办) of the orders long past their deadline, every minute
-//! by the runtime's schedule.
+//! The leader answering days (领导接听日) are scheduled and listed here, with what became of the
+//! requests their leaders took. Its writes are those days and key supervision (重点督办) of the
+//! orders long past their deadline, every minute by the runtime's schedule.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
 //! centre, supervisors, city leaders and administrators only.
@@ -16,6 +17,7 @@ mod board;
 mod error;
 mod escalation;
 mod hotspots;
+mod leader_days;
 mod report;
 
 use api_plumbing::{Incoming, Principal, Reply};
@@ -33,7 +35,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     if request.method() == Method::POST && path == "/internal/key-supervision" {
         return escalation::escalate_overdue().await;
     }
-    Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
+    let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let query = request.query().unwrap_or("").to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method().clone(), segments.as_slice()) {
@@ -42,6 +44,15 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "supervision", "report"]) => report::report(&query).await,
         (Method::GET, ["api", "v1", "supervision", "hotspots"]) => hotspots::hotspots(&query).await,
         (Method::GET, ["api", "v1", "supervision", "risk-map"]) => hotspots::risk_map(&query).await,
+        (Method::GET, ["api", "v1", "supervision", "leader-days"]) => leader_days::list().await,
+        (Method::POST, ["api", "v1", "admin", "leader-days"]) => {
+            let body = request
+                .forwarded_body()
+                .await
+                .map_err(|_| ApiError::MalformedJson(None))?;
+            leader_days::schedule(&principal, &body).await
+        }
+        (_, ["api", "v1", "admin", "leader-days"]) => Err(ApiError::MethodNotAllowed),
         (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }

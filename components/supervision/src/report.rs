@@ -12,6 +12,18 @@ use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 use std::collections::BTreeMap;
 
+/// Counts `n` requests now in `status` under what became of them.
+pub fn count_outcome(outcomes: &mut ReceivedOutcomes, status: &str, n: i64) {
+    let outcome = match status {
+        "closed_direct" | "handed_over" | "informed" => &mut outcomes.closed_by_centre,
+        "merged" => &mut outcomes.merged,
+        "received" => &mut outcomes.waiting_dispatch,
+        "dispatched" | "signed" | "in_progress" | "return_requested" => &mut outcomes.with_agency,
+        _ => &mut outcomes.answered,
+    };
+    *outcome += n;
+}
+
 /// How many categories and districts the report names.
 const TOP: usize = 5;
 
@@ -207,17 +219,7 @@ impl Tally {
                 .or_default());
             if current {
                 let status: String = required(row, "status")?;
-                let outcomes = &mut tally.outcomes;
-                let outcome = match status.as_str() {
-                    "closed_direct" | "handed_over" | "informed" => &mut outcomes.closed_by_centre,
-                    "merged" => &mut outcomes.merged,
-                    "received" => &mut outcomes.waiting_dispatch,
-                    "dispatched" | "signed" | "in_progress" | "return_requested" => {
-                        &mut outcomes.with_agency
-                    }
-                    _ => &mut outcomes.answered,
-                };
-                *outcome += n;
+                count_outcome(&mut tally.outcomes, &status, n);
             }
         }
         Ok(tally)

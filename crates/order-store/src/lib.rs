@@ -158,7 +158,8 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             format!("select o.work_order_id, o.status, o.agency_id, o.deadline_at, o.status_before_return, o.returns_count, \
                     o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
                     o.supervised_at is not null as supervised, \
-                    o.key_supervised_at is not null as key_supervised, o.follow_up_attempts, ci.subject as owner \
+                    o.key_supervised_at is not null as key_supervised, \
+                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, ci.subject as owner \
              from work_orders o join citizens ci on ci.citizen_id = o.citizen_id \
              where o.{} = $1 \
              for update of o", key.column()),
@@ -193,6 +194,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             redos: u32::try_from(required::<i32>(row, "redo_count")?).unwrap_or(0),
             supervised: required(row, "supervised")?,
             key_supervised: required(row, "key_supervised")?,
+            leader_day: required(row, "leader_day")?,
             follow_up_attempts: u32::try_from(required::<i32>(row, "follow_up_attempts")?)
                 .unwrap_or(0),
         },
@@ -296,6 +298,20 @@ pub async fn now(db: &Connection) -> Result<DateTime<Utc>, StoreError> {
     rows.first()
         .and_then(|row| utc(row, "now"))
         .ok_or_else(|| StoreError::Internal("the database has no clock".into()))
+}
+
+/// Whether the leader answering day `day` is under way (operators name it when filing).
+pub async fn leader_day_active(db: &Connection, day: i64) -> Result<bool, StoreError> {
+    let rows = db
+        .query(
+            "select 1 as found from leader_days \
+             where leader_day_id = $1 and starts_at <= now() and now() < ends_at",
+            [day.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(!rows.is_empty())
 }
 
 /// Whether an agency exists.

@@ -244,6 +244,9 @@ pub struct Order {
     pub supervised: bool,
     /// Under key supervision (重点督办), which is supervision too.
     pub key_supervised: bool,
+    /// Taken by a city leader or department head on their answering day (领导接听日): followed up
+    /// with priority, under supervision from its dispatch.
+    pub leader_day: bool,
     /// Follow-up calls of this round that did not reach the citizen.
     pub follow_up_attempts: u32,
 }
@@ -261,6 +264,7 @@ impl Order {
             redos: 0,
             supervised: false,
             key_supervised: false,
+            leader_day: false,
             follow_up_attempts: 0,
         }
     }
@@ -456,6 +460,9 @@ pub fn apply(
             next.status = S::Dispatched;
             next.agency = Some(agency.clone());
             next.deadline = Some(*deadline);
+            if order.leader_day {
+                next.supervised = true;
+            }
             event("dispatched", Some(agency))
         }
         C::CloseDirect { answer } => {
@@ -1003,6 +1010,37 @@ mod tests {
     }
 
     #[test]
+    fn an_order_taken_on_a_leaders_answering_day_is_supervised_from_its_dispatch() {
+        let taken = Order {
+            leader_day: true,
+            ..Order::received()
+        };
+        let dispatch = Command::Dispatch {
+            agency: "a".into(),
+            deadline: now() + Duration::days(3),
+        };
+        let (next, event) = apply(
+            &taken,
+            &Actor::Operator,
+            &dispatch,
+            now(),
+            Policy::default(),
+        )
+        .expect("dispatched");
+        assert!(next.supervised);
+        assert_eq!(event.code, "dispatched");
+        let (ordinary, _) = apply(
+            &Order::received(),
+            &Actor::Operator,
+            &dispatch,
+            now(),
+            Policy::default(),
+        )
+        .expect("dispatched");
+        assert!(!ordinary.supervised);
+    }
+
+    #[test]
     fn key_supervision_is_the_supervisors_call_on_an_order_an_agency_holds() {
         let held = awaiting_rating("a");
         let note = || Command::KeySupervise {
@@ -1218,14 +1256,20 @@ mod tests {
         if order.key_supervised && !order.supervised {
             return Err("key supervision without supervision".into());
         }
+        if order.leader_day && order.agency.is_some() && !order.supervised {
+            return Err("a leader's day order with an agency, not under supervision".into());
+        }
         Ok(())
     }
 
     proptest! {
         #[test]
-        fn any_sequence_keeps_the_order_valid(steps in proptest::collection::vec((arb_actor(), arb_command()), 0..150)) {
+        fn any_sequence_keeps_the_order_valid(
+            leader_day in any::<bool>(),
+            steps in proptest::collection::vec((arb_actor(), arb_command()), 0..150),
+        ) {
             let policy = Policy::default();
-            let mut order = Order::received();
+            let mut order = Order { leader_day, ..Order::received() };
             for (actor, command) in &steps {
                 if let Ok((next, event)) = apply(&order, actor, command, now(), policy) {
                     prop_assert!(!event.code.is_empty(), "one event per accepted command");
