@@ -841,18 +841,7 @@ async fn an_order_past_its_deadline_is_told_to_its_agency_once_per_deadline() {
 async fn orders_long_overdue_come_under_key_supervision_once_and_supervisors_hear_of_it() {
     let platform = Platform::start().await;
     let urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
-    let admin = platform.client("admin-1", "admin");
-    admin
-        .create_staff(&NewStaffAccount {
-            username: "supervisor-a".into(),
-            display_name: "督查员".into(),
-            role: "supervisor".into(),
-            agency: None,
-            password: "a-long-password-123".into(),
-        })
-        .await
-        .expect("a supervisor's account");
-    let supervisor = platform.client("supervisor-a", "supervisor");
+    let supervisor = platform.supervisor_account("supervisor-a").await;
     supervisor
         .register_device(&device("fcm", "fcm-token-supervisor-1"))
         .await

@@ -920,3 +920,100 @@ async fn leader_days_refuse_bad_schedules_and_other_roles() {
         .expect_err("not the operators' call");
     assert_eq!(error.status(), Some(403));
 }
+
+#[tokio::test]
+async fn a_problem_five_citizens_raise_comes_under_key_supervision() {
+    let platform = Platform::start().await;
+    platform.supervisor_account("supervisor-a").await;
+    let file = async |citizen: &str| {
+        platform
+            .client(citizen, "citizen")
+            .create_request(&valid_request(), None)
+            .await
+            .expect("filed")
+            .tracking_number
+    };
+    let follow = async |citizen: &str, number: &str| {
+        platform
+            .client(citizen, "citizen")
+            .follow(number)
+            .await
+            .expect("followed");
+    };
+    let staff = platform.agency_client("urban-a", URBAN);
+    let key_supervised = async |number: &str| {
+        let order = staff.order(number).await.expect("the order");
+        order.key_supervised_at.is_some()
+    };
+
+    // With an agency: the fifth citizen to raise it (the filer and four followers) brings key
+    // supervision, not the fourth.
+    let held = file("citizen-1").await;
+    dispatched(&platform, &held, URBAN).await;
+    for citizen in ["citizen-2", "citizen-3", "citizen-4"] {
+        follow(citizen, &held).await;
+    }
+    assert!(!key_supervised(&held).await, "four citizens");
+    follow("citizen-5", &held).await;
+    assert!(key_supervised(&held).await, "five citizens");
+    let order = staff.order(&held).await.expect("the order");
+    let last = order.history.last().expect("history");
+    assert_eq!(
+        (
+            last.event.as_str(),
+            last.actor.as_str(),
+            last.note.as_deref()
+        ),
+        (
+            "key_supervised",
+            "system",
+            Some("已有 5 位群众反映同一问题，自动列入重点督办")
+        )
+    );
+    follow("citizen-6", &held).await;
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from work_order_events e join work_orders o using (work_order_id) \
+         where o.tracking_number = $1 and e.event = 'key_supervised'",
+    )
+    .bind(&held)
+    .fetch_one(&platform.db)
+    .await
+    .expect("events");
+    assert_eq!(events, 1, "once");
+
+    // Waiting for the centre: followers and a merged duplicate count, and the order comes under
+    // key supervision when it is dispatched.
+    let waiting = file("citizen-11").await;
+    for citizen in ["citizen-12", "citizen-13", "citizen-14"] {
+        follow(citizen, &waiting).await;
+    }
+    let duplicate = file("citizen-15").await;
+    platform
+        .client("operator-1", "operator")
+        .act(
+            &duplicate,
+            "merge",
+            &OrderAction {
+                into: Some(waiting.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("merged");
+    dispatched(&platform, &waiting, URBAN).await;
+    assert!(key_supervised(&waiting).await, "at dispatch");
+
+    // The supervisors are told why; the agency's staff as for the supervisors' action.
+    let told: Vec<(String, String)> = sqlx::query_as(
+        "select n.kind, n.recipient from notifications n \
+         where n.kind in ('key_supervision_hot_issue', 'key_supervision') order by n.notification_id",
+    )
+    .fetch_all(&platform.db)
+    .await
+    .expect("notifications");
+    let to_supervisor = told
+        .iter()
+        .filter(|(kind, to)| kind == "key_supervision_hot_issue" && to == "supervisor-a")
+        .count();
+    assert_eq!(to_supervisor, 2);
+}

@@ -431,6 +431,22 @@ impl Platform {
         ))
     }
 
+    /// A supervisor's staff account (added by an administrator through the API), so that the
+    /// notifications for supervisors have someone to go to; a client signed in as them.
+    pub async fn supervisor_account(&self, username: &str) -> Client {
+        self.client("admin-1", "admin")
+            .create_staff(&mobile_api::NewStaffAccount {
+                username: username.into(),
+                display_name: "督查员".into(),
+                role: "supervisor".into(),
+                agency: None,
+                password: "a-long-password-123".into(),
+            })
+            .await
+            .expect("a supervisor's account");
+        self.client(username, "supervisor")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -277,7 +277,9 @@ async fn act_in_transaction(
         into_tracking_number,
     } = &command
     {
-        merge_into(db, &loaded, into_tracking_number).await?;
+        let parent = merge_into(db, &loaded, into_tracking_number).await?;
+        // Its citizen now follows the order merged into, which may make it a hot issue.
+        store::outbox::key_supervise_hot_issue(db, parent).await?;
     }
     let mut event = event;
     if let Command::Rate { .. } = &command {
@@ -292,6 +294,11 @@ async fn act_in_transaction(
         record_rating(db, &loaded, principal, &rating, now).await?;
     }
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
+    // An order many citizens raised while it waited for the centre is a hot issue once an
+    // agency holds it.
+    if matches!(command, Command::Dispatch { .. } | Command::Reassign { .. }) {
+        store::outbox::key_supervise_hot_issue(db, loaded.id).await?;
+    }
     if let (Command::CloseDirect { .. }, Some(article)) = (&command, body.article) {
         db.execute(
             "update work_orders set answered_from_article = $2 where work_order_id = $1",
@@ -466,9 +473,10 @@ async fn record_visit(
     Ok(())
 }
 
-/// 并单: links the order to the open duplicate it joins, and makes its citizen a follower of
-/// that order, in the merge's transaction. The lifecycle has already allowed the merge.
-async fn merge_into(db: &Connection, child: &Loaded, parent: &str) -> Result<(), ApiError> {
+/// 并单: links the order to the open duplicate it joins (`parent`, a tracking number), and makes
+/// its citizen a follower of that order, in the merge's transaction; the id of the order it
+/// joins. The lifecycle has already allowed the merge.
+async fn merge_into(db: &Connection, child: &Loaded, parent: &str) -> Result<uuid::Uuid, ApiError> {
     // Held until the merge commits, so that the parent cannot close in between.
     let rows = db
         .query(
@@ -511,5 +519,5 @@ async fn merge_into(db: &Connection, child: &Loaded, parent: &str) -> Result<(),
         [child.id.into(), parent_id.into()],
     )
     .await?;
-    Ok(())
+    Ok(parent_id)
 }

@@ -213,28 +213,74 @@ static RATING_REMINDERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 /// (`key_supervision_escalated`). The tests are written as the partial index on the orders not
 /// yet escalated has them, so the index serves the sweep.
 static KEY_SUPERVISION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    sweep(
-        "'key_supervision', 'key_supervision_escalated'",
-        "key_supervised_at = now(), supervised_at = coalesce(o.supervised_at, now()), updated_at = now()",
+    key_supervision(
+        "key_supervision_escalated",
         "w.status in ('dispatched', 'signed', 'in_progress') and w.key_supervised_at is null \
          and w.deadline_at <= now() - make_interval(days => $2::int) and w.extension_until is null",
         "w.deadline_at",
-        "event as ( \
-             insert into work_order_events (work_order_id, event, actor, note, created_at) \
-             select o.work_order_id, 'key_supervised', 'system', \
-                    '超过办结时限 ' || $2::int || ' 日仍未办结，自动列入重点督办', now() from due o \
-             returning work_order_event_id, work_order_id),",
+        "'超过办结时限 ' || $2::int || ' 日仍未办结，自动列入重点督办'",
+    )
+});
+
+/// Key supervision of order `$2` if it is a hot issue: with an agency, not yet under key
+/// supervision, and raised by `$3` citizens or more (the one who filed it and those who follow
+/// it, which the citizens of duplicates merged into it do); `$1` is 1. As for the orders long
+/// overdue, but the supervisors are told why (`key_supervision_hot_issue`).
+static HOT_ISSUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    key_supervision(
+        "key_supervision_hot_issue",
+        "w.work_order_id = $2 and w.status in ('dispatched', 'signed', 'in_progress', 'return_requested') \
+         and w.key_supervised_at is null \
+         and 1 + (select count(*) from order_followers f where f.work_order_id = w.work_order_id) >= $3::int",
+        "w.work_order_id",
+        "'已有 ' || (1 + (select count(*) from order_followers f where f.work_order_id = o.work_order_id)) \
+         || ' 位群众反映同一问题，自动列入重点督办'",
+    )
+});
+
+/// A statement putting the orders `candidates` picks (first by `order`) under key supervision:
+/// the mark (and `supervised_at` if not yet set), the `key_supervised` event by `system` with the
+/// note `note` (an SQL expression over the order `o`), and the notices — the agency's staff as for
+/// the supervisors' action (`key_supervision`), every supervisor with `to_supervisors`.
+fn key_supervision(to_supervisors: &str, candidates: &str, order: &str, note: &str) -> String {
+    sweep(
+        &format!("'key_supervision', '{to_supervisors}'"),
+        "key_supervised_at = now(), supervised_at = coalesce(o.supervised_at, now()), updated_at = now()",
+        candidates,
+        order,
+        &format!(
+            "event as ( \
+                 insert into work_order_events (work_order_id, event, actor, note, created_at) \
+                 select o.work_order_id, 'key_supervised', 'system', {note}, now() from due o \
+                 returning work_order_event_id, work_order_id),"
+        ),
         &format!(
             "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
                     'event:' || e.work_order_event_id || ':' || t.kind || ':' || s.username \
              from due o join event e on e.work_order_id = o.work_order_id cross join t \
              join staff_accounts s on s.disabled_at is null \
               and (t.kind = 'key_supervision' and s.role = 'agency_staff' and s.agency_id = o.agency_id \
-                   or t.kind = 'key_supervision_escalated' and s.role = 'supervisor'), \
+                   or t.kind = '{to_supervisors}' and s.role = 'supervisor'), \
              {DEADLINE_TEXT} as deadline"
         ),
     )
-});
+}
+
+/// Puts order `order` under key supervision if it has become a hot issue (see `HOT_ISSUE`):
+/// called in the transaction that adds a citizen to it (a follower, a merged duplicate) or
+/// hands it to an agency.
+pub async fn key_supervise_hot_issue(db: &Connection, order: uuid::Uuid) -> Result<(), StoreError> {
+    run_sweep(
+        db,
+        &HOT_ISSUE,
+        [
+            1i64.into(),
+            order.into(),
+            workorder::lifecycle::HOT_ISSUE_CITIZENS.into(),
+        ],
+    )
+    .await
+}
 
 /// Puts the orders long overdue under key supervision (see `KEY_SUPERVISION`): `after_days` past
 /// their deadline; at most `limit` orders a call, longest overdue first.

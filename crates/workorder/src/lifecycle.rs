@@ -270,6 +270,11 @@ impl Order {
     }
 }
 
+/// An open order that this many citizens raise — the one who filed it, those who follow it, and
+/// those whose duplicates were merged into it (who follow it too) — is a hot issue (热点问题) and
+/// comes under key supervision (重点督办) while an agency holds it.
+pub const HOT_ISSUE_CITIZENS: i64 = 5;
+
 /// The history event a command records (one per accepted command).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
