@@ -1558,6 +1558,17 @@ fn measure(
                 ratio: format!("{:.2}", month.theirs / month.ours),
                 target: "context (no target yet)",
             });
+            step(&format!(
+                "the hot spots by grid: the last 30 days over {orders} orders, against pgbench"
+            ));
+            let (ours, theirs) = runtime.block_on(hotspots(database_url, address, &supervisor))?;
+            rows.push(Row {
+                what: format!("hot spots by grid, the last 30 days ({orders} orders)"),
+                ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
+                baseline: format!("pgbench, same statement: {theirs:.0} ms"),
+                ratio: format!("{:.2}", theirs / ours),
+                target: "context (no target yet)",
+            });
         }
         // How filing and tracking grow with the data: again, over the report's history.
         let scale = format!(", over {seeded} seeded orders");
@@ -1655,15 +1666,17 @@ const REPORT_RUNS: usize = 5;
 /// Orders `first..=last` of a year's history, filed in time order as a live system files them
 /// (archived, one in fifty still open, and told when overdue, as the overdue sweep would have
 /// done, and under key supervision three days after, as the escalation sweep would have; 60%
-/// rated), spread over the agencies, districts, categories and channels.
+/// rated), spread over the agencies, districts, categories and channels; one in three in a grid
+/// (downtown: in 驿城区).
 const REPORT_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b1', 'bench-report-citizen', null) on conflict do nothing;
 @CATALOGUE@
-insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at, overdue_notified_for, supervised_at, key_supervised_at)
+insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, grid_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at, overdue_notified_for, supervised_at, key_supervised_at)
 select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1', 'bench-report',
        case when g % 50 = 0 then 'in_progress' else 'archived' end,
        c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮', '驿城区解放大道',
-       d.ids[1 + g % array_length(d.ids, 1)], '13800138000', (array['app', 'wechat', 'phone', 'web'])[1 + g % 4],
+       case when g % 3 = 0 then 'yicheng' else d.ids[1 + g % array_length(d.ids, 1)] end,
+       case when g % 3 = 0 then gr.ids[1 + g / 3 % array_length(gr.ids, 1)] end, '13800138000', (array['app', 'wechat', 'phone', 'web'])[1 + g % 4],
        t.created, t.created, a.ids[1 + g % array_length(a.ids, 1)], t.created + interval '10 minutes',
        t.created + interval '7 days',
        case when g % 50 = 0 then null else t.created + (g % 9) * interval '1 day' end,
@@ -1671,7 +1684,7 @@ select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1',
        case when g % 50 = 0 and t.created + interval '7 days' <= now() then t.created + interval '7 days' end,
        case when g % 50 = 0 and t.created + interval '10 days' <= now() then t.created + interval '10 days' end,
        case when g % 50 = 0 and t.created + interval '10 days' <= now() then t.created + interval '10 days' end
-from generate_series(@FIRST@, @LAST@) g, a, d, c,
+from generate_series(@FIRST@, @LAST@) g, a, d, c, gr,
      lateral (select now() - interval '360 days' + (g - @FIRST@)::float8 / (@LAST@ - @FIRST@ + 1) * interval '360 days' as created) t;
 analyze work_orders;
 insert into ratings (work_order_id, round, satisfaction, solved, rated_by, channel, created_at)
@@ -1786,6 +1799,33 @@ async fn month_report(
     })
 }
 
+/// Times the hot spots by grid over the last 30 days (`GET /api/v1/supervision/hotspots`) and
+/// its statement under pgbench; medians in ms.
+async fn hotspots(
+    database_url: &str,
+    address: SocketAddr,
+    supervisor: &str,
+) -> anyhow::Result<(f64, f64)> {
+    let client = mobile_api::client::Client::new(format!("http://{address}"))
+        .with_token(supervisor.to_owned());
+    let ours = median_ms(REPORT_RUNS, async || {
+        client.hotspots(&[("days", "30")]).await?;
+        Ok(())
+    })
+    .await?;
+    let script = format!(
+        "{};\n",
+        order_store::oversight::places_sql("grid", false)
+            .context("the hot spots by grid")?
+            .replace("$1", "(now() - interval '60 days')")
+            .replace("$2", "(now() - interval '30 days')")
+            .replace("$3", "now()")
+            .replace("$4", "null")
+    );
+    let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
+    Ok((ours, theirs))
+}
+
 /// Times the supervision board by agency (`GET /api/v1/supervision/board`) and its statements
 /// under pgbench; medians in ms.
 async fn board(
@@ -1811,8 +1851,8 @@ async fn board(
     Ok((ours, theirs))
 }
 
-/// Runs a seed template (`@CATALOGUE@`: the agencies, districts and categories as arrays `a`,
-/// `d` and `c`; `@FIRST@..@LAST@`: the orders' numbers) for orders `seeded + 1..=orders`.
+/// Runs a seed template (`@CATALOGUE@`: the agencies, districts, categories and grids as arrays
+/// `a`, `d`, `c` and `gr`; `@FIRST@..@LAST@`: the orders' numbers) for orders `seeded + 1..=orders`.
 async fn seed_orders(
     database_url: &str,
     template: &str,
@@ -1827,7 +1867,8 @@ async fn seed_orders(
                 "@CATALOGUE@",
                 "with a as (select array_agg(agency_id order by agency_id) ids from agencies), \
                       d as (select array_agg(district_id order by district_id) ids from districts), \
-                      c as (select array_agg(category_id order by category_id) ids from categories where parent_id is not null)",
+                      c as (select array_agg(category_id order by category_id) ids from categories where parent_id is not null), \
+                      gr as (select array_agg(grid_id order by grid_id) ids from grids)",
             )
             .replace("@FIRST@", &format!("{}::int8", seeded + 1))
             .replace("@LAST@", &format!("{orders}::int8")),
@@ -2230,7 +2271,10 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          calendar month 45 days back (the requests filed in it and the month before, through the BRIN index on filing \
          time, the top-level categories' and districts' names, and the city's KPIs of the month); the baseline runs \
          the same three statements (`order_store::oversight::RECEIVED`, `GROUP_NAMES`, `order_store::kpis::report_sql`) \
-         under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
+         under pgbench. The hot-spot rows time `GET /api/v1/supervision/hotspots?days=30` (by grid; one seeded \
+         order in three is in one of the demo grids downtown): the requests of the last 30 days and the 30 before \
+         by place and category, and the open orders by place through their partial index; the baseline runs \
+         `order_store::oversight::places_sql` under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
