@@ -482,13 +482,17 @@ async fn filed_in(
         .await
         .expect("filed")
         .tracking_number;
-    let grid: Option<String> =
-        sqlx::query_scalar("select grid_id from work_orders where tracking_number = $1")
-            .bind(&number)
-            .fetch_one(&platform.db)
-            .await
-            .expect("its grid");
+    let grid = grid_of(platform, &number).await;
     (number, grid)
+}
+
+/// The grid an order fell in.
+async fn grid_of(platform: &Platform, number: &str) -> Option<String> {
+    sqlx::query_scalar("select grid_id from work_orders where tracking_number = $1")
+        .bind(number)
+        .fetch_one(&platform.db)
+        .await
+        .expect("its grid")
 }
 
 #[tokio::test]
@@ -529,13 +533,10 @@ async fn hot_spots_and_the_risk_map_show_where_requests_gather_and_orders_go_unr
     let grid_a = grid_a.expect("A is in a grid");
     let (grid_b, grid_c) = (grid_b.expect("B too"), grid_c.expect("C too"));
     assert!(grid_a != grid_b && grid_b != grid_c && grid_a != grid_c);
-    let overdue_grid: Option<String> =
-        sqlx::query_scalar("select grid_id from work_orders where tracking_number = $1")
-            .bind(&overdue)
-            .fetch_one(&platform.db)
-            .await
-            .expect("the overdue order's grid");
-    assert_eq!(overdue_grid.as_deref(), Some(grid_a.as_str()));
+    assert_eq!(
+        grid_of(&platform, &overdue).await.as_deref(),
+        Some(grid_a.as_str())
+    );
 
     // By grid, the last 7 days: A scores 4 requests + 3 × 1 overdue = 7 against a mean of 3
     // (7, 1 and 1): high; B and C low. The one by address only is in no grid.

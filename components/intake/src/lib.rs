@@ -42,10 +42,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
                         .map_err(|_| ApiError::InvalidIdempotencyKey)
                 })
                 .transpose()?;
-            let body = request
-                .forwarded_body()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = request.forwarded_body().await?;
             orders::file(&principal, idempotency_key, &body).await
         }
         (Method::GET, ["api", "v1", "requests"]) => orders::list(&principal, &query).await,
@@ -60,18 +57,12 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "knowledge"]) => knowledge::search(&query).await,
         (Method::GET, ["api", "v1", "knowledge", id]) => knowledge::get(id).await,
         (Method::POST, ["api", "v1", "admin", "knowledge"]) => {
-            let body = request
-                .forwarded_body()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = request.forwarded_body().await?;
             knowledge::create(&principal, &body).await
         }
         (Method::PUT, ["api", "v1", "admin", "knowledge", id]) => {
             let id = (*id).to_owned();
-            let body = request
-                .forwarded_body()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = request.forwarded_body().await?;
             knowledge::update(&principal, &id, &body).await
         }
         (Method::POST, ["api", "v1", "admin", "knowledge", id, "retire"]) => {

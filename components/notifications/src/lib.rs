@@ -36,10 +36,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let query = request.query().unwrap_or("").to_owned();
     let method = request.method().clone();
-    let body = request
-        .forwarded_body()
-        .await
-        .map_err(|_| ApiError::MalformedJson(None))?;
+    let body = request.forwarded_body().await?;
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (method, segments.as_slice()) {
         (Method::GET, ["api", "v1", "notifications"]) => inbox::list(&principal, &query).await,

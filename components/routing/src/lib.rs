@@ -17,14 +17,6 @@ use api_plumbing::{Incoming, Principal, Reply, query_param};
 use error::ApiError;
 use spin_sdk::http::Method;
 
-/// The request's body, whole.
-async fn body_of(request: Incoming) -> Result<Vec<u8>, ApiError> {
-    request
-        .forwarded_body()
-        .await
-        .map_err(|_| ApiError::MalformedJson(None))
-}
-
 api_plumbing::http_component!(route);
 
 async fn route(request: Incoming) -> Result<Reply, ApiError> {
@@ -49,12 +41,12 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             catalogue::changes().await
         }
         (Method::POST, ["api", "v1", "admin", "dispatch-rules"]) => {
-            let body = body_of(request).await?;
+            let body = request.forwarded_body().await?;
             catalogue::create(&principal, &body).await
         }
         (Method::GET, ["api", "v1", "admin", "calendar"]) => calendar::list(&query).await,
         (Method::PUT, ["api", "v1", "admin", "calendar", day]) => {
-            let body = body_of(request).await?;
+            let body = request.forwarded_body().await?;
             calendar::set(&principal, day, &body).await
         }
         (Method::DELETE, ["api", "v1", "admin", "calendar", day]) => {
@@ -67,7 +59,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             reveal::reveal(&principal, id).await
         }
         (Method::POST, ["api", "v1", "orders", id, "actions", action]) => {
-            let body = body_of(request).await?;
+            let body = request.forwarded_body().await?;
             actions::act(&principal, id, action, &body).await
         }
         _ => Err(ApiError::NotFound),

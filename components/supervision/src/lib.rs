@@ -46,10 +46,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "supervision", "risk-map"]) => hotspots::risk_map(&query).await,
         (Method::GET, ["api", "v1", "supervision", "leader-days"]) => leader_days::list().await,
         (Method::POST, ["api", "v1", "admin", "leader-days"]) => {
-            let body = request
-                .forwarded_body()
-                .await
-                .map_err(|_| ApiError::MalformedJson(None))?;
+            let body = request.forwarded_body().await?;
             leader_days::schedule(&principal, &body).await
         }
         (_, ["api", "v1", "admin", "leader-days"]) => Err(ApiError::MethodNotAllowed),

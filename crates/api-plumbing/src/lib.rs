@@ -480,6 +480,13 @@ macro_rules! api_error_conversions {
             }
         }
 
+        /// A body that could not be read whole (cut off, or over the size limit).
+        impl From<$crate::ReadError> for $error {
+            fn from(_: $crate::ReadError) -> Self {
+                $error::MalformedJson(None)
+            }
+        }
+
         impl From<order_store::StoreError> for $error {
             fn from(error: order_store::StoreError) -> Self {
                 match error {
