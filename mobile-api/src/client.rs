@@ -113,13 +113,8 @@ impl Client {
         request: &CreateRequest,
         idempotency_key: Option<&str>,
     ) -> Result<WorkOrder, ClientError> {
-        let mut builder = self
-            .request(reqwest::Method::POST, "/api/v1/requests")
-            .json(request);
-        if let Some(key) = idempotency_key {
-            builder = builder.header(headers::IDEMPOTENCY_KEY, key);
-        }
-        Self::parse(builder.send().await?).await
+        self.post_json_keyed("/api/v1/requests", request, idempotency_key)
+            .await
     }
 
     /// `GET /api/v1/requests`.
@@ -335,6 +330,45 @@ impl Client {
         self.post_json("/api/v1/admin/leader-days", day).await
     }
 
+    /// `GET /api/v1/supervision/topic-report`, with e.g. `("keywords", "供暖,暖气")`,
+    /// `("from", "2026-11-01")`, `("to", "2026-11-30")`, `("category", "urban")`.
+    pub async fn topic_report(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::TopicReport, ClientError> {
+        self.get_json("/api/v1/supervision/topic-report", query)
+            .await
+    }
+
+    /// `POST /api/v1/admin/special-reports` (supervisors and administrators); a retry under the
+    /// same `idempotency_key` gets the same issue.
+    pub async fn issue_special_report(
+        &self,
+        report: &crate::NewSpecialReport,
+        idempotency_key: Option<&str>,
+    ) -> Result<crate::SpecialReport, ClientError> {
+        self.post_json_keyed("/api/v1/admin/special-reports", report, idempotency_key)
+            .await
+    }
+
+    /// `GET /api/v1/supervision/special-reports`: the issued special reports, latest first.
+    pub async fn special_reports(&self) -> Result<crate::SpecialReportList, ClientError> {
+        self.get_json(
+            "/api/v1/supervision/special-reports",
+            &[] as &[(&str, &str)],
+        )
+        .await
+    }
+
+    /// `GET /api/v1/supervision/special-reports/{id}`: one, as issued.
+    pub async fn special_report(&self, id: i64) -> Result<crate::SpecialReport, ClientError> {
+        self.get_json(
+            &format!("/api/v1/supervision/special-reports/{id}"),
+            &[] as &[(&str, &str)],
+        )
+        .await
+    }
+
     /// `GET /api/v1/admin/dispatch-rules` (administrators).
     pub async fn dispatch_rules(&self) -> Result<DispatchRuleList, ClientError> {
         self.get_json("/api/v1/admin/dispatch-rules", &[] as &[(&str, &str)])
@@ -481,6 +515,20 @@ impl Client {
                 .await?,
         )
         .await
+    }
+
+    /// `POST` with a JSON body and, if any, an `Idempotency-Key`.
+    async fn post_json_keyed<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let mut builder = self.request(reqwest::Method::POST, path).json(body);
+        if let Some(key) = idempotency_key {
+            builder = builder.header(headers::IDEMPOTENCY_KEY, key);
+        }
+        Self::parse(builder.send().await?).await
     }
 
     /// `GET` with a query, and the answer's JSON.

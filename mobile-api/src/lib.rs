@@ -654,9 +654,10 @@ pub struct AuditEntry {
     /// E.g. `signed_in`, `sign_in_failed`, `staff_created`, `dispatch_rule_created`,
     /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
     /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
-    /// `_updated`, `_retired`).
+    /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`.
     pub action: String,
-    /// What it concerns: an account, a rule id, a date, a tracking number, an article id.
+    /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
+    /// leader day's or special report's id.
     pub target: Option<String>,
     pub detail: Option<serde_json::Value>,
 }
@@ -1328,6 +1329,138 @@ pub struct LeaderDay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LeaderDayList {
     pub items: Vec<LeaderDay>,
+}
+
+/// One day's count of requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DayCount {
+    pub date: chrono::NaiveDate,
+    pub count: i64,
+}
+
+/// A request named in a topic report: among those most citizens raised, no confidential ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TopicCase {
+    pub tracking_number: String,
+    pub title: String,
+    pub category: Named,
+    pub district: Option<Named>,
+    /// A stable status code, e.g. `in_progress`.
+    pub status: String,
+    /// The status in Simplified Chinese.
+    pub status_label: String,
+    /// The citizen who filed it and those who follow it (among them merged duplicates').
+    pub citizens: i64,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/supervision/topic-report`: what citizens said about one matter in a span of days
+/// — the data of a special public-opinion report (舆情专报).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TopicReport {
+    /// The words a request's title or description contains one of (any case); may be empty when
+    /// a category names the topic.
+    pub keywords: Vec<String>,
+    /// The category the requests are of (or under), if one names the topic.
+    pub category: Option<Named>,
+    /// The first day (China Standard Time).
+    pub from: chrono::NaiveDate,
+    /// The last day, inclusive.
+    pub to: chrono::NaiveDate,
+    /// False while the span is still going on.
+    pub complete: bool,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    /// Requests on the topic received in the span, merged duplicates included.
+    pub received: i64,
+    /// On the topic in the span of the same length just before.
+    pub received_before: i64,
+    /// Every request the hotline received in the span, for the topic's share.
+    pub received_all: i64,
+    /// The topic's requests day by day, every day of the span until today.
+    pub daily: Vec<DayCount>,
+    /// By district, most first (`unknown` for requests without one).
+    pub by_district: Vec<ReportCount>,
+    /// By category (the categories requests are filed under), most first, at most ten.
+    pub by_category: Vec<ReportCount>,
+    /// By channel, most first.
+    pub by_channel: Vec<ReportCount>,
+    pub outcomes: ReceivedOutcomes,
+    /// Of those with an agency, past their deadline now.
+    pub overdue: i64,
+    /// Rated by their citizens (the latest rating of each).
+    pub rated: i64,
+    /// Of those, satisfied or basically satisfied.
+    pub satisfied: i64,
+    /// At most ten requests, most citizens first, then newest; no confidential ones.
+    pub cases: Vec<TopicCase>,
+    /// The report in a paragraph, for leaders to read (Simplified Chinese).
+    pub summary: String,
+}
+
+/// `POST /api/v1/admin/special-reports`: issue a special public-opinion report (舆情专报) on a
+/// topic; its figures are computed then and kept as issued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewSpecialReport {
+    /// 1–100 characters, e.g. 关于供暖问题的舆情专报.
+    pub title: String,
+    /// Up to ten words of 1–20 characters; at least one keyword or a category.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// A category by code (a top-level one takes those under it).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The span: at most 366 days, not after today; as for the topic report, the 30 days to `to`
+    /// and today by default.
+    #[serde(default)]
+    pub from: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub to: Option<chrono::NaiveDate>,
+    /// The centre's analysis and suggestions, up to 2000 characters.
+    #[serde(default)]
+    pub commentary: Option<String>,
+}
+
+/// An issued special report, as its readers got it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SpecialReport {
+    pub id: i64,
+    /// The year it was issued in (China Standard Time) and its number in that year.
+    pub year: i32,
+    pub issue: i32,
+    /// E.g. `舆情专报 2026年第3期`.
+    pub heading: String,
+    pub title: String,
+    pub commentary: Option<String>,
+    pub issued_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// The figures as they stood when it was issued.
+    pub report: TopicReport,
+}
+
+/// An issued special report on the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SpecialReportSummary {
+    pub id: i64,
+    pub heading: String,
+    pub title: String,
+    pub keywords: Vec<String>,
+    pub category: Option<Named>,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// Requests on the topic, as issued.
+    pub received: i64,
+    pub issued_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/supervision/special-reports`: the latest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SpecialReportList {
+    pub items: Vec<SpecialReportSummary>,
 }
 
 /// The stable error codes. Clients branch on these, never on messages.

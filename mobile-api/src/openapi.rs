@@ -112,7 +112,14 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::LeaderDayRef,
         crate::NewLeaderDay,
         crate::LeaderDay,
-        crate::LeaderDayList
+        crate::LeaderDayList,
+        crate::DayCount,
+        crate::TopicCase,
+        crate::TopicReport,
+        crate::NewSpecialReport,
+        crate::SpecialReport,
+        crate::SpecialReportSummary,
+        crate::SpecialReportList
     ))
 )]
 struct Schemas;
@@ -149,6 +156,17 @@ fn query(name: &str, required: bool, description: &str) -> ParameterBuilder {
         .description(Some(description))
 }
 
+/// The `Idempotency-Key` header of the requests whose retries are safe.
+fn idempotency_key() -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "1–128 visible ASCII characters, unique per request the client means",
+        ))
+}
+
 fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
     responses
         .response("401", error("No token, or an invalid or expired one (`unauthenticated`, `invalid_token`, `token_expired`)"))
@@ -183,13 +201,7 @@ impl ApiDoc {
                 "Creates a work order and its first history event in one transaction. With an `Idempotency-Key`, a \
                  retry returns the first answer; the same key with a different body is a 409.",
             ))
-            .parameter(
-                ParameterBuilder::new()
-                    .name("Idempotency-Key")
-                    .parameter_in(ParameterIn::Header)
-                    .required(Required::False)
-                    .description(Some("1–128 visible ASCII characters, unique per request the client means")),
-            )
+            .parameter(idempotency_key())
             .request_body(Some(
                 RequestBodyBuilder::new().content("application/json", json("CreateRequest")).required(Some(Required::True)).build(),
             ))
@@ -1438,6 +1450,94 @@ impl ApiDoc {
                                 .response("201", ok("The day", "LeaderDay"))
                                 .response("400", error("Malformed JSON (`malformed_json`)"))
                                 .response("422", error("Missing name or title, a span not within a day, a day already over, an unknown agency (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/topic-report",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("topicReport"))
+                    .summary(Some("What citizens said about one matter in a span of days: the data of a special public-opinion report (舆情专报)"))
+                    .description(Some(
+                        "The requests whose title or description holds one of the keywords (any case), or of the category \
+                         (a top-level one takes those under it), or both: how many against the span before and against \
+                         all the hotline received, day by day, by district, category and channel, what became of them, \
+                         their ratings, the cases most citizens raised (none confidential), and a paragraph for leaders.",
+                    ))
+                    .parameter(query("keywords", false, "Up to ten words of 1–20 characters, separated by `,`, `，` or `、`"))
+                    .parameter(query("category", false, "A category code; keywords or a category are required"))
+                    .parameter(query("from", false, "The first day, YYYY-MM-DD (China Standard Time); default 29 days before `to`"))
+                    .parameter(query("to", false, "The last day, not after today; default today. At most 366 days in all"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The report", "TopicReport"))
+                                .response("422", error("No keywords nor category, too many or too long keywords, an unknown category, bad dates, a span past today or over 366 days (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/special-reports",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("issueSpecialReport"))
+                    .summary(Some("Issue a special public-opinion report (舆情专报) under the year's next number (supervisors and administrators)"))
+                    .description(Some(
+                        "Computes the topic report and keeps it as issued, with the title and the centre's commentary; every \
+                         leader and supervisor (but the issuer) is told in their inbox and on their phones, in the same \
+                         transaction. With an `Idempotency-Key`, a retry returns the first answer.",
+                    ))
+                    .parameter(idempotency_key())
+                    .request_body(Some(body_of("NewSpecialReport")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("201", ok("The issue", "SpecialReport"))
+                                .response("400", error("Malformed JSON (`malformed_json`, `invalid_idempotency_key`)"))
+                                .response("409", error("The idempotency key was used for a different request (`idempotency_key_reused`)"))
+                                .response("422", error("Missing or too long title, too long commentary, and as for the topic report (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/special-reports",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("specialReports"))
+                    .summary(Some("The special reports issued, latest first"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Latest first", "SpecialReportList")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/special-reports/{id}",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("specialReport"))
+                    .summary(Some("One special report, with its figures as issued"))
+                    .parameter(named_path("id", "The report's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The issue", "SpecialReport"))
+                                .response("404", error("No such report (`not_found`)")),
                         )
                         .build(),
                     ),

@@ -184,6 +184,30 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "GET",
+        "/api/v1/supervision/topic-report",
+        "supervision",
+        WATCHERS,
+    ),
+    route(
+        "GET",
+        "/api/v1/supervision/special-reports",
+        "supervision",
+        WATCHERS,
+    ),
+    route(
+        "GET",
+        "/api/v1/supervision/special-reports/{}",
+        "supervision",
+        WATCHERS,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/special-reports",
+        "supervision",
+        OVERSIGHT,
+    ),
+    route(
+        "GET",
         "/api/v1/supervision/overdue",
         "supervision",
         WATCHERS,

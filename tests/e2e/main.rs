@@ -12,5 +12,6 @@ mod places;
 mod rating;
 mod runtime;
 mod sms_sign_in;
+mod special_reports;
 mod supervision;
 mod wechat_sign_in;

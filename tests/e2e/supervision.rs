@@ -759,6 +759,23 @@ async fn calls_a_leader_took_on_their_answering_day_are_followed_up_with_priorit
         .await
         .expect("next week's");
     assert!(today.active && !next_week.active);
+    let audit = platform
+        .client("admin-1", "admin")
+        .audit_log(Some("leader_day_scheduled"))
+        .await
+        .expect("the audit log");
+    let logged: Vec<(&str, Option<String>)> = audit
+        .items
+        .iter()
+        .map(|entry| (entry.actor.as_str(), entry.target.clone()))
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("supervisor-1", Some(next_week.id.to_string())),
+            ("supervisor-1", Some(today.id.to_string()))
+        ]
+    );
 
     // The operators see which day is under way, and name it for the calls its leader takes.
     let operator = platform.client("operator-1", "operator");

@@ -434,17 +434,23 @@ impl Platform {
     /// A supervisor's staff account (added by an administrator through the API), so that the
     /// notifications for supervisors have someone to go to; a client signed in as them.
     pub async fn supervisor_account(&self, username: &str) -> Client {
+        self.staff_account(username, "supervisor").await
+    }
+
+    /// A staff account of `role` with no agency (a supervisor, a city leader, ...), added by an
+    /// administrator through the API; a client signed in as them.
+    pub async fn staff_account(&self, username: &str, role: &str) -> Client {
         self.client("admin-1", "admin")
             .create_staff(&mobile_api::NewStaffAccount {
                 username: username.into(),
-                display_name: "督查员".into(),
-                role: "supervisor".into(),
+                display_name: "工作人员".into(),
+                role: role.into(),
                 agency: None,
                 password: "a-long-password-123".into(),
             })
             .await
-            .expect("a supervisor's account");
-        self.client(username, "supervisor")
+            .expect("a staff account");
+        self.client(username, role)
     }
 
     pub fn url(&self, path: &str) -> String {

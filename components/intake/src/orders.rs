@@ -7,14 +7,12 @@ use mobile_api::{
     WorkOrderSummary,
 };
 use order_store::db::{Connection, Row};
+use order_store::idempotency::{self, Claim};
 use order_store::{CitizenKey, required, required_named, text};
-use sha2::{Digest, Sha256};
 use spin_sdk::http::StatusCode;
-use spin_sdk::pg::ParameterValue;
 use workorder::lifecycle::{self, Actor, Command, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 
-const MAX_IDEMPOTENCY_KEY: usize = 128;
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 
@@ -23,10 +21,7 @@ async fn connect() -> Result<Connection, ApiError> {
 }
 
 fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
-    let valid = !key.is_empty()
-        && key.len() <= MAX_IDEMPOTENCY_KEY
-        && key.bytes().all(|b| b.is_ascii_graphic());
-    if valid {
+    if idempotency::valid_key(key) {
         Ok(())
     } else {
         Err(ApiError::InvalidIdempotencyKey)
@@ -174,7 +169,7 @@ pub async fn file(
     // A retry under the same key must carry the same request: what it carried is kept as a hash.
     let idempotency = idempotency_key
         .as_deref()
-        .map(|key| (key, hex::encode(Sha256::digest(body))));
+        .map(|key| (key, idempotency::request_hash(body)));
     db.execute("begin", []).await?;
     let filing = Filing {
         request: &request,
@@ -235,46 +230,13 @@ async fn file_in_transaction(
 ) -> Result<Filed, ApiError> {
     let (request, checked) = (filing.request, filing.checked);
     if let Some((key, request_hash)) = idempotency {
-        // A concurrent first attempt with the same key holds the row until it commits; this
-        // insert waits for it, then finds its answer.
-        let claimed = db
-            .execute(
-                "insert into idempotency_keys (subject, idempotency_key, request_hash) values ($1, $2, $3) \
-                 on conflict (subject, idempotency_key) do nothing",
-                [text(&principal.subject), text(key), text(request_hash)],
-            )
-            .await?;
-        if claimed == 0 {
-            let rows = db
-                .query(
-                    "select request_hash, response_status, response_body from idempotency_keys \
-                     where subject = $1 and idempotency_key = $2",
-                    [text(&principal.subject), text(key)],
-                )
-                .await?
-                .collect()
-                .await?;
-            let row = rows
-                .first()
-                .ok_or_else(|| ApiError::Internal("the idempotency row vanished".into()))?;
-            let stored_hash: String = row.get("request_hash").unwrap_or_default();
-            if stored_hash != request_hash {
-                return Err(ApiError::IdempotencyKeyReused);
+        match idempotency::claim(db, &principal.subject, key, request_hash).await? {
+            Claim::Fresh => {}
+            Claim::Reused => return Err(ApiError::IdempotencyKeyReused),
+            Claim::Replay(status, body) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
+                return Ok(Filed::Replayed(json_reply(status, body)));
             }
-            let status: Option<i32> = row.get("response_status");
-            let body: Option<serde_json::Value> = row.get("response_body");
-            return match (status, body) {
-                (Some(status), Some(body)) => {
-                    let status = u16::try_from(status)
-                        .ok()
-                        .and_then(|s| StatusCode::from_u16(s).ok())
-                        .unwrap_or(StatusCode::CREATED);
-                    Ok(Filed::Replayed(json_reply(status, body.to_string())))
-                }
-                _ => Err(ApiError::Internal(
-                    "an idempotency row without its answer".into(),
-                )),
-            };
         }
     }
 
@@ -389,16 +351,7 @@ async fn file_in_transaction(
     // Serialised once: the answer, and what a retry under the same key is given.
     let body = serde_json::to_string(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Some((key, _)) = idempotency {
-        db.execute(
-            "update idempotency_keys set response_status = 201, response_body = $3 \
-             where subject = $1 and idempotency_key = $2",
-            [
-                text(&principal.subject),
-                text(key),
-                ParameterValue::Jsonb(body.clone().into_bytes()),
-            ],
-        )
-        .await?;
+        idempotency::answer(db, &principal.subject, key, 201, &body).await?;
     }
     Ok(Filed::New(json_reply(StatusCode::CREATED, body)))
 }

@@ -12,7 +12,7 @@ use mobile_api::{
     RiskMapFeature,
 };
 use order_store::db::Row;
-use order_store::{named, oversight, required, text};
+use order_store::{named, oversight, required};
 use spin_sdk::http::StatusCode;
 use workorder::risk;
 
@@ -120,21 +120,11 @@ async fn ranked(query: &str, boundaries: bool) -> Result<Ranked, ApiError> {
     let category = match query_param(query, "category").filter(|c| !c.is_empty()) {
         None => None,
         Some(code) => {
-            let found = db
-                .query(
-                    "select category_id, name from categories where category_id = $1",
-                    [text(code)],
-                )
-                .await?
-                .collect()
-                .await?;
-            let named = found
-                .first()
-                .and_then(|row| named(row, "category_id", "name"));
-            if named.is_none() {
+            let found = order_store::category_named(&db, code).await?;
+            if found.is_none() {
                 problems.push(field_error("category", "unknown", "没有这个诉求类别"));
             }
-            named
+            found
         }
     };
     let Some(statement) = statement.filter(|_| problems.is_empty()) else {

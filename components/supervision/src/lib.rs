@@ -7,8 +7,10 @@
 //! it, for the city's decisions. The hot spots and the risk map (热点、一张城市风险地图) say where
 //! in the city requests gather and orders go unresolved, grid by grid or district by district.
 //! The leader answering days (领导接听日) are scheduled and listed here, with what became of the
-//! requests their leaders took. Its writes are those days and key supervision (重点督办) of the
-//! orders long past their deadline, every minute by the runtime's schedule.
+//! requests their leaders took. The special public-opinion reports (舆情专报) gather what
+//! citizens said about one matter, for supervisors to issue to the city's leaders. Its writes are
+//! those days and issues, and key supervision (重点督办) of the orders long past their deadline,
+//! every minute by the runtime's schedule.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
 //! centre, supervisors, city leaders and administrators only.
@@ -19,6 +21,7 @@ mod escalation;
 mod hotspots;
 mod leader_days;
 mod report;
+mod special_reports;
 
 use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
@@ -50,6 +53,26 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             leader_days::schedule(&principal, &body).await
         }
         (_, ["api", "v1", "admin", "leader-days"]) => Err(ApiError::MethodNotAllowed),
+        (Method::GET, ["api", "v1", "supervision", "topic-report"]) => {
+            special_reports::topic_report(&query).await
+        }
+        (Method::GET, ["api", "v1", "supervision", "special-reports"]) => {
+            special_reports::list().await
+        }
+        (Method::GET, ["api", "v1", "supervision", "special-reports", id]) => {
+            special_reports::get(id).await
+        }
+        (Method::POST, ["api", "v1", "admin", "special-reports"]) => {
+            let key = request
+                .headers()
+                .text(mobile_api::headers::IDEMPOTENCY_KEY)
+                .transpose()
+                .map_err(|_| ApiError::InvalidIdempotencyKey)?
+                .map(str::to_owned);
+            let body = request.forwarded_body().await?;
+            special_reports::issue(&principal, key.as_deref(), &body).await
+        }
+        (_, ["api", "v1", "admin", "special-reports"]) => Err(ApiError::MethodNotAllowed),
         (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }

@@ -5,7 +5,7 @@
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
 use chrono::{Datelike, NaiveDate, TimeDelta};
-use mobile_api::{KpiGroup, Named, PeriodReport, ReceivedOutcomes, ReportCount};
+use mobile_api::{FieldError, KpiGroup, Named, PeriodReport, ReceivedOutcomes, ReportCount};
 use order_store::db::Row;
 use order_store::required;
 use spin_sdk::http::StatusCode;
@@ -65,13 +65,8 @@ impl Period {
         })
     }
 
-    /// Midnight of `day` in China Standard Time, as a UTC time.
-    fn midnight(day: NaiveDate) -> chrono::NaiveDateTime {
-        day.and_hms_opt(0, 0, 0).unwrap_or_default() - TimeDelta::hours(8)
-    }
-
     fn end(&self) -> chrono::NaiveDateTime {
-        Self::midnight(self.to + TimeDelta::days(1))
+        midnight(self.to + TimeDelta::days(1))
     }
 
     /// The period as people write it.
@@ -94,6 +89,27 @@ impl Period {
     }
 }
 
+/// Midnight of `day` in China Standard Time, as a UTC time.
+pub fn midnight(day: NaiveDate) -> chrono::NaiveDateTime {
+    day.and_hms_opt(0, 0, 0).unwrap_or_default() - TimeDelta::hours(8)
+}
+
+/// A day as the query writes it, `YYYY-MM-DD`; else the problem with `field`.
+pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        field_error(
+            field,
+            "invalid_date",
+            "应为日期，如 2026-11-30 (YYYY-MM-DD)",
+        )
+    })
+}
+
+/// Today in China Standard Time, at `now`.
+pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    (now + TimeDelta::hours(8)).date_naive()
+}
+
 /// `GET /api/v1/supervision/report?period=day|week|month&date=`.
 pub async fn report(query: &str) -> Result<Reply, ApiError> {
     let kind = query_param(query, "period")
@@ -101,20 +117,12 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         .unwrap_or("day");
     let date = query_param(query, "date")
         .filter(|d| !d.is_empty())
-        .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                field_error(
-                    "date",
-                    "invalid_date",
-                    "应为日期，如 2026-11-30 (YYYY-MM-DD)",
-                )
-            })
-        })
+        .map(|d| parse_date("date", d))
         .transpose()
         .map_err(|problem| ApiError::Validation(vec![problem]))?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let now = order_store::now(&db).await?;
-    let today = (now + TimeDelta::hours(8)).date_naive();
+    let today = today(now);
     let date = date.unwrap_or(today - TimeDelta::days(1));
     if date > today {
         return Err(ApiError::Validation(vec![field_error(
@@ -130,9 +138,9 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
             "应为 day、week 或 month",
         )])
     })?;
-    let start = Period::midnight(period.from);
+    let start = midnight(period.from);
     let bounds: [ParameterValue; 3] = [
-        Period::midnight(period.before).into(),
+        midnight(period.before).into(),
         start.into(),
         period.end().into(),
     ];
@@ -158,11 +166,11 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
     let kpis = order_store::kpis::kpi_group("city", "全市".into(), &figures, Default::default());
     let tally = Tally::of(&received)?;
     let names = Names::of(&names)?;
-    let by_channel = tally.ranked(&tally.channels, usize::MAX, |code| {
+    let by_channel = ranked(&tally.channels, usize::MAX, |code| {
         workorder::channel_label(code).to_owned()
     });
-    let top_categories = tally.ranked(&tally.categories, TOP, |code| names.category(code));
-    let top_districts = tally.ranked(&tally.districts, TOP, |code| names.district(code));
+    let top_categories = ranked(&tally.categories, TOP, |code| names.category(code));
+    let top_districts = ranked(&tally.districts, TOP, |code| names.district(code));
     let mut report = PeriodReport {
         period: period.kind.to_owned(),
         from: period.from,
@@ -183,6 +191,30 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
     Ok(reply_with(StatusCode::OK, &report))
 }
 
+/// A row's count `n`, of this period (`current`) or of the period before.
+pub struct Counted {
+    pub current: bool,
+    pub n: i64,
+}
+
+impl Counted {
+    pub fn of(row: &Row) -> Result<Counted, ApiError> {
+        Ok(Counted {
+            current: required(row, "current")?,
+            n: required(row, "n")?,
+        })
+    }
+
+    /// Adds it to (this period, the period before).
+    pub fn add_to(&self, counts: &mut (i64, i64)) {
+        if self.current {
+            counts.0 += self.n;
+        } else {
+            counts.1 += self.n;
+        }
+    }
+}
+
 /// The period's requests (and the period before's), counted every way the report needs.
 #[derive(Default)]
 struct Tally {
@@ -198,15 +230,9 @@ impl Tally {
     fn of(rows: &[Row]) -> Result<Tally, ApiError> {
         let mut tally = Tally::default();
         for row in rows {
-            let current: bool = required(row, "current")?;
-            let n: i64 = required(row, "n")?;
-            let add = |counts: &mut (i64, i64)| {
-                if current {
-                    counts.0 += n;
-                } else {
-                    counts.1 += n;
-                }
-            };
+            let counted = Counted::of(row)?;
+            let (current, n) = (counted.current, counted.n);
+            let add = |counts: &mut (i64, i64)| counted.add_to(counts);
             add(&mut tally.received);
             add(tally.channels.entry(required(row, "channel")?).or_default());
             add(tally
@@ -224,40 +250,40 @@ impl Tally {
         }
         Ok(tally)
     }
-
-    /// The groups with requests in this period, most first (then by code), at most `top`.
-    fn ranked(
-        &self,
-        groups: &BTreeMap<String, (i64, i64)>,
-        top: usize,
-        name: impl Fn(&str) -> String,
-    ) -> Vec<ReportCount> {
-        let mut ranked: Vec<(&String, &(i64, i64))> =
-            groups.iter().filter(|(_, (now, _))| *now > 0).collect();
-        ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(b.0)));
-        ranked
-            .into_iter()
-            .take(top)
-            .map(|(code, (count, count_before))| ReportCount {
-                group: Named {
-                    code: code.clone(),
-                    name: name(code),
-                },
-                count: *count,
-                count_before: *count_before,
-            })
-            .collect()
-    }
 }
 
-/// The names of the top-level categories and the districts.
-struct Names {
+/// The groups (code: (this period, the period before)) with requests in this period, most first
+/// (then by code), at most `top`, named by `name`.
+pub fn ranked(
+    groups: &BTreeMap<String, (i64, i64)>,
+    top: usize,
+    name: impl Fn(&str) -> String,
+) -> Vec<ReportCount> {
+    let mut ranked: Vec<(&String, &(i64, i64))> =
+        groups.iter().filter(|(_, (now, _))| *now > 0).collect();
+    ranked.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(b.0)));
+    ranked
+        .into_iter()
+        .take(top)
+        .map(|(code, (count, count_before))| ReportCount {
+            group: Named {
+                code: code.clone(),
+                name: name(code),
+            },
+            count: *count,
+            count_before: *count_before,
+        })
+        .collect()
+}
+
+/// The names of the categories and the districts.
+pub struct Names {
     categories: BTreeMap<String, String>,
     districts: BTreeMap<String, String>,
 }
 
 impl Names {
-    fn of(rows: &[Row]) -> Result<Names, ApiError> {
+    pub fn of(rows: &[Row]) -> Result<Names, ApiError> {
         let mut names = Names {
             categories: BTreeMap::new(),
             districts: BTreeMap::new(),
@@ -274,14 +300,14 @@ impl Names {
         Ok(names)
     }
 
-    fn category(&self, code: &str) -> String {
+    pub fn category(&self, code: &str) -> String {
         self.categories
             .get(code)
             .cloned()
             .unwrap_or_else(|| code.to_owned())
     }
 
-    fn district(&self, code: &str) -> String {
+    pub fn district(&self, code: &str) -> String {
         match self.districts.get(code) {
             Some(name) => name.clone(),
             None if code == "unknown" => "未填区域".into(),
@@ -292,7 +318,7 @@ impl Names {
 
 /// How `now` compares with `before`: `增加 3.2%`, `减少 10.0%`, `持平`; `上期无` when there
 /// was nothing before to compare with.
-fn change(now: i64, before: i64) -> String {
+pub fn change(now: i64, before: i64) -> String {
     if now == before {
         return "持平".into();
     }
@@ -407,7 +433,7 @@ mod tests {
         assert_eq!(new_year.title(), "2027年1月1日");
         // China midnight is 16:00 UTC the day before.
         assert_eq!(
-            Period::midnight(day("2026-12-02")).to_string(),
+            midnight(day("2026-12-02")).to_string(),
             "2026-12-01 16:00:00"
         );
         assert!(Period::containing("year", day("2026-12-02")).is_none());

@@ -12,6 +12,7 @@ use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
 
 pub mod db;
 pub mod filing;
+pub mod idempotency;
 pub mod kpis;
 pub mod outbox;
 pub mod oversight;
@@ -345,6 +346,21 @@ pub async fn district_exists(db: &Connection, district: &str) -> Result<bool, St
 }
 
 /// Whether `statement` finds a row for `code`.
+/// The category of code `code` with its name, if there is one.
+pub async fn category_named(db: &Connection, code: &str) -> Result<Option<Named>, StoreError> {
+    let rows = db
+        .query(
+            "select category_id, name from categories where category_id = $1",
+            [text(code)],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(rows
+        .first()
+        .and_then(|row| named(row, "category_id", "name")))
+}
+
 async fn found(db: &Connection, statement: &str, code: &str) -> Result<bool, StoreError> {
     let rows = db.query(statement, [text(code)]).await?.collect().await?;
     Ok(!rows.is_empty())

@@ -292,6 +292,40 @@ pub async fn escalate_overdue(
     run_sweep(db, &KEY_SUPERVISION, [limit.into(), after_days.into()]).await
 }
 
+/// Telling every leader and supervisor but `$3` of special report `$1` (`special_report`),
+/// `{title}` in the template being `$2`: the issue's heading and title.
+static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with t as (select * from notification_templates where kind = 'special_report'), \
+         made as ( \
+             insert into notifications (recipient, kind, title, body, dedupe_key) \
+             select s.username, t.kind, t.title, \
+                    replace(replace(replace(t.body, '{{title}}', $2), '{{tracking_number}}', ''), '{{deadline}}', ''), \
+                    'special_report:' || $1 || ':' || s.username \
+             from t join staff_accounts s on s.role in ('leader', 'supervisor') and s.disabled_at is null \
+              and s.username <> $3 \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
+/// Tells the city's leaders and supervisors (all but `issuer`) of special report `id`, `title`
+/// its heading and title, in the caller's transaction.
+pub async fn special_report_notices(
+    db: &Connection,
+    id: i64,
+    title: &str,
+    issuer: &str,
+) -> Result<(), StoreError> {
+    run_sweep(
+        db,
+        &SPECIAL_REPORT_NOTICES,
+        [id.into(), text(title), text(issuer)],
+    )
+    .await
+}
+
 /// The statement [`record_event`] runs (for the benchmark's pgbench script, which runs the
 /// platform's own SQL).
 pub fn record_statement() -> &'static str {

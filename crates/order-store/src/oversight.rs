@@ -50,6 +50,63 @@ pub const RECEIVED: &str = "select o.created_at >= $2 as current, o.channel, \
      where o.created_at >= $1 and o.created_at < $3 \
      group by 1, 2, 3, 4, 5";
 
+/// The names of every category and district (`kind, code, name`).
+pub const ALL_NAMES: &str = "select 'category' as kind, category_id as code, name from categories \
+     union all select 'district', district_id, name from districts";
+
+/// The requests filed in [$1, $2), all of them (`n`).
+pub const RECEIVED_ALL: &str =
+    "select count(*) as n from work_orders where created_at >= $1 and created_at < $2";
+
+/// An order `o` on a topic: of category `$5` or one under it (any, when null), and with one of
+/// the lower-case words `$4` in its title or description (any, when there are none). The words
+/// are found as they are (`strpos`): `%` and `_` mean themselves.
+const ON_TOPIC: &str = "($5::text is null or o.category_id = $5 \
+         or o.category_id in (select category_id from categories where parent_id = $5)) \
+     and (cardinality($4::text[]) = 0 or exists (select 1 from unnest($4::text[]) w(word) \
+         where strpos(lower(o.title), w.word) > 0 or strpos(lower(o.description), w.word) > 0))";
+
+/// A topic report's counts of the requests on the topic (see `ON_TOPIC`) filed in [$1, $3),
+/// `current` those of the span [$2, $3), in one pass by grouping sets: each row has `current`
+/// and at most one of `day` (China Standard Time, `YYYY-MM-DD`), `channel`, `category`,
+/// `district` (`unknown` for none) and `status` — none for the span's total. `n` requests;
+/// `overdue` with an agency and past their deadline now; `rated` with a rating, `satisfied`
+/// whose latest rating is satisfied or basically satisfied (the span's requests only).
+pub static TOPIC: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select current, day, channel, category, district, status, count(*) as n, \
+                count(*) filter (where overdue) as overdue, count(satisfaction) as rated, \
+                count(*) filter (where satisfaction in ('satisfied', 'basically_satisfied')) as satisfied \
+         from ( \
+             select o.created_at >= $2 as current, \
+                    to_char(o.created_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD') as day, \
+                    o.channel, o.category_id as category, coalesce(o.district_id, 'unknown') as district, \
+                    o.status, {OPEN} and o.deadline_at <= now() as overdue, \
+                    case when o.created_at >= $2 then \
+                        (select r.satisfaction from ratings r where r.work_order_id = o.work_order_id \
+                         order by r.round desc limit 1) end as satisfaction \
+             from work_orders o \
+             where o.created_at >= $1 and o.created_at < $3 and {ON_TOPIC}) t \
+         group by grouping sets ((current), (current, day), (current, channel), (current, category), \
+                                 (current, district), (current, status))"
+    )
+});
+
+/// The requests on the topic filed in [$2, $3) that most citizens raised (the one who filed and
+/// those who follow: `citizens`), then the newest; at most `$1`, none confidential or merged.
+pub static TOPIC_CASES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select o.tracking_number, o.title, o.status, o.created_at, o.category_id, c.name as category_name, \
+                o.district_id, d.name as district_name, \
+                1 + (select count(*) from order_followers f where f.work_order_id = o.work_order_id) as citizens \
+         from work_orders o join categories c on c.category_id = o.category_id \
+         left join districts d on d.district_id = o.district_id \
+         where o.created_at >= $2 and o.created_at < $3 and {ON_TOPIC} \
+           and not o.confidential and o.status <> 'merged' \
+         order by citizens desc, o.created_at desc, o.work_order_id limit $1"
+    )
+});
+
 /// At most this many categories are named for each place: its hot issues.
 pub const TOP_CATEGORIES_A_PLACE: i64 = 3;
 

@@ -1,0 +1,589 @@
+//! Special public-opinion reports (舆情专报): a topic's requests, through the gateway, and the
+//! issues supervisors send to the city's leaders.
+
+use mobile_api::client::ClientError;
+use mobile_api::{CreateRequest, NewSpecialReport, OrderAction, ReportCount};
+use tests::{Platform, valid_request};
+
+const URBAN: &str = "city-urban-management";
+const HEATING: &str = "utility-heating";
+
+/// A request about `title` and `description`, of `category`, in `district`.
+fn about(title: &str, description: &str, category: &str, district: &str) -> CreateRequest {
+    let mut request = valid_request();
+    request.title = title.into();
+    request.description = description.into();
+    request.category = category.into();
+    request.location.district = Some(district.into());
+    request.location.lat = None;
+    request.location.lng = None;
+    request
+}
+
+/// Files `request` as `citizen` and moves its filing time to `at`, as if filed then.
+async fn filed(platform: &Platform, citizen: &str, request: &CreateRequest, at: &str) -> String {
+    let number = platform
+        .client(citizen, "citizen")
+        .create_request(request, None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    sqlx::query("update work_orders set created_at = $2::timestamptz where tracking_number = $1")
+        .bind(&number)
+        .bind(at)
+        .execute(&platform.db)
+        .await
+        .expect("filed then");
+    number
+}
+
+/// The status and the (field, code) pairs of a refusal.
+fn refusal(error: &ClientError) -> (Option<u16>, Vec<(String, String)>) {
+    let fields = match error {
+        ClientError::Api { envelope, .. } => envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| (f.field.clone(), f.code.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    (error.status(), fields)
+}
+
+fn counted(counts: &[ReportCount]) -> Vec<(&str, i64, i64)> {
+    counts
+        .iter()
+        .map(|c| (c.group.code.as_str(), c.count, c.count_before))
+        .collect()
+}
+
+/// The year a report issued now is numbered in: China Standard Time's.
+fn this_year() -> i32 {
+    use chrono::Datelike;
+    (chrono::Utc::now() + chrono::Duration::hours(8)).year()
+}
+
+#[tokio::test]
+async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_to_the_leaders() {
+    let platform = Platform::start().await;
+    let heating = |title: &str, description: &str, district: &str| {
+        about(title, description, "utilities.heating", district)
+    };
+    // The week of 8 to 14 November 2026 (China time), and the week before it.
+    let cold = filed(
+        &platform,
+        "citizen-1",
+        &heating(
+            "小区暖气不热",
+            "供暖开始三天了，暖气片还是凉的，家里有老人。",
+            "yicheng",
+        ),
+        "2026-11-10 09:00+08",
+    )
+    .await;
+    let rated = filed(
+        &platform,
+        "citizen-2",
+        &heating(
+            "供暖管道漏水",
+            "楼道里的供暖管道漏水，地面结冰。",
+            "yicheng",
+        ),
+        "2026-11-10 20:00+08",
+    )
+    .await;
+    let overdue = filed(
+        &platform,
+        "citizen-3",
+        &heating("暖气不热", "暖气温度只有十几度。", "xiping"),
+        "2026-11-12 08:00+08",
+    )
+    .await;
+    // Filed under another category: the keywords find it anyway.
+    filed(
+        &platform,
+        "citizen-4",
+        &about(
+            "路灯不亮",
+            "小区 LED 路灯坏了，暖气管道施工后一直没修。",
+            "urban.streetlight",
+            "yicheng",
+        ),
+        "2026-11-13 21:00+08",
+    )
+    .await;
+    // Confidential: counted, never named.
+    let mut secret = heating("暖气费纠纷", "物业以欠缴暖气费为由威胁断水。", "yicheng");
+    secret.confidential = true;
+    filed(&platform, "citizen-5", &secret, "2026-11-11 10:00+08").await;
+    // Not on the topic; on it the week before; on it the week after.
+    filed(
+        &platform,
+        "citizen-6",
+        &valid_request(),
+        "2026-11-10 10:00+08",
+    )
+    .await;
+    filed(
+        &platform,
+        "citizen-7",
+        &heating("暖气不热", "暖气不热。", "yicheng"),
+        "2026-11-05 10:00+08",
+    )
+    .await;
+    filed(
+        &platform,
+        "citizen-8",
+        &heating("暖气不热", "暖气不热。", "yicheng"),
+        "2026-11-16 10:00+08",
+    )
+    .await;
+
+    // Two more citizens raise the cold radiators; one is answered and rated; one is overdue.
+    for citizen in ["citizen-9", "citizen-10"] {
+        platform
+            .client(citizen, "citizen")
+            .follow(&cold)
+            .await
+            .expect("followed");
+    }
+    // Heating goes to the heating company at filing (the dispatch catalogue).
+    let heat = platform.agency_client("heat-a", HEATING);
+    for (action, body) in [
+        ("sign", OrderAction::default()),
+        ("contact", OrderAction::default()),
+        (
+            "reply",
+            OrderAction {
+                result: Some("已更换漏水管段".into()),
+                ..Default::default()
+            },
+        ),
+    ] {
+        heat.act(&rated, action, &body).await.expect(action);
+    }
+    platform
+        .client("supervisor-1", "supervisor")
+        .act(&rated, "pass_audit", &OrderAction::default())
+        .await
+        .expect("passed");
+    platform
+        .client("citizen-2", "citizen")
+        .rate(&rated, "satisfied", "yes", None)
+        .await
+        .expect("rated");
+    sqlx::query(
+        "update work_orders set deadline_at = now() - interval '1 day' where tracking_number = $1",
+    )
+    .bind(&overdue)
+    .execute(&platform.db)
+    .await
+    .expect("overdue");
+
+    let leader = platform.staff_account("leader-a", "leader").await;
+    let week = [
+        ("keywords", "暖气, 供暖，暖气"),
+        ("from", "2026-11-08"),
+        ("to", "2026-11-14"),
+    ];
+    let report = leader.topic_report(&week).await.expect("the topic");
+    assert_eq!(report.keywords, ["暖气", "供暖"], "trimmed, each once");
+    assert!(report.complete);
+    assert_eq!(
+        (report.received, report.received_before, report.received_all),
+        (5, 1, 6)
+    );
+    let daily: Vec<(String, i64)> = report
+        .daily
+        .iter()
+        .map(|d| (d.date.to_string(), d.count))
+        .collect();
+    assert_eq!(
+        daily,
+        [
+            ("2026-11-08".into(), 0),
+            ("2026-11-09".into(), 0),
+            ("2026-11-10".into(), 2),
+            ("2026-11-11".into(), 1),
+            ("2026-11-12".into(), 1),
+            ("2026-11-13".into(), 1),
+            ("2026-11-14".into(), 0),
+        ]
+    );
+    assert_eq!(
+        counted(&report.by_district),
+        [("yicheng", 4, 1), ("xiping", 1, 0)]
+    );
+    assert_eq!(
+        counted(&report.by_category),
+        [("utilities.heating", 4, 1), ("urban.streetlight", 1, 0)]
+    );
+    assert_eq!(report.by_category[0].group.name, "供暖");
+    assert_eq!(counted(&report.by_channel), [("app", 5, 1)]);
+    let o = &report.outcomes;
+    assert_eq!((o.waiting_dispatch, o.with_agency, o.answered), (1, 3, 1));
+    assert_eq!((report.overdue, report.rated, report.satisfied), (1, 1, 1));
+    let cases: Vec<(&str, i64)> = report
+        .cases
+        .iter()
+        .map(|c| (c.tracking_number.as_str(), c.citizens))
+        .collect();
+    assert_eq!(cases.len(), 4, "the confidential one is not named");
+    assert_eq!(cases[0], (cold.as_str(), 3), "most citizens first");
+    assert!(report.cases.iter().all(|c| c.title != "暖气费纠纷"));
+    for said in [
+        "2026年11月8日至11月14日，全市 12345 热线共受理涉及“暖气、供暖”的群众诉求 5 件，\
+         占同期全部诉求（6 件）的 83.3%，比前一时段增加 400.0%（前一时段 1 件）。",
+        "11月10日最多，为 2 件。",
+        "诉求较多的区县：驿城区 4 件，西平县 1 件；主要类别：供暖 4 件，路灯 1 件",
+        "待派单 1 件，承办单位办理中 3 件（已超期 1 件），已答复 1 件。",
+        "群众已评价 1 件，满意（含基本满意）1 件，满意率 100.0%。",
+        "（3 位群众）",
+    ] {
+        assert!(
+            report.summary.contains(said),
+            "{said} in {}",
+            report.summary
+        );
+    }
+
+    // Any case; the words mean themselves (`%` is no wildcard); a category alone names a topic.
+    let lamps = leader
+        .topic_report(&[
+            ("keywords", "led"),
+            ("from", "2026-11-08"),
+            ("to", "2026-11-14"),
+        ])
+        .await
+        .expect("the lamps");
+    assert_eq!(lamps.received, 1);
+    let none = leader
+        .topic_report(&[
+            ("keywords", "%"),
+            ("from", "2026-11-08"),
+            ("to", "2026-11-14"),
+        ])
+        .await
+        .expect("nothing");
+    assert_eq!(none.received, 0);
+    assert!(
+        none.summary.contains("未受理涉及“%”的群众诉求"),
+        "{}",
+        none.summary
+    );
+    let category = leader
+        .topic_report(&[
+            ("category", "utilities"),
+            ("from", "2026-11-08"),
+            ("to", "2026-11-14"),
+        ])
+        .await
+        .expect("a category's");
+    assert_eq!(category.received, 4);
+    assert!(
+        category.summary.contains("“水电气暖”类的群众诉求 4 件"),
+        "{}",
+        category.summary
+    );
+
+    // A supervisor issues it, with the centre's analysis; a retry is the same issue.
+    let supervisor = platform.supervisor_account("supervisor-b").await;
+    let new = NewSpecialReport {
+        title: "关于今冬供暖问题的舆情专报".into(),
+        keywords: vec!["暖气".into(), "供暖".into()],
+        category: None,
+        from: Some("2026-11-08".parse().expect("a day")),
+        to: Some("2026-11-14".parse().expect("a day")),
+        commentary: Some("建议热力公司对老旧管网开展排查。".into()),
+    };
+    let issued = supervisor
+        .issue_special_report(&new, Some("heating-1"))
+        .await
+        .expect("issued");
+    assert_eq!(
+        (issued.year, issued.issue, issued.heading.clone()),
+        (this_year(), 1, format!("舆情专报 {}年第1期", this_year()))
+    );
+    assert_eq!(issued.issued_by, "supervisor-b");
+    assert_eq!(issued.report.received, 5);
+    assert_eq!(issued.report.summary, report.summary.clone());
+    let again = supervisor
+        .issue_special_report(&new, Some("heating-1"))
+        .await
+        .expect("the same issue");
+    assert_eq!(again, issued);
+    let reused = supervisor
+        .issue_special_report(
+            &NewSpecialReport {
+                title: "另一期".into(),
+                ..new.clone()
+            },
+            Some("heating-1"),
+        )
+        .await
+        .expect_err("another request under the key");
+    assert_eq!(
+        (reused.status(), reused.code()),
+        (Some(409), Some("idempotency_key_reused"))
+    );
+    let second = supervisor
+        .issue_special_report(
+            &NewSpecialReport {
+                title: "关于城市照明的舆情专报".into(),
+                keywords: vec!["路灯".into()],
+                commentary: None,
+                ..new.clone()
+            },
+            None,
+        )
+        .await
+        .expect("the next issue");
+    assert_eq!(second.issue, 2);
+
+    // Kept as issued: a request filed in the span afterwards does not change the issue.
+    filed(
+        &platform,
+        "citizen-11",
+        &heating("暖气漏水", "暖气漏水。", "yicheng"),
+        "2026-11-09 10:00+08",
+    )
+    .await;
+    let kept = leader.special_report(issued.id).await.expect("the issue");
+    assert_eq!(kept, issued);
+    assert_eq!(leader.topic_report(&week).await.expect("now").received, 6);
+    let list = leader.special_reports().await.expect("the list");
+    let listed: Vec<(i64, &str, i64)> = list
+        .items
+        .iter()
+        .map(|s| (s.id, s.title.as_str(), s.received))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (second.id, "关于城市照明的舆情专报", 2),
+            (issued.id, "关于今冬供暖问题的舆情专报", 5)
+        ]
+    );
+    assert_eq!(list.items[1].keywords, ["暖气", "供暖"]);
+
+    // The leader heard of both issues, once each; the supervisor who issued them did not.
+    let heard = leader.notifications(None, false).await.expect("inbox");
+    let special: Vec<&str> = heard
+        .items
+        .iter()
+        .filter(|n| n.kind == "special_report")
+        .map(|n| n.body.as_str())
+        .collect();
+    assert_eq!(special.len(), 2, "{special:?}");
+    assert!(
+        special[1]
+            == format!(
+                "舆情专报 {}年第1期《关于今冬供暖问题的舆情专报》已印发，请查阅。",
+                this_year()
+            ),
+        "{}",
+        special[1]
+    );
+    let own = supervisor.notifications(None, false).await.expect("inbox");
+    assert!(own.items.iter().all(|n| n.kind != "special_report"));
+    let audit = platform
+        .client("admin-1", "admin")
+        .audit_log(Some("special_report_issued"))
+        .await
+        .expect("the audit log");
+    let logged: Vec<(&str, Option<String>)> = audit
+        .items
+        .iter()
+        .map(|entry| (entry.actor.as_str(), entry.target.clone()))
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("supervisor-b", Some(second.id.to_string())),
+            ("supervisor-b", Some(issued.id.to_string()))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn topic_reports_and_special_reports_refuse_bad_questions_and_other_roles() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let long_ago = "2020-01-01";
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    let eleven = (1..=11)
+        .map(|n| format!("词{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let too_long = "长".repeat(21);
+    for (query, field, code) in [
+        (vec![("from", "2026-11-01")], "keywords", "topic_required"),
+        (vec![("keywords", "，、")], "keywords", "topic_required"),
+        (
+            vec![("keywords", eleven.as_str())],
+            "keywords",
+            "invalid_length",
+        ),
+        (
+            vec![("keywords", too_long.as_str())],
+            "keywords",
+            "invalid_length",
+        ),
+        (
+            vec![("category", "no-such-category")],
+            "category",
+            "unknown",
+        ),
+        (
+            vec![
+                ("keywords", "暖气"),
+                ("from", "2026-11-10"),
+                ("to", "2026-11-01"),
+            ],
+            "from",
+            "after_to",
+        ),
+        (
+            vec![
+                ("keywords", "暖气"),
+                ("from", long_ago),
+                ("to", "2026-11-01"),
+            ],
+            "from",
+            "span_too_long",
+        ),
+        (
+            vec![("keywords", "暖气"), ("to", tomorrow.as_str())],
+            "to",
+            "in_future",
+        ),
+        (
+            vec![("keywords", "暖气"), ("from", "11/01/2026")],
+            "from",
+            "invalid_date",
+        ),
+    ] {
+        let error = supervisor.topic_report(&query).await.expect_err("refused");
+        assert_eq!(
+            refusal(&error),
+            (Some(422), vec![(field.to_owned(), code.to_owned())]),
+            "{query:?}"
+        );
+    }
+    let new = NewSpecialReport {
+        title: "关于供暖问题的舆情专报".into(),
+        keywords: vec!["暖气".into()],
+        category: None,
+        from: Some("2026-11-01".parse().expect("a day")),
+        to: Some("2026-11-07".parse().expect("a day")),
+        commentary: None,
+    };
+    for (bad, field, code) in [
+        (
+            NewSpecialReport {
+                title: " ".into(),
+                ..new.clone()
+            },
+            "title",
+            "invalid_length",
+        ),
+        (
+            NewSpecialReport {
+                commentary: Some("析".repeat(2001)),
+                ..new.clone()
+            },
+            "commentary",
+            "too_long",
+        ),
+        (
+            NewSpecialReport {
+                keywords: Vec::new(),
+                ..new.clone()
+            },
+            "keywords",
+            "topic_required",
+        ),
+    ] {
+        let error = supervisor
+            .issue_special_report(&bad, None)
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            refusal(&error),
+            (Some(422), vec![(field.to_owned(), code.to_owned())])
+        );
+    }
+    let error = supervisor
+        .issue_special_report(&new, Some("a key with spaces"))
+        .await
+        .expect_err("a bad key");
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(400), Some("invalid_idempotency_key"))
+    );
+    let http = reqwest::Client::new();
+    for (body, status, code) in [
+        (r#"{"title": "专报", "#, 400, "malformed_json"),
+        (
+            r#"{"title": "专报", "keywords": ["暖气"], "from": 20261101, "to": "2026-11-07"}"#,
+            422,
+            "validation_failed",
+        ),
+    ] {
+        let answer = http
+            .post(platform.url("/api/v1/admin/special-reports"))
+            .bearer_auth(platform.keys.token("supervisor-1", "supervisor"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(answer.status(), status, "{body}");
+        let envelope: mobile_api::ErrorEnvelope = answer.json().await.expect("an envelope");
+        assert_eq!(envelope.error.code, code, "{body}");
+    }
+    assert!(
+        supervisor
+            .special_reports()
+            .await
+            .expect("none")
+            .items
+            .is_empty(),
+        "nothing half-written"
+    );
+    for id in ["abc", "999"] {
+        let missing = http
+            .get(platform.url(&format!("/api/v1/supervision/special-reports/{id}")))
+            .bearer_auth(platform.keys.token("leader-1", "leader"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(missing.status(), 404, "{id}");
+    }
+    // Citizens and agencies do not read them; operators and leaders read but do not issue.
+    for client in [
+        platform.client("citizen-1", "citizen"),
+        platform.agency_client("urban-a", URBAN),
+    ] {
+        let error = client
+            .topic_report(&[("keywords", "暖气")])
+            .await
+            .expect_err("not theirs");
+        assert_eq!(error.status(), Some(403));
+    }
+    for role in ["operator", "leader"] {
+        let client = platform.client(&format!("{role}-1"), role);
+        client
+            .topic_report(&[("keywords", "暖气")])
+            .await
+            .expect("they read it");
+        let error = client
+            .issue_special_report(&new, None)
+            .await
+            .expect_err("not theirs to issue");
+        assert_eq!(error.status(), Some(403), "{role}");
+    }
+}
