@@ -1569,6 +1569,20 @@ fn measure(
                 ratio: format!("{:.2}", theirs / ours),
                 target: "context (no target yet)",
             });
+            step(&format!(
+                "the topic report: the last 30 days over {orders} orders, against pgbench"
+            ));
+            let topic = runtime.block_on(topic_report(database_url, address, &supervisor))?;
+            rows.push(Row {
+                what: format!(
+                    "topic report, the last 30 days, every request on it ({orders} orders, {} on it)",
+                    topic.received
+                ),
+                ours: format!("{:.0} ms (median of {REPORT_RUNS})", topic.ours),
+                baseline: format!("pgbench, same statements: {:.0} ms", topic.theirs),
+                ratio: format!("{:.2}", topic.theirs / topic.ours),
+                target: "context (no target yet)",
+            });
         }
         // How filing and tracking grow with the data: again, over the report's history.
         let scale = format!(", over {seeded} seeded orders");
@@ -1745,7 +1759,7 @@ async fn report_at_scale(
     Ok((ours, theirs, in_month))
 }
 
-/// A timed period report, and what it covered.
+/// A timed report, and how many requests it covered.
 struct MonthReport {
     ours: f64,
     theirs: f64,
@@ -1824,6 +1838,58 @@ async fn hotspots(
     );
     let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
     Ok((ours, theirs))
+}
+
+/// Times the topic report of the last 30 days on the keyword every seeded order holds (`路灯`,
+/// the worst case: every request of the span is on the topic, rated or not, and named or not as
+/// a case) through `GET /api/v1/supervision/topic-report`, and its statements under pgbench
+/// (`oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`); medians in ms.
+async fn topic_report(
+    database_url: &str,
+    address: SocketAddr,
+    supervisor: &str,
+) -> anyhow::Result<MonthReport> {
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let from = today - chrono::TimeDelta::days(29);
+    // (No single colons: pgbench would take `:00` for a variable.)
+    let midnight =
+        |day: chrono::NaiveDate| format!("('{day}'::date::timestamp at time zone 'Asia/Shanghai')");
+    let client = mobile_api::client::Client::new(format!("http://{address}"))
+        .with_token(supervisor.to_owned());
+    let mut received = 0;
+    let ours = median_ms(REPORT_RUNS, async || {
+        received = client.topic_report(&[("keywords", "路灯")]).await?.received;
+        Ok(())
+    })
+    .await?;
+    let (before, start, end) = (
+        midnight(from - chrono::TimeDelta::days(30)),
+        midnight(from),
+        midnight(today + chrono::TimeDelta::days(1)),
+    );
+    let on_topic = |statement: &str, first: &str| {
+        statement
+            .replace("$1", first)
+            .replace("$2", &start)
+            .replace("$3", &end)
+            .replace("$4", "array['路灯']")
+            .replace("$5", "null")
+    };
+    let script = format!(
+        "{};\n{};\n{};\n{};\n",
+        on_topic(&order_store::oversight::TOPIC, &before),
+        on_topic(&order_store::oversight::TOPIC_CASES, "10"),
+        order_store::oversight::RECEIVED_ALL
+            .replace("$1", &start)
+            .replace("$2", &end),
+        order_store::oversight::ALL_NAMES,
+    );
+    let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
+    Ok(MonthReport {
+        ours,
+        theirs,
+        received,
+    })
 }
 
 /// Times the supervision board by agency (`GET /api/v1/supervision/board`) and its statements
@@ -2274,7 +2340,10 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          under pgbench. The hot-spot rows time `GET /api/v1/supervision/hotspots?days=30` (by grid; one seeded \
          order in three is in one of the demo grids downtown): the requests of the last 30 days and the 30 before \
          by place and category, and the open orders by place through their partial index; the baseline runs \
-         `order_store::oversight::places_sql` under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
+         `order_store::oversight::places_sql` under pgbench. The topic-report rows time \
+         `GET /api/v1/supervision/topic-report?keywords=路灯` (the last 30 days; every seeded order holds the word, so \
+         every request of the span is on the topic: the worst case), the baseline its four statements \
+         (`order_store::oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
