@@ -302,10 +302,8 @@ impl Tally {
             let (current, n) = (counted.current, counted.n);
             let add = |counts: &mut (i64, i64)| counted.add_to(counts);
             let key = |column: &str| row.get::<String>(column);
-            if let Some(day) = key("day") {
+            if let Some(day) = row.get::<NaiveDate>("day") {
                 if current {
-                    let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                        .map_err(|e| ApiError::Internal(format!("a day {day}: {e}")))?;
                     *tally.daily.entry(day).or_default() += n;
                 }
             } else if let Some(channel) = key("channel") {
