@@ -453,6 +453,77 @@ async fn citizens_without_the_app_hear_by_wechat_and_by_sms_when_consent_is_used
 }
 
 #[tokio::test]
+async fn citizens_texts_wait_for_the_end_of_their_quiet_hours_while_staff_pushes_go_at_once() {
+    let platform = with_quiet_hours("0-24").await;
+    platform
+        .client("admin-1", "admin")
+        .set_notification_template(
+            "citizen_accepted",
+            &SetNotificationTemplate {
+                title: "诉求已受理".into(),
+                body: "您的诉求（{tracking_number}）已受理。".into(),
+                wechat_template_id: None,
+                sms_template: Some(fakes::sms::notice_template(fakes::sms::Provider::Aliyun)),
+                fallback: true,
+            },
+        )
+        .await
+        .expect("template");
+    staff_with_phone(&platform, "urban-quiet", "fcm", "fcm-token-urban-quiet").await;
+    // An operator files a caller's request: the caller, who has no app, would get a text.
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    let filed = platform
+        .client("operator-1", "operator")
+        .create_request(&call, None)
+        .await
+        .expect("filed");
+    platform
+        .client("operator-1", "operator")
+        .act(
+            &filed.tracking_number,
+            "dispatch",
+            &OrderAction {
+                agency: Some(URBAN.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("dispatched");
+    eventually(
+        &platform,
+        "the agency's push goes out at once",
+        async || {
+            platform
+                .fcm
+                .delivered()
+                .iter()
+                .any(|p| p.token == "fcm-token-urban-quiet")
+        },
+    )
+    .await;
+    // The text waits, its attempt not counted, until the quiet hours end: midnight, China time.
+    let next_midnight = {
+        let china = chrono::Utc::now() + chrono::Duration::hours(8);
+        let midnight = (china.date_naive() + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight");
+        (midnight - chrono::Duration::hours(8)).and_utc()
+    };
+    eventually(&platform, "the text is put off", async || {
+        let held: Vec<(String, i32, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "select status, attempts, next_attempt_at from notification_deliveries where channel = 'sms'",
+        )
+        .fetch_all(&platform.db)
+        .await
+        .expect("the text");
+        held == [("pending".to_owned(), 0, next_midnight)]
+    })
+    .await;
+    assert!(platform.sms.delivered().is_empty(), "no text at night");
+}
+
+#[tokio::test]
 async fn dead_letters_are_seen_and_requeued_by_supervisors() {
     let platform = Platform::start_with(Options {
         variables: vec![("SPIN_VARIABLE_NOTIFY_MAX_ATTEMPTS", "2".into())],

@@ -35,18 +35,27 @@ const IN_FLIGHT: usize = 16;
 /// A run stops claiming after this long, well inside the runtime's request limit.
 const BUDGET: Duration = Duration::from_secs(5);
 
+/// Claims up to `$1` due deliveries for `$2` seconds. While `$3` is not null (the citizens' quiet
+/// hours, until `$3`), the due SMS and WeChat messages — citizens', who have no app — are put off
+/// until then instead, their attempt not counted: a text does not wake anyone at night.
 const CLAIM: &str = "\
 with due as ( \
     select delivery_id from notification_deliveries \
     where status = 'pending' and next_attempt_at <= now() \
     order by next_attempt_at limit $1 \
-    for update skip locked) \
+    for update skip locked), \
+held as ( \
+    update notification_deliveries d set next_attempt_at = $3 \
+    from due where d.delivery_id = due.delivery_id and $3::timestamptz is not null \
+      and d.channel in ('sms', 'wechat') \
+    returning d.delivery_id) \
 update notification_deliveries d \
 set attempts = d.attempts + 1, \
     next_attempt_at = now() + make_interval(secs => $2), \
     claimed_until = now() + make_interval(secs => $2) \
 from due, notifications n, notification_templates t \
 where d.delivery_id = due.delivery_id and n.notification_id = d.notification_id and t.kind = n.kind \
+  and not exists (select 1 from held h where h.delivery_id = d.delivery_id) \
 returning d.delivery_id, d.channel, d.address, d.device_id, d.attempts, d.dedupe_key, \
     n.notification_id, n.kind, n.title, n.body, n.work_order_id, \
     (select o.tracking_number from work_orders o where o.work_order_id = n.work_order_id) as tracking_number, \
@@ -89,6 +98,8 @@ struct Settings {
     backoff_seconds: u64,
     /// How long a claimed row is ours before another instance may take it.
     lease_seconds: i64,
+    /// `citizen_quiet_hours`, e.g. `21-8`.
+    quiet_hours: String,
 }
 
 impl Settings {
@@ -97,6 +108,9 @@ impl Settings {
             max_attempts: api_plumbing::number_variable("notify_max_attempts", 8, 1).await,
             backoff_seconds: api_plumbing::number_variable("notify_backoff_seconds", 10, 1).await,
             lease_seconds: api_plumbing::number_variable("notify_lease_seconds", 120, 1).await,
+            quiet_hours: api_plumbing::variable("citizen_quiet_hours")
+                .await
+                .unwrap_or_default(),
         }
     }
 }
@@ -108,10 +122,15 @@ pub async fn run() -> Result<Reply, ApiError> {
     let mut totals = Totals::default();
     let mut drained = false;
     while started.elapsed() < BUDGET {
+        let quiet_until = quiet_until(&settings.quiet_hours, chrono::Utc::now());
         let rows = db
             .query(
                 CLAIM,
-                [BATCH.into(), (settings.lease_seconds as f64).into()],
+                [
+                    BATCH.into(),
+                    (settings.lease_seconds as f64).into(),
+                    order_store::time(quiet_until),
+                ],
             )
             .await?
             .collect()
@@ -195,8 +214,7 @@ pub async fn remind_to_rate() -> Result<Reply, ApiError> {
     let quiet = api_plumbing::variable("citizen_quiet_hours")
         .await
         .unwrap_or_default();
-    let china_hour = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).hour();
-    if quiet_at(&quiet, china_hour) {
+    if quiet_until(&quiet, chrono::Utc::now()).is_some() {
         return Ok(reply_with(
             StatusCode::OK,
             &serde_json::json!({ "status": "quiet hours" }),
@@ -209,23 +227,43 @@ pub async fn remind_to_rate() -> Result<Reply, ApiError> {
     Ok(swept())
 }
 
-/// Whether `hour` (0–23) falls in `quiet`, written `21-8` (from 21:00 up to 08:00, across
-/// midnight) or `12-14`; empty, or anything else, is never quiet.
+/// The quiet hours `quiet` as (from, to) hours, written `21-8` (from 21:00 up to 08:00, across
+/// midnight) or `12-14`; none for empty, `none` or anything else.
+fn quiet_hours(quiet: &str) -> Option<(u32, u32)> {
+    let (from, to) = quiet.trim().split_once('-')?;
+    let (from, to) = (
+        from.trim().parse::<u32>().ok()?,
+        to.trim().parse::<u32>().ok()?,
+    );
+    (from <= 24 && to <= 24 && from != to).then_some((from, to))
+}
+
+/// Whether `hour` (0–23, China time) falls in the quiet hours `quiet`.
 fn quiet_at(quiet: &str, hour: u32) -> bool {
-    let Some((from, to)) = quiet.trim().split_once('-') else {
-        return false;
-    };
-    let (Ok(from), Ok(to)) = (from.trim().parse::<u32>(), to.trim().parse::<u32>()) else {
-        return false;
-    };
-    if from > 24 || to > 24 {
-        return false;
+    match quiet_hours(quiet) {
+        Some((from, to)) if from < to => (from..to).contains(&hour),
+        Some((from, to)) => hour >= from || hour < to,
+        None => false,
     }
-    if from <= to {
-        (from..to).contains(&hour)
-    } else {
-        hour >= from || hour < to
+}
+
+/// If `now` falls in the quiet hours `quiet` (China time), when they end: the next `to` o'clock
+/// (for `0-24`, quiet all day, the next midnight).
+fn quiet_until(
+    quiet: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let china = now + chrono::TimeDelta::hours(8);
+    if !quiet_at(quiet, china.hour()) {
+        return None;
     }
+    let (_, to) = quiet_hours(quiet)?;
+    let mut end =
+        china.date_naive().and_hms_opt(0, 0, 0)? + chrono::TimeDelta::hours(i64::from(to));
+    if end <= china.naive_utc() {
+        end += chrono::TimeDelta::days(1);
+    }
+    Some((end - chrono::TimeDelta::hours(8)).and_utc())
 }
 
 async fn send(delivery: &Claimed) -> Outcome {
@@ -390,7 +428,32 @@ async fn drop_address(db: &Connection, delivery: &Claimed, error: &str) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::quiet_at;
+    use super::{quiet_at, quiet_until};
+
+    fn utc(s: &str) -> chrono::DateTime<chrono::Utc> {
+        s.parse().expect("a time")
+    }
+
+    #[test]
+    fn quiet_hours_end_at_the_next_end_hour_china_time() {
+        // 23:30 and 03:00 China time: quiet until 08:00 China time, 00:00 UTC.
+        assert_eq!(
+            quiet_until("21-8", utc("2026-12-02T15:30:00Z")),
+            Some(utc("2026-12-03T00:00:00Z"))
+        );
+        assert_eq!(
+            quiet_until("21-8", utc("2026-12-02T19:00:00Z")),
+            Some(utc("2026-12-03T00:00:00Z"))
+        );
+        // 09:00 China time: not quiet.
+        assert_eq!(quiet_until("21-8", utc("2026-12-03T01:00:00Z")), None);
+        // Quiet all day: until the next midnight, China time.
+        assert_eq!(
+            quiet_until("0-24", utc("2026-12-03T01:00:00Z")),
+            Some(utc("2026-12-03T16:00:00Z"))
+        );
+        assert_eq!(quiet_until("none", utc("2026-12-02T15:30:00Z")), None);
+    }
 
     #[test]
     fn quiet_hours_run_across_midnight_or_within_a_day() {
@@ -399,7 +462,7 @@ mod tests {
         assert!(!night(8) && !night(12) && !night(20));
         assert!(quiet_at("12-14", 12) && quiet_at("12-14", 13) && !quiet_at("12-14", 14));
         assert!(quiet_at("0-24", 0) && quiet_at("0-24", 23));
-        for never in ["", "none", "21", "21-x", "25-3"] {
+        for never in ["", "none", "21", "21-x", "25-3", "8-8"] {
             assert!((0..24).all(|hour| !quiet_at(never, hour)), "{never}");
         }
     }
