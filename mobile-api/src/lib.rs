@@ -1122,6 +1122,14 @@ pub struct PeriodReport {
     /// Received in the period before, of the same length.
     pub received_before: i64,
     pub outcomes: ReceivedOutcomes,
+    /// Of those closed by the centre, answered from the knowledge base (知识库直接解答).
+    pub answered_from_knowledge: i64,
+    /// Of the period's requests, those a leader took on an answering day (领导接听日).
+    pub on_leader_days: i64,
+    /// Orders that came under key supervision (重点督办) in the period, whenever filed.
+    pub key_supervised: i64,
+    /// The same in the period before.
+    pub key_supervised_before: i64,
     /// By channel, most first.
     pub by_channel: Vec<ReportCount>,
     /// The top-level categories citizens raised most (at most five), most first: the hot issues.

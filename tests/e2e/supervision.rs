@@ -438,6 +438,95 @@ async fn period_reports_count_what_came_in_what_became_of_it_and_the_figures() {
 }
 
 #[tokio::test]
+async fn the_days_report_counts_knowledge_answers_leader_day_calls_and_key_supervision() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let operator = platform.client("operator-1", "operator");
+    let article = supervisor
+        .create_knowledge_article(&mobile_api::KnowledgeArticleInput {
+            title: "社保卡丢失如何补办".into(),
+            answer: "请先拨打 12333 挂失，再携带身份证到社保卡服务网点补办。".into(),
+            category: Some("social".into()),
+            agency: None,
+            keywords: vec!["社保卡".into()],
+        })
+        .await
+        .expect("an article");
+    let day = supervisor
+        .schedule_leader_day(&leader_day(
+            chrono::Duration::hours(-1),
+            chrono::Duration::hours(4),
+            "市长",
+        ))
+        .await
+        .expect("today's");
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    // Answered from the knowledge base; taken by the mayor; one an agency holds, pressed hard.
+    let answered = operator
+        .create_request(&call, None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    operator
+        .act(
+            &answered,
+            "close_direct",
+            &OrderAction {
+                article: Some(article.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("answered from the article");
+    operator
+        .create_request(
+            &mobile_api::CreateRequest {
+                leader_day: Some(day.id),
+                ..call.clone()
+            },
+            None,
+        )
+        .await
+        .expect("the mayor's call");
+    let pressed = held_by(&platform, "citizen-1", URBAN, "now() + interval '1 day'").await;
+    supervisor
+        .act(&pressed, "key_supervise", &note("群众反映强烈"))
+        .await
+        .expect("key supervision");
+
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .date_naive()
+        .to_string();
+    let report = supervisor
+        .period_report(&[("period", "day"), ("date", today.as_str())])
+        .await
+        .expect("today's report");
+    assert_eq!(
+        (
+            report.received,
+            report.outcomes.closed_by_centre,
+            report.answered_from_knowledge,
+            report.on_leader_days,
+            report.key_supervised,
+            report.key_supervised_before
+        ),
+        (3, 1, 1, 1, 1, 0)
+    );
+    for said in [
+        "其中中心直接办结 1 件（知识库解答 1 件），",
+        "领导接听日受理 1 件。",
+        "本日新列入重点督办 1 件（前一日 0 件）。",
+    ] {
+        assert!(
+            report.summary.contains(said),
+            "{said} in {}",
+            report.summary
+        );
+    }
+}
+
+#[tokio::test]
 async fn period_reports_refuse_bad_periods_and_dates() {
     let platform = Platform::start().await;
     let leader = platform.client("leader-1", "leader");

@@ -145,10 +145,22 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         period.end().into(),
     ];
     let received = db
-        .query(order_store::oversight::RECEIVED, bounds)
+        .query(order_store::oversight::RECEIVED, bounds.clone())
         .await?
         .collect()
         .await?;
+    let key_supervised = db
+        .query(order_store::oversight::KEY_SUPERVISED, bounds)
+        .await?
+        .collect()
+        .await?;
+    let key_supervised = |column: &str| -> Result<i64, ApiError> {
+        Ok(key_supervised
+            .first()
+            .map(|row| required::<i64>(row, column))
+            .transpose()?
+            .unwrap_or(0))
+    };
     let names = db
         .query(order_store::oversight::GROUP_NAMES, [])
         .await?
@@ -181,6 +193,10 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         received: tally.received.0,
         received_before: tally.received.1,
         outcomes: tally.outcomes,
+        answered_from_knowledge: tally.from_knowledge,
+        on_leader_days: tally.on_leader_days,
+        key_supervised: key_supervised("current")?,
+        key_supervised_before: key_supervised("before")?,
         by_channel,
         top_categories,
         top_districts,
@@ -224,6 +240,9 @@ struct Tally {
     categories: BTreeMap<String, (i64, i64)>,
     districts: BTreeMap<String, (i64, i64)>,
     outcomes: ReceivedOutcomes,
+    /// Of this period's, answered from the knowledge base, and taken on leader answering days.
+    from_knowledge: i64,
+    on_leader_days: i64,
 }
 
 impl Tally {
@@ -246,6 +265,8 @@ impl Tally {
             if current {
                 let status: String = required(row, "status")?;
                 count_outcome(&mut tally.outcomes, &status, n);
+                tally.from_knowledge += required::<i64>(row, "from_knowledge")?;
+                tally.on_leader_days += required::<i64>(row, "on_leader_days")?;
             }
         }
         Ok(tally)
@@ -374,9 +395,14 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
                 report.received_before
             )
         };
+        let from_knowledge = if report.answered_from_knowledge > 0 {
+            format!("（知识库解答 {} 件）", report.answered_from_knowledge)
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
             "全市 12345 热线共受理群众诉求 {} 件，{compared}。\
-             按渠道：{}。其中中心直接办结 {} 件，合并重复诉求 {} 件，待派单 {} 件，\
+             按渠道：{}。其中中心直接办结 {} 件{from_knowledge}，合并重复诉求 {} 件，待派单 {} 件，\
              承办单位办理中 {} 件，已答复 {} 件。诉求较多的类别：{}；诉求较多的区县：{}。",
             report.received,
             listed(&report.by_channel, false),
@@ -387,6 +413,15 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
             o.answered,
             listed(&report.top_categories, true),
             listed(&report.top_districts, false),
+        ));
+        if report.on_leader_days > 0 {
+            text.push_str(&format!("领导接听日受理 {} 件。", report.on_leader_days));
+        }
+    }
+    if report.key_supervised > 0 || report.key_supervised_before > 0 {
+        text.push_str(&format!(
+            "{this}新列入重点督办 {} 件（{before} {} 件）。",
+            report.key_supervised, report.key_supervised_before
         ));
     }
     let k: &KpiGroup = &report.kpis;

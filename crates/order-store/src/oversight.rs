@@ -42,10 +42,14 @@ pub const GROUP_NAMES: &str = "select 'category' as kind, category_id as code, n
      where parent_id is null union all select 'district', district_id, name from districts";
 
 /// The requests filed in [$1, $3), counted by whether they are of the period [$2, $3)
-/// (`current`), channel, top-level category, district (`unknown` for none) and status (`n`).
+/// (`current`), channel, top-level category, district (`unknown` for none) and status (`n`);
+/// of them, those answered from the knowledge base (`from_knowledge`) and those a leader took on
+/// an answering day (`on_leader_days`).
 pub const RECEIVED: &str = "select o.created_at >= $2 as current, o.channel, \
         coalesce(c.parent_id, c.category_id) as category, \
-        coalesce(o.district_id, 'unknown') as district, o.status, count(*) as n \
+        coalesce(o.district_id, 'unknown') as district, o.status, count(*) as n, \
+        count(*) filter (where o.answered_from_article is not null) as from_knowledge, \
+        count(*) filter (where o.leader_day_id is not null) as on_leader_days \
      from work_orders o join categories c on c.category_id = o.category_id \
      where o.created_at >= $1 and o.created_at < $3 \
      group by 1, 2, 3, 4, 5";
@@ -112,6 +116,12 @@ pub static TOPIC_CASES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
          order by citizens desc, o.created_at desc, o.work_order_id limit $1"
     )
 });
+
+/// The orders that came under key supervision (重点督办) in [$2, $3) (`current`) and in [$1, $2)
+/// (`before`), through the partial index of the orders under it by when.
+pub const KEY_SUPERVISED: &str = "select count(*) filter (where o.key_supervised_at >= $2) as current, \
+        count(*) filter (where o.key_supervised_at < $2) as before \
+     from work_orders o where o.key_supervised_at >= $1 and o.key_supervised_at < $3";
 
 /// At most this many categories are named for each place: its hot issues.
 pub const TOP_CATEGORIES_A_PLACE: i64 = 3;
