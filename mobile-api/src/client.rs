@@ -330,6 +330,12 @@ impl Client {
         self.post_json("/api/v1/admin/leader-days", day).await
     }
 
+    /// `POST /api/v1/admin/leader-days/{id}/cancel` (supervisors and administrators).
+    pub async fn cancel_leader_day(&self, id: i64) -> Result<crate::LeaderDay, ClientError> {
+        let path = format!("/api/v1/admin/leader-days/{id}/cancel");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
     /// `GET /api/v1/supervision/topic-report`, with e.g. `("keywords", "供暖,暖气")`,
     /// `("from", "2026-11-01")`, `("to", "2026-11-30")`, `("category", "urban")`.
     pub async fn topic_report(

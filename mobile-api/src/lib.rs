@@ -1323,8 +1323,12 @@ pub struct LeaderDay {
     pub starts_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub ends_at: chrono::DateTime<chrono::Utc>,
-    /// Under way now: operators may name it when filing.
+    /// Under way now (and not cancelled): operators may name it when filing.
     pub active: bool,
+    /// When it was cancelled, and by whom, if it was.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub cancelled_by: Option<String>,
     /// Requests its leader took.
     pub received: i64,
     pub outcomes: ReceivedOutcomes,
@@ -1533,4 +1537,6 @@ pub mod codes {
     pub const RATING_WINDOW_CLOSED: &str = "rating_window_closed";
     /// A dead-letter re-queue of a delivery that is not dead.
     pub const NOT_DEAD: &str = "not_dead";
+    /// Cancelling a leader answering day that is over or that calls name.
+    pub const LEADER_DAY_IN_USE: &str = "leader_day_in_use";
 }

@@ -1544,6 +1544,30 @@ impl ApiDoc {
             ),
         );
 
+        doc.paths.add_path_operation(
+            "/api/v1/admin/leader-days/{id}/cancel",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("cancelLeaderDay"))
+                    .summary(Some("Cancel a leader answering day before it ends, while no call names it (supervisors and administrators); logged"))
+                    .description(Some(
+                        "The day stays on the list with `cancelled_at`; operators can no longer name it. Cancelling a \
+                         cancelled day again answers it as it is.",
+                    ))
+                    .parameter(named_path("id", "The day's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The day, cancelled", "LeaderDay"))
+                                .response("404", error("No such day (`not_found`)"))
+                                .response("409", error("The day is over, or calls name it (`leader_day_in_use`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+
         let hotspot_parameters = |operation: OperationBuilder| {
             operation
                 .parameter(query(

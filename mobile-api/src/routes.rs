@@ -183,6 +183,12 @@ pub const ROUTES: &[Route] = &[
         OVERSIGHT,
     ),
     route(
+        "POST",
+        "/api/v1/admin/leader-days/{}/cancel",
+        "supervision",
+        OVERSIGHT,
+    ),
+    route(
         "GET",
         "/api/v1/supervision/topic-report",
         "supervision",

@@ -593,6 +593,7 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         | "/api/v1/admin/knowledge/{}/retire" => Scope::Other,
         // Knowledge-base articles are the same for everyone signed in.
         "/api/v1/knowledge/{}" => Scope::Other,
+        "/api/v1/admin/leader-days/{}/cancel" => Scope::Other,
         // Special reports are the same for everyone who watches over orders.
         "/api/v1/supervision/special-reports/{}" => Scope::Other,
         // A person's own notifications and devices: someone else's are 404 (tests/e2e/notifications.rs).

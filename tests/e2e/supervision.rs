@@ -887,6 +887,40 @@ async fn calls_a_leader_took_on_their_answering_day_are_followed_up_with_priorit
         .create_request(&call, None)
         .await
         .expect("an ordinary call");
+    // The caller reads that a leader took the call; the staff read which leader.
+    let said: Vec<(&str, &str)> = taken
+        .timeline
+        .iter()
+        .map(|t| (t.event.as_str(), t.description.as_str()))
+        .collect();
+    assert_eq!(
+        said[..2],
+        [
+            ("received", "您的诉求已受理，我们会尽快派给承办单位"),
+            (
+                "taken_by_leader",
+                "您的来电在领导接听日由领导亲自受理，将优先跟进办理"
+            )
+        ]
+    );
+    let history = operator
+        .order(&taken.tracking_number)
+        .await
+        .expect("the staff view")
+        .history;
+    assert!(
+        history
+            .iter()
+            .any(|h| h.event == "taken_by_leader" && h.note.as_deref() == Some("市长王明")),
+        "{history:?}"
+    );
+    assert!(
+        ordinary
+            .timeline
+            .iter()
+            .all(|t| t.event != "taken_by_leader"),
+        "an ordinary call says nothing of leaders"
+    );
     for (who, request, field_code) in [
         (
             &operator,
@@ -970,6 +1004,125 @@ async fn calls_a_leader_took_on_their_answering_day_are_followed_up_with_priorit
         .find(|d| d.id == next_week.id)
         .expect("next week's");
     assert_eq!((empty.received, empty.overdue), (0, 0));
+}
+
+#[tokio::test]
+async fn a_leader_day_is_cancelled_before_it_ends_while_no_call_names_it() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let operator = platform.client("operator-1", "operator");
+    let hour = chrono::Duration::hours(1);
+    let mut days = Vec::new();
+    for (starts_in, title) in [
+        (chrono::Duration::days(7), "市长"),
+        (-hour, "副市长"),
+        (-hour, "市住房和城乡建设局局长"),
+        (hour, "西平县县长"),
+    ] {
+        days.push(
+            supervisor
+                .schedule_leader_day(&leader_day(starts_in, hour * 4, title))
+                .await
+                .expect("scheduled"),
+        );
+    }
+    let (next_week, named, unnamed, over) = (&days[0], &days[1], &days[2], &days[3]);
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    let on_day = |day: i64| mobile_api::CreateRequest {
+        leader_day: Some(day),
+        ..call.clone()
+    };
+    operator
+        .create_request(&on_day(named.id), None)
+        .await
+        .expect("a call the deputy mayor took");
+    // The county head's day has passed, as time would have it.
+    sqlx::query(
+        "update leader_days set starts_at = now() - interval '1 day', ends_at = now() - interval '20 hours' \
+         where leader_day_id = $1",
+    )
+    .bind(over.id)
+    .execute(&platform.db)
+    .await
+    .expect("over");
+
+    let cancelled = supervisor
+        .cancel_leader_day(next_week.id)
+        .await
+        .expect("cancelled");
+    assert_eq!(cancelled.cancelled_by.as_deref(), Some("supervisor-1"));
+    assert!(cancelled.cancelled_at.is_some() && !cancelled.active);
+    let again = supervisor
+        .cancel_leader_day(next_week.id)
+        .await
+        .expect("cancelled already");
+    assert_eq!(again, cancelled, "a retry answers it as it is");
+    let now_cancelled = supervisor
+        .cancel_leader_day(unnamed.id)
+        .await
+        .expect("cancelled while under way");
+    assert!(!now_cancelled.active);
+    let error = operator
+        .create_request(&on_day(unnamed.id), None)
+        .await
+        .expect_err("no longer named");
+    assert_eq!(error.status(), Some(422));
+    for day in [named, over] {
+        let error = supervisor
+            .cancel_leader_day(day.id)
+            .await
+            .expect_err("in use or over");
+        assert_eq!(
+            (error.status(), error.code()),
+            (Some(409), Some("leader_day_in_use")),
+            "{}",
+            day.leader_title
+        );
+    }
+    assert_eq!(
+        supervisor
+            .cancel_leader_day(424242)
+            .await
+            .expect_err("no such day")
+            .status(),
+        Some(404)
+    );
+    assert_eq!(
+        operator
+            .cancel_leader_day(named.id)
+            .await
+            .expect_err("not the operators' call")
+            .status(),
+        Some(403)
+    );
+    let listed: Vec<(i64, bool)> = supervisor
+        .leader_days()
+        .await
+        .expect("the days")
+        .items
+        .iter()
+        .map(|d| (d.id, d.cancelled_at.is_some()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (next_week.id, true),
+            (unnamed.id, true),
+            (named.id, false),
+            (over.id, false)
+        ]
+    );
+    let audit = platform
+        .client("admin-1", "admin")
+        .audit_log(Some("leader_day_cancelled"))
+        .await
+        .expect("the audit log");
+    let logged: Vec<Option<String>> = audit.items.iter().map(|e| e.target.clone()).collect();
+    assert_eq!(
+        logged,
+        [Some(unnamed.id.to_string()), Some(next_week.id.to_string())]
+    );
 }
 
 #[tokio::test]

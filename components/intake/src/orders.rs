@@ -118,9 +118,11 @@ pub async fn file(
     )
     .await?;
     let mut problems = Vec::new();
-    if let Some(day) = request.leader_day
-        && !order_store::leader_day_active(&db, day).await?
-    {
+    let leader = match request.leader_day {
+        Some(day) => order_store::active_leader_day(&db, day).await?,
+        None => None,
+    };
+    if request.leader_day.is_some() && leader.is_none() {
         problems.push(field_error(
             "leader_day",
             "not_active",
@@ -177,6 +179,7 @@ pub async fn file(
         hotline_number: hotline_number.as_deref(),
         facts,
         content_check,
+        leader,
     };
     let result = file_in_transaction(
         &db,
@@ -204,6 +207,9 @@ pub async fn file(
     }
 }
 
+/// The history event of a call a leader took on their answering day.
+const TAKEN_BY_LEADER: &str = "taken_by_leader";
+
 /// The number a call is recorded as coming in on when the operator names none.
 const DEFAULT_HOTLINE: &str = "12345";
 
@@ -220,6 +226,8 @@ struct Filing<'a> {
     facts: order_store::filing::Facts,
     /// WeChat's verdict on the text, for mini-program filings.
     content_check: Option<&'static str>,
+    /// The leader who took the call on their answering day, as people say it.
+    leader: Option<String>,
 }
 
 async fn file_in_transaction(
@@ -295,7 +303,6 @@ async fn file_in_transaction(
         now,
     )
     .await?;
-
     let mut timeline = vec![TimelineEntry {
         at: now,
         event: "received".into(),
@@ -303,6 +310,27 @@ async fn file_in_transaction(
             .unwrap_or_default()
             .to_owned(),
     }];
+    // A call a leader took on their answering day says so in its history, the leader named there
+    // for the staff (a note: the citizen's timeline shows no notes).
+    if let Some(leader) = &filing.leader {
+        order_store::record_event(
+            db,
+            work_order_id,
+            TAKEN_BY_LEADER,
+            &principal.subject,
+            Some(leader.clone()),
+            None,
+            now,
+        )
+        .await?;
+        timeline.push(TimelineEntry {
+            at: now,
+            event: TAKEN_BY_LEADER.into(),
+            description: workorder::event_description(TAKEN_BY_LEADER, request.urgent)
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
     let status = auto_dispatch(db, work_order_id, principal, filing, now).await?;
     if status != Status::Received {
         timeline.push(TimelineEntry {

@@ -1,5 +1,6 @@
 //! The supervision component's API errors: those of a component that mostly reads, and the
-//! refusals of an `Idempotency-Key` that issuing a special report takes.
+//! refusals of an `Idempotency-Key` that issuing a special report takes, and of cancelling a
+//! leader answering day that is over or in use.
 
 api_plumbing::read_only_api_error!(
     "supervision",
@@ -8,6 +9,12 @@ api_plumbing::read_only_api_error!(
         StatusCode::BAD_REQUEST,
         codes::INVALID_IDEMPOTENCY_KEY,
         "Idempotency-Key 应为 1–128 个可见 ASCII 字符 (invalid Idempotency-Key)"
+    ),
+    /// A leader answering day that is over, or that calls name, cannot be cancelled.
+    LeaderDayInUse => (
+        StatusCode::CONFLICT,
+        codes::LEADER_DAY_IN_USE,
+        "接听日已结束或已有来电登记，不能取消 (the day is over or calls name it)"
     ),
     /// The key was used for a different request.
     IdempotencyKeyReused => (

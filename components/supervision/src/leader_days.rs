@@ -19,8 +19,8 @@ const MAX_NAME_CHARS: usize = 50;
 const MAX_TITLE_CHARS: usize = 100;
 
 const DAYS: &str = "select l.leader_day_id, l.leader_name, l.leader_title, l.agency_id, \
-        a.name as agency_name, l.starts_at, l.ends_at, l.created_by, \
-        l.starts_at <= now() and now() < l.ends_at as active \
+        a.name as agency_name, l.starts_at, l.ends_at, l.created_by, l.cancelled_at, l.cancelled_by, \
+        l.starts_at <= now() and now() < l.ends_at and l.cancelled_at is null as active \
     from leader_days l left join agencies a on a.agency_id = l.agency_id";
 
 /// `GET /api/v1/supervision/leader-days`: the latest first, each with its requests' outcomes.
@@ -127,6 +127,36 @@ pub async fn schedule(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
     ))
 }
 
+/// `POST /api/v1/admin/leader-days/{id}/cancel` (supervisors and administrators): the leader is
+/// called away. Only before the day ends and while no call names it (409 `leader_day_in_use`);
+/// cancelling a cancelled day again answers it as it is.
+pub async fn cancel(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let db = db().await?;
+    let cancelled = db
+        .execute(
+            "update leader_days l set cancelled_at = now(), cancelled_by = $2 \
+             where l.leader_day_id = $1 and l.cancelled_at is null and now() < l.ends_at \
+               and not exists (select 1 from work_orders o where o.leader_day_id = l.leader_day_id)",
+            [id.into(), text(&principal.subject)],
+        )
+        .await?;
+    let rows = db
+        .query(format!("{DAYS} where l.leader_day_id = $1"), [id.into()])
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::NotFound)?;
+    if cancelled == 0 && utc(row, "cancelled_at").is_none() {
+        return Err(ApiError::LeaderDayInUse);
+    }
+    let mut tallies = tallies(&db, &[id]).await?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &day(row, tallies.remove(&id).unwrap_or_default())?,
+    ))
+}
+
 async fn db() -> Result<Connection, ApiError> {
     api_plumbing::connect().await.map_err(ApiError::Internal)
 }
@@ -181,5 +211,7 @@ fn day(row: &Row, tally: Tally) -> Result<LeaderDay, ApiError> {
         outcomes: tally.outcomes,
         overdue: tally.overdue,
         created_by: required(row, "created_by")?,
+        cancelled_at: utc(row, "cancelled_at"),
+        cancelled_by: row.get("cancelled_by"),
     })
 }

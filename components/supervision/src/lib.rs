@@ -53,6 +53,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             leader_days::schedule(&principal, &body).await
         }
         (_, ["api", "v1", "admin", "leader-days"]) => Err(ApiError::MethodNotAllowed),
+        (Method::POST, ["api", "v1", "admin", "leader-days", id, "cancel"]) => {
+            leader_days::cancel(&principal, id).await
+        }
         (Method::GET, ["api", "v1", "supervision", "topic-report"]) => {
             special_reports::topic_report(&query).await
         }

@@ -301,18 +301,20 @@ pub async fn now(db: &Connection) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Internal("the database has no clock".into()))
 }
 
-/// Whether the leader answering day `day` is under way (operators name it when filing).
-pub async fn leader_day_active(db: &Connection, day: i64) -> Result<bool, StoreError> {
+/// The leader of answering day `day` as people say it (`市长王明`), if the day is under way
+/// (operators name it when filing); `None` if it is not.
+pub async fn active_leader_day(db: &Connection, day: i64) -> Result<Option<String>, StoreError> {
     let rows = db
         .query(
-            "select 1 as found from leader_days \
-             where leader_day_id = $1 and starts_at <= now() and now() < ends_at",
+            "select leader_title || leader_name as leader from leader_days \
+             where leader_day_id = $1 and starts_at <= now() and now() < ends_at \
+               and cancelled_at is null",
             [day.into()],
         )
         .await?
         .collect()
         .await?;
-    Ok(!rows.is_empty())
+    rows.first().map(|row| required(row, "leader")).transpose()
 }
 
 /// Whether an agency exists.

@@ -411,6 +411,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
     Some(match event {
         "received" if urgent => "您的紧急诉求已受理，已进入快速通道",
         "received" => "您的诉求已受理，我们会尽快派给承办单位",
+        "taken_by_leader" => "您的来电在领导接听日由领导亲自受理，将优先跟进办理",
         "dispatched" => "您的诉求已派给承办单位办理",
         "reassigned" => "您的诉求已转交更合适的单位办理",
         "signed" => "承办单位已签收，正在办理",
