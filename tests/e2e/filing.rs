@@ -174,6 +174,53 @@ async fn a_replayed_request_with_the_same_key_creates_one_order() {
 }
 
 #[tokio::test]
+async fn keys_older_than_a_week_are_forgotten_and_a_retry_under_one_files_anew() {
+    let mut platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let request = valid_request();
+    let old = citizen
+        .create_request(&request, Some("offline-0001"))
+        .await
+        .expect("filed a week ago");
+    let recent = citizen
+        .create_request(&request, Some("offline-0002"))
+        .await
+        .expect("filed today");
+    sqlx::query(
+        "update idempotency_keys set created_at = now() - interval '169 hours' \
+         where idempotency_key = 'offline-0001'",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("a week passes");
+    // The schedule runs at start (and every hour).
+    platform.crash_and_restart().await.expect("restarted");
+    let mut kept: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        kept = sqlx::query_scalar("select idempotency_key from idempotency_keys order by 1")
+            .fetch_all(&platform.db)
+            .await
+            .expect("the keys");
+        if kept.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(kept, ["offline-0002"]);
+    let citizen = platform.client("citizen-1", "citizen");
+    let anew = citizen
+        .create_request(&request, Some("offline-0001"))
+        .await
+        .expect("filed anew");
+    assert_ne!(anew.id, old.id);
+    let replay = citizen
+        .create_request(&request, Some("offline-0002"))
+        .await
+        .expect("replayed");
+    assert_eq!(replay, recent);
+}
+
+#[tokio::test]
 async fn concurrent_retries_with_one_key_create_one_order() {
     let platform = Platform::start().await;
     let citizen = platform.client("citizen-1", "citizen");

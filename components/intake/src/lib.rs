@@ -5,7 +5,8 @@
 //! Private: reached only from the gateway, which sets the verified principal in
 //! `x-hotline-subject` / `x-hotline-role`. Filing writes the work order, its first history event
 //! and the idempotency record in one transaction. The runtime's schedule calls
-//! `POST /internal/content-checks` every minute (see `content.rs`).
+//! `POST /internal/content-checks` every minute (see `content.rs`) and
+//! `POST /internal/idempotency-keys` every hour (keys older than `idempotency_key_hours` go).
 
 mod content;
 mod error;
@@ -27,6 +28,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
     if request.method() == Method::POST && request.path() == "/internal/content-checks" {
         return content::recheck().await;
+    }
+    if request.method() == Method::POST && request.path() == "/internal/idempotency-keys" {
+        return orders::forget_idempotency_keys().await;
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.path().to_owned();

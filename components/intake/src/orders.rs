@@ -207,6 +207,29 @@ pub async fn file(
     }
 }
 
+/// `POST /internal/idempotency-keys` (the runtime's schedule, every hour): forgets the
+/// `Idempotency-Key`s claimed more than `idempotency_key_hours` ago (168: a week, for apps that
+/// retry after days offline), a batch at a time within a few seconds; the schedule's next run
+/// takes what is left.
+pub async fn forget_idempotency_keys() -> Result<Reply, ApiError> {
+    const BATCH: i64 = 10_000;
+    let started = std::time::Instant::now();
+    let hours = api_plumbing::number_variable("idempotency_key_hours", 168, 1).await;
+    let db = connect().await?;
+    let mut forgotten = 0;
+    loop {
+        let gone = idempotency::forget_older_than(&db, hours, BATCH).await?;
+        forgotten += gone;
+        if gone < BATCH as u64 || started.elapsed() > std::time::Duration::from_secs(5) {
+            break;
+        }
+    }
+    Ok(reply_with(
+        StatusCode::OK,
+        &serde_json::json!({ "forgotten": forgotten }),
+    ))
+}
+
 /// The history event of a call a leader took on their answering day.
 const TAKEN_BY_LEADER: &str = "taken_by_leader";
 

@@ -97,3 +97,16 @@ pub async fn answer(
     .await?;
     Ok(())
 }
+
+/// Forgets up to `limit` keys claimed more than `hours` ago (a retry that late files anew); how
+/// many. Their answers are kept that long for clients that retry after being offline.
+pub async fn forget_older_than(db: &Connection, hours: i64, limit: i64) -> Result<u64, StoreError> {
+    db.execute(
+        "delete from idempotency_keys where ctid = any(array( \
+             select ctid from idempotency_keys \
+             where created_at < now() - make_interval(hours => $1::int) limit $2))",
+        [hours.into(), limit.into()],
+    )
+    .await
+    .map_err(StoreError::from)
+}
