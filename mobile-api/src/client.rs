@@ -336,6 +336,12 @@ impl Client {
         Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
     }
 
+    /// `GET /api/v1/supervision/early-warnings`: problems surging in a district, latest first.
+    pub async fn early_warnings(&self) -> Result<crate::EarlyWarningList, ClientError> {
+        self.get_json("/api/v1/supervision/early-warnings", &[] as &[(&str, &str)])
+            .await
+    }
+
     /// `GET /api/v1/supervision/topic-report`, with e.g. `("keywords", "供暖,暖气")`,
     /// `("from", "2026-11-01")`, `("to", "2026-11-30")`, `("category", "urban")`.
     pub async fn topic_report(

@@ -1343,6 +1343,30 @@ pub struct LeaderDayList {
     pub items: Vec<LeaderDay>,
 }
 
+/// An early warning (预警): a top-level category surging in a district.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EarlyWarning {
+    pub id: i64,
+    pub category: Named,
+    pub district: Named,
+    /// The China day it was raised on (once a day for each category and district).
+    pub warned_on: chrono::NaiveDate,
+    /// Requests in the 24 hours before it was raised.
+    pub received: i64,
+    /// Requests in the 7 days before those.
+    pub received_before: i64,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub raised_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/supervision/early-warnings`: the latest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EarlyWarningList {
+    /// When a warning is raised, in words (Simplified Chinese).
+    pub rule: String,
+    pub items: Vec<EarlyWarning>,
+}
+
 /// One day's count of requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DayCount {

@@ -113,6 +113,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::NewLeaderDay,
         crate::LeaderDay,
         crate::LeaderDayList,
+        crate::EarlyWarning,
+        crate::EarlyWarningList,
         crate::DayCount,
         crate::TopicCase,
         crate::TopicReport,
@@ -1456,6 +1458,24 @@ impl ApiDoc {
             ),
         );
 
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/early-warnings",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("earlyWarnings"))
+                    .summary(Some("Early warnings (预警): problems surging in a district, latest first, with the rule"))
+                    .description(Some(
+                        "Raised every five minutes when a top-level category's requests in a district over the last 24 \
+                         hours are at least 5 and at least three times its daily average over the 7 days before; once a \
+                         China day for each category and district; every supervisor is told.",
+                    ))
+                    .responses(
+                        common_errors(ResponsesBuilder::new().response("200", ok("Latest first", "EarlyWarningList")))
+                            .build(),
+                    ),
+            ),
+        );
         doc.paths.add_path_operation(
             "/api/v1/supervision/topic-report",
             vec![HttpMethod::Get],

@@ -190,6 +190,12 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "GET",
+        "/api/v1/supervision/early-warnings",
+        "supervision",
+        WATCHERS,
+    ),
+    route(
+        "GET",
         "/api/v1/supervision/topic-report",
         "supervision",
         WATCHERS,

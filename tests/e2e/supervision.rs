@@ -1126,6 +1126,103 @@ async fn a_leader_day_is_cancelled_before_it_ends_while_no_call_names_it() {
 }
 
 #[tokio::test]
+async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
+    let mut platform = Platform::start().await;
+    let supervisor = platform.supervisor_account("supervisor-w").await;
+    // 驿城区: five dark streetlights today and none before: a surge. 西平县: five today against
+    // fourteen in the week before, two a day: not three times as many.
+    for n in 0..5 {
+        platform
+            .client(&format!("citizen-{n}"), "citizen")
+            .create_request(&valid_request(), None)
+            .await
+            .expect("filed downtown");
+    }
+    let mut county = valid_request();
+    (county.location.lat, county.location.lng) = (None, None);
+    county.location.district = Some("xiping".into());
+    let mut earlier = Vec::new();
+    for n in 0..19 {
+        let number = platform
+            .client(&format!("villager-{n}"), "citizen")
+            .create_request(&county, None)
+            .await
+            .expect("filed in the county")
+            .tracking_number;
+        if n < 14 {
+            earlier.push(number);
+        }
+    }
+    sqlx::query(
+        "update work_orders set created_at = now() - interval '3 days' where tracking_number = any($1)",
+    )
+    .bind(&earlier)
+    .execute(&platform.db)
+    .await
+    .expect("filed days ago");
+
+    // The schedule runs at start (and every five minutes).
+    let warned = async |platform: &Platform| {
+        let watcher = platform.client("operator-1", "operator");
+        let mut list = watcher.early_warnings().await.expect("the warnings");
+        for _ in 0..100 {
+            if !list.items.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            list = watcher.early_warnings().await.expect("the warnings");
+        }
+        list
+    };
+    platform.crash_and_restart().await.expect("restarted");
+    let list = warned(&platform).await;
+    let items: Vec<(&str, &str, i64, i64)> = list
+        .items
+        .iter()
+        .map(|w| {
+            (
+                w.category.code.as_str(),
+                w.district.code.as_str(),
+                w.received,
+                w.received_before,
+            )
+        })
+        .collect();
+    assert_eq!(items, [("urban", "yicheng", 5, 0)]);
+    assert!(list.rule.contains("不少于 5 件"), "{}", list.rule);
+    let told = || async {
+        supervisor
+            .notifications(None, false)
+            .await
+            .expect("inbox")
+            .items
+            .into_iter()
+            .filter(|n| n.kind == "early_warning")
+            .map(|n| n.body)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        told().await,
+        ["驿城区城市管理类诉求 24 小时内 5 件，前 7 日共 0 件，请关注研判。"]
+    );
+
+    // Once a day: the next run finds the surge again and says nothing more.
+    platform.crash_and_restart().await.expect("restarted again");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(warned(&platform).await.items.len(), 1);
+    assert_eq!(told().await.len(), 1);
+    let citizen = platform.client("citizen-1", "citizen");
+    assert_eq!(
+        citizen
+            .early_warnings()
+            .await
+            .expect_err("not theirs")
+            .status(),
+        Some(403)
+    );
+}
+
+#[tokio::test]
 async fn leader_days_refuse_bad_schedules_and_other_roles() {
     let platform = Platform::start().await;
     let supervisor = platform.client("supervisor-1", "supervisor");

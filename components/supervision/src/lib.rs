@@ -8,9 +8,10 @@
 //! in the city requests gather and orders go unresolved, grid by grid or district by district.
 //! The leader answering days (领导接听日) are scheduled and listed here, with what became of the
 //! requests their leaders took. The special public-opinion reports (舆情专报) gather what
-//! citizens said about one matter, for supervisors to issue to the city's leaders. Its writes are
-//! those days and issues, and key supervision (重点督办) of the orders long past their deadline,
-//! every minute by the runtime's schedule.
+//! citizens said about one matter, for supervisors to issue to the city's leaders. Early warnings
+//! (预警) tell supervisors of a problem surging in a district. Its writes are those days, issues and
+//! warnings, and key supervision (重点督办) of the orders long past their deadline, by the
+//! runtime's schedules.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
 //! centre, supervisors, city leaders and administrators only.
@@ -22,6 +23,7 @@ mod hotspots;
 mod leader_days;
 mod report;
 mod special_reports;
+mod warnings;
 
 use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
@@ -37,6 +39,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
     if request.method() == Method::POST && path == "/internal/key-supervision" {
         return escalation::escalate_overdue().await;
+    }
+    if request.method() == Method::POST && path == "/internal/early-warnings" {
+        return warnings::raise().await;
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let query = request.query().unwrap_or("").to_owned();
@@ -59,6 +64,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "supervision", "topic-report"]) => {
             special_reports::topic_report(&query).await
         }
+        (Method::GET, ["api", "v1", "supervision", "early-warnings"]) => warnings::list().await,
         (Method::GET, ["api", "v1", "supervision", "special-reports"]) => {
             special_reports::list().await
         }

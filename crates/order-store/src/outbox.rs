@@ -310,6 +310,59 @@ static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock
     )
 });
 
+/// A district's top-level category surges (预警) when its requests of the last 24 hours are at
+/// least this many...
+pub const SURGE_FLOOR: i64 = 5;
+/// ...and at least this many times its daily average over the 7 days before.
+pub const SURGE_FACTOR: i64 = 3;
+
+/// Early warnings: the (top-level category, district) pairs surging now (see `SURGE_FLOOR`,
+/// `SURGE_FACTOR`; the requests of the last 8 days read through the BRIN index on filing time)
+/// are recorded in `early_warnings` once a China day each, and every supervisor is told
+/// (`early_warning`, `{title}` saying what surged), in one statement.
+static EARLY_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with t as (select * from notification_templates where kind = 'early_warning'), \
+         counts as ( \
+             select coalesce(c.parent_id, c.category_id) as category_id, o.district_id, \
+                    count(*) filter (where o.created_at >= now() - interval '24 hours') as recent, \
+                    count(*) filter (where o.created_at < now() - interval '24 hours') as before \
+             from work_orders o join categories c on c.category_id = o.category_id \
+             where o.created_at >= now() - interval '8 days' and o.created_at < now() \
+               and o.district_id is not null \
+             group by 1, 2), \
+         warned as ( \
+             insert into early_warnings (category_id, district_id, warned_on, received, received_before) \
+             select category_id, district_id, (now() at time zone 'Asia/Shanghai')::date, recent, before \
+             from counts where recent >= {SURGE_FLOOR} and recent * 7 >= {SURGE_FACTOR} * before \
+             on conflict (category_id, district_id, warned_on) do nothing \
+             returning early_warning_id, category_id, district_id, received, received_before), \
+         made as ( \
+             insert into notifications (recipient, kind, title, body, dedupe_key) \
+             select s.username, t.kind, t.title, \
+                    replace(replace(replace(t.body, '{{title}}', \
+                        d.name || c.name || '类诉求 24 小时内 ' || w.received || ' 件，前 7 日共 ' \
+                        || w.received_before || ' 件'), '{{tracking_number}}', ''), '{{deadline}}', ''), \
+                    'early_warning:' || w.early_warning_id || ':' || s.username \
+             from warned w join categories c on c.category_id = w.category_id \
+             join districts d on d.district_id = w.district_id cross join t \
+             join staff_accounts s on s.role = 'supervisor' and s.disabled_at is null \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
+/// Raises the early warnings due now (see `EARLY_WARNINGS`).
+pub async fn raise_early_warnings(db: &Connection) -> Result<(), StoreError> {
+    run_sweep(
+        db,
+        &EARLY_WARNINGS,
+        Vec::<spin_sdk::pg::ParameterValue>::new(),
+    )
+    .await
+}
+
 /// Tells the city's leaders and supervisors (all but `issuer`) of special report `id`, `title`
 /// its heading and title, in the caller's transaction.
 pub async fn special_report_notices(
