@@ -393,7 +393,7 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     if let Err(error) = set_up_demo_notifications(&tokens) {
         eprintln!("  demo phones and SMS notices not set up: {error:#}");
     }
-    step("filing demo requests through the API (the same ones each time)");
+    step("filing demo requests through the API (the first time)");
     if let Err(error) = seed_demo(&tokens) {
         eprintln!("  demo requests not filed: {error:#}");
     }
@@ -530,6 +530,15 @@ fn seed_demo(tokens: &[(String, String)]) -> anyhow::Result<()> {
                 .map(|(_, t)| t.clone())
                 .context("a demo token")?;
             let client = mobile_api::client::Client::new("http://127.0.0.1:3000").with_token(token);
+            // Filed once: the Idempotency-Key guards a retry for a week, not a demo run months on.
+            let filed = client.list_requests(None, Some(100)).await?;
+            if let Some(order) = filed.items.iter().find(|o| o.title == title) {
+                eprintln!(
+                    "  {subject}: {} {} (filed before)",
+                    order.tracking_number, order.title
+                );
+                continue;
+            }
             let request = CreateRequest {
                 category: category.into(),
                 title: title.into(),
