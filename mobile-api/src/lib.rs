@@ -1130,6 +1130,8 @@ pub struct PeriodReport {
     pub key_supervised: i64,
     /// The same in the period before.
     pub key_supervised_before: i64,
+    /// The early warnings (预警) raised in the period, most requests first: `驿城区城市管理`.
+    pub early_warnings: Vec<RaisedWarning>,
     /// By channel, most first.
     pub by_channel: Vec<ReportCount>,
     /// The top-level categories citizens raised most (at most five), most first: the hot issues.
@@ -1341,6 +1343,15 @@ pub struct LeaderDay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LeaderDayList {
     pub items: Vec<LeaderDay>,
+}
+
+/// An early warning raised in a report's period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RaisedWarning {
+    /// The district's name and the category's: `驿城区城市管理`.
+    pub what: String,
+    /// Requests in the 24 hours before it was raised.
+    pub received: i64,
 }
 
 /// An early warning (预警): a top-level category surging in a district.

@@ -113,6 +113,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::NewLeaderDay,
         crate::LeaderDay,
         crate::LeaderDayList,
+        crate::RaisedWarning,
         crate::EarlyWarning,
         crate::EarlyWarningList,
         crate::DayCount,

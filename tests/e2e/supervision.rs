@@ -1206,6 +1206,29 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
         ["驿城区城市管理类诉求 24 小时内 5 件，前 7 日共 0 件，请关注研判。"]
     );
 
+    // The day's report says so.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .date_naive()
+        .to_string();
+    let report = supervisor
+        .period_report(&[("period", "day"), ("date", today.as_str())])
+        .await
+        .expect("today's report");
+    assert_eq!(
+        report.early_warnings,
+        [mobile_api::RaisedWarning {
+            what: "驿城区城市管理".into(),
+            received: 5
+        }]
+    );
+    assert!(
+        report
+            .summary
+            .contains("本日发出诉求激增预警 1 次：驿城区城市管理（24 小时内 5 件）。"),
+        "{}",
+        report.summary
+    );
+
     // Once a day: the next run finds the surge again and says nothing more.
     platform.crash_and_restart().await.expect("restarted again");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;

@@ -1768,7 +1768,8 @@ struct MonthReport {
 
 /// Times the period report of the calendar month 45 days ago (`GET /api/v1/supervision/report`)
 /// and its statements under pgbench (the requests of the month and the month before, the orders
-/// that came under key supervision in them, the group names, the city's KPIs of the month);
+/// that came under key supervision in them, the early warnings of the month, the group names,
+/// the city's KPIs of the month);
 /// medians in ms.
 async fn month_report(
     database_url: &str,
@@ -1802,9 +1803,12 @@ async fn month_report(
             .replace("$3", &midnight(next))
     };
     let script = format!(
-        "{};\n{};\n{};\n{};\n",
+        "{};\n{};\n{};\n{};\n{};\n",
         bounded(order_store::oversight::RECEIVED),
         bounded(order_store::oversight::KEY_SUPERVISED),
+        order_store::oversight::EARLY_WARNINGS_RAISED
+            .replace("$1", &midnight(first))
+            .replace("$2", &midnight(next)),
         order_store::oversight::GROUP_NAMES,
         order_store::kpis::report_sql("'city'")
             .replace("$1", &midnight(first))
@@ -2340,9 +2344,10 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          `pgbench -M prepared -c 1 -t 5` running the same statement (`order_store::kpis::report_sql`) with the month's \
          bounds written in. The period report rows time `GET /api/v1/supervision/report?period=month` for the \
          calendar month 45 days back (the requests filed in it and the month before, through the BRIN index on filing \
-         time, the orders that came under key supervision in both months, the top-level categories' and districts' names, \
-         and the city's KPIs of the month); the baseline runs the same four statements (`order_store::oversight::RECEIVED`, \
-         `KEY_SUPERVISED`, `GROUP_NAMES`, `order_store::kpis::report_sql`) \
+         time, the orders that came under key supervision in both months, the early warnings of the month, the top-level \
+         categories' and districts' names, and the city's KPIs of the month); the baseline runs the same five statements \
+         (`order_store::oversight::RECEIVED`, `KEY_SUPERVISED`, `EARLY_WARNINGS_RAISED`, `GROUP_NAMES`, \
+         `order_store::kpis::report_sql`) \
          under pgbench. The hot-spot rows time `GET /api/v1/supervision/hotspots?days=30` (by grid; one seeded \
          order in three is in one of the demo grids downtown): the requests of the last 30 days and the 30 before \
          by place and category, and the open orders by place through their partial index; the baseline runs \

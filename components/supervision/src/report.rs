@@ -5,7 +5,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
 use chrono::{Datelike, NaiveDate, TimeDelta};
-use mobile_api::{FieldError, KpiGroup, Named, PeriodReport, ReceivedOutcomes, ReportCount};
+use mobile_api::{
+    FieldError, KpiGroup, Named, PeriodReport, RaisedWarning, ReceivedOutcomes, ReportCount,
+};
 use order_store::db::Row;
 use order_store::required;
 use spin_sdk::http::StatusCode;
@@ -154,6 +156,27 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         .await?
         .collect()
         .await?;
+    let warnings = db
+        .query(
+            order_store::oversight::EARLY_WARNINGS_RAISED,
+            [start.into(), period.end().into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let early_warnings = warnings
+        .iter()
+        .map(|row| {
+            Ok(RaisedWarning {
+                what: format!(
+                    "{}{}",
+                    required::<String>(row, "district")?,
+                    required::<String>(row, "category")?
+                ),
+                received: required::<i32>(row, "received")?.into(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let key_supervised = |column: &str| -> Result<i64, ApiError> {
         Ok(key_supervised
             .first()
@@ -197,6 +220,7 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         on_leader_days: tally.on_leader_days,
         key_supervised: key_supervised("current")?,
         key_supervised_before: key_supervised("before")?,
+        early_warnings,
         by_channel,
         top_categories,
         top_districts,
@@ -417,6 +441,18 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
         if report.on_leader_days > 0 {
             text.push_str(&format!("领导接听日受理 {} 件。", report.on_leader_days));
         }
+    }
+    if !report.early_warnings.is_empty() {
+        let raised: Vec<String> = report
+            .early_warnings
+            .iter()
+            .map(|w| format!("{}（24 小时内 {} 件）", w.what, w.received))
+            .collect();
+        text.push_str(&format!(
+            "{this}发出诉求激增预警 {} 次：{}。",
+            raised.len(),
+            raised.join("，")
+        ));
     }
     if report.key_supervised > 0 || report.key_supervised_before > 0 {
         text.push_str(&format!(

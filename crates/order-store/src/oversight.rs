@@ -123,6 +123,14 @@ pub const KEY_SUPERVISED: &str = "select count(*) filter (where o.key_supervised
         count(*) filter (where o.key_supervised_at < $2) as before \
      from work_orders o where o.key_supervised_at >= $1 and o.key_supervised_at < $3";
 
+/// The early warnings (预警) raised in [$1, $2): what surged (`district` and `category` names)
+/// and how many requests, most first.
+pub const EARLY_WARNINGS_RAISED: &str = "select d.name as district, c.name as category, w.received \
+     from early_warnings w join categories c on c.category_id = w.category_id \
+     join districts d on d.district_id = w.district_id \
+     where w.created_at >= $1 and w.created_at < $2 \
+     order by w.received desc, w.early_warning_id";
+
 /// At most this many categories are named for each place: its hot issues.
 pub const TOP_CATEGORIES_A_PLACE: i64 = 3;
 
