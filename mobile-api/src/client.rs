@@ -316,6 +316,23 @@ impl Client {
         Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
     }
 
+    /// `POST /api/v1/admin/knowledge/{id}/restore` (supervisors and administrators).
+    pub async fn restore_knowledge_article(
+        &self,
+        id: i64,
+    ) -> Result<crate::KnowledgeArticle, ClientError> {
+        let path = format!("/api/v1/admin/knowledge/{id}/restore");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
+    /// `GET /api/v1/admin/knowledge/retired` (supervisors and administrators): latest retired first.
+    pub async fn retired_knowledge_articles(
+        &self,
+    ) -> Result<crate::KnowledgeArticleList, ClientError> {
+        self.get_json("/api/v1/admin/knowledge/retired", &[] as &[(&str, &str)])
+            .await
+    }
+
     /// `GET /api/v1/supervision/leader-days`: the leader answering days, latest first.
     pub async fn leader_days(&self) -> Result<crate::LeaderDayList, ClientError> {
         self.get_json("/api/v1/supervision/leader-days", &[] as &[(&str, &str)])

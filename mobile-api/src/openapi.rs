@@ -1422,6 +1422,42 @@ impl ApiDoc {
         );
 
         doc.paths.add_path_operation(
+            "/api/v1/admin/knowledge/{id}/restore",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("restoreKnowledgeArticle"))
+                    .summary(Some(
+                        "Give a retired article again (supervisors and administrators); logged",
+                    ))
+                    .parameter(named_path("id", "The article's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The article, live again", "KnowledgeArticle"))
+                                .response(
+                                    "404",
+                                    error("No such article, or a live one (`not_found`)"),
+                                ),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/knowledge/retired",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("retiredKnowledgeArticles"))
+                    .summary(Some("The retired articles, latest retired first (at most 50; supervisors and administrators)"))
+                    .responses(
+                        common_errors(ResponsesBuilder::new().response("200", ok("Latest retired first", "KnowledgeArticleList")))
+                            .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
             "/api/v1/supervision/leader-days",
             vec![HttpMethod::Get],
             secured(

@@ -113,6 +113,18 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/admin/knowledge", "intake", OVERSIGHT),
     route("PUT", "/api/v1/admin/knowledge/{}", "intake", OVERSIGHT),
     route(
+        "GET",
+        "/api/v1/admin/knowledge/retired",
+        "intake",
+        OVERSIGHT,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/knowledge/{}/restore",
+        "intake",
+        OVERSIGHT,
+    ),
+    route(
         "POST",
         "/api/v1/admin/knowledge/{}/retire",
         "intake",

@@ -152,6 +152,25 @@ async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() 
         );
     }
 
+    // Supervisors find it among the retired; operators do not list them.
+    let listed: Vec<i64> = supervisor
+        .retired_knowledge_articles()
+        .await
+        .expect("the retired")
+        .items
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(listed, [noise.id]);
+    assert_eq!(
+        operator
+            .retired_knowledge_articles()
+            .await
+            .expect_err("not the operators'")
+            .status(),
+        Some(403)
+    );
+
     // An operator answers a call from an article: the order is closed directly with its answer,
     // and says which article it came from.
     let mut call = valid_request();
@@ -194,6 +213,25 @@ async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() 
         ("closed_direct", Some(card.answer.as_str()))
     );
 
+    // A retired article is given again, once; a live one cannot be restored.
+    let restored = supervisor
+        .restore_knowledge_article(noise.id)
+        .await
+        .expect("restored");
+    assert!(restored.retired_at.is_none());
+    assert_eq!(
+        titles(&operator, &[("q", "12345")]).await,
+        [noise.title.as_str()]
+    );
+    let error = supervisor
+        .restore_knowledge_article(noise.id)
+        .await
+        .expect_err("live already");
+    assert_eq!(
+        (error.status(), error.code()),
+        (Some(404), Some("not_found"))
+    );
+
     // Every change is in the audit log.
     let admin = platform.client("admin-1", "admin");
     let log = admin.audit_log(None).await.expect("audit log");
@@ -215,6 +253,7 @@ async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() 
         ("knowledge_article_created", Some(noise_id.as_str())),
         ("knowledge_article_updated", Some(fund_id.as_str())),
         ("knowledge_article_retired", Some(noise_id.as_str())),
+        ("knowledge_article_restored", Some(noise_id.as_str())),
     ];
     expected.sort();
     assert_eq!(changes, expected);

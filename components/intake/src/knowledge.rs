@@ -202,6 +202,45 @@ pub async fn retire(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
     answer(&db, id, StatusCode::OK).await
 }
 
+/// `POST /api/v1/admin/knowledge/{id}/restore`: a retired article is given again.
+pub async fn restore(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
+    let id = article_id(id)?;
+    let db = db().await?;
+    in_transaction(&db, async || {
+        let changed = db
+            .execute(
+                "update knowledge_articles set retired_at = null, updated_by = $2, updated_at = now() \
+                 where knowledge_article_id = $1 and retired_at is not null",
+                [id.into(), text(&principal.subject)],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(ApiError::ArticleNotFound);
+        }
+        log_change(&db, id, "restored", principal).await
+    })
+    .await?;
+    answer(&db, id, StatusCode::OK).await
+}
+
+/// `GET /api/v1/admin/knowledge/retired`: the retired articles, latest retired first.
+pub async fn retired() -> Result<Reply, ApiError> {
+    let db = db().await?;
+    let rows = db
+        .query(
+            format!(
+                "{ARTICLES} where k.retired_at is not null \
+                 order by k.retired_at desc, k.knowledge_article_id desc limit $1"
+            ),
+            [i64::from(MAX_LIMIT).into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let items = rows.iter().map(article).collect::<Result<Vec<_>, _>>()?;
+    Ok(reply_with(StatusCode::OK, &KnowledgeArticleList { items }))
+}
+
 async fn db() -> Result<Connection, ApiError> {
     api_plumbing::connect().await.map_err(ApiError::Internal)
 }

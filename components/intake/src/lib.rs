@@ -72,6 +72,10 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::POST, ["api", "v1", "admin", "knowledge", id, "retire"]) => {
             knowledge::retire(&principal, id).await
         }
+        (Method::POST, ["api", "v1", "admin", "knowledge", id, "restore"]) => {
+            knowledge::restore(&principal, id).await
+        }
+        (Method::GET, ["api", "v1", "admin", "knowledge", "retired"]) => knowledge::retired().await,
         (
             _,
             ["api", "v1", "requests"]
