@@ -387,21 +387,11 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
     );
     let own = supervisor.notifications(None, false).await.expect("inbox");
     assert!(own.items.iter().all(|n| n.kind != "special_report"));
-    let audit = platform
-        .client("admin-1", "admin")
-        .audit_log(Some("special_report_issued"))
-        .await
-        .expect("the audit log");
-    let logged: Vec<(&str, Option<String>)> = audit
-        .items
-        .iter()
-        .map(|entry| (entry.actor.as_str(), entry.target.clone()))
-        .collect();
     assert_eq!(
-        logged,
+        platform.audited("special_report_issued").await,
         [
-            ("supervisor-b", Some(second.id.to_string())),
-            ("supervisor-b", Some(issued.id.to_string()))
+            ("supervisor-b".to_owned(), Some(second.id.to_string())),
+            ("supervisor-b".to_owned(), Some(issued.id.to_string()))
         ]
     );
 }

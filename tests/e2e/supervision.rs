@@ -495,13 +495,7 @@ async fn the_days_report_counts_knowledge_answers_leader_day_calls_and_key_super
         .await
         .expect("key supervision");
 
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
-        .date_naive()
-        .to_string();
-    let report = supervisor
-        .period_report(&[("period", "day"), ("date", today.as_str())])
-        .await
-        .expect("today's report");
+    let report = todays_report(&supervisor).await;
     assert_eq!(
         (
             report.received,
@@ -524,6 +518,17 @@ async fn the_days_report_counts_knowledge_answers_leader_day_calls_and_key_super
             report.summary
         );
     }
+}
+
+/// Today's report (China time), as `client` reads it.
+async fn todays_report(client: &tests::Client) -> mobile_api::PeriodReport {
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .date_naive()
+        .to_string();
+    client
+        .period_report(&[("period", "day"), ("date", today.as_str())])
+        .await
+        .expect("today's report")
 }
 
 #[tokio::test]
@@ -848,21 +853,11 @@ async fn calls_a_leader_took_on_their_answering_day_are_followed_up_with_priorit
         .await
         .expect("next week's");
     assert!(today.active && !next_week.active);
-    let audit = platform
-        .client("admin-1", "admin")
-        .audit_log(Some("leader_day_scheduled"))
-        .await
-        .expect("the audit log");
-    let logged: Vec<(&str, Option<String>)> = audit
-        .items
-        .iter()
-        .map(|entry| (entry.actor.as_str(), entry.target.clone()))
-        .collect();
     assert_eq!(
-        logged,
+        platform.audited("leader_day_scheduled").await,
         [
-            ("supervisor-1", Some(next_week.id.to_string())),
-            ("supervisor-1", Some(today.id.to_string()))
+            ("supervisor-1".to_owned(), Some(next_week.id.to_string())),
+            ("supervisor-1".to_owned(), Some(today.id.to_string()))
         ]
     );
 
@@ -1113,15 +1108,12 @@ async fn a_leader_day_is_cancelled_before_it_ends_while_no_call_names_it() {
             (over.id, false)
         ]
     );
-    let audit = platform
-        .client("admin-1", "admin")
-        .audit_log(Some("leader_day_cancelled"))
-        .await
-        .expect("the audit log");
-    let logged: Vec<Option<String>> = audit.items.iter().map(|e| e.target.clone()).collect();
     assert_eq!(
-        logged,
-        [Some(unnamed.id.to_string()), Some(next_week.id.to_string())]
+        platform.audited("leader_day_cancelled").await,
+        [
+            ("supervisor-1".to_owned(), Some(unnamed.id.to_string())),
+            ("supervisor-1".to_owned(), Some(next_week.id.to_string()))
+        ]
     );
 }
 
@@ -1207,13 +1199,7 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
     );
 
     // The day's report says so.
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8))
-        .date_naive()
-        .to_string();
-    let report = supervisor
-        .period_report(&[("period", "day"), ("date", today.as_str())])
-        .await
-        .expect("today's report");
+    let report = todays_report(&supervisor).await;
     assert_eq!(
         report.early_warnings,
         [mobile_api::RaisedWarning {

@@ -456,6 +456,19 @@ impl Platform {
         self.client(username, role)
     }
 
+    /// The audit log's entries of `action`, newest first, as (actor, target), read by an
+    /// administrator through the API.
+    pub async fn audited(&self, action: &str) -> Vec<(String, Option<String>)> {
+        self.client("admin-1", "admin")
+            .audit_log(Some(action))
+            .await
+            .expect("the audit log")
+            .items
+            .into_iter()
+            .map(|entry| (entry.actor, entry.target))
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
