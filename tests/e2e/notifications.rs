@@ -65,10 +65,16 @@ async fn dispatched(platform: &Platform, citizen: &str) -> String {
         .create_request(&valid_request(), None)
         .await
         .expect("filed");
+    dispatch_to_urban(platform, &filed.tracking_number).await;
+    filed.tracking_number
+}
+
+/// The centre dispatches order `number` to the urban management bureau.
+async fn dispatch_to_urban(platform: &Platform, number: &str) {
     platform
         .client("operator-1", "operator")
         .act(
-            &filed.tracking_number,
+            number,
             "dispatch",
             &OrderAction {
                 agency: Some(URBAN.into()),
@@ -77,7 +83,6 @@ async fn dispatched(platform: &Platform, citizen: &str) -> String {
         )
         .await
         .expect("dispatched");
-    filed.tracking_number
 }
 
 /// Waits (up to 30 s) until `done` holds; on a timeout, shows the outbox.
@@ -478,18 +483,7 @@ async fn citizens_texts_wait_for_the_end_of_their_quiet_hours_while_staff_pushes
         .create_request(&call, None)
         .await
         .expect("filed");
-    platform
-        .client("operator-1", "operator")
-        .act(
-            &filed.tracking_number,
-            "dispatch",
-            &OrderAction {
-                agency: Some(URBAN.into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("dispatched");
+    dispatch_to_urban(&platform, &filed.tracking_number).await;
     eventually(
         &platform,
         "the agency's push goes out at once",
