@@ -577,10 +577,7 @@ async fn issue_in_transaction(
     let row = made
         .first()
         .ok_or_else(|| ApiError::Internal("no special report made".into()))?;
-    let issued = SpecialReport {
-        report: issuing.report.clone(),
-        ..special_report(row, false)?
-    };
+    let issued = Issue::of(row)?.with(issuing.report.clone());
     order_store::outbox::special_report_notices(
         db,
         issued.id,
@@ -617,7 +614,7 @@ pub async fn list() -> Result<Reply, ApiError> {
     let items = rows
         .iter()
         .map(|row| {
-            let issued = special_report(row, false)?;
+            let issued = Issue::of(row)?;
             let json = |column: &str| row.get::<serde_json::Value>(column).unwrap_or_default();
             let date = |column: &str| {
                 row.get::<String>(column)
@@ -654,55 +651,54 @@ pub async fn get(id: &str) -> Result<Reply, ApiError> {
         .collect()
         .await?;
     let row = rows.first().ok_or(ApiError::NotFound)?;
-    Ok(reply_with(StatusCode::OK, &special_report(row, true)?))
+    let figures: serde_json::Value = required(row, "report")?;
+    let report = serde_json::from_value(figures)
+        .map_err(|e| ApiError::Internal(format!("a special report's figures: {e}")))?;
+    Ok(reply_with(StatusCode::OK, &Issue::of(row)?.with(report)))
 }
 
-/// An issued report from its row; its figures only `with_report` (else an empty report).
-fn special_report(row: &Row, with_report: bool) -> Result<SpecialReport, ApiError> {
-    let year: i32 = required(row, "year")?;
-    let issue: i32 = required(row, "issue")?;
-    let report = if with_report {
-        let json: serde_json::Value = required(row, "report")?;
-        serde_json::from_value(json)
-            .map_err(|e| ApiError::Internal(format!("a special report's figures: {e}")))?
-    } else {
-        empty_report()
-    };
-    Ok(SpecialReport {
-        id: required(row, "special_report_id")?,
-        year,
-        issue,
-        heading: format!("舆情专报 {year}年第{issue}期"),
-        title: required(row, "title")?,
-        commentary: row.get("commentary"),
-        issued_by: required(row, "issued_by")?,
-        issued_at: utc(row, "issued_at")
-            .ok_or_else(|| ApiError::Internal("a special report without issued_at".into()))?,
-        report,
-    })
+/// What every view of an issued report has (its `COLUMNS`), without its figures.
+struct Issue {
+    id: i64,
+    year: i32,
+    issue: i32,
+    heading: String,
+    title: String,
+    commentary: Option<String>,
+    issued_by: String,
+    issued_at: DateTime<Utc>,
 }
 
-fn empty_report() -> TopicReport {
-    TopicReport {
-        keywords: Vec::new(),
-        category: None,
-        from: NaiveDate::default(),
-        to: NaiveDate::default(),
-        complete: false,
-        computed_at: DateTime::default(),
-        received: 0,
-        received_before: 0,
-        received_all: 0,
-        daily: Vec::new(),
-        by_district: Vec::new(),
-        by_category: Vec::new(),
-        by_channel: Vec::new(),
-        outcomes: ReceivedOutcomes::default(),
-        overdue: 0,
-        rated: 0,
-        satisfied: 0,
-        cases: Vec::new(),
-        summary: String::new(),
+impl Issue {
+    fn of(row: &Row) -> Result<Issue, ApiError> {
+        let year: i32 = required(row, "year")?;
+        let issue: i32 = required(row, "issue")?;
+        Ok(Issue {
+            id: required(row, "special_report_id")?,
+            year,
+            issue,
+            heading: format!("舆情专报 {year}年第{issue}期"),
+            title: required(row, "title")?,
+            commentary: row.get("commentary"),
+            issued_by: required(row, "issued_by")?,
+            issued_at: utc(row, "issued_at")
+                .ok_or_else(|| ApiError::Internal("a special report without issued_at".into()))?,
+        })
+    }
+
+    /// The issue with its figures.
+    fn with(self, report: TopicReport) -> SpecialReport {
+        SpecialReport {
+            id: self.id,
+            year: self.year,
+            issue: self.issue,
+            heading: self.heading,
+            title: self.title,
+            commentary: self.commentary,
+            issued_by: self.issued_by,
+            issued_at: self.issued_at,
+            report,
+        }
     }
 }
 
