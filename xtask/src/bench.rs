@@ -35,6 +35,18 @@ struct Row {
 }
 
 impl Row {
+    /// A report's row: the medians of `REPORT_RUNS` in ms, ours against pgbench running the
+    /// same `statements` (`statement` or `statements`), with no target yet.
+    fn report(what: String, ours: f64, theirs: f64, statements: &str) -> Row {
+        Row {
+            what,
+            ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
+            baseline: format!("pgbench, same {statements}: {theirs:.0} ms"),
+            ratio: format!("{:.2}", theirs / ours),
+            target: "context (no target yet)",
+        }
+    }
+
     /// The row as a line of the report's table.
     fn line(&self) -> String {
         format!(
@@ -1535,54 +1547,50 @@ fn measure(
                 orders,
             ))?;
             seeded = orders;
-            rows.push(Row {
-                what: format!(
+            rows.push(Row::report(
+                format!(
                     "KPI report, a month by agency ({orders} orders, {in_month} due in the month)"
                 ),
-                ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
-                baseline: format!("pgbench, same statement: {theirs:.0} ms"),
-                ratio: format!("{:.2}", theirs / ours),
-                target: "context (no target yet)",
-            });
+                ours,
+                theirs,
+                "statement",
+            ));
             step(&format!(
                 "the period report: a month over {orders} orders, against pgbench"
             ));
             let month = runtime.block_on(month_report(database_url, address, &supervisor))?;
-            rows.push(Row {
-                what: format!(
+            rows.push(Row::report(
+                format!(
                     "period report, a month ({orders} orders, {} filed in the month)",
                     month.received
                 ),
-                ours: format!("{:.0} ms (median of {REPORT_RUNS})", month.ours),
-                baseline: format!("pgbench, same statements: {:.0} ms", month.theirs),
-                ratio: format!("{:.2}", month.theirs / month.ours),
-                target: "context (no target yet)",
-            });
+                month.ours,
+                month.theirs,
+                "statements",
+            ));
             step(&format!(
                 "the hot spots by grid: the last 30 days over {orders} orders, against pgbench"
             ));
             let (ours, theirs) = runtime.block_on(hotspots(database_url, address, &supervisor))?;
-            rows.push(Row {
-                what: format!("hot spots by grid, the last 30 days ({orders} orders)"),
-                ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
-                baseline: format!("pgbench, same statement: {theirs:.0} ms"),
-                ratio: format!("{:.2}", theirs / ours),
-                target: "context (no target yet)",
-            });
+            rows.push(Row::report(
+                format!("hot spots by grid, the last 30 days ({orders} orders)"),
+                ours,
+                theirs,
+                "statement",
+            ));
             step(&format!(
                 "the topic report: the last 30 days over {orders} orders, against pgbench"
             ));
             let topic = runtime.block_on(topic_report(database_url, address, &supervisor))?;
-            rows.push(Row {
-                what: format!(
+            rows.push(Row::report(
+                format!(
                     "topic report, the last 30 days, every request on it ({orders} orders, {} on it)",
                     topic.received
                 ),
-                ours: format!("{:.0} ms (median of {REPORT_RUNS})", topic.ours),
-                baseline: format!("pgbench, same statements: {:.0} ms", topic.theirs),
-                ratio: format!("{:.2}", topic.theirs / topic.ours),
-                target: "context (no target yet)",
-            });
+                topic.ours,
+                topic.theirs,
+                "statements",
+            ));
         }
         // How filing and tracking grow with the data: again, over the report's history.
         let scale = format!(", over {seeded} seeded orders");
