@@ -6,6 +6,8 @@ alter table leader_days
     add column cancelled_by text,
     add constraint leader_days_cancelled_by check ((cancelled_at is null) = (cancelled_by is null));
 
+-- The audit log names who scheduled each leader answering day, who cancelled one, and who issued
+-- each special report (migration 37). A view is replaced whole: the entries before are restated.
 create or replace view audit_log as
     select created_at as at, actor, event as action, target, detail
     from auth_events
