@@ -420,3 +420,190 @@ async fn connections_are_spread_over_the_lanes_and_all_see_the_same_orders() {
         );
     }
 }
+
+/// One scrape of the runtime's metrics: every sample by its name and labels as written
+/// (`name{a="x",b="y"}`), after checking that every line is Prometheus's text format.
+async fn scrape(platform: &Platform) -> std::collections::BTreeMap<String, f64> {
+    let response = reqwest::get(&platform.metrics)
+        .await
+        .expect("metrics answer");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = response.text().await.expect("metrics body");
+    let mut samples = std::collections::BTreeMap::new();
+    let mut typed = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            assert!(typed.insert(name.to_owned()), "{name} typed twice");
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("a sample is `series value`");
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("a number: {line}"));
+        let name = series.split('{').next().expect("a name");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix).filter(|f| typed.contains(*f)))
+            .unwrap_or(name);
+        assert!(typed.contains(family), "{name} comes before its # TYPE");
+        assert!(
+            samples.insert(series.to_owned(), value).is_none(),
+            "{series} twice"
+        );
+    }
+    samples
+}
+
+#[tokio::test]
+async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
+    let platform = Platform::start_with(Options {
+        request_timeout_ms: 1000,
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let before = scrape(&platform).await;
+    assert!(before["process_resident_memory_bytes"] > 1e6);
+    assert!(before["hotline_postgres_connections_max"] >= 1.0);
+    assert!(before["hotline_http_request_slots"] >= 1.0);
+
+    let (port, _) = pong_server().await;
+    assert_eq!(get(&platform, "/probe/hello").await.0, 200);
+    assert_eq!(get(&platform, "/probe/spin").await.0, 504);
+    let allowed = format!("/probe/outbound?url=http://localhost:{port}/");
+    assert_eq!(get(&platform, &allowed).await.0, 200);
+    let refused = format!("/probe/outbound?url=http://127.0.0.1:{port}/");
+    assert_eq!(get(&platform, &refused).await.0, 502);
+    assert_eq!(get(&platform, "/probe/pg/select").await.0, 200);
+    // Through the gateway to intake: a number no order has.
+    let missing = platform
+        .client("citizen-1", "citizen")
+        .get_request("ZMD-20260101-000000")
+        .await;
+    assert!(missing.is_err());
+    // Nor is the public listener the place for metrics.
+    let (status, body) = get(&platform, "/metrics").await;
+    assert_ne!(status, 200, "{body}");
+
+    // The deliverer's schedule runs every second under test.
+    let deliver = "{component=\"notifications\",route=\"/internal/deliver\"}";
+    let started = Instant::now();
+    let after = loop {
+        let after = scrape(&platform).await;
+        if after[&format!("hotline_schedule_last_success_timestamp_seconds{deliver}")] > 0.0 {
+            break after;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no delivery run"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let count = |series: &str| after.get(series).copied().unwrap_or(0.0);
+    let probe = |outcome: &str| {
+        count(&format!(
+            "hotline_component_requests_total{{component=\"probe\",via=\"http\",outcome=\"{outcome}\"}}"
+        ))
+    };
+    assert_eq!(
+        probe("2xx"),
+        3.0,
+        "hello, the allowed call and the statement"
+    );
+    assert_eq!(probe("5xx"), 1.0, "the refused call's 502");
+    assert_eq!(probe("timeout"), 1.0);
+    assert!(
+        count(
+            "hotline_component_requests_total{component=\"intake\",via=\"chained\",outcome=\"4xx\"}"
+        ) >= 1.0
+    );
+    assert!(
+        count(
+            "hotline_component_requests_total{component=\"gateway\",via=\"http\",outcome=\"4xx\"}"
+        ) >= 1.0
+    );
+    assert!(count("hotline_component_instances_started_total{component=\"probe\"}") >= 1.0);
+    // The histogram: cumulative buckets ending in +Inf, which is the count.
+    let bucket = |le: &str| {
+        count(&format!(
+            "hotline_component_request_duration_seconds_bucket{{component=\"probe\",via=\"http\",le=\"{le}\"}}"
+        ))
+    };
+    let total =
+        count("hotline_component_request_duration_seconds_count{component=\"probe\",via=\"http\"}");
+    assert_eq!(total, 5.0);
+    assert_eq!(bucket("+Inf"), total);
+    assert!(bucket("0.000500") <= bucket("0.500000") && bucket("0.500000") <= bucket("+Inf"));
+    assert!(
+        bucket("0.500000") <= 4.0,
+        "the timed-out request took a second"
+    );
+    assert!(
+        count("hotline_component_request_duration_seconds_sum{component=\"probe\",via=\"http\"}")
+            >= 1.0
+    );
+    assert_eq!(
+        count(&format!(
+            "hotline_outbound_requests_total{{component=\"probe\",destination=\"localhost:{port}\",outcome=\"2xx\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        count(&format!(
+            "hotline_outbound_requests_total{{component=\"probe\",destination=\"127.0.0.1:{port}\",outcome=\"denied\"}}"
+        )),
+        1.0
+    );
+    assert!(
+        count(
+            "hotline_schedule_runs_total{component=\"notifications\",route=\"/internal/deliver\",outcome=\"ok\"}"
+        ) >= 1.0
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64();
+    let last = count(&format!(
+        "hotline_schedule_last_success_timestamp_seconds{deliver}"
+    ));
+    assert!(
+        (now - 60.0..=now + 1.0).contains(&last),
+        "{last} against {now}"
+    );
+    assert!(
+        count("hotline_postgres_statements_total")
+            > count_of(&before, "hotline_postgres_statements_total")
+    );
+    assert!(count("hotline_postgres_connections_opened_total") >= 1.0);
+    assert!(count("process_cpu_seconds_total") > 0.0);
+    assert_eq!(count("hotline_http_rejected_total{reason=\"busy\"}"), 0.0);
+
+    // Only GET /metrics.
+    let client = reqwest::Client::new();
+    let posted = client.post(&platform.metrics).send().await.expect("answer");
+    assert_eq!(posted.status().as_u16(), 405);
+    let elsewhere = platform.metrics.replace("/metrics", "/status");
+    assert_eq!(
+        reqwest::get(&elsewhere)
+            .await
+            .expect("answer")
+            .status()
+            .as_u16(),
+        404
+    );
+}
+
+fn count_of(samples: &std::collections::BTreeMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}

@@ -120,6 +120,8 @@ impl Default for Options {
 /// A running platform: its runtime process and its database.
 pub struct Platform {
     pub base: String,
+    /// The runtime's metrics (`--metrics-listen`): `http://127.0.0.1:<port>/metrics`.
+    pub metrics: String,
     pub keys: Keys,
     pub db: sqlx::PgPool,
     /// The SMS provider's fake the platform sends through.
@@ -149,8 +151,8 @@ struct Launch {
 }
 
 impl Launch {
-    /// Starts the runtime; its base URL once it serves.
-    async fn spawn(&self) -> anyhow::Result<(Child, String)> {
+    /// Starts the runtime; its base URL and its metrics' URL once it serves.
+    async fn spawn(&self) -> anyhow::Result<(Child, String, String)> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -163,18 +165,22 @@ impl Launch {
             .spawn()
             .context("starting hotline (build it with `cargo xtask build`)")?;
         let stdout = child.stdout.take().context("the runtime's stdout")?;
-        let base = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let base = tokio::task::spawn_blocking(move || -> anyhow::Result<(String, String)> {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines() {
                 let line = line?;
-                if let Some((_, address)) = line.split_once(" on http://") {
-                    return Ok(format!("http://{address}"));
+                if let Some((_, address)) = line.split_once(" metrics at http://") {
+                    metrics = Some(format!("http://{address}"));
+                } else if let Some((_, address)) = line.split_once(" on http://") {
+                    let metrics = metrics.context("the runtime printed no metrics address")?;
+                    return Ok((format!("http://{address}"), metrics));
                 }
             }
             bail!("the runtime exited before serving")
         })
         .await?;
         match base {
-            Ok(base) => Ok((child, base)),
+            Ok((base, metrics)) => Ok((child, base, metrics)),
             Err(error) => {
                 let _ = child.kill();
                 let log_text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -301,6 +307,8 @@ impl Platform {
             options.request_timeout_ms.to_string().into(),
             "--memory-mib".into(),
             options.memory_mib.to_string().into(),
+            "--metrics-listen".into(),
+            "127.0.0.1:0".into(),
         ];
         if let Some(threads) = options.threads {
             args.extend(["--threads".into(), threads.to_string().into()]);
@@ -383,10 +391,17 @@ impl Platform {
             env,
             log: log.clone(),
         };
-        let (child, base) = launch.spawn().await?;
+        let (child, base, metrics) = launch.spawn().await?;
         // A restart listens where the first run did, so clients made before it still reach it.
         if let Some(address) = base.strip_prefix("http://") {
             launch.args[8] = address.into();
+        }
+        if let Some(address) = metrics
+            .strip_prefix("http://")
+            .and_then(|a| a.strip_suffix("/metrics"))
+            && let Some(at) = launch.args.iter().position(|a| a == "--metrics-listen")
+        {
+            launch.args[at + 1] = address.into();
         }
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
@@ -394,6 +409,7 @@ impl Platform {
             .await?;
         Ok(Platform {
             base,
+            metrics,
             keys,
             db,
             sms,
@@ -521,7 +537,7 @@ impl Platform {
     pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, _) = self.launch.spawn().await?;
+        let (child, _, _) = self.launch.spawn().await?;
         self.child = child;
         Ok(())
     }

@@ -330,12 +330,15 @@ fn up(args: &[String]) -> anyhow::Result<()> {
     );
     let (fake, fcm, hms, apns) = start_demo_fakes()?;
     let fake_account = fake.account();
-    step("starting the platform on http://127.0.0.1:3000 (Ctrl-C stops it and its database)");
+    step(
+        "starting the platform on http://127.0.0.1:3000, its metrics on http://127.0.0.1:9300/metrics (Ctrl-C stops it and its database)",
+    );
     let mut serve = Command::new(hotline(release));
     serve
         .args(["--data-dir"])
         .arg(&data)
         .args(["serve", "--listen", "127.0.0.1:3000"])
+        .args(["--metrics-listen", "127.0.0.1:9300"])
         .envs(signing.iter().map(|(name, value)| (*name, value)))
         // A working shift, so that the tour's tokens last the afternoon.
         .env("SPIN_VARIABLE_ACCESS_TOKEN_TTL_SECONDS", "28800")

@@ -12,6 +12,7 @@
 use crate::host::{ComponentConfig, HostState, OutboundHooks, add_spin_interfaces};
 use crate::key_value::KeyValue;
 use crate::manifest::{Manifest, Route};
+use crate::metrics::{ComponentMetrics, LaneMetrics, Outcome, Via};
 use crate::outbound::OutboundPolicy;
 use crate::postgres::PgPools;
 use crate::variables::AppVariables;
@@ -128,7 +129,9 @@ pub struct App {
     pub http2: crate::http2::Http2Client,
     /// Kept-alive outbound HTTP/1.1 connections, for every other origin.
     pub http1: crate::http1::Http1Client,
-    handlers: BTreeMap<String, ProxyHandler<ComponentHandler>>,
+    /// What this lane counts beside its components' own counters (see `crate::metrics`).
+    pub metrics: LaneMetrics,
+    handlers: BTreeMap<String, Handler>,
     /// Set when the server stops: instances still running are then dropped with the process,
     /// which is no failure of theirs.
     stopping: std::sync::atomic::AtomicBool,
@@ -296,14 +299,20 @@ impl Blueprint {
                 .prepared
                 .iter()
                 .map(|component| {
+                    let metrics = Arc::new(ComponentMetrics::default());
                     let handler = ComponentHandler {
                         engine: self.engine.clone(),
                         pre: ProxyPre::P3(component.pre.clone()),
                         config: component.config.clone(),
                         app: weak.clone(),
                         limits: limits.clone(),
+                        metrics: metrics.clone(),
                     };
-                    (component.config.id.clone(), ProxyHandler::new(handler))
+                    let handler = Handler {
+                        proxy: ProxyHandler::new(handler),
+                        metrics,
+                    };
+                    (component.config.id.clone(), handler)
                 })
                 .collect();
             App {
@@ -318,6 +327,7 @@ impl Blueprint {
                 key_value: Some(key_value),
                 http2: crate::http2::Http2Client::default(),
                 http1: crate::http1::Http1Client::default(),
+                metrics: LaneMetrics::default(),
                 handlers,
                 stopping: std::sync::atomic::AtomicBool::new(false),
             }
@@ -346,10 +356,18 @@ impl App {
             .map(|(_, trigger)| trigger)
     }
 
-    /// Runs `request` on `component`, within the request time limit.
+    /// Each component's counters on this lane, by name.
+    pub fn component_metrics(&self) -> impl Iterator<Item = (&str, &ComponentMetrics)> {
+        self.handlers
+            .iter()
+            .map(|(name, handler)| (name.as_str(), &*handler.metrics))
+    }
+
+    /// Runs `request` on `component`, within the request time limit, and counts it.
     pub async fn dispatch(
         &self,
         component: &str,
+        via: Via,
         request: wasmtime_wasi_http::handler::Request,
     ) -> Result<wasmtime_wasi_http::handler::Response, DispatchError> {
         let handler = self
@@ -358,7 +376,7 @@ impl App {
             .ok_or_else(|| DispatchError::UnknownComponent(component.to_owned()))?;
         let started = Instant::now();
         let timeout = self.limits.request_timeout;
-        match tokio::time::timeout(timeout, handler.handle((), request)).await {
+        let result = match tokio::time::timeout(timeout, handler.proxy.handle((), request)).await {
             Err(_) => Err(DispatchError::TimedOut),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) => {
@@ -370,7 +388,14 @@ impl App {
                     Err(DispatchError::Failed(error))
                 }
             }
-        }
+        };
+        let outcome = match &result {
+            Ok(response) => Outcome::Status(response.status().as_u16()),
+            Err(DispatchError::TimedOut) => Outcome::TimedOut,
+            Err(_) => Outcome::Failed,
+        };
+        handler.metrics.record(via, outcome, started.elapsed());
+        result
     }
 
     /// Service chaining: a request from one component to `http://<target>.spin.internal/...`.
@@ -379,7 +404,7 @@ impl App {
         target: &str,
         request: http::Request<wasmtime_wasi_http::WasiBody>,
     ) -> Result<http::Response<wasmtime_wasi_http::WasiBody>, wasmtime_wasi_http::Error> {
-        match self.dispatch(target, request).await {
+        match self.dispatch(target, Via::Chained, request).await {
             Ok(response) => Ok(response),
             Err(DispatchError::UnknownComponent(_)) => {
                 Err(wasmtime_wasi_http::Error::DestinationNotFound)
@@ -395,12 +420,19 @@ impl App {
     }
 }
 
+/// One component on one lane: its instances and its counters.
+struct Handler {
+    proxy: ProxyHandler<ComponentHandler>,
+    metrics: Arc<ComponentMetrics>,
+}
+
 struct ComponentHandler {
     engine: Engine,
     pre: ProxyPre<HostState>,
     config: Arc<ComponentConfig>,
     app: Weak<App>,
     limits: Limits,
+    metrics: Arc<ComponentMetrics>,
 }
 
 impl HandlerState for ComponentHandler {
@@ -433,6 +465,7 @@ impl HandlerState for ComponentHandler {
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        self.metrics.instance_started();
         Ok(Instance {
             store,
             proxy,

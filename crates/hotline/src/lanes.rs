@@ -41,6 +41,8 @@ pub struct Lanes {
     apps: Vec<Arc<App>>,
     /// The app the schedules call, on the runtime that started the lanes.
     background: Arc<App>,
+    /// The request slots, shared by every lane.
+    slots: Arc<Semaphore>,
     next: usize,
 }
 
@@ -112,6 +114,7 @@ impl Lanes {
             senders,
             apps,
             background: blueprint.lane(count, limits, key_value),
+            slots,
             next: 0,
         })
     }
@@ -120,6 +123,16 @@ impl Lanes {
     /// number is one past the last request lane's.
     pub fn background(&self) -> &Arc<App> {
         &self.background
+    }
+
+    /// Every lane's app and the background app.
+    pub fn apps(&self) -> impl Iterator<Item = &Arc<App>> {
+        self.apps.iter().chain([&self.background])
+    }
+
+    /// The request slots (`--max-concurrent-requests`), shared by every lane.
+    pub fn slots(&self) -> &Arc<Semaphore> {
+        &self.slots
     }
 
     /// Hands an accepted connection to the next lane in turn.
@@ -140,7 +153,7 @@ impl Lanes {
 
     /// Marks every lane's application as stopping (see `App::stop`).
     pub fn stop(&self) {
-        for app in self.apps.iter().chain([&self.background]) {
+        for app in self.apps() {
             app.stop();
         }
     }

@@ -16,6 +16,7 @@ mod http2;
 mod key_value;
 mod lanes;
 mod manifest;
+mod metrics;
 mod outbound;
 mod places;
 mod postgres;
@@ -191,6 +192,10 @@ struct ServeArgs {
     /// Do not apply migrations at start.
     #[arg(long)]
     no_migrate: bool,
+    /// Address for the metrics (Prometheus's text format at `/metrics`), on a listener of its
+    /// own; none by default. Port 0 picks a free port (printed on start).
+    #[arg(long, env = "HOTLINE_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     /// Threads that serve requests (lanes), each with its own instances and database
     /// connections; by default one per core.
     #[arg(long, env = "HOTLINE_THREADS",
@@ -438,7 +443,23 @@ async fn serve_with_database(
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let lanes = lanes::Lanes::start(&blueprint, threads, url).await?;
-    schedule::start(lanes.background(), &manifest.components, url);
+    let schedules = schedule::start(lanes.background(), &manifest.components, url);
+    if let Some(address) = &args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening for metrics on {address}"))?;
+        let registry = std::sync::Arc::new(metrics::Registry {
+            apps: lanes.apps().cloned().collect(),
+            slots: lanes.slots().clone(),
+            max_slots: args.max_concurrent_requests,
+            schedules,
+            started: std::time::SystemTime::now() - started.elapsed(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        });
+        let address = listener.local_addr()?;
+        println!("hotline: metrics at http://{address}/metrics");
+        tokio::spawn(metrics::serve(registry, listener));
+    }
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

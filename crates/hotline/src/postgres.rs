@@ -40,6 +40,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
@@ -129,6 +130,8 @@ impl PgPools {
             options,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(tokio::sync::Semaphore::new(self.max_connections as usize)),
+            max: self.max_connections,
+            counters: PoolCounters::default(),
         });
         pools.insert(
             address.to_owned(),
@@ -139,6 +142,16 @@ impl PgPools {
             },
         );
         Ok(pool)
+    }
+
+    /// Every pool's state and counters, added up (for the metrics).
+    pub fn figures(&self) -> crate::metrics::PoolFigures {
+        let pools = self.pools.lock().expect("pool map lock is never poisoned");
+        let mut figures = crate::metrics::PoolFigures::default();
+        for pooled in pools.values() {
+            figures += pooled.pool.figures();
+        }
+        figures
     }
 }
 
@@ -157,6 +170,18 @@ pub struct ConnectionPool {
     options: PgConnectOptions,
     idle: Mutex<Vec<Idle>>,
     permits: Arc<tokio::sync::Semaphore>,
+    max: u32,
+    counters: PoolCounters,
+}
+
+/// What a pool counts, for the metrics (relaxed: each lane's pools are its own).
+#[derive(Debug, Default)]
+struct PoolCounters {
+    opened: AtomicU64,
+    acquire_timeouts: AtomicU64,
+    statements: AtomicU64,
+    statement_errors: AtomicU64,
+    dropped: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -167,12 +192,29 @@ struct Idle {
 }
 
 impl ConnectionPool {
+    fn figures(&self) -> crate::metrics::PoolFigures {
+        let idle = self.idle.lock().expect("idle list lock").len() as u64;
+        let max = u64::from(self.max);
+        let counters = &self.counters;
+        crate::metrics::PoolFigures {
+            max,
+            in_use: max.saturating_sub(self.permits.available_permits() as u64),
+            idle,
+            opened: counters.opened.load(Relaxed),
+            acquire_timeouts: counters.acquire_timeouts.load(Relaxed),
+            statements: counters.statements.load(Relaxed),
+            statement_errors: counters.statement_errors.load(Relaxed),
+            dropped: counters.dropped.load(Relaxed),
+        }
+    }
+
     /// A connection for one guest resource: an idle one (checked first if it sat idle a while),
     /// or a new one; waits up to `ACQUIRE_TIMEOUT` when all are in use.
     async fn acquire(self: &Arc<Self>) -> Result<Lease, PgError> {
         let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| {
+                self.counters.acquire_timeouts.fetch_add(1, Relaxed);
                 PgError::ConnectionFailed(format!(
                     "no database connection came free within {} s",
                     ACQUIRE_TIMEOUT.as_secs()
@@ -190,6 +232,7 @@ impl ConnectionPool {
                 let conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
                     .await
                     .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
+                self.counters.opened.fetch_add(1, Relaxed);
                 return Ok(self.lease(conn, std::time::Instant::now(), permit));
             };
             if since.elapsed() <= PING_AFTER_IDLE {
@@ -276,6 +319,7 @@ impl Lease {
     /// connection is not given out again.
     fn note<T>(&mut self, outcome: Result<T, sqlx::Error>) -> Result<T, PgError> {
         if let Err(error) = &outcome {
+            self.pool.counters.statement_errors.fetch_add(1, Relaxed);
             let session_ended = match error {
                 sqlx::Error::Database(db) => db
                     .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
@@ -295,6 +339,7 @@ impl Lease {
     /// Before `statement` is sent: if it may open a transaction, assume it does, so that a
     /// request cut off mid-statement still rolls back.
     fn before(&mut self, statement: &str) {
+        self.pool.counters.statements.fetch_add(1, Relaxed);
         let (first, chains) = transaction_words(statement);
         if is_one_of(first, &["begin", "start"]) || chains {
             self.maybe_in_transaction = true;
@@ -334,6 +379,7 @@ impl Drop for Lease {
             return;
         };
         if self.broken {
+            self.pool.counters.dropped.fetch_add(1, Relaxed);
             return; // dropped: the server ends the session, and any transaction, uncommitted
         }
         if !self.maybe_in_transaction {

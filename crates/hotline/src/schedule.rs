@@ -10,6 +10,7 @@
 
 use crate::app::App;
 use crate::manifest::{Component, Schedule};
+use crate::metrics::{ScheduleMetrics, Via};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use sqlx::postgres::PgListener;
@@ -20,27 +21,36 @@ use std::time::{Duration, Instant};
 /// The header that tells a component a call came from its schedule.
 pub const SCHEDULE_HEADER: &str = "x-hotline-schedule";
 
-/// Starts every component's schedules; they run until the process ends.
-pub fn start(app: &Arc<App>, components: &BTreeMap<String, Component>, database_url: &str) {
+/// Starts every component's schedules; they run until the process ends. Returns each one's
+/// counters, for the metrics.
+pub fn start(
+    app: &Arc<App>,
+    components: &BTreeMap<String, Component>,
+    database_url: &str,
+) -> Vec<Arc<ScheduleMetrics>> {
+    let mut started = Vec::new();
     for component in components.values() {
         for schedule in &component.schedules {
             let app = Arc::downgrade(app);
-            let component = component.id.clone();
+            let metrics = Arc::new(ScheduleMetrics::new(&component.id, &schedule.route));
+            started.push(metrics.clone());
             let schedule = schedule.clone();
             let url = database_url.to_owned();
             tokio::spawn(async move {
-                run_schedule(app, component, schedule, url).await;
+                run_schedule(app, metrics, schedule, url).await;
             });
         }
     }
+    started
 }
 
 async fn run_schedule(
     app: std::sync::Weak<App>,
-    component: String,
+    metrics: Arc<ScheduleMetrics>,
     schedule: Schedule,
     url: String,
 ) {
+    let component = metrics.component.as_str();
     let mut listener = match &schedule.on_notify {
         Some(channel) => listen(&url, channel).await,
         None => None,
@@ -73,7 +83,9 @@ async fn run_schedule(
             }
         };
         let Some(app) = app.upgrade() else { return };
-        run_once(&app, &component, &schedule.route, woken_by).await;
+        let started = Instant::now();
+        let succeeded = run_once(&app, component, &schedule.route, woken_by).await;
+        metrics.ran(succeeded, started.elapsed());
     }
 }
 
@@ -92,8 +104,9 @@ async fn listen(url: &str, channel: &str) -> Option<PgListener> {
     }
 }
 
-/// One call of a schedule's route; failures are logged and the next tick tries again.
-pub async fn run_once(app: &App, component: &str, route: &str, woken_by: &str) {
+/// One call of a schedule's route, and whether it answered 2xx; failures are logged and the next
+/// tick tries again.
+pub async fn run_once(app: &App, component: &str, route: &str, woken_by: &str) -> bool {
     let started = Instant::now();
     let request = http::Request::post(format!("http://{component}.spin.internal{route}"))
         .header(SCHEDULE_HEADER, woken_by)
@@ -106,10 +119,10 @@ pub async fn run_once(app: &App, component: &str, route: &str, woken_by: &str) {
         Ok(request) => request,
         Err(error) => {
             tracing::error!(%component, %route, %error, "schedule route is not a valid URL");
-            return;
+            return false;
         }
     };
-    match app.dispatch(component, request).await {
+    match app.dispatch(component, Via::Schedule, request).await {
         Ok(response) => {
             let status = response.status();
             let body = response
@@ -124,9 +137,11 @@ pub async fn run_once(app: &App, component: &str, route: &str, woken_by: &str) {
             } else {
                 tracing::warn!(target: "hotline::schedule", %component, %route, woken_by, elapsed_ms, status = status.as_u16(), body = %String::from_utf8_lossy(&body), "schedule failed");
             }
+            status.is_success()
         }
         Err(error) => {
-            tracing::warn!(target: "hotline::schedule", %component, %route, woken_by, error = %error, "schedule failed")
+            tracing::warn!(target: "hotline::schedule", %component, %route, woken_by, error = %error, "schedule failed");
+            false
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::app::{App, DispatchError, Trigger};
 use crate::lanes::Lanes;
+use crate::metrics::{Rejected, Via};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
@@ -81,6 +82,7 @@ async fn handle(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let Some(trigger) = app.route(&path) else {
+        app.metrics.rejected(Rejected::NoRoute);
         let response = error_response(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -102,6 +104,7 @@ async fn handle(
     let permit = match permit {
         Ok(permit) => permit,
         Err(()) => {
+            app.metrics.rejected(Rejected::Busy);
             let response = error_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "server_busy",
@@ -115,7 +118,7 @@ async fn handle(
     };
 
     let request = with_spin_headers(request, trigger, client_addr);
-    let response = match app.dispatch(component, request).await {
+    let response = match app.dispatch(component, Via::Http, request).await {
         Ok(response) => response,
         Err(DispatchError::TimedOut) => {
             tracing::warn!(%component, "request cut off at its time limit");
