@@ -1211,3 +1211,148 @@ async fn citizens_are_not_reminded_in_their_quiet_hours() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(reminders(&platform, &number).is_empty(), "quiet all day");
 }
+
+/// The runtime's metrics carry what the notifications and supervision components say of their
+/// work: the outbox's backlog by channel and what died, the centre's queue, the orders with the
+/// agencies and those overdue.
+#[tokio::test]
+async fn the_metrics_show_the_outbox_and_the_work_waiting() {
+    let platform = Platform::start_with(Options {
+        variables: vec![("SPIN_VARIABLE_NOTIFY_MAX_ATTEMPTS", "2".into())],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let _urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;
+    let gauge = |samples: &std::collections::BTreeMap<String, f64>, series: &str| {
+        *samples
+            .get(series)
+            .unwrap_or_else(|| panic!("no {series} in {samples:#?}"))
+    };
+    let fcm = |name: &str| format!("hotline_notifications_{name}{{channel=\"fcm\"}}");
+
+    let quiet = platform.metrics().await;
+    for component in ["notifications", "supervision"] {
+        let up = format!("hotline_component_metrics_up{{component=\"{component}\"}}");
+        assert_eq!(gauge(&quiet, &up), 1.0, "{component}");
+    }
+    for channel in ["fcm", "apns", "hms", "wechat", "sms"] {
+        let series = format!("hotline_notifications_deliveries_pending{{channel=\"{channel}\"}}");
+        assert_eq!(gauge(&quiet, &series), 0.0, "{channel}");
+    }
+    assert_eq!(
+        gauge(&quiet, "hotline_supervision_orders_awaiting_dispatch"),
+        0.0
+    );
+    assert_eq!(
+        gauge(
+            &quiet,
+            "hotline_supervision_oldest_awaiting_dispatch_seconds"
+        ),
+        0.0
+    );
+
+    // A request waits at the centre.
+    platform
+        .client("citizen-1", "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let waiting = platform.metrics().await;
+    assert_eq!(
+        gauge(&waiting, "hotline_supervision_orders_awaiting_dispatch"),
+        1.0
+    );
+    let oldest = gauge(
+        &waiting,
+        "hotline_supervision_oldest_awaiting_dispatch_seconds",
+    );
+    assert!((0.0..60.0).contains(&oldest), "{oldest}");
+
+    // FCM refuses the first push twice: with two attempts allowed, it dies.
+    platform.fcm.fail_next(
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        2,
+    );
+    let first = dispatched(&platform, "citizen-2").await;
+    eventually(&platform, "the first push is dead", async || {
+        platform.metrics().await.get(&fcm("deliveries_dead")) == Some(&1.0)
+    })
+    .await;
+    let after_death = platform.metrics().await;
+    assert_eq!(gauge(&after_death, &fcm("deliveries_pending")), 0.0);
+    let refused = after_death
+        .iter()
+        .filter(|(series, _)| {
+            series.starts_with("hotline_outbound_requests_total{component=\"notifications\"")
+                && series.ends_with("outcome=\"5xx\"}")
+        })
+        .map(|(_, count)| count)
+        .sum::<f64>();
+    assert_eq!(refused, 2.0, "{after_death:#?}");
+
+    // The next push hangs a while at FCM: meanwhile it is pending, held by the deliverer.
+    platform
+        .fcm
+        .fail_next(Fault::Delay(Duration::from_secs(3)), 1);
+    dispatched(&platform, "citizen-3").await;
+    let backlog = platform.metrics().await;
+    assert_eq!(gauge(&backlog, &fcm("deliveries_pending")), 1.0);
+    assert_eq!(gauge(&backlog, &fcm("deliveries_sending")), 1.0);
+    assert_eq!(gauge(&backlog, &fcm("deliveries_due")), 0.0);
+    assert_eq!(gauge(&backlog, &fcm("oldest_due_seconds")), 0.0);
+    eventually(&platform, "the delayed push arrives", async || {
+        platform.metrics().await.get(&fcm("deliveries_pending")) == Some(&0.0)
+    })
+    .await;
+    assert_eq!(platform.fcm.delivered().len(), 1);
+
+    // The dead one back in the queue, due in a second, under a lock the deliverer skips (as it
+    // would a row another deliverer holds): once its time has come it is due, and waits.
+    sqlx::query(
+        "update notification_deliveries set status = 'pending', attempts = 0, \
+         next_attempt_at = now() + interval '1 second' where status = 'dead'",
+    )
+    .execute(&platform.db)
+    .await
+    .expect("re-queued");
+    let mut holder = platform.db.begin().await.expect("a transaction");
+    sqlx::query("select 1 from notification_deliveries where status = 'pending' for update")
+        .execute(&mut *holder)
+        .await
+        .expect("locked");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stuck = platform.metrics().await;
+    assert_eq!(gauge(&stuck, &fcm("deliveries_due")), 1.0);
+    assert_eq!(gauge(&stuck, &fcm("deliveries_sending")), 0.0);
+    assert_eq!(gauge(&stuck, &fcm("deliveries_dead")), 0.0);
+    let waited = gauge(&stuck, &fcm("oldest_due_seconds"));
+    assert!((0.2..30.0).contains(&waited), "{waited}");
+    holder.rollback().await.expect("lock released");
+    eventually(&platform, "the re-queued push arrives", async || {
+        platform.fcm.delivered().len() == 2
+    })
+    .await;
+
+    // Two orders with the agency; one of them past its deadline.
+    sqlx::query(
+        "update work_orders set deadline_at = now() - interval '1 hour' where tracking_number = $1",
+    )
+    .bind(&first)
+    .execute(&platform.db)
+    .await
+    .expect("deadline moved");
+    let work = platform.metrics().await;
+    assert_eq!(
+        gauge(&work, "hotline_supervision_orders_with_agencies"),
+        2.0
+    );
+    assert_eq!(gauge(&work, "hotline_supervision_orders_overdue"), 1.0);
+    assert_eq!(
+        gauge(&work, "hotline_supervision_orders_awaiting_dispatch"),
+        1.0
+    );
+}

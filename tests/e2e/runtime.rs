@@ -421,50 +421,6 @@ async fn connections_are_spread_over_the_lanes_and_all_see_the_same_orders() {
     }
 }
 
-/// One scrape of the runtime's metrics: every sample by its name and labels as written
-/// (`name{a="x",b="y"}`), after checking that every line is Prometheus's text format.
-async fn scrape(platform: &Platform) -> std::collections::BTreeMap<String, f64> {
-    let response = reqwest::get(&platform.metrics)
-        .await
-        .expect("metrics answer");
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/plain; version=0.0.4; charset=utf-8"
-    );
-    let text = response.text().await.expect("metrics body");
-    let mut samples = std::collections::BTreeMap::new();
-    let mut typed = std::collections::BTreeSet::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
-            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
-            assert!(typed.insert(name.to_owned()), "{name} typed twice");
-            continue;
-        }
-        if line.starts_with("# HELP ") {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').expect("a sample is `series value`");
-        let value: f64 = value.parse().unwrap_or_else(|_| panic!("a number: {line}"));
-        let name = series.split('{').next().expect("a name");
-        assert!(
-            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-            "{line}"
-        );
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|suffix| name.strip_suffix(suffix).filter(|f| typed.contains(*f)))
-            .unwrap_or(name);
-        assert!(typed.contains(family), "{name} comes before its # TYPE");
-        assert!(
-            samples.insert(series.to_owned(), value).is_none(),
-            "{series} twice"
-        );
-    }
-    samples
-}
-
 #[tokio::test]
 async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
     let platform = Platform::start_with(Options {
@@ -473,7 +429,7 @@ async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
     })
     .await
     .expect("platform");
-    let before = scrape(&platform).await;
+    let before = platform.metrics().await;
     assert!(before["process_resident_memory_bytes"] > 1e6);
     assert!(before["hotline_postgres_connections_max"] >= 1.0);
     assert!(before["hotline_http_request_slots"] >= 1.0);
@@ -500,7 +456,7 @@ async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
     let deliver = "{component=\"notifications\",route=\"/internal/deliver\"}";
     let started = Instant::now();
     let after = loop {
-        let after = scrape(&platform).await;
+        let after = platform.metrics().await;
         if after[&format!("hotline_schedule_last_success_timestamp_seconds{deliver}")] > 0.0 {
             break after;
         }
@@ -582,8 +538,7 @@ async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
         "{last} against {now}"
     );
     assert!(
-        count("hotline_postgres_statements_total")
-            > count_of(&before, "hotline_postgres_statements_total")
+        count("hotline_postgres_statements_total") > before["hotline_postgres_statements_total"]
     );
     assert!(count("hotline_postgres_connections_opened_total") >= 1.0);
     assert!(count("process_cpu_seconds_total") > 0.0);
@@ -591,9 +546,13 @@ async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
 
     // Only GET /metrics.
     let client = reqwest::Client::new();
-    let posted = client.post(&platform.metrics).send().await.expect("answer");
+    let posted = client
+        .post(&platform.metrics_url)
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(posted.status().as_u16(), 405);
-    let elsewhere = platform.metrics.replace("/metrics", "/status");
+    let elsewhere = platform.metrics_url.replace("/metrics", "/status");
     assert_eq!(
         reqwest::get(&elsewhere)
             .await
@@ -604,6 +563,39 @@ async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
     );
 }
 
-fn count_of(samples: &std::collections::BTreeMap<String, f64>, series: &str) -> f64 {
-    samples.get(series).copied().unwrap_or(0.0)
+#[tokio::test]
+async fn a_component_whose_metrics_route_fails_is_left_out_and_marked_down() {
+    // The probe, standing in for supervision, answers no `/internal/metrics`.
+    let platform = Platform::start_with(Options {
+        stand_in: Some(("supervision", "probe")),
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let samples = platform.metrics().await;
+    assert_eq!(
+        samples["hotline_component_metrics_up{component=\"supervision\"}"],
+        0.0
+    );
+    assert_eq!(
+        samples["hotline_component_metrics_up{component=\"notifications\"}"],
+        1.0
+    );
+    assert!(
+        !samples
+            .keys()
+            .any(|series| series.starts_with("hotline_supervision_")),
+        "{samples:#?}"
+    );
+    assert!(
+        samples.contains_key("hotline_notifications_deliveries_pending{channel=\"fcm\"}"),
+        "{samples:#?}"
+    );
+    assert!(
+        platform
+            .log()
+            .contains("a component's metrics were left out"),
+        "{}",
+        platform.log()
+    );
 }

@@ -121,7 +121,7 @@ impl Default for Options {
 pub struct Platform {
     pub base: String,
     /// The runtime's metrics (`--metrics-listen`): `http://127.0.0.1:<port>/metrics`.
-    pub metrics: String,
+    pub metrics_url: String,
     pub keys: Keys,
     pub db: sqlx::PgPool,
     /// The SMS provider's fake the platform sends through.
@@ -409,7 +409,7 @@ impl Platform {
             .await?;
         Ok(Platform {
             base,
-            metrics,
+            metrics_url: metrics,
             keys,
             db,
             sms,
@@ -424,6 +424,50 @@ impl Platform {
             log,
             launch,
         })
+    }
+
+    /// One scrape of the runtime's metrics: every sample by its name and labels as written
+    /// (`name{a="x",b="y"}`), after checking that every line is Prometheus's text format.
+    pub async fn metrics(&self) -> std::collections::BTreeMap<String, f64> {
+        let response = reqwest::get(&self.metrics_url)
+            .await
+            .expect("metrics answer");
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let text = response.text().await.expect("metrics body");
+        let mut samples = std::collections::BTreeMap::new();
+        let mut typed = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
+                assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+                assert!(typed.insert(name.to_owned()), "{name} typed twice");
+                continue;
+            }
+            if line.starts_with("# HELP ") {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect("a sample is `series value`");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("a number: {line}"));
+            let name = series.split('{').next().expect("a name");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{line}"
+            );
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix).filter(|f| typed.contains(*f)))
+                .unwrap_or(name);
+            assert!(typed.contains(family), "{name} comes before its # TYPE");
+            assert!(
+                samples.insert(series.to_owned(), value).is_none(),
+                "{series} twice"
+            );
+        }
+        samples
     }
 
     /// The URL of this platform's own database.

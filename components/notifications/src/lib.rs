@@ -12,6 +12,7 @@ mod deliver;
 mod devices;
 mod error;
 mod inbox;
+mod metrics;
 mod providers;
 
 use api_plumbing::{Incoming, Principal, Reply};
@@ -31,6 +32,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         }
         (&Method::POST, "/internal/overdue-notices") => return deliver::notify_overdue().await,
         (&Method::POST, "/internal/rating-reminders") => return deliver::remind_to_rate().await,
+        (&Method::GET, "/internal/metrics") => return metrics::metrics().await,
         _ => {}
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;

@@ -21,6 +21,7 @@ mod error;
 mod escalation;
 mod hotspots;
 mod leader_days;
+mod metrics;
 mod report;
 mod special_reports;
 mod warnings;
@@ -42,6 +43,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     }
     if request.method() == Method::POST && path == "/internal/early-warnings" {
         return warnings::raise().await;
+    }
+    if request.method() == Method::GET && path == "/internal/metrics" {
+        return metrics::metrics().await;
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let query = request.query().unwrap_or("").to_owned();

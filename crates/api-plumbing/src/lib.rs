@@ -3,6 +3,7 @@
 //! connection. No business rules live here (they are in `workorder`).
 
 mod incoming;
+pub mod metrics;
 pub mod outbound;
 pub mod small_blocks;
 pub mod word_compare;

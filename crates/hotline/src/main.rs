@@ -450,6 +450,12 @@ async fn serve_with_database(
             .with_context(|| format!("listening for metrics on {address}"))?;
         let registry = std::sync::Arc::new(metrics::Registry {
             apps: lanes.apps().cloned().collect(),
+            background: lanes.background().clone(),
+            component_routes: manifest
+                .components
+                .values()
+                .filter_map(|c| Some((c.id.clone(), c.metrics_route.clone()?)))
+                .collect(),
             slots: lanes.slots().clone(),
             max_slots: args.max_concurrent_requests,
             schedules,

@@ -89,6 +89,9 @@ struct RawHotlineTool {
     /// Origins (`scheme://host[:port]`, variables allowed) reached over HTTP/2.
     #[serde(default)]
     http2_origins: Vec<String>,
+    /// A route the runtime GETs for the component's own metrics, added to its `/metrics`.
+    #[serde(default)]
+    metrics_route: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +198,8 @@ pub struct Component {
     /// Origins this runtime reaches over HTTP/2 for the component (templates, like
     /// `allowed_outbound_hosts`).
     pub http2_origins: Vec<String>,
+    /// The route that answers the component's own metrics (`metrics.rs`), if it has any.
+    pub metrics_route: Option<String>,
 }
 
 /// A checked manifest, with component sources resolved against the manifest's folder.
@@ -288,6 +293,11 @@ impl Manifest {
                     }
                 }
             }
+            if let Some(route) = &raw_component.tool.hotline.metrics_route
+                && !route.starts_with('/')
+            {
+                bail!("component.{id}.tool.hotline.metrics_route: `{route}` must start with `/`");
+            }
             let mut schedules = Vec::new();
             for (index, raw) in raw_component.tool.hotline.schedules.into_iter().enumerate() {
                 let field = format!("component.{id}.tool.hotline.schedules[{index}]");
@@ -317,6 +327,7 @@ impl Manifest {
                     key_value_stores: raw_component.key_value_stores,
                     schedules,
                     http2_origins: raw_component.tool.hotline.http2_origins,
+                    metrics_route: raw_component.tool.hotline.metrics_route,
                 },
             );
         }
@@ -489,6 +500,25 @@ source = "back.wasm"
             let error = Manifest::parse(&text, Path::new("/app")).expect_err("refused");
             assert!(format!("{error:#}").contains(field), "{error:#}");
         }
+    }
+
+    #[test]
+    fn reads_a_metrics_route() {
+        let text = format!(
+            "{MINIMAL}[component.back.tool.hotline]\nmetrics_route = \"/internal/metrics\"\n"
+        );
+        let manifest = Manifest::parse(&text, Path::new("/app")).expect("valid manifest");
+        assert_eq!(
+            manifest.components["back"].metrics_route.as_deref(),
+            Some("/internal/metrics")
+        );
+        assert_eq!(manifest.components["front"].metrics_route, None);
+        let text = format!("{MINIMAL}[component.back.tool.hotline]\nmetrics_route = \"metrics\"\n");
+        let error = Manifest::parse(&text, Path::new("/app")).expect_err("refused");
+        assert!(
+            format!("{error:#}").contains("component.back.tool.hotline.metrics_route"),
+            "{error:#}"
+        );
     }
 
     #[test]

@@ -26,9 +26,11 @@ pub enum Via {
     Chained = 1,
     /// From the runtime's schedule.
     Schedule = 2,
+    /// From a scrape of the metrics, for the component's own (its `metrics_route`).
+    Scrape = 3,
 }
 
-const VIAS: [&str; 3] = ["http", "chained", "schedule"];
+const VIAS: [&str; 4] = ["http", "chained", "schedule", "scrape"];
 
 /// How a request to a component ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,9 +245,13 @@ impl std::ops::AddAssign for PoolFigures {
 }
 
 /// Everything a scrape reads: every lane's app and the background app, the request slots, the
-/// schedules.
+/// schedules, the components' own metrics routes.
 pub struct Registry {
     pub apps: Vec<Arc<App>>,
+    /// The app the components' metrics routes are called on (the schedules' own).
+    pub background: Arc<App>,
+    /// Each component with a `metrics_route`, and the route.
+    pub component_routes: Vec<(String, String)>,
     pub slots: Arc<Semaphore>,
     pub max_slots: usize,
     pub schedules: Vec<Arc<ScheduleMetrics>>,
@@ -255,7 +261,7 @@ pub struct Registry {
 
 impl Registry {
     /// The exposition, in Prometheus's text format (version 0.0.4).
-    pub fn render(&self) -> String {
+    pub async fn render(&self) -> String {
         let mut out = Text::default();
         self.render_components(&mut out);
         self.render_front_door(&mut out);
@@ -263,7 +269,42 @@ impl Registry {
         self.render_schedules(&mut out);
         self.render_outbound(&mut out);
         render_process(&mut out, self.started, &self.version);
+        self.render_components_own(&mut out).await;
         out.0
+    }
+
+    /// What each component with a `metrics_route` says of itself (the size of its queues, say),
+    /// asked at every scrape, checked, and added as it is; `hotline_component_metrics_up` says
+    /// which answered.
+    async fn render_components_own(&self, out: &mut Text) {
+        let mut answers = Vec::new();
+        for (component, route) in &self.component_routes {
+            let answer = component_metrics(&self.background, component, route).await;
+            if let Err(problem) = &answer {
+                tracing::warn!(%component, %route, %problem, "a component's metrics were left out");
+            }
+            answers.push((component, answer));
+        }
+        if answers.is_empty() {
+            return;
+        }
+        out.family(
+            "hotline_component_metrics_up",
+            "gauge",
+            "Whether a component's metrics route answered valid metrics at this scrape (1) or not (0).",
+        );
+        for (component, answer) in &answers {
+            out.sample(
+                "hotline_component_metrics_up",
+                &[("component", component)],
+                u64::from(answer.is_ok()),
+            );
+        }
+        for (_, answer) in answers {
+            if let Ok(text) = answer {
+                out.0.push_str(&text);
+            }
+        }
     }
 
     fn render_components(&self, out: &mut Text) {
@@ -617,6 +658,94 @@ fn cpu_seconds_of(stat: &str) -> Option<f64> {
     Some((user + system) as f64 / 100.0)
 }
 
+/// How long a component has to answer its metrics route, and how much it may say.
+const COMPONENT_METRICS_TIME: Duration = Duration::from_secs(5);
+const COMPONENT_METRICS_BYTES: usize = 1 << 20;
+
+/// `GET <route>` on `component`, and its answer once checked (`checked_metrics`).
+async fn component_metrics(app: &App, component: &str, route: &str) -> Result<String, String> {
+    use http_body_util::{BodyExt, Empty};
+    let request = http::Request::get(format!("http://{component}.spin.internal{route}"))
+        .body(
+            Empty::<bytes::Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .map_err(|e| format!("the route is not a valid URL: {e}"))?;
+    let answered = tokio::time::timeout(COMPONENT_METRICS_TIME, async {
+        let response = app
+            .dispatch(component, Via::Scrape, request)
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status() != http::StatusCode::OK {
+            return Err(format!("it answered {}", response.status()));
+        }
+        let body = http_body_util::Limited::new(response.into_body(), COMPONENT_METRICS_BYTES)
+            .collect()
+            .await
+            .map_err(|e| format!("its answer could not be read: {e}"))?;
+        Ok(body.to_bytes())
+    })
+    .await
+    .map_err(|_| format!("no answer within {} s", COMPONENT_METRICS_TIME.as_secs()))??;
+    let text = String::from_utf8(answered.to_vec()).map_err(|_| "not UTF-8".to_owned())?;
+    checked_metrics(component, &text)
+}
+
+/// A component's metrics, if every line is Prometheus's text format and every name starts with
+/// `hotline_<component>_` (hyphens as underscores), so that no component can pass its figures
+/// off as the runtime's or another's. Blank lines are dropped; the text ends with a newline.
+fn checked_metrics(component: &str, text: &str) -> Result<String, String> {
+    let prefix = format!("hotline_{}_", component.replace('-', "_"));
+    let named = |name: &str, line: &str| -> Result<(), String> {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(format!("`{line}`: not a metric name"));
+        }
+        if !name.starts_with(&prefix) {
+            return Err(format!("`{line}`: a name must start with `{prefix}`"));
+        }
+        Ok(())
+    };
+    let mut checked = String::with_capacity(text.len() + 1);
+    for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            named(rest.split(' ').next().unwrap_or_default(), line)?;
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            named(name, line)?;
+            if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
+                return Err(format!("`{line}`: not a metric type"));
+            }
+        } else if !line.starts_with('#') {
+            let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+            named(&line[..name_end], line)?;
+            let after_labels = if line[name_end..].starts_with('{') {
+                let close = line
+                    .rfind('}')
+                    .filter(|&close| close > name_end)
+                    .ok_or_else(|| format!("`{line}`: labels not closed"))?;
+                &line[close + 1..]
+            } else {
+                &line[name_end..]
+            };
+            let mut fields = after_labels.split_ascii_whitespace();
+            let value_ok = fields.next().is_some_and(|v| v.parse::<f64>().is_ok());
+            let timestamp_ok = fields.next().is_none_or(|t| t.parse::<i64>().is_ok());
+            if !value_ok || !timestamp_ok || fields.next().is_some() {
+                return Err(format!("`{line}`: not `name{{labels}} value [timestamp]`"));
+            }
+        }
+        checked.push_str(line);
+        checked.push('\n');
+    }
+    Ok(checked)
+}
+
 /// Microseconds written as seconds, exactly.
 fn seconds(us: u64) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
@@ -693,7 +822,7 @@ pub async fn serve(registry: Arc<Registry>, listener: tokio::net::TcpListener) {
                                 http::header::CONTENT_TYPE,
                                 "text/plain; version=0.0.4; charset=utf-8",
                             )
-                            .body(Full::new(bytes::Bytes::from(registry.render()))),
+                            .body(Full::new(bytes::Bytes::from(registry.render().await))),
                         (true, false) => http::Response::builder()
                             .status(http::StatusCode::METHOD_NOT_ALLOWED)
                             .header(http::header::ALLOW, "GET")
@@ -771,6 +900,38 @@ mod tests {
         assert_eq!(cpu_seconds_of(stat), Some(3.25));
         assert_eq!(cpu_seconds_of("4242 (x) S 1"), None);
         assert!(cpu_seconds().is_some_and(|s| s >= 0.0));
+    }
+
+    #[test]
+    fn a_components_metrics_are_checked_line_by_line() {
+        let good = "# HELP hotline_notifications_pending Waiting.\n\
+                    # TYPE hotline_notifications_pending gauge\n\
+                    hotline_notifications_pending{channel=\"sms\",note=\"a } b\"} 3\n\n\
+                    hotline_notifications_oldest_seconds 12.5 1764700000000\n\
+                    # a comment\n";
+        assert_eq!(
+            checked_metrics("notifications", good).expect("valid"),
+            good.replace("\n\n", "\n")
+        );
+        let hyphenated = checked_metrics("key-audit", "hotline_key_audit_runs 1").expect("valid");
+        assert_eq!(hyphenated, "hotline_key_audit_runs 1\n");
+        for (bad, problem) in [
+            (
+                "process_resident_memory_bytes 1",
+                "must start with `hotline_notifications_`",
+            ),
+            ("hotline_gateway_requests 1", "must start with"),
+            ("# TYPE hotline_notifications_x gauges", "not a metric type"),
+            ("# HELP hotline_gateway_x Not mine.", "must start with"),
+            ("hotline_notifications_x{a=\"1\" 1", "labels not closed"),
+            ("hotline_notifications_x many", "not `name{labels} value"),
+            ("hotline_notifications_x 1 2 3", "not `name{labels} value"),
+            ("hotline_notifications_x", "not `name{labels} value"),
+            ("hotline_notifications-x 1", "not a metric name"),
+        ] {
+            let error = checked_metrics("notifications", bad).expect_err(bad);
+            assert!(error.contains(problem), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -1,0 +1,52 @@
+//! `GET /internal/metrics` (the runtime's scrape, by `metrics_route`): the work as whoever runs
+//! the hotline watches it at a glance — requests waiting at the centre for dispatch and how long
+//! the oldest has waited (a queue that grows at night wants more operators), orders with the
+//! agencies, and how many of those are past their deadline.
+
+use crate::error::ApiError;
+use api_plumbing::metrics::Gauges;
+use api_plumbing::{Reply, connect};
+use order_store::required;
+
+/// Each count through its partial index: the centre's queue (`work_orders_waiting`) and the open
+/// orders by deadline (`work_orders_open_by_deadline`; the status list is the index's own).
+const WORK: &str = "\
+    select (select count(*) from work_orders where status = 'received') as awaiting, \
+           (select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 \
+              from work_orders where status = 'received') as oldest_awaiting_seconds, \
+           (select count(*) from work_orders \
+              where status in ('dispatched', 'signed', 'in_progress', 'return_requested')) \
+              as with_agencies, \
+           (select count(*) from work_orders \
+              where status in ('dispatched', 'signed', 'in_progress', 'return_requested') \
+                and deadline_at < now()) as overdue";
+
+pub async fn metrics() -> Result<Reply, ApiError> {
+    let db = connect().await.map_err(ApiError::Internal)?;
+    let rows = db.query(WORK, []).await?.collect().await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("the counts came back empty".into()))?;
+    let mut gauges = Gauges::default();
+    gauges.one(
+        "hotline_supervision_orders_awaiting_dispatch",
+        "Requests received and waiting at the centre to be dispatched or answered.",
+        required::<i64>(row, "awaiting")? as f64,
+    );
+    gauges.one(
+        "hotline_supervision_oldest_awaiting_dispatch_seconds",
+        "How long the oldest request waiting at the centre has waited (0: none waits).",
+        required::<f64>(row, "oldest_awaiting_seconds")?,
+    );
+    gauges.one(
+        "hotline_supervision_orders_with_agencies",
+        "Orders an agency holds: dispatched, signed for, in hand, or asked to be returned.",
+        required::<i64>(row, "with_agencies")? as f64,
+    );
+    gauges.one(
+        "hotline_supervision_orders_overdue",
+        "Orders an agency holds past their deadline.",
+        required::<i64>(row, "overdue")? as f64,
+    );
+    Ok(gauges.into_reply())
+}
