@@ -705,6 +705,14 @@ pub struct Notification {
     pub body: String,
     pub work_order_id: Option<uuid::Uuid>,
     pub tracking_number: Option<String>,
+    /// The special report (舆情专报) a `special_report` notice is about: open it at
+    /// `/api/v1/supervision/special-reports/{id}`.
+    #[serde(default)]
+    pub special_report_id: Option<i64>,
+    /// The early warning (预警) an `early_warning` notice is about (in
+    /// `/api/v1/supervision/early-warnings`).
+    #[serde(default)]
+    pub early_warning_id: Option<i64>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "timestamp::serialize_optional")]

@@ -2,7 +2,7 @@
 //! issues supervisors send to the city's leaders.
 
 use mobile_api::client::ClientError;
-use mobile_api::{CreateRequest, NewSpecialReport, OrderAction, ReportCount};
+use mobile_api::{CreateRequest, NewDevice, NewSpecialReport, OrderAction, ReportCount};
 use tests::{Platform, valid_request};
 
 const URBAN: &str = "city-urban-management";
@@ -182,6 +182,14 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
     .expect("overdue");
 
     let leader = platform.staff_account("leader-a", "leader").await;
+    leader
+        .register_device(&NewDevice {
+            platform: "fcm".into(),
+            token: "fcm-token-leader-a".into(),
+            app_version: Some("2.3.0".into()),
+        })
+        .await
+        .expect("the leader's phone");
     let week = [
         ("keywords", "暖气, 供暖，暖气"),
         ("from", "2026-11-08"),
@@ -376,6 +384,32 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
         .map(|n| n.body.as_str())
         .collect();
     assert_eq!(special.len(), 2, "{special:?}");
+    // Each names its issue, for the app to open it; and so does the push to the leader's phone.
+    let named: Vec<Option<i64>> = heard
+        .items
+        .iter()
+        .filter(|n| n.kind == "special_report")
+        .map(|n| n.special_report_id)
+        .collect();
+    assert_eq!(named, [Some(second.id), Some(issued.id)]);
+    let mut pushed = Vec::new();
+    for _ in 0..100 {
+        pushed = platform
+            .fcm
+            .delivered()
+            .into_iter()
+            .filter(|p| p.token == "fcm-token-leader-a")
+            .filter_map(|p| p.data.get("special_report_id").cloned())
+            .collect::<Vec<_>>();
+        if pushed.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    pushed.sort();
+    let mut expected = vec![issued.id.to_string(), second.id.to_string()];
+    expected.sort();
+    assert_eq!(pushed, expected);
     assert!(
         special[1]
             == format!(

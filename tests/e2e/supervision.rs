@@ -1197,6 +1197,16 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
         told().await,
         ["驿城区城市管理类诉求 24 小时内 5 件，前 7 日共 0 件，请关注研判。"]
     );
+    let named: Vec<Option<i64>> = supervisor
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .into_iter()
+        .filter(|n| n.kind == "early_warning")
+        .map(|n| n.early_warning_id)
+        .collect();
+    assert_eq!(named, [Some(list.items[0].id)]);
 
     // The day's report says so.
     let report = todays_report(&supervisor).await;

@@ -22,6 +22,9 @@ pub struct Claimed {
     pub body: String,
     pub work_order_id: Option<uuid::Uuid>,
     pub tracking_number: Option<String>,
+    /// What a notice not about an order is about, for the app to open.
+    pub special_report_id: Option<i64>,
+    pub early_warning_id: Option<i64>,
     pub order_title: Option<String>,
     pub wechat_template_id: Option<String>,
     pub sms_template: Option<String>,
@@ -222,6 +225,12 @@ fn data(claimed: &Claimed) -> Vec<(&'static str, String)> {
     }
     if let Some(number) = &claimed.tracking_number {
         data.push(("tracking_number", number.clone()));
+    }
+    if let Some(report) = claimed.special_report_id {
+        data.push(("special_report_id", report.to_string()));
+    }
+    if let Some(warning) = claimed.early_warning_id {
+        data.push(("early_warning_id", warning.to_string()));
     }
     data
 }

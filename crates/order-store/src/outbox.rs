@@ -298,10 +298,10 @@ static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock
     format!(
         "with t as (select * from notification_templates where kind = 'special_report'), \
          made as ( \
-             insert into notifications (recipient, kind, title, body, dedupe_key) \
+             insert into notifications (recipient, kind, title, body, dedupe_key, special_report_id) \
              select s.username, t.kind, t.title, \
                     replace(replace(replace(t.body, '{{title}}', $2), '{{tracking_number}}', ''), '{{deadline}}', ''), \
-                    'special_report:' || $1 || ':' || s.username \
+                    'special_report:' || $1 || ':' || s.username, cast($1 as bigint) \
              from t join staff_accounts s on s.role in ('leader', 'supervisor') and s.disabled_at is null \
               and s.username <> $3 \
              on conflict (dedupe_key) do nothing \
@@ -338,12 +338,12 @@ static EARLY_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
              on conflict (category_id, district_id, warned_on) do nothing \
              returning early_warning_id, category_id, district_id, received, received_before), \
          made as ( \
-             insert into notifications (recipient, kind, title, body, dedupe_key) \
+             insert into notifications (recipient, kind, title, body, dedupe_key, early_warning_id) \
              select s.username, t.kind, t.title, \
                     replace(replace(replace(t.body, '{{title}}', \
                         d.name || c.name || '类诉求 24 小时内 ' || w.received || ' 件，前 7 日共 ' \
                         || w.received_before || ' 件'), '{{tracking_number}}', ''), '{{deadline}}', ''), \
-                    'early_warning:' || w.early_warning_id || ':' || s.username \
+                    'early_warning:' || w.early_warning_id || ':' || s.username, w.early_warning_id \
              from warned w join categories c on c.category_id = w.category_id \
              join districts d on d.district_id = w.district_id cross join t \
              join staff_accounts s on s.role = 'supervisor' and s.disabled_at is null \
