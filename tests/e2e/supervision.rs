@@ -1117,6 +1117,61 @@ async fn a_leader_day_is_cancelled_before_it_ends_while_no_call_names_it() {
     );
 }
 
+/// A cancellation under way when a call is filed: the filing, having found the day under way
+/// before its transaction, waits for the cancellation inside it and is then refused, and no order
+/// names the cancelled day.
+#[tokio::test]
+async fn a_call_filed_while_its_leader_day_is_cancelled_is_refused_not_recorded() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let hour = chrono::Duration::hours(1);
+    let day = supervisor
+        .schedule_leader_day(&leader_day(-hour, hour * 4, "副市长"))
+        .await
+        .expect("scheduled");
+    // The cancellation takes the day's row first, as the endpoint does.
+    let mut cancelling = platform.db.begin().await.expect("a transaction");
+    sqlx::query("select 1 from leader_days where leader_day_id = $1 for update")
+        .bind(day.id)
+        .execute(&mut *cancelling)
+        .await
+        .expect("locked");
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    call.leader_day = Some(day.id);
+    let operator = platform.client("operator-1", "operator");
+    let filing = tokio::spawn(async move { operator.create_request(&call, None).await });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(!filing.is_finished(), "the filing waits for the day");
+    sqlx::query(
+        "update leader_days set cancelled_at = now(), cancelled_by = 'supervisor-1' \
+         where leader_day_id = $1",
+    )
+    .bind(day.id)
+    .execute(&mut *cancelling)
+    .await
+    .expect("cancelled");
+    cancelling.commit().await.expect("committed");
+    let error = filing
+        .await
+        .expect("the filing ended")
+        .expect_err("the day is cancelled");
+    assert_eq!(error.status(), Some(422));
+    assert!(format!("{error:?}").contains("leader_day"), "{error:?}");
+    let named: i64 =
+        sqlx::query_scalar("select count(*) from work_orders where leader_day_id = $1")
+            .bind(day.id)
+            .fetch_one(&platform.db)
+            .await
+            .expect("counted");
+    assert_eq!(named, 0);
+    let orders: i64 = sqlx::query_scalar("select count(*) from work_orders")
+        .fetch_one(&platform.db)
+        .await
+        .expect("counted");
+    assert_eq!(orders, 0, "nothing half-written");
+}
+
 #[tokio::test]
 async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
     let mut platform = Platform::start().await;

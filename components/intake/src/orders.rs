@@ -123,11 +123,7 @@ pub async fn file(
         None => None,
     };
     if request.leader_day.is_some() && leader.is_none() {
-        problems.push(field_error(
-            "leader_day",
-            "not_active",
-            "没有这个领导接听日，或不在接听时段 (no such leader answering day under way)",
-        ));
+        problems.push(leader_day_not_active());
     }
     if hotline_number.is_some() && facts.hotline_name.is_none() {
         problems.push(field_error(
@@ -230,6 +226,14 @@ pub async fn forget_idempotency_keys() -> Result<Reply, ApiError> {
     ))
 }
 
+fn leader_day_not_active() -> mobile_api::FieldError {
+    field_error(
+        "leader_day",
+        "not_active",
+        "没有这个领导接听日，或不在接听时段 (no such leader answering day under way)",
+    )
+}
+
 /// The history event of a call a leader took on their answering day.
 const TAKEN_BY_LEADER: &str = "taken_by_leader";
 
@@ -269,6 +273,13 @@ async fn file_in_transaction(
                 return Ok(Filed::Replayed(json_reply(status, body)));
             }
         }
+    }
+    // The day checked before the transaction may have been cancelled since: held now, it cannot
+    // be until this commits (a cancellation waits for it, then finds the call and refuses).
+    if let Some(day) = request.leader_day
+        && !order_store::hold_leader_day(db, day).await?
+    {
+        return Err(ApiError::Validation(vec![leader_day_not_active()]));
     }
 
     // An operator files for the caller, who is known by phone number; a citizen for themselves.

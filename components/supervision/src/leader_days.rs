@@ -133,14 +133,34 @@ pub async fn schedule(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
 pub async fn cancel(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let db = db().await?;
-    let cancelled = db
-        .execute(
+    // The day is locked first, so that a filing naming it (which holds it `for share` until it
+    // commits) has committed before the check for calls, a statement of its own, looks.
+    db.execute("begin", []).await?;
+    let cancelled = async {
+        db.execute(
+            "select 1 from leader_days where leader_day_id = $1 for update",
+            [id.into()],
+        )
+        .await?;
+        db.execute(
             "update leader_days l set cancelled_at = now(), cancelled_by = $2 \
              where l.leader_day_id = $1 and l.cancelled_at is null and now() < l.ends_at \
                and not exists (select 1 from work_orders o where o.leader_day_id = l.leader_day_id)",
             [id.into(), text(&principal.subject)],
         )
-        .await?;
+        .await
+    }
+    .await;
+    let cancelled = match cancelled {
+        Ok(cancelled) => {
+            db.execute("commit", []).await?;
+            cancelled
+        }
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            return Err(error.into());
+        }
+    };
     let rows = db
         .query(format!("{DAYS} where l.leader_day_id = $1"), [id.into()])
         .await?

@@ -317,6 +317,22 @@ pub async fn active_leader_day(db: &Connection, day: i64) -> Result<Option<Strin
     rows.first().map(|row| required(row, "leader")).transpose()
 }
 
+/// Holds answering day `day` for a filing's transaction (`for share`), if it is still going and
+/// not cancelled: a cancellation (`for update`) waits for the filing to commit. `false` if the day
+/// is over or cancelled.
+pub async fn hold_leader_day(db: &Connection, day: i64) -> Result<bool, StoreError> {
+    let rows = db
+        .query(
+            "select 1 as held from leader_days \
+             where leader_day_id = $1 and now() < ends_at and cancelled_at is null for share",
+            [day.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(!rows.is_empty())
+}
+
 /// Whether an agency exists.
 pub async fn agency_exists(db: &Connection, agency: &str) -> Result<bool, StoreError> {
     found(
