@@ -599,3 +599,53 @@ async fn a_component_whose_metrics_route_fails_is_left_out_and_marked_down() {
         platform.log()
     );
 }
+
+#[tokio::test]
+async fn a_stopping_runtime_answers_the_requests_in_hand_and_takes_no_new_ones() {
+    let mut platform = Platform::start().await;
+    // A client with a connection kept alive from an earlier request.
+    let kept = reqwest::Client::new();
+    let answer = kept
+        .get(platform.url("/probe/hello"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status().as_u16(), 200);
+    let slow_url = platform.url("/probe/pg/plain/sleep?ms=2000");
+    let slow = tokio::spawn(async move {
+        let response = reqwest::get(slow_url).await?;
+        let status = response.status().as_u16();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let stopping = Instant::now();
+    let base = platform.url("/probe/hello");
+    let stopped = platform.terminate(Duration::from_secs(15));
+    let (stopped, refused) = tokio::join!(stopped, async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // A new connection is refused while the slow request is still being answered.
+        reqwest::Client::new().get(&base).send().await
+    });
+    assert!(refused.is_err(), "a new connection was served: {refused:?}");
+    let (status, body) = slow
+        .await
+        .expect("the slow request's task")
+        .expect("the request in hand was answered");
+    assert_eq!(status, 200, "{body}");
+    let status = stopped.expect("the runtime ended");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(1000),
+        "it waited for the request in hand"
+    );
+    assert!(
+        platform
+            .log()
+            .contains("stopped: every request in hand was answered"),
+        "{}",
+        platform.log()
+    );
+    // The kept connection was closed, not left to a dead process.
+    assert!(kept.get(&base).send().await.is_err());
+}

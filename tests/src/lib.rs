@@ -11,6 +11,7 @@ use rand::RngCore;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 pub use mobile_api::client::{Client, ClientError};
 
@@ -584,6 +585,26 @@ impl Platform {
         let (child, _, _) = self.launch.spawn().await?;
         self.child = child;
         Ok(())
+    }
+
+    /// Asks the runtime to stop, as a service manager does (SIGTERM), and waits up to `within` for
+    /// it to end; its exit status.
+    pub async fn terminate(
+        &mut self,
+        within: Duration,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(sent.success(), "kill -TERM failed");
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            anyhow::ensure!(started.elapsed() < within, "still running after {within:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// What the runtime has logged so far.

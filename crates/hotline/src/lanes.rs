@@ -31,7 +31,7 @@ use crate::app::{App, Blueprint, Limits};
 use crate::key_value::KeyValue;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 /// An accepted connection on its way to a lane.
 type Accepted = (std::net::TcpStream, SocketAddr);
@@ -41,8 +41,9 @@ pub struct Lanes {
     apps: Vec<Arc<App>>,
     /// The app the schedules call, on the runtime that started the lanes.
     background: Arc<App>,
-    /// The request slots, shared by every lane.
+    /// The request slots, shared by every lane, and how many there are.
     slots: Arc<Semaphore>,
+    max_slots: usize,
     next: usize,
 }
 
@@ -54,6 +55,7 @@ impl Lanes {
         blueprint: &Arc<Blueprint>,
         count: usize,
         database_url: &str,
+        stopping: &watch::Receiver<bool>,
     ) -> anyhow::Result<Lanes> {
         let count = count.max(1);
         // The limits are for the whole runtime: each lane gets its share of the connections; the
@@ -69,6 +71,7 @@ impl Lanes {
             let (sender, receiver) = mpsc::unbounded_channel();
             let (started, ready_lane) = tokio::sync::oneshot::channel();
             let (blueprint, limits, slots) = (blueprint.clone(), limits.clone(), slots.clone());
+            let stopping = stopping.clone();
             let url = database_url.to_owned();
             std::thread::Builder::new()
                 .name(format!("lane-{lane}"))
@@ -95,7 +98,7 @@ impl Lanes {
                         if started.send(Ok(app.clone())).is_err() {
                             return;
                         }
-                        serve_lane(app, slots, receiver).await;
+                        serve_lane(app, slots, receiver, stopping).await;
                     });
                 })?;
             senders.push(sender);
@@ -115,6 +118,7 @@ impl Lanes {
             apps,
             background: blueprint.lane(count, limits, key_value),
             slots,
+            max_slots: blueprint.limits.max_concurrent_requests,
             next: 0,
         })
     }
@@ -133,6 +137,12 @@ impl Lanes {
     /// The request slots (`--max-concurrent-requests`), shared by every lane.
     pub fn slots(&self) -> &Arc<Semaphore> {
         &self.slots
+    }
+
+    /// How many requests hold a slot now: those in hand.
+    pub fn slots_taken(&self) -> usize {
+        self.max_slots
+            .saturating_sub(self.slots.available_permits())
     }
 
     /// Hands an accepted connection to the next lane in turn.
@@ -159,17 +169,23 @@ impl Lanes {
     }
 }
 
-/// Serves the connections handed to this lane, each on a task of the lane's runtime.
+/// Serves the connections handed to this lane, each on a task of the lane's runtime, until
+/// `stopping` (then each finishes the request in hand and closes).
 async fn serve_lane(
     app: Arc<App>,
     slots: Arc<Semaphore>,
     mut receiver: mpsc::UnboundedReceiver<Accepted>,
+    stopping: watch::Receiver<bool>,
 ) {
     while let Some((stream, client)) = receiver.recv().await {
         match tokio::net::TcpStream::from_std(stream) {
-            Ok(stream) => {
-                crate::server::spawn_connection(app.clone(), slots.clone(), stream, client)
-            }
+            Ok(stream) => crate::server::spawn_connection(
+                app.clone(),
+                slots.clone(),
+                stream,
+                client,
+                stopping.clone(),
+            ),
             Err(error) => tracing::warn!(%error, "could not take over an accepted connection"),
         }
     }

@@ -442,8 +442,9 @@ async fn serve_with_database(
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let lanes = lanes::Lanes::start(&blueprint, threads, url).await?;
-    let schedules = schedule::start(lanes.background(), &manifest.components, url);
+    let (stopping, stop_seen) = tokio::sync::watch::channel(false);
+    let lanes = lanes::Lanes::start(&blueprint, threads, url, &stop_seen).await?;
+    let schedules = schedule::start(lanes.background(), &manifest.components, url, &stop_seen);
     if let Some(address) = &args.metrics_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -458,7 +459,7 @@ async fn serve_with_database(
                 .collect(),
             slots: lanes.slots().clone(),
             max_slots: args.max_concurrent_requests,
-            schedules,
+            schedules: schedules.metrics.clone(),
             started: std::time::SystemTime::now() - started.elapsed(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         });
@@ -473,7 +474,12 @@ async fn serve_with_database(
     let address = listener.local_addr()?;
     tracing::info!(app = %blueprint.name, threads, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
     println!("hotline: serving {} on http://{address}", blueprint.name);
-    server::serve(lanes, listener, shutdown_signal()).await
+    let drain = server::Drain {
+        stopping,
+        schedules: schedules.tasks,
+        deadline: Duration::from_millis(args.request_timeout_ms) + Duration::from_secs(1),
+    };
+    server::serve(lanes, listener, shutdown_signal(), drain).await
 }
 
 async fn shutdown_signal() {

@@ -11,6 +11,7 @@
 use crate::app::App;
 use crate::manifest::{Component, Schedule};
 use crate::metrics::{ScheduleMetrics, Via};
+use crate::server::stopped;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use sqlx::postgres::PgListener;
@@ -21,24 +22,35 @@ use std::time::{Duration, Instant};
 /// The header that tells a component a call came from its schedule.
 pub const SCHEDULE_HEADER: &str = "x-hotline-schedule";
 
-/// Starts every component's schedules; they run until the process ends. Returns each one's
-/// counters, for the metrics.
+/// The schedules as started: each one's counters (for the metrics) and its task, which ends once
+/// `stopping` is set and its run under way, if any, is done.
+pub struct Started {
+    pub metrics: Vec<Arc<ScheduleMetrics>>,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Starts every component's schedules; they run until `stopping`.
 pub fn start(
     app: &Arc<App>,
     components: &BTreeMap<String, Component>,
     database_url: &str,
-) -> Vec<Arc<ScheduleMetrics>> {
-    let mut started = Vec::new();
+    stopping: &tokio::sync::watch::Receiver<bool>,
+) -> Started {
+    let mut started = Started {
+        metrics: Vec::new(),
+        tasks: Vec::new(),
+    };
     for component in components.values() {
         for schedule in &component.schedules {
             let app = Arc::downgrade(app);
             let metrics = Arc::new(ScheduleMetrics::new(&component.id, &schedule.route));
-            started.push(metrics.clone());
+            started.metrics.push(metrics.clone());
             let schedule = schedule.clone();
             let url = database_url.to_owned();
-            tokio::spawn(async move {
-                run_schedule(app, metrics, schedule, url).await;
-            });
+            let stopping = stopping.clone();
+            started.tasks.push(tokio::spawn(run_schedule(
+                app, metrics, schedule, url, stopping,
+            )));
         }
     }
     started
@@ -49,6 +61,7 @@ async fn run_schedule(
     metrics: Arc<ScheduleMetrics>,
     schedule: Schedule,
     url: String,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let component = metrics.component.as_str();
     let mut listener = match &schedule.on_notify {
@@ -58,29 +71,39 @@ async fn run_schedule(
     let mut timer = tokio::time::interval(schedule.every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let woken_by = match listener.as_mut() {
-            Some(listener) => tokio::select! {
-                _ = timer.tick() => "timer",
-                received = listener.recv() => match received {
-                    Ok(_) => {
-                        // A burst of commits is one run: take what is already queued.
-                        while let Ok(Ok(_)) =
-                            tokio::time::timeout(Duration::ZERO, listener.recv()).await
-                        {}
-                        "notify"
-                    }
-                    Err(error) => {
-                        // sqlx reconnects on the next `recv`; the timer covers the gap.
-                        tracing::warn!(%component, %error, "schedule listener lost its connection");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
+        // Between runs only: a run under way is never cut off by a stop.
+        let wake = async {
+            match listener.as_mut() {
+                Some(listener) => tokio::select! {
+                    _ = timer.tick() => Some("timer"),
+                    received = listener.recv() => match received {
+                        Ok(_) => {
+                            // A burst of commits is one run: take what is already queued.
+                            while let Ok(Ok(_)) =
+                                tokio::time::timeout(Duration::ZERO, listener.recv()).await
+                            {}
+                            Some("notify")
+                        }
+                        Err(error) => {
+                            // sqlx reconnects on the next `recv`; the timer covers the gap.
+                            tracing::warn!(%component, %error, "schedule listener lost its connection");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            None
+                        }
+                    },
                 },
-            },
-            None => {
-                timer.tick().await;
-                "timer"
+                None => {
+                    timer.tick().await;
+                    Some("timer")
+                }
             }
+        };
+        let woken_by = tokio::select! {
+            woken_by = wake => match woken_by {
+                Some(woken_by) => woken_by,
+                None => continue,
+            },
+            () = stopped(&mut stopping) => return,
         };
         let Some(app) = app.upgrade() else { return };
         let started = Instant::now();

@@ -23,11 +23,13 @@ type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 /// How long a request waits for a free slot before it is turned away with 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
-/// Accepts connections until `shutdown` and hands them to the lanes in turn.
+/// Accepts connections until `shutdown` and hands them to the lanes in turn; then drains (see
+/// `Drain`).
 pub async fn serve(
     mut lanes: Lanes,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
+    drain: Drain,
 ) -> anyhow::Result<()> {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -36,20 +38,73 @@ pub async fn serve(
                 Ok((stream, client)) => lanes.hand_over(stream, client),
                 Err(error) => tracing::warn!(%error, "accept failed"),
             },
-            () = &mut shutdown => {
-                lanes.stop();
-                return Ok(());
+            () = &mut shutdown => break,
+        }
+    }
+    // New connections are refused from here on.
+    drop(listener);
+    drain.run(&lanes).await;
+    lanes.stop();
+    Ok(())
+}
+
+/// A stop that loses no request in hand: the listener closes, every kept-alive connection
+/// finishes the request it is serving and closes (idle ones at once), the schedules start no new
+/// run and finish the one under way; the runtime waits for all that, up to `deadline` (a request's
+/// time limit and a second: nothing in hand can take longer), and only then ends. A load balancer
+/// sends the requests that follow to another runtime.
+pub struct Drain {
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    pub schedules: Vec<tokio::task::JoinHandle<()>>,
+    pub deadline: Duration,
+}
+
+impl Drain {
+    async fn run(self, lanes: &Lanes) {
+        let started = Instant::now();
+        let in_hand = || lanes.slots_taken();
+        tracing::info!(
+            requests = in_hand(),
+            "stopping: finishing the requests in hand"
+        );
+        let _ = self.stopping.send(true);
+        let waited = tokio::time::timeout(self.deadline, async {
+            for schedule in self.schedules {
+                let _ = schedule.await;
             }
+            while in_hand() > 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        match waited {
+            Ok(()) => tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "stopped: every request in hand was answered"
+            ),
+            Err(_) => tracing::warn!(
+                requests = in_hand(),
+                "stopped with requests still in hand after {} s",
+                self.deadline.as_secs()
+            ),
         }
     }
 }
 
-/// Serves one HTTP/1.1 connection on a task of the current (the lane's) runtime.
+/// Returns once `stopping` is set (at once if it is already).
+pub async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    // A sender gone means the runtime is ending anyway.
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+}
+
+/// Serves one HTTP/1.1 connection on a task of the current (the lane's) runtime; once `stopping`,
+/// it finishes the request in hand (if any) and closes.
 pub fn spawn_connection(
     app: Arc<App>,
     slots: Arc<Semaphore>,
     stream: TcpStream,
     client: SocketAddr,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     // `spin-client-addr` is the same for every request on a connection.
@@ -63,10 +118,17 @@ pub fn spawn_connection(
                 Ok::<_, std::convert::Infallible>(handle(&app, &slots, client_addr, request).await)
             }
         });
-        if let Err(error) = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service)
-            .await
-        {
+        let connection = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        let mut connection = std::pin::pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => ended,
+            () = stopped(&mut stopping) => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(error) = ended {
             tracing::debug!(%error, "connection ended with an error");
         }
     });
