@@ -31,6 +31,7 @@ use crate::app::{App, Blueprint, Limits};
 use crate::key_value::KeyValue;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 /// An accepted connection on its way to a lane.
@@ -44,6 +45,8 @@ pub struct Lanes {
     /// The request slots, shared by every lane, and how many there are.
     slots: Arc<Semaphore>,
     max_slots: usize,
+    /// The connections open now, over every lane (see `server::Open`).
+    connections: Arc<AtomicUsize>,
     next: usize,
 }
 
@@ -65,6 +68,7 @@ impl Lanes {
             ..blueprint.limits.clone()
         };
         let slots = Arc::new(Semaphore::new(blueprint.limits.max_concurrent_requests));
+        let connections = Arc::new(AtomicUsize::new(0));
         let mut senders = Vec::with_capacity(count);
         let mut ready = Vec::with_capacity(count);
         for lane in 0..count {
@@ -72,6 +76,7 @@ impl Lanes {
             let (started, ready_lane) = tokio::sync::oneshot::channel();
             let (blueprint, limits, slots) = (blueprint.clone(), limits.clone(), slots.clone());
             let stopping = stopping.clone();
+            let connections = connections.clone();
             let url = database_url.to_owned();
             std::thread::Builder::new()
                 .name(format!("lane-{lane}"))
@@ -98,7 +103,7 @@ impl Lanes {
                         if started.send(Ok(app.clone())).is_err() {
                             return;
                         }
-                        serve_lane(app, slots, receiver, stopping).await;
+                        serve_lane(app, slots, receiver, stopping, connections).await;
                     });
                 })?;
             senders.push(sender);
@@ -119,6 +124,7 @@ impl Lanes {
             background: blueprint.lane(count, limits, key_value),
             slots,
             max_slots: blueprint.limits.max_concurrent_requests,
+            connections,
             next: 0,
         })
     }
@@ -143,6 +149,11 @@ impl Lanes {
     pub fn slots_taken(&self) -> usize {
         self.max_slots
             .saturating_sub(self.slots.available_permits())
+    }
+
+    /// How many connections are open now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Hands an accepted connection to the next lane in turn.
@@ -176,6 +187,7 @@ async fn serve_lane(
     slots: Arc<Semaphore>,
     mut receiver: mpsc::UnboundedReceiver<Accepted>,
     stopping: watch::Receiver<bool>,
+    connections: Arc<AtomicUsize>,
 ) {
     while let Some((stream, client)) = receiver.recv().await {
         match tokio::net::TcpStream::from_std(stream) {
@@ -185,6 +197,7 @@ async fn serve_lane(
                 stream,
                 client,
                 stopping.clone(),
+                crate::server::Open::new(&connections),
             ),
             Err(error) => tracing::warn!(%error, "could not take over an accepted connection"),
         }

@@ -65,6 +65,7 @@ impl Drain {
         let in_hand = || lanes.slots_taken();
         tracing::info!(
             requests = in_hand(),
+            connections = lanes.open_connections(),
             "stopping: finishing the requests in hand"
         );
         let _ = self.stopping.send(true);
@@ -72,7 +73,8 @@ impl Drain {
             for schedule in self.schedules {
                 let _ = schedule.await;
             }
-            while in_hand() > 0 {
+            // Every connection closes once it has answered the request in hand.
+            while lanes.open_connections() > 0 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
@@ -84,10 +86,28 @@ impl Drain {
             ),
             Err(_) => tracing::warn!(
                 requests = in_hand(),
+                connections = lanes.open_connections(),
                 "stopped with requests still in hand after {} s",
                 self.deadline.as_secs()
             ),
         }
+    }
+}
+
+/// One open connection, counted while it lives (a stop waits for the count to fall to zero:
+/// a response's slot is given back when its head is ready, its body may still be on its way).
+pub struct Open(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Open {
+    pub fn new(connections: &Arc<std::sync::atomic::AtomicUsize>) -> Open {
+        connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Open(connections.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -105,6 +125,7 @@ pub fn spawn_connection(
     stream: TcpStream,
     client: SocketAddr,
     mut stopping: tokio::sync::watch::Receiver<bool>,
+    open: Open,
 ) {
     let _ = stream.set_nodelay(true);
     // `spin-client-addr` is the same for every request on a connection.
@@ -131,6 +152,7 @@ pub fn spawn_connection(
         if let Err(error) = ended {
             tracing::debug!(%error, "connection ended with an error");
         }
+        drop(open);
     });
 }
 
