@@ -40,6 +40,14 @@ impl ClientError {
         }
     }
 
+    /// The fields a 422 names (`validation_failed`); none otherwise.
+    pub fn fields(&self) -> &[crate::FieldError] {
+        match self {
+            ClientError::Api { envelope, .. } => &envelope.error.fields,
+            _ => &[],
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } | ClientError::Unexpected { status, .. } => {
@@ -354,8 +362,13 @@ impl Client {
     }
 
     /// `GET /api/v1/supervision/early-warnings`: problems surging in a district, latest first.
-    pub async fn early_warnings(&self) -> Result<crate::EarlyWarningList, ClientError> {
-        self.get_json("/api/v1/supervision/early-warnings", &[] as &[(&str, &str)])
+    /// `GET /api/v1/supervision/early-warnings`, with e.g. `("from", "2026-11-01")`,
+    /// `("to", "2026-11-30")`, `("district", "yicheng")`, `("category", "urban")`.
+    pub async fn early_warnings(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::EarlyWarningList, ClientError> {
+        self.get_json("/api/v1/supervision/early-warnings", query)
             .await
     }
 
@@ -381,12 +394,13 @@ impl Client {
     }
 
     /// `GET /api/v1/supervision/special-reports`: the issued special reports, latest first.
-    pub async fn special_reports(&self) -> Result<crate::SpecialReportList, ClientError> {
-        self.get_json(
-            "/api/v1/supervision/special-reports",
-            &[] as &[(&str, &str)],
-        )
-        .await
+    /// `GET /api/v1/supervision/special-reports`, with e.g. `("year", "2026")`.
+    pub async fn special_reports(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::SpecialReportList, ClientError> {
+        self.get_json("/api/v1/supervision/special-reports", query)
+            .await
     }
 
     /// `GET /api/v1/supervision/special-reports/{id}`: one, as issued.

@@ -1384,6 +1384,8 @@ pub struct EarlyWarningList {
     /// When a warning is raised, in words (Simplified Chinese).
     pub rule: String,
     pub items: Vec<EarlyWarning>,
+    /// More warnings match than the list holds (200): ask for a shorter span.
+    pub more: bool,
 }
 
 /// One day's count of requests.
@@ -1516,6 +1518,8 @@ pub struct SpecialReportSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SpecialReportList {
     pub items: Vec<SpecialReportSummary>,
+    /// More issues match than the list holds (200): ask for one year.
+    pub more: bool,
 }
 
 /// The stable error codes. Clients branch on these, never on messages.

@@ -1505,11 +1505,20 @@ impl ApiDoc {
                     .description(Some(
                         "Raised every five minutes when a top-level category's requests in a district over the last 24 \
                          hours are at least 5 and at least three times its daily average over the 7 days before; once a \
-                         China day for each category and district; every supervisor is told.",
+                         China day for each category and district; every supervisor is told. At most 200; `more` \
+                         says when more match.",
                     ))
+                    .parameter(query("from", false, "The first China day a warning was raised on, YYYY-MM-DD"))
+                    .parameter(query("to", false, "The last China day, YYYY-MM-DD; not before `from`"))
+                    .parameter(query("district", false, "A district's code"))
+                    .parameter(query("category", false, "A top-level category's code"))
                     .responses(
-                        common_errors(ResponsesBuilder::new().response("200", ok("Latest first", "EarlyWarningList")))
-                            .build(),
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Latest first", "EarlyWarningList"))
+                                .response("422", error("Bad dates, `to` before `from`, an unknown district or category (`validation_failed`)")),
+                        )
+                        .build(),
                     ),
             ),
         );
@@ -1572,11 +1581,13 @@ impl ApiDoc {
             secured(
                 OperationBuilder::new()
                     .operation_id(Some("specialReports"))
-                    .summary(Some("The special reports issued, latest first"))
+                    .summary(Some("The special reports issued, latest first (at most 200; `more` says when more match)"))
+                    .parameter(query("year", false, "Only the issues of this year (China Standard Time), e.g. 2026"))
                     .responses(
                         common_errors(
                             ResponsesBuilder::new()
-                                .response("200", ok("Latest first", "SpecialReportList")),
+                                .response("200", ok("Latest first", "SpecialReportList"))
+                                .response("422", error("A year that is not one (`validation_failed`)")),
                         )
                         .build(),
                     ),

@@ -360,7 +360,30 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
     let kept = leader.special_report(issued.id).await.expect("the issue");
     assert_eq!(kept, issued);
     assert_eq!(leader.topic_report(&week).await.expect("now").received, 6);
-    let list = leader.special_reports().await.expect("the list");
+    let list = leader.special_reports(&[]).await.expect("the list");
+    assert!(!list.more);
+    let this = this_year().to_string();
+    let of_year = leader
+        .special_reports(&[("year", this.as_str())])
+        .await
+        .expect("this year's");
+    assert_eq!(of_year, list);
+    let none = leader
+        .special_reports(&[("year", "2001")])
+        .await
+        .expect("none that year");
+    assert!(none.items.is_empty());
+    for year in ["abc", "1999", "20266"] {
+        let error = leader
+            .special_reports(&[("year", year)])
+            .await
+            .expect_err("not a year");
+        assert_eq!(
+            (error.status(), error.code()),
+            (Some(422), Some("validation_failed")),
+            "{year}"
+        );
+    }
     let listed: Vec<(i64, &str, i64)> = list
         .items
         .iter()
@@ -571,7 +594,7 @@ async fn topic_reports_and_special_reports_refuse_bad_questions_and_other_roles(
     }
     assert!(
         supervisor
-            .special_reports()
+            .special_reports(&[])
             .await
             .expect("none")
             .items

@@ -1211,13 +1211,13 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
     // The schedule runs at start (and every five minutes).
     let warned = async |platform: &Platform| {
         let watcher = platform.client("operator-1", "operator");
-        let mut list = watcher.early_warnings().await.expect("the warnings");
+        let mut list = watcher.early_warnings(&[]).await.expect("the warnings");
         for _ in 0..100 {
             if !list.items.is_empty() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            list = watcher.early_warnings().await.expect("the warnings");
+            list = watcher.early_warnings(&[]).await.expect("the warnings");
         }
         list
     };
@@ -1279,10 +1279,57 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(warned(&platform).await.items.len(), 1);
     assert_eq!(told().await.len(), 1);
+
+    // Narrowed to a span of days, a district, a top-level category.
+    let today = list.items[0].warned_on.to_string();
+    let tomorrow = (list.items[0].warned_on + chrono::Duration::days(1)).to_string();
+    for (query, found) in [
+        (vec![("from", today.as_str()), ("to", today.as_str())], 1),
+        (vec![("from", tomorrow.as_str())], 0),
+        (vec![("to", "2026-01-01")], 0),
+        (vec![("district", "yicheng"), ("category", "urban")], 1),
+        (vec![("district", "xiping")], 0),
+    ] {
+        let listed = supervisor
+            .early_warnings(&query)
+            .await
+            .expect("the warnings");
+        assert_eq!(
+            (listed.items.len(), listed.more),
+            (found, false),
+            "{query:?}"
+        );
+    }
+    for (query, field, code) in [
+        (vec![("from", "2026-13-01")], "from", "invalid_date"),
+        (
+            vec![("from", today.as_str()), ("to", "2026-01-01")],
+            "to",
+            "before_from",
+        ),
+        (vec![("district", "atlantis")], "district", "unknown"),
+        (vec![("category", "nonsense")], "category", "unknown"),
+        (
+            vec![("category", "urban.streetlight")],
+            "category",
+            "not_top_level",
+        ),
+    ] {
+        let error = supervisor
+            .early_warnings(&query)
+            .await
+            .expect_err("refused");
+        assert_eq!(error.status(), Some(422), "{query:?}");
+        let fields = error.fields();
+        assert!(
+            fields.iter().any(|f| f.field == field && f.code == code),
+            "{query:?}: {fields:?}"
+        );
+    }
     let citizen = platform.client("citizen-1", "citizen");
     assert_eq!(
         citizen
-            .early_warnings()
+            .early_warnings(&[])
             .await
             .expect_err("not theirs")
             .status(),

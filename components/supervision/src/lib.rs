@@ -68,9 +68,11 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "supervision", "topic-report"]) => {
             special_reports::topic_report(&query).await
         }
-        (Method::GET, ["api", "v1", "supervision", "early-warnings"]) => warnings::list().await,
+        (Method::GET, ["api", "v1", "supervision", "early-warnings"]) => {
+            warnings::list(&query).await
+        }
         (Method::GET, ["api", "v1", "supervision", "special-reports"]) => {
-            special_reports::list().await
+            special_reports::list(&query).await
         }
         (Method::GET, ["api", "v1", "supervision", "special-reports", id]) => {
             special_reports::get(id).await

@@ -595,8 +595,23 @@ async fn issue_in_transaction(
 /// A special report's columns, without its figures.
 const COLUMNS: &str = "special_report_id, year, issue, title, commentary, issued_by, issued_at";
 
-/// `GET /api/v1/supervision/special-reports`: the latest first.
-pub async fn list() -> Result<Reply, ApiError> {
+/// `GET /api/v1/supervision/special-reports?year=`: the latest first, of one year if asked.
+pub async fn list(query: &str) -> Result<Reply, ApiError> {
+    let year = match api_plumbing::query_param(query, "year").filter(|y| !y.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<i32>()
+                .ok()
+                .filter(|y| (2000..=2100).contains(y))
+                .ok_or_else(|| {
+                    ApiError::Validation(vec![field_error(
+                        "year",
+                        "invalid_value",
+                        "应为年份，如 2026 (a year, e.g. 2026)",
+                    )])
+                })?,
+        ),
+    };
     let db = db().await?;
     let rows = db
         .query(
@@ -604,15 +619,18 @@ pub async fn list() -> Result<Reply, ApiError> {
                 "select {COLUMNS}, report->'keywords' as keywords, report->'category' as category, \
                         report->>'from' as from_date, report->>'to' as to_date, \
                         (report->>'received')::int8 as received \
-                 from special_reports order by issued_at desc, special_report_id desc limit $1"
+                 from special_reports where ($1::int4 is null or year = $1) \
+                 order by issued_at desc, special_report_id desc limit $2"
             ),
-            [LISTED.into()],
+            [year.into(), (LISTED + 1).into()],
         )
         .await?
         .collect()
         .await?;
+    let more = rows.len() as i64 > LISTED;
     let items = rows
         .iter()
+        .take(LISTED as usize)
         .map(|row| {
             let issued = Issue::of(row)?;
             let json = |column: &str| row.get::<serde_json::Value>(column).unwrap_or_default();
@@ -635,7 +653,10 @@ pub async fn list() -> Result<Reply, ApiError> {
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(reply_with(StatusCode::OK, &SpecialReportList { items }))
+    Ok(reply_with(
+        StatusCode::OK,
+        &SpecialReportList { items, more },
+    ))
 }
 
 /// `GET /api/v1/supervision/special-reports/{id}`: as issued.

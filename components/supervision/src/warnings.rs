@@ -6,7 +6,8 @@
 //! The list shows the warnings raised, latest first, with the rule beside them.
 
 use crate::error::ApiError;
-use api_plumbing::{Reply, reply_with};
+use crate::report::parse_date;
+use api_plumbing::{Reply, field_error, query_param, reply_with};
 use mobile_api::{EarlyWarning, EarlyWarningList};
 use order_store::outbox::{SURGE_FACTOR, SURGE_FLOOR};
 use order_store::{required, required_named, utc};
@@ -25,23 +26,87 @@ pub async fn raise() -> Result<Reply, ApiError> {
     ))
 }
 
-/// `GET /api/v1/supervision/early-warnings`: the latest first.
-pub async fn list() -> Result<Reply, ApiError> {
+/// `GET /api/v1/supervision/early-warnings?from=&to=&district=&category=`: the latest first,
+/// of the China days from `from` to `to`, of one district, of one top-level category (each
+/// optional).
+pub async fn list(query: &str) -> Result<Reply, ApiError> {
+    let mut problems = Vec::new();
+    let mut date = |field: &str| {
+        query_param(query, field)
+            .filter(|d| !d.is_empty())
+            .and_then(|d| {
+                parse_date(field, d)
+                    .map_err(|problem| problems.push(problem))
+                    .ok()
+            })
+    };
+    let (from, to) = (date("from"), date("to"));
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        problems.push(field_error(
+            "to",
+            "before_from",
+            "结束日期不能早于开始日期 (to is before from)",
+        ));
+    }
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let district = query_param(query, "district").filter(|d| !d.is_empty());
+    if let Some(code) = district
+        && !order_store::district_exists(&db, code).await?
+    {
+        problems.push(field_error("district", "unknown", "没有这个区县"));
+    }
+    let category = query_param(query, "category").filter(|c| !c.is_empty());
+    if let Some(code) = category {
+        let rows = db
+            .query(
+                "select parent_id from categories where category_id = $1",
+                [order_store::text(code)],
+            )
+            .await?
+            .collect()
+            .await?;
+        match rows.first() {
+            None => problems.push(field_error("category", "unknown", "没有这个诉求类别")),
+            Some(row) if row.get::<String>("parent_id").is_some() => problems.push(field_error(
+                "category",
+                "not_top_level",
+                "预警按一级类别统计，请选一级类别 (warnings are by top-level category)",
+            )),
+            Some(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let day = |date: Option<chrono::NaiveDate>| date.map(|d| d.format("%Y-%m-%d").to_string());
     let rows = db
         .query(
             "select w.early_warning_id, w.category_id, c.name as category_name, w.district_id, \
                     d.name as district_name, w.warned_on, w.received, w.received_before, w.created_at \
              from early_warnings w join categories c on c.category_id = w.category_id \
              join districts d on d.district_id = w.district_id \
-             order by w.created_at desc, w.early_warning_id desc limit $1",
-            [LISTED.into()],
+             where ($1::text is null or w.warned_on >= cast($1 as date)) \
+               and ($2::text is null or w.warned_on <= cast($2 as date)) \
+               and ($3::text is null or w.district_id = $3) \
+               and ($4::text is null or w.category_id = $4) \
+             order by w.created_at desc, w.early_warning_id desc limit $5",
+            [
+                day(from).into(),
+                day(to).into(),
+                district.map(str::to_owned).into(),
+                category.map(str::to_owned).into(),
+                (LISTED + 1).into(),
+            ],
         )
         .await?
         .collect()
         .await?;
+    let more = rows.len() as i64 > LISTED;
     let items = rows
         .iter()
+        .take(LISTED as usize)
         .map(|row| {
             let received: i32 = required(row, "received")?;
             let received_before: i32 = required(row, "received_before")?;
@@ -65,6 +130,7 @@ pub async fn list() -> Result<Reply, ApiError> {
                  每类每区县每日一次"
             ),
             items,
+            more,
         },
     ))
 }
