@@ -537,6 +537,17 @@ async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
         (now - 60.0..=now + 1.0).contains(&last),
         "{last} against {now}"
     );
+    // Every second under test (the test manifest's), five minutes for early warnings.
+    assert_eq!(
+        count(&format!("hotline_schedule_interval_seconds{deliver}")),
+        1.0
+    );
+    assert_eq!(
+        count(
+            "hotline_schedule_interval_seconds{component=\"supervision\",route=\"/internal/early-warnings\"}"
+        ),
+        300.0
+    );
     assert!(
         count("hotline_postgres_statements_total") > before["hotline_postgres_statements_total"]
     );

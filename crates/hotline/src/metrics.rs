@@ -179,6 +179,8 @@ impl LaneMetrics {
 pub struct ScheduleMetrics {
     pub component: String,
     pub route: String,
+    /// How often it runs at the latest (`every_seconds`).
+    every: Duration,
     ok: AtomicU64,
     failed: AtomicU64,
     /// Milliseconds since the Unix epoch; 0 until the first success.
@@ -187,10 +189,11 @@ pub struct ScheduleMetrics {
 }
 
 impl ScheduleMetrics {
-    pub fn new(component: &str, route: &str) -> ScheduleMetrics {
+    pub fn new(component: &str, route: &str, every: Duration) -> ScheduleMetrics {
         ScheduleMetrics {
             component: component.to_owned(),
             route: route.to_owned(),
+            every,
             ok: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             last_success_ms: AtomicU64::new(0),
@@ -528,6 +531,21 @@ impl Registry {
                     ("route", &schedule.route),
                 ],
                 &seconds_ms(schedule.last_success_ms.load(Relaxed)),
+            );
+        }
+        out.family(
+            "hotline_schedule_interval_seconds",
+            "gauge",
+            "How often a schedule runs at the latest (every_seconds), for alerts on its last success.",
+        );
+        for schedule in &self.schedules {
+            out.sample(
+                "hotline_schedule_interval_seconds",
+                &[
+                    ("component", &schedule.component),
+                    ("route", &schedule.route),
+                ],
+                schedule.every.as_secs(),
             );
         }
         out.family(

@@ -43,7 +43,11 @@ pub fn start(
     for component in components.values() {
         for schedule in &component.schedules {
             let app = Arc::downgrade(app);
-            let metrics = Arc::new(ScheduleMetrics::new(&component.id, &schedule.route));
+            let metrics = Arc::new(ScheduleMetrics::new(
+                &component.id,
+                &schedule.route,
+                schedule.every,
+            ));
             started.metrics.push(metrics.clone());
             let schedule = schedule.clone();
             let url = database_url.to_owned();
