@@ -518,50 +518,36 @@ impl Registry {
                 );
             }
         }
-        out.family(
-            "hotline_schedule_last_success_timestamp_seconds",
-            "gauge",
-            "When a schedule's route last answered 2xx (0: not yet). Alert when it falls behind.",
-        );
-        for schedule in &self.schedules {
-            out.sample_text(
+        type Gauge = fn(&ScheduleMetrics) -> String;
+        let gauges: [(&str, &str, Gauge); 3] = [
+            (
                 "hotline_schedule_last_success_timestamp_seconds",
-                &[
-                    ("component", &schedule.component),
-                    ("route", &schedule.route),
-                ],
-                &seconds_ms(schedule.last_success_ms.load(Relaxed)),
-            );
-        }
-        out.family(
-            "hotline_schedule_interval_seconds",
-            "gauge",
-            "How often a schedule runs at the latest (every_seconds), for alerts on its last success.",
-        );
-        for schedule in &self.schedules {
-            out.sample(
+                "When a schedule's route last answered 2xx (0: not yet). Alert when it falls behind.",
+                |s| seconds_ms(s.last_success_ms.load(Relaxed)),
+            ),
+            (
                 "hotline_schedule_interval_seconds",
-                &[
-                    ("component", &schedule.component),
-                    ("route", &schedule.route),
-                ],
-                schedule.every.as_secs(),
-            );
-        }
-        out.family(
-            "hotline_schedule_last_duration_seconds",
-            "gauge",
-            "How long a schedule's last run took.",
-        );
-        for schedule in &self.schedules {
-            out.sample_text(
+                "How often a schedule runs at the latest (every_seconds), for alerts on its last success.",
+                |s| s.every.as_secs().to_string(),
+            ),
+            (
                 "hotline_schedule_last_duration_seconds",
-                &[
-                    ("component", &schedule.component),
-                    ("route", &schedule.route),
-                ],
-                &seconds(schedule.last_duration_us.load(Relaxed)),
-            );
+                "How long a schedule's last run took.",
+                |s| seconds(s.last_duration_us.load(Relaxed)),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            out.family(name, "gauge", help);
+            for schedule in &self.schedules {
+                out.sample_text(
+                    name,
+                    &[
+                        ("component", &schedule.component),
+                        ("route", &schedule.route),
+                    ],
+                    &value(schedule),
+                );
+            }
         }
     }
 
