@@ -394,6 +394,21 @@ impl Client {
     }
 
     /// `GET /api/v1/supervision/special-reports`: the issued special reports, latest first.
+    /// `POST /api/v1/admin/special-reports/{id}/withdraw` (supervisors and administrators).
+    pub async fn withdraw_special_report(
+        &self,
+        id: i64,
+        reason: &str,
+    ) -> Result<crate::SpecialReport, ClientError> {
+        self.post_json(
+            &format!("/api/v1/admin/special-reports/{id}/withdraw"),
+            &crate::WithdrawSpecialReport {
+                reason: reason.to_owned(),
+            },
+        )
+        .await
+    }
+
     /// `GET /api/v1/supervision/special-reports`, with e.g. `("year", "2026")`.
     pub async fn special_reports(
         &self,

@@ -1493,8 +1493,27 @@ pub struct SpecialReport {
     pub issued_by: String,
     #[serde(serialize_with = "timestamp::serialize")]
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// Set once it is withdrawn (撤回): it is not to be cited.
+    #[serde(default)]
+    pub withdrawn: Option<Withdrawal>,
     /// The figures as they stood when it was issued.
     pub report: TopicReport,
+}
+
+/// Who withdrew a special report, when and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Withdrawal {
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by: String,
+    pub reason: String,
+}
+
+/// `POST /api/v1/admin/special-reports/{id}/withdraw`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WithdrawSpecialReport {
+    /// 1–500 characters, e.g. 第二部分数据统计口径有误，将更正后重新印发。
+    pub reason: String,
 }
 
 /// An issued special report on the list.
@@ -1512,6 +1531,8 @@ pub struct SpecialReportSummary {
     pub issued_by: String,
     #[serde(serialize_with = "timestamp::serialize")]
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    pub withdrawn: Option<Withdrawal>,
 }
 
 /// `GET /api/v1/supervision/special-reports`: the latest first.

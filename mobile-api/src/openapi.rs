@@ -122,7 +122,9 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::NewSpecialReport,
         crate::SpecialReport,
         crate::SpecialReportSummary,
-        crate::SpecialReportList
+        crate::SpecialReportList,
+        crate::Withdrawal,
+        crate::WithdrawSpecialReport
     ))
 )]
 struct Schemas;
@@ -1588,6 +1590,32 @@ impl ApiDoc {
                             ResponsesBuilder::new()
                                 .response("200", ok("Latest first", "SpecialReportList"))
                                 .response("422", error("A year that is not one (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/special-reports/{id}/withdraw",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("withdrawSpecialReport"))
+                    .summary(Some("Withdraw a special report (撤回) with the reason (supervisors and administrators)"))
+                    .description(Some(
+                        "It stays on the list and can be read, marked as withdrawn; every leader and supervisor (but the \
+                         one who withdraws it) is told, in the same transaction. Withdrawing a withdrawn report answers it \
+                         as it is.",
+                    ))
+                    .parameter(named_path("id", "The report's id"))
+                    .request_body(Some(body_of("WithdrawSpecialReport")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The report, withdrawn", "SpecialReport"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("404", error("No such report (`not_found`)"))
+                                .response("422", error("A missing or too long reason (`validation_failed`)")),
                         )
                         .build(),
                     ),

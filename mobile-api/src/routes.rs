@@ -231,6 +231,12 @@ pub const ROUTES: &[Route] = &[
         OVERSIGHT,
     ),
     route(
+        "POST",
+        "/api/v1/admin/special-reports/{}/withdraw",
+        "supervision",
+        OVERSIGHT,
+    ),
+    route(
         "GET",
         "/api/v1/supervision/overdue",
         "supervision",

@@ -596,7 +596,9 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         "/api/v1/knowledge/{}" => Scope::Other,
         "/api/v1/admin/leader-days/{}/cancel" => Scope::Other,
         // Special reports are the same for everyone who watches over orders.
-        "/api/v1/supervision/special-reports/{}" => Scope::Other,
+        "/api/v1/supervision/special-reports/{}" | "/api/v1/admin/special-reports/{}/withdraw" => {
+            Scope::Other
+        }
         // A person's own notifications and devices: someone else's are 404 (tests/e2e/notifications.rs).
         "/api/v1/notifications/{}/read" | "/api/v1/devices/{}" => Scope::Other,
         pattern if !pattern.contains("{}") => Scope::Other,

@@ -634,3 +634,121 @@ async fn topic_reports_and_special_reports_refuse_bad_questions_and_other_roles(
         assert_eq!(error.status(), Some(403), "{role}");
     }
 }
+
+#[tokio::test]
+async fn a_withdrawn_special_report_stays_readable_marked_and_its_readers_are_told() {
+    let platform = Platform::start().await;
+    let issuer = platform.staff_account("supervisor-b", "supervisor").await;
+    let withdrawer = platform.staff_account("supervisor-c", "supervisor").await;
+    let leader = platform.staff_account("leader-a", "leader").await;
+    platform
+        .client("citizen-1", "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let issued = issuer
+        .issue_special_report(
+            &NewSpecialReport {
+                title: "关于城市照明的舆情专报".into(),
+                keywords: vec!["路灯".into()],
+                category: None,
+                from: None,
+                to: None,
+                commentary: None,
+            },
+            None,
+        )
+        .await
+        .expect("issued");
+    assert_eq!(issued.withdrawn, None);
+
+    let reason = "第二部分统计口径有误，更正后重新印发。";
+    let withdrawn = withdrawer
+        .withdraw_special_report(issued.id, reason)
+        .await
+        .expect("withdrawn");
+    let withdrawal = withdrawn.withdrawn.clone().expect("marked");
+    assert_eq!(
+        (withdrawal.by.as_str(), withdrawal.reason.as_str()),
+        ("supervisor-c", reason)
+    );
+    assert_eq!(withdrawn.report, issued.report, "its figures as issued");
+    // A second withdrawal, by anyone, answers it as it is.
+    let again = issuer
+        .withdraw_special_report(issued.id, "重复撤回")
+        .await
+        .expect("as it is");
+    assert_eq!(again, withdrawn);
+    assert_eq!(
+        leader.special_report(issued.id).await.expect("readable"),
+        withdrawn
+    );
+    let listed = leader.special_reports(&[]).await.expect("the list");
+    assert_eq!(listed.items[0].withdrawn, Some(withdrawal));
+
+    // Everyone told of the issue but the one who withdrew it is told of the withdrawal, once.
+    let heading = format!(
+        "舆情专报 {}年第1期《关于城市照明的舆情专报》已撤回，请勿再引用。",
+        this_year()
+    );
+    for (reader, told) in [(&leader, 1), (&issuer, 1), (&withdrawer, 0)] {
+        let notices: Vec<(String, Option<i64>)> = reader
+            .notifications(None, false)
+            .await
+            .expect("inbox")
+            .items
+            .into_iter()
+            .filter(|n| n.kind == "special_report_withdrawn")
+            .map(|n| (n.body, n.special_report_id))
+            .collect();
+        assert_eq!(notices, vec![(heading.clone(), Some(issued.id)); told]);
+    }
+    assert_eq!(
+        platform.audited("special_report_withdrawn").await,
+        [("supervisor-c".to_owned(), Some(issued.id.to_string()))]
+    );
+
+    // Refusals.
+    for (bad, code) in [
+        ("", "invalid_length"),
+        (&"很".repeat(501)[..], "invalid_length"),
+    ] {
+        let error = withdrawer
+            .withdraw_special_report(issued.id, bad)
+            .await
+            .expect_err("no reason");
+        assert_eq!(error.status(), Some(422));
+        assert_eq!(error.fields()[0].field, "reason");
+        assert_eq!(error.fields()[0].code, code);
+    }
+    assert_eq!(
+        withdrawer
+            .withdraw_special_report(424242, reason)
+            .await
+            .expect_err("no such report")
+            .status(),
+        Some(404)
+    );
+    for (client, status) in [
+        (leader.clone(), 403),
+        (platform.client("citizen-1", "citizen"), 403),
+    ] {
+        let error = client
+            .withdraw_special_report(issued.id, reason)
+            .await
+            .expect_err("not theirs");
+        assert_eq!(error.status(), Some(status));
+    }
+    let malformed = reqwest::Client::new()
+        .post(platform.url(&format!(
+            "/api/v1/admin/special-reports/{}/withdraw",
+            issued.id
+        )))
+        .bearer_auth(platform.keys.token("supervisor-c", "supervisor"))
+        .header("content-type", "application/json")
+        .body("{\"reason\":")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(malformed.status().as_u16(), 400);
+}

@@ -88,6 +88,10 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             special_reports::issue(&principal, key.as_deref(), &body).await
         }
         (_, ["api", "v1", "admin", "special-reports"]) => Err(ApiError::MethodNotAllowed),
+        (Method::POST, ["api", "v1", "admin", "special-reports", id, "withdraw"]) => {
+            let body = request.forwarded_body().await?;
+            special_reports::withdraw(&principal, id, &body).await
+        }
         (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }

@@ -13,7 +13,8 @@ use api_plumbing::{Principal, Reply, field_error, json_reply, query_text, reply_
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use mobile_api::{
     DayCount, FieldError, Named, NewSpecialReport, ReceivedOutcomes, ReportCount, SpecialReport,
-    SpecialReportList, SpecialReportSummary, TopicCase, TopicReport,
+    SpecialReportList, SpecialReportSummary, TopicCase, TopicReport, WithdrawSpecialReport,
+    Withdrawal,
 };
 use order_store::db::{Connection, Row};
 use order_store::idempotency::{self, Claim};
@@ -581,7 +582,8 @@ async fn issue_in_transaction(
     order_store::outbox::special_report_notices(
         db,
         issued.id,
-        &format!("{}《{}》", issued.heading, issued.title),
+        "special_report",
+        &as_named(&issued.heading, &issued.title),
         subject,
     )
     .await?;
@@ -593,7 +595,8 @@ async fn issue_in_transaction(
 }
 
 /// A special report's columns, without its figures.
-const COLUMNS: &str = "special_report_id, year, issue, title, commentary, issued_by, issued_at";
+const COLUMNS: &str = "special_report_id, year, issue, title, commentary, issued_by, issued_at, \
+     withdrawn_at, withdrawn_by, withdrawn_reason";
 
 /// `GET /api/v1/supervision/special-reports?year=`: the latest first, of one year if asked.
 pub async fn list(query: &str) -> Result<Reply, ApiError> {
@@ -650,6 +653,7 @@ pub async fn list(query: &str) -> Result<Reply, ApiError> {
                 received: required(row, "received")?,
                 issued_by: issued.issued_by,
                 issued_at: issued.issued_at,
+                withdrawn: issued.withdrawn,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -678,6 +682,72 @@ pub async fn get(id: &str) -> Result<Reply, ApiError> {
     Ok(reply_with(StatusCode::OK, &Issue::of(row)?.with(report)))
 }
 
+/// An issue's heading: `舆情专报 2026年第3期`.
+fn heading(year: i32, issue: i32) -> String {
+    format!("舆情专报 {year}年第{issue}期")
+}
+
+/// An issue as notices name it: `舆情专报 2026年第3期《关于供暖问题的舆情专报》`.
+fn as_named(heading: &str, title: &str) -> String {
+    format!("{heading}《{title}》")
+}
+
+/// The longest reason for a withdrawal, in characters.
+const MAX_REASON_CHARS: usize = 500;
+
+/// `POST /api/v1/admin/special-reports/{id}/withdraw`: marks the issue withdrawn (撤回) with the
+/// reason and tells every leader and supervisor but the one who withdraws it, in one transaction;
+/// a withdrawn issue is answered as it is.
+pub async fn withdraw(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let asked: WithdrawSpecialReport = api_plumbing::parse_json(body)?;
+    let reason = asked.reason.trim();
+    let chars = reason.chars().count();
+    if chars == 0 || chars > MAX_REASON_CHARS {
+        return Err(ApiError::Validation(vec![field_error(
+            "reason",
+            "invalid_length",
+            format!("撤回原因应为 1 到 {MAX_REASON_CHARS} 个字 (1–{MAX_REASON_CHARS} characters)"),
+        )]));
+    }
+    let db = db().await?;
+    db.execute("begin", []).await?;
+    let withdrawn = async {
+        let rows = db
+            .query(
+                "update special_reports set withdrawn_at = now(), withdrawn_by = $2, \
+                 withdrawn_reason = $3 where special_report_id = $1 and withdrawn_at is null \
+                 returning year, issue, title",
+                [id.into(), text(&principal.subject), text(reason)],
+            )
+            .await?
+            .collect()
+            .await?;
+        if let Some(row) = rows.first() {
+            let (year, issue): (i32, i32) = (required(row, "year")?, required(row, "issue")?);
+            let title: String = required(row, "title")?;
+            order_store::outbox::special_report_notices(
+                &db,
+                id,
+                "special_report_withdrawn",
+                &as_named(&heading(year, issue), &title),
+                &principal.subject,
+            )
+            .await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match withdrawn {
+        Ok(()) => db.execute("commit", []).await?,
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            return Err(error);
+        }
+    };
+    get(&id.to_string()).await
+}
+
 /// What every view of an issued report has (its `COLUMNS`), without its figures.
 struct Issue {
     id: i64,
@@ -688,6 +758,7 @@ struct Issue {
     commentary: Option<String>,
     issued_by: String,
     issued_at: DateTime<Utc>,
+    withdrawn: Option<Withdrawal>,
 }
 
 impl Issue {
@@ -698,12 +769,20 @@ impl Issue {
             id: required(row, "special_report_id")?,
             year,
             issue,
-            heading: format!("舆情专报 {year}年第{issue}期"),
+            heading: heading(year, issue),
             title: required(row, "title")?,
             commentary: row.get("commentary"),
             issued_by: required(row, "issued_by")?,
             issued_at: utc(row, "issued_at")
                 .ok_or_else(|| ApiError::Internal("a special report without issued_at".into()))?,
+            withdrawn: match utc(row, "withdrawn_at") {
+                None => None,
+                Some(at) => Some(Withdrawal {
+                    at,
+                    by: required(row, "withdrawn_by")?,
+                    reason: required(row, "withdrawn_reason")?,
+                }),
+            },
         })
     }
 
@@ -718,6 +797,7 @@ impl Issue {
             commentary: self.commentary,
             issued_by: self.issued_by,
             issued_at: self.issued_at,
+            withdrawn: self.withdrawn,
             report,
         }
     }

@@ -292,16 +292,17 @@ pub async fn escalate_overdue(
     run_sweep(db, &KEY_SUPERVISION, [limit.into(), after_days.into()]).await
 }
 
-/// Telling every leader and supervisor but `$3` of special report `$1` (`special_report`),
-/// `{title}` in the template being `$2`: the issue's heading and title.
+/// Telling every leader and supervisor but `$3` of special report `$1` (template `$4`:
+/// `special_report` when issued, `special_report_withdrawn`), `{title}` in the template being
+/// `$2`: the issue's heading and title.
 static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "with t as (select * from notification_templates where kind = 'special_report'), \
+        "with t as (select * from notification_templates where kind = $4), \
          made as ( \
              insert into notifications (recipient, kind, title, body, dedupe_key, special_report_id) \
              select s.username, t.kind, t.title, \
                     replace(replace(replace(t.body, '{{title}}', $2), '{{tracking_number}}', ''), '{{deadline}}', ''), \
-                    'special_report:' || $1 || ':' || s.username, cast($1 as bigint) \
+                    t.kind || ':' || $1 || ':' || s.username, cast($1 as bigint) \
              from t join staff_accounts s on s.role in ('leader', 'supervisor') and s.disabled_at is null \
               and s.username <> $3 \
              on conflict (dedupe_key) do nothing \
@@ -363,18 +364,20 @@ pub async fn raise_early_warnings(db: &Connection) -> Result<(), StoreError> {
     .await
 }
 
-/// Tells the city's leaders and supervisors (all but `issuer`) of special report `id`, `title`
-/// its heading and title, in the caller's transaction.
+/// Tells the city's leaders and supervisors (all but `actor`) of special report `id` with
+/// template `kind` (`special_report`, `special_report_withdrawn`), `title` its heading and title,
+/// in the caller's transaction.
 pub async fn special_report_notices(
     db: &Connection,
     id: i64,
+    kind: &str,
     title: &str,
-    issuer: &str,
+    actor: &str,
 ) -> Result<(), StoreError> {
     run_sweep(
         db,
         &SPECIAL_REPORT_NOTICES,
-        [id.into(), text(title), text(issuer)],
+        [id.into(), text(title), text(actor), text(kind)],
     )
     .await
 }
