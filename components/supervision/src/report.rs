@@ -107,6 +107,12 @@ pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
     })
 }
 
+/// A list's rows, fetched with one more than `limit`: the first `limit`, and whether more matched.
+pub fn capped<T>(rows: &[T], limit: i64) -> (&[T], bool) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    (&rows[..rows.len().min(limit)], rows.len() > limit)
+}
+
 /// Today in China Standard Time, at `now`.
 pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
     (now + TimeDelta::hours(8)).date_naive()
@@ -481,6 +487,14 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capped_list_says_when_more_matched() {
+        let rows = [1, 2, 3];
+        assert_eq!(capped(&rows, 2), (&rows[..2], true));
+        assert_eq!(capped(&rows, 3), (&rows[..], false));
+        assert_eq!(capped(&rows[..0], 3), (&rows[..0], false));
+    }
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")

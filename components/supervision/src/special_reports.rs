@@ -630,10 +630,9 @@ pub async fn list(query: &str) -> Result<Reply, ApiError> {
         .await?
         .collect()
         .await?;
-    let more = rows.len() as i64 > LISTED;
+    let (rows, more) = crate::report::capped(&rows, LISTED);
     let items = rows
         .iter()
-        .take(LISTED as usize)
         .map(|row| {
             let issued = Issue::of(row)?;
             let json = |column: &str| row.get::<serde_json::Value>(column).unwrap_or_default();

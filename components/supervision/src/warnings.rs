@@ -103,10 +103,9 @@ pub async fn list(query: &str) -> Result<Reply, ApiError> {
         .await?
         .collect()
         .await?;
-    let more = rows.len() as i64 > LISTED;
+    let (rows, more) = crate::report::capped(&rows, LISTED);
     let items = rows
         .iter()
-        .take(LISTED as usize)
         .map(|row| {
             let received: i32 = required(row, "received")?;
             let received_before: i32 = required(row, "received_before")?;
