@@ -1,7 +1,7 @@
 //! Supervision: the live board of open orders and the overdue list, through the gateway.
 
 use mobile_api::OrderAction;
-use tests::{Platform, valid_request};
+use tests::{Options, Platform, valid_request};
 
 const URBAN: &str = "city-urban-management";
 const EDUCATION: &str = "city-education";
@@ -1172,31 +1172,28 @@ async fn a_call_filed_while_its_leader_day_is_cancelled_is_refused_not_recorded(
     assert_eq!(orders, 0, "nothing half-written");
 }
 
-#[tokio::test]
-async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
-    let mut platform = Platform::start().await;
-    let supervisor = platform.supervisor_account("supervisor-w").await;
-    // 驿城区: five dark streetlights today and none before: a surge. 西平县: five today against
-    // fourteen in the week before, two a day: not three times as many.
-    for n in 0..5 {
+/// Files `downtown` streetlight requests in 驿城区 today, and in 西平县 `county.0` today and
+/// `county.1` three days ago.
+async fn file_for_surges(platform: &Platform, downtown: usize, county: (usize, usize)) {
+    for n in 0..downtown {
         platform
             .client(&format!("citizen-{n}"), "citizen")
             .create_request(&valid_request(), None)
             .await
             .expect("filed downtown");
     }
-    let mut county = valid_request();
-    (county.location.lat, county.location.lng) = (None, None);
-    county.location.district = Some("xiping".into());
+    let mut request = valid_request();
+    (request.location.lat, request.location.lng) = (None, None);
+    request.location.district = Some("xiping".into());
     let mut earlier = Vec::new();
-    for n in 0..19 {
+    for n in 0..county.0 + county.1 {
         let number = platform
             .client(&format!("villager-{n}"), "citizen")
-            .create_request(&county, None)
+            .create_request(&request, None)
             .await
             .expect("filed in the county")
             .tracking_number;
-        if n < 14 {
+        if n < county.1 {
             earlier.push(number);
         }
     }
@@ -1207,22 +1204,58 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
     .execute(&platform.db)
     .await
     .expect("filed days ago");
+}
 
-    // The schedule runs at start (and every five minutes).
-    let warned = async |platform: &Platform| {
-        let watcher = platform.client("operator-1", "operator");
-        let mut list = watcher.early_warnings(&[]).await.expect("the warnings");
-        for _ in 0..100 {
-            if !list.items.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            list = watcher.early_warnings(&[]).await.expect("the warnings");
+/// The early warnings, once the schedule's run at start has raised some (up to 10 s).
+async fn warnings_raised(platform: &Platform) -> mobile_api::EarlyWarningList {
+    let watcher = platform.client("operator-1", "operator");
+    let mut list = watcher.early_warnings(&[]).await.expect("the warnings");
+    for _ in 0..100 {
+        if !list.items.is_empty() {
+            break;
         }
-        list
-    };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        list = watcher.early_warnings(&[]).await.expect("the warnings");
+    }
+    list
+}
+
+/// A city sets its own surge rule (`early_warning_floor`, `early_warning_factor`).
+#[tokio::test]
+async fn a_city_sets_its_own_surge_rule() {
+    let mut platform = Platform::start_with(Options {
+        variables: vec![
+            ("SPIN_VARIABLE_EARLY_WARNING_FLOOR", "2".into()),
+            ("SPIN_VARIABLE_EARLY_WARNING_FACTOR", "2".into()),
+        ],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    // 驿城区: two today, none before: a surge under this rule (not under the default five).
+    // 西平县: two today against eight in the week before: not twice the daily average.
+    file_for_surges(&platform, 2, (2, 8)).await;
     platform.crash_and_restart().await.expect("restarted");
-    let list = warned(&platform).await;
+    let list = warnings_raised(&platform).await;
+    let raised: Vec<(&str, i64)> = list
+        .items
+        .iter()
+        .map(|w| (w.district.code.as_str(), w.received))
+        .collect();
+    assert_eq!(raised, [("yicheng", 2)]);
+    assert!(list.rule.contains("不少于 2 件"), "{}", list.rule);
+    assert!(list.rule.contains("日均的 2 倍"), "{}", list.rule);
+}
+
+#[tokio::test]
+async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
+    let mut platform = Platform::start().await;
+    let supervisor = platform.supervisor_account("supervisor-w").await;
+    // 驿城区: five dark streetlights today and none before: a surge. 西平县: five today against
+    // fourteen in the week before, two a day: not three times as many.
+    file_for_surges(&platform, 5, (5, 14)).await;
+    platform.crash_and_restart().await.expect("restarted");
+    let list = warnings_raised(&platform).await;
     let items: Vec<(&str, &str, i64, i64)> = list
         .items
         .iter()
@@ -1277,7 +1310,7 @@ async fn a_problem_surging_in_a_district_warns_every_supervisor_once_a_day() {
     // Once a day: the next run finds the surge again and says nothing more.
     platform.crash_and_restart().await.expect("restarted again");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    assert_eq!(warned(&platform).await.items.len(), 1);
+    assert_eq!(warnings_raised(&platform).await.items.len(), 1);
     assert_eq!(told().await.len(), 1);
 
     // Narrowed to a span of days, a district, a top-level category.

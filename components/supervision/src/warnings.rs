@@ -1,6 +1,7 @@
 //! Early warnings (预警): every request is analysed as it comes, and a problem that surges in a
 //! district — a top-level category's requests of the last 24 hours at least
-//! `SURGE_FLOOR` and at least `SURGE_FACTOR` times its daily average over the 7 days before —
+//! `early_warning_floor` (5) and at least `early_warning_factor` (3) times its daily average over
+//! the 7 days before —
 //! becomes a warning to every supervisor, once a China day for each category and district
 //! (`order_store::outbox::raise_early_warnings`, every five minutes by the runtime's schedule).
 //! The list shows the warnings raised, latest first, with the rule beside them.
@@ -16,10 +17,20 @@ use spin_sdk::http::StatusCode;
 /// How many warnings the list shows: months of them.
 const LISTED: i64 = 200;
 
+/// The surge rule as the city set it: at least `floor` requests in 24 hours, and at least `factor`
+/// times the week's daily average (`early_warning_floor`, `early_warning_factor`).
+async fn rule() -> (i64, i64) {
+    (
+        api_plumbing::number_variable("early_warning_floor", SURGE_FLOOR, 1).await,
+        api_plumbing::number_variable("early_warning_factor", SURGE_FACTOR, 1).await,
+    )
+}
+
 /// `POST /internal/early-warnings` (the runtime's schedule).
 pub async fn raise() -> Result<Reply, ApiError> {
+    let (floor, factor) = rule().await;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    order_store::outbox::raise_early_warnings(&db).await?;
+    order_store::outbox::raise_early_warnings(&db, floor, factor).await?;
     Ok(reply_with(
         StatusCode::OK,
         &serde_json::json!({ "status": "ok" }),
@@ -121,11 +132,12 @@ pub async fn list(query: &str) -> Result<Reply, ApiError> {
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
+    let (floor, factor) = rule().await;
     Ok(reply_with(
         StatusCode::OK,
         &EarlyWarningList {
             rule: format!(
-                "某区县某类诉求 24 小时内不少于 {SURGE_FLOOR} 件，且不少于前 7 日日均的 {SURGE_FACTOR} 倍时预警，\
+                "某区县某类诉求 24 小时内不少于 {floor} 件，且不少于前 7 日日均的 {factor} 倍时预警，\
                  每类每区县每日一次"
             ),
             items,

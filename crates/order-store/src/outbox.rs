@@ -312,13 +312,14 @@ static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock
 });
 
 /// A district's top-level category surges (预警) when its requests of the last 24 hours are at
-/// least this many...
+/// least this many (`early_warning_floor` by default)...
 pub const SURGE_FLOOR: i64 = 5;
-/// ...and at least this many times its daily average over the 7 days before.
+/// ...and at least this many times its daily average over the 7 days before
+/// (`early_warning_factor` by default).
 pub const SURGE_FACTOR: i64 = 3;
 
-/// Early warnings: the (top-level category, district) pairs surging now (see `SURGE_FLOOR`,
-/// `SURGE_FACTOR`; the requests of the last 8 days read through the BRIN index on filing time)
+/// Early warnings: the (top-level category, district) pairs surging now (at least `$1` requests
+/// in 24 hours, and at least `$2` times the week's daily average; the requests of the last 8 days read through the BRIN index on filing time)
 /// are recorded in `early_warnings` once a China day each, and every supervisor is told
 /// (`early_warning`, `{title}` saying what surged), in one statement.
 static EARLY_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -335,7 +336,7 @@ static EARLY_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
          warned as ( \
              insert into early_warnings (category_id, district_id, warned_on, received, received_before) \
              select category_id, district_id, (now() at time zone 'Asia/Shanghai')::date, recent, before \
-             from counts where recent >= {SURGE_FLOOR} and recent * 7 >= {SURGE_FACTOR} * before \
+             from counts where recent >= $1 and recent * 7 >= $2 * before \
              on conflict (category_id, district_id, warned_on) do nothing \
              returning early_warning_id, category_id, district_id, received, received_before), \
          made as ( \
@@ -354,14 +355,15 @@ static EARLY_WARNINGS: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     )
 });
 
-/// Raises the early warnings due now (see `EARLY_WARNINGS`).
-pub async fn raise_early_warnings(db: &Connection) -> Result<(), StoreError> {
-    run_sweep(
-        db,
-        &EARLY_WARNINGS,
-        Vec::<spin_sdk::pg::ParameterValue>::new(),
-    )
-    .await
+/// Raises the early warnings due now (see `EARLY_WARNINGS`): a pair surges when its requests of
+/// the last 24 hours are at least `floor` and at least `factor` times its daily average over the
+/// 7 days before.
+pub async fn raise_early_warnings(
+    db: &Connection,
+    floor: i64,
+    factor: i64,
+) -> Result<(), StoreError> {
+    run_sweep(db, &EARLY_WARNINGS, [floor.into(), factor.into()]).await
 }
 
 /// Tells the city's leaders and supervisors (all but `actor`) of special report `id` with
