@@ -95,6 +95,9 @@ pub async fn recheck() -> Result<Reply, ApiError> {
         .await?
         .collect()
         .await?;
+    // Not held while WeChat is asked (up to its time limit each): a connection from the pool for
+    // each verdict instead.
+    drop(db);
     let (mut checked, mut left) = (0, 0);
     for row in &waiting {
         let (order, openid, title, description) = waiting_order(row)?;
@@ -110,6 +113,7 @@ pub async fn recheck() -> Result<Reply, ApiError> {
                 "refused"
             }
         };
+        let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
         db.execute(
             "update work_orders set content_check = $2 \
              where work_order_id = $1 and content_check = 'unchecked'",
