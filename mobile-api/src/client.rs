@@ -333,6 +333,18 @@ impl Client {
         Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
     }
 
+    /// `GET /api/v1/admin/knowledge/{id}/history` (supervisors and administrators): oldest first.
+    pub async fn knowledge_article_history(
+        &self,
+        id: i64,
+    ) -> Result<crate::KnowledgeArticleHistory, ClientError> {
+        self.get_json(
+            &format!("/api/v1/admin/knowledge/{id}/history"),
+            &[] as &[(&str, &str)],
+        )
+        .await
+    }
+
     /// `GET /api/v1/admin/knowledge/retired` (supervisors and administrators): latest retired first.
     pub async fn retired_knowledge_articles(
         &self,

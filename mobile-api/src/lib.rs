@@ -1278,6 +1278,30 @@ pub struct KnowledgeArticleList {
     pub items: Vec<KnowledgeArticle>,
 }
 
+/// One change to a knowledge-base article: who made it, when, and the article as it stood after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KnowledgeArticleChange {
+    /// `created`, `updated`, `retired` or `restored`.
+    pub change: String,
+    pub actor: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub title: String,
+    pub answer: String,
+    /// The category's code, if the article has one.
+    pub category: Option<String>,
+    /// The agency's code, if the article has one.
+    pub agency: Option<String>,
+    pub keywords: Vec<String>,
+}
+
+/// `GET /api/v1/admin/knowledge/{id}/history`: every change to an article, oldest first (who
+/// changed the answer citizens are given, and what it said before).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KnowledgeArticleHistory {
+    pub items: Vec<KnowledgeArticleChange>,
+}
+
 /// `POST /api/v1/admin/knowledge`, and `PUT /api/v1/admin/knowledge/{id}` (the whole article).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KnowledgeArticleInput {

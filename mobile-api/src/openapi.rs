@@ -108,6 +108,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::RiskMap,
         crate::KnowledgeArticle,
         crate::KnowledgeArticleList,
+        crate::KnowledgeArticleChange,
+        crate::KnowledgeArticleHistory,
         crate::KnowledgeArticleInput,
         crate::LeaderDayRef,
         crate::NewLeaderDay,
@@ -1456,6 +1458,24 @@ impl ApiDoc {
                     .responses(
                         common_errors(ResponsesBuilder::new().response("200", ok("Latest retired first", "KnowledgeArticleList")))
                             .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/knowledge/{id}/history",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("knowledgeArticleHistory"))
+                    .summary(Some("Every change to an article, oldest first, each with the article as it stood after (supervisors and administrators)"))
+                    .parameter(named_path("id", "The article's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Oldest first", "KnowledgeArticleHistory"))
+                                .response("404", error("No such article (`article_not_found`)")),
+                        )
+                        .build(),
                     ),
             ),
         );

@@ -114,6 +114,12 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/api/v1/admin/knowledge/{}", "intake", OVERSIGHT),
     route(
         "GET",
+        "/api/v1/admin/knowledge/{}/history",
+        "intake",
+        OVERSIGHT,
+    ),
+    route(
+        "GET",
         "/api/v1/admin/knowledge/retired",
         "intake",
         OVERSIGHT,

@@ -257,6 +257,61 @@ async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() 
     ];
     expected.sort();
     assert_eq!(changes, expected);
+
+    // And in each article's own history, oldest first, with the article as it stood after.
+    let fund_history = supervisor
+        .knowledge_article_history(fund.id)
+        .await
+        .expect("the fund article's history");
+    let steps: Vec<(&str, &str, &[String])> = fund_history
+        .items
+        .iter()
+        .map(|c| (c.change.as_str(), c.actor.as_str(), c.keywords.as_slice()))
+        .collect();
+    let (before, after) = (housing_fund().keywords, rewritten.keywords.clone());
+    assert_eq!(
+        steps,
+        [
+            ("created", "supervisor-1", before.as_slice()),
+            ("updated", "supervisor-1", after.as_slice())
+        ]
+    );
+    let first = &fund_history.items[0];
+    assert_eq!(
+        (
+            first.title.as_str(),
+            first.category.as_deref(),
+            first.agency.as_deref()
+        ),
+        (
+            fund.title.as_str(),
+            Some("housing.housing-fund"),
+            Some("city-housing-fund")
+        )
+    );
+    assert!(fund_history.items[0].at <= fund_history.items[1].at);
+    let noise_history = supervisor
+        .knowledge_article_history(noise.id)
+        .await
+        .expect("a retired and restored article's history");
+    let kinds: Vec<&str> = noise_history
+        .items
+        .iter()
+        .map(|c| c.change.as_str())
+        .collect();
+    assert_eq!(kinds, ["created", "retired", "restored"]);
+    for (client, status) in [
+        (supervisor.clone(), 404),
+        (operator.clone(), 403),
+        (citizen.clone(), 403),
+    ] {
+        let id = if status == 404 { 424242 } else { fund.id };
+        let error = client
+            .knowledge_article_history(id)
+            .await
+            .expect_err("refused");
+        assert_eq!(error.status(), Some(status));
+    }
 }
 
 fn refusal(result: Result<impl Sized, ClientError>) -> (Option<u16>, Vec<String>) {

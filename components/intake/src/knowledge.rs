@@ -9,7 +9,10 @@
 
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, query_param, reply_with};
-use mobile_api::{FieldError, KnowledgeArticle, KnowledgeArticleInput, KnowledgeArticleList};
+use mobile_api::{
+    FieldError, KnowledgeArticle, KnowledgeArticleChange, KnowledgeArticleHistory,
+    KnowledgeArticleInput, KnowledgeArticleList,
+};
 use order_store::db::{Connection, Row};
 use order_store::{named, required, text, utc};
 use spin_sdk::http::StatusCode;
@@ -221,6 +224,51 @@ pub async fn restore(principal: &Principal, id: &str) -> Result<Reply, ApiError>
     })
     .await?;
     answer(&db, id, StatusCode::OK).await
+}
+
+/// `GET /api/v1/admin/knowledge/{id}/history`: every change to the article (retired or not),
+/// oldest first, with the article as it stood after each.
+pub async fn history(id: &str) -> Result<Reply, ApiError> {
+    let id = article_id(id)?;
+    let db = db().await?;
+    let rows = db
+        .query(
+            "select change, actor, created_at, article->>'title' as title, \
+                    article->>'answer' as answer, article->>'category' as category, \
+                    article->>'agency' as agency, article->'keywords' as keywords \
+             from knowledge_article_changes where knowledge_article_id = $1 \
+             order by knowledge_article_change_id",
+            [id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    if rows.is_empty() {
+        return Err(ApiError::ArticleNotFound);
+    }
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(KnowledgeArticleChange {
+                change: required(row, "change")?,
+                actor: required(row, "actor")?,
+                at: utc(row, "created_at")
+                    .ok_or_else(|| ApiError::Internal("a change without its time".into()))?,
+                title: required(row, "title")?,
+                answer: required(row, "answer")?,
+                category: row.get("category"),
+                agency: row.get("agency"),
+                keywords: row
+                    .get::<serde_json::Value>("keywords")
+                    .and_then(|k| serde_json::from_value(k).ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &KnowledgeArticleHistory { items },
+    ))
 }
 
 /// `GET /api/v1/admin/knowledge/retired`: the retired articles, latest retired first.

@@ -76,6 +76,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             knowledge::restore(&principal, id).await
         }
         (Method::GET, ["api", "v1", "admin", "knowledge", "retired"]) => knowledge::retired().await,
+        (Method::GET, ["api", "v1", "admin", "knowledge", id, "history"]) => {
+            knowledge::history(id).await
+        }
         (
             _,
             ["api", "v1", "requests"]
