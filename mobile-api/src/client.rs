@@ -692,6 +692,26 @@ impl Client {
         self.get_json("/api/v1/admin/audit", &query).await
     }
 
+    /// `GET /api/v1/admin/partners` (administrators).
+    pub async fn partners(&self) -> Result<crate::PartnerList, ClientError> {
+        self.get_json("/api/v1/admin/partners", &[] as &[(&str, &str)])
+            .await
+    }
+
+    /// `POST /api/v1/admin/partners` (administrators): the partner and its key, shown this once.
+    pub async fn create_partner(
+        &self,
+        partner: &crate::NewPartner,
+    ) -> Result<crate::IssuedPartner, ClientError> {
+        self.post_json("/api/v1/admin/partners", partner).await
+    }
+
+    /// `POST /api/v1/admin/partners/{id}/revoke` (administrators).
+    pub async fn revoke_partner(&self, id: &str) -> Result<crate::Partner, ClientError> {
+        let path = format!("/api/v1/admin/partners/{id}/revoke");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
     /// `POST /api/v1/auth/sms/code` (no token needed).
     pub async fn sms_code(&self, phone: &str) -> Result<SmsCodeSent, ClientError> {
         let body = SmsCodeRequest {

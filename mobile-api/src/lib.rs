@@ -119,6 +119,9 @@ pub enum Channel {
     Wechat,
     Phone,
     Web,
+    /// Filed by one of the city's other systems through Open311 (`/open311/v2`); set by the
+    /// platform, never chosen by a client of this API.
+    Partner,
 }
 
 impl Channel {
@@ -128,6 +131,7 @@ impl Channel {
             Channel::Wechat => "wechat",
             Channel::Phone => "phone",
             Channel::Web => "web",
+            Channel::Partner => "partner",
         }
     }
 }
@@ -644,6 +648,43 @@ pub struct StaffAccountList {
     pub items: Vec<StaffAccount>,
 }
 
+/// `POST /api/v1/admin/partners`: one of the city's other systems (对接系统: digital city
+/// management, the governance and environmental grids), given an API key for Open311.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewPartner {
+    /// 2–40 characters: lower-case letters, digits and `-`, starting with a letter or digit;
+    /// never changed. What the partner files is recorded as filed by `partner:<id>`.
+    pub id: String,
+    /// The system's name as staff see it, 1–100 characters, e.g. "驿城区数字城管系统".
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    pub created_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When its key was revoked; a revoked partner's key opens nothing.
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A partner as created, with its API key: shown this once and stored only as a hash, so it
+/// cannot be shown again (revoke the partner and create it anew under another id to replace it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IssuedPartner {
+    pub partner: Partner,
+    /// The `api_key` the partner sends to `/open311/v2`.
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PartnerList {
+    pub items: Vec<Partner>,
+}
+
 /// One entry of the audit log: sign-ins and failed sign-ins, staff account changes, dispatch
 /// catalogue and calendar changes, and every showing of a citizen's phone number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -654,7 +695,8 @@ pub struct AuditEntry {
     /// E.g. `signed_in`, `sign_in_failed`, `staff_created`, `dispatch_rule_created`,
     /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
     /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
-    /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`.
+    /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`,
+    /// `partner_created`, `partner_revoked`.
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.
@@ -1631,4 +1673,8 @@ pub mod codes {
     pub const NOT_DEAD: &str = "not_dead";
     /// Cancelling a leader answering day that is over or that calls name.
     pub const LEADER_DAY_IN_USE: &str = "leader_day_in_use";
+    /// A partner id already in use (revoked ones too).
+    pub const PARTNER_EXISTS: &str = "partner_exists";
+    /// Open311: no `api_key`, or one that is unknown or revoked.
+    pub const INVALID_API_KEY: &str = "invalid_api_key";
 }

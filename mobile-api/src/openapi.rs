@@ -126,7 +126,11 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::SpecialReportSummary,
         crate::SpecialReportList,
         crate::Withdrawal,
-        crate::WithdrawSpecialReport
+        crate::WithdrawSpecialReport,
+        crate::NewPartner,
+        crate::Partner,
+        crate::IssuedPartner,
+        crate::PartnerList
     ))
 )]
 struct Schemas;
@@ -1794,6 +1798,8 @@ impl ApiDoc {
             .add_path_operation("/health", vec![HttpMethod::Get], live);
         doc.paths
             .add_path_operation("/health/components", vec![HttpMethod::Get], components);
+        partner_paths(&mut doc);
+        open311_paths(&mut doc);
         doc
     }
 
@@ -1807,6 +1813,238 @@ impl ApiDoc {
     }
 }
 
+/// Administrators' management of partner systems and their Open311 keys.
+fn partner_paths(doc: &mut utoipa::openapi::OpenApi) {
+    let admin = |operation: OperationBuilder, responses: ResponsesBuilder| {
+        operation
+            .responses(common_errors(responses).build())
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build()
+    };
+    doc.paths.add_path_operation(
+        "/api/v1/admin/partners",
+        vec![HttpMethod::Get],
+        admin(
+            OperationBuilder::new()
+                .operation_id(Some("partners"))
+                .summary(Some("Partner systems (对接系统) and whether their keys are revoked (administrators)")),
+            ResponsesBuilder::new().response("200", ok("By id", "PartnerList")),
+        ),
+    );
+    doc.paths.add_path_operation(
+        "/api/v1/admin/partners",
+        vec![HttpMethod::Post],
+        admin(
+            OperationBuilder::new()
+                .operation_id(Some("createPartner"))
+                .summary(Some("Add a partner system and issue its Open311 `api_key`, shown this once (administrators); logged"))
+                .request_body(Some(
+                    RequestBodyBuilder::new()
+                        .content("application/json", json("NewPartner"))
+                        .required(Some(Required::True))
+                        .build(),
+                )),
+            ResponsesBuilder::new()
+                .response("201", ok("Added, with its key", "IssuedPartner"))
+                .response("400", error("Malformed JSON (`malformed_json`)"))
+                .response("409", error("The id is taken, by a revoked partner too (`partner_exists`)"))
+                .response("422", error("Bad id or name (`validation_failed`)")),
+        ),
+    );
+    doc.paths.add_path_operation(
+        "/api/v1/admin/partners/{id}/revoke",
+        vec![HttpMethod::Post],
+        admin(
+            OperationBuilder::new()
+                .operation_id(Some("revokePartner"))
+                .summary(Some("Revoke a partner's key: it opens nothing from the next request on (administrators); logged"))
+                .parameter(
+                    ParameterBuilder::new()
+                        .name("id")
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .description(Some("The partner's id")),
+                ),
+            ResponsesBuilder::new()
+                .response("200", ok("The partner, revoked (again: unchanged)", "Partner"))
+                .response("404", error("No such partner (`not_found`)")),
+        ),
+    );
+}
+
+/// Open311 GeoReport v2, as the specification defines its resources and shapes
+/// (<http://wiki.open311.org/GeoReport_v2>); listed here for where it is and what this hotline
+/// asks beyond the specification.
+fn open311_paths(doc: &mut utoipa::openapi::OpenApi) {
+    let format = || {
+        ParameterBuilder::new()
+            .name("format")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("`json` or `xml`: the answer's format, errors too"))
+    };
+    let id = |name: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(description))
+    };
+    let key = || {
+        query(
+            "api_key",
+            true,
+            "The partner's key (in a POST, in the form or the query)",
+        )
+    };
+    let answer = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", ContentBuilder::new().build())
+            .content("text/xml", ContentBuilder::new().build())
+            .build()
+    };
+    let errors = |responses: ResponsesBuilder| {
+        responses
+            .response("404", answer("No such resource (`not_found`), in Open311's error list: `[{\"code\":404,\"description\":\"not_found: …\"}]`"))
+            .response("429", answer("Too many requests (`rate_limited`); see `Retry-After`"))
+            .response("500", answer("Internal error (`internal`)"))
+            .build()
+    };
+    let keyed = |responses: ResponsesBuilder| {
+        errors(
+            responses
+                .response(
+                    "400",
+                    answer("Bad parameters (`validation_failed`), each named as Open311 names it"),
+                )
+                .response(
+                    "403",
+                    answer("No `api_key`, or an unknown or revoked one (`invalid_api_key`)"),
+                ),
+        )
+    };
+    let operation = |id: &str, summary: &str| {
+        OperationBuilder::new()
+            .operation_id(Some(id))
+            .summary(Some(summary))
+            .tag("Open311")
+    };
+    doc.paths.add_path_operation(
+        "/open311/v2/discovery.{format}",
+        vec![HttpMethod::Get],
+        operation(
+            "open311Discovery",
+            "Open311 service discovery: the endpoint, its formats and changeset",
+        )
+        .parameter(format())
+        .responses(errors(
+            ResponsesBuilder::new().response("200", answer("`discovery`")),
+        ))
+        .build(),
+    );
+    doc.paths.add_path_operation(
+        "/open311/v2/services.{format}",
+        vec![HttpMethod::Get],
+        operation("open311Services", "Open311 services: every second-level category (`group` its first level); no key needed")
+            .parameter(format())
+            .responses(errors(ResponsesBuilder::new().response("200", answer("`services`"))))
+            .build(),
+    );
+    doc.paths.add_path_operation(
+        "/open311/v2/services/{service_code}.{format}",
+        vec![HttpMethod::Get],
+        operation(
+            "open311ServiceDefinition",
+            "Open311 service definition: no service has attributes of its own; no key needed",
+        )
+        .parameter(id(
+            "service_code",
+            "A category code, e.g. `urban.streetlight`",
+        ))
+        .parameter(format())
+        .responses(errors(
+            ResponsesBuilder::new().response("200", answer("`service_definition`")),
+        ))
+        .build(),
+    );
+    doc.paths.add_path_operation(
+        "/open311/v2/requests.{format}",
+        vec![HttpMethod::Post],
+        operation("open311File", "Open311: file a request (form-encoded), for the citizen `phone` names")
+            .description(Some(
+                "`application/x-www-form-urlencoded`: `api_key`, `service_code`, `lat` and `long` or `address_string`, \
+                 `description` (required here: the title is its first line), `phone` (required here: the agency calls \
+                 back), `media_url`; names, e-mail, device and account ids and attributes are not kept. Filed at once on \
+                 the `partner` channel: the answer names the `service_request_id` (the tracking number). An \
+                 `Idempotency-Key` header makes retries safe, as on the app's API.",
+            ))
+            .parameter(format())
+            .parameter(idempotency_key())
+            .responses(keyed(
+                ResponsesBuilder::new()
+                    .response("201", answer("`service_requests`: one, with `service_request_id` and `service_notice`"))
+                    .response("409", answer("The `Idempotency-Key` was used for another request (`idempotency_key_reused`)"))
+                    .response("415", answer("Not a form (`unsupported_media_type`)")),
+            ))
+            .build(),
+    );
+    doc.paths.add_path_operation(
+        "/open311/v2/requests.{format}",
+        vec![HttpMethod::Get],
+        operation(
+            "open311Requests",
+            "Open311: the requests this partner filed, newest first, at most 1000",
+        )
+        .parameter(key())
+        .parameter(format())
+        .parameter(query(
+            "service_request_id",
+            false,
+            "Tracking numbers, comma-separated (at most 100); the other filters then do not apply",
+        ))
+        .parameter(query(
+            "service_code",
+            false,
+            "Category codes, comma-separated",
+        ))
+        .parameter(query(
+            "start_date",
+            false,
+            "ISO 8601 with a zone; default 90 days before `end_date`",
+        ))
+        .parameter(query(
+            "end_date",
+            false,
+            "ISO 8601 with a zone; default now; at most 90 days after `start_date`",
+        ))
+        .parameter(query(
+            "status",
+            false,
+            "`open`, `closed` or both, comma-separated",
+        ))
+        .responses(keyed(
+            ResponsesBuilder::new().response("200", answer("`service_requests`")),
+        ))
+        .build(),
+    );
+    doc.paths.add_path_operation(
+        "/open311/v2/requests/{service_request_id}.{format}",
+        vec![HttpMethod::Get],
+        operation(
+            "open311Request",
+            "Open311: one request this partner filed (another's is 404)",
+        )
+        .parameter(id("service_request_id", "The tracking number"))
+        .parameter(key())
+        .parameter(format())
+        .responses(keyed(
+            ResponsesBuilder::new().response("200", answer("`service_requests`: the one")),
+        ))
+        .build(),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -1814,7 +2052,7 @@ mod tests {
         let doc = serde_json::to_value(crate::ApiDoc::build()).expect("json");
         let mut documented = Vec::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {
-            if !path.starts_with("/api/") {
+            if !path.starts_with("/api/") && !path.starts_with("/open311/") {
                 continue;
             }
             // `{id}` in the document is `{}` in the table.
@@ -1836,6 +2074,11 @@ mod tests {
         let mut routed: Vec<(String, String)> = crate::routes::ROUTES
             .iter()
             .map(|r| (r.method.to_owned(), r.pattern.to_owned()))
+            .chain(
+                crate::routes::OPEN311
+                    .iter()
+                    .map(|(method, pattern)| ((*method).to_owned(), (*pattern).to_owned())),
+            )
             .collect();
         documented.sort();
         routed.sort();

@@ -171,6 +171,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/enable", "gateway", ADMIN),
     route("GET", "/api/v1/admin/audit", "gateway", ADMIN),
+    route("GET", "/api/v1/admin/partners", "gateway", ADMIN),
+    route("POST", "/api/v1/admin/partners", "gateway", ADMIN),
+    route("POST", "/api/v1/admin/partners/{}/revoke", "gateway", ADMIN),
     route("GET", "/api/v1/follow-ups", "rating", CENTRE),
     route("GET", "/api/v1/stats/kpis", "rating", STATS),
     route("GET", "/api/v1/stats/kpis/orders", "rating", STATS),
@@ -282,6 +285,20 @@ pub const ROUTES: &[Route] = &[
         "notifications",
         ADMIN,
     ),
+];
+
+/// The Open311 GeoReport v2 interface for partner systems (`/open311/v2`), served apart from the
+/// table above: its routes end in a format (`.json` or `.xml`), take an `api_key` instead of a
+/// token, take form-encoded bodies and answer errors in Open311's own shape. The gateway serves
+/// them (`components/gateway/src/open311.rs`) and intake answers them; the OpenAPI document lists
+/// them, which its test holds against this list. `{}` stands for an id with the format after it.
+pub const OPEN311: &[(&str, &str)] = &[
+    ("GET", "/open311/v2/discovery.{format}"),
+    ("GET", "/open311/v2/services.{format}"),
+    ("GET", "/open311/v2/services/{}"),
+    ("GET", "/open311/v2/requests.{format}"),
+    ("POST", "/open311/v2/requests.{format}"),
+    ("GET", "/open311/v2/requests/{}"),
 ];
 
 /// Whether `path` fits `pattern`, segment by segment: `{}` stands for one non-empty segment.

@@ -8,6 +8,7 @@ mod identity;
 mod knowledge;
 mod lifecycle;
 mod notifications;
+mod open311;
 mod places;
 mod rating;
 mod runtime;

@@ -171,6 +171,14 @@ pub async fn serve(
             set_disabled(admin, segments.get(5).copied().unwrap_or(""), false).await
         }
         ("GET", "/api/v1/admin/audit") => audit(query).await,
+        ("GET", "/api/v1/admin/partners") => crate::partners::list().await,
+        ("POST", "/api/v1/admin/partners") => {
+            crate::partners::create(admin, body, client.as_deref()).await
+        }
+        ("POST", "/api/v1/admin/partners/{}/revoke") => {
+            let id = segments.get(5).copied().unwrap_or("");
+            crate::partners::revoke(admin, id, client.as_deref()).await
+        }
         _ => Err(not_found()),
     };
     outcome.unwrap_or_else(|failure| failure.into_reply(request_id))

@@ -4,6 +4,8 @@
 //! the bearer token against the keys in its `jwt_keys` variable, checks the caller's role against
 //! the route table, drops any identity headers the client sent, and forwards the request to the
 //! private component for its path by Spin service chaining, with the verified principal.
+//! Open311 (`/open311/v2`, for the city's partner systems) has a door of its own (`open311.rs`):
+//! forms instead of JSON, an API key instead of a token, and Open311's error shape.
 //!
 //! Invariant: private components trust `x-hotline-subject` and `x-hotline-role` only because
 //! nothing but this component can reach them, and it always sets both from a verified token.
@@ -12,6 +14,8 @@ mod auth;
 mod chain;
 mod front_door;
 mod identity;
+mod open311;
+mod partners;
 mod sms_sign_in;
 mod wechat;
 
@@ -135,6 +139,10 @@ fn client_address(headers: &Headers) -> String {
 
 async fn serve(request: Incoming, request_id: &str) -> Answer {
     let path = request.path().to_owned();
+    if path.starts_with("/open311/") {
+        let address = client_address(request.headers());
+        return open311::serve(request, request_id, &address).await;
+    }
     if request.method() == Method::GET {
         match path.as_str() {
             "/openapi.json" => {
@@ -314,6 +322,18 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
         body: has_body.then_some(body),
     };
 
+    forward(call, request_id)
+        .await
+        .unwrap_or_else(|Unanswered(status, code, message)| error(status, code, message).into())
+}
+
+/// Why a forwarded request has no answer from its component: the status, code and words to
+/// answer with.
+struct Unanswered(StatusCode, &'static str, &'static str);
+
+/// Sends `call` on by service chaining; the answer is passed on as it comes.
+async fn forward(call: chain::Call<'_>, request_id: &str) -> Result<Answer, Unanswered> {
+    let component = call.component;
     match chain::send(call).await {
         Ok(answer) => {
             let status = answer.get_status_code();
@@ -325,37 +345,31 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
                     api_plumbing::push_field(&mut fields, name, value);
                 }
             }
-            Answer::Passed {
+            Ok(Answer::Passed {
                 status,
                 fields,
                 answer,
-            }
+            })
         }
-        Err(chain::Refusal::Invalid) => error(
+        Err(chain::Refusal::Invalid) => Err(Unanswered(
             StatusCode::BAD_REQUEST,
             codes::NOT_FOUND,
             "请求地址无效 (invalid request target)",
-        )
-        .into(),
+        )),
         Err(chain::Refusal::Failed(e)) => {
-            eprintln!(
-                "gateway: {request_id}: forwarding to {} failed: {e:?}",
-                rule.component
-            );
+            eprintln!("gateway: {request_id}: forwarding to {component} failed: {e:?}");
             if matches!(e, types::ErrorCode::HttpResponseTimeout) {
-                error(
+                Err(Unanswered(
                     StatusCode::GATEWAY_TIMEOUT,
                     codes::TIMEOUT,
                     "处理超时 (the request took too long)",
-                )
-                .into()
+                ))
             } else {
-                error(
+                Err(Unanswered(
                     StatusCode::BAD_GATEWAY,
                     codes::INTERNAL,
                     "服务内部错误 (internal error)",
-                )
-                .into()
+                ))
             }
         }
     }

@@ -7,11 +7,13 @@
 //! and the idempotency record in one transaction. The runtime's schedule calls
 //! `POST /internal/content-checks` every minute (see `content.rs`) and
 //! `POST /internal/idempotency-keys` every hour (keys older than `idempotency_key_hours` go).
+//! Partner systems file and follow requests through Open311 (`/open311/v2`, `open311.rs`).
 
 mod content;
 mod error;
 mod follow;
 mod knowledge;
+mod open311;
 mod orders;
 
 use api_plumbing::{Incoming, Principal, Reply};
@@ -31,6 +33,38 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     }
     if request.method() == Method::POST && request.path() == "/internal/idempotency-keys" {
         return orders::forget_idempotency_keys().await;
+    }
+    // Open311 for partner systems: the services are open to anyone, the requests the partner's.
+    if request.path().starts_with("/open311/") {
+        let principal = Principal::from_headers(request.headers());
+        let method = request.method().clone();
+        let path = request.path().to_owned();
+        let query = request.query().unwrap_or("").to_owned();
+        let request_id = api_plumbing::request_id(request.headers());
+        let idempotency_key = request
+            .headers()
+            .text(headers::IDEMPOTENCY_KEY)
+            .map(|v| v.map(str::to_owned))
+            .transpose()
+            .map_err(|_| ApiError::InvalidIdempotencyKey);
+        let body = if method == Method::POST {
+            request.forwarded_body().await?
+        } else {
+            Vec::new()
+        };
+        return Ok(open311::serve(
+            principal.as_ref(),
+            &method,
+            &path,
+            &query,
+            idempotency_key
+                .as_ref()
+                .map(Option::as_deref)
+                .map_err(|_| ApiError::InvalidIdempotencyKey),
+            &body,
+            &request_id,
+        )
+        .await);
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.path().to_owned();

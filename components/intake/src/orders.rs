@@ -20,7 +20,7 @@ async fn connect() -> Result<Connection, ApiError> {
     api_plumbing::connect().await.map_err(ApiError::Internal)
 }
 
-fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+pub(crate) fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
     if idempotency::valid_key(key) {
         Ok(())
     } else {
@@ -49,6 +49,14 @@ fn checked(principal: &Principal, request: &CreateRequest) -> Result<CheckedRequ
             .collect(),
     };
     let operator = principal.role == "operator";
+    // A partner system's requests come in on its channel, and only theirs do (`open311.rs`).
+    if (principal.role == PARTNER) != (request.channel == Channel::Partner) {
+        problems.push(field_error(
+            "channel",
+            "channel_not_allowed",
+            "对接系统渠道由对接系统经 Open311 提交 (the partner channel is for partner systems, through Open311)",
+        ));
+    }
     if !operator && request.channel == Channel::Phone {
         problems.push(field_error(
             "channel",
@@ -93,7 +101,18 @@ pub async fn file(
         check_idempotency_key(key)?;
     }
     let request: CreateRequest = api_plumbing::parse_json(body)?;
-    let checked = checked(principal, &request)?;
+    file_request(principal, idempotency_key.as_deref(), &request, body).await
+}
+
+/// Files `request` (checked here), for whoever `principal` is; `sent` is what the client sent,
+/// whose hash a retry under the same `Idempotency-Key` must match.
+pub(crate) async fn file_request(
+    principal: &Principal,
+    idempotency_key: Option<&str>,
+    request: &CreateRequest,
+    sent: &[u8],
+) -> Result<Reply, ApiError> {
+    let checked = checked(principal, request)?;
     let hotline_number = (request.channel == Channel::Phone)
         .then(|| request.hotline_number.clone())
         .map(|number| number.unwrap_or_else(|| DEFAULT_HOTLINE.to_owned()));
@@ -165,12 +184,10 @@ pub async fn file(
     };
 
     // A retry under the same key must carry the same request: what it carried is kept as a hash.
-    let idempotency = idempotency_key
-        .as_deref()
-        .map(|key| (key, idempotency::request_hash(body)));
+    let idempotency = idempotency_key.map(|key| (key, idempotency::request_hash(sent)));
     db.execute("begin", []).await?;
     let filing = Filing {
-        request: &request,
+        request,
         checked: &checked,
         hotline_number: hotline_number.as_deref(),
         facts,
@@ -237,6 +254,9 @@ fn leader_day_not_active() -> mobile_api::FieldError {
 /// The history event of a call a leader took on their answering day.
 const TAKEN_BY_LEADER: &str = "taken_by_leader";
 
+/// The role the gateway gives a partner system that showed its Open311 key.
+pub(crate) const PARTNER: &str = "partner";
+
 /// The number a call is recorded as coming in on when the operator names none.
 const DEFAULT_HOTLINE: &str = "12345";
 
@@ -282,8 +302,9 @@ async fn file_in_transaction(
         return Err(ApiError::Validation(vec![leader_day_not_active()]));
     }
 
-    // An operator files for the caller, who is known by phone number; a citizen for themselves.
-    let key = if principal.role == "operator" {
+    // An operator files for the caller and a partner system for whoever told it, each known by
+    // phone number; a citizen for themselves.
+    let key = if principal.role == "operator" || principal.role == PARTNER {
         CitizenKey::Phone(checked.contact_phone.as_str())
     } else {
         CitizenKey::Subject(&principal.subject)

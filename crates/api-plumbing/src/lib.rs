@@ -4,6 +4,7 @@
 
 mod incoming;
 pub mod metrics;
+pub mod open311;
 pub mod outbound;
 pub mod small_blocks;
 pub mod word_compare;

@@ -374,13 +374,15 @@ impl TrackingNumber {
     }
 }
 
-/// How people call a channel (`app`, `wechat`, `phone`, `web`); the code itself if unknown.
+/// How people call a channel (`app`, `wechat`, `phone`, `web`, `partner`); the code itself if
+/// unknown.
 pub fn channel_label(channel: &str) -> &str {
     match channel {
         "app" => "App",
         "wechat" => "微信小程序",
         "phone" => "电话",
         "web" => "网站",
+        "partner" => "对接系统",
         other => other,
     }
 }
