@@ -195,3 +195,34 @@ async fn a_provider_failure_is_clear_and_stores_nothing() {
     assert_eq!(stored_codes(&platform).await, 1);
     assert_eq!(platform.sms.delivered().len(), 1);
 }
+
+#[tokio::test]
+async fn codes_are_forgotten_two_days_after_they_were_sent() {
+    let platform = Platform::start().await;
+    // Codes sent three days, and one day, ago (as a week of sign-ins leaves them).
+    for (phone, age) in [
+        ("13800000001", "3 days"),
+        ("13800000002", "3 days"),
+        ("13800000003", "1 day"),
+    ] {
+        sqlx::query(
+            "insert into sms_codes (phone, code_hash, client_addr, created_at, expires_at) \
+             values ($1, 'x', '203.0.113.9', now() - $2::interval, now() - $2::interval + interval '5 minutes')",
+        )
+        .bind(phone)
+        .bind(age)
+        .execute(&platform.db)
+        .await
+        .expect("an old code");
+    }
+    platform
+        .anonymous()
+        .sms_code("13900139000")
+        .await
+        .expect("sent");
+    let kept: Vec<String> = sqlx::query_scalar("select phone from sms_codes order by phone")
+        .fetch_all(&platform.db)
+        .await
+        .expect("the codes");
+    assert_eq!(kept, ["13800000003", "13900139000"]);
+}

@@ -9,6 +9,7 @@
 //! - A code is stored only as a hash, lives five minutes, is used once, and dies after five wrong
 //!   tries (the next try then says `code_locked`, even with the right digits).
 //! - A code that the provider did not accept is not stored, and does not count.
+//! - A code, and with it the number it went to, is forgotten two days after it was sent.
 //! - The citizen is the one with this phone number, whoever filed for them: calls an operator
 //!   filed for the number are in the same history once its owner signs in.
 
@@ -219,6 +220,7 @@ pub async fn send_code(body: &[u8], client: Option<&str>) -> Result<Reply, Failu
         Ok(())
     })
     .await?;
+    forget_old_codes(&db).await;
     Ok(reply_with(
         StatusCode::ACCEPTED,
         &SmsCodeSent {
@@ -226,6 +228,31 @@ pub async fn send_code(body: &[u8], client: Option<&str>) -> Result<Reply, Failu
             resend_after: RESEND_AFTER_SECONDS,
         },
     ))
+}
+
+/// How long a code is kept after it was sent: past its five minutes it opens nothing, and the
+/// limits look back a day at most, so the number it was sent to is kept no longer than that and
+/// a day's grace.
+const KEEP_CODES_DAYS: i64 = 2;
+
+/// Forgets the codes older than `KEEP_CODES_DAYS`, up to a hundred of the oldest, each time a code
+/// is sent (so the forgetting keeps pace with the sending, a batch at a time, on whichever
+/// instance sends). A failure is logged and costs the citizen nothing: the next send tries again.
+async fn forget_old_codes(db: &Connection) {
+    let forgotten = db
+        .execute(
+            format!(
+                "delete from sms_codes where sms_code_id in (\
+                   select sms_code_id from (select sms_code_id, created_at from sms_codes \
+                                            order by sms_code_id limit 100) oldest \
+                   where created_at < now() - interval '{KEEP_CODES_DAYS} days')"
+            ),
+            [],
+        )
+        .await;
+    if let Err(error) = forgotten {
+        eprintln!("gateway: forgetting old sign-in codes failed: {error:?}");
+    }
 }
 
 fn invalid_code() -> Failure {
