@@ -23,9 +23,9 @@ alter table work_orders add constraint work_orders_channel_check
 create index work_orders_by_partner on work_orders (filed_by, created_at desc)
     where channel = 'partner';
 
--- Issuing and revoking a key are in the audit log, beside the staff account changes.
+-- Issuing, replacing and revoking a key are in the audit log, beside the staff account changes.
 alter table auth_events drop constraint auth_events_event_check;
 alter table auth_events add constraint auth_events_event_check check (event in (
     'signed_in', 'sign_in_failed', 'refresh_reused', 'signed_out',
     'staff_created', 'staff_disabled', 'staff_enabled', 'phone_bound',
-    'partner_created', 'partner_revoked'));
+    'partner_created', 'partner_key_issued', 'partner_revoked'));

@@ -706,6 +706,12 @@ impl Client {
         self.post_json("/api/v1/admin/partners", partner).await
     }
 
+    /// `POST /api/v1/admin/partners/{id}/key` (administrators): a new key, the old one dead.
+    pub async fn new_partner_key(&self, id: &str) -> Result<crate::IssuedPartner, ClientError> {
+        let path = format!("/api/v1/admin/partners/{id}/key");
+        Self::parse(self.request(reqwest::Method::POST, &path).send().await?).await
+    }
+
     /// `POST /api/v1/admin/partners/{id}/revoke` (administrators).
     pub async fn revoke_partner(&self, id: &str) -> Result<crate::Partner, ClientError> {
         let path = format!("/api/v1/admin/partners/{id}/revoke");

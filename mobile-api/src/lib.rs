@@ -671,8 +671,8 @@ pub struct Partner {
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// A partner as created, with its API key: shown this once and stored only as a hash, so it
-/// cannot be shown again (revoke the partner and create it anew under another id to replace it).
+/// A partner with a new API key (when created, or given a new one): shown this once and stored
+/// only as a hash, so it cannot be shown again; `POST /api/v1/admin/partners/{id}/key` replaces it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IssuedPartner {
     pub partner: Partner,
@@ -696,7 +696,7 @@ pub struct AuditEntry {
     /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
     /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
     /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`,
-    /// `partner_created`, `partner_revoked`.
+    /// `partner_created`, `partner_key_issued`, `partner_revoked`.
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.

@@ -1815,6 +1815,13 @@ impl ApiDoc {
 
 /// Administrators' management of partner systems and their Open311 keys.
 fn partner_paths(doc: &mut utoipa::openapi::OpenApi) {
+    let partner_id = || {
+        ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("The partner's id"))
+    };
     let admin = |operation: OperationBuilder, responses: ResponsesBuilder| {
         operation
             .responses(common_errors(responses).build())
@@ -1852,19 +1859,26 @@ fn partner_paths(doc: &mut utoipa::openapi::OpenApi) {
         ),
     );
     doc.paths.add_path_operation(
+        "/api/v1/admin/partners/{id}/key",
+        vec![HttpMethod::Post],
+        admin(
+            OperationBuilder::new()
+                .operation_id(Some("newPartnerKey"))
+                .summary(Some("Issue a partner a new `api_key`, shown this once: the old one opens nothing from now on, and a revoked partner is restored (administrators); logged"))
+                .parameter(partner_id()),
+            ResponsesBuilder::new()
+                .response("200", ok("The partner, with its new key", "IssuedPartner"))
+                .response("404", error("No such partner (`not_found`)")),
+        ),
+    );
+    doc.paths.add_path_operation(
         "/api/v1/admin/partners/{id}/revoke",
         vec![HttpMethod::Post],
         admin(
             OperationBuilder::new()
                 .operation_id(Some("revokePartner"))
                 .summary(Some("Revoke a partner's key: it opens nothing from the next request on (administrators); logged"))
-                .parameter(
-                    ParameterBuilder::new()
-                        .name("id")
-                        .parameter_in(ParameterIn::Path)
-                        .required(Required::True)
-                        .description(Some("The partner's id")),
-                ),
+                .parameter(partner_id()),
             ResponsesBuilder::new()
                 .response("200", ok("The partner, revoked (again: unchanged)", "Partner"))
                 .response("404", error("No such partner (`not_found`)")),

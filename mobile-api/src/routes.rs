@@ -173,6 +173,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/admin/audit", "gateway", ADMIN),
     route("GET", "/api/v1/admin/partners", "gateway", ADMIN),
     route("POST", "/api/v1/admin/partners", "gateway", ADMIN),
+    route("POST", "/api/v1/admin/partners/{}/key", "gateway", ADMIN),
     route("POST", "/api/v1/admin/partners/{}/revoke", "gateway", ADMIN),
     route("GET", "/api/v1/follow-ups", "rating", CENTRE),
     route("GET", "/api/v1/stats/kpis", "rating", STATS),

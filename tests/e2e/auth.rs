@@ -593,6 +593,7 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         | "/api/v1/admin/knowledge/{}/retire"
         | "/api/v1/admin/knowledge/{}/restore"
         | "/api/v1/admin/knowledge/{}/history"
+        | "/api/v1/admin/partners/{}/key"
         | "/api/v1/admin/partners/{}/revoke" => Scope::Other,
         // Knowledge-base articles are the same for everyone signed in.
         "/api/v1/knowledge/{}" => Scope::Other,

@@ -175,6 +175,10 @@ pub async fn serve(
         ("POST", "/api/v1/admin/partners") => {
             crate::partners::create(admin, body, client.as_deref()).await
         }
+        ("POST", "/api/v1/admin/partners/{}/key") => {
+            let id = segments.get(5).copied().unwrap_or("");
+            crate::partners::new_key(admin, id, client.as_deref()).await
+        }
         ("POST", "/api/v1/admin/partners/{}/revoke") => {
             let id = segments.get(5).copied().unwrap_or("");
             crate::partners::revoke(admin, id, client.as_deref()).await

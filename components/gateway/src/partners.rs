@@ -4,10 +4,12 @@
 //! Invariants:
 //! - A key is 32 random bytes (base64url, prefixed `p311_` so that it is recognised when it
 //!   leaks); it is shown once, when issued, and stored only as its SHA-256.
-//! - A revoked partner's key opens nothing from the next request on; what it filed stays, filed
-//!   by `partner:<id>`. Ids are never reused, so that name always means the same system.
-//! - Issuing and revoking are in the audit log (`partner_created`, `partner_revoked`), written in
-//!   the same transaction as the change.
+//! - A partner has one key at a time: a new one (a leak, a yearly change) replaces the old at
+//!   once. A revoked partner's key opens nothing from the next request on; what it filed stays,
+//!   filed by `partner:<id>`, and is its own again if it is given a new key. Ids are never
+//!   reused, so that name always means the same system.
+//! - Issuing and revoking are in the audit log (`partner_created`, `partner_key_issued`,
+//!   `partner_revoked`), written in the same transaction as the change.
 
 use api_plumbing::{Reply, field_error, reply_with};
 use base64::Engine as _;
@@ -20,6 +22,13 @@ use crate::identity::{Failure, db, in_transaction, random_bytes, record, text};
 
 /// What a key starts with.
 const KEY_PREFIX: &str = "p311_";
+
+fn new_api_key() -> Result<String, Failure> {
+    Ok(format!(
+        "{KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)
+    ))
+}
 
 fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -81,6 +90,20 @@ async fn one(db: &Connection, id: &str) -> Result<Partner, Failure> {
     rows.first().map(partner).transpose()?.ok_or_else(not_found)
 }
 
+/// Whether partner `id` is revoked, its row locked for the caller's transaction; 404 for none.
+async fn revoked(db: &Connection, id: &str) -> Result<bool, Failure> {
+    let rows = db
+        .query(
+            "select revoked_at is not null as revoked from partners where partner_id = $1 for update",
+            [text(id)],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or_else(not_found)?;
+    Ok(row.get::<bool>("revoked").unwrap_or(false))
+}
+
 /// `GET /api/v1/admin/partners`: every partner, revoked ones too, by id.
 pub(crate) async fn list() -> Result<Reply, Failure> {
     let rows = db()
@@ -124,10 +147,7 @@ pub(crate) async fn create(
     if !problems.is_empty() {
         return Err(Failure::Fields(problems));
     }
-    let key = format!(
-        "{KEY_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)
-    );
+    let key = new_api_key()?;
     let db = db().await?;
     let created = in_transaction(&db, async {
         let inserted = db
@@ -169,23 +189,46 @@ pub(crate) async fn create(
     ))
 }
 
+/// `POST /api/v1/admin/partners/{id}/key`: a new key for the partner, shown this once; the old one
+/// opens nothing from now on (a key that leaked, or a yearly change). A revoked partner is
+/// restored with it: what it filed before is its own again under the same id.
+pub(crate) async fn new_key(admin: &str, id: &str, client: Option<&str>) -> Result<Reply, Failure> {
+    let key = new_api_key()?;
+    let db = db().await?;
+    in_transaction(&db, async {
+        let restored = revoked(&db, id).await?;
+        db.execute(
+            "update partners set key_hash = $2, revoked_at = null, revoked_by = null where partner_id = $1",
+            [text(id), text(key_hash(&key))],
+        )
+        .await?;
+        record(
+            &db,
+            "partner_key_issued",
+            admin,
+            Some(id),
+            client,
+            Some(serde_json::json!({ "restored": restored })),
+        )
+        .await
+    })
+    .await?;
+    let partner = one(&db, id).await?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &IssuedPartner {
+            partner,
+            api_key: key,
+        },
+    ))
+}
+
 /// `POST /api/v1/admin/partners/{id}/revoke`: its key opens nothing from now on. Revoking again
 /// changes nothing.
 pub(crate) async fn revoke(admin: &str, id: &str, client: Option<&str>) -> Result<Reply, Failure> {
     let db = db().await?;
     in_transaction(&db, async {
-        let rows = db
-            .query(
-                "select revoked_at is not null as revoked from partners where partner_id = $1 for update",
-                [text(id)],
-            )
-            .await?
-            .collect()
-            .await?;
-        let Some(row) = rows.first() else {
-            return Err(not_found());
-        };
-        if row.get::<bool>("revoked").unwrap_or(false) {
+        if revoked(&db, id).await? {
             return Ok(());
         }
         db.execute(
