@@ -405,7 +405,6 @@ impl Client {
             .await
     }
 
-    /// `GET /api/v1/supervision/special-reports`: the issued special reports, latest first.
     /// `POST /api/v1/admin/special-reports/{id}/withdraw` (supervisors and administrators).
     pub async fn withdraw_special_report(
         &self,
@@ -422,6 +421,7 @@ impl Client {
     }
 
     /// `GET /api/v1/supervision/special-reports`, with e.g. `("year", "2026")`.
+    /// `GET /api/v1/supervision/special-reports`: the issued special reports, latest first.
     pub async fn special_reports(
         &self,
         query: &[(&str, &str)],
@@ -434,6 +434,34 @@ impl Client {
     pub async fn special_report(&self, id: i64) -> Result<crate::SpecialReport, ClientError> {
         self.get_json(
             &format!("/api/v1/supervision/special-reports/{id}"),
+            &[] as &[(&str, &str)],
+        )
+        .await
+    }
+
+    /// `POST /api/v1/admin/circulars` (supervisors and administrators): a circular of criticism
+    /// (督办通报) naming the orders long overdue, under the year's next number.
+    pub async fn issue_circular(
+        &self,
+        circular: &crate::NewCircular,
+        idempotency_key: Option<&str>,
+    ) -> Result<crate::Circular, ClientError> {
+        self.post_json_keyed("/api/v1/admin/circulars", circular, idempotency_key)
+            .await
+    }
+
+    /// `GET /api/v1/supervision/circulars`: the circulars issued, latest first.
+    pub async fn circulars(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::CircularList, ClientError> {
+        self.get_json("/api/v1/supervision/circulars", query).await
+    }
+
+    /// `GET /api/v1/supervision/circulars/{id}`: one, as issued.
+    pub async fn circular(&self, id: i64) -> Result<crate::Circular, ClientError> {
+        self.get_json(
+            &format!("/api/v1/supervision/circulars/{id}"),
             &[] as &[(&str, &str)],
         )
         .await

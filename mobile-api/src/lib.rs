@@ -696,7 +696,7 @@ pub struct AuditEntry {
     /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
     /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
     /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`,
-    /// `partner_created`, `partner_key_issued`, `partner_revoked`.
+    /// `partner_created`, `partner_key_issued`, `partner_revoked`, `circular_issued`.
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.
@@ -755,6 +755,10 @@ pub struct Notification {
     /// `/api/v1/supervision/early-warnings`).
     #[serde(default)]
     pub early_warning_id: Option<i64>,
+    /// The circular of criticism (督办通报) a `circular` notice is about: open it at
+    /// `/api/v1/supervision/circulars/{id}`.
+    #[serde(default)]
+    pub circular_id: Option<i64>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "timestamp::serialize_optional")]
@@ -1606,6 +1610,99 @@ pub struct SpecialReportSummary {
 pub struct SpecialReportList {
     pub items: Vec<SpecialReportSummary>,
     /// More issues match than the list holds (200): ask for one year.
+    pub more: bool,
+}
+
+/// `POST /api/v1/admin/circulars`: a circular of criticism (督办通报) naming the orders left open
+/// long past their deadline, agency by agency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewCircular {
+    /// 1–100 characters, e.g. 关于超期未办结工单的督办通报.
+    pub title: String,
+    /// Open orders at least this many days past their deadline are named: 1–90, default 3 (as
+    /// key supervision begins).
+    #[serde(default)]
+    pub overdue_days: Option<i32>,
+    /// The centre's words to the agencies (what to put right, by when), up to 2000 characters.
+    #[serde(default)]
+    pub commentary: Option<String>,
+}
+
+/// One order a circular names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CircularOrder {
+    pub tracking_number: String,
+    /// Absent for a confidential request, whose words the circular does not repeat.
+    pub title: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub deadline_at: chrono::DateTime<chrono::Utc>,
+    /// Whole days past the deadline when the circular was issued.
+    pub overdue_days: i64,
+    /// Under key supervision (重点督办) when it was issued.
+    pub key_supervised: bool,
+}
+
+/// One agency a circular names, with its orders (the longest overdue first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CircularAgency {
+    pub agency: Named,
+    /// How many of its open orders were overdue enough.
+    pub orders: i64,
+    pub longest_overdue_days: i64,
+    /// Up to 20 of them, the longest overdue first; `orders` counts them all.
+    pub named: Vec<CircularOrder>,
+}
+
+/// What a circular named, as it stood when it was issued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CircularFigures {
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub as_of: chrono::DateTime<chrono::Utc>,
+    pub overdue_days: i32,
+    /// Open orders at least `overdue_days` past their deadline, city-wide.
+    pub orders: i64,
+    /// The agencies with any, the most first.
+    pub agencies: Vec<CircularAgency>,
+    /// The paragraph the circular opens with, in Chinese.
+    pub summary: String,
+}
+
+/// An issued circular, as its readers got it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Circular {
+    pub id: i64,
+    pub year: i32,
+    pub issue: i32,
+    /// E.g. `督办通报 2026年第2期`.
+    pub heading: String,
+    pub title: String,
+    pub commentary: Option<String>,
+    pub issued_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    pub figures: CircularFigures,
+}
+
+/// A circular in the list: what it named, in short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CircularSummary {
+    pub id: i64,
+    pub heading: String,
+    pub title: String,
+    pub overdue_days: i32,
+    pub orders: i64,
+    /// The agencies it named.
+    pub agencies: Vec<Named>,
+    pub issued_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CircularList {
+    /// The latest first.
+    pub items: Vec<CircularSummary>,
+    /// More circulars match than the list holds (200): ask for one year.
     pub more: bool,
 }
 

@@ -127,6 +127,13 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::SpecialReportList,
         crate::Withdrawal,
         crate::WithdrawSpecialReport,
+        crate::NewCircular,
+        crate::CircularOrder,
+        crate::CircularAgency,
+        crate::CircularFigures,
+        crate::Circular,
+        crate::CircularSummary,
+        crate::CircularList,
         crate::NewPartner,
         crate::Partner,
         crate::IssuedPartner,
@@ -1614,6 +1621,71 @@ impl ApiDoc {
                             ResponsesBuilder::new()
                                 .response("200", ok("Latest first", "SpecialReportList"))
                                 .response("422", error("A year that is not one (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/admin/circulars",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("issueCircular"))
+                    .summary(Some("Issue a circular of criticism (督办通报) naming, agency by agency, the open orders long past their deadline (supervisors and administrators); logged"))
+                    .description(Some(
+                        "Names every open order at least `overdue_days` (default 3) past its deadline now, up to 20 an \
+                         agency (all counted), under the year's next number (督办通报 2026年第2期), kept as issued; the \
+                         named agencies' staff, every leader and supervisor (but the issuer) are told, in the same \
+                         transaction. An `Idempotency-Key` makes retries safe.",
+                    ))
+                    .parameter(idempotency_key())
+                    .request_body(Some(body_of("NewCircular")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("201", ok("Issued", "Circular"))
+                                .response("400", error("Malformed JSON (`malformed_json`) or a bad `Idempotency-Key` (`invalid_idempotency_key`)"))
+                                .response("409", error("The `Idempotency-Key` was used for another request (`idempotency_key_reused`)"))
+                                .response("422", error("Bad title, commentary or days, or no order that overdue to name (`validation_failed`: `none_overdue`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/circulars",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("circulars"))
+                    .summary(Some("The circulars of criticism issued, latest first (at most 200; `more` says when more match); agency staff too"))
+                    .parameter(query("year", false, "Only the circulars of this year (China Standard Time), e.g. 2026"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Latest first", "CircularList"))
+                                .response("422", error("A year that is not one (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/supervision/circulars/{id}",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("circular"))
+                    .summary(Some(
+                        "One circular of criticism, as issued; agency staff too",
+                    ))
+                    .parameter(named_path("id", "The circular's id"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("As issued", "Circular"))
+                                .response("404", error("No such circular (`not_found`)")),
                         )
                         .build(),
                     ),

@@ -71,6 +71,8 @@ const OVERSIGHT: &[&str] = &["supervisor", "admin"];
 /// The live board of open orders, the overdue list, the period reports, the hot spots and the risk
 /// map: the centre, supervisors and city leaders.
 const WATCHERS: &[&str] = &["operator", "supervisor", "leader", "admin"];
+/// Circulars of criticism (督办通报): those who watch over orders, and the agencies they name.
+const CIRCULATED: &[&str] = &["operator", "supervisor", "leader", "admin", "agency_staff"];
 /// The KPIs: supervisors and city leaders see every group; agency staff their own agency.
 const STATS: &[&str] = &["supervisor", "leader", "admin", "agency_staff"];
 
@@ -246,6 +248,19 @@ pub const ROUTES: &[Route] = &[
         "supervision",
         OVERSIGHT,
     ),
+    route(
+        "GET",
+        "/api/v1/supervision/circulars",
+        "supervision",
+        CIRCULATED,
+    ),
+    route(
+        "GET",
+        "/api/v1/supervision/circulars/{}",
+        "supervision",
+        CIRCULATED,
+    ),
+    route("POST", "/api/v1/admin/circulars", "supervision", OVERSIGHT),
     route(
         "GET",
         "/api/v1/supervision/overdue",

@@ -602,6 +602,8 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         "/api/v1/supervision/special-reports/{}" | "/api/v1/admin/special-reports/{}/withdraw" => {
             Scope::Other
         }
+        // Circulars are circulated: every agency reads every one.
+        "/api/v1/supervision/circulars/{}" => Scope::Other,
         // A person's own notifications and devices: someone else's are 404 (tests/e2e/notifications.rs).
         "/api/v1/notifications/{}/read" | "/api/v1/devices/{}" => Scope::Other,
         pattern if !pattern.contains("{}") => Scope::Other,

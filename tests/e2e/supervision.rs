@@ -1522,3 +1522,259 @@ async fn a_problem_five_citizens_raise_comes_under_key_supervision() {
         .count();
     assert_eq!(to_supervisor, 2);
 }
+
+/// A staff account of `agency`, added by an administrator; a client signed in as them.
+async fn agency_account(platform: &Platform, username: &str, agency: &str) -> tests::Client {
+    platform
+        .client("admin-1", "admin")
+        .create_staff(&mobile_api::NewStaffAccount {
+            username: username.into(),
+            display_name: "承办人".into(),
+            role: "agency_staff".into(),
+            agency: Some(agency.into()),
+            password: "a-long-password-123".into(),
+        })
+        .await
+        .expect("an agency account");
+    platform.agency_client(username, agency)
+}
+
+/// The `circular` notices in `client`'s inbox: the circular each names.
+async fn circulars_heard(client: &tests::Client) -> Vec<Option<i64>> {
+    client
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .into_iter()
+        .filter(|n| n.kind == "circular")
+        .map(|n| n.circular_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_circular_names_the_orders_long_overdue_agency_by_agency_and_tells_those_it_names() {
+    let platform = Platform::start().await;
+    let issuer = platform.supervisor_account("supervisor-c").await;
+    let other_supervisor = platform.supervisor_account("supervisor-d").await;
+    let leader = platform.staff_account("leader-c", "leader").await;
+    let urban_staff = agency_account(&platform, "urban-staff-c", URBAN).await;
+    let education_staff = agency_account(&platform, "edu-staff-c", EDUCATION).await;
+
+    let oldest = held_by(
+        &platform,
+        "citizen-1",
+        URBAN,
+        "now() - interval '9 days 1 hour'",
+    )
+    .await;
+    let confidential = held_by(
+        &platform,
+        "citizen-2",
+        URBAN,
+        "now() - interval '5 days 1 hour'",
+    )
+    .await;
+    sqlx::query("update work_orders set confidential = true where tracking_number = $1")
+        .bind(&confidential)
+        .execute(&platform.db)
+        .await
+        .expect("confidential");
+    // Overdue, but not for long enough; and not overdue at all.
+    held_by(&platform, "citizen-3", URBAN, "now() - interval '1 day'").await;
+    held_by(
+        &platform,
+        "citizen-4",
+        EDUCATION,
+        "now() + interval '2 days'",
+    )
+    .await;
+
+    let new = mobile_api::NewCircular {
+        title: "关于超期未办结工单的督办通报".into(),
+        overdue_days: None,
+        commentary: Some("请于三个工作日内办结并书面说明原因。".into()),
+    };
+    let issued = issuer
+        .issue_circular(&new, Some("circular-1"))
+        .await
+        .expect("issued");
+    let year = chrono::Utc::now()
+        .with_timezone(&workorder::china_time())
+        .format("%Y")
+        .to_string();
+    assert_eq!(issued.heading, format!("督办通报 {year}年第1期"));
+    assert_eq!(issued.figures.overdue_days, 3);
+    assert_eq!(issued.figures.orders, 2);
+    assert_eq!(issued.figures.agencies.len(), 1);
+    let urban = &issued.figures.agencies[0];
+    assert_eq!(urban.agency.code, URBAN);
+    assert_eq!((urban.orders, urban.longest_overdue_days), (2, 9));
+    let named: Vec<(&str, Option<&str>, i64)> = urban
+        .named
+        .iter()
+        .map(|o| {
+            (
+                o.tracking_number.as_str(),
+                o.title.as_deref(),
+                o.overdue_days,
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (oldest.as_str(), Some("路灯不亮"), 9),
+            (confidential.as_str(), None, 5)
+        ],
+        "the longest overdue first; a confidential request's words are not repeated"
+    );
+    assert!(
+        issued
+            .figures
+            .summary
+            .contains("全市共有2件工单超过办理期限3天以上仍未办结，涉及1个承办单位"),
+        "{}",
+        issued.figures.summary
+    );
+
+    // A retry is the same circular; another is the next number.
+    let again = issuer
+        .issue_circular(&new, Some("circular-1"))
+        .await
+        .expect("replayed");
+    assert_eq!(again, issued);
+    let stricter = mobile_api::NewCircular {
+        overdue_days: Some(7),
+        ..new.clone()
+    };
+    let second = issuer
+        .issue_circular(&stricter, None)
+        .await
+        .expect("the second");
+    assert_eq!(second.issue, 2);
+    assert_eq!(second.figures.orders, 1);
+
+    // Kept as issued, whatever happens to the orders after.
+    sqlx::query(
+        "update work_orders set deadline_at = now() + interval '1 day' where tracking_number = $1",
+    )
+    .bind(&oldest)
+    .execute(&platform.db)
+    .await
+    .expect("extended");
+    assert_eq!(urban_staff.circular(issued.id).await.expect("read"), issued);
+
+    // Those it concerns heard of it: the named agency's staff, the leaders, the other
+    // supervisors; not the issuer, nor an agency it does not name.
+    assert_eq!(
+        circulars_heard(&urban_staff).await,
+        [Some(second.id), Some(issued.id)]
+    );
+    assert_eq!(circulars_heard(&leader).await.len(), 2);
+    assert_eq!(circulars_heard(&other_supervisor).await.len(), 2);
+    assert!(circulars_heard(&issuer).await.is_empty());
+    assert!(circulars_heard(&education_staff).await.is_empty());
+
+    // Circulated: every agency reads the list.
+    let listed = education_staff
+        .circulars(&[("year", year.as_str())])
+        .await
+        .expect("the list");
+    assert!(!listed.more);
+    let ids: Vec<i64> = listed.items.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [second.id, issued.id]);
+    assert_eq!(listed.items[1].orders, 2);
+    assert_eq!(
+        listed.items[1]
+            .agencies
+            .iter()
+            .map(|a| a.code.as_str())
+            .collect::<Vec<_>>(),
+        [URBAN]
+    );
+    assert_eq!(
+        platform.audited("circular_issued").await,
+        [
+            ("supervisor-c".to_owned(), Some(second.id.to_string())),
+            ("supervisor-c".to_owned(), Some(issued.id.to_string()))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn circulars_refuse_bad_asks_and_one_that_would_name_nobody() {
+    let platform = Platform::start().await;
+    let supervisor = platform.supervisor_account("supervisor-c").await;
+    held_by(&platform, "citizen-1", URBAN, "now() - interval '4 days'").await;
+    let fields = |error: tests::ClientError| {
+        assert_eq!(error.status(), Some(422), "{error:?}");
+        error
+            .fields()
+            .iter()
+            .map(|f| (f.field.clone(), f.code.clone()))
+            .collect::<Vec<_>>()
+    };
+    let asked = |title: &str, overdue_days: Option<i32>, commentary: Option<String>| {
+        mobile_api::NewCircular {
+            title: title.into(),
+            overdue_days,
+            commentary,
+        }
+    };
+    let refused = supervisor
+        .issue_circular(&asked(" ", Some(0), Some("长".repeat(2001))), None)
+        .await
+        .expect_err("bad fields");
+    assert_eq!(
+        fields(refused),
+        [
+            ("title".to_owned(), "invalid_length".to_owned()),
+            ("commentary".to_owned(), "too_long".to_owned()),
+            ("overdue_days".to_owned(), "out_of_range".to_owned())
+        ]
+    );
+    let refused = supervisor
+        .issue_circular(&asked("通报", Some(91), None), None)
+        .await
+        .expect_err("too many days");
+    assert_eq!(
+        fields(refused),
+        [("overdue_days".to_owned(), "out_of_range".to_owned())]
+    );
+    let refused = supervisor
+        .issue_circular(&asked("通报", Some(5), None), None)
+        .await
+        .expect_err("nobody to name");
+    assert_eq!(
+        fields(refused),
+        [("overdue_days".to_owned(), "none_overdue".to_owned())]
+    );
+    let count: i64 = sqlx::query_scalar("select count(*) from circulars")
+        .fetch_one(&platform.db)
+        .await
+        .expect("a count");
+    assert_eq!(count, 0);
+    for id in [999, -1] {
+        let path_error = supervisor.circular(id).await.expect_err("no such circular");
+        assert_eq!(path_error.status(), Some(404));
+    }
+    let refused = supervisor
+        .circulars(&[("year", "20x6")])
+        .await
+        .expect_err("not a year");
+    assert_eq!(
+        fields(refused),
+        [("year".to_owned(), "invalid_value".to_owned())]
+    );
+    // The key is honoured as elsewhere: one reused for another circular is a conflict.
+    supervisor
+        .issue_circular(&asked("通报", None, None), Some("c-1"))
+        .await
+        .expect("issued");
+    let reused = supervisor
+        .issue_circular(&asked("另一份通报", None, None), Some("c-1"))
+        .await
+        .expect_err("reused key");
+    assert_eq!(reused.status(), Some(409));
+}

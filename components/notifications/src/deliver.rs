@@ -58,7 +58,7 @@ where d.delivery_id = due.delivery_id and n.notification_id = d.notification_id 
   and not exists (select 1 from held h where h.delivery_id = d.delivery_id) \
 returning d.delivery_id, d.channel, d.address, d.device_id, d.attempts, d.dedupe_key, \
     n.notification_id, n.kind, n.title, n.body, n.work_order_id, n.special_report_id, \
-    n.early_warning_id, \
+    n.early_warning_id, n.circular_id, \
     (select o.tracking_number from work_orders o where o.work_order_id = n.work_order_id) as tracking_number, \
     (select o.title from work_orders o where o.work_order_id = n.work_order_id) as order_title, \
     t.wechat_template_id, t.sms_template";
@@ -79,6 +79,7 @@ fn claimed(row: &Row) -> Result<Claimed, ApiError> {
         tracking_number: row.get("tracking_number"),
         special_report_id: row.get("special_report_id"),
         early_warning_id: row.get("early_warning_id"),
+        circular_id: row.get("circular_id"),
         order_title: row.get("order_title"),
         wechat_template_id: row.get("wechat_template_id"),
         sms_template: row.get("sms_template"),

@@ -11,7 +11,8 @@ const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 
 const COLUMNS: &str = "n.notification_id, n.kind, n.title, n.body, n.work_order_id, \
-     o.tracking_number, n.special_report_id, n.early_warning_id, n.created_at, n.read_at";
+     o.tracking_number, n.special_report_id, n.early_warning_id, n.circular_id, n.created_at, \
+     n.read_at";
 
 fn notification(row: &Row) -> Result<Notification, ApiError> {
     Ok(Notification {
@@ -23,6 +24,7 @@ fn notification(row: &Row) -> Result<Notification, ApiError> {
         tracking_number: row.get("tracking_number"),
         special_report_id: row.get("special_report_id"),
         early_warning_id: row.get("early_warning_id"),
+        circular_id: row.get("circular_id"),
         created_at: utc(row, "created_at")
             .ok_or_else(|| ApiError::Internal("a notification without created_at".into()))?,
         read_at: utc(row, "read_at"),

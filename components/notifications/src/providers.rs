@@ -25,6 +25,7 @@ pub struct Claimed {
     /// What a notice not about an order is about, for the app to open.
     pub special_report_id: Option<i64>,
     pub early_warning_id: Option<i64>,
+    pub circular_id: Option<i64>,
     pub order_title: Option<String>,
     pub wechat_template_id: Option<String>,
     pub sms_template: Option<String>,
@@ -231,6 +232,9 @@ fn data(claimed: &Claimed) -> Vec<(&'static str, String)> {
     }
     if let Some(warning) = claimed.early_warning_id {
         data.push(("early_warning_id", warning.to_string()));
+    }
+    if let Some(circular) = claimed.circular_id {
+        data.push(("circular_id", circular.to_string()));
     }
     data
 }

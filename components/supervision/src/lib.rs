@@ -9,17 +9,20 @@
 //! The leader answering days (领导接听日) are scheduled and listed here, with what became of the
 //! requests their leaders took. The special public-opinion reports (舆情专报) gather what
 //! citizens said about one matter, for supervisors to issue to the city's leaders. Early warnings
-//! (预警) tell supervisors of a problem surging in a district. Its writes are those days, issues and
-//! warnings, and key supervision (重点督办) of the orders long past their deadline, by the
+//! (预警) tell supervisors of a problem surging in a district. Circulars of criticism (督办通报)
+//! name, agency by agency, the orders left open long past their deadline. Its writes are those
+//! days, issues, circulars and warnings, and key supervision (重点督办) of the orders long past their deadline, by the
 //! runtime's schedules.
 //!
 //! Private: the gateway forwards `/api/v1/supervision/...` with the verified principal, to the
-//! centre, supervisors, city leaders and administrators only.
+//! centre, supervisors, city leaders and administrators only (and the circulars to agency staff).
 
 mod board;
+mod circulars;
 mod error;
 mod escalation;
 mod hotspots;
+mod issuing;
 mod leader_days;
 mod metrics;
 mod report;
@@ -78,16 +81,19 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             special_reports::get(id).await
         }
         (Method::POST, ["api", "v1", "admin", "special-reports"]) => {
-            let key = request
-                .headers()
-                .text(mobile_api::headers::IDEMPOTENCY_KEY)
-                .transpose()
-                .map_err(|_| ApiError::InvalidIdempotencyKey)?
-                .map(str::to_owned);
+            let key = idempotency_key(&request)?;
             let body = request.forwarded_body().await?;
             special_reports::issue(&principal, key.as_deref(), &body).await
         }
         (_, ["api", "v1", "admin", "special-reports"]) => Err(ApiError::MethodNotAllowed),
+        (Method::GET, ["api", "v1", "supervision", "circulars"]) => circulars::list(&query).await,
+        (Method::GET, ["api", "v1", "supervision", "circulars", id]) => circulars::get(id).await,
+        (Method::POST, ["api", "v1", "admin", "circulars"]) => {
+            let key = idempotency_key(&request)?;
+            let body = request.forwarded_body().await?;
+            circulars::issue(&principal, key.as_deref(), &body).await
+        }
+        (_, ["api", "v1", "admin", "circulars"]) => Err(ApiError::MethodNotAllowed),
         (Method::POST, ["api", "v1", "admin", "special-reports", id, "withdraw"]) => {
             let body = request.forwarded_body().await?;
             special_reports::withdraw(&principal, id, &body).await
@@ -95,4 +101,14 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (_, ["api", "v1", "supervision", ..]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// The request's `Idempotency-Key`, if it sent one.
+fn idempotency_key(request: &Incoming) -> Result<Option<String>, ApiError> {
+    Ok(request
+        .headers()
+        .text(mobile_api::headers::IDEMPOTENCY_KEY)
+        .transpose()
+        .map_err(|_| ApiError::InvalidIdempotencyKey)?
+        .map(str::to_owned))
 }

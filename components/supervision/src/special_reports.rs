@@ -9,7 +9,7 @@
 
 use crate::error::ApiError;
 use crate::report::{Counted, Names, change, count_outcome, midnight, parse_date, ranked, today};
-use api_plumbing::{Principal, Reply, field_error, json_reply, query_text, reply_with};
+use api_plumbing::{Principal, Reply, field_error, query_text, reply_with};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use mobile_api::{
     DayCount, FieldError, Named, NewSpecialReport, ReceivedOutcomes, ReportCount, SpecialReport,
@@ -17,7 +17,6 @@ use mobile_api::{
     Withdrawal,
 };
 use order_store::db::{Connection, Row};
-use order_store::idempotency::{self, Claim};
 use order_store::{named, oversight, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
@@ -31,8 +30,6 @@ const MAX_SPAN_DAYS: i64 = 366;
 const DEFAULT_SPAN_DAYS: i64 = 30;
 const TOP_CATEGORIES: usize = 10;
 const CASES: i64 = 10;
-const MAX_TITLE_CHARS: usize = 100;
-const MAX_COMMENTARY_CHARS: usize = 2000;
 /// How many issues the list shows: years of them.
 const LISTED: i64 = 200;
 
@@ -465,31 +462,11 @@ pub async fn issue(
     idempotency_key: Option<&str>,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    if idempotency_key.is_some_and(|key| !idempotency::valid_key(key)) {
-        return Err(ApiError::InvalidIdempotencyKey);
-    }
+    let idempotency = crate::issuing::keyed(idempotency_key, body)?;
     let new: NewSpecialReport = api_plumbing::parse_json(body)?;
     let mut problems: Vec<FieldError> = Vec::new();
-    let title = new.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        problems.push(field_error(
-            "title",
-            "invalid_length",
-            format!("应为 1 到 {MAX_TITLE_CHARS} 个字 (1–{MAX_TITLE_CHARS} characters)"),
-        ));
-    }
-    let commentary = new
-        .commentary
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    if commentary.is_some_and(|c| c.chars().count() > MAX_COMMENTARY_CHARS) {
-        problems.push(field_error(
-            "commentary",
-            "too_long",
-            format!("至多 {MAX_COMMENTARY_CHARS} 个字 (at most {MAX_COMMENTARY_CHARS} characters)"),
-        ));
-    }
+    let (title, commentary) =
+        crate::issuing::worded(&new.title, new.commentary.as_deref(), &mut problems);
     let db = db().await?;
     let now = order_store::now(&db).await?;
     let asked = Asked {
@@ -504,53 +481,32 @@ pub async fn issue(
     };
     let report = compute(&db, &topic, now).await?;
     let issuing = Issuing {
-        principal,
-        idempotency: idempotency_key.map(|key| (key, idempotency::request_hash(body))),
+        subject: &principal.subject,
         title,
         commentary,
         report,
     };
-    db.execute("begin", []).await?;
-    match issue_in_transaction(&db, &issuing).await {
-        Ok((reply, fresh)) => {
-            db.execute(if fresh { "commit" } else { "rollback" }, [])
-                .await?;
-            Ok(reply)
-        }
-        Err(error) => {
-            // Dropping the connection rolls back too; saying so keeps the connection reusable.
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    let subject = &principal.subject;
+    crate::issuing::issue(
+        &db,
+        subject,
+        idempotency,
+        issue_in_transaction(&db, &issuing),
+    )
+    .await
 }
 
 /// A special report to issue, checked and computed.
 struct Issuing<'a> {
-    principal: &'a Principal,
-    /// The key and the request's hash.
-    idempotency: Option<(&'a str, String)>,
+    subject: &'a str,
     title: &'a str,
     commentary: Option<&'a str>,
     report: TopicReport,
 }
 
-/// Issues it: the answer, and whether it is a new issue (else a retry's replay).
-async fn issue_in_transaction(
-    db: &Connection,
-    issuing: &Issuing<'_>,
-) -> Result<(Reply, bool), ApiError> {
-    let subject = &issuing.principal.subject;
-    if let Some((key, hash)) = &issuing.idempotency {
-        match idempotency::claim(db, subject, key, hash).await? {
-            Claim::Fresh => {}
-            Claim::Reused => return Err(ApiError::IdempotencyKeyReused),
-            Claim::Replay(status, body) => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
-                return Ok((json_reply(status, body), false));
-            }
-        }
-    }
+/// Issues it, in the caller's transaction: its JSON.
+async fn issue_in_transaction(db: &Connection, issuing: &Issuing<'_>) -> Result<String, ApiError> {
+    let subject = issuing.subject;
     // The year's numbers are given out one issue at a time; reading them is not held up.
     db.execute("lock table special_reports in exclusive mode", [])
         .await?;
@@ -587,11 +543,7 @@ async fn issue_in_transaction(
         subject,
     )
     .await?;
-    let body = serde_json::to_string(&issued).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Some((key, _)) = &issuing.idempotency {
-        idempotency::answer(db, subject, key, 201, &body).await?;
-    }
-    Ok((json_reply(StatusCode::CREATED, body), true))
+    serde_json::to_string(&issued).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// A special report's columns, without its figures.
@@ -600,21 +552,7 @@ const COLUMNS: &str = "special_report_id, year, issue, title, commentary, issued
 
 /// `GET /api/v1/supervision/special-reports?year=`: the latest first, of one year if asked.
 pub async fn list(query: &str) -> Result<Reply, ApiError> {
-    let year = match api_plumbing::query_param(query, "year").filter(|y| !y.is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<i32>()
-                .ok()
-                .filter(|y| (2000..=2100).contains(y))
-                .ok_or_else(|| {
-                    ApiError::Validation(vec![field_error(
-                        "year",
-                        "invalid_value",
-                        "应为年份，如 2026 (a year, e.g. 2026)",
-                    )])
-                })?,
-        ),
-    };
+    let year = year_asked(query)?;
     let db = db().await?;
     let rows = db
         .query(
@@ -681,13 +619,31 @@ pub async fn get(id: &str) -> Result<Reply, ApiError> {
     Ok(reply_with(StatusCode::OK, &Issue::of(row)?.with(report)))
 }
 
+/// The `?year=` of a list of issues, if asked.
+pub(crate) fn year_asked(query: &str) -> Result<Option<i32>, ApiError> {
+    let Some(raw) = api_plumbing::query_param(query, "year").filter(|y| !y.is_empty()) else {
+        return Ok(None);
+    };
+    raw.parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::Validation(vec![field_error(
+                "year",
+                "invalid_value",
+                "应为年份，如 2026 (a year, e.g. 2026)",
+            )])
+        })
+}
+
 /// An issue's heading: `舆情专报 2026年第3期`.
 fn heading(year: i32, issue: i32) -> String {
     format!("舆情专报 {year}年第{issue}期")
 }
 
 /// An issue as notices name it: `舆情专报 2026年第3期《关于供暖问题的舆情专报》`.
-fn as_named(heading: &str, title: &str) -> String {
+pub(crate) fn as_named(heading: &str, title: &str) -> String {
     format!("{heading}《{title}》")
 }
 

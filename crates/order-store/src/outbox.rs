@@ -311,6 +311,25 @@ static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock
     )
 });
 
+/// A circular of criticism (督办通报, `$1`, named `$2`) reaches every leader and supervisor but
+/// the one who issued it (`$3`), and the staff of every agency it names (`$4`).
+static CIRCULAR_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with t as (select * from notification_templates where kind = 'circular'), \
+         made as ( \
+             insert into notifications (recipient, kind, title, body, dedupe_key, circular_id) \
+             select s.username, t.kind, t.title, \
+                    replace(replace(replace(t.body, '{{title}}', $2), '{{tracking_number}}', ''), '{{deadline}}', ''), \
+                    t.kind || ':' || $1 || ':' || s.username, cast($1 as bigint) \
+             from t join staff_accounts s on s.disabled_at is null and s.username <> $3 \
+              and (s.role in ('leader', 'supervisor') \
+                   or (s.role = 'agency_staff' and s.agency_id = any($4::text[]))) \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
 /// A district's top-level category surges (预警) when its requests of the last 24 hours are at
 /// least this many (`early_warning_floor` by default)...
 pub const SURGE_FLOOR: i64 = 5;
@@ -380,6 +399,24 @@ pub async fn special_report_notices(
         db,
         &SPECIAL_REPORT_NOTICES,
         [id.into(), text(title), text(actor), text(kind)],
+    )
+    .await
+}
+
+/// Tells of circular `id` (named `title` as notices say it, issued by `actor`) those it concerns
+/// (see `CIRCULAR_NOTICES`), in the caller's transaction.
+pub async fn circular_notices(
+    db: &Connection,
+    id: i64,
+    title: &str,
+    actor: &str,
+    agencies: &[String],
+) -> Result<(), StoreError> {
+    let agencies: Vec<Option<String>> = agencies.iter().cloned().map(Some).collect();
+    run_sweep(
+        db,
+        &CIRCULAR_NOTICES,
+        [id.into(), text(title), text(actor), agencies.into()],
     )
     .await
 }
