@@ -1316,6 +1316,10 @@ pub struct KnowledgeArticle {
     /// When it stopped being given (its rule changed); none while it is.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For staff only (内部口径): citizens never see it, and an operator answers from it only in
+    /// their own words.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// `GET /api/v1/knowledge`: the best answers to a question, or the latest.
@@ -1339,6 +1343,9 @@ pub struct KnowledgeArticleChange {
     /// The agency's code, if the article has one.
     pub agency: Option<String>,
     pub keywords: Vec<String>,
+    /// For staff only (changes logged before there were internal articles read false).
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// `GET /api/v1/admin/knowledge/{id}/history`: every change to an article, oldest first (who
@@ -1364,6 +1371,9 @@ pub struct KnowledgeArticleInput {
     /// Up to 20 words of up to 20 characters that citizens use for it.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// For staff only (内部口径); false by default.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// A leader answering day, as an order names it.

@@ -15,6 +15,7 @@ fn social_security_card() -> KnowledgeArticleInput {
         category: Some("social".into()),
         agency: Some("city-social-insurance".into()),
         keywords: vec!["社保卡".into(), "补卡".into()],
+        internal: false,
     }
 }
 
@@ -26,6 +27,7 @@ fn housing_fund() -> KnowledgeArticleInput {
         category: Some("housing.housing-fund".into()),
         agency: Some("city-housing-fund".into()),
         keywords: vec!["公积金".into(), "提取".into()],
+        internal: false,
     }
 }
 
@@ -38,6 +40,7 @@ fn night_noise() -> KnowledgeArticleInput {
         category: Some("environment".into()),
         agency: None,
         keywords: Vec::new(),
+        internal: false,
     }
 }
 
@@ -443,4 +446,162 @@ async fn the_knowledge_base_refuses_bad_articles_bad_questions_and_other_roles()
         ),
         (Some(422), vec!["article".into()])
     );
+}
+
+#[tokio::test]
+async fn internal_articles_are_for_staff_and_answered_only_in_ones_own_words() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let operator = platform.client("operator-1", "operator");
+    let citizen = platform.client("citizen-1", "citizen");
+    let agency = platform.agency_client("water-1", "utility-water");
+    let guidance = supervisor
+        .create_knowledge_article(&KnowledgeArticleInput {
+            title: "停水投诉先查计划停水公告".into(),
+            answer: "接到停水投诉，先查供水公司当日计划停水公告；非计划停水直接联系供水公司调度室 0396-0000000。"
+                .into(),
+            category: Some("utilities.water-supply".into()),
+            agency: Some("utility-water".into()),
+            keywords: vec!["停水".into()],
+            internal: true,
+        })
+        .await
+        .expect("an internal article");
+    assert!(guidance.internal);
+    let public = supervisor
+        .create_knowledge_article(&KnowledgeArticleInput {
+            title: "停水了怎么办".into(),
+            answer: "可先查看供水公司发布的停水公告，非计划停水请拨打 12345 反映。".into(),
+            category: Some("utilities.water-supply".into()),
+            agency: None,
+            keywords: vec!["停水".into()],
+            internal: false,
+        })
+        .await
+        .expect("a public article");
+
+    // Staff find it; citizens never do, by search, by the latest, or by its id.
+    for staff in [&operator, &agency, &supervisor] {
+        let mut found = titles(staff, &[("q", "停水")]).await;
+        found.sort();
+        assert_eq!(found, ["停水了怎么办", "停水投诉先查计划停水公告"]);
+        assert!(
+            staff
+                .knowledge_article(guidance.id)
+                .await
+                .expect("read")
+                .internal
+        );
+    }
+    assert_eq!(titles(&citizen, &[("q", "停水")]).await, ["停水了怎么办"]);
+    assert_eq!(titles(&citizen, &[]).await, ["停水了怎么办"]);
+    let hidden = citizen
+        .knowledge_article(guidance.id)
+        .await
+        .expect_err("not for citizens");
+    assert_eq!(hidden.status(), Some(404));
+    assert_eq!(
+        citizen
+            .knowledge_article(public.id)
+            .await
+            .expect("public")
+            .id,
+        public.id
+    );
+
+    // Made public later, citizens find it; the history says when it changed.
+    let published = supervisor
+        .update_knowledge_article(
+            guidance.id,
+            &KnowledgeArticleInput {
+                internal: false,
+                title: "停水投诉先查计划停水公告".into(),
+                answer: guidance.answer.clone(),
+                category: Some("utilities.water-supply".into()),
+                agency: Some("utility-water".into()),
+                keywords: vec!["停水".into()],
+            },
+        )
+        .await
+        .expect("published");
+    assert!(!published.internal);
+    assert_eq!(
+        citizen
+            .knowledge_article(guidance.id)
+            .await
+            .expect("now public")
+            .id,
+        guidance.id
+    );
+    let history = supervisor
+        .knowledge_article_history(guidance.id)
+        .await
+        .expect("its history");
+    let flags: Vec<(&str, bool)> = history
+        .items
+        .iter()
+        .map(|c| (c.change.as_str(), c.internal))
+        .collect();
+    assert_eq!(flags, [("created", true), ("updated", false)]);
+
+    // An operator answers from an internal article only in their own words.
+    let staff_only = supervisor
+        .create_knowledge_article(&KnowledgeArticleInput {
+            title: "供水调度室电话".into(),
+            answer: "供水公司调度室 0396-0000000，仅供内部转办使用。".into(),
+            internal: true,
+            ..Default::default()
+        })
+        .await
+        .expect("another internal article");
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    let filed = operator.create_request(&call, None).await.expect("filed");
+    let read_out = operator
+        .act(
+            &filed.tracking_number,
+            "close_direct",
+            &OrderAction {
+                article: Some(staff_only.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("not read out to the citizen");
+    assert_eq!(read_out.status(), Some(422));
+    assert!(
+        read_out
+            .fields()
+            .iter()
+            .any(|f| f.field == "answer" && f.code == "required"),
+        "{read_out:?}"
+    );
+    let closed = operator
+        .act(
+            &filed.tracking_number,
+            "close_direct",
+            &OrderAction {
+                article: Some(staff_only.id),
+                answer: Some("已为您联系供水公司调度室，预计今晚恢复供水。".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("answered in the operator's words");
+    assert_eq!(closed.answered_from_article, Some(staff_only.id));
+    let seen = history_notes(&platform, &filed.tracking_number).await;
+    assert!(!seen.contains("0396-0000000"), "{seen}");
+}
+
+/// The notes of an order's history, joined: what its timeline and replies say.
+async fn history_notes(platform: &Platform, number: &str) -> String {
+    let (description,): (String,) = sqlx::query_as(
+        "select coalesce(string_agg(coalesce(note, ''), '|'), '') from work_order_events e \
+         join work_orders o on o.work_order_id = e.work_order_id where o.tracking_number = $1",
+    )
+    .bind(number)
+    .fetch_one(&platform.db)
+    .await
+    .expect("its history");
+    description
 }

@@ -449,6 +449,7 @@ async fn the_days_report_counts_knowledge_answers_leader_day_calls_and_key_super
             category: Some("social".into()),
             agency: None,
             keywords: vec!["社保卡".into()],
+            internal: false,
         })
         .await
         .expect("an article");

@@ -446,6 +446,7 @@ fn seed_knowledge(tokens: &[(String, String)]) -> anyhow::Result<()> {
             category: Some(category.into()),
             agency: Some(agency.into()),
             keywords: keywords.iter().map(|k| (*k).to_owned()).collect(),
+            internal: false,
         }
     };
     let articles = [

@@ -1,6 +1,7 @@
 //! The knowledge base (知识库): the answers the centre gives to what citizens often ask. Operators
 //! search it while a caller is on the line and answer from it (the `close_direct` action names the
-//! article); citizens search it in the app before they file. Supervisors and administrators keep
+//! article); citizens search it in the app before they file. Internal articles (内部口径) are for
+//! staff only: citizens are never given one. Supervisors and administrators keep
 //! it; each change is logged in the transaction that makes it (the audit log shows them).
 //!
 //! Search runs in the database: `knowledge_terms` (migration 34) cuts the question and the
@@ -27,17 +28,32 @@ const MAX_KEYWORD_CHARS: usize = 20;
 
 const ARTICLES: &str = "select k.knowledge_article_id, k.title, k.answer, k.category_id, \
         c.name as category_name, k.agency_id, a.name as agency_name, k.keywords, k.updated_by, \
-        k.updated_at, k.retired_at \
+        k.updated_at, k.retired_at, k.internal \
     from knowledge_articles k left join categories c on c.category_id = k.category_id \
     left join agencies a on a.agency_id = k.agency_id";
 
-/// The live articles of category `$2` (or under it; any when null).
-const LIVE_IN_CATEGORY: &str = "k.retired_at is null and ($2::text is null or k.category_id = $2 \
-    or k.category_id in (select category_id from categories where parent_id = $2))";
+/// The live articles of category `$2` (or under it; any when null), for whoever asks: citizens
+/// are never given an internal one.
+fn live_in_category(principal: &Principal) -> String {
+    let shown = if for_citizens(principal) {
+        " and not k.internal"
+    } else {
+        ""
+    };
+    format!(
+        "k.retired_at is null{shown} and ($2::text is null or k.category_id = $2 \
+         or k.category_id in (select category_id from categories where parent_id = $2))"
+    )
+}
+
+/// Whether `principal` reads only what citizens may (internal articles are for staff).
+fn for_citizens(principal: &Principal) -> bool {
+    principal.role == "citizen"
+}
 
 /// `GET /api/v1/knowledge?q=&category=&limit=`: the articles that answer the question `q`, best
 /// first; without `q`, the latest changed.
-pub async fn search(query: &str) -> Result<Reply, ApiError> {
+pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let mut problems: Vec<FieldError> = Vec::new();
     let limit = api_plumbing::page_limit(query, DEFAULT_LIMIT, MAX_LIMIT)
         .map_err(|problem| problems.push(problem))
@@ -69,11 +85,12 @@ pub async fn search(query: &str) -> Result<Reply, ApiError> {
         return Err(ApiError::Validation(problems));
     }
     let category = category.map(str::to_owned);
+    let live = live_in_category(principal);
     let rows = match question {
         None => {
             db.query(
                 format!(
-                    "{ARTICLES} where {LIVE_IN_CATEGORY} \
+                    "{ARTICLES} where {live} \
                      order by k.updated_at desc, k.knowledge_article_id desc limit $1"
                 ),
                 [i64::from(limit).into(), category.into()],
@@ -93,7 +110,7 @@ pub async fn search(query: &str) -> Result<Reply, ApiError> {
                                     (select count(*) from unnest(q.terms) t where t = any(k.title_terms)) as in_title, \
                                     cardinality(q.terms) as asked \
                              from knowledge_articles k, q \
-                             where k.terms && q.terms and {LIVE_IN_CATEGORY}) \
+                             where k.terms && q.terms and {live}) \
                          select k.*, s.matched, s.asked from scored s \
                          join ({ARTICLES}) k on k.knowledge_article_id = s.knowledge_article_id \
                          where s.matched * 2 >= s.asked \
@@ -119,11 +136,13 @@ pub async fn search(query: &str) -> Result<Reply, ApiError> {
     Ok(reply_with(StatusCode::OK, &KnowledgeArticleList { items }))
 }
 
-/// `GET /api/v1/knowledge/{id}`: a live article.
-pub async fn get(id: &str) -> Result<Reply, ApiError> {
+/// `GET /api/v1/knowledge/{id}`: a live article (to a citizen, not an internal one).
+pub async fn get(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id = article_id(id)?;
     let db = db().await?;
-    let found = fetch(&db, id).await?.filter(|a| a.retired_at.is_none());
+    let found = fetch(&db, id)
+        .await?
+        .filter(|a| a.retired_at.is_none() && !(a.internal && for_citizens(principal)));
     Ok(reply_with(
         StatusCode::OK,
         &found.ok_or(ApiError::ArticleNotFound)?,
@@ -137,8 +156,8 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
     let id = in_transaction(&db, async || {
         let rows = db
             .query(
-                "insert into knowledge_articles (title, answer, category_id, agency_id, keywords, created_by, updated_by) \
-                 values ($1, $2, $3, $4, $5, $6, $6) returning knowledge_article_id",
+                "insert into knowledge_articles (title, answer, category_id, agency_id, keywords, created_by, updated_by, internal) \
+                 values ($1, $2, $3, $4, $5, $6, $6, $7) returning knowledge_article_id",
                 fields(&input, principal),
             )
             .await
@@ -168,8 +187,8 @@ pub async fn update(principal: &Principal, id: &str, body: &[u8]) -> Result<Repl
         let changed = db
             .execute(
                 "update knowledge_articles set title = $1, answer = $2, category_id = $3, agency_id = $4, \
-                        keywords = $5, updated_by = $6, updated_at = now() \
-                 where knowledge_article_id = $7 and retired_at is null",
+                        keywords = $5, updated_by = $6, internal = $7, updated_at = now() \
+                 where knowledge_article_id = $8 and retired_at is null",
                 params,
             )
             .await
@@ -235,7 +254,8 @@ pub async fn history(id: &str) -> Result<Reply, ApiError> {
         .query(
             "select change, actor, created_at, article->>'title' as title, \
                     article->>'answer' as answer, article->>'category' as category, \
-                    article->>'agency' as agency, article->'keywords' as keywords \
+                    article->>'agency' as agency, article->'keywords' as keywords, \
+                    coalesce((article->>'internal')::bool, false) as internal \
              from knowledge_article_changes where knowledge_article_id = $1 \
              order by knowledge_article_change_id",
             [id.into()],
@@ -262,6 +282,7 @@ pub async fn history(id: &str) -> Result<Reply, ApiError> {
                     .get::<serde_json::Value>("keywords")
                     .and_then(|k| serde_json::from_value(k).ok())
                     .unwrap_or_default(),
+                internal: required(row, "internal")?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -401,7 +422,8 @@ fn checked(body: &[u8]) -> Result<KnowledgeArticleInput, ApiError> {
     }
 }
 
-/// `$1`–`$6` of a create or update: title, answer, category, agency, keywords, the actor.
+/// `$1`–`$7` of a create or update: title, answer, category, agency, keywords, the actor, whether
+/// it is internal.
 fn fields(
     input: &KnowledgeArticleInput,
     principal: &Principal,
@@ -419,6 +441,7 @@ fn fields(
             .collect::<Vec<_>>()
             .into(),
         text(&principal.subject),
+        input.internal.into(),
     ]
 }
 
@@ -444,7 +467,8 @@ async fn log_change(
     db.execute(
         "insert into knowledge_article_changes (knowledge_article_id, change, actor, article) \
          select knowledge_article_id, $2, $3, jsonb_build_object('title', title, 'answer', answer, \
-                'category', category_id, 'agency', agency_id, 'keywords', keywords) \
+                'category', category_id, 'agency', agency_id, 'keywords', keywords, \
+                'internal', internal) \
          from knowledge_articles where knowledge_article_id = $1",
         [id.into(), text(change), text(&principal.subject)],
     )
@@ -467,5 +491,6 @@ fn article(row: &Row) -> Result<KnowledgeArticle, ApiError> {
         updated_at: utc(row, "updated_at")
             .ok_or_else(|| ApiError::Internal("an article without a time".into()))?,
         retired_at: utc(row, "retired_at"),
+        internal: required(row, "internal")?,
     })
 }

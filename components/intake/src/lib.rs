@@ -92,8 +92,8 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             follow::unfollow(&principal, id).await
         }
         (Method::GET, ["api", "v1", "requests", id]) => orders::detail(&principal, id).await,
-        (Method::GET, ["api", "v1", "knowledge"]) => knowledge::search(&query).await,
-        (Method::GET, ["api", "v1", "knowledge", id]) => knowledge::get(id).await,
+        (Method::GET, ["api", "v1", "knowledge"]) => knowledge::search(&principal, &query).await,
+        (Method::GET, ["api", "v1", "knowledge", id]) => knowledge::get(&principal, id).await,
         (Method::POST, ["api", "v1", "admin", "knowledge"]) => {
             let body = request.forwarded_body().await?;
             knowledge::create(&principal, &body).await

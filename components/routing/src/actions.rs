@@ -90,7 +90,15 @@ async fn command(
                     };
                     match body.answer.as_deref().map(str::trim) {
                         Some(own) if !own.is_empty() => own.to_owned(),
-                        _ => answer,
+                        // What the centre tells only its staff is not read out to the citizen.
+                        _ if answer.internal => {
+                            return Err(ApiError::Validation(vec![field_error(
+                                "answer",
+                                "required",
+                                "内部口径不直接答复市民，请用自己的话答复 (an internal article is answered in your own words)",
+                            )]));
+                        }
+                        _ => answer.answer,
                     }
                 }
             },

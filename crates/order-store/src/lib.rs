@@ -68,16 +68,34 @@ pub fn constraint(error: &spin_sdk::pg::Error) -> Option<&str> {
 
 /// The answer of a live knowledge-base article (none if there is no such article, or it is
 /// retired).
-pub async fn knowledge_answer(db: &Connection, article: i64) -> Result<Option<String>, StoreError> {
+pub async fn knowledge_answer(
+    db: &Connection,
+    article: i64,
+) -> Result<Option<KnowledgeAnswer>, StoreError> {
     let rows = db
         .query(
-            "select answer from knowledge_articles where knowledge_article_id = $1 and retired_at is null",
+            "select answer, internal from knowledge_articles \
+             where knowledge_article_id = $1 and retired_at is null",
             [article.into()],
         )
         .await?
         .collect()
         .await?;
-    Ok(rows.first().and_then(|row| row.get("answer")))
+    rows.first()
+        .map(|row| {
+            Ok(KnowledgeAnswer {
+                answer: required(row, "answer")?,
+                internal: required(row, "internal")?,
+            })
+        })
+        .transpose()
+}
+
+/// A live knowledge-base article's answer, and whether it is for staff only.
+#[derive(Debug)]
+pub struct KnowledgeAnswer {
+    pub answer: String,
+    pub internal: bool,
 }
 
 /// A code and its name from two columns of `row` (e.g. `agency_id` and `agency_name`), when both
