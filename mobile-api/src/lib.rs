@@ -1780,6 +1780,8 @@ pub mod codes {
     pub const NOT_DEAD: &str = "not_dead";
     /// Cancelling a leader answering day that is over or that calls name.
     pub const LEADER_DAY_IN_USE: &str = "leader_day_in_use";
+    /// Scheduling a leader answering day over another (not cancelled) of the same leader's.
+    pub const LEADER_DAY_OVERLAPS: &str = "leader_day_overlaps";
     /// A partner id already in use (revoked ones too).
     pub const PARTNER_EXISTS: &str = "partner_exists";
     /// Open311: no `api_key`, or one that is unknown or revoked.

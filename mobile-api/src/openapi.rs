@@ -1521,6 +1521,7 @@ impl ApiDoc {
                             ResponsesBuilder::new()
                                 .response("201", ok("The day", "LeaderDay"))
                                 .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("409", error("The same leader already has a day (not cancelled) in that span (`leader_day_overlaps`)"))
                                 .response("422", error("Missing name or title, a span not within a day, a day already over, an unknown agency (`validation_failed`)")),
                         )
                         .build(),

@@ -824,8 +824,16 @@ fn leader_day(
     title: &str,
 ) -> mobile_api::NewLeaderDay {
     let starts_at = chrono::Utc::now() + starts_in;
+    // A leader has one day at a time: each title is a person of their own.
+    let name = match title {
+        "市长" => "王明",
+        "副市长" => "李华",
+        "市住房和城乡建设局局长" => "张伟",
+        "西平县县长" => "赵刚",
+        _ => "陈静",
+    };
     mobile_api::NewLeaderDay {
-        leader_name: "王明".into(),
+        leader_name: name.into(),
         leader_title: title.into(),
         agency: None,
         starts_at,
@@ -1425,6 +1433,59 @@ async fn leader_days_refuse_bad_schedules_and_other_roles() {
         .await
         .expect_err("not the operators' call");
     assert_eq!(error.status(), Some(403));
+}
+
+#[tokio::test]
+async fn a_leader_has_one_answering_day_at_a_time() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let hour = chrono::Duration::hours(1);
+    let first = supervisor
+        .schedule_leader_day(&leader_day(hour * 2, hour * 4, "市长"))
+        .await
+        .expect("scheduled");
+    // The same leader over it, from either side or within: refused, and nothing written.
+    for (starts_in, lasts) in [(hour, hour * 2), (hour * 5, hour * 3), (hour * 3, hour)] {
+        let error = supervisor
+            .schedule_leader_day(&leader_day(starts_in, lasts, "市长"))
+            .await
+            .expect_err("over the first");
+        assert_eq!(
+            (error.status(), error.code()),
+            (Some(409), Some("leader_day_overlaps")),
+            "{starts_in:?}"
+        );
+    }
+    // Right after it, or another leader at the same time, is another day.
+    supervisor
+        .schedule_leader_day(&leader_day(hour * 6, hour * 2, "市长"))
+        .await
+        .expect("right after");
+    supervisor
+        .schedule_leader_day(&mobile_api::NewLeaderDay {
+            leader_name: "李华".into(),
+            ..leader_day(hour * 2, hour * 4, "副市长")
+        })
+        .await
+        .expect("another leader");
+    // Once the first is cancelled, its span is free again.
+    supervisor
+        .cancel_leader_day(first.id)
+        .await
+        .expect("cancelled");
+    supervisor
+        .schedule_leader_day(&leader_day(hour * 3, hour, "市长"))
+        .await
+        .expect("in the freed span");
+    assert_eq!(
+        supervisor
+            .leader_days()
+            .await
+            .expect("the days")
+            .items
+            .len(),
+        4
+    );
 }
 
 #[tokio::test]

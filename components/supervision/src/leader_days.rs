@@ -49,7 +49,8 @@ pub async fn list() -> Result<Reply, ApiError> {
     Ok(reply_with(StatusCode::OK, &LeaderDayList { items }))
 }
 
-/// `POST /api/v1/admin/leader-days` (supervisors and administrators).
+/// `POST /api/v1/admin/leader-days` (supervisors and administrators); 409 `leader_day_overlaps`
+/// over another of the same leader's days.
 pub async fn schedule(principal: &Principal, body: &[u8]) -> Result<Reply, ApiError> {
     let new: NewLeaderDay = api_plumbing::parse_json(body)?;
     let mut problems: Vec<FieldError> = Vec::new();
@@ -92,22 +93,51 @@ pub async fn schedule(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let made = db
-        .query(
-            "insert into leader_days (leader_name, leader_title, agency_id, starts_at, ends_at, created_by) \
-             values ($1, $2, $3, $4, $5, $6) returning leader_day_id",
-            [
-                text(new.leader_name.trim()),
-                text(new.leader_title.trim()),
-                agency.map(str::to_owned).into(),
-                new.starts_at.naive_utc().into(),
-                new.ends_at.naive_utc().into(),
-                text(&principal.subject),
-            ],
+    // One leader answers one line at a time: a day over another of theirs (a second click, a
+    // typing slip) is refused. Scheduling for one leader goes one at a time, so two at once cannot
+    // both find the span free.
+    db.execute("begin", []).await?;
+    let made = async {
+        db.execute(
+            "select pg_advisory_xact_lock(hashtext('leader-day:' || $1))",
+            [text(new.leader_name.trim())],
         )
-        .await?
-        .collect()
         .await?;
+        let made = db
+            .query(
+                "insert into leader_days (leader_name, leader_title, agency_id, starts_at, ends_at, created_by) \
+                 select $1, $2, $3, $4, $5, $6 where not exists ( \
+                     select 1 from leader_days l where l.leader_name = $1 and l.cancelled_at is null \
+                       and l.starts_at < $5 and $4 < l.ends_at) \
+                 returning leader_day_id",
+                [
+                    text(new.leader_name.trim()),
+                    text(new.leader_title.trim()),
+                    agency.map(str::to_owned).into(),
+                    new.starts_at.naive_utc().into(),
+                    new.ends_at.naive_utc().into(),
+                    text(&principal.subject),
+                ],
+            )
+            .await?
+            .collect()
+            .await?;
+        if made.is_empty() {
+            return Err(ApiError::LeaderDayOverlaps);
+        }
+        Ok(made)
+    }
+    .await;
+    let made = match made {
+        Ok(made) => {
+            db.execute("commit", []).await?;
+            made
+        }
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            return Err(error);
+        }
+    };
     let id: i64 = made
         .first()
         .map(|row| required(row, "leader_day_id"))
