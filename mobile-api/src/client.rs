@@ -348,8 +348,9 @@ impl Client {
     /// `GET /api/v1/admin/knowledge/retired` (supervisors and administrators): latest retired first.
     pub async fn retired_knowledge_articles(
         &self,
+        query: &[(&str, &str)],
     ) -> Result<crate::KnowledgeArticleList, ClientError> {
-        self.get_json("/api/v1/admin/knowledge/retired", &[] as &[(&str, &str)])
+        self.get_json("/api/v1/admin/knowledge/retired", query)
             .await
     }
 

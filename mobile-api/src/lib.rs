@@ -1326,6 +1326,10 @@ pub struct KnowledgeArticle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KnowledgeArticleList {
     pub items: Vec<KnowledgeArticle>,
+    /// The latest changed (no `q`) and the retired come in pages: pass this as `cursor` for the
+    /// next; absent on the last page, and for a question's answers, which are the best few.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 /// One change to a knowledge-base article: who made it, when, and the article as it stood after.

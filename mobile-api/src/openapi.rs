@@ -1338,11 +1338,13 @@ impl ApiDoc {
                     .parameter(query("q", false, "The question in the caller's words, at most 200 characters"))
                     .parameter(query("category", false, "Only articles of this category or under it"))
                     .parameter(query("limit", false, "1–50, default 10"))
+                    .parameter(query("cursor", false, "Without `q`: the `next_cursor` of the page before"))
                     .responses(
                         common_errors(
                             ResponsesBuilder::new()
                                 .response("200", ok("Best first", "KnowledgeArticleList"))
-                                .response("422", error("A question with nothing to search by, too long, a bad limit or an unknown category (`validation_failed`)")),
+                                .response("400", error("A cursor that is not one (`invalid_cursor`)"))
+                                .response("422", error("A question with nothing to search by, too long, a bad limit, an unknown category, or a cursor with a question (`validation_failed`)")),
                         )
                         .build(),
                     ),
@@ -1465,10 +1467,17 @@ impl ApiDoc {
             secured(
                 OperationBuilder::new()
                     .operation_id(Some("retiredKnowledgeArticles"))
-                    .summary(Some("The retired articles, latest retired first (at most 50; supervisors and administrators)"))
+                    .summary(Some("The retired articles, latest retired first, a page at a time (supervisors and administrators)"))
+                    .parameter(query("limit", false, "1–50, default 50"))
+                    .parameter(query("cursor", false, "The `next_cursor` of the page before"))
                     .responses(
-                        common_errors(ResponsesBuilder::new().response("200", ok("Latest retired first", "KnowledgeArticleList")))
-                            .build(),
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("Latest retired first", "KnowledgeArticleList"))
+                                .response("400", error("A cursor that is not one (`invalid_cursor`)"))
+                                .response("422", error("A bad limit (`validation_failed`)")),
+                        )
+                        .build(),
                     ),
             ),
         );

@@ -157,7 +157,7 @@ async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() 
 
     // Supervisors find it among the retired; operators do not list them.
     let listed: Vec<i64> = supervisor
-        .retired_knowledge_articles()
+        .retired_knowledge_articles(&[])
         .await
         .expect("the retired")
         .items
@@ -167,7 +167,7 @@ async fn operators_answer_calls_from_the_knowledge_base_that_supervisors_keep() 
     assert_eq!(listed, [noise.id]);
     assert_eq!(
         operator
-            .retired_knowledge_articles()
+            .retired_knowledge_articles(&[])
             .await
             .expect_err("not the operators'")
             .status(),
@@ -604,4 +604,81 @@ async fn history_notes(platform: &Platform, number: &str) -> String {
     .await
     .expect("its history");
     description
+}
+
+#[tokio::test]
+async fn the_latest_and_the_retired_come_a_page_at_a_time() {
+    let platform = Platform::start().await;
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let article = supervisor
+            .create_knowledge_article(&KnowledgeArticleInput {
+                title: format!("第{n}条办事指南"),
+                answer: format!("第{n}条的答复。"),
+                ..Default::default()
+            })
+            .await
+            .expect("an article");
+        ids.push(article.id);
+    }
+    // Newest first, three at a time, every article once.
+    let pages = async |path: &str| {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", "3".to_owned())];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.clone()));
+            }
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let page = if path == "latest" {
+                supervisor.search_knowledge(&query).await
+            } else {
+                supervisor.retired_knowledge_articles(&query).await
+            }
+            .expect("a page");
+            assert!(page.items.len() <= 3);
+            seen.extend(page.items.iter().map(|a| a.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        seen
+    };
+    let newest_first: Vec<i64> = ids.iter().rev().copied().collect();
+    assert_eq!(pages("latest").await, newest_first);
+    for id in &ids[..4] {
+        supervisor
+            .retire_knowledge_article(*id)
+            .await
+            .expect("retired");
+    }
+    let retired_newest_first: Vec<i64> = ids[..4].iter().rev().copied().collect();
+    assert_eq!(pages("retired").await, retired_newest_first);
+    assert_eq!(pages("latest").await, newest_first[..3]);
+
+    // A question's answers are one page; a cursor that is not one is refused.
+    let refused = supervisor
+        .search_knowledge(&[("q", "办事指南"), ("cursor", "1.2")])
+        .await
+        .expect_err("no pages for a question");
+    assert_eq!(refused.status(), Some(422));
+    assert!(
+        refused
+            .fields()
+            .iter()
+            .any(|f| f.field == "cursor" && f.code == "not_with_q")
+    );
+    for bad in ["nonsense", "1.abc"] {
+        let refused = supervisor
+            .search_knowledge(&[("cursor", bad)])
+            .await
+            .expect_err("a bad cursor");
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (Some(400), Some("invalid_cursor"))
+        );
+    }
 }

@@ -55,9 +55,14 @@ fn for_citizens(principal: &Principal) -> bool {
 /// first; without `q`, the latest changed.
 pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let mut problems: Vec<FieldError> = Vec::new();
-    let limit = api_plumbing::page_limit(query, DEFAULT_LIMIT, MAX_LIMIT)
-        .map_err(|problem| problems.push(problem))
-        .unwrap_or(DEFAULT_LIMIT);
+    let (limit, after) = match api_plumbing::page_query_of::<i64>(query, DEFAULT_LIMIT, MAX_LIMIT) {
+        Ok(page) => (page.limit, page.after),
+        Err(api_plumbing::PageError::Limit(problem)) => {
+            problems.push(problem);
+            (DEFAULT_LIMIT, None)
+        }
+        Err(api_plumbing::PageError::Cursor) => return Err(ApiError::InvalidCursor),
+    };
     let question = api_plumbing::query_text(query, "q")
         .map_err(|problem| problems.push(problem))
         .ok()
@@ -74,6 +79,13 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
             format!("问题不能超过 {MAX_QUESTION_CHARS} 个字 (q is at most {MAX_QUESTION_CHARS} characters)"),
         ));
     }
+    if question.is_some() && after.is_some() {
+        problems.push(field_error(
+            "cursor",
+            "not_with_q",
+            "按问题检索只给出最相关的几条，不分页 (a question's answers come in one page)",
+        ));
+    }
     let category = query_param(query, "category").filter(|c| !c.is_empty());
     let db = db().await?;
     if let Some(code) = category
@@ -88,16 +100,25 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     let live = live_in_category(principal);
     let rows = match question {
         None => {
-            db.query(
-                format!(
-                    "{ARTICLES} where {live} \
-                     order by k.updated_at desc, k.knowledge_article_id desc limit $1"
-                ),
-                [i64::from(limit).into(), category.into()],
-            )
-            .await?
-            .collect()
-            .await?
+            let (at, id) = after.unzip();
+            let rows = db
+                .query(
+                    format!(
+                        "{ARTICLES} where {live} \
+                         and ($3::timestamp is null or (k.updated_at, k.knowledge_article_id) < ($3, $4::int8)) \
+                         order by k.updated_at desc, k.knowledge_article_id desc limit $1"
+                    ),
+                    [
+                        (i64::from(limit) + 1).into(),
+                        category.into(),
+                        at.into(),
+                        id.into(),
+                    ],
+                )
+                .await?
+                .collect()
+                .await?;
+            return paged(&rows, limit, "updated_at");
         }
         Some(question) => {
             let rows = db
@@ -133,7 +154,30 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
         }
     };
     let items = rows.iter().map(article).collect::<Result<Vec<_>, _>>()?;
-    Ok(reply_with(StatusCode::OK, &KnowledgeArticleList { items }))
+    Ok(reply_with(
+        StatusCode::OK,
+        &KnowledgeArticleList {
+            items,
+            next_cursor: None,
+        },
+    ))
+}
+
+/// A page of articles fetched with one more than `limit`, and the cursor after it (by `column`,
+/// the time the page is ordered by, and the id).
+fn paged(rows: &[Row], limit: u32, column: &str) -> Result<Reply, ApiError> {
+    let mut items = rows
+        .iter()
+        .map(|row| Ok((article(row)?, utc(row, column))))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let next_cursor = api_plumbing::next_page(&mut items, limit, |(article, at)| {
+        api_plumbing::cursor(at.unwrap_or(article.updated_at), article.id)
+    });
+    let items = items.into_iter().map(|(article, _)| article).collect();
+    Ok(reply_with(
+        StatusCode::OK,
+        &KnowledgeArticleList { items, next_cursor },
+    ))
 }
 
 /// `GET /api/v1/knowledge/{id}`: a live article (to a citizen, not an internal one).
@@ -292,22 +336,25 @@ pub async fn history(id: &str) -> Result<Reply, ApiError> {
     ))
 }
 
-/// `GET /api/v1/admin/knowledge/retired`: the retired articles, latest retired first.
-pub async fn retired() -> Result<Reply, ApiError> {
+/// `GET /api/v1/admin/knowledge/retired?cursor=&limit=`: the retired articles, latest retired
+/// first, a page at a time (50 by default and at most).
+pub async fn retired(query: &str) -> Result<Reply, ApiError> {
+    let page = api_plumbing::page_query_of::<i64>(query, MAX_LIMIT, MAX_LIMIT)?;
+    let (at, id) = page.after.unzip();
     let db = db().await?;
     let rows = db
         .query(
             format!(
                 "{ARTICLES} where k.retired_at is not null \
+                 and ($2::timestamp is null or (k.retired_at, k.knowledge_article_id) < ($2, $3::int8)) \
                  order by k.retired_at desc, k.knowledge_article_id desc limit $1"
             ),
-            [i64::from(MAX_LIMIT).into()],
+            [(i64::from(page.limit) + 1).into(), at.into(), id.into()],
         )
         .await?
         .collect()
         .await?;
-    let items = rows.iter().map(article).collect::<Result<Vec<_>, _>>()?;
-    Ok(reply_with(StatusCode::OK, &KnowledgeArticleList { items }))
+    paged(&rows, page.limit, "retired_at")
 }
 
 async fn db() -> Result<Connection, ApiError> {

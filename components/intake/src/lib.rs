@@ -109,7 +109,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::POST, ["api", "v1", "admin", "knowledge", id, "restore"]) => {
             knowledge::restore(&principal, id).await
         }
-        (Method::GET, ["api", "v1", "admin", "knowledge", "retired"]) => knowledge::retired().await,
+        (Method::GET, ["api", "v1", "admin", "knowledge", "retired"]) => {
+            knowledge::retired(&query).await
+        }
         (Method::GET, ["api", "v1", "admin", "knowledge", id, "history"]) => {
             knowledge::history(id).await
         }

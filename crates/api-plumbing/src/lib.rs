@@ -399,10 +399,11 @@ pub fn page_limit(query: &str, default: u32, max: u32) -> Result<u32, FieldError
     }
 }
 
-/// What a list's query string asks for: how many items (`limit`), and the cursor to go on after.
-pub struct PageQuery {
+/// What a list's query string asks for: how many items (`limit`), and the cursor to go on after
+/// (a time and the id of the item at it: a UUID, or another kind of id).
+pub struct PageQuery<Id = uuid::Uuid> {
     pub limit: u32,
-    pub after: Option<(chrono::NaiveDateTime, uuid::Uuid)>,
+    pub after: Option<(chrono::NaiveDateTime, Id)>,
 }
 
 /// Why a list's `limit` or `cursor` is refused.
@@ -414,10 +415,19 @@ pub enum PageError {
 
 /// A list's `limit` (`default` when absent, at most `max`) and `cursor` (made by [`cursor`]).
 pub fn page_query(query: &str, default: u32, max: u32) -> Result<PageQuery, PageError> {
+    page_query_of(query, default, max)
+}
+
+/// [`page_query`] for a list whose items have ids of another kind (`i64`).
+pub fn page_query_of<Id: std::str::FromStr>(
+    query: &str,
+    default: u32,
+    max: u32,
+) -> Result<PageQuery<Id>, PageError> {
     let limit = page_limit(query, default, max).map_err(PageError::Limit)?;
     let after = query_param(query, "cursor")
         .filter(|c| !c.is_empty())
-        .map(|c| parse_cursor(c).ok_or(PageError::Cursor))
+        .map(|c| parse_cursor_of(c).ok_or(PageError::Cursor))
         .transpose()?;
     Ok(PageQuery { limit, after })
 }
@@ -454,15 +464,20 @@ pub fn next_page<T>(
 }
 
 /// A page position, `<created_at in µs>.<id>`, as the list routes hand it out.
-pub fn cursor(created_at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+pub fn cursor(created_at: chrono::DateTime<chrono::Utc>, id: impl std::fmt::Display) -> String {
     format!("{}.{}", created_at.timestamp_micros(), id)
 }
 
 /// A cursor made by [`cursor`]; `None` when it is not one.
 pub fn parse_cursor(cursor: &str) -> Option<(chrono::NaiveDateTime, uuid::Uuid)> {
+    parse_cursor_of(cursor)
+}
+
+/// [`parse_cursor`] for ids of another kind.
+pub fn parse_cursor_of<Id: std::str::FromStr>(cursor: &str) -> Option<(chrono::NaiveDateTime, Id)> {
     let (micros, id) = cursor.split_once('.')?;
     let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-    Some((at.naive_utc(), uuid::Uuid::parse_str(id).ok()?))
+    Some((at.naive_utc(), id.parse().ok()?))
 }
 
 /// The conversions every component's `ApiError` has: a body that is not the expected JSON (400,
