@@ -241,6 +241,31 @@ pub struct WorkOrder {
     pub updated_at: chrono::DateTime<chrono::Utc>,
     /// Oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// The answer to the request, to read before rating it: on your own orders only (a reply is
+    /// written to the one who asked), none until there is one. (Absent in answers stored before
+    /// it existed, e.g. idempotent replays of a filing: read as none.)
+    #[serde(default)]
+    pub answer: Option<OrderAnswer>,
+}
+
+/// The answer a citizen reads: the agency's reply once the hotline centre checked it, or the
+/// hotline's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderAnswer {
+    pub text: String,
+    /// `agency`: the handling agency's reply (办理结果); `hotline`: an operator answered directly,
+    /// or told where to turn when it is not the government's to handle.
+    pub from: AnswerFrom,
+    /// When the citizen was given it.
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerFrom {
+    Agency,
+    Hotline,
 }
 
 /// A work order in a list.

@@ -41,6 +41,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         LocationInput,
         crate::Channel,
         WorkOrder,
+        crate::OrderAnswer,
+        crate::AnswerFrom,
         WorkOrderSummary,
         WorkOrderPage,
         Named,

@@ -102,12 +102,33 @@ async fn a_normal_order_from_filing_to_archive() {
             .await
             .unwrap_or_else(|e| panic!("{action}: {e}"));
     }
+    // The reply reaches the citizen once the centre has checked it, and only them.
+    let before_audit = cast.citizen.get_request(id).await.expect("citizen view");
+    assert_eq!(before_audit.answer, None);
+    let neighbour = platform.client("citizen-2", "citizen");
+    neighbour.follow(id).await.expect("followed");
     let audited = cast
         .supervisor
         .act(id, "pass_audit", &none())
         .await
         .expect("audited");
     assert_eq!(audited.status, "awaiting_rating");
+    let to_rate = cast.citizen.get_request(id).await.expect("citizen view");
+    let answer = to_rate.answer.expect("the reply to rate");
+    assert_eq!(
+        (answer.text.as_str(), answer.from),
+        ("已更换线路，路灯恢复照明", mobile_api::AnswerFrom::Agency)
+    );
+    assert_eq!(
+        Some(answer.at),
+        to_rate
+            .timeline
+            .iter()
+            .find(|t| t.event == "audit_passed")
+            .map(|t| t.at)
+    );
+    let followed = neighbour.get_request(id).await.expect("followed view");
+    assert_eq!(followed.answer, None);
     cast.citizen
         .rate(id, "satisfied", "yes", None)
         .await
@@ -446,6 +467,7 @@ async fn the_centre_closes_hands_over_and_informs_without_dispatch() {
     let platform = Platform::start().await;
     let cast = cast(&platform);
     let mut outcomes = Vec::new();
+    let mut answers = Vec::new();
     for (action, body) in [
         (
             "close_direct",
@@ -477,8 +499,24 @@ async fn the_centre_closes_hands_over_and_informs_without_dispatch() {
             ),
             (409, "order_closed".into())
         );
+        // The citizen reads the hotline's own answer (a hand-over says where it went instead).
+        let mine = cast
+            .citizen
+            .get_request(&filed.tracking_number)
+            .await
+            .expect("citizen view");
+        answers.push(mine.answer.map(|a| (a.text, a.from)));
     }
     assert_eq!(outcomes, ["closed_direct", "handed_over", "informed"]);
+    let hotline = mobile_api::AnswerFrom::Hotline;
+    assert_eq!(
+        answers,
+        [
+            Some(("公积金提取可在政务服务网办理".to_owned(), hotline)),
+            None,
+            Some(("属于法院审理事项，已告知诉讼途径".to_owned(), hotline)),
+        ]
+    );
     let unknown = cast
         .operator
         .act("ZMD-20261128-000001", "dispatch", &dispatch_to("nowhere"))

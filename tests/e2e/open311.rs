@@ -345,6 +345,47 @@ async fn partner_systems_file_and_follow_requests_through_open311() {
     )
     .await;
     assert_eq!(status, 404);
+
+    // A new key (the old one leaked): the old opens nothing, the new one what was filed before.
+    let renewed = platform
+        .client("admin-1", "admin")
+        .new_partner_key("yicheng-szcg")
+        .await
+        .expect("a new key");
+    assert_ne!(renewed.api_key, key);
+    let (status, _, _) = get(&platform, &path, &[("api_key", &key)]).await;
+    assert_eq!(status, 403);
+    let (status, _, body) = get(&platform, &path, &[("api_key", &renewed.api_key)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)[0]["service_request_id"], number.as_str());
+    assert_eq!(
+        platform.audited("partner_key_issued").await,
+        [("admin-1".to_owned(), Some("yicheng-szcg".to_owned()))]
+    );
+
+    // Once answered, the partner reads it closed, with the answer the citizen was given.
+    platform
+        .client("operator-1", "operator")
+        .act(
+            &number,
+            "close_direct",
+            &mobile_api::OrderAction {
+                answer: Some("路灯维修已列入本周计划，城管部门将于三日内修复。".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("answered");
+    let (status, _, body) = get(&platform, &path, &[("api_key", &renewed.api_key)]).await;
+    assert_eq!(status, 200, "{body}");
+    let request = &json(&body)[0];
+    assert_eq!(request["status"], "closed");
+    assert!(
+        request["status_notes"].as_str().is_some_and(
+            |notes| notes.ends_with("：路灯维修已列入本周计划，城管部门将于三日内修复。")
+        ),
+        "{request}"
+    );
 }
 
 #[tokio::test]
@@ -547,6 +588,23 @@ async fn open311_refuses_what_it_must_in_its_own_shape() {
         .await
         .expect_err("no such partner");
     assert_eq!(missing.status(), Some(404), "{missing:?}");
+    let missing = admin
+        .new_partner_key("nobody")
+        .await
+        .expect_err("no such partner");
+    assert_eq!(missing.status(), Some(404), "{missing:?}");
+    // A revoked partner is restored with a new key; its old one stays dead.
+    let restored = admin.new_partner_key("szcg").await.expect("restored");
+    assert!(restored.partner.revoked_at.is_none());
+    let (status, _, _) = get(&platform, "/open311/v2/requests.json", &[("api_key", &key)]).await;
+    assert_eq!(status, 403);
+    let (status, _, body) = get(
+        &platform,
+        "/open311/v2/requests.json",
+        &[("api_key", &restored.api_key)],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "[]"));
     // The services stay open to anyone.
     let (status, _, _) = get(&platform, "/open311/v2/services.json", &[]).await;
     assert_eq!(status, 200);

@@ -11,7 +11,8 @@
 //!   `phone`: an agency must be able to reach whoever reported it. Names, e-mail, device and
 //!   account ids and attributes are not kept. `Idempotency-Key` is honoured as on the app's API.
 //! - A partner reads back what it filed, and nothing else: `service_request_id` is the tracking
-//!   number; times are China time with the offset; `status_notes` the status as citizens read it.
+//!   number; times are China time with the offset; `status_notes` the status as citizens read it,
+//!   and the answer they were given once there is one (the agency's reply the centre checked).
 //!   Publishing every request as open data is the city's decision to take, not this interface's.
 //!
 //! The gateway checks the key and passes the partner as the principal; every answer, errors too,
@@ -325,7 +326,10 @@ async fn file(
 
 const REQUESTS: &str = "select o.tracking_number, o.status, o.category_id, c.name as category_name, \
      o.description, a.name as agency_name, o.created_at, o.updated_at, o.deadline_at, o.address, \
-     o.lat, o.lng, o.photo_urls[1] as media_url \
+     o.lat, o.lng, o.photo_urls[1] as media_url, \
+     (select coalesce(json_agg(json_build_array(e.event, e.note) order by e.work_order_event_id), '[]')::text \
+      from work_order_events e where e.work_order_id = o.work_order_id \
+        and e.event in ('replied', 'audit_failed', 'audit_passed', 'closed_direct', 'informed')) as answers \
      from work_orders o join categories c on c.category_id = o.category_id \
      left join agencies a on a.agency_id = o.agency_id \
      where o.channel = 'partner' and o.filed_by = $1";
@@ -339,10 +343,24 @@ fn request_value(row: &Row) -> Result<Value, ApiError> {
     let status: String = required(row, "status")?;
     let closed = CLOSED_STATUSES.contains(&format!("'{status}'"));
     let time = |column: &str| utc(row, column).map(china_time);
+    // The status as citizens read it, and the answer they were given once there is one.
+    let history: Vec<(String, Option<String>)> =
+        serde_json::from_str(&required::<String>(row, "answers")?)
+            .map_err(|e| ApiError::Internal(format!("the order's answers: {e}")))?;
+    let answer = workorder::citizen_answer(
+        history
+            .iter()
+            .map(|(event, note)| (event.as_str(), note.as_deref(), ())),
+    );
+    let label = workorder::status_label(&status);
+    let notes = match answer {
+        Some((text, _, ())) => format!("{label}：{text}"),
+        None => label.to_owned(),
+    };
     Ok(json!({
         "service_request_id": required::<String>(row, "tracking_number")?,
         "status": if closed { "closed" } else { "open" },
-        "status_notes": workorder::status_label(&status),
+        "status_notes": notes,
         "service_name": required::<String>(row, "category_name")?,
         "service_code": required::<String>(row, "category_id")?,
         "description": required::<String>(row, "description")?,

@@ -3,8 +3,8 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, json_reply, reply_with};
 use mobile_api::{
-    Channel, CreateRequest, Location, Named, TimelineEntry, WorkOrder, WorkOrderPage,
-    WorkOrderSummary,
+    AnswerFrom, Channel, CreateRequest, Location, Named, OrderAnswer, TimelineEntry, WorkOrder,
+    WorkOrderPage, WorkOrderSummary,
 };
 use order_store::db::{Connection, Row};
 use order_store::idempotency::{self, Claim};
@@ -430,6 +430,7 @@ async fn file_in_transaction(
         created_at: now,
         updated_at: now,
         timeline,
+        answer: None,
     };
     // Serialised once: the answer, and what a retry under the same key is given.
     let body = serde_json::to_string(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -576,6 +577,27 @@ pub(crate) async fn visible_order(
         serde_json::from_str(&required::<String>(row, "events")?)
             .map_err(|e| ApiError::Internal(format!("the order's events: {e}")))?;
     let urgent = head.urgent;
+    // A reply is written to the one who asked: followers see the progress, not the answer.
+    let answer = own
+        .then(|| {
+            workorder::citizen_answer(
+                events
+                    .iter()
+                    .map(|(code, note, micros)| (code.as_str(), note.as_deref(), *micros)),
+            )
+        })
+        .flatten()
+        .map(|(text, from, micros)| {
+            Ok::<_, ApiError>(OrderAnswer {
+                text: text.to_owned(),
+                from: match from {
+                    workorder::Answerer::Agency => AnswerFrom::Agency,
+                    workorder::Answerer::Hotline => AnswerFrom::Hotline,
+                },
+                at: at_micros(micros)?,
+            })
+        })
+        .transpose()?;
     let mut timeline = Vec::new();
     for (code, note, micros) in events {
         // The centre's internal steps are not the citizen's to see.
@@ -585,9 +607,7 @@ pub(crate) async fn visible_order(
                 .then_some(note)
                 .flatten();
             timeline.push(TimelineEntry {
-                at: chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| {
-                    ApiError::Internal(format!("an event time out of range: {micros}"))
-                })?,
+                at: at_micros(micros)?,
                 description: match rating {
                     Some(rating) => format!("{description}（您的评价：{rating}）"),
                     None => description.to_owned(),
@@ -624,7 +644,14 @@ pub(crate) async fn visible_order(
         created_at: head.created_at,
         updated_at: required::<chrono::NaiveDateTime>(row, "updated_at")?.and_utc(),
         timeline,
+        answer,
     }))
+}
+
+/// An event's time, as the history's JSON gives it (microseconds since the epoch).
+fn at_micros(micros: i64) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| ApiError::Internal(format!("an event time out of range: {micros}")))
 }
 
 /// `GET /api/v1/requests/{id or tracking number}`: the caller's own, or one they follow;

@@ -438,10 +438,90 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
     })
 }
 
+/// Who gave the answer a citizen reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answerer {
+    /// The agency's reply, once the centre's audit passed it.
+    Agency,
+    /// The hotline itself: an operator's direct answer, or where to turn when it is not the
+    /// government's to handle.
+    Hotline,
+}
+
+/// The answer a citizen reads on their order, from its history (`(event, note, at)`, oldest
+/// first): the latest of an agency's reply that passed audit (a reply the audit sent back is
+/// never shown), an operator's direct answer, or the hotline's word that it is not the
+/// government's to handle. `None` while there is none.
+pub fn citizen_answer<'a, T: Copy>(
+    events: impl IntoIterator<Item = (&'a str, Option<&'a str>, T)>,
+) -> Option<(&'a str, Answerer, T)> {
+    let mut pending = None;
+    let mut answer = None;
+    for (event, note, at) in events {
+        match (event, note) {
+            ("replied", Some(note)) => pending = Some(note),
+            ("audit_failed", _) => pending = None,
+            ("audit_passed", _) => {
+                if let Some(note) = pending.take() {
+                    answer = Some((note, Answerer::Agency, at));
+                }
+            }
+            ("closed_direct" | "informed", Some(note)) => {
+                answer = Some((note, Answerer::Hotline, at));
+            }
+            _ => {}
+        }
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_citizen_reads_the_reply_the_audit_passed_and_never_one_it_sent_back() {
+        let answer = |events: &[(&'static str, Option<&'static str>, u32)]| {
+            citizen_answer(events.iter().copied())
+        };
+        assert_eq!(
+            answer(&[("received", None, 1), ("dispatched", Some("a"), 2)]),
+            None
+        );
+        // Replied, not yet audited: nothing yet.
+        assert_eq!(answer(&[("replied", Some("已修复"), 3)]), None);
+        // Sent back, then replied again and passed: the second reply, at the audit.
+        assert_eq!(
+            answer(&[
+                ("replied", Some("已处理"), 3),
+                ("audit_failed", Some("未说明结果"), 4),
+                ("audit_passed", None, 5),
+                ("replied", Some("已更换灯泡，恢复照明"), 6),
+                ("audit_passed", None, 7),
+            ]),
+            Some(("已更换灯泡，恢复照明", Answerer::Agency, 7))
+        );
+        // A redo's new reply waits for its audit; the one passed before stands meanwhile.
+        assert_eq!(
+            answer(&[
+                ("replied", Some("第一次答复"), 3),
+                ("audit_passed", None, 4),
+                ("rated_unsatisfied", None, 5),
+                ("redo_started", None, 6),
+                ("replied", Some("第二次答复"), 7),
+            ]),
+            Some(("第一次答复", Answerer::Agency, 4))
+        );
+        assert_eq!(
+            answer(&[("closed_direct", Some("社保卡补办请携带身份证"), 2)]),
+            Some(("社保卡补办请携带身份证", Answerer::Hotline, 2))
+        );
+        assert_eq!(
+            answer(&[("informed", Some("请向法院申请"), 2)]),
+            Some(("请向法院申请", Answerer::Hotline, 2))
+        );
+    }
 
     fn draft<'a>(photos: &'a [String]) -> RequestDraft<'a> {
         RequestDraft {
