@@ -1299,11 +1299,24 @@ async fn the_metrics_show_the_outbox_and_the_work_waiting() {
         .fcm
         .fail_next(Fault::Delay(Duration::from_secs(3)), 1);
     dispatched(&platform, "citizen-3").await;
-    let backlog = platform.metrics().await;
-    assert_eq!(gauge(&backlog, &fcm("deliveries_pending")), 1.0);
-    assert_eq!(gauge(&backlog, &fcm("deliveries_sending")), 1.0);
-    assert_eq!(gauge(&backlog, &fcm("deliveries_due")), 0.0);
-    assert_eq!(gauge(&backlog, &fcm("oldest_due_seconds")), 0.0);
+    // Watched until seen (a loaded machine may take a moment to claim it): pending, being sent,
+    // none due and waiting.
+    eventually(
+        &platform,
+        "the delayed push is held by the deliverer",
+        async || {
+            let backlog = platform.metrics().await;
+            [
+                ("deliveries_pending", 1.0),
+                ("deliveries_sending", 1.0),
+                ("deliveries_due", 0.0),
+                ("oldest_due_seconds", 0.0),
+            ]
+            .iter()
+            .all(|(name, value)| backlog.get(&fcm(name)) == Some(value))
+        },
+    )
+    .await;
     eventually(&platform, "the delayed push arrives", async || {
         platform.metrics().await.get(&fcm("deliveries_pending")) == Some(&0.0)
     })

@@ -28,7 +28,8 @@ api_plumbing::api_error_conversions!(ApiError);
 api_plumbing::page_error_conversion!(ApiError);
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    /// The status, the stable code and the words for the client.
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -89,10 +90,15 @@ impl ApiError {
         }
     }
 
-    pub fn into_reply(self, request_id: &str) -> Reply {
-        if let ApiError::Internal(cause) = &self {
+    /// Writes an internal failure's cause to the log (the client is told nothing of it).
+    pub(crate) fn log(&self, request_id: &str) {
+        if let ApiError::Internal(cause) = self {
             eprintln!("intake: {request_id}: {cause}");
         }
+    }
+
+    pub fn into_reply(self, request_id: &str) -> Reply {
+        self.log(request_id);
         let (status, code, message) = self.parts();
         let fields = match self {
             ApiError::Validation(fields) => fields,

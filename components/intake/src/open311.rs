@@ -93,12 +93,9 @@ fn refusal(error: ApiError, format: Format, request_id: &str) -> Reply {
             )
         }
         error => {
-            // The JSON envelope the rest of the API answers, read back for its parts.
-            let reply = error.into_reply(request_id);
-            let status = reply.status();
-            let parsed: Value = serde_json::from_str(reply.body()).unwrap_or(Value::Null);
-            let part = |name: &str| parsed["error"][name].as_str().unwrap_or("").to_owned();
-            open311::error(status, format, &part("code"), &part("message"))
+            error.log(request_id);
+            let (status, code, message) = error.parts();
+            open311::error(status, format, code, &message)
         }
     }
 }
