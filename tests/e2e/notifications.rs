@@ -1294,10 +1294,12 @@ async fn the_metrics_show_the_outbox_and_the_work_waiting() {
         .sum::<f64>();
     assert_eq!(refused, 2.0, "{after_death:#?}");
 
-    // The next push hangs a while at FCM: meanwhile it is pending, held by the deliverer.
+    // The next push hangs a while at FCM: meanwhile it is pending, held by the deliverer. (As
+    // long as it can within the deliverer's 5 s first-byte timeout, so that a scrape slowed by a
+    // loaded machine still falls within it.)
     platform
         .fcm
-        .fail_next(Fault::Delay(Duration::from_secs(3)), 1);
+        .fail_next(Fault::Delay(Duration::from_secs(4)), 1);
     dispatched(&platform, "citizen-3").await;
     // Watched until seen (a loaded machine may take a moment to claim it): pending, being sent,
     // none due and waiting.
