@@ -584,7 +584,7 @@ macro_rules! read_only_api_error {
                     ApiError::Validation(fields) => (
                         StatusCode::UNPROCESSABLE_ENTITY,
                         codes::VALIDATION_FAILED,
-                        "请检查查询条件 (some parameters are invalid)".to_owned(),
+                        "请检查填写的内容或查询条件 (some fields or parameters are invalid)".to_owned(),
                         fields,
                     ),
                     ApiError::InvalidCursor => (
