@@ -166,6 +166,15 @@ impl Client {
         self.get_json("/api/v1/tasks", &query).await
     }
 
+    /// `GET /api/v1/orders` (staff): a search, with e.g. `("phone", "13800138000")`,
+    /// `("q", "路灯")`, `("status", "dispatched,signed")`, `("from", "2026-11-01")`, `("cursor", …)`.
+    pub async fn search_orders(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::StaffOrderPage, ClientError> {
+        self.get_json("/api/v1/orders", query).await
+    }
+
     /// `GET /api/v1/orders/{id}` (staff).
     pub async fn order(&self, id: &str) -> Result<StaffOrder, ClientError> {
         Self::parse(

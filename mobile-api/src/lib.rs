@@ -468,7 +468,7 @@ pub struct StaffOrder {
     pub history: Vec<HistoryEntry>,
 }
 
-/// A work order in a staff list (an agency's tasks, the operators' queue).
+/// A work order in a staff list (an agency's tasks, the operators' queue, a search).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffOrderSummary {
     pub id: uuid::Uuid,
@@ -489,6 +489,14 @@ pub struct StaffOrderSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffOrderList {
     pub items: Vec<StaffOrderSummary>,
+}
+
+/// `GET /api/v1/orders`: the orders a search found, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffOrderPage {
+    pub items: Vec<StaffOrderSummary>,
+    /// Pass as `cursor` (with the same filters) to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/orders/{id}/contact-phone`: the citizen's number, recorded as seen.
@@ -721,7 +729,8 @@ pub struct AuditEntry {
     /// `calendar_set`, `contact_phone_revealed`, `notification_template_changed`,
     /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
     /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`,
-    /// `partner_created`, `partner_key_issued`, `partner_revoked`, `circular_issued`.
+    /// `partner_created`, `partner_key_issued`, `partner_revoked`, `circular_issued`,
+    /// `orders_searched_by_phone` (the number as target; the role and how many orders were shown).
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.

@@ -37,6 +37,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         StaffOrder,
         StaffOrderSummary,
         StaffOrderList,
+        crate::StaffOrderPage,
         CreateRequest,
         LocationInput,
         crate::Channel,
@@ -364,6 +365,46 @@ impl ApiDoc {
             )
             .security(bearer.clone())
             .build();
+        let search = OperationBuilder::new()
+            .operation_id(Some("searchOrders"))
+            .summary(Some("Search the orders, newest first (工单查询; the centre every order, agency staff their agency's)"))
+            .description(Some(
+                "Every filter is optional and they combine. `phone` (the centre only) finds the orders of the citizen \
+                 with that number and those naming it as the contact, over all time, confidential orders left out; \
+                 each search by number is in the audit log (`orders_searched_by_phone`). Without \
+                 `phone`, the search covers the China days `from`–`to`: by default the last 30, at most 366.",
+            ))
+            .parameter(query("phone", false, "The caller's number: a mobile number, or a landline with its area code (the centre only)"))
+            .parameter(query("q", false, "Words (up to 50 characters) in the title, the description or the address, or a tracking number"))
+            .parameter(query("status", false, "One or more status codes, comma-separated, e.g. `dispatched,signed`"))
+            .parameter(query("category", false, "A category code; a first-level one covers its children"))
+            .parameter(query("district", false, "A district code"))
+            .parameter(query("agency", false, "An agency code (agency staff: only their own)"))
+            .parameter(query("channel", false, "app, wechat, phone, web or partner"))
+            .parameter(query("urgent", false, "true or false"))
+            .parameter(query("overdue", false, "true: open orders past their deadline; false: the others"))
+            .parameter(query("from", false, "First China day filed, `YYYY-MM-DD`"))
+            .parameter(query("to", false, "Last China day filed, `YYYY-MM-DD` (default today)"))
+            .parameter(query("cursor", false, "`next_cursor` of the page before"))
+            .parameter(query("limit", false, "1–100, default 20"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The orders found", "StaffOrderPage"))
+                        .response("400", error("A cursor this API did not give (`invalid_cursor`)"))
+                        .response("403", error("`phone` from agency staff, or another agency (`forbidden`)"))
+                        .response(
+                            "422",
+                            error(
+                                "A bad filter (`validation_failed`: e.g. `invalid_phone`, `too_long`, `invalid_value`, \
+                                 `unknown`, `invalid_date`, `before_from`, `range_too_long`)",
+                            ),
+                        ),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
         let staff_order = OperationBuilder::new()
             .operation_id(Some("staffOrder"))
             .summary(Some("One order with its full history (the centre; agency staff for their agency's orders)"))
@@ -425,6 +466,8 @@ impl ApiDoc {
             .add_path_operation("/api/v1/centre/queue", vec![HttpMethod::Get], queue);
         doc.paths
             .add_path_operation("/api/v1/tasks", vec![HttpMethod::Get], tasks);
+        doc.paths
+            .add_path_operation("/api/v1/orders", vec![HttpMethod::Get], search);
         doc.paths
             .add_path_operation("/api/v1/orders/{id}", vec![HttpMethod::Get], staff_order);
         doc.paths.add_path_operation(

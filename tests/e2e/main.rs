@@ -12,6 +12,7 @@ mod open311;
 mod places;
 mod rating;
 mod runtime;
+mod search;
 mod sms_sign_in;
 mod special_reports;
 mod supervision;

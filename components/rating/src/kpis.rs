@@ -135,15 +135,11 @@ struct Period {
 
 impl Period {
     fn parse(query: &str, now: DateTime<Utc>) -> Result<Period, Vec<FieldError>> {
-        let today = (now + TimeDelta::hours(8)).date_naive();
+        let today = workorder::china_today(now);
         let day = |name: &str| -> Result<Option<NaiveDate>, FieldError> {
             query_param(query, name)
                 .filter(|v| !v.is_empty())
-                .map(|v| {
-                    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-                        field_error(name, "invalid_date", "应为日期，如 2026-11-01 (YYYY-MM-DD)")
-                    })
-                })
+                .map(|v| api_plumbing::parse_date(name, v))
                 .transpose()
         };
         let (from, to) = (day("from"), day("to"));
@@ -178,9 +174,7 @@ impl Period {
 
     /// [start, end) as UTC times, the parameters $1 and $2.
     fn bounds(&self) -> [ParameterValue; 2] {
-        let midnight = |day: NaiveDate| {
-            (day.and_hms_opt(0, 0, 0).unwrap_or_default() - TimeDelta::hours(8)).into()
-        };
+        let midnight = |day: NaiveDate| workorder::china_midnight(day).into();
         [midnight(self.from), midnight(self.to + TimeDelta::days(1))]
     }
 }

@@ -21,10 +21,15 @@ pub enum ApiError {
     MergeTargetInvalid,
     /// The rating came after `rating_window_days`.
     RatingWindowClosed,
+    /// Not for the caller's role, with why.
+    Forbidden(&'static str),
+    /// A page cursor this API did not hand out.
+    InvalidCursor,
     Internal(String),
 }
 
 api_plumbing::api_error_conversions!(ApiError);
+api_plumbing::page_error_conversion!(ApiError);
 
 /// A required field of an action's body is missing.
 pub fn missing(field: &str) -> ApiError {
@@ -84,6 +89,13 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 codes::RATING_WINDOW_CLOSED,
                 "评价期限已过 (the time to rate this reply has passed)".into(),
+                vec![],
+            ),
+            ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, codes::FORBIDDEN, why.into(), vec![]),
+            ApiError::InvalidCursor => (
+                StatusCode::BAD_REQUEST,
+                codes::INVALID_CURSOR,
+                "翻页位置无效，请从第一页重新查询 (invalid cursor)".into(),
                 vec![],
             ),
             ApiError::RuleExists => (

@@ -1,6 +1,6 @@
 //! `routing`: the life of a work order after filing. The operators' queue, dispatch, the agency's
 //! task inbox and its work (sign, contact, visit, reply, return, extension), and the centre's
-//! reviews (returns, extensions, audits), ratings and redo.
+//! reviews (returns, extensions, audits), ratings and redo; and staff's search of the orders.
 //!
 //! Private: reached only from the gateway. Every action loads the order `for update`, asks
 //! `workorder::lifecycle::apply` whether it is allowed, and writes the new state with its one
@@ -11,6 +11,7 @@ mod calendar;
 mod catalogue;
 mod error;
 mod reveal;
+mod search;
 mod views;
 
 use api_plumbing::{Incoming, Principal, Reply, query_param};
@@ -32,6 +33,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             views::queue(query_param(&query, "kind")).await
         }
         (Method::GET, ["api", "v1", "tasks"]) => views::tasks(&principal, &query).await,
+        (Method::GET, ["api", "v1", "orders"]) => search::search(&principal, &query).await,
         (Method::GET, ["api", "v1", "orders", id]) => views::order(&principal, id).await,
         (Method::GET, ["api", "v1", "orders", id, "duplicates"]) => {
             views::duplicates(id, &query).await

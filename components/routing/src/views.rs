@@ -11,9 +11,9 @@ use order_store::{self as store, named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 
-const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
+pub(crate) const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
     o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
-const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id = o.category_id \
+pub(crate) const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id = o.category_id \
     left join agencies a on a.agency_id = o.agency_id";
 
 fn seconds_left(row: &Row) -> Option<i64> {
@@ -24,7 +24,7 @@ fn agency(row: &Row) -> Option<Named> {
     named(row, "agency_id", "agency_name")
 }
 
-fn summary(row: &Row) -> Result<StaffOrderSummary, ApiError> {
+pub(crate) fn summary(row: &Row) -> Result<StaffOrderSummary, ApiError> {
     let status: String = required(row, "status")?;
     Ok(StaffOrderSummary {
         id: required(row, "work_order_id")?,

@@ -5,9 +5,7 @@
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
 use chrono::{Datelike, NaiveDate, TimeDelta};
-use mobile_api::{
-    FieldError, KpiGroup, Named, PeriodReport, RaisedWarning, ReceivedOutcomes, ReportCount,
-};
+use mobile_api::{KpiGroup, Named, PeriodReport, RaisedWarning, ReceivedOutcomes, ReportCount};
 use order_store::db::Row;
 use order_store::required;
 use spin_sdk::http::StatusCode;
@@ -91,31 +89,13 @@ impl Period {
     }
 }
 
-/// Midnight of `day` in China Standard Time, as a UTC time.
-pub fn midnight(day: NaiveDate) -> chrono::NaiveDateTime {
-    day.and_hms_opt(0, 0, 0).unwrap_or_default() - TimeDelta::hours(8)
-}
-
-/// A day as the query writes it, `YYYY-MM-DD`; else the problem with `field`.
-pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        field_error(
-            field,
-            "invalid_date",
-            "应为日期，如 2026-11-30 (YYYY-MM-DD)",
-        )
-    })
-}
+pub use api_plumbing::parse_date;
+pub use workorder::{china_midnight as midnight, china_today as today};
 
 /// A list's rows, fetched with one more than `limit`: the first `limit`, and whether more matched.
 pub fn capped<T>(rows: &[T], limit: i64) -> (&[T], bool) {
     let limit = usize::try_from(limit).unwrap_or(0);
     (&rows[..rows.len().min(limit)], rows.len() > limit)
-}
-
-/// Today in China Standard Time, at `now`.
-pub fn today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    (now + TimeDelta::hours(8)).date_naive()
 }
 
 /// `GET /api/v1/supervision/report?period=day|week|month&date=`.

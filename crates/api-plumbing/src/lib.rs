@@ -357,6 +357,17 @@ pub fn query_text(query: &str, name: &str) -> Result<Option<String>, FieldError>
     })
 }
 
+/// A day as a query writes it, `YYYY-MM-DD`; else the problem with `field`.
+pub fn parse_date(field: &str, raw: &str) -> Result<chrono::NaiveDate, FieldError> {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        field_error(
+            field,
+            "invalid_date",
+            "应为日期，如 2026-11-30 (YYYY-MM-DD)",
+        )
+    })
+}
+
 /// The number `name` in a URL query string, if given; a problem for `name` when it is not a
 /// finite number within `range`.
 pub fn query_number(

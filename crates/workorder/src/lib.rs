@@ -14,6 +14,16 @@ pub fn china_time() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// Midnight of `day` in China Standard Time, as a UTC time: where a China day begins.
+pub fn china_midnight(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    day.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::TimeDelta::hours(8)
+}
+
+/// The China day at `now`.
+pub fn china_today(now: DateTime<Utc>) -> chrono::NaiveDate {
+    now.with_timezone(&china_time()).date_naive()
+}
+
 /// One problem with one field of a request, with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldProblem {

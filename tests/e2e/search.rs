@@ -1,0 +1,298 @@
+//! Staff search the orders (`GET /api/v1/orders`): a caller's orders by their number (recorded
+//! in the audit log), words, status, category, place and agency, within each role's scope, a
+//! page at a time; every bad filter a clear 4xx.
+
+use mobile_api::{Channel, OrderAction};
+use tests::{Client, ClientError, Platform, valid_request};
+
+const CALLER: &str = "13900001111";
+
+/// The status, the error code and the fields named of a refused search.
+fn refused(result: Result<mobile_api::StaffOrderPage, ClientError>) -> (u16, String, Vec<String>) {
+    let error = result.expect_err("refused");
+    let fields = match &error {
+        ClientError::Api { envelope, .. } => envelope
+            .error
+            .fields
+            .iter()
+            .map(|f| format!("{}:{}", f.field, f.code))
+            .collect(),
+        _ => Vec::new(),
+    };
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+        fields,
+    )
+}
+
+/// The titles a search finds, in order (one page of up to 100).
+async fn titles(client: &Client, query: &[(&str, &str)]) -> Vec<String> {
+    let mut query = query.to_vec();
+    query.push(("limit", "100"));
+    client
+        .search_orders(&query)
+        .await
+        .expect("a search")
+        .items
+        .into_iter()
+        .map(|o| o.title)
+        .collect()
+}
+
+async fn file(
+    client: &Client,
+    title: &str,
+    change: impl FnOnce(&mut mobile_api::CreateRequest),
+) -> String {
+    let mut request = valid_request();
+    request.title = title.into();
+    change(&mut request);
+    client
+        .create_request(&request, None)
+        .await
+        .expect("filed")
+        .tracking_number
+}
+
+#[tokio::test]
+async fn operators_find_a_callers_orders_by_number_and_each_lookup_is_recorded() {
+    let platform = Platform::start().await;
+    let operator = platform.client("operator-1", "operator");
+    // The caller's first call: the operator files it, and the caller is a citizen by that number.
+    file(&operator, "来电：路灯不亮", |r| {
+        r.channel = Channel::Phone;
+        r.contact_phone = CALLER.into();
+    })
+    .await;
+    // In the app, someone gives the caller's number as the contact.
+    file(
+        &platform.client("citizen-1", "citizen"),
+        "代家人反映：噪音扰民",
+        |r| {
+            r.contact_phone = CALLER.into();
+        },
+    )
+    .await;
+    // Another number's request.
+    file(
+        &platform.client("citizen-2", "citizen"),
+        "别人的诉求",
+        |r| {
+            r.contact_phone = "13700002222".into();
+        },
+    )
+    .await;
+    // The caller on the psychological-support line: a number must not lead to it.
+    file(&operator, "心理援助来电", |r| {
+        r.channel = Channel::Phone;
+        r.contact_phone = CALLER.into();
+        r.confidential = true;
+    })
+    .await;
+
+    assert_eq!(
+        titles(&operator, &[("phone", "139-0000-1111")]).await,
+        ["代家人反映：噪音扰民", "来电：路灯不亮"],
+        "newest first, over all time, written any way the caller says it"
+    );
+    // A page at a time.
+    let first = operator
+        .search_orders(&[("phone", CALLER), ("limit", "1")])
+        .await
+        .expect("a page");
+    assert_eq!(first.items.len(), 1);
+    let cursor = first.next_cursor.expect("a next page");
+    let second = operator
+        .search_orders(&[("phone", CALLER), ("limit", "1"), ("cursor", &cursor)])
+        .await
+        .expect("a page");
+    assert_eq!(second.items[0].title, "来电：路灯不亮");
+    assert_eq!(second.next_cursor, None);
+    // Supervisors search by number too; a number no one has finds nothing (and is recorded).
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    assert!(
+        titles(&supervisor, &[("phone", "13600003333")])
+            .await
+            .is_empty()
+    );
+
+    // Every lookup by number is in the audit log: who, which number.
+    let audited = platform.audited("orders_searched_by_phone").await;
+    assert_eq!(audited.len(), 4, "{audited:?}");
+    assert_eq!(
+        audited[0],
+        ("supervisor-1".into(), Some("13600003333".into()))
+    );
+    assert!(
+        audited[1..]
+            .iter()
+            .all(|entry| *entry == ("operator-1".into(), Some(CALLER.into())))
+    );
+
+    // Agency staff do not search by number.
+    let agency = platform.agency_client("urban-1", "city-urban-management");
+    assert_eq!(
+        refused(agency.search_orders(&[("phone", CALLER)]).await),
+        (403, "forbidden".into(), vec![])
+    );
+    assert_eq!(
+        refused(operator.search_orders(&[("phone", "12345")]).await),
+        (
+            422,
+            "validation_failed".into(),
+            vec!["phone:invalid_phone".into()]
+        )
+    );
+    assert_eq!(platform.audited("orders_searched_by_phone").await.len(), 4);
+}
+
+#[tokio::test]
+async fn staff_search_by_words_status_category_place_and_agency_within_their_scope() {
+    let platform = Platform::start().await;
+    let operator = platform.client("operator-1", "operator");
+    let citizen = platform.client("citizen-1", "citizen");
+    let streetlight = file(&citizen, "解放大道路灯不亮", |_| {}).await;
+    let water = file(&citizen, "小区停水三天", |r| {
+        r.category = "utilities.water-supply".into();
+        r.description = "金山路某小区停水三天，没有任何通知。".into();
+        r.location.address = Some("驿城区金山路".into());
+    })
+    .await;
+    file(&citizen, "人行道破损", |r| {
+        r.category = "urban.road-damage".into();
+        r.description = "人行道地砖破损，老人容易绊倒。100%需要修".into();
+    })
+    .await;
+    // Urgent orders go to their district's government as they are filed.
+    file(&citizen, "井盖缺失", |r| {
+        r.category = "urban.manhole".into();
+        r.description = "路口井盖丢失，夜里很危险。".into();
+        r.urgent = true;
+    })
+    .await;
+    // The dispatch catalogue sends water supply to the water company as it is filed; the centre
+    // dispatches the streetlight.
+    operator
+        .act(
+            &streetlight,
+            "dispatch",
+            &OrderAction {
+                agency: Some("city-urban-management".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("dispatched");
+
+    // Words in the title, the description or the address; a tracking number as itself.
+    assert_eq!(
+        titles(&operator, &[("q", "路灯")]).await,
+        ["解放大道路灯不亮"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "没有任何通知")]).await,
+        ["小区停水三天"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "金山路")]).await,
+        ["小区停水三天"]
+    );
+    assert_eq!(titles(&operator, &[("q", &water)]).await, ["小区停水三天"]);
+    // `%` and `_` are themselves, not patterns.
+    assert_eq!(titles(&operator, &[("q", "100%")]).await, ["人行道破损"]);
+    assert!(titles(&operator, &[("q", "%")]).await.len() == 1);
+    assert!(titles(&operator, &[("q", "_")]).await.is_empty());
+    // Status (one or several), category (a first-level one covers its children), urgency,
+    // channel, district, agency.
+    assert_eq!(
+        titles(&operator, &[("status", "received")]).await,
+        ["人行道破损"]
+    );
+    assert_eq!(
+        titles(&operator, &[("status", "dispatched,received")]).await,
+        ["井盖缺失", "人行道破损", "小区停水三天", "解放大道路灯不亮"]
+    );
+    assert_eq!(
+        titles(&operator, &[("category", "urban")]).await,
+        ["井盖缺失", "人行道破损", "解放大道路灯不亮"]
+    );
+    assert_eq!(
+        titles(&operator, &[("category", "urban.streetlight")]).await,
+        ["解放大道路灯不亮"]
+    );
+    assert_eq!(titles(&operator, &[("urgent", "true")]).await, ["井盖缺失"]);
+    assert_eq!(
+        titles(&operator, &[("channel", "app"), ("district", "yicheng")])
+            .await
+            .len(),
+        4
+    );
+    assert!(titles(&operator, &[("channel", "wechat")]).await.is_empty());
+    assert_eq!(
+        titles(&operator, &[("agency", "utility-water")]).await,
+        ["小区停水三天"]
+    );
+    assert!(titles(&operator, &[("overdue", "true")]).await.is_empty());
+    assert_eq!(titles(&operator, &[("overdue", "false")]).await.len(), 4);
+    // The span: today is in the default one; a span that ends before today finds nothing.
+    assert!(
+        titles(&operator, &[("from", "2025-01-01"), ("to", "2025-12-31")])
+            .await
+            .is_empty()
+    );
+
+    // Agency staff find their own agency's orders only.
+    let urban = platform.agency_client("urban-1", "city-urban-management");
+    assert_eq!(titles(&urban, &[]).await, ["解放大道路灯不亮"]);
+    assert_eq!(
+        titles(
+            &urban,
+            &[("agency", "city-urban-management"), ("q", "路灯")]
+        )
+        .await,
+        ["解放大道路灯不亮"]
+    );
+    assert!(titles(&urban, &[("q", "停水")]).await.is_empty());
+    assert_eq!(
+        refused(urban.search_orders(&[("agency", "utility-water")]).await),
+        (403, "forbidden".into(), vec![])
+    );
+    // Citizens and city leaders are turned away by the gateway.
+    for client in [citizen, platform.client("leader-1", "leader")] {
+        assert_eq!(refused(client.search_orders(&[]).await).0, 403);
+    }
+
+    // Every bad filter is named.
+    let long = "字".repeat(51);
+    for (query, expected) in [
+        (vec![("status", "done")], "status:invalid_value"),
+        (vec![("category", "nothing")], "category:unknown"),
+        (vec![("district", "atlantis")], "district:unknown"),
+        (vec![("agency", "no-such-agency")], "agency:unknown"),
+        (vec![("channel", "fax")], "channel:invalid_value"),
+        (vec![("urgent", "yes")], "urgent:invalid_value"),
+        (vec![("overdue", "1")], "overdue:invalid_value"),
+        (vec![("from", "2026-13-01")], "from:invalid_date"),
+        (
+            vec![("from", "2026-11-02"), ("to", "2026-11-01")],
+            "to:before_from",
+        ),
+        (
+            vec![("from", "2025-01-01"), ("to", "2026-11-01")],
+            "from:range_too_long",
+        ),
+        (vec![("limit", "0")], "limit:out_of_range"),
+        (vec![("q", long.as_str())], "q:too_long"),
+    ] {
+        assert_eq!(
+            refused(operator.search_orders(&query).await),
+            (422, "validation_failed".into(), vec![expected.to_owned()]),
+            "{query:?}"
+        );
+    }
+    assert_eq!(
+        refused(operator.search_orders(&[("cursor", "not-a-cursor")]).await),
+        (400, "invalid_cursor".into(), vec![])
+    );
+}
