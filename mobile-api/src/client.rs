@@ -221,6 +221,24 @@ impl Client {
         Self::no_content(response).await
     }
 
+    /// `POST /api/v1/orders/{id}/actions/withdraw` as the citizen who filed it (no body in the
+    /// answer): the request is no longer wanted, before dispatch.
+    pub async fn withdraw(&self, id: &str, reason: Option<&str>) -> Result<(), ClientError> {
+        let body = OrderAction {
+            reason: reason.map(str::to_owned),
+            ..OrderAction::default()
+        };
+        let response = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v1/orders/{id}/actions/withdraw"),
+            )
+            .json(&body)
+            .send()
+            .await?;
+        Self::no_content(response).await
+    }
+
     /// `GET /api/v1/follow-ups` (the centre): the first page of the follow-up queue.
     pub async fn follow_ups(&self) -> Result<crate::FollowUpList, ClientError> {
         self.get_json("/api/v1/follow-ups", &[] as &[(&str, &str)])

@@ -331,7 +331,9 @@ pub struct WorkOrderPage {
 /// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors) · `key_supervise`
 /// {note} (重点督办, supervisors; orders long overdue are put there by the escalation sweep); all
 /// three notify the holding agency's staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
-/// rating, instead of a redo; closes the order; in the audit log).
+/// rating, instead of a redo; closes the order; in the audit log) · `withdraw` {reason?} (撤回,
+/// before dispatch: the citizen who filed it, a reason optional; the centre at a caller's word,
+/// with the reason; not once other requests were merged into it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderAction {
     pub agency: Option<String>,
@@ -1182,6 +1184,8 @@ pub struct ReceivedOutcomes {
     pub closed_by_centre: i64,
     /// Merged into an open request about the same problem.
     pub merged: i64,
+    /// Withdrawn before dispatch, by the citizen or at the caller's word.
+    pub withdrawn: i64,
     /// Still waiting for the centre to dispatch them.
     pub waiting_dispatch: i64,
     /// With an agency, not yet answered.
@@ -1777,6 +1781,8 @@ pub mod codes {
     pub const CONFIDENTIAL: &str = "confidential";
     /// A merge into an order that is closed, merged itself, or the same order.
     pub const MERGE_TARGET_INVALID: &str = "merge_target_invalid";
+    /// A withdrawal of an order that other citizens' requests were merged into.
+    pub const MERGED_ORDERS_DEPEND: &str = "merged_orders_depend";
     /// Following your own order, a confidential one, or one that is closed.
     pub const CANNOT_FOLLOW: &str = "cannot_follow";
     /// A wrong username or password (which of the two is not said).

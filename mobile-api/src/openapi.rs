@@ -426,7 +426,8 @@ impl ApiDoc {
                 "Actions: dispatch, reassign, close_direct (an `answer`, or the knowledge-base `article` answered from), hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
                  fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), key_supervise (重点督办), rule_unreasonable, not_reached (a \
-                 follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated). \
+                 follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated), \
+                 withdraw (撤回, before dispatch: the citizen who filed it, or the centre with a `reason`). \
                  A citizen rates within `rating_window_days` of the reply passing audit; the centre records a rating \
                  taken by phone at any time while one is awaited. Who may take which action, and \
                  when, is the lifecycle's rule; \
@@ -453,7 +454,8 @@ impl ApiDoc {
                                 "The order's state does not allow it; the code says why, e.g. `order_not_signed`, \
                                  `citizen_not_contacted`, `return_limit_reached`, `extension_pending`, `deadline_passed`, \
                                  `order_not_replied`, `order_closed`; a merge into the same order, a closed or a \
-                                 confidential one is `merge_target_invalid`",
+                                 confidential one is `merge_target_invalid`; withdrawing an order others were merged \
+                                 into is `merged_orders_depend`",
                             ),
                         )
                         .response("422", error("A missing or invalid field (`validation_failed`)")),

@@ -525,6 +525,156 @@ async fn the_centre_closes_hands_over_and_informs_without_dispatch() {
 }
 
 #[tokio::test]
+async fn citizens_withdraw_their_requests_before_dispatch_and_the_centre_at_a_callers_word() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let file = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .create_request(&valid_request(), None)
+                .await
+                .expect("filed")
+                .tracking_number
+        }
+    };
+    let code = |result: Result<(), ClientError>| {
+        let error = result.expect_err("refused");
+        (
+            error.status().unwrap_or(0),
+            error.code().unwrap_or("").to_owned(),
+        )
+    };
+
+    // The citizen who filed it withdraws it; nobody else's citizen can.
+    let mine = file(&cast.citizen).await;
+    let stranger = platform.client("citizen-2", "citizen");
+    assert_eq!(
+        code(stranger.withdraw(&mine, None).await),
+        (404, "not_found".into())
+    );
+    cast.citizen
+        .withdraw(&mine, Some("问题已经自行解决"))
+        .await
+        .expect("withdrawn");
+    let view = cast.citizen.get_request(&mine).await.expect("own view");
+    assert_eq!(
+        (view.status.as_str(), view.status_label.as_str()),
+        ("withdrawn", "已撤回")
+    );
+    assert_eq!(
+        view.timeline.last().map(|entry| entry.description.as_str()),
+        Some("诉求已按您的要求撤回")
+    );
+    let staff_view = cast.operator.order(&mine).await.expect("staff view");
+    let last = staff_view.history.last().expect("history");
+    assert_eq!(
+        (
+            last.event.as_str(),
+            last.actor.as_str(),
+            last.note.as_deref()
+        ),
+        ("withdrawn", "citizen-1", Some("问题已经自行解决"))
+    );
+    // It no longer waits for the centre, and nothing more happens to it.
+    assert!(
+        cast.operator
+            .queue()
+            .await
+            .expect("queue")
+            .items
+            .iter()
+            .all(|o| o.tracking_number != mine)
+    );
+    assert_eq!(
+        code(cast.citizen.withdraw(&mine, None).await),
+        (409, "order_closed".into())
+    );
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&mine, "dispatch", &dispatch_to("utility-water"))
+                .await
+        ),
+        (409, "order_closed".into())
+    );
+
+    // The centre withdraws one for a caller, saying why.
+    let called = file(&cast.citizen).await;
+    assert_eq!(
+        refused(cast.operator.act(&called, "withdraw", &none()).await),
+        (422, "text_required".into())
+    );
+    let withdrawn = cast
+        .operator
+        .act(
+            &called,
+            "withdraw",
+            &reason("市民来电称已与物业协商解决，要求撤回"),
+        )
+        .await
+        .expect("withdrawn");
+    assert_eq!(withdrawn.status, "withdrawn");
+
+    // Once an agency has it, it is the agency's to answer.
+    let dispatched = file(&cast.citizen).await;
+    cast.operator
+        .act(
+            &dispatched,
+            "dispatch",
+            &dispatch_to("city-urban-management"),
+        )
+        .await
+        .expect("dispatched");
+    assert_eq!(
+        code(cast.citizen.withdraw(&dispatched, None).await),
+        (409, "order_not_received".into())
+    );
+    assert_eq!(
+        refused(
+            cast.urban
+                .act(&dispatched, "withdraw", &reason("不想办"))
+                .await
+        ),
+        (403, "forbidden".into())
+    );
+
+    // Another citizen's request merged into it: no longer one citizen's to withdraw.
+    let parent = file(&cast.citizen).await;
+    let child = file(&stranger).await;
+    cast.operator
+        .act(&child, "merge", &with(|a| a.into = Some(parent.clone())))
+        .await
+        .expect("merged");
+    assert_eq!(
+        code(cast.citizen.withdraw(&parent, None).await),
+        (409, "merged_orders_depend".into())
+    );
+    assert_eq!(
+        cast.citizen
+            .get_request(&parent)
+            .await
+            .expect("view")
+            .status,
+        "received"
+    );
+
+    // The day's report counts what was withdrawn.
+    let today = (Utc::now() + Duration::hours(8)).date_naive().to_string();
+    let report = cast
+        .supervisor
+        .period_report(&[("period", "day"), ("date", &today)])
+        .await
+        .expect("the day's report");
+    assert_eq!(report.outcomes.withdrawn, 2);
+    assert!(
+        report.summary.contains("群众撤回 2 件"),
+        "{}",
+        report.summary
+    );
+}
+
+#[tokio::test]
 async fn bad_actions_are_clear() {
     let platform = Platform::start().await;
     let cast = cast(&platform);

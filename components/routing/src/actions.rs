@@ -196,6 +196,9 @@ async fn command(
         "not_reached" => Command::NotReached {
             note: text(&body.note, "note")?,
         },
+        "withdraw" => Command::Withdraw {
+            reason: body.reason.clone(),
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
 }
@@ -226,6 +229,7 @@ const ACTIONS: &[&str] = &[
     "key_supervise",
     "rule_unreasonable",
     "not_reached",
+    "withdraw",
 ];
 
 pub async fn act(
@@ -281,6 +285,11 @@ async fn act_in_transaction(
     let command = command(db, action, body, &loaded, now).await?;
     let (next, event) = lifecycle::apply(&loaded.order, &actor, &command, now, Policy::default())
         .map_err(ApiError::Refused)?;
+    // Other citizens' requests merged into this one wait on it: it is no longer one citizen's
+    // to withdraw.
+    if matches!(command, Command::Withdraw { .. }) && has_merged_orders(db, loaded.id).await? {
+        return Err(ApiError::MergedOrdersDepend);
+    }
     if let Command::Merge {
         into_tracking_number,
     } = &command
@@ -318,6 +327,19 @@ async fn act_in_transaction(
         record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
     }
     Ok(loaded.id)
+}
+
+/// Whether another order was merged into this one.
+async fn has_merged_orders(db: &Connection, order: uuid::Uuid) -> Result<bool, ApiError> {
+    let rows = db
+        .query(
+            "select exists (select 1 from work_orders where merged_into = $1) as merged",
+            [order.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(rows.first().and_then(|row| row.get::<bool>("merged")) == Some(true))
 }
 
 /// A rating's parts beyond the satisfaction the lifecycle reads.

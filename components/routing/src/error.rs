@@ -21,6 +21,8 @@ pub enum ApiError {
     MergeTargetInvalid,
     /// The rating came after `rating_window_days`.
     RatingWindowClosed,
+    /// A withdrawal of an order others' requests were merged into.
+    MergedOrdersDepend,
     /// Not for the caller's role, with why.
     Forbidden(&'static str),
     /// A page cursor this API did not hand out.
@@ -89,6 +91,12 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 codes::RATING_WINDOW_CLOSED,
                 "评价期限已过 (the time to rate this reply has passed)".into(),
+                vec![],
+            ),
+            ApiError::MergedOrdersDepend => (
+                StatusCode::CONFLICT,
+                codes::MERGED_ORDERS_DEPEND,
+                "其他市民的同类诉求已并入该工单，不能撤回 (other requests were merged into this one)".into(),
                 vec![],
             ),
             ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, codes::FORBIDDEN, why.into(), vec![]),

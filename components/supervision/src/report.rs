@@ -17,11 +17,21 @@ pub fn count_outcome(outcomes: &mut ReceivedOutcomes, status: &str, n: i64) {
     let outcome = match status {
         "closed_direct" | "handed_over" | "informed" => &mut outcomes.closed_by_centre,
         "merged" => &mut outcomes.merged,
+        "withdrawn" => &mut outcomes.withdrawn,
         "received" => &mut outcomes.waiting_dispatch,
         "dispatched" | "signed" | "in_progress" | "return_requested" => &mut outcomes.with_agency,
         _ => &mut outcomes.answered,
     };
     *outcome += n;
+}
+
+/// `，群众撤回 N 件` for the reports' words, when any request was withdrawn.
+pub fn withdrawn_words(outcomes: &ReceivedOutcomes) -> String {
+    if outcomes.withdrawn > 0 {
+        format!("，群众撤回 {} 件", outcomes.withdrawn)
+    } else {
+        String::new()
+    }
 }
 
 /// How many categories and districts the report names.
@@ -412,12 +422,13 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
         };
         text.push_str(&format!(
             "全市 12345 热线共受理群众诉求 {} 件，{compared}。\
-             按渠道：{}。其中中心直接办结 {} 件{from_knowledge}，合并重复诉求 {} 件，待派单 {} 件，\
+             按渠道：{}。其中中心直接办结 {} 件{from_knowledge}，合并重复诉求 {} 件{}，待派单 {} 件，\
              承办单位办理中 {} 件，已答复 {} 件。诉求较多的类别：{}；诉求较多的区县：{}。",
             report.received,
             listed(&report.by_channel, false),
             o.closed_by_centre,
             o.merged,
+            crate::report::withdrawn_words(o),
             o.waiting_dispatch,
             o.with_agency,
             o.answered,

@@ -428,8 +428,12 @@ fn summary(report: &TopicReport, topic: &Topic) -> String {
     ));
     let o = &report.outcomes;
     text.push_str(&format!(
-        "其中中心直接办结 {} 件，合并重复诉求 {} 件，待派单 {} 件，承办单位办理中 {} 件",
-        o.closed_by_centre, o.merged, o.waiting_dispatch, o.with_agency
+        "其中中心直接办结 {} 件，合并重复诉求 {} 件{}，待派单 {} 件，承办单位办理中 {} 件",
+        o.closed_by_centre,
+        o.merged,
+        crate::report::withdrawn_words(o),
+        o.waiting_dispatch,
+        o.with_agency
     ));
     if report.overdue > 0 {
         text.push_str(&format!("（已超期 {} 件）", report.overdue));

@@ -477,7 +477,7 @@ pub struct Place {
 /// Statuses in which an order's work is over: every other order is open, and a duplicate can
 /// join it. (The partial index `work_orders_open_location` has the same list.)
 pub const CLOSED_STATUSES: &str =
-    "('archived', 'closed_direct', 'handed_over', 'informed', 'merged')";
+    "('archived', 'closed_direct', 'handed_over', 'informed', 'merged', 'withdrawn')";
 
 /// How far to look for duplicates when the caller does not say, in metres.
 pub const DEFAULT_NEARBY_RADIUS_M: f64 = 100.0;

@@ -413,6 +413,7 @@ pub fn status_label(status: &str) -> &'static str {
         "handed_over" => "已转紧急部门",
         "informed" => "已告知",
         "merged" => "已并单",
+        "withdrawn" => "已撤回",
         _ => "处理中",
     }
 }
@@ -438,6 +439,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "handed_over" => "您的诉求已转交紧急救援部门",
         "informed" => "您的诉求不属于政府职责范围，我们已告知您办理途径",
         "merged" => "您的诉求与已有工单合并办理",
+        "withdrawn" => "诉求已按您的要求撤回",
         "reminded" => "已督促承办单位加快办理",
         "supervised" => "您的诉求已列入督办",
         "key_supervised" => "您的诉求已列入重点督办",

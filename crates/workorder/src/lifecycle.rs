@@ -39,10 +39,13 @@ pub enum Status {
     HandedOver,
     Informed,
     Merged,
+    /// Withdrawn (撤回) before dispatch: by the citizen in the app, or by the centre when the
+    /// caller asks for it.
+    Withdrawn,
 }
 
 impl Status {
-    pub const ALL: [Status; 13] = [
+    pub const ALL: [Status; 14] = [
         Status::Received,
         Status::Dispatched,
         Status::Signed,
@@ -56,6 +59,7 @@ impl Status {
         Status::HandedOver,
         Status::Informed,
         Status::Merged,
+        Status::Withdrawn,
     ];
 
     /// The stable code stored in the database and sent in the API.
@@ -74,6 +78,7 @@ impl Status {
             Status::HandedOver => "handed_over",
             Status::Informed => "informed",
             Status::Merged => "merged",
+            Status::Withdrawn => "withdrawn",
         }
     }
 
@@ -90,6 +95,7 @@ impl Status {
                 | Status::HandedOver
                 | Status::Informed
                 | Status::Merged
+                | Status::Withdrawn
         )
     }
 
@@ -218,6 +224,11 @@ pub enum Command {
     /// `Policy::follow_up_attempts` such calls the order is archived unrated.
     NotReached {
         note: String,
+    },
+    /// 撤回: the request is no longer wanted, before any agency has it. The citizen who filed it
+    /// may say why; the centre, acting on a caller's word, must.
+    Withdraw {
+        reason: Option<String>,
     },
 }
 
@@ -432,7 +443,7 @@ pub fn apply(
                 return Err(Refusal::NotYourAgency);
             }
         }
-        (Actor::Citizen { owner }, _, C::Rate { .. }) => {
+        (Actor::Citizen { owner }, _, C::Rate { .. } | C::Withdraw { .. }) => {
             if !owner {
                 return Err(Refusal::NotYourAgency);
             }
@@ -507,6 +518,19 @@ pub fn apply(
             }
             next.status = S::Merged;
             event("merged", Some(into_tracking_number))
+        }
+        C::Withdraw { reason } => {
+            if order.status != S::Received {
+                return Err(Refusal::NotReceived);
+            }
+            if actor.is_centre() {
+                require_text(reason.as_deref().unwrap_or(""))?;
+            }
+            next.status = S::Withdrawn;
+            event(
+                "withdrawn",
+                reason.as_deref().filter(|r| !r.trim().is_empty()),
+            )
         }
         C::Sign => match order.status {
             S::Dispatched => {
@@ -802,6 +826,76 @@ mod tests {
         )
         .expect("every step is allowed");
         assert_eq!(done.status, Status::Archived);
+    }
+
+    #[test]
+    fn a_request_is_withdrawn_before_dispatch_only() {
+        let withdraw = |reason: Option<&str>| Command::Withdraw {
+            reason: reason.map(str::to_owned),
+        };
+        // The citizen who filed it, with or without a reason.
+        let (order, event) = apply(
+            &Order::received(),
+            &Actor::Citizen { owner: true },
+            &withdraw(None),
+            now(),
+            Policy::default(),
+        )
+        .expect("withdrawn");
+        assert_eq!(
+            (order.status, event.code, event.note),
+            (Status::Withdrawn, "withdrawn", None)
+        );
+        assert!(order.status.is_final());
+        // Nobody else's citizen, no agency.
+        for actor in [
+            Actor::Citizen { owner: false },
+            staff("city-urban-management"),
+        ] {
+            assert!(matches!(
+                apply(
+                    &Order::received(),
+                    &actor,
+                    &withdraw(Some("不需要了")),
+                    now(),
+                    Policy::default()
+                ),
+                Err(Refusal::NotYourAgency | Refusal::Forbidden)
+            ));
+        }
+        // The centre, for a caller, says why.
+        assert_eq!(
+            apply(
+                &Order::received(),
+                &Actor::Operator,
+                &withdraw(Some(" ")),
+                now(),
+                Policy::default()
+            )
+            .map(|(order, _)| order.status),
+            Err(Refusal::TextRequired)
+        );
+        let (_, event) = apply(
+            &Order::received(),
+            &Actor::Operator,
+            &withdraw(Some("市民来电称问题已自行解决")),
+            now(),
+            Policy::default(),
+        )
+        .expect("withdrawn");
+        assert_eq!(event.note.as_deref(), Some("市民来电称问题已自行解决"));
+        // Once an agency has it, it is the agency's to answer.
+        assert_eq!(
+            apply(
+                &dispatched_to("city-urban-management"),
+                &Actor::Citizen { owner: true },
+                &withdraw(None),
+                now(),
+                Policy::default()
+            )
+            .map(|(order, _)| order.status),
+            Err(Refusal::NotReceived)
+        );
     }
 
     #[test]
@@ -1224,6 +1318,12 @@ mod tests {
             Just(Command::NotReached {
                 note: "无人接听".into()
             }),
+            prop_oneof![
+                Just(None),
+                Just(Some(String::new())),
+                Just(Some("问题已自行解决".to_owned()))
+            ]
+            .prop_map(|reason| Command::Withdraw { reason }),
         ]
     }
 
