@@ -441,7 +441,22 @@ impl Client {
     ) -> Result<crate::SpecialReport, ClientError> {
         self.post_json(
             &format!("/api/v1/admin/special-reports/{id}/withdraw"),
-            &crate::WithdrawSpecialReport {
+            &crate::WithdrawIssue {
+                reason: reason.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// `POST /api/v1/admin/circulars/{id}/withdraw` (supervisors and administrators).
+    pub async fn withdraw_circular(
+        &self,
+        id: i64,
+        reason: &str,
+    ) -> Result<crate::Circular, ClientError> {
+        self.post_json(
+            &format!("/api/v1/admin/circulars/{id}/withdraw"),
+            &crate::WithdrawIssue {
                 reason: reason.to_owned(),
             },
         )

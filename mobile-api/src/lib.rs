@@ -732,6 +732,7 @@ pub struct AuditEntry {
     /// `delivery_requeued`, `complaint_ruled_unreasonable`, `knowledge_article_created` (also
     /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`,
     /// `partner_created`, `partner_key_issued`, `partner_revoked`, `circular_issued`,
+    /// `circular_withdrawn`,
     /// `orders_searched_by_phone` (the number as target; the role and how many orders were shown).
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
@@ -1622,7 +1623,7 @@ pub struct SpecialReport {
     pub report: TopicReport,
 }
 
-/// Who withdrew a special report, when and why.
+/// Who withdrew a special report or a circular, when and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Withdrawal {
     #[serde(serialize_with = "timestamp::serialize")]
@@ -1631,9 +1632,9 @@ pub struct Withdrawal {
     pub reason: String,
 }
 
-/// `POST /api/v1/admin/special-reports/{id}/withdraw`.
+/// `POST /api/v1/admin/special-reports/{id}/withdraw`, `POST /api/v1/admin/circulars/{id}/withdraw`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct WithdrawSpecialReport {
+pub struct WithdrawIssue {
     /// 1–500 characters, e.g. 第二部分数据统计口径有误，将更正后重新印发。
     pub reason: String,
 }
@@ -1732,6 +1733,8 @@ pub struct Circular {
     pub issued_by: String,
     #[serde(serialize_with = "timestamp::serialize")]
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// Set once it is withdrawn (撤回): it is still read, marked so.
+    pub withdrawn: Option<Withdrawal>,
     pub figures: CircularFigures,
 }
 
@@ -1748,6 +1751,7 @@ pub struct CircularSummary {
     pub issued_by: String,
     #[serde(serialize_with = "timestamp::serialize")]
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    pub withdrawn: Option<Withdrawal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -129,7 +129,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::SpecialReportSummary,
         crate::SpecialReportList,
         crate::Withdrawal,
-        crate::WithdrawSpecialReport,
+        crate::WithdrawIssue,
         crate::NewCircular,
         crate::CircularOrder,
         crate::CircularAgency,
@@ -1749,6 +1749,32 @@ impl ApiDoc {
             ),
         );
         doc.paths.add_path_operation(
+            "/api/v1/admin/circulars/{id}/withdraw",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("withdrawCircular"))
+                    .summary(Some("Withdraw a circular of criticism (撤回) with the reason (supervisors and administrators)"))
+                    .description(Some(
+                        "It stays on the list and can be read, marked as withdrawn; everyone told of it (the named agencies' \
+                         staff, the leaders and supervisors, but the one who withdraws it) is told, in the same transaction. \
+                         Withdrawing a withdrawn circular answers it as it is.",
+                    ))
+                    .parameter(named_path("id", "The circular's id"))
+                    .request_body(Some(body_of("WithdrawIssue")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The circular, withdrawn", "Circular"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("404", error("No such circular (`not_found`)"))
+                                .response("422", error("A missing or too long reason (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
             "/api/v1/admin/special-reports/{id}/withdraw",
             vec![HttpMethod::Post],
             secured(
@@ -1761,7 +1787,7 @@ impl ApiDoc {
                          as it is.",
                     ))
                     .parameter(named_path("id", "The report's id"))
-                    .request_body(Some(body_of("WithdrawSpecialReport")))
+                    .request_body(Some(body_of("WithdrawIssue")))
                     .responses(
                         common_errors(
                             ResponsesBuilder::new()

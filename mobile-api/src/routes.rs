@@ -263,6 +263,12 @@ pub const ROUTES: &[Route] = &[
     ),
     route("POST", "/api/v1/admin/circulars", "supervision", OVERSIGHT),
     route(
+        "POST",
+        "/api/v1/admin/circulars/{}/withdraw",
+        "supervision",
+        OVERSIGHT,
+    ),
+    route(
         "GET",
         "/api/v1/supervision/overdue",
         "supervision",

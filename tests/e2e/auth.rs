@@ -603,7 +603,7 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
             Scope::Other
         }
         // Circulars are circulated: every agency reads every one.
-        "/api/v1/supervision/circulars/{}" => Scope::Other,
+        "/api/v1/supervision/circulars/{}" | "/api/v1/admin/circulars/{}/withdraw" => Scope::Other,
         // A person's own notifications and devices: someone else's are 404 (tests/e2e/notifications.rs).
         "/api/v1/notifications/{}/read" | "/api/v1/devices/{}" => Scope::Other,
         pattern if !pattern.contains("{}") => Scope::Other,

@@ -1603,13 +1603,18 @@ async fn agency_account(platform: &Platform, username: &str, agency: &str) -> te
 
 /// The `circular` notices in `client`'s inbox: the circular each names.
 async fn circulars_heard(client: &tests::Client) -> Vec<Option<i64>> {
+    notices_of(client, "circular").await
+}
+
+/// The notices of `kind` in `client`'s inbox: the circular each names.
+async fn notices_of(client: &tests::Client, kind: &str) -> Vec<Option<i64>> {
     client
         .notifications(None, false)
         .await
         .expect("inbox")
         .items
         .into_iter()
-        .filter(|n| n.kind == "circular")
+        .filter(|n| n.kind == kind)
         .map(|n| n.circular_id)
         .collect()
 }
@@ -1761,6 +1766,69 @@ async fn a_circular_names_the_orders_long_overdue_agency_by_agency_and_tells_tho
             ("supervisor-c".to_owned(), Some(second.id.to_string())),
             ("supervisor-c".to_owned(), Some(issued.id.to_string()))
         ]
+    );
+
+    // One issued in error is withdrawn, with the reason, by a supervisor; agencies cannot.
+    let reason = "第1期误将已批准延期的工单列入，撤回后更正重发。";
+    let status = |result: Result<mobile_api::Circular, tests::ClientError>| {
+        result.expect_err("refused").status().unwrap_or(0)
+    };
+    assert_eq!(
+        status(urban_staff.withdraw_circular(issued.id, reason).await),
+        403
+    );
+    assert_eq!(
+        status(other_supervisor.withdraw_circular(issued.id, " ").await),
+        422
+    );
+    assert_eq!(
+        status(other_supervisor.withdraw_circular(999_999, reason).await),
+        404
+    );
+    let withdrawn = other_supervisor
+        .withdraw_circular(issued.id, reason)
+        .await
+        .expect("withdrawn");
+    let withdrawal = withdrawn.withdrawn.clone().expect("marked withdrawn");
+    assert_eq!(
+        (withdrawal.by.as_str(), withdrawal.reason.as_str()),
+        ("supervisor-d", reason)
+    );
+    assert_eq!(withdrawn.figures, issued.figures, "still read as issued");
+    // Withdrawing it again changes nothing.
+    assert_eq!(
+        issuer
+            .withdraw_circular(issued.id, "再次撤回")
+            .await
+            .expect("as it is"),
+        withdrawn
+    );
+    let listed = leader.circulars(&[]).await.expect("the list");
+    assert_eq!(listed.items[1].withdrawn, Some(withdrawal));
+    assert_eq!(listed.items[0].withdrawn, None);
+    // Everyone told of it is told of the withdrawal, once: not the one who withdrew it.
+    assert_eq!(
+        notices_of(&urban_staff, "circular_withdrawn").await,
+        [Some(issued.id)]
+    );
+    assert_eq!(
+        notices_of(&issuer, "circular_withdrawn").await,
+        [Some(issued.id)]
+    );
+    assert_eq!(notices_of(&leader, "circular_withdrawn").await.len(), 1);
+    assert!(
+        notices_of(&other_supervisor, "circular_withdrawn")
+            .await
+            .is_empty()
+    );
+    assert!(
+        notices_of(&education_staff, "circular_withdrawn")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        platform.audited("circular_withdrawn").await,
+        [("supervisor-d".to_owned(), Some(issued.id.to_string()))]
     );
 }
 

@@ -394,15 +394,10 @@ impl Platform {
         };
         let (child, base, metrics) = launch.spawn().await?;
         // A restart listens where the first run did, so clients made before it still reach it.
+        // Its metrics listen wherever the system gives a port again: the first run's may have
+        // gone meanwhile to one of the tests' own connections (it did once, failing a restart).
         if let Some(address) = base.strip_prefix("http://") {
             launch.args[8] = address.into();
-        }
-        if let Some(address) = metrics
-            .strip_prefix("http://")
-            .and_then(|a| a.strip_suffix("/metrics"))
-            && let Some(at) = launch.args.iter().position(|a| a == "--metrics-listen")
-        {
-            launch.args[at + 1] = address.into();
         }
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
@@ -582,8 +577,9 @@ impl Platform {
     pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, _, _) = self.launch.spawn().await?;
+        let (child, _, metrics) = self.launch.spawn().await?;
         self.child = child;
+        self.metrics_url = metrics;
         Ok(())
     }
 

@@ -7,7 +7,8 @@
 //! least `overdue_days` (3 by default, as key supervision begins) past its deadline at the moment
 //! of issue; a circular that would name nothing is refused. `GET /api/v1/supervision/circulars`
 //! and `.../{id}` are for those who watch over orders and for every agency: a circular is
-//! circulated.
+//! circulated. `POST /api/v1/admin/circulars/{id}/withdraw` withdraws one issued in error (撤回),
+//! with the reason: it is still read, marked so, and everyone told of it is told of that.
 
 use crate::error::ApiError;
 use crate::special_reports::{as_named, year_asked};
@@ -225,6 +226,7 @@ async fn issue_in_transaction(
         issued_by: subject.to_owned(),
         issued_at: utc(row, "issued_at")
             .ok_or_else(|| ApiError::Internal("a circular without issued_at".into()))?,
+        withdrawn: None,
         figures,
     };
     let agencies: Vec<String> = circular
@@ -236,6 +238,7 @@ async fn issue_in_transaction(
     order_store::outbox::circular_notices(
         db,
         circular.id,
+        "circular",
         &as_named(&circular.heading, &circular.title),
         subject,
         &agencies,
@@ -249,17 +252,69 @@ fn heading(year: i32, issue: i32) -> String {
     format!("督办通报 {year}年第{issue}期")
 }
 
+/// A circular's withdrawal, if any (`crate::issuing::withdrawal` reads it).
+const WITHDRAWAL: &str = "withdrawn_at, withdrawn_by, withdrawn_reason";
+
+/// `POST /api/v1/admin/circulars/{id}/withdraw`: marks the circular withdrawn (撤回) with the
+/// reason and tells everyone it told — the named agencies' staff, the leaders and supervisors, but
+/// the one who withdraws it — in one transaction; a withdrawn circular is answered as it is.
+pub async fn withdraw(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let reason = crate::issuing::withdrawal_reason(body)?;
+    let db = db().await?;
+    db.execute("begin", []).await?;
+    let withdrawn = async {
+        let rows = db
+            .query(
+                "update circulars set withdrawn_at = now(), withdrawn_by = $2, withdrawn_reason = $3 \
+                 where circular_id = $1 and withdrawn_at is null \
+                 returning year, issue, title, \
+                           jsonb_path_query_array(figures, '$.agencies[*].agency.code') as agencies",
+                [id.into(), text(&principal.subject), text(&reason)],
+            )
+            .await?
+            .collect()
+            .await?;
+        if let Some(row) = rows.first() {
+            let (year, issue): (i32, i32) = (required(row, "year")?, required(row, "issue")?);
+            let title: String = required(row, "title")?;
+            let agencies: serde_json::Value = required(row, "agencies")?;
+            let agencies: Vec<String> = serde_json::from_value(agencies)
+                .map_err(|e| ApiError::Internal(format!("a circular's agencies: {e}")))?;
+            order_store::outbox::circular_notices(
+                &db,
+                id,
+                "circular_withdrawn",
+                &as_named(&heading(year, issue), &title),
+                &principal.subject,
+                &agencies,
+            )
+            .await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match withdrawn {
+        Ok(()) => db.execute("commit", []).await?,
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            return Err(error);
+        }
+    };
+    get(&id.to_string()).await
+}
+
 /// `GET /api/v1/supervision/circulars?year=`: the latest first, of one year if asked.
 pub async fn list(query: &str) -> Result<Reply, ApiError> {
     let year = year_asked(query)?;
     let rows = db()
         .await?
         .query(
-            "select circular_id, year, issue, title, overdue_days, (figures->>'orders')::int8 as orders, \
+            format!("select circular_id, year, issue, title, overdue_days, (figures->>'orders')::int8 as orders, \
                     jsonb_path_query_array(figures, '$.agencies[*].agency') as agencies, \
-                    issued_by, issued_at \
+                    issued_by, issued_at, {WITHDRAWAL} \
              from circulars where ($1::int4 is null or year = $1) \
-             order by issued_at desc, circular_id desc limit $2",
+             order by issued_at desc, circular_id desc limit $2"),
             [year.into(), (LISTED + 1).into()],
         )
         .await?
@@ -281,6 +336,7 @@ pub async fn list(query: &str) -> Result<Reply, ApiError> {
                 issued_by: required(row, "issued_by")?,
                 issued_at: utc(row, "issued_at")
                     .ok_or_else(|| ApiError::Internal("a circular without issued_at".into()))?,
+                withdrawn: crate::issuing::withdrawal(row)?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -293,8 +349,10 @@ pub async fn get(id: &str) -> Result<Reply, ApiError> {
     let rows = db()
         .await?
         .query(
-            "select circular_id, year, issue, title, commentary, figures, issued_by, issued_at \
-             from circulars where circular_id = $1",
+            format!(
+                "select circular_id, year, issue, title, commentary, figures, issued_by, issued_at, \
+                        {WITHDRAWAL} from circulars where circular_id = $1"
+            ),
             [id.into()],
         )
         .await?
@@ -313,6 +371,7 @@ pub async fn get(id: &str) -> Result<Reply, ApiError> {
         issued_by: required(row, "issued_by")?,
         issued_at: utc(row, "issued_at")
             .ok_or_else(|| ApiError::Internal("a circular without issued_at".into()))?,
+        withdrawn: crate::issuing::withdrawal(row)?,
         figures: serde_json::from_value(figures)
             .map_err(|e| ApiError::Internal(format!("a circular's figures: {e}")))?,
     };

@@ -4,8 +4,8 @@
 
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, json_reply};
-use mobile_api::FieldError;
-use order_store::db::Connection;
+use mobile_api::{FieldError, WithdrawIssue, Withdrawal};
+use order_store::db::{Connection, Row};
 use order_store::idempotency::{self, Claim};
 use spin_sdk::http::StatusCode;
 
@@ -97,4 +97,35 @@ pub(crate) fn worded<'a>(
         ));
     }
     (title, commentary)
+}
+
+/// The longest reason for a withdrawal, in characters.
+const MAX_REASON_CHARS: usize = 500;
+
+/// The reason a withdrawal's body gives, trimmed and checked.
+pub(crate) fn withdrawal_reason(body: &[u8]) -> Result<String, ApiError> {
+    let asked: WithdrawIssue = api_plumbing::parse_json(body)?;
+    let reason = asked.reason.trim();
+    let chars = reason.chars().count();
+    if chars == 0 || chars > MAX_REASON_CHARS {
+        return Err(ApiError::Validation(vec![field_error(
+            "reason",
+            "invalid_length",
+            format!("撤回原因应为 1 到 {MAX_REASON_CHARS} 个字 (1–{MAX_REASON_CHARS} characters)"),
+        )]));
+    }
+    Ok(reason.to_owned())
+}
+
+/// The withdrawal an issue's row records (`withdrawn_at`, `withdrawn_by`, `withdrawn_reason`), if
+/// any.
+pub(crate) fn withdrawal(row: &Row) -> Result<Option<Withdrawal>, ApiError> {
+    Ok(match order_store::utc(row, "withdrawn_at") {
+        None => None,
+        Some(at) => Some(Withdrawal {
+            at,
+            by: order_store::required(row, "withdrawn_by")?,
+            reason: order_store::required(row, "withdrawn_reason")?,
+        }),
+    })
 }

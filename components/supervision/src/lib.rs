@@ -94,6 +94,10 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             circulars::issue(&principal, key.as_deref(), &body).await
         }
         (_, ["api", "v1", "admin", "circulars"]) => Err(ApiError::MethodNotAllowed),
+        (Method::POST, ["api", "v1", "admin", "circulars", id, "withdraw"]) => {
+            let body = request.forwarded_body().await?;
+            circulars::withdraw(&principal, id, &body).await
+        }
         (Method::POST, ["api", "v1", "admin", "special-reports", id, "withdraw"]) => {
             let body = request.forwarded_body().await?;
             special_reports::withdraw(&principal, id, &body).await

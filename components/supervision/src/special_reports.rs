@@ -13,8 +13,7 @@ use api_plumbing::{Principal, Reply, field_error, query_text, reply_with};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use mobile_api::{
     DayCount, FieldError, Named, NewSpecialReport, ReceivedOutcomes, ReportCount, SpecialReport,
-    SpecialReportList, SpecialReportSummary, TopicCase, TopicReport, WithdrawSpecialReport,
-    Withdrawal,
+    SpecialReportList, SpecialReportSummary, TopicCase, TopicReport, Withdrawal,
 };
 use order_store::db::{Connection, Row};
 use order_store::{named, oversight, required, required_named, text, utc};
@@ -651,24 +650,12 @@ pub(crate) fn as_named(heading: &str, title: &str) -> String {
     format!("{heading}《{title}》")
 }
 
-/// The longest reason for a withdrawal, in characters.
-const MAX_REASON_CHARS: usize = 500;
-
 /// `POST /api/v1/admin/special-reports/{id}/withdraw`: marks the issue withdrawn (撤回) with the
 /// reason and tells every leader and supervisor but the one who withdraws it, in one transaction;
 /// a withdrawn issue is answered as it is.
 pub async fn withdraw(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let asked: WithdrawSpecialReport = api_plumbing::parse_json(body)?;
-    let reason = asked.reason.trim();
-    let chars = reason.chars().count();
-    if chars == 0 || chars > MAX_REASON_CHARS {
-        return Err(ApiError::Validation(vec![field_error(
-            "reason",
-            "invalid_length",
-            format!("撤回原因应为 1 到 {MAX_REASON_CHARS} 个字 (1–{MAX_REASON_CHARS} characters)"),
-        )]));
-    }
+    let reason = crate::issuing::withdrawal_reason(body)?;
     let db = db().await?;
     db.execute("begin", []).await?;
     let withdrawn = async {
@@ -734,14 +721,7 @@ impl Issue {
             issued_by: required(row, "issued_by")?,
             issued_at: utc(row, "issued_at")
                 .ok_or_else(|| ApiError::Internal("a special report without issued_at".into()))?,
-            withdrawn: match utc(row, "withdrawn_at") {
-                None => None,
-                Some(at) => Some(Withdrawal {
-                    at,
-                    by: required(row, "withdrawn_by")?,
-                    reason: required(row, "withdrawn_reason")?,
-                }),
-            },
+            withdrawn: crate::issuing::withdrawal(row)?,
         })
     }
 

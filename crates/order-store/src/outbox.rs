@@ -311,11 +311,12 @@ static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock
     )
 });
 
-/// A circular of criticism (督办通报, `$1`, named `$2`) reaches every leader and supervisor but
-/// the one who issued it (`$3`), and the staff of every agency it names (`$4`).
+/// A circular of criticism (督办通报, `$1`, named `$2`) — its issue, or its withdrawal (the
+/// notice's kind, `$5`) — reaches every leader and supervisor but the one who issued or withdrew
+/// it (`$3`), and the staff of every agency it names (`$4`).
 static CIRCULAR_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "with t as (select * from notification_templates where kind = 'circular'), \
+        "with t as (select * from notification_templates where kind = $5), \
          made as ( \
              insert into notifications (recipient, kind, title, body, dedupe_key, circular_id) \
              select s.username, t.kind, t.title, \
@@ -403,11 +404,13 @@ pub async fn special_report_notices(
     .await
 }
 
-/// Tells of circular `id` (named `title` as notices say it, issued by `actor`) those it concerns
-/// (see `CIRCULAR_NOTICES`), in the caller's transaction.
+/// Tells of circular `id` (named `title` as notices say it; issued, or withdrawn, by `actor`)
+/// those it concerns (see `CIRCULAR_NOTICES`) with notices of `kind` (`circular`,
+/// `circular_withdrawn`), in the caller's transaction.
 pub async fn circular_notices(
     db: &Connection,
     id: i64,
+    kind: &str,
     title: &str,
     actor: &str,
     agencies: &[String],
@@ -416,7 +419,13 @@ pub async fn circular_notices(
     run_sweep(
         db,
         &CIRCULAR_NOTICES,
-        [id.into(), text(title), text(actor), agencies.into()],
+        [
+            id.into(),
+            text(title),
+            text(actor),
+            agencies.into(),
+            text(kind),
+        ],
     )
     .await
 }
