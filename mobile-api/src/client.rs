@@ -221,6 +221,22 @@ impl Client {
         Self::no_content(response).await
     }
 
+    /// `POST /api/v1/requests/{id}/supplements` (the citizen who filed it, or an operator); a
+    /// retry under the same `idempotency_key` gets the first answer.
+    pub async fn supplement(
+        &self,
+        id: &str,
+        supplement: &crate::NewSupplement,
+        idempotency_key: Option<&str>,
+    ) -> Result<crate::Supplement, ClientError> {
+        self.post_json_keyed(
+            &format!("/api/v1/requests/{id}/supplements"),
+            supplement,
+            idempotency_key,
+        )
+        .await
+    }
+
     /// `POST /api/v1/orders/{id}/actions/withdraw` as the citizen who filed it (no body in the
     /// answer): the request is no longer wanted, before dispatch.
     pub async fn withdraw(&self, id: &str, reason: Option<&str>) -> Result<(), ClientError> {

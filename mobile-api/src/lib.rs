@@ -461,6 +461,8 @@ pub struct StaffOrder {
     pub service_levels: Option<ServiceLevels>,
     /// Visits on site, oldest first.
     pub visits: Vec<Visit>,
+    /// What the citizen added after filing (补充说明), oldest first.
+    pub supplements: Vec<Supplement>,
     /// For an order waiting to be dispatched: the agency the dispatch catalogue names, else its
     /// district's government (the backstop, 兜底); none when the order has no district.
     pub suggested_agency: Option<Named>,
@@ -491,6 +493,29 @@ pub struct StaffOrderSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffOrderList {
     pub items: Vec<StaffOrderSummary>,
+}
+
+/// `POST /api/v1/requests/{id}/supplements`: more about a request after filing it (补充说明) —
+/// what the citizen has learnt since, a photo taken later. The agency holding it is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewSupplement {
+    /// 1–2000 characters.
+    pub text: String,
+    /// Up to 9 http(s) links.
+    #[serde(default)]
+    pub photo_urls: Vec<String>,
+}
+
+/// A supplement as recorded, oldest first on the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Supplement {
+    pub id: i64,
+    pub text: String,
+    pub photo_urls: Vec<String>,
+    /// `citizen` (in the app), or `operator` (taken on the phone).
+    pub by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// `GET /api/v1/orders`: the orders a search found, newest first.
@@ -1785,6 +1810,10 @@ pub mod codes {
     pub const CONFIDENTIAL: &str = "confidential";
     /// A merge into an order that is closed, merged itself, or the same order.
     pub const MERGE_TARGET_INVALID: &str = "merge_target_invalid";
+    /// The order is finished: nothing more can be added to it or done with it.
+    pub const ORDER_CLOSED: &str = "order_closed";
+    /// A request that has had as many supplements as one may have (20).
+    pub const TOO_MANY_SUPPLEMENTS: &str = "too_many_supplements";
     /// A withdrawal of an order that other citizens' requests were merged into.
     pub const MERGED_ORDERS_DEPEND: &str = "merged_orders_depend";
     /// Following your own order, a confidential one, or one that is closed.

@@ -38,6 +38,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         StaffOrderSummary,
         StaffOrderList,
         crate::StaffOrderPage,
+        crate::NewSupplement,
+        crate::Supplement,
         CreateRequest,
         LocationInput,
         crate::Channel,
@@ -638,6 +640,46 @@ impl ApiDoc {
             "/api/v1/requests/{id}/follow",
             vec![HttpMethod::Post],
             follow,
+        );
+        let supplement = OperationBuilder::new()
+            .operation_id(Some("supplementRequest"))
+            .summary(Some("Add to a request after filing it (补充说明): the citizen who filed it, or an operator for a caller"))
+            .description(Some(
+                "Until the order is finished, at most 20 times. The supplement, its `supplemented` history event and \
+                 the notice to the holding agency's staff (`task_supplemented`) commit together; staff read it in the \
+                 order's `supplements`. With an `Idempotency-Key`, a retry gets the first answer.",
+            ))
+            .parameter(path_id())
+            .parameter(idempotency_key())
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json("NewSupplement"))
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("201", ok("The supplement as recorded", "Supplement"))
+                        .response("400", error("Malformed JSON or Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)"))
+                        .response("404", error("No such order, or not the citizen's own (`not_found`)"))
+                        .response(
+                            "409",
+                            error(
+                                "The order is finished (`order_closed`), has 20 supplements (`too_many_supplements`), \
+                                 or the Idempotency-Key came with another request (`idempotency_key_reused`)",
+                            ),
+                        )
+                        .response("422", error("Empty or too long text, or bad photo links (`validation_failed`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/requests/{id}/supplements",
+            vec![HttpMethod::Post],
+            supplement,
         );
         doc.paths.add_path_operation(
             "/api/v1/requests/{id}/follow",

@@ -109,6 +109,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/requests/nearby", "intake", CITIZEN_FACING),
     route("GET", "/api/v1/requests/{}", "intake", CITIZEN_FACING),
     route("POST", "/api/v1/requests/{}/follow", "intake", CITIZEN),
+    route(
+        "POST",
+        "/api/v1/requests/{}/supplements",
+        "intake",
+        CITIZEN_FACING,
+    ),
     route("DELETE", "/api/v1/requests/{}/follow", "intake", CITIZEN),
     route("GET", "/api/v1/knowledge", "intake", SIGNED_IN),
     route("GET", "/api/v1/knowledge/{}", "intake", SIGNED_IN),

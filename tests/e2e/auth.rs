@@ -579,6 +579,7 @@ enum Scope {
 fn scope(route: &mobile_api::routes::Route) -> Scope {
     match route.pattern {
         "/api/v1/requests/{}"
+        | "/api/v1/requests/{}/supplements"
         | "/api/v1/orders/{}"
         | "/api/v1/orders/{}/actions/{}"
         | "/api/v1/orders/{}/contact-phone" => Scope::OwnOrder,

@@ -675,6 +675,157 @@ async fn citizens_withdraw_their_requests_before_dispatch_and_the_centre_at_a_ca
 }
 
 #[tokio::test]
+async fn citizens_add_to_their_requests_and_the_agency_holding_it_is_told() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let urban = platform
+        .agency_account("urban-staff-s", "city-urban-management")
+        .await;
+    let number = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    cast.operator
+        .act(&number, "dispatch", &dispatch_to("city-urban-management"))
+        .await
+        .expect("dispatched");
+    let more = |text: &str| mobile_api::NewSupplement {
+        text: text.into(),
+        photo_urls: vec!["https://img.example.cn/streetlight-2.jpg".into()],
+    };
+    let code = |result: Result<mobile_api::Supplement, ClientError>| {
+        let error = result.expect_err("refused");
+        (
+            error.status().unwrap_or(0),
+            error.code().unwrap_or("").to_owned(),
+        )
+    };
+
+    // The citizen adds what they learnt since; a retry under the same key is the same one.
+    let added = cast
+        .citizen
+        .supplement(
+            &number,
+            &more("今晚发现旁边两盏也不亮了"),
+            Some("supplement-1"),
+        )
+        .await
+        .expect("added");
+    assert_eq!((added.by.as_str(), added.photo_urls.len()), ("citizen", 1));
+    let again = cast
+        .citizen
+        .supplement(
+            &number,
+            &more("今晚发现旁边两盏也不亮了"),
+            Some("supplement-1"),
+        )
+        .await
+        .expect("replayed");
+    assert_eq!(again, added);
+    assert_eq!(
+        code(
+            cast.citizen
+                .supplement(&number, &more("别的内容"), Some("supplement-1"))
+                .await
+        ),
+        (409, "idempotency_key_reused".into())
+    );
+    // An operator adds what the caller says on the phone.
+    cast.operator
+        .supplement(&number, &more("市民来电补充：电线杆有漏电声"), None)
+        .await
+        .expect("added for the caller");
+
+    // The agency holding it reads both, and was told of each.
+    let order = urban.order(&number).await.expect("staff view");
+    let supplements: Vec<(&str, &str)> = order
+        .supplements
+        .iter()
+        .map(|s| (s.by.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        supplements,
+        [
+            ("citizen", "今晚发现旁边两盏也不亮了"),
+            ("operator", "市民来电补充：电线杆有漏电声")
+        ]
+    );
+    assert_eq!(
+        order
+            .history
+            .iter()
+            .filter(|e| e.event == "supplemented")
+            .count(),
+        2
+    );
+    let told = urban
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .into_iter()
+        .filter(|n| n.kind == "task_supplemented")
+        .count();
+    assert_eq!(told, 2);
+    let mine = cast.citizen.get_request(&number).await.expect("own view");
+    assert!(
+        mine.timeline
+            .iter()
+            .any(|t| t.description == "已收到您补充的情况，承办单位可以看到")
+    );
+
+    // Nobody else's citizen, no agency; nothing empty; nothing once it is finished.
+    let stranger = platform.client("citizen-2", "citizen");
+    assert_eq!(
+        code(stranger.supplement(&number, &more(""), None).await),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        code(cast.urban.supplement(&number, &more("x"), None).await).0,
+        403
+    );
+    assert_eq!(
+        code(cast.citizen.supplement(&number, &more("  "), None).await),
+        (422, "validation_failed".into())
+    );
+    let withdrawn = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    cast.citizen
+        .withdraw(&withdrawn, None)
+        .await
+        .expect("withdrawn");
+    assert_eq!(
+        code(
+            cast.citizen
+                .supplement(&withdrawn, &more("补充"), None)
+                .await
+        ),
+        (409, "order_closed".into())
+    );
+    // Twenty at most; after them, a call to the hotline.
+    for n in 3..=20 {
+        cast.citizen
+            .supplement(&number, &more(&format!("第 {n} 次补充")), None)
+            .await
+            .expect("added");
+    }
+    assert_eq!(
+        code(
+            cast.citizen
+                .supplement(&number, &more("再补充"), None)
+                .await
+        ),
+        (409, "too_many_supplements".into())
+    );
+}
+
+#[tokio::test]
 async fn bad_actions_are_clear() {
     let platform = Platform::start().await;
     let cast = cast(&platform);

@@ -1587,18 +1587,7 @@ async fn a_problem_five_citizens_raise_comes_under_key_supervision() {
 
 /// A staff account of `agency`, added by an administrator; a client signed in as them.
 async fn agency_account(platform: &Platform, username: &str, agency: &str) -> tests::Client {
-    platform
-        .client("admin-1", "admin")
-        .create_staff(&mobile_api::NewStaffAccount {
-            username: username.into(),
-            display_name: "承办人".into(),
-            role: "agency_staff".into(),
-            agency: Some(agency.into()),
-            password: "a-long-password-123".into(),
-        })
-        .await
-        .expect("an agency account");
-    platform.agency_client(username, agency)
+    platform.agency_account(username, agency).await
 }
 
 /// The `circular` notices in `client`'s inbox: the circular each names.

@@ -512,6 +512,22 @@ impl Platform {
         self.client(username, role)
     }
 
+    /// A staff account of `agency` (added by an administrator through the API), so that the
+    /// notices for the agency's staff have someone to go to; a client signed in as them.
+    pub async fn agency_account(&self, username: &str, agency: &str) -> Client {
+        self.client("admin-1", "admin")
+            .create_staff(&mobile_api::NewStaffAccount {
+                username: username.into(),
+                display_name: "承办人".into(),
+                role: "agency_staff".into(),
+                agency: Some(agency.into()),
+                password: "a-long-password-123".into(),
+            })
+            .await
+            .expect("an agency account");
+        self.agency_client(username, agency)
+    }
+
     /// The audit log's entries of `action`, newest first, as (actor, target), read by an
     /// administrator through the API.
     pub async fn audited(&self, action: &str) -> Vec<(String, Option<String>)> {

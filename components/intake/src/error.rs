@@ -20,6 +20,10 @@ pub enum ApiError {
     InvalidCursor,
     /// Following one's own order, a confidential one, or one that is closed.
     CannotFollow(&'static str),
+    /// Adding to an order that is finished.
+    OrderClosed,
+    /// An order with as many supplements as one may have.
+    TooManySupplements,
     /// A database or host failure: logged, answered with an opaque 500.
     Internal(String),
 }
@@ -81,6 +85,20 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 codes::CANNOT_FOLLOW,
                 (*why).to_owned(),
+            ),
+            ApiError::OrderClosed => (
+                StatusCode::CONFLICT,
+                codes::ORDER_CLOSED,
+                "该诉求已办结，如有新情况请重新提交 (the order is finished)".into(),
+            ),
+            ApiError::TooManySupplements => (
+                StatusCode::CONFLICT,
+                codes::TOO_MANY_SUPPLEMENTS,
+                format!(
+                    "每件诉求最多补充 {} 次，请致电 12345 (at most {} supplements)",
+                    crate::supplements::MAX_SUPPLEMENTS,
+                    crate::supplements::MAX_SUPPLEMENTS
+                ),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

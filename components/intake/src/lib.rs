@@ -15,6 +15,7 @@ mod follow;
 mod knowledge;
 mod open311;
 mod orders;
+mod supplements;
 
 use api_plumbing::{Incoming, Principal, Reply};
 use error::ApiError;
@@ -41,12 +42,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         let path = request.path().to_owned();
         let query = request.query().unwrap_or("").to_owned();
         let request_id = api_plumbing::request_id(request.headers());
-        let idempotency_key = request
-            .headers()
-            .text(headers::IDEMPOTENCY_KEY)
-            .map(|v| v.map(str::to_owned))
-            .transpose()
-            .map_err(|_| ApiError::InvalidIdempotencyKey);
+        let idempotency_key = idempotency_key(&request);
         let body = if method == Method::POST {
             request.forwarded_body().await?
         } else {
@@ -72,16 +68,15 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method().clone(), segments.as_slice()) {
         (Method::POST, ["api", "v1", "requests"]) => {
-            let idempotency_key = request
-                .headers()
-                .text(headers::IDEMPOTENCY_KEY)
-                .map(|v| {
-                    v.map(str::to_owned)
-                        .map_err(|_| ApiError::InvalidIdempotencyKey)
-                })
-                .transpose()?;
+            let idempotency_key = idempotency_key(&request)?;
             let body = request.forwarded_body().await?;
             orders::file(&principal, idempotency_key, &body).await
+        }
+        (Method::POST, ["api", "v1", "requests", id, "supplements"]) => {
+            let id = (*id).to_owned();
+            let idempotency_key = idempotency_key(&request)?;
+            let body = request.forwarded_body().await?;
+            supplements::add(&principal, &id, idempotency_key.as_deref(), &body).await
         }
         (Method::GET, ["api", "v1", "requests"]) => orders::list(&principal, &query).await,
         (Method::GET, ["api", "v1", "requests", "nearby"]) => follow::nearby(&query).await,
@@ -120,9 +115,20 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             ["api", "v1", "requests"]
             | ["api", "v1", "requests", _]
             | ["api", "v1", "requests", _, "follow"]
+            | ["api", "v1", "requests", _, "supplements"]
             | ["api", "v1", "knowledge", ..]
             | ["api", "v1", "admin", "knowledge", ..],
         ) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
+}
+
+/// The request's `Idempotency-Key`, if it sent one; refused when it is not text.
+fn idempotency_key(request: &Incoming) -> Result<Option<String>, ApiError> {
+    request
+        .headers()
+        .text(headers::IDEMPOTENCY_KEY)
+        .map(|v| v.map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::InvalidIdempotencyKey)
 }

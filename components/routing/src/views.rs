@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
     Channel, HistoryEntry, LeaderDayRef, Location, Named, NearbyOrderList, PendingExtension,
-    ServiceLevels, StaffOrder, StaffOrderList, StaffOrderSummary, Visit,
+    ServiceLevels, StaffOrder, StaffOrderList, StaffOrderSummary, Supplement, Visit,
 };
 use order_store::db::{Connection, Row};
 use order_store::{self as store, named, required, required_named, text, utc};
@@ -239,6 +239,30 @@ pub async fn order_reply(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
+    let supplements = db
+        .query(
+            "select work_order_supplement_id, text, photo_urls, role, created_at \
+             from work_order_supplements where work_order_id = $1 order by work_order_supplement_id",
+            [order_id.into()],
+        )
+        .await?
+        .collect()
+        .await?
+        .iter()
+        .map(|added| {
+            Ok(Supplement {
+                id: required(added, "work_order_supplement_id")?,
+                text: required(added, "text")?,
+                photo_urls: required::<Vec<Option<String>>>(added, "photo_urls")?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                by: required(added, "role")?,
+                at: utc(added, "created_at")
+                    .ok_or_else(|| ApiError::Internal("a supplement without time".into()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let service_levels = match (utc(row, "contact_due_at"), utc(row, "on_site_due_at")) {
         (Some(contact_due_at), Some(on_site_due_at)) => Some(ServiceLevels {
             contact_due_at,
@@ -308,6 +332,7 @@ pub async fn order_reply(
         contacted_at: utc(row, "contacted_at"),
         service_levels,
         visits,
+        supplements,
         suggested_agency,
         created_at: head.created_at,
         history,

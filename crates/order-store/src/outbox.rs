@@ -27,6 +27,7 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "reminded" => &["reminder"],
         "supervised" => &["supervision"],
         "key_supervised" => &["key_supervision"],
+        "supplemented" => &["task_supplemented"],
         _ => &[],
     }
 }

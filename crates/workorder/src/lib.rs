@@ -262,6 +262,33 @@ impl CheckedVisit {
     }
 }
 
+/// What a citizen adds to their request after filing it (补充说明): words, and photos.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedSupplement {
+    pub text: String,
+    pub photo_urls: Vec<String>,
+}
+
+impl CheckedSupplement {
+    /// Checks every field, and reports every problem at once.
+    pub fn parse(
+        text_given: &str,
+        photo_urls: &[String],
+    ) -> Result<CheckedSupplement, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let text = text("text", text_given, MAX_DESCRIPTION, &mut problems);
+        check_photo_urls("photo_urls", photo_urls, &mut problems);
+        if problems.is_empty() {
+            Ok(CheckedSupplement {
+                text,
+                photo_urls: photo_urls.to_vec(),
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
 impl CheckedRequest {
     /// Checks every field, and reports every problem at once.
     pub fn parse(draft: &RequestDraft<'_>) -> Result<CheckedRequest, Vec<FieldProblem>> {
@@ -440,6 +467,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "informed" => "您的诉求不属于政府职责范围，我们已告知您办理途径",
         "merged" => "您的诉求与已有工单合并办理",
         "withdrawn" => "诉求已按您的要求撤回",
+        "supplemented" => "已收到您补充的情况，承办单位可以看到",
         "reminded" => "已督促承办单位加快办理",
         "supervised" => "您的诉求已列入督办",
         "key_supervised" => "您的诉求已列入重点督办",
