@@ -175,6 +175,24 @@ impl Client {
         self.get_json("/api/v1/orders", query).await
     }
 
+    /// `GET /api/v1/orders/export` (staff): the same search whole, as the CSV file's text.
+    pub async fn export_orders(&self, query: &[(&str, &str)]) -> Result<String, ClientError> {
+        let response = self
+            .request(reqwest::Method::GET, "/api/v1/orders/export")
+            .query(query)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.text().await?;
+        if status == 200 {
+            return Ok(body);
+        }
+        Err(match serde_json::from_str(&body) {
+            Ok(envelope) => ClientError::Api { status, envelope },
+            Err(_) => ClientError::Unexpected { status, body },
+        })
+    }
+
     /// `GET /api/v1/orders/{id}` (staff).
     pub async fn order(&self, id: &str) -> Result<StaffOrder, ClientError> {
         Self::parse(

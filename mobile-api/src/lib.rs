@@ -758,7 +758,8 @@ pub struct AuditEntry {
     /// `_updated`, `_retired`), `leader_day_scheduled`, `special_report_issued`,
     /// `partner_created`, `partner_key_issued`, `partner_revoked`, `circular_issued`,
     /// `circular_withdrawn`,
-    /// `orders_searched_by_phone` (the number as target; the role and how many orders were shown).
+    /// `orders_searched_by_phone` (the number as target; the role and how many orders were shown),
+    /// `orders_exported` (the filters as target; the role and how many orders the file held).
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.

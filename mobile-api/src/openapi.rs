@@ -190,6 +190,27 @@ fn idempotency_key() -> ParameterBuilder {
         ))
 }
 
+/// The filters of staff's search of the orders, and of its export.
+fn order_filters(operation: OperationBuilder) -> OperationBuilder {
+    [
+        ("phone", "The caller's number: a mobile number, or a landline with its area code (the centre only)"),
+        ("q", "Words (up to 50 characters) in the title, the description or the address, or a tracking number"),
+        ("status", "One or more status codes, comma-separated, e.g. `dispatched,signed`"),
+        ("category", "A category code; a first-level one covers its children"),
+        ("district", "A district code"),
+        ("agency", "An agency code (agency staff: only their own)"),
+        ("channel", "app, wechat, phone, web or partner"),
+        ("urgent", "true or false"),
+        ("overdue", "true: open orders past their deadline; false: the others"),
+        ("from", "First China day filed, `YYYY-MM-DD`"),
+        ("to", "Last China day filed, `YYYY-MM-DD` (default today)"),
+    ]
+    .into_iter()
+    .fold(operation, |operation, (name, description)| {
+        operation.parameter(query(name, false, description))
+    })
+}
+
 fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
     responses
         .response("401", error("No token, or an invalid or expired one (`unauthenticated`, `invalid_token`, `token_expired`)"))
@@ -367,7 +388,7 @@ impl ApiDoc {
             )
             .security(bearer.clone())
             .build();
-        let search = OperationBuilder::new()
+        let search = order_filters(OperationBuilder::new())
             .operation_id(Some("searchOrders"))
             .summary(Some("Search the orders, newest first (工单查询; the centre every order, agency staff their agency's)"))
             .description(Some(
@@ -376,17 +397,6 @@ impl ApiDoc {
                  each search by number is in the audit log (`orders_searched_by_phone`). Without \
                  `phone`, the search covers the China days `from`–`to`: by default the last 30, at most 366.",
             ))
-            .parameter(query("phone", false, "The caller's number: a mobile number, or a landline with its area code (the centre only)"))
-            .parameter(query("q", false, "Words (up to 50 characters) in the title, the description or the address, or a tracking number"))
-            .parameter(query("status", false, "One or more status codes, comma-separated, e.g. `dispatched,signed`"))
-            .parameter(query("category", false, "A category code; a first-level one covers its children"))
-            .parameter(query("district", false, "A district code"))
-            .parameter(query("agency", false, "An agency code (agency staff: only their own)"))
-            .parameter(query("channel", false, "app, wechat, phone, web or partner"))
-            .parameter(query("urgent", false, "true or false"))
-            .parameter(query("overdue", false, "true: open orders past their deadline; false: the others"))
-            .parameter(query("from", false, "First China day filed, `YYYY-MM-DD`"))
-            .parameter(query("to", false, "Last China day filed, `YYYY-MM-DD` (default today)"))
             .parameter(query("cursor", false, "`next_cursor` of the page before"))
             .parameter(query("limit", false, "1–100, default 20"))
             .responses(
@@ -464,7 +474,7 @@ impl ApiDoc {
                 )
                 .build(),
             )
-            .security(bearer)
+            .security(bearer.clone())
             .build();
         doc.paths
             .add_path_operation("/api/v1/centre/queue", vec![HttpMethod::Get], queue);
@@ -472,6 +482,38 @@ impl ApiDoc {
             .add_path_operation("/api/v1/tasks", vec![HttpMethod::Get], tasks);
         doc.paths
             .add_path_operation("/api/v1/orders", vec![HttpMethod::Get], search);
+        let export = order_filters(OperationBuilder::new())
+            .operation_id(Some("exportOrders"))
+            .summary(Some("Export a search of the orders as CSV (导出; the same filters, up to 10000 orders)"))
+            .description(Some(
+                "UTF-8 with a byte-order mark; columns 工单编号, 受理时间 (China time), 状态, 类别, 标题, 紧急, 承办单位, \
+                 办理时限. A cell a spreadsheet would read as a formula starts with `'`. Each export is in the audit log \
+                 (`orders_exported`); one by number is a lookup by number too.",
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response(
+                            "200",
+                            ResponseBuilder::new()
+                                .description("The orders found, newest first")
+                                .content("text/csv", ContentBuilder::new().build()),
+                        )
+                        .response("403", error("`phone` from agency staff, or another agency (`forbidden`)"))
+                        .response(
+                            "422",
+                            error(
+                                "A bad filter, as in the search; `cursor` or `limit` (`not_allowed`); more than 10000 \
+                                 orders (`too_many_to_export`)",
+                            ),
+                        ),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/orders/export", vec![HttpMethod::Get], export);
         doc.paths
             .add_path_operation("/api/v1/orders/{id}", vec![HttpMethod::Get], staff_order);
         doc.paths.add_path_operation(

@@ -147,6 +147,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/centre/queue", "routing", CENTRE),
     route("GET", "/api/v1/tasks", "routing", AGENCY),
     route("GET", "/api/v1/orders", "routing", STAFF),
+    route("GET", "/api/v1/orders/export", "routing", STAFF),
     route("GET", "/api/v1/orders/{}", "routing", STAFF),
     route("GET", "/api/v1/orders/{}/duplicates", "routing", CENTRE),
     route("POST", "/api/v1/orders/{}/actions/{}", "routing", ACTORS),

@@ -295,4 +295,33 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
         refused(operator.search_orders(&[("cursor", "not-a-cursor")]).await),
         (400, "invalid_cursor".into(), vec![])
     );
+
+    // The same search whole, as a spreadsheet's CSV; each export in the audit log.
+    let csv = operator
+        .export_orders(&[("category", "urban")])
+        .await
+        .expect("an export");
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "\u{feff}工单编号,受理时间,状态,类别,标题,紧急,承办单位,办理时限"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[1].contains(",井盖缺失,是,"), "{}", lines[1]);
+    assert!(lines[3].starts_with(&streetlight), "{}", lines[3]);
+    let theirs = urban.export_orders(&[]).await.expect("an export");
+    assert_eq!(theirs.trim_end().split("\r\n").count(), 2, "{theirs}");
+    let error = operator
+        .export_orders(&[("limit", "10")])
+        .await
+        .expect_err("refused");
+    assert_eq!(error.status(), Some(422));
+    let exported = platform.audited("orders_exported").await;
+    assert_eq!(
+        exported,
+        [
+            ("urban-1".to_owned(), Some(String::new())),
+            ("operator-1".to_owned(), Some("category=urban".to_owned()))
+        ]
+    );
 }

@@ -34,6 +34,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         }
         (Method::GET, ["api", "v1", "tasks"]) => views::tasks(&principal, &query).await,
         (Method::GET, ["api", "v1", "orders"]) => search::search(&principal, &query).await,
+        (Method::GET, ["api", "v1", "orders", "export"]) => {
+            search::export(&principal, &query).await
+        }
         (Method::GET, ["api", "v1", "orders", id]) => views::order(&principal, id).await,
         (Method::GET, ["api", "v1", "orders", id, "duplicates"]) => {
             views::duplicates(id, &query).await

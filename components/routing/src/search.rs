@@ -12,6 +12,9 @@
 //! - Without `phone`, a search covers the China days `from`–`to` (at most 366 days; by default
 //!   the last 30), so that words are matched over a bounded span of the filing-time index.
 //! - Newest first, a page at a time (`cursor`, `next_cursor`).
+//! - `GET /api/v1/orders/export` gives the same search whole, up to [`MAX_EXPORTED`] orders, as a
+//!   CSV file for a spreadsheet (导出); each export is in the audit log (`orders_exported`, the
+//!   filters and how many), and one by number is a lookup by number too.
 //!
 //! Only the clauses of the filters given are written, so each combination is a statement of its
 //! own and PostgreSQL plans it with the indexes it can use.
@@ -21,6 +24,7 @@ use crate::views::{FROM_ORDERS, SUMMARY_COLUMNS, summary};
 use api_plumbing::{Principal, Reply, field_error, query_param, query_text, reply_with};
 use chrono::{NaiveDate, TimeDelta};
 use mobile_api::{FieldError, StaffOrderPage};
+use order_store::db::Connection;
 use order_store::text;
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
@@ -119,11 +123,99 @@ fn span(
     )
 }
 
+/// A search's filters as a `where` clause, and the number looked up, if one was.
+struct Search {
+    clauses: Clauses,
+    phone: Option<workorder::PhoneNumber>,
+}
+
+impl Search {
+    /// The statement that reads the orders found, newest first, at most `fetch` of them.
+    fn sql(&mut self, fetch: i64) -> String {
+        let fetch = self.clauses.bind(fetch.into());
+        let filter = if self.clauses.parts.is_empty() {
+            String::new()
+        } else {
+            format!("where {}", self.clauses.parts.join(" and "))
+        };
+        format!(
+            "select {SUMMARY_COLUMNS} {FROM_ORDERS} {filter} \
+             order by o.created_at desc, o.work_order_id desc limit {fetch}"
+        )
+    }
+
+    /// Records a lookup by number (in the caller's transaction): who, and how many were shown.
+    async fn record_lookup(
+        &self,
+        db: &Connection,
+        principal: &Principal,
+        found: usize,
+    ) -> Result<(), ApiError> {
+        if let Some(number) = &self.phone {
+            db.execute(
+                "insert into phone_searches (phone, subject, role, found) values ($1, $2, $3, $4)",
+                [
+                    text(number.as_str()),
+                    text(&principal.subject),
+                    text(&principal.role),
+                    i32::try_from(found).unwrap_or(i32::MAX).into(),
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` in a transaction of its own: committed when it succeeds.
+async fn in_transaction<T>(
+    db: &Connection,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    db.execute("begin", []).await?;
+    match work.await {
+        Ok(done) => {
+            db.execute("commit", []).await?;
+            Ok(done)
+        }
+        Err(error) => {
+            let _ = db.execute("rollback", []).await;
+            Err(error)
+        }
+    }
+}
+
 pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let api_plumbing::PageQuery {
         limit,
         after: cursor,
     } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let mut search = build(&db, principal, query).await?;
+    if let Some((at, id)) = cursor {
+        let at = search.clauses.bind(at.into());
+        search.clauses.add(
+            &format!("(o.created_at, o.work_order_id) < ({at}::timestamp, {{}}::uuid)"),
+            id.into(),
+        );
+    }
+    let sql = search.sql(i64::from(limit + 1));
+    let page = in_transaction(&db, async {
+        let params = std::mem::take(&mut search.clauses.params);
+        let rows = db.query(sql, params).await?.collect().await?;
+        let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
+            api_plumbing::cursor(last.created_at, last.id)
+        });
+        search.record_lookup(&db, principal, items.len()).await?;
+        Ok(StaffOrderPage { items, next_cursor })
+    })
+    .await?;
+    Ok(reply_with(StatusCode::OK, &page))
+}
+
+/// The filters of `query`, checked, as a search `principal` may make.
+async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Search, ApiError> {
     let centre = principal.role != "agency_staff";
     let mut problems = Vec::new();
     let mut given = |field: &str| match query_text(query, field) {
@@ -211,23 +303,22 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     let urgent = flag("urgent", &urgent);
     let overdue = flag("overdue", &overdue);
 
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    let now = order_store::now(&db).await?;
+    let now = order_store::now(db).await?;
     let today = workorder::china_today(now);
     let (from, to) = span(query, today, phone.is_none(), &mut problems);
     if let Some(code) = &category
-        && !order_store::category_exists(&db, code).await?
+        && !order_store::category_exists(db, code).await?
     {
         problems.push(field_error("category", "unknown", "没有这个诉求类别"));
     }
     if let Some(code) = &district
-        && !order_store::district_exists(&db, code).await?
+        && !order_store::district_exists(db, code).await?
     {
         problems.push(field_error("district", "unknown", "没有这个区县"));
     }
     if centre
         && let Some(code) = &agency
-        && !order_store::agency_exists(&db, code).await?
+        && !order_store::agency_exists(db, code).await?
     {
         problems.push(field_error("agency", "unknown", "没有这个承办单位"));
     }
@@ -296,54 +387,128 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     if let Some(to) = to {
         clauses.add("o.created_at < {}::timestamp", to.into());
     }
-    if let Some((at, id)) = cursor {
-        let at = clauses.bind(at.into());
-        clauses.add(
-            &format!("(o.created_at, o.work_order_id) < ({at}::timestamp, {{}}::uuid)"),
-            id.into(),
-        );
-    }
-    let fetch = clauses.bind(i64::from(limit + 1).into());
-    let filter = if clauses.parts.is_empty() {
-        String::new()
-    } else {
-        format!("where {}", clauses.parts.join(" and "))
-    };
-    let sql = format!(
-        "select {SUMMARY_COLUMNS} {FROM_ORDERS} {filter} \
-         order by o.created_at desc, o.work_order_id desc limit {fetch}"
-    );
+    Ok(Search { clauses, phone })
+}
 
-    db.execute("begin", []).await?;
-    let outcome = async {
-        let rows = db.query(sql, clauses.params).await?.collect().await?;
-        let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
-            api_plumbing::cursor(last.created_at, last.id)
-        });
-        if let Some(number) = &phone {
-            db.execute(
-                "insert into phone_searches (phone, subject, role, found) values ($1, $2, $3, $4)",
-                [
-                    text(number.as_str()),
-                    text(&principal.subject),
-                    text(&principal.role),
-                    i32::try_from(items.len()).unwrap_or(i32::MAX).into(),
-                ],
-            )
-            .await?;
-        }
-        Ok::<_, ApiError>(StaffOrderPage { items, next_cursor })
+/// The most orders one export gives; beyond them, the search must be narrowed.
+pub const MAX_EXPORTED: i64 = 10_000;
+
+/// `GET /api/v1/orders/export`: the search whole, as CSV (UTF-8 with a byte-order mark, so that
+/// spreadsheets read the Chinese), recorded in the transaction that reads it.
+pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
+    if query_param(query, "cursor").is_some() || query_param(query, "limit").is_some() {
+        return Err(ApiError::Validation(vec![field_error(
+            "limit",
+            "not_allowed",
+            "导出不分页 (an export is not paged)",
+        )]));
     }
-    .await;
-    match outcome {
-        Ok(page) => {
-            db.execute("commit", []).await?;
-            Ok(reply_with(StatusCode::OK, &page))
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let mut search = build(&db, principal, query).await?;
+    let sql = search.sql(MAX_EXPORTED + 1);
+    let (items, now) = in_transaction(&db, async {
+        let params = std::mem::take(&mut search.clauses.params);
+        let rows = db.query(sql, params).await?.collect().await?;
+        if i64::try_from(rows.len()).unwrap_or(i64::MAX) > MAX_EXPORTED {
+            return Err(ApiError::Validation(vec![field_error(
+                "from",
+                "too_many_to_export",
+                format!(
+                    "超过 {MAX_EXPORTED} 件，请缩小查询范围后再导出 (more than {MAX_EXPORTED} orders: narrow the search)"
+                ),
+            )]));
         }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
+        let items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+        search.record_lookup(&db, principal, items.len()).await?;
+        db.execute(
+            "insert into order_exports (subject, role, filters, exported) values ($1, $2, $3, $4)",
+            [
+                text(&principal.subject),
+                text(&principal.role),
+                text(query),
+                i32::try_from(items.len()).unwrap_or(i32::MAX).into(),
+            ],
+        )
+        .await?;
+        Ok((items, order_store::now(&db).await?))
+    })
+    .await?;
+    let mut csv =
+        String::from("\u{feff}工单编号,受理时间,状态,类别,标题,紧急,承办单位,办理时限\r\n");
+    let china = |at: chrono::DateTime<chrono::Utc>| {
+        at.with_timezone(&workorder::china_time())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    for order in &items {
+        let cells = [
+            order.tracking_number.clone(),
+            china(order.created_at),
+            order.status_label.clone(),
+            order.category.name.clone(),
+            order.title.clone(),
+            if order.urgent { "是" } else { "否" }.to_owned(),
+            order
+                .agency
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            order.deadline_at.map(china).unwrap_or_default(),
+        ];
+        let line: Vec<String> = cells.iter().map(|cell| csv_cell(cell)).collect();
+        csv.push_str(&line.join(","));
+        csv.push_str("\r\n");
+    }
+    let mut reply = spin_sdk::http::Response::new(csv);
+    *reply.status_mut() = StatusCode::OK;
+    let headers = reply.headers_mut();
+    headers.insert(
+        "content-type",
+        spin_sdk::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let name = format!(
+        "attachment; filename=\"orders-{}.csv\"",
+        now.with_timezone(&workorder::china_time())
+            .format("%Y%m%d-%H%M")
+    );
+    if let Ok(value) = spin_sdk::http::HeaderValue::from_str(&name) {
+        headers.insert("content-disposition", value);
+    }
+    Ok(reply)
+}
+
+/// One CSV cell: quoted when it holds a comma, a quote or a line break (quotes doubled); a cell
+/// a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) starts with `'` instead,
+/// so that a citizen's words are never run as one.
+fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_never_formulas() {
+        assert_eq!(csv_cell("路灯不亮"), "路灯不亮");
+        assert_eq!(csv_cell("一,二"), "\"一,二\"");
+        assert_eq!(csv_cell("他说\"快修\""), "\"他说\"\"快修\"\"\"");
+        assert_eq!(csv_cell("第一行\n第二行"), "\"第一行\n第二行\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn words_match_themselves() {
+        assert_eq!(containing("100%_a\\"), "%100\\%\\_a\\\\%");
     }
 }
