@@ -167,24 +167,6 @@ impl Search {
     }
 }
 
-/// Runs `work` in a transaction of its own: committed when it succeeds.
-async fn in_transaction<T>(
-    db: &Connection,
-    work: impl Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    db.execute("begin", []).await?;
-    match work.await {
-        Ok(done) => {
-            db.execute("commit", []).await?;
-            Ok(done)
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
-}
-
 pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let api_plumbing::PageQuery {
         limit,
@@ -200,17 +182,18 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
         );
     }
     let sql = search.sql(i64::from(limit + 1));
-    let page = in_transaction(&db, async {
-        let params = std::mem::take(&mut search.clauses.params);
-        let rows = db.query(sql, params).await?.collect().await?;
-        let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
-            api_plumbing::cursor(last.created_at, last.id)
-        });
-        search.record_lookup(&db, principal, items.len()).await?;
-        Ok(StaffOrderPage { items, next_cursor })
-    })
-    .await?;
+    let page = db
+        .transaction(async {
+            let params = std::mem::take(&mut search.clauses.params);
+            let rows = db.query(sql, params).await?.collect().await?;
+            let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
+            let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
+                api_plumbing::cursor(last.created_at, last.id)
+            });
+            search.record_lookup(&db, principal, items.len()).await?;
+            Ok::<_, ApiError>(StaffOrderPage { items, next_cursor })
+        })
+        .await?;
     Ok(reply_with(StatusCode::OK, &page))
 }
 
@@ -406,7 +389,7 @@ pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let mut search = build(&db, principal, query).await?;
     let sql = search.sql(MAX_EXPORTED + 1);
-    let (items, now) = in_transaction(&db, async {
+    let (items, now) = db.transaction(async {
         let params = std::mem::take(&mut search.clauses.params);
         let rows = db.query(sql, params).await?.collect().await?;
         if i64::try_from(rows.len()).unwrap_or(i64::MAX) > MAX_EXPORTED {
@@ -430,7 +413,7 @@ pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiErro
             ],
         )
         .await?;
-        Ok((items, order_store::now(&db).await?))
+        Ok::<_, ApiError>((items, order_store::now(&db).await?))
     })
     .await?;
     let mut csv =

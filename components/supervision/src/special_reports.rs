@@ -657,8 +657,7 @@ pub async fn withdraw(principal: &Principal, id: &str, body: &[u8]) -> Result<Re
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let reason = crate::issuing::withdrawal_reason(body)?;
     let db = db().await?;
-    db.execute("begin", []).await?;
-    let withdrawn = async {
+    db.transaction(async {
         let rows = db
             .query(
                 "update special_reports set withdrawn_at = now(), withdrawn_by = $2, \
@@ -682,15 +681,8 @@ pub async fn withdraw(principal: &Principal, id: &str, body: &[u8]) -> Result<Re
             .await?;
         }
         Ok::<_, ApiError>(())
-    }
-    .await;
-    match withdrawn {
-        Ok(()) => db.execute("commit", []).await?,
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            return Err(error);
-        }
-    };
+    })
+    .await?;
     get(&id.to_string()).await
 }
 

@@ -51,6 +51,29 @@ impl Connection {
     ) -> Result<u64, Error> {
         Ok(self.0.execute(statement.as_ref(), &params.into())?)
     }
+
+    /// Runs `work` (statements on this connection) in a transaction of its own: committed when it
+    /// succeeds, rolled back when it fails (saying so keeps the connection reusable).
+    pub async fn transaction<T, E: From<crate::StoreError>>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.execute("begin", [])
+            .await
+            .map_err(|e| E::from(e.into()))?;
+        match work.await {
+            Ok(done) => {
+                self.execute("commit", [])
+                    .await
+                    .map_err(|e| E::from(e.into()))?;
+                Ok(done)
+            }
+            Err(error) => {
+                let _ = self.execute("rollback", []).await;
+                Err(error)
+            }
+        }
+    }
 }
 
 /// The answer to a query, held whole.
