@@ -618,6 +618,13 @@ impl Client {
         Self::parse(self.request(reqwest::Method::GET, &path).send().await?).await
     }
 
+    /// `GET /api/v1/tasks?role=co_handling` (agency staff): the orders the caller's agency is asked
+    /// to help with (协办) and has not answered yet.
+    pub async fn co_handling_tasks(&self) -> Result<StaffOrderList, ClientError> {
+        self.get_json("/api/v1/tasks", &[("role", "co_handling")])
+            .await
+    }
+
     /// `GET /api/v1/tasks` (agency staff) with every filter: status, urgency, and due within
     /// so many hours.
     pub async fn tasks_filtered(

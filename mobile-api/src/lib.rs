@@ -333,7 +333,13 @@ pub struct WorkOrderPage {
 /// three notify the holding agency's staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
 /// rating, instead of a redo; closes the order; in the audit log) · `withdraw` {reason?} (撤回,
 /// before dispatch: the citizen who filed it, a reason optional; the centre at a caller's word,
-/// with the reason; not once other requests were merged into it).
+/// with the reason; not once other requests were merged into it) ·
+/// `ask_co_handling` {agency, note} (协办, the centre, while an agency holds the order: another
+/// agency, at most five, is asked to help, `note` saying with what; its staff are told) ·
+/// `co_reply` {result} (协办意见: staff of an agency asked to help, once; the holder's staff are
+/// told; the holder cannot `reply` until every agency asked has answered: 409
+/// `co_handling_pending`) · `cancel_co_handling` {agency, reason} (the centre takes back a request
+/// not yet answered; that agency's staff are told).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderAction {
     pub agency: Option<String>,
@@ -463,6 +469,8 @@ pub struct StaffOrder {
     pub visits: Vec<Visit>,
     /// What the citizen added after filing (补充说明), oldest first.
     pub supplements: Vec<Supplement>,
+    /// The agencies asked to help the holder (协办), in the order asked, those taken back too.
+    pub co_handling: Vec<CoHandling>,
     /// For an order waiting to be dispatched: the agency the dispatch catalogue names, else its
     /// district's government (the backstop, 兜底); none when the order has no district.
     pub suggested_agency: Option<Named>,
@@ -516,6 +524,28 @@ pub struct Supplement {
     pub by: String,
     #[serde(serialize_with = "timestamp::serialize")]
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An agency asked to help the one holding an order (协办): what it was asked, its opinion once
+/// given, or when the centre took the request back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CoHandling {
+    pub agency: Named,
+    /// What it was asked to do.
+    pub request: String,
+    pub asked_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub asked_at: chrono::DateTime<chrono::Utc>,
+    /// Its opinion (协办意见); none while it is awaited.
+    pub opinion: Option<String>,
+    pub answered_by: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the centre took the request back (or `改由该单位主办` when the agency came to hold the
+    /// order); none while it stands.
+    pub cancel_reason: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `GET /api/v1/orders`: the orders a search found, newest first.

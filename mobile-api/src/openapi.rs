@@ -40,6 +40,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::StaffOrderPage,
         crate::NewSupplement,
         crate::Supplement,
+        crate::CoHandling,
         CreateRequest,
         LocationInput,
         crate::Channel,
@@ -377,6 +378,12 @@ impl ApiDoc {
                 "due_within_hours",
                 false,
                 "Only orders due within this many hours (0–8760), overdue ones included",
+            ))
+            .parameter(query(
+                "role",
+                false,
+                "`holder` (the default: the orders the agency holds) or `co_handling` (协办: the orders it is asked to \
+                 help with and has not yet answered, by `co_reply`)",
             ))
             .responses(
                 common_errors(

@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Duration, TimeZone, Utc};
 use mobile_api::OrderAction;
-use tests::{Client, ClientError, Platform, valid_request};
+use tests::{Client, ClientError, Platform, told, valid_request};
 
 fn with(f: impl FnOnce(&mut OrderAction)) -> OrderAction {
     let mut action = OrderAction::default();
@@ -47,6 +47,21 @@ fn cast(platform: &Platform) -> Cast {
         urban: platform.agency_client("urban-staff-1", "city-urban-management"),
         water: platform.agency_client("water-staff-1", "utility-water"),
     }
+}
+
+/// A request the cast's citizen filed, dispatched by the operator to `agency`: its number.
+async fn dispatched(cast: &Cast, agency: &str) -> String {
+    let number = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    cast.operator
+        .act(&number, "dispatch", &dispatch_to(agency))
+        .await
+        .expect("dispatched");
+    number
 }
 
 #[tokio::test]
@@ -681,16 +696,7 @@ async fn citizens_add_to_their_requests_and_the_agency_holding_it_is_told() {
     let urban = platform
         .agency_account("urban-staff-s", "city-urban-management")
         .await;
-    let number = cast
-        .citizen
-        .create_request(&valid_request(), None)
-        .await
-        .expect("filed")
-        .tracking_number;
-    cast.operator
-        .act(&number, "dispatch", &dispatch_to("city-urban-management"))
-        .await
-        .expect("dispatched");
+    let number = dispatched(&cast, "city-urban-management").await;
     let more = |text: &str| mobile_api::NewSupplement {
         text: text.into(),
         photo_urls: vec!["https://img.example.cn/streetlight-2.jpg".into()],
@@ -760,15 +766,7 @@ async fn citizens_add_to_their_requests_and_the_agency_holding_it_is_told() {
             .count(),
         2
     );
-    let told = urban
-        .notifications(None, false)
-        .await
-        .expect("inbox")
-        .items
-        .into_iter()
-        .filter(|n| n.kind == "task_supplemented")
-        .count();
-    assert_eq!(told, 2);
+    assert_eq!(told(&urban, "task_supplemented").await, 2);
     let mine = cast.citizen.get_request(&number).await.expect("own view");
     assert!(
         mine.timeline
@@ -822,6 +820,239 @@ async fn citizens_add_to_their_requests_and_the_agency_holding_it_is_told() {
                 .await
         ),
         (409, "too_many_supplements".into())
+    );
+}
+
+#[tokio::test]
+async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let water = platform
+        .agency_account("water-staff-c", "utility-water")
+        .await;
+    let urban = platform
+        .agency_account("urban-staff-c", "city-urban-management")
+        .await;
+    let number = dispatched(&cast, "city-urban-management").await;
+    for action in ["sign", "contact"] {
+        cast.urban
+            .act(&number, action, &none())
+            .await
+            .expect(action);
+    }
+    let ask = |agency: &str| {
+        with(|a| {
+            a.agency = Some(agency.to_owned());
+            a.note = Some("路面积水疑似供水管破裂，请协助核查".into());
+        })
+    };
+    let opinion = |text: &str| with(|a| a.result = Some(text.to_owned()));
+
+    // Before it is asked, the water company learns nothing of the order.
+    assert_eq!(
+        refused(water.act(&number, "co_reply", &opinion("已核查")).await),
+        (404, "not_found".into())
+    );
+    assert_eq!(refused(water.order(&number).await).0, 404);
+    // The centre asks it to help; its staff are told, and find it among their co-handling tasks.
+    let asked = cast
+        .operator
+        .act(&number, "ask_co_handling", &ask("utility-water"))
+        .await
+        .expect("asked");
+    assert_eq!(asked.co_handling.len(), 1);
+    assert_eq!(asked.co_handling[0].agency.code, "utility-water");
+    assert_eq!(asked.co_handling[0].opinion, None);
+    assert_eq!(told(&water, "task_co_handling").await, 1);
+    let waiting = water.co_handling_tasks().await.expect("co-handling tasks");
+    assert_eq!(
+        waiting
+            .items
+            .iter()
+            .map(|t| t.tracking_number.as_str())
+            .collect::<Vec<_>>(),
+        [number.as_str()]
+    );
+    assert!(
+        water
+            .tasks(None)
+            .await
+            .expect("own tasks")
+            .items
+            .iter()
+            .all(|t| t.tracking_number != number)
+    );
+    assert_eq!(
+        water.order(&number).await.expect("seen").tracking_number,
+        number
+    );
+    // Not twice, not the holder, not an agency nobody knows, nothing empty.
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&number, "ask_co_handling", &ask("utility-water"))
+                .await
+        ),
+        (409, "already_co_handling".into())
+    );
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&number, "ask_co_handling", &ask("city-urban-management"))
+                .await
+        ),
+        (422, "same_agency".into())
+    );
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&number, "ask_co_handling", &ask("no-such-agency"))
+                .await
+        ),
+        (422, "validation_failed".into())
+    );
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(
+                    &number,
+                    "ask_co_handling",
+                    &dispatch_to("city-housing-construction")
+                )
+                .await
+        ),
+        (422, "validation_failed".into())
+    );
+    // The holder cannot reply while the water company's opinion is awaited; the helper cannot
+    // handle the order in the holder's place.
+    let reply = with(|a| a.result = Some("已疏通排水，路面恢复".into()));
+    assert_eq!(
+        refused(urban.act(&number, "reply", &reply).await),
+        (409, "co_handling_pending".into())
+    );
+    assert_eq!(
+        refused(water.act(&number, "sign", &none()).await),
+        (403, "forbidden".into())
+    );
+    assert_eq!(
+        refused(urban.act(&number, "co_reply", &opinion("x")).await),
+        (409, "no_co_handling".into())
+    );
+    // A second agency asked by mistake is taken back; it is told, and the order leaves its list.
+    cast.supervisor
+        .act(
+            &number,
+            "ask_co_handling",
+            &ask("city-housing-construction"),
+        )
+        .await
+        .expect("asked");
+    let housing = platform
+        .agency_account("housing-staff-c", "city-housing-construction")
+        .await;
+    let cancel = with(|a| {
+        a.agency = Some("city-housing-construction".into());
+        a.reason = Some("不涉及住建部门".into());
+    });
+    cast.operator
+        .act(&number, "cancel_co_handling", &cancel)
+        .await
+        .expect("taken back");
+    assert_eq!(told(&housing, "co_handling_cancelled").await, 1);
+    assert!(
+        housing
+            .co_handling_tasks()
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert_eq!(refused(housing.order(&number).await).0, 404);
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&number, "cancel_co_handling", &cancel)
+                .await
+        ),
+        (409, "no_co_handling".into())
+    );
+
+    // The water company answers, once; the holder is told, then replies.
+    let answered = water
+        .act(
+            &number,
+            "co_reply",
+            &opinion("已核查，供水管无渗漏，积水系排水口堵塞"),
+        )
+        .await
+        .expect("answered");
+    let water_row = &answered.co_handling[0];
+    assert_eq!(
+        water_row.opinion.as_deref(),
+        Some("已核查，供水管无渗漏，积水系排水口堵塞")
+    );
+    assert_eq!(water_row.answered_by.as_deref(), Some("water-staff-c"));
+    assert_eq!(
+        answered.co_handling[1].cancel_reason.as_deref(),
+        Some("不涉及住建部门")
+    );
+    assert_eq!(
+        refused(water.act(&number, "co_reply", &opinion("再说一次")).await),
+        (409, "no_co_handling".into())
+    );
+    assert_eq!(told(&urban, "co_opinion").await, 1);
+    assert!(
+        water
+            .co_handling_tasks()
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    let replied = urban.act(&number, "reply", &reply).await.expect("replied");
+    assert_eq!(replied.status, "replied");
+    let events: Vec<&str> = replied.history.iter().map(|e| e.event.as_str()).collect();
+    assert!(events.ends_with(&[
+        "co_handling_requested",
+        "co_handling_requested",
+        "co_handling_cancelled",
+        "co_replied",
+        "replied"
+    ]));
+    // The citizen reads that several agencies work on it, never their notes.
+    let mine = cast.citizen.get_request(&number).await.expect("own view");
+    let said: Vec<&str> = mine
+        .timeline
+        .iter()
+        .map(|t| t.description.as_str())
+        .collect();
+    assert!(said.contains(&"您的诉求涉及多个部门，已安排相关单位协同办理"));
+    assert!(!said.iter().any(|d| d.contains("供水管")));
+    // Nobody asks for help on an order no agency holds.
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(
+                    &number,
+                    "ask_co_handling",
+                    &ask("city-housing-construction")
+                )
+                .await
+        ),
+        (409, "order_not_with_agency".into())
+    );
+    assert_eq!(
+        refused(
+            cast.citizen
+                .act(
+                    &number,
+                    "ask_co_handling",
+                    &ask("city-housing-construction")
+                )
+                .await
+        )
+        .0,
+        403
     );
 }
 

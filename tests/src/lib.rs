@@ -661,6 +661,18 @@ impl Drop for Platform {
 }
 
 /// A request body that passes every check.
+/// How many notifications of `kind` are in `client`'s inbox.
+pub async fn told(client: &Client, kind: &str) -> usize {
+    client
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .iter()
+        .filter(|n| n.kind == kind)
+        .count()
+}
+
 pub fn valid_request() -> mobile_api::CreateRequest {
     mobile_api::CreateRequest {
         category: "urban.streetlight".into(),

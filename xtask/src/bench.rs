@@ -767,6 +767,7 @@ pub fn filing_script() -> String {
             "null",
             ":now",
             "array['citizen_accepted']",
+            "null",
         ],
     )
     // pgbench takes a colon before letters for a variable, even inside a string.

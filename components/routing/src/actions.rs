@@ -57,17 +57,9 @@ async fn command(
             )]));
         }
     }
-    let agency = |field: &str| -> Result<String, ApiError> { text(&body.agency, field) };
     Ok(match action {
         "dispatch" | "reassign" => {
-            let agency = agency("agency")?;
-            if !store::agency_exists(db, &agency).await? {
-                return Err(ApiError::Validation(vec![field_error(
-                    "agency",
-                    "unknown_agency",
-                    "没有这个承办单位 (no such agency)",
-                )]));
-            }
+            let agency = known_agency(db, body).await?;
             let deadline = store::deadline_for(db, &loaded.category, loaded.urgent, now).await?;
             if action == "dispatch" {
                 Command::Dispatch { agency, deadline }
@@ -199,8 +191,32 @@ async fn command(
         "withdraw" => Command::Withdraw {
             reason: body.reason.clone(),
         },
+        "ask_co_handling" => Command::AskCoHandling {
+            agency: known_agency(db, body).await?,
+            note: text(&body.note, "note")?,
+        },
+        "co_reply" => Command::CoReply {
+            opinion: text(&body.result, "result")?,
+        },
+        "cancel_co_handling" => Command::CancelCoHandling {
+            agency: text(&body.agency, "agency")?,
+            reason: text(&body.reason, "reason")?,
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
+}
+
+/// The body's `agency`, which must be one the platform knows.
+async fn known_agency(db: &Connection, body: &OrderAction) -> Result<String, ApiError> {
+    let agency = text(&body.agency, "agency")?;
+    if !store::agency_exists(db, &agency).await? {
+        return Err(ApiError::Validation(vec![field_error(
+            "agency",
+            "unknown_agency",
+            "没有这个承办单位 (no such agency)",
+        )]));
+    }
+    Ok(agency)
 }
 
 const ACTIONS: &[&str] = &[
@@ -230,6 +246,9 @@ const ACTIONS: &[&str] = &[
     "rule_unreasonable",
     "not_reached",
     "withdraw",
+    "ask_co_handling",
+    "co_reply",
+    "cancel_co_handling",
 ];
 
 pub async fn act(
@@ -271,10 +290,12 @@ async fn act_in_transaction(
 ) -> Result<uuid::Uuid, ApiError> {
     let loaded = store::load_for_update(db, id).await?;
     let actor = actor(principal, &loaded)?;
-    // Staff of another agency, and citizens who do not own the order, learn nothing of it.
+    // Staff of an agency neither holding the order nor asked to help with it, and citizens who
+    // do not own it, learn nothing of it.
     match &actor {
         Actor::AgencyStaff { agency }
-            if loaded.order.agency.as_deref() != Some(agency.as_str()) =>
+            if loaded.order.agency.as_deref() != Some(agency.as_str())
+                && !loaded.order.co_handlers.iter().any(|h| h.agency == *agency) =>
         {
             return Err(ApiError::NotFound);
         }
@@ -326,7 +347,55 @@ async fn act_in_transaction(
     if matches!(command, Command::RecordVisit { .. }) {
         record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
     }
+    record_co_handling(db, &loaded, principal, &command, now).await?;
     Ok(loaded.id)
+}
+
+/// The request for help (协办) a command makes, answers or takes back, beside its history event:
+/// an agency that comes to hold the order is no longer asked to help.
+async fn record_co_handling(
+    db: &Connection,
+    loaded: &Loaded,
+    principal: &Principal,
+    command: &Command,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    const CANCEL: &str = "update work_order_co_handlers \
+         set cancel_reason = $3, cancelled_by = $4, cancelled_at = $5 \
+         where work_order_id = $1 and agency_id = $2 and cancelled_at is null";
+    let (sql, agency, words) = match command {
+        Command::AskCoHandling { agency, note } => (
+            "insert into work_order_co_handlers (work_order_id, agency_id, request, asked_by, asked_at) \
+             values ($1, $2, $3, $4, $5)",
+            agency.as_str(),
+            note.as_str(),
+        ),
+        Command::CoReply { opinion } => (
+            "update work_order_co_handlers set opinion = $3, answered_by = $4, answered_at = $5 \
+             where work_order_id = $1 and agency_id = $2 and cancelled_at is null",
+            principal.agency.as_deref().unwrap_or_default(),
+            opinion.as_str(),
+        ),
+        Command::CancelCoHandling { agency, reason } => (CANCEL, agency.as_str(), reason.as_str()),
+        Command::Reassign { agency, .. }
+            if loaded.order.co_handlers.iter().any(|h| h.agency == *agency) =>
+        {
+            (CANCEL, agency.as_str(), "改由该单位主办")
+        }
+        _ => return Ok(()),
+    };
+    db.execute(
+        sql,
+        [
+            loaded.id.into(),
+            store::text(agency),
+            store::text(words),
+            store::text(&principal.subject),
+            now.naive_utc().into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Whether another order was merged into this one.

@@ -3,8 +3,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    Channel, HistoryEntry, LeaderDayRef, Location, Named, NearbyOrderList, PendingExtension,
-    ServiceLevels, StaffOrder, StaffOrderList, StaffOrderSummary, Supplement, Visit,
+    Channel, CoHandling, HistoryEntry, LeaderDayRef, Location, Named, NearbyOrderList,
+    PendingExtension, ServiceLevels, StaffOrder, StaffOrderList, StaffOrderSummary, Supplement,
+    Visit,
 };
 use order_store::db::{Connection, Row};
 use order_store::{self as store, named, required, required_named, text, utc};
@@ -78,7 +79,8 @@ pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
     list(&db, sql, Vec::new()).await
 }
 
-/// `GET /api/v1/tasks?status=&urgent=`: the caller's agency's open orders, soonest deadline first.
+/// `GET /api/v1/tasks?status=&urgent=&due_within_hours=&role=`: the caller's agency's open orders
+/// (or, `role=co_handling`, those it is asked to help with), soonest deadline first.
 pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let status = api_plumbing::query_param(query, "status");
     let urgent = api_plumbing::query_param(query, "urgent");
@@ -86,6 +88,21 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
     let due_within_hours = api_plumbing::query_number(query, "due_within_hours", 0.0..=8760.0)
         .map_err(|problem| ApiError::Validation(vec![problem]))?;
     let agency = principal.agency.clone().ok_or(ApiError::Unauthenticated)?;
+    // The orders the agency holds, or those it is asked to help with (协办) and has not answered.
+    let whose = match api_plumbing::query_param(query, "role") {
+        None | Some("" | "holder") => "o.agency_id = $1",
+        Some("co_handling") => {
+            "exists (select 1 from work_order_co_handlers h where h.work_order_id = o.work_order_id \
+             and h.agency_id = $1 and h.answered_at is null and h.cancelled_at is null)"
+        }
+        Some(_) => {
+            return Err(ApiError::Validation(vec![field_error(
+                "role",
+                "invalid_value",
+                "应为 holder 或 co_handling",
+            )]));
+        }
+    };
     const OPEN: [&str; 4] = ["dispatched", "signed", "in_progress", "return_requested"];
     let statuses: Vec<Option<String>> = match status {
         None | Some("") => OPEN.iter().map(|s| Some((*s).to_owned())).collect(),
@@ -113,7 +130,7 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let sql = format!(
         "select {SUMMARY_COLUMNS} {FROM_ORDERS} \
-         where o.agency_id = $1 and o.status = any($2) and ($3::boolean is null or o.urgent = $3) \
+         where {whose} and o.status = any($2) and ($3::boolean is null or o.urgent = $3) \
            and ($4::float8 is null or o.deadline_at <= now() + make_interval(secs => $4 * 3600)) \
          order by o.deadline_at limit 500"
     );
@@ -175,20 +192,26 @@ pub async fn order_reply(
                         o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.answered_from_article, o.extension_until, o.extension_reason, o.contacted_at, \
                         o.contact_due_at, o.on_site_due_at, o.visited_at, \
                         p.tracking_number as merged_into_number, \
-                        o.leader_day_id, ld.leader_name, ld.leader_title \
+                        o.leader_day_id, ld.leader_name, ld.leader_title, \
+                        exists (select 1 from work_order_co_handlers h where h.work_order_id = o.work_order_id \
+                                and h.agency_id = $2 and h.cancelled_at is null) as helping \
                  {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
                  left join leader_days ld on ld.leader_day_id = o.leader_day_id \
                  left join grids g on g.grid_id = o.grid_id \
                  left join work_orders p on p.work_order_id = o.merged_into \
                  where o.work_order_id = $1"
             ),
-            [order_id.into()],
+            [order_id.into(), principal.agency.clone().into()],
         )
         .await?
         .collect()
         .await?;
     let row = rows.first().ok_or(ApiError::NotFound)?;
-    if principal.role == "agency_staff" && row.get::<String>("agency_id") != principal.agency {
+    // Agency staff see the orders their agency holds, and those it is asked to help with.
+    if principal.role == "agency_staff"
+        && row.get::<String>("agency_id") != principal.agency
+        && row.get::<bool>("helping") != Some(true)
+    {
         return Err(ApiError::NotFound);
     }
     let head = summary(row)?;
@@ -263,6 +286,7 @@ pub async fn order_reply(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
+    let co_handling = co_handling(db, order_id).await?;
     let service_levels = match (utc(row, "contact_due_at"), utc(row, "on_site_due_at")) {
         (Some(contact_due_at), Some(on_site_due_at)) => Some(ServiceLevels {
             contact_due_at,
@@ -333,11 +357,42 @@ pub async fn order_reply(
         service_levels,
         visits,
         supplements,
+        co_handling,
         suggested_agency,
         created_at: head.created_at,
         history,
     };
     Ok(reply_with(status, &order))
+}
+
+/// The agencies asked to help with an order (协办), in the order asked.
+async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHandling>, ApiError> {
+    db.query(
+        "select h.agency_id, a.name as agency_name, h.request, h.asked_by, h.asked_at, h.opinion, \
+                h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at \
+         from work_order_co_handlers h join agencies a on a.agency_id = h.agency_id \
+         where h.work_order_id = $1 order by h.work_order_co_handler_id",
+        [order_id.into()],
+    )
+    .await?
+    .collect()
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(CoHandling {
+            agency: required_named(row, "agency_id", "agency_name")?,
+            request: required(row, "request")?,
+            asked_by: required(row, "asked_by")?,
+            asked_at: utc(row, "asked_at")
+                .ok_or_else(|| ApiError::Internal("a request for help without time".into()))?,
+            opinion: row.get("opinion"),
+            answered_by: row.get("answered_by"),
+            answered_at: utc(row, "answered_at"),
+            cancel_reason: row.get("cancel_reason"),
+            cancelled_at: utc(row, "cancelled_at"),
+        })
+    })
+    .collect()
 }
 
 /// `GET /api/v1/orders/{id}/duplicates?radius=`: for the centre deciding a merge (并单), open

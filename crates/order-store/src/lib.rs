@@ -8,7 +8,7 @@ use mobile_api::{Named, NearbyOrder};
 use spin_sdk::pg::ParameterValue;
 use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
-use workorder::lifecycle::{Event, ExtensionRequest, Order, Status};
+use workorder::lifecycle::{CoHandler, Event, ExtensionRequest, Order, Status};
 
 pub mod db;
 pub mod filing;
@@ -178,7 +178,13 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
                     o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
                     o.supervised_at is not null as supervised, \
                     o.key_supervised_at is not null as key_supervised, \
-                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, ci.subject as owner \
+                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, ci.subject as owner, \
+                    array(select h.agency_id from work_order_co_handlers h \
+                          where h.work_order_id = o.work_order_id and h.cancelled_at is null \
+                          order by h.work_order_co_handler_id) as co_agencies, \
+                    array(select h.agency_id from work_order_co_handlers h \
+                          where h.work_order_id = o.work_order_id and h.cancelled_at is null \
+                            and h.answered_at is not null) as co_answered \
              from work_orders o join citizens ci on ci.citizen_id = o.citizen_id \
              where o.{} = $1 \
              for update of o", key.column()),
@@ -200,6 +206,20 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
         (Some(until), Some(reason)) => Some(ExtensionRequest { until, reason }),
         _ => None,
     };
+    let agencies = |column: &str| -> Result<Vec<String>, StoreError> {
+        Ok(required::<Vec<Option<String>>>(row, column)?
+            .into_iter()
+            .flatten()
+            .collect())
+    };
+    let answered = agencies("co_answered")?;
+    let co_handlers = agencies("co_agencies")?
+        .into_iter()
+        .map(|agency| CoHandler {
+            answered: answered.contains(&agency),
+            agency,
+        })
+        .collect();
     Ok(Loaded {
         id: required(row, "work_order_id")?,
         order: Order {
@@ -216,6 +236,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             leader_day: required(row, "leader_day")?,
             follow_up_attempts: u32::try_from(required::<i32>(row, "follow_up_attempts")?)
                 .unwrap_or(0),
+            co_handlers,
         },
         owner: required(row, "owner")?,
         category: required(row, "category_id")?,

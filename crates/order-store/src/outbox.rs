@@ -28,8 +28,19 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "supervised" => &["supervision"],
         "key_supervised" => &["key_supervision"],
         "supplemented" => &["task_supplemented"],
+        "co_handling_requested" => &["task_co_handling"],
+        "co_replied" => &["co_opinion"],
+        "co_handling_cancelled" => &["co_handling_cancelled"],
         _ => &[],
     }
+}
+
+/// The agency whose staff hear of an event, when not the one holding the order: the agency a
+/// request for help (协办) names, or took back (the event's note).
+fn named_agency(event: &str, note: Option<&str>) -> Option<String> {
+    matches!(event, "co_handling_requested" | "co_handling_cancelled")
+        .then(|| note.map(str::to_owned))
+        .flatten()
 }
 
 /// An order's deadline as people read it: China time, e.g. `12月3日 17:30`.
@@ -75,7 +86,8 @@ const AGENCY_STAFF: &str = "staff_accounts s on s.agency_id = o.agency_id and s.
      and s.disabled_at is null";
 
 /// Recording an event: `$1` order, `$2` event code, `$3` actor, `$4` note, `$5` previous
-/// deadline, `$6` time, `$7` the template kinds to notify.
+/// deadline, `$6` time, `$7` the template kinds to notify, `$8` the agency whose staff hear of it
+/// when not the holder (null: the holder).
 static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with event as ( \
@@ -85,7 +97,9 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          recipients as ( \
              select t.kind, s.username as recipient \
              from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
-             join {AGENCY_STAFF} where t.audience = 'staff' \
+             join staff_accounts s on s.agency_id = coalesce($8, o.agency_id) and s.role = 'agency_staff' \
+              and s.disabled_at is null \
+             where t.audience = 'staff' \
              union \
              select t.kind, c.subject \
              from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
@@ -451,6 +465,7 @@ pub async fn record_event(
         .iter()
         .map(|kind| Some((*kind).to_owned()))
         .collect();
+    let agency = named_agency(code, note.as_deref());
     db.query(
         RECORD.as_str(),
         [
@@ -461,6 +476,7 @@ pub async fn record_event(
             time(previous_deadline),
             at.naive_utc().into(),
             kinds.into(),
+            agency.into(),
         ],
     )
     .await?

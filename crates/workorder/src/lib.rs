@@ -468,6 +468,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "merged" => "您的诉求与已有工单合并办理",
         "withdrawn" => "诉求已按您的要求撤回",
         "supplemented" => "已收到您补充的情况，承办单位可以看到",
+        "co_handling_requested" => "您的诉求涉及多个部门，已安排相关单位协同办理",
         "reminded" => "已督促承办单位加快办理",
         "supervised" => "您的诉求已列入督办",
         "key_supervised" => "您的诉求已列入重点督办",

@@ -14,6 +14,9 @@
 //!                                                                                    └─ archive ────► archived
 //! Extensions are an overlay on dispatched/signed/in_progress: request_extension (before the
 //! deadline) ─► approve_extension (new deadline, old one kept in the event) | refuse_extension.
+//! Co-handling (协办) is another, while an agency holds the order: ask_co_handling (the centre
+//! names another agency) ─► co_reply (that agency's opinion) | cancel_co_handling (the centre);
+//! the holding agency replies only when every agency asked has answered.
 //! ```
 //!
 //! Invariant: `apply` either returns the next order and exactly one event, or an error and no
@@ -230,7 +233,34 @@ pub enum Command {
     Withdraw {
         reason: Option<String>,
     },
+    /// 协办: the centre asks another agency to help the holding one with its part of the matter
+    /// (`note`: what it is asked to do). The holding agency replies only once every agency asked
+    /// has given its opinion: a matter that needs several agencies is not bounced between them.
+    AskCoHandling {
+        agency: String,
+        note: String,
+    },
+    /// 协办意见: an agency asked to help gives its opinion (what it did, or found), once.
+    CoReply {
+        opinion: String,
+    },
+    /// The centre takes back a request for help not yet answered (the wrong agency, or one the
+    /// holding agency can do without), with the reason.
+    CancelCoHandling {
+        agency: String,
+        reason: String,
+    },
 }
+
+/// An agency asked to help with an order (协办单位), and whether it has given its opinion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoHandler {
+    pub agency: String,
+    pub answered: bool,
+}
+
+/// Agencies that may be asked to help with one order at a time, answered or not.
+pub const MAX_CO_HANDLERS: usize = 5;
 
 /// A pending request for more time.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +290,8 @@ pub struct Order {
     pub leader_day: bool,
     /// Follow-up calls of this round that did not reach the citizen.
     pub follow_up_attempts: u32,
+    /// The agencies asked to help the holding one (协办), in the order asked; never the holder.
+    pub co_handlers: Vec<CoHandler>,
 }
 
 impl Order {
@@ -277,6 +309,7 @@ impl Order {
             key_supervised: false,
             leader_day: false,
             follow_up_attempts: 0,
+            co_handlers: Vec::new(),
         }
     }
 }
@@ -344,6 +377,14 @@ pub enum Refusal {
     TextRequired,
     #[error("no agency holds the order")]
     NotWithAgency,
+    #[error("an agency asked to help has not given its opinion yet")]
+    CoHandlingPending,
+    #[error("that agency is already asked to help with this order")]
+    AlreadyCoHandling,
+    #[error("as many agencies as may be are already asked to help with this order")]
+    TooManyCoHandlers,
+    #[error("that agency is not waiting to give its opinion on this order")]
+    NoCoHandling,
 }
 
 impl Refusal {
@@ -372,6 +413,10 @@ impl Refusal {
             Refusal::NoRedoRequested => "no_redo_requested",
             Refusal::TextRequired => "text_required",
             Refusal::NotWithAgency => "order_not_with_agency",
+            Refusal::CoHandlingPending => "co_handling_pending",
+            Refusal::AlreadyCoHandling => "already_co_handling",
+            Refusal::TooManyCoHandlers => "too_many_co_handlers",
+            Refusal::NoCoHandling => "no_co_handling",
         }
     }
 }
@@ -438,9 +483,23 @@ pub fn apply(
             | C::RequestExtension { .. }
     );
     match (actor, agency_command, command) {
+        // An agency asked to help answers for itself; nobody else answers for it.
+        (Actor::AgencyStaff { agency }, _, C::CoReply { .. }) => {
+            if !order.co_handlers.iter().any(|h| h.agency == *agency)
+                && order.agency.as_deref() != Some(agency.as_str())
+            {
+                return Err(Refusal::NotYourAgency);
+            }
+        }
+        (_, _, C::CoReply { .. }) => return Err(Refusal::Forbidden),
         (Actor::AgencyStaff { agency }, true, _) => {
             if order.agency.as_deref() != Some(agency.as_str()) {
-                return Err(Refusal::NotYourAgency);
+                // An agency helping with the order sees it, but the holder handles it.
+                return Err(if order.co_handlers.iter().any(|h| h.agency == *agency) {
+                    Refusal::Forbidden
+                } else {
+                    Refusal::NotYourAgency
+                });
             }
         }
         (Actor::Citizen { owner }, _, C::Rate { .. } | C::Withdraw { .. }) => {
@@ -568,6 +627,9 @@ pub fn apply(
             if !order.contacted {
                 return Err(Refusal::CitizenNotContacted);
             }
+            if order.co_handlers.iter().any(|h| !h.answered) {
+                return Err(Refusal::CoHandlingPending);
+            }
             require_text(result)?;
             next.status = S::Replied;
             next.extension = None;
@@ -604,6 +666,8 @@ pub fn apply(
             next.extension = None;
             next.contacted = false;
             next.deadline = Some(*deadline);
+            // An agency that was helping now holds the order: its help is no longer asked.
+            next.co_handlers.retain(|h| h.agency != *agency);
             Event {
                 code: "reassigned",
                 note: Some(agency.clone()),
@@ -745,6 +809,58 @@ pub fn apply(
                 }
             }
         }
+        C::AskCoHandling { agency, note } => {
+            if !order.status.with_agency() {
+                return Err(Refusal::NotWithAgency);
+            }
+            if order.agency.as_deref() == Some(agency.as_str()) {
+                return Err(Refusal::SameAgency);
+            }
+            if order.co_handlers.iter().any(|h| h.agency == *agency) {
+                return Err(Refusal::AlreadyCoHandling);
+            }
+            if order.co_handlers.len() >= MAX_CO_HANDLERS {
+                return Err(Refusal::TooManyCoHandlers);
+            }
+            require_text(note)?;
+            next.co_handlers.push(CoHandler {
+                agency: agency.clone(),
+                answered: false,
+            });
+            event("co_handling_requested", Some(agency))
+        }
+        C::CoReply { opinion } => {
+            if !order.status.with_agency() {
+                return Err(Refusal::NotWithAgency);
+            }
+            let Actor::AgencyStaff { agency } = actor else {
+                return Err(Refusal::Forbidden);
+            };
+            let Some(asked) = next.co_handlers.iter_mut().find(|h| h.agency == *agency) else {
+                return Err(Refusal::NoCoHandling);
+            };
+            if asked.answered {
+                return Err(Refusal::NoCoHandling);
+            }
+            require_text(opinion)?;
+            asked.answered = true;
+            event("co_replied", Some(opinion))
+        }
+        C::CancelCoHandling { agency, reason } => {
+            if !order.status.with_agency() {
+                return Err(Refusal::NotWithAgency);
+            }
+            if !order
+                .co_handlers
+                .iter()
+                .any(|h| h.agency == *agency && !h.answered)
+            {
+                return Err(Refusal::NoCoHandling);
+            }
+            require_text(reason)?;
+            next.co_handlers.retain(|h| h.agency != *agency);
+            event("co_handling_cancelled", Some(agency))
+        }
         C::NotReached { note } => {
             if order.status != S::AwaitingRating {
                 return Err(Refusal::NotAwaitingRating);
@@ -826,6 +942,128 @@ mod tests {
         )
         .expect("every step is allowed");
         assert_eq!(done.status, Status::Archived);
+    }
+
+    #[test]
+    fn the_holder_replies_only_when_every_agency_asked_to_help_has_answered() {
+        let holder = staff("city-urban-management");
+        let water = staff("city-water");
+        let ask = |agency: &str| Command::AskCoHandling {
+            agency: agency.into(),
+            note: "请核查地下管网".into(),
+        };
+        let order = run(
+            &dispatched_to("city-urban-management"),
+            &[
+                (holder.clone(), Command::Sign),
+                (holder.clone(), Command::RecordContact),
+                (Actor::Operator, ask("city-water")),
+                (Actor::Operator, ask("city-power")),
+            ],
+        )
+        .expect("asked");
+        let reply = Command::Reply {
+            result: "已修复".into(),
+        };
+        let try_ = |order: &Order, actor: &Actor, command: &Command| {
+            apply(order, actor, command, now(), Policy::default()).map(|(next, _)| next)
+        };
+        assert_eq!(
+            try_(&order, &holder, &reply),
+            Err(Refusal::CoHandlingPending)
+        );
+        // Not twice, not the holder, nobody but the centre.
+        assert_eq!(
+            try_(&order, &Actor::Supervisor, &ask("city-water")),
+            Err(Refusal::AlreadyCoHandling)
+        );
+        assert_eq!(
+            try_(&order, &Actor::Operator, &ask("city-urban-management")),
+            Err(Refusal::SameAgency)
+        );
+        assert_eq!(
+            try_(&order, &holder, &ask("city-gas")),
+            Err(Refusal::Forbidden)
+        );
+        // An agency helping answers for itself, once; it cannot handle the order itself; others
+        // learn nothing of it.
+        let opinion = Command::CoReply {
+            opinion: "管网无渗漏".into(),
+        };
+        assert_eq!(try_(&order, &holder, &opinion), Err(Refusal::NoCoHandling));
+        assert_eq!(
+            try_(&order, &staff("city-gas"), &opinion),
+            Err(Refusal::NotYourAgency)
+        );
+        assert_eq!(
+            try_(&order, &water, &Command::Sign),
+            Err(Refusal::Forbidden)
+        );
+        let (answered, event) =
+            apply(&order, &water, &opinion, now(), Policy::default()).expect("answered");
+        assert_eq!(
+            (event.code, event.note.as_deref()),
+            ("co_replied", Some("管网无渗漏"))
+        );
+        assert_eq!(
+            try_(&answered, &water, &opinion),
+            Err(Refusal::NoCoHandling)
+        );
+        // The centre takes back what is not answered; then the holder replies.
+        let cancel = |agency: &str| Command::CancelCoHandling {
+            agency: agency.into(),
+            reason: "供电部门无需参与".into(),
+        };
+        assert_eq!(
+            try_(&answered, &Actor::Operator, &cancel("city-water")),
+            Err(Refusal::NoCoHandling)
+        );
+        let done = run(
+            &answered,
+            &[
+                (Actor::Operator, cancel("city-power")),
+                (holder.clone(), reply),
+            ],
+        )
+        .expect("replied");
+        assert_eq!(done.status, Status::Replied);
+        assert_eq!(
+            done.co_handlers,
+            [CoHandler {
+                agency: "city-water".into(),
+                answered: true
+            }]
+        );
+        // At most five at once; reassigned to one of them, it helps no more.
+        let mut full = order.clone();
+        for agency in ["a", "b", "c"] {
+            full = try_(&full, &Actor::Operator, &ask(agency)).expect("asked");
+        }
+        assert_eq!(
+            try_(&full, &Actor::Operator, &ask("d")),
+            Err(Refusal::TooManyCoHandlers)
+        );
+        let moved = run(
+            &full,
+            &[
+                (
+                    holder,
+                    Command::RequestReturn {
+                        reason: "主要属供水问题".into(),
+                    },
+                ),
+                (
+                    Actor::Operator,
+                    Command::Reassign {
+                        agency: "city-water".into(),
+                        deadline: now() + Duration::days(5),
+                    },
+                ),
+            ],
+        )
+        .expect("reassigned");
+        assert!(moved.co_handlers.iter().all(|h| h.agency != "city-water"));
+        assert_eq!(moved.co_handlers.len(), 4);
     }
 
     #[test]
@@ -1279,7 +1517,7 @@ mod tests {
             text.clone().prop_map(|result| Command::Reply { result }),
             text.clone()
                 .prop_map(|reason| Command::RequestReturn { reason }),
-            (agency, hours.clone()).prop_map(|(agency, h)| Command::Reassign {
+            (agency.clone(), hours.clone()).prop_map(|(agency, h)| Command::Reassign {
                 agency,
                 deadline: now() + Duration::hours(h)
             }),
@@ -1324,6 +1562,17 @@ mod tests {
                 Just(Some("问题已自行解决".to_owned()))
             ]
             .prop_map(|reason| Command::Withdraw { reason }),
+            agency.clone().prop_map(|agency| Command::AskCoHandling {
+                agency,
+                note: "请协助核查".into()
+            }),
+            Just(Command::CoReply {
+                opinion: "已核查，属实".into()
+            }),
+            agency.prop_map(|agency| Command::CancelCoHandling {
+                agency,
+                reason: "无需协办".into()
+            }),
         ]
     }
 
@@ -1363,6 +1612,21 @@ mod tests {
         }
         if order.leader_day && order.agency.is_some() && !order.supervised {
             return Err("a leader's day order with an agency, not under supervision".into());
+        }
+        if order
+            .co_handlers
+            .iter()
+            .any(|h| order.agency.as_deref() == Some(h.agency.as_str()))
+        {
+            return Err("the holding agency asked to help itself".into());
+        }
+        if order.co_handlers.len() > MAX_CO_HANDLERS {
+            return Err("more agencies asked to help than may be".into());
+        }
+        if matches!(order.status, Status::Replied | Status::AwaitingRating)
+            && order.co_handlers.iter().any(|h| !h.answered)
+        {
+            return Err("replied while an agency asked to help had not answered".into());
         }
         Ok(())
     }
