@@ -10,6 +10,11 @@ create table work_order_co_handlers (
     request        text not null check (char_length(request) between 1 and 2000),
     asked_by       text not null,
     asked_at       timestamptz not null,
+    -- When its opinion is due: `co_handling_working_days` working days after it was asked, and
+    -- never after the order's deadline. Past it unanswered, its staff are told once
+    -- (`overdue_notified_at`, by the every-minute overdue run).
+    due_at         timestamptz not null,
+    overdue_notified_at timestamptz,
     opinion        text check (char_length(opinion) between 1 and 2000),
     answered_by    text,
     answered_at    timestamptz,
@@ -27,6 +32,10 @@ create unique index work_order_co_handlers_live on work_order_co_handlers (work_
 create index work_order_co_handlers_waiting on work_order_co_handlers (agency_id, work_order_id)
     where answered_at is null and cancelled_at is null;
 
+-- The requests still to be told they are late, as the overdue run asks for them.
+create index work_order_co_handlers_to_tell on work_order_co_handlers (due_at)
+    where answered_at is null and cancelled_at is null and overdue_notified_at is null;
+
 insert into notification_templates (kind, audience, title, body, fallback) values
     ('task_co_handling', 'staff', '协办任务',
      '工单 {tracking_number}：{title} 请贵单位协助办理，并在 {deadline} 前提出协办意见。',
@@ -36,4 +45,7 @@ insert into notification_templates (kind, audience, title, body, fallback) value
      false),
     ('co_handling_cancelled', 'staff', '协办已取消',
      '工单 {tracking_number}：{title} 热线中心已取消对贵单位的协办请求，无需再提出意见。',
+     false),
+    ('co_handling_overdue', 'staff', '协办意见超期',
+     '工单 {tracking_number}：{title} 贵单位的协办意见应于 {deadline} 前反馈，现已超期，请尽快反馈。',
      false);

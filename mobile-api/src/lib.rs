@@ -536,6 +536,11 @@ pub struct CoHandling {
     pub asked_by: String,
     #[serde(serialize_with = "timestamp::serialize")]
     pub asked_at: chrono::DateTime<chrono::Utc>,
+    /// When its opinion is due: `co_handling_working_days` working days after it was asked (3
+    /// unless the city sets another), and never after the order's deadline. Past it unanswered,
+    /// its staff are told once (`co_handling_overdue`).
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub due_at: chrono::DateTime<chrono::Utc>,
     /// Its opinion (协办意见); none while it is awaited.
     pub opinion: Option<String>,
     pub answered_by: Option<String>,
@@ -1214,6 +1219,9 @@ pub struct OverdueOrder {
     pub reminders: i64,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The agencies asked to help (协办) whose opinion is still awaited, in the order asked: while
+    /// there are any, the holder cannot reply, so the delay may be theirs.
+    pub co_handling_awaited: Vec<Named>,
 }
 
 /// `GET /api/v1/supervision/overdue`.

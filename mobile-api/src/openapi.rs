@@ -383,7 +383,8 @@ impl ApiDoc {
                 "role",
                 false,
                 "`holder` (the default: the orders the agency holds) or `co_handling` (协办: the orders it is asked to \
-                 help with and has not yet answered, by `co_reply`)",
+                 help with and has not yet answered, by `co_reply`; their `deadline_at` is when its opinion is due, and \
+                 `due_within_hours` reads it)",
             ))
             .responses(
                 common_errors(

@@ -865,6 +865,12 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
     assert_eq!(asked.co_handling[0].opinion, None);
     assert_eq!(told(&water, "task_co_handling").await, 1);
     let waiting = water.co_handling_tasks().await.expect("co-handling tasks");
+    // Its list says when its opinion is due, which is never after the order's.
+    assert_eq!(
+        waiting.items[0].deadline_at,
+        Some(asked.co_handling[0].due_at)
+    );
+    assert!(asked.co_handling[0].due_at <= asked.deadline_at.expect("a deadline"));
     assert_eq!(
         waiting
             .items
@@ -975,6 +981,33 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
                 .await
         ),
         (409, "no_co_handling".into())
+    );
+
+    // Past the order's deadline, supervisors see whose opinion the holder still waits for.
+    sqlx::query(
+        "update work_orders set deadline_at = now() - interval '1 minute' where tracking_number = $1",
+    )
+    .bind(&number)
+    .execute(&platform.db)
+    .await
+    .expect("overdue");
+    let overdue = cast
+        .supervisor
+        .overdue_orders(&[("agency", "city-urban-management")])
+        .await
+        .expect("overdue list");
+    let listed = overdue
+        .items
+        .iter()
+        .find(|o| o.tracking_number == number)
+        .expect("listed");
+    assert_eq!(
+        listed
+            .co_handling_awaited
+            .iter()
+            .map(|a| a.code.as_str())
+            .collect::<Vec<_>>(),
+        ["utility-water"]
     );
 
     // The water company answers, once; the holder is told, then replies.

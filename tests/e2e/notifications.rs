@@ -834,6 +834,83 @@ async fn asks_for_more_time(agency: &Client, number: &str) {
 }
 
 #[tokio::test]
+async fn an_agency_late_with_the_opinion_it_was_asked_for_is_told_once() {
+    let platform = Platform::start().await;
+    let water = platform.agency_account("water-late", "utility-water").await;
+    water
+        .register_device(&device("fcm", "fcm-token-water-0001"))
+        .await
+        .expect("device");
+    let number = dispatched(&platform, "citizen-1").await;
+    let asked = platform
+        .client("operator-1", "operator")
+        .act(
+            &number,
+            "ask_co_handling",
+            &OrderAction {
+                agency: Some("utility-water".into()),
+                note: Some("请核查供水管".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("asked");
+    // Working days from now, and never after the order's own deadline.
+    let due = asked.co_handling[0].due_at;
+    assert!(
+        due > chrono::Utc::now() + chrono::Duration::hours(12),
+        "{due}"
+    );
+    assert!(due <= asked.deadline_at.expect("a deadline"));
+    eventually(&platform, "the request for help", async || {
+        pushes_of(&platform, "task_co_handling") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        pushes_of(&platform, "co_handling_overdue"),
+        0,
+        "not yet due"
+    );
+
+    // The time passes unanswered: the water company is told, once.
+    sqlx::query("update work_order_co_handlers set due_at = now() - interval '1 minute'")
+        .execute(&platform.db)
+        .await
+        .expect("due");
+    eventually(&platform, "the late notice", async || {
+        pushes_of(&platform, "co_handling_overdue") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(pushes_of(&platform, "co_handling_overdue"), 1, "once");
+    let notice = platform
+        .fcm
+        .delivered()
+        .into_iter()
+        .find(|p| p.data["kind"] == "co_handling_overdue")
+        .expect("the notice");
+    assert_eq!(notice.title, "协办意见超期");
+    assert!(
+        notice.body.contains(&number) && notice.body.contains("现已超期"),
+        "{}",
+        notice.body
+    );
+    // A late opinion is still taken.
+    water
+        .act(
+            &number,
+            "co_reply",
+            &OrderAction {
+                result: Some("供水管无渗漏".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("answered late");
+}
+
+#[tokio::test]
 async fn an_order_past_its_deadline_is_told_to_its_agency_once_per_deadline() {
     let platform = Platform::start().await;
     let urban = staff_with_phone(&platform, "urban-a", "fcm", "fcm-token-a-0001").await;

@@ -198,10 +198,12 @@ pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
 }
 
 /// `POST /internal/overdue-notices` (every minute): the agencies whose orders passed their
-/// deadline unfinished are told, once per deadline; the deliverer is woken for the pushes.
+/// deadline unfinished are told, once per deadline, and those asked to help with an order (协办)
+/// whose opinion is late, once per request; the deliverer is woken for the pushes.
 pub async fn notify_overdue() -> Result<Reply, ApiError> {
     let db = connect().await.map_err(ApiError::Internal)?;
     order_store::outbox::notify_overdue(&db, 500).await?;
+    order_store::outbox::notify_co_handling_overdue(&db, 500).await?;
     Ok(swept())
 }
 

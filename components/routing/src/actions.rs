@@ -352,7 +352,8 @@ async fn act_in_transaction(
 }
 
 /// The request for help (协办) a command makes, answers or takes back, beside its history event:
-/// an agency that comes to hold the order is no longer asked to help.
+/// an agency that comes to hold the order is no longer asked to help. A request is due
+/// `co_handling_working_days` working days after it is made, and never after the order's deadline.
 async fn record_co_handling(
     db: &Connection,
     loaded: &Loaded,
@@ -364,12 +365,29 @@ async fn record_co_handling(
          set cancel_reason = $3, cancelled_by = $4, cancelled_at = $5 \
          where work_order_id = $1 and agency_id = $2 and cancelled_at is null";
     let (sql, agency, words) = match command {
-        Command::AskCoHandling { agency, note } => (
-            "insert into work_order_co_handlers (work_order_id, agency_id, request, asked_by, asked_at) \
-             values ($1, $2, $3, $4, $5)",
-            agency.as_str(),
-            note.as_str(),
-        ),
+        Command::AskCoHandling { agency, note } => {
+            let days = api_plumbing::number_variable("co_handling_working_days", 3u32, 1).await;
+            let due = store::working_days_after(db, days, now).await?;
+            let due = loaded
+                .order
+                .deadline
+                .map_or(due, |deadline| due.min(deadline));
+            db.execute(
+                "insert into work_order_co_handlers \
+                 (work_order_id, agency_id, request, asked_by, asked_at, due_at) \
+                 values ($1, $2, $3, $4, $5, $6)",
+                [
+                    loaded.id.into(),
+                    store::text(agency),
+                    store::text(note),
+                    store::text(&principal.subject),
+                    now.naive_utc().into(),
+                    due.naive_utc().into(),
+                ],
+            )
+            .await?;
+            return Ok(());
+        }
         Command::CoReply { opinion } => (
             "update work_order_co_handlers set opinion = $3, answered_by = $4, answered_at = $5 \
              where work_order_id = $1 and agency_id = $2 and cancelled_at is null",

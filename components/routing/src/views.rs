@@ -80,7 +80,8 @@ pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
 }
 
 /// `GET /api/v1/tasks?status=&urgent=&due_within_hours=&role=`: the caller's agency's open orders
-/// (or, `role=co_handling`, those it is asked to help with), soonest deadline first.
+/// soonest deadline first (or, `role=co_handling`, those it is asked to help with, soonest due
+/// opinion first, `deadline_at` when the opinion is due).
 pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError> {
     let status = api_plumbing::query_param(query, "status");
     let urgent = api_plumbing::query_param(query, "urgent");
@@ -88,13 +89,16 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
     let due_within_hours = api_plumbing::query_number(query, "due_within_hours", 0.0..=8760.0)
         .map_err(|problem| ApiError::Validation(vec![problem]))?;
     let agency = principal.agency.clone().ok_or(ApiError::Unauthenticated)?;
-    // The orders the agency holds, or those it is asked to help with (协办) and has not answered.
-    let whose = match api_plumbing::query_param(query, "role") {
-        None | Some("" | "holder") => "o.agency_id = $1",
-        Some("co_handling") => {
-            "exists (select 1 from work_order_co_handlers h where h.work_order_id = o.work_order_id \
-             and h.agency_id = $1 and h.answered_at is null and h.cancelled_at is null)"
-        }
+    // The orders the agency holds, by their deadline; or those it is asked to help with (协办) and
+    // has not answered, by when its opinion is due.
+    let (join, whose, deadline) = match api_plumbing::query_param(query, "role") {
+        None | Some("" | "holder") => ("", "o.agency_id = $1", "o.deadline_at"),
+        Some("co_handling") => (
+            "join work_order_co_handlers h on h.work_order_id = o.work_order_id and h.agency_id = $1 \
+             and h.answered_at is null and h.cancelled_at is null",
+            "true",
+            "h.due_at",
+        ),
         Some(_) => {
             return Err(ApiError::Validation(vec![field_error(
                 "role",
@@ -128,11 +132,12 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
         }
     };
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let columns = SUMMARY_COLUMNS.replace("o.deadline_at", &format!("{deadline} as deadline_at"));
     let sql = format!(
-        "select {SUMMARY_COLUMNS} {FROM_ORDERS} \
+        "select {columns} {FROM_ORDERS} {join} \
          where {whose} and o.status = any($2) and ($3::boolean is null or o.urgent = $3) \
-           and ($4::float8 is null or o.deadline_at <= now() + make_interval(secs => $4 * 3600)) \
-         order by o.deadline_at limit 500"
+           and ($4::float8 is null or {deadline} <= now() + make_interval(secs => $4 * 3600)) \
+         order by {deadline} limit 500"
     );
     list(
         &db,
@@ -368,7 +373,7 @@ pub async fn order_reply(
 /// The agencies asked to help with an order (协办), in the order asked.
 async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHandling>, ApiError> {
     db.query(
-        "select h.agency_id, a.name as agency_name, h.request, h.asked_by, h.asked_at, h.opinion, \
+        "select h.agency_id, a.name as agency_name, h.request, h.asked_by, h.asked_at, h.due_at, h.opinion, \
                 h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at \
          from work_order_co_handlers h join agencies a on a.agency_id = h.agency_id \
          where h.work_order_id = $1 order by h.work_order_co_handler_id",
@@ -385,6 +390,8 @@ async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHand
             asked_by: required(row, "asked_by")?,
             asked_at: utc(row, "asked_at")
                 .ok_or_else(|| ApiError::Internal("a request for help without time".into()))?,
+            due_at: utc(row, "due_at")
+                .ok_or_else(|| ApiError::Internal("a request for help without a due time".into()))?,
             opinion: row.get("opinion"),
             answered_by: row.get("answered_by"),
             answered_at: utc(row, "answered_at"),

@@ -2,7 +2,9 @@
 
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
-use mobile_api::{BoardCounts, BoardGroup, OverdueOrder, OverdueOrderList, SupervisionBoard};
+use mobile_api::{
+    BoardCounts, BoardGroup, Named, OverdueOrder, OverdueOrderList, SupervisionBoard,
+};
 use order_store::db::Row;
 use order_store::oversight::{self, OPEN};
 use order_store::{named, required, required_named, utc};
@@ -129,10 +131,17 @@ pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
                         o.title, o.urgent, o.agency_id, a.name as agency_name, o.district_id, d.name as district_name, \
                         o.deadline_at, o.dispatched_at, o.supervised_at, o.key_supervised_at, \
                         (select count(*) from work_order_events e \
-                         where e.work_order_id = o.work_order_id and e.event = 'reminded') as reminders \
+                         where e.work_order_id = o.work_order_id and e.event = 'reminded') as reminders, \
+                        awaited.codes as co_awaited_codes, awaited.names as co_awaited_names \
                  from work_orders o join categories c on c.category_id = o.category_id \
                  join agencies a on a.agency_id = o.agency_id \
                  left join districts d on d.district_id = o.district_id \
+                 cross join lateral ( \
+                     select array_agg(h.agency_id order by h.work_order_co_handler_id) as codes, \
+                            array_agg(ha.name order by h.work_order_co_handler_id) as names \
+                     from work_order_co_handlers h join agencies ha on ha.agency_id = h.agency_id \
+                     where h.work_order_id = o.work_order_id and h.answered_at is null \
+                       and h.cancelled_at is null) awaited \
                  where {OPEN} and o.deadline_at <= $1 \
                    and ($2::text is null or o.agency_id = $2) and ($3::text is null or o.district_id = $3) \
                    and ($4::timestamp is null or (o.deadline_at, o.work_order_id) > ($4, $5::uuid)) \
@@ -183,5 +192,20 @@ fn overdue_order(row: &Row, now: chrono::DateTime<chrono::Utc>) -> Result<Overdu
         key_supervised_at: utc(row, "key_supervised_at"),
         reminders: required(row, "reminders")?,
         dispatched_at: utc(row, "dispatched_at"),
+        co_handling_awaited: row
+            .get::<Vec<Option<String>>>("co_awaited_codes")
+            .unwrap_or_default()
+            .into_iter()
+            .zip(
+                row.get::<Vec<Option<String>>>("co_awaited_names")
+                    .unwrap_or_default(),
+            )
+            .filter_map(|(code, name)| {
+                Some(Named {
+                    code: code?,
+                    name: name?,
+                })
+            })
+            .collect(),
     })
 }

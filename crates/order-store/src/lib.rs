@@ -443,16 +443,7 @@ pub async fn deadline_for(
     let from = start.with_timezone(&workorder::china_time()).date_naive();
     let rows = db
         .query(
-            // The category's own limit, else its parent's; none for the fast channel.
-            "select l.hours, l.working_days, cal.days, cal.kinds \
-             from (select array_agg(to_char(day, 'YYYY-MM-DD') order by day) as days, \
-                          array_agg(kind order by day) as kinds \
-                   from business_calendar where day >= $2 and day < $2 + 120) cal \
-             left join lateral ( \
-                 select t.hours, t.working_days from categories c \
-                 join category_time_limits t on t.category_id in (c.category_id, c.parent_id) \
-                 where c.category_id = $1 and not $3 \
-                 order by (t.category_id = c.category_id) desc limit 1) l on true",
+            TIME_LIMIT.as_str(),
             [text(category), from.into(), urgent.into()],
         )
         .await?
@@ -471,6 +462,45 @@ pub async fn deadline_for(
         (false, None, Some(days)) => TimeLimit::WorkingDays(u32::try_from(days).unwrap_or(7)),
         (false, None, None) => DEFAULT_LIMIT,
     };
+    Ok(calendar(row)?.deadline_for(start, limit))
+}
+
+/// The time limit of category `$1` (its own, else its parent's; none for the fast channel, `$3`)
+/// with the calendar from `$2`.
+static TIME_LIMIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select l.hours, l.working_days, cal.days, cal.kinds \
+         from ({}) cal \
+         left join lateral ( \
+             select t.hours, t.working_days from categories c \
+             join category_time_limits t on t.category_id in (c.category_id, c.parent_id) \
+             where c.category_id = $1 and not $3 \
+             order by (t.category_id = c.category_id) desc limit 1) l on true",
+        CALENDAR.replace("$1", "$2")
+    )
+});
+
+/// `days` working days after `start`, by the business calendar.
+pub async fn working_days_after(
+    db: &Connection,
+    days: u32,
+    start: DateTime<Utc>,
+) -> Result<DateTime<Utc>, StoreError> {
+    let from = start.with_timezone(&workorder::china_time()).date_naive();
+    let rows = db.query(CALENDAR, [from.into()]).await?.collect().await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Internal("the calendar lookup returned no row".into()))?;
+    Ok(calendar(row)?.deadline_for(start, TimeLimit::WorkingDays(days)))
+}
+
+/// The business calendar's exceptions for the months from `$1` (enough for any time limit).
+const CALENDAR: &str = "select array_agg(to_char(day, 'YYYY-MM-DD') order by day) as days, \
+     array_agg(kind order by day) as kinds \
+     from business_calendar where day >= $1 and day < $1 + 120";
+
+/// The calendar a row's `days` and `kinds` (see [`CALENDAR`]) describe.
+fn calendar(row: &Row) -> Result<Calendar, StoreError> {
     let days: Vec<Option<String>> = row.get("days").unwrap_or_default();
     let kinds: Vec<Option<String>> = row.get("kinds").unwrap_or_default();
     let mut exceptions = Vec::with_capacity(days.len());
@@ -485,7 +515,7 @@ pub async fn deadline_for(
         };
         exceptions.push((day, kind));
     }
-    Ok(Calendar::new(exceptions).deadline_for(start, limit))
+    Ok(Calendar::new(exceptions))
 }
 
 /// Where an order is, for the dispatch catalogue.

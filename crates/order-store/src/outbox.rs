@@ -195,6 +195,37 @@ static OVERDUE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
     )
 });
 
+/// Telling agencies asked to help with an order (协办) that their opinion is late
+/// (`co_handling_overdue`): the requests still awaited past their `due_at`, earliest first, at
+/// most `$1`, each once (`overdue_notified_at`); `{deadline}` is when the opinion was due. The
+/// tests are written as the partial index on the requests still to be told has them.
+static CO_HANDLING_OVERDUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with t as (select * from notification_templates where kind = 'co_handling_overdue'), \
+         due as ( \
+             update work_order_co_handlers h set overdue_notified_at = now() \
+             where h.work_order_co_handler_id in ( \
+                 select x.work_order_co_handler_id from work_order_co_handlers x \
+                 where x.answered_at is null and x.cancelled_at is null \
+                   and x.overdue_notified_at is null and x.due_at <= now() \
+                 order by x.due_at limit $1 \
+                 for update skip locked) \
+             returning h.*), \
+         made as ( \
+             insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
+             select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+                    'co_overdue:' || h.work_order_co_handler_id || ':' || s.username \
+             from due h join work_orders o on o.work_order_id = h.work_order_id \
+             join staff_accounts s on s.agency_id = h.agency_id and s.role = 'agency_staff' \
+              and s.disabled_at is null \
+             cross join t, \
+             to_char(h.due_at at time zone 'Asia/Shanghai', 'FMMM\"月\"FMDD\"日\" HH24:MI') as deadline \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
 /// Reminding citizens to rate (`citizen_rating_reminder`): the orders waiting for a rating since
 /// `$2` hours or more and less than `$3` days (the rating window, still open), once per round
 /// (`work_orders.rating_reminded_for`), the citizen who filed each; `$1` how many orders at most.
@@ -500,6 +531,12 @@ pub async fn warn_of_deadlines(db: &Connection, limit: i64) -> Result<(), StoreE
 /// most `limit` orders a call, longest overdue first.
 pub async fn notify_overdue(db: &Connection, limit: i64) -> Result<(), StoreError> {
     run_sweep(db, &OVERDUE_NOTICES, [limit.into()]).await
+}
+
+/// Tells agencies asked to help with an order that their opinion is late (see
+/// `CO_HANDLING_OVERDUE`); at most `limit` requests a call, the longest late first.
+pub async fn notify_co_handling_overdue(db: &Connection, limit: i64) -> Result<(), StoreError> {
+    run_sweep(db, &CO_HANDLING_OVERDUE, [limit.into()]).await
 }
 
 /// Reminds citizens who have not rated a reply (see `RATING_REMINDERS`): `after_hours` after it
