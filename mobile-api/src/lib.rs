@@ -938,7 +938,8 @@ pub struct DeliveryList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NotificationTemplate {
     pub kind: String,
-    /// `staff` or `citizen`.
+    /// `staff` (the agency's staff), `citizen` (the one who filed the order and those who follow
+    /// it) or `follower` (only those who follow it).
     pub audience: String,
     pub title: String,
     /// With placeholders `{tracking_number}`, `{title}` and `{deadline}` (China time: the order's

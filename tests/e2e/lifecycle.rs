@@ -561,9 +561,11 @@ async fn citizens_withdraw_their_requests_before_dispatch_and_the_centre_at_a_ca
         )
     };
 
-    // The citizen who filed it withdraws it; nobody else's citizen can.
+    // The citizen who filed it withdraws it; nobody else's citizen can, not even one who follows
+    // it, who is told, so that they can file their own.
     let mine = file(&cast.citizen).await;
     let stranger = platform.client("citizen-2", "citizen");
+    stranger.follow(&mine).await.expect("following");
     assert_eq!(
         code(stranger.withdraw(&mine, None).await),
         (404, "not_found".into())
@@ -572,6 +574,8 @@ async fn citizens_withdraw_their_requests_before_dispatch_and_the_centre_at_a_ca
         .withdraw(&mine, Some("问题已经自行解决"))
         .await
         .expect("withdrawn");
+    assert_eq!(told(&stranger, "follower_withdrawn").await, 1);
+    assert_eq!(told(&cast.citizen, "follower_withdrawn").await, 0);
     let view = cast.citizen.get_request(&mine).await.expect("own view");
     assert_eq!(
         (view.status.as_str(), view.status_label.as_str()),

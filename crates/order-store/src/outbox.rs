@@ -1,8 +1,8 @@
 //! History events and the notifications they call for, written together.
 //!
 //! Every history event goes through [`record_event`]: one statement inserts the event, the
-//! notifications its kinds call for (one per person: the agency's staff, or the citizen and those
-//! who follow the order), and their deliveries (one per push token, or for a citizen with no app a
+//! notifications its kinds call for (one per person: the agency's staff, the citizen and those
+//! who follow the order, or only those who follow it), and their deliveries (one per push token, or for a citizen with no app a
 //! WeChat subscribe message or an SMS), and, when anything is to be delivered, `NOTIFY`s the
 //! deliverer. It runs in the caller's transaction, so the state change, its history and its
 //! notifications commit together or not at all, and PostgreSQL sends the `NOTIFY` only on commit.
@@ -31,6 +31,8 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "co_handling_requested" => &["task_co_handling"],
         "co_replied" => &["co_opinion"],
         "co_handling_cancelled" => &["co_handling_cancelled"],
+        // Those who followed it rather than file their own are told; its filer withdrew it.
+        "withdrawn" => &["follower_withdrawn"],
         _ => &[],
     }
 }
@@ -71,7 +73,7 @@ reach as ( \
                 then coalesce(c.phone, case when c.citizen_id = o.citizen_id then o.contact_phone end) end as address \
     from made m join t on t.kind = m.kind join citizens c on c.subject = m.recipient \
     join work_orders o on o.work_order_id = m.work_order_id \
-    where t.audience = 'citizen' and t.fallback \
+    where t.audience in ('citizen', 'follower') and t.fallback \
       and not exists (select 1 from devices d where d.subject = m.recipient)), \
 fallbacks as ( \
     insert into notification_deliveries (notification_id, channel, address, dedupe_key) \
@@ -105,7 +107,12 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
              join citizens c on c.citizen_id = o.citizen_id \
                 or c.citizen_id in (select f.citizen_id from order_followers f where f.work_order_id = o.work_order_id) \
-             where t.audience = 'citizen'), \
+             where t.audience = 'citizen' \
+             union \
+             select t.kind, c.subject \
+             from event e join order_followers f on f.work_order_id = e.work_order_id cross join t \
+             join citizens c on c.citizen_id = f.citizen_id \
+             where t.audience = 'follower'), \
          made as ( \
              insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
              select r.recipient, o.work_order_id, t.kind, t.title, {RENDERED}, \
