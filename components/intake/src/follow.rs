@@ -96,24 +96,17 @@ pub async fn follow(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
             .await?
             .id;
     // One more citizen raising it may make it a hot issue: key supervision commits with the follow.
-    db.execute("begin", []).await?;
-    let followed = async {
+    db.transaction(async {
         db.execute(
             "insert into order_followers (work_order_id, citizen_id, reason) values ($1, $2, 'followed') \
              on conflict do nothing",
             [order_id.into(), citizen.into()],
         )
         .await?;
-        order_store::outbox::key_supervise_hot_issue(&db, order_id).await
-    }
-    .await;
-    match followed {
-        Ok(()) => db.execute("commit", []).await?,
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            return Err(error.into());
-        }
-    };
+        order_store::outbox::key_supervise_hot_issue(&db, order_id).await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
     let order = visible_order(&db, principal, &order_id.to_string())
         .await?
         .ok_or_else(|| ApiError::Internal("a followed order is not visible".into()))?;

@@ -361,22 +361,12 @@ async fn db() -> Result<Connection, ApiError> {
     api_plumbing::connect().await.map_err(ApiError::Internal)
 }
 
-/// Runs `work` in a transaction: committed if it succeeds, rolled back if not.
+/// Runs `work` in a transaction (see `Connection::transaction`), with this module's errors.
 async fn in_transaction<T>(
     db: &Connection,
     work: impl AsyncFnOnce() -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    db.execute("begin", []).await?;
-    match work().await {
-        Ok(value) => {
-            db.execute("commit", []).await?;
-            Ok(value)
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    db.transaction(work()).await
 }
 
 /// The article as it now stands, answered with `status`.

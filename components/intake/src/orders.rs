@@ -185,7 +185,6 @@ pub(crate) async fn file_request(
 
     // A retry under the same key must carry the same request: what it carried is kept as a hash.
     let idempotency = idempotency_key.map(|key| (key, idempotency::request_hash(sent)));
-    db.execute("begin", []).await?;
     let filing = Filing {
         request,
         checked: &checked,
@@ -194,30 +193,18 @@ pub(crate) async fn file_request(
         content_check,
         leader,
     };
-    let result = file_in_transaction(
-        &db,
-        principal,
-        idempotency
+    db.keyed_transaction(async {
+        let key = idempotency
             .as_ref()
-            .map(|(key, hash)| (*key, hash.as_str())),
-        &filing,
-    )
-    .await;
-    match result {
-        Ok(Filed::New(reply)) => {
-            db.execute("commit", []).await?;
-            Ok(reply)
-        }
-        Ok(Filed::Replayed(reply)) => {
-            db.execute("rollback", []).await?;
-            Ok(reply)
-        }
-        Err(error) => {
-            // Dropping the connection rolls back too; saying so keeps the connection reusable.
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+            .map(|(key, hash)| (*key, hash.as_str()));
+        Ok(
+            match file_in_transaction(&db, principal, key, &filing).await? {
+                Filed::New(reply) => (reply, true),
+                Filed::Replayed(reply) => (reply, false),
+            },
+        )
+    })
+    .await
 }
 
 /// `POST /internal/idempotency-keys` (the runtime's schedule, every hour): forgets the

@@ -47,8 +47,7 @@ pub async fn add(
     // The key covers the order too: the same words sent to another order are another request.
     let hash = idempotency::request_hash(&[id.as_bytes(), b"\n", body].concat());
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    let outcome = async {
+    db.keyed_transaction(async {
         if let Some(key) = idempotency_key {
             match idempotency::claim(&db, &principal.subject, key, &hash).await? {
                 Claim::Fresh => {}
@@ -64,19 +63,8 @@ pub async fn add(
             idempotency::answer(&db, &principal.subject, key, 201, &body).await?;
         }
         Ok((json_reply(StatusCode::CREATED, body), true))
-    }
-    .await;
-    match outcome {
-        Ok((reply, fresh)) => {
-            db.execute(if fresh { "commit" } else { "rollback" }, [])
-                .await?;
-            Ok(reply)
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    })
+    .await
 }
 
 /// Records the supplement, in the caller's transaction: its JSON.

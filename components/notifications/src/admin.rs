@@ -72,50 +72,52 @@ pub async fn deliveries(query: &str) -> Result<Reply, ApiError> {
 pub async fn requeue(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
     let db = connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    let found = db
-        .query(
-            "select status from notification_deliveries where delivery_id = $1 for update",
+    let rows = db.transaction(async {
+        let found = db
+            .query(
+                "select status from notification_deliveries where delivery_id = $1 for update",
+                [id.into()],
+            )
+            .await?
+            .collect()
+            .await?;
+        let status: String = required(found.first().ok_or(ApiError::NotFound)?, "status")?;
+        if status != "dead" {
+            return Err(ApiError::NotDead);
+        }
+        db.execute(
+            "update notification_deliveries set status = 'pending', attempts = 0, next_attempt_at = now(), \
+                    claimed_until = null where delivery_id = $1",
             [id.into()],
         )
-        .await?
-        .collect()
         .await?;
-    let status: String = required(found.first().ok_or(ApiError::NotFound)?, "status")?;
-    if status != "dead" {
-        return Err(ApiError::NotDead);
-    }
-    db.execute(
-        "update notification_deliveries set status = 'pending', attempts = 0, next_attempt_at = now(), \
-                claimed_until = null where delivery_id = $1",
-        [id.into()],
-    )
-    .await?;
-    db.execute(
-        "insert into notification_requeues (delivery_id, requeued_by) values ($1, $2)",
-        [id.into(), text(&principal.subject)],
-    )
-    .await?;
-    db.execute(
-        &format!(
-            "select pg_notify('{}', '')",
-            order_store::outbox::QUEUED_CHANNEL
-        ),
-        [],
-    )
-    .await?;
-    let rows = db
-        .query(
-            format!(
-                "select {DELIVERY_COLUMNS} from notification_deliveries d \
-                 join notifications n on n.notification_id = d.notification_id where d.delivery_id = $1"
+        db.execute(
+            "insert into notification_requeues (delivery_id, requeued_by) values ($1, $2)",
+            [id.into(), text(&principal.subject)],
+        )
+        .await?;
+        db.execute(
+            &format!(
+                "select pg_notify('{}', '')",
+                order_store::outbox::QUEUED_CHANNEL
             ),
-            [id.into()],
+            [],
         )
-        .await?
-        .collect()
         .await?;
-    db.execute("commit", []).await?;
+        let rows = db
+            .query(
+                format!(
+                    "select {DELIVERY_COLUMNS} from notification_deliveries d \
+                     join notifications n on n.notification_id = d.notification_id where d.delivery_id = $1"
+                ),
+                [id.into()],
+            )
+            .await?
+            .collect()
+            .await?;
+        Ok::<_, ApiError>(rows)
+    })
+    .await?;
     let row = rows
         .first()
         .ok_or_else(|| ApiError::Internal("the re-queued delivery vanished".into()))?;
@@ -232,40 +234,42 @@ pub async fn set_template(
         return Err(ApiError::Validation(problems));
     }
     let db = connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    let rows = db
-        .query(
-            format!(
-                "update notification_templates set title = $2, body = $3, wechat_template_id = $4, \
-                        sms_template = $5, fallback = $6, updated_by = $7, updated_at = now() \
-                 where kind = $1 returning {TEMPLATE_COLUMNS}"
-            ),
+    let saved = db.transaction(async {
+        let rows = db
+            .query(
+                format!(
+                    "update notification_templates set title = $2, body = $3, wechat_template_id = $4, \
+                            sms_template = $5, fallback = $6, updated_by = $7, updated_at = now() \
+                     where kind = $1 returning {TEMPLATE_COLUMNS}"
+                ),
+                [
+                    text(kind),
+                    text(new.title.trim()),
+                    text(new.body.trim()),
+                    new.wechat_template_id.clone().into(),
+                    new.sms_template.clone().into(),
+                    new.fallback.into(),
+                    text(&principal.subject),
+                ],
+            )
+            .await?
+            .collect()
+            .await?;
+        let row = rows.first().ok_or(ApiError::NotFound)?;
+        db.execute(
+            "insert into notification_template_changes (kind, title, body, changed_by) values ($1, $2, $3, $4)",
             [
                 text(kind),
                 text(new.title.trim()),
                 text(new.body.trim()),
-                new.wechat_template_id.clone().into(),
-                new.sms_template.clone().into(),
-                new.fallback.into(),
                 text(&principal.subject),
             ],
         )
-        .await?
-        .collect()
         .await?;
-    let row = rows.first().ok_or(ApiError::NotFound)?;
-    db.execute(
-        "insert into notification_template_changes (kind, title, body, changed_by) values ($1, $2, $3, $4)",
-        [
-            text(kind),
-            text(new.title.trim()),
-            text(new.body.trim()),
-            text(&principal.subject),
-        ],
-    )
+        let saved = template(row)?;
+        Ok::<_, ApiError>(saved)
+    })
     .await?;
-    let saved = template(row)?;
-    db.execute("commit", []).await?;
     Ok(reply_with(StatusCode::OK, &saved))
 }
 

@@ -398,37 +398,39 @@ async fn dead(db: &Connection, delivery: &Claimed, error: &str) -> Result<(), Ap
 /// The address cannot receive: the delivery is dropped and the device forgotten. A citizen whose
 /// WeChat subscribe consent is used up gets the SMS instead, where the kind has one.
 async fn drop_address(db: &Connection, delivery: &Claimed, error: &str) -> Result<(), ApiError> {
-    db.execute("begin", []).await?;
-    db.execute(
-        "update notification_deliveries set status = 'dropped', claimed_until = null, last_error = $2 \
-         where delivery_id = $1 and status = 'pending'",
-        [delivery.delivery_id.into(), text(error)],
-    )
-    .await?;
-    if let Some(device) = delivery.device_id {
-        forget(
-            db,
-            device,
-            &format!("the provider refused the token: {error}"),
-        )
-        .await?;
-    }
-    if delivery.channel == "wechat" && delivery.sms_template.is_some() {
+    db.transaction(async {
         db.execute(
-            "insert into notification_deliveries (notification_id, channel, address, dedupe_key) \
-             select n.notification_id, 'sms', coalesce(c.phone, o.contact_phone), $2 \
-             from notifications n join citizens c on c.subject = n.recipient \
-             left join work_orders o on o.work_order_id = n.work_order_id and o.citizen_id = c.citizen_id \
-             where n.notification_id = $1 and coalesce(c.phone, o.contact_phone) is not null \
-             on conflict (dedupe_key) do nothing",
-            [
-                delivery.notification_id.into(),
-                text(format!("{}:sms", delivery.dedupe_key)),
-            ],
+            "update notification_deliveries set status = 'dropped', claimed_until = null, last_error = $2 \
+             where delivery_id = $1 and status = 'pending'",
+            [delivery.delivery_id.into(), text(error)],
         )
         .await?;
-    }
-    db.execute("commit", []).await?;
+        if let Some(device) = delivery.device_id {
+            forget(
+                db,
+                device,
+                &format!("the provider refused the token: {error}"),
+            )
+            .await?;
+        }
+        if delivery.channel == "wechat" && delivery.sms_template.is_some() {
+            db.execute(
+                "insert into notification_deliveries (notification_id, channel, address, dedupe_key) \
+                 select n.notification_id, 'sms', coalesce(c.phone, o.contact_phone), $2 \
+                 from notifications n join citizens c on c.subject = n.recipient \
+                 left join work_orders o on o.work_order_id = n.work_order_id and o.citizen_id = c.citizen_id \
+                 where n.notification_id = $1 and coalesce(c.phone, o.contact_phone) is not null \
+                 on conflict (dedupe_key) do nothing",
+                [
+                    delivery.notification_id.into(),
+                    text(format!("{}:sms", delivery.dedupe_key)),
+                ],
+            )
+            .await?;
+        }
+        Ok::<_, ApiError>(())
+    })
+    .await?;
     Ok(())
 }
 

@@ -105,55 +105,57 @@ pub async fn register(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
         return Err(ApiError::Validation(problems));
     }
     let db = connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    // What was on its way to someone else through this token stays with them: dropped here.
-    db.execute(
-        "update notification_deliveries d set status = 'dropped', claimed_until = null, \
-                last_error = 'the device was registered by another person' \
-         from devices v, notifications n \
-         where v.platform = $1 and v.token = $2 and v.subject <> $3 \
-           and d.device_id = v.device_id and d.status = 'pending' and n.notification_id = d.notification_id",
-        [text(&new.platform), text(&new.token), text(&principal.subject)],
-    )
+    let (registered, created) = db.transaction(async {
+        // What was on its way to someone else through this token stays with them: dropped here.
+        db.execute(
+            "update notification_deliveries d set status = 'dropped', claimed_until = null, \
+                    last_error = 'the device was registered by another person' \
+             from devices v, notifications n \
+             where v.platform = $1 and v.token = $2 and v.subject <> $3 \
+               and d.device_id = v.device_id and d.status = 'pending' and n.notification_id = d.notification_id",
+            [text(&new.platform), text(&new.token), text(&principal.subject)],
+        )
+        .await?;
+        let rows = db
+            .query(
+                format!(
+                    "insert into devices (subject, platform, token, app_version) values ($1, $2, $3, $4) \
+                     on conflict (platform, token) do update \
+                     set subject = excluded.subject, app_version = excluded.app_version, last_seen_at = now() \
+                     returning {COLUMNS}, (xmax = 0) as created"
+                ),
+                [
+                    text(&principal.subject),
+                    text(&new.platform),
+                    text(&new.token),
+                    new.app_version.clone().into(),
+                ],
+            )
+            .await?
+            .collect()
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| ApiError::Internal("no device returned".into()))?;
+        let registered = device(row)?;
+        let created: bool = required(row, "created")?;
+        // Beyond the limit, the device seen longest ago goes (and what waits for it).
+        let surplus = db
+            .query(
+                "select device_id from devices where subject = $1 \
+                 order by last_seen_at desc, created_at desc offset $2",
+                [text(&principal.subject), MAX_DEVICES.into()],
+            )
+            .await?
+            .collect()
+            .await?;
+        for row in &surplus {
+            let id: uuid::Uuid = required(row, "device_id")?;
+            forget(&db, id, "the device was replaced by a newer one").await?;
+        }
+        Ok::<_, ApiError>((registered, created))
+    })
     .await?;
-    let rows = db
-        .query(
-            format!(
-                "insert into devices (subject, platform, token, app_version) values ($1, $2, $3, $4) \
-                 on conflict (platform, token) do update \
-                 set subject = excluded.subject, app_version = excluded.app_version, last_seen_at = now() \
-                 returning {COLUMNS}, (xmax = 0) as created"
-            ),
-            [
-                text(&principal.subject),
-                text(&new.platform),
-                text(&new.token),
-                new.app_version.clone().into(),
-            ],
-        )
-        .await?
-        .collect()
-        .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ApiError::Internal("no device returned".into()))?;
-    let registered = device(row)?;
-    let created: bool = required(row, "created")?;
-    // Beyond the limit, the device seen longest ago goes (and what waits for it).
-    let surplus = db
-        .query(
-            "select device_id from devices where subject = $1 \
-             order by last_seen_at desc, created_at desc offset $2",
-            [text(&principal.subject), MAX_DEVICES.into()],
-        )
-        .await?
-        .collect()
-        .await?;
-    for row in &surplus {
-        let id: uuid::Uuid = required(row, "device_id")?;
-        forget(&db, id, "the device was replaced by a newer one").await?;
-    }
-    db.execute("commit", []).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -183,20 +185,22 @@ pub async fn forget(
 pub async fn remove(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
     let db = connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    let owned = db
-        .query(
-            "select device_id from devices where device_id = $1 and subject = $2 for update",
-            [id.into(), text(&principal.subject)],
-        )
-        .await?
-        .collect()
-        .await?;
-    if owned.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    forget(&db, id, "the device was signed out").await?;
-    db.execute("commit", []).await?;
+    db.transaction(async {
+        let owned = db
+            .query(
+                "select device_id from devices where device_id = $1 and subject = $2 for update",
+                [id.into(), text(&principal.subject)],
+            )
+            .await?
+            .collect()
+            .await?;
+        if owned.is_empty() {
+            return Err(ApiError::NotFound);
+        }
+        forget(&db, id, "the device was signed out").await?;
+        Ok::<_, ApiError>(())
+    })
+    .await?;
     let mut reply = Reply::new(String::new());
     *reply.status_mut() = StatusCode::NO_CONTENT;
     Ok(reply)

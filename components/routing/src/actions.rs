@@ -267,18 +267,10 @@ pub async fn act(
     };
     store::order_key(id)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    let outcome = act_in_transaction(&db, principal, id, action, &body).await;
-    match outcome {
-        Ok(order_id) => {
-            db.execute("commit", []).await?;
-            views::order_reply(&db, principal, order_id, StatusCode::OK).await
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    let order_id = db
+        .transaction(act_in_transaction(&db, principal, id, action, &body))
+        .await?;
+    views::order_reply(&db, principal, order_id, StatusCode::OK).await
 }
 
 async fn act_in_transaction(

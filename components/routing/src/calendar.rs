@@ -87,8 +87,7 @@ pub async fn set(principal: &Principal, raw_day: &str, body: &[u8]) -> Result<Re
         return Err(ApiError::Validation(problems));
     }
     let db = db().await?;
-    db.execute("begin", []).await?;
-    let outcome = async {
+    db.transaction(async {
         db.execute(
             "insert into business_calendar_changes (day, change, before, after, actor) \
              select $1, 'set', (select jsonb_build_object('kind', kind, 'name', name) from business_calendar where day = $1), \
@@ -103,9 +102,8 @@ pub async fn set(principal: &Principal, raw_day: &str, body: &[u8]) -> Result<Re
         )
         .await?;
         Ok::<_, ApiError>(())
-    }
-    .await;
-    finish(&db, outcome).await?;
+    })
+    .await?;
     Ok(reply_with(
         StatusCode::OK,
         &CalendarDay {
@@ -120,8 +118,7 @@ pub async fn set(principal: &Principal, raw_day: &str, body: &[u8]) -> Result<Re
 pub async fn delete(principal: &Principal, raw_day: &str) -> Result<Reply, ApiError> {
     let day = day(raw_day)?;
     let db = db().await?;
-    db.execute("begin", []).await?;
-    let outcome = async {
+    db.transaction(async {
         let logged = db
             .execute(
                 "insert into business_calendar_changes (day, change, before, after, actor) \
@@ -136,21 +133,7 @@ pub async fn delete(principal: &Principal, raw_day: &str) -> Result<Reply, ApiEr
         db.execute("delete from business_calendar where day = $1", [day.into()])
             .await?;
         Ok(())
-    }
-    .await;
-    finish(&db, outcome).await?;
+    })
+    .await?;
     Ok(json_reply(StatusCode::NO_CONTENT, String::new()))
-}
-
-async fn finish(db: &Connection, outcome: Result<(), ApiError>) -> Result<(), ApiError> {
-    match outcome {
-        Ok(()) => {
-            db.execute("commit", []).await?;
-            Ok(())
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
 }

@@ -124,7 +124,7 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
         )]));
     }
     let db = db().await?;
-    db.execute("begin", []).await?;
+    let id = db.transaction(async {
     let inserted = db
         .query(
             "insert into dispatch_rules (category_id, district_id, grid_id, keywords, agency_id, created_by) \
@@ -145,12 +145,8 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
         Ok(result) => result.collect().await,
         Err(error) => Err(error),
     };
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            // Constraint violations by name, not by message.
-            return Err(match order_store::constraint(&error) {
+    // Constraint violations by name, not by message.
+    let rows = rows.map_err(|error| match order_store::constraint(&error) {
                 Some("dispatch_rules_one_per_place") => ApiError::RuleExists,
                 Some("dispatch_rules_category_id_fkey") => ApiError::Validation(vec![field_error(
                     "category",
@@ -171,16 +167,16 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
                     "没有这个承办单位",
                 )]),
                 _ => ApiError::from(error),
-            });
-        }
-    };
+            })?;
     let id: i64 = rows
         .first()
         .map(|row| required(row, "dispatch_rule_id"))
         .transpose()?
         .ok_or_else(|| ApiError::Internal("no id".into()))?;
     log_change(&db, id, "created", &principal.subject).await?;
-    db.execute("commit", []).await?;
+    Ok::<_, ApiError>(id)
+    })
+    .await?;
     let rows = db
         .query(
             format!("{RULES} where r.dispatch_rule_id = $1"),
@@ -201,8 +197,7 @@ pub async fn create(principal: &Principal, body: &[u8]) -> Result<Reply, ApiErro
 pub async fn delete(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let db = db().await?;
-    db.execute("begin", []).await?;
-    let outcome = async {
+    db.transaction(async {
         // Log first, while the rule still exists to be described.
         let logged = log_change(&db, id, "deleted", &principal.subject).await?;
         if !logged {
@@ -214,21 +209,12 @@ pub async fn delete(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
         )
         .await?;
         Ok(())
-    }
-    .await;
-    match outcome {
-        Ok(()) => {
-            db.execute("commit", []).await?;
-            Ok(api_plumbing::json_reply(
-                StatusCode::NO_CONTENT,
-                String::new(),
-            ))
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    })
+    .await?;
+    Ok(api_plumbing::json_reply(
+        StatusCode::NO_CONTENT,
+        String::new(),
+    ))
 }
 
 /// Appends the rule's change to the log; false when there is no such rule.

@@ -14,8 +14,7 @@ use spin_sdk::http::StatusCode;
 pub async fn reveal(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let key = order_store::order_key(id)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    db.execute("begin", []).await?;
-    let outcome = async {
+    let phone = db.transaction(async {
         let rows = db
             .query(
                 format!(
@@ -48,16 +47,7 @@ pub async fn reveal(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
         )
         .await?;
         Ok(ContactPhone { contact_phone: required(row, "contact_phone")? })
-    }
-    .await;
-    match outcome {
-        Ok(phone) => {
-            db.execute("commit", []).await?;
-            Ok(reply_with(StatusCode::OK, &phone))
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    })
+    .await?;
+    Ok(reply_with(StatusCode::OK, &phone))
 }

@@ -30,19 +30,8 @@ pub(crate) async fn issue(
     idempotency: Option<(&str, String)>,
     issue: impl Future<Output = Result<String, ApiError>>,
 ) -> Result<Reply, ApiError> {
-    db.execute("begin", []).await?;
-    match in_transaction(db, subject, idempotency, issue).await {
-        Ok((reply, fresh)) => {
-            db.execute(if fresh { "commit" } else { "rollback" }, [])
-                .await?;
-            Ok(reply)
-        }
-        Err(error) => {
-            // Dropping the connection rolls back too; saying so keeps the connection reusable.
-            let _ = db.execute("rollback", []).await;
-            Err(error)
-        }
-    }
+    db.keyed_transaction(in_transaction(db, subject, idempotency, issue))
+        .await
 }
 
 /// The answer, and whether it is a new issue (else a retry's replay).

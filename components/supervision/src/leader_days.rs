@@ -96,8 +96,7 @@ pub async fn schedule(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
     // One leader answers one line at a time: a day over another of theirs (a second click, a
     // typing slip) is refused. Scheduling for one leader goes one at a time, so two at once cannot
     // both find the span free.
-    db.execute("begin", []).await?;
-    let made = async {
+    let made = db.transaction(async {
         db.execute(
             "select pg_advisory_xact_lock(hashtext('leader-day:' || $1))",
             [text(new.leader_name.trim())],
@@ -126,18 +125,8 @@ pub async fn schedule(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
             return Err(ApiError::LeaderDayOverlaps);
         }
         Ok(made)
-    }
-    .await;
-    let made = match made {
-        Ok(made) => {
-            db.execute("commit", []).await?;
-            made
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            return Err(error);
-        }
-    };
+    })
+    .await?;
     let id: i64 = made
         .first()
         .map(|row| required(row, "leader_day_id"))
@@ -165,8 +154,7 @@ pub async fn cancel(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
     let db = db().await?;
     // The day is locked first, so that a filing naming it (which holds it `for share` until it
     // commits) has committed before the check for calls, a statement of its own, looks.
-    db.execute("begin", []).await?;
-    let cancelled = async {
+    let cancelled = db.transaction(async {
         db.execute(
             "select 1 from leader_days where leader_day_id = $1 for update",
             [id.into()],
@@ -179,18 +167,9 @@ pub async fn cancel(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
             [id.into(), text(&principal.subject)],
         )
         .await
-    }
-    .await;
-    let cancelled = match cancelled {
-        Ok(cancelled) => {
-            db.execute("commit", []).await?;
-            cancelled
-        }
-        Err(error) => {
-            let _ = db.execute("rollback", []).await;
-            return Err(error.into());
-        }
-    };
+        .map_err(ApiError::from)
+    })
+    .await?;
     let rows = db
         .query(format!("{DAYS} where l.leader_day_id = $1"), [id.into()])
         .await?

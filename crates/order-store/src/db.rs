@@ -58,12 +58,24 @@ impl Connection {
         &self,
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
+        self.keyed_transaction(async { work.await.map(|done| (done, true)) })
+            .await
+    }
+
+    /// As [`Connection::transaction`], for work under an `Idempotency-Key`: `work` answers with
+    /// its result and whether it did the work (`true`), or found the answer of an earlier request
+    /// under the key to replay (`false`), when the transaction is rolled back so that nothing the
+    /// retry wrote stays.
+    pub async fn keyed_transaction<T, E: From<crate::StoreError>>(
+        &self,
+        work: impl Future<Output = Result<(T, bool), E>>,
+    ) -> Result<T, E> {
         self.execute("begin", [])
             .await
             .map_err(|e| E::from(e.into()))?;
         match work.await {
-            Ok(done) => {
-                self.execute("commit", [])
+            Ok((done, fresh)) => {
+                self.execute(if fresh { "commit" } else { "rollback" }, [])
                     .await
                     .map_err(|e| E::from(e.into()))?;
                 Ok(done)
