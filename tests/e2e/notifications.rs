@@ -855,17 +855,33 @@ async fn an_agency_late_with_the_opinion_it_was_asked_for_is_told_once() {
         )
         .await
         .expect("asked");
-    // Working days from now, and never after the order's own deadline.
+    // Three working days from now: before the order's own deadline, seven for a streetlight.
     let due = asked.co_handling[0].due_at;
     assert!(
         due > chrono::Utc::now() + chrono::Duration::hours(12),
         "{due}"
     );
-    assert!(due <= asked.deadline_at.expect("a deadline"));
+    assert!(due < asked.deadline_at.expect("a deadline"));
     eventually(&platform, "the request for help", async || {
         pushes_of(&platform, "task_co_handling") == 1
     })
     .await;
+    // The notice says when the opinion is due, not the order's deadline.
+    let asked_notice = platform
+        .fcm
+        .delivered()
+        .into_iter()
+        .find(|p| p.data["kind"] == "task_co_handling")
+        .expect("the notice");
+    let china = due.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"));
+    let due_text = china.format("%-m月%-d日 %H:%M").to_string();
+    assert!(
+        asked_notice
+            .body
+            .contains(&format!("在 {due_text} 前提出协办意见")),
+        "{} (due {due_text})",
+        asked_notice.body
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         pushes_of(&platform, "co_handling_overdue"),

@@ -323,6 +323,8 @@ async fn act_in_transaction(
         event.note = Some(rating.summary());
         record_rating(db, &loaded, principal, &rating, now).await?;
     }
+    // Before the event, whose notice to an agency asked to help says when its opinion is due.
+    record_co_handling(db, &loaded, principal, &command, now).await?;
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
     // An order many citizens raised while it waited for the centre is a hot issue once an
     // agency holds it.
@@ -339,7 +341,6 @@ async fn act_in_transaction(
     if matches!(command, Command::RecordVisit { .. }) {
         record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
     }
-    record_co_handling(db, &loaded, principal, &command, now).await?;
     Ok(loaded.id)
 }
 

@@ -49,6 +49,12 @@ fn named_agency(event: &str, note: Option<&str>) -> Option<String> {
 const DEADLINE_TEXT: &str = "coalesce(to_char(o.deadline_at at time zone 'Asia/Shanghai', \
      'FMMM\"月\"FMDD\"日\" HH24:MI'), '尽快')";
 
+/// The deadline as the agency an event names (`$8` of the record statement) reads it: when the
+/// opinion it is asked for (协办) is due, else the order's deadline.
+const NAMED_DEADLINE_TEXT: &str = "coalesce(to_char(coalesce((select h.due_at from work_order_co_handlers h \
+     where h.work_order_id = o.work_order_id and h.agency_id = $8 and h.cancelled_at is null), o.deadline_at) \
+     at time zone 'Asia/Shanghai', 'FMMM\"月\"FMDD\"日\" HH24:MI'), '尽快')";
+
 /// A template's text with the order's values: `t` the template, `o` the order, `deadline` its text.
 const RENDERED: &str = "replace(replace(replace(t.body, '{tracking_number}', o.tracking_number), \
      '{title}', o.title), '{deadline}', deadline)";
@@ -118,7 +124,7 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              select r.recipient, o.work_order_id, t.kind, t.title, {RENDERED}, \
                     'event:' || e.work_order_event_id || ':' || t.kind || ':' || r.recipient \
              from recipients r join t on t.kind = r.kind cross join event e \
-             join work_orders o on o.work_order_id = e.work_order_id, {DEADLINE_TEXT} as deadline \
+             join work_orders o on o.work_order_id = e.work_order_id, {NAMED_DEADLINE_TEXT} as deadline \
              on conflict (dedupe_key) do nothing \
              returning notification_id, recipient, kind, dedupe_key, work_order_id), \
          {FAN_OUT}"
