@@ -475,10 +475,21 @@ impl ApiDoc {
                                  `citizen_not_contacted`, `return_limit_reached`, `extension_pending`, `deadline_passed`, \
                                  `order_not_replied`, `order_closed`; a merge into the same order, a closed or a \
                                  confidential one is `merge_target_invalid`; withdrawing an order others were merged \
-                                 into is `merged_orders_depend`",
+                                 into is `merged_orders_depend`; co-handling (协办): a reply while an agency asked to \
+                                 help has not answered is `co_handling_pending`, asking one twice `already_co_handling`, \
+                                 a sixth `too_many_co_handlers`, answering twice or taking back one not awaited \
+                                 `no_co_handling`",
                             ),
                         )
-                        .response("422", error("A missing or invalid field (`validation_failed`)")),
+                        .response(
+                            "422",
+                            error(
+                                "A missing or invalid field (`validation_failed`); a blank reason (`text_required`); a \
+                                 deadline not later than the current one or in the past (`deadline_not_later`, \
+                                 `deadline_in_past`); the agency holding the order named to take it over or to help \
+                                 with it (`same_agency`)",
+                            ),
+                        ),
                 )
                 .build(),
             )
