@@ -59,6 +59,17 @@ impl From<spin_sdk::pg::PgError> for Failure {
     }
 }
 
+/// The store's answers are the gateway's own failures: what it looks up there (a citizen it adds
+/// the first time) is always found.
+impl From<order_store::StoreError> for Failure {
+    fn from(error: order_store::StoreError) -> Self {
+        match error {
+            order_store::StoreError::NotFound => Failure::Internal("not found in the store".into()),
+            order_store::StoreError::Internal(cause) => Failure::Internal(cause),
+        }
+    }
+}
+
 impl From<BodyError> for Failure {
     fn from(error: BodyError) -> Self {
         match error {
@@ -371,30 +382,16 @@ pub(crate) async fn citizen(
     db: &Connection,
     key: order_store::CitizenKey<'_>,
 ) -> Result<String, Failure> {
-    order_store::find_or_add_citizen(db, key)
-        .await
-        .map(|citizen| citizen.subject)
-        .map_err(|error| match error {
-            order_store::StoreError::NotFound => Failure::Internal("no citizen".into()),
-            order_store::StoreError::Internal(cause) => Failure::Internal(cause),
-        })
+    Ok(order_store::find_or_add_citizen(db, key).await?.subject)
 }
 
+/// Runs `work` in a transaction (see `order_store::db::Connection::transaction`), with the
+/// gateway's failures.
 pub(crate) async fn in_transaction<T>(
     db: &Connection,
     work: impl std::future::Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
-    db.execute("begin", []).await?;
-    match work.await {
-        Ok(value) => {
-            db.execute("commit", []).await?;
-            Ok(value)
-        }
-        Err(failure) => {
-            let _ = db.execute("rollback", []).await;
-            Err(failure)
-        }
-    }
+    db.transaction(work).await
 }
 
 /// `POST /api/v1/auth/staff/sign-in`.
