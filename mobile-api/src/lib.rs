@@ -1168,6 +1168,11 @@ pub struct BoardCounts {
     /// The earliest missed deadline among them: how long the longest overdue order has been.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub overdue_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Requests for help (协办) still awaited: from the agency (by agency), or on the district's
+    /// orders (by district). Each keeps the order's holder from replying.
+    pub co_handling_awaited: i64,
+    /// Of those, past the time their opinion was due (协办超期).
+    pub co_handling_overdue: i64,
 }
 
 /// One agency's or district's line on the board.

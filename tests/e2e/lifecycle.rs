@@ -1014,6 +1014,24 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
         ["utility-water"]
     );
 
+    // On the board, the request awaited from the water company is counted against it, though it
+    // holds no order; its time has not run out yet.
+    let board = cast.supervisor.supervision_board(&[]).await.expect("board");
+    let water_line = board
+        .groups
+        .iter()
+        .find(|g| g.group.code == "utility-water")
+        .expect("a line for the water company");
+    assert_eq!(
+        (
+            water_line.counts.open,
+            water_line.counts.co_handling_awaited,
+            water_line.counts.co_handling_overdue
+        ),
+        (0, 1, 0)
+    );
+    assert_eq!(board.total.co_handling_awaited, 1);
+
     // The water company answers, once; the holder is told, then replies.
     let answered = water
         .act(

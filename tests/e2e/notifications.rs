@@ -900,6 +900,18 @@ async fn an_agency_late_with_the_opinion_it_was_asked_for_is_told_once() {
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(pushes_of(&platform, "co_handling_overdue"), 1, "once");
+    let board = platform
+        .client("supervisor-1", "supervisor")
+        .supervision_board(&[("group_by", "district")])
+        .await
+        .expect("board");
+    assert_eq!(
+        (
+            board.total.co_handling_awaited,
+            board.total.co_handling_overdue
+        ),
+        (1, 1)
+    );
     let notice = platform
         .fcm
         .delivered()

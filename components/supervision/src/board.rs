@@ -71,10 +71,12 @@ fn counts(row: &Row) -> Result<BoardCounts, ApiError> {
         key_supervised: required(row, "key_supervised")?,
         return_requested: required(row, "return_requested")?,
         overdue_since: utc(row, "overdue_since"),
+        co_handling_awaited: required(row, "co_handling_awaited")?,
+        co_handling_overdue: required(row, "co_handling_overdue")?,
     })
 }
 
-/// The whole city: every open order is in exactly one group.
+/// The whole city: every open order, and every request for help awaited, is in exactly one group.
 fn total(groups: &[BoardGroup]) -> BoardCounts {
     groups
         .iter()
@@ -91,6 +93,8 @@ fn total(groups: &[BoardGroup]) -> BoardCounts {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 },
+                co_handling_awaited: sum.co_handling_awaited + counts.co_handling_awaited,
+                co_handling_overdue: sum.co_handling_overdue + counts.co_handling_overdue,
             }
         })
 }

@@ -14,23 +14,69 @@ const COUNTS: &str = "count(*) as open, \
     count(*) filter (where o.status = 'return_requested') as return_requested, \
     min(o.deadline_at) filter (where o.deadline_at <= $1) as overdue_since";
 
+/// The counts of [`COUNTS`] but `overdue_since`, zero for a group with no open orders.
+const COUNTED: [&str; 7] = [
+    "open",
+    "overdue",
+    "due_soon",
+    "urgent",
+    "supervised",
+    "key_supervised",
+    "return_requested",
+];
+
+/// A group's requests for help (协办) still awaited (`h` the request), and those of them past
+/// their due time at `$1`.
+const CO_HANDLING: &str = "count(*) as co_handling_awaited, \
+    count(*) filter (where h.due_at <= $1) as co_handling_overdue";
+
+/// The requests for help still awaited (`h`).
+const AWAITED: &str = "h.answered_at is null and h.cancelled_at is null";
+
 /// The board's statement by `group_by` (`agency` or `district`; `None` for anything else):
-/// `code, name` and the counts of each group with open orders at `$1`, most overdue first.
+/// `code, name` and the counts of each group with open orders, or with requests for help awaited
+/// (from the agency; on the district's orders), at `$1`, most overdue first.
 pub fn board_sql(group_by: &str) -> Option<String> {
-    let groups = match group_by {
-        "agency" => format!(
-            "select o.agency_id as code, a.name, {COUNTS} \
-             from work_orders o join agencies a on a.agency_id = o.agency_id \
-             where {OPEN} group by o.agency_id, a.name"
+    let (held, helping) = match group_by {
+        "agency" => (
+            format!(
+                "select o.agency_id as code, a.name, {COUNTS} \
+                 from work_orders o join agencies a on a.agency_id = o.agency_id \
+                 where {OPEN} group by o.agency_id, a.name"
+            ),
+            format!(
+                "select h.agency_id as code, a.name, {CO_HANDLING} \
+                 from work_order_co_handlers h join agencies a on a.agency_id = h.agency_id \
+                 where {AWAITED} group by h.agency_id, a.name"
+            ),
         ),
-        "district" => format!(
-            "select coalesce(o.district_id, 'unknown') as code, coalesce(d.name, '未填区域') as name, {COUNTS} \
-             from work_orders o left join districts d on d.district_id = o.district_id \
-             where {OPEN} group by 1, 2"
+        "district" => (
+            format!(
+                "select coalesce(o.district_id, 'unknown') as code, coalesce(d.name, '未填区域') as name, {COUNTS} \
+                 from work_orders o left join districts d on d.district_id = o.district_id \
+                 where {OPEN} group by 1, 2"
+            ),
+            format!(
+                "select coalesce(o.district_id, 'unknown') as code, coalesce(d.name, '未填区域') as name, {CO_HANDLING} \
+                 from work_order_co_handlers h join work_orders o on o.work_order_id = h.work_order_id \
+                 left join districts d on d.district_id = o.district_id \
+                 where {AWAITED} group by 1, 2"
+            ),
         ),
         _ => return None,
     };
-    Some(format!("{groups} order by overdue desc, open desc, code"))
+    let counted = COUNTED
+        .iter()
+        .map(|count| format!("coalesce(g.{count}, 0) as {count}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "select coalesce(g.code, h.code) as code, coalesce(g.name, h.name) as name, {counted}, \
+                g.overdue_since, coalesce(h.co_handling_awaited, 0) as co_handling_awaited, \
+                coalesce(h.co_handling_overdue, 0) as co_handling_overdue \
+         from ({held}) g full join ({helping}) h on h.code = g.code \
+         order by overdue desc, open desc, co_handling_overdue desc, code"
+    ))
 }
 
 /// The orders waiting for the centre to dispatch them (`waiting`).
