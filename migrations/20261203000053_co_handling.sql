@@ -10,9 +10,9 @@ create table work_order_co_handlers (
     request        text not null check (char_length(request) between 1 and 2000),
     asked_by       text not null,
     asked_at       timestamptz not null,
-    -- When its opinion is due: `co_handling_working_days` working days after it was asked, and
-    -- never after the order's deadline. Past it unanswered, its staff are told once
-    -- (`overdue_notified_at`, by the every-minute overdue run).
+    -- When its opinion is due: `co_handling_working_days` working days after it was asked, or at
+    -- the order's deadline if that comes first and is still ahead. Past it unanswered, its staff
+    -- are told once (`overdue_notified_at`, by the every-minute overdue run).
     due_at         timestamptz not null,
     overdue_notified_at timestamptz,
     opinion        text check (char_length(opinion) between 1 and 2000),

@@ -537,7 +537,8 @@ pub struct CoHandling {
     #[serde(serialize_with = "timestamp::serialize")]
     pub asked_at: chrono::DateTime<chrono::Utc>,
     /// When its opinion is due: `co_handling_working_days` working days after it was asked (3
-    /// unless the city sets another), and never after the order's deadline. Past it unanswered,
+    /// unless the city sets another), or at the order's deadline if that comes first and is still
+    /// ahead. Past it unanswered,
     /// its staff are told once (`co_handling_overdue`).
     #[serde(serialize_with = "timestamp::serialize")]
     pub due_at: chrono::DateTime<chrono::Utc>,

@@ -346,7 +346,8 @@ async fn act_in_transaction(
 
 /// The request for help (协办) a command makes, answers or takes back, beside its history event:
 /// an agency that comes to hold the order is no longer asked to help. A request is due
-/// `co_handling_working_days` working days after it is made, and never after the order's deadline.
+/// `co_handling_working_days` working days after it is made, or at the order's deadline if that
+/// comes first and is still ahead (`lifecycle::co_handling_due`).
 async fn record_co_handling(
     db: &Connection,
     loaded: &Loaded,
@@ -360,11 +361,8 @@ async fn record_co_handling(
     let (sql, agency, words) = match command {
         Command::AskCoHandling { agency, note } => {
             let days = api_plumbing::number_variable("co_handling_working_days", 3u32, 1).await;
-            let due = store::working_days_after(db, days, now).await?;
-            let due = loaded
-                .order
-                .deadline
-                .map_or(due, |deadline| due.min(deadline));
+            let by_working_days = store::working_days_after(db, days, now).await?;
+            let due = lifecycle::co_handling_due(now, by_working_days, loaded.order.deadline);
             db.execute(
                 "insert into work_order_co_handlers \
                  (work_order_id, agency_id, request, asked_by, asked_at, due_at) \

@@ -262,6 +262,20 @@ pub struct CoHandler {
 /// Agencies that may be asked to help with one order at a time, answered or not.
 pub const MAX_CO_HANDLERS: usize = 5;
 
+/// When an opinion asked for at `now` is due: at `by_working_days` (the working days the city
+/// gives), or at the order's `deadline` if that comes first and is still ahead — an agency asked
+/// to help with an order already overdue still gets its days.
+pub fn co_handling_due(
+    now: DateTime<Utc>,
+    by_working_days: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    match deadline {
+        Some(deadline) if deadline > now => by_working_days.min(deadline),
+        _ => by_working_days,
+    }
+}
+
 /// A pending request for more time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtensionRequest {
@@ -942,6 +956,22 @@ mod tests {
         )
         .expect("every step is allowed");
         assert_eq!(done.status, Status::Archived);
+    }
+
+    #[test]
+    fn an_opinion_is_due_by_the_working_days_or_the_orders_deadline_if_sooner_and_ahead() {
+        let days = now() + Duration::days(3);
+        let soon = now() + Duration::days(1);
+        assert_eq!(co_handling_due(now(), days, Some(soon)), soon);
+        assert_eq!(
+            co_handling_due(now(), days, Some(now() + Duration::days(9))),
+            days
+        );
+        assert_eq!(
+            co_handling_due(now(), days, Some(now() - Duration::hours(1))),
+            days
+        );
+        assert_eq!(co_handling_due(now(), days, None), days);
     }
 
     #[test]
