@@ -2,10 +2,11 @@
 //!
 //! Every history event goes through [`record_event`]: one statement inserts the event, the
 //! notifications its kinds call for (one per person: the agency's staff, the citizen and those
-//! who follow the order, or only those who follow it), and their deliveries (one per push token, or for a citizen with no app a
-//! WeChat subscribe message or an SMS), and, when anything is to be delivered, `NOTIFY`s the
-//! deliverer. It runs in the caller's transaction, so the state change, its history and its
-//! notifications commit together or not at all, and PostgreSQL sends the `NOTIFY` only on commit.
+//! who follow the order, or only those who follow it), and their deliveries (one per push token,
+//! or for a citizen with no app a WeChat subscribe message or an SMS), and, when anything is to be
+//! delivered, `NOTIFY`s the deliverer. It runs in the caller's transaction, so the state change,
+//! its history and its notifications commit together or not at all, and PostgreSQL sends the
+//! `NOTIFY` only on commit.
 
 use crate::db::Connection;
 use crate::{StoreError, text, time};
