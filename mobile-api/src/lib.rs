@@ -328,9 +328,11 @@ pub struct WorkOrderPage {
 /// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction, solved, comment?} (the citizen in
 /// the app, or an operator who called them; within `rating_window_days` of the audit) ·
 /// `start_redo` · `archive` ·
-/// `remind` {note} (催办, the centre) · `supervise` {note} (督办, supervisors) · `key_supervise`
-/// {note} (重点督办, supervisors; orders long overdue are put there by the escalation sweep); all
-/// three notify the holding agency's staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
+/// `remind` {note, agency?} (催办, the centre; with `agency`, an agency asked to help whose
+/// opinion is awaited is urged on instead, and its staff told, else 409 `no_co_handling`) ·
+/// `supervise` {note} (督办, supervisors) · `key_supervise` {note} (重点督办, supervisors; orders
+/// long overdue are put there by the escalation sweep); all three notify the holding agency's
+/// staff · `rule_unreasonable` {reason} (supervisors: after an unsatisfied
 /// rating, instead of a redo; closes the order; in the audit log) · `withdraw` {reason?} (撤回,
 /// before dispatch: the citizen who filed it, a reason optional; the centre at a caller's word,
 /// with the reason; not once other requests were merged into it) ·
@@ -412,6 +414,10 @@ pub struct HistoryEntry {
     /// The deadline this step replaced, for extensions, reassignments and redos.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub previous_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// The agency the step was addressed to when not the one holding the order: an agency asked
+    /// to help (协办), for its request, its urging and its request taken back.
+    #[serde(default)]
+    pub agency: Option<Named>,
 }
 
 /// A pending request for more time.
@@ -552,6 +558,9 @@ pub struct CoHandling {
     pub cancel_reason: Option<String>,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How many times the centre urged it on (`remind` with `agency`) while its opinion was awaited.
+    #[serde(default)]
+    pub reminders: i32,
 }
 
 /// `GET /api/v1/orders`: the orders a search found, newest first.

@@ -1032,6 +1032,44 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
     );
     assert_eq!(board.total.co_handling_awaited, 1);
 
+    // The centre urges the water company on (催办): its staff are told, not the holder's; the
+    // request counts it and the history names whom. An agency not (or no longer) asked is not.
+    let urge = |agency: &str| {
+        with(|a| {
+            a.agency = Some(agency.into());
+            a.note = Some("市民反映积水严重，请尽快反馈".into());
+        })
+    };
+    let urged = cast
+        .operator
+        .act(&number, "remind", &urge("utility-water"))
+        .await
+        .expect("urged");
+    assert_eq!(urged.co_handling[0].reminders, 1);
+    let last = urged.history.last().expect("history");
+    assert_eq!(
+        (
+            last.event.as_str(),
+            last.agency.as_ref().map(|a| a.code.as_str()),
+            last.note.as_deref()
+        ),
+        (
+            "co_handling_reminded",
+            Some("utility-water"),
+            Some("市民反映积水严重，请尽快反馈")
+        )
+    );
+    assert_eq!(told(&water, "co_handling_reminder").await, 1);
+    assert_eq!(told(&urban, "reminder").await, 0);
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&number, "remind", &urge("city-housing-construction"))
+                .await
+        ),
+        (409, "no_co_handling".into())
+    );
+
     // The water company answers, once; the holder is told, then replies.
     let answered = water
         .act(
@@ -1071,9 +1109,21 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
         "co_handling_requested",
         "co_handling_requested",
         "co_handling_cancelled",
+        "co_handling_reminded",
         "co_replied",
         "replied"
     ]));
+    // Each request names the agency asked, and keeps what it was asked to do.
+    let asked = replied
+        .history
+        .iter()
+        .find(|e| e.event == "co_handling_requested")
+        .expect("asked");
+    assert_eq!(
+        asked.agency.as_ref().map(|a| a.code.as_str()),
+        Some("utility-water")
+    );
+    assert_eq!(asked.note, Some(replied.co_handling[0].request.clone()));
     // The citizen reads that several agencies work on it, never their notes.
     let mine = cast.citizen.get_request(&number).await.expect("own view");
     let said: Vec<&str> = mine

@@ -10,7 +10,7 @@ use order_store::db::{Connection, Row};
 use order_store::idempotency::{self, Claim};
 use order_store::{CitizenKey, required, required_named, text};
 use spin_sdk::http::StatusCode;
-use workorder::lifecycle::{self, Actor, Command, Order, Policy, Status};
+use workorder::lifecycle::{self, Actor, Command, Event, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 
 const DEFAULT_PAGE: u32 = 20;
@@ -335,16 +335,8 @@ async fn file_in_transaction(
         ],
     )
     .await?;
-    order_store::record_event(
-        db,
-        work_order_id,
-        "received",
-        &principal.subject,
-        None,
-        None,
-        now,
-    )
-    .await?;
+    let received = Event::new("received", None);
+    order_store::record_event(db, work_order_id, &received, &principal.subject, now).await?;
     let mut timeline = vec![TimelineEntry {
         at: now,
         event: "received".into(),
@@ -355,16 +347,8 @@ async fn file_in_transaction(
     // A call a leader took on their answering day says so in its history, the leader named there
     // for the staff (a note: the citizen's timeline shows no notes).
     if let Some(leader) = &filing.leader {
-        order_store::record_event(
-            db,
-            work_order_id,
-            TAKEN_BY_LEADER,
-            &principal.subject,
-            Some(leader.clone()),
-            None,
-            now,
-        )
-        .await?;
+        let taken = Event::new(TAKEN_BY_LEADER, Some(leader.clone()));
+        order_store::record_event(db, work_order_id, &taken, &principal.subject, now).await?;
         timeline.push(TimelineEntry {
             at: now,
             event: TAKEN_BY_LEADER.into(),

@@ -15,7 +15,7 @@ use order_store::idempotency::{self, Claim};
 use order_store::{required, text};
 use spin_sdk::http::StatusCode;
 use workorder::CheckedSupplement;
-use workorder::lifecycle::Status;
+use workorder::lifecycle::{Event, Status};
 
 /// The most supplements one request may have; beyond them, a call to the hotline.
 pub const MAX_SUPPLEMENTS: i64 = 20;
@@ -126,16 +126,8 @@ async fn record(
         .map(|row| required(row, "work_order_supplement_id"))
         .transpose()?
         .ok_or_else(|| ApiError::Internal("no supplement made".into()))?;
-    order_store::outbox::record_event(
-        db,
-        order,
-        "supplemented",
-        &principal.subject,
-        Some(checked.text.clone()),
-        None,
-        now,
-    )
-    .await?;
+    let event = Event::new("supplemented", Some(checked.text.clone()));
+    order_store::outbox::record_event(db, order, &event, &principal.subject, now).await?;
     let supplement = Supplement {
         id,
         text: checked.text.clone(),

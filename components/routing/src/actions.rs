@@ -175,6 +175,7 @@ async fn command(
         "archive" => Command::Archive,
         "remind" => Command::Remind {
             note: text(&body.note, "note")?,
+            agency: body.agency.clone(),
         },
         "supervise" => Command::Supervise {
             note: text(&body.note, "note")?,
@@ -344,7 +345,8 @@ async fn act_in_transaction(
     Ok(loaded.id)
 }
 
-/// The request for help (协办) a command makes, answers or takes back, beside its history event:
+/// The request for help (协办) a command makes, urges on, answers or takes back, beside its
+/// history event:
 /// an agency that comes to hold the order is no longer asked to help. A request is due
 /// `co_handling_working_days` working days after it is made, or at the order's deadline if that
 /// comes first and is still ahead (`lifecycle::co_handling_due`).
@@ -386,6 +388,18 @@ async fn record_co_handling(
             opinion.as_str(),
         ),
         Command::CancelCoHandling { agency, reason } => (CANCEL, agency.as_str(), reason.as_str()),
+        Command::Remind {
+            agency: Some(agency),
+            ..
+        } => {
+            db.execute(
+                "update work_order_co_handlers set reminders = reminders + 1 \
+                 where work_order_id = $1 and agency_id = $2 and cancelled_at is null",
+                [loaded.id.into(), store::text(agency)],
+            )
+            .await?;
+            return Ok(());
+        }
         Command::Reassign { agency, .. }
             if loaded.order.co_handlers.iter().any(|h| h.agency == *agency) =>
         {

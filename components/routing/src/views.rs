@@ -222,8 +222,10 @@ pub async fn order_reply(
     let head = summary(row)?;
     let events = db
         .query(
-            "select event, actor, note, previous_deadline, created_at from work_order_events \
-             where work_order_id = $1 order by work_order_event_id",
+            "select e.event, e.actor, e.note, e.previous_deadline, e.created_at, e.agency_id, \
+                    a.name as agency_name \
+             from work_order_events e left join agencies a on a.agency_id = e.agency_id \
+             where e.work_order_id = $1 order by e.work_order_event_id",
             [order_id.into()],
         )
         .await?
@@ -239,6 +241,7 @@ pub async fn order_reply(
                 actor: required(event, "actor")?,
                 note: event.get("note"),
                 previous_deadline: utc(event, "previous_deadline"),
+                agency: named(event, "agency_id", "agency_name"),
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -374,7 +377,7 @@ pub async fn order_reply(
 async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHandling>, ApiError> {
     db.query(
         "select h.agency_id, a.name as agency_name, h.request, h.asked_by, h.asked_at, h.due_at, h.opinion, \
-                h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at \
+                h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at, h.reminders \
          from work_order_co_handlers h join agencies a on a.agency_id = h.agency_id \
          where h.work_order_id = $1 order by h.work_order_co_handler_id",
         [order_id.into()],
@@ -397,6 +400,7 @@ async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHand
             answered_at: utc(row, "answered_at"),
             cancel_reason: row.get("cancel_reason"),
             cancelled_at: utc(row, "cancelled_at"),
+            reminders: required(row, "reminders")?,
         })
     })
     .collect()

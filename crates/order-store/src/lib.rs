@@ -320,16 +320,7 @@ pub async fn save(
         ],
     )
     .await?;
-    outbox::record_event(
-        db,
-        loaded.id,
-        event.code,
-        actor,
-        event.note.clone(),
-        event.previous_deadline,
-        now,
-    )
-    .await
+    outbox::record_event(db, loaded.id, event, actor, now).await
 }
 
 /// The database's clock, so that every component agrees on `now`.

@@ -11,6 +11,7 @@
 use crate::db::Connection;
 use crate::{StoreError, text, time};
 use chrono::{DateTime, Utc};
+use workorder::lifecycle::Event;
 
 /// The channel the deliverer listens on (`on_notify` of its schedule in `spin.toml`).
 pub const QUEUED_CHANNEL: &str = "notifications_queued";
@@ -32,18 +33,11 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "co_handling_requested" => &["task_co_handling"],
         "co_replied" => &["co_opinion"],
         "co_handling_cancelled" => &["co_handling_cancelled"],
+        "co_handling_reminded" => &["co_handling_reminder"],
         // Those who followed it rather than file their own are told; its filer withdrew it.
         "withdrawn" => &["follower_withdrawn"],
         _ => &[],
     }
-}
-
-/// The agency whose staff hear of an event, when not the one holding the order: the agency a
-/// request for help (协办) names, or took back (the event's note).
-fn named_agency(event: &str, note: Option<&str>) -> Option<String> {
-    matches!(event, "co_handling_requested" | "co_handling_cancelled")
-        .then(|| note.map(str::to_owned))
-        .flatten()
 }
 
 /// An order's deadline as people read it: China time, e.g. `12月3日 17:30`.
@@ -95,13 +89,13 @@ const AGENCY_STAFF: &str = "staff_accounts s on s.agency_id = o.agency_id and s.
      and s.disabled_at is null";
 
 /// Recording an event: `$1` order, `$2` event code, `$3` actor, `$4` note, `$5` previous
-/// deadline, `$6` time, `$7` the template kinds to notify, `$8` the agency whose staff hear of it
-/// when not the holder (null: the holder).
+/// deadline, `$6` time, `$7` the template kinds to notify, `$8` the agency it is addressed to,
+/// whose staff hear of it, when not the holder (null: the holder).
 static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with event as ( \
-             insert into work_order_events (work_order_id, event, actor, note, previous_deadline, created_at) \
-             values ($1, $2, $3, $4, $5, $6) returning work_order_event_id, work_order_id), \
+             insert into work_order_events (work_order_id, event, actor, note, previous_deadline, created_at, agency_id) \
+             values ($1, $2, $3, $4, $5, $6, $8) returning work_order_event_id, work_order_id), \
          t as (select * from notification_templates where kind = any($7::text[])), \
          recipients as ( \
              select t.kind, s.username as recipient \
@@ -496,32 +490,29 @@ pub fn record_statement() -> &'static str {
     RECORD.as_str()
 }
 
-/// Records one history event of an order, with the notifications it calls for.
+/// Records one history event of an order by `actor` at `at`, with the notifications it calls for.
 pub async fn record_event(
     db: &Connection,
     order: uuid::Uuid,
-    code: &str,
+    event: &Event,
     actor: &str,
-    note: Option<String>,
-    previous_deadline: Option<DateTime<Utc>>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let kinds: Vec<Option<String>> = notification_kinds(code)
+    let kinds: Vec<Option<String>> = notification_kinds(event.code)
         .iter()
         .map(|kind| Some((*kind).to_owned()))
         .collect();
-    let agency = named_agency(code, note.as_deref());
     db.query(
         RECORD.as_str(),
         [
             order.into(),
-            text(code),
+            text(event.code),
             text(actor),
-            note.into(),
-            time(previous_deadline),
+            event.note.clone().into(),
+            time(event.previous_deadline),
             at.naive_utc().into(),
             kinds.into(),
-            agency.into(),
+            event.agency.clone().into(),
         ],
     )
     .await?

@@ -204,9 +204,11 @@ pub enum Command {
         deadline: DateTime<Utc>,
     },
     Archive,
-    /// 催办: the centre urges the holding agency on; nothing else changes.
+    /// 催办: the centre urges the holding agency on, or (`agency`) an agency whose opinion the
+    /// holder still awaits (协办); nothing else changes.
     Remind {
         note: String,
+        agency: Option<String>,
     },
     /// 督办: a supervisor puts the order under supervision, with instructions for the agency.
     Supervise {
@@ -342,6 +344,29 @@ pub struct Event {
     pub note: Option<String>,
     /// The deadline before this event, when the event changed it.
     pub previous_deadline: Option<DateTime<Utc>>,
+    /// The agency the event is addressed to when it is not the one holding the order (an agency
+    /// asked to help: its request, its urging, its request taken back); its staff hear of it.
+    pub agency: Option<String>,
+}
+
+impl Event {
+    /// An event with its note, addressed to the holding agency (and, by its kind, the citizen).
+    pub fn new(code: &'static str, note: Option<String>) -> Self {
+        Event {
+            code,
+            note,
+            previous_deadline: None,
+            agency: None,
+        }
+    }
+
+    /// The same event addressed to `agency`, not the holder.
+    fn to(self, agency: &str) -> Self {
+        Event {
+            agency: Some(agency.to_owned()),
+            ..self
+        }
+    }
 }
 
 /// Why a command was refused. Each maps to a stable API error code.
@@ -467,11 +492,7 @@ fn require_text(text: &str) -> Result<(), Refusal> {
 }
 
 fn event(code: &'static str, note: Option<&str>) -> Event {
-    Event {
-        code,
-        note: note.map(str::to_owned),
-        previous_deadline: None,
-    }
+    Event::new(code, note.map(str::to_owned))
 }
 
 /// Applies `command` by `actor` at `now` to `order`.
@@ -686,6 +707,7 @@ pub fn apply(
                 code: "reassigned",
                 note: Some(agency.clone()),
                 previous_deadline: order.deadline,
+                agency: None,
             }
         }
         C::RefuseReturn { reason } => {
@@ -731,6 +753,7 @@ pub fn apply(
                 code: "extension_approved",
                 note: None,
                 previous_deadline: order.deadline,
+                agency: None,
             }
         }
         C::RefuseExtension { reason } => {
@@ -788,6 +811,7 @@ pub fn apply(
                 code: "redo_started",
                 note: None,
                 previous_deadline: order.deadline,
+                agency: None,
             }
         }
         C::Archive => {
@@ -805,13 +829,26 @@ pub fn apply(
             next.status = S::Archived;
             event("complaint_ruled_unreasonable", Some(reason))
         }
-        C::Remind { note } | C::Supervise { note } | C::KeySupervise { note } => {
+        C::Remind { note, .. } | C::Supervise { note } | C::KeySupervise { note } => {
             if !order.status.with_agency() {
                 return Err(Refusal::NotWithAgency);
             }
             require_text(note)?;
             match command {
-                C::Remind { .. } => event("reminded", Some(note)),
+                C::Remind {
+                    agency: Some(agency),
+                    ..
+                } => {
+                    if !order
+                        .co_handlers
+                        .iter()
+                        .any(|h| h.agency == *agency && !h.answered)
+                    {
+                        return Err(Refusal::NoCoHandling);
+                    }
+                    event("co_handling_reminded", Some(note)).to(agency)
+                }
+                C::Remind { agency: None, .. } => event("reminded", Some(note)),
                 C::Supervise { .. } => {
                     next.supervised = true;
                     event("supervised", Some(note))
@@ -841,7 +878,7 @@ pub fn apply(
                 agency: agency.clone(),
                 answered: false,
             });
-            event("co_handling_requested", Some(agency))
+            event("co_handling_requested", Some(note)).to(agency)
         }
         C::CoReply { opinion } => {
             if !order.status.with_agency() {
@@ -873,7 +910,7 @@ pub fn apply(
             }
             require_text(reason)?;
             next.co_handlers.retain(|h| h.agency != *agency);
-            event("co_handling_cancelled", Some(agency))
+            event("co_handling_cancelled", Some(reason)).to(agency)
         }
         C::NotReached { note } => {
             if order.status != S::AwaitingRating {
@@ -1015,6 +1052,56 @@ mod tests {
             try_(&order, &holder, &ask("city-gas")),
             Err(Refusal::Forbidden)
         );
+        // The request, and the centre's urging (催办) of an agency asked, are addressed to it.
+        let (_, asked) = apply(
+            &order,
+            &Actor::Operator,
+            &ask("city-gas"),
+            now(),
+            Policy::default(),
+        )
+        .expect("asked");
+        assert_eq!(
+            (asked.code, asked.note.as_deref(), asked.agency.as_deref()),
+            (
+                "co_handling_requested",
+                Some("请核查地下管网"),
+                Some("city-gas")
+            )
+        );
+        let urge = |agency: Option<&str>| Command::Remind {
+            note: "请尽快反馈".into(),
+            agency: agency.map(str::to_owned),
+        };
+        let (_, urged) = apply(
+            &order,
+            &Actor::Operator,
+            &urge(Some("city-water")),
+            now(),
+            Policy::default(),
+        )
+        .expect("urged");
+        assert_eq!(
+            (urged.code, urged.agency.as_deref()),
+            ("co_handling_reminded", Some("city-water"))
+        );
+        let (_, urged) = apply(
+            &order,
+            &Actor::Operator,
+            &urge(None),
+            now(),
+            Policy::default(),
+        )
+        .expect("urged");
+        assert_eq!((urged.code, urged.agency), ("reminded", None));
+        assert_eq!(
+            try_(&order, &Actor::Operator, &urge(Some("city-gas"))),
+            Err(Refusal::NoCoHandling)
+        );
+        assert_eq!(
+            try_(&order, &holder, &urge(Some("city-water"))),
+            Err(Refusal::Forbidden)
+        );
         // An agency helping answers for itself, once; it cannot handle the order itself; others
         // learn nothing of it.
         let opinion = Command::CoReply {
@@ -1037,6 +1124,10 @@ mod tests {
         );
         assert_eq!(
             try_(&answered, &water, &opinion),
+            Err(Refusal::NoCoHandling)
+        );
+        assert_eq!(
+            try_(&answered, &Actor::Operator, &urge(Some("city-water"))),
             Err(Refusal::NoCoHandling)
         );
         // The centre takes back what is not answered; then the holder replies.
@@ -1572,7 +1663,12 @@ mod tests {
             }),
             Just(Command::Archive),
             Just(Command::Remind {
-                note: "市民多次来电".into()
+                note: "市民多次来电".into(),
+                agency: None
+            }),
+            agency.clone().prop_map(|agency| Command::Remind {
+                note: "请尽快反馈协办意见".into(),
+                agency: Some(agency)
             }),
             Just(Command::Supervise {
                 note: "请三日内办结".into()
@@ -1673,6 +1769,13 @@ mod tests {
                 if let Ok((next, event)) = apply(&order, actor, command, now(), policy) {
                     prop_assert!(!event.code.is_empty(), "one event per accepted command");
                     prop_assert!(!order.status.is_final(), "nothing happens to a finished order");
+                    // An event addressed to an agency other than the holder is addressed to one
+                    // asked to help (before it, for a request taken back; after it, otherwise).
+                    if let Some(agency) = &event.agency {
+                        let asked = |o: &Order| o.co_handlers.iter().any(|h| h.agency == *agency);
+                        prop_assert!(next.agency.as_ref() != Some(agency), "{} to the holder", event.code);
+                        prop_assert!(asked(&order) || asked(&next), "{} to an agency not asked", event.code);
+                    }
                     order = next;
                 }
                 if let Err(problem) = valid(&order, policy) {
