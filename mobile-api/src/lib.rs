@@ -1053,12 +1053,15 @@ pub struct KpiGroup {
     pub resolution: Kpi,
     /// 满意率.
     pub satisfaction: Kpi,
+    /// 协办按时反馈率: of the requests for help (协办) due in the period, those whose opinion
+    /// came by the due time; grouped by agency, the agency asked (not the holder).
+    pub co_handling_on_time: Kpi,
 }
 
 /// How a figure is computed, in words, beside it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KpiDefinition {
-    /// `on_time_completion`, `response`, `resolution` or `satisfaction`.
+    /// `on_time_completion`, `response`, `resolution`, `satisfaction` or `co_handling_on_time`.
     pub kpi: String,
     pub name: String,
     pub formula: String,
@@ -1115,7 +1118,8 @@ pub struct KpiReport {
 }
 
 /// One case behind a figure (`GET /api/v1/stats/kpis/orders`): an order, or for satisfaction
-/// and resolution one rating (or follow-up that never reached the citizen) of an order.
+/// and resolution one rating (or follow-up that never reached the citizen) of an order, or for
+/// `co_handling_on_time` one request for help (协办) on an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KpiCase {
     pub id: uuid::Uuid,
@@ -1140,7 +1144,8 @@ pub struct KpiCase {
     pub response_due_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub contacted_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The round rated (satisfaction, resolution).
+    /// The round rated (satisfaction, resolution); for `co_handling_on_time`, the request's
+    /// number on its order (1 for the first agency asked).
     pub round: Option<u32>,
     /// `satisfied`, `basically_satisfied`, `unsatisfied`; null for a follow-up not reached.
     pub satisfaction: Option<String>,
@@ -1149,6 +1154,9 @@ pub struct KpiCase {
     /// When it was rated, or archived unreached.
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub rated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `co_handling_on_time`: the request for help, its agency, due time and opinion.
+    #[serde(default)]
+    pub co_handling: Option<CoHandling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

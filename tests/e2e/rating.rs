@@ -442,7 +442,16 @@ async fn a_scripted_month_gives_exactly_the_expected_figures() {
         rank(water_group),
         [Some((1, 2)), Some((1, 2)), Some((2, 2)), Some((2, 2))]
     );
-    assert_eq!(by_agency.definitions.len(), 4);
+    assert_eq!(by_agency.definitions.len(), 5);
+    // Nobody was asked to help: that figure has no data, and no rank.
+    assert_eq!(counts(&urban.co_handling_on_time), (0, 0, 0));
+    assert_eq!(
+        (
+            urban.co_handling_on_time.display.as_str(),
+            &urban.co_handling_on_time.rank
+        ),
+        ("无数据", &None)
+    );
     assert!(
         by_agency
             .definitions
@@ -680,6 +689,160 @@ async fn a_scripted_month_gives_exactly_the_expected_figures() {
 /// redo, the order takes its rating to the new agency; moved to another district, to that one.
 /// (The report reads each rating's copy of its order's groups, which triggers keep equal to the
 /// order's.)
+#[tokio::test]
+async fn agencies_asked_to_help_are_measured_by_opinions_given_on_time() {
+    let platform = Platform::start().await;
+    let cast = Cast::of(&platform);
+    // A request for help on an order `holder` holds, addressed to `helper`, due at `due` (SQL,
+    // relative to the database's clock); answered by the helper when `answer`.
+    let ask = async |holder: &str, helper: &str, due: &str, answer: bool| -> String {
+        let category = if holder == WATER {
+            "utilities.water-supply"
+        } else {
+            "urban.streetlight"
+        };
+        let id = cast.file(category).await;
+        cast.dispatch(&id, holder).await;
+        cast.operator
+            .act(
+                &id,
+                "ask_co_handling",
+                &with(|a| {
+                    a.agency = Some(helper.into());
+                    a.note = Some("请协助核查".into());
+                }),
+            )
+            .await
+            .expect("asked");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update work_order_co_handlers set due_at = {due} \
+             where agency_id = $2 and work_order_id = \
+                   (select work_order_id from work_orders where tracking_number = $1)"
+        )))
+        .bind(&id)
+        .bind(helper)
+        .execute(&platform.db)
+        .await
+        .expect("due time set");
+        if answer {
+            cast.staff(helper)
+                .act(&id, "co_reply", &with(|a| a.result = Some("已核查".into())))
+                .await
+                .expect("answered");
+        }
+        id
+    };
+    // The water company: one opinion on time, one late, one still awaited past its time, one not
+    // due yet; one request the centre took back counts for nothing.
+    let on_time = ask(URBAN, WATER, "now() + interval '1 day'", true).await;
+    let late = ask(URBAN, WATER, "now() - interval '1 hour'", true).await;
+    let awaited = ask(URBAN, WATER, "now() - interval '2 hours'", false).await;
+    let not_due = ask(URBAN, WATER, "now() + interval '2 days'", false).await;
+    let taken_back = ask(URBAN, WATER, "now() - interval '3 hours'", false).await;
+    cast.operator
+        .act(
+            &taken_back,
+            "cancel_co_handling",
+            &with(|a| {
+                a.agency = Some(WATER.into());
+                a.reason = Some("无需协办".into());
+            }),
+        )
+        .await
+        .expect("taken back");
+    // Urban management, asked to help the water company, answers on time: the figure is the
+    // agency asked, not the one holding the order.
+    ask(WATER, URBAN, "now() + interval '1 day'", true).await;
+
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let period = |extra: &[(&'static str, &'static str)]| -> Query {
+        let mut query = vec![
+            ("from", (today - Duration::days(3)).to_string()),
+            ("to", (today + Duration::days(3)).to_string()),
+            ("group_by", "agency".to_owned()),
+        ];
+        query.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        query
+    };
+    let report = kpis(&cast.supervisor, period(&[])).await.expect("report");
+    let water = &group(&report, WATER).co_handling_on_time;
+    let urban = &group(&report, URBAN).co_handling_on_time;
+    assert_eq!(
+        counts(water),
+        (1, 3, 1),
+        "on time of on time, late, awaited"
+    );
+    assert_eq!(water.display, "33.33%");
+    assert_eq!(counts(urban), (1, 1, 0));
+    assert_eq!(counts(&report.total.co_handling_on_time), (2, 4, 1));
+    assert_eq!(
+        (
+            urban.rank.as_ref().map(|r| (r.position, r.of)),
+            water.rank.as_ref().map(|r| (r.position, r.of))
+        ),
+        (Some((1, 2)), Some((2, 2)))
+    );
+    // None of it moves the holders' own figures: the orders are not replied to nor due.
+    assert_eq!(counts(&group(&report, URBAN).on_time_completion).1, 0);
+    assert!(
+        report
+            .definitions
+            .iter()
+            .any(|d| d.kpi == "co_handling_on_time" && d.name == "协办按时反馈率")
+    );
+
+    // The figure drills down to the requests, each with its agency and times.
+    let due = cases(
+        &cast.supervisor,
+        period(&[
+            ("kpi", "co_handling_on_time"),
+            ("group", WATER),
+            ("part", "denominator"),
+        ]),
+    )
+    .await
+    .expect("cases");
+    let mut listed: Vec<(String, bool, Option<u32>, Option<String>)> = due
+        .items
+        .iter()
+        .map(|c| {
+            let request = c.co_handling.as_ref().expect("the request");
+            assert_eq!(request.agency.code, WATER);
+            assert_eq!(c.agency.as_ref().map(|a| a.code.as_str()), Some(URBAN));
+            (
+                c.tracking_number.clone(),
+                c.in_numerator,
+                c.round,
+                request.opinion.clone(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let mut expected = vec![
+        (on_time.clone(), true, Some(1), Some("已核查".to_owned())),
+        (late.clone(), false, Some(1), Some("已核查".to_owned())),
+        (awaited.clone(), false, Some(1), None),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+    let excluded = cases(
+        &cast.supervisor,
+        period(&[("kpi", "co_handling_on_time"), ("part", "excluded")]),
+    )
+    .await
+    .expect("cases");
+    let excluded: Vec<&str> = excluded
+        .items
+        .iter()
+        .map(|c| c.tracking_number.as_str())
+        .collect();
+    assert_eq!(excluded, [not_due.as_str()]);
+    // The water company's staff see their own figure.
+    let own = kpis(&cast.water, period(&[])).await.expect("own report");
+    assert_eq!(own.groups.len(), 1);
+    assert_eq!(counts(&own.groups[0].co_handling_on_time), (1, 3, 1));
+}
+
 #[tokio::test]
 async fn a_rating_moves_with_its_order() {
     let platform = Platform::start().await;

@@ -72,6 +72,14 @@ fn definitions() -> Vec<KpiDefinition> {
             "统计期内的评价数：市民在 App、小程序评价或电话回访接通，每轮办理（含重办）一次",
             "多次回访未能联系到市民、未评价即归档的工单，不计入",
         ),
+        define(
+            "co_handling_on_time",
+            "协办按时反馈率",
+            "协办按时反馈率 = 按时反馈的协办请求数 ÷ 期内到期的协办请求数 × 100%",
+            "答复期限在统计期内、且在期限前提出协办意见的协办请求数（按被请求协办的单位统计）",
+            "答复期限在统计期内、已提出意见或已过期限的协办请求数（已过期限仍未反馈的计为超期）",
+            "答复期限在统计期内、尚未到期也未提出意见的协办请求，反馈或到期后计入；热线中心取消的协办请求不计入",
+        ),
     ]
 }
 
@@ -228,7 +236,7 @@ pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiErro
         if own_agency.as_ref().is_some_and(|own| own != key) {
             continue;
         }
-        let ranks: [Option<Rank>; 4] = std::array::from_fn(|i| {
+        let ranks: [Option<Rank>; KPIS.len()] = std::array::from_fn(|i| {
             (ranked && !key.is_empty())
                 .then(|| rank(&groups, key, i))
                 .flatten()
@@ -312,7 +320,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
         problems.push(field_error(
             "kpi",
             "invalid_value",
-            "应为 on_time_completion、response、resolution 或 satisfaction",
+            "应为 on_time_completion、response、resolution、satisfaction 或 co_handling_on_time",
         ));
     }
     let part = query_param(query, "part").unwrap_or("all");
@@ -385,10 +393,13 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                         o.dispatched_at, o.deadline_at, o.replied_at, o.contacted_at, \
                         case when c.kpi = 'response' \
                              then coalesce(o.contact_due_at, o.dispatched_at + interval '{hours} hours') end as response_due_at, \
-                        r.satisfaction, r.solved \
+                        r.satisfaction, r.solved, c.co_handler_id, {co_handling} \
                  from cases c join work_orders o on o.work_order_id = c.work_order_id \
                  left join agencies a on a.agency_id = o.agency_id \
                  left join ratings r on r.work_order_id = c.work_order_id and r.round = c.round \
+                  and c.kpi in ('resolution', 'satisfaction') \
+                 left join work_order_co_handlers h on h.work_order_co_handler_id = c.co_handler_id \
+                 left join agencies ca on ca.agency_id = h.agency_id \
                  where c.kpi = $3 and {group_filter} \
                    and case $5 when 'numerator' then c.counted and c.good \
                                when 'denominator' then c.counted \
@@ -397,6 +408,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                  order by o.tracking_number, c.round limit $8",
                 order_store::kpis::cases_sql(group_by.key_sql()),
                 hours = order_store::kpis::RESPONSE_HOURS,
+                co_handling = order_store::CO_HANDLING_COLUMNS,
             ),
             [
                 from,
@@ -433,6 +445,10 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
             satisfaction: row.get("satisfaction"),
             solved: row.get("solved"),
             rated_at: utc(row, "rated_at"),
+            co_handling: row
+                .get::<i64>("co_handler_id")
+                .map(|_| order_store::co_handling(row))
+                .transpose()?,
         });
     }
     let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {

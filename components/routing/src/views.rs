@@ -376,33 +376,18 @@ pub async fn order_reply(
 /// The agencies asked to help with an order (协办), in the order asked.
 async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHandling>, ApiError> {
     db.query(
-        "select h.agency_id, a.name as agency_name, h.request, h.asked_by, h.asked_at, h.due_at, h.opinion, \
-                h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at, h.reminders \
-         from work_order_co_handlers h join agencies a on a.agency_id = h.agency_id \
-         where h.work_order_id = $1 order by h.work_order_co_handler_id",
+        format!(
+            "select {} from work_order_co_handlers h join agencies ca on ca.agency_id = h.agency_id \
+             where h.work_order_id = $1 order by h.work_order_co_handler_id",
+            store::CO_HANDLING_COLUMNS
+        ),
         [order_id.into()],
     )
     .await?
     .collect()
     .await?
     .iter()
-    .map(|row| {
-        Ok(CoHandling {
-            agency: required_named(row, "agency_id", "agency_name")?,
-            request: required(row, "request")?,
-            asked_by: required(row, "asked_by")?,
-            asked_at: utc(row, "asked_at")
-                .ok_or_else(|| ApiError::Internal("a request for help without time".into()))?,
-            due_at: utc(row, "due_at")
-                .ok_or_else(|| ApiError::Internal("a request for help without a due time".into()))?,
-            opinion: row.get("opinion"),
-            answered_by: row.get("answered_by"),
-            answered_at: utc(row, "answered_at"),
-            cancel_reason: row.get("cancel_reason"),
-            cancelled_at: utc(row, "cancelled_at"),
-            reminders: required(row, "reminders")?,
-        })
-    })
+    .map(|row| Ok(store::co_handling(row)?))
     .collect()
 }
 

@@ -466,11 +466,12 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
         }
     };
     text.push_str(&format!(
-        "{this}按期办结率 {}，响应率 {}，解决率 {}，满意率 {}。",
+        "{this}按期办结率 {}，响应率 {}，解决率 {}，满意率 {}，协办按时反馈率 {}。",
         rate(&k.on_time_completion),
         rate(&k.response),
         rate(&k.resolution),
         rate(&k.satisfaction),
+        rate(&k.co_handling_on_time),
     ));
     text
 }

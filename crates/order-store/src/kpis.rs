@@ -8,11 +8,12 @@ use mobile_api::{Kpi, KpiGroup, Rank};
 use std::collections::BTreeMap;
 
 /// The figures, in the order every report gives them.
-pub const KPIS: [&str; 4] = [
+pub const KPIS: [&str; 5] = [
     "on_time_completion",
     "response",
     "resolution",
     "satisfaction",
+    "co_handling_on_time",
 ];
 
 /// The counts of one figure for one group.
@@ -53,13 +54,18 @@ impl Counts {
     }
 }
 
-/// A group's four figures, in the order of [`KPIS`].
-pub type Figures = [Counts; 4];
+/// A group's figures, in the order of [`KPIS`].
+pub type Figures = [Counts; KPIS.len()];
 
 /// One group's figures as the API gives them, with each figure's rank (when ranked).
-pub fn kpi_group(key: &str, name: String, figures: &Figures, ranks: [Option<Rank>; 4]) -> KpiGroup {
-    let [on_time, response, resolution, satisfaction] = *figures;
-    let [r0, r1, r2, r3] = ranks;
+pub fn kpi_group(
+    key: &str,
+    name: String,
+    figures: &Figures,
+    ranks: [Option<Rank>; KPIS.len()],
+) -> KpiGroup {
+    let [on_time, response, resolution, satisfaction, co_handling] = *figures;
+    let [r0, r1, r2, r3, r4] = ranks;
     KpiGroup {
         key: key.to_owned(),
         name,
@@ -67,6 +73,7 @@ pub fn kpi_group(key: &str, name: String, figures: &Figures, ranks: [Option<Rank
         response: response.kpi(r1),
         resolution: resolution.kpi(r2),
         satisfaction: satisfaction.kpi(r3),
+        co_handling_on_time: co_handling.kpi(r4),
     }
 }
 
@@ -108,17 +115,20 @@ pub fn total(groups: &BTreeMap<String, Figures>) -> Figures {
 pub const RESPONSE_HOURS: i64 = 24;
 
 /// The cases of the period [$1, $2): `kpi, work_order_id, round, group_key, counted, good,
-/// rated_at`, grouped by the SQL expression `key` over the order `o` (its `agency_id`,
-/// `district_id`, `category_id` and `channel`) and its category `cat`. `counted`: in the
-/// denominator; `good`: in the numerator (only counted cases are). A rating's `o` is the copy of
-/// its order's group columns it carries (kept equal by triggers), not a lookup of the order.
+/// rated_at, co_handler_id`, grouped by the SQL expression `key` over the order `o` (its
+/// `agency_id`, `district_id`, `category_id` and `channel`) and its category `cat`. `counted`: in
+/// the denominator; `good`: in the numerator (only counted cases are). A rating's `o` is the copy
+/// of its order's group columns it carries (kept equal by triggers), not a lookup of the order.
+/// A request for help (协办) is a case of the agency asked (its `o.agency_id`), numbered on its
+/// order as `round` (1 for the first asked) and named by `co_handler_id`; one the centre took
+/// back is none.
 pub fn cases_sql(key: &str) -> String {
     format!(
         "with cases as ( \
            select 'on_time_completion'::text as kpi, o.work_order_id, 0 as round, {key} as group_key, \
                   done.is_done or o.deadline_at <= now() as counted, \
                   done.is_done and o.replied_at <= o.deadline_at as good, \
-                  null::timestamptz as rated_at \
+                  null::timestamptz as rated_at, null::bigint as co_handler_id \
            from work_orders o join categories cat on cat.category_id = o.category_id, \
                 lateral (select o.replied_at is not null \
                            and o.status in ('replied', 'awaiting_rating', 'redo_requested', 'archived') as is_done) done \
@@ -127,7 +137,7 @@ pub fn cases_sql(key: &str) -> String {
            select 'response', o.work_order_id, 0, {key}, \
                   o.contacted_at is not null or due.at <= now(), \
                   o.contacted_at is not null and o.contacted_at <= due.at, \
-                  null \
+                  null, null \
            from work_orders o join categories cat on cat.category_id = o.category_id, \
                 lateral (select coalesce(o.contact_due_at, o.dispatched_at + interval '{RESPONSE_HOURS} hours') as at) due \
            where o.dispatched_at >= $1 and o.dispatched_at < $2 \
@@ -135,7 +145,7 @@ pub fn cases_sql(key: &str) -> String {
            select k.kpi, r.work_order_id, r.round, {key}, true, \
                   case k.kpi when 'satisfaction' then r.satisfaction in ('satisfied', 'basically_satisfied') \
                              else r.solved = 'yes' end, \
-                  r.created_at \
+                  r.created_at, null \
            from ratings r \
                 cross join lateral (select r.order_agency_id as agency_id, r.order_district_id as district_id, \
                                            r.order_category_id as category_id, r.order_channel as channel) o \
@@ -143,11 +153,22 @@ pub fn cases_sql(key: &str) -> String {
                 cross join (values ('resolution'), ('satisfaction')) k(kpi) \
            where r.created_at >= $1 and r.created_at < $2 \
            union all \
-           select k.kpi, e.work_order_id, o.redo_count + 1, {key}, false, false, e.created_at \
+           select k.kpi, e.work_order_id, o.redo_count + 1, {key}, false, false, e.created_at, null \
            from work_order_events e join work_orders o on o.work_order_id = e.work_order_id \
                 join categories cat on cat.category_id = o.category_id \
                 cross join (values ('resolution'), ('satisfaction')) k(kpi) \
            where e.event = 'not_reached_archived' and e.created_at >= $1 and e.created_at < $2 \
+           union all \
+           select 'co_handling_on_time', h.work_order_id, \
+                  (select count(*) from work_order_co_handlers n where n.work_order_id = h.work_order_id \
+                     and n.work_order_co_handler_id <= h.work_order_co_handler_id)::int, {key}, \
+                  h.answered_at is not null or h.due_at <= now(), \
+                  h.answered_at is not null and h.answered_at <= h.due_at, \
+                  null, h.work_order_co_handler_id \
+           from work_order_co_handlers h join work_orders w on w.work_order_id = h.work_order_id \
+                cross join lateral (select h.agency_id, w.district_id, w.category_id, w.channel) o \
+                join categories cat on cat.category_id = o.category_id \
+           where h.cancelled_at is null and h.due_at >= $1 and h.due_at < $2 \
          )"
     )
 }

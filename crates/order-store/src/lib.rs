@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use db::{Connection, Row};
-use mobile_api::{Named, NearbyOrder};
+use mobile_api::{CoHandling, Named, NearbyOrder};
 use spin_sdk::pg::ParameterValue;
 use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
@@ -116,6 +116,34 @@ pub fn required_named(row: &Row, code: &str, name: &str) -> Result<Named, StoreE
 
 pub fn utc(row: &Row, column: &str) -> Option<DateTime<Utc>> {
     row.get::<NaiveDateTime>(column).map(|t| t.and_utc())
+}
+
+/// The columns [`co_handling`] reads: of a request for help `h` (`work_order_co_handlers`) and
+/// its agency `ca`.
+pub const CO_HANDLING_COLUMNS: &str = "h.agency_id as co_agency_id, ca.name as co_agency_name, \
+     h.request, h.asked_by, \
+     h.asked_at, h.due_at, h.opinion, h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at, \
+     h.reminders";
+
+/// A request for help (协办) as the API gives it, from a row with [`CO_HANDLING_COLUMNS`].
+pub fn co_handling(row: &Row) -> Result<CoHandling, StoreError> {
+    let time = |column: &str| {
+        utc(row, column)
+            .ok_or_else(|| StoreError::Internal(format!("a request for help without {column}")))
+    };
+    Ok(CoHandling {
+        agency: required_named(row, "co_agency_id", "co_agency_name")?,
+        request: required(row, "request")?,
+        asked_by: required(row, "asked_by")?,
+        asked_at: time("asked_at")?,
+        due_at: time("due_at")?,
+        opinion: row.get("opinion"),
+        answered_by: row.get("answered_by"),
+        answered_at: utc(row, "answered_at"),
+        cancel_reason: row.get("cancel_reason"),
+        cancelled_at: utc(row, "cancelled_at"),
+        reminders: required(row, "reminders")?,
+    })
 }
 
 /// How a path segment names an order: by its id or by its tracking number.
