@@ -228,12 +228,22 @@ impl Client {
             comment: comment.map(str::to_owned),
             ..OrderAction::default()
         };
+        self.citizen_action(id, "rate", &body).await
+    }
+
+    /// `POST /api/v1/orders/{id}/actions/{action}` as a citizen, whose answer has no body.
+    async fn citizen_action(
+        &self,
+        id: &str,
+        action: &str,
+        body: &OrderAction,
+    ) -> Result<(), ClientError> {
         let response = self
             .request(
                 reqwest::Method::POST,
-                &format!("/api/v1/orders/{id}/actions/rate"),
+                &format!("/api/v1/orders/{id}/actions/{action}"),
             )
-            .json(&body)
+            .json(body)
             .send()
             .await?;
         Self::no_content(response).await
@@ -262,15 +272,17 @@ impl Client {
             reason: reason.map(str::to_owned),
             ..OrderAction::default()
         };
-        let response = self
-            .request(
-                reqwest::Method::POST,
-                &format!("/api/v1/orders/{id}/actions/withdraw"),
-            )
-            .json(&body)
-            .send()
-            .await?;
-        Self::no_content(response).await
+        self.citizen_action(id, "withdraw", &body).await
+    }
+
+    /// `POST /api/v1/orders/{id}/actions/urge` as the citizen who filed it (no body in the
+    /// answer): 市民催办, once a day while an agency holds it; the agency's staff are told.
+    pub async fn urge(&self, id: &str, note: Option<&str>) -> Result<(), ClientError> {
+        let body = OrderAction {
+            note: note.map(str::to_owned),
+            ..OrderAction::default()
+        };
+        self.citizen_action(id, "urge", &body).await
     }
 
     /// `GET /api/v1/follow-ups` (the centre): the first page of the follow-up queue.

@@ -336,6 +336,8 @@ pub struct WorkOrderPage {
 /// rating, instead of a redo; closes the order; in the audit log) · `withdraw` {reason?} (撤回,
 /// before dispatch: the citizen who filed it, a reason optional; the centre at a caller's word,
 /// with the reason; not once other requests were merged into it) ·
+/// `urge` {note?} (市民催办: the citizen who filed it, while an agency holds it, once in 24 hours,
+/// else 409 `urged_recently`; the holder's staff are told) ·
 /// `ask_co_handling` {agency, note} (协办, the centre, while an agency holds the order: another
 /// agency, at most five, is asked to help, `note` saying with what; its staff are told) ·
 /// `co_reply` {result} (协办意见: staff of an agency asked to help, once; the holder's staff are
@@ -464,6 +466,11 @@ pub struct StaffOrder {
     pub key_supervised_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The knowledge-base article an operator answered it from (`close_direct`), if any.
     pub answered_from_article: Option<i64>,
+    /// How many times its citizen urged it on (市民催办, `urge`), the latest when.
+    #[serde(default)]
+    pub citizen_urgings: i32,
+    #[serde(default, serialize_with = "timestamp::serialize_optional")]
+    pub citizen_urged_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Taken by a leader on their answering day (领导接听日): who.
     pub leader_day: Option<LeaderDayRef>,
     pub extension: Option<PendingExtension>,
@@ -1241,6 +1248,9 @@ pub struct OverdueOrder {
     pub key_supervised_at: Option<chrono::DateTime<chrono::Utc>>,
     /// How many times the centre has urged the agency on (催办).
     pub reminders: i64,
+    /// How many times its citizen has urged it on (市民催办).
+    #[serde(default)]
+    pub citizen_urgings: i32,
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The agencies asked to help (协办) whose opinion is still awaited, in the order asked: while

@@ -445,9 +445,11 @@ impl ApiDoc {
             .description(Some(
                 "Actions: dispatch, reassign, close_direct (an `answer`, or the knowledge-base `article` answered from), hand_over, inform, merge, sign, contact, visit, reply, \
                  request_return, refuse_return, request_extension, approve_extension, refuse_extension, pass_audit, \
-                 fail_audit, rate, start_redo, archive, remind (催办), supervise (督办), key_supervise (重点督办), rule_unreasonable, not_reached (a \
+                 fail_audit, rate, start_redo, archive, remind (催办; with `agency`, of an agency asked to help), supervise (督办), key_supervise (重点督办), rule_unreasonable, not_reached (a \
                  follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated), \
-                 withdraw (撤回, before dispatch: the citizen who filed it, or the centre with a `reason`). \
+                 withdraw (撤回, before dispatch: the citizen who filed it, or the centre with a `reason`), \
+                 ask_co_handling, co_reply, cancel_co_handling (协办), urge (市民催办: the citizen who filed it, \
+                 while an agency holds it, once in 24 hours, a `note` optional). \
                  A citizen rates within `rating_window_days` of the reply passing audit; the centre records a rating \
                  taken by phone at any time while one is awaited. Who may take which action, and \
                  when, is the lifecycle's rule; \
@@ -465,7 +467,7 @@ impl ApiDoc {
                 common_errors(
                     ResponsesBuilder::new()
                         .response("200", ok("Staff: the order afterwards", "StaffOrder"))
-                        .response("204", ResponseBuilder::new().description("Citizens (rating): done"))
+                        .response("204", ResponseBuilder::new().description("Citizens (rate, withdraw, urge): done"))
                         .response("400", error("Malformed JSON (`malformed_json`)"))
                         .response("404", error("No such order or action, or not the caller's (`not_found`, `unknown_action`)"))
                         .response(
@@ -477,8 +479,8 @@ impl ApiDoc {
                                  confidential one is `merge_target_invalid`; withdrawing an order others were merged \
                                  into is `merged_orders_depend`; co-handling (协办): a reply while an agency asked to \
                                  help has not answered is `co_handling_pending`, asking one twice `already_co_handling`, \
-                                 a sixth `too_many_co_handlers`, answering twice or taking back one not awaited \
-                                 `no_co_handling`",
+                                 a sixth `too_many_co_handlers`, answering twice, taking back or urging one not \
+                                 awaited `no_co_handling`; a citizen urging again within 24 hours `urged_recently`",
                             ),
                         )
                         .response(

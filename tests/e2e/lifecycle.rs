@@ -49,6 +49,18 @@ fn cast(platform: &Platform) -> Cast {
     }
 }
 
+/// The order `number` (held by urban management) as the supervisors' overdue list gives it.
+async fn overdue_listing(cast: &Cast, number: &str) -> mobile_api::OverdueOrder {
+    cast.supervisor
+        .overdue_orders(&[("agency", "city-urban-management")])
+        .await
+        .expect("overdue list")
+        .items
+        .into_iter()
+        .find(|o| o.tracking_number == number)
+        .expect("listed")
+}
+
 /// A request the cast's citizen filed, dispatched by the operator to `agency`: its number.
 async fn dispatched(cast: &Cast, agency: &str) -> String {
     let number = cast
@@ -828,6 +840,98 @@ async fn citizens_add_to_their_requests_and_the_agency_holding_it_is_told() {
 }
 
 #[tokio::test]
+async fn citizens_urge_their_request_on_once_a_day_and_the_agency_is_told() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let failed = |result: Result<(), ClientError>| {
+        let error = result.expect_err("refused");
+        (
+            error.status().unwrap_or(0),
+            error.code().unwrap_or("").to_owned(),
+        )
+    };
+    // Not while it waits for the centre: no agency has it to hurry.
+    let waiting = cast
+        .citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    assert_eq!(
+        failed(cast.citizen.urge(&waiting, None).await),
+        (409, "order_not_with_agency".into())
+    );
+
+    // The holder's staff, with an account that notices reach.
+    let urban = platform
+        .agency_account("urban-staff-u", "city-urban-management")
+        .await;
+    let number = dispatched(&cast, "city-urban-management").await;
+    cast.citizen
+        .urge(&number, Some("路灯坏了一周了，晚上出行很不方便"))
+        .await
+        .expect("urged");
+    assert_eq!(told(&urban, "task_citizen_urged").await, 1);
+    // Once a day; only the citizen who filed it (others learn nothing of it); the centre urges
+    // with `remind`, agencies not at all.
+    assert_eq!(
+        failed(cast.citizen.urge(&number, None).await),
+        (409, "urged_recently".into())
+    );
+    let stranger = platform.client("citizen-urge-stranger", "citizen");
+    assert_eq!(
+        failed(stranger.urge(&number, None).await),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        refused(cast.operator.act(&number, "urge", &none()).await),
+        (403, "forbidden".into())
+    );
+    assert_eq!(
+        refused(cast.urban.act(&number, "urge", &none()).await),
+        (403, "forbidden".into())
+    );
+    // The citizen reads that it was passed on, never their words back as a note.
+    let mine = cast.citizen.get_request(&number).await.expect("own view");
+    let said: Vec<&str> = mine
+        .timeline
+        .iter()
+        .map(|t| t.description.as_str())
+        .collect();
+    assert!(said.contains(&"已收到您的催办，已转告承办单位加快办理"));
+
+    // A day later, again; staff and supervisors see how often the citizen had to chase it.
+    sqlx::query(
+        "update work_orders set citizen_urged_at = now() - interval '25 hours', \
+                deadline_at = now() - interval '1 minute' where tracking_number = $1",
+    )
+    .bind(&number)
+    .execute(&platform.db)
+    .await
+    .expect("a day later, and overdue");
+    cast.citizen.urge(&number, None).await.expect("urged again");
+    assert_eq!(told(&urban, "task_citizen_urged").await, 2);
+    let seen = cast.urban.order(&number).await.expect("staff view");
+    assert_eq!(seen.citizen_urgings, 2);
+    assert!(seen.citizen_urged_at.is_some());
+    let urged: Vec<(&str, Option<&str>)> = seen
+        .history
+        .iter()
+        .filter(|e| e.event == "citizen_urged")
+        .map(|e| (e.actor.as_str(), e.note.as_deref()))
+        .collect();
+    assert_eq!(
+        urged,
+        [
+            ("citizen-1", Some("路灯坏了一周了，晚上出行很不方便")),
+            ("citizen-1", None)
+        ]
+    );
+    let listed = overdue_listing(&cast, &number).await;
+    assert_eq!((listed.citizen_urgings, listed.reminders), (2, 0));
+}
+
+#[tokio::test]
 async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
     let platform = Platform::start().await;
     let cast = cast(&platform);
@@ -995,16 +1099,7 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
     .execute(&platform.db)
     .await
     .expect("overdue");
-    let overdue = cast
-        .supervisor
-        .overdue_orders(&[("agency", "city-urban-management")])
-        .await
-        .expect("overdue list");
-    let listed = overdue
-        .items
-        .iter()
-        .find(|o| o.tracking_number == number)
-        .expect("listed");
+    let listed = overdue_listing(&cast, &number).await;
     assert_eq!(
         listed
             .co_handling_awaited

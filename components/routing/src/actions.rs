@@ -203,6 +203,9 @@ async fn command(
             agency: text(&body.agency, "agency")?,
             reason: text(&body.reason, "reason")?,
         },
+        "urge" => Command::Urge {
+            note: body.note.clone(),
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
 }
@@ -250,6 +253,7 @@ const ACTIONS: &[&str] = &[
     "ask_co_handling",
     "co_reply",
     "cancel_co_handling",
+    "urge",
 ];
 
 pub async fn act(

@@ -195,6 +195,7 @@ pub async fn order_reply(
                 "select {SUMMARY_COLUMNS}, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
                         o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
                         o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.answered_from_article, o.extension_until, o.extension_reason, o.contacted_at, \
+                        o.citizen_urgings, o.citizen_urged_at, \
                         o.contact_due_at, o.on_site_due_at, o.visited_at, \
                         p.tracking_number as merged_into_number, \
                         o.leader_day_id, ld.leader_name, ld.leader_title, \
@@ -348,6 +349,8 @@ pub async fn order_reply(
         supervised_at: store::utc(row, "supervised_at"),
         key_supervised_at: store::utc(row, "key_supervised_at"),
         answered_from_article: row.get("answered_from_article"),
+        citizen_urgings: required(row, "citizen_urgings")?,
+        citizen_urged_at: utc(row, "citizen_urged_at"),
         leader_day: match (
             row.get::<i64>("leader_day_id"),
             row.get::<String>("leader_name"),

@@ -136,6 +136,7 @@ pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
                         o.deadline_at, o.dispatched_at, o.supervised_at, o.key_supervised_at, \
                         (select count(*) from work_order_events e \
                          where e.work_order_id = o.work_order_id and e.event = 'reminded') as reminders, \
+                        o.citizen_urgings, \
                         awaited.codes as co_awaited_codes, awaited.names as co_awaited_names \
                  from work_orders o join categories c on c.category_id = o.category_id \
                  join agencies a on a.agency_id = o.agency_id \
@@ -195,6 +196,7 @@ fn overdue_order(row: &Row, now: chrono::DateTime<chrono::Utc>) -> Result<Overdu
         supervised_at: utc(row, "supervised_at"),
         key_supervised_at: utc(row, "key_supervised_at"),
         reminders: required(row, "reminders")?,
+        citizen_urgings: required(row, "citizen_urgings")?,
         dispatched_at: utc(row, "dispatched_at"),
         co_handling_awaited: row
             .get::<Vec<Option<String>>>("co_awaited_codes")

@@ -206,7 +206,8 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
                     o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
                     o.supervised_at is not null as supervised, \
                     o.key_supervised_at is not null as key_supervised, \
-                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, ci.subject as owner, \
+                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, o.citizen_urged_at, \
+                    ci.subject as owner, \
                     array(select h.agency_id from work_order_co_handlers h \
                           where h.work_order_id = o.work_order_id and h.cancelled_at is null \
                           order by h.work_order_co_handler_id) as co_agencies, \
@@ -265,6 +266,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             follow_up_attempts: u32::try_from(required::<i32>(row, "follow_up_attempts")?)
                 .unwrap_or(0),
             co_handlers,
+            urged_at: utc(row, "citizen_urged_at"),
         },
         owner: required(row, "owner")?,
         category: required(row, "category_id")?,
@@ -316,7 +318,9 @@ pub async fn save(
                 follow_up_attempts = $21, \
                 last_follow_up_at = case when $22 then $12 when $19 then null else last_follow_up_at end, \
                 replied_at = case when $23 then $12 else replied_at end, \
-                key_supervised_at = case when $24 then coalesce(key_supervised_at, $12) end \
+                key_supervised_at = case when $24 then coalesce(key_supervised_at, $12) end, \
+                citizen_urged_at = $25, \
+                citizen_urgings = citizen_urgings + case when $26 then 1 else 0 end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -345,6 +349,8 @@ pub async fn save(
             event.code.starts_with("not_reached").into(),
             (event.code == "replied").into(),
             next.key_supervised.into(),
+            time(next.urged_at),
+            (event.code == "citizen_urged").into(),
         ],
     )
     .await?;

@@ -34,6 +34,7 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "co_replied" => &["co_opinion"],
         "co_handling_cancelled" => &["co_handling_cancelled"],
         "co_handling_reminded" => &["co_handling_reminder"],
+        "citizen_urged" => &["task_citizen_urged"],
         // Those who followed it rather than file their own are told; its filer withdrew it.
         "withdrawn" => &["follower_withdrawn"],
         _ => &[],

@@ -252,6 +252,11 @@ pub enum Command {
         agency: String,
         reason: String,
     },
+    /// 市民催办: the citizen who filed the request urges the agency holding it on, in their own
+    /// words or none, at most once in `Policy::citizen_urge_hours`.
+    Urge {
+        note: Option<String>,
+    },
 }
 
 /// An agency asked to help with an order (协办单位), and whether it has given its opinion.
@@ -308,6 +313,8 @@ pub struct Order {
     pub follow_up_attempts: u32,
     /// The agencies asked to help the holding one (协办), in the order asked; never the holder.
     pub co_handlers: Vec<CoHandler>,
+    /// When its citizen last urged the holding agency on (市民催办).
+    pub urged_at: Option<DateTime<Utc>>,
 }
 
 impl Order {
@@ -326,6 +333,7 @@ impl Order {
             leader_day: false,
             follow_up_attempts: 0,
             co_handlers: Vec::new(),
+            urged_at: None,
         }
     }
 }
@@ -424,6 +432,8 @@ pub enum Refusal {
     TooManyCoHandlers,
     #[error("that agency is not waiting to give its opinion on this order")]
     NoCoHandling,
+    #[error("you urged this request on recently; you can again a day after")]
+    UrgedRecently,
 }
 
 impl Refusal {
@@ -456,6 +466,7 @@ impl Refusal {
             Refusal::AlreadyCoHandling => "already_co_handling",
             Refusal::TooManyCoHandlers => "too_many_co_handlers",
             Refusal::NoCoHandling => "no_co_handling",
+            Refusal::UrgedRecently => "urged_recently",
         }
     }
 }
@@ -469,7 +480,12 @@ pub struct Policy {
     pub return_limit: u32,
     /// Follow-up calls that may fail to reach the citizen before the order is archived unrated.
     pub follow_up_attempts: u32,
+    /// Hours a citizen waits between two urgings of the same request (市民催办).
+    pub citizen_urge_hours: i64,
 }
+
+/// Hours between a citizen's urgings of one request: once a day.
+pub const DEFAULT_CITIZEN_URGE_HOURS: i64 = 24;
 
 /// Follow-up calls per round before an unreachable citizen's order is archived unrated.
 pub const DEFAULT_FOLLOW_UP_ATTEMPTS: u32 = 3;
@@ -479,6 +495,7 @@ impl Default for Policy {
         Policy {
             return_limit: DEFAULT_RETURN_LIMIT,
             follow_up_attempts: DEFAULT_FOLLOW_UP_ATTEMPTS,
+            citizen_urge_hours: DEFAULT_CITIZEN_URGE_HOURS,
         }
     }
 }
@@ -537,11 +554,13 @@ pub fn apply(
                 });
             }
         }
-        (Actor::Citizen { owner }, _, C::Rate { .. } | C::Withdraw { .. }) => {
+        (Actor::Citizen { owner }, _, C::Rate { .. } | C::Withdraw { .. } | C::Urge { .. }) => {
             if !owner {
                 return Err(Refusal::NotYourAgency);
             }
         }
+        // The citizen's own urging; the centre urges with `Remind`.
+        (_, _, C::Urge { .. }) => return Err(Refusal::Forbidden),
         // Putting an order under supervision is the supervisors' (and administrators') call.
         (
             Actor::Operator,
@@ -912,6 +931,22 @@ pub fn apply(
             next.co_handlers.retain(|h| h.agency != *agency);
             event("co_handling_cancelled", Some(reason)).to(agency)
         }
+        C::Urge { note } => {
+            if !order.status.with_agency() {
+                return Err(Refusal::NotWithAgency);
+            }
+            if order
+                .urged_at
+                .is_some_and(|at| now < at + chrono::TimeDelta::hours(policy.citizen_urge_hours))
+            {
+                return Err(Refusal::UrgedRecently);
+            }
+            next.urged_at = Some(now);
+            event(
+                "citizen_urged",
+                note.as_deref().filter(|n| !n.trim().is_empty()),
+            )
+        }
         C::NotReached { note } => {
             if order.status != S::AwaitingRating {
                 return Err(Refusal::NotAwaitingRating);
@@ -1009,6 +1044,47 @@ mod tests {
             days
         );
         assert_eq!(co_handling_due(now(), days, None), days);
+    }
+
+    #[test]
+    fn citizens_urge_their_own_request_on_once_a_day_while_an_agency_holds_it() {
+        let owner = Actor::Citizen { owner: true };
+        let urge = Command::Urge {
+            note: Some("路灯已经坏了一周".into()),
+        };
+        let at = |order: &Order, actor: &Actor, when: DateTime<Utc>| {
+            apply(order, actor, &urge, when, Policy::default())
+        };
+        assert_eq!(
+            at(&Order::received(), &owner, now()).map(|(_, e)| e.code),
+            Err(Refusal::NotWithAgency)
+        );
+        let order = dispatched_to("city-urban-management");
+        let (urged, event) = at(&order, &owner, now()).expect("urged");
+        assert_eq!(
+            (event.code, event.note.as_deref(), event.agency),
+            ("citizen_urged", Some("路灯已经坏了一周"), None)
+        );
+        assert_eq!(urged.urged_at, Some(now()));
+        assert_eq!(urged.status, order.status);
+        assert_eq!(
+            at(&urged, &owner, now() + Duration::hours(23)).map(|(_, e)| e.code),
+            Err(Refusal::UrgedRecently)
+        );
+        assert!(at(&urged, &owner, now() + Duration::hours(24)).is_ok());
+        // Only the citizen who filed it; the centre urges with `remind`.
+        assert_eq!(
+            at(&order, &Actor::Citizen { owner: false }, now()).map(|(_, e)| e.code),
+            Err(Refusal::NotYourAgency)
+        );
+        assert_eq!(
+            at(&order, &Actor::Operator, now()).map(|(_, e)| e.code),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(
+            at(&order, &staff("city-urban-management"), now()).map(|(_, e)| e.code),
+            Err(Refusal::Forbidden)
+        );
     }
 
     #[test]
@@ -1699,6 +1775,7 @@ mod tests {
                 agency,
                 reason: "无需协办".into()
             }),
+            Just(Command::Urge { note: None }),
         ]
     }
 
