@@ -551,8 +551,9 @@ pub struct CoHandling {
     pub asked_at: chrono::DateTime<chrono::Utc>,
     /// When its opinion is due: `co_handling_working_days` working days after it was asked (3
     /// unless the city sets another), or at the order's deadline if that comes first and is still
-    /// ahead. Past it unanswered,
-    /// its staff are told once (`co_handling_overdue`).
+    /// ahead; while awaited, worked out again the same way when the order's deadline moves (an
+    /// extension, a reassignment, a redo). Past it unanswered, its staff are told once
+    /// (`co_handling_overdue`).
     #[serde(serialize_with = "timestamp::serialize")]
     pub due_at: chrono::DateTime<chrono::Utc>,
     /// Its opinion (协办意见); none while it is awaited.

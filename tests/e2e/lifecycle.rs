@@ -932,6 +932,80 @@ async fn citizens_urge_their_request_on_once_a_day_and_the_agency_is_told() {
 }
 
 #[tokio::test]
+async fn an_opinion_cut_short_by_the_holders_deadline_gets_its_days_when_the_deadline_moves() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    let number = dispatched(&cast, "city-urban-management").await;
+    cast.urban
+        .act(&number, "sign", &none())
+        .await
+        .expect("signed");
+    sqlx::query(
+        "update work_orders set deadline_at = now() + interval '2 hours' where tracking_number = $1",
+    )
+    .bind(&number)
+    .execute(&platform.db)
+    .await
+    .expect("a deadline close by");
+    // Asked two hours before the holder's deadline, the water company's opinion is due then.
+    let asked = cast
+        .operator
+        .act(
+            &number,
+            "ask_co_handling",
+            &with(|a| {
+                a.agency = Some("utility-water".into());
+                a.note = Some("请核查供水管".into());
+            }),
+        )
+        .await
+        .expect("asked");
+    let cut_short = asked.co_handling[0].due_at;
+    assert_eq!(Some(cut_short), asked.deadline_at);
+    // The holder is given twenty days more: the opinion is due after its working days again,
+    // never after the new deadline.
+    cast.urban
+        .act(
+            &number,
+            "request_extension",
+            &with(|a| {
+                a.until = Some(Utc::now() + Duration::days(20));
+                a.reason = Some("需等待供水公司核查结果".into());
+            }),
+        )
+        .await
+        .expect("extension asked");
+    // Say it had been told it was late: due again later, it is to be told again when it is.
+    let told_late = "update work_order_co_handlers set overdue_notified_at = now() \
+                     where work_order_id = (select work_order_id from work_orders where tracking_number = $1)";
+    sqlx::query(told_late)
+        .bind(&number)
+        .execute(&platform.db)
+        .await
+        .expect("told it was late");
+    let extended = cast
+        .operator
+        .act(&number, "approve_extension", &none())
+        .await
+        .expect("extension approved");
+    let (still_told,): (bool,) = sqlx::query_as(
+        "select bool_or(h.overdue_notified_at is not null) from work_order_co_handlers h \
+         join work_orders o on o.work_order_id = h.work_order_id where o.tracking_number = $1",
+    )
+    .bind(&number)
+    .fetch_one(&platform.db)
+    .await
+    .expect("read");
+    assert!(!still_told);
+    let due = extended.co_handling[0].due_at;
+    assert!(
+        due > extended.co_handling[0].asked_at + Duration::days(1),
+        "{due} against {cut_short}"
+    );
+    assert!(due <= extended.deadline_at.expect("a deadline"));
+}
+
+#[tokio::test]
 async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
     let platform = Platform::start().await;
     let cast = cast(&platform);

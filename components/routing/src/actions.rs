@@ -330,6 +330,7 @@ async fn act_in_transaction(
     }
     // Before the event, whose notice to an agency asked to help says when its opinion is due.
     record_co_handling(db, &loaded, principal, &command, now).await?;
+    redate_co_handling(db, &loaded, &next, now).await?;
     store::save(db, &loaded, &next, &event, &principal.subject, now).await?;
     // An order many citizens raised while it waited for the centre is a hot issue once an
     // agency holds it.
@@ -422,6 +423,46 @@ async fn record_co_handling(
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// When the order's deadline moves (an extension, a reassignment, a redo), the opinions still
+/// awaited are due by the same rule against the new one (`lifecycle::co_handling_due`): an agency
+/// asked to help whose time the old deadline cut short gets its working days back, and none is
+/// given beyond the holder's new deadline. One due again later may be told again when late.
+async fn redate_co_handling(
+    db: &Connection,
+    loaded: &Loaded,
+    next: &lifecycle::Order,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    if next.deadline == loaded.order.deadline || next.co_handlers.iter().all(|h| h.answered) {
+        return Ok(());
+    }
+    let awaited = db
+        .query(
+            "select work_order_co_handler_id, asked_at from work_order_co_handlers \
+             where work_order_id = $1 and answered_at is null and cancelled_at is null",
+            [loaded.id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let days = api_plumbing::number_variable("co_handling_working_days", 3u32, 1).await;
+    for request in &awaited {
+        let id: i64 = store::required(request, "work_order_co_handler_id")?;
+        let asked = store::utc(request, "asked_at")
+            .ok_or_else(|| ApiError::Internal("a request for help without time".into()))?;
+        let by_working_days = store::working_days_after(db, days, asked).await?;
+        let due = lifecycle::co_handling_due(now, by_working_days, next.deadline);
+        db.execute(
+            "update work_order_co_handlers set due_at = $2, \
+                    overdue_notified_at = case when $3 then null else overdue_notified_at end \
+             where work_order_co_handler_id = $1",
+            [id.into(), due.naive_utc().into(), (due > now).into()],
+        )
+        .await?;
+    }
     Ok(())
 }
 
