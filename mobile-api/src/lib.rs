@@ -337,7 +337,8 @@ pub struct WorkOrderPage {
 /// before dispatch: the citizen who filed it, a reason optional; the centre at a caller's word,
 /// with the reason; not once other requests were merged into it) ·
 /// `urge` {note?} (市民催办: the citizen who filed it, while an agency holds it, once in 24 hours,
-/// else 409 `urged_recently`; the holder's staff are told) ·
+/// else 409 `urged_recently`; the holder's staff are told; the third time, the order comes under
+/// supervision, 督办) ·
 /// `ask_co_handling` {agency, note} (协办, the centre, while an agency holds the order: another
 /// agency, at most five, is asked to help, `note` saying with what; its staff are told) ·
 /// `co_reply` {result} (协办意见: staff of an agency asked to help, once; the holder's staff are

@@ -449,7 +449,7 @@ impl ApiDoc {
                  follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated), \
                  withdraw (撤回, before dispatch: the citizen who filed it, or the centre with a `reason`), \
                  ask_co_handling, co_reply, cancel_co_handling (协办), urge (市民催办: the citizen who filed it, \
-                 while an agency holds it, once in 24 hours, a `note` optional). \
+                 while an agency holds it, once in 24 hours, a `note` optional; the third puts it under supervision). \
                  A citizen rates within `rating_window_days` of the reply passing audit; the centre records a rating \
                  taken by phone at any time while one is awaited. Who may take which action, and \
                  when, is the lifecycle's rule; \

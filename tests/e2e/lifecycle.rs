@@ -929,6 +929,29 @@ async fn citizens_urge_their_request_on_once_a_day_and_the_agency_is_told() {
     );
     let listed = overdue_listing(&cast, &number).await;
     assert_eq!((listed.citizen_urgings, listed.reminders), (2, 0));
+    assert_eq!(listed.supervised_at, None);
+
+    // The third time, it comes under supervision (督办) by itself, and the agency is told so.
+    sqlx::query(
+        "update work_orders set citizen_urged_at = now() - interval '25 hours' where tracking_number = $1",
+    )
+    .bind(&number)
+    .execute(&platform.db)
+    .await
+    .expect("a day later");
+    cast.citizen
+        .urge(&number, None)
+        .await
+        .expect("urged a third time");
+    let listed = overdue_listing(&cast, &number).await;
+    assert_eq!(listed.citizen_urgings, 3);
+    assert!(listed.supervised_at.is_some());
+    assert_eq!(told(&urban, "task_citizen_urged_supervised").await, 1);
+    let mine = cast.citizen.get_request(&number).await.expect("own view");
+    assert_eq!(
+        mine.timeline.last().map(|t| t.description.as_str()),
+        Some("您已多次催办，诉求已列入督办，将跟进办理")
+    );
 }
 
 #[tokio::test]

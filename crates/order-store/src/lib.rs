@@ -206,7 +206,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
                     o.contacted_at, o.redo_count, o.extension_until, o.extension_reason, o.category_id, o.urgent, \
                     o.supervised_at is not null as supervised, \
                     o.key_supervised_at is not null as key_supervised, \
-                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, o.citizen_urged_at, \
+                    o.leader_day_id is not null as leader_day, o.follow_up_attempts, o.citizen_urged_at, o.citizen_urgings, \
                     ci.subject as owner, \
                     array(select h.agency_id from work_order_co_handlers h \
                           where h.work_order_id = o.work_order_id and h.cancelled_at is null \
@@ -267,6 +267,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
                 .unwrap_or(0),
             co_handlers,
             urged_at: utc(row, "citizen_urged_at"),
+            urgings: u32::try_from(required::<i32>(row, "citizen_urgings")?).unwrap_or(0),
         },
         owner: required(row, "owner")?,
         category: required(row, "category_id")?,
@@ -320,7 +321,7 @@ pub async fn save(
                 replied_at = case when $23 then $12 else replied_at end, \
                 key_supervised_at = case when $24 then coalesce(key_supervised_at, $12) end, \
                 citizen_urged_at = $25, \
-                citizen_urgings = citizen_urgings + case when $26 then 1 else 0 end \
+                citizen_urgings = $26 \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -350,7 +351,7 @@ pub async fn save(
             (event.code == "replied").into(),
             next.key_supervised.into(),
             time(next.urged_at),
-            (event.code == "citizen_urged").into(),
+            i32::try_from(next.urgings).unwrap_or(i32::MAX).into(),
         ],
     )
     .await?;

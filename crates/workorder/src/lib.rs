@@ -472,6 +472,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "reminded" => "已督促承办单位加快办理",
         "co_handling_reminded" => "已督促协办单位尽快提出意见",
         "citizen_urged" => "已收到您的催办，已转告承办单位加快办理",
+        "citizen_urged_supervised" => "您已多次催办，诉求已列入督办，将跟进办理",
         "supervised" => "您的诉求已列入督办",
         "key_supervised" => "您的诉求已列入重点督办",
         "complaint_ruled_unreasonable" => "经热线中心复核，承办单位已依规办理，诉求办结",

@@ -313,8 +313,9 @@ pub struct Order {
     pub follow_up_attempts: u32,
     /// The agencies asked to help the holding one (协办), in the order asked; never the holder.
     pub co_handlers: Vec<CoHandler>,
-    /// When its citizen last urged the holding agency on (市民催办).
+    /// When its citizen last urged the holding agency on (市民催办), and how many times.
     pub urged_at: Option<DateTime<Utc>>,
+    pub urgings: u32,
 }
 
 impl Order {
@@ -334,6 +335,7 @@ impl Order {
             follow_up_attempts: 0,
             co_handlers: Vec::new(),
             urged_at: None,
+            urgings: 0,
         }
     }
 }
@@ -486,6 +488,10 @@ pub struct Policy {
 
 /// Hours between a citizen's urgings of one request: once a day.
 pub const DEFAULT_CITIZEN_URGE_HOURS: i64 = 24;
+
+/// A request its citizen has had to urge on this many times comes under supervision (督办): the
+/// agency is not moving, and the centre should not wait for a supervisor to notice.
+pub const URGINGS_FOR_SUPERVISION: u32 = 3;
 
 /// Follow-up calls per round before an unreachable citizen's order is archived unrated.
 pub const DEFAULT_FOLLOW_UP_ATTEMPTS: u32 = 3;
@@ -942,10 +948,14 @@ pub fn apply(
                 return Err(Refusal::UrgedRecently);
             }
             next.urged_at = Some(now);
-            event(
-                "citizen_urged",
-                note.as_deref().filter(|n| !n.trim().is_empty()),
-            )
+            next.urgings += 1;
+            let note = note.as_deref().filter(|n| !n.trim().is_empty());
+            if next.urgings >= URGINGS_FOR_SUPERVISION && !order.supervised {
+                next.supervised = true;
+                event("citizen_urged_supervised", note)
+            } else {
+                event("citizen_urged", note)
+            }
         }
         C::NotReached { note } => {
             if order.status != S::AwaitingRating {
@@ -1071,7 +1081,16 @@ mod tests {
             at(&urged, &owner, now() + Duration::hours(23)).map(|(_, e)| e.code),
             Err(Refusal::UrgedRecently)
         );
-        assert!(at(&urged, &owner, now() + Duration::hours(24)).is_ok());
+        let (again, _) = at(&urged, &owner, now() + Duration::hours(24)).expect("a day later");
+        // The third time, the order comes under supervision (督办).
+        let (third, event) = at(&again, &owner, now() + Duration::hours(48)).expect("third");
+        assert_eq!(
+            (event.code, third.urgings, third.supervised),
+            ("citizen_urged_supervised", 3, true)
+        );
+        assert!(!again.supervised);
+        let (fourth, event) = at(&third, &owner, now() + Duration::hours(72)).expect("fourth");
+        assert_eq!((event.code, fourth.urgings), ("citizen_urged", 4));
         // Only the citizen who filed it; the centre urges with `remind`.
         assert_eq!(
             at(&order, &Actor::Citizen { owner: false }, now()).map(|(_, e)| e.code),
@@ -1809,6 +1828,9 @@ mod tests {
         }
         if order.redos > 0 && !order.supervised {
             return Err("a redo not under supervision".into());
+        }
+        if order.urgings >= URGINGS_FOR_SUPERVISION && !order.supervised {
+            return Err("urged on again and again, not under supervision".into());
         }
         if order.key_supervised && !order.supervised {
             return Err("key supervision without supervision".into());
