@@ -199,7 +199,7 @@ fn order_filters(operation: OperationBuilder) -> OperationBuilder {
         ("status", "One or more status codes, comma-separated, e.g. `dispatched,signed`"),
         ("category", "A category code; a first-level one covers its children"),
         ("district", "A district code"),
-        ("agency", "An agency code (agency staff: only their own)"),
+        ("agency", "An agency code: the orders it holds (agency staff: only their own, their scope already)"),
         ("channel", "app, wechat, phone, web or partner"),
         ("urgent", "true or false"),
         ("overdue", "true: open orders past their deadline; false: the others"),
@@ -398,7 +398,7 @@ impl ApiDoc {
             .build();
         let search = order_filters(OperationBuilder::new())
             .operation_id(Some("searchOrders"))
-            .summary(Some("Search the orders, newest first (工单查询; the centre every order, agency staff their agency's)"))
+            .summary(Some("Search the orders, newest first (工单查询; the centre every order, agency staff their agency's: held, or asked to help with)"))
             .description(Some(
                 "Every filter is optional and they combine. `phone` (the centre only) finds the orders of the citizen \
                  with that number and those naming it as the contact, over all time, confidential orders left out; \

@@ -258,6 +258,32 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
         refused(urban.search_orders(&[("agency", "utility-water")]).await),
         (403, "forbidden".into(), vec![])
     );
+    // And those it is asked to help with (协办), until the request is taken back.
+    let help = |field: &str| OrderAction {
+        agency: Some("city-urban-management".into()),
+        note: (field == "note").then(|| "请协助核实停水路段的管网施工情况".into()),
+        reason: (field == "reason").then(|| "供水公司已查明原因".into()),
+        ..Default::default()
+    };
+    operator
+        .act(&water, "ask_co_handling", &help("note"))
+        .await
+        .expect("asked to help");
+    assert_eq!(
+        titles(&urban, &[]).await,
+        ["小区停水三天", "解放大道路灯不亮"]
+    );
+    assert_eq!(titles(&urban, &[("q", "停水")]).await, ["小区停水三天"]);
+    // The centre's `agency` is the one holding the order.
+    assert_eq!(
+        titles(&operator, &[("agency", "city-urban-management")]).await,
+        ["解放大道路灯不亮"]
+    );
+    operator
+        .act(&water, "cancel_co_handling", &help("reason"))
+        .await
+        .expect("taken back");
+    assert!(titles(&urban, &[("q", "停水")]).await.is_empty());
     // Citizens and city leaders are turned away by the gateway.
     for client in [citizen, platform.client("leader-1", "leader")] {
         assert_eq!(refused(client.search_orders(&[]).await).0, 403);

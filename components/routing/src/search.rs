@@ -3,7 +3,8 @@
 //! a street, an agency worker finding a closed case of their own.
 //!
 //! - The centre (operators, supervisors, administrators) searches every order; agency staff only
-//!   their agency's.
+//!   their agency's: those it holds, and those it is asked to help with (协办) unless the request
+//!   was taken back, as the order's own view lets them read.
 //! - `phone` (the centre only) finds the orders of the citizen with that number and those naming
 //!   it as the contact, over all time. Confidential orders (the psychological-support line) are
 //!   left out: a number must not lead to them (the caller has the tracking number). Every
@@ -313,7 +314,13 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
         parts: Vec::new(),
         params: Vec::new(),
     };
-    if let Some(agency) = own_agency.or(agency) {
+    if let Some(own) = own_agency {
+        clauses.add(
+            "(o.agency_id = {} or o.work_order_id in (select h.work_order_id \
+              from work_order_co_handlers h where h.agency_id = {} and h.cancelled_at is null))",
+            text(own),
+        );
+    } else if let Some(agency) = agency {
         clauses.add("o.agency_id = {}", text(agency));
     }
     if let Some(number) = &phone {
