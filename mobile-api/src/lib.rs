@@ -246,6 +246,12 @@ pub struct WorkOrder {
     /// it existed, e.g. idempotent replays of a filing: read as none.)
     #[serde(default)]
     pub answer: Option<OrderAnswer>,
+    /// On your own request while an agency holds it: from when you may urge it on (市民催办,
+    /// `urge`), a day after your last urging, or when it was filed if you have not urged it (a
+    /// time already past: now). None when urging does not apply: a request you follow, or one no
+    /// agency holds. (Absent in answers stored before it existed: read as none.)
+    #[serde(default, serialize_with = "timestamp::serialize_optional")]
+    pub urge_from: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The answer a citizen reads: the agency's reply once the hotline centre checked it, or the

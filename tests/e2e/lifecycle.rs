@@ -861,12 +861,18 @@ async fn citizens_urge_their_request_on_once_a_day_and_the_agency_is_told() {
         failed(cast.citizen.urge(&waiting, None).await),
         (409, "order_not_with_agency".into())
     );
+    let urge_from = |order: &mobile_api::WorkOrder| order.urge_from;
+    let seen = cast.citizen.get_request(&waiting).await.expect("own view");
+    assert_eq!(urge_from(&seen), None);
 
     // The holder's staff, with an account that notices reach.
     let urban = platform
         .agency_account("urban-staff-u", "city-urban-management")
         .await;
     let number = dispatched(&cast, "city-urban-management").await;
+    // The app offers it at once: an agency holds the request and it was never urged.
+    let before = cast.citizen.get_request(&number).await.expect("own view");
+    assert!(urge_from(&before).is_some_and(|from| from <= Utc::now()));
     cast.citizen
         .urge(&number, Some("路灯坏了一周了，晚上出行很不方便"))
         .await
@@ -899,6 +905,9 @@ async fn citizens_urge_their_request_on_once_a_day_and_the_agency_is_told() {
         .map(|t| t.description.as_str())
         .collect();
     assert!(said.contains(&"已收到您的催办，已转告承办单位加快办理"));
+    // And the app says when it may be urged again: a day after.
+    let urged_at = mine.timeline.last().map(|t| t.at).expect("the urging");
+    assert_eq!(urge_from(&mine), Some(urged_at + Duration::hours(24)));
 
     // A day later, again; staff and supervisors see how often the citizen had to chase it.
     sqlx::query(

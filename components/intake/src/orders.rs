@@ -402,6 +402,7 @@ async fn file_in_transaction(
         updated_at: now,
         timeline,
         answer: None,
+        urge_from: status.with_agency().then_some(now),
     };
     // Serialised once: the answer, and what a retry under the same key is given.
     let body = serde_json::to_string(&order).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -569,6 +570,10 @@ pub(crate) async fn visible_order(
             })
         })
         .transpose()?;
+    let urge_from = own
+        .then(|| urge_from(&head, &events))
+        .transpose()?
+        .flatten();
     let mut timeline = Vec::new();
     for (code, note, micros) in events {
         // The centre's internal steps are not the citizen's to see.
@@ -616,7 +621,30 @@ pub(crate) async fn visible_order(
         updated_at: required::<chrono::NaiveDateTime>(row, "updated_at")?.and_utc(),
         timeline,
         answer,
+        urge_from,
     }))
+}
+
+/// From when the citizen who filed `order` may urge it on, by the lifecycle's rule over the
+/// last urging in its history; `None` while no agency holds it.
+fn urge_from(
+    order: &WorkOrderSummary,
+    events: &[(String, Option<String>, i64)],
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    let status = Status::parse(&order.status)
+        .ok_or_else(|| ApiError::Internal(format!("unknown status {}", order.status)))?;
+    if !status.with_agency() {
+        return Ok(None);
+    }
+    let urged = events
+        .iter()
+        .rev()
+        .find(|(code, _, _)| lifecycle::URGING_EVENTS.contains(&code.as_str()))
+        .map(|(_, _, micros)| at_micros(*micros))
+        .transpose()?;
+    Ok(Some(
+        lifecycle::next_urging(urged, Policy::default()).unwrap_or(order.created_at),
+    ))
 }
 
 /// An event's time, as the history's JSON gives it (microseconds since the epoch).

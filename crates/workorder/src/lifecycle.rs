@@ -493,8 +493,17 @@ pub const DEFAULT_CITIZEN_URGE_HOURS: i64 = 24;
 /// agency is not moving, and the centre should not wait for a supervisor to notice.
 pub const URGINGS_FOR_SUPERVISION: u32 = 3;
 
+/// The events of a citizen's urging: the plain one, and the one that brought supervision.
+pub const URGING_EVENTS: [&str; 2] = ["citizen_urged", "citizen_urged_supervised"];
+
 /// Follow-up calls per round before an unreachable citizen's order is archived unrated.
 pub const DEFAULT_FOLLOW_UP_ATTEMPTS: u32 = 3;
+
+/// When a request last urged on at `urged_at` may be urged again by its citizen (the end of
+/// the wait, `Policy::citizen_urge_hours`); `None` when never urged: at any time.
+pub fn next_urging(urged_at: Option<DateTime<Utc>>, policy: Policy) -> Option<DateTime<Utc>> {
+    urged_at.map(|at| at + chrono::TimeDelta::hours(policy.citizen_urge_hours))
+}
 
 impl Default for Policy {
     fn default() -> Self {
@@ -941,10 +950,7 @@ pub fn apply(
             if !order.status.with_agency() {
                 return Err(Refusal::NotWithAgency);
             }
-            if order
-                .urged_at
-                .is_some_and(|at| now < at + chrono::TimeDelta::hours(policy.citizen_urge_hours))
-            {
+            if next_urging(order.urged_at, policy).is_some_and(|from| now < from) {
                 return Err(Refusal::UrgedRecently);
             }
             next.urged_at = Some(now);
@@ -952,9 +958,9 @@ pub fn apply(
             let note = note.as_deref().filter(|n| !n.trim().is_empty());
             if next.urgings >= URGINGS_FOR_SUPERVISION && !order.supervised {
                 next.supervised = true;
-                event("citizen_urged_supervised", note)
+                event(URGING_EVENTS[1], note)
             } else {
-                event("citizen_urged", note)
+                event(URGING_EVENTS[0], note)
             }
         }
         C::NotReached { note } => {
