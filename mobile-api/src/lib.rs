@@ -350,7 +350,11 @@ pub struct WorkOrderPage {
 /// `co_reply` {result} (协办意见: staff of an agency asked to help, once; the holder's staff are
 /// told; the holder cannot `reply` until every agency asked has answered: 409
 /// `co_handling_pending`) · `cancel_co_handling` {agency, reason} (the centre takes back a request
-/// not yet answered; that agency's staff are told).
+/// not yet answered; that agency's staff are told) · `propose_co_handling` {agency, note} (申请协办:
+/// the holder's staff ask the centre to have that agency help, one request at a time, else 409
+/// `co_handling_proposal_pending`; it waits in the centre's queue, `kind=co_handling`) ·
+/// `refuse_co_handling` {reason} (the centre declines it; the holder's staff are told; asking
+/// that agency, `ask_co_handling`, is agreeing).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderAction {
     pub agency: Option<String>,
@@ -437,6 +441,17 @@ pub struct PendingExtension {
     pub reason: String,
 }
 
+/// The holding agency's request for another agency's help (申请协办), waiting for the centre:
+/// it agrees with `ask_co_handling` for that agency, or refuses with `refuse_co_handling`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CoHandlingProposal {
+    pub agency: Named,
+    /// What the holder needs it for.
+    pub note: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A work order as the centre and the holding agency see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffOrder {
@@ -491,6 +506,10 @@ pub struct StaffOrder {
     pub supplements: Vec<Supplement>,
     /// The agencies asked to help the holder (协办), in the order asked, those taken back too.
     pub co_handling: Vec<CoHandling>,
+    /// The holder's request for another agency's help, while the centre has not decided.
+    /// (Absent in answers stored before it existed: read as none.)
+    #[serde(default)]
+    pub co_handling_proposal: Option<CoHandlingProposal>,
     /// For an order waiting to be dispatched: the agency the dispatch catalogue names, else its
     /// district's government (the backstop, 兜底); none when the order has no district.
     pub suggested_agency: Option<Named>,

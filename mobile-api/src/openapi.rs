@@ -5,10 +5,10 @@
 //! test fails when the committed file differs from what this builds.
 
 use crate::{
-    CreateRequest, DispatchRule, DispatchRuleChange, DispatchRuleChangeList, DispatchRuleList,
-    ErrorBody, ErrorEnvelope, FieldError, HistoryEntry, Location, LocationInput, Named,
-    NewDispatchRule, OrderAction, PendingExtension, StaffOrder, StaffOrderList, StaffOrderSummary,
-    TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
+    CoHandlingProposal, CreateRequest, DispatchRule, DispatchRuleChange, DispatchRuleChangeList,
+    DispatchRuleList, ErrorBody, ErrorEnvelope, FieldError, HistoryEntry, Location, LocationInput,
+    Named, NewDispatchRule, OrderAction, PendingExtension, StaffOrder, StaffOrderList,
+    StaffOrderSummary, TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
@@ -34,6 +34,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         OrderAction,
         HistoryEntry,
         PendingExtension,
+        CoHandlingProposal,
         StaffOrder,
         StaffOrderSummary,
         StaffOrderList,
@@ -342,7 +343,8 @@ impl ApiDoc {
                     .required(Required::False)
                     .description(Some(
                         "dispatch (default: orders to dispatch), returns (to review), extensions (to decide), \
-                         audits (replies to audit) or redo (unsatisfied ratings to rule on)",
+                         audits (replies to audit), redo (unsatisfied ratings to rule on) or co_handling \
+                         (agencies' requests for another's help, 申请协办)",
                     )),
             )
             .responses(
@@ -448,7 +450,8 @@ impl ApiDoc {
                  fail_audit, rate, start_redo, archive, remind (催办; with `agency`, of an agency asked to help), supervise (督办), key_supervise (重点督办), rule_unreasonable, not_reached (a \
                  follow-up call that did not reach the citizen, with a `note`; the third archives the order unrated), \
                  withdraw (撤回, before dispatch: the citizen who filed it, or the centre with a `reason`), \
-                 ask_co_handling, co_reply, cancel_co_handling (协办), urge (市民催办: the citizen who filed it, \
+                 ask_co_handling, co_reply, cancel_co_handling, propose_co_handling (申请协办: the holder asks the centre), \
+                 refuse_co_handling (协办), urge (市民催办: the citizen who filed it, \
                  while an agency holds it, once in 24 hours, a `note` optional; the third puts it under supervision). \
                  A citizen rates within `rating_window_days` of the reply passing audit; the centre records a rating \
                  taken by phone at any time while one is awaited. Who may take which action, and \
@@ -480,7 +483,9 @@ impl ApiDoc {
                                  into is `merged_orders_depend`; co-handling (协办): a reply while an agency asked to \
                                  help has not answered is `co_handling_pending`, asking one twice `already_co_handling`, \
                                  a sixth `too_many_co_handlers`, answering twice, taking back or urging one not \
-                                 awaited `no_co_handling`; a citizen urging again within 24 hours `urged_recently`",
+                                 awaited `no_co_handling`, a second request for help while one waits `co_handling_proposal_pending`, \
+                                 refusing one not waiting `no_co_handling_proposal`; a citizen urging again within 24 hours \
+                                 `urged_recently`",
                             ),
                         )
                         .response(

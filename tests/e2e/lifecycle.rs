@@ -2355,3 +2355,128 @@ async fn citizens_rate_once_per_round_within_the_window_and_see_their_rating() {
     assert_eq!(audit.items[0].actor, "supervisor-1");
     assert_eq!(audit.items[0].target.as_deref(), Some(disputed.as_str()));
 }
+
+#[tokio::test]
+async fn the_holder_asks_the_centre_for_another_agencys_help_and_hears_if_it_is_refused() {
+    let platform = Platform::start().await;
+    let cast = cast(&platform);
+    // The holder's staff, with an account that notices reach.
+    let urban = platform
+        .agency_account("urban-staff-p", "city-urban-management")
+        .await;
+    let number = dispatched(&cast, "city-urban-management").await;
+    cast.urban
+        .act(&number, "sign", &none())
+        .await
+        .expect("signed");
+    let propose = with(|a| {
+        a.agency = Some("utility-water".into());
+        a.note = Some("路面渗水疑似供水管破裂，需供水公司协助核查".into());
+    });
+    let proposed = cast
+        .urban
+        .act(&number, "propose_co_handling", &propose)
+        .await
+        .expect("proposed");
+    let proposal = proposed
+        .co_handling_proposal
+        .expect("waiting for the centre");
+    assert_eq!(
+        (proposal.agency.code.as_str(), proposal.note.as_str()),
+        (
+            "utility-water",
+            "路面渗水疑似供水管破裂，需供水公司协助核查"
+        )
+    );
+    assert!(proposed.co_handling.is_empty());
+    // One at a time; only the holder; an agency the platform knows; with what it needs.
+    let unknown = with(|a| {
+        a.agency = Some("no-such-agency".into());
+        a.note = Some("请协助".into());
+    });
+    let bare = with(|a| a.agency = Some("utility-gas".into()));
+    for (who, body, expected) in [
+        (&cast.urban, &propose, (409, "co_handling_proposal_pending")),
+        (&cast.water, &propose, (404, "not_found")),
+        (&cast.operator, &propose, (403, "forbidden")),
+        (&cast.urban, &unknown, (422, "validation_failed")),
+        (&cast.urban, &bare, (422, "validation_failed")),
+    ] {
+        let answer = who.act(&number, "propose_co_handling", body).await;
+        assert_eq!(refused(answer), (expected.0, expected.1.to_owned()));
+    }
+    // It waits in the centre's queue.
+    assert_eq!(
+        co_handling_queue(&cast.operator).await,
+        std::slice::from_ref(&number)
+    );
+
+    // Refused, with the reason: the holder's staff are told, and may ask again.
+    let refuse = with(|a| a.reason = Some("渗水点位于人行道，属城管维修范围".into()));
+    let declined = cast
+        .operator
+        .act(&number, "refuse_co_handling", &refuse)
+        .await
+        .expect("refused");
+    assert_eq!(declined.co_handling_proposal, None);
+    assert_eq!(told(&urban, "co_handling_proposal_refused").await, 1);
+    assert!(co_handling_queue(&cast.operator).await.is_empty());
+    assert_eq!(
+        refused(
+            cast.operator
+                .act(&number, "refuse_co_handling", &refuse)
+                .await
+        ),
+        (409, "no_co_handling_proposal".into())
+    );
+    assert_eq!(
+        declined
+            .history
+            .last()
+            .map(|h| (h.event.as_str(), h.note.as_deref())),
+        Some((
+            "co_handling_proposal_refused",
+            Some("渗水点位于人行道，属城管维修范围")
+        ))
+    );
+
+    // Asked again, the centre agrees by asking that agency, which is then told.
+    cast.urban
+        .act(&number, "propose_co_handling", &propose)
+        .await
+        .expect("proposed again");
+    let agreed = cast
+        .operator
+        .act(
+            &number,
+            "ask_co_handling",
+            &with(|a| {
+                a.agency = Some("utility-water".into());
+                a.note = Some("请核查人行道下供水管是否破裂".into());
+            }),
+        )
+        .await
+        .expect("asked");
+    assert_eq!(agreed.co_handling_proposal, None);
+    assert_eq!(agreed.co_handling.len(), 1);
+    assert!(co_handling_queue(&cast.operator).await.is_empty());
+    let proposals: Vec<Option<&str>> = agreed
+        .history
+        .iter()
+        .filter(|h| h.event == "co_handling_proposed")
+        .map(|h| h.agency.as_ref().map(|a| a.code.as_str()))
+        .collect();
+    assert_eq!(proposals, [Some("utility-water"), Some("utility-water")]);
+}
+
+/// The orders in the centre's queue of agencies' requests for help.
+async fn co_handling_queue(operator: &Client) -> Vec<String> {
+    operator
+        .centre_queue("co_handling")
+        .await
+        .expect("queue")
+        .items
+        .into_iter()
+        .map(|o| o.tracking_number)
+        .collect()
+}

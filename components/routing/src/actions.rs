@@ -206,6 +206,13 @@ async fn command(
         "urge" => Command::Urge {
             note: body.note.clone(),
         },
+        "propose_co_handling" => Command::ProposeCoHandling {
+            agency: known_agency(db, body).await?,
+            note: text(&body.note, "note")?,
+        },
+        "refuse_co_handling" => Command::RefuseCoHandling {
+            reason: text(&body.reason, "reason")?,
+        },
         other => return Err(ApiError::UnknownAction(other.to_owned())),
     })
 }
@@ -254,6 +261,8 @@ const ACTIONS: &[&str] = &[
     "co_reply",
     "cancel_co_handling",
     "urge",
+    "propose_co_handling",
+    "refuse_co_handling",
 ];
 
 pub async fn act(

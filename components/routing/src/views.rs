@@ -3,9 +3,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    Channel, CoHandling, HistoryEntry, LeaderDayRef, Location, Named, NearbyOrderList,
-    PendingExtension, ServiceLevels, StaffOrder, StaffOrderList, StaffOrderSummary, Supplement,
-    Visit,
+    Channel, CoHandling, CoHandlingProposal, HistoryEntry, LeaderDayRef, Location, Named,
+    NearbyOrderList, PendingExtension, ServiceLevels, StaffOrder, StaffOrderList,
+    StaffOrderSummary, Supplement, Visit,
 };
 use order_store::db::{Connection, Row};
 use order_store::{self as store, named, required, required_named, text, utc};
@@ -55,7 +55,7 @@ async fn list(
 
 /// `GET /api/v1/centre/queue?kind=`: what waits for the centre, urgent and oldest first —
 /// orders to dispatch (the default), returns to review, extensions to decide, replies to audit,
-/// and unsatisfied ratings to rule on.
+/// unsatisfied ratings to rule on, and agencies' requests for another's help (`co_handling`).
 pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
     let waiting = match kind.unwrap_or("dispatch") {
         "dispatch" => "o.status = 'received'",
@@ -63,11 +63,12 @@ pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
         "extensions" => "o.extension_until is not null",
         "audits" => "o.status = 'replied'",
         "redo" => "o.status = 'redo_requested'",
+        "co_handling" => "o.co_handling_proposed_agency is not null",
         _ => {
             return Err(ApiError::Validation(vec![field_error(
                 "kind",
                 "invalid_value",
-                "应为 dispatch、returns、extensions、audits 或 redo",
+                "应为 dispatch、returns、extensions、audits、redo 或 co_handling",
             )]));
         }
     };
@@ -196,6 +197,8 @@ pub async fn order_reply(
                         o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
                         o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.answered_from_article, o.extension_until, o.extension_reason, o.contacted_at, \
                         o.citizen_urgings, o.citizen_urged_at, \
+                        o.co_handling_proposed_agency, pa.name as proposed_agency_name, \
+                        o.co_handling_proposed_at, o.co_handling_proposal_note, \
                         o.contact_due_at, o.on_site_due_at, o.visited_at, \
                         p.tracking_number as merged_into_number, \
                         o.leader_day_id, ld.leader_name, ld.leader_title, \
@@ -205,6 +208,7 @@ pub async fn order_reply(
                  left join leader_days ld on ld.leader_day_id = o.leader_day_id \
                  left join grids g on g.grid_id = o.grid_id \
                  left join work_orders p on p.work_order_id = o.merged_into \
+                 left join agencies pa on pa.agency_id = o.co_handling_proposed_agency \
                  where o.work_order_id = $1"
             ),
             [order_id.into(), principal.agency.clone().into()],
@@ -369,6 +373,14 @@ pub async fn order_reply(
         visits,
         supplements,
         co_handling,
+        co_handling_proposal: match (
+            named(row, "co_handling_proposed_agency", "proposed_agency_name"),
+            row.get::<String>("co_handling_proposal_note"),
+            utc(row, "co_handling_proposed_at"),
+        ) {
+            (Some(agency), Some(note), Some(at)) => Some(CoHandlingProposal { agency, note, at }),
+            _ => None,
+        },
         suggested_agency,
         created_at: head.created_at,
         history,

@@ -207,6 +207,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
                     o.supervised_at is not null as supervised, \
                     o.key_supervised_at is not null as key_supervised, \
                     o.leader_day_id is not null as leader_day, o.follow_up_attempts, o.citizen_urged_at, o.citizen_urgings, \
+                    o.co_handling_proposed_agency, \
                     ci.subject as owner, \
                     array(select h.agency_id from work_order_co_handlers h \
                           where h.work_order_id = o.work_order_id and h.cancelled_at is null \
@@ -268,6 +269,7 @@ pub async fn load_for_update(db: &Connection, id: &str) -> Result<Loaded, StoreE
             co_handlers,
             urged_at: utc(row, "citizen_urged_at"),
             urgings: u32::try_from(required::<i32>(row, "citizen_urgings")?).unwrap_or(0),
+            co_handling_proposal: row.get("co_handling_proposed_agency"),
         },
         owner: required(row, "owner")?,
         category: required(row, "category_id")?,
@@ -321,7 +323,12 @@ pub async fn save(
                 replied_at = case when $23 then $12 else replied_at end, \
                 key_supervised_at = case when $24 then coalesce(key_supervised_at, $12) end, \
                 citizen_urged_at = $25, \
-                citizen_urgings = $26 \
+                citizen_urgings = $26, \
+                co_handling_proposed_agency = $27, \
+                co_handling_proposed_at = case when $28 then $12 when $27::text is null then null \
+                                          else co_handling_proposed_at end, \
+                co_handling_proposal_note = case when $28 then $29::text when $27::text is null then null \
+                                            else co_handling_proposal_note end \
          where work_order_id = $1",
         [
             loaded.id.into(),
@@ -352,6 +359,9 @@ pub async fn save(
             next.key_supervised.into(),
             time(next.urged_at),
             i32::try_from(next.urgings).unwrap_or(i32::MAX).into(),
+            next.co_handling_proposal.clone().into(),
+            (event.code == "co_handling_proposed").into(),
+            event.note.clone().into(),
         ],
     )
     .await?;

@@ -36,6 +36,7 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "co_handling_reminded" => &["co_handling_reminder"],
         "citizen_urged" => &["task_citizen_urged"],
         "citizen_urged_supervised" => &["task_citizen_urged_supervised"],
+        "co_handling_proposal_refused" => &["co_handling_proposal_refused"],
         // Those who followed it rather than file their own are told; its filer withdrew it.
         "withdrawn" => &["follower_withdrawn"],
         _ => &[],

@@ -257,6 +257,17 @@ pub enum Command {
     Urge {
         note: Option<String>,
     },
+    /// 申请协办: the holding agency asks the centre to have another agency help (`note`: with
+    /// what), one such request at a time. The centre agrees by asking that agency
+    /// (`AskCoHandling`), or refuses with `RefuseCoHandling`.
+    ProposeCoHandling {
+        agency: String,
+        note: String,
+    },
+    /// The centre refuses the holding agency's request for help, with the reason.
+    RefuseCoHandling {
+        reason: String,
+    },
 }
 
 /// An agency asked to help with an order (协办单位), and whether it has given its opinion.
@@ -316,6 +327,9 @@ pub struct Order {
     /// When its citizen last urged the holding agency on (市民催办), and how many times.
     pub urged_at: Option<DateTime<Utc>>,
     pub urgings: u32,
+    /// The agency the holder asked the centre to have help it (申请协办), while the centre has
+    /// not decided.
+    pub co_handling_proposal: Option<String>,
 }
 
 impl Order {
@@ -336,6 +350,7 @@ impl Order {
             co_handlers: Vec::new(),
             urged_at: None,
             urgings: 0,
+            co_handling_proposal: None,
         }
     }
 }
@@ -355,7 +370,8 @@ pub struct Event {
     /// The deadline before this event, when the event changed it.
     pub previous_deadline: Option<DateTime<Utc>>,
     /// The agency the event is addressed to when it is not the one holding the order (an agency
-    /// asked to help: its request, its urging, its request taken back); its staff hear of it.
+    /// asked to help: its request, its urging, its request taken back), and its staff hear of it;
+    /// or, on the holder's request for help (`co_handling_proposed`), the agency it asks for.
     pub agency: Option<String>,
 }
 
@@ -436,6 +452,10 @@ pub enum Refusal {
     NoCoHandling,
     #[error("you urged this request on recently; you can again a day after")]
     UrgedRecently,
+    #[error("a request for another agency's help is already waiting for the centre")]
+    CoHandlingProposalPending,
+    #[error("no request for another agency's help is waiting for the centre")]
+    NoCoHandlingProposal,
 }
 
 impl Refusal {
@@ -468,6 +488,8 @@ impl Refusal {
             Refusal::AlreadyCoHandling => "already_co_handling",
             Refusal::TooManyCoHandlers => "too_many_co_handlers",
             Refusal::NoCoHandling => "no_co_handling",
+            Refusal::CoHandlingProposalPending => "co_handling_proposal_pending",
+            Refusal::NoCoHandlingProposal => "no_co_handling_proposal",
             Refusal::UrgedRecently => "urged_recently",
         }
     }
@@ -548,6 +570,7 @@ pub fn apply(
             | C::Reply { .. }
             | C::RequestReturn { .. }
             | C::RequestExtension { .. }
+            | C::ProposeCoHandling { .. }
     );
     match (actor, agency_command, command) {
         // An agency asked to help answers for itself; nobody else answers for it.
@@ -702,6 +725,8 @@ pub fn apply(
             require_text(result)?;
             next.status = S::Replied;
             next.extension = None;
+            // A holder that replies has done without the help it asked for.
+            next.co_handling_proposal = None;
             event("replied", Some(result))
         }
         C::RequestReturn { reason } => {
@@ -733,6 +758,7 @@ pub fn apply(
             next.returns += 1;
             next.status_before_return = None;
             next.extension = None;
+            next.co_handling_proposal = None;
             next.contacted = false;
             next.deadline = Some(*deadline);
             // An agency that was helping now holds the order: its help is no longer asked.
@@ -912,6 +938,10 @@ pub fn apply(
                 agency: agency.clone(),
                 answered: false,
             });
+            // The centre agreeing to the holder's request for this agency's help.
+            if order.co_handling_proposal.as_deref() == Some(agency.as_str()) {
+                next.co_handling_proposal = None;
+            }
             event("co_handling_requested", Some(note)).to(agency)
         }
         C::CoReply { opinion } => {
@@ -962,6 +992,41 @@ pub fn apply(
             } else {
                 event(URGING_EVENTS[0], note)
             }
+        }
+        C::ProposeCoHandling { agency, note } => {
+            match order.status {
+                S::Dispatched | S::Signed | S::InProgress => {}
+                S::ReturnRequested => return Err(Refusal::ReturnPending),
+                _ => return Err(Refusal::NotInProgress),
+            }
+            if order.agency.as_deref() == Some(agency.as_str()) {
+                return Err(Refusal::SameAgency);
+            }
+            if order.co_handlers.iter().any(|h| h.agency == *agency) {
+                return Err(Refusal::AlreadyCoHandling);
+            }
+            if order.co_handling_proposal.is_some() {
+                return Err(Refusal::CoHandlingProposalPending);
+            }
+            if order.co_handlers.len() >= MAX_CO_HANDLERS {
+                return Err(Refusal::TooManyCoHandlers);
+            }
+            require_text(note)?;
+            next.co_handling_proposal = Some(agency.clone());
+            // Addressed to the centre, which learns of it from its queue; the history names the
+            // agency proposed.
+            Event {
+                agency: Some(agency.clone()),
+                ..event("co_handling_proposed", Some(note))
+            }
+        }
+        C::RefuseCoHandling { reason } => {
+            if order.co_handling_proposal.is_none() {
+                return Err(Refusal::NoCoHandlingProposal);
+            }
+            require_text(reason)?;
+            next.co_handling_proposal = None;
+            event("co_handling_proposal_refused", Some(reason))
         }
         C::NotReached { note } => {
             if order.status != S::AwaitingRating {
@@ -1110,6 +1175,81 @@ mod tests {
             at(&order, &staff("city-urban-management"), now()).map(|(_, e)| e.code),
             Err(Refusal::Forbidden)
         );
+    }
+
+    #[test]
+    fn the_holder_asks_the_centre_for_help_and_the_centre_asks_that_agency_or_refuses() {
+        let holder = staff("city-urban-management");
+        let propose = |agency: &str| Command::ProposeCoHandling {
+            agency: agency.into(),
+            note: "涉及供水管网，需供水公司协助".into(),
+        };
+        let try_ = |order: &Order, actor: &Actor, command: &Command| {
+            apply(order, actor, command, now(), Policy::default())
+        };
+        let order = dispatched_to("city-urban-management");
+        let (proposed, event) = try_(&order, &holder, &propose("city-water")).expect("proposed");
+        assert_eq!(
+            (event.code, event.agency.as_deref()),
+            ("co_handling_proposed", Some("city-water"))
+        );
+        assert_eq!(proposed.co_handling_proposal.as_deref(), Some("city-water"));
+        // One at a time; the holder's own, not the centre's or another agency's; not itself.
+        let refused = |order: &Order, actor: &Actor, command: &Command| {
+            try_(order, actor, command).map(|(_, e)| e.code)
+        };
+        assert_eq!(
+            refused(&proposed, &holder, &propose("city-power")),
+            Err(Refusal::CoHandlingProposalPending)
+        );
+        assert_eq!(
+            refused(&order, &Actor::Operator, &propose("city-water")),
+            Err(Refusal::Forbidden)
+        );
+        assert_eq!(
+            refused(&order, &staff("city-water"), &propose("city-power")),
+            Err(Refusal::NotYourAgency)
+        );
+        assert_eq!(
+            refused(&order, &holder, &propose("city-urban-management")),
+            Err(Refusal::SameAgency)
+        );
+        // The centre agrees by asking that agency; asking another leaves the request waiting.
+        let ask = |agency: &str| Command::AskCoHandling {
+            agency: agency.into(),
+            note: "请核查供水管网".into(),
+        };
+        let (other, _) = try_(&proposed, &Actor::Operator, &ask("city-power")).expect("asked");
+        assert_eq!(other.co_handling_proposal.as_deref(), Some("city-water"));
+        let (agreed, _) = try_(&other, &Actor::Operator, &ask("city-water")).expect("agreed");
+        assert_eq!(agreed.co_handling_proposal, None);
+        assert_eq!(agreed.co_handlers.len(), 2);
+        assert_eq!(
+            refused(&agreed, &holder, &propose("city-water")),
+            Err(Refusal::AlreadyCoHandling)
+        );
+        // Or refuses, with the reason, and the holder may ask again.
+        let refuse = Command::RefuseCoHandling {
+            reason: "属本单位职责，无需协办".into(),
+        };
+        assert_eq!(
+            refused(&order, &Actor::Operator, &refuse),
+            Err(Refusal::NoCoHandlingProposal)
+        );
+        assert_eq!(
+            refused(&proposed, &holder, &refuse),
+            Err(Refusal::Forbidden)
+        );
+        let (declined, event) = try_(&proposed, &Actor::Operator, &refuse).expect("refused");
+        assert_eq!(
+            (
+                event.code,
+                event.agency,
+                declined.co_handling_proposal.as_deref()
+            ),
+            ("co_handling_proposal_refused", None, None)
+        );
+        assert!(try_(&declined, &holder, &propose("city-power")).is_ok());
     }
 
     #[test]
@@ -1796,11 +1936,18 @@ mod tests {
             Just(Command::CoReply {
                 opinion: "已核查，属实".into()
             }),
-            agency.prop_map(|agency| Command::CancelCoHandling {
+            agency.clone().prop_map(|agency| Command::CancelCoHandling {
                 agency,
                 reason: "无需协办".into()
             }),
             Just(Command::Urge { note: None }),
+            agency.prop_map(|agency| Command::ProposeCoHandling {
+                agency,
+                note: "涉及供水管网，需供水公司协助".into()
+            }),
+            Just(Command::RefuseCoHandling {
+                reason: "本单位职责范围内，无需协办".into()
+            }),
         ]
     }
 
@@ -1854,6 +2001,17 @@ mod tests {
         if order.co_handlers.len() > MAX_CO_HANDLERS {
             return Err("more agencies asked to help than may be".into());
         }
+        if let Some(proposed) = &order.co_handling_proposal {
+            if !order.status.with_agency() {
+                return Err(format!("a request for help pending in {:?}", order.status));
+            }
+            if order.agency.as_ref() == Some(proposed) {
+                return Err("the holder asked for its own help".into());
+            }
+            if order.co_handlers.iter().any(|h| h.agency == *proposed) {
+                return Err("help asked for from an agency already asked".into());
+            }
+        }
         if matches!(order.status, Status::Replied | Status::AwaitingRating)
             && order.co_handlers.iter().any(|h| !h.answered)
         {
@@ -1877,7 +2035,8 @@ mod tests {
                     // An event addressed to an agency other than the holder is addressed to one
                     // asked to help (before it, for a request taken back; after it, otherwise).
                     if let Some(agency) = &event.agency {
-                        let asked = |o: &Order| o.co_handlers.iter().any(|h| h.agency == *agency);
+                        let asked = |o: &Order| o.co_handlers.iter().any(|h| h.agency == *agency)
+                            || o.co_handling_proposal.as_ref() == Some(agency);
                         prop_assert!(next.agency.as_ref() != Some(agency), "{} to the holder", event.code);
                         prop_assert!(asked(&order) || asked(&next), "{} to an agency not asked", event.code);
                     }
