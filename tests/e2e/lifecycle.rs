@@ -980,18 +980,7 @@ async fn an_opinion_cut_short_by_the_holders_deadline_gets_its_days_when_the_dea
     .await
     .expect("a deadline close by");
     // Asked two hours before the holder's deadline, the water company's opinion is due then.
-    let asked = cast
-        .operator
-        .act(
-            &number,
-            "ask_co_handling",
-            &with(|a| {
-                a.agency = Some("utility-water".into());
-                a.note = Some("请核查供水管".into());
-            }),
-        )
-        .await
-        .expect("asked");
+    let asked = ask_water_to_help(&cast, &number, "请核查供水管").await;
     let cut_short = asked.co_handling[0].due_at;
     assert_eq!(Some(cut_short), asked.deadline_at);
     // The holder is given twenty days more: the opinion is due after its working days again,
@@ -2445,18 +2434,7 @@ async fn the_holder_asks_the_centre_for_another_agencys_help_and_hears_if_it_is_
         .act(&number, "propose_co_handling", &propose)
         .await
         .expect("proposed again");
-    let agreed = cast
-        .operator
-        .act(
-            &number,
-            "ask_co_handling",
-            &with(|a| {
-                a.agency = Some("utility-water".into());
-                a.note = Some("请核查人行道下供水管是否破裂".into());
-            }),
-        )
-        .await
-        .expect("asked");
+    let agreed = ask_water_to_help(&cast, &number, "请核查人行道下供水管是否破裂").await;
     assert_eq!(agreed.co_handling_proposal, None);
     assert_eq!(agreed.co_handling.len(), 1);
     assert!(co_handling_queue(&cast.operator).await.is_empty());
@@ -2479,4 +2457,16 @@ async fn co_handling_queue(operator: &Client) -> Vec<String> {
         .into_iter()
         .map(|o| o.tracking_number)
         .collect()
+}
+
+/// The operator asks the water company to help with `number` (协办), saying with what.
+async fn ask_water_to_help(cast: &Cast, number: &str, note: &str) -> mobile_api::StaffOrder {
+    let body = with(|a| {
+        a.agency = Some("utility-water".into());
+        a.note = Some(note.into());
+    });
+    cast.operator
+        .act(number, "ask_co_handling", &body)
+        .await
+        .expect("asked to help")
 }
