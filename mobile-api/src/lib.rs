@@ -982,7 +982,9 @@ pub struct DeliveryList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NotificationTemplate {
     pub kind: String,
-    /// `staff` (the agency's staff), `citizen` (the one who filed the order and those who follow
+    /// `staff` (the agency's staff: the one an event is addressed to, else the holder's),
+    /// `holder` (the staff of the agency holding the order, of an event addressed to another:
+    /// an agency asked to help it), `citizen` (the one who filed the order and those who follow
     /// it) or `follower` (only those who follow it).
     pub audience: String,
     pub title: String,

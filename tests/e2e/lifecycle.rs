@@ -2437,6 +2437,8 @@ async fn the_holder_asks_the_centre_for_another_agencys_help_and_hears_if_it_is_
     let agreed = ask_water_to_help(&cast, &number, "请核查人行道下供水管是否破裂").await;
     assert_eq!(agreed.co_handling_proposal, None);
     assert_eq!(agreed.co_handling.len(), 1);
+    // The holder's staff are told help is arranged, and by when the opinion comes.
+    assert_eq!(told(&urban, "co_handling_arranged").await, 1);
     assert!(co_handling_queue(&cast.operator).await.is_empty());
     let proposals: Vec<Option<&str>> = agreed
         .history

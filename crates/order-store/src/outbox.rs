@@ -30,7 +30,7 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "supervised" => &["supervision"],
         "key_supervised" => &["key_supervision"],
         "supplemented" => &["task_supplemented"],
-        "co_handling_requested" => &["task_co_handling"],
+        "co_handling_requested" => &["task_co_handling", "co_handling_arranged"],
         "co_replied" => &["co_opinion"],
         "co_handling_cancelled" => &["co_handling_cancelled"],
         "co_handling_reminded" => &["co_handling_reminder"],
@@ -93,7 +93,8 @@ const AGENCY_STAFF: &str = "staff_accounts s on s.agency_id = o.agency_id and s.
 
 /// Recording an event: `$1` order, `$2` event code, `$3` actor, `$4` note, `$5` previous
 /// deadline, `$6` time, `$7` the template kinds to notify, `$8` the agency it is addressed to,
-/// whose staff hear of it, when not the holder (null: the holder).
+/// whose staff hear of it (templates of audience `staff`), when not the holder (null: the
+/// holder); the holder's staff hear of it too by templates of audience `holder`.
 static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "with event as ( \
@@ -106,6 +107,11 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              join staff_accounts s on s.agency_id = coalesce($8, o.agency_id) and s.role = 'agency_staff' \
               and s.disabled_at is null \
              where t.audience = 'staff' \
+             union \
+             select t.kind, s.username \
+             from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
+             join {AGENCY_STAFF} \
+             where t.audience = 'holder' \
              union \
              select t.kind, c.subject \
              from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
