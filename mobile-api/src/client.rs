@@ -152,11 +152,18 @@ impl Client {
         self.centre_queue("dispatch").await
     }
 
-    /// `GET /api/v1/centre/queue?kind=` (dispatch, returns, extensions, audits, redo).
+    /// `GET /api/v1/centre/queue?kind=` (dispatch, returns, extensions, audits, redo,
+    /// co_handling).
     pub async fn centre_queue(&self, kind: &str) -> Result<StaffOrderList, ClientError> {
         let request = self
             .request(reqwest::Method::GET, "/api/v1/centre/queue")
             .query(&[("kind", kind)]);
+        Self::parse(request.send().await?).await
+    }
+
+    /// `GET /api/v1/centre/queue/counts` (operators, supervisors): how many wait in each queue.
+    pub async fn centre_queue_counts(&self) -> Result<crate::CentreQueueCounts, ClientError> {
+        let request = self.request(reqwest::Method::GET, "/api/v1/centre/queue/counts");
         Self::parse(request.send().await?).await
     }
 

@@ -537,6 +537,24 @@ pub struct StaffOrderSummary {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// `GET /api/v1/centre/queue/counts`: how many orders wait in each of the centre's queues, for
+/// the console's badges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CentreQueueCounts {
+    /// Waiting to be dispatched.
+    pub dispatch: i64,
+    /// Returns to review.
+    pub returns: i64,
+    /// Extensions to decide.
+    pub extensions: i64,
+    /// Replies to audit.
+    pub audits: i64,
+    /// Unsatisfied ratings to rule on.
+    pub redo: i64,
+    /// Agencies' requests for another's help (申请协办).
+    pub co_handling: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffOrderList {
     pub items: Vec<StaffOrderSummary>,

@@ -5,10 +5,10 @@
 //! test fails when the committed file differs from what this builds.
 
 use crate::{
-    CoHandlingProposal, CreateRequest, DispatchRule, DispatchRuleChange, DispatchRuleChangeList,
-    DispatchRuleList, ErrorBody, ErrorEnvelope, FieldError, HistoryEntry, Location, LocationInput,
-    Named, NewDispatchRule, OrderAction, PendingExtension, StaffOrder, StaffOrderList,
-    StaffOrderSummary, TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
+    CentreQueueCounts, CoHandlingProposal, CreateRequest, DispatchRule, DispatchRuleChange,
+    DispatchRuleChangeList, DispatchRuleList, ErrorBody, ErrorEnvelope, FieldError, HistoryEntry,
+    Location, LocationInput, Named, NewDispatchRule, OrderAction, PendingExtension, StaffOrder,
+    StaffOrderList, StaffOrderSummary, TimelineEntry, WorkOrder, WorkOrderPage, WorkOrderSummary,
 };
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
@@ -35,6 +35,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         HistoryEntry,
         PendingExtension,
         CoHandlingProposal,
+        CentreQueueCounts,
         StaffOrder,
         StaffOrderSummary,
         StaffOrderList,
@@ -357,6 +358,20 @@ impl ApiDoc {
             )
             .security(bearer.clone())
             .build();
+        let queue_counts = OperationBuilder::new()
+            .operation_id(Some("centreQueueCounts"))
+            .summary(Some(
+                "How many orders wait in each of the centre's queues (operators, supervisors)",
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The counts, by queue", "CentreQueueCounts")),
+                )
+                .build(),
+            )
+            .security(bearer.clone())
+            .build();
         let tasks = OperationBuilder::new()
             .operation_id(Some("agencyTasks"))
             .summary(Some(
@@ -504,6 +519,11 @@ impl ApiDoc {
             .build();
         doc.paths
             .add_path_operation("/api/v1/centre/queue", vec![HttpMethod::Get], queue);
+        doc.paths.add_path_operation(
+            "/api/v1/centre/queue/counts",
+            vec![HttpMethod::Get],
+            queue_counts,
+        );
         doc.paths
             .add_path_operation("/api/v1/tasks", vec![HttpMethod::Get], tasks);
         doc.paths

@@ -145,6 +145,7 @@ pub const ROUTES: &[Route] = &[
         OVERSIGHT,
     ),
     route("GET", "/api/v1/centre/queue", "routing", CENTRE),
+    route("GET", "/api/v1/centre/queue/counts", "routing", CENTRE),
     route("GET", "/api/v1/tasks", "routing", AGENCY),
     route("GET", "/api/v1/orders", "routing", STAFF),
     route("GET", "/api/v1/orders/export", "routing", STAFF),

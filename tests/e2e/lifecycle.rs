@@ -1640,6 +1640,22 @@ async fn the_centre_sees_what_waits_for_it() {
         .await
         .expect_err("bad kind");
     assert_eq!(bad.status(), Some(422));
+    // The console's badges count the same queues.
+    let counts = cast.supervisor.centre_queue_counts().await.expect("counts");
+    assert_eq!(
+        counts,
+        mobile_api::CentreQueueCounts {
+            dispatch: 0,
+            returns: 1,
+            extensions: 1,
+            audits: 1,
+            redo: 0,
+            co_handling: 0,
+        }
+    );
+    // Agency staff have their own tasks, not the centre's queues.
+    let refused = cast.urban.centre_queue_counts().await.expect_err("staff");
+    assert_eq!(refused.status(), Some(403));
 }
 
 #[tokio::test]
@@ -2394,7 +2410,9 @@ async fn the_holder_asks_the_centre_for_another_agencys_help_and_hears_if_it_is_
         let answer = who.act(&number, "propose_co_handling", body).await;
         assert_eq!(refused(answer), (expected.0, expected.1.to_owned()));
     }
-    // It waits in the centre's queue.
+    // It waits in the centre's queue, counted on the console's badge.
+    let counts = cast.operator.centre_queue_counts().await.expect("counts");
+    assert_eq!((counts.co_handling, counts.returns), (1, 0));
     assert_eq!(
         co_handling_queue(&cast.operator).await,
         std::slice::from_ref(&number)
@@ -2437,6 +2455,8 @@ async fn the_holder_asks_the_centre_for_another_agencys_help_and_hears_if_it_is_
     let agreed = ask_water_to_help(&cast, &number, "请核查人行道下供水管是否破裂").await;
     assert_eq!(agreed.co_handling_proposal, None);
     assert_eq!(agreed.co_handling.len(), 1);
+    let counts = cast.operator.centre_queue_counts().await.expect("counts");
+    assert_eq!(counts.co_handling, 0);
     // The holder's staff are told help is arranged, and by when the opinion comes.
     assert_eq!(told(&urban, "co_handling_arranged").await, 1);
     assert!(co_handling_queue(&cast.operator).await.is_empty());

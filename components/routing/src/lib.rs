@@ -32,6 +32,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         (Method::GET, ["api", "v1", "centre", "queue"]) => {
             views::queue(query_param(&query, "kind")).await
         }
+        (Method::GET, ["api", "v1", "centre", "queue", "counts"]) => views::queue_counts().await,
         (Method::GET, ["api", "v1", "tasks"]) => views::tasks(&principal, &query).await,
         (Method::GET, ["api", "v1", "orders"]) => search::search(&principal, &query).await,
         (Method::GET, ["api", "v1", "orders", "export"]) => {

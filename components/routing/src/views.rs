@@ -3,8 +3,8 @@
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, field_error, reply_with};
 use mobile_api::{
-    Channel, CoHandling, CoHandlingProposal, HistoryEntry, LeaderDayRef, Location, Named,
-    NearbyOrderList, PendingExtension, ServiceLevels, StaffOrder, StaffOrderList,
+    CentreQueueCounts, Channel, CoHandling, CoHandlingProposal, HistoryEntry, LeaderDayRef,
+    Location, Named, NearbyOrderList, PendingExtension, ServiceLevels, StaffOrder, StaffOrderList,
     StaffOrderSummary, Supplement, Visit,
 };
 use order_store::db::{Connection, Row};
@@ -53,24 +53,28 @@ async fn list(
     Ok(reply_with(StatusCode::OK, &StaffOrderList { items }))
 }
 
+/// The centre's queues, by `kind`: which orders wait in each (`o`), each read through a partial
+/// index of its own.
+const QUEUES: [(&str, &str); 6] = [
+    ("dispatch", "o.status = 'received'"),
+    ("returns", "o.status = 'return_requested'"),
+    ("extensions", "o.extension_until is not null"),
+    ("audits", "o.status = 'replied'"),
+    ("redo", "o.status = 'redo_requested'"),
+    ("co_handling", "o.co_handling_proposed_agency is not null"),
+];
+
 /// `GET /api/v1/centre/queue?kind=`: what waits for the centre, urgent and oldest first —
 /// orders to dispatch (the default), returns to review, extensions to decide, replies to audit,
 /// unsatisfied ratings to rule on, and agencies' requests for another's help (`co_handling`).
 pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
-    let waiting = match kind.unwrap_or("dispatch") {
-        "dispatch" => "o.status = 'received'",
-        "returns" => "o.status = 'return_requested'",
-        "extensions" => "o.extension_until is not null",
-        "audits" => "o.status = 'replied'",
-        "redo" => "o.status = 'redo_requested'",
-        "co_handling" => "o.co_handling_proposed_agency is not null",
-        _ => {
-            return Err(ApiError::Validation(vec![field_error(
-                "kind",
-                "invalid_value",
-                "应为 dispatch、returns、extensions、audits、redo 或 co_handling",
-            )]));
-        }
+    let kind = kind.unwrap_or("dispatch");
+    let Some((_, waiting)) = QUEUES.iter().find(|(name, _)| *name == kind) else {
+        return Err(ApiError::Validation(vec![field_error(
+            "kind",
+            "invalid_value",
+            "应为 dispatch、returns、extensions、audits、redo 或 co_handling",
+        )]));
     };
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let sql = format!(
@@ -78,6 +82,35 @@ pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
          order by o.urgent desc, o.updated_at limit 200"
     );
     list(&db, sql, Vec::new()).await
+}
+
+/// `GET /api/v1/centre/queue/counts`: how many orders wait in each queue, in one statement.
+pub async fn queue_counts() -> Result<Reply, ApiError> {
+    let counts: Vec<String> = QUEUES
+        .iter()
+        .map(|(name, waiting)| {
+            format!("(select count(*) from work_orders o where {waiting}) as {name}")
+        })
+        .collect();
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let rows = db
+        .query(format!("select {}", counts.join(", ")), [])
+        .await?
+        .collect()
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("no counts".into()))?;
+    let count = |name: &str| required::<i64>(row, name);
+    let counts = CentreQueueCounts {
+        dispatch: count("dispatch")?,
+        returns: count("returns")?,
+        extensions: count("extensions")?,
+        audits: count("audits")?,
+        redo: count("redo")?,
+        co_handling: count("co_handling")?,
+    };
+    Ok(reply_with(StatusCode::OK, &counts))
 }
 
 /// `GET /api/v1/tasks?status=&urgent=&due_within_hours=&role=`: the caller's agency's open orders
