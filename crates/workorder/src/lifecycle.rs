@@ -16,7 +16,8 @@
 //! deadline) ─► approve_extension (new deadline, old one kept in the event) | refuse_extension.
 //! Co-handling (协办) is another, while an agency holds the order: ask_co_handling (the centre
 //! names another agency) ─► co_reply (that agency's opinion) | cancel_co_handling (the centre);
-//! the holding agency replies only when every agency asked has answered.
+//! the holding agency replies only when every agency asked has answered. The holder may ask the
+//! centre for one first: propose_co_handling ─► ask_co_handling of that agency | refuse_co_handling.
 //! ```
 //!
 //! Invariant: `apply` either returns the next order and exactly one event, or an error and no
