@@ -1007,8 +1007,12 @@ pub struct NotificationTemplate {
     pub audience: String,
     pub title: String,
     /// With placeholders `{tracking_number}`, `{title}` and `{deadline}` (China time: the order's
-    /// deadline; for `citizen_rating_reminder`, when the time to rate ends).
+    /// deadline; for `citizen_rating_reminder`, when the time to rate ends), and for the kinds
+    /// whose every notice comes of an event with a note (a reason, what is asked, an opinion),
+    /// `{note}`: its first 100 characters (staff kinds only: notes are never shown to citizens).
     pub body: String,
+    /// The placeholders `body` may use, e.g. `["{tracking_number}", "{title}", "{deadline}"]`.
+    pub placeholders: Vec<String>,
     /// The approved WeChat subscribe template for citizens without the app, if any.
     pub wechat_template_id: Option<String>,
     /// The approved SMS template (Aliyun TemplateCode / Tencent TemplateId) for citizens without
@@ -1031,7 +1035,8 @@ pub struct NotificationTemplateList {
 pub struct SetNotificationTemplate {
     /// 1–40 characters.
     pub title: String,
-    /// 1–300 characters; only the placeholders `{tracking_number}`, `{title}`, `{deadline}`.
+    /// 1–300 characters; only the kind's placeholders (`{tracking_number}`, `{title}`,
+    /// `{deadline}`, and for some staff kinds `{note}`: see `NotificationTemplate.placeholders`).
     pub body: String,
     #[serde(default)]
     pub wechat_template_id: Option<String>,

@@ -645,7 +645,8 @@ impl ApiDoc {
             .operation_id(Some("contactPhone"))
             .summary(Some("The citizen's phone number; every call is recorded (staff)"))
             .description(Some(
-                "Agency staff only on orders their agency holds (404 otherwise); the centre on any order. A \
+                "Agency staff only on orders their agency holds, or is asked to help with (协办) until it has given its \
+                 opinion (404 otherwise); the centre on any order. A \
                  confidential order's number goes only to the staff member who signed for it (403 `confidential`).",
             ))
             .parameter(path_id())
@@ -1339,8 +1340,10 @@ impl ApiDoc {
                     .operation_id(Some("setNotificationTemplate"))
                     .summary(Some("Change what a kind of notification says (administrators); logged"))
                     .description(Some(
-                        "Notifications made afterwards use it. The body may use only `{tracking_number}`, `{title}` \
-                         and `{deadline}`.",
+                        "Notifications made afterwards use it. The body may use only the kind's placeholders \
+                         (`placeholders` of the template): `{tracking_number}`, `{title}`, `{deadline}`, and for the \
+                         staff kinds whose notices come of an event with a note (a reason, what is asked, an \
+                         opinion) `{note}`.",
                     ))
                     .parameter(named_path("kind", "E.g. `task_new`"))
                     .request_body(Some(body_of("SetNotificationTemplate")))

@@ -1095,6 +1095,24 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
         water.order(&number).await.expect("seen").tracking_number,
         number
     );
+    // Until it gives its opinion it may call the citizen, as the holder may; the call is on record.
+    assert_eq!(
+        water
+            .contact_phone(&number)
+            .await
+            .expect("the citizen's number")
+            .contact_phone,
+        valid_request().contact_phone
+    );
+    let (revealed,): (i64,) = sqlx::query_as(
+        "select count(*) from phone_reveals r join work_orders o on o.work_order_id = r.work_order_id \
+         where o.tracking_number = $1 and r.agency_id = 'utility-water'",
+    )
+    .bind(&number)
+    .fetch_one(&platform.db)
+    .await
+    .expect("read");
+    assert_eq!(revealed, 1);
     // Not twice, not the holder, not an agency nobody knows, nothing empty.
     assert_eq!(
         refused(
@@ -1284,6 +1302,14 @@ async fn agencies_asked_to_help_give_their_opinion_before_the_holder_replies() {
         (409, "no_co_handling".into())
     );
     assert_eq!(told(&urban, "co_opinion").await, 1);
+    assert_eq!(
+        water
+            .contact_phone(&number)
+            .await
+            .expect_err("its part is done")
+            .status(),
+        Some(404)
+    );
     assert!(
         water
             .co_handling_tasks()
@@ -2427,6 +2453,21 @@ async fn the_holder_asks_the_centre_for_another_agencys_help_and_hears_if_it_is_
         .expect("refused");
     assert_eq!(declined.co_handling_proposal, None);
     assert_eq!(told(&urban, "co_handling_proposal_refused").await, 1);
+    let notice = urban
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .into_iter()
+        .find(|n| n.kind == "co_handling_proposal_refused")
+        .expect("the notice");
+    assert!(
+        notice
+            .body
+            .ends_with("原因：渗水点位于人行道，属城管维修范围"),
+        "{}",
+        notice.body
+    );
     assert!(co_handling_queue(&cast.operator).await.is_empty());
     assert_eq!(
         refused(

@@ -659,6 +659,26 @@ async fn inboxes_devices_and_templates_belong_to_their_people() {
         .await
         .expect_err("unknown placeholder");
     assert_eq!(typo.status(), Some(422));
+    // A note is quoted only by the staff kinds whose every notice has one.
+    let no_note = admin
+        .set_notification_template("task_new", &staff_template("新工单", "请办理：{note}"))
+        .await
+        .expect_err("task_new has no note");
+    assert_eq!(no_note.status(), Some(422));
+    let before = admin.notification_templates().await.expect("templates");
+    let quoting: Vec<(&str, &str)> = before
+        .items
+        .iter()
+        .filter(|t| t.placeholders.iter().any(|p| p == "{note}"))
+        .map(|t| (t.kind.as_str(), t.audience.as_str()))
+        .collect();
+    assert!(quoting.contains(&("task_returned", "staff")), "{quoting:?}");
+    assert!(
+        quoting
+            .iter()
+            .all(|(_, audience)| ["staff", "holder"].contains(audience)),
+        "never to citizens: {quoting:?}"
+    );
     admin
         .set_notification_template(
             "task_new",
@@ -727,8 +747,10 @@ async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
         .await
         .expect_err("operators do not supervise");
     assert_eq!(refused.status(), Some(403));
+    // The supervisor's words reach the agency's phones; a long note, its first 100 characters.
+    let requirement = "请三日内办结，并将排查、维修、回访市民的情况书面报告督查室。".repeat(4);
     supervisor
-        .act(&number, "supervise", &note("请三日内办结并报告"))
+        .act(&number, "supervise", &note(requirement.as_str()))
         .await
         .expect("supervised");
     let empty = operator
@@ -778,6 +800,25 @@ async fn reminders_supervision_and_deadline_warnings_reach_the_agency() {
         .expect("the warning");
     assert_eq!(warning.title, "即将超期");
     assert!(warning.body.contains(&number));
+    let body_of = |kind: &str| {
+        pushed
+            .iter()
+            .find(|p| p.data["kind"] == kind)
+            .map(|p| p.body.clone())
+            .expect("pushed")
+    };
+    assert!(
+        body_of("reminder").ends_with("催办意见：市民第三次来电催促"),
+        "{}",
+        body_of("reminder")
+    );
+    let quoted: String = requirement.chars().take(99).collect();
+    assert!(
+        body_of("supervision").ends_with(&format!("督办意见：{quoted}…")),
+        "{}",
+        body_of("supervision")
+    );
+    assert!(pushed.iter().all(|p| !p.body.contains('{')));
     // The citizen's timeline tells of the urging, in plain words.
     let order = platform
         .client("citizen-1", "citizen")
@@ -1059,6 +1100,13 @@ async fn orders_long_overdue_come_under_key_supervision_once_and_supervisors_hea
         .expect("the agency's notice");
     assert_eq!(to_agency.token, "fcm-token-a-0001");
     assert_eq!(to_agency.title, "重点督办");
+    assert!(
+        to_agency
+            .body
+            .ends_with("督办意见：超过办结时限 3 日仍未办结，自动列入重点督办"),
+        "the sweep's reason: {}",
+        to_agency.body
+    );
 
     // The order shows it: to staff, on the overdue list and the board; to the citizen, in words.
     let order = urban.order(&long_overdue).await.expect("the order");

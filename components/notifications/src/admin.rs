@@ -10,6 +10,7 @@ use mobile_api::{
     Delivery, DeliveryList, NotificationTemplate, NotificationTemplateList, SetNotificationTemplate,
 };
 use order_store::db::Row;
+use order_store::outbox::placeholders;
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
 
@@ -125,8 +126,13 @@ pub async fn requeue(principal: &Principal, id: &str) -> Result<Reply, ApiError>
 }
 
 fn template(row: &Row) -> Result<NotificationTemplate, ApiError> {
+    let kind: String = required(row, "kind")?;
     Ok(NotificationTemplate {
-        kind: required(row, "kind")?,
+        placeholders: placeholders(&kind)
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect(),
+        kind,
         audience: required(row, "audience")?,
         title: required(row, "title")?,
         body: required(row, "body")?,
@@ -160,11 +166,8 @@ pub async fn templates() -> Result<Reply, ApiError> {
     ))
 }
 
-/// The placeholders a template may use.
-pub const PLACEHOLDERS: &[&str] = &["{tracking_number}", "{title}", "{deadline}"];
-
-/// Every problem with a template, at once.
-pub fn check_template(new: &SetNotificationTemplate) -> Vec<mobile_api::FieldError> {
+/// Every problem with template `kind`'s new text, at once.
+pub fn check_template(kind: &str, new: &SetNotificationTemplate) -> Vec<mobile_api::FieldError> {
     let mut problems = Vec::new();
     if !(1..=40).contains(&new.title.trim().chars().count()) {
         problems.push(field_error(
@@ -180,20 +183,22 @@ pub fn check_template(new: &SetNotificationTemplate) -> Vec<mobile_api::FieldErr
             "内容应为 1 到 300 个字符 (body is 1–300 characters)",
         ));
     }
-    // Every `{...}` must be a known placeholder, so a typo cannot reach a citizen's phone.
+    // Every `{...}` must be a placeholder of the kind, so a typo cannot reach a citizen's phone,
+    // nor a staff note a text that has none (or a citizen).
+    let known = placeholders(kind);
     let mut rest = new.body.as_str();
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}').map(|c| open + c + 1);
         let placeholder = close
             .map(|close| &rest[open..close])
             .unwrap_or(&rest[open..]);
-        if !PLACEHOLDERS.contains(&placeholder) {
+        if !known.contains(&placeholder) {
             problems.push(field_error(
                 "body",
                 "unknown_placeholder",
                 format!(
                     "未知的占位符 {placeholder}，可用：{} (unknown placeholder)",
-                    PLACEHOLDERS.join(" ")
+                    known.join(" ")
                 ),
             ));
             break;
@@ -229,7 +234,7 @@ pub async fn set_template(
     body: &[u8],
 ) -> Result<Reply, ApiError> {
     let new: SetNotificationTemplate = parse_json(body)?;
-    let problems = check_template(&new);
+    let problems = check_template(kind, &new);
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
@@ -290,15 +295,37 @@ mod tests {
     #[test]
     fn only_known_placeholders_pass() {
         assert!(
-            check_template(&set("工单 {tracking_number}：{title}，{deadline} 前办结")).is_empty()
+            check_template(
+                "task_new",
+                &set("工单 {tracking_number}：{title}，{deadline} 前办结")
+            )
+            .is_empty()
         );
         assert_eq!(
-            check_template(&set("工单 {number}"))[0].code,
+            check_template("task_new", &set("工单 {number}"))[0].code,
             "unknown_placeholder"
         );
         assert_eq!(
-            check_template(&set("工单 {title"))[0].code,
+            check_template("task_new", &set("工单 {title"))[0].code,
             "unknown_placeholder"
         );
+    }
+
+    #[test]
+    fn only_kinds_with_a_note_quote_it_and_never_to_citizens() {
+        let quoting = set("工单 {tracking_number} 已退回，说明：{note}");
+        assert!(check_template("task_returned", &quoting).is_empty());
+        for kind in [
+            "task_new",
+            "deadline_warning",
+            "citizen_replied",
+            "no_such_kind",
+        ] {
+            assert_eq!(
+                check_template(kind, &quoting)[0].code,
+                "unknown_placeholder",
+                "{kind}"
+            );
+        }
     }
 }

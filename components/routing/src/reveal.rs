@@ -1,8 +1,9 @@
 //! `POST /api/v1/orders/{id}/contact-phone`: a citizen's phone number, shown on request and
 //! recorded each time.
 //!
-//! Agency staff see it only on an order their agency holds, and the centre on any order; a
-//! confidential order's number is shown only to its assigned handler (who signed for it).
+//! Agency staff see it only on an order their agency holds or is asked to help with (协办) until
+//! it has given its opinion, and the centre on any order; a confidential order's number is shown
+//! only to its assigned handler (who signed for it).
 //! The record is written in the same transaction that reads the number.
 
 use crate::error::ApiError;
@@ -18,20 +19,24 @@ pub async fn reveal(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
         let rows = db
             .query(
                 format!(
-                    "select work_order_id, agency_id, status, confidential, handler_subject, contact_phone from work_orders \
-                     where {} = $1",
+                    "select o.work_order_id, o.agency_id, o.status, o.confidential, o.handler_subject, o.contact_phone, \
+                            exists (select 1 from work_order_co_handlers h where h.work_order_id = o.work_order_id \
+                                    and h.agency_id = $2 and h.cancelled_at is null and h.answered_at is null) as helping \
+                     from work_orders o where o.{} = $1",
                     key.column()
                 ),
-                [key.value()],
+                [key.value(), principal.agency.clone().into()],
             )
             .await?
             .collect()
             .await?;
         let row = rows.first().ok_or(ApiError::NotFound)?;
-        let holds = row.get::<String>("agency_id") == principal.agency
-            && workorder::lifecycle::Status::parse(&required::<String>(row, "status")?).is_some_and(|s| s.with_agency());
+        let with_agency = workorder::lifecycle::Status::parse(&required::<String>(row, "status")?)
+            .is_some_and(|s| s.with_agency());
+        let holds = row.get::<String>("agency_id") == principal.agency;
+        let helping: bool = required(row, "helping")?;
         let allowed = match principal.role.as_str() {
-            "agency_staff" if !holds => return Err(ApiError::NotFound),
+            "agency_staff" if !(with_agency && (holds || helping)) => return Err(ApiError::NotFound),
             "agency_staff" | "operator" | "supervisor" | "admin" => true,
             _ => false,
         };

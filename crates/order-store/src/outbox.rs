@@ -43,6 +43,39 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
     }
 }
 
+/// The template kinds whose every notice comes of an event with a note (a reason, what is asked,
+/// an opinion, the citizen's added words), which their text may quote as `{note}`. All are for
+/// staff: a note is never shown to citizens as it is.
+pub const NOTED_KINDS: &[&str] = &[
+    "task_returned",
+    "reminder",
+    "supervision",
+    "key_supervision",
+    "key_supervision_escalated",
+    "key_supervision_hot_issue",
+    "task_supplemented",
+    "task_co_handling",
+    "co_handling_arranged",
+    "co_opinion",
+    "co_handling_cancelled",
+    "co_handling_reminder",
+    "co_handling_proposal_refused",
+];
+
+/// The placeholders the text of template `kind` may use.
+pub fn placeholders(kind: &str) -> &'static [&'static str] {
+    const ALL: &[&str] = &["{tracking_number}", "{title}", "{deadline}", "{note}"];
+    if NOTED_KINDS.contains(&kind) {
+        ALL
+    } else {
+        &ALL[..3]
+    }
+}
+
+/// How much of a note a notice quotes: a push is read at a glance, and the whole note is in the
+/// order's history.
+const QUOTED_NOTE_CHARS: usize = 100;
+
 /// An order's deadline as people read it: China time, e.g. `12月3日 17:30`.
 const DEADLINE_TEXT: &str = "coalesce(to_char(o.deadline_at at time zone 'Asia/Shanghai', \
      'FMMM\"月\"FMDD\"日\" HH24:MI'), '尽快')";
@@ -53,9 +86,21 @@ const NAMED_DEADLINE_TEXT: &str = "coalesce(to_char(coalesce((select h.due_at fr
      where h.work_order_id = o.work_order_id and h.agency_id = $8 and h.cancelled_at is null), o.deadline_at) \
      at time zone 'Asia/Shanghai', 'FMMM\"月\"FMDD\"日\" HH24:MI'), '尽快')";
 
-/// A template's text with the order's values: `t` the template, `o` the order, `deadline` its text.
-const RENDERED: &str = "replace(replace(replace(t.body, '{tracking_number}', o.tracking_number), \
-     '{title}', o.title), '{deadline}', deadline)";
+/// A template's text with the order's values: `t` the template, `o` the order, `deadline` its
+/// text, and `note` (an SQL expression, null for none) the event's note, its first
+/// [`QUOTED_NOTE_CHARS`] characters.
+fn rendered(note: &str) -> String {
+    let most = QUOTED_NOTE_CHARS;
+    let cut = most - 1;
+    format!(
+        "replace(replace(replace(replace(t.body, '{{tracking_number}}', o.tracking_number), \
+         '{{title}}', o.title), '{{deadline}}', deadline), '{{note}}', coalesce(case \
+         when char_length({note}) > {most} then left({note}, {cut}) || '…' else {note} end, ''))"
+    )
+}
+
+/// The note of a notice that quotes none.
+const NO_NOTE: &str = "null::text";
 
 /// What follows the notifications a statement made (`made`: notification_id, recipient, kind,
 /// dedupe_key, work_order_id; `t`: their templates): a delivery per push token of each recipient,
@@ -96,10 +141,11 @@ const AGENCY_STAFF: &str = "staff_accounts s on s.agency_id = o.agency_id and s.
 /// whose staff hear of it (templates of audience `staff`), when not the holder (null: the
 /// holder); the holder's staff hear of it too by templates of audience `holder`.
 static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let quoted = rendered("e.note");
     format!(
         "with event as ( \
              insert into work_order_events (work_order_id, event, actor, note, previous_deadline, created_at, agency_id) \
-             values ($1, $2, $3, $4, $5, $6, $8) returning work_order_event_id, work_order_id), \
+             values ($1, $2, $3, $4, $5, $6, $8) returning work_order_event_id, work_order_id, note), \
          t as (select * from notification_templates where kind = any($7::text[])), \
          recipients as ( \
              select t.kind, s.username as recipient \
@@ -125,7 +171,7 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              where t.audience = 'follower'), \
          made as ( \
              insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
-             select r.recipient, o.work_order_id, t.kind, t.title, {RENDERED}, \
+             select r.recipient, o.work_order_id, t.kind, t.title, {quoted}, \
                     'event:' || e.work_order_event_id || ':' || t.kind || ':' || r.recipient \
              from recipients r join t on t.kind = r.kind cross join event e \
              join work_orders o on o.work_order_id = e.work_order_id, {NAMED_DEADLINE_TEXT} as deadline \
@@ -171,8 +217,9 @@ fn sweep(
 /// A sweep's notifications to the agency's staff about the swept orders' deadlines: one per
 /// person, order and deadline (dedupe key `<prefix>:<order>:<deadline>:<person>`).
 fn to_agency_staff(prefix: &str) -> String {
+    let plain = rendered(NO_NOTE);
     format!(
-        "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+        "select s.username, o.work_order_id, t.kind, t.title, {plain}, \
                 '{prefix}:' || o.work_order_id || ':' || extract(epoch from o.deadline_at)::bigint || ':' || s.username \
          from due o join {AGENCY_STAFF} cross join t, {DEADLINE_TEXT} as deadline"
     )
@@ -217,6 +264,7 @@ static OVERDUE_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 /// most `$1`, each once (`overdue_notified_at`); `{deadline}` is when the opinion was due. The
 /// tests are written as the partial index on the requests still to be told has them.
 static CO_HANDLING_OVERDUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let plain = rendered(NO_NOTE);
     format!(
         "with t as (select * from notification_templates where kind = 'co_handling_overdue'), \
          due as ( \
@@ -230,7 +278,7 @@ static CO_HANDLING_OVERDUE: std::sync::LazyLock<String> = std::sync::LazyLock::n
              returning h.*), \
          made as ( \
              insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
-             select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+             select s.username, o.work_order_id, t.kind, t.title, {plain}, \
                     'co_overdue:' || h.work_order_co_handler_id || ':' || s.username \
              from due h join work_orders o on o.work_order_id = h.work_order_id \
              join staff_accounts s on s.agency_id = h.agency_id and s.role = 'agency_staff' \
@@ -249,6 +297,7 @@ static CO_HANDLING_OVERDUE: std::sync::LazyLock<String> = std::sync::LazyLock::n
 /// `{deadline}` is when the window closes. The tests are written as the partial index on the
 /// orders still to be reminded has them, so the index serves the sweep.
 static RATING_REMINDERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let plain = rendered(NO_NOTE);
     sweep(
         "'citizen_rating_reminder'",
         "rating_reminded_for = o.awaiting_rating_since",
@@ -259,7 +308,7 @@ static RATING_REMINDERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(
         "w.awaiting_rating_since",
         "",
         &format!(
-            "select c.subject, o.work_order_id, t.kind, t.title, {RENDERED}, \
+            "select c.subject, o.work_order_id, t.kind, t.title, {plain}, \
                     'rating:' || o.work_order_id || ':' || extract(epoch from o.awaiting_rating_since)::bigint \
              from due o join citizens c on c.citizen_id = o.citizen_id cross join t, \
              to_char((o.awaiting_rating_since + make_interval(days => $3::int)) at time zone 'Asia/Shanghai', \
@@ -306,6 +355,7 @@ static HOT_ISSUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// note `note` (an SQL expression over the order `o`), and the notices — the agency's staff as for
 /// the supervisors' action (`key_supervision`), every supervisor with `to_supervisors`.
 fn key_supervision(to_supervisors: &str, candidates: &str, order: &str, note: &str) -> String {
+    let quoted = rendered("e.note");
     sweep(
         &format!("'key_supervision', '{to_supervisors}'"),
         "key_supervised_at = now(), supervised_at = coalesce(o.supervised_at, now()), updated_at = now()",
@@ -315,10 +365,10 @@ fn key_supervision(to_supervisors: &str, candidates: &str, order: &str, note: &s
             "event as ( \
                  insert into work_order_events (work_order_id, event, actor, note, created_at) \
                  select o.work_order_id, 'key_supervised', 'system', {note}, now() from due o \
-                 returning work_order_event_id, work_order_id),"
+                 returning work_order_event_id, work_order_id, note),"
         ),
         &format!(
-            "select s.username, o.work_order_id, t.kind, t.title, {RENDERED}, \
+            "select s.username, o.work_order_id, t.kind, t.title, {quoted}, \
                     'event:' || e.work_order_event_id || ':' || t.kind || ':' || s.username \
              from due o join event e on e.work_order_id = o.work_order_id cross join t \
              join staff_accounts s on s.disabled_at is null \
