@@ -152,7 +152,10 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
     let platform = Platform::start().await;
     let operator = platform.client("operator-1", "operator");
     let citizen = platform.client("citizen-1", "citizen");
-    let streetlight = file(&citizen, "解放大道路灯不亮", |_| {}).await;
+    let streetlight = file(&citizen, "解放大道路灯不亮", |r| {
+        r.description = "解放大道的LED路灯连续三晚不亮，夜间行人很多。".into();
+    })
+    .await;
     let water = file(&citizen, "小区停水三天", |r| {
         r.category = "utilities.water-supply".into();
         r.description = "金山路某小区停水三天，没有任何通知。".into();
@@ -199,6 +202,13 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
         ["小区停水三天"]
     );
     assert_eq!(titles(&operator, &[("q", &water)]).await, ["小区停水三天"]);
+    // Latin letters in any case; one character as well as several.
+    assert_eq!(
+        titles(&operator, &[("q", "led路灯")]).await,
+        ["解放大道路灯不亮"]
+    );
+    assert_eq!(titles(&operator, &[("q", "水")]).await, ["小区停水三天"]);
+    assert!(titles(&operator, &[("q", "路灯停水")]).await.is_empty());
     // `%` and `_` are themselves, not patterns.
     assert_eq!(titles(&operator, &[("q", "100%")]).await, ["人行道破损"]);
     assert!(titles(&operator, &[("q", "%")]).await.len() == 1);
@@ -349,5 +359,31 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
             ("urban-1".to_owned(), Some(String::new())),
             ("operator-1".to_owned(), Some("category=urban".to_owned()))
         ]
+    );
+}
+
+/// The words clause a search runs is the one the words index (`work_orders_words`) serves: with
+/// the scans that read every order, or read them in filing order, turned off, PostgreSQL can
+/// answer it only through that index (and the tracking numbers'). Were the clause's expression
+/// to drift from the index's, it could not, and every search by words would read the span.
+#[tokio::test]
+async fn words_are_looked_up_through_their_index() {
+    let platform = Platform::start().await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    for setting in ["set enable_seqscan = off", "set enable_indexscan = off"] {
+        sqlx::query(setting).execute(&mut *db).await.expect(setting);
+    }
+    let words = order_store::search::words_clause("$1", "$2", Some("$1"));
+    let statement = order_store::search::page(&format!("where {words}"), "21");
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("explain {statement}")))
+        .bind("停水")
+        .bind("%停水%")
+        .fetch_all(&mut *db)
+        .await
+        .expect("a plan");
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("Bitmap Index Scan on work_orders_words"),
+        "the words are not looked up through their index:\n{plan}"
     );
 }

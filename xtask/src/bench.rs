@@ -1592,6 +1592,22 @@ fn measure(
                 topic.theirs,
                 "statements",
             ));
+            for (words, which) in SEARCHED {
+                step(&format!(
+                    "staff search by words ({words}): the last 366 days over {orders} orders, against pgbench"
+                ));
+                let (ours, theirs, found) =
+                    runtime.block_on(search(database_url, address, &supervisor, words))?;
+                rows.push(Row {
+                    what: format!(
+                        "staff search by words, a page of {SEARCH_PAGE}: {which} ({words}; the last 366 days, {orders} orders; {found} found)"
+                    ),
+                    ours: format!("{ours:.1} ms (median of {REPORT_RUNS})"),
+                    baseline: format!("pgbench, same statements: {theirs:.1} ms"),
+                    ratio: format!("{:.2}", theirs / ours),
+                    target: "context (no target yet)",
+                });
+            }
         }
         // How filing and tracking grow with the data: again, over the report's history.
         let scale = format!(", over {seeded} seeded orders");
@@ -1908,6 +1924,66 @@ async fn topic_report(
         theirs,
         received,
     })
+}
+
+/// The words the search rows look for: one no seeded order holds (every order of the span is a
+/// candidate, unless an index rules them out), and one every seeded order holds (a page is full
+/// at once, if the orders are read newest first).
+const SEARCHED: [(&str, &str); 2] = [
+    ("燃气泄漏", "words no order holds"),
+    ("路灯", "words every order holds"),
+];
+
+/// The page the search rows ask for (the search's own default).
+const SEARCH_PAGE: usize = 20;
+
+/// Times a supervisor's search for `words` over the longest span a search covers (366 days,
+/// today included) through `GET /api/v1/orders`, and under pgbench its statements (in one
+/// transaction: `order_store::search::CUSTOM_PLANS`, then the page, `order_store::search::page`
+/// with `words_clause` and the span); medians in ms, and how many the page holds.
+async fn search(
+    database_url: &str,
+    address: SocketAddr,
+    supervisor: &str,
+    words: &str,
+) -> anyhow::Result<(f64, f64, usize)> {
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
+    let from = today - chrono::TimeDelta::days(365);
+    let client = mobile_api::client::Client::new(format!("http://{address}"))
+        .with_token(supervisor.to_owned());
+    let (from_text, page) = (from.to_string(), SEARCH_PAGE.to_string());
+    let mut found = 0;
+    let ours = median_ms(REPORT_RUNS, async || {
+        found = client
+            .search_orders(&[("q", words), ("from", &from_text), ("limit", &page)])
+            .await?
+            .items
+            .len();
+        Ok(())
+    })
+    .await?;
+    // China midnights in UTC, as the search binds them (no single colons: pgbench would take
+    // `:00` for a variable).
+    let midnight =
+        |day: chrono::NaiveDate| format!("('{day}'::date::timestamp - interval '8 hours')");
+    let quoted = format!("'{words}'");
+    let words_clause = order_store::search::words_clause(
+        &quoted,
+        &format!("'%{words}%'"),
+        (words.chars().count() >= order_store::search::INDEXED_CHARS).then_some(quoted.as_str()),
+    );
+    let filter = format!(
+        "where {words_clause} and o.created_at >= {} and o.created_at < {}",
+        midnight(from),
+        midnight(today + chrono::TimeDelta::days(1))
+    );
+    let script = format!(
+        "begin;\n{};\n{};\ncommit;\n",
+        order_store::search::CUSTOM_PLANS,
+        order_store::search::page(&filter, &(SEARCH_PAGE + 1).to_string()),
+    );
+    let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
+    Ok((ours, theirs, found))
 }
 
 /// Times the supervision board by agency (`GET /api/v1/supervision/board`) and its statements
@@ -2363,7 +2439,12 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          `order_store::oversight::places_sql` under pgbench. The topic-report rows time \
          `GET /api/v1/supervision/topic-report?keywords=路灯` (the last 30 days; every seeded order holds the word, so \
          every request of the span is on the topic: the worst case), the baseline its four statements \
-         (`order_store::oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
+         (`order_store::oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
+         a supervisor's `GET /api/v1/orders?q=...&from=...` over the longest span a search covers (366 days), a page of \
+         {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \
+         read) and for words every one holds (路灯: read newest first, a page is full at once); the baseline runs its \
+         statements (`order_store::search::CUSTOM_PLANS` and the page, `search::page` with `search::words_clause`) in \
+         one transaction under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \

@@ -12,10 +12,7 @@ use order_store::{self as store, named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 
-pub(crate) const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
-    o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
-pub(crate) const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id = o.category_id \
-    left join agencies a on a.agency_id = o.agency_id";
+pub(crate) use order_store::search::{FROM_ORDERS, SUMMARY_COLUMNS};
 
 fn seconds_left(row: &Row) -> Option<i64> {
     Some((utc(row, "deadline_at")? - utc(row, "now")?).num_seconds())

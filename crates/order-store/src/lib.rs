@@ -17,6 +17,7 @@ pub mod kpis;
 pub mod outbox;
 pub mod oversight;
 pub mod rate_counters;
+pub mod search;
 pub use outbox::record_event;
 
 /// What went wrong reading or writing.
