@@ -345,6 +345,10 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
     assert_eq!(lines.len(), 4, "{csv}");
     assert!(lines[1].contains(",井盖缺失,是,"), "{}", lines[1]);
     assert!(lines[3].starts_with(&streetlight), "{}", lines[3]);
+    operator
+        .export_orders(&[("q", "路灯"), ("urgent", "false")])
+        .await
+        .expect("an export by words");
     let theirs = urban.export_orders(&[]).await.expect("an export");
     assert_eq!(theirs.trim_end().split("\r\n").count(), 2, "{theirs}");
     let error = operator
@@ -357,6 +361,10 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
         exported,
         [
             ("urban-1".to_owned(), Some(String::new())),
+            (
+                "operator-1".to_owned(),
+                Some("q=路灯&urgent=false".to_owned())
+            ),
             ("operator-1".to_owned(), Some("category=urban".to_owned()))
         ]
     );

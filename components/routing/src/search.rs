@@ -418,7 +418,7 @@ pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiErro
             [
                 text(&principal.subject),
                 text(&principal.role),
-                text(query),
+                text(readable(query)),
                 i32::try_from(items.len()).unwrap_or(i32::MAX).into(),
             ],
         )
@@ -470,6 +470,30 @@ pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     Ok(reply)
 }
 
+/// The filters of `query` as the audit log shows them: each value percent-decoded (`q=路灯`, not
+/// `q=%E8%B7%AF%E7%81%AF`), with only `%`, `&` and `=` in it written as escapes, so that the
+/// pairs still read apart. A value that is not UTF-8 once decoded is kept as it came.
+fn readable(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, _) = pair.split_once('=').unwrap_or((pair, ""));
+            match query_text(pair, key) {
+                Ok(Some(value)) => {
+                    let value = value
+                        .replace('%', "%25")
+                        .replace('&', "%26")
+                        .replace('=', "%3D");
+                    format!("{key}={value}")
+                }
+                _ => pair.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// One CSV cell: quoted when it holds a comma, a quote or a line break (quotes doubled); a cell
 /// a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) starts with `'` instead,
 /// so that a citizen's words are never run as one.
@@ -498,6 +522,17 @@ mod tests {
         assert_eq!(csv_cell("第一行\n第二行"), "\"第一行\n第二行\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn exports_are_audited_with_their_filters_readable() {
+        assert_eq!(
+            readable("q=%E8%B7%AF%E7%81%AF&category=urban"),
+            "q=路灯&category=urban"
+        );
+        assert_eq!(readable("q=a%26b%3Dc+d%25"), "q=a%26b%3Dc d%25");
+        assert_eq!(readable("q=%FF&&urgent"), "q=%FF&urgent");
+        assert_eq!(readable(""), "");
     }
 
     #[test]
