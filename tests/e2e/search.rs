@@ -159,7 +159,7 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
     let water = file(&citizen, "小区停水三天", |r| {
         r.category = "utilities.water-supply".into();
         r.description = "金山路某小区停水三天，没有任何通知。".into();
-        r.location.address = Some("驿城区金山路".into());
+        r.location.address = Some("驿城区金山路１２号院".into());
     })
     .await;
     file(&citizen, "人行道破损", |r| {
@@ -202,17 +202,40 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
         ["小区停水三天"]
     );
     assert_eq!(titles(&operator, &[("q", &water)]).await, ["小区停水三天"]);
-    // Latin letters in any case; one character as well as several.
+    assert_eq!(
+        titles(&operator, &[("q", &water.to_lowercase())]).await,
+        ["小区停水三天"]
+    );
+    // Latin letters in any case, and letters, digits and signs in either width (as typed in
+    // full width, ＬＥＤ, or half, 12号); one character as well as several.
     assert_eq!(
         titles(&operator, &[("q", "led路灯")]).await,
         ["解放大道路灯不亮"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "ｌｅｄ路灯")]).await,
+        ["解放大道路灯不亮"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "金山路12号")]).await,
+        ["小区停水三天"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "１")]).await,
+        ["人行道破损", "小区停水三天"]
     );
     assert_eq!(titles(&operator, &[("q", "水")]).await, ["小区停水三天"]);
     assert!(titles(&operator, &[("q", "路灯停水")]).await.is_empty());
     // `%` and `_` are themselves, not patterns.
     assert_eq!(titles(&operator, &[("q", "100%")]).await, ["人行道破损"]);
     assert!(titles(&operator, &[("q", "%")]).await.len() == 1);
+    assert_eq!(
+        titles(&operator, &[("q", "１００％")]).await,
+        ["人行道破损"]
+    );
     assert!(titles(&operator, &[("q", "_")]).await.is_empty());
+    assert!(titles(&operator, &[("q", "＿")]).await.is_empty());
+    assert!(titles(&operator, &[("q", "\\")]).await.is_empty());
     // Status (one or several), category (a first-level one covers its children), urgency,
     // channel, district, agency.
     assert_eq!(
@@ -381,11 +404,10 @@ async fn words_are_looked_up_through_their_index() {
     for setting in ["set enable_seqscan = off", "set enable_indexscan = off"] {
         sqlx::query(setting).execute(&mut *db).await.expect(setting);
     }
-    let words = order_store::search::words_clause("$1", "$2", Some("$1"));
+    let words = order_store::search::words_clause("$1", true);
     let statement = order_store::search::page(&format!("where {words}"), "21");
     let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("explain {statement}")))
         .bind("停水")
-        .bind("%停水%")
         .fetch_all(&mut *db)
         .await
         .expect("a plan");

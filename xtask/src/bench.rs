@@ -1966,11 +1966,9 @@ async fn search(
     // `:00` for a variable).
     let midnight =
         |day: chrono::NaiveDate| format!("('{day}'::date::timestamp - interval '8 hours')");
-    let quoted = format!("'{words}'");
     let words_clause = order_store::search::words_clause(
-        &quoted,
-        &format!("'%{words}%'"),
-        (words.chars().count() >= order_store::search::INDEXED_CHARS).then_some(quoted.as_str()),
+        &format!("'{words}'"),
+        words.chars().count() >= order_store::search::INDEXED_CHARS,
     );
     let filter = format!(
         "where {words_clause} and o.created_at >= {} and o.created_at < {}",

@@ -11,24 +11,33 @@ pub const FROM_ORDERS: &str = "from work_orders o join categories c on c.categor
 /// Words shorter than this have no bigram, so the index cannot narrow their search.
 pub const INDEXED_CHARS: usize = 2;
 
-/// Orders whose tracking number is the words (`tracking`, a placeholder for them as they are),
-/// or whose title, description or address holds them (`pattern`, a placeholder for the `LIKE`
-/// pattern matching them anywhere). `bigrams`, a placeholder for the words as they are, lets
-/// the GIN index `work_orders_words` (migration 63) narrow the orders to those holding each
-/// pair of adjacent characters of the words; it must only be given for words of at least
-/// [`INDEXED_CHARS`] characters (others have no pair, and every order would be read through the
-/// index). The pattern comes first: where PostgreSQL reads the orders in filing order instead
-/// (words most orders hold), it computes an order's bigrams only when the pattern matched.
-pub fn words_clause(tracking: &str, pattern: &str, bigrams: Option<&str>) -> String {
+/// Orders whose tracking number is the words (`words`, a placeholder for them as they were
+/// typed, in any case and width), or whose title, description or address holds them. Both
+/// sides are compared as `search_text` (migration 64) writes them: lower case, and in Unicode's
+/// compatibility form, so that words typed in full width (ＬＥＤ, ３号楼) find those typed in half
+/// width and the other way round. `indexed` lets the GIN index `work_orders_words` (migrations
+/// 63 and 64) narrow the orders to those holding each pair of adjacent characters of the words;
+/// it must only be set for words of at least [`INDEXED_CHARS`] characters (others have no pair,
+/// and every order would be read through the index). The pattern comes first: where PostgreSQL
+/// reads the orders in filing order instead (words most orders hold), it computes an order's
+/// bigrams only when the pattern matched.
+pub fn words_clause(words: &str, indexed: bool) -> String {
+    let found =
+        |column: &str| format!("search_text(o.{column}) like search_pattern({words}::text)");
     let matched = format!(
-        "o.title ilike {pattern} or o.description ilike {pattern} or o.address ilike {pattern}"
+        "{} or {} or {}",
+        found("title"),
+        found("description"),
+        found("address")
     );
-    match bigrams {
-        Some(words) => format!(
-            "(o.tracking_number = {tracking} or (({matched}) and \
+    let tracking = format!("o.tracking_number = upper(normalize({words}::text, nfkc))");
+    if indexed {
+        format!(
+            "({tracking} or (({matched}) and \
               search_bigrams(o.title, o.description, o.address) @> search_bigrams({words}::text)))"
-        ),
-        None => format!("(o.tracking_number = {tracking} or {matched})"),
+        )
+    } else {
+        format!("({tracking} or {matched})")
     }
 }
 
