@@ -417,3 +417,44 @@ async fn words_are_looked_up_through_their_index() {
         "the words are not looked up through their index:\n{plan}"
     );
 }
+
+/// PostgreSQL knows how many orders hold the words, as the words clause compares them (the
+/// statistics `work_orders_search_text`, migration 64): where every order holds them, it
+/// expects about every order to match (and reads the newest until a page is full). Without
+/// them it took every search for a rare one and, for words most orders hold, read them all
+/// through the words index and sorted them.
+#[tokio::test]
+async fn words_most_orders_hold_are_known_to_be_common() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let filed = file(&citizen, "路灯不亮", |_| {}).await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    sqlx::query(
+        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+             category_id, title, description, address, district_id, contact_phone, channel) \
+         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
+             category_id, title, description, address, district_id, contact_phone, channel \
+         from work_orders, generate_series(1, 299) g where tracking_number = $1",
+    )
+    .bind(&filed)
+    .execute(&mut *db)
+    .await
+    .expect("copies of the order");
+    sqlx::query("analyze work_orders")
+        .execute(&mut *db)
+        .await
+        .expect("analyzed");
+    let words = order_store::search::words_clause("$1", true);
+    let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "explain (format json) select o.work_order_id from work_orders o where {words}"
+    )))
+    .bind("路灯")
+    .fetch_one(&mut *db)
+    .await
+    .expect("a plan");
+    let expected = plan[0]["Plan"]["Plan Rows"].as_f64().expect("an estimate");
+    assert!(
+        expected >= 150.0,
+        "PostgreSQL expects {expected} of 300 orders to hold 路灯, each of which does"
+    );
+}

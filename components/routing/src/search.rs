@@ -13,10 +13,11 @@
 //! - Without `phone`, a search covers the China days `from`–`to` (at most 366 days; by default
 //!   the last 30).
 //! - Words (`q`) are the tracking number, or words anywhere in the title, the description or the
-//!   address, in any case and typed in full or half width (ＬＥＤ or LED, ３号 or 3号). Words of two characters or more are looked up through the index of
-//!   each order's pairs of adjacent characters (`order_store::search::words_clause`): a word no
-//!   order holds is answered at once over a year of ten million orders, where matching it
-//!   against every order of the span took seconds.
+//!   address, in any case and typed in full or half width (ＬＥＤ or LED, ３号 or 3号). Words of
+//!   two characters or more are looked up through the index of each order's pairs of adjacent
+//!   characters (`order_store::search::words_clause`): a word no order holds is answered at
+//!   once over a year of ten million orders, where matching it against every order of the span
+//!   took seconds.
 //! - Newest first, a page at a time (`cursor`, `next_cursor`).
 //! - `GET /api/v1/orders/export` gives the same search whole, up to [`MAX_EXPORTED`] orders, as a
 //!   CSV file for a spreadsheet (导出); each export is in the audit log (`orders_exported`, the
