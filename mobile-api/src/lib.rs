@@ -638,7 +638,8 @@ pub struct NewDispatchRule {
     pub district: Option<String>,
     /// A grid code (网格), instead of a district.
     pub grid: Option<String>,
-    /// The rule applies only when the title or description contains one of these (1–20 words).
+    /// The rule applies only when the title or description contains one of these (1–20 words;
+    /// in any case, and letters and digits typed in full or half width alike).
     pub keywords: Option<Vec<String>>,
     pub agency: String,
 }

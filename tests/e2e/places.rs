@@ -501,14 +501,18 @@ async fn the_catalogue_dispatches_by_grid_and_keyword() {
         .create_dispatch_rule(&rule(
             None,
             None,
-            Some(vec![" 高压 ", "变压器", "高压"]),
+            Some(vec![" 高压 ", "变压器", "高压", "10kV"]),
             "utility-power",
         ))
         .await
         .expect("keyword rule");
     assert_eq!(
         by_keyword.keywords,
-        Some(vec!["变压器".to_owned(), "高压".to_owned()]),
+        Some(vec![
+            "10kV".to_owned(),
+            "变压器".to_owned(),
+            "高压".to_owned()
+        ]),
         "trimmed, without repeats, sorted"
     );
 
@@ -564,6 +568,16 @@ async fn the_catalogue_dispatches_by_grid_and_keyword() {
         holder(agency_of(&keyword)).await.as_deref(),
         Some("utility-power")
     );
+    // A keyword is found in any case and width, as staff search finds words.
+    with_keyword.description = "路灯杆旁的１０ＫＶ线路掉下来了，路灯也不亮。".into();
+    let wide = citizen
+        .create_request(&with_keyword, None)
+        .await
+        .expect("filed");
+    assert_eq!(
+        holder(agency_of(&wide)).await.as_deref(),
+        Some("utility-power")
+    );
 
     // Refused: both a district and a grid, an unknown grid, empty keywords; the same rule twice.
     assert_eq!(
@@ -599,7 +613,7 @@ async fn the_catalogue_dispatches_by_grid_and_keyword() {
                 .create_dispatch_rule(&rule(
                     None,
                     None,
-                    Some(vec!["变压器", "高压"]),
+                    Some(vec!["高压", "10kV", "变压器"]),
                     "gov-yicheng"
                 ))
                 .await
@@ -610,7 +624,7 @@ async fn the_catalogue_dispatches_by_grid_and_keyword() {
     let changes = admin.dispatch_rule_changes().await.expect("changes");
     assert_eq!(
         changes.items[0].rule["keywords"],
-        serde_json::json!(["变压器", "高压"])
+        serde_json::json!(["10kV", "变压器", "高压"])
     );
 }
 

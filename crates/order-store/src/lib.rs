@@ -688,7 +688,8 @@ pub struct DispatchSubject<'a> {
 }
 
 /// The agency the dispatch catalogue names for an order: the most specific rule that matches.
-/// A rule with keywords (one of them in the text) beats one without; then a rule for the order's
+/// A rule with keywords (one of them in the text, in any case and width: both as `search_text`
+/// writes them, migration 64) beats one without; then a rule for the order's
 /// own category beats its parent's; then a grid rule beats a district rule, which beats a
 /// city-wide one. Without a rule, urgent orders go to their district's government, the backstop
 /// (兜底), so that the fast channel never waits in a queue.
@@ -733,7 +734,7 @@ pub fn dispatch_target_sql(
                    where r.category_id in (c.category_id, c.parent_id) \
                      and (r.district_id is null or r.district_id = {district}) \
                      and (r.grid_id is null or r.grid_id = {grid}) \
-                     and (r.keywords is null or exists (select 1 from unnest(r.keywords) k where strpos({text}, k) > 0)) \
+                     and (r.keywords is null or exists (select 1 from unnest(r.keywords) k where strpos(search_text({text}), search_text(k)) > 0)) \
                    order by (r.keywords is not null) desc, (r.category_id = c.category_id) desc, \
                             (r.grid_id is not null) desc, (r.district_id is not null) desc, r.dispatch_rule_id \
                    limit 1), \
