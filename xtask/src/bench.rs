@@ -1966,10 +1966,7 @@ async fn search(
     // `:00` for a variable).
     let midnight =
         |day: chrono::NaiveDate| format!("('{day}'::date::timestamp - interval '8 hours')");
-    let words_clause = order_store::search::words_clause(
-        &format!("'{words}'"),
-        words.chars().count() >= order_store::search::INDEXED_CHARS,
-    );
+    let words_clause = order_store::search::words_clause(&format!("'{words}'"));
     let filter = format!(
         "where {words_clause} and o.created_at >= {} and o.created_at < {}",
         midnight(from),

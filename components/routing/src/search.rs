@@ -323,10 +323,9 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
     }
     if let Some(words) = &words {
         let placeholder = clauses.bind(text(words.as_str()));
-        let indexed = words.chars().count() >= order_store::search::INDEXED_CHARS;
         clauses
             .parts
-            .push(order_store::search::words_clause(&placeholder, indexed));
+            .push(order_store::search::words_clause(&placeholder));
     }
     if !wanted.is_empty() {
         clauses.add("o.status = any({})", wanted.into());

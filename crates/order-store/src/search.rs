@@ -8,37 +8,30 @@ pub const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status,
 pub const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id = o.category_id \
     left join agencies a on a.agency_id = o.agency_id";
 
-/// Words shorter than this have no bigram, so the index cannot narrow their search.
-pub const INDEXED_CHARS: usize = 2;
-
 /// Orders whose tracking number is the words (`words`, a placeholder for them as they were
 /// typed, in any case and width), or whose title, description or address holds them. Both
 /// sides are compared as `search_text` (migration 64) writes them: lower case, and in Unicode's
 /// compatibility form, so that words typed in full width (ＬＥＤ, ３号楼) find those typed in half
-/// width and the other way round. `indexed` lets the GIN index `work_orders_words` (migrations
-/// 63 and 64) narrow the orders to those holding each pair of adjacent characters of the words;
-/// it must only be set for words of at least [`INDEXED_CHARS`] characters (others have no pair,
-/// and every order would be read through the index). The pattern comes first: where PostgreSQL
-/// reads the orders in filing order instead (words most orders hold), it computes an order's
-/// bigrams only when the pattern matched.
-pub fn words_clause(words: &str, indexed: bool) -> String {
+/// width and the other way round. Words of two characters or more, so written, let the GIN
+/// index `work_orders_words` (migrations 63 and 64) narrow the orders to those holding each
+/// pair of adjacent characters of the words. Words with no pair (one character) would have it
+/// read every order: for them the pairs are not asked for. Which is decided as PostgreSQL plans
+/// the statement for the words given (a search's plans are made for its values,
+/// [`CUSTOM_PLANS`]), so that it counts the characters as it writes them (two typed characters
+/// may be one in compatibility form: `e` and a combining accent are `é`). The pattern comes
+/// first: where PostgreSQL reads the orders in filing order instead (words most orders hold),
+/// it computes an order's pairs only when the pattern matched.
+pub fn words_clause(words: &str) -> String {
     let found =
         |column: &str| format!("search_text(o.{column}) like search_pattern({words}::text)");
-    let matched = format!(
-        "{} or {} or {}",
+    format!(
+        "(o.tracking_number = upper(normalize({words}::text, nfkc)) or (({} or {} or {}) and \
+          (cardinality(search_bigrams({words}::text)) = 0 \
+           or search_bigrams(o.title, o.description, o.address) @> search_bigrams({words}::text))))",
         found("title"),
         found("description"),
         found("address")
-    );
-    let tracking = format!("o.tracking_number = upper(normalize({words}::text, nfkc))");
-    if indexed {
-        format!(
-            "({tracking} or (({matched}) and \
-              search_bigrams(o.title, o.description, o.address) @> search_bigrams({words}::text)))"
-        )
-    } else {
-        format!("({tracking} or {matched})")
-    }
+    )
 }
 
 /// The orders `filter` (a `where` clause, or nothing) finds, newest first (through
