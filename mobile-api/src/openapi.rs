@@ -197,7 +197,7 @@ fn idempotency_key() -> ParameterBuilder {
 fn order_filters(operation: OperationBuilder) -> OperationBuilder {
     [
         ("phone", "The caller's number: a mobile number, or a landline with its area code (the centre only)"),
-        ("q", "Words (up to 50 characters) in the title, the description or the address, or a tracking number; in any case, and letters, digits and signs typed in full or half width alike (ＬＥＤ finds LED)"),
+        ("q", "Words (up to 50 characters) in the title, the description, the address or a supplement of the order, or a tracking number; in any case, and letters, digits and signs typed in full or half width alike (ＬＥＤ finds LED)"),
         ("status", "One or more status codes, comma-separated, e.g. `dispatched,signed`"),
         ("category", "A category code; a first-level one covers its children"),
         ("district", "A district code"),

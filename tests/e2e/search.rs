@@ -393,12 +393,96 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
     );
 }
 
+/// What was added to a request after filing it (补充说明) is searched as its own text is: the
+/// order is found once, in its place newest first, whether the words are in it, in a
+/// supplement or in both, a page at a time, and in the export.
+#[tokio::test]
+async fn words_are_found_in_supplements_too() {
+    let platform = Platform::start().await;
+    let operator = platform.client("operator-1", "operator");
+    let citizen = platform.client("citizen-1", "citizen");
+    let puddle = file(&citizen, "路面积水", |r| {
+        r.description = "下雨后路面积水很深，车辆经过溅人一身。".into();
+    })
+    .await;
+    let noise = file(&citizen, "幸福超市门口噪音扰民", |_| {}).await;
+    file(&citizen, "人行道破损", |_| {}).await;
+    let supplement = |words: &str| mobile_api::NewSupplement {
+        text: words.into(),
+        photo_urls: Vec::new(),
+    };
+    assert!(titles(&operator, &[("q", "幸福超市东侧")]).await.is_empty());
+    citizen
+        .supplement(
+            &puddle,
+            &supplement("积水在幸福超市东侧的路口，约２０米长。"),
+            None,
+        )
+        .await
+        .expect("supplemented");
+    citizen
+        .supplement(&noise, &supplement("幸福超市晚上十点以后还在卸货。"), None)
+        .await
+        .expect("supplemented");
+
+    assert_eq!(
+        titles(&operator, &[("q", "幸福超市东侧")]).await,
+        ["路面积水"]
+    );
+    // In any width, as an order's own text.
+    assert_eq!(titles(&operator, &[("q", "约20米")]).await, ["路面积水"]);
+    // Each order once, newest first, whether the words are in it, in a supplement, or both.
+    assert_eq!(
+        titles(&operator, &[("q", "幸福超市")]).await,
+        ["幸福超市门口噪音扰民", "路面积水"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "福")]).await,
+        ["幸福超市门口噪音扰民", "路面积水"]
+    );
+    assert_eq!(
+        titles(&operator, &[("q", "卸货")]).await,
+        ["幸福超市门口噪音扰民"]
+    );
+    // A page at a time.
+    let first = operator
+        .search_orders(&[("q", "幸福超市"), ("limit", "1")])
+        .await
+        .expect("a page");
+    assert_eq!(first.items.len(), 1);
+    assert_eq!(first.items[0].tracking_number, noise);
+    let cursor = first.next_cursor.expect("another page");
+    let second = operator
+        .search_orders(&[("q", "幸福超市"), ("limit", "1"), ("cursor", &cursor)])
+        .await
+        .expect("a page");
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].tracking_number, puddle);
+    assert_eq!(second.next_cursor, None);
+    // Within the searcher's scope and the other filters.
+    let urban = platform.agency_client("urban-1", "city-urban-management");
+    assert!(titles(&urban, &[("q", "幸福超市")]).await.is_empty());
+    assert!(
+        titles(&operator, &[("q", "幸福超市"), ("urgent", "true")])
+            .await
+            .is_empty()
+    );
+    let csv = operator
+        .export_orders(&[("q", "东侧")])
+        .await
+        .expect("an export");
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with(&puddle), "{}", lines[1]);
+}
+
 /// The words clause a search runs is the one the words index (`work_orders_words`) serves: with
 /// the scans that read every order, or read them in filing order, turned off, PostgreSQL can
 /// answer it only through that index (and the tracking numbers'). Were the clause's expression
 /// to drift from the index's, it could not, and every search by words would read the span.
 /// Words with no pair of characters (one character, or two that are one in compatibility form)
 /// are not looked up through it: the index would give every order.
+/// And what the index answered is not checked again on every order it gives.
 #[tokio::test]
 async fn words_are_looked_up_through_their_index() {
     let platform = Platform::start().await;
@@ -425,6 +509,14 @@ async fn words_are_looked_up_through_their_index() {
             plan.contains("Bitmap Index Scan on work_orders_words"),
             indexed,
             "{words:?} through the words index:\n{plan}"
+        );
+        // What the index answered is not asked again of each order it gives: an order's
+        // pairs cost ten times what matching its text does.
+        assert!(
+            !plan
+                .lines()
+                .any(|line| line.contains("Filter:") && line.contains("search_bigrams(")),
+            "{words:?}: each order's pairs computed again:\n{plan}"
         );
     }
 }

@@ -12,10 +12,11 @@
 //!   that reads the orders.
 //! - Without `phone`, a search covers the China days `from`–`to` (at most 366 days; by default
 //!   the last 30).
-//! - Words (`q`) are the tracking number, or words anywhere in the title, the description or the
-//!   address, in any case and typed in full or half width (ＬＥＤ or LED, ３号 or 3号). Words of
-//!   two characters or more are looked up through the index of each order's pairs of adjacent
-//!   characters (`order_store::search::words_clause`): a word no order holds is answered at
+//! - Words (`q`) are the tracking number, or words anywhere in the title, the description, the
+//!   address or what was added to the request after filing it (补充说明: a caller phoning back
+//!   with the shop's name is found by it), in any case and typed in full or half width (ＬＥＤ or
+//!   LED, ３号 or 3号). Words of two characters or more are looked up through the index of each
+//!   order's pairs of adjacent characters (`order_store::search::words_clause`): a word no order holds is answered at
 //!   once over a year of ten million orders, where matching it against every order of the span
 //!   took seconds.
 //! - Newest first, a page at a time (`cursor`, `next_cursor`).

@@ -9,28 +9,40 @@ pub const FROM_ORDERS: &str = "from work_orders o join categories c on c.categor
     left join agencies a on a.agency_id = o.agency_id";
 
 /// Orders whose tracking number is the words (`words`, a placeholder for them as they were
-/// typed, in any case and width), or whose title, description or address holds them. Both
-/// sides are compared as `search_text` (migration 64) writes them: lower case, and in Unicode's
-/// compatibility form, so that words typed in full width (ＬＥＤ, ３号楼) find those typed in half
-/// width and the other way round. Words of two characters or more, so written, let the GIN
-/// index `work_orders_words` (migrations 63 and 64) narrow the orders to those holding each
-/// pair of adjacent characters of the words. Words with no pair (one character) would have it
-/// read every order: for them the pairs are not asked for. Which is decided as PostgreSQL plans
-/// the statement for the words given (a search's plans are made for its values,
-/// [`CUSTOM_PLANS`]), so that it counts the characters as it writes them (two typed characters
-/// may be one in compatibility form: `e` and a combining accent are `é`). The pattern comes
-/// first: where PostgreSQL reads the orders in filing order instead (words most orders hold),
-/// it computes an order's pairs only when the pattern matched.
+/// typed, in any case and width), or whose title, description, address or supplements (补充说明,
+/// `supplements_text`, migration 65) hold them. Both sides are compared as `search_text`
+/// (migration 64) writes them: lower case, and in Unicode's compatibility form, so that words
+/// typed in full width (ＬＥＤ, ３号楼) find those typed in half width and the other way round.
+///
+/// Two conditions, both of which hold:
+/// - the order's pairs of adjacent characters hold each pair of the words (so written), which
+///   the GIN index `work_orders_words` answers (migrations 63 to 65), or the words are the
+///   tracking number (its own index). Words with no pair (one character) would have the index
+///   give every order: for them the pairs are not asked for. Which is decided as PostgreSQL
+///   plans the statement for the words given (a search's plans are made for its values,
+///   [`CUSTOM_PLANS`]), so that it counts the characters as it writes them (two typed
+///   characters may be one in compatibility form: `e` and a combining accent are `é`).
+/// - the text holds the words (`like`), which decides among the orders the index leaves.
+///
+/// Written as one condition (the tracking number, or the text and the pairs), the whole of it
+/// was checked again on each order the indexes gave, and so each order's pairs were computed
+/// again: about 40 µs an order, where the text alone costs a few. Apart, the first is the
+/// indexes' own and not checked again. Where PostgreSQL reads the orders newest first instead
+/// (words most orders hold), it checks the cheaper `like` first and computes an order's pairs
+/// only when it matched.
 pub fn words_clause(words: &str) -> String {
+    let number = format!("o.tracking_number = upper(normalize({words}::text, nfkc))");
     let found =
         |column: &str| format!("search_text(o.{column}) like search_pattern({words}::text)");
     format!(
-        "(o.tracking_number = upper(normalize({words}::text, nfkc)) or (({} or {} or {}) and \
-          (cardinality(search_bigrams({words}::text)) = 0 \
-           or search_bigrams(o.title, o.description, o.address) @> search_bigrams({words}::text))))",
+        "(({number} or cardinality(search_bigrams({words}::text)) = 0 \
+           or search_bigrams(o.title, o.description, o.address, o.supplements_text) \
+              @> search_bigrams({words}::text)) \
+          and ({number} or {} or {} or {} or {}))",
         found("title"),
         found("description"),
-        found("address")
+        found("address"),
+        found("supplements_text")
     )
 }
 
