@@ -1706,14 +1706,15 @@ const REPORT_RUNS: usize = 5;
 /// (archived, one in fifty still open, and told when overdue, as the overdue sweep would have
 /// done, and under key supervision three days after, as the escalation sweep would have; 60%
 /// rated), spread over the agencies, districts, categories and channels; one in three in a grid
-/// (downtown: in 驿城区).
+/// (downtown: in 驿城区); one in thirty at 幸福家园 (the search rows' words of middling frequency).
 const REPORT_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b1', 'bench-report-citizen', null) on conflict do nothing;
 @CATALOGUE@
 insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, grid_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at, overdue_notified_for, supervised_at, key_supervised_at)
 select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1', 'bench-report',
        case when g % 50 = 0 then 'in_progress' else 'archived' end,
-       c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮', '驿城区解放大道',
+       c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮',
+       case when g % 30 = 0 then '驿城区幸福家园小区' else '驿城区解放大道' end,
        case when g % 3 = 0 then 'yicheng' else d.ids[1 + g % array_length(d.ids, 1)] end,
        case when g % 3 = 0 then gr.ids[1 + g / 3 % array_length(gr.ids, 1)] end, '13800138000', (array['app', 'wechat', 'phone', 'web'])[1 + g % 4],
        t.created, t.created, a.ids[1 + g % array_length(a.ids, 1)], t.created + interval '10 minutes',
@@ -1927,11 +1928,15 @@ async fn topic_report(
 }
 
 /// The words the search rows look for: one no seeded order holds (every order of the span is a
-/// candidate, unless an index rules them out), and one every seeded order holds (a page is full
-/// at once, if the orders are read newest first).
-const SEARCHED: [(&str, &str); 2] = [
+/// candidate, unless an index rules them out), one every seeded order holds (a page is full
+/// at once, if the orders are read newest first), and one of three pairs of characters that one
+/// order in thirty holds: PostgreSQL multiplies the pairs' frequencies as if they were
+/// independent, expects few orders to hold the words and reads every one that does through the
+/// words index, where reading the newest until a page is full would be quicker.
+const SEARCHED: [(&str, &str); 3] = [
     ("燃气泄漏", "words no order holds"),
     ("路灯", "words every order holds"),
+    ("幸福家园", "words one order in 30 holds"),
 ];
 
 /// The page the search rows ask for (the search's own default).
@@ -2437,7 +2442,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          (`order_store::oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
          a supervisor's `GET /api/v1/orders?q=...&from=...` over the longest span a search covers (366 days), a page of \
          {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \
-         read) and for words every one holds (路灯: read newest first, a page is full at once); the baseline runs its \
+         read), for words every one holds (路灯: read newest first, a page is full at once) and for words one in thirty holds \
+         (幸福家园, in the address: three pairs of characters, whose frequencies PostgreSQL multiplies as if independent); the baseline runs its \
          statements (`order_store::search::CUSTOM_PLANS` and the page, `search::page` with `search::words_clause`) in \
          one transaction under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
