@@ -521,6 +521,87 @@ async fn words_are_looked_up_through_their_index() {
     }
 }
 
+/// Words a good share of the orders hold are found by reading the newest orders, which
+/// PostgreSQL, taking the words for rare ones, would read every order holding them to find
+/// (`order_store::search::find`): one read when it fills the page, a second, further one when
+/// the first found the words a few times, and the search's own statement when it found them
+/// less often. Whichever answers, the page is the newest that hold the words, and paging
+/// through them finds each once.
+#[tokio::test]
+async fn words_many_orders_hold_are_found_among_the_newest() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let operator = platform.client("operator-1", "operator");
+    let filed = file(&citizen, "路灯不亮", |_| {}).await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    // 3000 orders a minute apart: one in 30 at 幸福家园, else one in 200 at 平安里.
+    sqlx::query(
+        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+             category_id, title, description, address, district_id, contact_phone, channel, \
+             created_at) \
+         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
+             category_id, title, description, \
+             case when g % 30 = 0 then '驿城区幸福家园小区' \
+                  when g % 200 = 0 then '驿城区平安里' else address end, \
+             district_id, contact_phone, channel, created_at - g * interval '1 minute' \
+         from work_orders, generate_series(1, 2999) g where tracking_number = $1",
+    )
+    .bind(&filed)
+    .execute(&mut *db)
+    .await
+    .expect("orders");
+    sqlx::query("analyze work_orders")
+        .execute(&mut *db)
+        .await
+        .expect("analyzed");
+
+    for (words, held, reads) in [("幸福家园", 99, 1), ("平安里", 10, 3), ("燃气泄漏", 0, 2)]
+    {
+        let everything: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select o.tracking_number from work_orders o where {} \
+             order by o.created_at desc, o.work_order_id desc",
+            order_store::search::words_clause("$1")
+        )))
+        .bind(words)
+        .fetch_all(&mut *db)
+        .await
+        .expect("the orders holding the words");
+        assert_eq!(everything.len(), held, "{words}");
+        let mut statements = 0;
+        let page = order_store::search::find("", Some("$1"), "21", 21, async |statement| {
+            statements += 1;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(statement))
+                .bind(words)
+                .fetch_all(&mut *db)
+                .await?;
+            rows.iter()
+                .map(|row| sqlx::Row::try_get::<String, _>(row, "tracking_number"))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .expect("a page");
+        assert_eq!(page, everything[..held.min(21)], "{words}");
+        assert_eq!(statements, reads, "{words}: statements run");
+
+        // Through the API, a page at a time.
+        let mut found = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("q", words), ("limit", "20")];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.as_str()));
+            }
+            let page = operator.search_orders(&query).await.expect("a page");
+            found.extend(page.items.into_iter().map(|o| o.tracking_number));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(found, everything, "{words}");
+    }
+}
+
 /// PostgreSQL knows how many orders hold the words, as the words clause compares them (the
 /// statistics `work_orders_search_text`, migration 64): where every order holds them, it
 /// expects about every order to match (and reads the newest until a page is full). Without

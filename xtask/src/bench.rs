@@ -1944,8 +1944,9 @@ const SEARCH_PAGE: usize = 20;
 
 /// Times a supervisor's search for `words` over the longest span a search covers (366 days,
 /// today included) through `GET /api/v1/orders`, and under pgbench its statements (in one
-/// transaction: `order_store::search::CUSTOM_PLANS`, then the page, `order_store::search::page`
-/// with `words_clause` and the span); medians in ms, and how many the page holds.
+/// transaction: `order_store::search::CUSTOM_PLANS`, then the statements
+/// `order_store::search::find` runs for the words and the span); medians in ms, and how many
+/// the page holds.
 async fn search(
     database_url: &str,
     address: SocketAddr,
@@ -1971,17 +1972,33 @@ async fn search(
     // `:00` for a variable).
     let midnight =
         |day: chrono::NaiveDate| format!("('{day}'::date::timestamp - interval '8 hours')");
-    let words_clause = order_store::search::words_clause(&format!("'{words}'"));
     let filter = format!(
-        "where {words_clause} and o.created_at >= {} and o.created_at < {}",
+        "where o.created_at >= {} and o.created_at < {}",
         midnight(from),
         midnight(today + chrono::TimeDelta::days(1))
     );
-    let script = format!(
-        "begin;\n{};\n{};\ncommit;\n",
-        order_store::search::CUSTOM_PLANS,
-        order_store::search::page(&filter, &(SEARCH_PAGE + 1).to_string()),
-    );
+    // The statements the search runs for these words over these orders (each read of the
+    // newest, and the search's own statement unless a read filled the page), found by running
+    // them as it does.
+    let fetch = SEARCH_PAGE + 1;
+    let db = sqlx::PgPool::connect(database_url).await?;
+    let mut statements = vec![order_store::search::CUSTOM_PLANS.to_owned()];
+    order_store::search::find(
+        &filter,
+        Some(&format!("'{words}'")),
+        &fetch.to_string(),
+        fetch,
+        async |statement| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .fetch_all(&db)
+                .await?;
+            statements.push(statement);
+            anyhow::Ok(rows)
+        },
+    )
+    .await?;
+    db.close().await;
+    let script = format!("begin;\n{};\ncommit;\n", statements.join(";\n"));
     let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
     Ok((ours, theirs, found))
 }
@@ -2444,7 +2461,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \
          read), for words every one holds (路灯: read newest first, a page is full at once) and for words one in thirty holds \
          (幸福家园, in the address: three pairs of characters, whose frequencies PostgreSQL multiplies as if independent); the baseline runs its \
-         statements (`order_store::search::CUSTOM_PLANS` and the page, `search::page` with `search::words_clause`) in \
+         statements (`order_store::search::CUSTOM_PLANS`, then those `search::find` runs for the words: reads of the newest \
+         orders, `search::newest_page`, and unless one filled the page `search::page` with `search::words_clause`) in \
          one transaction under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \

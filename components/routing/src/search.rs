@@ -16,9 +16,11 @@
 //!   address or what was added to the request after filing it (补充说明: a caller phoning back
 //!   with the shop's name is found by it), in any case and typed in full or half width (ＬＥＤ or
 //!   LED, ３号 or 3号). Words of two characters or more are looked up through the index of each
-//!   order's pairs of adjacent characters (`order_store::search::words_clause`): a word no order holds is answered at
-//!   once over a year of ten million orders, where matching it against every order of the span
-//!   took seconds.
+//!   order's pairs of adjacent characters (`order_store::search::words_clause`): a word no
+//!   order holds is answered at once over a year of ten million orders, where matching it
+//!   against every order of the span took seconds. The newest orders are read first
+//!   (`order_store::search::find`): words many orders hold fill a page there, where
+//!   PostgreSQL, misjudging how many hold them, would read every one through the index.
 //! - Newest first, a page at a time (`cursor`, `next_cursor`).
 //! - `GET /api/v1/orders/export` gives the same search whole, up to [`MAX_EXPORTED`] orders, as a
 //!   CSV file for a spreadsheet (导出); each export is in the audit log (`orders_exported`, the
@@ -119,20 +121,40 @@ fn span(
 
 /// A search's filters as a `where` clause, and the number looked up, if one was.
 struct Search {
+    /// The filters but the words.
     clauses: Clauses,
+    /// The placeholder of the words (`q`), if any were given.
+    words: Option<String>,
     phone: Option<workorder::PhoneNumber>,
 }
 
 impl Search {
-    /// The statement that reads the orders found, newest first, at most `fetch` of them.
-    fn sql(&mut self, fetch: i64) -> String {
-        let fetch = self.clauses.bind(fetch.into());
+    /// The orders found, newest first, at most `fetch` of them, in the caller's transaction
+    /// (`order_store::search::find`).
+    async fn run(
+        &mut self,
+        db: &Connection,
+        fetch: i64,
+    ) -> Result<Vec<order_store::db::Row>, ApiError> {
+        let placeholder = self.clauses.bind(fetch.into());
+        let params = std::mem::take(&mut self.clauses.params);
         let filter = if self.clauses.parts.is_empty() {
             String::new()
         } else {
             format!("where {}", self.clauses.parts.join(" and "))
         };
-        order_store::search::page(&filter, &fetch)
+        db.execute(order_store::search::CUSTOM_PLANS, []).await?;
+        order_store::search::find(
+            &filter,
+            self.words.as_deref(),
+            &placeholder,
+            usize::try_from(fetch).unwrap_or(usize::MAX),
+            async |statement| {
+                let rows = db.query(statement, params.clone()).await?;
+                Ok::<_, ApiError>(rows.collect().await?)
+            },
+        )
+        .await
     }
 
     /// Records a lookup by number (in the caller's transaction): who, and how many were shown.
@@ -172,12 +194,9 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
             id.into(),
         );
     }
-    let sql = search.sql(i64::from(limit + 1));
     let page = db
         .transaction(async {
-            let params = std::mem::take(&mut search.clauses.params);
-            db.execute(order_store::search::CUSTOM_PLANS, []).await?;
-            let rows = db.query(sql, params).await?.collect().await?;
+            let rows = search.run(&db, i64::from(limit + 1)).await?;
             let mut items = rows.iter().map(summary).collect::<Result<Vec<_>, _>>()?;
             let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {
                 api_plumbing::cursor(last.created_at, last.id)
@@ -322,12 +341,7 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
         );
         clauses.parts.push("not o.confidential".into());
     }
-    if let Some(words) = &words {
-        let placeholder = clauses.bind(text(words.as_str()));
-        clauses
-            .parts
-            .push(order_store::search::words_clause(&placeholder));
-    }
+    let words = words.map(|words| clauses.bind(text(words)));
     if !wanted.is_empty() {
         clauses.add("o.status = any({})", wanted.into());
     }
@@ -364,7 +378,11 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
     if let Some(to) = to {
         clauses.add("o.created_at < {}::timestamp", to.into());
     }
-    Ok(Search { clauses, phone })
+    Ok(Search {
+        clauses,
+        words,
+        phone,
+    })
 }
 
 /// The most orders one export gives; beyond them, the search must be narrowed.
@@ -382,11 +400,8 @@ pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     }
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let mut search = build(&db, principal, query).await?;
-    let sql = search.sql(MAX_EXPORTED + 1);
     let (items, now) = db.transaction(async {
-        let params = std::mem::take(&mut search.clauses.params);
-        db.execute(order_store::search::CUSTOM_PLANS, []).await?;
-        let rows = db.query(sql, params).await?.collect().await?;
+        let rows = search.run(&db, MAX_EXPORTED + 1).await?;
         if i64::try_from(rows.len()).unwrap_or(i64::MAX) > MAX_EXPORTED {
             return Err(ApiError::Validation(vec![field_error(
                 "from",
