@@ -2,11 +2,18 @@
 //! parts the bench runs under pgbench too: the columns of an order in a list, the words clause,
 //! the page, and the reads of the newest orders a search by words makes first.
 
+/// The joins that name an order's category and agency (`c`, `a`) in a list of orders (`o`).
+macro_rules! names_joined {
+    () => {
+        "join categories c on c.category_id = o.category_id \
+         left join agencies a on a.agency_id = o.agency_id"
+    };
+}
+
 /// An order as a list shows it (with `FROM_ORDERS`).
 pub const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
     o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
-pub const FROM_ORDERS: &str = "from work_orders o join categories c on c.category_id = o.category_id \
-    left join agencies a on a.agency_id = o.agency_id";
+pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 
 /// Orders whose tracking number is the words (`words`, a placeholder for them as they were
 /// typed, in any case and width), or whose title, description, address or supplements (补充说明,
@@ -79,10 +86,9 @@ pub const MOST_READ: i64 = 50_000;
 pub fn newest_page(filter: &str, words: &str, scanned: i64, fetch: &str) -> String {
     format!(
         "select {SUMMARY_COLUMNS} from (select o.* from work_orders o {filter} \
-           order by o.created_at desc, o.work_order_id desc limit {scanned}) o \
-         join categories c on c.category_id = o.category_id \
-         left join agencies a on a.agency_id = o.agency_id \
+           order by o.created_at desc, o.work_order_id desc limit {scanned}) o {} \
          where {} order by o.created_at desc, o.work_order_id desc limit {fetch}",
+        names_joined!(),
         words_clause(words)
     )
 }
@@ -116,14 +122,14 @@ pub async fn find<T, E>(
         return run(page(filter, placeholder)).await;
     };
     if i64::try_from(fetch).is_ok_and(|fetch| fetch <= FIRST_READ) {
-        let mut scanned = Some(FIRST_READ);
-        while let Some(newest) = scanned.take() {
-            let rows = run(newest_page(filter, words, newest, placeholder)).await?;
-            if rows.len() >= fetch {
-                return Ok(rows);
-            }
-            if newest == FIRST_READ {
-                scanned = second_read(rows.len(), fetch);
+        let first = run(newest_page(filter, words, FIRST_READ, placeholder)).await?;
+        if first.len() >= fetch {
+            return Ok(first);
+        }
+        if let Some(further) = second_read(first.len(), fetch) {
+            let second = run(newest_page(filter, words, further, placeholder)).await?;
+            if second.len() >= fetch {
+                return Ok(second);
             }
         }
     }
