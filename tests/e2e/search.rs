@@ -481,8 +481,9 @@ async fn words_are_found_in_supplements_too() {
 /// answer it only through that index (and the tracking numbers'). Were the clause's expression
 /// to drift from the index's, it could not, and every search by words would read the span.
 /// Words with no pair of characters (one character, or two that are one in compatibility form)
-/// are not looked up through it: the index would give every order.
-/// And what the index answered is not checked again on every order it gives.
+/// are not looked up through it (it would give every order) but through the characters index
+/// (`work_orders_characters`), and words with pairs not through that one.
+/// And what an index answered is not checked again on every order it gives.
 #[tokio::test]
 async fn words_are_looked_up_through_their_index() {
     let platform = Platform::start().await;
@@ -492,7 +493,7 @@ async fn words_are_looked_up_through_their_index() {
     }
     let words = order_store::search::words_clause("$1");
     let statement = order_store::search::page(&format!("where {words}"), "21");
-    for (words, indexed) in [
+    for (words, paired) in [
         ("停水", true),
         ("ＬＥ", true),
         ("水", false),
@@ -507,16 +508,20 @@ async fn words_are_looked_up_through_their_index() {
         let plan = plan.join("\n");
         assert_eq!(
             plan.contains("Bitmap Index Scan on work_orders_words"),
-            indexed,
+            paired,
             "{words:?} through the words index:\n{plan}"
         );
-        // What the index answered is not asked again of each order it gives: an order's
-        // pairs cost ten times what matching its text does.
+        assert_eq!(
+            plan.contains("Bitmap Index Scan on work_orders_characters"),
+            !paired,
+            "{words:?} through the characters index:\n{plan}"
+        );
+        // What an index answered is not asked again of each order it gives: an order's pairs
+        // or characters cost ten times what matching its text does.
         assert!(
-            !plan
-                .lines()
-                .any(|line| line.contains("Filter:") && line.contains("search_bigrams(")),
-            "{words:?}: each order's pairs computed again:\n{plan}"
+            !plan.lines().any(|line| line.contains("Filter:")
+                && (line.contains("search_bigrams(") || line.contains("search_characters("))),
+            "{words:?}: each order's pairs or characters computed again:\n{plan}"
         );
     }
 }
@@ -555,8 +560,13 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
         .await
         .expect("analyzed");
 
-    for (words, held, reads) in [("幸福家园", 99, 1), ("平安里", 10, 3), ("燃气泄漏", 0, 2)]
-    {
+    for (words, held, reads) in [
+        ("幸福家园", 99, 1),
+        ("平安里", 10, 3),
+        ("燃气泄漏", 0, 2),
+        ("幸", 99, 1),
+        ("燃", 0, 2),
+    ] {
         let everything: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select o.tracking_number from work_orders o where {} \
              order by o.created_at desc, o.work_order_id desc",

@@ -16,9 +16,10 @@
 //!   address or what was added to the request after filing it (补充说明: a caller phoning back
 //!   with the shop's name is found by it), in any case and typed in full or half width (ＬＥＤ or
 //!   LED, ３号 or 3号). Words of two characters or more are looked up through the index of each
-//!   order's pairs of adjacent characters (`order_store::search::words_clause`): a word no
-//!   order holds is answered at once over a year of ten million orders, where matching it
-//!   against every order of the span took seconds. The newest orders are read first
+//!   order's pairs of adjacent characters, one character through the index of each order's
+//!   characters (`order_store::search::words_clause`): a word no order holds is answered at
+//!   once over a year of ten million orders, where matching it against every order of the span
+//!   took seconds. The newest orders are read first
 //!   (`order_store::search::find`): words many orders hold fill a page there, where
 //!   PostgreSQL, misjudging how many hold them, would read every one through the index.
 //! - Newest first, a page at a time (`cursor`, `next_cursor`).

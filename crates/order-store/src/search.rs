@@ -21,30 +21,39 @@ pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 /// (migration 64) writes them: lower case, and in Unicode's compatibility form, so that words
 /// typed in full width (ＬＥＤ, ３号楼) find those typed in half width and the other way round.
 ///
-/// Two conditions, both of which hold:
+/// Three conditions, all of which hold:
 /// - the order's pairs of adjacent characters hold each pair of the words (so written), which
 ///   the GIN index `work_orders_words` answers (migrations 63 to 65), or the words are the
 ///   tracking number (its own index). Words with no pair (one character) would have the index
-///   give every order: for them the pairs are not asked for. Which is decided as PostgreSQL
-///   plans the statement for the words given (a search's plans are made for its values,
-///   [`CUSTOM_PLANS`]), so that it counts the characters as it writes them (two typed
-///   characters may be one in compatibility form: `e` and a combining accent are `é`).
-/// - the text holds the words (`like`), which decides among the orders the index leaves.
+///   give every order: for them the pairs are not asked for.
+/// - for words with no pair, the order's characters hold the words' (one, or none if the words
+///   are empty), which the GIN index `work_orders_characters` answers (migration 66), or the
+///   words are the tracking number. For words with pairs this is not asked.
+/// - the text holds the words (`like`), which decides among the orders the indexes leave.
+///
+/// Which index serves the words is decided as PostgreSQL plans the statement for the words
+/// given (a search's plans are made for its values, [`CUSTOM_PLANS`]): the condition not asked
+/// is true then, and dropped from the plan. So it counts the characters as it writes them (two
+/// typed characters may be one in compatibility form: `e` and a combining accent are `é`).
 ///
 /// Written as one condition (the tracking number, or the text and the pairs), the whole of it
 /// was checked again on each order the indexes gave, and so each order's pairs were computed
-/// again: about 40 µs an order, where the text alone costs a few. Apart, the first is the
+/// again: about 40 µs an order, where the text alone costs a few. Apart, the first two are the
 /// indexes' own and not checked again. Where PostgreSQL reads the orders newest first instead
 /// (words most orders hold), it checks the cheaper `like` first and computes an order's pairs
-/// only when it matched.
+/// or characters only when it matched.
 pub fn words_clause(words: &str) -> String {
     let number = format!("o.tracking_number = upper(normalize({words}::text, nfkc))");
     let found =
         |column: &str| format!("search_text(o.{column}) like search_pattern({words}::text)");
+    let pairs = format!("cardinality(search_bigrams({words}::text))");
     format!(
-        "(({number} or cardinality(search_bigrams({words}::text)) = 0 \
+        "(({number} or {pairs} = 0 \
            or search_bigrams(o.title, o.description, o.address, o.supplements_text) \
               @> search_bigrams({words}::text)) \
+          and ({number} or {pairs} > 0 \
+           or search_characters(o.title, o.description, o.address, o.supplements_text) \
+              @> search_characters({words}::text)) \
           and ({number} or {} or {} or {} or {}))",
         found("title"),
         found("description"),
@@ -109,7 +118,8 @@ pub fn second_read(found: usize, fetch: usize) -> Option<i64> {
 /// placeholder, if words were given). `run` runs a statement and gives its rows. By words, the
 /// newest are read first ([`newest_page`]), and further if the words were found often among
 /// them ([`second_read`]); unless a page was filled that way, the search's own statement
-/// ([`page`]) reads the orders (through the words index, for words of two characters or more).
+/// ([`page`]) reads the orders (through the words index, or for one character the characters
+/// index).
 /// An export (more than the first read could fill) is read by the search's statement at once.
 pub async fn find<T, E>(
     filter: &str,
