@@ -55,6 +55,35 @@ async fn file(
         .tracking_number
 }
 
+/// Adds `copies` orders like the one numbered `filed`, a minute apart before it, with the
+/// description and address SQL gives (over the order's columns and `g`, the copy's number).
+async fn copy_order(
+    db: &mut sqlx::PgConnection,
+    filed: &str,
+    copies: i32,
+    description: &str,
+    address: &str,
+) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+             category_id, title, description, address, district_id, contact_phone, channel, \
+             created_at) \
+         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
+             category_id, title, {description}, {address}, district_id, contact_phone, channel, \
+             created_at - g * interval '1 minute' \
+         from work_orders, generate_series(1, $2) g where tracking_number = $1"
+    )))
+    .bind(filed)
+    .bind(copies)
+    .execute(&mut *db)
+    .await
+    .expect("copies of the order");
+    sqlx::query("analyze work_orders")
+        .execute(&mut *db)
+        .await
+        .expect("analyzed");
+}
+
 #[tokio::test]
 async fn operators_find_a_callers_orders_by_number_and_each_lookup_is_recorded() {
     let platform = Platform::start().await;
@@ -526,6 +555,66 @@ async fn words_are_looked_up_through_their_index() {
     }
 }
 
+/// The orders an index gives a search stay exact in its bitmap, however many pages hold them
+/// (`order_store::search::SEARCH_SETTINGS`: 64 MB of `work_mem`). Kept only page by page
+/// (lossy), each order of those pages would be checked again and its pairs computed. Here the
+/// connection's own `work_mem` is the least PostgreSQL allows (64 kB, about a thousand pages),
+/// which 8000 orders holding the words overflow (their long descriptions put four on a page),
+/// as a year of ten million orders overflows the default 4 MB.
+#[tokio::test]
+async fn a_search_keeps_the_orders_an_index_gives_exact() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let filed = file(&citizen, "路灯不亮", |_| {}).await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    copy_order(
+        &mut db,
+        &filed,
+        7999,
+        "description || repeat('。', 500)",
+        "'驿城区幸福家园小区'",
+    )
+    .await;
+    for setting in [
+        "set enable_seqscan = off",
+        "set enable_indexscan = off",
+        "set work_mem = '64kB'",
+    ] {
+        sqlx::query(setting).execute(&mut *db).await.expect(setting);
+    }
+    let statement = order_store::search::page(
+        &format!("where {}", order_store::search::words_clause("$1")),
+        "10001",
+    );
+    let mut heap_blocks = async |settings: bool| {
+        sqlx::query("begin").execute(&mut *db).await.expect("begun");
+        if settings {
+            sqlx::query(order_store::search::SEARCH_SETTINGS)
+                .execute(&mut *db)
+                .await
+                .expect("the search's settings");
+        }
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "explain (analyze, costs off, timing off) {statement}"
+        )))
+        .bind("幸福家园")
+        .fetch_all(&mut *db)
+        .await
+        .expect("a plan");
+        sqlx::query("rollback")
+            .execute(&mut *db)
+            .await
+            .expect("ended");
+        plan.into_iter()
+            .find(|line| line.contains("Heap Blocks:"))
+            .unwrap_or_else(|| panic!("through an index, with {settings:?}"))
+    };
+    let small = heap_blocks(false).await;
+    assert!(small.contains("lossy="), "64 kB holds them: {small}");
+    let searched = heap_blocks(true).await;
+    assert!(!searched.contains("lossy="), "the search's: {searched}");
+}
+
 /// Words a good share of the orders hold are found by reading the newest orders, which
 /// PostgreSQL, taking the words for rare ones, would read every order holding them to find
 /// (`order_store::search::find`): one read when it fills the page, a second, further one when
@@ -540,25 +629,15 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
     let filed = file(&citizen, "路灯不亮", |_| {}).await;
     let mut db = platform.db.acquire().await.expect("a connection");
     // 3000 orders a minute apart: one in 30 at 幸福家园, else one in 200 at 平安里.
-    sqlx::query(
-        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
-             category_id, title, description, address, district_id, contact_phone, channel, \
-             created_at) \
-         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
-             category_id, title, description, \
-             case when g % 30 = 0 then '驿城区幸福家园小区' \
-                  when g % 200 = 0 then '驿城区平安里' else address end, \
-             district_id, contact_phone, channel, created_at - g * interval '1 minute' \
-         from work_orders, generate_series(1, 2999) g where tracking_number = $1",
+    copy_order(
+        &mut db,
+        &filed,
+        2999,
+        "description",
+        "case when g % 30 = 0 then '驿城区幸福家园小区' \
+              when g % 200 = 0 then '驿城区平安里' else address end",
     )
-    .bind(&filed)
-    .execute(&mut *db)
-    .await
-    .expect("orders");
-    sqlx::query("analyze work_orders")
-        .execute(&mut *db)
-        .await
-        .expect("analyzed");
+    .await;
 
     for (words, held, reads) in [
         ("幸福家园", 99, 1),
@@ -623,21 +702,7 @@ async fn words_most_orders_hold_are_known_to_be_common() {
     let citizen = platform.client("citizen-1", "citizen");
     let filed = file(&citizen, "路灯不亮", |_| {}).await;
     let mut db = platform.db.acquire().await.expect("a connection");
-    sqlx::query(
-        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
-             category_id, title, description, address, district_id, contact_phone, channel) \
-         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
-             category_id, title, description, address, district_id, contact_phone, channel \
-         from work_orders, generate_series(1, 299) g where tracking_number = $1",
-    )
-    .bind(&filed)
-    .execute(&mut *db)
-    .await
-    .expect("copies of the order");
-    sqlx::query("analyze work_orders")
-        .execute(&mut *db)
-        .await
-        .expect("analyzed");
+    copy_order(&mut db, &filed, 299, "description", "address").await;
     let words = order_store::search::words_clause("$1");
     let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "explain (format json) select o.work_order_id from work_orders o where {words}"

@@ -1947,7 +1947,7 @@ const SEARCH_PAGE: usize = 20;
 
 /// Times a supervisor's search for `words` over the longest span a search covers (366 days,
 /// today included) through `GET /api/v1/orders`, and under pgbench its statements (in one
-/// transaction: `order_store::search::CUSTOM_PLANS`, then the statements
+/// transaction: `order_store::search::SEARCH_SETTINGS`, then the statements
 /// `order_store::search::find` runs for the words and the span); medians in ms, and how many
 /// the page holds.
 async fn search(
@@ -1985,7 +1985,7 @@ async fn search(
     // them as it does.
     let fetch = SEARCH_PAGE + 1;
     let db = sqlx::PgPool::connect(database_url).await?;
-    let mut statements = vec![order_store::search::CUSTOM_PLANS.to_owned()];
+    let mut statements = vec![order_store::search::SEARCH_SETTINGS.to_owned()];
     order_store::search::find(
         &filter,
         Some(&format!("'{words}'")),
@@ -2465,7 +2465,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          read), for words every one holds (路灯: read newest first, a page is full at once) and for words one in thirty holds \
          (幸福家园, in the address: three pairs of characters, whose frequencies PostgreSQL multiplies as if independent), and for one \
          character no seeded order holds (燃: no pair, so only the characters index rules orders out); the baseline runs its \
-         statements (`order_store::search::CUSTOM_PLANS`, then those `search::find` runs for the words: reads of the newest \
+         statements (`order_store::search::SEARCH_SETTINGS`, then those `search::find` runs for the words: reads of the newest \
          orders, `search::newest_page`, and unless one filled the page `search::page` with `search::words_clause`) in \
          one transaction under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\

@@ -144,7 +144,7 @@ impl Search {
         } else {
             format!("where {}", self.clauses.parts.join(" and "))
         };
-        db.execute(order_store::search::CUSTOM_PLANS, []).await?;
+        db.execute(order_store::search::SEARCH_SETTINGS, []).await?;
         order_store::search::find(
             &filter,
             self.words.as_deref(),
