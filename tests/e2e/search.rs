@@ -618,9 +618,11 @@ async fn a_search_keeps_the_orders_an_index_gives_exact() {
 /// Words a good share of the orders hold are found by reading the newest orders, which
 /// PostgreSQL, taking the words for rare ones, would read every order holding them to find
 /// (`order_store::search::find`): one read when it fills the page, a second, further one when
-/// the first found the words a few times, and the search's own statement when it found them
-/// less often. Whichever answers, the page is the newest that hold the words, and paging
-/// through them finds each once.
+/// the first found the words a few times (then the search's own statement, if that did not
+/// fill the page), and a read of the orders holding them, through the words or characters
+/// index, when it found them less often (`held_page`: PostgreSQL may take rare words for
+/// common ones too). An export's page is read the same way. Whichever answers, the page is the
+/// newest that hold the words, and paging through them finds each once.
 #[tokio::test]
 async fn words_many_orders_hold_are_found_among_the_newest() {
     let platform = Platform::start().await;
@@ -639,12 +641,27 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
     )
     .await;
 
-    for (words, held, reads) in [
-        ("幸福家园", 99, 1),
-        ("平安里", 10, 3),
-        ("燃气泄漏", 0, 2),
-        ("幸", 99, 1),
-        ("燃", 0, 2),
+    const NEWEST: &str = "newest";
+    const HELD: &str = "held";
+    const PAGE: &str = "page";
+    for (words, held, reads, exported, index) in [
+        (
+            "幸福家园",
+            99,
+            &[NEWEST][..],
+            &[NEWEST, NEWEST, PAGE][..],
+            "words",
+        ),
+        (
+            "平安里",
+            10,
+            &[NEWEST, NEWEST, PAGE],
+            &[NEWEST, NEWEST, PAGE],
+            "words",
+        ),
+        ("燃气泄漏", 0, &[NEWEST, HELD], &[NEWEST, HELD], "words"),
+        ("幸", 99, &[NEWEST], &[NEWEST, NEWEST, PAGE], "characters"),
+        ("燃", 0, &[NEWEST, HELD], &[NEWEST, HELD], "characters"),
     ] {
         let everything: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select o.tracking_number from work_orders o where {} \
@@ -656,21 +673,64 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
         .await
         .expect("the orders holding the words");
         assert_eq!(everything.len(), held, "{words}");
-        let mut statements = 0;
-        let page = order_store::search::find("", Some("$1"), "21", 21, async |statement| {
-            statements += 1;
-            let rows = sqlx::query(sqlx::AssertSqlSafe(statement))
-                .bind(words)
-                .fetch_all(&mut *db)
-                .await?;
-            rows.iter()
-                .map(|row| sqlx::Row::try_get::<String, _>(row, "tracking_number"))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .expect("a page");
-        assert_eq!(page, everything[..held.min(21)], "{words}");
-        assert_eq!(statements, reads, "{words}: statements run");
+        for (fetch, expected) in [(21, reads), (10_001, exported)] {
+            let mut statements = Vec::new();
+            let page = order_store::search::find(
+                "",
+                Some("$1"),
+                &fetch.to_string(),
+                fetch,
+                async |statement| {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                        .bind(words)
+                        .fetch_all(&mut *db)
+                        .await?;
+                    statements.push(statement);
+                    rows.iter()
+                        .map(|row| sqlx::Row::try_get::<String, _>(row, "tracking_number"))
+                        .collect::<Result<Vec<_>, _>>()
+                },
+            )
+            .await
+            .expect("a page");
+            assert_eq!(page, everything[..held.min(fetch)], "{words}, {fetch}");
+            let kinds: Vec<&str> = statements
+                .iter()
+                .map(|statement| {
+                    if statement.starts_with("with held") {
+                        HELD
+                    } else if statement.contains("from (select o.* from work_orders o") {
+                        NEWEST
+                    } else {
+                        PAGE
+                    }
+                })
+                .collect();
+            assert_eq!(kinds, expected, "{words}, {fetch}: statements run");
+            // What the orders holding the words are read through, over more orders than these
+            // few pages (where reading them all in turn costs no more).
+            if let Some(last) = statements.last().filter(|s| s.starts_with("with held")) {
+                sqlx::query("set enable_seqscan = off")
+                    .execute(&mut *db)
+                    .await
+                    .expect("reading in turn off");
+                let plan: Vec<String> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("explain {last}")))
+                        .bind(words)
+                        .fetch_all(&mut *db)
+                        .await
+                        .expect("a plan");
+                sqlx::query("reset enable_seqscan")
+                    .execute(&mut *db)
+                    .await
+                    .expect("reading in turn on");
+                let plan = plan.join("\n");
+                assert!(
+                    plan.contains(&format!("Bitmap Index Scan on work_orders_{index}")),
+                    "{words}: {plan}"
+                );
+            }
+        }
 
         // Through the API, a page at a time.
         let mut found = Vec::new();

@@ -21,7 +21,9 @@
 //!   once over a year of ten million orders, where matching it against every order of the span
 //!   took seconds. The newest orders are read first
 //!   (`order_store::search::find`): words many orders hold fill a page there, where
-//!   PostgreSQL, misjudging how many hold them, would read every one through the index.
+//!   PostgreSQL, misjudging how many hold them, would read every one through the index; words
+//!   found rarely there are read through the index, where PostgreSQL, misjudging them the
+//!   other way, would read the span.
 //! - Newest first, a page at a time (`cursor`, `next_cursor`).
 //! - `GET /api/v1/orders/export` gives the same search whole, up to [`MAX_EXPORTED`] orders, as a
 //!   CSV file for a spreadsheet (导出); each export is in the audit log (`orders_exported`, the
