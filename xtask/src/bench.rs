@@ -2466,7 +2466,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          (幸福家园, in the address: three pairs of characters, whose frequencies PostgreSQL multiplies as if independent), and for one \
          character no seeded order holds (燃: no pair, so only the characters index rules orders out); the baseline runs its \
          statements (`order_store::search::SEARCH_SETTINGS`, then those `search::find` runs for the words: reads of the newest \
-         orders, `search::newest_page`, and unless one filled the page `search::page` with `search::words_clause`) in \
+         orders, `search::newest_page`, and unless one filled the page, for words found rarely among them `search::held_page`, \
+         else `search::page`, with `search::words_clause`) in \
          one transaction under pgbench. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
