@@ -555,6 +555,72 @@ async fn words_are_looked_up_through_their_index() {
     }
 }
 
+/// What filings write to the words and characters indexes is merged into them by routing's
+/// schedule, every ten seconds (`merge_search_pending_lists`, migration 67), not left in their
+/// pending lists until 4 MB of it piles up: every lookup through the index reads the list whole.
+#[tokio::test]
+async fn the_search_indexes_are_merged_by_their_schedule() {
+    let platform = Platform::start().await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    sqlx::query("create extension if not exists pgstattuple")
+        .execute(&mut *db)
+        .await
+        .expect("pgstattuple");
+    let runs = async || {
+        platform
+            .metrics()
+            .await
+            .get("hotline_schedule_runs_total{component=\"routing\",route=\"/internal/search-indexes\",outcome=\"ok\"}")
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let mut pending = async || -> Vec<i64> {
+        let mut tuples = Vec::new();
+        for index in ["work_orders_words", "work_orders_characters"] {
+            tuples.push(
+                sqlx::query_scalar(
+                    "select pending_tuples::bigint from pgstatginindex($1::regclass)",
+                )
+                .bind(index)
+                .fetch_one(&mut *db)
+                .await
+                .expect("the index's pending list"),
+            );
+        }
+        tuples
+    };
+    // Filed just after a run, the orders wait in the lists for the next one, ten seconds on.
+    let before = runs().await;
+    for _ in 0..150 {
+        if runs().await > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(runs().await > before, "the schedule ran");
+    let citizen = platform.client("citizen-1", "citizen");
+    for title in ["燃气表漏气", "路灯不亮", "井盖缺失"] {
+        file(&citizen, title, |_| {}).await;
+    }
+    let waiting = pending().await;
+    assert!(
+        waiting.iter().all(|&tuples| tuples > 0),
+        "the filings wait in the pending lists: {waiting:?}"
+    );
+    let mut left = waiting;
+    for _ in 0..300 {
+        left = pending().await;
+        if left.iter().all(|&tuples| tuples == 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, [0, 0], "the pending lists merged by the schedule");
+    let operator = platform.client("operator-1", "operator");
+    assert_eq!(titles(&operator, &[("q", "燃")]).await, ["燃气表漏气"]);
+    assert_eq!(titles(&operator, &[("q", "井盖")]).await, ["井盖缺失"]);
+}
+
 /// The orders an index gives a search stay exact in its bitmap, however many pages hold them
 /// (`order_store::search::SEARCH_SETTINGS`: 64 MB of `work_mem`). Kept only page by page
 /// (lossy), each order of those pages would be checked again and its pairs computed. Here the

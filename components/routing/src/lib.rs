@@ -1,6 +1,8 @@
 //! `routing`: the life of a work order after filing. The operators' queue, dispatch, the agency's
 //! task inbox and its work (sign, contact, visit, reply, return, extension), and the centre's
 //! reviews (returns, extensions, audits), ratings and redo; and staff's search of the orders.
+//! `POST /internal/search-indexes` every ten seconds merges what was written into the search
+//! indexes (`search.rs`).
 //!
 //! Private: reached only from the gateway. Every action loads the order `for update`, asks
 //! `workorder::lifecycle::apply` whether it is allowed, and writes the new state with its one
@@ -23,6 +25,10 @@ api_plumbing::http_component!(route);
 async fn route(request: Incoming) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.path() == "/health" {
         return Ok(api_plumbing::health());
+    }
+    // Only the runtime's schedule reaches this: the gateway forwards no `/internal` path.
+    if request.method() == Method::POST && request.path() == "/internal/search-indexes" {
+        return search::merge_pending_lists().await;
     }
     let principal = Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
     let path = request.path().to_owned();
