@@ -872,12 +872,23 @@ fn tracking_path(tracking_number: &str) -> &'static str {
 /// How many clients file at once, in the filing rounds.
 const FILING_CLIENTS: [usize; 3] = [1, 16, 64];
 
-/// A citizen's token for `subject`, minted by the runtime with the bench's keys.
-fn citizen_token(binary: &Path, data: &std::path::Path, subject: &str) -> anyhow::Result<String> {
+/// How long the bench's tokens last: longer than the whole bench. A full run took 66 minutes,
+/// and its last rows (tracking over ten million orders) were refused as `token_expired` with
+/// the runtime's default of an hour.
+const TOKEN_SECONDS: &str = "43200";
+
+/// A token for `subject` in `role`, minted by the runtime with the bench's keys.
+fn mint_token(
+    binary: &Path,
+    data: &std::path::Path,
+    subject: &str,
+    role: &str,
+) -> anyhow::Result<String> {
     let out = Command::new(binary)
         .arg("--data-dir")
         .arg(data)
-        .args(["token", "--subject", subject, "--role", "citizen"])
+        .args(["token", "--subject", subject, "--role", role])
+        .args(["--ttl-seconds", TOKEN_SECONDS])
         .output()?;
     if !out.status.success() {
         bail!(
@@ -886,6 +897,11 @@ fn citizen_token(binary: &Path, data: &std::path::Path, subject: &str) -> anyhow
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// A citizen's token for `subject`.
+fn citizen_token(binary: &Path, data: &std::path::Path, subject: &str) -> anyhow::Result<String> {
+    mint_token(binary, data, subject, "citizen")
 }
 
 /// The subjects of the bench's citizens: `<CITIZEN><n>` for client `n`, ours and pgbench's
@@ -1518,18 +1534,7 @@ fn measure(
         });
     }
     let supervisor = if wanted("report") || wanted("sweep") {
-        let out = Command::new(binary)
-            .arg("--data-dir")
-            .arg(data)
-            .args([
-                "token",
-                "--subject",
-                "bench-supervisor",
-                "--role",
-                "supervisor",
-            ])
-            .output()?;
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        mint_token(binary, data, "bench-supervisor", "supervisor")?
     } else {
         String::new()
     };
