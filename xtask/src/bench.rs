@@ -2474,8 +2474,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          orders, `search::newest_page`, and unless one filled the page, for words found rarely among them `search::held_page`, \
          else `search::page`, with `search::words_clause`) in \
          one transaction under pgbench. The runtime runs routing's schedule meanwhile, as it does in service: what was \
-         written to the words and characters indexes is merged into them every ten seconds (`merge_search_pending_lists`), \
-         so neither side reads the seeding's pending lists. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
+         written to the words and characters indexes (the filing rows' orders) is merged into them every ten seconds \
+         (`merge_search_pending_lists`); what the seeding wrote is merged by the vacuum after it. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
