@@ -1937,9 +1937,10 @@ async fn topic_report(
 /// at once, if the orders are read newest first), and one of three pairs of characters that one
 /// order in thirty holds: PostgreSQL multiplies the pairs' frequencies as if they were
 /// independent, expects few orders to hold the words and reads every one that does through the
-/// words index, where reading the newest until a page is full would be quicker. And one
-/// character no seeded order holds: it has no pair, so only the characters index rules orders
-/// out.
+/// words index, where reading the newest until a page is full would be quicker (in a full run,
+/// the filing rows' orders, none of which holds them, are the newest: then the search reads
+/// wider among the newest, `order_store::search::WIDER_READS`). And one character no seeded
+/// order holds: it has no pair, so only the characters index rules orders out.
 const SEARCHED: [(&str, &str); 4] = [
     ("燃气泄漏", "words no order holds"),
     ("路灯", "words every order holds"),
@@ -2471,7 +2472,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          (幸福家园, in the address: three pairs of characters, whose frequencies PostgreSQL multiplies as if independent), and for one \
          character no seeded order holds (燃: no pair, so only the characters index rules orders out); the baseline runs its \
          statements (`order_store::search::SEARCH_SETTINGS`, then those `search::find` runs for the words: reads of the newest \
-         orders, `search::newest_page`, and unless one filled the page, for words found rarely among them `search::held_page`, \
+         orders, `search::newest_page`, and unless one filled the page, for words found rarely among them `search::held_many`, \
+         wider reads of the newest if that found many, and unless one filled the page `search::held_page`, \
          else `search::page`, with `search::words_clause`) in \
          one transaction under pgbench. The runtime runs routing's schedule meanwhile, as it does in service: what was \
          written to the words and characters indexes (the filing rows' orders) is merged into them every ten seconds \
