@@ -1005,9 +1005,16 @@ const SECTIONS: [&str; 8] = [
     "sweep",
 ];
 
+/// What `--keep` asks for: the run's database stays, for a look at what was measured (the plans
+/// of its statements over ten million orders, say); the next run drops it.
+const KEEP: &str = "--keep";
+
 /// Runs every section and writes `BENCHMARKS.md`; or, given section names (e.g. `tracking` while
-/// profiling), runs only those and prints their rows without touching the file.
-pub fn bench(only: &[String]) -> anyhow::Result<()> {
+/// profiling), runs only those and prints their rows without touching the file. With `--keep`,
+/// the run's database is kept ([`KEEP`]).
+pub fn bench(args: &[String]) -> anyhow::Result<()> {
+    let keep = args.iter().any(|a| a == KEEP);
+    let only: Vec<String> = args.iter().filter(|a| *a != KEEP).cloned().collect();
     if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
         bail!(
             "no bench section `{unknown}`; the sections are {}",
@@ -1024,7 +1031,7 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
         run(crate::cargo().args(["build", "--release", "--quiet", "--package", "xtask"]))?;
         let status = Command::new(root().join("target/release/xtask"))
             .arg("bench")
-            .args(only)
+            .args(args)
             .current_dir(root())
             .status()
             .context("running the release build of the bench")?;
@@ -1038,7 +1045,7 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
     let revision = source_revision();
     crate::build_components()?;
     let optimised = crate::pgo::optimised_runtime()?;
-    let report = run_on(&optimised, only, &revision)?;
+    let report = run_on(&optimised, &only, &revision, keep)?;
     print!("{report}");
     if only.is_empty() {
         std::fs::write(root().join("BENCHMARKS.md"), &report)?;
@@ -1049,8 +1056,14 @@ pub fn bench(only: &[String]) -> anyhow::Result<()> {
 
 /// Runs the sections `only` (all when empty) with the runtime `binary` (the profile-guided build
 /// the bench measures or, while the counts for it are taken, the instrumented one) on a fresh
-/// database of the bench's cluster, and gives the report.
-pub fn run_on(binary: &Path, only: &[String], revision: &str) -> anyhow::Result<String> {
+/// database of the bench's cluster, and gives the report. The database is dropped at the end
+/// unless `keep`.
+pub fn run_on(
+    binary: &Path,
+    only: &[String],
+    revision: &str,
+    keep: bool,
+) -> anyhow::Result<String> {
     let data = root().join("target/bench-data");
     std::fs::create_dir_all(&data)?;
 
@@ -1069,9 +1082,18 @@ pub fn run_on(binary: &Path, only: &[String], revision: &str) -> anyhow::Result<
     stop_on_interrupt(Some((binary.to_owned(), data.clone())));
     let result = measure(binary, &data, &database_url, only, revision);
     stop_on_interrupt(None);
-    step("dropping the bench database and stopping its cluster");
-    if let Err(error) = drop_database(&database_url, &database) {
-        eprintln!("xtask: could not drop {database}: {error:#}");
+    if keep {
+        step(&format!(
+            "keeping the database {database}; `{} --data-dir {} db start --database {database}` \
+             starts its cluster again and prints its URL (the next run drops it)",
+            binary.display(),
+            data.display()
+        ));
+    } else {
+        step("dropping the bench database and stopping its cluster");
+        if let Err(error) = drop_database(&database_url, &database) {
+            eprintln!("xtask: could not drop {database}: {error:#}");
+        }
     }
     let _ = Command::new(binary)
         .arg("--data-dir")

@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
         Some("release") => release(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <up | test [test args] | build | release | openapi | bench [section ...]>"
+                "usage: cargo xtask <up | test [test args] | build | release | openapi | bench [--keep] [section ...]>"
             );
             return std::process::ExitCode::from(2);
         }

@@ -102,7 +102,12 @@ pub fn optimised_runtime() -> anyhow::Result<PathBuf> {
         ));
         let _ = std::fs::remove_dir_all(&raw);
         std::fs::create_dir_all(&raw)?;
-        crate::bench::run_on(&instrumented, &TRAINING.map(str::to_owned), "instrumented")?;
+        crate::bench::run_on(
+            &instrumented,
+            &TRAINING.map(str::to_owned),
+            "instrumented",
+            false,
+        )?;
         let profiles: Vec<PathBuf> = std::fs::read_dir(&raw)?
             .flatten()
             .map(|entry| entry.path())

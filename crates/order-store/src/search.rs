@@ -164,7 +164,7 @@ pub fn second_read(found: usize, fetch: usize) -> Option<i64> {
 /// PostgreSQL judges best. Words found rarely are read through the words or characters index
 /// ([`held_page`]), unless [`HELD_MOST`] orders or more hold them ([`held_many`]): those were
 /// held often before the newest (a place many orders named over the year, or an event months
-/// ago), and reading every one costs about 15 µs an order (each on a page of its own; 333
+/// ago), and reading every one costs 10 to 16 µs an order (each on a page of its own; 333
 /// thousand, 5.4 s, for words one order in thirty holds over ten million). The newest are read
 /// further for those first ([`WIDER_READS`]), then, unless a read filled the page, every order
 /// holding them.
