@@ -666,6 +666,12 @@ fn pgbench_latencies(prefix: &std::path::Path) -> anyhow::Result<(Vec<u32>, usiz
     Ok((latencies, errors))
 }
 
+/// The server settings pgbench's connections get (`PGOPTIONS`): those the runtime gives every
+/// connection it opens for a component (`SERVER_SETTINGS` in `crates/hotline/src/postgres.rs`:
+/// no statement compiled to machine code), so that both sides run the same statements the
+/// same way.
+const PGBENCH_OPTIONS: &str = "-c jit=off";
+
 /// `pgbench -n -M prepared <args> -f <script>`: what it printed.
 fn run_pgbench(database_url: &str, script: &str, args: &[&str]) -> anyhow::Result<String> {
     let path = root()
@@ -673,6 +679,7 @@ fn run_pgbench(database_url: &str, script: &str, args: &[&str]) -> anyhow::Resul
         .join(format!("pgbench-{}.sql", std::process::id()));
     std::fs::write(&path, script)?;
     let out = Command::new(pgbench_binary())
+        .env("PGOPTIONS", PGBENCH_OPTIONS)
         .args(["-n", "-M", "prepared"])
         .args(args)
         .arg("-f")
@@ -2407,7 +2414,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
     }
     let _ = writeln!(
         text,
-        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline`, profile-guided (built instrumented, run under the bench's own hop, tracking, filing and notification loads on a fresh database, and built again with the counts: `cargo xtask release`, `xtask/src/pgo.rs`), fat LTO, one codegen unit ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time; memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}.\n\n\
+        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline`, profile-guided (built instrumented, run under the bench's own hop, tracking, filing and notification loads on a fresh database, and built again with the counts: `cargo xtask release`, `xtask/src/pgo.rs`), fat LTO, one codegen unit ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 128 requests, one at a time; memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}, with the same server settings (`{PGBENCH_OPTIONS}`: the runtime's connections compile no statement to machine code, `crates/hotline/src/postgres.rs`; with it, over ten million orders, the month's KPI report took 3.2 to 5.4 s in psql against 2.7 to 2.8 s).\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
          counter; then intake's, the platform's own statements: what the database says of the request in one \
          statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \

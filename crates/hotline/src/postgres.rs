@@ -45,6 +45,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 
+/// The server settings of every connection the runtime opens for a component, besides its
+/// statement timeout: no statement is compiled to machine code (`jit`). PostgreSQL compiles a
+/// statement it expects to cost past `jit_above_cost`, which the platform's reports over
+/// millions of orders do, and optimizes and inlines the code past `jit_optimize_above_cost`.
+/// Over ten million orders (2 cores, psql, the bench's statements, in turns): the month's KPI
+/// report by agency took 3.2 to 5.4 s compiled (2.5 s of it compiling, 213 functions) and 2.7 to
+/// 2.8 s not; the hot spots by grid, 1.5 to 1.7 s against 0.73 to 0.87. The platform's other
+/// statements read a few rows by index and are never expected to cost that much, except a
+/// search's for words PostgreSQL cannot know to be rare (which turns it off itself,
+/// `order_store::search::SEARCH_SETTINGS`, for a Spin host whose connections are not ours).
+const SERVER_SETTINGS: [(&str, &str); 1] = [("jit", "off")];
+
 /// A pooled connection idle for longer than this is checked before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 /// A pooled connection idle for longer than this is closed (the pool shrinks after a busy spell).
@@ -125,7 +137,9 @@ impl PgPools {
             return Ok(pooled.pool.clone());
         }
         let timeout_ms = self.statement_timeout.as_millis().to_string();
-        let options = options.options([("statement_timeout", timeout_ms.as_str())]);
+        let options = options
+            .options([("statement_timeout", timeout_ms.as_str())])
+            .options(SERVER_SETTINGS);
         let pool = Arc::new(ConnectionPool {
             options,
             idle: Mutex::new(Vec::new()),
@@ -984,6 +998,20 @@ mod tests {
                     &policy
                 )
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn connections_carry_the_timeout_and_the_server_settings() {
+        let policy =
+            OutboundPolicy::new(&["postgres://127.0.0.1:5433".to_owned()]).expect("a valid policy");
+        let pools = PgPools::new(4, Duration::from_millis(2500), None);
+        let pool = pools
+            .pool_for("postgres://u:p@127.0.0.1:5433/db", &policy)
+            .expect("a pool");
+        assert_eq!(
+            pool.options.get_options(),
+            Some("-c statement_timeout=2500 -c jit=off")
         );
     }
 
