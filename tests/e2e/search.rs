@@ -734,7 +734,9 @@ async fn a_search_starts_no_workers_and_compiles_nothing() {
 /// the first found the words a few times (then the search's own statement, if that did not
 /// fill the page), and a read of the orders holding them, through the words or characters
 /// index, when it found them less often (`held_page`: PostgreSQL may take rare words for
-/// common ones too). An export's page is read the same way. Whichever answers, the page is the
+/// common ones too). Where that many orders hold them, those of the last day, eight and
+/// sixty-four days are read first (`slice`), each through the same index by the hour each
+/// order was filed in. An export's page is read the same way. Whichever answers, the page is the
 /// newest that hold the words, and paging through them finds each once.
 #[tokio::test]
 async fn words_many_orders_hold_are_found_among_the_newest() {
@@ -767,6 +769,7 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
     const NEWEST: &str = "newest";
     const MANY: &str = "many";
     const HELD: &str = "held";
+    const SLICE: &str = "slice";
     const PAGE: &str = "page";
     for (words, held, reads, exported, index) in [
         (
@@ -798,12 +801,13 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
             &[NEWEST, MANY, HELD],
             "characters",
         ),
-        // The first wider read (8000) fills a page; an export's page only a read of them all.
+        // Filed 50 to 67 hours ago: the last day's slice holds none, eight days' a page;
+        // an export's page only a read of them all.
         (
             "和平里",
-            10_000,
-            &[NEWEST, MANY, NEWEST],
-            &[NEWEST, MANY, NEWEST, HELD],
+            usize::try_from(order_store::search::HELD_MOST).expect("a count"),
+            &[NEWEST, MANY, SLICE, SLICE],
+            &[NEWEST, MANY, SLICE, SLICE, SLICE, HELD],
             "words",
         ),
     ] {
@@ -822,6 +826,7 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
             let page = order_store::search::find(
                 "",
                 Some("$1"),
+                "now()",
                 &fetch.to_string(),
                 fetch,
                 async |statement| {
@@ -851,6 +856,8 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
                 .map(|statement| {
                     if statement.contains("having count(*)") {
                         MANY
+                    } else if statement.contains("search_hour(o.created_at) >=") {
+                        SLICE
                     } else if statement.starts_with("with held") {
                         HELD
                     } else if statement.contains("from (select o.* from work_orders o") {
@@ -881,6 +888,12 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
                 let plan = plan.join("\n");
                 assert!(
                     plan.contains(&format!("Bitmap Index Scan on work_orders_{index}")),
+                    "{words}: {plan}"
+                );
+                let sliced = last.contains("search_hour(o.created_at) >=");
+                assert_eq!(
+                    plan.contains("Index Cond: ((search_hour(created_at) >="),
+                    sliced,
                     "{words}: {plan}"
                 );
             }

@@ -1968,7 +1968,7 @@ async fn topic_report(
 /// independent, expects few orders to hold the words and reads every one that does through the
 /// words index, where reading the newest until a page is full would be quicker (in a full run,
 /// the filing rows' orders, none of which holds them, are the newest: then the search reads
-/// wider among the newest, `order_store::search::WIDER_READS`). And one character no seeded
+/// those of the last days that hold them, `order_store::search::SLICES`). And one character no seeded
 /// order holds: it has no pair, so only the characters index rules orders out.
 const SEARCHED: [(&str, &str); 4] = [
     ("燃气泄漏", "words no order holds"),
@@ -2010,10 +2010,10 @@ async fn search(
     // `:00` for a variable).
     let midnight =
         |day: chrono::NaiveDate| format!("('{day}'::date::timestamp - interval '8 hours')");
+    let end = midnight(today + chrono::TimeDelta::days(1));
     let filter = format!(
-        "where o.created_at >= {} and o.created_at < {}",
+        "where o.created_at >= {} and o.created_at < {end}",
         midnight(from),
-        midnight(today + chrono::TimeDelta::days(1))
     );
     // The statements the search runs for these words over these orders (each read of the
     // newest, and the search's own statement unless a read filled the page), found by running
@@ -2024,6 +2024,7 @@ async fn search(
     order_store::search::find(
         &filter,
         Some(&format!("'{words}'")),
+        &format!("least(now(), {end})"),
         &fetch.to_string(),
         fetch,
         async |statement| {
@@ -2502,7 +2503,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          character no seeded order holds (燃: no pair, so only the characters index rules orders out); the baseline runs its \
          statements (`order_store::search::SEARCH_SETTINGS`, then those `search::find` runs for the words: reads of the newest \
          orders, `search::newest_page`, and unless one filled the page, for words found rarely among them `search::held_many`, \
-         wider reads of the newest if that found many, and unless one filled the page `search::held_page`, \
+         if that found many the orders of the last 1, 8 and 64 days holding them (`search::slice`, through the hour each \
+         order was filed in, which the indexes hold), and unless one filled the page `search::held_page`, \
          else `search::page`, with `search::words_clause`) in \
          one transaction under pgbench. The runtime runs routing's schedule meanwhile, as it does in service: what was \
          written to the words and characters indexes (the filing rows' orders) is merged into them every ten seconds \

@@ -67,10 +67,11 @@ impl Clauses {
     }
 
     /// `clause`, with each `{}` replaced by the placeholder of one `value` (the same one each
-    /// time).
-    fn add(&mut self, clause: &str, value: ParameterValue) {
+    /// time); the placeholder.
+    fn add(&mut self, clause: &str, value: ParameterValue) -> String {
         let placeholder = self.bind(value);
         self.parts.push(clause.replace("{}", &placeholder));
+        placeholder
     }
 }
 
@@ -128,6 +129,9 @@ struct Search {
     clauses: Clauses,
     /// The placeholder of the words (`q`), if any were given.
     words: Option<String>,
+    /// The latest filing times the filters let through (SQL: now, the end of the span, the
+    /// cursor's time): the search covers up to the earliest of them.
+    ends: Vec<String>,
     phone: Option<workorder::PhoneNumber>,
 }
 
@@ -146,10 +150,12 @@ impl Search {
         } else {
             format!("where {}", self.clauses.parts.join(" and "))
         };
+        let latest = format!("least({})", self.ends.join(", "));
         db.execute(order_store::search::SEARCH_SETTINGS, []).await?;
         order_store::search::find(
             &filter,
             self.words.as_deref(),
+            &latest,
             &placeholder,
             usize::try_from(fetch).unwrap_or(usize::MAX),
             async |statement| {
@@ -196,6 +202,7 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
             &format!("(o.created_at, o.work_order_id) < ({at}::timestamp, {{}}::uuid)"),
             id.into(),
         );
+        search.ends.push(format!("{at}::timestamp"));
     }
     let page = db
         .transaction(async {
@@ -378,12 +385,15 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
     if let Some(from) = from {
         clauses.add("o.created_at >= {}::timestamp", from.into());
     }
+    let mut ends = vec!["now()".to_owned()];
     if let Some(to) = to {
-        clauses.add("o.created_at < {}::timestamp", to.into());
+        let to = clauses.add("o.created_at < {}::timestamp", to.into());
+        ends.push(format!("{to}::timestamp"));
     }
     Ok(Search {
         clauses,
         words,
+        ends,
         phone,
     })
 }
