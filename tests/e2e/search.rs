@@ -731,8 +731,8 @@ async fn a_search_starts_no_workers_and_compiles_nothing() {
 /// Words a good share of the orders hold are found by reading the newest orders, which
 /// PostgreSQL, taking the words for rare ones, would read every order holding them to find
 /// (`order_store::search::find`): one read when it fills the page, a second, further one when
-/// the first found the words a few times (then the search's own statement, if that did not
-/// fill the page), and a read of the orders holding them, through the words or characters
+/// the first found the words a few times (then, if that did not fill the page, those of the
+/// last days, and the search's own statement), and a read of the orders holding them, through the words or characters
 /// index, when it found them less often (`held_page`: PostgreSQL may take rare words for
 /// common ones too). Where that many orders hold them, those of the last day, eight and
 /// sixty-four days are read first (`slice`), each through the same index by the hour each
@@ -776,14 +776,14 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
             "幸福家园",
             99,
             &[NEWEST][..],
-            &[NEWEST, NEWEST, PAGE][..],
+            &[NEWEST, NEWEST, SLICE, SLICE, SLICE, PAGE][..],
             "words",
         ),
         (
             "平安里",
             10,
-            &[NEWEST, NEWEST, PAGE],
-            &[NEWEST, NEWEST, PAGE],
+            &[NEWEST, NEWEST, SLICE, SLICE, SLICE, PAGE],
+            &[NEWEST, NEWEST, SLICE, SLICE, SLICE, PAGE],
             "words",
         ),
         (
@@ -793,7 +793,13 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
             &[NEWEST, MANY, HELD],
             "words",
         ),
-        ("幸", 99, &[NEWEST], &[NEWEST, NEWEST, PAGE], "characters"),
+        (
+            "幸",
+            99,
+            &[NEWEST],
+            &[NEWEST, NEWEST, SLICE, SLICE, SLICE, PAGE],
+            "characters",
+        ),
         (
             "燃",
             0,

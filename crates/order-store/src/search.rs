@@ -188,8 +188,10 @@ pub fn second_read(found: usize, fetch: usize) -> Option<i64> {
 /// `filter` lets through: `now()`, or the end of the span or the page before, if earlier.
 /// `run` runs a statement and gives its rows. By words, the newest are read first ([`newest_page`]), an export's page too, to learn how common the words
 /// are. Words found often among them are read further among the newest ([`second_read`]), and
-/// unless that fills the page, the search's own statement ([`page`]) reads the orders as
-/// PostgreSQL judges best. Words found rarely are read through the words or characters index
+/// unless that fills the page, the orders of the last days holding them ([`SLICES`]), then the
+/// search's own statement ([`page`]) reads the orders as PostgreSQL judges best (over ten
+/// million orders, it read all 333000 holding 幸福家园 and sorted them, 2.8 s, where the last
+/// day's slice took 10 ms). Words found rarely are read through the words or characters index
 /// ([`held_page`]), unless [`HELD_MOST`] orders or more hold them ([`held_many`]): those were
 /// held often before the newest (a place many orders named over the year, or an event months
 /// ago), and reading every one costs 7 to 16 µs an order (each on a page of its own; 333
@@ -219,13 +221,10 @@ pub async fn find<T, E>(
         format!("{filter} and {}", words_clause(words))
     };
     let Some(further) = second_read(first.len(), fetch) else {
-        if !run(held_many(&with_words, placeholder)).await?.is_empty() {
-            for days in SLICES {
-                let sliced = run(held_page(&slice(&with_words, latest, days), placeholder)).await?;
-                if sliced.len() >= fetch {
-                    return Ok(sliced);
-                }
-            }
+        if !run(held_many(&with_words, placeholder)).await?.is_empty()
+            && let Some(sliced) = slices(&with_words, latest, placeholder, fetch, &mut run).await?
+        {
+            return Ok(sliced);
         }
         return run(held_page(&with_words, placeholder)).await;
     };
@@ -233,7 +232,28 @@ pub async fn find<T, E>(
     if second.len() >= fetch {
         return Ok(second);
     }
+    if let Some(sliced) = slices(&with_words, latest, placeholder, fetch, &mut run).await? {
+        return Ok(sliced);
+    }
     run(page(&with_words, placeholder)).await
+}
+
+/// The first of the [`SLICES`] whose orders holding the words (`with_words`, a `where` clause)
+/// fill a page of `fetch`, read by `run`; none if none does.
+async fn slices<T, E>(
+    with_words: &str,
+    latest: &str,
+    placeholder: &str,
+    fetch: usize,
+    run: &mut impl AsyncFnMut(String) -> Result<Vec<T>, E>,
+) -> Result<Option<Vec<T>>, E> {
+    for days in SLICES {
+        let sliced = run(held_page(&slice(with_words, latest, days), placeholder)).await?;
+        if sliced.len() >= fetch {
+            return Ok(Some(sliced));
+        }
+    }
+    Ok(None)
 }
 
 /// Run first in a search's transaction, for its statements:
