@@ -1690,8 +1690,8 @@ pub struct TopicCase {
 /// — the data of a special public-opinion report (舆情专报).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TopicReport {
-    /// The words a request's title or description contains one of (any case); may be empty when
-    /// a category names the topic.
+    /// The words a request's title, description, address or supplements (补充说明) contain one of
+    /// (any case); may be empty when a category names the topic.
     pub keywords: Vec<String>,
     /// The category the requests are of (or under), if one names the topic.
     pub category: Option<Named>,

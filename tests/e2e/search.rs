@@ -3,7 +3,7 @@
 //! page at a time; every bad filter a clear 4xx.
 
 use mobile_api::{Channel, OrderAction};
-use tests::{Client, ClientError, Platform, valid_request};
+use tests::{Client, ClientError, Platform, copy_order, valid_request};
 
 const CALLER: &str = "13900001111";
 
@@ -55,63 +55,19 @@ async fn file(
         .tracking_number
 }
 
-/// Adds `copies` orders like the one numbered `filed`, a minute apart before it, with the
-/// description and address SQL gives (over the order's columns and `g`, the copy's number).
-async fn copy_order(
-    db: &mut sqlx::PgConnection,
-    filed: &str,
-    copies: i32,
-    description: &str,
-    address: &str,
-) {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
-             category_id, title, description, address, district_id, contact_phone, channel, \
-             created_at) \
-         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
-             category_id, title, {description}, {address}, district_id, contact_phone, channel, \
-             created_at - g * interval '1 minute' \
-         from work_orders, generate_series(1, $2) g where tracking_number = $1"
-    )))
-    .bind(filed)
-    .bind(copies)
-    .execute(&mut *db)
-    .await
-    .expect("copies of the order");
-    sqlx::query("analyze work_orders")
-        .execute(&mut *db)
-        .await
-        .expect("analyzed");
-}
-
 /// The plan PostgreSQL ran `statement` by (`$1`: `words`), with the search's settings
-/// (`order_store::search::SEARCH_SETTINGS`) or with the connection's own, in a transaction
-/// rolled back. With costs: PostgreSQL says what it compiled (`JIT:`) only beside them.
+/// (`order_store::search::SEARCH_SETTINGS`) or with the connection's own.
 async fn plan(
     db: &mut sqlx::PgConnection,
     statement: &str,
     words: &str,
     settings: bool,
 ) -> Vec<String> {
-    sqlx::query("begin").execute(&mut *db).await.expect("begun");
-    if settings {
-        sqlx::query(order_store::search::SEARCH_SETTINGS)
-            .execute(&mut *db)
-            .await
-            .expect("the search's settings");
-    }
-    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "explain (analyze, timing off) {statement}"
-    )))
-    .bind(words)
-    .fetch_all(&mut *db)
+    let settings = settings.then_some(order_store::search::SEARCH_SETTINGS);
+    tests::plan(db, statement, settings, |query| {
+        query.bind(words.to_owned())
+    })
     .await
-    .expect("a plan");
-    sqlx::query("rollback")
-        .execute(&mut *db)
-        .await
-        .expect("ended");
-    plan
 }
 
 #[tokio::test]

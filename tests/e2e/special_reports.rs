@@ -453,6 +453,135 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
     );
 }
 
+/// The start of `day` in China.
+fn china_midnight(day: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(&format!("{day}T00:00:00+08:00")).expect("a day")
+}
+
+/// The plan PostgreSQL ran a topic report's counts by for `words` over the week of 8 to 14
+/// November 2026 and the week before, with the report's settings, written for the words index.
+async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
+    let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    let mut db = platform.db.acquire().await.expect("a connection");
+    let statement = order_store::oversight::topic(&words, true);
+    let settings = Some(order_store::oversight::TOPIC_SETTINGS);
+    tests::plan(&mut db, &statement, settings, |query| {
+        query
+            .bind(china_midnight("2026-11-01"))
+            .bind(china_midnight("2026-11-08"))
+            .bind(china_midnight("2026-11-15"))
+            .bind(words)
+            .bind(None::<String>)
+    })
+    .await
+    .join("\n")
+}
+
+/// A topic counts the requests whose title, description, address or supplements hold its words,
+/// as staff search finds them; words of Chinese characters few requests hold are looked up
+/// through the words index first, which leaves out the orders that hold the words' pairs of
+/// characters apart, and words most hold are found by reading the span.
+#[tokio::test]
+async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later() {
+    let platform = Platform::start().await;
+    let water = |title: &str, description: &str| {
+        about(title, description, "utilities.water-supply", "yicheng")
+    };
+    filed(
+        &platform,
+        "citizen-1",
+        &water("幸福家园停水", "从早上到现在一直没有自来水。"),
+        "2026-11-09 08:00+08",
+    )
+    .await;
+    let mut there = water("小区停水两天", "家里老人孩子用水困难。");
+    there.location.address = Some("驿城区幸福家园小区3号楼".into());
+    filed(&platform, "citizen-2", &there, "2026-11-10 08:00+08").await;
+    let added = filed(
+        &platform,
+        "citizen-3",
+        &water("水管爆裂", "路口的水管爆了，水漫到路上。"),
+        "2026-11-11 08:00+08",
+    )
+    .await;
+    platform
+        .client("citizen-3", "citizen")
+        .supplement(
+            &added,
+            &mobile_api::NewSupplement {
+                text: "就在幸福家园北门外。".into(),
+                photo_urls: Vec::new(),
+            },
+            None,
+        )
+        .await
+        .expect("supplemented");
+    // Every pair of characters of 幸福家园, but not the words: not on the topic.
+    let mut apart = water("幸福家电维修点门前积水", "家园路口积水。");
+    apart.location.address = Some("驿城区交通路".into());
+    filed(&platform, "citizen-4", &apart, "2026-11-12 08:00+08").await;
+    // The week before.
+    filed(
+        &platform,
+        "citizen-5",
+        &water("幸福家园水压低", "高层住户没有水。"),
+        "2026-11-03 08:00+08",
+    )
+    .await;
+    // Two thousand requests of the week about something else, for the index to be worth reading.
+    let other = filed(
+        &platform,
+        "citizen-6",
+        &valid_request(),
+        "2026-11-13 20:00+08",
+    )
+    .await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    tests::copy_order(&mut db, &other, 2000, "description", "address").await;
+    // As the schedule would within ten seconds: the new orders' pairs into the index proper.
+    sqlx::query("select merge_search_pending_lists()")
+        .execute(&mut *db)
+        .await
+        .expect("merged");
+
+    let leader = platform.staff_account("leader-a", "leader").await;
+    let week = |keywords: &'static str| {
+        [
+            ("keywords", keywords),
+            ("from", "2026-11-08"),
+            ("to", "2026-11-14"),
+        ]
+    };
+    let report = leader
+        .topic_report(&week("幸福家园"))
+        .await
+        .expect("the topic");
+    assert_eq!(
+        (report.received, report.received_before, report.received_all),
+        (3, 1, 2005)
+    );
+    let mut titles: Vec<&str> = report.cases.iter().map(|c| c.title.as_str()).collect();
+    titles.sort_unstable();
+    assert_eq!(titles, ["小区停水两天", "幸福家园停水", "水管爆裂"]);
+    // The same found by reading the week (words of other characters than Chinese).
+    let read = leader
+        .topic_report(&week("幸福家园, x"))
+        .await
+        .expect("the topic read whole");
+    assert_eq!((read.received, read.received_before), (3, 1));
+
+    let indexed = topic_plan(&platform, &["幸福家园"]).await;
+    assert!(indexed.contains("work_orders_words"), "{indexed}");
+    let read = topic_plan(&platform, &["幸福家园", "x"]).await;
+    assert!(!read.contains("work_orders_words"), "{read}");
+    // Words nearly every request of the week holds: PostgreSQL reads the week whole, and the
+    // report counts them so.
+    let common = topic_plan(&platform, &["路灯"]).await;
+    assert!(!common.contains("work_orders_words"), "{common}");
+    let lamps = leader.topic_report(&week("路灯")).await.expect("the lamps");
+    assert_eq!((lamps.received, lamps.received_before), (2001, 0));
+}
+
 #[tokio::test]
 async fn topic_reports_and_special_reports_refuse_bad_questions_and_other_roles() {
     let platform = Platform::start().await;

@@ -694,3 +694,66 @@ pub fn valid_request() -> mobile_api::CreateRequest {
         leader_day: None,
     }
 }
+
+/// Adds `copies` orders like the one numbered `filed`, a minute apart before it, with the
+/// description and address SQL gives (over the order's columns and `g`, the copy's number), and
+/// has PostgreSQL count them in (`analyze`).
+pub async fn copy_order(
+    db: &mut sqlx::PgConnection,
+    filed: &str,
+    copies: i32,
+    description: &str,
+    address: &str,
+) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+             category_id, title, description, address, district_id, contact_phone, channel, \
+             created_at) \
+         select gen_random_uuid(), tracking_number || '-' || g, citizen_id, filed_by, status, \
+             category_id, title, {description}, {address}, district_id, contact_phone, channel, \
+             created_at - g * interval '1 minute' \
+         from work_orders, generate_series(1, $2) g where tracking_number = $1"
+    )))
+    .bind(filed)
+    .bind(copies)
+    .execute(&mut *db)
+    .await
+    .expect("copies of the order");
+    sqlx::query("analyze work_orders")
+        .execute(&mut *db)
+        .await
+        .expect("analyzed");
+}
+
+/// A statement's plan as `explain` writes it, one line a row, its values still to be bound.
+pub type Explained<'q> =
+    sqlx::query::QueryScalar<'q, sqlx::Postgres, String, sqlx::postgres::PgArguments>;
+
+/// The plan PostgreSQL ran `statement` by, with the values `bind` binds, after `settings` (a
+/// statement setting the transaction's own, if any), in a transaction rolled back. With costs:
+/// PostgreSQL says what it compiled (`JIT:`) only beside them.
+pub async fn plan(
+    db: &mut sqlx::PgConnection,
+    statement: &str,
+    settings: Option<&str>,
+    bind: impl for<'q> FnOnce(Explained<'q>) -> Explained<'q>,
+) -> Vec<String> {
+    sqlx::query("begin").execute(&mut *db).await.expect("begun");
+    if let Some(settings) = settings {
+        sqlx::query(sqlx::AssertSqlSafe(settings.to_owned()))
+            .execute(&mut *db)
+            .await
+            .expect("the settings");
+    }
+    let plan = bind(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "explain (analyze, timing off) {statement}"
+    ))))
+    .fetch_all(&mut *db)
+    .await
+    .expect("a plan");
+    sqlx::query("rollback")
+        .execute(&mut *db)
+        .await
+        .expect("ended");
+    plan
+}

@@ -1613,19 +1613,27 @@ fn measure(
                 theirs,
                 "statement",
             ));
-            step(&format!(
-                "the topic report: the last 30 days over {orders} orders, against pgbench"
-            ));
-            let topic = runtime.block_on(topic_report(database_url, address, &supervisor))?;
-            rows.push(Row::report(
-                format!(
-                    "topic report, the last 30 days, every request on it ({orders} orders, {} on it)",
-                    topic.received
-                ),
-                topic.ours,
-                topic.theirs,
-                "statements",
-            ));
+            for (words, days, which) in TOPICS {
+                step(&format!(
+                    "the topic report ({words}): the last {days} days over {orders} orders, against pgbench"
+                ));
+                let topic = runtime.block_on(topic_report(
+                    database_url,
+                    address,
+                    &supervisor,
+                    words,
+                    days,
+                ))?;
+                rows.push(Row::report(
+                    format!(
+                        "topic report, the last {days} days: {which} ({words}; {orders} orders, {} on it)",
+                        topic.received
+                    ),
+                    topic.ours,
+                    topic.theirs,
+                    "statements",
+                ));
+            }
             for (words, which) in SEARCHED {
                 step(&format!(
                     "staff search by words ({words}): the last 366 days over {orders} orders, against pgbench"
@@ -1909,17 +1917,31 @@ async fn hotspots(
     Ok((ours, theirs))
 }
 
-/// Times the topic report of the last 30 days on the keyword every seeded order holds (`路灯`,
-/// the worst case: every request of the span is on the topic, rated or not, and named or not as
-/// a case) through `GET /api/v1/supervision/topic-report`, and its statements under pgbench
-/// (`oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`); medians in ms.
+/// The topics the topic-report rows ask about, over how many days to today, and what they
+/// are: a word every seeded order holds (`路灯`, the worst case: every request of the span is
+/// on the topic, rated or not, and named or not as a case; read whole, through the BRIN index
+/// on filing time), and over the longest span a report covers, words no seeded order holds and
+/// the place one in thirty names (both looked up through the words index first,
+/// `order_store::oversight::words_indexable`, where PostgreSQL judges it cheaper).
+const TOPICS: [(&str, i64, &str); 3] = [
+    ("路灯", 30, "every request on it"),
+    ("燃气泄漏", 366, "words no request holds"),
+    ("幸福家园", 366, "the place one request in thirty names"),
+];
+
+/// Times the topic report of `words` over the last `days` days through
+/// `GET /api/v1/supervision/topic-report`, and its statements under pgbench (in a transaction
+/// `oversight::TOPIC_SETTINGS`, `topic` and `topic_cases`; then `RECEIVED_ALL` and
+/// `ALL_NAMES`); medians in ms.
 async fn topic_report(
     database_url: &str,
     address: SocketAddr,
     supervisor: &str,
+    words: &str,
+    days: i64,
 ) -> anyhow::Result<MonthReport> {
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
-    let from = today - chrono::TimeDelta::days(29);
+    let from = today - chrono::TimeDelta::days(days - 1);
     // (No single colons: pgbench would take `:00` for a variable.)
     let midnight =
         |day: chrono::NaiveDate| format!("('{day}'::date::timestamp at time zone 'Asia/Shanghai')");
@@ -1927,12 +1949,15 @@ async fn topic_report(
         .with_token(supervisor.to_owned());
     let mut received = 0;
     let ours = median_ms(REPORT_RUNS, async || {
-        received = client.topic_report(&[("keywords", "路灯")]).await?.received;
+        received = client
+            .topic_report(&[("keywords", words), ("from", &from.to_string())])
+            .await?
+            .received;
         Ok(())
     })
     .await?;
     let (before, start, end) = (
-        midnight(from - chrono::TimeDelta::days(30)),
+        midnight(from - chrono::TimeDelta::days(days)),
         midnight(from),
         midnight(today + chrono::TimeDelta::days(1)),
     );
@@ -1941,13 +1966,31 @@ async fn topic_report(
             .replace("$1", first)
             .replace("$2", &start)
             .replace("$3", &end)
-            .replace("$4", "array['路灯']")
+            .replace("$4", &format!("array['{words}']"))
             .replace("$5", "null")
     };
+    let words = [words.to_owned()];
+    // The statements the report ran: those written for the words index if PostgreSQL's plan of
+    // them reads it.
+    let indexed = order_store::oversight::words_indexable(&words) && {
+        use sqlx::{Connection, Executor};
+        let mut db = sqlx::PgConnection::connect(database_url).await?;
+        db.execute("begin").await?;
+        db.execute(order_store::oversight::TOPIC_SETTINGS).await?;
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "explain {}",
+            on_topic(&order_store::oversight::topic(&words, true), &before)
+        )))
+        .fetch_all(&mut db)
+        .await?;
+        db.execute("rollback").await?;
+        order_store::oversight::reads_words_index(&plan)
+    };
     let script = format!(
-        "{};\n{};\n{};\n{};\n",
-        on_topic(&order_store::oversight::TOPIC, &before),
-        on_topic(&order_store::oversight::TOPIC_CASES, "10"),
+        "begin;\n{};\n{};\n{};\ncommit;\n{};\n{};\n",
+        order_store::oversight::TOPIC_SETTINGS,
+        on_topic(&order_store::oversight::topic(&words, indexed), &before),
+        on_topic(&order_store::oversight::topic_cases(&words, indexed), "10"),
         order_store::oversight::RECEIVED_ALL
             .replace("$1", &start)
             .replace("$2", &end),
@@ -2493,9 +2536,11 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          order in three is in one of the demo grids downtown): the requests of the last 30 days and the 30 before \
          by place and category, and the open orders by place through their partial index; the baseline runs \
          `order_store::oversight::places_sql` under pgbench. The topic-report rows time \
-         `GET /api/v1/supervision/topic-report?keywords=路灯` (the last 30 days; every seeded order holds the word, so \
-         every request of the span is on the topic: the worst case), the baseline its four statements \
-         (`order_store::oversight::TOPIC`, `TOPIC_CASES`, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
+         `GET /api/v1/supervision/topic-report?keywords=...&from=...`: 路灯 over the last 30 days (every seeded order holds the \
+         word, so every request of the span is on the topic: the worst case, read whole), and over the longest span a report \
+         covers (366 days) words no seeded order holds (燃气泄漏) and the place one in thirty names (幸福家园, in the address), \
+         both looked up through the words index first; the baseline its statements \
+         (`order_store::oversight::TOPIC_SETTINGS`, `topic` and `topic_cases` in a transaction, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
          a supervisor's `GET /api/v1/orders?q=...&from=...` over the longest span a search covers (366 days), a page of \
          {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \
          read), for words every one holds (路灯: read newest first, a page is full at once) and for words one in thirty holds \

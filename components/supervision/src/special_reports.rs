@@ -1,11 +1,11 @@
 //! Special public-opinion reports (舆情专报): what citizens said about one matter — the requests
-//! whose title or description holds one of its keywords, or of its category — in a span of days:
-//! how many against the span before and against all the hotline received, day by day, by
-//! district, category and channel, what became of them, how their citizens rated them, the cases
-//! most citizens raised, and a paragraph that says it all. Anyone who watches over orders may look
-//! at a topic (`topic-report`); supervisors and administrators issue a report under a number of
-//! the year, with their analysis, and the city's leaders and supervisors are told. An issued
-//! report keeps the figures its readers read.
+//! whose title, description, address or supplements hold one of its keywords, or of its category
+//! — in a span of days: how many against the span before and against all the hotline received,
+//! day by day, by district, category and channel, what became of them, how their citizens rated
+//! them, the cases most citizens raised, and a paragraph that says it all. Anyone who watches
+//! over orders may look at a topic (`topic-report`); supervisors and administrators issue a
+//! report under a number of the year, with their analysis, and the city's leaders and
+//! supervisors are told. An issued report keeps the figures its readers read.
 
 use crate::error::ApiError;
 use crate::report::{Counted, Names, change, count_outcome, midnight, parse_date, ranked, today};
@@ -198,11 +198,8 @@ async fn compute(
         midnight(topic.from),
         midnight(topic.to + TimeDelta::days(1)),
     );
-    let words: Vec<Option<String>> = topic
-        .keywords
-        .iter()
-        .map(|k| Some(k.to_lowercase()))
-        .collect();
+    let lower: Vec<String> = topic.keywords.iter().map(|k| k.to_lowercase()).collect();
+    let words: Vec<Option<String>> = lower.iter().cloned().map(Some).collect();
     let category: Option<String> = topic.category.as_ref().map(|c| c.code.clone());
     let on_topic = |first: ParameterValue| -> [ParameterValue; 5] {
         [
@@ -213,18 +210,41 @@ async fn compute(
             category.clone().into(),
         ]
     };
-    let counted = db
-        .query(
-            oversight::TOPIC.as_str(),
-            on_topic(midnight(topic.from - TimeDelta::days(days)).into()),
-        )
-        .await?
-        .collect()
-        .await?;
-    let cases = db
-        .query(oversight::TOPIC_CASES.as_str(), on_topic(CASES.into()))
-        .await?
-        .collect()
+    let first = midnight(topic.from - TimeDelta::days(days));
+    // In a transaction of their own, for the settings they are planned with.
+    let (counted, cases) = db
+        .transaction(async {
+            db.execute(oversight::TOPIC_SETTINGS, []).await?;
+            let indexed = oversight::words_indexable(&lower) && {
+                let plan = db
+                    .query(
+                        format!("explain {}", oversight::topic(&lower, true)),
+                        on_topic(first.into()),
+                    )
+                    .await?
+                    .collect()
+                    .await?;
+                let lines = plan
+                    .iter()
+                    .map(|row| required::<String>(row, "QUERY PLAN"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                oversight::reads_words_index(&lines)
+            };
+            let counted = db
+                .query(oversight::topic(&lower, indexed), on_topic(first.into()))
+                .await?
+                .collect()
+                .await?;
+            let cases = db
+                .query(
+                    oversight::topic_cases(&lower, indexed),
+                    on_topic(CASES.into()),
+                )
+                .await?
+                .collect()
+                .await?;
+            Ok::<_, ApiError>((counted, cases))
+        })
         .await?;
     let all = db
         .query(oversight::RECEIVED_ALL, [start.into(), end.into()])
@@ -276,7 +296,7 @@ async fn compute(
     Ok(report)
 }
 
-/// The topic's requests counted every way the report needs (see `oversight::TOPIC`).
+/// The topic's requests counted every way the report needs (see `oversight::topic`).
 #[derive(Default)]
 struct Tally {
     /// (the span, the span before)

@@ -109,14 +109,99 @@ pub const RECEIVED_ALL: &str =
     "select count(*) as n from work_orders where created_at >= $1 and created_at < $2";
 
 /// An order `o` on a topic: of category `$5` or one under it (any, when null), and with one of
-/// the lower-case words `$4` in its title or description (any, when there are none). The words
-/// are found as they are (`strpos`): `%` and `_` mean themselves.
-const ON_TOPIC: &str = "($5::text is null or o.category_id = $5 \
-         or o.category_id in (select category_id from categories where parent_id = $5)) \
-     and (cardinality($4::text[]) = 0 or exists (select 1 from unnest($4::text[]) w(word) \
-         where strpos(lower(o.title), w.word) > 0 or strpos(lower(o.description), w.word) > 0))";
+/// the lower-case words `$4` in its title, description, address or supplements (补充说明): the
+/// text staff search covers, so that a report on a place (幸福家园) counts the requests made
+/// there, and one on a matter what citizens added to their requests later. The words are found
+/// as they are (`strpos`): `%` and `_` mean themselves. `indexed`: the words index says first
+/// which orders hold the words' pairs of characters (only for words it can say it of,
+/// [`words_indexable`]).
+fn on_topic(words: &[String], indexed: bool) -> String {
+    let found = |column: &str| format!("strpos(lower(o.{column}), w.word) > 0");
+    let held = if indexed && words_indexable(words) {
+        let held = (1..=words.len())
+            .map(|n| {
+                format!(
+                    "search_bigrams(o.title, o.description, o.address, o.supplements_text) \
+                     @> search_bigrams(($4::text[])[{n}])"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ");
+        format!(" and ({held})")
+    } else {
+        String::new()
+    };
+    format!(
+        "($5::text is null or o.category_id = $5 \
+           or o.category_id in (select category_id from categories where parent_id = $5)) \
+         and (cardinality($4::text[]) = 0 or exists (select 1 from unnest($4::text[]) w(word) \
+           where {} or {} or {} or {})){held}",
+        found("title"),
+        found("description"),
+        found("address"),
+        found("supplements_text")
+    )
+}
 
-/// A topic report's counts of the requests on the topic (see `ON_TOPIC`) filed in [$1, $3),
+/// Whether a topic's `words` (lower case, as the statements take them) can be looked up through
+/// the words index (`work_orders_words`): when each is two or more Chinese characters (CJK
+/// unified ideographs) and nothing else.
+///
+/// A topic report reads the requests of its span and the span before; without the index, every
+/// one of them, through the BRIN index on filing time: over ten million orders, a month and the
+/// month before (1.6 million) took 5.8 s, and a year would take the better part of a minute,
+/// for words held by few. The index answers which orders' pairs of characters hold the words'
+/// pairs, in the text as search compares it (`search_text`: Unicode's compatibility form, lower
+/// case), where the report finds a word in the text in lower case only; the index gives every
+/// order the report finds as long as the compatibility form leaves the words and their place in
+/// the text as they are. For Chinese characters it does: none has another compatibility form or
+/// case, none joins a neighbouring character in it. (A Latin letter may: `e` and a combining
+/// accent are `é`, so `cafe` would no longer be found in the text typed so.) Words with other
+/// characters, and a single character (it has no pair), are found by reading the span.
+///
+/// Whether they are is PostgreSQL's judgement ([`reads_words_index`]): for words most orders
+/// hold (路灯, in every seeded one) it reads the span, and the index's condition, then checked
+/// on each order the words were found in, computed the order's pairs again (25 µs an order: a
+/// month of 路灯 over a million orders took 4.7 s with it, 0.55 without).
+pub fn words_indexable(words: &[String]) -> bool {
+    !words.is_empty()
+        && words
+            .iter()
+            .all(|word| word.chars().nth(1).is_some() && word.chars().all(is_ideograph))
+}
+
+/// Whether PostgreSQL's plan of a topic statement written for the words index (`plan`: the lines
+/// `explain` gives) reads that index. If it does not, it would only check the index's condition
+/// on each order it reads, at a cost: the statement without it is run instead.
+pub fn reads_words_index(plan: &[String]) -> bool {
+    plan.iter().any(|line| line.contains("work_orders_words"))
+}
+
+/// A CJK unified ideograph: the blocks of Chinese characters Unicode gives no other form
+/// (the compatibility ideographs, which it writes as unified ones, are not among them).
+fn is_ideograph(c: char) -> bool {
+    matches!(
+        c,
+        '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{20000}'..='\u{2A6DF}'
+            | '\u{2A700}'..='\u{2EE5F}'
+            | '\u{30000}'..='\u{323AF}'
+    )
+}
+
+/// Run first in a topic report's transaction, for its statements:
+/// - They are planned for the words they are given each time ([`words_indexable`]): through the
+///   words index for words few orders hold, by reading the span for words most do (路灯, over
+///   ten million orders, is held by all). A plan made once without the words (after five runs
+///   of a statement, PostgreSQL may keep one) would take either for all.
+/// - The orders the words index gives are kept exactly (64 MB of `work_mem`, as a search's,
+///   `search::SEARCH_SETTINGS`): past what `work_mem` holds, PostgreSQL would check every order
+///   of the pages holding some again, computing its pairs of characters (about 40 µs an order).
+pub const TOPIC_SETTINGS: &str = "select set_config('plan_cache_mode', 'force_custom_plan', true), \
+     set_config('work_mem', '64MB', true)";
+
+/// A topic report's counts of the requests on the topic (see [`on_topic`]) filed in [$1, $3),
 /// `current` those of the span [$2, $3), in one pass by grouping sets: each row has `current`
 /// and at most one of `day` (a date, China Standard Time), `channel`, `category`,
 /// `district` (`unknown` for none) and `status` — none for the span's total. `n` requests;
@@ -124,7 +209,9 @@ const ON_TOPIC: &str = "($5::text is null or o.category_id = $5 \
 /// whose latest rating is satisfied or basically satisfied (counted for the span's requests only;
 /// their ratings were all made in the span or after, so only those are read, in one pass joined
 /// by hash — a lookup per request was a quarter of the time over a month of 83k requests).
-pub static TOPIC: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// `words` are the words `$4` will be: the statement is written for how many there are;
+/// `indexed`, whether it reads the words index first ([`words_indexable`]).
+pub fn topic(words: &[String], indexed: bool) -> String {
     format!(
         "select current, day, channel, category, district, status, count(*) as n, \
                 count(*) filter (where overdue) as overdue, count(satisfaction) as rated, \
@@ -138,17 +225,19 @@ pub static TOPIC: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              left join (select distinct on (work_order_id) work_order_id, satisfaction from ratings \
                         where created_at >= $2 order by work_order_id, round desc) r \
                on r.work_order_id = o.work_order_id \
-             where o.created_at >= $1 and o.created_at < $3 and {ON_TOPIC}) t \
+             where o.created_at >= $1 and o.created_at < $3 and {}) t \
          group by grouping sets ((current), (current, day), (current, channel), (current, category), \
-                                 (current, district), (current, status))"
+                                 (current, district), (current, status))",
+        on_topic(words, indexed)
     )
-});
+}
 
 /// The requests on the topic filed in [$2, $3) that most citizens raised (the one who filed and
 /// those who follow: `citizens`), then the newest; at most `$1`, none confidential or merged.
 /// Followers are few: counted once for all and joined by hash, not looked up for every request
 /// (which also made the plan's cost high enough for PostgreSQL to compile it, 0.9 s of JIT).
-pub static TOPIC_CASES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// `words` and `indexed` as for [`topic`].
+pub fn topic_cases(words: &[String], indexed: bool) -> String {
     format!(
         "select o.tracking_number, o.title, o.status, o.created_at, o.category_id, c.name as category_name, \
                 o.district_id, d.name as district_name, \
@@ -157,11 +246,12 @@ pub static TOPIC_CASES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
          left join districts d on d.district_id = o.district_id \
          left join (select work_order_id, count(*) as n from order_followers group by 1) f \
            on f.work_order_id = o.work_order_id \
-         where o.created_at >= $2 and o.created_at < $3 and {ON_TOPIC} \
+         where o.created_at >= $2 and o.created_at < $3 and {} \
            and not o.confidential and o.status <> 'merged' \
-         order by citizens desc, o.created_at desc, o.work_order_id limit $1"
+         order by citizens desc, o.created_at desc, o.work_order_id limit $1",
+        on_topic(words, indexed)
     )
-});
+}
 
 /// The orders that came under key supervision (重点督办) in [$2, $3) (`current`) and in [$1, $2)
 /// (`before`), through the partial index of the orders under it by when.
@@ -245,4 +335,54 @@ pub fn places_sql(by: &str, boundaries: bool) -> Option<String> {
          left join received r on r.code = k.code left join open op on op.code = k.code \
          left join top t on t.code = k.code"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn only_words_of_two_or_more_chinese_characters_are_looked_up_through_the_words_index() {
+        assert!(words_indexable(&words(&["暖气", "供暖"])));
+        assert!(words_indexable(&words(&["幸福家园", "㐀㐁"])));
+        // None (a category alone), one character, other characters, a compatibility ideograph.
+        for asked in [
+            &[][..],
+            &["暖"],
+            &["暖气", "气"],
+            &["led"],
+            &["3号楼"],
+            &["暖气，"],
+            &["cafe"],
+            &["暖\u{F900}"],
+        ] {
+            assert!(!words_indexable(&words(asked)), "{asked:?}");
+            assert!(!topic(&words(asked), true).contains("search_bigrams"));
+        }
+        // One condition on the index for each word, when asked for.
+        let heating = words(&["暖气", "供暖"]);
+        let indexed = topic(&heating, true);
+        assert!(indexed.contains("@> search_bigrams(($4::text[])[2])"));
+        assert!(!indexed.contains("[3]"));
+        assert!(topic_cases(&heating, true).contains("search_bigrams"));
+        assert!(!topic(&heating, false).contains("search_bigrams"));
+        assert!(!topic_cases(&heating, false).contains("search_bigrams"));
+    }
+
+    #[test]
+    fn a_plan_reads_the_words_index_when_it_names_it() {
+        let plan = |lines: &[&str]| words(lines);
+        assert!(reads_words_index(&plan(&[
+            "Bitmap Heap Scan on work_orders o",
+            "  ->  Bitmap Index Scan on work_orders_words",
+        ])));
+        assert!(!reads_words_index(&plan(&[
+            "Bitmap Heap Scan on work_orders o",
+            "  ->  Bitmap Index Scan on work_orders_by_filing_time",
+        ])));
+    }
 }
