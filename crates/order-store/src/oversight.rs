@@ -121,8 +121,8 @@ fn on_topic(words: &[String], indexed: bool) -> String {
         let held = (1..=words.len())
             .map(|n| {
                 format!(
-                    "search_bigrams(o.title, o.description, o.address, o.supplements_text) \
-                     @> search_bigrams(($4::text[])[{n}])"
+                    "{} @> search_bigrams(($4::text[])[{n}])",
+                    crate::search::ORDER_PAIRS
                 )
             })
             .collect::<Vec<_>>()
@@ -150,11 +150,13 @@ fn on_topic(words: &[String], indexed: bool) -> String {
 /// A topic report reads the requests of its span and the span before; without the index, every
 /// one of them, through the BRIN index on filing time: over ten million orders, a year's counts
 /// took 9.3 s for words no order holds (燃气泄漏) and 15.0 s for a place one in thirty names
-/// (幸福家园), and its cases 10.1 s more; through the index, 1 ms, and 2.4 and 2.1 s. The index answers which orders' pairs of characters hold the words'
-/// pairs, in the text as search compares it (`search_text`: Unicode's compatibility form, lower
-/// case), where the report finds a word in the text in lower case only; the index gives every
-/// order the report finds as long as the compatibility form leaves the words and their place in
-/// the text as they are. For Chinese characters it does: none has another compatibility form or
+/// (幸福家园), and its cases 10.1 s more; through the index, 1 ms, and 2.4 and 2.1 s.
+///
+/// The index answers which orders' pairs of characters hold the words' pairs, in the text as
+/// search compares it (`search_text`: Unicode's compatibility form, lower case), where the
+/// report finds a word in the text in lower case only; the index gives every order the report
+/// finds as long as the compatibility form leaves the words and their place in the text as they
+/// are. For Chinese characters it does: none has another compatibility form or
 /// case, none joins a neighbouring character in it. (A Latin letter may: `e` and a combining
 /// accent are `é`, so `cafe` would no longer be found in the text typed so.) Words with other
 /// characters, and a single character (it has no pair), are found by reading the span.

@@ -15,6 +15,12 @@ pub const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status,
     o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
 pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 
+/// The pairs of adjacent characters of an order `o`'s searched text, as the words index
+/// (`work_orders_words`, migrations 63 to 65 and 68) holds them: a condition on this expression
+/// is one the index answers.
+pub const ORDER_PAIRS: &str =
+    "search_bigrams(o.title, o.description, o.address, o.supplements_text)";
+
 /// Orders whose tracking number is the words (`words`, a placeholder for them as they were
 /// typed, in any case and width), or whose title, description, address or supplements (补充说明,
 /// `supplements_text`, migration 65) hold them. Both sides are compared as `search_text`
@@ -49,8 +55,7 @@ pub fn words_clause(words: &str) -> String {
     let pairs = format!("cardinality(search_bigrams({words}::text))");
     format!(
         "(({number} or {pairs} = 0 \
-           or search_bigrams(o.title, o.description, o.address, o.supplements_text) \
-              @> search_bigrams({words}::text)) \
+           or {ORDER_PAIRS} @> search_bigrams({words}::text)) \
           and ({number} or {pairs} > 0 \
            or search_characters(o.title, o.description, o.address, o.supplements_text) \
               @> search_characters({words}::text)) \
