@@ -690,9 +690,9 @@ async fn a_search_starts_no_workers_and_compiles_nothing() {
 /// the first found the words a few times (then, if that did not fill the page, those of the
 /// last days, and the search's own statement), and a read of the orders holding them, through the words or characters
 /// index, when it found them less often (`held_page`: PostgreSQL may take rare words for
-/// common ones too). Where that many orders hold them, those of the last day, eight and
-/// sixty-four days are read first (`slice`), each through the same index by the hour each
-/// order was filed in. An export's page is read the same way. Whichever answers, the page is the
+/// common ones too), after those of the last day (`slice`, through the same index by the hour
+/// each order was filed in: words of an event earlier in the day). Where that many orders hold
+/// them, those of the last eight and sixty-four days are read before them all. An export's page is read the same way. Whichever answers, the page is the
 /// newest that hold the words, and paging through them finds each once.
 #[tokio::test]
 async fn words_many_orders_hold_are_found_among_the_newest() {
@@ -701,14 +701,16 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
     let operator = platform.client("operator-1", "operator");
     let filed = file(&citizen, "路灯不亮", |_| {}).await;
     let mut db = platform.db.acquire().await.expect("a connection");
-    // 3000 orders a minute apart: one in 30 at 幸福家园, else one in 200 at 平安里.
+    // 3000 orders a minute apart: one in 30 at 幸福家园, else one in 200 at 平安里, else one in
+    // five of those filed 18 to 23 hours ago at 康乐苑 (an event earlier in the day).
     copy_order(
         &mut db,
         &filed,
         2999,
         "description",
         "case when g % 30 = 0 then '驿城区幸福家园小区' \
-              when g % 200 = 0 then '驿城区平安里' else address end",
+              when g % 200 = 0 then '驿城区平安里' \
+              when g % 5 = 0 and g between 1100 and 1400 then '驿城区康乐苑' else address end",
     )
     .await;
     // Before them, as many orders as the search reads through the index at most, all at 和平里:
@@ -742,11 +744,19 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
             &[NEWEST, NEWEST, SLICE, SLICE, SLICE, PAGE],
             "words",
         ),
+        // None of the newest thousand, but a page of the last day's orders.
+        (
+            "康乐苑",
+            50,
+            &[NEWEST, SLICE],
+            &[NEWEST, SLICE, MANY, HELD],
+            "words",
+        ),
         (
             "燃气泄漏",
             0,
-            &[NEWEST, MANY, HELD],
-            &[NEWEST, MANY, HELD],
+            &[NEWEST, SLICE, MANY, HELD],
+            &[NEWEST, SLICE, MANY, HELD],
             "words",
         ),
         (
@@ -759,8 +769,8 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
         (
             "燃",
             0,
-            &[NEWEST, MANY, HELD],
-            &[NEWEST, MANY, HELD],
+            &[NEWEST, SLICE, MANY, HELD],
+            &[NEWEST, SLICE, MANY, HELD],
             "characters",
         ),
         // Filed 50 to 67 hours ago: the last day's slice holds none, eight days' a page;
@@ -768,8 +778,8 @@ async fn words_many_orders_hold_are_found_among_the_newest() {
         (
             "和平里",
             usize::try_from(order_store::search::HELD_MOST).expect("a count"),
-            &[NEWEST, MANY, SLICE, SLICE],
-            &[NEWEST, MANY, SLICE, SLICE, SLICE, HELD],
+            &[NEWEST, SLICE, MANY, SLICE],
+            &[NEWEST, SLICE, MANY, SLICE, SLICE, HELD],
             "words",
         ),
     ] {

@@ -2547,9 +2547,9 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          (幸福家园, in the address: three pairs of characters, whose frequencies PostgreSQL multiplies as if independent), and for one \
          character no seeded order holds (燃: no pair, so only the characters index rules orders out); the baseline runs its \
          statements (`order_store::search::SEARCH_SETTINGS`, then those `search::find` runs for the words: reads of the newest \
-         orders, `search::newest_page`, and unless one filled the page, for words found rarely among them `search::held_many`, \
-         if that found many the orders of the last 1, 8 and 64 days holding them (`search::slice`, through the hour each \
-         order was filed in, which the indexes hold), and unless one filled the page `search::held_page`, \
+         orders, `search::newest_page`, and unless one filled the page, for words found rarely among them the orders of the \
+         last day holding them (`search::slice`, through the hour each order was filed in, which the indexes hold), then \
+         `search::held_many`, if that found many those of the last 8 and 64 days, and unless one filled the page `search::held_page`, \
          else `search::page`, with `search::words_clause`) in \
          one transaction under pgbench. The runtime runs routing's schedule meanwhile, as it does in service: what was \
          written to the words and characters indexes (the filing rows' orders) is merged into them every ten seconds \

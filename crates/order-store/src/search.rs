@@ -196,12 +196,17 @@ pub fn second_read(found: usize, fetch: usize) -> Option<i64> {
 /// unless that fills the page, the orders of the last days holding them ([`SLICES`]), then the
 /// search's own statement ([`page`]) reads the orders as PostgreSQL judges best (over ten
 /// million orders, it read all 333000 holding 幸福家园 and sorted them, 2.8 s, where the last
-/// day's slice took 10 ms). Words found rarely are read through the words or characters index
+/// day's slice took 10 ms). Words found rarely are looked for first among the last day's orders
+/// ([`slice`]): words of an event earlier in the day, which the newest thousand no longer hold.
+/// Over ten million orders (the bench's, after its filing rows), the last day's 892 holding
+/// 幸福家园 were read so in 4.8 ms, where [`held_many`] alone took 170 ms (319 cold); for words
+/// no order holds, the slice adds 3 ms (`held_many` 0.7 to 1). Unless the last day's fill the
+/// page, they are read through the words or characters index
 /// ([`held_page`]), unless [`HELD_MOST`] orders or more hold them ([`held_many`]): those were
 /// held often before the newest (a place many orders named over the year, or an event months
 /// ago), and reading every one costs 7 to 16 µs an order (each on a page of its own; 333
 /// thousand, 5.4 s, for words one order in thirty holds over ten million). Those held in the
-/// last day, eight or sixty-four days are read first ([`SLICES`]), then, unless a slice filled
+/// last eight or sixty-four days are read first ([`SLICES`]), then, unless a slice filled
 /// the page, every order holding them. (Reading the newest orders further instead read every
 /// order filed since the last that held the words: in vain when more than 64000 newer orders
 /// held none.)
@@ -226,8 +231,14 @@ pub async fn find<T, E>(
         format!("{filter} and {}", words_clause(words))
     };
     let Some(further) = second_read(first.len(), fetch) else {
+        let (day, older) = SLICES.split_at(1);
+        if let Some(sliced) = slices(&with_words, latest, placeholder, fetch, day, &mut run).await?
+        {
+            return Ok(sliced);
+        }
         if !run(held_many(&with_words, placeholder)).await?.is_empty()
-            && let Some(sliced) = slices(&with_words, latest, placeholder, fetch, &mut run).await?
+            && let Some(sliced) =
+                slices(&with_words, latest, placeholder, fetch, older, &mut run).await?
         {
             return Ok(sliced);
         }
@@ -237,22 +248,24 @@ pub async fn find<T, E>(
     if second.len() >= fetch {
         return Ok(second);
     }
-    if let Some(sliced) = slices(&with_words, latest, placeholder, fetch, &mut run).await? {
+    if let Some(sliced) = slices(&with_words, latest, placeholder, fetch, &SLICES, &mut run).await?
+    {
         return Ok(sliced);
     }
     run(page(&with_words, placeholder)).await
 }
 
-/// The first of the [`SLICES`] whose orders holding the words (`with_words`, a `where` clause)
-/// fill a page of `fetch`, read by `run`; none if none does.
+/// The first of the slices `days` (of [`SLICES`]) whose orders holding the words (`with_words`,
+/// a `where` clause) fill a page of `fetch`, read by `run`; none if none does.
 async fn slices<T, E>(
     with_words: &str,
     latest: &str,
     placeholder: &str,
     fetch: usize,
+    days: &[i64],
     run: &mut impl AsyncFnMut(String) -> Result<Vec<T>, E>,
 ) -> Result<Option<Vec<T>>, E> {
-    for days in SLICES {
+    for &days in days {
         let sliced = run(held_page(&slice(with_words, latest, days), placeholder)).await?;
         if sliced.len() >= fetch {
             return Ok(Some(sliced));
