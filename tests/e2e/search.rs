@@ -688,11 +688,12 @@ async fn a_search_starts_no_workers_and_compiles_nothing() {
 /// PostgreSQL, taking the words for rare ones, would read every order holding them to find
 /// (`order_store::search::find`): one read when it fills the page, a second, further one when
 /// the first found the words a few times (then, if that did not fill the page, those of the
-/// last days, and the search's own statement), and a read of the orders holding them, through the words or characters
-/// index, when it found them less often (`held_page`: PostgreSQL may take rare words for
-/// common ones too), after those of the last day (`slice`, through the same index by the hour
-/// each order was filed in: words of an event earlier in the day). Where that many orders hold
-/// them, those of the last eight and sixty-four days are read before them all. An export's page is read the same way. Whichever answers, the page is the
+/// last days, and the search's own statement), and a read of the orders holding them, through
+/// the words or characters index, when it found them less often (`held_page`: PostgreSQL may
+/// take rare words for common ones too), after those of the last day (`slice`, through the
+/// same index by the hour each order was filed in: words of an event earlier in the day).
+/// Where that many orders hold them, those of the last eight and sixty-four days are read
+/// before them all. An export's page is read the same way. Whichever answers, the page is the
 /// newest that hold the words, and paging through them finds each once.
 #[tokio::test]
 async fn words_many_orders_hold_are_found_among_the_newest() {
