@@ -37,12 +37,12 @@ struct Row {
 impl Row {
     /// A report's row: the medians of `REPORT_RUNS` in ms, ours against pgbench running the
     /// same `statements` (`statement` or `statements`), with no target yet.
-    fn report(what: String, ours: f64, theirs: f64, statements: &str) -> Row {
+    fn report(what: String, ours: Timed, theirs: f64, statements: &str) -> Row {
         Row {
             what,
-            ours: format!("{ours:.0} ms (median of {REPORT_RUNS})"),
+            ours: ours.cell(0),
             baseline: format!("pgbench, same {statements}: {theirs:.0} ms"),
-            ratio: format!("{:.2}", theirs / ours),
+            ratio: ours.ratio(theirs),
             target: "context (no target yet)",
         }
     }
@@ -1597,7 +1597,7 @@ fn measure(
             rows.push(Row::report(
                 format!(
                     "period report, a month ({orders} orders, {} filed in the month)",
-                    month.received
+                    counted(month.received)
                 ),
                 month.ours,
                 month.theirs,
@@ -1627,7 +1627,7 @@ fn measure(
                 rows.push(Row::report(
                     format!(
                         "topic report, the last {days} days: {which} ({words}; {orders} orders, {} on it)",
-                        topic.received
+                        counted(topic.received)
                     ),
                     topic.ours,
                     topic.theirs,
@@ -1642,11 +1642,12 @@ fn measure(
                     runtime.block_on(search(database_url, address, &supervisor, words))?;
                 rows.push(Row {
                     what: format!(
-                        "staff search by words, a page of {SEARCH_PAGE}: {which} ({words}; the last 366 days, {orders} orders; {found} found)"
+                        "staff search by words, a page of {SEARCH_PAGE}: {which} ({words}; the last 366 days, {orders} orders; {} found)",
+                        counted(found)
                     ),
-                    ours: format!("{ours:.1} ms (median of {REPORT_RUNS})"),
+                    ours: ours.cell(1),
                     baseline: format!("pgbench, same statements: {theirs:.1} ms"),
-                    ratio: format!("{:.2}", theirs / ours),
+                    ratio: ours.ratio(theirs),
                     target: "context (no target yet)",
                 });
             }
@@ -1674,25 +1675,27 @@ fn measure(
             let sweep = runtime.block_on(sweep_at_scale(database_url, address, seeded, orders))?;
             seeded = orders;
             eprintln!(
-                "   {} open orders: ours {:.1} ms, pgbench {:.1} ms",
-                sweep.open, sweep.ours, sweep.theirs
+                "   {} open orders: ours {}, pgbench {:.1} ms",
+                sweep.open,
+                sweep.ours.cell(1),
+                sweep.theirs
             );
             rows.push(Row {
                 what: format!(
                     "deadline-warning sweep, the every-minute run ({} open orders, {} of them in the last fifth of their time)",
                     sweep.open, sweep.in_window
                 ),
-                ours: format!("{:.1} ms (median of {SWEEP_RUNS})", sweep.ours),
+                ours: sweep.ours.cell(1),
                 baseline: format!("pgbench, same statement: {:.1} ms", sweep.theirs),
-                ratio: format!("{:.2}", sweep.theirs / sweep.ours),
+                ratio: sweep.ours.ratio(sweep.theirs),
                 target: "context (no target yet)",
             });
             let (ours, theirs) = runtime.block_on(board(database_url, address, &supervisor))?;
             rows.push(Row {
                 what: format!("supervision board by agency ({} open orders)", sweep.open),
-                ours: format!("{ours:.1} ms (median of {SWEEP_RUNS})"),
+                ours: ours.cell(1),
                 baseline: format!("pgbench, same statements: {theirs:.1} ms"),
-                ratio: format!("{:.2}", theirs / ours),
+                ratio: ours.ratio(theirs),
                 target: "context (no target yet)",
             });
         }
@@ -1785,7 +1788,7 @@ async fn report_at_scale(
     supervisor: &str,
     seeded: u64,
     orders: u64,
-) -> anyhow::Result<(f64, f64, i64)> {
+) -> anyhow::Result<(Timed, f64, i64)> {
     let db = seed_orders(database_url, REPORT_SEED, seeded, orders).await?;
     // The month that ended thirty days ago, as days in China Standard Time.
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
@@ -1829,9 +1832,10 @@ async fn report_at_scale(
 
 /// A timed report, and how many requests it covered.
 struct MonthReport {
-    ours: f64,
+    ours: Timed,
     theirs: f64,
-    received: i64,
+    /// None if every run was cut off.
+    received: Option<i64>,
 }
 
 /// Times the period report of the calendar month 45 days ago (`GET /api/v1/supervision/report`)
@@ -1858,9 +1862,9 @@ async fn month_report(
         .with_token(supervisor.to_owned());
     let date = date.to_string();
     let query = [("period", "month"), ("date", date.as_str())];
-    let mut received = 0;
+    let mut received = None;
     let ours = median_ms(REPORT_RUNS, async || {
-        received = client.period_report(&query).await?.received;
+        received = Some(client.period_report(&query).await?.received);
         Ok(())
     })
     .await?;
@@ -1896,7 +1900,7 @@ async fn hotspots(
     database_url: &str,
     address: SocketAddr,
     supervisor: &str,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(Timed, f64)> {
     let client = mobile_api::client::Client::new(format!("http://{address}"))
         .with_token(supervisor.to_owned());
     let ours = median_ms(REPORT_RUNS, async || {
@@ -1947,12 +1951,14 @@ async fn topic_report(
         |day: chrono::NaiveDate| format!("('{day}'::date::timestamp at time zone 'Asia/Shanghai')");
     let client = mobile_api::client::Client::new(format!("http://{address}"))
         .with_token(supervisor.to_owned());
-    let mut received = 0;
+    let mut received = None;
     let ours = median_ms(REPORT_RUNS, async || {
-        received = client
-            .topic_report(&[("keywords", words), ("from", &from.to_string())])
-            .await?
-            .received;
+        received = Some(
+            client
+                .topic_report(&[("keywords", words), ("from", &from.to_string())])
+                .await?
+                .received,
+        );
         Ok(())
     })
     .await?;
@@ -2033,19 +2039,21 @@ async fn search(
     address: SocketAddr,
     supervisor: &str,
     words: &str,
-) -> anyhow::Result<(f64, f64, usize)> {
+) -> anyhow::Result<(Timed, f64, Option<usize>)> {
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
     let from = today - chrono::TimeDelta::days(365);
     let client = mobile_api::client::Client::new(format!("http://{address}"))
         .with_token(supervisor.to_owned());
     let (from_text, page) = (from.to_string(), SEARCH_PAGE.to_string());
-    let mut found = 0;
+    let mut found = None;
     let ours = median_ms(REPORT_RUNS, async || {
-        found = client
-            .search_orders(&[("q", words), ("from", &from_text), ("limit", &page)])
-            .await?
-            .items
-            .len();
+        found = Some(
+            client
+                .search_orders(&[("q", words), ("from", &from_text), ("limit", &page)])
+                .await?
+                .items
+                .len(),
+        );
         Ok(())
     })
     .await?;
@@ -2091,7 +2099,7 @@ async fn board(
     database_url: &str,
     address: SocketAddr,
     supervisor: &str,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(Timed, f64)> {
     let client = mobile_api::client::Client::new(format!("http://{address}"))
         .with_token(supervisor.to_owned());
     let ours = median_ms(SWEEP_RUNS, async || {
@@ -2146,20 +2154,96 @@ async fn seed_orders(
     Ok(db)
 }
 
-/// Runs `once` untimed, then `runs` times timed: the median in ms.
+/// A count a timed request answered, or `—` if the time limit cut off every run.
+fn counted(count: Option<impl std::fmt::Display>) -> String {
+    count.map_or_else(|| "—".to_owned(), |count| count.to_string())
+}
+
+/// A request's time over its timed runs: the median in ms, or, when the median run was cut off
+/// at the runtime's time limit (`REQUEST_TIMEOUT`: the runtime answers 504), how many were.
+/// One slow statement makes its row say so, not end the run.
+#[derive(Clone, Copy)]
+enum Timed {
+    Median { ms: f64, runs: usize },
+    OverLimit { cut: usize, runs: usize },
+}
+
+impl Timed {
+    /// The cell of our side, the median with `decimals` decimals.
+    fn cell(self, decimals: usize) -> String {
+        match self {
+            Timed::Median { ms, runs } => format!("{ms:.decimals$} ms (median of {runs})"),
+            Timed::OverLimit { cut, runs } => format!(
+                "over the {} s limit ({cut} of {runs} runs cut off)",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        }
+    }
+
+    /// Their time over ours; over the limit, at most their time over the limit.
+    fn ratio(self, theirs: f64) -> String {
+        match self {
+            Timed::Median { ms, .. } => format!("{:.2}", theirs / ms),
+            Timed::OverLimit { .. } => {
+                format!("< {:.2}", theirs / REQUEST_TIMEOUT.as_secs_f64() / 1000.0)
+            }
+        }
+    }
+}
+
+/// The error of a request the runtime cut off at its time limit.
+#[derive(Debug)]
+struct CutOff;
+
+impl std::fmt::Display for CutOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cut off at the time limit (504)")
+    }
+}
+
+impl std::error::Error for CutOff {}
+
+/// Whether `error` is a 504 of the runtime's time limit.
+fn cut_off(error: &anyhow::Error) -> bool {
+    error.is::<CutOff>()
+        || error
+            .downcast_ref::<mobile_api::client::ClientError>()
+            .is_some_and(|error| error.status() == Some(504))
+}
+
+/// Runs `once` untimed, then `runs` times timed: the median, or how many runs were cut off at
+/// the time limit if the median run was (the untimed run, cold, may be: it is said so and not
+/// counted).
 async fn median_ms(
     runs: usize,
     mut once: impl AsyncFnMut() -> anyhow::Result<()>,
-) -> anyhow::Result<f64> {
-    once().await?;
+) -> anyhow::Result<Timed> {
+    match once().await {
+        Err(error) if cut_off(&error) => eprintln!(
+            "   the untimed first run was cut off at the {} s limit",
+            REQUEST_TIMEOUT.as_secs()
+        ),
+        result => result?,
+    }
     let mut times = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        once().await?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        match once().await {
+            Ok(()) => times.push(started.elapsed().as_secs_f64() * 1000.0),
+            Err(error) if cut_off(&error) => times.push(f64::INFINITY),
+            Err(error) => return Err(error),
+        }
     }
     times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    let median = times[times.len() / 2];
+    Ok(if median.is_finite() {
+        Timed::Median { ms: median, runs }
+    } else {
+        Timed::OverLimit {
+            cut: times.iter().filter(|time| time.is_infinite()).count(),
+            runs,
+        }
+    })
 }
 
 /// The open orders the sweep section seeds (then 10× as many).
@@ -2193,7 +2277,7 @@ from generate_series(@FIRST@, @LAST@) g, a, d, c,
 analyze work_orders;";
 
 struct Sweep {
-    ours: f64,
+    ours: Timed,
     theirs: f64,
     /// Open orders in the database (the report section's, when it ran, among them).
     open: i64,
@@ -2223,6 +2307,9 @@ async fn sweep_at_scale(
             .header("host", "bench")
             .body(Full::new(Bytes::new()))?;
         let status = load::run_once(address, request).await?;
+        if status == 504 {
+            return Err(CutOff.into());
+        }
         if status != 200 {
             bail!("the sweep answered {status}");
         }
