@@ -2638,7 +2638,9 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          last day holding them (`search::slice`, through the hour each order was filed in, which the indexes hold), then \
          `search::held_many`, if that found many those of the last 8 and 64 days, and unless one filled the page `search::held_page`, \
          else `search::page`, with `search::words_clause`) in \
-         one transaction under pgbench. The runtime runs routing's schedule meanwhile, as it does in service: what was \
+         one transaction under pgbench. Each of these rows' requests runs under the runtime's time limit ({}s, as every \
+         request does): a row whose median run was cut off at it says so, and how many of its runs were, rather than \
+         ending the run; an untimed first run cut off (cold) is not counted. The runtime runs routing's schedule meanwhile, as it does in service: what was \
          written to the words and characters indexes (the filing rows' orders) is merged into them every ten seconds \
          (`merge_search_pending_lists`); what the seeding wrote is merged by the vacuum after it. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
@@ -2651,6 +2653,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
         command_line("pgbench", &["--version"]),
         filing_script(),
         tracking_script(),
+        REQUEST_TIMEOUT.as_secs(),
         REQUEST_TIMEOUT.as_secs(),
         (WARMUP + MEASURE).as_secs(),
         FILING_CLIENTS.into_iter().max().unwrap_or(1),
