@@ -2759,4 +2759,60 @@ mod tests {
         let ten: Vec<&str> = ten.iter().map(String::as_str).collect();
         assert_eq!(with_values("$1 $10", &ten), "v1 v10");
     }
+
+    /// Runs `median_ms` over answers in turn (`None`: a run cut off at the time limit, by the
+    /// runtime's 504 or the sweep's own error; `Some(ms)`: a run that took about that long).
+    fn timed(answers: &[Option<u64>]) -> anyhow::Result<Timed> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        let mut answers = answers.iter().enumerate();
+        runtime.block_on(median_ms(answers.len() - 1, async || {
+            match answers.next().context("more runs than answers")? {
+                (_, Some(ms)) => {
+                    tokio::time::sleep(Duration::from_millis(*ms)).await;
+                    Ok(())
+                }
+                (n, None) if n % 2 == 0 => Err(CutOff.into()),
+                (_, None) => Err(mobile_api::client::ClientError::Unexpected {
+                    status: 504,
+                    body: String::new(),
+                }
+                .into()),
+            }
+        }))
+    }
+
+    /// A cold first run cut off is not counted; runs cut off count as the slowest, and the row
+    /// says how many were when the median run is among them; any other error ends the row.
+    #[test]
+    fn runs_cut_off_at_the_time_limit_are_counted_not_fatal() {
+        let Ok(Timed::Median { ms, runs: 3 }) = timed(&[None, Some(1), None, Some(30)]) else {
+            panic!("a median of the runs that finished");
+        };
+        assert!(
+            (30.0..1000.0).contains(&ms),
+            "the slower finished run: {ms}"
+        );
+        let Ok(Timed::OverLimit { cut: 2, runs: 3 }) = timed(&[Some(1), None, Some(1), None])
+        else {
+            panic!("the median run was cut off");
+        };
+        assert_eq!(
+            Timed::OverLimit { cut: 2, runs: 3 }.cell(0),
+            "over the 10 s limit (2 of 3 runs cut off)"
+        );
+        assert_eq!(Timed::OverLimit { cut: 2, runs: 3 }.ratio(2500.0), "< 0.25");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let failed = runtime.block_on(median_ms(1, async || {
+            Err(mobile_api::client::ClientError::Unexpected {
+                status: 500,
+                body: String::new(),
+            }
+            .into())
+        }));
+        assert!(failed.is_err(), "a 500 ends the row");
+    }
 }
