@@ -38,10 +38,15 @@ impl Row {
     /// A report's row: the medians of `REPORT_RUNS` in ms, ours against pgbench running the
     /// same `statements` (`statement` or `statements`), with no target yet.
     fn report(what: String, ours: Timed, theirs: f64, statements: &str) -> Row {
+        Row::timed(what, ours, theirs, statements, 0)
+    }
+
+    /// As [`Row::report`], the times with `decimals` decimals.
+    fn timed(what: String, ours: Timed, theirs: f64, statements: &str, decimals: usize) -> Row {
         Row {
             what,
-            ours: ours.cell(0),
-            baseline: format!("pgbench, same {statements}: {theirs:.0} ms"),
+            ours: ours.cell(decimals),
+            baseline: format!("pgbench, same {statements}: {theirs:.decimals$} ms"),
             ratio: ours.ratio(theirs),
             target: "context (no target yet)",
         }
@@ -1640,16 +1645,16 @@ fn measure(
                 ));
                 let (ours, theirs, found) =
                     runtime.block_on(search(database_url, address, &supervisor, words))?;
-                rows.push(Row {
-                    what: format!(
+                rows.push(Row::timed(
+                    format!(
                         "staff search by words, a page of {SEARCH_PAGE}: {which} ({words}; the last 366 days, {orders} orders; {} found)",
                         counted(found)
                     ),
-                    ours: ours.cell(1),
-                    baseline: format!("pgbench, same statements: {theirs:.1} ms"),
-                    ratio: ours.ratio(theirs),
-                    target: "context (no target yet)",
-                });
+                    ours,
+                    theirs,
+                    "statements",
+                    1,
+                ));
             }
         }
         // How filing and tracking grow with the data: again, over the report's history.
@@ -1680,24 +1685,24 @@ fn measure(
                 sweep.ours.cell(1),
                 sweep.theirs
             );
-            rows.push(Row {
-                what: format!(
+            rows.push(Row::timed(
+                format!(
                     "deadline-warning sweep, the every-minute run ({} open orders, {} of them in the last fifth of their time)",
                     sweep.open, sweep.in_window
                 ),
-                ours: sweep.ours.cell(1),
-                baseline: format!("pgbench, same statement: {:.1} ms", sweep.theirs),
-                ratio: sweep.ours.ratio(sweep.theirs),
-                target: "context (no target yet)",
-            });
+                sweep.ours,
+                sweep.theirs,
+                "statement",
+                1,
+            ));
             let (ours, theirs) = runtime.block_on(board(database_url, address, &supervisor))?;
-            rows.push(Row {
-                what: format!("supervision board by agency ({} open orders)", sweep.open),
-                ours: ours.cell(1),
-                baseline: format!("pgbench, same statements: {theirs:.1} ms"),
-                ratio: ours.ratio(theirs),
-                target: "context (no target yet)",
-            });
+            rows.push(Row::timed(
+                format!("supervision board by agency ({} open orders)", sweep.open),
+                ours,
+                theirs,
+                "statements",
+                1,
+            ));
         }
     }
     drop(server);
