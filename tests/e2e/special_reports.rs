@@ -239,6 +239,13 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
         .collect();
     assert_eq!(cases.len(), 4, "the confidential one is not named");
     assert_eq!(cases[0], (cold.as_str(), 3), "most citizens first");
+    assert!(
+        report.cases[1..]
+            .windows(2)
+            .all(|pair| pair[0].created_at > pair[1].created_at),
+        "then the newest first: {:?}",
+        report.cases
+    );
     assert!(report.cases.iter().all(|c| c.title != "暖气费纠纷"));
     for said in [
         "2026年11月8日至11月14日，全市 12345 热线共受理涉及“暖气、供暖”的群众诉求 5 件，\

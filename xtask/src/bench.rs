@@ -1940,7 +1940,7 @@ const TOPICS: [(&str, i64, &str); 3] = [
 
 /// Times the topic report of `words` over the last `days` days through
 /// `GET /api/v1/supervision/topic-report`, and its statements under pgbench (in a transaction
-/// `oversight::TOPIC_SETTINGS`, `topic` and `topic_cases`; then `RECEIVED_ALL` and
+/// `oversight::TOPIC_SETTINGS` and `topic`; then `RECEIVED_ALL` and
 /// `ALL_NAMES`); medians in ms.
 async fn topic_report(
     database_url: &str,
@@ -1998,10 +1998,9 @@ async fn topic_report(
         order_store::oversight::reads_words_index(&plan)
     };
     let script = format!(
-        "begin;\n{};\n{};\n{};\ncommit;\n{};\n{};\n",
+        "begin;\n{};\n{};\ncommit;\n{};\n{};\n",
         order_store::oversight::TOPIC_SETTINGS,
         on_topic(&order_store::oversight::topic(&words, indexed), &before),
-        on_topic(&order_store::oversight::topic_cases(&words, indexed), "10"),
         order_store::oversight::RECEIVED_ALL
             .replace("$1", &start)
             .replace("$2", &end),
@@ -2632,7 +2631,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          word, so every request of the span is on the topic: the worst case, read whole), and over the longest span a report \
          covers (366 days) words no seeded order holds (燃气泄漏) and the place one in thirty names (幸福家园, in the address), \
          both looked up through the words index first; the baseline its statements \
-         (`order_store::oversight::TOPIC_SETTINGS`, `topic` and `topic_cases` in a transaction, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
+         (`order_store::oversight::TOPIC_SETTINGS` and `topic` in a transaction, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
          a supervisor's `GET /api/v1/orders?q=...&from=...` over the longest span a search covers (366 days), a page of \
          {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \
          read), for words every one holds (路灯: read newest first, a page is full at once) and for words one in thirty holds \

@@ -28,7 +28,6 @@ const MAX_SPAN_DAYS: i64 = 366;
 /// Without `from`, the 30 days to `to`.
 const DEFAULT_SPAN_DAYS: i64 = 30;
 const TOP_CATEGORIES: usize = 10;
-const CASES: i64 = 10;
 /// How many issues the list shows: years of them.
 const LISTED: i64 = 200;
 
@@ -201,25 +200,25 @@ async fn compute(
     let lower: Vec<String> = topic.keywords.iter().map(|k| k.to_lowercase()).collect();
     let words: Vec<Option<String>> = lower.iter().cloned().map(Some).collect();
     let category: Option<String> = topic.category.as_ref().map(|c| c.code.clone());
-    let on_topic = |first: ParameterValue| -> [ParameterValue; 5] {
+    let first = midnight(topic.from - TimeDelta::days(days));
+    let on_topic = || -> [ParameterValue; 5] {
         [
-            first,
+            first.into(),
             start.into(),
             end.into(),
             words.clone().into(),
             category.clone().into(),
         ]
     };
-    let first = midnight(topic.from - TimeDelta::days(days));
-    // In a transaction of their own, for the settings they are planned with.
-    let (counted, cases) = db
+    // In a transaction of its own, for the settings it is planned with.
+    let rows: Vec<Row> = db
         .transaction(async {
             db.execute(oversight::TOPIC_SETTINGS, []).await?;
             let indexed = oversight::words_indexable(&lower) && {
                 let plan = db
                     .query(
                         format!("explain {}", oversight::topic(&lower, true)),
-                        on_topic(first.into()),
+                        on_topic(),
                     )
                     .await?
                     .collect()
@@ -230,20 +229,12 @@ async fn compute(
                     .collect::<Result<Vec<_>, _>>()?;
                 oversight::reads_words_index(&lines)
             };
-            let counted = db
-                .query(oversight::topic(&lower, indexed), on_topic(first.into()))
+            let rows = db
+                .query(oversight::topic(&lower, indexed), on_topic())
                 .await?
                 .collect()
                 .await?;
-            let cases = db
-                .query(
-                    oversight::topic_cases(&lower, indexed),
-                    on_topic(CASES.into()),
-                )
-                .await?
-                .collect()
-                .await?;
-            Ok::<_, ApiError>((counted, cases))
+            Ok::<_, ApiError>(rows)
         })
         .await?;
     let all = db
@@ -253,6 +244,15 @@ async fn compute(
         .await?;
     let names = db.query(oversight::ALL_NAMES, []).await?.collect().await?;
     let names = Names::of(&names)?;
+    let kind = |row: &Row| row.get::<String>("kind");
+    let (counted, cases): (Vec<&Row>, Vec<&Row>) = rows
+        .iter()
+        .partition(|row| kind(row).as_deref() == Some("count"));
+    let mut cases = cases
+        .into_iter()
+        .map(|row| Ok((required::<i64>(row, "rank")?, case(row)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    cases.sort_by_key(|(rank, _)| *rank);
     let tally = Tally::of(&counted)?;
     let today = today(now);
     let daily = (0..days)
@@ -289,7 +289,7 @@ async fn compute(
         overdue: tally.overdue,
         rated: tally.rated,
         satisfied: tally.satisfied,
-        cases: cases.iter().map(case).collect::<Result<_, _>>()?,
+        cases: cases.into_iter().map(|(_, case)| case).collect(),
         summary: String::new(),
     };
     report.summary = summary(&report, topic);
@@ -312,7 +312,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn of(rows: &[Row]) -> Result<Tally, ApiError> {
+    fn of(rows: &[&Row]) -> Result<Tally, ApiError> {
         let mut tally = Tally::default();
         for row in rows {
             let counted = Counted::of(row)?;
