@@ -224,8 +224,8 @@ pub const TOPIC_CASES: i64 = 10;
 /// counted once for all and joined by hash, not looked up for every request (which also made
 /// the plan's cost high enough for PostgreSQL to compile it, 0.9 s of JIT).
 ///
-/// Read once, the requests are read from the table once: as two statements, counts and cases,
-/// each read them all (over ten million orders, a year of the place one in thirty names,
+/// Why one statement: as two, counts and cases,
+/// each read the requests on the topic from the table (over ten million orders, a year of the place one in thirty names,
 /// 幸福家园: 333 thousand requests, each on a page of its own, 2.0 s a read). And only the
 /// ratings of the requests on the topic are read, each request's by its key, where every rating
 /// of the span was read and sorted by request (5.9 million for that year, 3.2 s; in psql, the
