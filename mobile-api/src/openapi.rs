@@ -1753,7 +1753,7 @@ impl ApiDoc {
                     .operation_id(Some("topicReport"))
                     .summary(Some("What citizens said about one matter in a span of days: the data of a special public-opinion report (舆情专报)"))
                     .description(Some(
-                        "The requests whose title, description, address or supplements (补充说明) hold one of the keywords (any case), or of the category \
+                        "The requests whose title, description, address or supplements (补充说明) hold one of the keywords (in any case and width: ＰＭ２.５ is PM2.5), or of the category \
                          (a top-level one takes those under it), or both: how many against the span before and against \
                          all the hotline received, day by day, by district, category and channel, what became of them, \
                          their ratings, the cases most citizens raised (none confidential), and a paragraph for leaders.",

@@ -485,7 +485,7 @@ async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
 }
 
 /// A topic counts the requests whose title, description, address or supplements hold its words,
-/// as staff search finds them; words of Chinese characters few requests hold are looked up
+/// as staff search finds them, in any case and width; words few requests hold are looked up
 /// through the words index first, which leaves out the orders that hold the words' pairs of
 /// characters apart, and words most hold are found by reading the span.
 #[tokio::test]
@@ -527,6 +527,23 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
     let mut apart = water("幸福家电维修点门前积水", "家园路口积水。");
     apart.location.address = Some("驿城区交通路".into());
     filed(&platform, "citizen-4", &apart, "2026-11-12 08:00+08").await;
+    // Letters and digits typed in full width, and in half.
+    let air =
+        |title: &str, description: &str| about(title, description, "environment.air", "yicheng");
+    filed(
+        &platform,
+        "citizen-7",
+        &air("工地扬尘ＰＭ２.５超标", "工地白天黑夜都在施工，尘土很大。"),
+        "2026-11-12 09:00+08",
+    )
+    .await;
+    filed(
+        &platform,
+        "citizen-8",
+        &air("空气很差", "附近监测点的pm2.5读数一直很高。"),
+        "2026-11-13 09:00+08",
+    )
+    .await;
     // The week before.
     filed(
         &platform,
@@ -565,19 +582,29 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
         .expect("the topic");
     assert_eq!(
         (report.received, report.received_before, report.received_all),
-        (3, 1, 2005)
+        (3, 1, 2007)
     );
     let mut titles: Vec<&str> = report.cases.iter().map(|c| c.title.as_str()).collect();
     titles.sort_unstable();
     assert_eq!(titles, ["小区停水两天", "幸福家园停水", "水管爆裂"]);
-    // The same found by reading the week (words of other characters than Chinese).
+    // The same found by reading the week (a single character has no pair to look up).
     let read = leader
         .topic_report(&week("幸福家园, x"))
         .await
         .expect("the topic read whole");
     assert_eq!((read.received, read.received_before), (3, 1));
 
+    // In either width, through the words index and by reading the week.
+    for words in ["PM2.5", "ｐｍ２．５", "PM2.5, x"] {
+        let report = leader.topic_report(&week(words)).await.expect("the air");
+        let mut titles: Vec<&str> = report.cases.iter().map(|c| c.title.as_str()).collect();
+        titles.sort_unstable();
+        assert_eq!(titles, ["工地扬尘ＰＭ２.５超标", "空气很差"], "{words}");
+    }
+
     let indexed = topic_plan(&platform, &["幸福家园"]).await;
+    assert!(indexed.contains("work_orders_words"), "{indexed}");
+    let indexed = topic_plan(&platform, &["pm2.5"]).await;
     assert!(indexed.contains("work_orders_words"), "{indexed}");
     let read = topic_plan(&platform, &["幸福家园", "x"]).await;
     assert!(!read.contains("work_orders_words"), "{read}");
