@@ -787,7 +787,7 @@ async fn citizens_add_to_their_requests_and_the_agency_holding_it_is_told() {
     assert!(
         mine.timeline
             .iter()
-            .any(|t| t.description == "已收到您补充的情况，承办单位可以看到")
+            .any(|t| t.description == "已收到您补充的情况，热线和承办单位办理时都能看到")
     );
 
     // Nobody else's citizen, no agency; nothing empty; nothing once it is finished.

@@ -467,7 +467,7 @@ pub fn event_description(event: &str, urgent: bool) -> Option<&'static str> {
         "informed" => "您的诉求不属于政府职责范围，我们已告知您办理途径",
         "merged" => "您的诉求与已有工单合并办理",
         "withdrawn" => "诉求已按您的要求撤回",
-        "supplemented" => "已收到您补充的情况，承办单位可以看到",
+        "supplemented" => "已收到您补充的情况，热线和承办单位办理时都能看到",
         "co_handling_requested" => "您的诉求涉及多个部门，已安排相关单位协同办理",
         "reminded" => "已督促承办单位加快办理",
         "co_handling_reminded" => "已督促协办单位尽快提出意见",
