@@ -197,8 +197,9 @@ async fn compute(
         midnight(topic.from),
         midnight(topic.to + TimeDelta::days(1)),
     );
-    let lower: Vec<String> = topic.keywords.iter().map(|k| k.to_lowercase()).collect();
-    let words: Vec<Option<String>> = lower.iter().cloned().map(Some).collect();
+    // As asked: the statement puts them in the form the text is compared in (`search_text`).
+    let asked = &topic.keywords;
+    let words: Vec<Option<String>> = asked.iter().cloned().map(Some).collect();
     let category: Option<String> = topic.category.as_ref().map(|c| c.code.clone());
     let first = midnight(topic.from - TimeDelta::days(days));
     let on_topic = || -> [ParameterValue; 5] {
@@ -214,10 +215,10 @@ async fn compute(
     let rows: Vec<Row> = db
         .transaction(async {
             db.execute(oversight::TOPIC_SETTINGS, []).await?;
-            let indexed = oversight::words_indexable(&lower) && {
+            let indexed = oversight::words_indexable(asked) && {
                 let plan = db
                     .query(
-                        format!("explain {}", oversight::topic(&lower, true)),
+                        format!("explain {}", oversight::topic(asked, true)),
                         on_topic(),
                     )
                     .await?
@@ -230,7 +231,7 @@ async fn compute(
                 oversight::reads_words_index(&lines)
             };
             let rows = db
-                .query(oversight::topic(&lower, indexed), on_topic())
+                .query(oversight::topic(asked, indexed), on_topic())
                 .await?
                 .collect()
                 .await?;
