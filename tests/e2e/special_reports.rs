@@ -465,10 +465,16 @@ fn china_midnight(day: &str) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(&format!("{day}T00:00:00+08:00")).expect("a day")
 }
 
+/// `words`, owned.
+fn owned(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
 /// The plan PostgreSQL ran a topic report's counts by for `words` over the week of 8 to 14
-/// November 2026 and the week before, with the report's settings, written for the words index.
+/// November 2026 and the week before, with the report's settings, written for the search
+/// indexes.
 async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
-    let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    let words = owned(words);
     let mut db = platform.db.acquire().await.expect("a connection");
     let statement = order_store::oversight::topic(&words, true);
     let settings = Some(order_store::oversight::TOPIC_SETTINGS);
@@ -484,10 +490,57 @@ async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
     .join("\n")
 }
 
+/// A row of a topic's statement: `kind`, `current`, `n` and `title`.
+type TopicRow = (String, Option<bool>, Option<i64>, Option<String>);
+
+/// What a topic report's statement for `words` finds over the week of 8 to 14 November 2026
+/// and the week before, written for the search indexes or not (`indexed`): how many requests in
+/// each week, and the titles of its cases, sorted.
+async fn topic_found(
+    platform: &Platform,
+    words: &[&str],
+    indexed: bool,
+) -> (i64, i64, Vec<String>) {
+    let mut db = platform.db.begin().await.expect("a transaction");
+    sqlx::query(order_store::oversight::TOPIC_SETTINGS)
+        .execute(&mut *db)
+        .await
+        .expect("the settings");
+    let statement = format!(
+        "select kind, current, n, title from ({}) t \
+         where kind = 'case' or (day is null and channel is null and category is null \
+                                 and district is null and status is null)",
+        order_store::oversight::topic(&owned(words), indexed)
+    );
+    let rows: Vec<TopicRow> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
+        .bind(china_midnight("2026-11-01"))
+        .bind(china_midnight("2026-11-08"))
+        .bind(china_midnight("2026-11-15"))
+        .bind(owned(words))
+        .bind(None::<String>)
+        .fetch_all(&mut *db)
+        .await
+        .expect("the topic's requests");
+    db.rollback().await.expect("ended");
+    let received = |current: bool| {
+        rows.iter()
+            .filter(|(kind, now, _, _)| kind == "count" && *now == Some(current))
+            .filter_map(|(_, _, n, _)| *n)
+            .sum()
+    };
+    let mut titles: Vec<String> = rows
+        .iter()
+        .filter_map(|(_, _, _, title)| title.clone())
+        .collect();
+    titles.sort_unstable();
+    (received(true), received(false), titles)
+}
+
 /// A topic counts the requests whose title, description, address or supplements hold its words,
 /// as staff search finds them, in any case and width; words few requests hold are looked up
-/// through the words index first, which leaves out the orders that hold the words' pairs of
-/// characters apart, and words most hold are found by reading the span.
+/// through the words index first (a single character through the characters index), which
+/// leaves out the orders that hold the words' pairs of characters apart, and words most hold
+/// are found by reading the span.
 #[tokio::test]
 async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later() {
     let platform = Platform::start().await;
@@ -587,27 +640,49 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
     let mut titles: Vec<&str> = report.cases.iter().map(|c| c.title.as_str()).collect();
     titles.sort_unstable();
     assert_eq!(titles, ["小区停水两天", "幸福家园停水", "水管爆裂"]);
-    // The same found by reading the week (a single character has no pair to look up).
-    let read = leader
-        .topic_report(&week("幸福家园, x"))
-        .await
-        .expect("the topic read whole");
-    assert_eq!((read.received, read.received_before), (3, 1));
-
-    // In either width, through the words index and by reading the week.
-    for words in ["PM2.5", "ｐｍ２．５", "PM2.5, x"] {
-        let report = leader.topic_report(&week(words)).await.expect("the air");
+    // Letters and digits in either width, words of two or more characters through the words
+    // index, a single character through the characters index.
+    for (words, expected) in [
+        ("PM2.5", &["工地扬尘ＰＭ２.５超标", "空气很差"][..]),
+        ("ｐｍ２．５", &["工地扬尘ＰＭ２.５超标", "空气很差"]),
+        ("３", &["小区停水两天"]),
+        ("爆", &["水管爆裂"]),
+        ("爆, ３", &["小区停水两天", "水管爆裂"]),
+    ] {
+        let report = leader.topic_report(&week(words)).await.expect("the topic");
         let mut titles: Vec<&str> = report.cases.iter().map(|c| c.title.as_str()).collect();
         titles.sort_unstable();
-        assert_eq!(titles, ["工地扬尘ＰＭ２.５超标", "空气很差"], "{words}");
+        assert_eq!(titles, expected, "{words}");
     }
-
     let indexed = topic_plan(&platform, &["幸福家园"]).await;
     assert!(indexed.contains("work_orders_words"), "{indexed}");
+    // The orders the index gives are taken apart, not on the pages the BRIN index gives for
+    // the span, where PostgreSQL would check the index's condition on every order.
+    assert!(!indexed.contains("work_orders_by_filing_time"), "{indexed}");
     let indexed = topic_plan(&platform, &["pm2.5"]).await;
     assert!(indexed.contains("work_orders_words"), "{indexed}");
-    let read = topic_plan(&platform, &["幸福家园", "x"]).await;
-    assert!(!read.contains("work_orders_words"), "{read}");
+    let indexed = topic_plan(&platform, &["爆"]).await;
+    assert!(indexed.contains("work_orders_characters"), "{indexed}");
+    assert!(!indexed.contains("work_orders_words"), "{indexed}");
+    // The half-width kana and its voicing mark are one character in compatibility form.
+    let indexed = topic_plan(&platform, &["幸福家园", "ｶﾞ"]).await;
+    assert!(
+        indexed.contains("work_orders_words") && indexed.contains("work_orders_characters"),
+        "{indexed}"
+    );
+    // The statement that reads the weeks whole finds the same.
+    for words in [
+        &["幸福家园"][..],
+        &["pm2.5"],
+        &["ＰＭ２.５"],
+        &["３"],
+        &["爆", "幸福家园"],
+    ] {
+        let read = topic_found(&platform, words, false).await;
+        assert_eq!(read, topic_found(&platform, words, true).await, "{words:?}");
+        assert!(read.0 > 0, "{words:?}");
+    }
+    assert_eq!(topic_found(&platform, &["幸福家园"], false).await.0, 3);
     // Words nearly every request of the week holds: PostgreSQL reads the week whole, and the
     // report counts them so.
     let common = topic_plan(&platform, &["路灯"]).await;

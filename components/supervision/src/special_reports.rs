@@ -215,21 +215,25 @@ async fn compute(
     let rows: Vec<Row> = db
         .transaction(async {
             db.execute(oversight::TOPIC_SETTINGS, []).await?;
-            let indexed = oversight::words_indexable(asked) && {
-                let plan = db
+            // PostgreSQL's plans of the statement written for the search indexes and of the
+            // one reading the span whole: the first is run if it reads an index and costs less.
+            let plan = async |indexed: bool| {
+                let lines = db
                     .query(
-                        format!("explain {}", oversight::topic(asked, true)),
+                        format!("explain {}", oversight::topic(asked, indexed)),
                         on_topic(),
                     )
                     .await?
                     .collect()
                     .await?;
-                let lines = plan
+                let lines = lines
                     .iter()
                     .map(|row| required::<String>(row, "QUERY PLAN"))
                     .collect::<Result<Vec<_>, _>>()?;
-                oversight::reads_words_index(&lines)
+                Ok::<_, ApiError>(lines)
             };
+            let indexed = oversight::words_indexable(asked)
+                && oversight::through_index(&plan(true).await?, &plan(false).await?);
             let rows = db
                 .query(oversight::topic(asked, indexed), on_topic())
                 .await?

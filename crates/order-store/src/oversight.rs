@@ -115,8 +115,6 @@ pub const RECEIVED_ALL: &str =
 /// staff search compares them (`search_text`: lower case, in Unicode's compatibility form), so
 /// that PM2.5 finds ＰＭ２.５ and ３号楼 finds 3号楼, typed in either width as Chinese input
 /// methods type them. The words are found as they are (`strpos`): `%` and `_` mean themselves.
-/// `indexed`: the words index says first which orders hold the words' pairs of characters (only
-/// for words it can say it of, [`words_indexable`]).
 ///
 /// The words are put in that form once, for the statement. The text is put in it only where it
 /// is not already (`is nfkc normalized`, a quick check that is yes for text of Chinese
@@ -124,33 +122,19 @@ pub const RECEIVED_ALL: &str =
 /// order holds (810 thousand orders read) took 1.4 s so against 0.86 in lower case only, and
 /// 2.0 normalizing every order's text; a month of 路灯 (found in the first column looked in)
 /// 0.60 to 0.67 s against 0.78.
-fn on_topic(words: &[String], indexed: bool) -> String {
+fn on_topic() -> String {
     let found = |column: &str| {
         format!(
             "strpos(case when o.{column} is nfkc normalized then lower(o.{column}) \
                          else search_text(o.{column}) end, w.word) > 0"
         )
     };
-    let held = if indexed && words_indexable(words) {
-        let held = (1..=words.len())
-            .map(|n| {
-                format!(
-                    "{} @> search_bigrams(($4::text[])[{n}])",
-                    crate::search::ORDER_PAIRS
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" or ");
-        format!(" and ({held})")
-    } else {
-        String::new()
-    };
     format!(
         "($5::text is null or o.category_id = $5 \
            or o.category_id in (select category_id from categories where parent_id = $5)) \
          and (cardinality($4::text[]) = 0 or exists ( \
            select 1 from unnest((select array(select search_text(a.word) from unnest($4::text[]) a(word)))) w(word) \
-           where {} or {} or {} or {})){held}",
+           where {} or {} or {} or {}))",
         found("title"),
         found("description"),
         found("address"),
@@ -158,43 +142,95 @@ fn on_topic(words: &[String], indexed: bool) -> String {
     )
 }
 
-/// Whether a topic's `words` can be looked up through the words index (`work_orders_words`):
-/// when each is two or more characters.
-///
-/// A topic report reads the requests of its span and the span before; without the index, every
-/// one of them, through the BRIN index on filing time: over ten million orders, a year's counts
-/// took 9.3 s for words no order holds (燃气泄漏) and 15.0 s for a place one in thirty names
-/// (幸福家园), and its cases 10.1 s more; through the index, 1 ms, and 2.4 and 2.1 s.
-///
-/// The index answers which orders' pairs of characters hold the words' pairs, in the text as
-/// search compares it (`search_text`), the form the report finds the words in too
-/// ([`on_topic`]): an order holding the words holds each of their pairs, so the index gives
-/// every order the report finds. A single character has no pair, and is found by reading the
-/// span. (So are words the compatibility form makes one character, such as a half-width kana and
-/// its voicing mark, ｶﾞ: they have no pair, the index's condition holds for every order, and
-/// PostgreSQL's plan reads the span rather than the index.)
-///
-/// Whether they are is PostgreSQL's judgement ([`reads_words_index`]): for words most orders
-/// hold (路灯, in every seeded one) it reads the span, and the index's condition, then checked
-/// on each order the words were found in, computed the order's pairs again (25 µs an order: a
-/// month of 路灯 over a million orders took 4.7 s with it, 0.55 without).
-pub fn words_indexable(words: &[String]) -> bool {
-    !words.is_empty() && words.iter().all(|word| word.chars().nth(1).is_some())
+/// The orders the search indexes say hold one of `words` (`$4`): for each word, those whose pairs
+/// of characters hold its pairs (the words index), or for a word with no pair, whose characters
+/// hold its character (the characters index). Which, PostgreSQL decides as it plans the
+/// statement for the words given, by how many characters a word has in compatibility form, as
+/// staff search decides it (`search::words_clause`).
+fn held(words: &[String]) -> String {
+    (1..=words.len())
+        .map(|n| {
+            let word = format!("($4::text[])[{n}]");
+            let pairs = format!("cardinality(search_bigrams({word}))");
+            format!(
+                "(({pairs} = 0 or {} @> search_bigrams({word})) \
+                  and ({pairs} > 0 or {} @> search_characters({word})))",
+                crate::search::ORDER_PAIRS,
+                crate::search::ORDER_CHARACTERS
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
-/// Whether PostgreSQL's plan of a topic statement written for the words index (`plan`: the lines
-/// `explain` gives) reads that index. If it does not, it would only check the index's condition
-/// on each order it reads, at a cost: the statement without it is run instead.
-pub fn reads_words_index(plan: &[String]) -> bool {
-    plan.iter().any(|line| line.contains("work_orders_words"))
+/// Whether a topic's `words` can be looked up through the search indexes: when there are any.
+/// Words of two or more characters are looked up through the words index
+/// (`work_orders_words`), a single character through the characters index
+/// (`work_orders_characters`).
+///
+/// A topic report reads the requests of its span and the span before; without the indexes,
+/// every one of them, through the BRIN index on filing time: over ten million orders, a year's
+/// counts took 9.3 s for words no order holds (燃气泄漏) and 15.0 s for a place one in thirty
+/// names (幸福家园), and its cases 10.1 s more; through the index, 1 ms, and 2.4 and 2.1 s.
+///
+/// The words index answers which orders' pairs of characters hold the words' pairs, and the
+/// characters index which orders' characters hold a character, in the text as search compares
+/// it (`search_text`), the form the report finds the words in too ([`on_topic`]): an order
+/// holding the words holds each of their pairs, and their character if they have no pair, so
+/// the indexes give every order the report finds. Which of the two serves a word is decided as
+/// the statement is planned, by how many characters it has in that form, as staff search
+/// decides it (`search::words_clause`): a half-width kana and its voicing mark, ｶﾞ, are one
+/// character, ガ, and have no pair.
+///
+/// Whether they are read is PostgreSQL's judgement ([`through_index`]): for words most orders
+/// hold (路灯, in every seeded one) it reads the span, and for short spans of words many hold.
+pub fn words_indexable(words: &[String]) -> bool {
+    !words.is_empty()
+}
+
+/// Whether a topic report runs its statement written for the search indexes, from PostgreSQL's
+/// plans (the lines `explain` gives) of that statement (`indexed`) and of the one reading the
+/// span whole (`whole`): when the first reads one of the indexes and PostgreSQL expects it to
+/// cost less.
+///
+/// Written for the indexes, the statement takes every order they give, of any time, and only
+/// then keeps those of the span ([`topic`]). Left to combine the two, PostgreSQL took the
+/// orders the index gave on the pages the BRIN index on filing time gave for the span; those
+/// are whole ranges of pages, and on them it checked the index's condition on every order,
+/// computing its pairs or characters (10 to 25 µs an order). Over ten million orders: a week
+/// of 幸福家园 (one order in thirty) took 5.3 s so against 1.6 s now and 0.9 read whole, 90
+/// days 6.8 s against 2.7 and 11.9, and a month of the character 幸 12.8 s against 1.3 and 3.7.
+///
+/// Where PostgreSQL finds the index's statement no cheaper, the span is read whole: for words
+/// most orders hold, the index's condition would only be checked on each order (a month of 路灯
+/// over a million orders took 4.7 s with it, 0.55 without), and for a span short enough that
+/// reading it costs less than reading every order holding the words (a day of the character 幸:
+/// 0.18 s whole, 1.0 through the index). PostgreSQL takes an order holding words of several
+/// characters to be rarer than it is (it multiplies the frequencies of their pairs as if
+/// independent): a day of 幸福家园 is read through the index, 1.6 s, where reading it whole
+/// takes 0.18.
+pub fn through_index(indexed: &[String], whole: &[String]) -> bool {
+    let reads_index = indexed
+        .iter()
+        .any(|line| line.contains("work_orders_words") || line.contains("work_orders_characters"));
+    reads_index
+        && matches!((plan_cost(indexed), plan_cost(whole)), (Some(indexed), Some(whole)) if indexed < whole)
+}
+
+/// The total cost PostgreSQL expects of a plan (`explain`'s lines): the first line's
+/// `cost=start..total`.
+fn plan_cost(plan: &[String]) -> Option<f64> {
+    let (_, cost) = plan.first()?.split_once("cost=")?;
+    let (_, total) = cost.split_once("..")?;
+    total.split_whitespace().next()?.parse().ok()
 }
 
 /// Run first in a topic report's transaction, for its statements:
 /// - They are planned for the words they are given each time ([`words_indexable`]): through the
-///   words index for words few orders hold, by reading the span for words most do (路灯, over
+///   search indexes for words few orders hold, by reading the span for words most do (路灯, over
 ///   ten million orders, is held by all). A plan made once without the words (after five runs
 ///   of a statement, PostgreSQL may keep one) would take either for all.
-/// - The orders the words index gives are kept exactly (64 MB of `work_mem`, as a search's,
+/// - The orders the search indexes give are kept exactly (64 MB of `work_mem`, as a search's,
 ///   `search::SEARCH_SETTINGS`): past what `work_mem` holds, PostgreSQL would check every order
 ///   of the pages holding some again, computing its pairs of characters (about 40 µs an order).
 pub const TOPIC_SETTINGS: &str = "select set_config('plan_cache_mode', 'force_custom_plan', true), \
@@ -230,7 +266,9 @@ const TOPIC_CASES: i64 = 10;
 /// it, 5.5 to 5.8 and 5.2 to 5.4; words no request holds, 7 to 8.5 ms and 6.6 to 7).
 ///
 /// `words` are the words `$4` will be: the statement is written for how many there are;
-/// `indexed`, whether it reads the words index first ([`words_indexable`]).
+/// `indexed`, whether it reads the search indexes first ([`words_indexable`]): then it takes
+/// every order they give, apart (`offset 0` keeps PostgreSQL from combining them with the BRIN
+/// index on filing time, [`through_index`]), before it keeps those of the span on the topic.
 pub fn topic(words: &[String], indexed: bool) -> String {
     format!(
         "with matched as materialized ( \
@@ -239,7 +277,7 @@ pub fn topic(words: &[String], indexed: bool) -> String {
                     o.channel, o.category_id as category, coalesce(o.district_id, 'unknown') as district, \
                     o.status, {OPEN} and o.deadline_at <= now() as overdue, \
                     o.created_at >= $2 and not o.confidential and o.status <> 'merged' as a_case \
-             from work_orders o \
+             from {} o \
              where o.created_at >= $1 and o.created_at < $3 and {}), \
          latest as ( \
              select distinct on (r.work_order_id) r.work_order_id, r.satisfaction \
@@ -267,7 +305,15 @@ pub fn topic(words: &[String], indexed: bool) -> String {
          from top t join work_orders o on o.work_order_id = t.work_order_id \
          join categories c on c.category_id = o.category_id \
          left join districts d on d.district_id = o.district_id",
-        on_topic(words, indexed)
+        if indexed && words_indexable(words) {
+            format!(
+                "(select * from work_orders o where {} offset 0)",
+                held(words)
+            )
+        } else {
+            "work_orders".to_owned()
+        },
+        on_topic()
     )
 }
 
@@ -364,22 +410,22 @@ mod tests {
     }
 
     #[test]
-    fn only_words_of_two_or_more_characters_are_looked_up_through_the_words_index() {
-        assert!(words_indexable(&words(&["暖气", "供暖"])));
-        assert!(words_indexable(&words(&["幸福家园", "㐀㐁"])));
-        // Letters, digits and signs, in either width: the report finds them in the form the
-        // index is written in.
-        assert!(words_indexable(&words(&[
-            "pm2.5",
-            "３号楼",
-            "led",
-            "暖\u{F900}"
-        ])));
-        // None (a category alone), one character.
-        for asked in [&[][..], &["暖"], &["暖气", "气"], &["x"], &["３"]] {
-            assert!(!words_indexable(&words(asked)), "{asked:?}");
-            assert!(!topic(&words(asked), true).contains("search_bigrams"));
+    fn any_words_are_looked_up_through_the_words_or_the_characters_index() {
+        for asked in [
+            &["暖气", "供暖"][..],
+            &["幸福家园", "㐀㐁"],
+            &["pm2.5", "３号楼", "led", "暖\u{F900}"],
+            &["暖"],
+            &["暖气", "气"],
+            &["x"],
+            &["３"],
+            &["ｶﾞ"],
+        ] {
+            assert!(words_indexable(&words(asked)), "{asked:?}");
         }
+        // None: a category alone.
+        assert!(!words_indexable(&[]));
+        assert!(!topic(&[], true).contains("search_bigrams"));
         // The words and the text compared in one form, the words put in it once.
         let statement = topic(&words(&["pm2.5"]), false);
         assert!(statement.contains("select search_text(a.word) from unnest($4::text[]) a(word)"));
@@ -388,24 +434,69 @@ mod tests {
                 "case when o.{column} is nfkc normalized then lower(o.{column}) else search_text(o.{column}) end"
             )));
         }
-        // One condition on the index for each word, when asked for.
-        let heating = words(&["暖气", "供暖"]);
+        // One condition on the indexes for each word, when asked for: on the words index for
+        // words with pairs of characters, on the characters index for those with none, decided
+        // in the words' compatibility form, as PostgreSQL plans the statement.
+        let heating = words(&["暖气", "气"]);
         let indexed = topic(&heating, true);
-        assert!(indexed.contains("@> search_bigrams(($4::text[])[2])"));
+        assert!(indexed.contains(&format!(
+            "((cardinality(search_bigrams(($4::text[])[2])) = 0 \
+               or {} @> search_bigrams(($4::text[])[2]))",
+            crate::search::ORDER_PAIRS
+        )));
+        assert!(indexed.contains(&format!(
+            "(cardinality(search_bigrams(($4::text[])[2])) > 0 \
+               or {} @> search_characters(($4::text[])[2]))",
+            crate::search::ORDER_CHARACTERS
+        )));
         assert!(!indexed.contains("[3]"));
-        assert!(!topic(&heating, false).contains("search_bigrams"));
+        assert!(indexed.contains(&format!(
+            "from (select * from work_orders o where {} offset 0) o \
+             where o.created_at >= $1",
+            held(&heating)
+        )));
+        let read = topic(&heating, false);
+        assert!(!read.contains("search_bigrams") && !read.contains("search_characters"));
     }
 
     #[test]
-    fn a_plan_reads_the_words_index_when_it_names_it() {
+    fn a_topic_is_read_through_the_indexes_when_a_plan_reads_one_and_costs_less() {
         let plan = |lines: &[&str]| words(lines);
-        assert!(reads_words_index(&plan(&[
-            "Bitmap Heap Scan on work_orders o",
-            "  ->  Bitmap Index Scan on work_orders_words",
-        ])));
-        assert!(!reads_words_index(&plan(&[
-            "Bitmap Heap Scan on work_orders o",
+        let whole = plan(&[
+            "Append  (cost=678709.45..702333.62 rows=41 width=401)",
             "  ->  Bitmap Index Scan on work_orders_by_filing_time",
-        ])));
+        ]);
+        let words = plan(&[
+            "Append  (cost=1680.35..1744.30 rows=41 width=401)",
+            "  ->  Bitmap Index Scan on work_orders_words  (cost=0.00..78.71 rows=362 width=0)",
+        ]);
+        assert!(through_index(&words, &whole));
+        assert!(!through_index(&whole, &words));
+        let characters = plan(&[
+            "Append  (cost=576201.92..577145.37 rows=41 width=401)",
+            "        ->  BitmapOr",
+            "              ->  Bitmap Index Scan on work_orders_words",
+            "              ->  Bitmap Index Scan on work_orders_characters",
+        ]);
+        assert!(through_index(&characters, &whole));
+        // Costing more.
+        let costly = plan(&[
+            "Append  (cost=4204489.65..4228145.08 rows=41 width=401)",
+            "  ->  Bitmap Index Scan on work_orders_characters",
+        ]);
+        assert!(!through_index(&costly, &whole));
+        // Not reading the indexes, or no cost to compare.
+        assert!(!through_index(
+            &plan(&[
+                "Append  (cost=1.00..2.00 rows=41 width=401)",
+                "  ->  Seq Scan on work_orders o",
+            ]),
+            &whole
+        ));
+        assert!(!through_index(
+            &plan(&["Bitmap Index Scan on work_orders_words"]),
+            &whole
+        ));
+        assert!(!through_index(&words, &[]));
     }
 }

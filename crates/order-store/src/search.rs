@@ -21,6 +21,12 @@ pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 pub const ORDER_PAIRS: &str =
     "search_bigrams(o.title, o.description, o.address, o.supplements_text)";
 
+/// The characters of an order `o`'s searched text, as the characters index
+/// (`work_orders_characters`, migrations 66 and 68) holds them: a condition on this expression
+/// is one the index answers.
+pub const ORDER_CHARACTERS: &str =
+    "search_characters(o.title, o.description, o.address, o.supplements_text)";
+
 /// Orders whose tracking number is the words (`words`, a placeholder for them as they were
 /// typed, in any case and width), or whose title, description, address or supplements (补充说明,
 /// `supplements_text`, migration 65) hold them. Both sides are compared as `search_text`
@@ -57,8 +63,7 @@ pub fn words_clause(words: &str) -> String {
         "(({number} or {pairs} = 0 \
            or {ORDER_PAIRS} @> search_bigrams({words}::text)) \
           and ({number} or {pairs} > 0 \
-           or search_characters(o.title, o.description, o.address, o.supplements_text) \
-              @> search_characters({words}::text)) \
+           or {ORDER_CHARACTERS} @> search_characters({words}::text)) \
           and ({number} or {} or {} or {} or {}))",
         found("title"),
         found("description"),
