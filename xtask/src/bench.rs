@@ -1931,11 +1931,16 @@ async fn hotspots(
 /// on the topic, rated or not, and named or not as a case; read whole, through the BRIN index
 /// on filing time), and over the longest span a report covers, words no seeded order holds and
 /// the place one in thirty names (both looked up through the words index first,
-/// `order_store::oversight::through_index`, where PostgreSQL expects it to cost less).
-const TOPICS: [(&str, i64, &str); 3] = [
+/// `order_store::oversight::through_index`, where PostgreSQL expects it to cost less); that
+/// place over a week, where every order holding it, of any time, is read for a week's (the span
+/// whole costs less, but PostgreSQL takes the place to be rarer than it is); and a month of one
+/// character one order in thirty holds (幸, through the characters index).
+const TOPICS: [(&str, i64, &str); 5] = [
     ("路灯", 30, "every request on it"),
     ("燃气泄漏", 366, "words no request holds"),
     ("幸福家园", 366, "the place one request in thirty names"),
+    ("幸福家园", 7, "the place one request in thirty names"),
+    ("幸", 30, "one character one request in thirty holds"),
 ];
 
 /// Times the topic report of `words` over the last `days` days through
@@ -2634,7 +2639,9 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          `GET /api/v1/supervision/topic-report?keywords=...&from=...`: 路灯 over the last 30 days (every seeded order holds the \
          word, so every request of the span is on the topic: the worst case, read whole), and over the longest span a report \
          covers (366 days) words no seeded order holds (燃气泄漏) and the place one in thirty names (幸福家园, in the address), \
-         both looked up through the words index first; the baseline its statements \
+         both looked up through the words index first; that place over the last 7 days (every order holding it, of any \
+         time, is read through the index for the week's: PostgreSQL takes the place to be rarer than it is); and one \
+         character one in thirty holds (幸) over the last 30 days, through the characters index; the baseline its statements \
          (`order_store::oversight::TOPIC_SETTINGS` and `topic` in a transaction, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
          a supervisor's `GET /api/v1/orders?q=...&from=...` over the longest span a search covers (366 days), a page of \
          {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \
