@@ -137,23 +137,11 @@ fn on_topic() -> String {
     )
 }
 
-/// The orders the search indexes say hold one of `words` (`$4`): for each word, those whose pairs
-/// of characters hold its pairs (the words index), or for a word with no pair, whose characters
-/// hold its character (the characters index). Which, PostgreSQL decides as it plans the
-/// statement for the words given, by how many characters a word has in compatibility form, as
-/// staff search decides it (`search::words_clause`).
+/// The orders the search indexes say hold one of `words` (`$4`), each word looked up as staff
+/// search looks up its words ([`crate::search::indexes_hold`]).
 fn held(words: &[String]) -> String {
     (1..=words.len())
-        .map(|n| {
-            let word = format!("($4::text[])[{n}]");
-            let pairs = format!("cardinality(search_bigrams({word}))");
-            format!(
-                "(({pairs} = 0 or {} @> search_bigrams({word})) \
-                  and ({pairs} > 0 or {} @> search_characters({word})))",
-                crate::search::ORDER_PAIRS,
-                crate::search::ORDER_CHARACTERS
-            )
-        })
+        .map(|n| crate::search::indexes_hold(&format!("($4::text[])[{n}]")))
         .collect::<Vec<_>>()
         .join(" or ")
 }
@@ -176,8 +164,8 @@ fn held(words: &[String]) -> String {
 /// holding the words holds each of their pairs, and their character if they have no pair, so
 /// the indexes give every order the report finds. Which of the two serves a word is decided as
 /// the statement is planned, by how many characters it has in that form, as staff search
-/// decides it (`search::words_clause`): a half-width kana and its voicing mark, ｶﾞ, are one
-/// character, ガ, and have no pair.
+/// decides it ([`crate::search::indexes_hold`]): a half-width kana and its voicing mark, ｶﾞ,
+/// are one character, ガ, and have no pair.
 ///
 /// Whether they are read is PostgreSQL's judgement ([`through_index`]): for words most orders
 /// hold (路灯, in every seeded one) it reads the span, and for short spans of words many hold.

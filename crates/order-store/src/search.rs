@@ -33,20 +33,10 @@ pub const ORDER_CHARACTERS: &str =
 /// (migration 64) writes them: lower case, and in Unicode's compatibility form, so that words
 /// typed in full width (ＬＥＤ, ３号楼) find those typed in half width and the other way round.
 ///
-/// Three conditions, all of which hold:
-/// - the order's pairs of adjacent characters hold each pair of the words (so written), which
-///   the GIN index `work_orders_words` answers (migrations 63 to 65 and 68), or the words are the
-///   tracking number (its own index). Words with no pair (one character) would have the index
-///   give every order: for them the pairs are not asked for.
-/// - for words with no pair, the order's characters hold the words' (one, or none if the words
-///   are empty), which the GIN index `work_orders_characters` answers (migrations 66 and 68), or the
-///   words are the tracking number. For words with pairs this is not asked.
+/// Two conditions, both of which hold:
+/// - the search indexes say the order holds the words ([`indexes_hold`]), or the words are the
+///   tracking number (its own index);
 /// - the text holds the words (`like`), which decides among the orders the indexes leave.
-///
-/// Which index serves the words is decided as PostgreSQL plans the statement for the words
-/// given (a search's plans are made for its values, [`SEARCH_SETTINGS`]): the condition not asked
-/// is true then, and dropped from the plan. So it counts the characters as it writes them (two
-/// typed characters may be one in compatibility form: `e` and a combining accent are `é`).
 ///
 /// Written as one condition (the tracking number, or the text and the pairs), the whole of it
 /// was checked again on each order the indexes gave, and so each order's pairs were computed
@@ -58,17 +48,37 @@ pub fn words_clause(words: &str) -> String {
     let number = format!("o.tracking_number = upper(normalize({words}::text, nfkc))");
     let found =
         |column: &str| format!("search_text(o.{column}) like search_pattern({words}::text)");
-    let pairs = format!("cardinality(search_bigrams({words}::text))");
     format!(
-        "(({number} or {pairs} = 0 \
-           or {ORDER_PAIRS} @> search_bigrams({words}::text)) \
-          and ({number} or {pairs} > 0 \
-           or {ORDER_CHARACTERS} @> search_characters({words}::text)) \
+        "(({number} or {}) \
           and ({number} or {} or {} or {} or {}))",
+        indexes_hold(&format!("{words}::text")),
         found("title"),
         found("description"),
         found("address"),
         found("supplements_text")
+    )
+}
+
+/// Orders `o` the search indexes say hold `word` (an SQL expression: one word, or the words of
+/// a search, as typed):
+/// - the order's pairs of adjacent characters hold each pair of the word (in `search_text`'s
+///   form), which the GIN index `work_orders_words` answers (migrations 63 to 65 and 68). A word
+///   with no pair (one character) would have that index give every order: for it the pairs are
+///   not asked for;
+/// - for a word with no pair, the order's characters hold the word's (one, or none if it is
+///   empty), which the GIN index `work_orders_characters` answers (migrations 66 and 68). For a
+///   word with pairs this is not asked.
+///
+/// Which index serves the word is decided as PostgreSQL plans the statement for the word given
+/// (plans made for their values: a search's, [`SEARCH_SETTINGS`], and a topic report's,
+/// `oversight::TOPIC_SETTINGS`): the condition not asked is true then, and dropped from the
+/// plan. So it counts the characters as it writes them (two typed characters may be one in
+/// compatibility form: `e` and a combining accent are `é`; ｶﾞ is ガ).
+pub fn indexes_hold(word: &str) -> String {
+    let pairs = format!("cardinality(search_bigrams({word}))");
+    format!(
+        "(({pairs} = 0 or {ORDER_PAIRS} @> search_bigrams({word})) \
+          and ({pairs} > 0 or {ORDER_CHARACTERS} @> search_characters({word})))"
     )
 }
 
