@@ -470,6 +470,19 @@ fn owned(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
 }
 
+/// `query` (a topic report's statement) with its values bound for `words`: the week of 8 to 14
+/// November 2026 (`$2` to `$3`), the week before (from `$1`), and any category (`$5`).
+macro_rules! topic_values {
+    ($query:expr, $words:expr) => {
+        $query
+            .bind(china_midnight("2026-11-01"))
+            .bind(china_midnight("2026-11-08"))
+            .bind(china_midnight("2026-11-15"))
+            .bind($words)
+            .bind(None::<String>)
+    };
+}
+
 /// The plan PostgreSQL ran a topic report's counts by for `words` over the week of 8 to 14
 /// November 2026 and the week before, with the report's settings, written for the search
 /// indexes.
@@ -479,12 +492,7 @@ async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
     let statement = order_store::oversight::topic(&words, true);
     let settings = Some(order_store::oversight::TOPIC_SETTINGS);
     tests::plan(&mut db, &statement, settings, |query| {
-        query
-            .bind(china_midnight("2026-11-01"))
-            .bind(china_midnight("2026-11-08"))
-            .bind(china_midnight("2026-11-15"))
-            .bind(words)
-            .bind(None::<String>)
+        topic_values!(query, words)
     })
     .await
     .join("\n")
@@ -512,15 +520,11 @@ async fn topic_found(
                                  and district is null and status is null)",
         order_store::oversight::topic(&owned(words), indexed)
     );
-    let rows: Vec<TopicRow> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
-        .bind(china_midnight("2026-11-01"))
-        .bind(china_midnight("2026-11-08"))
-        .bind(china_midnight("2026-11-15"))
-        .bind(owned(words))
-        .bind(None::<String>)
-        .fetch_all(&mut *db)
-        .await
-        .expect("the topic's requests");
+    let rows: Vec<TopicRow> =
+        topic_values!(sqlx::query_as(sqlx::AssertSqlSafe(statement)), owned(words))
+            .fetch_all(&mut *db)
+            .await
+            .expect("the topic's requests");
     db.rollback().await.expect("ended");
     let received = |current: bool| {
         rows.iter()
