@@ -674,6 +674,25 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
         indexed.contains("work_orders_words") && indexed.contains("work_orders_characters"),
         "{indexed}"
     );
+    // PostgreSQL judges the index by the rarest pair of characters of a word whose pairs are
+    // all among the most common (among these few requests, every pair five or more hold), and
+    // any other word as it is (路灯幸福: no request holds 灯幸).
+    let judged: Vec<String> = sqlx::query_scalar(order_store::oversight::JUDGED_WORDS)
+        .bind(owned(&["路灯不亮", "幸福家园", "路灯幸福", "３"]))
+        .fetch_all(&mut *db)
+        .await
+        .expect("the words judged");
+    assert_eq!(judged.len(), 4, "{judged:?}");
+    assert!(
+        ["路灯", "灯不", "不亮"].contains(&judged[0].as_str()),
+        "{judged:?}"
+    );
+    // Held by five requests each, where the pairs of 路灯不亮 are held by two thousand.
+    assert!(
+        ["幸福", "福家", "家园"].contains(&judged[1].as_str()),
+        "{judged:?}"
+    );
+    assert_eq!(judged[2..], ["路灯幸福", "３"]);
     // The statement that reads the weeks whole finds the same.
     for words in [
         &["幸福家园"][..],

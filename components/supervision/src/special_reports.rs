@@ -202,7 +202,7 @@ async fn compute(
     let words: Vec<Option<String>> = asked.iter().cloned().map(Some).collect();
     let category: Option<String> = topic.category.as_ref().map(|c| c.code.clone());
     let first = midnight(topic.from - TimeDelta::days(days));
-    let on_topic = || -> [ParameterValue; 5] {
+    let on_topic = |words: &Vec<Option<String>>| -> [ParameterValue; 5] {
         [
             first.into(),
             start.into(),
@@ -215,13 +215,14 @@ async fn compute(
     let rows: Vec<Row> = db
         .transaction(async {
             db.execute(oversight::TOPIC_SETTINGS, []).await?;
-            // PostgreSQL's plans of the statement written for the search indexes and of the
-            // one reading the span whole: the first is run if it reads an index and costs less.
-            let plan = async |indexed: bool| {
+            // PostgreSQL's plans of the statement written for the search indexes (for the
+            // words as `JUDGED_WORDS` gives them, each as common as it may be) and of the one
+            // reading the span whole: the first is run if it reads an index and costs less.
+            let plan = async |indexed: bool, words: &Vec<Option<String>>| {
                 let lines = db
                     .query(
                         format!("explain {}", oversight::topic(asked, indexed)),
-                        on_topic(),
+                        on_topic(words),
                     )
                     .await?
                     .collect()
@@ -232,10 +233,19 @@ async fn compute(
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok::<_, ApiError>(lines)
             };
-            let indexed = oversight::words_indexable(asked)
-                && oversight::through_index(&plan(true).await?, &plan(false).await?);
+            let indexed = oversight::words_indexable(asked) && {
+                let judged = db
+                    .query(oversight::JUDGED_WORDS, [words.clone().into()])
+                    .await?
+                    .collect()
+                    .await?
+                    .iter()
+                    .map(|row| required::<String>(row, "word").map(Some))
+                    .collect::<Result<Vec<_>, _>>()?;
+                oversight::through_index(&plan(true, &judged).await?, &plan(false, &words).await?)
+            };
             let rows = db
-                .query(oversight::topic(asked, indexed), on_topic())
+                .query(oversight::topic(asked, indexed), on_topic(&words))
                 .await?
                 .collect()
                 .await?;
