@@ -1619,8 +1619,12 @@ fn measure(
                 "statement",
             ));
             for (words, days, which) in TOPICS {
+                let span = match days {
+                    1 => "the last day".to_owned(),
+                    days => format!("the last {days} days"),
+                };
                 step(&format!(
-                    "the topic report ({words}): the last {days} days over {orders} orders, against pgbench"
+                    "the topic report ({words}): {span} over {orders} orders, against pgbench"
                 ));
                 let topic = runtime.block_on(topic_report(
                     database_url,
@@ -1631,7 +1635,7 @@ fn measure(
                 ))?;
                 rows.push(Row::report(
                     format!(
-                        "topic report, the last {days} days: {which} ({words}; {orders} orders, {} on it)",
+                        "topic report, {span}: {which} ({words}; {orders} orders, {} on it)",
                         counted(topic.received)
                     ),
                     topic.ours,
