@@ -1936,11 +1936,11 @@ async fn hotspots(
 /// on filing time), and over the longest span a report covers, words no seeded order holds and
 /// the place one in thirty names (both looked up through the words index first,
 /// `order_store::oversight::through_index`, where PostgreSQL expects it to cost less); that
-/// place over a week, where every order holding it, of any time, is read for a week's (the span
-/// whole costs less, but PostgreSQL weighs the orders read through the index at less than they
-/// cost), and over a day, read whole (judged by its rarest pair of characters,
-/// `order_store::oversight::JUDGED_WORDS`); and a month of one character one order in thirty
-/// holds (幸, through the characters index).
+/// place over a week (read whole over a million orders; over ten million, every order holding
+/// it, of any time, is read through the index for the week's, where the span whole costs less:
+/// PostgreSQL weighs those reads at less than they cost) and over a day (read whole: PostgreSQL
+/// judges the place by its rarest pair of characters, `order_store::oversight::JUDGED_WORDS`);
+/// and a month of one character one order in thirty holds (幸, through the characters index).
 const TOPICS: [(&str, i64, &str); 6] = [
     ("路灯", 30, "every request on it"),
     ("燃气泄漏", 366, "words no request holds"),
@@ -2652,9 +2652,10 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          `GET /api/v1/supervision/topic-report?keywords=...&from=...`: 路灯 over the last 30 days (every seeded order holds the \
          word, so every request of the span is on the topic: the worst case, read whole), and over the longest span a report \
          covers (366 days) words no seeded order holds (燃气泄漏) and the place one in thirty names (幸福家园, in the address), \
-         both looked up through the words index first; that place over the last 7 days (every order holding it, of any \
-         time, is read through the index for the week's: PostgreSQL weighs those reads at less than they cost) and over \
-         the last day (today and yesterday read whole: PostgreSQL judges the place by its rarest pair of characters, \
+         both looked up through the words index first; that place over the last 7 days (read whole over 1M orders; over \
+         10M every order holding it, of any time, is read through the index for the week's: PostgreSQL weighs those reads \
+         at less than they cost) and over the last day (today and yesterday read whole: PostgreSQL judges the place by \
+         its rarest pair of characters, \
          `order_store::oversight::JUDGED_WORDS`, where it would multiply the pairs' frequencies); and one \
          character one in thirty holds (幸) over the last 30 days, through the characters index; the baseline its statements \
          (`order_store::oversight::TOPIC_SETTINGS` and `topic` in a transaction, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
