@@ -3,6 +3,7 @@
 
 use mobile_api::client::ClientError;
 use mobile_api::{CreateRequest, NewDevice, NewSpecialReport, OrderAction, ReportCount};
+use order_store::oversight::TopicRead;
 use tests::{Platform, valid_request};
 
 const URBAN: &str = "city-urban-management";
@@ -484,12 +485,11 @@ macro_rules! topic_values {
 }
 
 /// The plan PostgreSQL ran a topic report's counts by for `words` over the week of 8 to 14
-/// November 2026 and the week before, with the report's settings, written for the search
-/// indexes.
-async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
+/// November 2026 and the week before, with the report's settings, written to read them `read`.
+async fn topic_plan(platform: &Platform, words: &[&str], read: TopicRead) -> String {
     let words = owned(words);
     let mut db = platform.db.acquire().await.expect("a connection");
-    let statement = order_store::oversight::topic(&words, true);
+    let statement = order_store::oversight::topic(&words, read);
     let settings = Some(order_store::oversight::TOPIC_SETTINGS);
     tests::plan(&mut db, &statement, settings, |query| {
         topic_values!(query, words)
@@ -498,27 +498,34 @@ async fn topic_plan(platform: &Platform, words: &[&str]) -> String {
     .join("\n")
 }
 
-/// A row of a topic's statement: `kind`, `current`, `n` and `title`.
-type TopicRow = (String, Option<bool>, Option<i64>, Option<String>);
+/// A row of a topic's statement: `kind`, `current`, `n`, `rated`, `satisfied` and `title`.
+type TopicRow = (
+    String,
+    Option<bool>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
 
 /// What a topic report's statement for `words` finds over the week of 8 to 14 November 2026
-/// and the week before, written for the search indexes or not (`indexed`): how many requests in
-/// each week, and the titles of its cases, sorted.
+/// and the week before, written to read them `read`: how many requests in each week, of the
+/// week's how many are rated and how many satisfied, and the titles of its cases, sorted.
 async fn topic_found(
     platform: &Platform,
     words: &[&str],
-    indexed: bool,
-) -> (i64, i64, Vec<String>) {
+    read: TopicRead,
+) -> ((i64, i64), (i64, i64), Vec<String>) {
     let mut db = platform.db.begin().await.expect("a transaction");
     sqlx::query(order_store::oversight::TOPIC_SETTINGS)
         .execute(&mut *db)
         .await
         .expect("the settings");
     let statement = format!(
-        "select kind, current, n, title from ({}) t \
+        "select kind, current, n, rated, satisfied, title from ({}) t \
          where kind = 'case' or (day is null and channel is null and category is null \
                                  and district is null and status is null)",
-        order_store::oversight::topic(&owned(words), indexed)
+        order_store::oversight::topic(&owned(words), read)
     );
     let rows: Vec<TopicRow> =
         topic_values!(sqlx::query_as(sqlx::AssertSqlSafe(statement)), owned(words))
@@ -526,18 +533,21 @@ async fn topic_found(
             .await
             .expect("the topic's requests");
     db.rollback().await.expect("ended");
-    let received = |current: bool| {
+    let total = |current: bool| {
         rows.iter()
-            .filter(|(kind, now, _, _)| kind == "count" && *now == Some(current))
-            .filter_map(|(_, _, n, _)| *n)
-            .sum()
+            .filter(|(kind, now, ..)| kind == "count" && *now == Some(current))
+            .fold((0, 0, 0), |(n, rated, satisfied), row| {
+                (
+                    n + row.2.unwrap_or(0),
+                    rated + row.3.unwrap_or(0),
+                    satisfied + row.4.unwrap_or(0),
+                )
+            })
     };
-    let mut titles: Vec<String> = rows
-        .iter()
-        .filter_map(|(_, _, _, title)| title.clone())
-        .collect();
+    let mut titles: Vec<String> = rows.iter().filter_map(|row| row.5.clone()).collect();
     titles.sort_unstable();
-    (received(true), received(false), titles)
+    let (week, before) = (total(true), total(false));
+    ((week.0, before.0), (week.1, week.2), titles)
 }
 
 /// A topic counts the requests whose title, description, address or supplements hold its words,
@@ -601,12 +611,19 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
         "2026-11-13 09:00+08",
     )
     .await;
-    // The week before.
+    // The week before, and the last hour before it (in neither).
     filed(
         &platform,
         "citizen-5",
         &water("幸福家园水压低", "高层住户没有水。"),
         "2026-11-03 08:00+08",
+    )
+    .await;
+    filed(
+        &platform,
+        "citizen-5",
+        &water("幸福家园停电", "整栋楼没有电。"),
+        "2026-10-31 23:59+08",
     )
     .await;
     // Two thousand requests of the week about something else, for the index to be worth reading.
@@ -658,21 +675,40 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
         titles.sort_unstable();
         assert_eq!(titles, expected, "{words}");
     }
-    let indexed = topic_plan(&platform, &["幸福家园"]).await;
-    assert!(indexed.contains("work_orders_words"), "{indexed}");
-    // The orders the index gives are taken apart, not on the pages the BRIN index gives for
-    // the span, where PostgreSQL would check the index's condition on every order.
-    assert!(!indexed.contains("work_orders_by_filing_time"), "{indexed}");
-    let indexed = topic_plan(&platform, &["pm2.5"]).await;
-    assert!(indexed.contains("work_orders_words"), "{indexed}");
-    let indexed = topic_plan(&platform, &["爆"]).await;
-    assert!(indexed.contains("work_orders_characters"), "{indexed}");
-    assert!(!indexed.contains("work_orders_words"), "{indexed}");
-    // The half-width kana and its voicing mark are one character in compatibility form.
-    let indexed = topic_plan(&platform, &["幸福家园", "ｶﾞ"]).await;
+    for read in [TopicRead::Indexes, TopicRead::IndexesFromHour] {
+        let indexed = topic_plan(&platform, &["幸福家园"], read).await;
+        assert!(indexed.contains("work_orders_words"), "{indexed}");
+        // The orders the index gives are taken apart, not on the pages the BRIN index gives
+        // for the span, where PostgreSQL would check the index's condition on every order.
+        assert!(!indexed.contains("work_orders_by_filing_time"), "{indexed}");
+        let indexed = topic_plan(&platform, &["pm2.5"], read).await;
+        assert!(indexed.contains("work_orders_words"), "{indexed}");
+        let indexed = topic_plan(&platform, &["爆"], read).await;
+        assert!(indexed.contains("work_orders_characters"), "{indexed}");
+        assert!(!indexed.contains("work_orders_words"), "{indexed}");
+        // The half-width kana and its voicing mark are one character in compatibility form.
+        let indexed = topic_plan(&platform, &["幸福家园", "ｶﾞ"], read).await;
+        assert!(
+            indexed.contains("work_orders_words") && indexed.contains("work_orders_characters"),
+            "{indexed}"
+        );
+    }
+    // From the hour, the index gives only the orders of the two weeks: the hour is a
+    // condition on each index, one of its words' too.
+    let hourly = topic_plan(&platform, &["幸福家园", "爆"], TopicRead::IndexesFromHour).await;
+    let conditions: Vec<&str> = hourly
+        .lines()
+        .filter(|line| {
+            line.contains("Index Cond")
+                && (line.contains("search_bigrams") || line.contains("search_characters"))
+        })
+        .collect();
+    assert_eq!(conditions.len(), 2, "{hourly}");
     assert!(
-        indexed.contains("work_orders_words") && indexed.contains("work_orders_characters"),
-        "{indexed}"
+        conditions
+            .iter()
+            .all(|c| c.contains("search_hour(created_at) >=")),
+        "{hourly}"
     );
     // PostgreSQL judges the index by the rarest pair of characters of a word whose pairs are
     // all among the most common (among these few requests, every pair five or more hold), and
@@ -693,7 +729,19 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
         "{judged:?}"
     );
     assert_eq!(judged[2..], ["路灯幸福", "３"]);
-    // The statement that reads the weeks whole finds the same.
+    // Two of the week's requests rated twice, unsatisfied and then satisfied: the latest
+    // rating counts.
+    sqlx::query(
+        "insert into ratings (work_order_id, round, satisfaction, solved, rated_by, channel) \
+         select o.work_order_id, r.round, r.satisfaction, 'yes', 'citizen-1', 'app' \
+         from work_orders o cross join (values (1, 'unsatisfied'), (2, 'satisfied')) \
+           r(round, satisfaction) \
+         where o.title in ('幸福家园停水', '小区停水两天')",
+    )
+    .execute(&mut *db)
+    .await
+    .expect("rated");
+    // The three ways to read them find the same.
     for words in [
         &["幸福家园"][..],
         &["pm2.5"],
@@ -701,14 +749,23 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
         &["３"],
         &["爆", "幸福家园"],
     ] {
-        let read = topic_found(&platform, words, false).await;
-        assert_eq!(read, topic_found(&platform, words, true).await, "{words:?}");
-        assert!(read.0 > 0, "{words:?}");
+        let read = topic_found(&platform, words, TopicRead::Whole).await;
+        for way in [TopicRead::Indexes, TopicRead::IndexesFromHour] {
+            let found = topic_found(&platform, words, way).await;
+            assert_eq!(read, found, "{words:?} {way:?}");
+        }
+        assert!(read.0.0 > 0, "{words:?}");
     }
-    assert_eq!(topic_found(&platform, &["幸福家园"], false).await.0, 3);
+    let (received, rated, _) = topic_found(&platform, &["幸福家园"], TopicRead::Whole).await;
+    assert_eq!((received, rated), ((3, 1), (2, 2)));
+    let report = leader
+        .topic_report(&week("幸福家园"))
+        .await
+        .expect("the topic");
+    assert_eq!((report.rated, report.satisfied), (2, 2));
     // Words nearly every request of the week holds: PostgreSQL reads the week whole, and the
     // report counts them so.
-    let common = topic_plan(&platform, &["路灯"]).await;
+    let common = topic_plan(&platform, &["路灯"], TopicRead::Indexes).await;
     assert!(!common.contains("work_orders_words"), "{common}");
     let lamps = leader.topic_report(&week("路灯")).await.expect("the lamps");
     assert_eq!((lamps.received, lamps.received_before), (2001, 0));

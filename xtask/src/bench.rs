@@ -1626,7 +1626,7 @@ fn measure(
                 step(&format!(
                     "the topic report ({words}): {span} over {orders} orders, against pgbench"
                 ));
-                let topic = runtime.block_on(topic_report(
+                let (topic, read) = runtime.block_on(topic_report(
                     database_url,
                     address,
                     &supervisor,
@@ -1635,8 +1635,9 @@ fn measure(
                 ))?;
                 rows.push(Row::report(
                     format!(
-                        "topic report, {span}: {which} ({words}; {orders} orders, {} on it)",
-                        counted(topic.received)
+                        "topic report, {span}: {which} ({words}; {orders} orders, {} on it; {})",
+                        counted(topic.received),
+                        topic_read_words(read)
                     ),
                     topic.ours,
                     topic.theirs,
@@ -1932,15 +1933,13 @@ async fn hotspots(
 
 /// The topics the topic-report rows ask about, over how many days to today, and what they
 /// are: a word every seeded order holds (`路灯`, the worst case: every request of the span is
-/// on the topic, rated or not, and named or not as a case; read whole, through the BRIN index
-/// on filing time), and over the longest span a report covers, words no seeded order holds and
-/// the place one in thirty names (both looked up through the words index first,
-/// `order_store::oversight::through_index`, where PostgreSQL expects it to cost less); that
-/// place over a week (read whole over a million orders; over ten million, every order holding
-/// it, of any time, is read through the index for the week's, where the span whole costs less:
-/// PostgreSQL weighs those reads at less than they cost) and over a day (read whole: PostgreSQL
-/// judges the place by its rarest pair of characters, `order_store::oversight::JUDGED_WORDS`);
-/// and a month of one character one order in thirty holds (幸, through the characters index).
+/// on the topic, rated or not, and named or not as a case); over the longest span a report
+/// covers, words no seeded order holds and the place one in thirty names; that place over a
+/// week and over a day; and a month of one character one order in thirty holds (幸, through the
+/// characters index). Each row's label says which way its statements read the requests, the
+/// way PostgreSQL expects to cost least (`order_store::oversight::topic_read`): whole, through
+/// the BRIN index on filing time; every order the search indexes say holds the words, of any
+/// time; or those of them filed from the hour the span before begins.
 const TOPICS: [(&str, i64, &str); 6] = [
     ("路灯", 30, "every request on it"),
     ("燃气泄漏", 366, "words no request holds"),
@@ -1950,17 +1949,27 @@ const TOPICS: [(&str, i64, &str); 6] = [
     ("幸", 30, "one character one request in thirty holds"),
 ];
 
+/// How a topic row's label says its requests were read.
+fn topic_read_words(read: order_store::oversight::TopicRead) -> &'static str {
+    use order_store::oversight::TopicRead;
+    match read {
+        TopicRead::Whole => "read whole",
+        TopicRead::Indexes => "read through the index",
+        TopicRead::IndexesFromHour => "read through the index from the hour",
+    }
+}
+
 /// Times the topic report of `words` over the last `days` days through
 /// `GET /api/v1/supervision/topic-report`, and its statements under pgbench (in a transaction
 /// `oversight::TOPIC_SETTINGS` and `topic`; then `RECEIVED_ALL` and
-/// `ALL_NAMES`); medians in ms.
+/// `ALL_NAMES`); medians in ms, and the way the statements read the requests.
 async fn topic_report(
     database_url: &str,
     address: SocketAddr,
     supervisor: &str,
     words: &str,
     days: i64,
-) -> anyhow::Result<MonthReport> {
+) -> anyhow::Result<(MonthReport, order_store::oversight::TopicRead)> {
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
     let from = today - chrono::TimeDelta::days(days - 1);
     // (No single colons: pgbench would take `:00` for a variable.)
@@ -1994,10 +2003,11 @@ async fn topic_report(
     };
     let asked = words;
     let words = [words.to_owned()];
-    // The statements the report ran: those written for the search indexes if PostgreSQL's plan
-    // of them, for the words as it judges them, reads one and costs less than its plan of
-    // those reading the span whole.
-    let indexed = order_store::oversight::words_indexable(&words) && {
+    // The statements the report ran: written the way PostgreSQL expects to cost least, of
+    // those reading the span whole and (for the words as it judges them) those reading one of
+    // the search indexes.
+    let read = if order_store::oversight::words_indexable(&words) {
+        use order_store::oversight::TopicRead;
         use sqlx::{Connection, Executor};
         let mut db = sqlx::PgConnection::connect(database_url).await?;
         db.execute("begin").await?;
@@ -2007,33 +2017,42 @@ async fn topic_report(
             .fetch_one(&mut db)
             .await?;
         let mut plans = Vec::new();
-        for (indexed, given) in [(true, judged.as_str()), (false, asked)] {
+        for (read, given) in [
+            (TopicRead::Whole, asked),
+            (TopicRead::Indexes, judged.as_str()),
+            (TopicRead::IndexesFromHour, judged.as_str()),
+        ] {
             let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "explain {}",
-                on_topic(&order_store::oversight::topic(&words, indexed), given)
+                on_topic(&order_store::oversight::topic(&words, read), given)
             )))
             .fetch_all(&mut db)
             .await?;
             plans.push(plan);
         }
         db.execute("rollback").await?;
-        order_store::oversight::through_index(&plans[0], &plans[1])
+        order_store::oversight::topic_read(&plans[0], &plans[1], &plans[2])
+    } else {
+        order_store::oversight::TopicRead::Whole
     };
     let script = format!(
         "begin;\n{};\n{};\ncommit;\n{};\n{};\n",
         order_store::oversight::TOPIC_SETTINGS,
-        on_topic(&order_store::oversight::topic(&words, indexed), asked),
+        on_topic(&order_store::oversight::topic(&words, read), asked),
         order_store::oversight::RECEIVED_ALL
             .replace("$1", &start)
             .replace("$2", &end),
         order_store::oversight::ALL_NAMES,
     );
     let theirs = pgbench_latency(database_url, &script, REPORT_RUNS)?;
-    Ok(MonthReport {
-        ours,
-        theirs,
-        received,
-    })
+    Ok((
+        MonthReport {
+            ours,
+            theirs,
+            received,
+        },
+        read,
+    ))
 }
 
 /// The words the search rows look for: one no seeded order holds (every order of the span is a
@@ -2650,14 +2669,15 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          by place and category, and the open orders by place through their partial index; the baseline runs \
          `order_store::oversight::places_sql` under pgbench. The topic-report rows time \
          `GET /api/v1/supervision/topic-report?keywords=...&from=...`: 路灯 over the last 30 days (every seeded order holds the \
-         word, so every request of the span is on the topic: the worst case, read whole), and over the longest span a report \
-         covers (366 days) words no seeded order holds (燃气泄漏) and the place one in thirty names (幸福家园, in the address), \
-         both looked up through the words index first; that place over the last 7 days (read whole over 1M orders; over \
-         10M every order holding it, of any time, is read through the index for the week's: PostgreSQL weighs those reads \
-         at less than they cost) and over the last day (today and yesterday read whole: PostgreSQL judges the place by \
-         its rarest pair of characters, \
-         `order_store::oversight::JUDGED_WORDS`, where it would multiply the pairs' frequencies); and one \
-         character one in thirty holds (幸) over the last 30 days, through the characters index; the baseline its statements \
+         word, so every request of the span is on the topic: the worst case), and over the longest span a report \
+         covers (366 days) words no seeded order holds (燃气泄漏) and the place one in thirty names (幸福家园, in the address); \
+         that place over the last 7 days and over the last day; and one character one in thirty holds (幸) over the last \
+         30 days. Each row says how its requests were read, the way PostgreSQL expected to cost least \
+         (`order_store::oversight::topic_read`): whole, through the BRIN index on filing time; through the index, every \
+         order the words or characters index says holds the words, of any time; or through the index from the hour, only \
+         those filed from the hour the span before begins (the indexes hold each order's hour). PostgreSQL judges the \
+         place by its rarest pair of characters (`order_store::oversight::JUDGED_WORDS`), where it would multiply the \
+         pairs' frequencies. The baseline is its statements \
          (`order_store::oversight::TOPIC_SETTINGS` and `topic` in a transaction, `RECEIVED_ALL`, `ALL_NAMES`) under pgbench. The search rows time \
          a supervisor's `GET /api/v1/orders?q=...&from=...` over the longest span a search covers (366 days), a page of \
          {SEARCH_PAGE}: for words no seeded order holds (燃气泄漏: unless an index rules them out, every order of the span is \

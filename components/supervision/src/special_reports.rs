@@ -16,7 +16,8 @@ use mobile_api::{
     SpecialReportList, SpecialReportSummary, TopicCase, TopicReport, Withdrawal,
 };
 use order_store::db::{Connection, Row};
-use order_store::{named, oversight, required, required_named, text, utc};
+use order_store::oversight::{self, TopicRead};
+use order_store::{named, required, required_named, text, utc};
 use spin_sdk::http::StatusCode;
 use spin_sdk::pg::ParameterValue;
 use std::collections::BTreeMap;
@@ -215,13 +216,13 @@ async fn compute(
     let rows: Vec<Row> = db
         .transaction(async {
             db.execute(oversight::TOPIC_SETTINGS, []).await?;
-            // PostgreSQL's plans of the statement written for the search indexes (for the
-            // words as `JUDGED_WORDS` gives them, each as common as it may be) and of the one
-            // reading the span whole: the first is run if it reads an index and costs less.
-            let plan = async |indexed: bool, words: &Vec<Option<String>>| {
+            // PostgreSQL's plans of the statement reading the span whole and of those written
+            // for the search indexes (for the words as `JUDGED_WORDS` gives them, each as
+            // common as it may be): the one it expects to cost least runs.
+            let plan = async |read: TopicRead, words: &Vec<Option<String>>| {
                 let lines = db
                     .query(
-                        format!("explain {}", oversight::topic(asked, indexed)),
+                        format!("explain {}", oversight::topic(asked, read)),
                         on_topic(words),
                     )
                     .await?
@@ -233,7 +234,7 @@ async fn compute(
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok::<_, ApiError>(lines)
             };
-            let indexed = oversight::words_indexable(asked) && {
+            let read = if oversight::words_indexable(asked) {
                 let judged = db
                     .query(oversight::JUDGED_WORDS, [words.clone().into()])
                     .await?
@@ -242,10 +243,16 @@ async fn compute(
                     .iter()
                     .map(|row| required::<String>(row, "word").map(Some))
                     .collect::<Result<Vec<_>, _>>()?;
-                oversight::through_index(&plan(true, &judged).await?, &plan(false, &words).await?)
+                oversight::topic_read(
+                    &plan(TopicRead::Whole, &words).await?,
+                    &plan(TopicRead::Indexes, &judged).await?,
+                    &plan(TopicRead::IndexesFromHour, &judged).await?,
+                )
+            } else {
+                TopicRead::Whole
             };
             let rows = db
-                .query(oversight::topic(asked, indexed), on_topic(&words))
+                .query(oversight::topic(asked, read), on_topic(&words))
                 .await?
                 .collect()
                 .await?;

@@ -167,50 +167,88 @@ fn held(words: &[String]) -> String {
 /// decides it ([`crate::search::indexes_hold`]): a half-width kana and its voicing mark, ｶﾞ,
 /// are one character, ガ, and have no pair.
 ///
-/// Whether they are read is PostgreSQL's judgement ([`through_index`]): for words most orders
-/// hold (路灯, in every seeded one) it reads the span, and for short spans of words many hold.
+/// Whether they are read, and how, is PostgreSQL's judgement ([`topic_read`]): for words most
+/// orders hold (路灯, in every seeded one) it reads the span.
 pub fn words_indexable(words: &[String]) -> bool {
     !words.is_empty()
 }
 
-/// Whether a topic report runs its statement written for the search indexes, from PostgreSQL's
-/// plans (the lines `explain` gives) of that statement (`indexed`) and of the one reading the
-/// span whole (`whole`): when the first reads one of the indexes and PostgreSQL expects it to
-/// cost less.
+/// How a topic report reads the requests of its span and the span before ([`topic`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopicRead {
+    /// Every request filed in them, through the BRIN index on filing time, each checked for
+    /// the words: for a category alone, words most requests hold (路灯), and short spans.
+    Whole,
+    /// Every order the search indexes say holds the words, of any time, and of those the
+    /// span's: words few orders hold (燃气泄漏, held by none) and long spans.
+    Indexes,
+    /// The orders the search indexes say hold the words and were filed from the hour the span
+    /// before begins in: words many orders hold over spans of days to months.
+    IndexesFromHour,
+}
+
+/// Which way a topic report reads its requests ([`TopicRead`]), from PostgreSQL's plans (the
+/// lines `explain` gives) of its statement written each way ([`topic`]): the way it expects to
+/// cost least, of those reading the span whole and those of the others whose plan reads one of
+/// the search indexes.
 ///
-/// Written for the indexes, the statement takes every order they give, of any time, and only
-/// then keeps those of the span ([`topic`]). Left to combine the two, PostgreSQL took the
-/// orders the index gave on the pages the BRIN index on filing time gave for the span; those
-/// are whole ranges of pages, and on them it checked the index's condition on every order,
-/// computing its pairs or characters (10 to 25 µs an order). Over ten million orders: a week
-/// of 幸福家园 (one order in thirty) took 5.3 s so against 1.6 s now and 0.9 read whole, 90
-/// days 6.8 s against 2.7 and 11.9, and a month of the character 幸 12.8 s against 1.3 and 3.7.
+/// The statements written for the indexes take the orders they give apart, before they keep
+/// those of the span. Left to combine the two, PostgreSQL took the orders the index gave on
+/// the pages the BRIN index on filing time gave for the span; those are whole ranges of pages,
+/// and on them it checked the index's condition on every order, computing its pairs or
+/// characters (10 to 25 µs an order). Over ten million orders: a week of 幸福家园 (one order in
+/// thirty) took 5.3 s so, a month of the character 幸 12.8 s.
 ///
-/// Where PostgreSQL finds the index's statement no cheaper, the span is read whole: for words
-/// most orders hold, the index's condition would only be checked on each order (a month of 路灯
-/// over a million orders took 4.7 s with it, 0.55 without), and for a span short enough that
-/// reading it costs less than reading every order holding the words (a day of the character 幸:
-/// 0.18 s whole, 1.0 through the index). The statement for the indexes is planned for the words
-/// as [`JUDGED_WORDS`] gives them: PostgreSQL takes words of several characters to be rarer than
-/// they are, and so read a day of 幸福家园 through the index (1.6 to 2.1 s, where reading it
-/// whole takes 0.08 to 0.18).
+/// Over those ten million orders (psql, the report's settings, warm), each span with the span
+/// before it:
+/// - Through the indexes, every order holding the words is read, each on a page of its own:
+///   幸福家园 in 333 thousand, 1.7 to 2.1 s for any span, where PostgreSQL weighed those reads at
+///   less than they cost (from the system's cache, not its buffers) and read a week so, 2.0 s,
+///   where reading it whole took 0.95. From the hour the span before begins (the indexes hold
+///   each order's hour beside its pairs or characters, migration 68), only the orders holding
+///   them in the two spans are read: a day of 幸福家园 21 to 35 ms (83 read whole), three days
+///   54 to 72 ms (0.58 s whole), a week 0.23 to 0.28 s, two weeks 0.36 to 0.60 s (1.8
+///   through the index), a month 0.87 to 1.2 s (2.1), ninety days 2.3 to 4.0 s (3.2 to 6.0);
+///   the character 幸: a day 25 to 35 ms, a week 0.18 to 0.25 s, a month 0.72 to 0.90 s (1.6
+///   through the index, 3.9 whole).
+/// - The index gives the hours' orders as one more set to intersect with the words' (a year's
+///   hours, every order), so for words few hold it is the dearer way (a year of 燃气泄漏, held
+///   by none: 386 ms from the hour, 7 to 10 ms through the index alone), and for half a year or
+///   more of 幸福家园, where the span holds most of the orders, about the same.
+/// - Words most orders hold are read whole: from the hour, the index gives every order of the
+///   span after reading its every order holding the words' pairs (a day of 路灯: 0.58 to 0.83 s
+///   against 0.29 whole; a week, 5.8 to 6.6 s against 2.0).
 ///
-/// Where it does read the index, PostgreSQL weighs each order it reads so, each on a page of
-/// its own, at less than it costs when the pages come from the system's cache rather than its
-/// own buffers: over ten million orders, a week of 幸福家园 still goes through the index (2.0 s)
-/// where reading it whole would take 0.95 s (of 幸, 1.2 against 0.91; at two weeks, both take
-/// the same). From four days to about two weeks, a report on words one order in thirty holds
-/// takes up to twice what it might.
-pub fn through_index(indexed: &[String], whole: &[String]) -> bool {
-    let reads_index = indexed
-        .iter()
-        .any(|line| line.contains("work_orders_words") || line.contains("work_orders_characters"));
-    reads_index
-        && matches!((plan_cost(indexed), plan_cost(whole)), (Some(indexed), Some(whole)) if indexed < whole)
+/// PostgreSQL judged each of those the way it takes least time, planning the statements for the
+/// indexes for the words as [`JUDGED_WORDS`] gives them: it takes words of several characters
+/// to be rarer than they are, and so read a day of 幸福家园 through the index (1.6 to 2.1 s).
+/// The statement reading from the hour has no other bound on filing time from below: its
+/// estimate counted the same span twice, took a week of 路灯 to be 7000 requests where it is
+/// 370 thousand, and judged the week cheaper to read through the index (6.6 s against 2.0).
+pub fn topic_read(whole: &[String], indexes: &[String], from_hour: &[String]) -> TopicRead {
+    let Some(mut least) = plan_cost(whole) else {
+        return TopicRead::Whole;
+    };
+    let mut read = TopicRead::Whole;
+    for (way, plan) in [
+        (TopicRead::Indexes, indexes),
+        (TopicRead::IndexesFromHour, from_hour),
+    ] {
+        let reads_index = plan.iter().any(|line| {
+            line.contains("work_orders_words") || line.contains("work_orders_characters")
+        });
+        if reads_index
+            && let Some(cost) = plan_cost(plan)
+            && cost < least
+        {
+            (least, read) = (cost, way);
+        }
+    }
+    read
 }
 
 /// Each of the words `$1` (`word`, in their order) as a topic report has PostgreSQL judge the
-/// statement written for the search indexes by ([`through_index`]): a word whose pairs of
+/// statements written for the search indexes by ([`topic_read`]): a word whose pairs of
 /// characters (in `search_text`'s form) are all among the words index's most common elements
 /// by the rarest of them, any other word as it is.
 ///
@@ -219,17 +257,17 @@ pub fn through_index(indexed: &[String], whole: &[String]) -> bool {
 /// word. Over the bench's ten million orders it took 幸福家园 (幸福, 福家 and 家园, each in one
 /// order of thirty) to be held by 342 orders, where 333 thousand hold it. No more orders hold
 /// a word than hold its rarest pair, and for the name of a place or a matter about as many:
-/// judged by that pair, PostgreSQL weighs reading every order that may hold the word against
+/// judged by that pair, PostgreSQL weighs reading the orders that may hold the word against
 /// reading the span, as it does for a single character (幸). Over those ten million orders (psql,
-/// warm), a day of 幸福家园 and the day before are now read whole, 83 ms, where they were read
-/// through the index, 2.1 s; three days 0.58 s, 2.2 before; from four days on they are read
-/// through the index as before.
+/// warm), it took a day of 幸福家园 and the day before to be cheapest to read through the index,
+/// every order holding the words (2.1 s, where reading the two days whole took 83 ms, and
+/// those of the two days holding them, from the hour, 21 to 35).
 ///
 /// A pair not among the most common is held by fewer orders than the least common of them, and
 /// so is a word holding it: those words PostgreSQL judges as they are, as rare as it takes them
 /// to be, and reads them through the index (a day of 燃气泄漏, held by none, 8 ms; read whole,
-/// 128). Words whose pairs many orders hold each, but few together, are read whole over short
-/// spans, as every report was before the indexes.
+/// 128). Words whose pairs many orders hold each, but few together, are planned as if many
+/// orders held them.
 ///
 /// `pg_stats` shows the statistics of the indexes to their owner (the role the migrations ran
 /// as); to a role that may not see them, every word is judged as it is.
@@ -287,17 +325,44 @@ const TOPIC_CASES: i64 = 10;
 ///
 /// Why one statement: as two, counts and cases,
 /// each read the requests on the topic from the table (over ten million orders, a year of the place one in thirty names,
-/// 幸福家园: 333 thousand requests, each on a page of its own, 2.0 s a read). And only the
-/// ratings of the requests on the topic are read, each request's by its key, where every rating
-/// of the span was read and sorted by request (5.9 million for that year, 3.2 s; in psql, the
-/// two statements took 7.7 to 7.8 s and this one 4.4 to 4.6; a month of 路灯, every request of
-/// it, 5.5 to 5.8 and 5.2 to 5.4; words no request holds, 7 to 8.5 ms and 6.6 to 7).
+/// 幸福家园: 333 thousand requests, each on a page of its own, 2.0 s a read); in psql, the two
+/// statements took 7.7 to 7.8 s and this one 4.4 to 4.6 (a month of 路灯, every request of it,
+/// 5.5 to 5.8 and 5.2 to 5.4; words no request holds, 7 to 8.5 ms and 6.6 to 7).
 ///
-/// `words` are the words `$4` will be: the statement is written for how many there are;
-/// `indexed`, whether it reads the search indexes first ([`words_indexable`]): then it takes
-/// every order they give, apart (`offset 0` keeps PostgreSQL from combining them with the BRIN
-/// index on filing time, [`through_index`]), before it keeps those of the span on the topic.
-pub fn topic(words: &[String], indexed: bool) -> String {
+/// A request's latest rating is the one of the span no later rating of the span follows (an
+/// anti join), joined to the requests of the span by their key: PostgreSQL looks each up by the
+/// request's key, or reads the span's ratings, as it expects to cost less. Written as each
+/// request's ratings sorted and the latest kept (`distinct on`), they were a set of their own
+/// to join, and where PostgreSQL took few requests to be on the topic (from the hour, for words
+/// it takes to be rare: a week of 幸福家园, 12450 requests it took to be 13, and 2533 ratings)
+/// it compared every request with every rating, 7.3 s of a report that takes 0.26.
+///
+/// `words` are the words `$4` will be: the statement is written for how many there are, and
+/// `read` the way it reads the requests ([`TopicRead`]). Through the search indexes, it takes
+/// the orders they give apart (`offset 0` keeps PostgreSQL from combining them with the BRIN
+/// index on filing time, [`topic_read`]) before it keeps those of the span on the topic. From
+/// the hour, the hour is its only bound from below: `$1` is midnight in China (UTC+8, and so
+/// on the hour), where the hours of the orders it gives begin.
+pub fn topic(words: &[String], read: TopicRead) -> String {
+    let (orders, from) = match read {
+        TopicRead::Whole => ("work_orders".to_owned(), "o.created_at >= $1 and "),
+        _ if !words_indexable(words) => ("work_orders".to_owned(), "o.created_at >= $1 and "),
+        TopicRead::Indexes => (
+            format!(
+                "(select * from work_orders o where {} offset 0)",
+                held(words)
+            ),
+            "o.created_at >= $1 and ",
+        ),
+        TopicRead::IndexesFromHour => (
+            format!(
+                "(select * from work_orders o where ({}) \
+                   and search_hour(o.created_at) >= search_hour($1) offset 0)",
+                held(words)
+            ),
+            "",
+        ),
+    };
     format!(
         "with matched as materialized ( \
              select o.work_order_id, o.created_at, o.created_at >= $2 as current, \
@@ -305,12 +370,8 @@ pub fn topic(words: &[String], indexed: bool) -> String {
                     o.channel, o.category_id as category, coalesce(o.district_id, 'unknown') as district, \
                     o.status, {OPEN} and o.deadline_at <= now() as overdue, \
                     o.created_at >= $2 and not o.confidential and o.status <> 'merged' as a_case \
-             from {} o \
-             where o.created_at >= $1 and o.created_at < $3 and {}), \
-         latest as ( \
-             select distinct on (r.work_order_id) r.work_order_id, r.satisfaction \
-             from matched m join ratings r on r.work_order_id = m.work_order_id and r.created_at >= $2 \
-             where m.current order by r.work_order_id, r.round desc), \
+             from {orders} o \
+             where {from}o.created_at < $3 and {}), \
          top as ( \
              select m.work_order_id, m.created_at, 1 + coalesce(f.n, 0) as citizens from matched m \
              left join (select work_order_id, count(*) as n from order_followers group by 1) f \
@@ -323,7 +384,12 @@ pub fn topic(words: &[String], indexed: bool) -> String {
                 null::text as tracking_number, null::text as title, null::timestamptz as created_at, \
                 null::text as category_id, null::text as category_name, null::text as district_id, \
                 null::text as district_name, null::int8 as citizens \
-         from matched m left join latest r on r.work_order_id = m.work_order_id \
+         from matched m left join ( \
+             select r.work_order_id, r.satisfaction from ratings r \
+             where r.created_at >= $2 and not exists ( \
+                 select 1 from ratings n where n.work_order_id = r.work_order_id \
+                 and n.round > r.round and n.created_at >= $2)) r \
+           on m.current and r.work_order_id = m.work_order_id \
          group by grouping sets ((m.current), (m.current, m.day), (m.current, m.channel), \
                                  (m.current, m.category), (m.current, m.district), (m.current, m.status)) \
          union all \
@@ -333,14 +399,6 @@ pub fn topic(words: &[String], indexed: bool) -> String {
          from top t join work_orders o on o.work_order_id = t.work_order_id \
          join categories c on c.category_id = o.category_id \
          left join districts d on d.district_id = o.district_id",
-        if indexed && words_indexable(words) {
-            format!(
-                "(select * from work_orders o where {} offset 0)",
-                held(words)
-            )
-        } else {
-            "work_orders".to_owned()
-        },
         on_topic()
     )
 }
@@ -453,9 +511,16 @@ mod tests {
         }
         // None: a category alone.
         assert!(!words_indexable(&[]));
-        assert!(!topic(&[], true).contains("search_bigrams"));
+        for read in [TopicRead::Indexes, TopicRead::IndexesFromHour] {
+            let statement = topic(&[], read);
+            assert!(!statement.contains("search_bigrams"), "{read:?}");
+            assert!(
+                statement.contains("where o.created_at >= $1 and"),
+                "{read:?}"
+            );
+        }
         // The words and the text compared in one form, the words put in it once.
-        let statement = topic(&words(&["pm2.5"]), false);
+        let statement = topic(&words(&["pm2.5"]), TopicRead::Whole);
         assert!(statement.contains("select search_text(a.word) from unnest($4::text[]) a(word)"));
         for column in ["title", "description", "address", "supplements_text"] {
             assert!(statement.contains(&format!("strpos(search_text(o.{column}), w.word) > 0")));
@@ -464,7 +529,7 @@ mod tests {
         // words with pairs of characters, on the characters index for those with none, decided
         // in the words' compatibility form, as PostgreSQL plans the statement.
         let heating = words(&["暖气", "气"]);
-        let indexed = topic(&heating, true);
+        let indexed = topic(&heating, TopicRead::Indexes);
         assert!(indexed.contains(&format!(
             "((cardinality(search_bigrams(($4::text[])[2])) = 0 \
                or {} @> search_bigrams(($4::text[])[2]))",
@@ -478,15 +543,26 @@ mod tests {
         assert!(!indexed.contains("[3]"));
         assert!(indexed.contains(&format!(
             "from (select * from work_orders o where {} offset 0) o \
-             where o.created_at >= $1",
+             where o.created_at >= $1 and o.created_at < $3",
             held(&heating)
         )));
-        let read = topic(&heating, false);
+        // From the hour: the hour its only bound from below, for PostgreSQL to expect the
+        // orders of the span once.
+        let hourly = topic(&heating, TopicRead::IndexesFromHour);
+        assert!(hourly.contains(&format!(
+            "from (select * from work_orders o where ({}) \
+               and search_hour(o.created_at) >= search_hour($1) offset 0) o \
+             where o.created_at < $3",
+            held(&heating)
+        )));
+        assert!(!hourly.contains("o.created_at >= $1"));
+        let read = topic(&heating, TopicRead::Whole);
         assert!(!read.contains("search_bigrams") && !read.contains("search_characters"));
+        assert!(!read.contains("search_hour"));
     }
 
     #[test]
-    fn a_topic_is_read_through_the_indexes_when_a_plan_reads_one_and_costs_less() {
+    fn a_topic_is_read_the_way_whose_plan_costs_least_of_those_reading_an_index_or_the_span() {
         let plan = |lines: &[&str]| words(lines);
         let whole = plan(&[
             "Append  (cost=678709.45..702333.62 rows=41 width=401)",
@@ -496,33 +572,47 @@ mod tests {
             "Append  (cost=1680.35..1744.30 rows=41 width=401)",
             "  ->  Bitmap Index Scan on work_orders_words  (cost=0.00..78.71 rows=362 width=0)",
         ]);
-        assert!(through_index(&words, &whole));
-        assert!(!through_index(&whole, &words));
+        let hourly = plan(&[
+            "Append  (cost=7551.10..7639.11 rows=41 width=401)",
+            "  ->  Bitmap Index Scan on work_orders_words  (cost=0.00..1304.39 rows=13 width=0)",
+        ]);
+        assert_eq!(topic_read(&whole, &words, &hourly), TopicRead::Indexes);
+        assert_eq!(
+            topic_read(&whole, &hourly, &words),
+            TopicRead::IndexesFromHour
+        );
+        assert_eq!(topic_read(&words, &whole, &hourly), TopicRead::Whole);
         let characters = plan(&[
             "Append  (cost=576201.92..577145.37 rows=41 width=401)",
             "        ->  BitmapOr",
             "              ->  Bitmap Index Scan on work_orders_words",
             "              ->  Bitmap Index Scan on work_orders_characters",
         ]);
-        assert!(through_index(&characters, &whole));
+        assert_eq!(topic_read(&whole, &characters, &[]), TopicRead::Indexes);
+        assert_eq!(
+            topic_read(&whole, &[], &characters),
+            TopicRead::IndexesFromHour
+        );
         // Costing more.
         let costly = plan(&[
             "Append  (cost=4204489.65..4228145.08 rows=41 width=401)",
             "  ->  Bitmap Index Scan on work_orders_characters",
         ]);
-        assert!(!through_index(&costly, &whole));
+        assert_eq!(topic_read(&whole, &costly, &costly), TopicRead::Whole);
+        assert_eq!(
+            topic_read(&whole, &costly, &hourly),
+            TopicRead::IndexesFromHour
+        );
+        // The same cost: the way listed first.
+        assert_eq!(topic_read(&whole, &words, &words), TopicRead::Indexes);
         // Not reading the indexes, or no cost to compare.
-        assert!(!through_index(
-            &plan(&[
-                "Append  (cost=1.00..2.00 rows=41 width=401)",
-                "  ->  Seq Scan on work_orders o",
-            ]),
-            &whole
-        ));
-        assert!(!through_index(
-            &plan(&["Bitmap Index Scan on work_orders_words"]),
-            &whole
-        ));
-        assert!(!through_index(&words, &[]));
+        let seq = plan(&[
+            "Append  (cost=1.00..2.00 rows=41 width=401)",
+            "  ->  Seq Scan on work_orders o",
+        ]);
+        assert_eq!(topic_read(&whole, &seq, &seq), TopicRead::Whole);
+        let costless = plan(&["Bitmap Index Scan on work_orders_words"]);
+        assert_eq!(topic_read(&whole, &costless, &costless), TopicRead::Whole);
+        assert_eq!(topic_read(&[], &words, &hourly), TopicRead::Whole);
     }
 }
