@@ -259,9 +259,9 @@ pub fn topic_read(whole: &[String], indexes: &[String], from_hour: &[String]) ->
 /// a word than hold its rarest pair, and for the name of a place or a matter about as many:
 /// judged by that pair, PostgreSQL weighs reading the orders that may hold the word against
 /// reading the span, as it does for a single character (幸). Over those ten million orders (psql,
-/// warm), it took a day of 幸福家园 and the day before to be cheapest to read through the index,
-/// every order holding the words (2.1 s, where reading the two days whole took 83 ms, and
-/// those of the two days holding them, from the hour, 21 to 35).
+/// warm), planning for 幸福家园 as it is, PostgreSQL took a day of it and the day before to be
+/// cheapest to read through the index, every order holding the words (2.1 s, where reading the
+/// two days whole took 83 ms, and those of the two days holding them, from the hour, 21 to 35).
 ///
 /// A pair not among the most common is held by fewer orders than the least common of them, and
 /// so is a word holding it: those words PostgreSQL judges as they are, as rare as it takes them
