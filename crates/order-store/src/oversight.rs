@@ -338,15 +338,20 @@ const TOPIC_CASES: i64 = 10;
 /// it compared every request with every rating, 7.3 s of a report that takes 0.26.
 ///
 /// `words` are the words `$4` will be: the statement is written for how many there are, and
-/// `read` the way it reads the requests ([`TopicRead`]). Through the search indexes, it takes
-/// the orders they give apart (`offset 0` keeps PostgreSQL from combining them with the BRIN
-/// index on filing time, [`topic_read`]) before it keeps those of the span on the topic. From
-/// the hour, the hour is its only bound from below: `$1` is midnight in China (UTC+8, and so
-/// on the hour), where the hours of the orders it gives begin.
+/// `read` the way it reads the requests ([`TopicRead`]; with no words, a category alone, the
+/// span whole whatever it says). Through the search indexes, it takes the orders they give
+/// apart (`offset 0` keeps PostgreSQL from combining them with the BRIN index on filing time,
+/// [`topic_read`]) before it keeps those of the span on the topic. From the hour, the hour is
+/// its only bound from below: `$1` is midnight in China (UTC+8, and so on the hour), where the
+/// hours of the orders it gives begin.
 pub fn topic(words: &[String], read: TopicRead) -> String {
+    let read = if words_indexable(words) {
+        read
+    } else {
+        TopicRead::Whole
+    };
     let (orders, from) = match read {
         TopicRead::Whole => ("work_orders".to_owned(), "o.created_at >= $1 and "),
-        _ if !words_indexable(words) => ("work_orders".to_owned(), "o.created_at >= $1 and "),
         TopicRead::Indexes => (
             format!(
                 "(select * from work_orders o where {} offset 0)",
