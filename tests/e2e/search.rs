@@ -541,6 +541,100 @@ async fn words_are_looked_up_through_their_index() {
     }
 }
 
+/// An order's pairs and characters (`search_bigrams`, `search_characters`: the keys of the
+/// words and characters indexes, migration 70) are those of its text as words are found in it
+/// (`search_text`), element for element as the queries of migrations 64 and 66 gave them, for
+/// text of every kind; and they are found with only the built-ins on the `search_path`, as an
+/// index may be built again or analysed.
+#[tokio::test]
+async fn an_orders_pairs_and_characters_are_those_of_its_text_as_searched() {
+    let platform = Platform::start().await;
+    let mut db = platform.db.acquire().await.expect("a connection");
+    let long = "解放大道路灯连续三晚不亮，".repeat(150);
+    let texts: Vec<Option<Vec<Option<&str>>>> = vec![
+        Some(vec![
+            Some("路灯不亮"),
+            Some(&long),
+            Some("驿城区解放大道幸福家园"),
+            None,
+        ]),
+        Some(vec![
+            Some("ＬＥＤ灯"),
+            Some("３号楼 PM2.5"),
+            Some("ｶﾞｽ"),
+            Some(""),
+        ]),
+        Some(vec![
+            Some("e\u{301}f"),
+            Some("ﬁⅫ"),
+            Some("\u{F900}暖"),
+            Some("İSTANBUL"),
+        ]),
+        Some(vec![
+            Some("a\nb\r\nc"),
+            Some("\n\n"),
+            Some("😀😁x"),
+            Some("ab"),
+        ]),
+        Some(vec![Some("a"), Some("abc"), Some("abcd"), Some("㐀㐁㐂")]),
+        Some(vec![None, None, None, None]),
+        Some(vec![Some(""), Some("")]),
+        Some(vec![None]),
+        Some(vec![]),
+        None,
+    ];
+    let queried = "select array(select m[1] \
+                                 from unnest($1::text[]) part, \
+                                      lateral (select search_text(part)) l(w), \
+                                      lateral (select regexp_matches(w, '(..)', 'g') \
+                                               union all \
+                                               select regexp_matches(substr(w, 2), '(..)', 'g')) p(m)), \
+                          array(select c from unnest($1::text[]) part, \
+                                              lateral string_to_table(search_text(part), null) c), \
+                          search_bigrams(variadic $1::text[]), \
+                          search_characters(variadic $1::text[])";
+    for parts in &texts {
+        let (pairs_queried, characters_queried, pairs, characters): (
+            Vec<String>,
+            Vec<String>,
+            Vec<String>,
+            Vec<String>,
+        ) = sqlx::query_as(queried)
+            .bind(parts)
+            .fetch_one(&mut *db)
+            .await
+            .expect("the pairs and characters");
+        assert_eq!(pairs, pairs_queried, "{parts:?}");
+        assert_eq!(characters, characters_queried, "{parts:?}");
+        if parts
+            .as_ref()
+            .is_some_and(|p| p.iter().flatten().any(|t| t.chars().count() > 1))
+        {
+            assert!(!pairs.is_empty() && !characters.is_empty(), "{parts:?}");
+        }
+    }
+    // With only the built-ins on the path, as maintenance may run.
+    let schema: String = sqlx::query_scalar("select current_schema()")
+        .fetch_one(&mut *db)
+        .await
+        .expect("the schema");
+    let mut maintenance = platform.db.begin().await.expect("a transaction");
+    sqlx::query("set local search_path = pg_catalog, pg_temp")
+        .execute(&mut *maintenance)
+        .await
+        .expect("the path");
+    let (pairs, characters): (Vec<String>, Vec<String>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select \"{schema}\".search_bigrams('幸福', 'ＬＥＤ'), \
+                \"{schema}\".search_characters('幸福', 'ＬＥＤ')"
+        )))
+        .fetch_one(&mut *maintenance)
+        .await
+        .expect("found with only the built-ins");
+    assert_eq!(pairs, ["幸福", "le", "ed"]);
+    assert_eq!(characters, ["幸", "福", "l", "e", "d"]);
+}
+
 /// What filings write to the words and characters indexes is merged into them by routing's
 /// schedule, every ten seconds (`merge_search_pending_lists`, migration 67), not left in their
 /// pending lists until 4 MB of it piles up: every lookup through the index reads the list whole.
