@@ -139,7 +139,10 @@ const AGENCY_STAFF: &str = "staff_accounts s on s.agency_id = o.agency_id and s.
 /// Recording an event: `$1` order, `$2` event code, `$3` actor, `$4` note, `$5` previous
 /// deadline, `$6` time, `$7` the template kinds to notify, `$8` the agency it is addressed to,
 /// whose staff hear of it (templates of audience `staff`), when not the holder (null: the
-/// holder); the holder's staff hear of it too by templates of audience `holder`.
+/// holder); the holder's staff hear of it too by templates of audience `holder`. Templates of
+/// audience `citizen` reach the order's citizen and those following it; of audience `follower`,
+/// the followers alone. Each is found by its own key: with the two joined to the citizens by an
+/// `or`, PostgreSQL read every citizen for each event (over a million citizens, 1.5 s a filing).
 static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let quoted = rendered("e.note");
     format!(
@@ -162,13 +165,12 @@ static RECORD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              select t.kind, c.subject \
              from event e join work_orders o on o.work_order_id = e.work_order_id cross join t \
              join citizens c on c.citizen_id = o.citizen_id \
-                or c.citizen_id in (select f.citizen_id from order_followers f where f.work_order_id = o.work_order_id) \
              where t.audience = 'citizen' \
              union \
              select t.kind, c.subject \
              from event e join order_followers f on f.work_order_id = e.work_order_id cross join t \
              join citizens c on c.citizen_id = f.citizen_id \
-             where t.audience = 'follower'), \
+             where t.audience in ('citizen', 'follower')), \
          made as ( \
              insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
              select r.recipient, o.work_order_id, t.kind, t.title, {quoted}, \
