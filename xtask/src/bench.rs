@@ -1762,11 +1762,15 @@ const REPORT_RUNS: usize = 5;
 /// done, and under key supervision three days after, as the escalation sweep would have; 60%
 /// rated), spread over the agencies, districts, categories and channels; one in three in a grid
 /// (downtown: in 驿城区); one in thirty at 幸福家园 (the search rows' words of middling frequency).
+/// Each ten in turn are one citizen's (a million citizens over ten million orders), so that what
+/// a statement reads of the citizens shows as a city's would.
 const REPORT_SEED: &str = "\
-insert into citizens (citizen_id, subject, phone) values ('00000000-0000-0000-0000-0000000000b1', 'bench-report-citizen', null) on conflict do nothing;
+insert into citizens (citizen_id, subject, phone)
+select ('00000000-0000-4000-b000-' || lpad(to_hex(n), 12, '0'))::uuid, 'bench-resident-' || n, null
+from generate_series((@FIRST@ + 9) / 10, (@LAST@ + 9) / 10) n on conflict do nothing;
 @CATALOGUE@
 insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, category_id, title, description, address, district_id, grid_id, contact_phone, channel, created_at, updated_at, agency_id, dispatched_at, deadline_at, replied_at, contacted_at, overdue_notified_for, supervised_at, key_supervised_at)
-select gen_random_uuid(), 'BENCH-' || g, '00000000-0000-0000-0000-0000000000b1', 'bench-report',
+select gen_random_uuid(), 'BENCH-' || g, ('00000000-0000-4000-b000-' || lpad(to_hex((g + 9) / 10), 12, '0'))::uuid, 'bench-report',
        case when g % 50 = 0 then 'in_progress' else 'archived' end,
        c.ids[1 + g % array_length(c.ids, 1)], '路灯不亮', '解放大道路灯连续三晚不亮',
        case when g % 30 = 0 then '驿城区幸福家园小区' else '驿城区解放大道' end,
@@ -2191,7 +2195,8 @@ async fn seed_orders(
     // follow and is counted in whichever side's CPU it falls on. (Not in the template: `vacuum`
     // runs outside any transaction, and a string of statements is one.)
     let started = Instant::now();
-    db.execute("vacuum (analyze) work_orders, ratings").await?;
+    db.execute("vacuum (analyze) work_orders, ratings, citizens")
+        .await?;
     eprintln!(
         "   vacuumed the seeded orders in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -2654,7 +2659,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          pushes. Its baseline is a native closed-loop client posting the same message to the same \
          fake with 8 in flight.\n\n\
          The KPI report rows seed a year of orders filed in time order (1M, then 9M more; one in fifty still open, 60% \
-         rated; after each seeding, and the sweep's, the tables are vacuumed and analysed, as a night's maintenance \
+         rated; each ten in turn one citizen's, a million citizens at 10M; after each seeding, and the sweep's, the tables are vacuumed and analysed, as a night's maintenance \
          leaves them, so that autovacuum's pass over the new rows does not run in the timed rounds) and time \
          `GET /api/v1/stats/kpis` for one month grouped by agency, one request at a time; the baseline is \
          `pgbench -M prepared -c 1 -t 5` running the same statement (`order_store::kpis::report_sql`) with the month's \
