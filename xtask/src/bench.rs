@@ -2011,7 +2011,6 @@ async fn topic_report(
     // those reading the span whole and (for the words as it judges them) those reading one of
     // the search indexes.
     let read = if order_store::oversight::words_indexable(&words) {
-        use order_store::oversight::TopicRead;
         use sqlx::{Connection, Executor};
         let mut db = sqlx::PgConnection::connect(database_url).await?;
         db.execute("begin").await?;
@@ -2021,11 +2020,8 @@ async fn topic_report(
             .fetch_one(&mut db)
             .await?;
         let mut plans = Vec::new();
-        for (read, given) in [
-            (TopicRead::Whole, asked),
-            (TopicRead::Indexes, judged.as_str()),
-            (TopicRead::IndexesFromHour, judged.as_str()),
-        ] {
+        for (read, judged_words) in order_store::oversight::TOPIC_PLANS {
+            let given = if judged_words { judged.as_str() } else { asked };
             let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "explain {}",
                 on_topic(&order_store::oversight::topic(&words, read), given)

@@ -243,11 +243,11 @@ async fn compute(
                     .iter()
                     .map(|row| required::<String>(row, "word").map(Some))
                     .collect::<Result<Vec<_>, _>>()?;
-                oversight::topic_read(
-                    &plan(TopicRead::Whole, &words).await?,
-                    &plan(TopicRead::Indexes, &judged).await?,
-                    &plan(TopicRead::IndexesFromHour, &judged).await?,
-                )
+                let mut plans = Vec::new();
+                for (read, judged_words) in oversight::TOPIC_PLANS {
+                    plans.push(plan(read, if judged_words { &judged } else { &words }).await?);
+                }
+                oversight::topic_read(&plans[0], &plans[1], &plans[2])
             } else {
                 TopicRead::Whole
             };

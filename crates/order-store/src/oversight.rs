@@ -187,6 +187,15 @@ pub enum TopicRead {
     IndexesFromHour,
 }
 
+/// The plans [`topic_read`] decides by, in the order it takes them: each way of reading, and
+/// whether it is planned for the words as [`JUDGED_WORDS`] gives them (the ways through the
+/// indexes) or for the words as asked (the whole read).
+pub const TOPIC_PLANS: [(TopicRead, bool); 3] = [
+    (TopicRead::Whole, false),
+    (TopicRead::Indexes, true),
+    (TopicRead::IndexesFromHour, true),
+];
+
 /// Which way a topic report reads its requests ([`TopicRead`]), from PostgreSQL's plans (the
 /// lines `explain` gives) of its statement written each way ([`topic`]): the way it expects to
 /// cost least, of those reading the span whole and those of the others whose plan reads one of
