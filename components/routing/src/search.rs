@@ -344,12 +344,7 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
         clauses.add("o.agency_id = {}", text(agency));
     }
     if let Some(number) = &phone {
-        clauses.add(
-            "(o.citizen_id in (select citizen_id from citizens where phone = {}) \
-              or o.contact_phone = {})",
-            text(number.as_str()),
-        );
-        clauses.parts.push("not o.confidential".into());
+        clauses.add(order_store::search::CALLERS_ORDERS, text(number.as_str()));
     }
     let words = words.map(|words| clauses.bind(text(words)));
     if !wanted.is_empty() {

@@ -15,6 +15,19 @@ pub const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status,
     o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
 pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 
+/// The orders of a caller (`{}`: a placeholder for the number), as an operator looks them up
+/// while the caller is on the line: those of the citizen registered with that number, and those
+/// filed with it as the contact number; none confidential.
+///
+/// The citizen's orders are found by a list of citizens (`= any(array(...))`), so that both
+/// halves are conditions an index answers (`work_orders_citizen_newest`,
+/// `work_orders_by_contact_phone`) and PostgreSQL reads the orders both find. Written as
+/// `o.citizen_id in (select ...) or ...`, the first half can only be checked order by order, and
+/// PostgreSQL read every order newest first to find a caller's few: over 60000 orders 50 ms a
+/// lookup (0.2 ms so), over a city's ten million several seconds.
+pub const CALLERS_ORDERS: &str = "(o.citizen_id = any(array(select citizen_id from citizens where phone = {})) \
+     or o.contact_phone = {}) and not o.confidential";
+
 /// The pairs of adjacent characters of an order `o`'s searched text, as the words index
 /// (`work_orders_words`, migrations 63 to 65 and 68) holds them: a condition on this expression
 /// is one the index answers.
