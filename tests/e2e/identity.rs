@@ -298,3 +298,102 @@ async fn administrators_keep_staff_accounts() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_audit_log_reads_the_newest_entries_not_every_one() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let filed = citizen
+        .create_request(&tests::valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    // A city's months: many sign-ins, many orders, their numbers shown to staff, a day apart.
+    let mut db = platform.db.acquire().await.expect("a connection");
+    tests::copy_order(&mut db, &filed, 3000, "description", "address").await;
+    for statement in [
+        "insert into auth_events (event, actor, target, created_at) \
+         select 'signed_in', 'resident-' || g % 500, 'resident-' || g % 500, \
+                now() - g * interval '1 minute' \
+         from generate_series(1, 20000) g",
+        "insert into phone_reveals (work_order_id, subject, role, created_at) \
+         select work_order_id, 'operator-' || (row_number() over (order by created_at)) % 20, \
+                'operator', created_at + interval '1 hour' \
+         from work_orders",
+        "analyze auth_events, phone_reveals, work_orders",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut *db)
+            .await
+            .expect("the city's months");
+    }
+
+    // The newest first, each with its order's number.
+    let shown = platform.audited("contact_phone_revealed").await;
+    assert_eq!(shown.len(), 100);
+    let newest: (String, String) = sqlx::query_as(
+        "select r.subject, o.tracking_number from phone_reveals r \
+         join work_orders o using (work_order_id) order by r.created_at desc limit 1",
+    )
+    .fetch_one(&mut *db)
+    .await
+    .expect("the newest showing");
+    assert_eq!(shown[0], (newest.0, Some(newest.1)));
+
+    // A page of everything, of one action, of one actor: the newest entries of each table are
+    // read through its index on when (and on who, or what), never a table whole.
+    let pages: [(Option<&str>, Option<&str>); 5] = [
+        (None, None),
+        (Some("contact_phone_revealed"), None),
+        (Some("staff_created"), None),
+        (None, Some("resident-7")),
+        (Some("signed_in"), Some("operator-3")),
+    ];
+    for (action, actor) in pages {
+        let plan = tests::plan(
+            &mut db,
+            order_store::audit::PAGE,
+            Some(order_store::audit::SETTINGS),
+            |query| query.bind(action).bind(actor).bind(100_i64),
+        )
+        .await;
+        for table in ["auth_events", "phone_reveals", "work_orders"] {
+            assert!(
+                !plan
+                    .iter()
+                    .any(|line| line.contains(&format!("Seq Scan on {table}"))),
+                "{action:?} {actor:?}: {plan:#?}"
+            );
+        }
+        assert!(
+            most_rows_read(&plan) <= 1000,
+            "{action:?} {actor:?}: {plan:#?}"
+        );
+    }
+}
+
+/// The most rows a step of `plan` (`explain analyze`) read: those it gave (times its loops) and
+/// those its filter removed.
+fn most_rows_read(plan: &[String]) -> u64 {
+    let number = |line: &str, after: &str| -> u64 {
+        line.split_once(after)
+            .map(|(_, rest)| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut most = 0;
+    let mut last = 0;
+    for line in plan {
+        if let Some((_, actual)) = line.split_once("actual ") {
+            last = number(actual, "rows=") * number(actual, "loops=").max(1);
+            most = most.max(last);
+        } else if line.contains("Rows Removed by Filter: ") {
+            most = most.max(last + number(line, "Rows Removed by Filter: "));
+        }
+    }
+    most
+}

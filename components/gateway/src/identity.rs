@@ -791,21 +791,23 @@ async fn audit(query: &str) -> Result<Reply, Failure> {
     };
     let action = api_plumbing::query_param(query, "action").filter(|a| !a.is_empty());
     let actor = api_plumbing::query_param(query, "actor").filter(|a| !a.is_empty());
-    let rows = db()
-        .await?
-        .query(
-            "select at, actor, action, target, detail from audit_log \
-             where ($1::text is null or action = $1) and ($2::text is null or actor = $2) \
-             order by at desc limit $3",
-            [
-                action.map(str::to_owned).into(),
-                actor.map(str::to_owned).into(),
-                limit.into(),
-            ],
-        )
-        .await?
-        .collect()
-        .await?;
+    let db = db().await?;
+    let rows = in_transaction(&db, async {
+        db.execute(order_store::audit::SETTINGS, []).await?;
+        Ok(db
+            .query(
+                order_store::audit::PAGE,
+                [
+                    action.map(str::to_owned).into(),
+                    actor.map(str::to_owned).into(),
+                    limit.into(),
+                ],
+            )
+            .await?
+            .collect()
+            .await?)
+    })
+    .await?;
     let items = rows
         .iter()
         .map(|row| {

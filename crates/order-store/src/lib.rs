@@ -10,6 +10,7 @@ use workorder::TrackingNumber;
 use workorder::calendar::{Calendar, DayKind, TimeLimit};
 use workorder::lifecycle::{CoHandler, Event, ExtensionRequest, Order, Status};
 
+pub mod audit;
 pub mod db;
 pub mod filing;
 pub mod idempotency;
