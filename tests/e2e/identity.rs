@@ -366,34 +366,8 @@ async fn the_audit_log_reads_the_newest_entries_not_every_one() {
             );
         }
         assert!(
-            most_rows_read(&plan) <= 1000,
+            tests::most_rows_read(&plan) <= 1000,
             "{action:?} {actor:?}: {plan:#?}"
         );
     }
-}
-
-/// The most rows a step of `plan` (`explain analyze`) read: those it gave (times its loops) and
-/// those its filter removed.
-fn most_rows_read(plan: &[String]) -> u64 {
-    let number = |line: &str, after: &str| -> u64 {
-        line.split_once(after)
-            .map(|(_, rest)| {
-                rest.chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-            })
-            .and_then(|digits| digits.parse().ok())
-            .unwrap_or(0)
-    };
-    let mut most = 0;
-    let mut last = 0;
-    for line in plan {
-        if let Some((_, actual)) = line.split_once("actual ") {
-            last = number(actual, "rows=") * number(actual, "loops=").max(1);
-            most = most.max(last);
-        } else if line.contains("Rows Removed by Filter: ") {
-            most = most.max(last + number(line, "Rows Removed by Filter: "));
-        }
-    }
-    most
 }

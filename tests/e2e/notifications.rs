@@ -1613,3 +1613,54 @@ async fn a_citizens_news_reaches_the_followers_and_reads_no_other_citizen() {
         "{plan:#?}"
     );
 }
+
+#[tokio::test]
+async fn an_inbox_counts_and_pages_the_unread_without_reading_what_was_read() {
+    let platform = Platform::start().await;
+    let urban = staff(&platform, "urban-a").await;
+    let number = dispatched(&platform, "citizen-1").await;
+    // A busy agency's months: thousands of tasks the staff member was told of and has read.
+    let mut db = platform.db.acquire().await.expect("a connection");
+    for statement in [
+        "insert into notifications (recipient, kind, title, body, dedupe_key, created_at, read_at) \
+         select 'urban-a', 'task_new', '新工单', '请办理', 'months:' || g, \
+                now() - g * interval '1 hour', now() - g * interval '1 hour' + interval '5 minutes' \
+         from generate_series(1, 5000) g",
+        "analyze notifications",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut *db)
+            .await
+            .expect("the months");
+    }
+
+    let unread = urban.notifications(None, true).await.expect("unread");
+    assert_eq!((unread.items.len(), unread.unread), (1, 1));
+    assert_eq!(
+        unread.items[0].tracking_number.as_deref(),
+        Some(number.as_str())
+    );
+    assert_eq!(unread.next_cursor, None);
+    let all = urban.notifications(None, false).await.expect("all");
+    assert_eq!((all.items.len(), all.unread), (20, 1));
+    assert!(all.next_cursor.is_some());
+
+    // The count and the page of the unread read the unread alone.
+    let page = order_store::inbox::page(true);
+    for plan in [
+        tests::plan(&mut db, order_store::inbox::UNREAD, None, |query| {
+            query.bind("urban-a")
+        })
+        .await,
+        tests::plan(&mut db, &page, None, |query| {
+            query
+                .bind("urban-a")
+                .bind(None::<chrono::DateTime<chrono::Utc>>)
+                .bind(None::<uuid::Uuid>)
+                .bind(21_i64)
+        })
+        .await,
+    ] {
+        assert!(tests::most_rows_read(&plan) <= 10, "{plan:#?}");
+    }
+}

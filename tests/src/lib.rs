@@ -757,3 +757,29 @@ pub async fn plan(
         .expect("ended");
     plan
 }
+
+/// The most rows a step of `plan` (`explain analyze`) read: those it gave (times its loops) and
+/// those its filter removed.
+pub fn most_rows_read(plan: &[String]) -> u64 {
+    let number = |line: &str, after: &str| -> u64 {
+        line.split_once(after)
+            .map(|(_, rest)| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut most = 0;
+    let mut last = 0;
+    for line in plan {
+        if let Some((_, actual)) = line.split_once("actual ") {
+            last = number(actual, "rows=") * number(actual, "loops=").max(1);
+            most = most.max(last);
+        } else if line.contains("Rows Removed by Filter: ") {
+            most = most.max(last + number(line, "Rows Removed by Filter: "));
+        }
+    }
+    most
+}

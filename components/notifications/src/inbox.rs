@@ -4,15 +4,12 @@ use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, connect, query_param, reply_with};
 use mobile_api::{Notification, NotificationPage};
 use order_store::db::Row;
+use order_store::inbox::COLUMNS;
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
 
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
-
-const COLUMNS: &str = "n.notification_id, n.kind, n.title, n.body, n.work_order_id, \
-     o.tracking_number, n.special_report_id, n.early_warning_id, n.circular_id, n.created_at, \
-     n.read_at";
 
 fn notification(row: &Row) -> Result<Notification, ApiError> {
     Ok(Notification {
@@ -52,19 +49,11 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
     let (at, id) = cursor.unzip();
     let rows = db
         .query(
-            format!(
-                "select {COLUMNS} from notifications n \
-                 left join work_orders o on o.work_order_id = n.work_order_id \
-                 where n.recipient = $1 \
-                   and ($2::timestamptz is null or (n.created_at, n.notification_id) < ($2::timestamptz, $3::uuid)) \
-                   and (not $4 or n.read_at is null) \
-                 order by n.created_at desc, n.notification_id desc limit $5"
-            ),
+            order_store::inbox::page(unread_only),
             [
                 text(&principal.subject),
                 at.into(),
                 id.into(),
-                unread_only.into(),
                 (i64::from(limit) + 1).into(),
             ],
         )
@@ -79,10 +68,7 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
         api_plumbing::cursor(last.created_at, last.id)
     });
     let unread = db
-        .query(
-            "select count(*) as unread from notifications where recipient = $1 and read_at is null",
-            [text(&principal.subject)],
-        )
+        .query(order_store::inbox::UNREAD, [text(&principal.subject)])
         .await?
         .collect()
         .await?;

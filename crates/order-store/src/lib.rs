@@ -14,6 +14,7 @@ pub mod audit;
 pub mod db;
 pub mod filing;
 pub mod idempotency;
+pub mod inbox;
 pub mod kpis;
 pub mod outbox;
 pub mod oversight;
