@@ -1664,3 +1664,73 @@ async fn an_inbox_counts_and_pages_the_unread_without_reading_what_was_read() {
         assert!(tests::most_rows_read(&plan) <= 10, "{plan:#?}");
     }
 }
+
+#[tokio::test]
+async fn supervisors_list_deliveries_by_status_reading_only_the_page() {
+    let platform = Platform::start().await;
+    // The outbox's months: thousands of messages sent, a few dead, a few dropped.
+    let mut db = platform.db.acquire().await.expect("a connection");
+    for statement in [
+        "insert into notifications (recipient, kind, title, body, dedupe_key, created_at) \
+         select 'urban-a', 'task_new', '新工单', '请办理', 'months:' || g, \
+                now() - g * interval '1 hour' \
+         from generate_series(1, 3000) g",
+        "insert into notification_deliveries (notification_id, channel, address, status, \
+                                              attempts, created_at, sent_at, dedupe_key) \
+         select notification_id, 'fcm', 'fcm-token-' || dedupe_key, \
+                case when created_at > now() - interval '100 hours' \
+                          and extract(hour from created_at)::int % 10 = 0 then 'dead' \
+                     when created_at > now() - interval '100 hours' \
+                          and extract(hour from created_at)::int % 10 = 5 then 'dropped' \
+                     else 'sent' end, \
+                1, created_at, created_at, 'delivery:' || dedupe_key \
+         from notifications where dedupe_key like 'months:%'",
+        "analyze notifications, notification_deliveries",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut *db)
+            .await
+            .expect("the months");
+    }
+    let expected: Vec<(String, i64)> = sqlx::query_as(
+        "select status, count(*) from notification_deliveries group by 1 order by 1",
+    )
+    .fetch_all(&mut *db)
+    .await
+    .expect("counted");
+
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    for (status, count) in &expected {
+        let items = supervisor.deliveries(status).await.expect("a page").items;
+        assert_eq!(items.len() as i64, (*count).min(100), "{status}");
+        assert!(items.iter().all(|item| item.status == *status), "{status}");
+        assert!(
+            items.windows(2).all(|w| w[0].created_at >= w[1].created_at),
+            "{status}: newest first"
+        );
+        // The page's deliveries alone are read (each notification by its key, or the few
+        // thousand by hash, as PostgreSQL expects to cost less).
+        let plan = tests::plan(&mut db, order_store::outbox::DELIVERIES, None, |query| {
+            query.bind(status.clone()).bind(100_i64)
+        })
+        .await;
+        let deliveries: Vec<String> = plan
+            .iter()
+            .filter(|line| line.contains("on notification_deliveries"))
+            .cloned()
+            .collect();
+        assert!(
+            !deliveries.is_empty()
+                && deliveries.iter().all(|line| !line.contains("Seq Scan"))
+                && tests::most_rows_read(&deliveries) <= 101,
+            "{status}: {plan:#?}"
+        );
+    }
+    assert_eq!(
+        expected
+            .iter()
+            .map(|(status, _)| status.as_str())
+            .collect::<Vec<_>>(),
+        ["dead", "dropped", "sent"]
+    );
+}

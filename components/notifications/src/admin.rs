@@ -10,7 +10,7 @@ use mobile_api::{
     Delivery, DeliveryList, NotificationTemplate, NotificationTemplateList, SetNotificationTemplate,
 };
 use order_store::db::Row;
-use order_store::outbox::placeholders;
+use order_store::outbox::{DELIVERY_COLUMNS, placeholders};
 use order_store::{required, text, utc};
 use spin_sdk::http::StatusCode;
 
@@ -37,9 +37,6 @@ fn delivery(row: &Row) -> Result<Delivery, ApiError> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "d.delivery_id, d.notification_id, n.recipient, n.kind, n.title, \
-     d.channel, d.status, d.attempts, d.last_error, d.next_attempt_at, d.sent_at, d.created_at, d.dedupe_key";
-
 /// `GET /api/v1/admin/deliveries?status=dead&limit=`: newest first; dead ones by default.
 pub async fn deliveries(query: &str) -> Result<Reply, ApiError> {
     let status = query_param(query, "status").unwrap_or("dead");
@@ -55,11 +52,7 @@ pub async fn deliveries(query: &str) -> Result<Reply, ApiError> {
     let db = connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
-            format!(
-                "select {DELIVERY_COLUMNS} from notification_deliveries d \
-                 join notifications n on n.notification_id = d.notification_id \
-                 where d.status = $1 order by d.created_at desc, d.delivery_id desc limit $2"
-            ),
+            order_store::outbox::DELIVERIES,
             [text(status), i64::from(limit).into()],
         )
         .await?

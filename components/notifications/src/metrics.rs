@@ -12,7 +12,8 @@ use order_store::required;
 /// Every channel, so that each series exists (at 0) before its first message.
 const CHANNELS: [&str; 5] = ["fcm", "apns", "hms", "wechat", "sms"];
 
-/// One statement over the outbox's two partial indexes (pending by due time, dead by age).
+/// One statement over two of the outbox's indexes (the pending by due time, and by status and
+/// age for the dead: migration 73).
 const OUTBOX: &str = "\
     select channel, \
            count(*) filter (where status = 'pending') as pending, \

@@ -446,6 +446,27 @@ static CIRCULAR_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     )
 });
 
+/// A delivery as supervisors see it (`d`, with its notification `n`).
+macro_rules! delivery_columns {
+    () => {
+        "d.delivery_id, d.notification_id, n.recipient, n.kind, n.title, d.channel, d.status, \
+         d.attempts, d.last_error, d.next_attempt_at, d.sent_at, d.created_at, d.dedupe_key"
+    };
+}
+
+/// A delivery as supervisors see it (`d`, with its notification `n`).
+pub const DELIVERY_COLUMNS: &str = delivery_columns!();
+
+/// A page of the outbox's deliveries of one status (`$1`), newest first, at most `$2`
+/// (supervisors' `GET /api/v1/admin/deliveries`): through `notification_deliveries_by_status`
+/// (migration 73), the page's deliveries alone.
+pub const DELIVERIES: &str = concat!(
+    "select ",
+    delivery_columns!(),
+    " from notification_deliveries d join notifications n on n.notification_id = d.notification_id \
+     where d.status = $1 order by d.created_at desc, d.delivery_id desc limit $2"
+);
+
 /// A district's top-level category surges (预警) when its requests of the last 24 hours are at
 /// least this many (`early_warning_floor` by default)...
 pub const SURGE_FLOOR: i64 = 5;
