@@ -897,6 +897,19 @@ impl Client {
         self.get_json("/api/v1/notifications", &query).await
     }
 
+    /// `POST /api/v1/notifications/read`: every one of the caller's notifications read, or those
+    /// up to `through` (the newest the app showed).
+    pub async fn mark_all_read(
+        &self,
+        through: Option<uuid::Uuid>,
+    ) -> Result<crate::MarkedRead, ClientError> {
+        self.post_json(
+            "/api/v1/notifications/read",
+            &crate::MarkAllRead { through },
+        )
+        .await
+    }
+
     /// `POST /api/v1/notifications/{id}/read`.
     pub async fn mark_read(&self, id: &str) -> Result<Notification, ClientError> {
         let path = format!("/api/v1/notifications/{id}/read");

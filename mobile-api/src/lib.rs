@@ -936,6 +936,24 @@ pub struct NotificationPage {
     pub unread: i64,
 }
 
+/// `POST /api/v1/notifications/read`: the caller has seen their notifications (全部已读).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MarkAllRead {
+    /// The newest notification the app showed: it and every older one are marked read, and
+    /// those that came after it stay unread. Absent: every one there is now.
+    #[serde(default)]
+    pub through: Option<uuid::Uuid>,
+}
+
+/// What `POST /api/v1/notifications/read` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MarkedRead {
+    /// How many were unread and are now read.
+    pub marked: i64,
+    /// How many of the caller's notifications are still unread (those that came after `through`).
+    pub unread: i64,
+}
+
 /// `POST /api/v1/devices`: this phone can receive pushes for the signed-in person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NewDevice {

@@ -79,6 +79,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::AuditLog,
         crate::Notification,
         crate::NotificationPage,
+        crate::MarkAllRead,
+        crate::MarkedRead,
         crate::NewDevice,
         crate::Device,
         crate::DeviceList,
@@ -1189,6 +1191,33 @@ impl ApiDoc {
                                 .response("200", ok("A page", "NotificationPage"))
                                 .response("400", error("Bad cursor (`invalid_cursor`)"))
                                 .response("422", error("Bad limit or unread (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/notifications/read",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("markAllNotificationsRead"))
+                    .summary(Some("Mark the caller's notifications read, all of them or up to the newest the app showed (全部已读)"))
+                    .request_body(Some(
+                        RequestBodyBuilder::new()
+                            .content("application/json", json("MarkAllRead"))
+                            .required(Some(Required::True))
+                            .build(),
+                    ))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("How many were marked, and how many are still unread", "MarkedRead"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response(
+                                    "404",
+                                    error("`through` is not one of the caller's notifications (`not_found`)"),
+                                ),
                         )
                         .build(),
                     ),

@@ -285,6 +285,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/notifications", "notifications", SIGNED_IN),
     route(
         "POST",
+        "/api/v1/notifications/read",
+        "notifications",
+        SIGNED_IN,
+    ),
+    route(
+        "POST",
         "/api/v1/notifications/{}/read",
         "notifications",
         SIGNED_IN,

@@ -1734,3 +1734,87 @@ async fn supervisors_list_deliveries_by_status_reading_only_the_page() {
         ["dead", "dropped", "sent"]
     );
 }
+
+#[tokio::test]
+async fn the_inbox_is_marked_read_at_once_up_to_the_newest_the_app_showed() {
+    let platform = Platform::start().await;
+    let urban = staff(&platform, "urban-a").await;
+    for citizen in ["citizen-1", "citizen-2", "citizen-3"] {
+        dispatched(&platform, citizen).await;
+    }
+    let page = urban.notifications(None, false).await.expect("a page");
+    assert_eq!((page.items.len(), page.unread), (3, 3));
+
+    // The app showed the two older ones; the newest came after: it stays unread.
+    let marked = urban
+        .mark_all_read(Some(page.items[1].id))
+        .await
+        .expect("marked");
+    assert_eq!((marked.marked, marked.unread), (2, 1));
+    let unread = urban.notifications(None, true).await.expect("unread");
+    assert_eq!(
+        unread.items.iter().map(|n| n.id).collect::<Vec<_>>(),
+        [page.items[0].id]
+    );
+    let again = urban
+        .mark_all_read(Some(page.items[1].id))
+        .await
+        .expect("again");
+    assert_eq!((again.marked, again.unread), (0, 1));
+
+    // Someone else's notification, or none such: 404, and nothing is marked.
+    let citizen = platform.client("citizen-1", "citizen");
+    let theirs = citizen.notifications(None, false).await.expect("theirs");
+    let citizens_unread = theirs.unread;
+    assert!(citizens_unread > 0);
+    for through in [theirs.items[0].id, uuid::Uuid::new_v4()] {
+        let refused = urban
+            .mark_all_read(Some(through))
+            .await
+            .expect_err("not theirs");
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (Some(404), Some("not_found"))
+        );
+    }
+    // Not JSON, or `through` not an id: 400 and 422, nothing marked.
+    let token = platform
+        .keys
+        .token_for("urban-a", "agency_staff", Some(URBAN));
+    for (body, status, code) in [
+        ("not json", 400, "malformed_json"),
+        (r#"{"through": "yesterday"}"#, 422, "validation_failed"),
+    ] {
+        let response = reqwest::Client::new()
+            .post(platform.url("/api/v1/notifications/read"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), status, "{body}");
+        let answer: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(answer["error"]["code"], code, "{body}");
+    }
+    assert_eq!(
+        urban
+            .notifications(None, true)
+            .await
+            .expect("unread")
+            .unread,
+        1
+    );
+
+    // Everything, and only the caller's.
+    let all = urban.mark_all_read(None).await.expect("all");
+    assert_eq!((all.marked, all.unread), (1, 0));
+    assert_eq!(
+        citizen
+            .notifications(None, false)
+            .await
+            .expect("theirs")
+            .unread,
+        citizens_unread
+    );
+}

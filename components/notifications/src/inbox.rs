@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use api_plumbing::{Principal, Reply, connect, query_param, reply_with};
-use mobile_api::{Notification, NotificationPage};
+use mobile_api::{MarkAllRead, MarkedRead, Notification, NotificationPage};
 use order_store::db::Row;
 use order_store::inbox::COLUMNS;
 use order_store::{required, text, utc};
@@ -106,4 +106,42 @@ pub async fn read(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
         .await?;
     let row = rows.first().ok_or(ApiError::NotFound)?;
     Ok(reply_with(StatusCode::OK, &notification(row)?))
+}
+
+/// `POST /api/v1/notifications/read`: marks the caller's unread notifications read, all of them
+/// or up to `through` (which must be one of theirs: else a 404, and nothing is marked).
+pub async fn read_all(principal: &Principal, body: &[u8]) -> Result<Reply, ApiError> {
+    let asked: MarkAllRead = api_plumbing::parse_json(body)?;
+    let db = connect().await.map_err(ApiError::Internal)?;
+    if let Some(through) = asked.through {
+        let theirs = db
+            .query(
+                "select 1 from notifications where notification_id = $1 and recipient = $2",
+                [through.into(), text(&principal.subject)],
+            )
+            .await?
+            .collect()
+            .await?;
+        if theirs.is_empty() {
+            return Err(ApiError::NotFound);
+        }
+    }
+    let rows = db
+        .query(
+            order_store::inbox::READ_ALL,
+            [text(&principal.subject), asked.through.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("marking read answered nothing".into()))?;
+    Ok(reply_with(
+        StatusCode::OK,
+        &MarkedRead {
+            marked: required(row, "marked")?,
+            unread: required(row, "unread")?,
+        },
+    ))
 }

@@ -42,6 +42,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     match (method, segments.as_slice()) {
         (Method::GET, ["api", "v1", "notifications"]) => inbox::list(&principal, &query).await,
+        (Method::POST, ["api", "v1", "notifications", "read"]) => {
+            inbox::read_all(&principal, &body).await
+        }
         (Method::POST, ["api", "v1", "notifications", id, "read"]) => {
             inbox::read(&principal, id).await
         }

@@ -33,3 +33,18 @@ pub fn page(unread_only: bool) -> String {
 /// index of them all, PostgreSQL read all of a reader's notifications, 21 ms over 50000.
 pub const UNREAD: &str =
     "select count(*) as unread from notifications where recipient = $1 and read_at is null";
+
+/// Marks `$1`'s unread notifications read, every one, or (`$2`) the one the app showed newest
+/// and those before it, so that what came after stays unread (全部已读); how many it marked
+/// (`marked`) and how many stay unread (`unread`). Through `notifications_unread`, only the
+/// unread are read and written.
+pub const READ_ALL: &str = "with marked as ( \
+         update notifications n set read_at = now() \
+         where n.recipient = $1 and n.read_at is null \
+           and ($2::uuid is null or (n.created_at, n.notification_id) <= \
+                (select t.created_at, t.notification_id from notifications t \
+                 where t.notification_id = $2 and t.recipient = $1)) \
+         returning 1) \
+     select (select count(*) from marked) as marked, \
+            (select count(*) from notifications where recipient = $1 and read_at is null) \
+              - (select count(*) from marked) as unread";
