@@ -758,8 +758,8 @@ pub async fn plan(
     plan
 }
 
-/// The most rows a step of `plan` (`explain analyze`) read: those it gave (times its loops) and
-/// those its filter removed.
+/// The most rows a step of `plan` (`explain analyze`) read: those it gave and those its filter
+/// removed, times its loops (`explain` gives both a loop's average).
 pub fn most_rows_read(plan: &[String]) -> u64 {
     let number = |line: &str, after: &str| -> u64 {
         line.split_once(after)
@@ -772,13 +772,13 @@ pub fn most_rows_read(plan: &[String]) -> u64 {
             .unwrap_or(0)
     };
     let mut most = 0;
-    let mut last = 0;
+    let (mut rows, mut loops) = (0, 1);
     for line in plan {
         if let Some((_, actual)) = line.split_once("actual ") {
-            last = number(actual, "rows=") * number(actual, "loops=").max(1);
-            most = most.max(last);
+            (rows, loops) = (number(actual, "rows="), number(actual, "loops=").max(1));
+            most = most.max(rows * loops);
         } else if line.contains("Rows Removed by Filter: ") {
-            most = most.max(last + number(line, "Rows Removed by Filter: "));
+            most = most.max((rows + number(line, "Rows Removed by Filter: ")) * loops);
         }
     }
     most
