@@ -311,22 +311,22 @@ async fn the_audit_log_reads_the_newest_entries_not_every_one() {
     // A city's months: many sign-ins, many orders, their numbers shown to staff, a day apart.
     let mut db = platform.db.acquire().await.expect("a connection");
     tests::copy_order(&mut db, &filed, 3000, "description", "address").await;
-    for statement in [
-        "insert into auth_events (event, actor, target, created_at) \
-         select 'signed_in', 'resident-' || g % 500, 'resident-' || g % 500, \
-                now() - g * interval '1 minute' \
-         from generate_series(1, 20000) g",
-        "insert into phone_reveals (work_order_id, subject, role, created_at) \
-         select work_order_id, 'operator-' || (row_number() over (order by created_at)) % 20, \
-                'operator', created_at + interval '1 hour' \
-         from work_orders",
-        "analyze auth_events, phone_reveals, work_orders",
-    ] {
-        sqlx::query(statement)
-            .execute(&mut *db)
-            .await
-            .expect("the city's months");
-    }
+    tests::execute_all(
+        &mut db,
+        &[
+            "insert into auth_events (event, actor, target, created_at) \
+             select 'signed_in', 'resident-' || g % 500, 'resident-' || g % 500, \
+                    now() - g * interval '1 minute' \
+             from generate_series(1, 20000) g",
+            "insert into phone_reveals (work_order_id, subject, role, created_at) \
+             select work_order_id, 'operator-' || (row_number() over (order by created_at)) % 20, \
+                    'operator', created_at + interval '1 hour' \
+             from work_orders",
+            "analyze auth_events, phone_reveals, work_orders",
+        ],
+        "the city's months",
+    )
+    .await;
 
     // The newest first, each with its order's number.
     let shown = platform.audited("contact_phone_revealed").await;

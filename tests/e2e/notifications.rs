@@ -1621,18 +1621,18 @@ async fn an_inbox_counts_and_pages_the_unread_without_reading_what_was_read() {
     let number = dispatched(&platform, "citizen-1").await;
     // A busy agency's months: thousands of tasks the staff member was told of and has read.
     let mut db = platform.db.acquire().await.expect("a connection");
-    for statement in [
-        "insert into notifications (recipient, kind, title, body, dedupe_key, created_at, read_at) \
-         select 'urban-a', 'task_new', '新工单', '请办理', 'months:' || g, \
-                now() - g * interval '1 hour', now() - g * interval '1 hour' + interval '5 minutes' \
-         from generate_series(1, 5000) g",
-        "analyze notifications",
-    ] {
-        sqlx::query(statement)
-            .execute(&mut *db)
-            .await
-            .expect("the months");
-    }
+    tests::execute_all(
+        &mut db,
+        &[
+            "insert into notifications (recipient, kind, title, body, dedupe_key, created_at, read_at) \
+             select 'urban-a', 'task_new', '新工单', '请办理', 'months:' || g, \
+                    now() - g * interval '1 hour', now() - g * interval '1 hour' + interval '5 minutes' \
+             from generate_series(1, 5000) g",
+            "analyze notifications",
+        ],
+        "the months",
+    )
+    .await;
 
     let unread = urban.notifications(None, true).await.expect("unread");
     assert_eq!((unread.items.len(), unread.unread), (1, 1));
@@ -1670,28 +1670,28 @@ async fn supervisors_list_deliveries_by_status_reading_only_the_page() {
     let platform = Platform::start().await;
     // The outbox's months: thousands of messages sent, a few dead, a few dropped.
     let mut db = platform.db.acquire().await.expect("a connection");
-    for statement in [
-        "insert into notifications (recipient, kind, title, body, dedupe_key, created_at) \
-         select 'urban-a', 'task_new', '新工单', '请办理', 'months:' || g, \
-                now() - g * interval '1 hour' \
-         from generate_series(1, 3000) g",
-        "insert into notification_deliveries (notification_id, channel, address, status, \
-                                              attempts, created_at, sent_at, dedupe_key) \
-         select notification_id, 'fcm', 'fcm-token-' || dedupe_key, \
-                case when created_at > now() - interval '100 hours' \
-                          and extract(hour from created_at)::int % 10 = 0 then 'dead' \
-                     when created_at > now() - interval '100 hours' \
-                          and extract(hour from created_at)::int % 10 = 5 then 'dropped' \
-                     else 'sent' end, \
-                1, created_at, created_at, 'delivery:' || dedupe_key \
-         from notifications where dedupe_key like 'months:%'",
-        "analyze notifications, notification_deliveries",
-    ] {
-        sqlx::query(statement)
-            .execute(&mut *db)
-            .await
-            .expect("the months");
-    }
+    tests::execute_all(
+        &mut db,
+        &[
+            "insert into notifications (recipient, kind, title, body, dedupe_key, created_at) \
+             select 'urban-a', 'task_new', '新工单', '请办理', 'months:' || g, \
+                    now() - g * interval '1 hour' \
+             from generate_series(1, 3000) g",
+            "insert into notification_deliveries (notification_id, channel, address, status, \
+                                                  attempts, created_at, sent_at, dedupe_key) \
+             select notification_id, 'fcm', 'fcm-token-' || dedupe_key, \
+                    case when created_at > now() - interval '100 hours' \
+                              and extract(hour from created_at)::int % 10 = 0 then 'dead' \
+                         when created_at > now() - interval '100 hours' \
+                              and extract(hour from created_at)::int % 10 = 5 then 'dropped' \
+                         else 'sent' end, \
+                    1, created_at, created_at, 'delivery:' || dedupe_key \
+             from notifications where dedupe_key like 'months:%'",
+            "analyze notifications, notification_deliveries",
+        ],
+        "the months",
+    )
+    .await;
     let expected: Vec<(String, i64)> = sqlx::query_as(
         "select status, count(*) from notification_deliveries group by 1 order by 1",
     )

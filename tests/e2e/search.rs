@@ -164,25 +164,25 @@ async fn operators_find_a_callers_orders_by_number_and_each_lookup_is_recorded()
     // Among thousands of others' orders, a caller's are found through the indexes of citizens'
     // and of contact numbers, not by reading the orders newest first until the page is full.
     let mut db = platform.db.acquire().await.expect("a connection");
-    for statement in [
-        "insert into citizens (citizen_id, subject, phone) \
-         select gen_random_uuid(), 'caller-' || g, '137' || lpad(g::text, 8, '0') \
-         from generate_series(1, 5000) g",
-        "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
-             category_id, title, description, address, district_id, contact_phone, channel, \
-             created_at) \
-         select gen_random_uuid(), o.tracking_number || '-' || c.subject, c.citizen_id, \
-             c.subject, o.status, o.category_id, o.title, o.description, o.address, \
-             o.district_id, c.phone, o.channel, o.created_at - interval '1 second' \
-         from work_orders o, citizens c \
-         where o.title = '别人的诉求' and c.subject like 'caller-%'",
-        "analyze citizens, work_orders",
-    ] {
-        sqlx::query(statement)
-            .execute(&mut *db)
-            .await
-            .expect("others' orders");
-    }
+    tests::execute_all(
+        &mut db,
+        &[
+            "insert into citizens (citizen_id, subject, phone) \
+             select gen_random_uuid(), 'caller-' || g, '137' || lpad(g::text, 8, '0') \
+             from generate_series(1, 5000) g",
+            "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+                 category_id, title, description, address, district_id, contact_phone, channel, \
+                 created_at) \
+             select gen_random_uuid(), o.tracking_number || '-' || c.subject, c.citizen_id, \
+                 c.subject, o.status, o.category_id, o.title, o.description, o.address, \
+                 o.district_id, c.phone, o.channel, o.created_at - interval '1 second' \
+             from work_orders o, citizens c \
+             where o.title = '别人的诉求' and c.subject like 'caller-%'",
+            "analyze citizens, work_orders",
+        ],
+        "others' orders",
+    )
+    .await;
     assert_eq!(
         titles(&operator, &[("phone", CALLER)]).await,
         ["代家人反映：噪音扰民", "来电：路灯不亮"]

@@ -771,19 +771,19 @@ async fn a_topic_counts_the_requests_about_a_place_and_what_citizens_added_later
     assert_eq!((lamps.received, lamps.received_before), (2001, 0));
     // Thousands of citizens follow other requests: a topic's cases count their own followers
     // alone, looked up by their keys, not every follower of every order.
-    for statement in [
-        "insert into citizens (citizen_id, subject) \
-         select gen_random_uuid(), 'fan-' || g from generate_series(1, 3) g",
-        "insert into order_followers (work_order_id, citizen_id, reason) \
-         select o.work_order_id, c.citizen_id, 'followed' from work_orders o \
-         cross join citizens c where o.title like '%路灯%' and c.subject like 'fan-%'",
-        "analyze citizens, order_followers",
-    ] {
-        sqlx::query(statement)
-            .execute(&mut *db)
-            .await
-            .expect("followers");
-    }
+    tests::execute_all(
+        &mut db,
+        &[
+            "insert into citizens (citizen_id, subject) \
+             select gen_random_uuid(), 'fan-' || g from generate_series(1, 3) g",
+            "insert into order_followers (work_order_id, citizen_id, reason) \
+             select o.work_order_id, c.citizen_id, 'followed' from work_orders o \
+             cross join citizens c where o.title like '%路灯%' and c.subject like 'fan-%'",
+            "analyze citizens, order_followers",
+        ],
+        "followers",
+    )
+    .await;
     let place = topic_plan(&platform, &["幸福家园"], TopicRead::Indexes).await;
     assert!(place.contains("order_followers_pkey"), "{place}");
     assert!(!place.contains("Seq Scan on order_followers"), "{place}");

@@ -783,3 +783,14 @@ pub fn most_rows_read(plan: &[String]) -> u64 {
     }
     most
 }
+
+/// Runs `statements` in turn on `db` (data a test plants, and `analyze`); `what` names them if
+/// one fails.
+pub async fn execute_all(db: &mut sqlx::PgConnection, statements: &[&str], what: &str) {
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*statement))
+            .execute(&mut *db)
+            .await
+            .expect(what);
+    }
+}
