@@ -448,6 +448,120 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
     );
 }
 
+/// An agency's staff search its orders among every agency's: a page of the orders it holds and
+/// of those it helps with (协办), newest first across both, read through indexes of that agency's
+/// alone, not by reading every agency's orders newest first until the page is full (for an
+/// agency with fewer than a page in the span, every order of it).
+#[tokio::test]
+async fn an_agency_searches_its_own_orders_without_reading_every_agencys() {
+    let platform = Platform::start().await;
+    let operator = platform.client("operator-1", "operator");
+    let citizen = platform.client("citizen-1", "citizen");
+    let dispatch = OrderAction {
+        agency: Some("city-urban-management".into()),
+        ..Default::default()
+    };
+    let held = file(&citizen, "解放大道路灯不亮", |_| {}).await;
+    operator
+        .act(&held, "dispatch", &dispatch)
+        .await
+        .expect("dispatched");
+    // The dispatch catalogue sends water supply to the water company; the urban management
+    // bureau is asked to help with it.
+    let helped = file(&citizen, "小区停水三天", |r| {
+        r.category = "utilities.water-supply".into();
+        r.description = "金山路某小区停水三天，没有任何通知。".into();
+    })
+    .await;
+    operator
+        .act(
+            &helped,
+            "ask_co_handling",
+            &OrderAction {
+                note: Some("请协助核实停水路段的管网施工情况".into()),
+                ..dispatch.clone()
+            },
+        )
+        .await
+        .expect("asked to help");
+    let later = file(&citizen, "人民路路灯闪烁", |_| {}).await;
+    operator
+        .act(&later, "dispatch", &dispatch)
+        .await
+        .expect("dispatched");
+
+    // Twenty thousand of the water company's orders filed since, another agency helping with
+    // each.
+    let mut db = platform.db.acquire().await.expect("a connection");
+    tests::execute_all(
+        &mut db,
+        &[
+            "update work_orders set created_at = created_at - interval '1 hour'",
+            "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+                 category_id, title, description, address, district_id, contact_phone, channel, \
+                 agency_id, dispatched_at, deadline_at, created_at) \
+             select gen_random_uuid(), o.tracking_number || '-' || g, o.citizen_id, o.filed_by, \
+                 o.status, o.category_id, '别的单位的工单', o.description, o.address, \
+                 o.district_id, o.contact_phone, o.channel, o.agency_id, o.dispatched_at, \
+                 o.deadline_at, now() - g * interval '100 milliseconds' \
+             from work_orders o, generate_series(1, 20000) g where o.title = '小区停水三天'",
+            "insert into work_order_co_handlers (work_order_id, agency_id, request, asked_by, \
+                 asked_at, due_at) \
+             select work_order_id, 'city-civil-affairs', '请协助核实', 'operator-1', created_at, \
+                 created_at + interval '3 days' \
+             from work_orders where title = '别的单位的工单'",
+            "analyze work_orders, work_order_co_handlers",
+        ],
+        "the water company's orders, the civil affairs bureau helping with each",
+    )
+    .await;
+
+    let staff = platform.agency_client("urban-1", "city-urban-management");
+    let newest = ["人民路路灯闪烁", "小区停水三天", "解放大道路灯不亮"];
+    assert_eq!(titles(&staff, &[]).await, newest);
+    assert_eq!(
+        titles(&staff, &[("q", "路灯")]).await,
+        [newest[0], newest[2]]
+    );
+    assert_eq!(titles(&staff, &[("q", "停水")]).await, [newest[1]]);
+    // A page at a time, across both.
+    let mut cursor: Option<String> = None;
+    for title in newest {
+        let mut query = vec![("limit", "1")];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor));
+        }
+        let page = staff.search_orders(&query).await.expect("a page");
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items[0].title, title);
+        cursor = page.next_cursor;
+    }
+    assert_eq!(cursor, None);
+    // The centre's search of the agency's orders: those it holds.
+    assert_eq!(
+        titles(&operator, &[("agency", "city-urban-management")]).await,
+        [newest[0], newest[2]]
+    );
+
+    let span = "o.created_at >= now() - interval '30 days'";
+    for (scope, index) in [
+        (
+            order_store::search::AGENCYS_OWN,
+            "work_orders_agency_newest",
+        ),
+        (
+            order_store::search::AGENCYS_CO_HANDLED,
+            "work_order_co_handlers_by_agency",
+        ),
+    ] {
+        let filter = format!("where {} and {span}", scope.replace("{}", "$1"));
+        let statement = order_store::search::page(&filter, "21");
+        let plan = plan(&mut db, &statement, "city-urban-management", true).await;
+        assert!(plan.iter().any(|line| line.contains(index)), "{plan:#?}");
+        assert!(tests::most_rows_read(&plan) < 100, "{plan:#?}");
+    }
+}
+
 /// What was added to a request after filing it (补充说明) is searched as its own text is: the
 /// order is found once, in its place newest first, whether the words are in it, in a
 /// supplement or in both, a page at a time, and in the export.

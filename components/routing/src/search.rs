@@ -4,7 +4,10 @@
 //!
 //! - The centre (operators, supervisors, administrators) searches every order; agency staff only
 //!   their agency's: those it holds, and those it is asked to help with (协办) unless the request
-//!   was taken back, as the order's own view lets them read.
+//!   was taken back, as the order's own view lets them read. The two are searched apart, each
+//!   through an index of that agency's (`order_store::search::AGENCYS_OWN`,
+//!   `AGENCYS_CO_HANDLED`), and the newest of both kept: a page costs the agency's orders, not
+//!   every agency's read until the page is full.
 //! - `phone` (the centre only) finds the orders of the citizen with that number and those naming
 //!   it as the contact, over all time. Confidential orders (the psychological-support line) are
 //!   left out: a number must not lead to them (the caller has the tracking number). Every
@@ -132,12 +135,15 @@ struct Search {
     /// The latest filing times the filters let through (SQL: now, the end of the span, the
     /// cursor's time): the search covers up to the earliest of them.
     ends: Vec<String>,
+    /// The parts of what the searcher may see that are read apart, each with the filters, and
+    /// merged (an agency's staff: the orders it holds, and those it helps with), or none.
+    scopes: Vec<String>,
     phone: Option<workorder::PhoneNumber>,
 }
 
 impl Search {
     /// The orders found, newest first, at most `fetch` of them, in the caller's transaction
-    /// (`order_store::search::find`).
+    /// (`order_store::search::find`, for each scope, merged).
     async fn run(
         &mut self,
         db: &Connection,
@@ -145,25 +151,45 @@ impl Search {
     ) -> Result<Vec<order_store::db::Row>, ApiError> {
         let placeholder = self.clauses.bind(fetch.into());
         let params = std::mem::take(&mut self.clauses.params);
-        let filter = if self.clauses.parts.is_empty() {
-            String::new()
-        } else {
-            format!("where {}", self.clauses.parts.join(" and "))
-        };
         let latest = format!("least({})", self.ends.join(", "));
+        let fetch = usize::try_from(fetch).unwrap_or(usize::MAX);
+        let scopes: Vec<Option<&String>> = if self.scopes.is_empty() {
+            vec![None]
+        } else {
+            self.scopes.iter().map(Some).collect()
+        };
         db.execute(order_store::search::SEARCH_SETTINGS, []).await?;
-        order_store::search::find(
-            &filter,
-            self.words.as_deref(),
-            &latest,
-            &placeholder,
-            usize::try_from(fetch).unwrap_or(usize::MAX),
-            async |statement| {
-                let rows = db.query(statement, params.clone()).await?;
-                Ok::<_, ApiError>(rows.collect().await?)
-            },
-        )
-        .await
+        let mut found = Vec::new();
+        for scope in scopes {
+            let parts: Vec<&str> = (scope.into_iter().chain(&self.clauses.parts))
+                .map(String::as_str)
+                .collect();
+            let filter = if parts.is_empty() {
+                String::new()
+            } else {
+                format!("where {}", parts.join(" and "))
+            };
+            found.push(
+                order_store::search::find(
+                    &filter,
+                    self.words.as_deref(),
+                    &latest,
+                    &placeholder,
+                    fetch,
+                    async |statement| {
+                        let rows = db.query(statement, params.clone()).await?;
+                        Ok::<_, ApiError>(rows.collect().await?)
+                    },
+                )
+                .await?,
+            );
+        }
+        Ok(order_store::search::merge_newest(found, fetch, |row| {
+            (
+                order_store::utc(row, "created_at"),
+                row.get::<uuid::Uuid>("work_order_id"),
+            )
+        }))
     }
 
     /// Records a lookup by number (in the caller's transaction): who, and how many were shown.
@@ -334,14 +360,17 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
         parts: Vec::new(),
         params: Vec::new(),
     };
+    let mut scopes = Vec::new();
     if let Some(own) = own_agency {
-        clauses.add(
-            "(o.agency_id = {} or o.work_order_id in (select h.work_order_id \
-              from work_order_co_handlers h where h.agency_id = {} and h.cancelled_at is null))",
-            text(own),
-        );
+        let own = clauses.bind(text(own));
+        scopes = [
+            order_store::search::AGENCYS_OWN,
+            order_store::search::AGENCYS_CO_HANDLED,
+        ]
+        .map(|scope| scope.replace("{}", &own))
+        .into();
     } else if let Some(agency) = agency {
-        clauses.add("o.agency_id = {}", text(agency));
+        clauses.add(order_store::search::AGENCYS_OWN, text(agency));
     }
     if let Some(number) = &phone {
         clauses.add(order_store::search::CALLERS_ORDERS, text(number.as_str()));
@@ -389,6 +418,7 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
         clauses,
         words,
         ends,
+        scopes,
         phone,
     })
 }

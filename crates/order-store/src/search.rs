@@ -28,6 +28,36 @@ pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 pub const CALLERS_ORDERS: &str = "(o.citizen_id = any(array(select citizen_id from citizens where phone = {})) \
      or o.contact_phone = {}) and not o.confidential";
 
+/// The orders an agency (`{}`: a placeholder for it) holds, of every status, as its staff's
+/// search and the centre's search of one agency's orders read them: through
+/// `work_orders_agency_newest` (migration 74), newest first, a page of them. (Through the
+/// orders of every agency newest first, an agency holding one order in a thousand had 20000
+/// read for a page of 20, and one with fewer than a page in the span every order of it.)
+pub const AGENCYS_OWN: &str = "o.agency_id = {}";
+
+/// The orders an agency (`{}`) is asked to help with (协办) and that request not taken back,
+/// but those it holds ([`AGENCYS_OWN`]): the rest of what its staff search. Found through the
+/// agency's requests for help (`work_order_co_handlers_by_agency`, migration 74), then each
+/// order by its key.
+///
+/// Its staff's search reads the two apart and keeps the newest of both ([`merge_newest`]):
+/// written as one condition (`o.agency_id = {} or o.work_order_id in (...)`), no index gives
+/// the orders in order, and PostgreSQL read the orders of every agency newest first until it
+/// had a page of the agency's.
+pub const AGENCYS_CO_HANDLED: &str = "o.work_order_id in (select h.work_order_id \
+     from work_order_co_handlers h where h.agency_id = {} and h.cancelled_at is null) \
+     and o.agency_id is distinct from {}";
+
+/// `found` (the pages [`find`] gave for filters that find no order twice, each newest first)
+/// as one page: newest first by `created_at` and then `work_order_id` (`key`), at most
+/// `fetch`. The newest of the orders all the filters find are among the newest each found.
+pub fn merge_newest<T, K: Ord>(found: Vec<Vec<T>>, fetch: usize, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut all: Vec<T> = found.into_iter().flatten().collect();
+    all.sort_by_key(|row| std::cmp::Reverse(key(row)));
+    all.truncate(fetch);
+    all
+}
+
 /// The pairs of adjacent characters of an order `o`'s searched text, as the words index
 /// (`work_orders_words`, migrations 63 to 65 and 68) holds them: a condition on this expression
 /// is one the index answers.
@@ -347,5 +377,21 @@ mod tests {
         // Three in a thousand would need 14000; an export's page is capped.
         assert_eq!(second_read(3, 21), Some(14000));
         assert_eq!(second_read(3, 10_001), Some(MOST_READ));
+    }
+
+    #[test]
+    fn pages_of_several_filters_are_merged_newest_first() {
+        // (filing time, key): an agency's own orders and those it helps with.
+        let own = vec![(9, 'a'), (7, 'b'), (7, 'a'), (2, 'c')];
+        let helped = vec![(8, 'z'), (7, 'c'), (1, 'y')];
+        assert_eq!(
+            merge_newest(vec![own.clone(), helped.clone()], 4, |&row| row),
+            [(9, 'a'), (8, 'z'), (7, 'c'), (7, 'b')]
+        );
+        assert_eq!(
+            merge_newest(vec![own, helped, Vec::new()], 10, |&row| row).len(),
+            7
+        );
+        assert!(merge_newest(Vec::<Vec<(i32, char)>>::new(), 3, |&row| row).is_empty());
     }
 }
