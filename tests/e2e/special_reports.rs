@@ -264,15 +264,17 @@ async fn a_special_report_gathers_what_citizens_said_about_one_matter_and_goes_t
         );
     }
 
-    // Any case; the words mean themselves (`%` is no wildcard); a category alone names a topic.
+    // Any case or width, each keyword once; the words mean themselves (`%` is no wildcard); a
+    // category alone names a topic.
     let lamps = leader
         .topic_report(&[
-            ("keywords", "led"),
+            ("keywords", "led，ＬＥＤ，Led"),
             ("from", "2026-11-08"),
             ("to", "2026-11-14"),
         ])
         .await
         .expect("the lamps");
+    assert_eq!(lamps.keywords, ["led"]);
     assert_eq!(lamps.received, 1);
     let none = leader
         .topic_report(&[

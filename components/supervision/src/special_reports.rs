@@ -64,6 +64,25 @@ struct Asked {
     to: Option<NaiveDate>,
 }
 
+/// `asked` trimmed, without the empty ones, each once, as first typed. Two are one keyword when
+/// they are the same words as the search compares them (`search_text`, migration 64: lower case,
+/// in Unicode's compatibility form): ＬＥＤ and led, ＰＭ２.５ and pm2.5 find the same requests,
+/// and counted apart they were two lines of the same figures.
+fn distinct_keywords(asked: &[String]) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let compared = |word: &str| word.nfkc().collect::<String>().to_lowercase();
+    let mut keywords: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    for word in asked.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+        let key = compared(word);
+        if !seen.contains(&key) {
+            seen.push(key);
+            keywords.push(word.to_owned());
+        }
+    }
+    keywords
+}
+
 /// Checks a topic against the catalogue and `today`, adding what is wrong to `problems`.
 async fn checked(
     db: &Connection,
@@ -71,20 +90,7 @@ async fn checked(
     today: NaiveDate,
     problems: &mut Vec<FieldError>,
 ) -> Result<Option<Topic>, ApiError> {
-    let mut keywords: Vec<String> = Vec::new();
-    for word in asked
-        .keywords
-        .iter()
-        .map(|w| w.trim())
-        .filter(|w| !w.is_empty())
-    {
-        if !keywords
-            .iter()
-            .any(|k| k.to_lowercase() == word.to_lowercase())
-        {
-            keywords.push(word.to_owned());
-        }
-    }
+    let keywords = distinct_keywords(&asked.keywords);
     if keywords.len() > MAX_KEYWORDS
         || keywords
             .iter()
@@ -802,6 +808,24 @@ mod tests {
             span_words(day("2025-12-20"), day("2026-01-05")),
             "2025年12月20日至2026年1月5日"
         );
+    }
+
+    #[test]
+    fn keywords_are_each_counted_once_in_any_case_or_width() {
+        let asked = |words: &[&str]| {
+            distinct_keywords(&words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            asked(&[" 暖气", "供暖 ", "暖气", "", "  "]),
+            ["暖气", "供暖"]
+        );
+        assert_eq!(
+            asked(&["ＰＭ２.５", "pm2.5", "PM2.5", "ＬＥＤ路灯", "led路灯"]),
+            ["ＰＭ２.５", "ＬＥＤ路灯"]
+        );
+        // Compatibility forms: a half-width katakana with its sound mark is the full-width one.
+        assert_eq!(asked(&["ｶﾞｽ", "ガス"]), ["ｶﾞｽ"]);
+        assert!(asked(&[]).is_empty());
     }
 
     #[test]
