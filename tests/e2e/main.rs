@@ -2,6 +2,7 @@
 //! driven through the public gateway (and, for the runtime's own limits, the test-only probe).
 
 mod auth;
+mod backup;
 mod bad_input;
 mod filing;
 mod identity;

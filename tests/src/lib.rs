@@ -197,7 +197,7 @@ fn admin_url() -> anyhow::Result<String> {
 }
 
 /// `url` naming `database` instead, its parameters (such as `?host=<socket folder>`) kept.
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
+pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     let (address, parameters) = url.split_once('?').unwrap_or((url, ""));
     let (server, _) = address
         .rsplit_once('/')
@@ -471,6 +471,21 @@ impl Platform {
         with_database(&self.admin_url, &self.database).expect("a database URL")
     }
 
+    /// The URL of a new, empty database on the platform's server, named after its own with
+    /// `suffix` and dropped with it.
+    pub async fn empty_database(&self, suffix: &str) -> String {
+        use sqlx::Connection;
+        let name = format!("{}_{suffix}", self.database);
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("the test server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("an empty database");
+        with_database(&self.admin_url, &name).expect("a database URL")
+    }
+
     /// A client with no token.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.base)
@@ -639,12 +654,23 @@ impl Drop for Platform {
             runtime.block_on(async {
                 use sqlx::Connection;
                 let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "drop database if exists {database} with (force)"
-                )))
-                .execute(&mut admin)
+                // Its own, and those made for it (`empty_database`).
+                let databases: Vec<String> = sqlx::query_scalar(
+                    "select datname from pg_database where datname = $1 or datname like $1 || '\\_%'",
+                )
+                .bind(&database)
+                .fetch_all(&mut admin)
                 .await
-                .ok()
+                .ok()?;
+                for database in databases {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "drop database if exists {database} with (force)"
+                    )))
+                    .execute(&mut admin)
+                    .await
+                    .ok()?;
+                }
+                Some(())
             })
         })
         .join();

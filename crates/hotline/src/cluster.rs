@@ -25,7 +25,9 @@ pub struct Cluster {
 
 const SUPERUSER: &str = "hotline";
 
-fn server_binaries() -> anyhow::Result<PathBuf> {
+/// The folder of the installed server binaries and client tools: `$HOTLINE_PG_BIN`, else the
+/// newest version's under `/usr/lib/postgresql`.
+pub fn server_binaries() -> anyhow::Result<PathBuf> {
     if let Ok(dir) = std::env::var("HOTLINE_PG_BIN") {
         return Ok(PathBuf::from(dir));
     }
@@ -160,6 +162,11 @@ impl Cluster {
             run_as,
             started_here: false,
         })
+    }
+
+    /// The folder of the server binaries and client tools the cluster runs with.
+    pub fn bin(&self) -> &Path {
+        &self.bin
     }
 
     fn data(&self) -> PathBuf {

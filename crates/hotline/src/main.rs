@@ -8,6 +8,7 @@
 
 mod allocator;
 mod app;
+mod backup;
 mod bindings;
 mod cluster;
 mod host;
@@ -66,7 +67,7 @@ enum Command {
         #[command(subcommand)]
         action: PlacesAction,
     },
-    /// Manage the private PostgreSQL cluster.
+    /// Manage the private PostgreSQL cluster; back the database up and restore it.
     Db {
         #[command(subcommand)]
         action: DbAction,
@@ -155,6 +156,23 @@ enum DbAction {
     },
     /// Stop the cluster.
     Stop,
+    /// Write the database to FILE (pg_dump's custom format), as of the moment it starts, while
+    /// the platform serves. FILE must not exist; it appears only once whole.
+    Backup {
+        file: PathBuf,
+        /// The database; without it, the platform's in the private cluster.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Restore a backup, all or nothing. Into the private cluster, with the platform stopped: the
+    /// restored database takes the platform's database's place, which is kept under another name
+    /// (printed). Into --database-url: a database with no tables yet.
+    Restore {
+        file: PathBuf,
+        /// An empty database; without it, the private cluster.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -312,6 +330,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: DbAction::Stop,
         } => {
             cluster::Cluster::open(&data_dir.join("pg"))?.stop();
+            Ok(())
+        }
+        Command::Db {
+            action: DbAction::Backup { file, database_url },
+        } => {
+            let started = std::time::Instant::now();
+            let (bin, url, cluster) = match database_url {
+                Some(url) => (cluster::server_binaries()?, url, None),
+                None => {
+                    let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+                    let url = cluster.url(backup::PLATFORM_DATABASE);
+                    (cluster.bin().to_owned(), url, Some(cluster))
+                }
+            };
+            let result = backup::backup(&bin, &url, &file);
+            if let Some(cluster) = cluster {
+                cluster.stop_if_started_here();
+            }
+            let size = result?;
+            eprintln!(
+                "hotline: backed up to {} ({:.1} MB) in {:.1} s",
+                file.display(),
+                size as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Db {
+            action: DbAction::Restore { file, database_url },
+        } => {
+            let started = std::time::Instant::now();
+            match database_url {
+                Some(url) => {
+                    backup::restore_into_empty(&cluster::server_binaries()?, &url, &file).await?;
+                    eprintln!(
+                        "hotline: restored {} in {:.1} s",
+                        file.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                None => {
+                    let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+                    let result = backup::restore_private(&cluster, &file).await;
+                    cluster.stop_if_started_here();
+                    let kept = result?;
+                    eprintln!(
+                        "hotline: restored {} in {:.1} s",
+                        file.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    if let Some(kept) = kept {
+                        eprintln!(
+                            "hotline: the database it replaced is kept as `{kept}`: drop it \
+                             (`drop database {kept}`) once the restored one is as it should be"
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         Command::Keys {

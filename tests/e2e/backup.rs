@@ -1,0 +1,265 @@
+//! `hotline db backup` and `hotline db restore`: a database to a file and back, whole or not at
+//! all, never over a backup or a database that holds something.
+
+use std::path::{Path, PathBuf};
+use tests::{Platform, valid_request};
+
+/// `hotline` run with `args` (in the workspace, for its `migrations`): whether it succeeded, and
+/// what it wrote to its standard output and error.
+async fn hotline(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(tests::hotline_binary())
+        .args(args)
+        .current_dir(tests::workspace_root())
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .expect("hotline runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A folder of the test's own, removed when dropped.
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(name: &str) -> Folder {
+        let path = tests::workspace_root()
+            .join("target/test-data")
+            .join(format!("{name}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).expect("a folder");
+        Folder(path)
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a database holds, in a few figures: the orders (by number, with their places), their
+/// events, notifications, citizens and districts' boundaries, and the last migration applied.
+async fn contents(url: &str) -> Vec<String> {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(url)
+        .await
+        .expect("the database");
+    sqlx::query_scalar(
+        "select x::text from unnest(array[ \
+           (select string_agg(tracking_number || ' ' || coalesce(st_astext(location), ''), ',' \
+                              order by tracking_number) from work_orders), \
+           (select count(*)::text from work_order_events), \
+           (select count(*)::text from notifications), \
+           (select count(*)::text from citizens), \
+           (select md5(string_agg(st_astext(boundary), ',' order by district_id)) from districts), \
+           (select max(version)::text from _sqlx_migrations)]) x",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("the contents")
+}
+
+/// How many tables a database holds, but PostGIS's own.
+async fn tables(url: &str) -> i64 {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(url)
+        .await
+        .expect("the database");
+    sqlx::query_scalar(
+        "select count(*) from pg_tables where schemaname = 'public' and tablename <> 'spatial_ref_sys'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .expect("the tables")
+}
+
+fn os(text: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(text)
+}
+
+#[tokio::test]
+async fn a_backup_restores_whole_into_an_empty_database_and_nowhere_else() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    for title in ["路灯不亮", "噪音扰民"] {
+        let mut request = valid_request();
+        request.title = title.into();
+        citizen.create_request(&request, None).await.expect("filed");
+    }
+    let url = platform.database_url();
+    let folder = Folder::new("backup");
+    let file = folder.0.join("city.dump");
+
+    let backup = [
+        os("db"),
+        os("backup"),
+        file.as_os_str(),
+        os("--database-url"),
+        os(&url),
+    ];
+    let (ok, _, said) = hotline(&backup).await;
+    assert!(ok, "{said}");
+    assert!(said.contains("backing up public.work_orders"), "{said}");
+    // The file alone, under its name (not the one it was written under).
+    assert_eq!(files(&folder.0), ["city.dump"]);
+    let written = std::fs::read(&file).expect("the backup");
+    // A backup is never written over.
+    let (ok, _, said) = hotline(&backup).await;
+    assert!(!ok && said.contains("exists"), "{said}");
+    assert_eq!(std::fs::read(&file).expect("the backup"), written);
+
+    // Restored into an empty database, it holds what the platform's did.
+    let restored = platform.empty_database("restored").await;
+    let restore = |file: &Path, into: &str| {
+        let (file, into) = (file.as_os_str().to_owned(), into.to_owned());
+        async move {
+            hotline(&[
+                os("db"),
+                os("restore"),
+                &file,
+                os("--database-url"),
+                os(&into),
+            ])
+            .await
+        }
+    };
+    let (ok, _, said) = restore(&file, &restored).await;
+    assert!(ok, "{said}");
+    let before = contents(&url).await;
+    assert!(before[0].contains("POINT("), "{before:?}");
+    assert_eq!(contents(&restored).await, before);
+    // Not into a database that holds something: the platform's, or the one just restored.
+    for into in [&url, &restored] {
+        let (ok, _, said) = restore(&file, into).await;
+        assert!(!ok && said.contains("holds"), "{said}");
+        assert_eq!(contents(into).await, before);
+    }
+
+    // A backup damaged in its data restores nothing at all: the tables restored before the
+    // damage was read are gone with the rest.
+    let damaged = folder.0.join("damaged.dump");
+    let mut copy = written.clone();
+    let at = copy.len() - copy.len() / 20;
+    for byte in &mut copy[at..at + 64] {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&damaged, &copy).expect("a damaged copy");
+    let empty = platform.empty_database("damaged").await;
+    let (ok, _, said) = restore(&damaged, &empty).await;
+    assert!(!ok && said.contains("pg_restore failed"), "{said}");
+    assert_eq!(tables(&empty).await, 0);
+    // One cut short, or a file that is no backup, is named as such.
+    let cut = folder.0.join("cut.dump");
+    std::fs::write(&cut, &written[..written.len() / 2]).expect("a cut copy");
+    let (ok, _, said) = restore(&cut, &empty).await;
+    assert!(!ok && said.contains("is not a backup"), "{said}");
+    let text = folder.0.join("notes.txt");
+    std::fs::write(&text, "不是备份").expect("a text file");
+    let (ok, _, said) = restore(&text, &empty).await;
+    assert!(!ok && said.contains("is not a backup"), "{said}");
+    assert_eq!(tables(&empty).await, 0);
+}
+
+/// The names of the files in `folder`, in order.
+fn files(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .expect("the folder")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The private cluster (`--data-dir`), stopped when dropped.
+struct Cluster {
+    folder: Folder,
+}
+
+impl Cluster {
+    fn data_dir(&self) -> &std::ffi::OsStr {
+        self.folder.0.as_os_str()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(tests::hotline_binary())
+            .arg("--data-dir")
+            .arg(&self.folder.0)
+            .args(["db", "stop"])
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn restoring_the_private_cluster_keeps_the_database_it_replaces() {
+    use sqlx::Connection;
+    let cluster = Cluster {
+        folder: Folder::new("private-cluster"),
+    };
+    let data_dir = cluster.data_dir();
+    let (ok, url, said) = hotline(&[os("--data-dir"), data_dir, os("db"), os("start")]).await;
+    assert!(ok, "{said}");
+    let url = url.trim().to_owned();
+    let (ok, _, said) = hotline(&[os("--data-dir"), data_dir, os("migrate")]).await;
+    assert!(ok, "{said}");
+    let citizen = |name: &str| {
+        format!("insert into citizens (citizen_id, subject) values (gen_random_uuid(), '{name}')")
+    };
+    let subjects = async |url: &str| -> Vec<String> {
+        let mut db = sqlx::PgConnection::connect(url)
+            .await
+            .expect("the database");
+        sqlx::query_scalar("select subject from citizens order by subject")
+            .fetch_all(&mut db)
+            .await
+            .expect("the citizens")
+    };
+    let mut db = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("the database");
+    tests::execute_all(&mut db, &[&citizen("before-backup")], "a citizen").await;
+    let file = cluster.folder.0.join("city.dump");
+    let (ok, _, said) = hotline(&[
+        os("--data-dir"),
+        data_dir,
+        os("db"),
+        os("backup"),
+        file.as_os_str(),
+    ])
+    .await;
+    assert!(ok, "{said}");
+    tests::execute_all(&mut db, &[&citizen("after-backup")], "a citizen").await;
+
+    // Not while the platform (here, a connection) uses the database.
+    let restore = [
+        os("--data-dir"),
+        data_dir,
+        os("db"),
+        os("restore"),
+        file.as_os_str(),
+    ];
+    let (ok, _, said) = hotline(&restore).await;
+    assert!(!ok && said.contains("in use"), "{said}");
+    db.close().await.expect("closed");
+    assert_eq!(subjects(&url).await, ["after-backup", "before-backup"]);
+
+    let (ok, _, said) = hotline(&restore).await;
+    assert!(ok, "{said}");
+    assert_eq!(subjects(&url).await, ["before-backup"]);
+    let kept = said
+        .split('`')
+        .find(|word| word.starts_with("hotline_before_restore_"))
+        .unwrap_or_else(|| panic!("the kept database is named: {said}"));
+    let kept_url = tests::with_database(&url, kept).expect("the kept database's URL");
+    assert_eq!(subjects(&kept_url).await, ["after-backup", "before-backup"]);
+}
