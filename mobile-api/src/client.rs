@@ -1,11 +1,11 @@
 //! A typed client for the mobile API (native only: reqwest does not build for wasm32-wasip2).
 
 use crate::{
-    AuditLog, BindPhone, CalendarDay, CalendarDayList, CreateRequest, DispatchRule,
-    DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, NearbyOrderList, NewDispatchRule,
-    NewStaffAccount, OrderAction, RefreshTokenBody, SetCalendarDay, SmsCodeRequest, SmsCodeSent,
-    SmsSignIn, StaffAccount, StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair,
-    WechatSignIn, WorkOrder, WorkOrderPage, headers,
+    AccountCancelled, AuditLog, BindPhone, CalendarDay, CalendarDayList, CreateRequest,
+    DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, NearbyOrderList,
+    NewDispatchRule, NewStaffAccount, OrderAction, RefreshTokenBody, SetCalendarDay,
+    SmsCodeRequest, SmsCodeSent, SmsSignIn, StaffAccount, StaffAccountList, StaffOrder,
+    StaffOrderList, StaffSignIn, TokenPair, WechatSignIn, WorkOrder, WorkOrderPage, headers,
 };
 use crate::{
     DeliveryList, Device, DeviceList, NewDevice, Notification, NotificationPage,
@@ -787,6 +787,16 @@ impl Client {
             .send()
             .await?;
         Self::no_content(response).await
+    }
+
+    /// `DELETE /api/v1/me` (citizens): cancels the caller's account (注销账号).
+    pub async fn cancel_account(&self) -> Result<AccountCancelled, ClientError> {
+        Self::parse(
+            self.request(reqwest::Method::DELETE, "/api/v1/me")
+                .send()
+                .await?,
+        )
+        .await
     }
 
     /// `GET /api/v1/admin/staff` (administrators).

@@ -774,6 +774,17 @@ pub struct TokenPair {
     pub agency: Option<String>,
 }
 
+/// `DELETE /api/v1/me`: a citizen's account cancelled (注销账号). Their phone number, WeChat
+/// openid, phones, sign-ins and follows are gone; their requests stay on record and are still
+/// handled. Signing in again with the number starts a new account that sees none of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccountCancelled {
+    /// The requests they filed, which stay on record.
+    pub requests_kept: i64,
+    /// What happened, in Chinese, for the app to show.
+    pub notice: String,
+}
+
 /// `POST /api/v1/admin/staff`: a staff account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NewStaffAccount {
@@ -857,7 +868,9 @@ pub struct AuditEntry {
     /// `partner_created`, `partner_key_issued`, `partner_revoked`, `circular_issued`,
     /// `circular_withdrawn`,
     /// `orders_searched_by_phone` (the number as target; the role and how many orders were shown),
-    /// `orders_exported` (the filters as target; the role and how many orders the file held).
+    /// `orders_exported` (the filters as target; the role and how many orders the file held),
+    /// `account_cancelled` (a citizen's, under the subject it was given, `cancelled:<id>`; how
+    /// many requests stayed on record).
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.

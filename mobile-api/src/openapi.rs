@@ -71,6 +71,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::WechatSignIn,
         crate::BindPhone,
         crate::RefreshTokenBody,
+        crate::AccountCancelled,
         crate::TokenPair,
         crate::NewStaffAccount,
         crate::StaffAccount,
@@ -952,6 +953,28 @@ impl ApiDoc {
             .add_path_operation("/api/v1/auth/refresh", vec![HttpMethod::Post], refresh);
         doc.paths
             .add_path_operation("/api/v1/auth/sign-out", vec![HttpMethod::Post], sign_out);
+        let cancel_account = OperationBuilder::new()
+            .operation_id(Some("cancelAccount"))
+            .summary(Some("A citizen cancels their account (注销账号)"))
+            .description(Some(
+                "In one transaction: the phone number and WeChat openid the account had, its phones (push tokens), \
+                 refresh tokens and follows are removed, and its inbox is set aside with it. The requests it filed \
+                 stay on record and are still handled; news of them goes by SMS to the contact number each was \
+                 filed with. Signing in again with the number starts a new account that sees none of them. \
+                 Access tokens already issued run out by themselves and find no account meanwhile.",
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Cancelled", "AccountCancelled"))
+                        .response("404", error("No such account, or cancelled already (`not_found`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/me", vec![HttpMethod::Delete], cancel_account);
         let username_param = || {
             ParameterBuilder::new()
                 .name("username")

@@ -177,6 +177,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/auth/wechat/bind-phone", "gateway", CITIZEN),
     route("POST", "/api/v1/auth/refresh", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sign-out", "gateway", PUBLIC),
+    route("DELETE", "/api/v1/me", "gateway", CITIZEN),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),

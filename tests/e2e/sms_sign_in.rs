@@ -226,3 +226,141 @@ async fn codes_are_forgotten_two_days_after_they_were_sent() {
         .expect("the codes");
     assert_eq!(kept, ["13800000003", "13900139000"]);
 }
+
+/// A citizen cancels their account (注销账号): what signed them in and reached them goes, their
+/// request stays on record and in hand, and their number signs in afresh to an account that sees
+/// none of it.
+#[tokio::test]
+async fn a_citizen_cancels_their_account_and_the_number_starts_afresh() {
+    let platform = Platform::start().await;
+    let door = platform.anonymous();
+    door.sms_code("13800138000").await.expect("sent");
+    let the_code = platform.sms.delivered()[0].params[0].clone();
+    let pair = door
+        .sms_sign_in("13800138000", &the_code)
+        .await
+        .expect("signed in");
+    let citizen = platform.anonymous().with_token(pair.access_token.clone());
+    let mut request = valid_request();
+    request.contact_phone = "13800138000".into();
+    let mine = citizen.create_request(&request, None).await.expect("filed");
+    citizen
+        .register_device(&mobile_api::NewDevice {
+            platform: "fcm".into(),
+            token: "fcm-token-citizen-phone".into(),
+            app_version: Some("2.3.0".into()),
+        })
+        .await
+        .expect("the phone");
+    let mut theirs = valid_request();
+    theirs.contact_phone = "13700002222".into();
+    let neighbours = platform
+        .client("citizen-2", "citizen")
+        .create_request(&theirs, None)
+        .await
+        .expect("filed");
+    citizen
+        .follow(&neighbours.tracking_number)
+        .await
+        .expect("followed");
+    let operator = platform.client("operator-1", "operator");
+    operator
+        .act(
+            &mine.tracking_number,
+            "dispatch",
+            &mobile_api::OrderAction {
+                agency: Some("city-urban-management".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("dispatched");
+    let inbox = citizen.notifications(None, false).await.expect("the inbox");
+    assert!(!inbox.items.is_empty());
+
+    let cancelled = citizen.cancel_account().await.expect("cancelled");
+    assert_eq!(cancelled.requests_kept, 1);
+    assert!(
+        cancelled.notice.contains("1 件诉求仍将依法办理"),
+        "{}",
+        cancelled.notice
+    );
+    // Nothing of the account answers to its tokens.
+    assert_eq!(
+        code(door.refresh(&pair.refresh_token).await),
+        (401, "invalid_refresh_token".into())
+    );
+    assert!(
+        citizen
+            .list_requests(None, None)
+            .await
+            .expect("none")
+            .items
+            .is_empty()
+    );
+    assert!(
+        citizen
+            .notifications(None, false)
+            .await
+            .expect("none")
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        code(citizen.cancel_account().await),
+        (404, "not_found".into())
+    );
+    let left: (i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from citizens where phone = '13800138000' or subject = 'phone:13800138000'), \
+                (select count(*) from devices where token = 'fcm-token-citizen-phone'), \
+                (select count(*) from order_followers), \
+                (select count(*) from citizens where subject like 'cancelled:%' and cancelled_at is not null \
+                   and phone is null and wechat_openid is null)",
+    )
+    .fetch_one(&platform.db)
+    .await
+    .expect("what is left");
+    assert_eq!(left, (0, 0, 0, 1));
+    let audited = platform.audited("account_cancelled").await;
+    assert_eq!(audited.len(), 1);
+    assert!(audited[0].0.starts_with("cancelled:"), "{audited:?}");
+
+    // The request is on record and in hand; the centre finds it by the number it was filed with.
+    let order = operator
+        .order(&mine.tracking_number)
+        .await
+        .expect("the order");
+    assert_eq!(order.status, "dispatched");
+    let found = operator
+        .search_orders(&[("phone", "13800138000")])
+        .await
+        .expect("found");
+    assert_eq!(found.items.len(), 1);
+
+    // The number comes back, a call for it or a sign-in with it (both find the citizen by the
+    // number), to a new account that sees none of the old one.
+    let mut call = valid_request();
+    call.channel = mobile_api::Channel::Phone;
+    call.contact_phone = "13800138000".into();
+    call.title = "同一号码的新来电".into();
+    operator.create_request(&call, None).await.expect("a call");
+    let fresh = platform.client("phone:13800138000", "citizen");
+    let theirs: Vec<String> = (fresh.list_requests(None, None).await.expect("theirs").items)
+        .into_iter()
+        .map(|o| o.title)
+        .collect();
+    assert_eq!(theirs, ["同一号码的新来电"]);
+    let told = fresh.notifications(None, false).await.expect("their inbox");
+    assert!(
+        told.items
+            .iter()
+            .all(|n| n.tracking_number.as_deref() != Some(mine.tracking_number.as_str())),
+        "{told:?}"
+    );
+
+    // Staff have no citizen account to cancel.
+    assert_eq!(
+        code(operator.cancel_account().await),
+        (403, "forbidden".into())
+    );
+}

@@ -173,6 +173,7 @@ pub async fn serve(
         }
         ("POST", "/api/v1/auth/refresh") => refresh(body).await,
         ("POST", "/api/v1/auth/sign-out") => sign_out(body).await,
+        ("DELETE", "/api/v1/me") => crate::account::cancel(principal, client.as_deref()).await,
         ("GET", "/api/v1/admin/staff") => list_staff().await,
         ("POST", "/api/v1/admin/staff") => create_staff(admin, body).await,
         ("POST", "/api/v1/admin/staff/{}/disable") => {

@@ -10,6 +10,7 @@
 //! Invariant: private components trust `x-hotline-subject` and `x-hotline-role` only because
 //! nothing but this component can reach them, and it always sets both from a verified token.
 
+mod account;
 mod auth;
 mod chain;
 mod front_door;

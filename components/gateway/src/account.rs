@@ -1,0 +1,100 @@
+//! `DELETE /api/v1/me`: a citizen cancels their account (注销账号), as apps in China must let them
+//! and as the Personal Information Protection Law gives them the right to.
+//!
+//! In one transaction: what the platform knew of them to sign them in and reach them goes — the
+//! phone number and WeChat openid on their row, their phones (push tokens), their refresh tokens,
+//! the requests they followed, the answers kept for their retries — and their row's subject
+//! becomes `cancelled:<citizen_id>`, with the inbox they had moved under it. Their requests stay on
+//! record and are still handled (the centre and the agencies hold them; news of them goes by SMS
+//! to the contact number each was filed with, as for a caller without the app). Signing in again
+//! with the number, theirs or one the carrier has given someone new, is a new account that sees
+//! none of it. The cancellation is in the audit log (`account_cancelled`), under the new subject.
+//! Access tokens already issued run out by themselves; what they ask for finds no account.
+
+use api_plumbing::{Reply, reply_with};
+use mobile_api::AccountCancelled;
+use spin_sdk::http::StatusCode;
+
+use crate::auth::Principal;
+use crate::identity::{Failure, db, in_transaction, record, text};
+
+/// Cancels the account of the citizen `principal` is.
+pub async fn cancel(principal: Option<&Principal>, client: Option<&str>) -> Result<Reply, Failure> {
+    let subject = principal.map(|p| p.subject.clone()).unwrap_or_default();
+    let db = db().await?;
+    let cancelled = in_transaction(&db, async {
+        let rows = db
+            .query(
+                "update citizens c set subject = 'cancelled:' || c.citizen_id, phone = null, \
+                     wechat_openid = null, cancelled_at = now() \
+                 where c.subject = $1 \
+                 returning c.citizen_id, c.subject, \
+                     (select count(*) from work_orders o where o.citizen_id = c.citizen_id) as requests",
+                [text(&subject)],
+            )
+            .await?
+            .collect()
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let (id, after, requests) = match (
+            row.get::<uuid::Uuid>("citizen_id"),
+            row.get::<String>("subject"),
+            row.get::<i64>("requests"),
+        ) {
+            (Some(id), Some(after), Some(requests)) => (id, after, requests),
+            _ => return Err(Failure::Internal("a cancelled citizen's row".into())),
+        };
+        for statement in [
+            "delete from devices where subject = $1",
+            "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
+            "delete from idempotency_keys where subject = $1",
+        ] {
+            db.execute(statement, [text(&subject)]).await?;
+        }
+        db.execute(
+            "delete from order_followers where citizen_id = $1",
+            [id.into()],
+        )
+        .await?;
+        db.execute(
+            "update notifications set recipient = $2 where recipient = $1",
+            [text(&subject), text(&after)],
+        )
+        .await?;
+        record(
+            &db,
+            "account_cancelled",
+            &after,
+            Some(&after),
+            client,
+            Some(serde_json::json!({ "requests": requests })),
+        )
+        .await?;
+        Ok(Some(requests))
+    })
+    .await?;
+    let Some(requests_kept) = cancelled else {
+        return Err(Failure::Status(
+            StatusCode::NOT_FOUND,
+            mobile_api::codes::NOT_FOUND,
+            "没有这个账号，或已注销 (no such account, or cancelled already)".into(),
+        ));
+    };
+    let notice = if requests_kept == 0 {
+        "账号已注销，您的手机号、微信和设备信息已删除。".to_owned()
+    } else {
+        format!(
+            "账号已注销，您的手机号、微信和设备信息已删除。您提交的 {requests_kept} 件诉求仍将依法办理并存档，\
+             重要进展将以短信告知诉求登记的联系电话。"
+        )
+    };
+    Ok(reply_with(
+        StatusCode::OK,
+        &AccountCancelled {
+            requests_kept,
+            notice,
+        },
+    ))
+}
