@@ -3,9 +3,10 @@
 use crate::{
     AccountCancelled, AuditLog, BindPhone, CalendarDay, CalendarDayList, CreateRequest,
     DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, NearbyOrderList,
-    NewDispatchRule, NewStaffAccount, OrderAction, RefreshTokenBody, SetCalendarDay,
-    SmsCodeRequest, SmsCodeSent, SmsSignIn, StaffAccount, StaffAccountList, StaffOrder,
-    StaffOrderList, StaffSignIn, TokenPair, WechatSignIn, WorkOrder, WorkOrderPage, headers,
+    NewDispatchRule, NewStaffAccount, OrderAction, PasswordChange, PasswordReset, RefreshTokenBody,
+    SetCalendarDay, SmsCodeRequest, SmsCodeSent, SmsSignIn, StaffAccount, StaffAccountList,
+    StaffOrder, StaffOrderList, StaffSignIn, TokenPair, WechatSignIn, WorkOrder, WorkOrderPage,
+    headers,
 };
 use crate::{
     DeliveryList, Device, DeviceList, NewDevice, Notification, NotificationPage,
@@ -811,6 +812,33 @@ impl Client {
         account: &NewStaffAccount,
     ) -> Result<StaffAccount, ClientError> {
         self.post_json("/api/v1/admin/staff", account).await
+    }
+
+    /// `POST /api/v1/me/password` (staff): their own password changed; a new token pair.
+    pub async fn change_password(
+        &self,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<TokenPair, ClientError> {
+        let body = PasswordChange {
+            current_password: current_password.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.post_json("/api/v1/me/password", &body).await
+    }
+
+    /// `POST /api/v1/admin/staff/{username}/password` (administrators): a new password for
+    /// someone who lost theirs.
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<StaffAccount, ClientError> {
+        let body = PasswordReset {
+            password: password.to_owned(),
+        };
+        self.post_json(&format!("/api/v1/admin/staff/{username}/password"), &body)
+            .await
     }
 
     /// `POST /api/v1/admin/staff/{username}/disable` or `/enable` (administrators).

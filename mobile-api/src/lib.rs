@@ -772,6 +772,26 @@ pub struct TokenPair {
     pub subject: String,
     pub role: String,
     pub agency: Option<String>,
+    /// At a staff sign-in: the password is one an administrator chose (at the account's creation
+    /// or a reset), and the app should have its holder change it (`POST /api/v1/me/password`).
+    #[serde(default)]
+    pub password_change_required: bool,
+}
+
+/// `POST /api/v1/me/password`: a staff member changes their own password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 12–128 characters, not the username, not the current one.
+    pub new_password: String,
+}
+
+/// `POST /api/v1/admin/staff/{username}/password`: an administrator sets a new password for
+/// someone who lost theirs, to tell them in person; they are asked to change it when they sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PasswordReset {
+    /// 12–128 characters, not the username.
+    pub password: String,
 }
 
 /// `DELETE /api/v1/me`: a citizen's account cancelled (注销账号). Their phone number, WeChat
@@ -870,7 +890,8 @@ pub struct AuditEntry {
     /// `orders_searched_by_phone` (the number as target; the role and how many orders were shown),
     /// `orders_exported` (the filters as target; the role and how many orders the file held),
     /// `account_cancelled` (a citizen's, under the subject it was given, `cancelled:<id>`; how
-    /// many requests stayed on record).
+    /// many requests stayed on record), `password_changed` (by its holder), `password_reset` (by
+    /// an administrator, the account as target).
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.

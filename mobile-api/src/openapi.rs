@@ -72,6 +72,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::BindPhone,
         crate::RefreshTokenBody,
         crate::AccountCancelled,
+        crate::PasswordChange,
+        crate::PasswordReset,
         crate::TokenPair,
         crate::NewStaffAccount,
         crate::StaffAccount,
@@ -1047,6 +1049,65 @@ impl ApiDoc {
                 "enableStaffAccount",
                 "Enable an account again (administrators); logged",
             ),
+        );
+        let password_reset = OperationBuilder::new()
+            .operation_id(Some("resetStaffPassword"))
+            .summary(Some(
+                "Set a new password for someone who lost theirs (administrators); logged",
+            ))
+            .description(Some(
+                "Every refresh token of the account is revoked. Until its holder changes it, signing in \
+                 answers `password_change_required`.",
+            ))
+            .parameter(username_param())
+            .request_body(body_of("PasswordReset"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The account afterwards", "StaffAccount"))
+                        .response("400", error("Malformed JSON (`malformed_json`)"))
+                        .response("404", error("No such account (`not_found`)"))
+                        .response(
+                            "422",
+                            error("A weak password, or one's own account (`validation_failed`)"),
+                        ),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/admin/staff/{username}/password",
+            vec![HttpMethod::Post],
+            password_reset,
+        );
+        let password_change = OperationBuilder::new()
+            .operation_id(Some("changePassword"))
+            .summary(Some("Staff change their own password; logged"))
+            .description(Some(
+                "Needs the current password; a wrong one counts as a failed sign-in, under the same limit. \
+                 Every refresh token of the account is revoked, and the answer is a new pair for this device.",
+            ))
+            .request_body(body_of("PasswordChange"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("Changed; new tokens", "TokenPair"))
+                        .response("400", error("Malformed JSON (`malformed_json`)"))
+                        .response(
+                            "422",
+                            error("The current password is wrong, or the new one weak or the same (`validation_failed`)"),
+                        )
+                        .response("429", error("Too many wrong passwords: wait (`too_many_attempts`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/me/password",
+            vec![HttpMethod::Post],
+            password_change,
         );
         let audit = OperationBuilder::new()
             .operation_id(Some("auditLog"))

@@ -59,6 +59,8 @@ const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
 const ADMIN: &[&str] = &["admin"];
 const AGENCY: &[&str] = &["agency_staff"];
 const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];
+/// Everyone with a staff account (a password of their own).
+const STAFF_ACCOUNTS: &[&str] = &["operator", "supervisor", "leader", "admin", "agency_staff"];
 /// No token needed: signing in, and what stands in for it.
 const PUBLIC: &[&str] = &[];
 /// Actions: the lifecycle decides which role may take which action on which order.
@@ -178,10 +180,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/auth/refresh", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sign-out", "gateway", PUBLIC),
     route("DELETE", "/api/v1/me", "gateway", CITIZEN),
+    route("POST", "/api/v1/me/password", "gateway", STAFF_ACCOUNTS),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/enable", "gateway", ADMIN),
+    route("POST", "/api/v1/admin/staff/{}/password", "gateway", ADMIN),
     route("GET", "/api/v1/admin/audit", "gateway", ADMIN),
     route("GET", "/api/v1/admin/partners", "gateway", ADMIN),
     route("POST", "/api/v1/admin/partners", "gateway", ADMIN),

@@ -371,3 +371,177 @@ async fn the_audit_log_reads_the_newest_entries_not_every_one() {
         );
     }
 }
+
+/// The fields a refused request named, as `field:code`.
+fn fields(result: Result<impl std::fmt::Debug, ClientError>) -> Vec<String> {
+    (result.expect_err("refused").fields().iter())
+        .map(|f| format!("{}:{}", f.field, f.code))
+        .collect()
+}
+
+#[tokio::test]
+async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .create_staff(&account(
+            "chen.yu",
+            "agency_staff",
+            Some("city-urban-management"),
+        ))
+        .await
+        .expect("created");
+    let door = platform.anonymous();
+    // The administrator chose the password: signing in says to change it.
+    let first = door
+        .staff_sign_in("chen.yu", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(first.password_change_required);
+    let elsewhere = door
+        .staff_sign_in("chen.yu", PASSWORD)
+        .await
+        .expect("on another phone");
+    let me = with_token(&platform, &first.access_token);
+    const MINE: &str = "陈宇自己的新密码 2026";
+
+    assert_eq!(
+        fields(me.change_password("not the password", MINE).await),
+        ["current_password:wrong_password"]
+    );
+    assert_eq!(
+        fields(me.change_password(PASSWORD, "short").await),
+        ["new_password:weak_password"]
+    );
+    assert_eq!(
+        fields(me.change_password(PASSWORD, PASSWORD).await),
+        ["new_password:same_password"]
+    );
+    let changed = me.change_password(PASSWORD, MINE).await.expect("changed");
+    assert_eq!(
+        (
+            changed.subject.as_str(),
+            changed.role.as_str(),
+            changed.agency.as_deref()
+        ),
+        ("chen.yu", "agency_staff", Some("city-urban-management"))
+    );
+    // Every earlier sign-in is out; the pair the change gave works.
+    for old in [&first.refresh_token, &elsewhere.refresh_token] {
+        assert_eq!(
+            code(door.refresh(old).await),
+            (401, "invalid_refresh_token".into())
+        );
+    }
+    door.refresh(&changed.refresh_token)
+        .await
+        .expect("refreshed");
+    assert_eq!(
+        code(door.staff_sign_in("chen.yu", PASSWORD).await),
+        (401, "invalid_credentials".into())
+    );
+    let again = door
+        .staff_sign_in("chen.yu", MINE)
+        .await
+        .expect("signed in");
+    assert!(!again.password_change_required);
+    assert_eq!(
+        platform.audited("password_changed").await,
+        [("chen.yu".to_owned(), Some("chen.yu".to_owned()))]
+    );
+
+    // Forgotten: an administrator sets one to tell them, and every sign-in of theirs ends.
+    let account_after = admin
+        .reset_password("chen.yu", "管理员设置的临时密码 01")
+        .await
+        .expect("reset");
+    assert_eq!(account_after.username, "chen.yu");
+    assert_eq!(
+        code(door.refresh(&again.refresh_token).await),
+        (401, "invalid_refresh_token".into())
+    );
+    assert_eq!(
+        code(door.staff_sign_in("chen.yu", MINE).await),
+        (401, "invalid_credentials".into())
+    );
+    let told = door
+        .staff_sign_in("chen.yu", "管理员设置的临时密码 01")
+        .await
+        .expect("signed in");
+    assert!(told.password_change_required);
+    assert_eq!(
+        platform.audited("password_reset").await,
+        [("admin-1".to_owned(), Some("chen.yu".to_owned()))]
+    );
+    assert_eq!(
+        fields(
+            admin
+                .reset_password("admin-1", "管理员设置的临时密码 02")
+                .await
+        ),
+        ["username:cannot_reset_self"]
+    );
+    assert_eq!(
+        fields(admin.reset_password("chen.yu", "short").await),
+        ["password:weak_password"]
+    );
+    assert_eq!(
+        code(
+            admin
+                .reset_password("no.such.user", "管理员设置的临时密码 03")
+                .await
+        ),
+        (404, "not_found".into())
+    );
+    for (who, client) in [
+        (
+            "a supervisor",
+            platform.client("supervisor-1", "supervisor"),
+        ),
+        ("the holder", with_token(&platform, &told.access_token)),
+    ] {
+        assert_eq!(
+            code(
+                client
+                    .reset_password("chen.yu", "管理员设置的临时密码 04")
+                    .await
+            ),
+            (403, "forbidden".into()),
+            "{who}"
+        );
+    }
+    assert_eq!(
+        code(
+            platform
+                .client("citizen-1", "citizen")
+                .change_password(PASSWORD, MINE)
+                .await
+        ),
+        (403, "forbidden".into())
+    );
+
+    // Wrong current passwords count as failed sign-ins, under the same limit: with the one and
+    // the two wrong sign-ins above, two more make five.
+    let holder = with_token(&platform, &told.access_token);
+    for _ in 0..2 {
+        assert_eq!(
+            fields(holder.change_password("not the password", MINE).await),
+            ["current_password:wrong_password"]
+        );
+    }
+    assert_eq!(
+        code(
+            holder
+                .change_password("管理员设置的临时密码 01", MINE)
+                .await
+        ),
+        (429, "too_many_attempts".into())
+    );
+    assert_eq!(
+        code(
+            door.staff_sign_in("chen.yu", "管理员设置的临时密码 01")
+                .await
+        ),
+        (429, "too_many_attempts".into())
+    );
+}

@@ -8,8 +8,8 @@
 //! - A refresh token is spent when used, and its successor issued, in one transaction. A spent
 //!   token presented again revokes its whole family: whoever holds the live one must sign in again.
 //! - Five failed sign-ins for one username within 15 minutes refuse further tries (429) until the
-//!   oldest of them is 15 minutes old. The count is kept in PostgreSQL, so it holds across
-//!   instances.
+//!   oldest of them is 15 minutes old (wrong current passwords at a change count too,
+//!   `passwords.rs`). The count is kept in PostgreSQL, so it holds across instances.
 //! - A disabled account cannot sign in or refresh; its refresh tokens are revoked when it is
 //!   disabled. Access tokens already issued run out by themselves (`access_token_ttl_seconds`).
 
@@ -33,7 +33,7 @@ use crate::auth::Principal;
 const MAX_FAILURES: i64 = 5;
 const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
 const MIN_PASSWORD: usize = 12;
-const MAX_PASSWORD: usize = 128;
+pub(crate) const MAX_PASSWORD: usize = 128;
 const STAFF_ROLES: &[&str] = &["operator", "agency_staff", "supervisor", "leader", "admin"];
 
 /// What went wrong, as the client hears it.
@@ -174,6 +174,13 @@ pub async fn serve(
         ("POST", "/api/v1/auth/refresh") => refresh(body).await,
         ("POST", "/api/v1/auth/sign-out") => sign_out(body).await,
         ("DELETE", "/api/v1/me") => crate::account::cancel(principal, client.as_deref()).await,
+        ("POST", "/api/v1/me/password") => {
+            crate::passwords::change(principal, body, client.as_deref()).await
+        }
+        ("POST", "/api/v1/admin/staff/{}/password") => {
+            let username = segments.get(5).copied().unwrap_or("");
+            crate::passwords::reset(admin, username, body, client.as_deref()).await
+        }
         ("GET", "/api/v1/admin/staff") => list_staff().await,
         ("POST", "/api/v1/admin/staff") => create_staff(admin, body).await,
         ("POST", "/api/v1/admin/staff/{}/disable") => {
@@ -236,7 +243,20 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], Failure> {
     Ok(bytes)
 }
 
-fn hash_password(password: &str) -> Result<String, Failure> {
+/// What is wrong with `password` as `username`'s new password (the field `field`), if anything:
+/// 12 to 128 characters, and not the username.
+pub(crate) fn weak_password(field: &str, password: &str, username: &str) -> Option<FieldError> {
+    let length = password.chars().count();
+    (!(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) || password == username).then(|| {
+        field_error(
+            field,
+            "weak_password",
+            format!("密码 {MIN_PASSWORD} 到 {MAX_PASSWORD} 个字符，且不能与用户名相同"),
+        )
+    })
+}
+
+pub(crate) fn hash_password(password: &str) -> Result<String, Failure> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()?)
         .map_err(|e| Failure::Internal(format!("salt: {e}")))?;
     hasher()
@@ -245,7 +265,7 @@ fn hash_password(password: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::Internal(format!("hashing: {e}")))
 }
 
-fn password_matches(password: &str, stored: &str) -> bool {
+pub(crate) fn password_matches(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
         .is_ok_and(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
 }
@@ -347,6 +367,7 @@ pub(crate) async fn issue(
         subject: subject.to_owned(),
         role: role.to_owned(),
         agency: agency.map(str::to_owned),
+        password_change_required: false,
     })
 }
 
@@ -403,26 +424,11 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
         return Err(invalid_credentials());
     }
     let db = db().await?;
-    let failures = db
-        .query(
-            "select count(*) as failures, \
-                    extract(epoch from (min(created_at) + make_interval(secs => $2) - now()))::float8 as wait \
-             from auth_events where event = 'sign_in_failed' and target = $1 \
-               and created_at > now() - make_interval(secs => $2)",
-            [text(&username), (FAILURE_WINDOW_SECONDS as f64).into()],
-        )
-        .await?
-        .collect()
-        .await?;
-    if let Some(row) = failures.first()
-        && row.get::<i64>("failures").unwrap_or(0) >= MAX_FAILURES
-    {
-        let wait = row.get::<f64>("wait").unwrap_or(1.0).ceil().max(1.0) as i64;
-        return Err(Failure::Limited(codes::TOO_MANY_ATTEMPTS, wait));
-    }
+    refuse_if_locked(&db, &username).await?;
     let rows = db
         .query(
-            "select password_hash, role, agency_id, disabled_at is not null as disabled \
+            "select password_hash, role, agency_id, disabled_at is not null as disabled, \
+                    password_changed_at is null as change_required \
              from staff_accounts where username = $1",
             [text(&username)],
         )
@@ -441,15 +447,7 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
         } else {
             "wrong_credentials"
         };
-        record(
-            &db,
-            "sign_in_failed",
-            &username,
-            Some(&username),
-            client,
-            Some(serde_json::json!({ "reason": reason })),
-        )
-        .await?;
+        record_failed_sign_in(&db, &username, client, reason).await?;
         return Err(if matches {
             Failure::Status(
                 StatusCode::FORBIDDEN,
@@ -465,6 +463,7 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
         .get("role")
         .ok_or_else(|| Failure::Internal("an account without a role".into()))?;
     let agency: Option<String> = row.get("agency_id");
+    let change_required = row.get::<bool>("change_required").unwrap_or(false);
     let pair = in_transaction(&db, async {
         let pair = issue(
             &db,
@@ -478,7 +477,55 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
         Ok(pair)
     })
     .await?;
-    Ok(reply_with(StatusCode::OK, &pair))
+    Ok(reply_with(
+        StatusCode::OK,
+        &TokenPair {
+            password_change_required: change_required,
+            ..pair
+        },
+    ))
+}
+
+/// Records a failed sign-in of `username` (`reason`: `wrong_credentials`, `disabled`,
+/// `wrong_current_password`), which [`refuse_if_locked`] counts.
+pub(crate) async fn record_failed_sign_in(
+    db: &Connection,
+    username: &str,
+    client: Option<&str>,
+    reason: &str,
+) -> Result<(), Failure> {
+    record(
+        db,
+        "sign_in_failed",
+        username,
+        Some(username),
+        client,
+        Some(serde_json::json!({ "reason": reason })),
+    )
+    .await
+}
+
+/// Refuses (429) while `username` has had [`MAX_FAILURES`] failed sign-ins (or wrong current
+/// passwords) within the window, until the oldest of them leaves it.
+pub(crate) async fn refuse_if_locked(db: &Connection, username: &str) -> Result<(), Failure> {
+    let failures = db
+        .query(
+            "select count(*) as failures, \
+                    extract(epoch from (min(created_at) + make_interval(secs => $2) - now()))::float8 as wait \
+             from auth_events where event = 'sign_in_failed' and target = $1 \
+               and created_at > now() - make_interval(secs => $2)",
+            [text(username), (FAILURE_WINDOW_SECONDS as f64).into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    if let Some(row) = failures.first()
+        && row.get::<i64>("failures").unwrap_or(0) >= MAX_FAILURES
+    {
+        let wait = row.get::<f64>("wait").unwrap_or(1.0).ceil().max(1.0) as i64;
+        return Err(Failure::Limited(codes::TOO_MANY_ATTEMPTS, wait));
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -589,7 +636,7 @@ fn account(row: &Row) -> Result<StaffAccount, Failure> {
     })
 }
 
-async fn one_account(db: &Connection, username: &str) -> Result<StaffAccount, Failure> {
+pub(crate) async fn one_account(db: &Connection, username: &str) -> Result<StaffAccount, Failure> {
     let rows = db
         .query(
             format!("{ACCOUNTS} where s.username = $1"),
@@ -661,14 +708,7 @@ async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
         )),
         _ => {}
     }
-    let length = new.password.chars().count();
-    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) || new.password == new.username {
-        problems.push(field_error(
-            "password",
-            "weak_password",
-            format!("密码 {MIN_PASSWORD} 到 {MAX_PASSWORD} 个字符，且不能与用户名相同"),
-        ));
-    }
+    problems.extend(weak_password("password", &new.password, &new.username));
     if !problems.is_empty() {
         return Err(Failure::Fields(problems));
     }

@@ -17,6 +17,7 @@ mod front_door;
 mod identity;
 mod open311;
 mod partners;
+mod passwords;
 mod sms_sign_in;
 mod wechat;
 
