@@ -2,11 +2,11 @@
 
 use crate::{
     AccountCancelled, AuditLog, BindPhone, CalendarDay, CalendarDayList, CreateRequest,
-    DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, NearbyOrderList,
-    NewDispatchRule, NewStaffAccount, OrderAction, PasswordChange, PasswordReset, RefreshTokenBody,
-    SetCalendarDay, SmsCodeRequest, SmsCodeSent, SmsSignIn, StaffAccount, StaffAccountList,
-    StaffOrder, StaffOrderList, StaffSignIn, TokenPair, WechatSignIn, WorkOrder, WorkOrderPage,
-    headers,
+    DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, MyAccount,
+    NearbyOrderList, NewDispatchRule, NewStaffAccount, OrderAction, PasswordChange, PasswordReset,
+    RefreshTokenBody, SetCalendarDay, SmsCodeRequest, SmsCodeSent, SmsSignIn, StaffAccount,
+    StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair, WechatSignIn, WorkOrder,
+    WorkOrderPage, headers,
 };
 use crate::{
     DeliveryList, Device, DeviceList, NewDevice, Notification, NotificationPage,
@@ -788,6 +788,11 @@ impl Client {
             .send()
             .await?;
         Self::no_content(response).await
+    }
+
+    /// `GET /api/v1/me`: the caller's account.
+    pub async fn me(&self) -> Result<MyAccount, ClientError> {
+        self.get_json("/api/v1/me", &NO_QUERY).await
     }
 
     /// `DELETE /api/v1/me` (citizens): cancels the caller's account (注销账号).

@@ -794,6 +794,33 @@ pub struct PasswordReset {
     pub password: String,
 }
 
+/// `GET /api/v1/me`: the caller's account as the platform holds it (the app's 我的 page; for a
+/// citizen, what the Personal Information Protection Law lets them look up).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MyAccount {
+    pub subject: String,
+    pub role: String,
+    /// Staff: the name colleagues see.
+    pub display_name: Option<String>,
+    /// Agency staff: their agency.
+    pub agency: Option<Named>,
+    /// Citizens: the phone number they signed in or bound with, if any.
+    pub phone: Option<String>,
+    /// Citizens: whether a WeChat account is bound.
+    pub wechat_bound: bool,
+    /// Phones registered for pushes.
+    pub devices: i64,
+    /// Citizens: the requests they filed (an operator's filings for their number too), and those
+    /// they follow.
+    pub requests: i64,
+    pub following: i64,
+    /// Staff: the password is one an administrator chose; change it (`POST /api/v1/me/password`).
+    pub password_change_required: bool,
+    /// Since when the platform has known them (none before a citizen's first sign-in or request).
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// `DELETE /api/v1/me`: a citizen's account cancelled (注销账号). Their phone number, WeChat
 /// openid, phones, sign-ins and follows are gone; their requests stay on record and are still
 /// handled. Signing in again with the number starts a new account that sees none of them.

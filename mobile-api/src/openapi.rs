@@ -72,6 +72,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::BindPhone,
         crate::RefreshTokenBody,
         crate::AccountCancelled,
+        crate::MyAccount,
         crate::PasswordChange,
         crate::PasswordReset,
         crate::TokenPair,
@@ -977,6 +978,21 @@ impl ApiDoc {
             .build();
         doc.paths
             .add_path_operation("/api/v1/me", vec![HttpMethod::Delete], cancel_account);
+        let my_account = OperationBuilder::new()
+            .operation_id(Some("myAccount"))
+            .summary(Some("The caller's account as the platform holds it (我的)"))
+            .description(Some(
+                "Citizens: the number and WeChat account bound, phones registered, requests filed and followed. \
+                 Staff: name, agency, and whether the password is one an administrator chose.",
+            ))
+            .responses(
+                common_errors(ResponsesBuilder::new().response("200", ok("The account", "MyAccount")))
+                    .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/me", vec![HttpMethod::Get], my_account);
         let username_param = || {
             ParameterBuilder::new()
                 .name("username")

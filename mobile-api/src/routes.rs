@@ -179,6 +179,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/auth/wechat/bind-phone", "gateway", CITIZEN),
     route("POST", "/api/v1/auth/refresh", "gateway", PUBLIC),
     route("POST", "/api/v1/auth/sign-out", "gateway", PUBLIC),
+    route("GET", "/api/v1/me", "gateway", SIGNED_IN),
     route("DELETE", "/api/v1/me", "gateway", CITIZEN),
     route("POST", "/api/v1/me/password", "gateway", STAFF_ACCOUNTS),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),

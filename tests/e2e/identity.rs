@@ -404,6 +404,23 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
         .expect("on another phone");
     let me = with_token(&platform, &first.access_token);
     const MINE: &str = "陈宇自己的新密码 2026";
+    let held = me.me().await.expect("their account");
+    assert_eq!(
+        (
+            held.display_name.as_deref(),
+            held.agency.map(|a| a.code),
+            held.password_change_required,
+            held.phone,
+            held.requests
+        ),
+        (
+            Some("王力"),
+            Some("city-urban-management".to_owned()),
+            true,
+            None,
+            0
+        )
+    );
 
     assert_eq!(
         fields(me.change_password("not the password", MINE).await),
@@ -445,6 +462,13 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
         .await
         .expect("signed in");
     assert!(!again.password_change_required);
+    assert!(
+        !with_token(&platform, &again.access_token)
+            .me()
+            .await
+            .expect("their account")
+            .password_change_required
+    );
     assert_eq!(
         platform.audited("password_changed").await,
         [("chen.yu".to_owned(), Some("chen.yu".to_owned()))]

@@ -278,6 +278,20 @@ async fn a_citizen_cancels_their_account_and_the_number_starts_afresh() {
     let inbox = citizen.notifications(None, false).await.expect("the inbox");
     assert!(!inbox.items.is_empty());
 
+    // What the platform holds of them, as they may look it up.
+    let held = citizen.me().await.expect("their account");
+    assert_eq!(
+        (
+            held.phone.as_deref(),
+            held.wechat_bound,
+            held.devices,
+            held.requests,
+            held.following
+        ),
+        (Some("13800138000"), false, 1, 1, 1)
+    );
+    assert!(held.since.is_some() && held.display_name.is_none());
+
     let cancelled = citizen.cancel_account().await.expect("cancelled");
     assert_eq!(cancelled.requests_kept, 1);
     assert!(
@@ -309,6 +323,17 @@ async fn a_citizen_cancels_their_account_and_the_number_starts_afresh() {
     assert_eq!(
         code(citizen.cancel_account().await),
         (404, "not_found".into())
+    );
+    let held = citizen.me().await.expect("nothing held");
+    assert_eq!(
+        (
+            held.phone,
+            held.devices,
+            held.requests,
+            held.following,
+            held.since
+        ),
+        (None, 0, 0, 0, None)
     );
     let left: (i64, i64, i64, i64) = sqlx::query_as(
         "select (select count(*) from citizens where phone = '13800138000' or subject = 'phone:13800138000'), \

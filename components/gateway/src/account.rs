@@ -1,5 +1,6 @@
-//! `DELETE /api/v1/me`: a citizen cancels their account (注销账号), as apps in China must let them
-//! and as the Personal Information Protection Law gives them the right to.
+//! `GET /api/v1/me`: the caller's account as the platform holds it (for a citizen, what the
+//! Personal Information Protection Law lets them look up); `DELETE /api/v1/me`: a citizen cancels
+//! their account (注销账号), as apps in China must let them and that law gives them the right to.
 //!
 //! In one transaction: what the platform knew of them to sign them in and reach them goes — the
 //! phone number and WeChat openid on their row, their phones (push tokens), their refresh tokens,
@@ -12,11 +13,72 @@
 //! Access tokens already issued run out by themselves; what they ask for finds no account.
 
 use api_plumbing::{Reply, reply_with};
-use mobile_api::AccountCancelled;
+use mobile_api::{AccountCancelled, MyAccount, Named};
 use spin_sdk::http::StatusCode;
 
 use crate::auth::Principal;
 use crate::identity::{Failure, db, in_transaction, record, text};
+
+/// `GET /api/v1/me`: the account of `principal` as the platform holds it. A citizen the platform
+/// has not met yet (no sign-in, no request) holds nothing; nor does a staff token minted by hand.
+pub async fn me(principal: Option<&Principal>) -> Result<Reply, Failure> {
+    let principal = principal.ok_or_else(|| Failure::Internal("no principal".into()))?;
+    let db = db().await?;
+    let statement = if principal.role == "citizen" {
+        "select null::text as display_name, null::text as agency_id, null::text as agency_name, \
+                c.phone, c.wechat_openid is not null as wechat_bound, false as change_required, \
+                c.created_at as since, \
+                (select count(*) from work_orders o where o.citizen_id = c.citizen_id) as requests, \
+                (select count(*) from order_followers f where f.citizen_id = c.citizen_id) as following \
+         from citizens c where c.subject = $1"
+    } else {
+        "select s.display_name, a.agency_id, a.name as agency_name, null::text as phone, \
+                false as wechat_bound, s.password_changed_at is null as change_required, \
+                s.created_at as since, 0::int8 as requests, 0::int8 as following \
+         from staff_accounts s left join agencies a on a.agency_id = s.agency_id \
+         where s.username = $1"
+    };
+    let rows = db
+        .query(statement, [text(&principal.subject)])
+        .await?
+        .collect()
+        .await?;
+    let devices = db
+        .query(
+            "select count(*) as n from devices where subject = $1",
+            [text(&principal.subject)],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first();
+    let get = |column: &str| row.and_then(|row| row.get::<String>(column));
+    let count = |column: &str| row.and_then(|row| row.get::<i64>(column)).unwrap_or(0);
+    let account = MyAccount {
+        subject: principal.subject.clone(),
+        role: principal.role.clone(),
+        display_name: get("display_name"),
+        agency: get("agency_id").map(|code| Named {
+            name: get("agency_name").unwrap_or_else(|| code.clone()),
+            code,
+        }),
+        phone: get("phone"),
+        wechat_bound: row.is_some_and(|row| row.get::<bool>("wechat_bound").unwrap_or(false)),
+        devices: devices
+            .first()
+            .and_then(|row| row.get::<i64>("n"))
+            .unwrap_or(0),
+        requests: count("requests"),
+        following: count("following"),
+        password_change_required: row
+            .is_some_and(|row| row.get::<bool>("change_required").unwrap_or(false)),
+        since: row.and_then(|row| {
+            row.get::<chrono::NaiveDateTime>("since")
+                .map(|t| t.and_utc())
+        }),
+    };
+    Ok(reply_with(StatusCode::OK, &account))
+}
 
 /// Cancels the account of the citizen `principal` is.
 pub async fn cancel(principal: Option<&Principal>, client: Option<&str>) -> Result<Reply, Failure> {

@@ -173,6 +173,7 @@ pub async fn serve(
         }
         ("POST", "/api/v1/auth/refresh") => refresh(body).await,
         ("POST", "/api/v1/auth/sign-out") => sign_out(body).await,
+        ("GET", "/api/v1/me") => crate::account::me(principal).await,
         ("DELETE", "/api/v1/me") => crate::account::cancel(principal, client.as_deref()).await,
         ("POST", "/api/v1/me/password") => {
             crate::passwords::change(principal, body, client.as_deref()).await
