@@ -361,32 +361,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: DbAction::Restore { file, database_url },
         } => {
             let started = std::time::Instant::now();
-            match database_url {
+            let kept = match database_url {
                 Some(url) => {
                     backup::restore_into_empty(&cluster::server_binaries()?, &url, &file).await?;
-                    eprintln!(
-                        "hotline: restored {} in {:.1} s",
-                        file.display(),
-                        started.elapsed().as_secs_f64()
-                    );
+                    None
                 }
                 None => {
                     let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
                     let result = backup::restore_private(&cluster, &file).await;
                     cluster.stop_if_started_here();
-                    let kept = result?;
-                    eprintln!(
-                        "hotline: restored {} in {:.1} s",
-                        file.display(),
-                        started.elapsed().as_secs_f64()
-                    );
-                    if let Some(kept) = kept {
-                        eprintln!(
-                            "hotline: the database it replaced is kept as `{kept}`: drop it \
-                             (`drop database {kept}`) once the restored one is as it should be"
-                        );
-                    }
+                    result?
                 }
+            };
+            eprintln!(
+                "hotline: restored {} in {:.1} s",
+                file.display(),
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(kept) = kept {
+                eprintln!(
+                    "hotline: the database it replaced is kept as `{kept}`: drop it \
+                     (`drop database {kept}`) once the restored one is as it should be"
+                );
             }
             Ok(())
         }
