@@ -17,7 +17,7 @@ use mobile_api::{AccountCancelled, MyAccount, Named};
 use spin_sdk::http::StatusCode;
 
 use crate::auth::Principal;
-use crate::identity::{Failure, db, in_transaction, record, text};
+use crate::identity::{Failure, db, in_transaction, record, revoke_refresh_tokens, text};
 
 /// `GET /api/v1/me`: the account of `principal` as the platform holds it. A citizen the platform
 /// has not met yet (no sign-in, no request) holds nothing; nor does a staff token minted by hand.
@@ -110,11 +110,11 @@ pub async fn cancel(principal: Option<&Principal>, client: Option<&str>) -> Resu
         };
         for statement in [
             "delete from devices where subject = $1",
-            "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
             "delete from idempotency_keys where subject = $1",
         ] {
             db.execute(statement, [text(&subject)]).await?;
         }
+        revoke_refresh_tokens(&db, &subject).await?;
         db.execute(
             "delete from order_followers where citizen_id = $1",
             [id.into()],

@@ -487,6 +487,17 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
     ))
 }
 
+/// Revokes every live refresh token of `subject` (in the caller's transaction): a disabled
+/// account, a new or reset password, a cancelled or merged citizen.
+pub(crate) async fn revoke_refresh_tokens(db: &Connection, subject: &str) -> Result<(), Failure> {
+    db.execute(
+        "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
+        [text(subject)],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Records a failed sign-in of `username` (`reason`: `wrong_credentials`, `disabled`,
 /// `wrong_current_password`), which [`refuse_if_locked`] counts.
 pub(crate) async fn record_failed_sign_in(
@@ -798,11 +809,7 @@ async fn set_disabled(admin: &str, username: &str, disable: bool) -> Result<Repl
             return Err(not_found());
         }
         if disable {
-            db.execute(
-                "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
-                [text(username)],
-            )
-            .await?;
+            revoke_refresh_tokens(&db, username).await?;
         }
         let event = if disable {
             "staff_disabled"

@@ -19,18 +19,8 @@ use spin_sdk::http::StatusCode;
 use crate::auth::Principal;
 use crate::identity::{
     Failure, MAX_PASSWORD, db, hash_password, in_transaction, issue, one_account, password_matches,
-    record, record_failed_sign_in, refuse_if_locked, text, weak_password,
+    record, record_failed_sign_in, refuse_if_locked, revoke_refresh_tokens, text, weak_password,
 };
-
-/// Revokes every refresh token of `username` (in the caller's transaction).
-async fn revoke_all(db: &order_store::db::Connection, username: &str) -> Result<(), Failure> {
-    db.execute(
-        "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
-        [text(username)],
-    )
-    .await?;
-    Ok(())
-}
 
 /// `POST /api/v1/me/password`: a new token pair once changed.
 pub async fn change(
@@ -91,7 +81,7 @@ pub async fn change(
             [text(&username), text(&hash)],
         )
         .await?;
-        revoke_all(&db, &username).await?;
+        revoke_refresh_tokens(&db, &username).await?;
         record(
             &db,
             "password_changed",
@@ -144,7 +134,7 @@ pub async fn reset(
         if changed == 0 {
             return Ok(false);
         }
-        revoke_all(&db, username).await?;
+        revoke_refresh_tokens(&db, username).await?;
         record(&db, "password_reset", admin, Some(username), client, None).await?;
         Ok(true)
     })

@@ -202,11 +202,7 @@ pub async fn bind_phone(
                     }
                     None => {
                         merge_into(&db, me_id, owner_id, &openid).await?;
-                        db.execute(
-                            "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
-                            [text(&subject)],
-                        )
-                        .await?;
+                        crate::identity::revoke_refresh_tokens(&db, &subject).await?;
                         owner_subject
                     }
                 }
