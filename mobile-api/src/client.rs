@@ -330,6 +330,34 @@ impl Client {
         self.get_json("/api/v1/stats/kpis/orders", query).await
     }
 
+    /// `POST /api/v1/orders/{id}/appeals` (agency staff): appeal one KPI case (考核申诉).
+    pub async fn file_appeal(
+        &self,
+        id: &str,
+        appeal: &crate::NewAppeal,
+    ) -> Result<crate::KpiAppeal, ClientError> {
+        self.post_json(&format!("/api/v1/orders/{id}/appeals"), appeal)
+            .await
+    }
+
+    /// `GET /api/v1/appeals`, with e.g. `("status", "approved")`.
+    pub async fn appeals(
+        &self,
+        query: &[(&str, &str)],
+    ) -> Result<crate::KpiAppealList, ClientError> {
+        self.get_json("/api/v1/appeals", query).await
+    }
+
+    /// `POST /api/v1/appeals/{id}/decision` (supervisors).
+    pub async fn decide_appeal(
+        &self,
+        id: i64,
+        decision: &crate::AppealDecision,
+    ) -> Result<crate::KpiAppeal, ClientError> {
+        self.post_json(&format!("/api/v1/appeals/{id}/decision"), decision)
+            .await
+    }
+
     /// `GET /api/v1/supervision/board`, with e.g. `("group_by", "district")`.
     pub async fn supervision_board(
         &self,

@@ -515,6 +515,11 @@ pub struct StaffOrder {
     pub suggested_agency: Option<Named>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The holding agency's appeals (考核申诉) against its KPI cases on this order, oldest first;
+    /// shown to the centre and to the agency that made them. (Absent in answers stored before
+    /// appeals existed: read as none.)
+    #[serde(default)]
+    pub appeals: Vec<KpiAppeal>,
     /// Oldest first.
     pub history: Vec<HistoryEntry>,
 }
@@ -918,7 +923,9 @@ pub struct AuditEntry {
     /// `orders_exported` (the filters as target; the role and how many orders the file held),
     /// `account_cancelled` (a citizen's, under the subject it was given, `cancelled:<id>`; how
     /// many requests stayed on record), `password_changed` (by its holder), `password_reset` (by
-    /// an administrator, the account as target).
+    /// an administrator, the account as target), `kpi_appeal_approved` and `kpi_appeal_refused`
+    /// (a supervisor's decision on an agency's appeal, 考核申诉: the order as target; the appeal,
+    /// figure, round, agency and reason).
     pub action: String,
     /// What it concerns: an account, a rule id, a date, a tracking number, an article id, a
     /// leader day's or special report's id.
@@ -1164,8 +1171,8 @@ pub struct Kpi {
     pub rate: Option<f64>,
     /// For people: `95.63%`, or `无数据`.
     pub display: String,
-    /// Cases in the period that count in neither part yet, as the definition says (e.g. open
-    /// orders whose deadline has not come).
+    /// Cases in the period that count in neither part, as the definition says: not yet (e.g.
+    /// open orders whose deadline has not come), or not at all (an approved appeal, 考核申诉).
     pub excluded: u64,
     /// Among agencies with data, when grouped by agency: 1 is best; equal rates share a place.
     pub rank: Option<Rank>,
@@ -1296,12 +1303,69 @@ pub struct KpiCase {
     /// `co_handling_on_time`: the request for help, its agency, due time and opinion.
     #[serde(default)]
     pub co_handling: Option<CoHandling>,
+    /// The approved appeal (考核申诉) that takes the case out of the figure: `in_denominator` is
+    /// false. (Absent in answers stored before appeals existed: read as none.)
+    #[serde(default)]
+    pub appeal: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct KpiCaseList {
     /// By tracking number, then round.
     pub items: Vec<KpiCase>,
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/v1/orders/{id}/appeals` (agency staff of the holding agency): an appeal (考核申诉)
+/// against one case that counts against the agency in the KPIs, for a supervisor to decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewAppeal {
+    /// The figure: `on_time_completion` (the order past its deadline), `response` (the citizen
+    /// contacted late, or not yet and too late), `satisfaction` or `resolution` (the citizen's
+    /// latest rating: unsatisfied, or not solved).
+    pub kpi: String,
+    /// Why the agency holds the case should not count against it, 1 to 2000 characters.
+    pub reason: String,
+}
+
+/// `POST /api/v1/appeals/{id}/decision` (supervisors): approve or refuse an appeal, with the
+/// reason the agency reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AppealDecision {
+    pub approve: bool,
+    /// The supervisor's reason (审核意见), 1 to 2000 characters.
+    pub note: String,
+}
+
+/// An agency's appeal (考核申诉) against one KPI case, and the supervisor's decision on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiAppeal {
+    pub id: i64,
+    pub tracking_number: String,
+    pub title: String,
+    /// `on_time_completion`, `response`, `satisfaction` or `resolution`.
+    pub kpi: String,
+    /// For satisfaction and resolution, the rating's round (1 for the first handling).
+    pub round: Option<u32>,
+    /// The agency that appealed (the order's holder when it did).
+    pub agency: Named,
+    pub reason: String,
+    pub filed_by: String,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub filed_at: chrono::DateTime<chrono::Utc>,
+    /// `pending`, `approved` or `refused`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decision_note: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize_optional")]
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `GET /api/v1/appeals?status=&agency=&cursor=&limit=`: pending ones oldest first (the order to
+/// decide them in), decided ones newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KpiAppealList {
+    pub items: Vec<KpiAppeal>,
     pub next_cursor: Option<String>,
 }
 
@@ -2058,6 +2122,14 @@ pub mod codes {
     pub const NOT_A_WECHAT_CITIZEN: &str = "not_a_wechat_citizen";
     /// A rating after the rating window closed.
     pub const RATING_WINDOW_CLOSED: &str = "rating_window_closed";
+    /// An appeal against a case that does not count against the agency (not yet, or not at all).
+    pub const NOTHING_TO_APPEAL: &str = "nothing_to_appeal";
+    /// The case was appealed already (one appeal per case).
+    pub const ALREADY_APPEALED: &str = "already_appealed";
+    /// The days to appeal a case are over.
+    pub const APPEAL_WINDOW_CLOSED: &str = "appeal_window_closed";
+    /// The appeal was decided already.
+    pub const APPEAL_DECIDED: &str = "appeal_decided";
     /// A dead-letter re-queue of a delivery that is not dead.
     pub const NOT_DEAD: &str = "not_dead";
     /// Cancelling a leader answering day that is over or that calls name.

@@ -105,6 +105,10 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::ComponentHealth,
         crate::KpiCase,
         crate::KpiCaseList,
+        crate::NewAppeal,
+        crate::AppealDecision,
+        crate::KpiAppeal,
+        crate::KpiAppealList,
         crate::BoardCounts,
         crate::BoardGroup,
         crate::SupervisionBoard,
@@ -1560,6 +1564,90 @@ impl ApiDoc {
                                 .response("200", ok("By tracking number, then round", "KpiCaseList"))
                                 .response("400", error("Bad cursor (`invalid_cursor`)"))
                                 .response("422", error("Bad figure, part, date, period or grouping (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/orders/{id}/appeals",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("fileAppeal"))
+                    .summary(Some("Appeal a KPI case that counts against the agency (考核申诉; the holding agency's staff)"))
+                    .description(Some(
+                        "One case of the order, as the KPIs count it: `on_time_completion` (past its deadline), `response` \
+                         (the citizen contacted late, or not yet and too late), `satisfaction` or `resolution` (the latest \
+                         rating). Within 7 days of the case being settled (rated, replied, contacted), or while it lasts; \
+                         one appeal per case. The appeal and its `appeal_filed` history event commit together; a \
+                         supervisor decides it (`/api/v1/appeals`).",
+                    ))
+                    .parameter(named_path("id", "The work order's id or its tracking number"))
+                    .request_body(Some(body_of("NewAppeal")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("201", ok("The appeal, pending", "KpiAppeal"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("404", error("No such order, or not held by the caller's agency (`not_found`)"))
+                                .response(
+                                    "409",
+                                    error(
+                                        "The case does not count against the agency (`nothing_to_appeal`), was appealed \
+                                         already (`already_appealed`), or the days to appeal are over (`appeal_window_closed`)",
+                                    ),
+                                )
+                                .response("422", error("Unknown figure, empty or too long reason (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/appeals",
+            vec![HttpMethod::Get],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("appeals"))
+                    .summary(Some("KPI appeals (考核申诉): waiting ones oldest first, decided ones newest first (supervisors; agency staff their own)"))
+                    .parameter(query("status", false, "`pending` (default), `approved` or `refused`"))
+                    .parameter(query("agency", false, "An agency code (supervisors); agency staff see their own agency's"))
+                    .parameter(query("cursor", false, "`next_cursor` of the previous page"))
+                    .parameter(query("limit", false, "1–200, default 50"))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The appeals", "KpiAppealList"))
+                                .response("400", error("Bad cursor (`invalid_cursor`)"))
+                                .response("422", error("Bad status or limit (`validation_failed`)")),
+                        )
+                        .build(),
+                    ),
+            ),
+        );
+        doc.paths.add_path_operation(
+            "/api/v1/appeals/{id}/decision",
+            vec![HttpMethod::Post],
+            secured(
+                OperationBuilder::new()
+                    .operation_id(Some("decideAppeal"))
+                    .summary(Some("Approve or refuse a KPI appeal, with the reason (supervisors)"))
+                    .description(Some(
+                        "Approved, the case leaves its figure (counted as excluded; the KPI drill-down names the appeal). \
+                         The decision, its history event and the notice to the agency's staff (`appeal_approved`, \
+                         `appeal_refused`) commit together.",
+                    ))
+                    .parameter(named_path("id", "The appeal's id"))
+                    .request_body(Some(body_of("AppealDecision")))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The appeal, decided", "KpiAppeal"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("404", error("No such appeal (`not_found`)"))
+                                .response("409", error("Decided already (`appeal_decided`)"))
+                                .response("422", error("Empty or too long note (`validation_failed`)")),
                         )
                         .build(),
                     ),

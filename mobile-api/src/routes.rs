@@ -77,6 +77,8 @@ const WATCHERS: &[&str] = &["operator", "supervisor", "leader", "admin"];
 const CIRCULATED: &[&str] = &["operator", "supervisor", "leader", "admin", "agency_staff"];
 /// The KPIs: supervisors and city leaders see every group; agency staff their own agency.
 const STATS: &[&str] = &["supervisor", "leader", "admin", "agency_staff"];
+/// KPI appeals (考核申诉): the agencies that make them, and those who decide them.
+const APPEALS: &[&str] = &["supervisor", "admin", "agency_staff"];
 
 const fn route(
     method: &'static str,
@@ -155,6 +157,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/orders/{}/duplicates", "routing", CENTRE),
     route("POST", "/api/v1/orders/{}/actions/{}", "routing", ACTORS),
     route("POST", "/api/v1/orders/{}/contact-phone", "routing", STAFF),
+    route("POST", "/api/v1/orders/{}/appeals", "routing", AGENCY),
+    route("GET", "/api/v1/appeals", "routing", APPEALS),
+    route("POST", "/api/v1/appeals/{}/decision", "routing", OVERSIGHT),
     route("GET", "/api/v1/admin/dispatch-rules", "routing", ADMIN),
     route("POST", "/api/v1/admin/dispatch-rules", "routing", ADMIN),
     route(

@@ -582,7 +582,8 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         | "/api/v1/requests/{}/supplements"
         | "/api/v1/orders/{}"
         | "/api/v1/orders/{}/actions/{}"
-        | "/api/v1/orders/{}/contact-phone" => Scope::OwnOrder,
+        | "/api/v1/orders/{}/contact-phone"
+        | "/api/v1/orders/{}/appeals" => Scope::OwnOrder,
         "/api/v1/requests/{}/follow" | "/api/v1/orders/{}/duplicates" => Scope::AnyOrder,
         "/api/v1/admin/dispatch-rules/{}"
         | "/api/v1/admin/calendar/{}"
@@ -600,6 +601,8 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         // Knowledge-base articles are the same for everyone signed in.
         "/api/v1/knowledge/{}" => Scope::Other,
         "/api/v1/admin/leader-days/{}/cancel" => Scope::Other,
+        // An appeal is decided by supervisors, who see every agency's.
+        "/api/v1/appeals/{}/decision" => Scope::Other,
         // Special reports are the same for everyone who watches over orders.
         "/api/v1/supervision/special-reports/{}" | "/api/v1/admin/special-reports/{}/withdraw" => {
             Scope::Other

@@ -902,3 +902,337 @@ async fn a_rating_moves_with_its_order() {
     assert_eq!(rated(group(&by_district, "xiping")), unsatisfied);
     assert!(by_district.groups.iter().all(|g| g.key != "yicheng"));
 }
+
+/// 考核申诉: an agency appeals cases that count against it; a supervisor's approval takes a case
+/// out of its one figure (counted as excluded, the drill-down naming the appeal), a refusal leaves
+/// it; each step is in the order's history (not the citizen's timeline) and the decisions reach
+/// the agency's staff.
+#[tokio::test]
+async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
+    let platform = Platform::start().await;
+    let cast = Cast::of(&platform);
+    let water = platform.agency_account("water-appeals-1", WATER).await;
+    let refused = |e: ClientError| (e.status().unwrap_or(0), e.code().unwrap_or("").to_owned());
+    let appeal = |kpi: &str, reason: &str| mobile_api::NewAppeal {
+        kpi: kpi.into(),
+        reason: reason.into(),
+    };
+    let decision = |approve: bool, note: &str| mobile_api::AppealDecision {
+        approve,
+        note: note.into(),
+    };
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let report = async || {
+        kpis(
+            &cast.supervisor,
+            vec![
+                ("from", (today - Duration::days(3)).to_string()),
+                ("to", (today + Duration::days(1)).to_string()),
+                ("group_by", "agency".to_owned()),
+            ],
+        )
+        .await
+        .expect("report")
+    };
+
+    // Handled on time and the citizen called at once, but rated unsatisfied and not solved.
+    let d = cast.handled("utilities.water-supply", WATER).await;
+    cast.citizen
+        .rate(&d, "unsatisfied", "no", Some("要求减免全年水费"))
+        .await
+        .expect("rated");
+    let water_figures = |r: &KpiReport| figures(group(r, WATER));
+    assert_eq!(water_figures(&report().await)[2..], [(0, 1, 0), (0, 1, 0)]);
+
+    // Only a case that counts against the agency, of an order it holds, with a reason.
+    for (kpi, reason, expected) in [
+        ("nope", "理由", (422, "validation_failed")),
+        ("satisfaction", "  ", (422, "validation_failed")),
+        ("on_time_completion", "理由", (409, "nothing_to_appeal")),
+        ("response", "理由", (409, "nothing_to_appeal")),
+    ] {
+        let e = water
+            .file_appeal(&d, &appeal(kpi, reason))
+            .await
+            .expect_err(kpi);
+        assert_eq!(refused(e), (expected.0, expected.1.to_owned()), "{kpi}");
+    }
+    let too_long = "长".repeat(2001);
+    let e = water
+        .file_appeal(&d, &appeal("satisfaction", &too_long))
+        .await
+        .expect_err("too long");
+    assert_eq!(e.fields()[0].field, "reason");
+    let e = cast
+        .urban
+        .file_appeal(&d, &appeal("satisfaction", "理由"))
+        .await
+        .expect_err("not urban's");
+    assert_eq!(refused(e), (404, "not_found".to_owned()));
+    let e = cast
+        .supervisor
+        .file_appeal(&d, &appeal("satisfaction", "理由"))
+        .await
+        .expect_err("not a supervisor's to make");
+    assert_eq!(e.status(), Some(403));
+
+    let reason = "市民要求减免全年水费，超出政策规定，已依规解释";
+    let on_satisfaction = water
+        .file_appeal(&d, &appeal("satisfaction", reason))
+        .await
+        .expect("appealed");
+    assert_eq!(
+        (
+            on_satisfaction.status.as_str(),
+            on_satisfaction.round,
+            on_satisfaction.agency.code.as_str(),
+            on_satisfaction.reason.as_str(),
+        ),
+        ("pending", Some(1), WATER, reason)
+    );
+    let e = water
+        .file_appeal(&d, &appeal("satisfaction", "再申诉一次"))
+        .await
+        .expect_err("once");
+    assert_eq!(refused(e), (409, "already_appealed".to_owned()));
+    let on_resolution = water
+        .file_appeal(&d, &appeal("resolution", reason))
+        .await
+        .expect("appealed");
+
+    // Waiting, oldest first: the supervisors see every agency's, an agency its own.
+    let pending =
+        |list: mobile_api::KpiAppealList| -> Vec<i64> { list.items.iter().map(|a| a.id).collect() };
+    let both = vec![on_satisfaction.id, on_resolution.id];
+    assert_eq!(
+        pending(cast.supervisor.appeals(&[]).await.expect("list")),
+        both
+    );
+    assert_eq!(pending(water.appeals(&[]).await.expect("list")), both);
+    assert!(pending(cast.urban.appeals(&[]).await.expect("list")).is_empty());
+    assert!(
+        pending(
+            cast.supervisor
+                .appeals(&[("agency", URBAN)])
+                .await
+                .expect("list")
+        )
+        .is_empty()
+    );
+    let first = cast
+        .supervisor
+        .appeals(&[("limit", "1")])
+        .await
+        .expect("a page");
+    assert_eq!(pending(first.clone()), vec![on_satisfaction.id]);
+    let cursor = first.next_cursor.expect("another page");
+    let second = cast
+        .supervisor
+        .appeals(&[("limit", "1"), ("cursor", cursor.as_str())])
+        .await
+        .expect("the next page");
+    assert_eq!(
+        (pending(second.clone()), second.next_cursor),
+        (vec![on_resolution.id], None)
+    );
+    for (query, status, code) in [
+        (("status", "lost"), 422, "validation_failed"),
+        (("cursor", "x"), 400, "invalid_cursor"),
+        (("limit", "0"), 422, "validation_failed"),
+    ] {
+        let e = cast
+            .supervisor
+            .appeals(&[query])
+            .await
+            .expect_err("bad query");
+        assert_eq!(refused(e), (status, code.to_owned()), "{query:?}");
+    }
+
+    // Whoever runs the hotline sees them wait.
+    let waiting = platform.metrics().await;
+    assert_eq!(
+        waiting.get("hotline_supervision_appeals_pending"),
+        Some(&2.0)
+    );
+    assert!(waiting["hotline_supervision_oldest_appeal_seconds"] >= 0.0);
+
+    // Decided by a supervisor, once, with the reason.
+    let e = water
+        .decide_appeal(on_satisfaction.id, &decision(true, "自己批准"))
+        .await
+        .expect_err("not the agency's to decide");
+    assert_eq!(e.status(), Some(403));
+    let e = cast
+        .supervisor
+        .decide_appeal(on_satisfaction.id, &decision(true, " "))
+        .await
+        .expect_err("no reason");
+    assert_eq!(refused(e), (422, "validation_failed".to_owned()));
+    let e = cast
+        .supervisor
+        .decide_appeal(i64::MAX, &decision(true, "通过"))
+        .await
+        .expect_err("no such appeal");
+    assert_eq!(refused(e), (404, "not_found".to_owned()));
+    let approved = cast
+        .supervisor
+        .decide_appeal(
+            on_satisfaction.id,
+            &decision(true, "经核实，诉求超出政策规定"),
+        )
+        .await
+        .expect("approved");
+    assert_eq!(
+        (approved.status.as_str(), approved.decided_by.as_deref()),
+        ("approved", Some("supervisor-1"))
+    );
+    let refused_one = cast
+        .supervisor
+        .decide_appeal(on_resolution.id, &decision(false, "问题确未解决"))
+        .await
+        .expect("refused");
+    assert_eq!(refused_one.status, "refused");
+    let e = cast
+        .supervisor
+        .decide_appeal(on_resolution.id, &decision(true, "改为通过"))
+        .await
+        .expect_err("decided once");
+    assert_eq!(refused(e), (409, "appeal_decided".to_owned()));
+    assert!(pending(cast.supervisor.appeals(&[]).await.expect("list")).is_empty());
+    let decided = platform.metrics().await;
+    assert_eq!(
+        (
+            decided.get("hotline_supervision_appeals_pending"),
+            decided.get("hotline_supervision_oldest_appeal_seconds")
+        ),
+        (Some(&0.0), Some(&0.0))
+    );
+    assert_eq!(
+        platform.audited("kpi_appeal_approved").await,
+        vec![("supervisor-1".to_owned(), Some(d.clone()))]
+    );
+    assert_eq!(
+        platform.audited("kpi_appeal_refused").await,
+        vec![("supervisor-1".to_owned(), Some(d.clone()))]
+    );
+    assert_eq!(
+        pending(
+            water
+                .appeals(&[("status", "approved")])
+                .await
+                .expect("list")
+        ),
+        vec![on_satisfaction.id]
+    );
+
+    // The approved case leaves satisfaction only; the refused one stays in resolution.
+    let after = report().await;
+    assert_eq!(water_figures(&after)[2..], [(0, 1, 0), (0, 0, 1)]);
+    assert_eq!(counts(&after.total.satisfaction), (0, 0, 1));
+    let excluded = cases(
+        &cast.supervisor,
+        vec![
+            ("kpi", "satisfaction".into()),
+            ("part", "excluded".into()),
+            ("from", (today - Duration::days(3)).to_string()),
+            ("to", (today + Duration::days(1)).to_string()),
+        ],
+    )
+    .await
+    .expect("cases");
+    assert_eq!(
+        excluded
+            .items
+            .iter()
+            .map(|c| (c.tracking_number.as_str(), c.appeal))
+            .collect::<Vec<_>>(),
+        vec![(d.as_str(), Some(on_satisfaction.id))]
+    );
+
+    // The order's history has each step; its agency's staff see the appeals; the citizen's
+    // timeline shows none of it.
+    let order = water.order(&d).await.expect("order");
+    assert_eq!(order.appeals, vec![approved.clone(), refused_one.clone()]);
+    let events: Vec<&str> = order.history.iter().map(|h| h.event.as_str()).collect();
+    for step in ["appeal_filed", "appeal_approved", "appeal_refused"] {
+        assert!(events.contains(&step), "{events:?}");
+    }
+    let timeline = cast.citizen.get_request(&d).await.expect("the request");
+    assert!(
+        timeline
+            .timeline
+            .iter()
+            .all(|t| !t.event.starts_with("appeal")),
+        "{:?}",
+        timeline.timeline
+    );
+    let told: Vec<(String, String)> = water
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .into_iter()
+        .filter(|n| n.kind.starts_with("appeal"))
+        .map(|n| (n.kind, n.body))
+        .collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(
+        told.iter()
+            .any(|(kind, body)| kind == "appeal_approved"
+                && body.contains("经核实，诉求超出政策规定")),
+        "{told:?}"
+    );
+
+    // An order left open past its deadline is appealed while it lasts; a late reply only
+    // within the days to appeal.
+    let late = cast.file("urban.streetlight").await;
+    cast.dispatch(&late, URBAN).await;
+    set(&platform, &late, "deadline_at = now() - interval '1 day'").await;
+    let before = report().await;
+    assert_eq!(counts(&group(&before, URBAN).on_time_completion), (0, 1, 0));
+    let on_time = cast
+        .urban
+        .file_appeal(
+            &late,
+            &appeal("on_time_completion", "市民要求雨季过后再施工"),
+        )
+        .await
+        .expect("appealed while open");
+    assert_eq!(on_time.round, None);
+    cast.supervisor
+        .decide_appeal(on_time.id, &decision(true, "市民书面同意延后"))
+        .await
+        .expect("approved");
+    assert_eq!(
+        counts(&group(&report().await, URBAN).on_time_completion),
+        (0, 0, 1)
+    );
+    // The appeal covered the deadline then in force: a new one (an extension, a redo) is a new
+    // case, counted, and appealed anew.
+    set(&platform, &late, "deadline_at = now() - interval '2 hours'").await;
+    assert_eq!(
+        counts(&group(&report().await, URBAN).on_time_completion),
+        (0, 1, 0)
+    );
+    cast.urban
+        .file_appeal(
+            &late,
+            &appeal("on_time_completion", "新的期限内市民仍要求延后"),
+        )
+        .await
+        .expect("the new deadline appealed");
+
+    let long_ago = cast.handled("urban.streetlight", URBAN).await;
+    set(
+        &platform,
+        &long_ago,
+        "deadline_at = now() - interval '9 days', replied_at = now() - interval '8 days'",
+    )
+    .await;
+    let e = cast
+        .urban
+        .file_appeal(&long_ago, &appeal("on_time_completion", "迟到的申诉"))
+        .await
+        .expect_err("too late");
+    assert_eq!(refused(e), (409, "appeal_window_closed".to_owned()));
+}

@@ -46,7 +46,7 @@ fn definitions() -> Vec<KpiDefinition> {
             "按期办结率 = 按期办结工单数 ÷ 期内到期工单数 × 100%",
             "期限（含批准的延期和重办期限）在统计期内、且在期限前答复办结的工单数",
             "期限在统计期内、已答复办结或已过期限的工单数（仍在办理且已过期限的计为超期，不会被忽略）",
-            "期限在统计期内、尚未到期也尚未办结的工单，到期或办结后计入",
+            "期限在统计期内、尚未到期也尚未办结的工单，到期或办结后计入；承办单位考核申诉经审核通过的工单，不计入",
         ),
         define(
             "response",
@@ -54,7 +54,7 @@ fn definitions() -> Vec<KpiDefinition> {
             "响应率 = 及时响应工单数 ÷ 期内派单工单数 × 100%",
             "签收并在时限内联系市民的工单数（自派单起：加急件 30 分钟，其他 24 小时）",
             "统计期内派单、已联系市民或已过联系时限的工单数",
-            "尚未联系市民、联系时限也未到的工单，联系或到时后计入",
+            "尚未联系市民、联系时限也未到的工单，联系或到时后计入；承办单位考核申诉经审核通过的工单，不计入",
         ),
         define(
             "resolution",
@@ -62,7 +62,7 @@ fn definitions() -> Vec<KpiDefinition> {
             "解决率 = 问题已解决的评价数 ÷ 评价数 × 100%",
             "市民表示问题已解决的评价数（部分解决不计入）",
             "统计期内的评价数：市民在 App、小程序评价或电话回访接通，每轮办理（含重办）一次",
-            "多次回访未能联系到市民、未评价即归档的工单，不计入",
+            "多次回访未能联系到市民、未评价即归档的工单，以及承办单位考核申诉经审核通过的评价，不计入",
         ),
         define(
             "satisfaction",
@@ -70,7 +70,7 @@ fn definitions() -> Vec<KpiDefinition> {
             "满意率 = （满意 + 基本满意）评价数 ÷ 评价数 × 100%",
             "评价为满意或基本满意的评价数",
             "统计期内的评价数：市民在 App、小程序评价或电话回访接通，每轮办理（含重办）一次",
-            "多次回访未能联系到市民、未评价即归档的工单，不计入",
+            "多次回访未能联系到市民、未评价即归档的工单，以及承办单位考核申诉经审核通过的评价，不计入",
         ),
         define(
             "co_handling_on_time",
@@ -391,9 +391,8 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                 "{} select c.work_order_id, c.round, c.counted and c.good as in_numerator, c.counted as in_denominator, \
                         c.rated_at, o.tracking_number, o.title, o.status, o.agency_id, a.name as agency_name, \
                         o.dispatched_at, o.deadline_at, o.replied_at, o.contacted_at, \
-                        case when c.kpi = 'response' \
-                             then coalesce(o.contact_due_at, o.dispatched_at + interval '{hours} hours') end as response_due_at, \
-                        r.satisfaction, r.solved, c.co_handler_id, {co_handling} \
+                        case when c.kpi = 'response' then {response_due} end as response_due_at, \
+                        r.satisfaction, r.solved, c.co_handler_id, c.appeal_id, {co_handling} \
                  from cases c join work_orders o on o.work_order_id = c.work_order_id \
                  left join agencies a on a.agency_id = o.agency_id \
                  left join ratings r on r.work_order_id = c.work_order_id and r.round = c.round \
@@ -407,7 +406,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                    and (o.tracking_number, c.round) > ($6, $7) \
                  order by o.tracking_number, c.round limit $8",
                 order_store::kpis::cases_sql(group_by.key_sql()),
-                hours = order_store::kpis::RESPONSE_HOURS,
+                response_due = order_store::kpis::response_due_sql(),
                 co_handling = order_store::CO_HANDLING_COLUMNS,
             ),
             [
@@ -449,6 +448,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                 .get::<i64>("co_handler_id")
                 .map(|_| order_store::co_handling(row))
                 .transpose()?,
+            appeal: row.get("appeal_id"),
         });
     }
     let next_cursor = api_plumbing::next_page(&mut items, limit, |last| {

@@ -27,6 +27,16 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// A page cursor this API did not hand out.
     InvalidCursor,
+    /// No such appeal (考核申诉).
+    UnknownAppeal,
+    /// An appeal of a case that does not count against the agency.
+    NothingToAppeal,
+    /// An appeal of a case appealed before.
+    AlreadyAppealed,
+    /// An appeal after `appeals::APPEAL_DAYS`.
+    AppealWindowClosed,
+    /// A decision on an appeal decided before.
+    AppealDecided,
     Internal(String),
 }
 
@@ -104,6 +114,40 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 codes::INVALID_CURSOR,
                 "翻页位置无效，请从第一页重新查询 (invalid cursor)".into(),
+                vec![],
+            ),
+            ApiError::UnknownAppeal => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有找到该申诉 (no such appeal)".into(),
+                vec![],
+            ),
+            ApiError::NothingToAppeal => (
+                StatusCode::CONFLICT,
+                codes::NOTHING_TO_APPEAL,
+                "该工单此项未计为本单位扣分，无需申诉 (this case does not count against the agency)"
+                    .into(),
+                vec![],
+            ),
+            ApiError::AlreadyAppealed => (
+                StatusCode::CONFLICT,
+                codes::ALREADY_APPEALED,
+                "该工单此项已提出过申诉 (this case was appealed already)".into(),
+                vec![],
+            ),
+            ApiError::AppealWindowClosed => (
+                StatusCode::CONFLICT,
+                codes::APPEAL_WINDOW_CLOSED,
+                format!(
+                    "申诉须在评价、答复或联系市民后 {} 日内提出 (the days to appeal are over)",
+                    crate::appeals::APPEAL_DAYS
+                ),
+                vec![],
+            ),
+            ApiError::AppealDecided => (
+                StatusCode::CONFLICT,
+                codes::APPEAL_DECIDED,
+                "该申诉已审核 (the appeal was decided already)".into(),
                 vec![],
             ),
             ApiError::RuleExists => (

@@ -1,6 +1,7 @@
 //! `routing`: the life of a work order after filing. The operators' queue, dispatch, the agency's
 //! task inbox and its work (sign, contact, visit, reply, return, extension), and the centre's
-//! reviews (returns, extensions, audits), ratings and redo; and staff's search of the orders.
+//! reviews (returns, extensions, audits), ratings and redo; agencies' appeals of KPI cases and
+//! supervisors' decisions on them (考核申诉); and staff's search of the orders.
 //! `POST /internal/search-indexes` every ten seconds merges what was written into the search
 //! indexes (`search.rs`).
 //!
@@ -9,6 +10,7 @@
 //! history event in the same transaction.
 
 mod actions;
+mod appeals;
 mod calendar;
 mod catalogue;
 mod error;
@@ -69,6 +71,15 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
         }
         (Method::POST, ["api", "v1", "orders", id, "contact-phone"]) => {
             reveal::reveal(&principal, id).await
+        }
+        (Method::POST, ["api", "v1", "orders", id, "appeals"]) => {
+            let body = request.forwarded_body().await?;
+            appeals::file(&principal, id, &body).await
+        }
+        (Method::GET, ["api", "v1", "appeals"]) => appeals::list(&principal, &query).await,
+        (Method::POST, ["api", "v1", "appeals", id, "decision"]) => {
+            let body = request.forwarded_body().await?;
+            appeals::decide(&principal, id, &body).await
         }
         (Method::POST, ["api", "v1", "orders", id, "actions", action]) => {
             let body = request.forwarded_body().await?;

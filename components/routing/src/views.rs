@@ -330,6 +330,7 @@ pub async fn order_reply(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let co_handling = co_handling(db, order_id).await?;
+    let appeals = crate::appeals::of_order(db, principal, order_id).await?;
     let service_levels = match (utc(row, "contact_due_at"), utc(row, "on_site_due_at")) {
         (Some(contact_due_at), Some(on_site_due_at)) => Some(ServiceLevels {
             contact_due_at,
@@ -413,6 +414,7 @@ pub async fn order_reply(
         },
         suggested_agency,
         created_at: head.created_at,
+        appeals,
         history,
     };
     Ok(reply_with(status, &order))

@@ -114,46 +114,81 @@ pub fn total(groups: &BTreeMap<String, Figures>) -> Figures {
 /// channel's own limit, 30 minutes, is the order's `contact_due_at`).
 pub const RESPONSE_HOURS: i64 = 24;
 
+/// Whether the order `o` is done for the on-time completion rate: replied, and the reply not sent
+/// back by the audit.
+pub const DONE_SQL: &str = "o.replied_at is not null \
+     and o.status in ('replied', 'awaiting_rating', 'redo_requested', 'archived')";
+
+/// When the order `o`'s agency was to contact the citizen by, for the response rate.
+pub fn response_due_sql() -> String {
+    format!("coalesce(o.contact_due_at, o.dispatched_at + interval '{RESPONSE_HOURS} hours')")
+}
+
 /// The cases of the period [$1, $2): `kpi, work_order_id, round, group_key, counted, good,
-/// rated_at, co_handler_id`, grouped by the SQL expression `key` over the order `o` (its
-/// `agency_id`, `district_id`, `category_id` and `channel`) and its category `cat`. `counted`: in
-/// the denominator; `good`: in the numerator (only counted cases are). A rating's `o` is the copy
-/// of its order's group columns it carries (kept equal by triggers), not a lookup of the order.
-/// A request for help (协办) is a case of the agency asked (its `o.agency_id`), numbered on its
-/// order as `round` (1 for the first asked) and named by `co_handler_id`; one the centre took
-/// back is none.
+/// rated_at, co_handler_id, appeal_id`, grouped by the SQL expression `key` over the order `o`
+/// (its `agency_id`, `district_id`, `category_id` and `channel`) and its category `cat`.
+/// `counted`: in the denominator; `good`: in the numerator (only counted cases are). A rating's
+/// `o` is the copy of its order's group columns it carries (kept equal by triggers), not a lookup
+/// of the order. A request for help (协办) is a case of the agency asked (its `o.agency_id`),
+/// numbered on its order as `round` (1 for the first asked) and named by `co_handler_id`; one the
+/// centre took back is none. A case an approved appeal (考核申诉, `kpi_appeals`) names is not
+/// counted, and `appeal_id` names the appeal: by its order, figure and round, the agency that
+/// holds it, and for the on-time rate its deadline, for the response rate its dispatch (a new
+/// deadline or dispatch is a new case, which the appeal does not cover).
 pub fn cases_sql(key: &str) -> String {
+    // Joined, not looked up a case: a hash of the few approved appeals against a period's cases.
+    // (A subquery in `counted` was planned as a scan of the appeals a case.) Their key is unique
+    // (`kpi_appeals_one_a_case`), so a case finds at most one.
+    let appealed = |order: &str, round: &str, kpi: &str, moment: &str| {
+        format!(
+            "left join kpi_appeals ap on ap.work_order_id = {order} and ap.round = {round} \
+             and ap.kpi = {kpi} and ap.agency_id = o.agency_id {moment} and ap.decision = 'approved'"
+        )
+    };
+    let on_time = appealed(
+        "o.work_order_id",
+        "0",
+        "'on_time_completion'",
+        "and ap.deadline_at = o.deadline_at",
+    );
+    let response = appealed(
+        "o.work_order_id",
+        "0",
+        "'response'",
+        "and ap.dispatched_at = o.dispatched_at",
+    );
+    let rating = appealed("r.work_order_id", "r.round", "k.kpi", "");
+    let response_due = response_due_sql();
     format!(
         "with cases as ( \
            select 'on_time_completion'::text as kpi, o.work_order_id, 0 as round, {key} as group_key, \
-                  done.is_done or o.deadline_at <= now() as counted, \
+                  (done.is_done or o.deadline_at <= now()) and ap.kpi_appeal_id is null as counted, \
                   done.is_done and o.replied_at <= o.deadline_at as good, \
-                  null::timestamptz as rated_at, null::bigint as co_handler_id \
-           from work_orders o join categories cat on cat.category_id = o.category_id, \
-                lateral (select o.replied_at is not null \
-                           and o.status in ('replied', 'awaiting_rating', 'redo_requested', 'archived') as is_done) done \
+                  null::timestamptz as rated_at, null::bigint as co_handler_id, ap.kpi_appeal_id as appeal_id \
+           from work_orders o join categories cat on cat.category_id = o.category_id {on_time}, \
+                lateral (select {DONE_SQL} as is_done) done \
            where o.dispatched_at is not null and o.deadline_at >= $1 and o.deadline_at < $2 \
            union all \
            select 'response', o.work_order_id, 0, {key}, \
-                  o.contacted_at is not null or due.at <= now(), \
+                  (o.contacted_at is not null or due.at <= now()) and ap.kpi_appeal_id is null, \
                   o.contacted_at is not null and o.contacted_at <= due.at, \
-                  null, null \
-           from work_orders o join categories cat on cat.category_id = o.category_id, \
-                lateral (select coalesce(o.contact_due_at, o.dispatched_at + interval '{RESPONSE_HOURS} hours') as at) due \
+                  null, null, ap.kpi_appeal_id \
+           from work_orders o join categories cat on cat.category_id = o.category_id {response}, \
+                lateral (select {response_due} as at) due \
            where o.dispatched_at >= $1 and o.dispatched_at < $2 \
            union all \
-           select k.kpi, r.work_order_id, r.round, {key}, true, \
+           select k.kpi, r.work_order_id, r.round, {key}, ap.kpi_appeal_id is null, \
                   case k.kpi when 'satisfaction' then r.satisfaction in ('satisfied', 'basically_satisfied') \
                              else r.solved = 'yes' end, \
-                  r.created_at, null \
+                  r.created_at, null, ap.kpi_appeal_id \
            from ratings r \
                 cross join lateral (select r.order_agency_id as agency_id, r.order_district_id as district_id, \
                                            r.order_category_id as category_id, r.order_channel as channel) o \
                 join categories cat on cat.category_id = o.category_id \
-                cross join (values ('resolution'), ('satisfaction')) k(kpi) \
+                cross join (values ('resolution'), ('satisfaction')) k(kpi) {rating} \
            where r.created_at >= $1 and r.created_at < $2 \
            union all \
-           select k.kpi, e.work_order_id, o.redo_count + 1, {key}, false, false, e.created_at, null \
+           select k.kpi, e.work_order_id, o.redo_count + 1, {key}, false, false, e.created_at, null, null \
            from work_order_events e join work_orders o on o.work_order_id = e.work_order_id \
                 join categories cat on cat.category_id = o.category_id \
                 cross join (values ('resolution'), ('satisfaction')) k(kpi) \
@@ -164,7 +199,7 @@ pub fn cases_sql(key: &str) -> String {
                      and n.work_order_co_handler_id <= h.work_order_co_handler_id)::int, {key}, \
                   h.answered_at is not null or h.due_at <= now(), \
                   h.answered_at is not null and h.answered_at <= h.due_at, \
-                  null, h.work_order_co_handler_id \
+                  null, h.work_order_co_handler_id, null \
            from work_order_co_handlers h join work_orders w on w.work_order_id = h.work_order_id \
                 cross join lateral (select h.agency_id, w.district_id, w.category_id, w.channel) o \
                 join categories cat on cat.category_id = o.category_id \

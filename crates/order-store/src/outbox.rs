@@ -37,6 +37,9 @@ pub fn notification_kinds(event: &str) -> &'static [&'static str] {
         "citizen_urged" => &["task_citizen_urged"],
         "citizen_urged_supervised" => &["task_citizen_urged_supervised"],
         "co_handling_proposal_refused" => &["co_handling_proposal_refused"],
+        // A supervisor's decision on an agency's appeal (考核申诉), to the agency that made it.
+        "appeal_approved" => &["appeal_approved"],
+        "appeal_refused" => &["appeal_refused"],
         // Those who followed it rather than file their own are told; its filer withdrew it.
         "withdrawn" => &["follower_withdrawn"],
         _ => &[],
@@ -60,6 +63,8 @@ pub const NOTED_KINDS: &[&str] = &[
     "co_handling_cancelled",
     "co_handling_reminder",
     "co_handling_proposal_refused",
+    "appeal_approved",
+    "appeal_refused",
 ];
 
 /// The placeholders the text of template `kind` may use.
