@@ -263,3 +263,94 @@ async fn restoring_the_private_cluster_keeps_the_database_it_replaces() {
     let kept_url = tests::with_database(&url, kept).expect("the kept database's URL");
     assert_eq!(subjects(&kept_url).await, ["after-backup", "before-backup"]);
 }
+
+/// `hotline serve --backup-dir`: backups taken on schedule while the platform serves, the newest
+/// kept, each restorable; what a backup cut short left is cleaned up, and files of other names are
+/// left alone.
+#[tokio::test]
+async fn the_platform_backs_itself_up_while_serving() {
+    let folder = Folder::new("scheduled");
+    let left = "hotline-20261201T000000Z.dump.partial";
+    for name in [left, "by-hand.dump"] {
+        std::fs::write(folder.0.join(name), b"x").expect("written");
+    }
+    let platform = Platform::start_with(tests::Options {
+        serve_args: [
+            os("--backup-dir"),
+            folder.0.as_os_str(),
+            os("--backup-every-seconds"),
+            os("1"),
+            os("--backup-keep"),
+            os("2"),
+        ]
+        .into_iter()
+        .map(ToOwned::to_owned)
+        .collect(),
+        ..tests::Options::default()
+    })
+    .await
+    .expect("platform");
+    platform
+        .client("citizen-1", "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    let filed = chrono::Utc::now();
+    let begun = |name: &str| {
+        let stamp = name
+            .trim_start_matches("hotline-")
+            .trim_end_matches(".dump");
+        chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
+            .expect("a scheduled backup's name")
+            .and_utc()
+    };
+
+    // Three backups at least (a second apart), of which the newest two are kept; and one begun
+    // after the filing (its name is to the second).
+    let scheduled = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| n.starts_with("hotline-") && n.ends_with(".dump"))
+            .cloned()
+            .collect()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..300 {
+        seen.extend(scheduled(&files(&folder.0)));
+        if seen.len() >= 3 && seen.last().is_some_and(|n| begun(n) > filed) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen.len() >= 3, "{seen:?}");
+    let now = files(&folder.0);
+    let kept = scheduled(&now);
+    assert_eq!(kept.len(), 2, "{now:?}");
+    assert!(now.contains(&"by-hand.dump".to_owned()), "{now:?}");
+    assert!(!now.iter().any(|n| n == left), "{now:?}");
+    let newest = folder.0.join(&kept[1]);
+    let samples = platform.metrics().await;
+    assert_eq!(samples.get("hotline_backup_failures_total"), Some(&0.0));
+    assert_eq!(samples.get("hotline_backup_interval_seconds"), Some(&1.0));
+    assert!(
+        samples["hotline_backup_last_size_bytes"] > 10_000.0,
+        "{samples:?}"
+    );
+    assert!(
+        samples["hotline_backup_last_success_timestamp_seconds"]
+            > (chrono::Utc::now() - chrono::Duration::seconds(60)).timestamp() as f64,
+        "{samples:?}"
+    );
+    let restored = platform.empty_database("scheduled").await;
+    let (ok, _, said) = hotline(&[
+        os("db"),
+        os("restore"),
+        newest.as_os_str(),
+        os("--database-url"),
+        os(&restored),
+    ])
+    .await;
+    assert!(ok, "{said}");
+    let held = contents(&restored).await;
+    assert!(held[0].starts_with("ZMD-"), "{held:?}");
+}

@@ -102,6 +102,8 @@ pub struct Options {
     /// A component served from another's `.wasm` (`("rating", "probe")`): one that answers
     /// none of its routes, for tests of what the platform does when a component fails.
     pub stand_in: Option<(&'static str, &'static str)>,
+    /// More arguments of `hotline serve`.
+    pub serve_args: Vec<std::ffi::OsString>,
 }
 
 impl Default for Options {
@@ -114,6 +116,7 @@ impl Default for Options {
             previous_key: false,
             threads: None,
             stand_in: None,
+            serve_args: Vec::new(),
         }
     }
 }
@@ -314,6 +317,7 @@ impl Platform {
         if let Some(threads) = options.threads {
             args.extend(["--threads".into(), threads.to_string().into()]);
         }
+        args.extend(options.serve_args.iter().cloned());
         let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), url.clone()),
             ("SPIN_VARIABLE_JWT_KEYS".into(), jwks.to_string()),

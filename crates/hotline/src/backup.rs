@@ -128,7 +128,8 @@ fn step(line: &str, verb: &str) -> Option<String> {
 }
 
 /// Writes the database at `url` to `file` (not there yet), with the tools of `bin`; its size.
-pub fn backup(bin: &Path, url: &str, file: &Path) -> anyhow::Result<u64> {
+/// Each table is told as progress unless `quiet` (a backup taken while serving).
+pub fn backup(bin: &Path, url: &str, file: &Path, quiet: bool) -> anyhow::Result<u64> {
     if file.exists() {
         bail!(
             "{} exists: name a new file (a backup is never written over)",
@@ -143,7 +144,8 @@ pub fn backup(bin: &Path, url: &str, file: &Path) -> anyhow::Result<u64> {
     command
         .args(["--format=custom", "--verbose", "--file"])
         .arg(&partial);
-    let written = run(command, "pg_dump", |line| step(line, "backing up")).and_then(|()| {
+    let progress = |line: &str| step(line, "backing up").filter(|_| !quiet);
+    let written = run(command, "pg_dump", progress).and_then(|()| {
         // On disk before it has its name, and the name on disk before this says it is done.
         std::fs::File::open(&partial)?.sync_all()?;
         std::fs::rename(&partial, file)?;

@@ -9,6 +9,7 @@
 mod allocator;
 mod app;
 mod backup;
+mod backup_schedule;
 mod bindings;
 mod cluster;
 mod host;
@@ -219,6 +220,18 @@ struct ServeArgs {
     #[arg(long, env = "HOTLINE_THREADS",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     threads: Option<usize>,
+    /// Back the database up into this folder while serving, as `hotline db backup` does
+    /// (`hotline-<UTC time>.dump`); none by default.
+    #[arg(long, env = "HOTLINE_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Seconds between those backups: the next is due this long after the newest in the folder.
+    #[arg(long, env = "HOTLINE_BACKUP_EVERY_SECONDS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    backup_every_seconds: u64,
+    /// How many of those backups to keep, the newest; older ones are removed.
+    #[arg(long, env = "HOTLINE_BACKUP_KEEP", default_value_t = 7,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    backup_keep: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -344,7 +357,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     (cluster.bin().to_owned(), url, Some(cluster))
                 }
             };
-            let result = backup::backup(&bin, &url, &file);
+            let result = backup::backup(&bin, &url, &file, false);
             if let Some(cluster) = cluster {
                 cluster.stop_if_started_here();
             }
@@ -461,7 +474,16 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let manifest = manifest::Manifest::load(&args.manifest)?;
     let (url, cluster) = database(data_dir, &args.database).await?;
-    let result = serve_with_database(data_dir, &args, &manifest, &url, started).await;
+    // Backups while serving need the server's tools: the private cluster's, else the machine's.
+    let tools = match (&args.backup_dir, &cluster) {
+        (None, _) => None,
+        (Some(_), Some(cluster)) => Some(Ok(cluster.bin().to_owned())),
+        (Some(_), None) => Some(cluster::server_binaries()),
+    };
+    let result = match tools.transpose() {
+        Ok(tools) => serve_with_database(data_dir, &args, &manifest, &url, tools, started).await,
+        Err(error) => Err(error),
+    };
     if let Some(cluster) = cluster {
         cluster.stop_if_started_here();
     }
@@ -473,11 +495,24 @@ async fn serve_with_database(
     args: &ServeArgs,
     manifest: &manifest::Manifest,
     url: &str,
+    backup_tools: Option<PathBuf>,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
     if !args.no_migrate {
         migrate(url, &args.database.migrations).await?;
     }
+    let backups = match (&args.backup_dir, backup_tools) {
+        (Some(dir), Some(tools)) => {
+            let schedule = backup_schedule::Schedule {
+                dir: dir.clone(),
+                every: Duration::from_secs(args.backup_every_seconds),
+                keep: args.backup_keep,
+            };
+            let metrics = backup_schedule::prepare(&schedule)?;
+            Some((tools, schedule, metrics))
+        }
+        _ => None,
+    };
     // The runtime provides the database: `db_url`, `db_host` and `db_port` default to it unless
     // they are set as SPIN_VARIABLE_* like any other variable.
     let options: sqlx::postgres::PgConnectOptions = url
@@ -517,6 +552,10 @@ async fn serve_with_database(
     let (stopping, stop_seen) = tokio::sync::watch::channel(false);
     let lanes = lanes::Lanes::start(&blueprint, threads, url, &stop_seen).await?;
     let schedules = schedule::start(lanes.background(), &manifest.components, url, &stop_seen);
+    let backup_metrics = backups.as_ref().map(|(_, _, metrics)| metrics.clone());
+    let backup_task = backups.map(|(tools, schedule, metrics)| {
+        backup_schedule::start(tools, url.to_owned(), schedule, metrics, stop_seen.clone())
+    });
     if let Some(address) = &args.metrics_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -532,6 +571,7 @@ async fn serve_with_database(
             slots: lanes.slots().clone(),
             max_slots: args.max_concurrent_requests,
             schedules: schedules.metrics.clone(),
+            backups: backup_metrics,
             started: std::time::SystemTime::now() - started.elapsed(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         });
@@ -546,9 +586,11 @@ async fn serve_with_database(
     let address = listener.local_addr()?;
     tracing::info!(app = %blueprint.name, threads, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
     println!("hotline: serving {} on http://{address}", blueprint.name);
+    let mut background = schedules.tasks;
+    background.extend(backup_task);
     let drain = server::Drain {
         stopping,
-        schedules: schedules.tasks,
+        schedules: background,
         deadline: Duration::from_millis(args.request_timeout_ms) + Duration::from_secs(1),
     };
     server::serve(lanes, listener, shutdown_signal(), drain).await

@@ -258,6 +258,8 @@ pub struct Registry {
     pub slots: Arc<Semaphore>,
     pub max_slots: usize,
     pub schedules: Vec<Arc<ScheduleMetrics>>,
+    /// The backups taken while serving, when asked for (`--backup-dir`).
+    pub backups: Option<Arc<crate::backup_schedule::Metrics>>,
     pub started: SystemTime,
     pub version: String,
 }
@@ -270,6 +272,7 @@ impl Registry {
         self.render_front_door(&mut out);
         self.render_postgres(&mut out);
         self.render_schedules(&mut out);
+        self.render_backups(&mut out);
         self.render_outbound(&mut out);
         render_process(&mut out, self.started, &self.version);
         self.render_components_own(&mut out).await;
@@ -549,6 +552,48 @@ impl Registry {
                 );
             }
         }
+    }
+
+    fn render_backups(&self, out: &mut Text) {
+        let Some(backups) = &self.backups else {
+            return;
+        };
+        let gauges = [
+            (
+                "hotline_backup_last_success_timestamp_seconds",
+                "When the newest backup in --backup-dir was begun (0: none yet). Alert when it falls behind.",
+                seconds_ms(backups.last_success_ms.load(Relaxed)),
+            ),
+            (
+                "hotline_backup_interval_seconds",
+                "How often a backup is due (--backup-every-seconds), for alerts on the last success.",
+                backups.every.as_secs().to_string(),
+            ),
+            (
+                "hotline_backup_last_size_bytes",
+                "The size of the last backup taken since start (0: none yet).",
+                backups.last_size_bytes.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_backup_last_duration_seconds",
+                "How long the last backup taken since start took.",
+                seconds_ms(backups.last_duration_ms.load(Relaxed)),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            out.family(name, "gauge", help);
+            out.sample_text(name, &[], &value);
+        }
+        out.family(
+            "hotline_backup_failures_total",
+            "counter",
+            "Backups that failed since start (each is tried again).",
+        );
+        out.sample(
+            "hotline_backup_failures_total",
+            &[],
+            backups.failures.load(Relaxed),
+        );
     }
 
     fn render_outbound(&self, out: &mut Text) {

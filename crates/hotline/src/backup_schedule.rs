@@ -1,0 +1,240 @@
+//! Backups while serving (`hotline serve --backup-dir`): one every `--backup-every-seconds` (a
+//! day by default), the newest `--backup-keep` kept, so that a machine that runs the platform alone
+//! loses at most that much work with its disk, without a cron job someone must remember.
+//!
+//! - Each is a `hotline db backup` (`backup::backup`: one snapshot, written under another name
+//!   and given its own only once whole), named `hotline-<UTC time>.dump` so that names sort as
+//!   times do, and restored with `hotline db restore` like any other.
+//! - The next is due one interval after the newest in the folder, so a restart neither takes one
+//!   at once nor puts the next off; a failed one is tried again after [`RETRY`] (or the interval,
+//!   when shorter), and counted in the metrics.
+//! - Only this schedule's files are pruned or cleaned up (a `.partial` left by a stop or crash in
+//!   the middle of one); other files in the folder, backups named by hand included, are left alone.
+//! - On stop, no new backup starts; one under way finishes (the runtime waits for it).
+
+use crate::backup;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// How long after a failed backup the next is tried, at the most.
+pub const RETRY: Duration = Duration::from_secs(300);
+
+const PREFIX: &str = "hotline-";
+const SUFFIX: &str = ".dump";
+const TIME: &str = "%Y%m%dT%H%M%SZ";
+
+/// What the schedule is asked to do.
+pub struct Schedule {
+    pub dir: PathBuf,
+    pub every: Duration,
+    pub keep: usize,
+}
+
+/// What the metrics say of it (`hotline_backup_*`).
+pub struct Metrics {
+    pub every: Duration,
+    /// When the newest backup in the folder was taken (0: none yet), in ms since the epoch.
+    pub last_success_ms: AtomicU64,
+    pub last_size_bytes: AtomicU64,
+    pub last_duration_ms: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// A scheduled backup's file name: when it was begun.
+fn name_at(at: DateTime<Utc>) -> String {
+    format!("{PREFIX}{}{SUFFIX}", at.format(TIME))
+}
+
+/// When a scheduled backup's file name says it was begun; `None` for any other name.
+fn time_of(name: &str) -> Option<DateTime<Utc>> {
+    let stamp = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    NaiveDateTime::parse_from_str(stamp, TIME)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// The scheduled backups in `dir`, oldest first.
+fn backups_in(dir: &Path) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if let Some(at) = path.file_name().and_then(|n| n.to_str()).and_then(time_of) {
+            found.push((at, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Removes the scheduled backups of `dir` but the newest `keep`; how many it removed.
+fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
+    let backups = backups_in(dir)?;
+    let old = backups.len().saturating_sub(keep);
+    for (_, path) in &backups[..old] {
+        std::fs::remove_file(path)?;
+    }
+    Ok(old)
+}
+
+/// Removes what a scheduled backup cut short left (`hotline-<time>.dump.partial`).
+fn clean_up(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let left = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".partial"))
+            .and_then(time_of);
+        if left.is_some() {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks the folder (made if missing, writable), cleans it up, and sets up the metrics from the
+/// backups already in it.
+pub fn prepare(schedule: &Schedule) -> anyhow::Result<Arc<Metrics>> {
+    use anyhow::Context;
+    let dir = &schedule.dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("making {}", dir.display()))?;
+    let probe = dir.join(".hotline-write-test");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("{} is not writable", dir.display()))?;
+    clean_up(dir).with_context(|| format!("cleaning up {}", dir.display()))?;
+    let newest = backups_in(dir)?.last().map(|(at, _)| *at);
+    Ok(Arc::new(Metrics {
+        every: schedule.every,
+        last_success_ms: AtomicU64::new(newest.map_or(0, |at| at.timestamp_millis() as u64)),
+        last_size_bytes: AtomicU64::new(0),
+        last_duration_ms: AtomicU64::new(0),
+        failures: AtomicU64::new(0),
+    }))
+}
+
+/// Runs the schedule until `stop` says so: the database at `url`, with the tools of `bin`.
+pub fn start(
+    bin: PathBuf,
+    url: String,
+    schedule: Schedule,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failed_at: Option<DateTime<Utc>> = None;
+        loop {
+            let now = Utc::now();
+            let newest = backups_in(&schedule.dir)
+                .ok()
+                .and_then(|b| b.last().map(|(at, _)| *at));
+            let mut due = newest.map_or(now, |at| at + schedule.every);
+            if let Some(failed) = failed_at {
+                due = due.max(failed + schedule.every.min(RETRY));
+            }
+            let wait = (due - now).to_std().unwrap_or_default();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+            let began = Utc::now();
+            let file = schedule.dir.join(name_at(began));
+            let (bin, url, written) = (bin.clone(), url.clone(), file.clone());
+            let result =
+                tokio::task::spawn_blocking(move || backup::backup(&bin, &url, &written, true))
+                    .await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("the backup's thread: {e}")));
+            let took = (Utc::now() - began).to_std().unwrap_or_default();
+            match result {
+                Ok(size) => {
+                    failed_at = None;
+                    metrics
+                        .last_success_ms
+                        .store(began.timestamp_millis() as u64, Relaxed);
+                    metrics.last_size_bytes.store(size, Relaxed);
+                    metrics
+                        .last_duration_ms
+                        .store(took.as_millis() as u64, Relaxed);
+                    let pruned = prune(&schedule.dir, schedule.keep);
+                    tracing::info!(
+                        file = %file.display(),
+                        bytes = size,
+                        elapsed_ms = took.as_millis() as u64,
+                        removed = pruned.as_ref().map_or(0, |n| *n),
+                        "backed up"
+                    );
+                    if let Err(e) = pruned {
+                        tracing::error!(dir = %schedule.dir.display(), "removing old backups: {e}");
+                    }
+                }
+                Err(e) => {
+                    failed_at = Some(began);
+                    metrics.failures.fetch_add(1, Relaxed);
+                    tracing::error!(file = %file.display(), "backup failed: {e:#}");
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_when_and_sort_as_times_do() {
+        let at = DateTime::parse_from_rfc3339("2026-12-06T03:04:05Z")
+            .expect("a time")
+            .to_utc();
+        assert_eq!(name_at(at), "hotline-20261206T030405Z.dump");
+        assert_eq!(time_of(&name_at(at)), Some(at));
+        for other in [
+            "city.dump",
+            "hotline-20261206T030405Z.dump.partial",
+            "hotline-yesterday.dump",
+            "hotline-20261206T030405Z.sql",
+        ] {
+            assert_eq!(time_of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn only_the_schedules_own_old_files_are_removed() {
+        let dir = std::env::temp_dir().join(format!("hotline-prune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        let names = [
+            "hotline-20261201T000000Z.dump",
+            "hotline-20261202T000000Z.dump",
+            "hotline-20261203T000000Z.dump",
+            "hotline-20261204T000000Z.dump.partial",
+            "by-hand.dump",
+        ];
+        for name in names {
+            std::fs::write(dir.join(name), b"x").expect("written");
+        }
+        assert_eq!(prune(&dir, 2).expect("pruned"), 1);
+        clean_up(&dir).expect("cleaned up");
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("listed")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "by-hand.dump",
+                "hotline-20261202T000000Z.dump",
+                "hotline-20261203T000000Z.dump"
+            ]
+        );
+        std::fs::remove_dir_all(&dir).expect("removed");
+    }
+}
