@@ -2063,6 +2063,9 @@ pub mod codes {
     pub const UNAUTHENTICATED: &str = "unauthenticated";
     pub const INVALID_TOKEN: &str = "invalid_token";
     pub const TOKEN_EXPIRED: &str = "token_expired";
+    /// The token was issued before its holder's sessions were ended (an account disabled or
+    /// cancelled, a password changed or reset): sign in again.
+    pub const TOKEN_REVOKED: &str = "token_revoked";
     pub const FORBIDDEN: &str = "forbidden";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";

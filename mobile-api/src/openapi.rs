@@ -226,7 +226,7 @@ fn order_filters(operation: OperationBuilder) -> OperationBuilder {
 
 fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
     responses
-        .response("401", error("No token, or an invalid or expired one (`unauthenticated`, `invalid_token`, `token_expired`)"))
+        .response("401", error("No token, or an invalid, expired or revoked one (`unauthenticated`, `invalid_token`, `token_expired`, `token_revoked`: sign in again)"))
         .response("403", error("The caller's role may not use this route (`forbidden`)"))
         .response("500", error("Internal error (`internal`); the body is opaque"))
         .response("504", error("The request took too long (`timeout`)"))

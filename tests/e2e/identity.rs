@@ -260,13 +260,23 @@ async fn administrators_keep_staff_accounts() {
         (401, "invalid_refresh_token".into()),
         "disabling revoked the account's refresh tokens"
     );
+    // And its access token, at once: someone dismissed keeps no minutes of access.
+    let dismissed = with_token(&platform, &pair.access_token);
+    assert_eq!(code(dismissed.me().await), (401, "token_revoked".into()));
     admin
         .set_staff_disabled("chen.gang", false)
         .await
         .expect("enabled");
-    door.staff_sign_in("chen.gang", PASSWORD)
+    let back = door
+        .staff_sign_in("chen.gang", PASSWORD)
         .await
         .expect("signed in again");
+    // Enabled again, the old token stays ended; a new sign-in's works.
+    assert_eq!(code(dismissed.me().await), (401, "token_revoked".into()));
+    with_token(&platform, &back.access_token)
+        .me()
+        .await
+        .expect("the new sign-in's token works");
 
     assert_eq!(
         code(admin.set_staff_disabled("admin-1", true).await),
@@ -453,6 +463,15 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
     door.refresh(&changed.refresh_token)
         .await
         .expect("refreshed");
+    // The access tokens of those sign-ins too, at once, not when their minutes run out; the one
+    // the change gave is good.
+    for old in [&me, &with_token(&platform, &elsewhere.access_token)] {
+        assert_eq!(code(old.me().await), (401, "token_revoked".into()));
+    }
+    with_token(&platform, &changed.access_token)
+        .me()
+        .await
+        .expect("the new pair's token works");
     assert_eq!(
         code(door.staff_sign_in("chen.yu", PASSWORD).await),
         (401, "invalid_credentials".into())
@@ -483,6 +502,10 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
     assert_eq!(
         code(door.refresh(&again.refresh_token).await),
         (401, "invalid_refresh_token".into())
+    );
+    assert_eq!(
+        code(with_token(&platform, &again.access_token).me().await),
+        (401, "token_revoked".into())
     );
     assert_eq!(
         code(door.staff_sign_in("chen.yu", MINE).await),

@@ -299,32 +299,40 @@ async fn a_citizen_cancels_their_account_and_the_number_starts_afresh() {
         "{}",
         cancelled.notice
     );
-    // Nothing of the account answers to its tokens.
+    // Nothing of the account answers to its tokens: the refresh token is revoked, and the access
+    // token, minutes from its end, is refused at once.
     assert_eq!(
         code(door.refresh(&pair.refresh_token).await),
         (401, "invalid_refresh_token".into())
     );
+    assert_eq!(
+        code(citizen.list_requests(None, None).await),
+        (401, "token_revoked".into())
+    );
+    assert_eq!(
+        code(citizen.notifications(None, false).await),
+        (401, "token_revoked".into())
+    );
+    assert_eq!(
+        code(citizen.cancel_account().await),
+        (401, "token_revoked".into())
+    );
+    // A token of the subject issued since (minted by hand here) finds no account: the subject is
+    // no one's now.
+    let stale = platform.client("phone:13800138000", "citizen");
     assert!(
-        citizen
+        stale
             .list_requests(None, None)
             .await
             .expect("none")
             .items
             .is_empty()
     );
-    assert!(
-        citizen
-            .notifications(None, false)
-            .await
-            .expect("none")
-            .items
-            .is_empty()
-    );
     assert_eq!(
-        code(citizen.cancel_account().await),
+        code(stale.cancel_account().await),
         (404, "not_found".into())
     );
-    let held = citizen.me().await.expect("nothing held");
+    let held = stale.me().await.expect("nothing held");
     assert_eq!(
         (
             held.phone,

@@ -74,10 +74,12 @@ impl Keys {
 
     /// A valid access token; agency staff carry their agency.
     pub fn token_for(&self, subject: &str, role: &str, agency: Option<&str>) -> String {
-        let now = chrono::Utc::now().timestamp();
+        // Issued to the millisecond, as the gateway issues them.
+        let issued = chrono::Utc::now();
+        let now = issued.timestamp();
         let mut claims = serde_json::json!({
             "sub": subject, "role": role, "iss": "hotline", "aud": "hotline-api",
-            "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
+            "iat": issued.timestamp_millis() as f64 / 1000.0, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
         });
         if let Some(agency) = agency {
             claims["agency"] = serde_json::Value::from(agency);

@@ -787,7 +787,7 @@ pub fn filing_script() -> String {
     FILING_TEMPLATE
         .replace(
             "@RATE_COUNT@",
-            &rate_count("'p' || ':' || 'pgbench-' || cast(:client_id as text)"),
+            &rate_count("'pgbench-' || cast(:client_id as text)"),
         )
         .replace("@FACTS@", &facts)
         .replace("@CITIZEN@", &citizen)
@@ -795,14 +795,21 @@ pub fn filing_script() -> String {
         .replace("@RECORD_EVENT@", &record)
 }
 
-/// The gateway's rate counter for `principal` (SQL), counted in one of the address's eight rows
-/// (`:slot`, which the scripts draw at random as the gateway does).
-fn rate_count(principal: &str) -> String {
+/// The gateway's rate counter for the principal `subject` (SQL), counted in one of the address's
+/// eight rows (`:slot`, which the scripts draw at random as the gateway does), with the check of
+/// the token's issue time (now, as the bench's tokens are minted) against its revocations.
+fn rate_count(subject: &str) -> String {
+    let issued_at = format!(
+        "{:.3}",
+        chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+    );
     with_values(
         order_store::rate_counters::COUNT,
         &[
-            principal,
+            &format!("'p' || ':' || {subject}"),
             "'a' || ':' || '127.0.0.1#' || cast(:slot as text)",
+            subject,
+            &issued_at,
         ],
     )
 }
@@ -813,7 +820,7 @@ fn rate_count(principal: &str) -> String {
 /// intake's order with its events.
 pub fn tracking_script() -> String {
     TRACKING_TEMPLATE
-        .replace("@RATE_COUNT@", &rate_count("'p' || ':' || @SUBJECT@"))
+        .replace("@RATE_COUNT@", &rate_count("@SUBJECT@"))
         .replace("@SUBJECT@", &format!("'{CITIZEN}' || :client_id"))
 }
 

@@ -17,7 +17,7 @@ use mobile_api::{AccountCancelled, MyAccount, Named};
 use spin_sdk::http::StatusCode;
 
 use crate::auth::Principal;
-use crate::identity::{Failure, db, in_transaction, record, revoke_refresh_tokens, text};
+use crate::identity::{Failure, db, end_sessions, in_transaction, record, text};
 
 /// `GET /api/v1/me`: the account of `principal` as the platform holds it. A citizen the platform
 /// has not met yet (no sign-in, no request) holds nothing; nor does a staff token minted by hand.
@@ -114,7 +114,7 @@ pub async fn cancel(principal: Option<&Principal>, client: Option<&str>) -> Resu
         ] {
             db.execute(statement, [text(&subject)]).await?;
         }
-        revoke_refresh_tokens(&db, &subject).await?;
+        end_sessions(&db, &subject).await?;
         db.execute(
             "delete from order_followers where citizen_id = $1",
             [id.into()],

@@ -40,6 +40,9 @@ pub struct Principal {
     pub role: String,
     /// For agency staff, their agency.
     pub agency: Option<String>,
+    /// When the token was issued (seconds since the epoch), to be checked against the subject's
+    /// revocation at the front door (`front_door::count`).
+    pub issued_at: f64,
 }
 
 pub enum Refusal {
@@ -71,6 +74,10 @@ struct Claims {
     sub: String,
     role: String,
     exp: i64,
+    /// When it was issued (seconds, perhaps with a fraction); a token without is as old as can
+    /// be (any revocation ends it).
+    #[serde(default)]
+    iat: f64,
     #[serde(default)]
     agency: Option<String>,
 }
@@ -200,6 +207,7 @@ impl Verifier {
             sub,
             role,
             exp,
+            iat,
             agency,
         } = data.claims;
         if sub.is_empty() || sub.len() > 128 || !mobile_api::routes::ROLES.contains(&role.as_str())
@@ -215,6 +223,7 @@ impl Verifier {
             subject: sub,
             role,
             agency,
+            issued_at: iat,
         };
         if self.verified.len() >= MAX_VERIFIED {
             self.verified.clear();

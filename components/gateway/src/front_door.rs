@@ -92,8 +92,14 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
 const ADDRESS_SLOTS: usize = 8;
 
 /// Counts this request against the principal's and the address's minute; refused with 429 and
-/// the seconds left in the minute when either is over its limit.
-pub async fn count(principal: Option<&str>, address: &str) -> Result<(), Failure> {
+/// the seconds left in the minute when either is over its limit. A principal that came with a
+/// token (`issued_at`, its `iat`) is refused with 401 `token_revoked` when its subject's sessions
+/// were ended after (`identity::end_sessions`).
+pub async fn count(
+    principal: Option<&str>,
+    issued_at: Option<f64>,
+    address: &str,
+) -> Result<(), Failure> {
     let per_principal =
         api_plumbing::number_variable("rate_limit_principal_per_minute", 600, 1).await;
     let per_address = api_plumbing::number_variable("rate_limit_address_per_minute", 1200, 1).await;
@@ -108,7 +114,15 @@ pub async fn count(principal: Option<&str>, address: &str) -> Result<(), Failure
     let rows = db
         .query(
             order_store::rate_counters::COUNT,
-            [principal_key.into(), text(format!("a:{address}#{slot}"))],
+            [
+                principal_key.into(),
+                text(format!("a:{address}#{slot}")),
+                principal
+                    .filter(|_| issued_at.is_some())
+                    .map(str::to_owned)
+                    .into(),
+                issued_at.unwrap_or(0.0).into(),
+            ],
         )
         .await?
         .collect()
@@ -125,6 +139,13 @@ pub async fn count(principal: Option<&str>, address: &str) -> Result<(), Failure
     let Some(row) = rows.first() else {
         return Ok(());
     };
+    if row.get::<bool>("revoked") == Some(true) {
+        return Err(Failure::Status(
+            spin_sdk::http::StatusCode::UNAUTHORIZED,
+            codes::TOKEN_REVOKED,
+            "登录已失效，请重新登录 (this token was revoked: sign in again)".into(),
+        ));
+    }
     let principal_hits = row.get::<i32>("principal_hits").map(i64::from).unwrap_or(0);
     let address_hits =
         row.get::<i32>("address_hits").map(i64::from).unwrap_or(0) * ADDRESS_SLOTS as i64;

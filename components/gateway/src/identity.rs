@@ -10,8 +10,9 @@
 //! - Five failed sign-ins for one username within 15 minutes refuse further tries (429) until the
 //!   oldest of them is 15 minutes old (wrong current passwords at a change count too,
 //!   `passwords.rs`). The count is kept in PostgreSQL, so it holds across instances.
-//! - A disabled account cannot sign in or refresh; its refresh tokens are revoked when it is
-//!   disabled. Access tokens already issued run out by themselves (`access_token_ttl_seconds`).
+//! - A disabled account cannot sign in or refresh; its sessions end when it is disabled
+//!   ([`end_sessions`]): its refresh tokens are revoked, and the front door refuses the access
+//!   tokens issued before (`token_revoked`). So does a new or reset password, a cancelled account.
 
 use api_plumbing::{BodyError, Reply, error_reply, field_error, json_reply, reply_with};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -287,7 +288,9 @@ struct Claims<'a> {
     agency: Option<&'a str>,
     iss: &'a str,
     aud: &'a str,
-    iat: i64,
+    /// To the millisecond (a JWT's times may have a fraction), so that a session ended in the
+    /// same second as a token was issued tells the two apart (`end_sessions`).
+    iat: f64,
     exp: i64,
     jti: String,
 }
@@ -330,7 +333,8 @@ pub(crate) async fn issue(
         ],
     )
     .await?;
-    let now = chrono::Utc::now().timestamp();
+    let issued = chrono::Utc::now();
+    let now = issued.timestamp();
     let issuer = variable("jwt_issuer").await?;
     let audience = variable("jwt_audience").await?;
     let claims = Claims {
@@ -339,7 +343,7 @@ pub(crate) async fn issue(
         agency,
         iss: &issuer,
         aud: &audience,
-        iat: now,
+        iat: issued.timestamp_millis() as f64 / 1000.0,
         exp: now + access_ttl,
         jti: uuid::Uuid::new_v4().to_string(),
     };
@@ -487,12 +491,24 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
     ))
 }
 
-/// Revokes every live refresh token of `subject` (in the caller's transaction): a disabled
-/// account, a new or reset password, a cancelled or merged citizen.
-pub(crate) async fn revoke_refresh_tokens(db: &Connection, subject: &str) -> Result<(), Failure> {
+/// Ends every session of `subject` (in the caller's transaction): a disabled account, a new or
+/// reset password, a cancelled or merged citizen. Its live refresh tokens are revoked, and the
+/// access tokens issued before now are refused from now on (`access_revocations`, which the
+/// front door reads with its rate count), where they lived out their minutes before. A pair
+/// issued after, in the same transaction (for the device that changed a password), stays good:
+/// the time is the gateway's clock, to the millisecond, as the tokens' `iat` is.
+pub(crate) async fn end_sessions(db: &Connection, subject: &str) -> Result<(), Failure> {
     db.execute(
         "update refresh_tokens set revoked_at = now() where subject = $1 and revoked_at is null",
         [text(subject)],
+    )
+    .await?;
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    db.execute(
+        "insert into access_revocations (subject, revoked_at) values ($1, to_timestamp($2::float8)) \
+         on conflict (subject) do update \
+         set revoked_at = greatest(access_revocations.revoked_at, excluded.revoked_at)",
+        [text(subject), now.into()],
     )
     .await?;
     Ok(())
@@ -809,7 +825,7 @@ async fn set_disabled(admin: &str, username: &str, disable: bool) -> Result<Repl
             return Err(not_found());
         }
         if disable {
-            revoke_refresh_tokens(&db, username).await?;
+            end_sessions(&db, username).await?;
         }
         let event = if disable {
             "staff_disabled"

@@ -216,8 +216,12 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
         Some(principal)
     };
     let address = client_address(request.headers());
-    if let Err(refused) =
-        front_door::count(principal.as_ref().map(|p| p.subject.as_str()), &address).await
+    if let Err(refused) = front_door::count(
+        principal.as_ref().map(|p| p.subject.as_str()),
+        principal.as_ref().map(|p| p.issued_at),
+        &address,
+    )
+    .await
     {
         return refused.into_reply(request_id).into();
     }

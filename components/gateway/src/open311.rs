@@ -149,7 +149,7 @@ pub(crate) async fn serve(request: Incoming, request_id: &str, address: &str) ->
         }
         _ => None,
     };
-    match front_door::count(partner.as_deref(), address).await {
+    match front_door::count(partner.as_deref(), None, address).await {
         Ok(()) => {}
         Err(Failure::Limited(code, seconds)) => {
             let mut reply = open311::error(

@@ -18,8 +18,8 @@ use spin_sdk::http::StatusCode;
 
 use crate::auth::Principal;
 use crate::identity::{
-    Failure, MAX_PASSWORD, db, hash_password, in_transaction, issue, one_account, password_matches,
-    record, record_failed_sign_in, refuse_if_locked, revoke_refresh_tokens, text, weak_password,
+    Failure, MAX_PASSWORD, db, end_sessions, hash_password, in_transaction, issue, one_account,
+    password_matches, record, record_failed_sign_in, refuse_if_locked, text, weak_password,
 };
 
 /// `POST /api/v1/me/password`: a new token pair once changed.
@@ -81,7 +81,7 @@ pub async fn change(
             [text(&username), text(&hash)],
         )
         .await?;
-        revoke_refresh_tokens(&db, &username).await?;
+        end_sessions(&db, &username).await?;
         record(
             &db,
             "password_changed",
@@ -134,7 +134,7 @@ pub async fn reset(
         if changed == 0 {
             return Ok(false);
         }
-        revoke_refresh_tokens(&db, username).await?;
+        end_sessions(&db, username).await?;
         record(&db, "password_reset", admin, Some(username), client, None).await?;
         Ok(true)
     })

@@ -202,7 +202,7 @@ pub async fn bind_phone(
                     }
                     None => {
                         merge_into(&db, me_id, owner_id, &openid).await?;
-                        crate::identity::revoke_refresh_tokens(&db, &subject).await?;
+                        crate::identity::end_sessions(&db, &subject).await?;
                         owner_subject
                     }
                 }

@@ -162,7 +162,8 @@ struct Claims<'a> {
     agency: Option<&'a str>,
     iss: &'a str,
     aud: &'a str,
-    iat: i64,
+    /// To the millisecond, as the gateway issues them.
+    iat: f64,
     exp: i64,
     jti: String,
 }
@@ -176,14 +177,15 @@ pub fn mint(
     ttl_seconds: i64,
 ) -> anyhow::Result<String> {
     let (kid, secret) = read_keys(keys_dir)?;
-    let now = chrono::Utc::now().timestamp();
+    let issued = chrono::Utc::now();
+    let now = issued.timestamp();
     let claims = Claims {
         sub: subject,
         role,
         agency,
         iss: ISSUER,
         aud: AUDIENCE,
-        iat: now,
+        iat: issued.timestamp_millis() as f64 / 1000.0,
         exp: now + ttl_seconds,
         jti: uuid::Uuid::new_v4().to_string(),
     };

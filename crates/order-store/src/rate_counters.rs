@@ -2,7 +2,10 @@
 //! the same text under pgbench.
 
 /// Counts a request in this minute's rows for `$1` (the principal's key, or null) and `$2` (one
-/// of the address's rows), and answers both counts and the seconds left in the minute.
+/// of the address's rows), and answers both counts and the seconds left in the minute; and
+/// whether the token of `$3` (the principal's subject, or null) issued at `$4` (seconds since the
+/// epoch) was revoked since (`access_revocations`: a disabled account, a new password, a
+/// cancelled account), by its key in the same statement.
 pub const COUNT: &str = "with hits as ( \
          insert into rate_counters (key, window_start, hits) \
          select k, date_trunc('minute', now()), 1 from unnest(array[$1, $2]::text[]) k where k is not null \
@@ -10,5 +13,7 @@ pub const COUNT: &str = "with hits as ( \
          returning key, hits) \
      select coalesce(max(hits) filter (where key = $1), 0) as principal_hits, \
             coalesce(max(hits) filter (where key = $2), 0) as address_hits, \
-            (60 - extract(second from now()))::float8 as wait \
+            (60 - extract(second from now()))::float8 as wait, \
+            exists (select 1 from access_revocations r \
+                    where r.subject = $3 and r.revoked_at > to_timestamp($4::float8)) as revoked \
      from hits";
