@@ -57,6 +57,9 @@ create trigger kpi_appeals_decided_once
     for each row execute function kpi_appeals_decided_once();
 
 insert into notification_templates (kind, audience, title, body, fallback) values
+    ('appeal_filed', 'staff', '考核申诉待审核',
+     '工单 {tracking_number}：{title} 的承办单位提出考核申诉，请审核。{note}',
+     false),
     ('appeal_approved', 'staff', '考核申诉已通过',
      '工单 {tracking_number}：{title} 的考核申诉已审核通过，该项不计入本单位考核。审核意见：{note}',
      false),

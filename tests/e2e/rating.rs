@@ -912,6 +912,7 @@ async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
     let platform = Platform::start().await;
     let cast = Cast::of(&platform);
     let water = platform.agency_account("water-appeals-1", WATER).await;
+    let reviewer = platform.supervisor_account("appeals-reviewer-1").await;
     let refused = |e: ClientError| (e.status().unwrap_or(0), e.code().unwrap_or("").to_owned());
     let appeal = |kpi: &str, reason: &str| mobile_api::NewAppeal {
         kpi: kpi.into(),
@@ -1047,6 +1048,24 @@ async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
             .expect_err("bad query");
         assert_eq!(refused(e), (status, code.to_owned()), "{query:?}");
     }
+
+    // Every supervisor is told, with the figure and the reason.
+    let to_review: Vec<String> = reviewer
+        .notifications(None, false)
+        .await
+        .expect("inbox")
+        .items
+        .into_iter()
+        .filter(|n| n.kind == "appeal_filed")
+        .map(|n| n.body)
+        .collect();
+    assert_eq!(to_review.len(), 2, "{to_review:?}");
+    assert!(
+        to_review
+            .iter()
+            .any(|body| body.contains(&d) && body.contains("满意率申诉") && body.contains(reason)),
+        "{to_review:?}"
+    );
 
     // Whoever runs the hotline sees them wait.
     let waiting = platform.metrics().await;

@@ -10,8 +10,9 @@
 //! case leaves that one figure (counted as excluded, the drill-down naming the appeal).
 //!
 //! Each step writes the appeal and its history event (`appeal_filed`, `appeal_approved`,
-//! `appeal_refused`; staff read them, the citizen's timeline does not) in one transaction; the
-//! decision's notice to the agency's staff (`appeal_approved`, `appeal_refused`) with it.
+//! `appeal_refused`; staff read them, the citizen's timeline does not) in one transaction, with
+//! its notices: a new appeal's to every supervisor (`appeal_filed`), a decision's to the agency's
+//! staff (`appeal_approved`, `appeal_refused`).
 
 use crate::error::{ApiError, missing};
 use api_plumbing::{Principal, Reply, field_error, query_param, reply_with};
@@ -220,9 +221,11 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                 .collect()
                 .await?;
             let id: i64 = required(made.first().ok_or(ApiError::AlreadyAppealed)?, "kpi_appeal_id")?;
-            let mut event = Event::new("appeal_filed", Some(format!("{}：{reason}", kpi_name(&kpi))));
+            let note = format!("{}：{reason}", kpi_name(&kpi));
+            let mut event = Event::new("appeal_filed", Some(note.clone()));
             event.agency = Some(agency.clone());
             order_store::outbox::record_event(&db, order, &event, &principal.subject, now).await?;
+            order_store::outbox::appeal_notices(&db, order, id, &note).await?;
             Ok(id)
         })
         .await?;

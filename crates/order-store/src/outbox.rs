@@ -63,6 +63,7 @@ pub const NOTED_KINDS: &[&str] = &[
     "co_handling_cancelled",
     "co_handling_reminder",
     "co_handling_proposal_refused",
+    "appeal_filed",
     "appeal_approved",
     "appeal_refused",
 ];
@@ -430,6 +431,42 @@ static SPECIAL_REPORT_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock
          {FAN_OUT}"
     )
 });
+
+/// An agency's appeal (考核申诉, `$2`) of a KPI case of order `$1` reaches every supervisor, who
+/// decides it, with `$3` (the figure and the agency's reason) as the template's `{note}`.
+static APPEAL_NOTICES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let quoted = rendered("$3::text");
+    format!(
+        "with t as (select * from notification_templates where kind = 'appeal_filed'), \
+         made as ( \
+             insert into notifications (recipient, work_order_id, kind, title, body, dedupe_key) \
+             select s.username, o.work_order_id, t.kind, t.title, {quoted}, \
+                    'appeal:' || $2 || ':' || s.username \
+             from t cross join work_orders o \
+             join staff_accounts s on s.role = 'supervisor' and s.disabled_at is null, \
+             {DEADLINE_TEXT} as deadline \
+             where o.work_order_id = $1 \
+             on conflict (dedupe_key) do nothing \
+             returning notification_id, recipient, kind, dedupe_key, work_order_id), \
+         {FAN_OUT}"
+    )
+});
+
+/// Tells the supervisors of appeal `appeal` (考核申诉) of `order`, quoting `note`, in the caller's
+/// transaction.
+pub async fn appeal_notices(
+    db: &Connection,
+    order: uuid::Uuid,
+    appeal: i64,
+    note: &str,
+) -> Result<(), StoreError> {
+    run_sweep(
+        db,
+        &APPEAL_NOTICES,
+        [order.into(), appeal.into(), text(note)],
+    )
+    .await
+}
 
 /// A circular of criticism (督办通报, `$1`, named `$2`) — its issue, or its withdrawal (the
 /// notice's kind, `$5`) — reaches every leader and supervisor but the one who issued or withdrew
