@@ -1174,6 +1174,10 @@ pub struct Kpi {
     /// Cases in the period that count in neither part, as the definition says: not yet (e.g.
     /// open orders whose deadline has not come), or not at all (an approved appeal, 考核申诉).
     pub excluded: u64,
+    /// Of `excluded`, the cases an approved appeal (考核申诉) took out of the figure, so that a
+    /// rate helped by exemptions says so. (Absent in answers stored before appeals existed.)
+    #[serde(default)]
+    pub appealed: u64,
     /// Among agencies with data, when grouped by agency: 1 is best; equal rates share a place.
     pub rank: Option<Rank>,
 }

@@ -1148,6 +1148,15 @@ async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
     let after = report().await;
     assert_eq!(water_figures(&after)[2..], [(0, 1, 0), (0, 0, 1)]);
     assert_eq!(counts(&after.total.satisfaction), (0, 0, 1));
+    let water_after = group(&after, WATER);
+    assert_eq!(
+        (
+            water_after.satisfaction.appealed,
+            water_after.resolution.appealed,
+            after.total.satisfaction.appealed
+        ),
+        (1, 0, 1)
+    );
     let excluded = cases(
         &cast.supervisor,
         vec![

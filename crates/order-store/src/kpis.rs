@@ -22,6 +22,8 @@ pub struct Counts {
     pub numerator: u64,
     pub denominator: u64,
     pub excluded: u64,
+    /// Of the excluded, those an approved appeal took out (考核申诉).
+    pub appealed: u64,
 }
 
 impl Counts {
@@ -29,6 +31,7 @@ impl Counts {
         self.numerator += other.numerator;
         self.denominator += other.denominator;
         self.excluded += other.excluded;
+        self.appealed += other.appealed;
     }
 
     /// Whether this rate is strictly better than `other`'s (exact, in integers).
@@ -49,6 +52,7 @@ impl Counts {
                 None => "无数据".into(),
             },
             excluded: self.excluded,
+            appealed: self.appealed,
             rank,
         }
     }
@@ -94,6 +98,7 @@ pub fn figures_by_group(rows: &[Row]) -> Result<BTreeMap<String, Figures>, Store
             numerator: count("numerator")?,
             denominator: count("denominator")?,
             excluded: count("excluded")?,
+            appealed: count("appealed")?,
         };
     }
     Ok(groups)
@@ -209,13 +214,14 @@ pub fn cases_sql(key: &str) -> String {
 }
 
 /// The counts per figure and group of the period [$1, $2): `kpi, group_key, numerator,
-/// denominator, excluded`.
+/// denominator, excluded`, and of the excluded those an approved appeal took out (`appealed`).
 pub fn report_sql(key: &str) -> String {
     format!(
         "{} select kpi, group_key, \
                 count(*) filter (where counted and good) as numerator, \
                 count(*) filter (where counted) as denominator, \
-                count(*) filter (where not counted) as excluded \
+                count(*) filter (where not counted) as excluded, \
+                count(*) filter (where appeal_id is not null) as appealed \
          from cases group by kpi, group_key",
         cases_sql(key)
     )
