@@ -1551,7 +1551,7 @@ impl ApiDoc {
                     .operation_id(Some("kpiCases"))
                     .summary(Some("The cases behind one figure, so it can be checked by hand"))
                     .parameter(query("kpi", true, "`on_time_completion`, `response`, `resolution`, `satisfaction` or `co_handling_on_time`"))
-                    .parameter(query("part", false, "`numerator`, `denominator`, `excluded` or `all` (default)"))
+                    .parameter(query("part", false, "`numerator`, `denominator`, `excluded`, `appealed` (of the excluded, those an approved appeal took out) or `all` (default)"))
                     .parameter(query("from", false, "As for the report"))
                     .parameter(query("to", false, "As for the report"))
                     .parameter(query("group_by", false, "As for the report"))

@@ -1176,6 +1176,43 @@ async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
             .collect::<Vec<_>>(),
         vec![(d.as_str(), Some(on_satisfaction.id))]
     );
+    // The exempted alone: satisfaction's one; none of resolution's, whose appeal was refused.
+    let part_of = async |kpi: &str, part: &str| -> Vec<String> {
+        cases(
+            &cast.supervisor,
+            vec![
+                ("kpi", kpi.into()),
+                ("part", part.into()),
+                ("from", (today - Duration::days(3)).to_string()),
+                ("to", (today + Duration::days(1)).to_string()),
+            ],
+        )
+        .await
+        .expect("cases")
+        .items
+        .into_iter()
+        .map(|c| c.tracking_number)
+        .collect()
+    };
+    assert_eq!(
+        part_of("satisfaction", "appealed").await,
+        std::slice::from_ref(&d)
+    );
+    assert_eq!(part_of("resolution", "all").await, std::slice::from_ref(&d));
+    assert!(part_of("resolution", "appealed").await.is_empty());
+    // The week's report for leaders says so beside the rate.
+    let week = cast
+        .supervisor
+        .period_report(&[("period", "week"), ("date", &today.to_string())])
+        .await
+        .expect("this week's report");
+    assert_eq!(week.kpis.satisfaction.appealed, 1);
+    assert!(
+        week.summary
+            .contains("满意率 无数据（0/0，经考核申诉核减 1 件）"),
+        "{}",
+        week.summary
+    );
 
     // The order's history has each step; its agency's staff see the appeals; the citizen's
     // timeline shows none of it.

@@ -324,11 +324,11 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
         ));
     }
     let part = query_param(query, "part").unwrap_or("all");
-    if !["all", "numerator", "denominator", "excluded"].contains(&part) {
+    if !["all", "numerator", "denominator", "excluded", "appealed"].contains(&part) {
         problems.push(field_error(
             "part",
             "invalid_value",
-            "应为 numerator、denominator、excluded 或 all",
+            "应为 numerator、denominator、excluded、appealed 或 all",
         ));
     }
     let group_by = GroupBy::parse(query_param(query, "group_by")).map_err(|p| vec![p]);
@@ -402,7 +402,8 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
                  where c.kpi = $3 and {group_filter} \
                    and case $5 when 'numerator' then c.counted and c.good \
                                when 'denominator' then c.counted \
-                               when 'excluded' then not c.counted else true end \
+                               when 'excluded' then not c.counted \
+                               when 'appealed' then c.appeal_id is not null else true end \
                    and (o.tracking_number, c.round) > ($6, $7) \
                  order by o.tracking_number, c.round limit $8",
                 order_store::kpis::cases_sql(group_by.key_sql()),

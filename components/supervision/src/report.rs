@@ -458,11 +458,20 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
         ));
     }
     let k: &KpiGroup = &report.kpis;
+    // A rate helped by approved appeals (考核申诉) says by how many cases.
     let rate = |kpi: &mobile_api::Kpi| {
-        if kpi.denominator == 0 {
+        let exempted = if kpi.appealed > 0 {
+            format!("，经考核申诉核减 {} 件", kpi.appealed)
+        } else {
+            String::new()
+        };
+        if kpi.denominator == 0 && kpi.appealed == 0 {
             kpi.display.clone()
         } else {
-            format!("{}（{}/{}）", kpi.display, kpi.numerator, kpi.denominator)
+            format!(
+                "{}（{}/{}{exempted}）",
+                kpi.display, kpi.numerator, kpi.denominator
+            )
         }
     };
     text.push_str(&format!(
