@@ -32,7 +32,17 @@ fn text(value: &Option<String>, field: &str) -> Result<String, ApiError> {
         .ok_or_else(|| missing(field))
 }
 
-const MAX_TEXT: usize = 2000;
+/// The most characters a free text of an action or an appeal (a reason, a note, an answer) has.
+pub(crate) const MAX_TEXT: usize = 2000;
+
+/// `field`'s text is over [`MAX_TEXT`] characters.
+pub(crate) fn too_long(field: &str) -> ApiError {
+    ApiError::Validation(vec![field_error(
+        field,
+        "too_long",
+        format!("不能超过 {MAX_TEXT} 个字"),
+    )])
+}
 
 /// The command an action names, with what it needs from the body and the database.
 async fn command(
@@ -50,11 +60,7 @@ async fn command(
         ("result", &body.result),
     ] {
         if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
-            return Err(ApiError::Validation(vec![field_error(
-                field,
-                "too_long",
-                format!("不能超过 {MAX_TEXT} 个字"),
-            )]));
+            return Err(too_long(field));
         }
     }
     Ok(match action {

@@ -14,6 +14,7 @@
 //! its notices: a new appeal's to every supervisor (`appeal_filed`), a decision's to the agency's
 //! staff (`appeal_approved`, `appeal_refused`).
 
+use crate::actions::{MAX_TEXT, too_long};
 use crate::error::{ApiError, missing};
 use api_plumbing::{Principal, Reply, field_error, query_param, reply_with};
 use mobile_api::{AppealDecision, KpiAppeal, KpiAppealList, NewAppeal};
@@ -35,8 +36,6 @@ const APPEALABLE: [&str; 4] = [
     "satisfaction",
     "resolution",
 ];
-
-const MAX_TEXT: usize = 2000;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -110,11 +109,7 @@ fn checked_text(value: &str, field: &str) -> Result<String, ApiError> {
         return Err(missing(field));
     }
     if value.chars().count() > MAX_TEXT {
-        return Err(ApiError::Validation(vec![field_error(
-            field,
-            "too_long",
-            format!("不能超过 {MAX_TEXT} 个字"),
-        )]));
+        return Err(too_long(field));
     }
     Ok(value.to_owned())
 }
