@@ -10,7 +10,9 @@
 //!   when shorter), and counted in the metrics.
 //! - Only this schedule's files are pruned or cleaned up (a `.partial` left by a stop or crash in
 //!   the middle of one); other files in the folder, backups named by hand included, are left alone.
-//! - On stop, no new backup starts; one under way finishes (the runtime waits for it).
+//! - On stop, no new backup starts; one under way is waited for as the schedules' runs are (the
+//!   request time limit and a second). One cut short (by then, or by a crash) leaves only its
+//!   `.partial`, never a file with a backup's name, and the next start removes it.
 
 use crate::backup;
 use chrono::{DateTime, NaiveDateTime, Utc};
