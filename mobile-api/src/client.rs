@@ -805,7 +805,8 @@ impl Client {
         self.post_json("/api/v1/auth/refresh", &body).await
     }
 
-    /// `POST /api/v1/auth/sign-out`: revokes the refresh token and its family.
+    /// `POST /api/v1/auth/sign-out`: revokes the refresh token and its family, and so the
+    /// access tokens issued in it.
     pub async fn sign_out(&self, refresh_token: &str) -> Result<(), ClientError> {
         let body = RefreshTokenBody {
             refresh_token: refresh_token.to_owned(),

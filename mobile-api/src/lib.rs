@@ -2068,7 +2068,8 @@ pub mod codes {
     pub const INVALID_TOKEN: &str = "invalid_token";
     pub const TOKEN_EXPIRED: &str = "token_expired";
     /// The token was issued before its holder's sessions were ended (an account disabled or
-    /// cancelled, a password changed or reset): sign in again.
+    /// cancelled, a password changed or reset), or its own session was (signed out, or its
+    /// refresh token used twice): sign in again.
     pub const TOKEN_REVOKED: &str = "token_revoked";
     pub const FORBIDDEN: &str = "forbidden";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
@@ -2101,7 +2102,8 @@ pub mod codes {
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     /// Unknown, expired, revoked or malformed.
     pub const INVALID_REFRESH_TOKEN: &str = "invalid_refresh_token";
-    /// A refresh token used twice: its whole family is revoked; sign in again.
+    /// A refresh token used twice: its whole family is revoked, with the access tokens issued
+    /// in it; sign in again.
     pub const REFRESH_TOKEN_REUSED: &str = "refresh_token_reused";
     pub const USERNAME_TAKEN: &str = "username_taken";
     /// Too many requests from this principal or address this minute; see `Retry-After`.

@@ -823,7 +823,8 @@ impl ApiDoc {
             .summary(Some("Trade a refresh token for a new pair (no token needed)"))
             .description(Some(
                 "The refresh token is spent. Presenting a spent one again revokes its whole family \
-                 (`refresh_token_reused`): sign in again.",
+                 (`refresh_token_reused`), and the access tokens issued in it answer `token_revoked`: \
+                 sign in again.",
             ))
             .request_body(body_of("RefreshTokenBody"))
             .responses(
@@ -844,7 +845,7 @@ impl ApiDoc {
                 "Sign out: revoke the refresh token and its family (no token needed)",
             ))
             .description(Some(
-                "Access tokens already issued run out by themselves (15 minutes by default).",
+                "The access tokens issued in the family are refused from then on (`token_revoked`).",
             ))
             .request_body(body_of("RefreshTokenBody"))
             .responses(
@@ -968,7 +969,7 @@ impl ApiDoc {
                  refresh tokens and follows are removed, and its inbox is set aside with it. The requests it filed \
                  stay on record and are still handled; news of them goes by SMS to the contact number each was \
                  filed with. Signing in again with the number starts a new account that sees none of them. \
-                 Access tokens already issued run out by themselves and find no account meanwhile.",
+                 Access tokens already issued are refused from then on (`token_revoked`).",
             ))
             .responses(
                 common_errors(

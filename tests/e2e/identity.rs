@@ -64,7 +64,9 @@ async fn staff_sign_in_and_refresh_tokens_rotate_once() {
         .await
         .expect("the queue");
 
-    // The first refresh token again: stolen or replayed. The whole family is revoked.
+    // The first refresh token again: stolen or replayed. The whole family is revoked, and the
+    // access tokens issued in it with it, where they lived out their minutes: whoever refreshed
+    // with the stolen token holds nothing that works.
     assert_eq!(
         code(door.refresh(&first.refresh_token).await),
         (401, "refresh_token_reused".into())
@@ -74,12 +76,27 @@ async fn staff_sign_in_and_refresh_tokens_rotate_once() {
         (401, "invalid_refresh_token".into()),
         "the live token of the family is revoked too"
     );
+    for access in [&first.access_token, &second.access_token] {
+        assert_eq!(
+            code(with_token(&platform, access).queue().await),
+            (401, "token_revoked".into()),
+            "an access token of the revoked family"
+        );
+    }
 
-    // Signing out revokes; signing out again is no error.
+    // Signing out ends that session at once and no other; signing out again is no error.
     let third = door
         .staff_sign_in("wang.li", PASSWORD)
         .await
         .expect("signed in");
+    let elsewhere = door
+        .staff_sign_in("wang.li", PASSWORD)
+        .await
+        .expect("signed in on another device");
+    with_token(&platform, &third.access_token)
+        .queue()
+        .await
+        .expect("a new session works");
     door.sign_out(&third.refresh_token)
         .await
         .expect("signed out");
@@ -88,6 +105,18 @@ async fn staff_sign_in_and_refresh_tokens_rotate_once() {
         code(door.refresh(&third.refresh_token).await),
         (401, "invalid_refresh_token".into())
     );
+    assert_eq!(
+        code(with_token(&platform, &third.access_token).queue().await),
+        (401, "token_revoked".into()),
+        "the signed-out session's access token"
+    );
+    with_token(&platform, &elsewhere.access_token)
+        .queue()
+        .await
+        .expect("the other device's session goes on");
+    door.refresh(&elsewhere.refresh_token)
+        .await
+        .expect("and refreshes");
     for bad in ["", "rt_not-a-token", "eyJhbGciOi.not.a.refresh.token"] {
         assert_eq!(
             code(door.refresh(bad).await),
@@ -100,7 +129,7 @@ async fn staff_sign_in_and_refresh_tokens_rotate_once() {
         .fetch_all(&platform.db)
         .await
         .expect("hashes");
-    assert_eq!(stored.len(), 3);
+    assert_eq!(stored.len(), 5);
     assert!(
         stored.iter().all(|hash| hash.len() == 64
             && *hash != first.refresh_token

@@ -797,7 +797,8 @@ pub fn filing_script() -> String {
 
 /// The gateway's rate counter for the principal `subject` (SQL), counted in one of the address's
 /// eight rows (`:slot`, which the scripts draw at random as the gateway does), with the check of
-/// the token's issue time (now, as the bench's tokens are minted) against its revocations.
+/// the token's issue time (now, as the bench's tokens are minted) against its revocations, and
+/// of its session (one with no refresh token, as the minted tokens name) against the ended ones.
 fn rate_count(subject: &str) -> String {
     let issued_at = format!(
         "{:.3}",
@@ -810,6 +811,7 @@ fn rate_count(subject: &str) -> String {
             "'a' || ':' || '127.0.0.1#' || cast(:slot as text)",
             subject,
             &issued_at,
+            "'6d1c3f0e-8a54-4c2b-9e57-3b0f2a41c7d8'",
         ],
     )
 }

@@ -43,6 +43,9 @@ pub struct Principal {
     /// When the token was issued (seconds since the epoch), to be checked against the subject's
     /// revocation at the front door (`front_door::count`).
     pub issued_at: f64,
+    /// The session it was issued in (its refresh-token family), which a sign-out or a reused
+    /// refresh token ends, checked at the front door too.
+    pub session: Option<uuid::Uuid>,
 }
 
 pub enum Refusal {
@@ -80,6 +83,9 @@ struct Claims {
     iat: f64,
     #[serde(default)]
     agency: Option<String>,
+    /// The session (refresh-token family) it was issued in; minted tokens may have none.
+    #[serde(default)]
+    sid: Option<String>,
 }
 
 /// The shortest secret a key may have, in bytes (HS256's own output length).
@@ -209,6 +215,7 @@ impl Verifier {
             exp,
             iat,
             agency,
+            sid,
         } = data.claims;
         if sub.is_empty() || sub.len() > 128 || !mobile_api::routes::ROLES.contains(&role.as_str())
         {
@@ -219,11 +226,16 @@ impl Verifier {
         if (role == "agency_staff") != agency.is_some() {
             return Err(Refusal::Invalid);
         }
+        let session = match sid {
+            Some(sid) => Some(sid.parse::<uuid::Uuid>().map_err(|_| Refusal::Invalid)?),
+            None => None,
+        };
         let principal = Principal {
             subject: sub,
             role,
             agency,
             issued_at: iat,
+            session,
         };
         if self.verified.len() >= MAX_VERIFIED {
             self.verified.clear();

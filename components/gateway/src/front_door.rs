@@ -7,6 +7,7 @@
 //! spread over eight rows so that one busy address does not queue on one row lock; its limit is
 //! checked against eight times the row this request counted in (an estimate, exact on average).
 
+use crate::auth::Principal;
 use crate::identity::{Failure, text, variable};
 use api_plumbing::{FieldList, Headers, push_field};
 use mobile_api::{codes, routes};
@@ -92,12 +93,13 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
 const ADDRESS_SLOTS: usize = 8;
 
 /// Counts this request against the principal's and the address's minute; refused with 429 and
-/// the seconds left in the minute when either is over its limit. A principal that came with a
-/// token (`issued_at`, its `iat`) is refused with 401 `token_revoked` when its subject's sessions
-/// were ended after (`identity::end_sessions`).
+/// the seconds left in the minute when either is over its limit. The principal (`key`) that came
+/// with a token is refused with 401 `token_revoked` when its subject's sessions were ended after
+/// the token was issued (`identity::end_sessions`), or its own session was (a sign-out, a reused
+/// refresh token).
 pub async fn count(
     principal: Option<&str>,
-    issued_at: Option<f64>,
+    token: Option<&Principal>,
     address: &str,
 ) -> Result<(), Failure> {
     let per_principal =
@@ -117,11 +119,9 @@ pub async fn count(
             [
                 principal_key.into(),
                 text(format!("a:{address}#{slot}")),
-                principal
-                    .filter(|_| issued_at.is_some())
-                    .map(str::to_owned)
-                    .into(),
-                issued_at.unwrap_or(0.0).into(),
+                token.map(|t| t.subject.clone()).into(),
+                token.map_or(0.0, |t| t.issued_at).into(),
+                token.and_then(|t| t.session).into(),
             ],
         )
         .await?

@@ -7,6 +7,8 @@
 //! - Passwords are stored only as argon2id hashes; refresh tokens only as their SHA-256.
 //! - A refresh token is spent when used, and its successor issued, in one transaction. A spent
 //!   token presented again revokes its whole family: whoever holds the live one must sign in again.
+//! - Access tokens name their family (`sid`). The front door refuses one whose family has been
+//!   revoked (a sign-out, a reused refresh token), so that ending a session ends it at once.
 //! - Five failed sign-ins for one username within 15 minutes refuse further tries (429) until the
 //!   oldest of them is 15 minutes old (wrong current passwords at a change count too,
 //!   `passwords.rs`). The count is kept in PostgreSQL, so it holds across instances.
@@ -293,6 +295,9 @@ struct Claims<'a> {
     iat: f64,
     exp: i64,
     jti: String,
+    /// The session: the refresh-token family, whose end (a sign-out, a reused refresh token)
+    /// the front door checks.
+    sid: String,
 }
 
 async fn ttl(name: &str, default: i64) -> Result<i64, Failure> {
@@ -346,6 +351,7 @@ pub(crate) async fn issue(
         iat: issued.timestamp_millis() as f64 / 1000.0,
         exp: now + access_ttl,
         jti: uuid::Uuid::new_v4().to_string(),
+        sid: family.to_string(),
     };
     let kid = variable("jwt_signing_kid").await?;
     let secret = crate::auth::secrets(&variable("jwt_keys").await?)
@@ -617,7 +623,8 @@ async fn refresh(body: &[u8]) -> Result<Reply, Failure> {
     outcome.map(|pair| reply_with(StatusCode::OK, &pair))
 }
 
-/// `POST /api/v1/auth/sign-out`: revokes the refresh token's family. Unknown tokens are no error.
+/// `POST /api/v1/auth/sign-out`: revokes the refresh token's family, which ends its access tokens
+/// too (the front door checks their `sid`). Unknown tokens are no error.
 async fn sign_out(body: &[u8]) -> Result<Reply, Failure> {
     let request: RefreshTokenBody = api_plumbing::parse_json(body)?;
     let db = db().await?;

@@ -218,7 +218,7 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     let address = client_address(request.headers());
     if let Err(refused) = front_door::count(
         principal.as_ref().map(|p| p.subject.as_str()),
-        principal.as_ref().map(|p| p.issued_at),
+        principal.as_ref(),
         &address,
     )
     .await

@@ -6,7 +6,7 @@
 //! accepted (components/gateway/src/auth.rs says why a secret rather than a key pair).
 //! `hotline keys` makes such a set with one key, and rotates it (`--rotate`: a new key signs, the
 //! old ones are still accepted; `--retire`: an old one goes); `hotline token` mints a token
-//! directly, for the demo, the tests and the bench. Tokens carry `sub`, `role`, `iss`, `aud`, `iat`, `exp` and `jti`.
+//! directly, for the demo, the tests and the bench. Tokens carry `sub`, `role`, `iss`, `aud`, `iat`, `exp`, `jti` and `sid`.
 
 use anyhow::Context;
 use base64::Engine as _;
@@ -166,6 +166,10 @@ struct Claims<'a> {
     iat: f64,
     exp: i64,
     jti: String,
+    /// A session of its own, with no refresh token: the front door checks it as it checks a
+    /// signed-in token's (so the bench measures that check), and only ending the subject's
+    /// sessions ends it.
+    sid: String,
 }
 
 /// Mints an access token for `subject` with `role`, valid for `ttl_seconds`.
@@ -188,6 +192,7 @@ pub fn mint(
         iat: issued.timestamp_millis() as f64 / 1000.0,
         exp: now + ttl_seconds,
         jti: uuid::Uuid::new_v4().to_string(),
+        sid: uuid::Uuid::new_v4().to_string(),
     };
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(kid);

@@ -1,0 +1,12 @@
+-- Signing out, or a stolen refresh token presented again, ends that one session (a refresh-token
+-- family) at once. Before, both revoked the family's refresh tokens only, and its access token
+-- lived out its minutes: a phone signed out in a hurry, or a thief who had refreshed with the
+-- stolen token, kept access for up to 15 minutes. Access tokens now name their family (`sid`),
+-- and the front door refuses one whose family has a revoked refresh token, in the statement that
+-- counts the request against the rate limits (`order_store::rate_counters::COUNT`).
+--
+-- No new table: a revoked family never issues again (a refresh refuses a revoked token, and a
+-- revocation reaches every live token of the family), so a revoked token in the family is the
+-- fact itself, with no clock to compare. This index makes it one probe that finds nothing for a
+-- live session, however many spent tokens the family has.
+create index refresh_tokens_revoked_families on refresh_tokens (family_id) where revoked_at is not null;
