@@ -1580,7 +1580,7 @@ impl ApiDoc {
                     .description(Some(
                         "One case of the order, as the KPIs count it: `on_time_completion` (past its deadline), `response` \
                          (the citizen contacted late, or not yet and too late), `satisfaction` or `resolution` (the latest \
-                         rating). Within 7 days of the case being settled (rated, replied, contacted), or while it lasts; \
+                         rating). Within `appeal_window_days` (7 by default) of the case being settled (rated, replied, contacted), or while it lasts; \
                          one appeal per case. The appeal and its `appeal_filed` history event commit together; a \
                          supervisor decides it (`/api/v1/appeals`).",
                     ))

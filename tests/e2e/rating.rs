@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use mobile_api::{Kpi, KpiGroup, KpiReport, OrderAction};
-use tests::{Client, ClientError, Platform, valid_request};
+use tests::{Client, ClientError, Options, Platform, valid_request};
 
 const URBAN: &str = "city-urban-management";
 const WATER: &str = "utility-water";
@@ -901,6 +901,51 @@ async fn a_rating_moves_with_its_order() {
     let by_district = report("district").await;
     assert_eq!(rated(group(&by_district, "xiping")), unsatisfied);
     assert!(by_district.groups.iter().all(|g| g.key != "yicheng"));
+}
+
+/// The days to appeal are the city's (`appeal_window_days`): with 10, a reply 8 days late is
+/// appealed; 9 days is too late, and the refusal says how many days there are.
+#[tokio::test]
+async fn the_days_to_appeal_are_set_by_the_city() {
+    let platform = Platform::start_with(Options {
+        variables: vec![("SPIN_VARIABLE_APPEAL_WINDOW_DAYS", "10".into())],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let cast = Cast::of(&platform);
+    let appeal = mobile_api::NewAppeal {
+        kpi: "on_time_completion".into(),
+        reason: "市民要求延后施工".into(),
+    };
+    let within = cast.handled("urban.streetlight", URBAN).await;
+    set(
+        &platform,
+        &within,
+        "deadline_at = now() - interval '9 days', replied_at = now() - interval '8 days'",
+    )
+    .await;
+    cast.urban
+        .file_appeal(&within, &appeal)
+        .await
+        .expect("within the city's ten days");
+    let beyond = cast.handled("urban.streetlight", URBAN).await;
+    set(
+        &platform,
+        &beyond,
+        "deadline_at = now() - interval '12 days', replied_at = now() - interval '11 days'",
+    )
+    .await;
+    let e = cast
+        .urban
+        .file_appeal(&beyond, &appeal)
+        .await
+        .expect_err("too late");
+    assert_eq!(
+        (e.status(), e.code()),
+        (Some(409), Some("appeal_window_closed"))
+    );
+    assert!(e.to_string().contains("10 日内"), "{e}");
 }
 
 /// 考核申诉: an agency appeals cases that count against it; a supervisor's approval takes a case

@@ -3,7 +3,7 @@
 //! The cases are the KPIs' own (`order_store::kpis::cases_sql`): an order past its deadline
 //! (on-time completion), a citizen contacted late or not at all in time (response), the latest
 //! rating unsatisfied (satisfaction) or not solved (resolution). The agency holding the order
-//! appeals a case that counts against it, within [`APPEAL_DAYS`] of it being settled, saying why
+//! appeals a case that counts against it, within `appeal_window_days` (7 by default) of it being settled, saying why
 //! it should not (the citizen wanted what the law does not allow, could not be reached, asked to
 //! wait); one appeal per case, which covers that case only (a new deadline after an extension, a
 //! redo or a reassignment, or a new dispatch, is a new case). A supervisor approves or refuses it with the reason; approved, the
@@ -25,9 +25,10 @@ use spin_sdk::http::StatusCode;
 use workorder::lifecycle::Event;
 
 /// Days after a case is settled (the rating given, the reply sent, the citizen contacted) in
-/// which its agency may appeal it. An order still open past its deadline, or a citizen still not
+/// which its agency may appeal it, by default (the `appeal_window_days` variable, as the city's
+/// assessment rules set it). An order still open past its deadline, or a citizen still not
 /// contacted, may be appealed while it lasts.
-pub const APPEAL_DAYS: i64 = 7;
+pub const APPEAL_DAYS: i32 = 7;
 
 /// The figures an appeal may name.
 const APPEALABLE: [&str; 4] = [
@@ -132,6 +133,8 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
             }
             Ok((new.kpi, checked_text(&new.reason, "reason")?))
         });
+    let window_days: i32 =
+        api_plumbing::number_variable("appeal_window_days", APPEAL_DAYS, 1).await;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let made = db
         .transaction(async {
@@ -153,7 +156,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                                 r.satisfaction not in ('satisfied', 'basically_satisfied') as satisfaction_bad, \
                                 r.solved <> 'yes' as resolution_bad, \
                                 r.created_at as satisfaction_at, r.created_at as resolution_at, \
-                                now() - make_interval(days => {APPEAL_DAYS}) as window_start \
+                                now() - make_interval(days => $2) as window_start \
                          from work_orders o \
                          cross join lateral (select {DONE_SQL} as is_done) done \
                          cross join lateral (select {response_due} as at) due \
@@ -165,7 +168,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                         response_due = response_due_sql(),
                         column = key.column(),
                     ),
-                    [key.value()],
+                    [key.value(), window_days.into()],
                 )
                 .await?
                 .collect()
@@ -182,7 +185,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                 (utc(row, &format!("{kpi}_at")), utc(row, "window_start"))
                 && settled < start
             {
-                return Err(ApiError::AppealWindowClosed);
+                return Err(ApiError::AppealWindowClosed(window_days));
             }
             let round: i32 = if kpi == "satisfaction" || kpi == "resolution" {
                 required(row, "rating_round")?

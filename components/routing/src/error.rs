@@ -33,8 +33,8 @@ pub enum ApiError {
     NothingToAppeal,
     /// An appeal of a case appealed before.
     AlreadyAppealed,
-    /// An appeal after `appeals::APPEAL_DAYS`.
-    AppealWindowClosed,
+    /// An appeal after the days to appeal (`appeal_window_days`, given).
+    AppealWindowClosed(i32),
     /// A decision on an appeal decided before.
     AppealDecided,
     Internal(String),
@@ -135,12 +135,11 @@ impl ApiError {
                 "该工单此项已提出过申诉 (this case was appealed already)".into(),
                 vec![],
             ),
-            ApiError::AppealWindowClosed => (
+            ApiError::AppealWindowClosed(days) => (
                 StatusCode::CONFLICT,
                 codes::APPEAL_WINDOW_CLOSED,
                 format!(
-                    "申诉须在评价、答复或联系市民后 {} 日内提出 (the days to appeal are over)",
-                    crate::appeals::APPEAL_DAYS
+                    "申诉须在评价、答复或联系市民后 {days} 日内提出 (the days to appeal are over)"
                 ),
                 vec![],
             ),
