@@ -1475,6 +1475,18 @@ pub struct ReportCount {
     pub count_before: i64,
 }
 
+/// The KPI appeals (考核申诉) agencies filed in a period, by what became of them as they stand
+/// when the report is made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AppealCounts {
+    pub filed: i64,
+    /// Approved: each took its case out of one figure.
+    pub approved: i64,
+    pub refused: i64,
+    /// Not decided yet.
+    pub pending: i64,
+}
+
 /// What became of the requests received in the period, as they stand when the report is made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ReceivedOutcomes {
@@ -1531,6 +1543,8 @@ pub struct PeriodReport {
     pub top_districts: Vec<ReportCount>,
     /// The city's figures for the period, as `GET /api/v1/stats/kpis` gives them.
     pub kpis: KpiGroup,
+    /// The KPI appeals filed in the period.
+    pub appeals: AppealCounts,
     /// The report in a paragraph, for leaders to read (Simplified Chinese).
     pub summary: String,
 }

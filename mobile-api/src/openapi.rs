@@ -116,6 +116,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::OverdueOrderList,
         crate::ReportCount,
         crate::ReceivedOutcomes,
+        crate::AppealCounts,
         crate::PeriodReport,
         crate::PlaceCounts,
         crate::CategoryCount,
@@ -1707,7 +1708,7 @@ impl ApiDoc {
             secured(
                 OperationBuilder::new()
                     .operation_id(Some("periodReport"))
-                    .summary(Some("A day's, week's or month's report: requests received and what became of them, by channel, the hot issues and districts against the period before, the city's KPIs, and a paragraph for leaders"))
+                    .summary(Some("A day's, week's or month's report: requests received and what became of them, by channel, the hot issues and districts against the period before, the city's KPIs, the KPI appeals filed, and a paragraph for leaders"))
                     .parameter(query("period", false, "`day` (default), `week` (Monday to Sunday) or `month`"))
                     .parameter(query("date", false, "A day in the period, YYYY-MM-DD in China Standard Time; default yesterday"))
                     .responses(

@@ -1258,6 +1258,22 @@ async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
         "{}",
         week.summary
     );
+    // And counts the week's appeals by what became of them.
+    assert_eq!(
+        week.appeals,
+        mobile_api::AppealCounts {
+            filed: 2,
+            approved: 1,
+            refused: 1,
+            pending: 0
+        }
+    );
+    assert!(
+        week.summary
+            .contains("本周承办单位提出考核申诉 2 件，核准 1 件，驳回 1 件。"),
+        "{}",
+        week.summary
+    );
 
     // The order's history has each step; its agency's staff see the appeals; the citizen's
     // timeline shows none of it.
@@ -1345,4 +1361,26 @@ async fn an_approved_appeal_takes_its_case_out_of_the_figure() {
         .await
         .expect_err("too late");
     assert_eq!(refused(e), (409, "appeal_window_closed".to_owned()));
+
+    // The day's report: four appeals filed, one still waiting, which it says.
+    let day = cast
+        .supervisor
+        .period_report(&[("period", "day"), ("date", &today.to_string())])
+        .await
+        .expect("today's report");
+    assert_eq!(
+        (
+            day.appeals.filed,
+            day.appeals.approved,
+            day.appeals.refused,
+            day.appeals.pending
+        ),
+        (4, 2, 1, 1)
+    );
+    assert!(
+        day.summary
+            .contains("本日承办单位提出考核申诉 4 件，核准 2 件，驳回 1 件，待审核 1 件。"),
+        "{}",
+        day.summary
+    );
 }

@@ -5,7 +5,9 @@
 use crate::error::ApiError;
 use api_plumbing::{Reply, field_error, query_param, reply_with};
 use chrono::{Datelike, NaiveDate, TimeDelta};
-use mobile_api::{KpiGroup, Named, PeriodReport, RaisedWarning, ReceivedOutcomes, ReportCount};
+use mobile_api::{
+    AppealCounts, KpiGroup, Named, PeriodReport, RaisedWarning, ReceivedOutcomes, ReportCount,
+};
 use order_store::db::Row;
 use order_store::required;
 use spin_sdk::http::StatusCode;
@@ -180,6 +182,23 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
             .transpose()?
             .unwrap_or(0))
     };
+    let appeals = db
+        .query(
+            order_store::oversight::APPEALS_FILED,
+            [start.into(), period.end().into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let appeals = match appeals.first() {
+        Some(row) => AppealCounts {
+            filed: required(row, "filed")?,
+            approved: required(row, "approved")?,
+            refused: required(row, "refused")?,
+            pending: required(row, "pending")?,
+        },
+        None => AppealCounts::default(),
+    };
     let names = db
         .query(order_store::oversight::GROUP_NAMES, [])
         .await?
@@ -221,6 +240,7 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         top_categories,
         top_districts,
         kpis,
+        appeals,
         summary: String::new(),
     };
     report.summary = summary(&report, &period);
@@ -482,6 +502,18 @@ fn summary(report: &PeriodReport, period: &Period) -> String {
         rate(&k.satisfaction),
         rate(&k.co_handling_on_time),
     ));
+    let a = &report.appeals;
+    if a.filed > 0 {
+        let pending = if a.pending > 0 {
+            format!("，待审核 {} 件", a.pending)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "{this}承办单位提出考核申诉 {} 件，核准 {} 件，驳回 {} 件{pending}。",
+            a.filed, a.approved, a.refused
+        ));
+    }
     text
 }
 

@@ -437,6 +437,14 @@ pub const EARLY_WARNINGS_RAISED: &str = "select d.name as district, c.name as ca
      where w.created_at >= $1 and w.created_at < $2 \
      order by w.received desc, w.early_warning_id";
 
+/// The KPI appeals (考核申诉) filed in [$1, $2): how many, and how many of them are approved,
+/// refused and not decided yet.
+pub const APPEALS_FILED: &str = "select count(*) as filed, \
+        count(*) filter (where decision = 'approved') as approved, \
+        count(*) filter (where decision = 'refused') as refused, \
+        count(*) filter (where decision is null) as pending \
+     from kpi_appeals where filed_at >= $1 and filed_at < $2";
+
 /// At most this many categories are named for each place: its hot issues.
 pub const TOP_CATEGORIES_A_PLACE: i64 = 3;
 
