@@ -777,8 +777,10 @@ pub struct TokenPair {
     pub subject: String,
     pub role: String,
     pub agency: Option<String>,
-    /// At a staff sign-in: the password is one an administrator chose (at the account's creation
-    /// or a reset), and the app should have its holder change it (`POST /api/v1/me/password`).
+    /// At a staff sign-in or refresh: the password is one an administrator chose (at the
+    /// account's creation or a reset). Until its holder changes it (`POST /api/v1/me/password`,
+    /// which answers with a new pair), the access token opens only that and `GET /api/v1/me`;
+    /// every other route answers 403 `password_change_required`.
     #[serde(default)]
     pub password_change_required: bool,
 }
@@ -2086,6 +2088,9 @@ pub mod codes {
     /// refresh token used twice): sign in again.
     pub const TOKEN_REVOKED: &str = "token_revoked";
     pub const FORBIDDEN: &str = "forbidden";
+    /// The password is one an administrator chose (at creation or a reset): change it
+    /// (`POST /api/v1/me/password`) before anything else.
+    pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const MALFORMED_JSON: &str = "malformed_json";

@@ -228,7 +228,7 @@ fn order_filters(operation: OperationBuilder) -> OperationBuilder {
 fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
     responses
         .response("401", error("No token, or an invalid, expired or revoked one (`unauthenticated`, `invalid_token`, `token_expired`, `token_revoked`: sign in again)"))
-        .response("403", error("The caller's role may not use this route (`forbidden`)"))
+        .response("403", error("The caller's role may not use this route (`forbidden`), or a staff password an administrator chose must be changed first (`password_change_required`)"))
         .response("500", error("Internal error (`internal`); the body is opaque"))
         .response("504", error("The request took too long (`timeout`)"))
 }
@@ -805,7 +805,10 @@ impl ApiDoc {
             .summary(Some("Staff sign in with a username and password (no token needed)"))
             .description(Some(
                 "Five failed sign-ins for one username within 15 minutes refuse further tries until the oldest \
-                 is 15 minutes old (429 with Retry-After). Every sign-in and failed sign-in is in the audit log.",
+                 is 15 minutes old (429 with Retry-After). Every sign-in and failed sign-in is in the audit log. \
+                 A password an administrator chose answers `password_change_required`: until it is changed \
+                 (`POST /api/v1/me/password`), the token opens only that and `GET /api/v1/me` (403 \
+                 `password_change_required` elsewhere).",
             ))
             .request_body(body_of("StaffSignIn"))
             .responses(

@@ -23,6 +23,16 @@ impl Route {
         self.roles.is_empty()
     }
 
+    /// Whether a member of staff still holding a password an administrator chose (a token that
+    /// says `password_change_required`) may call it: only reading their own account and changing
+    /// the password, until they do. Every other route answers 403 `password_change_required`.
+    pub fn open_before_password_change(&self) -> bool {
+        matches!(
+            (self.method, self.pattern),
+            ("GET", "/api/v1/me") | ("POST", "/api/v1/me/password")
+        )
+    }
+
     /// Whether `path` fits this route's pattern.
     ///
     /// Every request is looked up in the whole table, so most routes are ones it does not fit;

@@ -28,6 +28,16 @@ fn with_token(platform: &Platform, token: &str) -> Client {
     platform.anonymous().with_token(token)
 }
 
+/// Marks `username`'s password as one its holder chose, as if they had changed the one the
+/// administrator set (which opens nothing else until they do: the password test's own part).
+async fn chosen_by_holder(platform: &Platform, username: &str) {
+    sqlx::query("update staff_accounts set password_changed_at = now() where username = $1")
+        .bind(username)
+        .execute(&platform.db)
+        .await
+        .expect("the password marked as the holder's");
+}
+
 #[tokio::test]
 async fn staff_sign_in_and_refresh_tokens_rotate_once() {
     let platform = Platform::start().await;
@@ -36,6 +46,7 @@ async fn staff_sign_in_and_refresh_tokens_rotate_once() {
         .create_staff(&account("wang.li", "operator", None))
         .await
         .expect("created");
+    chosen_by_holder(&platform, "wang.li").await;
     let door = platform.anonymous();
 
     let first = door
@@ -220,6 +231,7 @@ async fn administrators_keep_staff_accounts() {
         .expect("created");
     assert_eq!(created.agency.expect("agency").name, "驻马店市供水有限公司");
     assert!(!created.disabled);
+    chosen_by_holder(&platform, "chen.gang").await;
     let pair = door
         .staff_sign_in("CHEN.GANG ", PASSWORD)
         .await
@@ -443,6 +455,23 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
         .expect("on another phone");
     let me = with_token(&platform, &first.access_token);
     const MINE: &str = "陈宇自己的新密码 2026";
+    // Until it is changed, that is all the token opens: their own account and the change; a
+    // refresh keeps the session so.
+    let restricted = (403, "password_change_required".to_owned());
+    assert_eq!(code(me.tasks(None).await), restricted);
+    let elsewhere = door
+        .refresh(&elsewhere.refresh_token)
+        .await
+        .expect("refreshed");
+    assert!(elsewhere.password_change_required);
+    assert_eq!(
+        code(
+            with_token(&platform, &elsewhere.access_token)
+                .tasks(None)
+                .await
+        ),
+        restricted
+    );
     let held = me.me().await.expect("their account");
     assert_eq!(
         (
@@ -498,9 +527,9 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
         assert_eq!(code(old.me().await), (401, "token_revoked".into()));
     }
     with_token(&platform, &changed.access_token)
-        .me()
+        .tasks(None)
         .await
-        .expect("the new pair's token works");
+        .expect("the new pair's token opens everything the role may");
     assert_eq!(
         code(door.staff_sign_in("chen.yu", PASSWORD).await),
         (401, "invalid_credentials".into())
@@ -545,6 +574,10 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
         .await
         .expect("signed in");
     assert!(told.password_change_required);
+    assert_eq!(
+        code(with_token(&platform, &told.access_token).tasks(None).await),
+        restricted
+    );
     assert_eq!(
         platform.audited("password_reset").await,
         [("admin-1".to_owned(), Some("chen.yu".to_owned()))]
@@ -620,4 +653,79 @@ async fn staff_change_their_own_password_and_administrators_reset_a_lost_one() {
         ),
         (429, "too_many_attempts".into())
     );
+}
+
+/// `hotline staff add`: the first administrator, before anyone can sign in. A password given on
+/// the command line is one chosen for its holder unless `--own-password` says it is theirs; for
+/// an account that exists, `--own-password` with its password marks it so, with another changes
+/// nothing.
+#[tokio::test]
+async fn the_first_administrator_is_added_on_the_command_line() {
+    let platform = Platform::start().await;
+    let url = platform.database_url();
+    let add = async |username: &str, password: &str, own: bool| -> String {
+        let mut command = tokio::process::Command::new(tests::hotline_binary());
+        command
+            .args(["staff", "add", "--username", username, "--role", "admin"])
+            .args(["--database-url", &url])
+            .env("HOTLINE_STAFF_PASSWORD", password)
+            .current_dir(tests::workspace_root());
+        if own {
+            command.arg("--own-password");
+        }
+        let out = command.output().await.expect("hotline runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let door = platform.anonymous();
+    let restricted = (403, "password_change_required".to_owned());
+
+    assert_eq!(
+        add("first.admin", PASSWORD, false).await,
+        "added first.admin"
+    );
+    let told = door
+        .staff_sign_in("first.admin", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(told.password_change_required);
+    assert_eq!(
+        code(
+            with_token(&platform, &told.access_token)
+                .audit_log(None)
+                .await
+        ),
+        restricted
+    );
+    assert_eq!(
+        add("first.admin", "not the password at all", true).await,
+        "first.admin exists; unchanged"
+    );
+    assert_eq!(
+        add("first.admin", PASSWORD, true).await,
+        "first.admin exists; its password is marked as its holder's own"
+    );
+    let own = door
+        .staff_sign_in("first.admin", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(!own.password_change_required);
+    with_token(&platform, &own.access_token)
+        .audit_log(None)
+        .await
+        .expect("the audit log opens");
+
+    assert_eq!(
+        add("second.admin", PASSWORD, true).await,
+        "added second.admin"
+    );
+    let second = door
+        .staff_sign_in("second.admin", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(!second.password_change_required);
 }

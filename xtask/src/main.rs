@@ -310,6 +310,8 @@ fn up(args: &[String]) -> anyhow::Result<()> {
                 role,
                 "--display-name",
                 name,
+                // The README publishes it: the demo's staff sign in with it and work at once.
+                "--own-password",
             ])
             .env("HOTLINE_STAFF_PASSWORD", DEMO_PASSWORD)
             .current_dir(root());

@@ -46,6 +46,9 @@ pub struct Principal {
     /// The session it was issued in (its refresh-token family), which a sign-out or a reused
     /// refresh token ends, checked at the front door too.
     pub session: Option<uuid::Uuid>,
+    /// The password is one an administrator chose: only changing it is open
+    /// (`Route::open_before_password_change`).
+    pub password_change_required: bool,
 }
 
 pub enum Refusal {
@@ -86,6 +89,9 @@ struct Claims {
     /// The session (refresh-token family) it was issued in; minted tokens may have none.
     #[serde(default)]
     sid: Option<String>,
+    /// A member of staff whose password is still one an administrator chose.
+    #[serde(default)]
+    pwc: bool,
 }
 
 /// The shortest secret a key may have, in bytes (HS256's own output length).
@@ -216,6 +222,7 @@ impl Verifier {
             iat,
             agency,
             sid,
+            pwc,
         } = data.claims;
         if sub.is_empty() || sub.len() > 128 || !mobile_api::routes::ROLES.contains(&role.as_str())
         {
@@ -236,6 +243,7 @@ impl Verifier {
             agency,
             issued_at: iat,
             session,
+            password_change_required: pwc,
         };
         if self.verified.len() >= MAX_VERIFIED {
             self.verified.clear();

@@ -298,6 +298,9 @@ struct Claims<'a> {
     /// The session: the refresh-token family, whose end (a sign-out, a reused refresh token)
     /// the front door checks.
     sid: String,
+    /// The password is one an administrator chose: only changing it is open.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pwc: bool,
 }
 
 async fn ttl(name: &str, default: i64) -> Result<i64, Failure> {
@@ -318,6 +321,20 @@ pub(crate) async fn issue(
     subject: &str,
     role: &str,
     agency: Option<&str>,
+) -> Result<TokenPair, Failure> {
+    issue_pair(db, family, subject, role, agency, false).await
+}
+
+/// [`issue`], for a member of staff whose password is one an administrator chose when
+/// `change_required`: the access token then says so (`pwc`), and the front door opens to it only
+/// what it takes to change the password (`routes::open_before_password_change`).
+async fn issue_pair(
+    db: &Connection,
+    family: uuid::Uuid,
+    subject: &str,
+    role: &str,
+    agency: Option<&str>,
+    change_required: bool,
 ) -> Result<TokenPair, Failure> {
     let access_ttl = ttl("access_token_ttl_seconds", 900).await?;
     let refresh_ttl = ttl("refresh_token_ttl_days", 30).await? * 24 * 3600;
@@ -352,6 +369,7 @@ pub(crate) async fn issue(
         exp: now + access_ttl,
         jti: uuid::Uuid::new_v4().to_string(),
         sid: family.to_string(),
+        pwc: change_required,
     };
     let kid = variable("jwt_signing_kid").await?;
     let secret = crate::auth::secrets(&variable("jwt_keys").await?)
@@ -378,7 +396,7 @@ pub(crate) async fn issue(
         subject: subject.to_owned(),
         role: role.to_owned(),
         agency: agency.map(str::to_owned),
-        password_change_required: false,
+        password_change_required: change_required,
     })
 }
 
@@ -476,25 +494,20 @@ async fn sign_in(body: &[u8], client: Option<&str>) -> Result<Reply, Failure> {
     let agency: Option<String> = row.get("agency_id");
     let change_required = row.get::<bool>("change_required").unwrap_or(false);
     let pair = in_transaction(&db, async {
-        let pair = issue(
+        let pair = issue_pair(
             &db,
             uuid::Uuid::new_v4(),
             &username,
             &role,
             agency.as_deref(),
+            change_required,
         )
         .await?;
         record(&db, "signed_in", &username, Some(&username), client, None).await?;
         Ok(pair)
     })
     .await?;
-    Ok(reply_with(
-        StatusCode::OK,
-        &TokenPair {
-            password_change_required: change_required,
-            ..pair
-        },
-    ))
+    Ok(reply_with(StatusCode::OK, &pair))
 }
 
 /// Ends every session of `subject` (in the caller's transaction): a disabled account, a new or
@@ -577,7 +590,9 @@ async fn refresh(body: &[u8]) -> Result<Reply, Failure> {
                 "select t.family_id, t.subject, t.role, t.agency_id, t.spent_at is not null as spent, \
                         t.revoked_at is not null as revoked, t.expires_at <= now() as expired, \
                         (t.role <> 'citizen' and not exists (select 1 from staff_accounts s \
-                            where s.username = t.subject and s.disabled_at is null)) as account_closed \
+                            where s.username = t.subject and s.disabled_at is null)) as account_closed, \
+                        (t.role <> 'citizen' and exists (select 1 from staff_accounts s \
+                            where s.username = t.subject and s.password_changed_at is null)) as change_required \
                  from refresh_tokens t where t.token_hash = $1 for update",
                 [text(&hash)],
             )
@@ -615,9 +630,18 @@ async fn refresh(body: &[u8]) -> Result<Reply, Failure> {
         .await?;
         let role: String = row.get("role").unwrap_or_default();
         let agency: Option<String> = row.get("agency_id");
-        issue(&db, family, &subject, &role, agency.as_deref())
-            .await
-            .map(Ok)
+        // Still restricted while the password is still the administrator's.
+        let change_required = row.get::<bool>("change_required").unwrap_or(true);
+        issue_pair(
+            &db,
+            family,
+            &subject,
+            &role,
+            agency.as_deref(),
+            change_required,
+        )
+        .await
+        .map(Ok)
     })
     .await?;
     outcome.map(|pair| reply_with(StatusCode::OK, &pair))

@@ -225,6 +225,19 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     {
         return refused.into_reply(request_id).into();
     }
+    // A password an administrator chose opens only the way to change it (after the revocation
+    // check, so that a token of an ended session says so first).
+    if principal
+        .as_ref()
+        .is_some_and(|p| p.password_change_required && !rule.open_before_password_change())
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            codes::PASSWORD_CHANGE_REQUIRED,
+            "请先修改管理员设置的初始密码 (change the password an administrator chose first)",
+        )
+        .into();
+    }
 
     let method = request.method().clone();
     let target = request.path_and_query().to_owned();

@@ -119,6 +119,11 @@ enum StaffAction {
         /// The name colleagues see; the username when not given.
         #[arg(long)]
         display_name: Option<String>,
+        /// The password is its holder's own choice (they are the one adding the account). Without
+        /// this, it is one chosen for them, as an administrator's is: their first sign-in opens
+        /// nothing but changing it.
+        #[arg(long)]
+        own_password: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -280,6 +285,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                     agency,
                     display_name,
+                    own_password,
                     database: args,
                 },
         } => {
@@ -290,6 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 role,
                 agency,
                 password: std::env::var("HOTLINE_STAFF_PASSWORD").ok(),
+                own_password,
             };
             let result = match migrate(&url, &args.migrations).await {
                 Ok(()) => staff::add(&url, account).await,

@@ -2,7 +2,7 @@
 //! After that, administrators add staff through the API.
 
 use anyhow::{Context, bail};
-use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
 
@@ -16,6 +16,15 @@ fn hash(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| anyhow::anyhow!("hashing: {e}"))
+}
+
+/// Whether `password` is the one `stored` (an argon2 PHC string) was made from.
+fn verifies(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// A password of 20 letters and digits, for when none is given.
@@ -36,6 +45,8 @@ pub struct NewAccount {
     pub agency: Option<String>,
     /// None: generate one and print it.
     pub password: Option<String>,
+    /// The holder chose it: signing in does not ask for a change (`password_changed_at` set).
+    pub own_password: bool,
 }
 
 /// Adds the account unless one with the username exists; returns what to tell the operator.
@@ -56,19 +67,47 @@ pub async fn add(url: &str, account: NewAccount) -> anyhow::Result<String> {
         .context("connecting to the database")?;
     let mut tx = conn.begin().await?;
     let added = sqlx::query(
-        "insert into staff_accounts (username, display_name, role, agency_id, password_hash, created_by) \
-         values ($1, $2, $3, $4, $5, 'hotline-cli') on conflict (username) do nothing",
+        "insert into staff_accounts (username, display_name, role, agency_id, password_hash, created_by, \
+                                     password_changed_at) \
+         values ($1, $2, $3, $4, $5, 'hotline-cli', case when $6 then now() end) \
+         on conflict (username) do nothing",
     )
     .bind(&account.username)
     .bind(&account.display_name)
     .bind(&account.role)
     .bind(&account.agency)
     .bind(&hash)
+    .bind(account.own_password)
     .execute(&mut *tx)
     .await
     .context("adding the account (is the username, role or agency valid?)")?
     .rows_affected();
     if added == 0 {
+        // Said to be the holder's own, and the password given is the account's: mark it so (a
+        // demo made before the first change was required; only who knows it can say so).
+        if account.own_password && !generated {
+            let stored: Option<(String, bool)> = sqlx::query_as(
+                "select password_hash, password_changed_at is null from staff_accounts where username = $1",
+            )
+            .bind(&account.username)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((stored, true)) = stored
+                && verifies(&password, &stored)
+            {
+                sqlx::query(
+                    "update staff_accounts set password_changed_at = now() where username = $1",
+                )
+                .bind(&account.username)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(format!(
+                    "{} exists; its password is marked as its holder's own",
+                    account.username
+                ));
+            }
+        }
         return Ok(format!("{} exists; unchanged", account.username));
     }
     sqlx::query(
