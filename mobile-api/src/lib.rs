@@ -1322,13 +1322,16 @@ pub struct KpiCaseList {
     pub next_cursor: Option<String>,
 }
 
-/// `POST /api/v1/orders/{id}/appeals` (agency staff of the holding agency): an appeal (考核申诉)
-/// against one case that counts against the agency in the KPIs, for a supervisor to decide.
+/// `POST /api/v1/orders/{id}/appeals` (agency staff: of the holding agency, or of one asked to
+/// help with the order): an appeal (考核申诉) against one case that counts against the agency in
+/// the KPIs, for a supervisor to decide.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NewAppeal {
     /// The figure: `on_time_completion` (the order past its deadline), `response` (the citizen
     /// contacted late, or not yet and too late), `satisfaction` or `resolution` (the citizen's
-    /// latest rating: unsatisfied, or not solved).
+    /// latest rating: unsatisfied, or not solved), the holder's; or `co_handling_on_time` (the
+    /// opinion asked of the agency, its latest request on the order, given late or not yet and
+    /// past its time), the agency asked's.
     pub kpi: String,
     /// Why the agency holds the case should not count against it, 1 to 2000 characters.
     pub reason: String,
@@ -1349,11 +1352,12 @@ pub struct KpiAppeal {
     pub id: i64,
     pub tracking_number: String,
     pub title: String,
-    /// `on_time_completion`, `response`, `satisfaction` or `resolution`.
+    /// `on_time_completion`, `response`, `satisfaction`, `resolution` or `co_handling_on_time`.
     pub kpi: String,
-    /// For satisfaction and resolution, the rating's round (1 for the first handling).
+    /// For satisfaction and resolution, the rating's round (1 for the first handling); for
+    /// co-handling, the request for help's number on the order (1 for the first asked).
     pub round: Option<u32>,
-    /// The agency that appealed (the order's holder when it did).
+    /// The agency that appealed: the order's holder when it did, or the agency asked to help.
     pub agency: Named,
     pub reason: String,
     pub filed_by: String,

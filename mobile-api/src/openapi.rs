@@ -1580,11 +1580,13 @@ impl ApiDoc {
             secured(
                 OperationBuilder::new()
                     .operation_id(Some("fileAppeal"))
-                    .summary(Some("Appeal a KPI case that counts against the agency (考核申诉; the holding agency's staff)"))
+                    .summary(Some("Appeal a KPI case that counts against the agency (考核申诉; the holding agency's staff, or those of an agency asked to help)"))
                     .description(Some(
-                        "One case of the order, as the KPIs count it: `on_time_completion` (past its deadline), `response` \
+                        "One case of the order, as the KPIs count it: the holder's `on_time_completion` (past its deadline), `response` \
                          (the citizen contacted late, or not yet and too late), `satisfaction` or `resolution` (the latest \
-                         rating). Within `appeal_window_days` (7 by default) of the case being settled (rated, replied, contacted), or while it lasts; \
+                         rating); an agency asked to help's `co_handling_on_time` (its latest request on the order answered late, \
+                         or not yet and past its time; 404 for an agency that neither holds nor helps). \
+                         Within `appeal_window_days` (7 by default) of the case being settled (rated, replied, contacted, answered), or while it lasts; \
                          one appeal per case. The appeal and its `appeal_filed` history event commit together; a \
                          supervisor decides it (`/api/v1/appeals`).",
                     ))

@@ -903,6 +903,118 @@ async fn a_rating_moves_with_its_order() {
     assert!(by_district.groups.iter().all(|g| g.key != "yicheng"));
 }
 
+/// 协办: the agency asked to help, not the one holding the order, appeals its own late opinion;
+/// approved, it leaves the co-handling figure, and only that agency's.
+#[tokio::test]
+async fn an_agency_asked_to_help_appeals_its_late_opinion() {
+    let platform = Platform::start().await;
+    let cast = Cast::of(&platform);
+    let refused = |e: ClientError| (e.status().unwrap_or(0), e.code().unwrap_or("").to_owned());
+    let appeal = |kpi: &str| mobile_api::NewAppeal {
+        kpi: kpi.into(),
+        reason: "承办单位迟至期限后才移交管线资料".into(),
+    };
+    let id = cast.file("urban.streetlight").await;
+    cast.dispatch(&id, URBAN).await;
+    cast.operator
+        .act(
+            &id,
+            "ask_co_handling",
+            &with(|a| {
+                a.agency = Some(WATER.into());
+                a.note = Some("请协助核查地下管线".into());
+            }),
+        )
+        .await
+        .expect("asked");
+    sqlx::query(
+        "update work_order_co_handlers set due_at = now() - interval '1 hour' where agency_id = $1",
+    )
+    .bind(WATER)
+    .execute(&platform.db)
+    .await
+    .expect("past its time");
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let water_figure = async || {
+        let report = kpis(
+            &cast.supervisor,
+            vec![
+                ("from", (today - Duration::days(1)).to_string()),
+                ("to", (today + Duration::days(1)).to_string()),
+                ("group_by", "agency".to_owned()),
+            ],
+        )
+        .await
+        .expect("report");
+        let figure = group(&report, WATER).co_handling_on_time.clone();
+        (counts(&figure), figure.appealed)
+    };
+    assert_eq!(water_figure().await, ((0, 1, 0), 0));
+
+    // Each agency its own case: the holder has no opinion to give, the helper holds no order.
+    assert_eq!(
+        refused(
+            cast.urban
+                .file_appeal(&id, &appeal("co_handling_on_time"))
+                .await
+                .expect_err("the holder's")
+        ),
+        (409, "nothing_to_appeal".to_owned())
+    );
+    assert_eq!(
+        refused(
+            cast.water
+                .file_appeal(&id, &appeal("on_time_completion"))
+                .await
+                .expect_err("the holder's figure")
+        ),
+        (409, "nothing_to_appeal".to_owned())
+    );
+    let filed = cast
+        .water
+        .file_appeal(&id, &appeal("co_handling_on_time"))
+        .await
+        .expect("appealed");
+    assert_eq!(
+        (
+            filed.kpi.as_str(),
+            filed.round,
+            filed.agency.code.as_str(),
+            filed.status.as_str()
+        ),
+        ("co_handling_on_time", Some(1), WATER, "pending")
+    );
+    assert_eq!(
+        refused(
+            cast.water
+                .file_appeal(&id, &appeal("co_handling_on_time"))
+                .await
+                .expect_err("once")
+        ),
+        (409, "already_appealed".to_owned())
+    );
+    cast.supervisor
+        .decide_appeal(
+            filed.id,
+            &mobile_api::AppealDecision {
+                approve: true,
+                note: "资料确由承办单位迟交".into(),
+            },
+        )
+        .await
+        .expect("approved");
+    assert_eq!(water_figure().await, ((0, 0, 1), 1));
+    // The helper's staff see it on the order; the holder's do not see another agency's appeal.
+    let seen = |order: mobile_api::StaffOrder| -> Vec<i64> {
+        order.appeals.iter().map(|a| a.id).collect()
+    };
+    assert_eq!(
+        seen(cast.water.order(&id).await.expect("order")),
+        [filed.id]
+    );
+    assert!(seen(cast.urban.order(&id).await.expect("order")).is_empty());
+}
+
 /// The days to appeal are the city's (`appeal_window_days`): with 10, a reply 8 days late is
 /// appealed; 9 days is too late, and the refusal says how many days there are.
 #[tokio::test]

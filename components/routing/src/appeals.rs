@@ -2,12 +2,15 @@
 //!
 //! The cases are the KPIs' own (`order_store::kpis::cases_sql`): an order past its deadline
 //! (on-time completion), a citizen contacted late or not at all in time (response), the latest
-//! rating unsatisfied (satisfaction) or not solved (resolution). The agency holding the order
-//! appeals a case that counts against it, within `appeal_window_days` (7 by default) of it being settled, saying why
-//! it should not (the citizen wanted what the law does not allow, could not be reached, asked to
-//! wait); one appeal per case, which covers that case only (a new deadline after an extension, a
-//! redo or a reassignment, or a new dispatch, is a new case). A supervisor approves or refuses it with the reason; approved, the
-//! case leaves that one figure (counted as excluded, the drill-down naming the appeal).
+//! rating unsatisfied (satisfaction) or not solved (resolution), and an opinion given late or
+//! not at all in time by an agency asked to help (co-handling, 协办: that agency's case, its latest
+//! request on the order). The agency whose case it is appeals one that counts against it, within
+//! `appeal_window_days` (7 by default) of it being settled, saying why it should not (the citizen
+//! wanted what the law does not allow, could not be reached, asked to wait); one appeal per case,
+//! which covers that case only (a new deadline after an extension, a redo or a reassignment, or
+//! a new dispatch, or a request's new due time, is a new case). A supervisor approves or refuses
+//! it with the reason; approved, the case leaves that one figure (counted as excluded, the
+//! drill-down naming the appeal).
 //!
 //! Each step writes the appeal and its history event (`appeal_filed`, `appeal_approved`,
 //! `appeal_refused`; staff read them, the citizen's timeline does not) in one transaction, with
@@ -19,7 +22,7 @@ use crate::error::{ApiError, missing};
 use api_plumbing::{Principal, Reply, field_error, query_param, reply_with};
 use mobile_api::{AppealDecision, KpiAppeal, KpiAppealList, NewAppeal};
 use order_store::db::{Connection, Row};
-use order_store::kpis::{DONE_SQL, response_due_sql};
+use order_store::kpis::{CO_HANDLING_ROUND_SQL, DONE_SQL, response_due_sql};
 use order_store::{named, required, text, utc};
 use spin_sdk::http::StatusCode;
 use workorder::lifecycle::Event;
@@ -31,11 +34,12 @@ use workorder::lifecycle::Event;
 pub const APPEAL_DAYS: i32 = 7;
 
 /// The figures an appeal may name.
-const APPEALABLE: [&str; 4] = [
+const APPEALABLE: [&str; 5] = [
     "on_time_completion",
     "response",
     "satisfaction",
     "resolution",
+    "co_handling_on_time",
 ];
 
 const DEFAULT_PAGE: u32 = 50;
@@ -128,7 +132,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                 return Err(ApiError::Validation(vec![field_error(
                     "kpi",
                     "invalid_value",
-                    "应为 on_time_completion、response、satisfaction 或 resolution",
+                    "应为 on_time_completion、response、satisfaction、resolution 或 co_handling_on_time",
                 )]));
             }
             Ok((new.kpi, checked_text(&new.reason, "reason")?))
@@ -140,7 +144,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
         .transaction(async {
             // The order locked, with its cases as the KPIs see them: each `*_bad` is whether the
             // case counts against the agency now, each `*_at` when it was settled (null while
-            // not).
+            // not). The agency's latest request for help on the order (协办) is its own case.
             let rows = db
                 .query(
                     format!(
@@ -156,6 +160,8 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                                 r.satisfaction not in ('satisfied', 'basically_satisfied') as satisfaction_bad, \
                                 r.solved <> 'yes' as resolution_bad, \
                                 r.created_at as satisfaction_at, r.created_at as resolution_at, \
+                                c.work_order_co_handler_id as co_handler_id, c.round as co_handling_round, \
+                                c.bad as co_handling_on_time_bad, c.answered_at as co_handling_on_time_at, \
                                 now() - make_interval(days => $2) as window_start \
                          from work_orders o \
                          cross join lateral (select {DONE_SQL} as is_done) done \
@@ -163,22 +169,39 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                          left join lateral (select round, satisfaction, solved, created_at from ratings \
                                             where work_order_id = o.work_order_id \
                                             order by round desc limit 1) r on true \
+                         left join lateral (select h.work_order_co_handler_id, {CO_HANDLING_ROUND_SQL} as round, \
+                                                   case when h.answered_at is not null then h.answered_at > h.due_at \
+                                                        else h.due_at <= now() end as bad, h.answered_at \
+                                            from work_order_co_handlers h \
+                                            where h.work_order_id = o.work_order_id and h.agency_id = $3 \
+                                              and h.cancelled_at is null \
+                                            order by h.work_order_co_handler_id desc limit 1) c on true \
                          where o.{column} = $1 and o.dispatched_at is not null \
                          for update of o",
                         response_due = response_due_sql(),
                         column = key.column(),
                     ),
-                    [key.value(), window_days.into()],
+                    [key.value(), window_days.into(), text(&agency)],
                 )
                 .await?
                 .collect()
                 .await?;
             let row = rows.first().ok_or(ApiError::NotFound)?;
-            if row.get::<String>("agency_id").as_deref() != Some(agency.as_str()) {
+            let holds = row.get::<String>("agency_id").as_deref() == Some(agency.as_str());
+            let co_handler: Option<i64> = row.get("co_handler_id");
+            if !holds && co_handler.is_none() {
                 return Err(ApiError::NotFound);
             }
             let (kpi, reason) = asked?;
-            if row.get::<bool>(&format!("{kpi}_bad")) != Some(true) {
+            // An agency appeals its own cases: the holder the order's, one asked to help its
+            // request's.
+            let co_handling = kpi == "co_handling_on_time";
+            let its_own = if co_handling {
+                co_handler.is_some()
+            } else {
+                holds
+            };
+            if !its_own || row.get::<bool>(&format!("{kpi}_bad")) != Some(true) {
                 return Err(ApiError::NothingToAppeal);
             }
             if let (Some(settled), Some(start)) =
@@ -189,6 +212,8 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
             }
             let round: i32 = if kpi == "satisfaction" || kpi == "resolution" {
                 required(row, "rating_round")?
+            } else if co_handling {
+                required(row, "co_handling_round")?
             } else {
                 0
             };
@@ -197,13 +222,18 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
             let made = db
                 .query(
                     // The case as the KPIs key it: for the on-time rate the deadline in force,
-                    // for the response rate the dispatch (copied here, to the microsecond).
+                    // for the response rate the dispatch, for a request for help the request and
+                    // its due time (copied here, to the microsecond).
                     "insert into kpi_appeals (work_order_id, kpi, round, agency_id, reason, filed_by, \
-                                              filed_at, deadline_at, dispatched_at) \
+                                              filed_at, deadline_at, dispatched_at, co_handler_id) \
                      select o.work_order_id, $2, $3, $4, $5, $6, $7, \
-                            case when $2 = 'on_time_completion' then o.deadline_at end, \
-                            case when $2 = 'response' then o.dispatched_at end \
-                     from work_orders o where o.work_order_id = $1 \
+                            case $2 when 'on_time_completion' then o.deadline_at \
+                                    when 'co_handling_on_time' then h.due_at end, \
+                            case when $2 = 'response' then o.dispatched_at end, \
+                            h.work_order_co_handler_id \
+                     from work_orders o \
+                     left join work_order_co_handlers h on h.work_order_co_handler_id = $8 \
+                     where o.work_order_id = $1 \
                      on conflict do nothing returning kpi_appeal_id",
                     [
                         order.into(),
@@ -213,6 +243,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
                         text(&reason),
                         text(&principal.subject),
                         now.naive_utc().into(),
+                        co_handler.filter(|_| co_handling).into(),
                     ],
                 )
                 .await?
@@ -237,6 +268,7 @@ fn kpi_name(kpi: &str) -> &'static str {
         "response" => "响应率申诉",
         "satisfaction" => "满意率申诉",
         "resolution" => "解决率申诉",
+        "co_handling_on_time" => "协办按时反馈率申诉",
         _ => "考核申诉",
     }
 }

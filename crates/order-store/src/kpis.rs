@@ -129,6 +129,12 @@ pub fn response_due_sql() -> String {
     format!("coalesce(o.contact_due_at, o.dispatched_at + interval '{RESPONSE_HOURS} hours')")
 }
 
+/// A request for help `h`'s number on its order (1 for the first asked, those taken back
+/// included): its round, in the co-handling cases and in their appeals.
+pub const CO_HANDLING_ROUND_SQL: &str = "(select count(*) from work_order_co_handlers n \
+     where n.work_order_id = h.work_order_id \
+       and n.work_order_co_handler_id <= h.work_order_co_handler_id)::int";
+
 /// The cases of the period [$1, $2): `kpi, work_order_id, round, group_key, counted, good,
 /// rated_at, co_handler_id, appeal_id`, grouped by the SQL expression `key` over the order `o`
 /// (its `agency_id`, `district_id`, `category_id` and `channel`) and its category `cat`.
@@ -139,7 +145,8 @@ pub fn response_due_sql() -> String {
 /// centre took back is none. A case an approved appeal (考核申诉, `kpi_appeals`) names is not
 /// counted, and `appeal_id` names the appeal: by its order, figure and round, the agency that
 /// holds it, and for the on-time rate its deadline, for the response rate its dispatch (a new
-/// deadline or dispatch is a new case, which the appeal does not cover).
+/// deadline or dispatch is a new case, which the appeal does not cover); a request for help's,
+/// by the request and its due time.
 pub fn cases_sql(key: &str) -> String {
     // Joined, not looked up a case: a hash of the few approved appeals against a period's cases.
     // (A subquery in `counted` was planned as a scan of the appeals a case.) Their key is unique
@@ -199,15 +206,15 @@ pub fn cases_sql(key: &str) -> String {
                 cross join (values ('resolution'), ('satisfaction')) k(kpi) \
            where e.event = 'not_reached_archived' and e.created_at >= $1 and e.created_at < $2 \
            union all \
-           select 'co_handling_on_time', h.work_order_id, \
-                  (select count(*) from work_order_co_handlers n where n.work_order_id = h.work_order_id \
-                     and n.work_order_co_handler_id <= h.work_order_co_handler_id)::int, {key}, \
-                  h.answered_at is not null or h.due_at <= now(), \
+           select 'co_handling_on_time', h.work_order_id, {CO_HANDLING_ROUND_SQL}, {key}, \
+                  (h.answered_at is not null or h.due_at <= now()) and ap.kpi_appeal_id is null, \
                   h.answered_at is not null and h.answered_at <= h.due_at, \
-                  null, h.work_order_co_handler_id, null \
+                  null, h.work_order_co_handler_id, ap.kpi_appeal_id \
            from work_order_co_handlers h join work_orders w on w.work_order_id = h.work_order_id \
                 cross join lateral (select h.agency_id, w.district_id, w.category_id, w.channel) o \
                 join categories cat on cat.category_id = o.category_id \
+                left join kpi_appeals ap on ap.co_handler_id = h.work_order_co_handler_id \
+                     and ap.deadline_at = h.due_at and ap.decision = 'approved' \
            where h.cancelled_at is null and h.due_at >= $1 and h.due_at < $2 \
          )"
     )
