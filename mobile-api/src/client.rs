@@ -824,6 +824,15 @@ impl Client {
         self.get_json("/api/v1/me", &NO_QUERY).await
     }
 
+    /// `POST /api/v1/me/sign-out-everywhere`: ends every session of the caller, this one too.
+    pub async fn sign_out_everywhere(&self) -> Result<(), ClientError> {
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/me/sign-out-everywhere")
+            .send()
+            .await?;
+        Self::no_content(response).await
+    }
+
     /// `DELETE /api/v1/me` (citizens): cancels the caller's account (注销账号).
     pub async fn cancel_account(&self) -> Result<AccountCancelled, ClientError> {
         Self::parse(

@@ -1002,6 +1002,28 @@ impl ApiDoc {
             .build();
         doc.paths
             .add_path_operation("/api/v1/me", vec![HttpMethod::Get], my_account);
+        let sign_out_everywhere = OperationBuilder::new()
+            .operation_id(Some("signOutEverywhere"))
+            .summary(Some("Sign out on every phone and computer, this one too (退出所有设备)"))
+            .description(Some(
+                "For a lost phone or a computer left signed in: every refresh token of the caller is revoked and \
+                 every access token issued until now is refused (`token_revoked`), in one transaction with its \
+                 audit-log entry (`signed_out`). Sign in again afterwards.",
+            ))
+            .responses(
+                common_errors(ResponsesBuilder::new().response(
+                    "204",
+                    ResponseBuilder::new().description("Signed out everywhere"),
+                ))
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/me/sign-out-everywhere",
+            vec![HttpMethod::Post],
+            sign_out_everywhere,
+        );
         let username_param = || {
             ParameterBuilder::new()
                 .name("username")

@@ -197,6 +197,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/me", "gateway", SIGNED_IN),
     route("DELETE", "/api/v1/me", "gateway", CITIZEN),
     route("POST", "/api/v1/me/password", "gateway", STAFF_ACCOUNTS),
+    route(
+        "POST",
+        "/api/v1/me/sign-out-everywhere",
+        "gateway",
+        SIGNED_IN,
+    ),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),

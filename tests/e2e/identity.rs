@@ -729,3 +729,73 @@ async fn the_first_administrator_is_added_on_the_command_line() {
         .expect("signed in");
     assert!(!second.password_change_required);
 }
+
+/// 退出所有设备: one call ends every session of its caller, on every phone, the calling one too,
+/// and no one else's; each is in the audit log. A citizen can, as staff can.
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_of_the_caller() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    for username in ["zhou.min", "zhou.qiang"] {
+        admin
+            .create_staff(&account(username, "operator", None))
+            .await
+            .expect("created");
+        chosen_by_holder(&platform, username).await;
+    }
+    let door = platform.anonymous();
+    let phone = door
+        .staff_sign_in("zhou.min", PASSWORD)
+        .await
+        .expect("on the phone");
+    let computer = door
+        .staff_sign_in("zhou.min", PASSWORD)
+        .await
+        .expect("on the computer");
+    let colleague = door
+        .staff_sign_in("zhou.qiang", PASSWORD)
+        .await
+        .expect("a colleague");
+    with_token(&platform, &phone.access_token)
+        .sign_out_everywhere()
+        .await
+        .expect("signed out everywhere");
+    for pair in [&phone, &computer] {
+        assert_eq!(
+            code(with_token(&platform, &pair.access_token).queue().await),
+            (401, "token_revoked".into())
+        );
+        assert_eq!(
+            code(door.refresh(&pair.refresh_token).await),
+            (401, "invalid_refresh_token".into())
+        );
+    }
+    with_token(&platform, &colleague.access_token)
+        .queue()
+        .await
+        .expect("a colleague's session goes on");
+    let again = door
+        .staff_sign_in("zhou.min", PASSWORD)
+        .await
+        .expect("signs in again");
+    with_token(&platform, &again.access_token)
+        .queue()
+        .await
+        .expect("the new session works");
+
+    let citizen = platform.client("citizen-everywhere-1", "citizen");
+    citizen.me().await.expect("signed in");
+    citizen.sign_out_everywhere().await.expect("signed out");
+    assert_eq!(code(citizen.me().await), (401, "token_revoked".into()));
+    assert_eq!(
+        code(platform.anonymous().sign_out_everywhere().await),
+        (401, "unauthenticated".into())
+    );
+    let signed_out = platform.audited("signed_out").await;
+    for subject in ["zhou.min", "citizen-everywhere-1"] {
+        assert!(
+            signed_out.contains(&(subject.to_owned(), Some(subject.to_owned()))),
+            "{signed_out:?}"
+        );
+    }
+}

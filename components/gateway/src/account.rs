@@ -10,9 +10,11 @@
 //! to the contact number each was filed with, as for a caller without the app). Signing in again
 //! with the number, theirs or one the carrier has given someone new, is a new account that sees
 //! none of it. The cancellation is in the audit log (`account_cancelled`), under the new subject.
-//! Access tokens already issued run out by themselves; what they ask for finds no account.
+//! Access tokens already issued are refused from then on (`token_revoked`, [`end_sessions`]).
+//!
+//! `POST /api/v1/me/sign-out-everywhere` ends every session of anyone signed in, this one too.
 
-use api_plumbing::{Reply, reply_with};
+use api_plumbing::{Reply, json_reply, reply_with};
 use mobile_api::{AccountCancelled, MyAccount, Named};
 use spin_sdk::http::StatusCode;
 
@@ -78,6 +80,34 @@ pub async fn me(principal: Option<&Principal>) -> Result<Reply, Failure> {
         }),
     };
     Ok(reply_with(StatusCode::OK, &account))
+}
+
+/// `POST /api/v1/me/sign-out-everywhere`: ends every session of `principal`, on every phone and
+/// computer, this one too (a lost phone, a shared computer left signed in): its refresh tokens
+/// revoked and the access tokens issued until now refused ([`end_sessions`]), with the audit
+/// log's `signed_out` (`everywhere`), in one transaction.
+pub async fn sign_out_everywhere(
+    principal: Option<&Principal>,
+    client: Option<&str>,
+) -> Result<Reply, Failure> {
+    let subject = principal
+        .map(|p| p.subject.clone())
+        .ok_or_else(|| Failure::Internal("no principal".into()))?;
+    let db = db().await?;
+    in_transaction(&db, async {
+        end_sessions(&db, &subject).await?;
+        record(
+            &db,
+            "signed_out",
+            &subject,
+            Some(&subject),
+            client,
+            Some(serde_json::json!({ "everywhere": true })),
+        )
+        .await
+    })
+    .await?;
+    Ok(json_reply(StatusCode::NO_CONTENT, String::new()))
 }
 
 /// Cancels the account of the citizen `principal` is.

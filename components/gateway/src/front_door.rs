@@ -93,10 +93,10 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
 const ADDRESS_SLOTS: usize = 8;
 
 /// Counts this request against the principal's and the address's minute; refused with 429 and
-/// the seconds left in the minute when either is over its limit. The principal (`key`) that came
-/// with a token is refused with 401 `token_revoked` when its subject's sessions were ended after
-/// the token was issued (`identity::end_sessions`), or its own session was (a sign-out, a reused
-/// refresh token).
+/// the seconds left in the minute when either is over its limit. A principal that came with a
+/// `token` is refused with 401 `token_revoked` when its subject's sessions were ended after the
+/// token was issued (`identity::end_sessions`), or its own session was (a sign-out, a reused
+/// refresh token). An Open311 partner's key counts as a principal with no token.
 pub async fn count(
     principal: Option<&str>,
     token: Option<&Principal>,

@@ -178,6 +178,9 @@ pub async fn serve(
         ("POST", "/api/v1/auth/sign-out") => sign_out(body).await,
         ("GET", "/api/v1/me") => crate::account::me(principal).await,
         ("DELETE", "/api/v1/me") => crate::account::cancel(principal, client.as_deref()).await,
+        ("POST", "/api/v1/me/sign-out-everywhere") => {
+            crate::account::sign_out_everywhere(principal, client.as_deref()).await
+        }
         ("POST", "/api/v1/me/password") => {
             crate::passwords::change(principal, body, client.as_deref()).await
         }
