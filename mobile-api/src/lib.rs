@@ -779,8 +779,9 @@ pub struct TokenPair {
     pub agency: Option<String>,
     /// At a staff sign-in or refresh: the password is one an administrator chose (at the
     /// account's creation or a reset). Until its holder changes it (`POST /api/v1/me/password`,
-    /// which answers with a new pair), the access token opens only that and `GET /api/v1/me`;
-    /// every other route answers 403 `password_change_required`.
+    /// which answers with a new pair), the access token opens only that, `GET /api/v1/me` and
+    /// `POST /api/v1/me/sign-out-everywhere`; every other route answers 403
+    /// `password_change_required`.
     #[serde(default)]
     pub password_change_required: bool,
 }

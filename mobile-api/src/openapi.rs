@@ -807,7 +807,7 @@ impl ApiDoc {
                 "Five failed sign-ins for one username within 15 minutes refuse further tries until the oldest \
                  is 15 minutes old (429 with Retry-After). Every sign-in and failed sign-in is in the audit log. \
                  A password an administrator chose answers `password_change_required`: until it is changed \
-                 (`POST /api/v1/me/password`), the token opens only that and `GET /api/v1/me` (403 \
+                 (`POST /api/v1/me/password`), the token opens only that, `GET /api/v1/me` and signing out everywhere (403 \
                  `password_change_required` elsewhere).",
             ))
             .request_body(body_of("StaffSignIn"))

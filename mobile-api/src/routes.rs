@@ -24,12 +24,15 @@ impl Route {
     }
 
     /// Whether a member of staff still holding a password an administrator chose (a token that
-    /// says `password_change_required`) may call it: only reading their own account and changing
-    /// the password, until they do. Every other route answers 403 `password_change_required`.
+    /// says `password_change_required`) may call it: only reading their own account, changing
+    /// the password and signing out everywhere, until they do. Every other route answers 403
+    /// `password_change_required`.
     pub fn open_before_password_change(&self) -> bool {
         matches!(
             (self.method, self.pattern),
-            ("GET", "/api/v1/me") | ("POST", "/api/v1/me/password")
+            ("GET", "/api/v1/me")
+                | ("POST", "/api/v1/me/password")
+                | ("POST", "/api/v1/me/sign-out-everywhere")
         )
     }
 

@@ -783,6 +783,20 @@ async fn signing_out_everywhere_ends_every_session_of_the_caller() {
         .await
         .expect("the new session works");
 
+    // Before an administrator's password is changed, signing out everywhere is open too.
+    admin
+        .create_staff(&account("zhou.xin", "operator", None))
+        .await
+        .expect("created");
+    let told = door
+        .staff_sign_in("zhou.xin", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(told.password_change_required);
+    let held = with_token(&platform, &told.access_token);
+    held.sign_out_everywhere().await.expect("signed out");
+    assert_eq!(code(held.me().await), (401, "token_revoked".into()));
+
     let citizen = platform.client("citizen-everywhere-1", "citizen");
     citizen.me().await.expect("signed in");
     citizen.sign_out_everywhere().await.expect("signed out");
