@@ -5,8 +5,8 @@ use crate::{
     DispatchRule, DispatchRuleChangeList, DispatchRuleList, ErrorEnvelope, MyAccount,
     NearbyOrderList, NewDispatchRule, NewStaffAccount, OrderAction, PasswordChange, PasswordReset,
     RefreshTokenBody, SetCalendarDay, SmsCodeRequest, SmsCodeSent, SmsSignIn, StaffAccount,
-    StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair, WechatSignIn, WorkOrder,
-    WorkOrderPage, headers,
+    StaffAccountChange, StaffAccountList, StaffOrder, StaffOrderList, StaffSignIn, TokenPair,
+    WechatSignIn, WorkOrder, WorkOrderPage, headers,
 };
 use crate::{
     DeliveryList, Device, DeviceList, NewDevice, Notification, NotificationPage,
@@ -855,6 +855,16 @@ impl Client {
         account: &NewStaffAccount,
     ) -> Result<StaffAccount, ClientError> {
         self.post_json("/api/v1/admin/staff", account).await
+    }
+
+    /// `PUT /api/v1/admin/staff/{username}` (administrators): the account's name, role and agency.
+    pub async fn change_staff(
+        &self,
+        username: &str,
+        change: &StaffAccountChange,
+    ) -> Result<StaffAccount, ClientError> {
+        self.put_json(&format!("/api/v1/admin/staff/{username}"), change)
+            .await
     }
 
     /// `POST /api/v1/me/password` (staff): their own password changed; a new token pair.

@@ -855,6 +855,17 @@ pub struct NewStaffAccount {
     pub password: String,
 }
 
+/// `PUT /api/v1/admin/staff/{username}`: the account's name, role and agency as they are to be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffAccountChange {
+    /// 1–50 characters.
+    pub display_name: String,
+    /// `operator`, `agency_staff`, `supervisor`, `leader` or `admin`.
+    pub role: String,
+    /// Agency staff only: their agency.
+    pub agency: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffAccount {
     pub username: String,
@@ -926,7 +937,8 @@ pub struct AuditEntry {
     /// `orders_exported` (the filters as target; the role and how many orders the file held),
     /// `account_cancelled` (a citizen's, under the subject it was given, `cancelled:<id>`; how
     /// many requests stayed on record), `password_changed` (by its holder), `password_reset` (by
-    /// an administrator, the account as target), `kpi_appeal_approved` and `kpi_appeal_refused`
+    /// an administrator, the account as target), `staff_changed` (its name, role or agency, before
+    /// and after), `kpi_appeal_approved` and `kpi_appeal_refused`
     /// (a supervisor's decision on an agency's appeal, 考核申诉: the order as target; the appeal,
     /// figure, round, agency and reason).
     pub action: String,

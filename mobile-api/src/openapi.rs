@@ -77,6 +77,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::PasswordReset,
         crate::TokenPair,
         crate::NewStaffAccount,
+        crate::StaffAccountChange,
         crate::StaffAccount,
         crate::StaffAccountList,
         crate::AuditEntry,
@@ -1081,6 +1082,37 @@ impl ApiDoc {
             .add_path_operation("/api/v1/admin/staff", vec![HttpMethod::Get], staff_list);
         doc.paths
             .add_path_operation("/api/v1/admin/staff", vec![HttpMethod::Post], staff_create);
+        let staff_edit = OperationBuilder::new()
+            .operation_id(Some("changeStaffAccount"))
+            .summary(Some(
+                "Change an account's name, role or agency (administrators); logged",
+            ))
+            .description(Some(
+                "The whole of it as it is to be. A new role or agency ends the account's sessions (its \
+                 tokens carry both): its holder signs in again. Not one's own role or agency.",
+            ))
+            .parameter(username_param())
+            .request_body(body_of("StaffAccountChange"))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", ok("The account afterwards", "StaffAccount"))
+                        .response("400", error("Malformed JSON (`malformed_json`)"))
+                        .response("404", error("No such account (`not_found`)"))
+                        .response(
+                            "422",
+                            error("Bad fields, an unknown agency, or one's own role or agency (`validation_failed`)"),
+                        ),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/admin/staff/{username}",
+            vec![HttpMethod::Put],
+            staff_edit,
+        );
         doc.paths.add_path_operation(
             "/api/v1/admin/staff/{username}/disable",
             vec![HttpMethod::Post],

@@ -208,6 +208,7 @@ pub const ROUTES: &[Route] = &[
     ),
     route("GET", "/api/v1/admin/staff", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff", "gateway", ADMIN),
+    route("PUT", "/api/v1/admin/staff/{}", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/enable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/password", "gateway", ADMIN),

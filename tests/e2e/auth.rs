@@ -587,6 +587,7 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         "/api/v1/requests/{}/follow" | "/api/v1/orders/{}/duplicates" => Scope::AnyOrder,
         "/api/v1/admin/dispatch-rules/{}"
         | "/api/v1/admin/calendar/{}"
+        | "/api/v1/admin/staff/{}"
         | "/api/v1/admin/staff/{}/disable"
         | "/api/v1/admin/staff/{}/enable"
         | "/api/v1/admin/staff/{}/password"

@@ -813,3 +813,137 @@ async fn signing_out_everywhere_ends_every_session_of_the_caller() {
         );
     }
 }
+
+/// An administrator changes an account's name, role or agency: someone moves to another agency.
+/// A new role or agency ends the account's sessions (its tokens carry both), and it signs in
+/// anew as what it is now; a new name alone does not. Each change is in the audit log.
+#[tokio::test]
+async fn administrators_move_staff_to_another_agency_or_role() {
+    let platform = Platform::start().await;
+    let admin = platform.client("admin-1", "admin");
+    admin
+        .create_staff(&account("sun.li", "agency_staff", Some("utility-water")))
+        .await
+        .expect("created");
+    chosen_by_holder(&platform, "sun.li").await;
+    let door = platform.anonymous();
+    let before = door
+        .staff_sign_in("sun.li", PASSWORD)
+        .await
+        .expect("signed in");
+    let change = |name: &str, role: &str, agency: Option<&str>| mobile_api::StaffAccountChange {
+        display_name: name.into(),
+        role: role.into(),
+        agency: agency.map(str::to_owned),
+    };
+
+    // A new name alone: the sessions go on.
+    let renamed = admin
+        .change_staff(
+            "sun.li",
+            &change("孙丽", "agency_staff", Some("utility-water")),
+        )
+        .await
+        .expect("renamed");
+    assert_eq!(renamed.display_name, "孙丽");
+    with_token(&platform, &before.access_token)
+        .tasks(None)
+        .await
+        .expect("still the water company's");
+
+    // Moved to urban management: the old token and refresh token end; signing in again gives
+    // the new agency.
+    let moved = admin
+        .change_staff(
+            "sun.li",
+            &change("孙丽", "agency_staff", Some("city-urban-management")),
+        )
+        .await
+        .expect("moved");
+    assert_eq!(
+        moved.agency.map(|a| a.code).as_deref(),
+        Some("city-urban-management")
+    );
+    assert_eq!(
+        code(
+            with_token(&platform, &before.access_token)
+                .tasks(None)
+                .await
+        ),
+        (401, "token_revoked".into())
+    );
+    assert_eq!(
+        code(door.refresh(&before.refresh_token).await),
+        (401, "invalid_refresh_token".into())
+    );
+    let after = door
+        .staff_sign_in("sun.li", PASSWORD)
+        .await
+        .expect("signed in again");
+    assert_eq!(after.agency.as_deref(), Some("city-urban-management"));
+
+    // Promoted to supervisor: no agency any more.
+    let promoted = admin
+        .change_staff("sun.li", &change("孙丽", "supervisor", None))
+        .await
+        .expect("promoted");
+    assert_eq!(
+        (promoted.role.as_str(), promoted.agency),
+        ("supervisor", None)
+    );
+
+    for (bad, field) in [
+        (
+            change("孙丽", "supervisor", Some("utility-water")),
+            "agency:field_not_allowed",
+        ),
+        (change("孙丽", "agency_staff", None), "agency:required"),
+        (
+            change("孙丽", "agency_staff", Some("no-such-agency")),
+            "agency:unknown_agency",
+        ),
+        (change(" ", "operator", None), "display_name:invalid_value"),
+        (change("孙丽", "mayor", None), "role:invalid_value"),
+    ] {
+        assert_eq!(fields(admin.change_staff("sun.li", &bad).await), [field]);
+    }
+    assert_eq!(
+        code(
+            admin
+                .change_staff("no.one", &change("某人", "operator", None))
+                .await
+        ),
+        (404, "not_found".into())
+    );
+    // Not one's own role; one's own name is fine.
+    admin
+        .create_staff(&account("admin.two", "admin", None))
+        .await
+        .expect("created");
+    let second = platform.client("admin.two", "admin");
+    assert_eq!(
+        fields(
+            second
+                .change_staff("admin.two", &change("管理员二", "operator", None))
+                .await
+        ),
+        ["role:cannot_change_self"]
+    );
+    second
+        .change_staff("admin.two", &change("管理员二", "admin", None))
+        .await
+        .expect("one's own name");
+    assert_eq!(
+        code(
+            platform
+                .client("supervisor-1", "supervisor")
+                .change_staff("sun.li", &change("孙丽", "operator", None))
+                .await
+        ),
+        (403, "forbidden".into())
+    );
+
+    let changed = platform.audited("staff_changed").await;
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert!(changed.iter().all(|(_, target)| target.is_some()));
+}

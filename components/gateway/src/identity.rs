@@ -22,7 +22,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use mobile_api::{
     AuditEntry, AuditLog, FieldError, Named, NewStaffAccount, RefreshTokenBody, StaffAccount,
-    StaffAccountList, StaffSignIn, TokenPair, codes, routes::Route,
+    StaffAccountChange, StaffAccountList, StaffSignIn, TokenPair, codes, routes::Route,
 };
 use order_store::db::{Connection, Row};
 use serde::Serialize;
@@ -190,6 +190,9 @@ pub async fn serve(
         }
         ("GET", "/api/v1/admin/staff") => list_staff().await,
         ("POST", "/api/v1/admin/staff") => create_staff(admin, body).await,
+        ("PUT", "/api/v1/admin/staff/{}") => {
+            change_staff(admin, segments.get(5).copied().unwrap_or(""), body).await
+        }
         ("POST", "/api/v1/admin/staff/{}/disable") => {
             set_disabled(admin, segments.get(5).copied().unwrap_or(""), true).await
         }
@@ -731,18 +734,10 @@ fn valid_username(username: &str) -> bool {
         })
 }
 
-/// `POST /api/v1/admin/staff`.
-async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
-    let new: NewStaffAccount = api_plumbing::parse_json(body)?;
-    let display_name = new.display_name.trim().to_owned();
+/// What is wrong with a staff account's name, role and agency: a name of 1 to 50 characters, one
+/// of [`STAFF_ROLES`], and an agency for agency staff and for no one else.
+fn placement_problems(display_name: &str, role: &str, agency: Option<&str>) -> Vec<FieldError> {
     let mut problems = Vec::new();
-    if !valid_username(&new.username) {
-        problems.push(field_error(
-            "username",
-            "invalid_value",
-            "3–64 个字符：小写字母、数字、. _ - (lower-case letters, digits, . _ -)",
-        ));
-    }
     if display_name.is_empty() || display_name.chars().count() > 50 {
         problems.push(field_error(
             "display_name",
@@ -750,14 +745,14 @@ async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
             "姓名 1 到 50 个字",
         ));
     }
-    if !STAFF_ROLES.contains(&new.role.as_str()) {
+    if !STAFF_ROLES.contains(&role) {
         problems.push(field_error(
             "role",
             "invalid_value",
             "应为 operator、agency_staff、supervisor、leader 或 admin",
         ));
     }
-    match (new.role == "agency_staff", new.agency.is_some()) {
+    match (role == "agency_staff", agency.is_some()) {
         (true, false) => problems.push(field_error(
             "agency",
             "required",
@@ -770,6 +765,105 @@ async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
         )),
         _ => {}
     }
+    problems
+}
+
+fn unknown_agency() -> Failure {
+    Failure::Fields(vec![field_error(
+        "agency",
+        "unknown_agency",
+        "没有这个承办单位 (no such agency)",
+    )])
+}
+
+/// `PUT /api/v1/admin/staff/{username}`: the account's name, role and agency as they are to be.
+/// A new role or agency ends its sessions (the tokens, and the refresh tokens' rows, carry both),
+/// in the transaction that changes them, with the audit log's `staff_changed` (before and after).
+/// Not one's own role or agency: an administrator could lock the last one out.
+async fn change_staff(admin: &str, username: &str, body: &[u8]) -> Result<Reply, Failure> {
+    let change: StaffAccountChange = api_plumbing::parse_json(body)?;
+    let display_name = change.display_name.trim().to_owned();
+    let problems = placement_problems(&display_name, &change.role, change.agency.as_deref());
+    if !problems.is_empty() {
+        return Err(Failure::Fields(problems));
+    }
+    let db = db().await?;
+    in_transaction(&db, async {
+        let rows = db
+            .query(
+                "select s.display_name, s.role, s.agency_id, \
+                        $2::text is null or exists (select 1 from agencies where agency_id = $2) as agency_known \
+                 from staff_accounts s where s.username = $1 for update",
+                [text(username), change.agency.clone().into()],
+            )
+            .await?
+            .collect()
+            .await?;
+        let row = rows.first().ok_or_else(not_found)?;
+        if row.get::<bool>("agency_known") != Some(true) {
+            return Err(unknown_agency());
+        }
+        let before = (
+            row.get::<String>("display_name").unwrap_or_default(),
+            row.get::<String>("role").unwrap_or_default(),
+            row.get::<String>("agency_id"),
+        );
+        let placed_anew = before.1 != change.role || before.2 != change.agency;
+        if placed_anew && username == admin {
+            return Err(Failure::Fields(vec![field_error(
+                "role",
+                "cannot_change_self",
+                "不能修改自己的角色或单位 (you cannot change your own role or agency)",
+            )]));
+        }
+        db.execute(
+            "update staff_accounts set display_name = $2, role = $3, agency_id = $4 where username = $1",
+            [
+                text(username),
+                text(&display_name),
+                text(&change.role),
+                change.agency.clone().into(),
+            ],
+        )
+        .await?;
+        if placed_anew {
+            end_sessions(&db, username).await?;
+        }
+        record(
+            &db,
+            "staff_changed",
+            admin,
+            Some(username),
+            None,
+            Some(serde_json::json!({
+                "before": { "display_name": before.0, "role": before.1, "agency": before.2 },
+                "after": { "display_name": display_name, "role": change.role, "agency": change.agency },
+            })),
+        )
+        .await
+    })
+    .await?;
+    let account = one_account(&db, username).await?;
+    Ok(reply_with(StatusCode::OK, &account))
+}
+
+/// `POST /api/v1/admin/staff`.
+async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
+    let new: NewStaffAccount = api_plumbing::parse_json(body)?;
+    let display_name = new.display_name.trim().to_owned();
+    let mut problems = Vec::new();
+    if !valid_username(&new.username) {
+        problems.push(field_error(
+            "username",
+            "invalid_value",
+            "3–64 个字符：小写字母、数字、. _ - (lower-case letters, digits, . _ -)",
+        ));
+    }
+    problems.extend(placement_problems(
+        &display_name,
+        &new.role,
+        new.agency.as_deref(),
+    ));
     problems.extend(weak_password("password", &new.password, &new.username));
     if !problems.is_empty() {
         return Err(Failure::Fields(problems));
@@ -820,11 +914,7 @@ async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
             .collect()
             .await?;
         return Err(if taken.is_empty() {
-            Failure::Fields(vec![field_error(
-                "agency",
-                "unknown_agency",
-                "没有这个承办单位 (no such agency)",
-            )])
+            unknown_agency()
         } else {
             Failure::Status(
                 StatusCode::CONFLICT,
