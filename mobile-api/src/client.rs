@@ -857,6 +857,19 @@ impl Client {
         self.post_json("/api/v1/admin/staff", account).await
     }
 
+    /// `POST /api/v1/admin/staff/{username}/sign-out` (administrators): every session of the
+    /// account ended, the account left enabled.
+    pub async fn sign_out_staff(&self, username: &str) -> Result<(), ClientError> {
+        let response = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/v1/admin/staff/{username}/sign-out"),
+            )
+            .send()
+            .await?;
+        Self::no_content(response).await
+    }
+
     /// `PUT /api/v1/admin/staff/{username}` (administrators): the account's name, role and agency.
     pub async fn change_staff(
         &self,

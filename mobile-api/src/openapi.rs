@@ -1113,6 +1113,32 @@ impl ApiDoc {
             vec![HttpMethod::Put],
             staff_edit,
         );
+        let staff_sign_out = OperationBuilder::new()
+            .operation_id(Some("signOutStaffAccount"))
+            .summary(Some(
+                "End every session of an account without disabling it (强制下线; administrators); logged",
+            ))
+            .description(Some(
+                "For a phone reported lost by someone with no other device to sign out from: every refresh \
+                 token of the account is revoked and every access token issued until now is refused \
+                 (`token_revoked`). Its holder signs in again.",
+            ))
+            .parameter(username_param())
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("204", ResponseBuilder::new().description("Signed out"))
+                        .response("404", error("No such account (`not_found`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths.add_path_operation(
+            "/api/v1/admin/staff/{username}/sign-out",
+            vec![HttpMethod::Post],
+            staff_sign_out,
+        );
         doc.paths.add_path_operation(
             "/api/v1/admin/staff/{username}/disable",
             vec![HttpMethod::Post],

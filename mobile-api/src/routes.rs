@@ -212,6 +212,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/admin/staff/{}/disable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/enable", "gateway", ADMIN),
     route("POST", "/api/v1/admin/staff/{}/password", "gateway", ADMIN),
+    route("POST", "/api/v1/admin/staff/{}/sign-out", "gateway", ADMIN),
     route("GET", "/api/v1/admin/audit", "gateway", ADMIN),
     route("GET", "/api/v1/admin/partners", "gateway", ADMIN),
     route("POST", "/api/v1/admin/partners", "gateway", ADMIN),

@@ -591,6 +591,7 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         | "/api/v1/admin/staff/{}/disable"
         | "/api/v1/admin/staff/{}/enable"
         | "/api/v1/admin/staff/{}/password"
+        | "/api/v1/admin/staff/{}/sign-out"
         | "/api/v1/admin/deliveries/{}/requeue"
         | "/api/v1/admin/notification-templates/{}"
         | "/api/v1/admin/knowledge/{}"

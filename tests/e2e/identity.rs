@@ -805,10 +805,47 @@ async fn signing_out_everywhere_ends_every_session_of_the_caller() {
         code(platform.anonymous().sign_out_everywhere().await),
         (401, "unauthenticated".into())
     );
+    // An administrator does the same for someone with no other device (强制下线): the account
+    // stays enabled, and signs in again.
+    let colleague_elsewhere = door
+        .staff_sign_in("zhou.qiang", PASSWORD)
+        .await
+        .expect("a second phone");
+    admin
+        .sign_out_staff("zhou.qiang")
+        .await
+        .expect("signed out by the administrator");
+    for pair in [&colleague, &colleague_elsewhere] {
+        assert_eq!(
+            code(with_token(&platform, &pair.access_token).queue().await),
+            (401, "token_revoked".into())
+        );
+    }
+    door.staff_sign_in("zhou.qiang", PASSWORD)
+        .await
+        .expect("still enabled");
+    assert_eq!(
+        code(admin.sign_out_staff("no.one").await),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        code(
+            platform
+                .client("supervisor-1", "supervisor")
+                .sign_out_staff("zhou.qiang")
+                .await
+        ),
+        (403, "forbidden".into())
+    );
+
     let signed_out = platform.audited("signed_out").await;
-    for subject in ["zhou.min", "citizen-everywhere-1"] {
+    for (actor, subject) in [
+        ("zhou.min", "zhou.min"),
+        ("citizen-everywhere-1", "citizen-everywhere-1"),
+        ("admin-1", "zhou.qiang"),
+    ] {
         assert!(
-            signed_out.contains(&(subject.to_owned(), Some(subject.to_owned()))),
+            signed_out.contains(&(actor.to_owned(), Some(subject.to_owned()))),
             "{signed_out:?}"
         );
     }

@@ -95,16 +95,7 @@ pub async fn sign_out_everywhere(
         .ok_or_else(|| Failure::Internal("no principal".into()))?;
     let db = db().await?;
     in_transaction(&db, async {
-        end_sessions(&db, &subject).await?;
-        record(
-            &db,
-            "signed_out",
-            &subject,
-            Some(&subject),
-            client,
-            Some(serde_json::json!({ "everywhere": true })),
-        )
-        .await
+        crate::identity::sign_out_everywhere(&db, &subject, &subject, client).await
     })
     .await?;
     Ok(json_reply(StatusCode::NO_CONTENT, String::new()))

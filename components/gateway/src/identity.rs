@@ -193,6 +193,14 @@ pub async fn serve(
         ("PUT", "/api/v1/admin/staff/{}") => {
             change_staff(admin, segments.get(5).copied().unwrap_or(""), body).await
         }
+        ("POST", "/api/v1/admin/staff/{}/sign-out") => {
+            sign_out_staff(
+                admin,
+                segments.get(5).copied().unwrap_or(""),
+                client.as_deref(),
+            )
+            .await
+        }
         ("POST", "/api/v1/admin/staff/{}/disable") => {
             set_disabled(admin, segments.get(5).copied().unwrap_or(""), true).await
         }
@@ -537,6 +545,26 @@ pub(crate) async fn end_sessions(db: &Connection, subject: &str) -> Result<(), F
     )
     .await?;
     Ok(())
+}
+
+/// Ends every session of `subject` at `actor`'s asking (themselves, or an administrator), with
+/// the audit log's `signed_out` (`everywhere`), in the caller's transaction.
+pub(crate) async fn sign_out_everywhere(
+    db: &Connection,
+    subject: &str,
+    actor: &str,
+    client: Option<&str>,
+) -> Result<(), Failure> {
+    end_sessions(db, subject).await?;
+    record(
+        db,
+        "signed_out",
+        actor,
+        Some(subject),
+        client,
+        Some(serde_json::json!({ "everywhere": true })),
+    )
+    .await
 }
 
 /// Records a failed sign-in of `username` (`reason`: `wrong_credentials`, `disabled`,
@@ -925,6 +953,34 @@ async fn create_staff(admin: &str, body: &[u8]) -> Result<Reply, Failure> {
     }
     let created = one_account(&db, &new.username).await?;
     Ok(reply_with(StatusCode::CREATED, &created))
+}
+
+/// `POST /api/v1/admin/staff/{username}/sign-out` (强制下线): ends every session of the account
+/// ([`end_sessions`]) without disabling it, for a phone reported lost by someone with no other
+/// device to sign out from; the audit log's `signed_out`, by the administrator, in the same
+/// transaction. 204.
+async fn sign_out_staff(
+    admin: &str,
+    username: &str,
+    client: Option<&str>,
+) -> Result<Reply, Failure> {
+    let db = db().await?;
+    in_transaction(&db, async {
+        let found = db
+            .query(
+                "select 1 as found from staff_accounts where username = $1 for update",
+                [text(username)],
+            )
+            .await?
+            .collect()
+            .await?;
+        if found.is_empty() {
+            return Err(not_found());
+        }
+        sign_out_everywhere(&db, username, admin, client).await
+    })
+    .await?;
+    Ok(json_reply(StatusCode::NO_CONTENT, String::new()))
 }
 
 /// `POST /api/v1/admin/staff/{username}/disable` and `.../enable`.
