@@ -1082,32 +1082,37 @@ impl ApiDoc {
             .add_path_operation("/api/v1/admin/staff", vec![HttpMethod::Get], staff_list);
         doc.paths
             .add_path_operation("/api/v1/admin/staff", vec![HttpMethod::Post], staff_create);
-        let staff_edit = OperationBuilder::new()
-            .operation_id(Some("changeStaffAccount"))
-            .summary(Some(
-                "Change an account's name, role or agency (administrators); logged",
-            ))
-            .description(Some(
-                "The whole of it as it is to be. A new role or agency ends the account's sessions (its \
-                 tokens carry both): its holder signs in again. Not one's own role or agency.",
-            ))
-            .parameter(username_param())
-            .request_body(body_of("StaffAccountChange"))
-            .responses(
-                common_errors(
-                    ResponsesBuilder::new()
-                        .response("200", ok("The account afterwards", "StaffAccount"))
-                        .response("400", error("Malformed JSON (`malformed_json`)"))
-                        .response("404", error("No such account (`not_found`)"))
-                        .response(
-                            "422",
-                            error("Bad fields, an unknown agency, or one's own role or agency (`validation_failed`)"),
-                        ),
-                )
-                .build(),
-            )
-            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-            .build();
+        // An administrator's write to one account with a body: its answers are the account
+        // afterwards or why not (`refused`, the 422's words).
+        let account_write =
+            |id: &str, summary: &str, description: &str, body: &str, refused: &str| {
+                OperationBuilder::new()
+                    .operation_id(Some(id))
+                    .summary(Some(summary))
+                    .description(Some(description))
+                    .parameter(username_param())
+                    .request_body(body_of(body))
+                    .responses(
+                        common_errors(
+                            ResponsesBuilder::new()
+                                .response("200", ok("The account afterwards", "StaffAccount"))
+                                .response("400", error("Malformed JSON (`malformed_json`)"))
+                                .response("404", error("No such account (`not_found`)"))
+                                .response("422", error(refused)),
+                        )
+                        .build(),
+                    )
+                    .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                    .build()
+            };
+        let staff_edit = account_write(
+            "changeStaffAccount",
+            "Change an account's name, role or agency (administrators); logged",
+            "The whole of it as it is to be. A new role or agency ends the account's sessions (its \
+             tokens carry both): its holder signs in again. Not one's own role or agency.",
+            "StaffAccountChange",
+            "Bad fields, an unknown agency, or one's own role or agency (`validation_failed`)",
+        );
         doc.paths.add_path_operation(
             "/api/v1/admin/staff/{username}",
             vec![HttpMethod::Put],
@@ -1155,32 +1160,14 @@ impl ApiDoc {
                 "Enable an account again (administrators); logged",
             ),
         );
-        let password_reset = OperationBuilder::new()
-            .operation_id(Some("resetStaffPassword"))
-            .summary(Some(
-                "Set a new password for someone who lost theirs (administrators); logged",
-            ))
-            .description(Some(
-                "Every refresh token of the account is revoked. Until its holder changes it, signing in \
-                 answers `password_change_required`.",
-            ))
-            .parameter(username_param())
-            .request_body(body_of("PasswordReset"))
-            .responses(
-                common_errors(
-                    ResponsesBuilder::new()
-                        .response("200", ok("The account afterwards", "StaffAccount"))
-                        .response("400", error("Malformed JSON (`malformed_json`)"))
-                        .response("404", error("No such account (`not_found`)"))
-                        .response(
-                            "422",
-                            error("A weak password, or one's own account (`validation_failed`)"),
-                        ),
-                )
-                .build(),
-            )
-            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-            .build();
+        let password_reset = account_write(
+            "resetStaffPassword",
+            "Set a new password for someone who lost theirs (administrators); logged",
+            "Every refresh token of the account is revoked. Until its holder changes it, signing in \
+             answers `password_change_required`.",
+            "PasswordReset",
+            "A weak password, or one's own account (`validation_failed`)",
+        );
         doc.paths.add_path_operation(
             "/api/v1/admin/staff/{username}/password",
             vec![HttpMethod::Post],
