@@ -62,6 +62,18 @@ async fn contents(url: &str) -> Vec<String> {
     .expect("the contents")
 }
 
+/// The text column `query` reads from the database at `url`.
+async fn texts(url: &str, query: &'static str) -> Vec<String> {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(url)
+        .await
+        .expect("the database");
+    sqlx::query_scalar(query)
+        .fetch_all(&mut db)
+        .await
+        .expect("the rows")
+}
+
 /// How many tables a database holds, but PostGIS's own.
 async fn tables(url: &str) -> i64 {
     use sqlx::Connection;
@@ -78,6 +90,10 @@ async fn tables(url: &str) -> i64 {
 
 fn os(text: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(text)
+}
+
+fn owned(args: &[&std::ffi::OsStr]) -> Vec<std::ffi::OsString> {
+    args.iter().map(|&arg| arg.to_owned()).collect()
 }
 
 #[tokio::test]
@@ -215,15 +231,8 @@ async fn restoring_the_private_cluster_keeps_the_database_it_replaces() {
     let citizen = |name: &str| {
         format!("insert into citizens (citizen_id, subject) values (gen_random_uuid(), '{name}')")
     };
-    let subjects = async |url: &str| -> Vec<String> {
-        let mut db = sqlx::PgConnection::connect(url)
-            .await
-            .expect("the database");
-        sqlx::query_scalar("select subject from citizens order by subject")
-            .fetch_all(&mut db)
-            .await
-            .expect("the citizens")
-    };
+    let subjects =
+        async |url: &str| texts(url, "select subject from citizens order by subject").await;
     let mut db = sqlx::PgConnection::connect(&url)
         .await
         .expect("the database");
@@ -275,17 +284,14 @@ async fn the_platform_backs_itself_up_while_serving() {
         std::fs::write(folder.0.join(name), b"x").expect("written");
     }
     let platform = Platform::start_with(tests::Options {
-        serve_args: [
+        serve_args: owned(&[
             os("--backup-dir"),
             folder.0.as_os_str(),
             os("--backup-every-seconds"),
             os("1"),
             os("--backup-keep"),
             os("2"),
-        ]
-        .into_iter()
-        .map(ToOwned::to_owned)
-        .collect(),
+        ]),
         ..tests::Options::default()
     })
     .await
@@ -353,4 +359,216 @@ async fn the_platform_backs_itself_up_while_serving() {
     assert!(ok, "{said}");
     let held = contents(&restored).await;
     assert!(held[0].starts_with("ZMD-"), "{held:?}");
+}
+
+/// `hotline serve --archive-dir` and `hotline db restore --archive`: the private cluster rebuilt
+/// as it was at a moment between two filings, and as far as the archive reaches, though neither
+/// filing was in a base backup; never from before the archive's oldest base backup.
+#[tokio::test]
+async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
+    use sqlx::Connection;
+    let cluster = Cluster {
+        folder: Folder::new("archived-cluster"),
+    };
+    let data_dir = cluster.data_dir();
+    let start = [
+        os("--data-dir"),
+        data_dir,
+        os("db"),
+        os("start"),
+        os("--database"),
+        os("postgres"),
+    ];
+    let (ok, admin, said) = hotline(&start).await;
+    assert!(ok, "{said}");
+    let archive = cluster.folder.0.join("archive");
+    let mut platform = Platform::start_with(tests::Options {
+        admin_url: Some(admin.trim().to_owned()),
+        serve_args: owned(&[os("--archive-dir"), archive.as_os_str()]),
+        ..tests::Options::default()
+    })
+    .await
+    .expect("platform");
+    // The first base backup is taken at once, before any request is filed.
+    let base = archive.join("base");
+    for _ in 0..600 {
+        if files(&base).iter().any(|n| !n.ends_with(".partial")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(files(&base).len(), 1, "{:?}", files(&base));
+
+    let citizen = platform.client("citizen-1", "citizen");
+    let mut request = valid_request();
+    request.title = "路灯不亮".into();
+    let first = citizen.create_request(&request, None).await.expect("filed");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let until = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    // The runtime crashes (its receiver is left running, orphaned) and starts again: the new
+    // runtime ends the old receiver and goes on with the same stream, which the slot kept whole,
+    // and no new base backup.
+    platform.crash_and_restart().await.expect("restarted");
+    let streams = files(&archive.join("wal"));
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    let mut up = false;
+    for _ in 0..300 {
+        up = platform.metrics().await.get("hotline_archive_receiver_up") == Some(&1.0);
+        if up {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the receiver is not up again");
+    request.title = "噪音扰民".into();
+    let second = citizen.create_request(&request, None).await.expect("filed");
+    // Received: the receiver has flushed the server's log past the second filing.
+    let written: String = sqlx::query_scalar("select pg_current_wal_lsn()::text")
+        .fetch_one(&platform.db)
+        .await
+        .expect("the log's position");
+    let mut received = false;
+    for _ in 0..300 {
+        received = sqlx::query_scalar(
+            "select coalesce(bool_or(flush_lsn >= $1::pg_lsn), false) from pg_stat_replication",
+        )
+        .bind(&written)
+        .fetch_one(&platform.db)
+        .await
+        .expect("the receiver's position");
+        if received {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(received, "the log was not received");
+    assert_eq!(files(&archive.join("wal")), streams);
+    assert_eq!(files(&base).len(), 1, "{:?}", files(&base));
+    let samples = platform.metrics().await;
+    assert_eq!(samples.get("hotline_archive_receiver_up"), Some(&1.0));
+    assert_eq!(
+        samples.get("hotline_archive_base_failures_total"),
+        Some(&0.0)
+    );
+    // The base backup taken before the crash is the newest (none since the restart).
+    let newest = samples["hotline_archive_base_last_success_timestamp_seconds"];
+    assert!(
+        newest > 0.0 && newest < until.timestamp() as f64,
+        "{newest}"
+    );
+
+    // The platform stops (its receiver with it) and the cluster with it; the disk is lost, say.
+    let status = platform
+        .terminate(std::time::Duration::from_secs(30))
+        .await
+        .expect("stopped");
+    assert!(status.success(), "{status:?}");
+    // Its slot stays, unused (once the server has seen the receiver go), so that the server
+    // keeps its log for the next start's receiver.
+    let mut slots: Vec<(String, bool)> = Vec::new();
+    for _ in 0..100 {
+        slots = sqlx::query_as("select slot_name::text, active from pg_replication_slots")
+            .fetch_all(&platform.db)
+            .await
+            .expect("the slots");
+        if slots.iter().all(|(_, active)| !active) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(slots.len(), 1, "{slots:?}");
+    assert!(
+        slots[0].0.starts_with("hotline_archive_t_") && !slots[0].1,
+        "{slots:?}"
+    );
+    platform.db.close().await;
+    let url = platform.database_url();
+    let orders = async |url: &str| {
+        texts(
+            url,
+            "select tracking_number from work_orders order by tracking_number",
+        )
+        .await
+    };
+    let restore_in = |data_dir: &std::ffi::OsStr, until: Option<String>| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--data-dir".into(),
+            data_dir.to_owned(),
+            "db".into(),
+            "restore".into(),
+            "--archive".into(),
+            archive.clone().into(),
+        ];
+        if let Some(until) = until {
+            args.extend(["--until".into(), until.into()]);
+        }
+        async move {
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            hotline(&args).await
+        }
+    };
+    let restore = |until: Option<String>| restore_in(data_dir, until);
+
+    // As at the moment between the filings: the first alone. The restore stops the cluster,
+    // which no one uses now, itself.
+    let (ok, _, said) = restore(Some(until.to_rfc3339())).await;
+    assert!(ok, "{said}");
+    assert!(said.contains("kept as"), "{said}");
+    let (ok, _, said) = hotline(&start).await;
+    assert!(ok, "{said}");
+    assert_eq!(
+        orders(&url).await,
+        std::slice::from_ref(&first.tracking_number)
+    );
+
+    // The disk is lost: on a new machine (a new cluster, whose port and password are its own),
+    // the archive restores as far as it reaches: both, the second from the segment that was
+    // being received.
+    let elsewhere = Cluster {
+        folder: Folder::new("new-machine"),
+    };
+    let (ok, _, said) = restore_in(elsewhere.data_dir(), None).await;
+    assert!(ok, "{said}");
+    let (ok, admin, said) = hotline(&[
+        os("--data-dir"),
+        elsewhere.data_dir(),
+        os("db"),
+        os("start"),
+        os("--database"),
+        os("postgres"),
+    ])
+    .await;
+    assert!(ok, "{said}");
+    let database = url
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("the database's name");
+    let restored = tests::with_database(admin.trim(), database).expect("a URL");
+    let mut both = vec![first.tracking_number.clone(), second.tracking_number];
+    both.sort();
+    assert_eq!(orders(&restored).await, both);
+    drop(elsewhere);
+
+    // Not while the cluster is in use, and never from before the archive's oldest base backup.
+    let db = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("the database");
+    let (ok, _, said) = restore(None).await;
+    assert!(!ok && said.contains("in use"), "{said}");
+    db.close().await.expect("closed");
+    let long_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let (ok, _, said) = restore(Some(long_ago)).await;
+    assert!(!ok && said.contains("reaches back"), "{said}");
+    // Nor to a moment the archive does not reach: the replay fails, and the cluster is as it was,
+    // running again.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (ok, _, said) = restore(Some(later)).await;
+    assert!(
+        !ok && said.contains("recovery ended before configured recovery target was reached"),
+        "{said}"
+    );
+    assert!(said.contains("nothing was changed"), "{said}");
+    assert_eq!(orders(&url).await, [first.tracking_number]);
 }

@@ -106,6 +106,9 @@ pub struct Options {
     pub stand_in: Option<(&'static str, &'static str)>,
     /// More arguments of `hotline serve`.
     pub serve_args: Vec<std::ffi::OsString>,
+    /// The server the platform's database is made on (a URL of one of its databases); by
+    /// default the tests' own (`HOTLINE_TEST_DATABASE_URL`).
+    pub admin_url: Option<String>,
 }
 
 impl Default for Options {
@@ -119,6 +122,7 @@ impl Default for Options {
             threads: None,
             stand_in: None,
             serve_args: Vec::new(),
+            admin_url: None,
         }
     }
 }
@@ -267,7 +271,10 @@ impl Platform {
     }
 
     pub async fn start_with(options: Options) -> anyhow::Result<Platform> {
-        let admin_url = admin_url()?;
+        let admin_url = match &options.admin_url {
+            Some(url) => url.clone(),
+            None => admin_url()?,
+        };
         let database = format!("t_{}", uuid::Uuid::new_v4().simple());
         {
             use sqlx::Connection;

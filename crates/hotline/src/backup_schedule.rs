@@ -13,6 +13,10 @@
 //! - On stop, no new backup starts; one under way is waited for as the schedules' runs are (the
 //!   request time limit and a second). One cut short (by then, or by a crash) leaves only its
 //!   `.partial`, never a file with a backup's name, and the next start removes it.
+//! - The same schedule takes the archive's base backups (`--archive-dir`, [`Kind::Base`]):
+//!   folders named `hotline-<UTC time>`, the next due at once when the newest began before the
+//!   stream the archive receives now (`archive`), and the log only removed ones needed removed
+//!   with them.
 
 use crate::backup;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -25,7 +29,6 @@ use std::time::Duration;
 pub const RETRY: Duration = Duration::from_secs(300);
 
 const PREFIX: &str = "hotline-";
-const SUFFIX: &str = ".dump";
 const TIME: &str = "%Y%m%dT%H%M%SZ";
 
 /// What the schedule is asked to do.
@@ -33,6 +36,48 @@ pub struct Schedule {
     pub dir: PathBuf,
     pub every: Duration,
     pub keep: usize,
+    pub kind: Kind,
+}
+
+/// What the schedule takes.
+#[derive(Clone)]
+pub enum Kind {
+    /// `hotline db backup`'s files (`hotline-<time>.dump`).
+    Dump,
+    /// The archive's base backups (folders `hotline-<time>` in its `base`).
+    Base(Arc<crate::archive::Archive>),
+}
+
+impl Kind {
+    fn suffix(&self) -> &'static str {
+        match self {
+            Kind::Dump => ".dump",
+            Kind::Base(_) => "",
+        }
+    }
+
+    fn take(&self, bin: &Path, url: &str, target: &Path) -> anyhow::Result<u64> {
+        match self {
+            Kind::Dump => backup::backup(bin, url, target, true),
+            Kind::Base(_) => crate::archive::base_backup(bin, url, target),
+        }
+    }
+
+    fn remove(&self, path: &Path) -> std::io::Result<()> {
+        match self {
+            Kind::Dump => std::fs::remove_file(path),
+            Kind::Base(_) => std::fs::remove_dir_all(path),
+        }
+    }
+
+    /// When the newest backup, begun at `newest`, stops counting: for base backups, when it is
+    /// older than the stream being received.
+    fn counts(&self, newest: DateTime<Utc>) -> bool {
+        match self {
+            Kind::Dump => true,
+            Kind::Base(archive) => newest >= archive.stream_began,
+        }
+    }
 }
 
 /// What the metrics say of it (`hotline_backup_*`).
@@ -46,24 +91,25 @@ pub struct Metrics {
 }
 
 /// A scheduled backup's file name: when it was begun.
-fn name_at(at: DateTime<Utc>) -> String {
-    format!("{PREFIX}{}{SUFFIX}", at.format(TIME))
+fn name_at(at: DateTime<Utc>, suffix: &str) -> String {
+    format!("{PREFIX}{}{suffix}", at.format(TIME))
 }
 
 /// When a scheduled backup's file name says it was begun; `None` for any other name.
-fn time_of(name: &str) -> Option<DateTime<Utc>> {
-    let stamp = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+fn time_of(name: &str, suffix: &str) -> Option<DateTime<Utc>> {
+    let stamp = name.strip_prefix(PREFIX)?.strip_suffix(suffix)?;
     NaiveDateTime::parse_from_str(stamp, TIME)
         .ok()
         .map(|t| t.and_utc())
 }
 
 /// The scheduled backups in `dir`, oldest first.
-fn backups_in(dir: &Path) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> {
+fn backups_in(dir: &Path, suffix: &str) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if let Some(at) = path.file_name().and_then(|n| n.to_str()).and_then(time_of) {
+        let name = path.file_name().and_then(|n| n.to_str());
+        if let Some(at) = name.and_then(|n| time_of(n, suffix)) {
             found.push((at, path));
         }
     }
@@ -71,27 +117,31 @@ fn backups_in(dir: &Path) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> {
     Ok(found)
 }
 
-/// Removes the scheduled backups of `dir` but the newest `keep`; how many it removed.
-fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
-    let backups = backups_in(dir)?;
+/// Removes the scheduled backups of `dir` but the newest `keep` (for base backups, with the log
+/// only they needed); how many it removed.
+fn prune(dir: &Path, keep: usize, kind: &Kind) -> anyhow::Result<usize> {
+    let backups = backups_in(dir, kind.suffix())?;
     let old = backups.len().saturating_sub(keep);
     for (_, path) in &backups[..old] {
-        std::fs::remove_file(path)?;
+        kind.remove(path)?;
+    }
+    if let (Kind::Base(archive), Some((began, oldest))) = (kind, backups.get(old)) {
+        crate::archive::prune_log(&archive.dir, oldest, *began)?;
     }
     Ok(old)
 }
 
 /// Removes what a scheduled backup cut short left (`hotline-<time>.dump.partial`).
-fn clean_up(dir: &Path) -> std::io::Result<()> {
+fn clean_up(dir: &Path, kind: &Kind) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let left = path
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(".partial"))
-            .and_then(time_of);
+            .and_then(|n| time_of(n, kind.suffix()));
         if left.is_some() {
-            std::fs::remove_file(&path)?;
+            kind.remove(&path)?;
         }
     }
     Ok(())
@@ -107,8 +157,10 @@ pub fn prepare(schedule: &Schedule) -> anyhow::Result<Arc<Metrics>> {
     std::fs::write(&probe, b"")
         .and_then(|()| std::fs::remove_file(&probe))
         .with_context(|| format!("{} is not writable", dir.display()))?;
-    clean_up(dir).with_context(|| format!("cleaning up {}", dir.display()))?;
-    let newest = backups_in(dir)?.last().map(|(at, _)| *at);
+    clean_up(dir, &schedule.kind).with_context(|| format!("cleaning up {}", dir.display()))?;
+    let newest = backups_in(dir, schedule.kind.suffix())?
+        .last()
+        .map(|(at, _)| *at);
     Ok(Arc::new(Metrics {
         every: schedule.every,
         last_success_ms: AtomicU64::new(newest.map_or(0, |at| at.timestamp_millis() as u64)),
@@ -130,9 +182,10 @@ pub fn start(
         let mut failed_at: Option<DateTime<Utc>> = None;
         loop {
             let now = Utc::now();
-            let newest = backups_in(&schedule.dir)
+            let newest = backups_in(&schedule.dir, schedule.kind.suffix())
                 .ok()
-                .and_then(|b| b.last().map(|(at, _)| *at));
+                .and_then(|b| b.last().map(|(at, _)| *at))
+                .filter(|at| schedule.kind.counts(*at));
             let mut due = newest.map_or(now, |at| at + schedule.every);
             if let Some(failed) = failed_at {
                 due = due.max(failed + schedule.every.min(RETRY));
@@ -143,12 +196,12 @@ pub fn start(
                 _ = stop.wait_for(|stopping| *stopping) => return,
             }
             let began = Utc::now();
-            let file = schedule.dir.join(name_at(began));
+            let file = schedule.dir.join(name_at(began, schedule.kind.suffix()));
             let (bin, url, written) = (bin.clone(), url.clone(), file.clone());
-            let result =
-                tokio::task::spawn_blocking(move || backup::backup(&bin, &url, &written, true))
-                    .await
-                    .unwrap_or_else(|e| Err(anyhow::anyhow!("the backup's thread: {e}")));
+            let kind = schedule.kind.clone();
+            let result = tokio::task::spawn_blocking(move || kind.take(&bin, &url, &written))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("the backup's thread: {e}")));
             let took = (Utc::now() - began).to_std().unwrap_or_default();
             match result {
                 Ok(size) => {
@@ -160,7 +213,7 @@ pub fn start(
                     metrics
                         .last_duration_ms
                         .store(took.as_millis() as u64, Relaxed);
-                    let pruned = prune(&schedule.dir, schedule.keep);
+                    let pruned = prune(&schedule.dir, schedule.keep, &schedule.kind);
                     tracing::info!(
                         file = %file.display(),
                         bytes = size,
@@ -169,7 +222,7 @@ pub fn start(
                         "backed up"
                     );
                     if let Err(e) = pruned {
-                        tracing::error!(dir = %schedule.dir.display(), "removing old backups: {e}");
+                        tracing::error!(dir = %schedule.dir.display(), "removing old backups: {e:#}");
                     }
                 }
                 Err(e) => {
@@ -191,15 +244,16 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-12-06T03:04:05Z")
             .expect("a time")
             .to_utc();
-        assert_eq!(name_at(at), "hotline-20261206T030405Z.dump");
-        assert_eq!(time_of(&name_at(at)), Some(at));
+        assert_eq!(name_at(at, ".dump"), "hotline-20261206T030405Z.dump");
+        assert_eq!(time_of(&name_at(at, ".dump"), ".dump"), Some(at));
+        assert_eq!(time_of("hotline-20261206T030405Z", ""), Some(at));
         for other in [
             "city.dump",
             "hotline-20261206T030405Z.dump.partial",
             "hotline-yesterday.dump",
             "hotline-20261206T030405Z.sql",
         ] {
-            assert_eq!(time_of(other), None, "{other}");
+            assert_eq!(time_of(other, ".dump"), None, "{other}");
         }
     }
 
@@ -217,8 +271,8 @@ mod tests {
         for name in names {
             std::fs::write(dir.join(name), b"x").expect("written");
         }
-        assert_eq!(prune(&dir, 2).expect("pruned"), 1);
-        clean_up(&dir).expect("cleaned up");
+        assert_eq!(prune(&dir, 2, &Kind::Dump).expect("pruned"), 1);
+        clean_up(&dir, &Kind::Dump).expect("cleaned up");
         let mut left: Vec<String> = std::fs::read_dir(&dir)
             .expect("listed")
             .map(|e| {

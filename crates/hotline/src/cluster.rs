@@ -169,15 +169,26 @@ impl Cluster {
         &self.bin
     }
 
-    fn data(&self) -> PathBuf {
+    /// The cluster's own folder (its data folder, port, password and socket are in it).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The server's data folder.
+    pub fn data(&self) -> PathBuf {
         self.root.join("data")
     }
 
-    fn is_running(&self) -> bool {
+    pub fn is_running(&self) -> bool {
+        self.folder_running(&self.data())
+    }
+
+    /// Whether a server runs on the data folder `data`.
+    pub fn folder_running(&self, data: &Path) -> bool {
         command(&self.bin, "pg_ctl", self.run_as.as_deref())
             .arg("status")
             .arg("-D")
-            .arg(self.data())
+            .arg(data)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
@@ -185,12 +196,37 @@ impl Cluster {
             .unwrap_or(false)
     }
 
+    /// Gives `path` to the user the server runs as (where that is another user).
+    pub fn give_to_server(&self, path: &Path) -> anyhow::Result<()> {
+        match &self.run_as {
+            Some(user) => chown(user, path),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts the server again (one this process stopped).
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        self.start_server()
+    }
+
     fn start_server(&self) -> anyhow::Result<()> {
         eprintln!(
             "hotline: starting PostgreSQL on 127.0.0.1:{} ...",
             self.port
         );
-        let log = self.root.join("server.log");
+        self.start_folder(&self.data(), &self.root.join("server.log"), true, true)
+    }
+
+    /// Starts a server on the data folder `data` as the cluster's (its port, its socket),
+    /// logging to `log`; with `wait`, until it accepts connections; without `tcp`, on the
+    /// socket alone.
+    pub fn start_folder(
+        &self,
+        data: &Path,
+        log: &Path,
+        wait: bool,
+        tcp: bool,
+    ) -> anyhow::Result<()> {
         let sockets = match self.socket_dir() {
             Some(dir) => {
                 std::fs::create_dir_all(&dir)
@@ -205,21 +241,28 @@ impl Cluster {
             None => String::new(),
         };
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{sockets}' -c max_connections=200",
-            self.port
+            "-p {} -c listen_addresses={} -c unix_socket_directories='{sockets}' -c max_connections=200",
+            self.port,
+            if tcp { "127.0.0.1" } else { "''" }
         );
+        if let Some(user) = &self.run_as
+            && !log.exists()
+        {
+            std::fs::write(log, b"")?;
+            chown(user, log)?;
+        }
         let status = command(&self.bin, "pg_ctl", self.run_as.as_deref())
             .arg("start")
             .arg("-D")
-            .arg(self.data())
+            .arg(data)
             .arg("-l")
-            .arg(&log)
-            .args(["-w", "-t", "60", "-o", &options])
+            .arg(log)
+            .args([if wait { "-w" } else { "-W" }, "-t", "60", "-o", &options])
             .stdout(std::process::Stdio::null())
             .status()
             .context("running pg_ctl start")?;
         if !status.success() {
-            let tail = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail = std::fs::read_to_string(log).unwrap_or_default();
             let tail: Vec<&str> = tail.lines().rev().take(10).collect();
             bail!(
                 "PostgreSQL did not start; the end of {}:\n{}",
@@ -238,17 +281,32 @@ impl Cluster {
     }
 
     pub fn stop(&self) {
-        if !self.is_running() {
+        self.stop_folder(&self.data());
+    }
+
+    /// Stops the server on the data folder `data`, if one runs.
+    pub fn stop_folder(&self, data: &Path) {
+        if !self.folder_running(data) {
             return;
         }
         eprintln!("hotline: stopping PostgreSQL ...");
         let _ = command(&self.bin, "pg_ctl", self.run_as.as_deref())
             .arg("stop")
             .arg("-D")
-            .arg(self.data())
+            .arg(data)
             .args(["-m", "fast", "-w"])
             .stdout(std::process::Stdio::null())
             .status();
+    }
+
+    /// Whether the server listens on a Unix socket (see `socket_dir`).
+    pub fn has_socket(&self) -> bool {
+        self.socket_dir().is_some()
+    }
+
+    /// The superuser's password, which the cluster's URLs carry.
+    pub fn password(&self) -> &str {
+        &self.password
     }
 
     /// The folder of the server's Unix socket, inside the cluster's own folder; `None` where the

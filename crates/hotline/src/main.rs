@@ -8,6 +8,7 @@
 
 mod allocator;
 mod app;
+mod archive;
 mod backup;
 mod backup_schedule;
 mod bindings;
@@ -172,12 +173,23 @@ enum DbAction {
     },
     /// Restore a backup, all or nothing. Into the private cluster, with the platform stopped: the
     /// restored database takes the platform's database's place, which is kept under another name
-    /// (printed). Into --database-url: a database with no tables yet.
+    /// (printed). Into --database-url: a database with no tables yet. With --archive instead of
+    /// FILE: the private cluster as it was at --until, from `serve --archive-dir`'s archive.
     Restore {
-        file: PathBuf,
+        #[arg(required_unless_present = "archive", conflicts_with = "archive")]
+        file: Option<PathBuf>,
         /// An empty database; without it, the private cluster.
-        #[arg(long, env = "DATABASE_URL")]
+        #[arg(long, env = "DATABASE_URL", conflicts_with = "archive")]
         database_url: Option<String>,
+        /// The folder `hotline serve --archive-dir` kept: the whole private cluster is rebuilt
+        /// from it (the data folder it replaces is kept under another name, printed).
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// With --archive: the moment to restore to (RFC 3339, such as
+        /// 2026-12-06T09:30:00+08:00); every change committed by then and none after. Without
+        /// it, everything the archive received.
+        #[arg(long, requires = "archive")]
+        until: Option<chrono::DateTime<chrono::FixedOffset>>,
     },
 }
 
@@ -237,6 +249,12 @@ struct ServeArgs {
     #[arg(long, env = "HOTLINE_BACKUP_KEEP", default_value_t = 7,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     backup_keep: usize,
+    /// Keep a continuous archive in this folder for point-in-time recovery (`hotline db restore
+    /// --archive`): every change streamed as the server writes it (`pg_receivewal`, over a
+    /// replication slot), and base backups on the schedule of --backup-every-seconds and
+    /// --backup-keep. Serving without it drops the archive's slot.
+    #[arg(long, env = "HOTLINE_ARCHIVE_DIR")]
+    archive_dir: Option<PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -378,7 +396,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Db {
-            action: DbAction::Restore { file, database_url },
+            action:
+                DbAction::Restore {
+                    archive: Some(archive),
+                    until,
+                    ..
+                },
+        } => {
+            let started = std::time::Instant::now();
+            let cluster = cluster::Cluster::open(&data_dir.join("pg"))?;
+            let kept = archive::restore(&cluster, &archive, until.map(|t| t.to_utc())).await?;
+            eprintln!(
+                "hotline: restored the private cluster from {} in {:.1} s",
+                archive.display(),
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(kept) = kept {
+                eprintln!(
+                    "hotline: the data folder it replaced is kept as {}: remove it once the \
+                     restored one is as it should be",
+                    kept.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Db {
+            action:
+                DbAction::Restore {
+                    file: Some(file),
+                    database_url,
+                    ..
+                },
         } => {
             let started = std::time::Instant::now();
             let kept = match database_url {
@@ -406,6 +454,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Db {
+            action: DbAction::Restore { .. },
+        } => anyhow::bail!("name a backup file, or an archive (--archive)"),
         Command::Keys {
             kid,
             rotate,
@@ -482,10 +533,11 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let manifest = manifest::Manifest::load(&args.manifest)?;
     let (url, cluster) = database(data_dir, &args.database).await?;
     // Backups while serving need the server's tools: the private cluster's, else the machine's.
-    let tools = match (&args.backup_dir, &cluster) {
-        (None, _) => None,
-        (Some(_), Some(cluster)) => Some(Ok(cluster.bin().to_owned())),
-        (Some(_), None) => Some(cluster::server_binaries()),
+    let wanted = args.backup_dir.is_some() || args.archive_dir.is_some();
+    let tools = match (wanted, &cluster) {
+        (false, _) => None,
+        (true, Some(cluster)) => Some(Ok(cluster.bin().to_owned())),
+        (true, None) => Some(cluster::server_binaries()),
     };
     let result = match tools.transpose() {
         Ok(tools) => serve_with_database(data_dir, &args, &manifest, &url, tools, started).await,
@@ -508,17 +560,36 @@ async fn serve_with_database(
     if !args.no_migrate {
         migrate(url, &args.database.migrations).await?;
     }
-    let backups = match (&args.backup_dir, backup_tools) {
+    let schedule = |dir: PathBuf, kind| backup_schedule::Schedule {
+        dir,
+        every: Duration::from_secs(args.backup_every_seconds),
+        keep: args.backup_keep,
+        kind,
+    };
+    let backups = match (&args.backup_dir, &backup_tools) {
         (Some(dir), Some(tools)) => {
-            let schedule = backup_schedule::Schedule {
-                dir: dir.clone(),
-                every: Duration::from_secs(args.backup_every_seconds),
-                keep: args.backup_keep,
-            };
+            let schedule = schedule(dir.clone(), backup_schedule::Kind::Dump);
             let metrics = backup_schedule::prepare(&schedule)?;
-            Some((tools, schedule, metrics))
+            Some((tools.clone(), schedule, metrics))
         }
         _ => None,
+    };
+    let archive = match (&args.archive_dir, &backup_tools) {
+        (Some(dir), Some(tools)) => {
+            let archive = std::sync::Arc::new(archive::prepare(url, dir).await?);
+            let bases = schedule(
+                archive.base_dir(),
+                backup_schedule::Kind::Base(archive.clone()),
+            );
+            let metrics = backup_schedule::prepare(&bases)?;
+            Some((tools.clone(), archive, bases, metrics))
+        }
+        _ => {
+            if let Err(e) = archive::release_slot(url).await {
+                tracing::warn!("{e:#}");
+            }
+            None
+        }
     };
     // The runtime provides the database: `db_url`, `db_host` and `db_port` default to it unless
     // they are set as SPIN_VARIABLE_* like any other variable.
@@ -563,6 +634,25 @@ async fn serve_with_database(
     let backup_task = backups.map(|(tools, schedule, metrics)| {
         backup_schedule::start(tools, url.to_owned(), schedule, metrics, stop_seen.clone())
     });
+    let receiver = std::sync::Arc::new(archive::ReceiverMetrics::default());
+    let archive_metrics = archive
+        .as_ref()
+        .map(|(_, _, _, bases)| metrics::ArchiveMetrics {
+            bases: bases.clone(),
+            receiver: receiver.clone(),
+        });
+    let archive_tasks = archive.map(|(tools, archive, bases, metrics)| {
+        [
+            archive::receive(
+                tools.clone(),
+                url.to_owned(),
+                &archive,
+                receiver,
+                stop_seen.clone(),
+            ),
+            backup_schedule::start(tools, url.to_owned(), bases, metrics, stop_seen.clone()),
+        ]
+    });
     if let Some(address) = &args.metrics_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -579,6 +669,7 @@ async fn serve_with_database(
             max_slots: args.max_concurrent_requests,
             schedules: schedules.metrics.clone(),
             backups: backup_metrics,
+            archive: archive_metrics,
             started: std::time::SystemTime::now() - started.elapsed(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         });
@@ -595,6 +686,7 @@ async fn serve_with_database(
     println!("hotline: serving {} on http://{address}", blueprint.name);
     let mut background = schedules.tasks;
     background.extend(backup_task);
+    background.extend(archive_tasks.into_iter().flatten());
     let drain = server::Drain {
         stopping,
         schedules: background,

@@ -260,6 +260,8 @@ pub struct Registry {
     pub schedules: Vec<Arc<ScheduleMetrics>>,
     /// The backups taken while serving, when asked for (`--backup-dir`).
     pub backups: Option<Arc<crate::backup_schedule::Metrics>>,
+    /// The archive kept while serving, when asked for (`--archive-dir`).
+    pub archive: Option<ArchiveMetrics>,
     pub started: SystemTime,
     pub version: String,
 }
@@ -555,45 +557,36 @@ impl Registry {
     }
 
     fn render_backups(&self, out: &mut Text) {
-        let Some(backups) = &self.backups else {
+        if let Some(backups) = &self.backups {
+            render_schedule(out, "hotline_backup", "backup in --backup-dir", backups);
+        }
+        let Some(archive) = &self.archive else {
             return;
         };
-        let gauges = [
+        render_schedule(
+            out,
+            "hotline_archive_base",
+            "base backup in --archive-dir",
+            &archive.bases,
+        );
+        let receiver = [
             (
-                "hotline_backup_last_success_timestamp_seconds",
-                "When the newest backup in --backup-dir was begun (0: none yet). Alert when it falls behind.",
-                seconds_ms(backups.last_success_ms.load(Relaxed)),
+                "hotline_archive_receiver_up",
+                "gauge",
+                "Whether the archive's receiver (pg_receivewal) runs. Alert when it is 0 for long: the server keeps its log for it meanwhile.",
+                &archive.receiver.up,
             ),
             (
-                "hotline_backup_interval_seconds",
-                "How often a backup is due (--backup-every-seconds), for alerts on the last success.",
-                backups.every.as_secs().to_string(),
-            ),
-            (
-                "hotline_backup_last_size_bytes",
-                "The size of the last backup taken since start (0: none yet).",
-                backups.last_size_bytes.load(Relaxed).to_string(),
-            ),
-            (
-                "hotline_backup_last_duration_seconds",
-                "How long the last backup taken since start took.",
-                seconds_ms(backups.last_duration_ms.load(Relaxed)),
+                "hotline_archive_receiver_exits_total",
+                "counter",
+                "Times the archive's receiver ended or failed to start since start (each is started again).",
+                &archive.receiver.exits,
             ),
         ];
-        for (name, help, value) in gauges {
-            out.family(name, "gauge", help);
-            out.sample_text(name, &[], &value);
+        for (name, kind, help, value) in receiver {
+            out.family(name, kind, help);
+            out.sample(name, &[], value.load(Relaxed));
         }
-        out.family(
-            "hotline_backup_failures_total",
-            "counter",
-            "Backups that failed since start (each is tried again).",
-        );
-        out.sample(
-            "hotline_backup_failures_total",
-            &[],
-            backups.failures.load(Relaxed),
-        );
     }
 
     fn render_outbound(&self, out: &mut Text) {
@@ -801,6 +794,56 @@ fn seconds(us: u64) -> String {
 }
 
 /// Milliseconds written as seconds, exactly.
+/// What the metrics say of the archive (`hotline_archive_*`).
+pub struct ArchiveMetrics {
+    pub bases: Arc<crate::backup_schedule::Metrics>,
+    pub receiver: Arc<crate::archive::ReceiverMetrics>,
+}
+
+/// A backup schedule's figures, named `<prefix>_*`, of each `what`.
+fn render_schedule(
+    out: &mut Text,
+    prefix: &str,
+    what: &str,
+    backups: &crate::backup_schedule::Metrics,
+) {
+    let gauges = [
+        (
+            "last_success_timestamp_seconds",
+            format!("When the newest {what} was begun (0: none yet). Alert when it falls behind."),
+            seconds_ms(backups.last_success_ms.load(Relaxed)),
+        ),
+        (
+            "interval_seconds",
+            "How often one is due (--backup-every-seconds), for alerts on the last success."
+                .to_owned(),
+            backups.every.as_secs().to_string(),
+        ),
+        (
+            "last_size_bytes",
+            "The size of the last one taken since start (0: none yet).".to_owned(),
+            backups.last_size_bytes.load(Relaxed).to_string(),
+        ),
+        (
+            "last_duration_seconds",
+            "How long the last one taken since start took.".to_owned(),
+            seconds_ms(backups.last_duration_ms.load(Relaxed)),
+        ),
+    ];
+    for (suffix, help, value) in gauges {
+        let name = format!("{prefix}_{suffix}");
+        out.family(&name, "gauge", &help);
+        out.sample_text(&name, &[], &value);
+    }
+    let name = format!("{prefix}_failures_total");
+    out.family(
+        &name,
+        "counter",
+        &format!("Failed attempts at a {what} since start (each is tried again)."),
+    );
+    out.sample(&name, &[], backups.failures.load(Relaxed));
+}
+
 fn seconds_ms(ms: u64) -> String {
     format!("{}.{:03}", ms / 1_000, ms % 1_000)
 }
