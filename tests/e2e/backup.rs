@@ -92,6 +92,45 @@ fn os(text: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(text)
 }
 
+/// Waits for `count` whole base backups in `folder` (at most a minute), and checks there are no
+/// more.
+async fn whole_bases(folder: &Path, count: usize) {
+    for _ in 0..600 {
+        let whole = files(folder)
+            .iter()
+            .filter(|n| !n.ends_with(".partial"))
+            .count();
+        if whole >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(files(folder).len(), count, "{:?}", files(folder));
+}
+
+/// Waits for the archive's receiver to have flushed the server's log as far as it is written now
+/// (at most thirty seconds).
+async fn received(db: &sqlx::PgPool) {
+    let written: String = sqlx::query_scalar("select pg_current_wal_lsn()::text")
+        .fetch_one(db)
+        .await
+        .expect("the log's position");
+    for _ in 0..300 {
+        let received: bool = sqlx::query_scalar(
+            "select coalesce(bool_or(flush_lsn >= $1::pg_lsn), false) from pg_stat_replication",
+        )
+        .bind(&written)
+        .fetch_one(db)
+        .await
+        .expect("the receiver's position");
+        if received {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the log was not received as far as {written}");
+}
+
 fn owned(args: &[&std::ffi::OsStr]) -> Vec<std::ffi::OsString> {
     args.iter().map(|&arg| arg.to_owned()).collect()
 }
@@ -391,13 +430,7 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     .expect("platform");
     // The first base backup is taken at once, before any request is filed.
     let base = archive.join("base");
-    for _ in 0..600 {
-        if files(&base).iter().any(|n| !n.ends_with(".partial")) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(files(&base).len(), 1, "{:?}", files(&base));
+    whole_bases(&base, 1).await;
 
     let citizen = platform.client("citizen-1", "citizen");
     let mut request = valid_request();
@@ -424,25 +457,7 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     request.title = "噪音扰民".into();
     let second = citizen.create_request(&request, None).await.expect("filed");
     // Received: the receiver has flushed the server's log past the second filing.
-    let written: String = sqlx::query_scalar("select pg_current_wal_lsn()::text")
-        .fetch_one(&platform.db)
-        .await
-        .expect("the log's position");
-    let mut received = false;
-    for _ in 0..300 {
-        received = sqlx::query_scalar(
-            "select coalesce(bool_or(flush_lsn >= $1::pg_lsn), false) from pg_stat_replication",
-        )
-        .bind(&written)
-        .fetch_one(&platform.db)
-        .await
-        .expect("the receiver's position");
-        if received {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(received, "the log was not received");
+    received(&platform.db).await;
     assert_eq!(files(&archive.join("wal")), streams);
     assert_eq!(files(&base).len(), 1, "{:?}", files(&base));
     let samples = platform.metrics().await;
@@ -525,31 +540,32 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     // The disk is lost: on a new machine (a new cluster, whose port and password are its own),
     // the archive restores as far as it reaches: both, the second from the segment that was
     // being received.
-    let elsewhere = Cluster {
-        folder: Folder::new("new-machine"),
+    let on_a_new_machine = async |database_url: &str| {
+        let elsewhere = Cluster {
+            folder: Folder::new("new-machine"),
+        };
+        let (ok, _, said) = restore_in(elsewhere.data_dir(), None).await;
+        assert!(ok, "{said}");
+        let (ok, admin, said) = hotline(&[
+            os("--data-dir"),
+            elsewhere.data_dir(),
+            os("db"),
+            os("start"),
+            os("--database"),
+            os("postgres"),
+        ])
+        .await;
+        assert!(ok, "{said}");
+        let database = database_url
+            .split('?')
+            .next()
+            .and_then(|u| u.rsplit('/').next())
+            .expect("the database's name");
+        orders(&tests::with_database(admin.trim(), database).expect("a URL")).await
     };
-    let (ok, _, said) = restore_in(elsewhere.data_dir(), None).await;
-    assert!(ok, "{said}");
-    let (ok, admin, said) = hotline(&[
-        os("--data-dir"),
-        elsewhere.data_dir(),
-        os("db"),
-        os("start"),
-        os("--database"),
-        os("postgres"),
-    ])
-    .await;
-    assert!(ok, "{said}");
-    let database = url
-        .split('?')
-        .next()
-        .and_then(|u| u.rsplit('/').next())
-        .expect("the database's name");
-    let restored = tests::with_database(admin.trim(), database).expect("a URL");
     let mut both = vec![first.tracking_number.clone(), second.tracking_number];
     both.sort();
-    assert_eq!(orders(&restored).await, both);
-    drop(elsewhere);
+    assert_eq!(on_a_new_machine(&url).await, both);
 
     // Not while the cluster is in use, and never from before the archive's oldest base backup.
     let db = sqlx::PgConnection::connect(&url)
@@ -571,4 +587,33 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     );
     assert!(said.contains("nothing was changed"), "{said}");
     assert_eq!(orders(&url).await, [first.tracking_number]);
+
+    // Archiving goes on after a restore: a new stream (a slot is not part of a backup), a base
+    // backup at once, and the restored cluster's new history received, so that the next
+    // restore reaches what was filed since.
+    let mut again = Platform::start_with(tests::Options {
+        admin_url: Some(admin.trim().to_owned()),
+        serve_args: owned(&[os("--archive-dir"), archive.as_os_str()]),
+        ..tests::Options::default()
+    })
+    .await
+    .expect("platform");
+    whole_bases(&base, 2).await;
+    assert_eq!(files(&archive.join("wal")).len(), 2);
+    let third = again
+        .client("citizen-2", "citizen")
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+    received(&again.db).await;
+    let status = again
+        .terminate(std::time::Duration::from_secs(30))
+        .await
+        .expect("stopped");
+    assert!(status.success(), "{status:?}");
+    again.db.close().await;
+    assert_eq!(
+        on_a_new_machine(&again.database_url()).await,
+        [third.tracking_number]
+    );
 }
