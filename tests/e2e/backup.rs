@@ -586,7 +586,10 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
         "{said}"
     );
     assert!(said.contains("nothing was changed"), "{said}");
-    assert_eq!(orders(&url).await, [first.tracking_number]);
+    assert_eq!(
+        orders(&url).await,
+        std::slice::from_ref(&first.tracking_number)
+    );
 
     // Archiving goes on after a restore: a new stream (a slot is not part of a backup), a base
     // backup at once, and the restored cluster's new history received, so that the next
@@ -616,4 +619,15 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
         on_a_new_machine(&again.database_url()).await,
         [third.tracking_number]
     );
+
+    // A damaged base backup is named and passed over; with none intact, nothing is restored.
+    let oldest = base.join(&files(&base)[0]);
+    std::fs::write(oldest.join("PG_VERSION"), "damaged\n").expect("damaged");
+    let (ok, _, said) = restore(Some(until.to_rfc3339())).await;
+    assert!(
+        !ok && said.contains("no intact base backup")
+            && said.contains(&format!("{} is damaged", oldest.display())),
+        "{said}"
+    );
+    assert_eq!(orders(&url).await, [first.tracking_number]);
 }

@@ -338,6 +338,8 @@ pub fn base_backup(bin: &Path, url: &str, target: &Path) -> anyhow::Result<u64> 
                     String::from_utf8_lossy(&out.stderr).trim()
                 );
             }
+            // A base backup gets its name only once checked against its manifest.
+            verify(bin, &partial)?;
             std::fs::rename(&partial, target)?;
             if let Some(folder) = target.parent() {
                 std::fs::File::open(folder)?.sync_all()?;
@@ -348,6 +350,26 @@ pub fn base_backup(bin: &Path, url: &str, target: &Path) -> anyhow::Result<u64> 
         let _ = std::fs::remove_dir_all(&partial);
     }
     taken
+}
+
+/// Checks the base backup in `base` with `pg_verifybackup`: every file against the size and
+/// checksum its manifest lists, and the log it holds to replay it.
+fn verify(bin: &Path, base: &Path) -> anyhow::Result<()> {
+    let out = std::process::Command::new(bin.join("pg_verifybackup"))
+        .arg("--quiet")
+        .arg(base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("running pg_verifybackup")?;
+    if !out.status.success() {
+        bail!(
+            "the base backup {} is damaged: {}",
+            base.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
 }
 
 fn size_of(path: &Path) -> anyhow::Result<u64> {
@@ -462,19 +484,43 @@ pub async fn restore(
     dir: &Path,
     until: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Option<PathBuf>> {
-    let bases = bases(dir)?;
     let mut whole = Vec::new();
-    for (began, base) in bases {
-        whole.push((whole_at(&base)?, began, base));
+    for (_, base) in bases(dir)? {
+        match whole_at(&base) {
+            Ok(at) => whole.push((at, base)),
+            Err(e) => eprintln!("hotline: leaving out {}: {e:#}", base.display()),
+        }
     }
-    let chosen = whole
+    // The newest whole by then that is intact; a damaged one is passed over for the one before,
+    // whose log the archive keeps as well.
+    let mut damaged = Vec::new();
+    let mut chosen = None;
+    for (at, base) in whole
         .iter()
         .rev()
-        .find(|(at, _, _)| until.is_none_or(|until| *at <= until));
-    let Some((whole_at, _, base)) = chosen else {
+        .filter(|(at, _)| until.is_none_or(|until| *at <= until))
+    {
+        match verify(cluster.bin(), base) {
+            Ok(()) => {
+                chosen = Some((at, base));
+                break;
+            }
+            Err(e) => {
+                eprintln!("hotline: {e:#}; trying the one before");
+                damaged.push(format!("{e:#}"));
+            }
+        }
+    }
+    let Some((whole_at, base)) = chosen else {
+        if !damaged.is_empty() {
+            bail!(
+                "no intact base backup to restore from: {}",
+                damaged.join("; ")
+            );
+        }
         match whole.first() {
             None => bail!("{} holds no base backup", dir.join("base").display()),
-            Some((at, _, _)) => bail!(
+            Some((at, _)) => bail!(
                 "the archive reaches back to {} (its oldest base backup); nothing earlier can \
                  be restored from it",
                 at.to_rfc3339()
