@@ -116,7 +116,7 @@ pub async fn release_slot(url: &str) -> anyhow::Result<()> {
 
 /// Readies the archive in `dir` for the database at `url`: the folders, the slot (made if
 /// missing; a receiver a crashed runtime left is ended) and the stream to receive into.
-pub async fn prepare(url: &str, dir: &Path) -> anyhow::Result<Archive> {
+pub async fn prepare(bin: &Path, url: &str, dir: &Path) -> anyhow::Result<Archive> {
     use sqlx::Connection;
     std::fs::create_dir_all(dir.join("base"))
         .and_then(|()| std::fs::create_dir_all(dir.join("wal")))
@@ -158,19 +158,49 @@ pub async fn prepare(url: &str, dir: &Path) -> anyhow::Result<Archive> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let made: bool = sqlx::query_scalar(
-        "select count(*) > 0 from (select pg_create_physical_replication_slot($1, true) \
-         where not exists (select 1 from pg_replication_slots where slot_name = $1)) made",
+    let held: bool = sqlx::query_scalar(
+        "select exists (select 1 from pg_replication_slots where slot_name = $1)",
     )
     .bind(&slot)
     .fetch_one(&mut db)
-    .await
-    .with_context(|| {
-        format!(
-            "making the replication slot {slot}: the archive needs a database role with the \
-             REPLICATION attribute (the private cluster's has it)"
-        )
-    })?;
+    .await?;
+    if !held {
+        // Made reserving the log from now on (`pg_receivewal --create-slot` would not)...
+        sqlx::query("select pg_create_physical_replication_slot($1, true)")
+            .bind(&slot)
+            .execute(&mut db)
+            .await
+            .with_context(|| {
+                format!(
+                    "making the replication slot {slot}: the archive needs a role with the \
+                     REPLICATION attribute (the private cluster's has it)"
+                )
+            })?;
+        // ...then looked for over a replication connection, as the receiver's: a server that
+        // refuses those refuses here, at start, rather than holding its log for a receiver that
+        // can never connect.
+        let out = receivewal(bin, url)
+            .args(["--create-slot", "--if-not-exists", "--slot", &slot])
+            .output()
+            .context("running pg_receivewal");
+        let refused = match out {
+            Ok(out) if out.status.success() => None,
+            Ok(out) => Some(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        if let Some(refused) = refused {
+            sqlx::query("select pg_drop_replication_slot($1)")
+                .bind(&slot)
+                .execute(&mut db)
+                .await?;
+            bail!(
+                "the archive cannot stream from the database: {refused} (it needs a \
+                 `replication` line in pg_hba.conf that admits its role; the private cluster \
+                 has one)"
+            );
+        }
+    }
+    let made = !held;
     db.close().await.ok();
     let newest = streams(&dir)?.pop();
     let (stream_began, stream) = match newest {
@@ -219,6 +249,17 @@ fn dated(folder: &Path, prefix: &str) -> anyhow::Result<Vec<(DateTime<Utc>, Path
     Ok(found)
 }
 
+/// `pg_receivewal` of `bin` for the server at `url`, the password in its environment.
+fn receivewal(bin: &Path, url: &str) -> std::process::Command {
+    let (address, password) = split_password(url);
+    let mut command = std::process::Command::new(bin.join("pg_receivewal"));
+    command.arg("--no-password").arg("--dbname").arg(address);
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    command
+}
+
 /// Runs `pg_receivewal` into the archive's stream until `stop` says so, starting it again
 /// [`RESTART`] after it ends.
 pub fn receive(
@@ -231,26 +272,14 @@ pub fn receive(
     let (stream, slot) = (archive.stream.clone(), archive.slot.clone());
     tokio::spawn(async move {
         loop {
-            let (address, password) = split_password(&url);
-            let mut command = tokio::process::Command::new(bin.join("pg_receivewal"));
+            let mut command = tokio::process::Command::from(receivewal(&bin, &url));
             command
                 .arg("--directory")
                 .arg(&stream)
-                .args([
-                    "--slot",
-                    &slot,
-                    "--synchronous",
-                    "--no-loop",
-                    "--no-password",
-                ])
-                .arg("--dbname")
-                .arg(address)
+                .args(["--slot", &slot, "--synchronous", "--no-loop"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true);
-            if let Some(password) = password {
-                command.env("PGPASSWORD", password);
-            }
             match command.spawn() {
                 Ok(mut child) => {
                     metrics.up.store(1, Relaxed);

@@ -576,7 +576,7 @@ async fn serve_with_database(
     };
     let archive = match (&args.archive_dir, &backup_tools) {
         (Some(dir), Some(tools)) => {
-            let archive = std::sync::Arc::new(archive::prepare(url, dir).await?);
+            let archive = std::sync::Arc::new(archive::prepare(tools, url, dir).await?);
             let bases = schedule(
                 archive.base_dir(),
                 backup_schedule::Kind::Base(archive.clone()),
