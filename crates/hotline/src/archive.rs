@@ -665,25 +665,18 @@ async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&log);
     let started = std::time::Instant::now();
     // Until it accepts connections (once what the base backup holds is consistent), or ends.
-    if let Err(error) = cluster.start_folder(restoring, &log, true, !cluster.has_socket())
+    if cluster
+        .start_folder(restoring, &log, true, !cluster.has_socket())
+        .is_err()
         && !cluster.folder_running(restoring)
     {
-        return Err(error);
+        return Err(replay_stopped(&log));
     }
     let mut told = std::time::Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         if !cluster.folder_running(restoring) {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let reason: Vec<&str> = text
-                .lines()
-                .filter(|l| l.contains("FATAL") || l.contains("ERROR"))
-                .collect();
-            bail!(
-                "the replay stopped: {} (the server's log: {})",
-                reason.join("; "),
-                log.display()
-            );
+            return Err(replay_stopped(&log));
         }
         let Ok(mut db) = sqlx::PgConnection::connect(&cluster.url("postgres")).await else {
             continue;
@@ -725,6 +718,25 @@ async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Why the server replaying the log stopped, from its log.
+fn replay_stopped(log: &Path) -> anyhow::Error {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let reason: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("FATAL") || l.contains("ERROR"))
+        .collect();
+    let hint = if text.contains("recovery ended before configured recovery target") {
+        ": the archive's log ends before --until (restore without it for all it holds)"
+    } else {
+        ""
+    };
+    anyhow::anyhow!(
+        "the replay stopped: {}{hint} (the server's log: {})",
+        reason.join("; "),
+        log.display()
+    )
 }
 
 #[cfg(test)]
