@@ -341,6 +341,22 @@ fn up(args: &[String]) -> anyhow::Result<()> {
         .arg(&data)
         .args(["serve", "--listen", "127.0.0.1:3000"])
         .args(["--metrics-listen", "127.0.0.1:9300"])
+        // As a city would run it: daily backups, and the archive for point-in-time recovery (the
+        // private cluster's role may stream; a server of one's own may not allow it).
+        .args(
+            std::env::var_os("DATABASE_URL")
+                .is_none()
+                .then(|| {
+                    [
+                        "--backup-dir".into(),
+                        data.join("backups").into_os_string(),
+                        "--archive-dir".into(),
+                        data.join("archive").into_os_string(),
+                    ]
+                })
+                .into_iter()
+                .flatten(),
+        )
         .envs(signing.iter().map(|(name, value)| (*name, value)))
         // A working shift, so that the tour's tokens last the afternoon.
         .env("SPIN_VARIABLE_ACCESS_TOKEN_TTL_SECONDS", "28800")

@@ -207,7 +207,8 @@ pub async fn prepare(bin: &Path, url: &str, dir: &Path) -> anyhow::Result<Archiv
         Some(stream) if !made => stream,
         _ => {
             // The log since the last stream's end may be gone: a new stream, and a base backup.
-            let began = Utc::now();
+            // To the second, as its folder's name and the base backups' names are.
+            let began = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
             let stream = dir.join("wal").join(began.format(TIME).to_string());
             std::fs::create_dir_all(&stream)?;
             tracing::info!(stream = %stream.display(), "the archive begins a new stream");
@@ -513,6 +514,14 @@ pub async fn restore(
     dir: &Path,
     until: Option<DateTime<Utc>>,
 ) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(until) = until
+        && until > Utc::now()
+    {
+        bail!(
+            "--until {} has not come yet; nothing was changed",
+            until.to_rfc3339()
+        );
+    }
     let mut whole = Vec::new();
     for (_, base) in bases(dir)? {
         match whole_at(&base) {
@@ -582,6 +591,64 @@ pub async fn restore(
         }
         cluster.stop();
     }
+    // With no commit after `until` in the log, PostgreSQL finds no point to stop at and refuses
+    // the target, though the whole log is then the cluster as it was at `until` (a quiet hour
+    // commits nothing). So it is replayed to its end, and the last change's time said, which
+    // also shows a log that ends early.
+    let mut replayed = attempt(cluster, dir, base, until).await;
+    if let (Err(error), Some(until)) = (&replayed, until)
+        && error.downcast_ref::<EndedBeforeTarget>().is_some()
+    {
+        eprintln!(
+            "hotline: the archive's log holds no change after {}: it is replayed to its end",
+            until.to_rfc3339()
+        );
+        replayed = attempt(cluster, dir, base, None).await;
+    }
+    let restoring = match replayed {
+        Ok((restoring, last)) => {
+            if let Some(last) = last {
+                eprintln!(
+                    "hotline: the last change replayed was committed at {}",
+                    last.to_rfc3339()
+                );
+            }
+            restoring
+        }
+        Err(error) => {
+            if was_running {
+                cluster.start_again()?;
+            }
+            return Err(error.context(format!(
+                "nothing was changed (the attempt is left in {} for a look)",
+                cluster.root().join("data.restoring").display()
+            )));
+        }
+    };
+    std::fs::remove_dir_all(restoring.join(RESTORE_WAL))?;
+    let data = cluster.data();
+    let kept = if data.exists() {
+        let kept = cluster.root().join(format!(
+            "data.before-restore-{}",
+            Utc::now().format("%Y%m%d%H%M%S")
+        ));
+        std::fs::rename(&data, &kept)?;
+        Some(kept)
+    } else {
+        None
+    };
+    std::fs::rename(&restoring, &data)?;
+    Ok(kept)
+}
+
+/// Builds `data.restoring` from `base` and the archive's log, and replays it up to `until`;
+/// the folder, and when the last change replayed was committed.
+async fn attempt(
+    cluster: &Cluster,
+    dir: &Path,
+    base: &Path,
+    until: Option<DateTime<Utc>>,
+) -> anyhow::Result<(PathBuf, Option<DateTime<Utc>>)> {
     let restoring = cluster.root().join("data.restoring");
     if restoring.exists() {
         std::fs::remove_dir_all(&restoring)?;
@@ -632,41 +699,32 @@ pub async fn restore(
     cluster.stop_folder(&restoring);
     std::fs::write(&hba, rules)?;
     cluster.give_to_server(&hba)?;
-    if let Err(error) = replayed {
-        if was_running {
-            cluster.start_again()?;
-        }
-        return Err(error.context(format!(
-            "nothing was changed (the attempt is left in {} for a look)",
-            restoring.display()
-        )));
-    }
-    std::fs::remove_dir_all(restoring.join(RESTORE_WAL))?;
-    let data = cluster.data();
-    let kept = if data.exists() {
-        let kept = cluster.root().join(format!(
-            "data.before-restore-{}",
-            Utc::now().format("%Y%m%d%H%M%S")
-        ));
-        std::fs::rename(&data, &kept)?;
-        Some(kept)
-    } else {
-        None
-    };
-    std::fs::rename(&restoring, &data)?;
-    Ok(kept)
+    let last = replayed?;
+    Ok((restoring, last))
 }
+
+/// The replay reached the log's end before a commit after its target.
+#[derive(Debug)]
+struct EndedBeforeTarget;
+
+impl std::fmt::Display for EndedBeforeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the archive's log ends before --until")
+    }
+}
+
+impl std::error::Error for EndedBeforeTarget {}
 
 /// Starts the server on `restoring` and waits for it to replay the log to its target and leave
 /// recovery; then removes the recovery settings and gives the superuser this cluster's password.
-async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<()> {
+async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<Option<DateTime<Utc>>> {
     use sqlx::Connection;
     let log = cluster.root().join("restore.log");
     let _ = std::fs::remove_file(&log);
     let started = std::time::Instant::now();
     // Until it accepts connections (once what the base backup holds is consistent), or ends.
     if cluster
-        .start_folder(restoring, &log, true, !cluster.has_socket())
+        .start_folder(restoring, &log, !cluster.has_socket())
         .is_err()
         && !cluster.folder_running(restoring)
     {
@@ -681,12 +739,10 @@ async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<()> {
         let Ok(mut db) = sqlx::PgConnection::connect(&cluster.url("postgres")).await else {
             continue;
         };
-        let (recovering, reached): (bool, Option<DateTime<Utc>>) = sqlx::query_as(
-            "select pg_is_in_recovery(), \
-                    case when pg_is_in_recovery() then pg_last_xact_replay_timestamp() end",
-        )
-        .fetch_one(&mut db)
-        .await?;
+        let (recovering, reached): (bool, Option<DateTime<Utc>>) =
+            sqlx::query_as("select pg_is_in_recovery(), pg_last_xact_replay_timestamp()")
+                .fetch_one(&mut db)
+                .await?;
         if !recovering {
             for setting in [
                 "restore_command",
@@ -708,7 +764,7 @@ async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<()> {
                 "hotline: the log is replayed ({:.1} s)",
                 started.elapsed().as_secs_f64()
             );
-            return Ok(());
+            return Ok(reached);
         }
         db.close().await.ok();
         if told.elapsed() > Duration::from_secs(5) {
@@ -723,17 +779,15 @@ async fn replay(cluster: &Cluster, restoring: &Path) -> anyhow::Result<()> {
 /// Why the server replaying the log stopped, from its log.
 fn replay_stopped(log: &Path) -> anyhow::Error {
     let text = std::fs::read_to_string(log).unwrap_or_default();
+    if text.contains("recovery ended before configured recovery target") {
+        return EndedBeforeTarget.into();
+    }
     let reason: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("FATAL") || l.contains("ERROR"))
         .collect();
-    let hint = if text.contains("recovery ended before configured recovery target") {
-        ": the archive's log ends before --until (restore without it for all it holds)"
-    } else {
-        ""
-    };
     anyhow::anyhow!(
-        "the replay stopped: {}{hint} (the server's log: {})",
+        "the replay stopped: {} (the server's log: {})",
         reason.join("; "),
         log.display()
     )

@@ -214,19 +214,13 @@ impl Cluster {
             "hotline: starting PostgreSQL on 127.0.0.1:{} ...",
             self.port
         );
-        self.start_folder(&self.data(), &self.root.join("server.log"), true, true)
+        self.start_folder(&self.data(), &self.root.join("server.log"), true)
     }
 
     /// Starts a server on the data folder `data` as the cluster's (its port, its socket),
-    /// logging to `log`; with `wait`, until it accepts connections; without `tcp`, on the
-    /// socket alone.
-    pub fn start_folder(
-        &self,
-        data: &Path,
-        log: &Path,
-        wait: bool,
-        tcp: bool,
-    ) -> anyhow::Result<()> {
+    /// logging to `log`, and waits until it accepts connections; without `tcp`, on the socket
+    /// alone.
+    pub fn start_folder(&self, data: &Path, log: &Path, tcp: bool) -> anyhow::Result<()> {
         let sockets = match self.socket_dir() {
             Some(dir) => {
                 std::fs::create_dir_all(&dir)
@@ -257,8 +251,10 @@ impl Cluster {
             .arg(data)
             .arg("-l")
             .arg(log)
-            .args([if wait { "-w" } else { "-W" }, "-t", "60", "-o", &options])
+            .args(["-w", "-t", "60", "-o", &options])
             .stdout(std::process::Stdio::null())
+            // Its "examine the log" adds nothing: a failure shows the log's end.
+            .stderr(std::process::Stdio::null())
             .status()
             .context("running pg_ctl start")?;
         if !status.success() {
