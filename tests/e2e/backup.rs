@@ -589,6 +589,29 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     let long_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     let (ok, _, said) = restore(Some(long_ago)).await;
     assert!(!ok && said.contains("reaches back"), "{said}");
+    // Nor from a folder that is no archive, nor into a server of one's own.
+    let (ok, _, said) = hotline(&[
+        os("--data-dir"),
+        data_dir,
+        os("db"),
+        os("restore"),
+        os("--archive"),
+        base.as_os_str(),
+    ])
+    .await;
+    assert!(!ok && said.contains("is not an archive"), "{said}");
+    let (ok, _, said) = hotline(&[
+        os("--data-dir"),
+        data_dir,
+        os("db"),
+        os("restore"),
+        os("--archive"),
+        archive.as_os_str(),
+        os("--database-url"),
+        os(&url),
+    ])
+    .await;
+    assert!(!ok && said.contains("names a server of your own"), "{said}");
     // Nor to a moment still to come.
     let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     let (ok, _, said) = restore(Some(later)).await;

@@ -18,12 +18,15 @@
 //!   `--backup-keep` kept), and at once when the newest began before the newest stream. Each
 //!   is written under `.partial` and renamed once whole. When an old one is removed, so is the
 //!   log that only it needed (older streams whole; older segments of its stream).
+//! - Each base backup is checked by `pg_verifybackup` before it gets its name, and again before
+//!   a restore uses it; a damaged one is passed over for the one before.
 //! - A restore starts a copy of the newest base backup that was whole by `--until` (by default
 //!   the newest of all) and replays the archive's log in it up to that moment (by default to its
 //!   end: everything received). The segment being received when the archive stopped
-//!   (`<segment>.partial`) is replayed as well. Only once the replay has reached its target does
-//!   the restored folder take the cluster's data folder's place; the one it replaces is kept
-//!   under another name, printed, for its operator to remove when sure.
+//!   (`<segment>.partial`) is replayed as well. With no commit after `--until` in the log, the
+//!   log is replayed to its end, which is the cluster as it was then. Only once the replay has
+//!   reached its target does the restored folder take the cluster's data folder's place; the
+//!   one it replaces is kept under another name, printed, for its operator to remove when sure.
 
 use crate::backup::split_password;
 use crate::cluster::Cluster;
@@ -98,7 +101,7 @@ pub async fn release_slot(url: &str) -> anyhow::Result<()> {
     .fetch_one(&mut db)
     .await?;
     if held {
-        sqlx::query(
+        let dropped = sqlx::query(
             "select pg_drop_replication_slot(slot_name) from pg_replication_slots \
              where slot_name = $1 and not active",
         )
@@ -106,10 +109,17 @@ pub async fn release_slot(url: &str) -> anyhow::Result<()> {
         .execute(&mut db)
         .await
         .with_context(|| format!("dropping the replication slot {slot} (no --archive-dir)"))?;
-        tracing::info!(
-            slot,
-            "no --archive-dir: the archive's replication slot is dropped"
-        );
+        if dropped.rows_affected() > 0 {
+            tracing::info!(
+                slot,
+                "no --archive-dir: the archive's replication slot is dropped"
+            );
+        } else {
+            tracing::warn!(
+                slot,
+                "no --archive-dir, but a receiver uses the archive's slot"
+            );
+        }
     }
     Ok(())
 }

@@ -179,7 +179,7 @@ enum DbAction {
         #[arg(required_unless_present = "archive", conflicts_with = "archive")]
         file: Option<PathBuf>,
         /// An empty database; without it, the private cluster.
-        #[arg(long, env = "DATABASE_URL", conflicts_with = "archive")]
+        #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
         /// The folder `hotline serve --archive-dir` kept: the whole private cluster is rebuilt
         /// from it (the data folder it replaces is kept under another name, printed).
@@ -400,9 +400,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 DbAction::Restore {
                     archive: Some(archive),
                     until,
+                    database_url,
                     ..
                 },
         } => {
+            if database_url.is_some() {
+                anyhow::bail!(
+                    "--archive rebuilds the private cluster, and DATABASE_URL (or \
+                     --database-url) names a server of your own: unset it. A server of your own \
+                     is restored from the archive by PostgreSQL's own procedure (a base \
+                     backup's folder, and its log's segments through restore_command)"
+                );
+            }
+            if !archive.join("base").is_dir() || !archive.join("wal").is_dir() {
+                anyhow::bail!(
+                    "{} is not an archive `hotline serve --archive-dir` kept (it has no `base` \
+                     and `wal` folders)",
+                    archive.display()
+                );
+            }
             let started = std::time::Instant::now();
             let cluster = cluster::Cluster::open(&data_dir.join("pg"))?;
             let kept = archive::restore(&cluster, &archive, until.map(|t| t.to_utc())).await?;
