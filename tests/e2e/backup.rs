@@ -548,6 +548,8 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
         };
         let (ok, _, told) = restore_in(elsewhere.data_dir(), until).await;
         assert!(ok, "{told}");
+        // The cluster made for the restore held nothing: none is kept.
+        assert!(!told.contains("kept as"), "{told}");
         let (ok, admin, said) = hotline(&[
             os("--data-dir"),
             elsewhere.data_dir(),

@@ -637,6 +637,10 @@ pub async fn restore(
     };
     std::fs::remove_dir_all(restoring.join(RESTORE_WAL))?;
     let data = cluster.data();
+    if cluster.made_here() {
+        // Made just now for the restore (a new machine's): it holds nothing to keep.
+        std::fs::remove_dir_all(&data)?;
+    }
     let kept = if data.exists() {
         let kept = cluster.root().join(format!(
             "data.before-restore-{}",

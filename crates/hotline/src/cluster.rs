@@ -21,6 +21,8 @@ pub struct Cluster {
     run_as: Option<String>,
     /// Whether this process started the server (and so stops it).
     started_here: bool,
+    /// Whether this process made the cluster (it holds nothing yet).
+    made_here: bool,
 }
 
 const SUPERUSER: &str = "hotline";
@@ -108,7 +110,8 @@ impl Cluster {
         let port_file = root.join("port");
         let password_file = root.join("password");
 
-        if !data.join("PG_VERSION").exists() {
+        let made_here = !data.join("PG_VERSION").exists();
+        if made_here {
             eprintln!(
                 "hotline: creating a private PostgreSQL cluster in {} ...",
                 data.display()
@@ -161,12 +164,18 @@ impl Cluster {
             password: password.trim().to_owned(),
             run_as,
             started_here: false,
+            made_here,
         })
     }
 
     /// The folder of the server binaries and client tools the cluster runs with.
     pub fn bin(&self) -> &Path {
         &self.bin
+    }
+
+    /// Whether this process made the cluster, so that it holds nothing yet.
+    pub fn made_here(&self) -> bool {
+        self.made_here
     }
 
     /// The cluster's own folder (its data folder, port, password and socket are in it).
