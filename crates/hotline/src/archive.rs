@@ -29,16 +29,15 @@
 //!   one it replaces is kept under another name, printed, for its operator to remove when sure.
 
 use crate::backup::split_password;
+use crate::backup_schedule::{dated, stamp};
 use crate::cluster::Cluster;
 use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
-
-const TIME: &str = "%Y%m%dT%H%M%SZ";
 
 /// How long the runtime waits before starting a receiver that ended again.
 const RESTART: Duration = Duration::from_secs(5);
@@ -128,13 +127,10 @@ pub async fn release_slot(url: &str) -> anyhow::Result<()> {
 /// missing; a receiver a crashed runtime left is ended) and the stream to receive into.
 pub async fn prepare(bin: &Path, url: &str, dir: &Path) -> anyhow::Result<Archive> {
     use sqlx::Connection;
-    std::fs::create_dir_all(dir.join("base"))
-        .and_then(|()| std::fs::create_dir_all(dir.join("wal")))
-        .with_context(|| format!("making the archive's folders in {}", dir.display()))?;
-    let probe = dir.join(".hotline-write-test");
-    std::fs::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .with_context(|| format!("{} is not writable", dir.display()))?;
+    // Before the slot: a folder that cannot be written must not leave one holding the log.
+    for folder in ["base", "wal"] {
+        crate::backup_schedule::writable(&dir.join(folder))?;
+    }
     {
         // The archive holds everything the database does: its owner's alone.
         use std::os::unix::fs::PermissionsExt;
@@ -219,7 +215,7 @@ pub async fn prepare(bin: &Path, url: &str, dir: &Path) -> anyhow::Result<Archiv
             // The log since the last stream's end may be gone: a new stream, and a base backup.
             // To the second, as its folder's name and the base backups' names are.
             let began = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
-            let stream = dir.join("wal").join(began.format(TIME).to_string());
+            let stream = dir.join("wal").join(stamp(began));
             std::fs::create_dir_all(&stream)?;
             tracing::info!(stream = %stream.display(), "the archive begins a new stream");
             (began, stream)
@@ -235,29 +231,8 @@ pub async fn prepare(bin: &Path, url: &str, dir: &Path) -> anyhow::Result<Archiv
 
 /// The archive's streams (`wal/<time>`), oldest first.
 fn streams(dir: &Path) -> anyhow::Result<Vec<(DateTime<Utc>, PathBuf)>> {
-    dated(&dir.join("wal"), "")
-}
-
-/// The folders in `folder` named `<prefix><UTC time>`, oldest first.
-fn dated(folder: &Path, prefix: &str) -> anyhow::Result<Vec<(DateTime<Utc>, PathBuf)>> {
-    let mut found = Vec::new();
-    for entry in
-        std::fs::read_dir(folder).with_context(|| format!("reading {}", folder.display()))?
-    {
-        let path = entry?.path();
-        let began = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix(prefix))
-            .and_then(|n| NaiveDateTime::parse_from_str(n, TIME).ok());
-        if let Some(began) = began
-            && path.is_dir()
-        {
-            found.push((began.and_utc(), path));
-        }
-    }
-    found.sort();
-    Ok(found)
+    let folder = dir.join("wal");
+    dated(&folder, "", "").with_context(|| format!("reading {}", folder.display()))
 }
 
 /// `pg_receivewal` of `bin` for the server at `url`, the password in its environment.
@@ -480,7 +455,8 @@ pub fn prune_log(dir: &Path, oldest: &Path, oldest_began: DateTime<Utc>) -> anyh
 
 /// The archive's base backups (`base/hotline-<time>`, whole ones), oldest first.
 fn bases(dir: &Path) -> anyhow::Result<Vec<(DateTime<Utc>, PathBuf)>> {
-    dated(&dir.join("base"), "hotline-")
+    let folder = dir.join("base");
+    dated(&folder, "hotline-", "").with_context(|| format!("reading {}", folder.display()))
 }
 
 /// Copies the archive's log into `into`: each segment once, a whole one before one cut short

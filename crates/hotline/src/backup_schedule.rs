@@ -70,8 +70,8 @@ impl Kind {
         }
     }
 
-    /// When the newest backup, begun at `newest`, stops counting: for base backups, when it is
-    /// older than the stream being received.
+    /// Whether the newest backup, begun at `newest`, puts off the next: a base backup does only
+    /// if begun in the stream being received (a new stream needs one at once).
     fn counts(&self, newest: DateTime<Utc>) -> bool {
         match self {
             Kind::Dump => true,
@@ -80,7 +80,7 @@ impl Kind {
     }
 }
 
-/// What the metrics say of it (`hotline_backup_*`).
+/// What the metrics say of it (`hotline_backup_*`, `hotline_archive_base_*`).
 pub struct Metrics {
     pub every: Duration,
     /// When the newest backup in the folder was taken (0: none yet), in ms since the epoch.
@@ -92,12 +92,17 @@ pub struct Metrics {
 
 /// A scheduled backup's file name: when it was begun.
 fn name_at(at: DateTime<Utc>, suffix: &str) -> String {
-    format!("{PREFIX}{}{suffix}", at.format(TIME))
+    format!("{PREFIX}{}{suffix}", stamp(at))
 }
 
 /// When a scheduled backup's file name says it was begun; `None` for any other name.
 fn time_of(name: &str, suffix: &str) -> Option<DateTime<Utc>> {
-    let stamp = name.strip_prefix(PREFIX)?.strip_suffix(suffix)?;
+    time_between(name, PREFIX, suffix)
+}
+
+/// The UTC time (to the second) `name` holds between `prefix` and `suffix`, if it does.
+fn time_between(name: &str, prefix: &str, suffix: &str) -> Option<DateTime<Utc>> {
+    let stamp = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
     NaiveDateTime::parse_from_str(stamp, TIME)
         .ok()
         .map(|t| t.and_utc())
@@ -105,16 +110,30 @@ fn time_of(name: &str, suffix: &str) -> Option<DateTime<Utc>> {
 
 /// The scheduled backups in `dir`, oldest first.
 fn backups_in(dir: &Path, suffix: &str) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> {
+    dated(dir, PREFIX, suffix)
+}
+
+/// What `dir` holds named `<prefix><UTC time><suffix>`, oldest first, with those times.
+pub fn dated(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str());
-        if let Some(at) = name.and_then(|n| time_of(n, suffix)) {
+        if let Some(at) = name.and_then(|n| time_between(n, prefix, suffix)) {
             found.push((at, path));
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// A UTC time as the schedule's names (and the archive's folders) write it, to the second.
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.format(TIME).to_string()
 }
 
 /// Removes the scheduled backups of `dir` but the newest `keep` (for base backups, with the log
@@ -147,16 +166,22 @@ fn clean_up(dir: &Path, kind: &Kind) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Makes `dir` if it is missing, and checks that this process can write in it.
+pub fn writable(dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("making {}", dir.display()))?;
+    let probe = dir.join(".hotline-write-test");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("{} is not writable", dir.display()))
+}
+
 /// Checks the folder (made if missing, writable), cleans it up, and sets up the metrics from the
 /// backups already in it.
 pub fn prepare(schedule: &Schedule) -> anyhow::Result<Arc<Metrics>> {
     use anyhow::Context;
     let dir = &schedule.dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("making {}", dir.display()))?;
-    let probe = dir.join(".hotline-write-test");
-    std::fs::write(&probe, b"")
-        .and_then(|()| std::fs::remove_file(&probe))
-        .with_context(|| format!("{} is not writable", dir.display()))?;
+    writable(dir)?;
     clean_up(dir, &schedule.kind).with_context(|| format!("cleaning up {}", dir.display()))?;
     let newest = backups_in(dir, schedule.kind.suffix())?
         .last()
