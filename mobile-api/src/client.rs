@@ -273,6 +273,39 @@ impl Client {
         .await
     }
 
+    /// `POST /api/v1/photos`: uploads `bytes` sent as they are, with `content_type` (a picture's
+    /// media type, or `multipart/form-data; boundary=...` for a form holding one in its `file`
+    /// part). The same bytes again give the photo they made before.
+    pub async fn upload_photo(
+        &self,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<crate::Photo, ClientError> {
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/photos")
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await?;
+        Self::parse(response).await
+    }
+
+    /// `GET` on a photo's `url` (`/api/v1/photos/{id}`): its media type and bytes.
+    pub async fn photo(&self, url: &str) -> Result<(String, Vec<u8>), ClientError> {
+        let response = self.request(reqwest::Method::GET, url).send().await?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Self::parse_answer(response, |_| false).await;
+        }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        Ok((content_type, response.bytes().await?.to_vec()))
+    }
+
     /// `POST /api/v1/orders/{id}/actions/withdraw` as the citizen who filed it (no body in the
     /// answer): the request is no longer wanted, before dispatch.
     pub async fn withdraw(&self, id: &str, reason: Option<&str>) -> Result<(), ClientError> {

@@ -167,7 +167,8 @@ pub struct CreateRequest {
     /// Confidential requests (e.g. the psychological-support line) hide the citizen's identity.
     #[serde(default)]
     pub confidential: bool,
-    /// Up to 9 photo URLs (http or https).
+    /// Up to 9 photo links: http(s) links, or the `url` of photos the caller uploaded
+    /// (`POST /api/v1/photos`).
     #[serde(default)]
     pub photo_urls: Vec<String>,
     /// Operators only, for calls: the number the call came in on, e.g. `12345` (the default) or
@@ -374,7 +375,7 @@ pub struct OrderAction {
     /// `rate`: the citizen's words, at most 500 characters.
     #[serde(default)]
     pub comment: Option<String>,
-    /// `visit`: up to 9 photo links (http or https).
+    /// `visit`: up to 9 photo links: http(s) links, or the `url` of photos the caller uploaded.
     pub photo_urls: Option<Vec<String>>,
     /// `visit`: where the visit took place (WGS-84), both or neither.
     pub lat: Option<f64>,
@@ -462,6 +463,9 @@ pub struct StaffOrder {
     pub category: Named,
     pub title: String,
     pub description: String,
+    /// The photos the request was filed with: http(s) links, and uploaded photos' links
+    /// (`/api/v1/photos/{id}`, read with the token).
+    pub photo_urls: Vec<String>,
     pub location: Location,
     pub channel: Channel,
     /// For calls: the number the call came in on.
@@ -565,13 +569,38 @@ pub struct StaffOrderList {
     pub items: Vec<StaffOrderSummary>,
 }
 
+/// The largest photo the platform keeps: 2 MiB. A phone's picture scaled to 1920 pixels on its long
+/// side (`wx.compressImage`, or the app's own) is a fifth to a half of it.
+pub const MAX_PHOTO_BYTES: usize = 2 << 20;
+
+/// The longest body `POST /api/v1/photos` takes: a photo and what a form wraps it in.
+pub const MAX_PHOTO_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 16 * 1024;
+
+/// How many photos one person may upload in a day (the 24 hours before the upload).
+pub const MAX_PHOTOS_PER_DAY: i64 = 100;
+
+/// `POST /api/v1/photos`: a photo as kept. Its `url` goes in a filing's, a supplement's or a
+/// visit's `photo_urls`; whoever signs in reads it there (`GET` on the link, with the token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Photo {
+    pub id: uuid::Uuid,
+    /// `/api/v1/photos/{id}`, relative to the API's address.
+    pub url: String,
+    /// `image/jpeg`, `image/png` or `image/webp`, as the bytes say.
+    pub content_type: String,
+    /// In bytes.
+    pub size: i64,
+    #[serde(serialize_with = "timestamp::serialize")]
+    pub uploaded_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// `POST /api/v1/requests/{id}/supplements`: more about a request after filing it (补充说明) —
 /// what the citizen has learnt since, a photo taken later. The agency holding it is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct NewSupplement {
     /// 1–2000 characters.
     pub text: String,
-    /// Up to 9 http(s) links.
+    /// Up to 9 photo links: http(s) links, or the `url` of photos the caller uploaded.
     #[serde(default)]
     pub photo_urls: Vec<String>,
 }
@@ -2111,6 +2140,8 @@ pub mod codes {
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const MALFORMED_JSON: &str = "malformed_json";
+    /// A `multipart/form-data` body that is not parts between its boundary.
+    pub const MALFORMED_FORM: &str = "malformed_form";
     pub const VALIDATION_FAILED: &str = "validation_failed";
     pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
     pub const INVALID_IDEMPOTENCY_KEY: &str = "invalid_idempotency_key";
@@ -2127,6 +2158,8 @@ pub mod codes {
     pub const ORDER_CLOSED: &str = "order_closed";
     /// A request that has had as many supplements as one may have (20).
     pub const TOO_MANY_SUPPLEMENTS: &str = "too_many_supplements";
+    /// As many photos uploaded in the last 24 hours as one may ([`crate::MAX_PHOTOS_PER_DAY`]).
+    pub const PHOTO_QUOTA_EXCEEDED: &str = "photo_quota_exceeded";
     /// A withdrawal of an order that other citizens' requests were merged into.
     pub const MERGED_ORDERS_DEPEND: &str = "merged_orders_depend";
     /// Following your own order, a confidential one, or one that is closed.

@@ -42,6 +42,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesB
         crate::StaffOrderPage,
         crate::NewSupplement,
         crate::Supplement,
+        crate::Photo,
         crate::CoHandling,
         CreateRequest,
         LocationInput,
@@ -787,6 +788,91 @@ impl ApiDoc {
             vec![HttpMethod::Delete],
             unfollow,
         );
+        // A picture's bytes, as the body of an upload or the answer to a read.
+        let binary = || {
+            ContentBuilder::new()
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .content_media_type("application/octet-stream"),
+                ))
+                .build()
+        };
+        let form = ContentBuilder::new()
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .property(
+                        "file",
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .content_media_type("application/octet-stream")
+                            .description(Some("The picture")),
+                    )
+                    .required("file"),
+            ))
+            .build();
+        let upload = OperationBuilder::new()
+            .operation_id(Some("uploadPhoto"))
+            .summary(Some("Upload a photo, to name it in a filing's, a supplement's or a visit's photo_urls"))
+            .description(Some(
+                "The picture as the body (its media type as `Content-Type`), or a `multipart/form-data` form holding it                  in the part named `file` (what the mini-program's `wx.uploadFile` sends, with `name: 'file'`).                  JPEG, PNG or WebP, as its bytes say (not the `Content-Type`), at most 2 MiB: scale the picture down                  first (1920 pixels on its long side is a fifth to a half of that). The answer's `url`                  (`/api/v1/photos/{id}`, relative to the API's address) goes in `photo_urls`; only the one who                  uploaded it may name it there (else 422 `unknown_photo` on `photo_urls`). A photo nobody names                  within a day is removed. The same bytes uploaded again by the same person answer 200 with the photo                  they made. At most 100 uploads in 24 hours each.",
+            ))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("image/jpeg", binary())
+                    .content("image/png", binary())
+                    .content("image/webp", binary())
+                    .content("multipart/form-data", form)
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("201", ok("The photo as kept", "Photo"))
+                        .response("200", ok("The same bytes uploaded before: that photo", "Photo"))
+                        .response("400", error("A form that is not parts between its boundary (`malformed_form`)"))
+                        .response("413", error("Over 2 MiB (`payload_too_large`)"))
+                        .response("415", error("Not a JPEG, PNG or WebP picture, nor a form holding one (`unsupported_media_type`)"))
+                        .response("422", error("A form with no `file` part (`validation_failed`)"))
+                        .response("429", error("100 photos uploaded in the last 24 hours (`photo_quota_exceeded`), or the rate limit (`rate_limited`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/photos", vec![HttpMethod::Post], upload);
+        let picture = ResponseBuilder::new()
+            .description("The picture, with its media type")
+            .content("image/jpeg", binary())
+            .content("image/png", binary())
+            .content("image/webp", binary())
+            .build();
+        let read_photo = OperationBuilder::new()
+            .operation_id(Some("readPhoto"))
+            .summary(Some(
+                "A photo, by the link a filing, supplement or visit names it by (anyone signed in)",
+            ))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("The photo's id, as its `url` gives it")),
+            )
+            .responses(
+                common_errors(
+                    ResponsesBuilder::new()
+                        .response("200", picture)
+                        .response("404", error("No such photo (`not_found`)")),
+                )
+                .build(),
+            )
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .build();
+        doc.paths
+            .add_path_operation("/api/v1/photos/{id}", vec![HttpMethod::Get], read_photo);
         let body_of = |schema: &str| {
             Some(
                 RequestBodyBuilder::new()

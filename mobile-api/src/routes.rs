@@ -36,6 +36,12 @@ impl Route {
         )
     }
 
+    /// Whether it takes a photo (`POST /api/v1/photos`): a picture, or a form holding one, up to
+    /// [`crate::MAX_PHOTO_UPLOAD_BYTES`]; every other body is JSON of at most 64 KiB.
+    pub fn takes_photo(&self) -> bool {
+        (self.method, self.pattern) == ("POST", "/api/v1/photos")
+    }
+
     /// Whether `path` fits this route's pattern.
     ///
     /// Every request is looked up in the whole table, so most routes are ones it does not fit;
@@ -133,6 +139,8 @@ pub const ROUTES: &[Route] = &[
         CITIZEN_FACING,
     ),
     route("DELETE", "/api/v1/requests/{}/follow", "intake", CITIZEN),
+    route("POST", "/api/v1/photos", "intake", ACTORS),
+    route("GET", "/api/v1/photos/{}", "intake", SIGNED_IN),
     route("GET", "/api/v1/knowledge", "intake", SIGNED_IN),
     route("GET", "/api/v1/knowledge/{}", "intake", SIGNED_IN),
     route("POST", "/api/v1/admin/knowledge", "intake", OVERSIGHT),

@@ -613,6 +613,9 @@ fn scope(route: &mobile_api::routes::Route) -> Scope {
         "/api/v1/supervision/circulars/{}" | "/api/v1/admin/circulars/{}/withdraw" => Scope::Other,
         // A person's own notifications and devices: someone else's are 404 (tests/e2e/notifications.rs).
         "/api/v1/notifications/{}/read" | "/api/v1/devices/{}" => Scope::Other,
+        // A photo is read by whoever signs in with its link (a random id); only its uploader
+        // names it in an order (tests/e2e/photos.rs).
+        "/api/v1/photos/{}" => Scope::Other,
         pattern if !pattern.contains("{}") => Scope::Other,
         pattern => panic!("classify the new route {pattern} in this test's `scope`"),
     }

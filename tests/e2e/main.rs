@@ -10,6 +10,7 @@ mod knowledge;
 mod lifecycle;
 mod notifications;
 mod open311;
+mod photos;
 mod places;
 mod rating;
 mod runtime;

@@ -235,7 +235,12 @@ fn test_manifest(
         )
         // Schedules tick every second under test, so that retries come round quickly.
         .replace("every_seconds = 5", "every_seconds = 1")
-        .replace("every_seconds = 60", "every_seconds = 1");
+        .replace("every_seconds = 60", "every_seconds = 1")
+        // The hourly removal of unattached photos too (tests/e2e/photos.rs ages them).
+        .replace(
+            "route = \"/internal/photos\"\nevery_seconds = 3600",
+            "route = \"/internal/photos\"\nevery_seconds = 1",
+        );
     if let Some((component, wasm_of)) = stand_in {
         let source = |name: &str| format!("source = \"{}/{name}.wasm\"", wasm.display());
         anyhow::ensure!(

@@ -4,8 +4,9 @@
 //!
 //! In one transaction: what the platform knew of them to sign them in and reach them goes — the
 //! phone number and WeChat openid on their row, their phones (push tokens), their refresh tokens,
-//! the requests they followed, the answers kept for their retries — and their row's subject
-//! becomes `cancelled:<citizen_id>`, with the inbox they had moved under it. Their requests stay on
+//! the requests they followed, the answers kept for their retries, the photos they uploaded and
+//! named in nothing — and their row's subject becomes `cancelled:<citizen_id>`, with the inbox
+//! they had moved under it and the photos their requests show. Their requests stay on
 //! record and are still handled (the centre and the agencies hold them; news of them goes by SMS
 //! to the contact number each was filed with, as for a caller without the app). Signing in again
 //! with the number, theirs or one the carrier has given someone new, is a new account that sees
@@ -132,9 +133,17 @@ pub async fn cancel(principal: Option<&Principal>, client: Option<&str>) -> Resu
         for statement in [
             "delete from devices where subject = $1",
             "delete from idempotency_keys where subject = $1",
+            "delete from photos where uploader = $1 and attached_at is null",
         ] {
             db.execute(statement, [text(&subject)]).await?;
         }
+        // The photos their requests show stay with them, no longer the number's to name: a new
+        // account signing in with it names none of them.
+        db.execute(
+            "update photos set uploader = $2 where uploader = $1",
+            [text(&subject), text(&after)],
+        )
+        .await?;
         end_sessions(&db, &subject).await?;
         db.execute(
             "delete from order_followers where citizen_id = $1",

@@ -55,6 +55,15 @@ fn too_large() -> Reply {
     )
 }
 
+/// A photo over the limit, or a form holding one (`POST /api/v1/photos`).
+fn photo_too_large() -> Reply {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        codes::PAYLOAD_TOO_LARGE,
+        "照片过大，请压缩到 2 MiB 以内 (photo over 2 MiB)",
+    )
+}
+
 /// What the gateway answers: a reply of its own, or a private component's answer passed on.
 enum Answer {
     Own(Reply),
@@ -251,14 +260,28 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     // `wasi:http` does not hand to components.
     let may_have_body =
         matches!(method, Method::POST | Method::PUT | Method::PATCH) && declared_length != Some(0);
-    if may_have_body && declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
-        return too_large().into();
+    // A photo's route takes a picture, or a form holding one; every other body is JSON.
+    let (limit, refuse_size): (usize, fn() -> Reply) = if rule.takes_photo() {
+        (mobile_api::MAX_PHOTO_UPLOAD_BYTES, photo_too_large)
+    } else {
+        (MAX_BODY_BYTES, too_large)
+    };
+    if may_have_body && declared_length.is_some_and(|len| len > limit) {
+        return refuse_size().into();
     }
-    let is_json = request
+    let media = request
         .headers()
         .get("content-type")
         .and_then(|v| v.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+        .map(str::trim);
+    let media_accepted = media.is_some_and(|media| {
+        if rule.takes_photo() {
+            media.len() > "image/".len() && media[..6].eq_ignore_ascii_case("image/")
+                || media.eq_ignore_ascii_case("multipart/form-data")
+        } else {
+            media.eq_ignore_ascii_case("application/json")
+        }
+    });
     // Only these client headers pass; identity headers are set here and nowhere else.
     let mut passed: Vec<(String, Vec<u8>)> =
         ["content-type", "accept-language", headers::IDEMPOTENCY_KEY]
@@ -269,9 +292,9 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
             })
             .collect();
     let body = if may_have_body {
-        match request.body(MAX_BODY_BYTES).await {
+        match request.body(limit).await {
             Ok(bytes) => bytes,
-            Err(ReadError::TooLarge) => return too_large().into(),
+            Err(ReadError::TooLarge) => return refuse_size().into(),
             Err(ReadError::Unreadable) => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -286,11 +309,16 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     };
     // An action with nothing to send (revealing a number) needs no content type either.
     let has_body = !body.is_empty();
-    if has_body && !is_json {
+    if has_body && !media_accepted {
+        let message = if rule.takes_photo() {
+            "请上传照片 (Content-Type must be image/* or multipart/form-data)"
+        } else {
+            "请求内容须为 JSON (Content-Type must be application/json)"
+        };
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             codes::UNSUPPORTED_MEDIA_TYPE,
-            "请求内容须为 JSON (Content-Type must be application/json)",
+            message,
         )
         .into();
     }

@@ -24,6 +24,16 @@ pub enum ApiError {
     OrderClosed,
     /// An order with as many supplements as one may have.
     TooManySupplements,
+    /// A form (`multipart/form-data`) that is not parts between its boundary.
+    MalformedForm,
+    /// A photo over [`mobile_api::MAX_PHOTO_BYTES`].
+    PhotoTooLarge,
+    /// Bytes that are no JPEG, PNG or WebP picture.
+    NotAPhoto,
+    /// As many photos in the last 24 hours as one may upload.
+    PhotoQuotaExceeded,
+    /// No photo has that id.
+    PhotoNotFound,
     /// A database or host failure: logged, answered with an opaque 500.
     Internal(String),
 }
@@ -99,6 +109,35 @@ impl ApiError {
                     crate::supplements::MAX_SUPPLEMENTS,
                     crate::supplements::MAX_SUPPLEMENTS
                 ),
+            ),
+            ApiError::MalformedForm => (
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED_FORM,
+                "表单格式有误 (the multipart/form-data body could not be read)".into(),
+            ),
+            ApiError::PhotoTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::PAYLOAD_TOO_LARGE,
+                "照片过大，请压缩到 2 MiB 以内 (photo over 2 MiB)".into(),
+            ),
+            ApiError::NotAPhoto => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "照片须为 JPEG、PNG 或 WebP 格式 (a photo must be JPEG, PNG or WebP)".into(),
+            ),
+            ApiError::PhotoQuotaExceeded => (
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::PHOTO_QUOTA_EXCEEDED,
+                format!(
+                    "24 小时内最多上传 {} 张照片 (at most {} photos in 24 hours)",
+                    mobile_api::MAX_PHOTOS_PER_DAY,
+                    mobile_api::MAX_PHOTOS_PER_DAY
+                ),
+            ),
+            ApiError::PhotoNotFound => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "没有找到该照片 (no such photo)".into(),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

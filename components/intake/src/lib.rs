@@ -15,14 +15,28 @@ mod follow;
 mod knowledge;
 mod open311;
 mod orders;
+mod photos;
 mod supplements;
 
-use api_plumbing::{Incoming, Principal, Reply};
+use api_plumbing::{BytesReply, Incoming, Principal, Reply};
 use error::ApiError;
 use mobile_api::headers;
 use spin_sdk::http::Method;
 
-api_plumbing::http_component!(route);
+api_plumbing::http_component!(serve);
+
+/// A photo is answered with its bytes; everything else with the JSON `route` makes.
+async fn serve(request: Incoming) -> Result<BytesReply, ApiError> {
+    if request.method() == Method::GET
+        && let Some(id) = request.path().strip_prefix(workorder::photo::LINK_PREFIX)
+    {
+        Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
+        return photos::read(id).await;
+    }
+    route(request)
+        .await
+        .map(|reply| reply.map(String::into_bytes))
+}
 
 async fn route(request: Incoming) -> Result<Reply, ApiError> {
     if request.method() == Method::GET && request.path() == "/health" {
@@ -34,6 +48,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     }
     if request.method() == Method::POST && request.path() == "/internal/idempotency-keys" {
         return orders::forget_idempotency_keys().await;
+    }
+    if request.method() == Method::POST && request.path() == "/internal/photos" {
+        return photos::remove_unattached().await;
     }
     // Open311 for partner systems: the services are open to anyone, the requests the partner's.
     if request.path().starts_with("/open311/") {
@@ -78,6 +95,15 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             let body = request.forwarded_body().await?;
             supplements::add(&principal, &id, idempotency_key.as_deref(), &body).await
         }
+        (Method::POST, ["api", "v1", "photos"]) => {
+            let content_type = request
+                .headers()
+                .get("content-type")
+                .unwrap_or("")
+                .to_owned();
+            let body = request.body(mobile_api::MAX_PHOTO_UPLOAD_BYTES).await?;
+            photos::upload(&principal, &content_type, &body).await
+        }
         (Method::GET, ["api", "v1", "requests"]) => orders::list(&principal, &query).await,
         (Method::GET, ["api", "v1", "requests", "nearby"]) => follow::nearby(&query).await,
         (Method::POST, ["api", "v1", "requests", id, "follow"]) => {
@@ -116,6 +142,7 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
             | ["api", "v1", "requests", _]
             | ["api", "v1", "requests", _, "follow"]
             | ["api", "v1", "requests", _, "supplements"]
+            | ["api", "v1", "photos", ..]
             | ["api", "v1", "knowledge", ..]
             | ["api", "v1", "admin", "knowledge", ..],
         ) => Err(ApiError::MethodNotAllowed),

@@ -288,6 +288,11 @@ async fn file_in_transaction(
     {
         return Err(ApiError::Validation(vec![leader_day_not_active()]));
     }
+    if let Some(problem) =
+        order_store::photos::attach(db, &principal.subject, &checked.photo_urls).await?
+    {
+        return Err(ApiError::Validation(vec![problem]));
+    }
 
     // An operator files for the caller and a partner system for whoever told it, each known by
     // phone number; a citizen for themselves.

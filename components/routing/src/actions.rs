@@ -631,6 +631,11 @@ async fn record_visit(
     visit: &CheckedVisit,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ApiError> {
+    // Photos uploaded on site are the visitor's own; the transaction's rollback undoes all of
+    // it when one is not.
+    if let Some(problem) = store::photos::attach(db, &principal.subject, &visit.photo_urls).await? {
+        return Err(ApiError::Validation(vec![problem]));
+    }
     let (lat, lng) = visit.coordinates.unzip();
     db.execute(
         "insert into work_order_visits (work_order_id, actor, note, photo_urls, lat, lng, created_at) \

@@ -223,7 +223,7 @@ pub async fn order_reply(
     let rows = db
         .query(
             format!(
-                "select {SUMMARY_COLUMNS}, o.description, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
+                "select {SUMMARY_COLUMNS}, o.description, o.photo_urls, o.lat, o.lng, o.address, o.district_id, d.name as district_name, \
                         o.grid_id, g.name as grid_name, o.channel, o.hotline_number, o.confidential, o.dispatched_at, \
                         o.returns_count, o.redo_count, o.supervised_at, o.key_supervised_at, o.answered_from_article, o.extension_until, o.extension_reason, o.contacted_at, \
                         o.citizen_urgings, o.citizen_urged_at, \
@@ -362,6 +362,10 @@ pub async fn order_reply(
         category: head.category,
         title: head.title,
         description: required(row, "description")?,
+        photo_urls: required::<Vec<Option<String>>>(row, "photo_urls")?
+            .into_iter()
+            .flatten()
+            .collect(),
         location: Location {
             lat: row.get("lat"),
             lng: row.get("lng"),

@@ -96,20 +96,27 @@ fn push_length(fields: &mut FieldList, status: StatusCode, length: usize) {
 }
 
 /// `reply` as the `wasi:http` answer the component returns, with its length.
-pub fn into_wasi(reply: Reply) -> Result<types::Response, types::ErrorCode> {
+pub fn into_wasi<B: Into<Vec<u8>>>(
+    reply: Response<B>,
+) -> Result<types::Response, types::ErrorCode> {
     into_wasi_with(reply, |_| {})
 }
+
+/// A reply whose body is bytes rather than text: a photo, or JSON made bytes for a component
+/// that answers with both ([`http_component!`] takes either).
+pub type BytesReply = Response<Vec<u8>>;
 
 /// `reply` as a `wasi:http` answer: its own headers, its length, then whatever `more` adds.
 ///
 /// spin-sdk's conversion clones the headers and hands the body to a writer that polls it frame by
 /// frame; a reply is whole before it is sent, so here its bytes go to the stream in one write, and
 /// an empty body has no stream (`body_parts`).
-pub fn into_wasi_with(
-    reply: Reply,
+pub fn into_wasi_with<B: Into<Vec<u8>>>(
+    reply: Response<B>,
     more: impl FnOnce(&mut FieldList),
 ) -> Result<types::Response, types::ErrorCode> {
     let (parts, body) = reply.into_parts();
+    let body: Vec<u8> = body.into();
     // Its own headers, its length, and what `more` adds.
     let mut fields = FieldList::with_capacity(parts.headers.len() + 1 + ADDED_FIELDS);
     for (name, value) in &parts.headers {
@@ -120,7 +127,7 @@ pub fn into_wasi_with(
     }
     push_length(&mut fields, parts.status, body.len());
     more(&mut fields);
-    let (contents, trailers) = body_parts((!body.is_empty()).then(|| body.into_bytes()));
+    let (contents, trailers) = body_parts((!body.is_empty()).then_some(body));
     wasi_response(parts.status.as_u16(), &fields, contents, trailers)
 }
 
@@ -637,10 +644,10 @@ macro_rules! http_component {
             > {
                 let request = $crate::Incoming::new(request)?;
                 let request_id = $crate::request_id(request.headers());
-                $crate::into_wasi(match $route(request).await {
-                    Ok(reply) => reply,
-                    Err(error) => error.into_reply(&request_id),
-                })
+                match $route(request).await {
+                    Ok(reply) => $crate::into_wasi(reply),
+                    Err(error) => $crate::into_wasi(error.into_reply(&request_id)),
+                }
             }
         }
     };

@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod kpis;
 pub mod outbox;
 pub mod oversight;
+pub mod photos;
 pub mod rate_counters;
 pub mod search;
 pub use outbox::record_event;

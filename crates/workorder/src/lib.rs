@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod lifecycle;
+pub mod photo;
 pub mod risk;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -205,7 +206,9 @@ fn coordinates(
     }
 }
 
-/// At most [`MAX_PHOTOS`] http(s) links.
+/// At most [`MAX_PHOTOS`] links: http(s) links, or those of photos uploaded to the platform
+/// (`/api/v1/photos/<id>`, [`photo::own_photo`]; whether each is one the sender uploaded is for
+/// the database to say).
 fn check_photo_urls(field: &'static str, urls: &[String], problems: &mut Vec<FieldProblem>) {
     if urls.len() > MAX_PHOTOS {
         problems.push(problem(
@@ -219,11 +222,11 @@ fn check_photo_urls(field: &'static str, urls: &[String], problems: &mut Vec<Fie
             && url.len() <= MAX_PHOTO_URL
             && url.len() > "https://".len()
             && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !valid {
+        if !valid && photo::own_photo(url).is_none() {
             problems.push(problem(
                 field,
                 "invalid_url",
-                "照片地址应为 http(s) 链接 (photo URLs must be http(s) links)",
+                "照片地址应为 http(s) 链接或上传照片的地址 (photo URLs must be http(s) links or uploaded photos' links)",
             ));
             break;
         }

@@ -1,0 +1,153 @@
+//! Photos (`/api/v1/photos`): the picture of the broken streetlight a citizen files with, the one a
+//! caller's supplement brings, the one agency staff take on site. The app or the mini-program
+//! uploads each on its own, and names it in `photo_urls` by the link it gets back.
+//!
+//! Kept in PostgreSQL, the platform's one store (`photos`, migration 83), so that the backups and
+//! the archive hold them with the orders that name them. What a photo is, is told by its bytes
+//! (`workorder::photo::kind`): JPEG, PNG or WebP, at most 2 MiB; the same bytes sent again by the
+//! same person are the photo they already have. A link in `photo_urls` to one of the platform's
+//! own photos must name one its sender uploaded; the filing, supplement or visit that names it
+//! marks it attached in its own transaction (`order_store::photos::attach`), and the hourly schedule (`POST /internal/photos`)
+//! removes those nobody attached within a day.
+//!
+//! Who reads a photo: anyone signed in who has its link. Its id is random (122 bits), and the link
+//! reaches only those shown the order, supplement or visit that names it.
+
+use crate::error::ApiError;
+use api_plumbing::{BytesReply, Principal, Reply, json_reply, reply_with};
+use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, Photo};
+use order_store::{required, text};
+use spin_sdk::http::{HeaderValue, Response, StatusCode};
+use spin_sdk::pg::ParameterValue;
+use workorder::photo::{self, FormProblem};
+
+/// A photo kept, or the one the same bytes made before, with the day's count beside it: in one
+/// statement, so that two uploads of one picture at once make one row.
+const KEEP: &str = "\
+with day as ( \
+    select count(*) as uploads from photos \
+    where uploader = $1::text and created_at > $5::timestamptz - interval '1 day'), \
+  before as ( \
+    select photo_id, content_type, size, created_at from photos \
+    where uploader = $1::text and sha256 = sha256($3::bytea)), \
+  made as ( \
+    insert into photos (photo_id, uploader, content_type, sha256, size, bytes, created_at) \
+    select $2::uuid, $1::text, $4::text, sha256($3::bytea), octet_length($3::bytea), $3::bytea, \
+           $5::timestamptz \
+    where not exists (select 1 from before) and (select uploads from day) < $6::int8 \
+    on conflict (uploader, sha256) do nothing \
+    returning photo_id, content_type, size, created_at) \
+select photo_id, content_type, size, created_at, true as made from made \
+union all \
+select photo_id, content_type, size, created_at, false from before \
+union all \
+select null, null, null, null, false from day \
+where uploads >= $6::int8 and not exists (select 1 from before)";
+
+/// `POST /api/v1/photos`: the picture in the body (its own media type), or in the part named
+/// `file` of a form. 201 with the photo; 200 with the one the same bytes made before.
+pub async fn upload(
+    principal: &Principal,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let picture = if content_type
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("multipart/form-data"))
+    {
+        photo::form_file(content_type, body).map_err(|problem| match problem {
+            FormProblem::Malformed => ApiError::MalformedForm,
+            FormProblem::NoFile => ApiError::Validation(vec![api_plumbing::field_error(
+                "file",
+                "required",
+                "请在表单的 file 字段中上传照片 (the form's `file` part holds the photo)",
+            )]),
+        })?
+    } else {
+        body
+    };
+    if picture.len() > MAX_PHOTO_BYTES {
+        return Err(ApiError::PhotoTooLarge);
+    }
+    let kind = photo::kind(picture).ok_or(ApiError::NotAPhoto)?;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let now = order_store::now(&db).await?;
+    let id = uuid::Uuid::new_v4();
+    let params = || {
+        [
+            text(&principal.subject),
+            id.into(),
+            ParameterValue::Binary(picture.to_vec()),
+            text(kind),
+            now.naive_utc().into(),
+            MAX_PHOTOS_PER_DAY.into(),
+        ]
+    };
+    let mut rows = db.query(KEEP, params()).await?.collect().await?;
+    if rows.is_empty() {
+        // The same bytes kept by an upload at the same moment, after this statement's snapshot:
+        // asked again, they are seen.
+        rows = db.query(KEEP, params()).await?.collect().await?;
+    }
+    let row = rows
+        .first()
+        .ok_or_else(|| ApiError::Internal("a photo neither kept nor found".into()))?;
+    let Some(photo_id) = required::<Option<uuid::Uuid>>(row, "photo_id")? else {
+        return Err(ApiError::PhotoQuotaExceeded);
+    };
+    let kept = Photo {
+        id: photo_id,
+        url: photo::link(&photo_id.to_string()),
+        content_type: required(row, "content_type")?,
+        size: required::<i32>(row, "size")?.into(),
+        uploaded_at: required::<chrono::NaiveDateTime>(row, "created_at")?.and_utc(),
+    };
+    let status = if required(row, "made")? {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(reply_with(status, &kept))
+}
+
+/// `GET /api/v1/photos/{id}`: the picture, as its bytes and media type.
+pub async fn read(id: &str) -> Result<BytesReply, ApiError> {
+    let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::PhotoNotFound)?;
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let rows = db
+        .query(
+            "select content_type, bytes from photos where photo_id = $1",
+            [id.into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    let row = rows.first().ok_or(ApiError::PhotoNotFound)?;
+    let content_type: String = required(row, "content_type")?;
+    let bytes: Vec<u8> = required(row, "bytes")?;
+    let mut response = Response::new(bytes);
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_str(&content_type)
+            .map_err(|_| ApiError::Internal(format!("photo {id}: content type")))?,
+    );
+    Ok(response)
+}
+
+/// `POST /internal/photos` (the runtime's schedule, every hour): removes the photos nobody
+/// attached to a filing, a supplement or a visit within a day of their upload.
+pub async fn remove_unattached() -> Result<Reply, ApiError> {
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let removed = db
+        .execute(
+            "delete from photos where attached_at is null \
+             and created_at < now() - interval '1 day'",
+            [],
+        )
+        .await?;
+    Ok(json_reply(
+        StatusCode::OK,
+        serde_json::json!({ "removed": removed }).to_string(),
+    ))
+}

@@ -1,0 +1,37 @@
+//! Uploaded photos named in a filing's, a supplement's or a visit's `photo_urls`: marked attached
+//! in the transaction that names them, so that the hourly removal of unattached ones (intake's
+//! `POST /internal/photos`) never takes one an order shows.
+
+use crate::StoreError;
+use crate::db::Connection;
+use mobile_api::FieldError;
+use workorder::photo;
+
+/// Marks the platform's own photos among `links` attached, in the caller's transaction. Each must
+/// be one `subject` uploaded: `Ok(Some(problem))` names the field when one is not (someone else's,
+/// or none), and nothing is marked that the caller's rollback would not undo.
+pub async fn attach(
+    db: &Connection,
+    subject: &str,
+    links: &[String],
+) -> Result<Option<FieldError>, StoreError> {
+    let ids = photo::own_photos(links);
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let wanted = ids.len() as u64;
+    let ids: Vec<Option<String>> = ids.into_iter().map(Some).collect();
+    let marked = db
+        .execute(
+            "update photos set attached_at = coalesce(attached_at, now()) \
+             where uploader = $1 and photo_id = any($2::uuid[])",
+            [crate::text(subject), ids.into()],
+        )
+        .await?;
+    Ok((marked != wanted).then(|| FieldError {
+        field: "photo_urls".to_owned(),
+        code: "unknown_photo".to_owned(),
+        message: "照片链接须为您自己上传的照片 (a photo link names no photo you uploaded)"
+            .to_owned(),
+    }))
+}

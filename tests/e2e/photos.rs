@@ -1,0 +1,433 @@
+//! Photos: uploaded on their own (`POST /api/v1/photos`), as a picture or in the form the
+//! mini-program sends, named by their link in a filing, a supplement or a visit, read back by
+//! whoever signs in with the link, and removed when nobody named them within a day.
+
+use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, OrderAction};
+use tests::{ClientError, Platform, valid_request};
+
+/// A JPEG's first bytes and `fill` after them: the platform tells a picture by its signature.
+fn jpeg(fill: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = vec![
+        0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    bytes.extend((0..fill).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    bytes.extend([0xff, 0xd9]);
+    bytes
+}
+
+fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+    bytes
+}
+
+/// A `multipart/form-data` body as `wx.uploadFile` sends it: its `formData` fields, then the
+/// picture in the part named `name`.
+fn form(boundary: &str, name: &str, picture: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\ncitizen\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"tmp_1.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(picture);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+fn refused<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String) {
+    let error = result.expect_err("refused");
+    (
+        error.status().unwrap_or(0),
+        error.code().unwrap_or("").to_owned(),
+    )
+}
+
+/// The field problems a 422 names, as (field, code).
+fn problems<T: std::fmt::Debug>(result: Result<T, ClientError>) -> Vec<(String, String)> {
+    let error = result.expect_err("refused");
+    assert_eq!(error.status(), Some(422), "{error}");
+    error
+        .fields()
+        .iter()
+        .map(|f| (f.field.clone(), f.code.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let stranger = platform.client("citizen-2", "citizen");
+
+    // A picture as it is: kept, its type told by its bytes; the same bytes again are that photo.
+    let picture = jpeg(4000, 1);
+    let kept = citizen
+        .upload_photo("image/jpeg", picture.clone())
+        .await
+        .expect("uploaded");
+    assert_eq!(kept.content_type, "image/jpeg");
+    assert_eq!(kept.size, picture.len() as i64);
+    assert_eq!(kept.url, format!("/api/v1/photos/{}", kept.id));
+    let again = citizen
+        .upload_photo("image/jpeg", picture.clone())
+        .await
+        .expect("the same again");
+    assert_eq!(again, kept);
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/photos"))
+        .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+        .header("content-type", "image/jpeg")
+        .body(picture.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200, "a photo made before");
+    // The mini-program's form, with a field beside the picture, and a type the bytes overrule.
+    let boundary = "----WxFormBoundaryQz7MA4YWxkTrZu0g";
+    let from_form = citizen
+        .upload_photo(
+            &format!("multipart/form-data; boundary={boundary}"),
+            form(boundary, "file", &png()),
+        )
+        .await
+        .expect("uploaded in a form");
+    assert_eq!(
+        (from_form.content_type.as_str(), from_form.size),
+        ("image/png", png().len() as i64)
+    );
+    let mislabelled = citizen
+        .upload_photo("image/webp", jpeg(10, 2))
+        .await
+        .expect("uploaded");
+    assert_eq!(mislabelled.content_type, "image/jpeg");
+
+    // Named in a filing beside a link elsewhere; the request shows both, and the photo is
+    // attached.
+    let mut request = valid_request();
+    request.photo_urls = vec![
+        kept.url.clone(),
+        "https://img.example.cn/streetlight-1.jpg".into(),
+    ];
+    let filed = citizen
+        .create_request(&request, None)
+        .await
+        .expect("filed with the photo");
+    assert_eq!(filed.photo_urls, request.photo_urls);
+
+    // Read back: by its uploader, by the agency and by anyone signed in with the link; the
+    // answer is the bytes, with the type they have.
+    for reader in [
+        &citizen,
+        &platform.agency_client("urban-staff-1", "city-urban-management"),
+        &stranger,
+    ] {
+        let (content_type, bytes) = reader.photo(&kept.url).await.expect("read");
+        assert_eq!(
+            (content_type.as_str(), bytes.len()),
+            ("image/jpeg", picture.len())
+        );
+        assert_eq!(bytes, picture);
+    }
+    let (content_type, bytes) = citizen.photo(&from_form.url).await.expect("read");
+    assert_eq!((content_type.as_str(), bytes), ("image/png", png()));
+    assert_eq!(
+        refused(platform.anonymous().photo(&kept.url).await),
+        (401, "unauthenticated".into())
+    );
+    for unknown in [
+        "/api/v1/photos/00000000-0000-4000-8000-000000000000",
+        "/api/v1/photos/not-a-photo",
+    ] {
+        assert_eq!(
+            refused(citizen.photo(unknown).await),
+            (404, "not_found".into())
+        );
+    }
+
+    // Someone else's photo, or one that does not exist, cannot be named: refused whole, and
+    // nothing is written.
+    let orders_before: i64 = sqlx::query_scalar("select count(*) from work_orders")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    let mut theirs = valid_request();
+    theirs.photo_urls = vec![from_form.url.clone()];
+    assert_eq!(
+        problems(stranger.create_request(&theirs, None).await),
+        [("photo_urls".to_owned(), "unknown_photo".to_owned())]
+    );
+    theirs.photo_urls = vec!["/api/v1/photos/00000000-0000-4000-8000-000000000000".into()];
+    assert_eq!(
+        problems(citizen.create_request(&theirs, None).await),
+        [("photo_urls".to_owned(), "unknown_photo".to_owned())]
+    );
+    theirs.photo_urls = vec!["/api/v1/photos/../../requests".into()];
+    assert_eq!(
+        problems(citizen.create_request(&theirs, None).await),
+        [("photo_urls".to_owned(), "invalid_url".to_owned())]
+    );
+    let orders_after: i64 = sqlx::query_scalar("select count(*) from work_orders")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(orders_after, orders_before);
+    let attached: Vec<(uuid::Uuid, bool)> = sqlx::query_as(
+        "select photo_id, attached_at is not null from photos order by attached_at is null, size desc",
+    )
+    .fetch_all(&platform.db)
+    .await
+    .expect("photos");
+    assert_eq!(
+        attached,
+        [
+            (kept.id, true),
+            (from_form.id, false),
+            (mislabelled.id, false)
+        ]
+    );
+
+    // A supplement names the photo from the form.
+    let supplement = citizen
+        .supplement(
+            &filed.tracking_number,
+            &mobile_api::NewSupplement {
+                text: "补拍了一张夜间的照片".into(),
+                photo_urls: vec![from_form.url.clone()],
+            },
+            None,
+        )
+        .await
+        .expect("supplemented");
+    assert_eq!(supplement.photo_urls, std::slice::from_ref(&from_form.url));
+
+    // Agency staff name on a visit the photo they took on site, and only their own.
+    let mut urgent = valid_request();
+    urgent.urgent = true;
+    urgent.photo_urls = Vec::new();
+    let urgent = citizen.create_request(&urgent, None).await.expect("filed");
+    let staff = platform.agency_client("yicheng-staff-1", "gov-yicheng");
+    staff
+        .act(&urgent.tracking_number, "sign", &OrderAction::default())
+        .await
+        .expect("signed");
+    let on_site = staff
+        .upload_photo("image/jpeg", jpeg(2000, 3))
+        .await
+        .expect("uploaded on site");
+    let visit = |photo: &str| OrderAction {
+        note: Some("现场查看，灯杆线路老化".into()),
+        photo_urls: Some(vec![photo.to_owned()]),
+        ..OrderAction::default()
+    };
+    assert_eq!(
+        problems(
+            staff
+                .act(&urgent.tracking_number, "visit", &visit(&mislabelled.url))
+                .await
+        ),
+        [("photo_urls".to_owned(), "unknown_photo".to_owned())]
+    );
+    let visited = staff
+        .act(&urgent.tracking_number, "visit", &visit(&on_site.url))
+        .await
+        .expect("visited");
+    assert_eq!(visited.visits.len(), 1, "the refused visit wrote nothing");
+    assert_eq!(
+        visited.visits[0].photo_urls,
+        std::slice::from_ref(&on_site.url)
+    );
+
+    // Those nobody named within a day are removed by the hourly schedule; the named stay.
+    sqlx::query("update photos set created_at = created_at - interval '2 days'")
+        .execute(&platform.db)
+        .await
+        .expect("aged");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left: Vec<uuid::Uuid> =
+            sqlx::query_scalar("select photo_id from photos order by size desc")
+                .fetch_all(&platform.db)
+                .await
+                .expect("photos");
+        if left == [kept.id, on_site.id, from_form.id] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unattached photo was not removed: {left:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        refused(citizen.photo(&mislabelled.url).await),
+        (404, "not_found".into())
+    );
+}
+
+#[tokio::test]
+async fn what_is_no_photo_or_too_much_is_refused_with_its_code() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+
+    // Not a picture the platform keeps, by its bytes or by what it was sent as.
+    for (content_type, bytes) in [
+        ("image/gif", b"GIF89a\x01\0\x01\0".to_vec()),
+        (
+            "image/svg+xml",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>".to_vec(),
+        ),
+        ("image/jpeg", b"not a picture at all".to_vec()),
+    ] {
+        assert_eq!(
+            refused(citizen.upload_photo(content_type, bytes).await),
+            (415, "unsupported_media_type".into()),
+            "{content_type}"
+        );
+    }
+    for content_type in ["application/json", "text/plain", "application/octet-stream"] {
+        assert_eq!(
+            refused(citizen.upload_photo(content_type, jpeg(10, 1)).await),
+            (415, "unsupported_media_type".into()),
+            "{content_type}"
+        );
+    }
+    // Forms: one with no `file` part, one cut off, one without its boundary.
+    let boundary = "b0undary";
+    let multipart = format!("multipart/form-data; boundary={boundary}");
+    assert_eq!(
+        problems(
+            citizen
+                .upload_photo(&multipart, form(boundary, "picture", &png()))
+                .await
+        ),
+        [("file".to_owned(), "required".to_owned())]
+    );
+    let whole = form(boundary, "file", &png());
+    assert_eq!(
+        refused(
+            citizen
+                .upload_photo(&multipart, whole[..whole.len() - 16].to_vec())
+                .await
+        ),
+        (400, "malformed_form".into())
+    );
+    assert_eq!(
+        refused(citizen.upload_photo("multipart/form-data", whole).await),
+        (400, "malformed_form".into())
+    );
+
+    // Too large: a picture over the limit, and a body over what the front door takes.
+    assert_eq!(
+        refused(
+            citizen
+                .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES, 1))
+                .await
+        ),
+        (413, "payload_too_large".into())
+    );
+    assert_eq!(
+        refused(
+            citizen
+                .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES + 64 * 1024, 1))
+                .await
+        ),
+        (413, "payload_too_large".into())
+    );
+    // The largest one kept.
+    let largest = citizen
+        .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES - 13, 5))
+        .await
+        .expect("at the limit");
+    assert_eq!(largest.size, MAX_PHOTO_BYTES as i64);
+    // Every other route's body stays JSON of at most 64 KiB.
+    let response = reqwest::Client::new()
+        .post(platform.url("/api/v1/requests"))
+        .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+        .header("content-type", "image/jpeg")
+        .body(jpeg(10, 1))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 415);
+
+    // A day's uploads are limited; the same bytes again still give the photo.
+    sqlx::query(
+        "insert into photos (photo_id, uploader, content_type, sha256, size, bytes, created_at) \
+         select gen_random_uuid(), 'citizen-1', 'image/jpeg', sha256(b), octet_length(b), b, now() \
+         from (select ('\\xffd8ff'::bytea || int4send(g)) as b from generate_series(1, $1) g) s",
+    )
+    .bind(MAX_PHOTOS_PER_DAY as i32 - 1)
+    .execute(&platform.db)
+    .await
+    .expect("a day's uploads");
+    assert_eq!(
+        refused(citizen.upload_photo("image/jpeg", jpeg(10, 9)).await),
+        (429, "photo_quota_exceeded".into())
+    );
+    let again = citizen
+        .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES - 13, 5))
+        .await
+        .expect("the same bytes again");
+    assert_eq!(again.id, largest.id);
+    // Someone else uploads as before.
+    platform
+        .client("citizen-2", "citizen")
+        .upload_photo("image/jpeg", jpeg(10, 9))
+        .await
+        .expect("another's quota");
+    let count: i64 = sqlx::query_scalar("select count(*) from photos where uploader = 'citizen-1'")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(count, MAX_PHOTOS_PER_DAY);
+}
+
+#[tokio::test]
+async fn a_cancelled_account_leaves_the_photos_its_requests_show_and_no_others() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-7", "citizen");
+    let named = citizen
+        .upload_photo("image/jpeg", jpeg(300, 1))
+        .await
+        .expect("uploaded");
+    let unnamed = citizen
+        .upload_photo("image/jpeg", jpeg(200, 2))
+        .await
+        .expect("uploaded");
+    let mut request = valid_request();
+    request.photo_urls = vec![named.url.clone()];
+    let filed = citizen.create_request(&request, None).await.expect("filed");
+    citizen.cancel_account().await.expect("cancelled");
+
+    // The request's photo stays, under the cancelled subject; the other is gone.
+    let left: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("select photo_id, uploader from photos order by size desc")
+            .fetch_all(&platform.db)
+            .await
+            .expect("photos");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].0, named.id);
+    assert!(left[0].1.starts_with("cancelled:"), "{left:?}");
+    let staff = platform.client("operator-1", "operator");
+    assert_eq!(
+        staff
+            .order(&filed.tracking_number)
+            .await
+            .expect("kept")
+            .photo_urls,
+        std::slice::from_ref(&named.url)
+    );
+    staff.photo(&named.url).await.expect("still read");
+    assert_eq!(
+        refused(staff.photo(&unnamed.url).await),
+        (404, "not_found".into())
+    );
+
+    // Signing in again with the number is a new account, which names none of them.
+    let again = platform.client("citizen-7", "citizen");
+    assert_eq!(
+        problems(again.create_request(&request, None).await),
+        [("photo_urls".to_owned(), "unknown_photo".to_owned())]
+    );
+}
