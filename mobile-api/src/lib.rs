@@ -266,6 +266,9 @@ pub struct OrderAnswer {
     /// When the citizen was given it.
     #[serde(serialize_with = "timestamp::serialize")]
     pub at: chrono::DateTime<chrono::Utc>,
+    /// The photos the agency's reply carried (the streetlight working again), read with the token.
+    #[serde(default)]
+    pub photo_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -375,7 +378,8 @@ pub struct OrderAction {
     /// `rate`: the citizen's words, at most 500 characters.
     #[serde(default)]
     pub comment: Option<String>,
-    /// `visit`: up to 9 photo links: http(s) links, or the `url` of photos the caller uploaded.
+    /// `visit` and `reply`: up to 9 photo links: http(s) links, or the `url` of photos the caller
+    /// uploaded. A reply's go with it to the audit and, once it passes, to the citizen.
     pub photo_urls: Option<Vec<String>>,
     /// `visit`: where the visit took place (WGS-84), both or neither.
     pub lat: Option<f64>,
@@ -432,6 +436,9 @@ pub struct HistoryEntry {
     /// to help (协办), for its request, its urging and its request taken back.
     #[serde(default)]
     pub agency: Option<Named>,
+    /// The photos the step carried: an agency's reply (办理结果), for the audit.
+    #[serde(default)]
+    pub photo_urls: Vec<String>,
 }
 
 /// A pending request for more time.

@@ -3,7 +3,7 @@
 //! whoever signs in with the link, and removed when nobody named them within a day.
 
 use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, OrderAction};
-use tests::{ClientError, Platform, valid_request};
+use tests::{Client, ClientError, Platform, valid_request};
 
 /// A JPEG's first bytes and `fill` after them: the platform tells a picture by its signature.
 fn jpeg(fill: usize, seed: u8) -> Vec<u8> {
@@ -430,4 +430,168 @@ async fn a_cancelled_account_leaves_the_photos_its_requests_show_and_no_others()
         problems(again.create_request(&request, None).await),
         [("photo_urls".to_owned(), "unknown_photo".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn an_agencys_reply_carries_its_photos_to_the_audit_and_then_the_citizen() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let supervisor = platform.client("supervisor-1", "supervisor");
+    let urban = platform.agency_client("urban-staff-1", "city-urban-management");
+    let id = citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed")
+        .tracking_number;
+    let action = |f: &dyn Fn(&mut OrderAction)| {
+        let mut action = OrderAction::default();
+        f(&mut action);
+        action
+    };
+    platform
+        .client("operator-1", "operator")
+        .act(
+            &id,
+            "dispatch",
+            &action(&|a| a.agency = Some("city-urban-management".into())),
+        )
+        .await
+        .expect("dispatched");
+    for step in ["sign", "contact"] {
+        urban
+            .act(&id, step, &OrderAction::default())
+            .await
+            .expect(step);
+    }
+    let history = urban.order(&id).await.expect("view").history.len();
+    let before = urban
+        .upload_photo("image/jpeg", jpeg(500, 1))
+        .await
+        .expect("uploaded");
+    let after = urban
+        .upload_photo("image/jpeg", jpeg(600, 2))
+        .await
+        .expect("uploaded");
+    let reply = |result: &str, photos: Vec<String>| {
+        let result = result.to_owned();
+        action(&move |a| {
+            a.result = Some(result.clone());
+            a.photo_urls = Some(photos.clone());
+        })
+    };
+
+    // A photo the staff did not upload, or too many, and the reply is refused whole.
+    let citizens = citizen
+        .upload_photo("image/jpeg", jpeg(700, 3))
+        .await
+        .expect("uploaded");
+    assert_eq!(
+        problems(
+            urban
+                .act(&id, "reply", &reply("已修复", vec![citizens.url.clone()]))
+                .await
+        ),
+        [("photo_urls".to_owned(), "unknown_photo".to_owned())]
+    );
+    assert_eq!(
+        problems(
+            urban
+                .act(&id, "reply", &reply("已修复", vec![before.url.clone(); 10]))
+                .await
+        ),
+        [("photo_urls".to_owned(), "too_many".to_owned())]
+    );
+    assert_eq!(
+        urban.order(&id).await.expect("view").history.len(),
+        history,
+        "nothing was recorded"
+    );
+
+    // A reply with photos: the audit sees them on the reply's entry.
+    let replied = urban
+        .act(
+            &id,
+            "reply",
+            &reply(
+                "已更换线路，路灯恢复照明",
+                vec![before.url.clone(), after.url.clone()],
+            ),
+        )
+        .await
+        .expect("replied");
+    let entry = replied
+        .history
+        .iter()
+        .find(|h| h.event == "replied")
+        .expect("the reply");
+    assert_eq!(entry.photo_urls, [before.url.clone(), after.url.clone()]);
+    assert!(
+        replied
+            .history
+            .iter()
+            .filter(|h| h.event != "replied")
+            .all(|h| h.photo_urls.is_empty())
+    );
+    assert_eq!(citizen.get_request(&id).await.expect("view").answer, None);
+
+    // Sent back; the second reply carries none, and that is the answer the citizen gets.
+    supervisor
+        .act(
+            &id,
+            "fail_audit",
+            &action(&|a| a.reason = Some("请补充现场照片说明".into())),
+        )
+        .await
+        .expect("sent back");
+    let answer = answered(
+        [&urban, &supervisor, &citizen],
+        &id,
+        &reply("已复查，线路正常", Vec::new()),
+    )
+    .await;
+    assert_eq!(answer.text, "已复查，线路正常");
+    assert!(answer.photo_urls.is_empty(), "{answer:?}");
+
+    // Unsatisfied, done again: the redo's reply with a photo is the answer, with its photo,
+    // which the citizen reads.
+    citizen
+        .rate(&id, "unsatisfied", "no", Some("灯还是不亮"))
+        .await
+        .expect("rated");
+    platform
+        .client("operator-1", "operator")
+        .act(&id, "start_redo", &OrderAction::default())
+        .await
+        .expect("redo");
+    let answer = answered(
+        [&urban, &supervisor, &citizen],
+        &id,
+        &reply("已更换灯具", vec![after.url.clone()]),
+    )
+    .await;
+    assert_eq!(
+        (answer.text.as_str(), answer.photo_urls.as_slice()),
+        ("已更换灯具", std::slice::from_ref(&after.url))
+    );
+    let (content_type, _) = citizen.photo(&after.url).await.expect("read");
+    assert_eq!(content_type, "image/jpeg");
+}
+
+/// The agency replies with `reply`, the centre passes it, and the citizen reads the answer.
+async fn answered(
+    [agency, centre, citizen]: [&Client; 3],
+    id: &str,
+    reply: &OrderAction,
+) -> mobile_api::OrderAnswer {
+    agency.act(id, "reply", reply).await.expect("replied");
+    centre
+        .act(id, "pass_audit", &OrderAction::default())
+        .await
+        .expect("passed");
+    citizen
+        .get_request(id)
+        .await
+        .expect("view")
+        .answer
+        .expect("answered")
 }

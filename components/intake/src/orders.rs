@@ -555,7 +555,7 @@ pub(crate) async fn visible_order(
             .map_err(|e| ApiError::Internal(format!("the order's events: {e}")))?;
     let urgent = head.urgent;
     // A reply is written to the one who asked: followers see the progress, not the answer.
-    let answer = own
+    let answer = match own
         .then(|| {
             workorder::citizen_answer(
                 events
@@ -564,17 +564,24 @@ pub(crate) async fn visible_order(
             )
         })
         .flatten()
-        .map(|(text, from, micros)| {
-            Ok::<_, ApiError>(OrderAnswer {
+    {
+        Some((text, from, micros)) => {
+            let at = at_micros(micros)?;
+            let (from, photo_urls) = match from {
+                workorder::Answerer::Agency => {
+                    (AnswerFrom::Agency, reply_photos(db, head.id, at).await?)
+                }
+                workorder::Answerer::Hotline => (AnswerFrom::Hotline, Vec::new()),
+            };
+            Some(OrderAnswer {
                 text: text.to_owned(),
-                from: match from {
-                    workorder::Answerer::Agency => AnswerFrom::Agency,
-                    workorder::Answerer::Hotline => AnswerFrom::Hotline,
-                },
-                at: at_micros(micros)?,
+                from,
+                at,
+                photo_urls,
             })
-        })
-        .transpose()?;
+        }
+        None => None,
+    };
     let urge_from = own
         .then(|| urge_from(&head, &events))
         .transpose()?
@@ -628,6 +635,34 @@ pub(crate) async fn visible_order(
         answer,
         urge_from,
     }))
+}
+
+/// The photos of the agency's reply the audit passed at `passed`: the order's last reply before
+/// it (as `workorder::citizen_answer` reads the history), with those it carried, if any.
+async fn reply_photos(
+    db: &Connection,
+    order: uuid::Uuid,
+    passed: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let rows = db
+        .query(
+            "select coalesce(p.photo_urls, '{}') as photo_urls \
+             from (select work_order_event_id from work_order_events \
+                   where work_order_id = $1 and event = 'replied' and created_at <= $2 \
+                   order by work_order_event_id desc limit 1) r \
+             left join work_order_event_photos p using (work_order_event_id)",
+            [order.into(), passed.naive_utc().into()],
+        )
+        .await?
+        .collect()
+        .await?;
+    Ok(match rows.first() {
+        Some(row) => required::<Vec<Option<String>>>(row, "photo_urls")?
+            .into_iter()
+            .flatten()
+            .collect(),
+        None => Vec::new(),
+    })
 }
 
 /// From when the citizen who filed `order` may urge it on, by the lifecycle's rule over the

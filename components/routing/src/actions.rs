@@ -137,9 +137,21 @@ async fn command(
         "visit" => Command::RecordVisit {
             note: visit_of(body)?.note,
         },
-        "reply" => Command::Reply {
-            result: text(&body.result, "result")?,
-        },
+        "reply" => {
+            workorder::check_photo_links(body.photo_urls.as_deref().unwrap_or_default()).map_err(
+                |problems| {
+                    ApiError::Validation(
+                        problems
+                            .into_iter()
+                            .map(|p| field_error(p.field, p.code, p.message))
+                            .collect(),
+                    )
+                },
+            )?;
+            Command::Reply {
+                result: text(&body.result, "result")?,
+            }
+        }
         "request_return" => Command::RequestReturn {
             reason: text(&body.reason, "reason")?,
         },
@@ -361,6 +373,15 @@ async fn act_in_transaction(
     }
     if matches!(command, Command::RecordVisit { .. }) {
         record_visit(db, &loaded, principal, &visit_of(body)?, now).await?;
+    }
+    if matches!(command, Command::Reply { .. }) {
+        record_reply_photos(
+            db,
+            &loaded,
+            principal,
+            body.photo_urls.as_deref().unwrap_or_default(),
+        )
+        .await?;
     }
     Ok(loaded.id)
 }
@@ -655,6 +676,32 @@ async fn record_visit(
             lng.into(),
             now.naive_utc().into(),
         ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The photos a reply carries (办理结果: the streetlight working again), beside its `replied`
+/// event, in the same transaction: ones the replying staff uploaded. The order is locked, so the
+/// order's newest `replied` event is the one just recorded.
+async fn record_reply_photos(
+    db: &Connection,
+    order: &Loaded,
+    principal: &Principal,
+    photo_urls: &[String],
+) -> Result<(), ApiError> {
+    if photo_urls.is_empty() {
+        return Ok(());
+    }
+    if let Some(problem) = store::photos::attach(db, &principal.subject, photo_urls).await? {
+        return Err(ApiError::Validation(vec![problem]));
+    }
+    let photos: Vec<Option<String>> = photo_urls.iter().cloned().map(Some).collect();
+    db.execute(
+        "insert into work_order_event_photos (work_order_event_id, photo_urls) \
+         select max(work_order_event_id), $2 from work_order_events \
+         where work_order_id = $1 and event = 'replied'",
+        [order.id.into(), photos.into()],
     )
     .await?;
     Ok(())

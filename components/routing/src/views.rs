@@ -258,8 +258,9 @@ pub async fn order_reply(
     let events = db
         .query(
             "select e.event, e.actor, e.note, e.previous_deadline, e.created_at, e.agency_id, \
-                    a.name as agency_name \
+                    a.name as agency_name, coalesce(p.photo_urls, '{}') as photo_urls \
              from work_order_events e left join agencies a on a.agency_id = e.agency_id \
+             left join work_order_event_photos p on p.work_order_event_id = e.work_order_event_id \
              where e.work_order_id = $1 order by e.work_order_event_id",
             [order_id.into()],
         )
@@ -277,6 +278,10 @@ pub async fn order_reply(
                 note: event.get("note"),
                 previous_deadline: utc(event, "previous_deadline"),
                 agency: named(event, "agency_id", "agency_name"),
+                photo_urls: required::<Vec<Option<String>>>(event, "photo_urls")?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

@@ -233,6 +233,18 @@ fn check_photo_urls(field: &'static str, urls: &[String], problems: &mut Vec<Fie
     }
 }
 
+/// `urls` checked as photo links ([`MAX_PHOTOS`] at most, each an http(s) link or an uploaded
+/// photo's), for an action that carries photos beside its own fields (an agency's reply).
+pub fn check_photo_links(urls: &[String]) -> Result<(), Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    check_photo_urls("photo_urls", urls, &mut problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// What agency staff record of a visit on site (现场处置): a note, photos, and where they stood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedVisit {
