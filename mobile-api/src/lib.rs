@@ -2167,6 +2167,8 @@ pub mod codes {
     pub const TOO_MANY_SUPPLEMENTS: &str = "too_many_supplements";
     /// As many photos uploaded in the last 24 hours as one may ([`crate::MAX_PHOTOS_PER_DAY`]).
     pub const PHOTO_QUOTA_EXCEEDED: &str = "photo_quota_exceeded";
+    /// A picture whose structure does not read: cut off on its way, or damaged.
+    pub const DAMAGED_PHOTO: &str = "damaged_photo";
     /// A withdrawal of an order that other citizens' requests were merged into.
     pub const MERGED_ORDERS_DEPEND: &str = "merged_orders_depend";
     /// Following your own order, a confidential one, or one that is closed.

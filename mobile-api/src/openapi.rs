@@ -815,7 +815,16 @@ impl ApiDoc {
             .operation_id(Some("uploadPhoto"))
             .summary(Some("Upload a photo, to name it in a filing's, a supplement's or a visit's photo_urls"))
             .description(Some(
-                "The picture as the body (its media type as `Content-Type`), or a `multipart/form-data` form holding it                  in the part named `file` (what the mini-program's `wx.uploadFile` sends, with `name: 'file'`).                  JPEG, PNG or WebP, as its bytes say (not the `Content-Type`), at most 2 MiB: scale the picture down                  first (1920 pixels on its long side is a fifth to a half of that). The answer's `url`                  (`/api/v1/photos/{id}`, relative to the API's address) goes in `photo_urls`; only the one who                  uploaded it may name it there (else 422 `unknown_photo` on `photo_urls`). A photo nobody names                  within a day is removed. The same bytes uploaded again by the same person answer 200 with the photo                  they made. At most 100 uploads in 24 hours each.",
+                "The picture as the body (its media type as `Content-Type`), or a `multipart/form-data` form holding it \
+                 in the part named `file` (what the mini-program's `wx.uploadFile` sends, with `name: 'file'`). \
+                 JPEG, PNG or WebP, as its bytes say (not the `Content-Type`), at most 2 MiB: scale the picture down \
+                 first (1920 pixels on its long side is a fifth to a half of that). It is kept without what the camera \
+                 wrote about it (a JPEG's Exif but its orientation, its XMP, IPTC and comments, and anything after its end; \
+                 a PNG's text, eXIf and time), so `size` may be less than what was sent. The answer's `url` \
+                 (`/api/v1/photos/{id}`, relative to the API's address) goes in `photo_urls`; only the one who \
+                 uploaded it may name it there (else 422 `unknown_photo` on `photo_urls`). A photo nobody names \
+                 within a day is removed. The same bytes uploaded again by the same person answer 200 with the photo \
+                 they made. At most 100 uploads in 24 hours each.",
             ))
             .request_body(Some(
                 RequestBodyBuilder::new()
@@ -834,7 +843,7 @@ impl ApiDoc {
                         .response("400", error("A form that is not parts between its boundary (`malformed_form`)"))
                         .response("413", error("Over 2 MiB (`payload_too_large`)"))
                         .response("415", error("Not a JPEG, PNG or WebP picture, nor a form holding one (`unsupported_media_type`)"))
-                        .response("422", error("A form with no `file` part (`validation_failed`)"))
+                        .response("422", error("A form with no `file` part (`validation_failed`), or a picture whose structure does not read, cut off or damaged (`damaged_photo`)"))
                         .response("429", error("100 photos uploaded in the last 24 hours (`photo_quota_exceeded`), or the rate limit (`rate_limited`)")),
                 )
                 .build(),

@@ -5,19 +5,33 @@
 use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, OrderAction};
 use tests::{Client, ClientError, Platform, valid_request};
 
-/// A JPEG's first bytes and `fill` after them: the platform tells a picture by its signature.
+/// What [`jpeg`] adds to its `fill`: the start, a JFIF header, the scan's header and the end.
+const JPEG_FRAME: usize = 32;
+
+/// A JPEG as the platform reads one (its segments, then coded data, then its end), with `fill`
+/// bytes of coded data that hold no 0xFF.
 fn jpeg(fill: usize, seed: u8) -> Vec<u8> {
-    let mut bytes = vec![
-        0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    bytes.extend((0..fill).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    jpeg_with(&[], fill, seed)
+}
+
+/// [`jpeg`] with `segments` (each its marker, length and body) after the JFIF header.
+fn jpeg_with(segments: &[u8], fill: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0, 0, 16];
+    bytes.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    bytes.extend_from_slice(segments);
+    bytes.extend_from_slice(&[0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0]);
+    bytes.extend((0..fill).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed).min(0xfe)));
     bytes.extend([0xff, 0xd9]);
     bytes
 }
 
+/// A PNG as the platform reads one: its header chunk and its end (checksums not checked).
 fn png() -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-    bytes.extend([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+    bytes.extend([
+        0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde,
+    ]);
+    bytes.extend(b"\0\0\0\0IEND\xaeB`\x82");
     bytes
 }
 
@@ -101,6 +115,25 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
         .await
         .expect("uploaded");
     assert_eq!(mislabelled.content_type, "image/jpeg");
+    // What the phone wrote about the picture (where it was taken, whose phone) is not kept.
+    let mut exif =
+        b"Exif\0\0II*\0\x08\0\0\0\x01\0\x25\x88\x04\0\x01\0\0\0\x1a\0\0\0\0\0\0\0".to_vec();
+    exif.extend_from_slice(b"GPSLatitude 32.9802 GPSLongitude 114.0227 Owner Wang");
+    let mut app1 = vec![0xff, 0xe1];
+    app1.extend_from_slice(&u16::try_from(exif.len() + 2).expect("short").to_be_bytes());
+    app1.extend_from_slice(&exif);
+    let with_gps = citizen
+        .upload_photo("image/jpeg", jpeg_with(&app1, 100, 4))
+        .await
+        .expect("uploaded");
+    let (_, kept_bytes) = citizen.photo(&with_gps.url).await.expect("read");
+    assert_eq!(kept_bytes, jpeg(100, 4), "the picture without its Exif");
+    assert_eq!(with_gps.size, jpeg(100, 4).len() as i64);
+    sqlx::query("delete from photos where photo_id = $1")
+        .bind(with_gps.id)
+        .execute(&platform.db)
+        .await
+        .expect("set aside");
 
     // Named in a filing beside a link elsewhere; the request shows both, and the photo is
     // attached.
@@ -285,6 +318,16 @@ async fn what_is_no_photo_or_too_much_is_refused_with_its_code() {
             "{content_type}"
         );
     }
+    // A picture cut off on its way.
+    let whole = jpeg(100, 1);
+    assert_eq!(
+        refused(
+            citizen
+                .upload_photo("image/jpeg", whole[..20].to_vec())
+                .await
+        ),
+        (422, "damaged_photo".into())
+    );
     for content_type in ["application/json", "text/plain", "application/octet-stream"] {
         assert_eq!(
             refused(citizen.upload_photo(content_type, jpeg(10, 1)).await),
@@ -336,7 +379,7 @@ async fn what_is_no_photo_or_too_much_is_refused_with_its_code() {
     );
     // The largest one kept.
     let largest = citizen
-        .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES - 13, 5))
+        .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES - JPEG_FRAME, 5))
         .await
         .expect("at the limit");
     assert_eq!(largest.size, MAX_PHOTO_BYTES as i64);
@@ -366,7 +409,7 @@ async fn what_is_no_photo_or_too_much_is_refused_with_its_code() {
         (429, "photo_quota_exceeded".into())
     );
     let again = citizen
-        .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES - 13, 5))
+        .upload_photo("image/jpeg", jpeg(MAX_PHOTO_BYTES - JPEG_FRAME, 5))
         .await
         .expect("the same bytes again");
     assert_eq!(again.id, largest.id);

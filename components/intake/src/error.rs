@@ -30,6 +30,8 @@ pub enum ApiError {
     PhotoTooLarge,
     /// Bytes that are no JPEG, PNG or WebP picture.
     NotAPhoto,
+    /// A picture whose structure does not read (cut off, or damaged).
+    DamagedPhoto,
     /// As many photos in the last 24 hours as one may upload.
     PhotoQuotaExceeded,
     /// No photo has that id.
@@ -124,6 +126,11 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 codes::UNSUPPORTED_MEDIA_TYPE,
                 "照片须为 JPEG、PNG 或 WebP 格式 (a photo must be JPEG, PNG or WebP)".into(),
+            ),
+            ApiError::DamagedPhoto => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::DAMAGED_PHOTO,
+                "照片文件已损坏，请重新拍摄或选择 (the picture is damaged or cut off)".into(),
             ),
             ApiError::PhotoQuotaExceeded => (
                 StatusCode::TOO_MANY_REQUESTS,

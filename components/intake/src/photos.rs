@@ -4,8 +4,9 @@
 //!
 //! Kept in PostgreSQL, the platform's one store (`photos`, migration 83), so that the backups and
 //! the archive hold them with the orders that name them. What a photo is, is told by its bytes
-//! (`workorder::photo::kind`): JPEG, PNG or WebP, at most 2 MiB; the same bytes sent again by the
-//! same person are the photo they already have. A link in `photo_urls` to one of the platform's
+//! (`workorder::photo::kind`): JPEG, PNG or WebP, at most 2 MiB. It is kept without what the
+//! camera wrote about it (`workorder::photo::without_metadata`: GPS, the phone, the owner); the
+//! same bytes sent again by the same person are the photo they already have. A link in `photo_urls` to one of the platform's
 //! own photos must name one its sender uploaded; the filing, supplement or visit that names it
 //! marks it attached in its own transaction (`order_store::photos::attach`), and the hourly schedule (`POST /internal/photos`)
 //! removes those nobody attached within a day.
@@ -71,6 +72,8 @@ pub async fn upload(
         return Err(ApiError::PhotoTooLarge);
     }
     let kind = photo::kind(picture).ok_or(ApiError::NotAPhoto)?;
+    // What the camera wrote about it (where, whose phone) is not for those shown the photo.
+    let picture = photo::without_metadata(kind, picture).map_err(|_| ApiError::DamagedPhoto)?;
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let now = order_store::now(&db).await?;
     let id = uuid::Uuid::new_v4();
@@ -78,7 +81,7 @@ pub async fn upload(
         [
             text(&principal.subject),
             id.into(),
-            ParameterValue::Binary(picture.to_vec()),
+            ParameterValue::Binary(picture.clone()),
             text(kind),
             now.naive_utc().into(),
             MAX_PHOTOS_PER_DAY.into(),

@@ -23,6 +23,174 @@ pub fn kind(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// A picture whose structure does not read as its kind's (segments or chunks running past its
+/// end, or none where one must be).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damaged;
+
+/// The picture `bytes` (of `kind`, [`kind`]'s answer) without what a camera or an editor wrote
+/// about it: where it was taken (GPS), the phone's make and serial number, the owner's name, the
+/// time, comments, the thumbnail. A photo is shown to the agency, the centre and citizens who
+/// follow the request, who see the problem but never who reported it, nor where they stood.
+///
+/// JPEG: the `APP1` (Exif, XMP), `APP13` (IPTC) and comment segments go, and so does anything
+/// after the picture's end (phones append further images there, each with its own Exif); the
+/// Exif's orientation alone is kept, in a minimal Exif of its own, so that a portrait stays
+/// upright. PNG: the `eXIf`, text and time chunks go, and anything after `IEND`. WebP is kept as
+/// sent (phones do not write it; its `EXIF` and `XMP ` chunks are a gap, see ARCHITECTURE.md).
+pub fn without_metadata(kind: &str, bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
+    match kind {
+        "image/jpeg" => jpeg_without_metadata(bytes),
+        "image/png" => png_without_metadata(bytes),
+        _ => Ok(bytes.to_vec()),
+    }
+}
+
+fn jpeg_without_metadata(bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
+    let mut kept = Vec::with_capacity(bytes.len());
+    kept.extend_from_slice(&bytes[..2]);
+    let mut at = 2;
+    loop {
+        // A marker: 0xFF (any number of them, as fill), then its code.
+        if bytes.get(at) != Some(&0xff) {
+            return Err(Damaged);
+        }
+        while bytes.get(at) == Some(&0xff) {
+            at += 1;
+        }
+        let code = *bytes.get(at).ok_or(Damaged)?;
+        at += 1;
+        match code {
+            // The end of the picture before any scan: nothing to show.
+            0xd9 => return Err(Damaged),
+            // Markers without a length.
+            0x01 | 0xd0..=0xd7 => {
+                kept.extend_from_slice(&[0xff, code]);
+                continue;
+            }
+            _ => {}
+        }
+        let length = bytes
+            .get(at..at + 2)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+            .filter(|length| *length >= 2)
+            .ok_or(Damaged)?;
+        let segment = bytes.get(at + 2..at + length).ok_or(Damaged)?;
+        match code {
+            // Exif and XMP: only the orientation stays.
+            0xe1 => {
+                if let Some(orientation) = exif_orientation(segment).filter(|o| *o != 1) {
+                    kept.extend_from_slice(&orientation_exif(orientation));
+                }
+            }
+            // IPTC, and comments.
+            0xed | 0xfe => {}
+            _ => kept.extend_from_slice(&bytes[at - 2..at + length]),
+        }
+        at += length;
+        if code == 0xda {
+            // The scans, to the picture's end.
+            let end = scan_end(bytes, at);
+            kept.extend_from_slice(&bytes[at..end]);
+            return Ok(kept);
+        }
+    }
+}
+
+/// Where the picture whose scans start at `from` ends: after its end marker, or at the end of the
+/// bytes when it has none. In coded data a 0xFF is followed by 0x00 (a stuffed byte) or a
+/// restart marker; any other marker is the picture's own (tables and further scans of a
+/// progressive JPEG), passed over by its length.
+fn scan_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while at + 1 < bytes.len() {
+        if bytes[at] != 0xff {
+            at += 1;
+            continue;
+        }
+        match bytes[at + 1] {
+            0xd9 => return at + 2,
+            0x00 | 0xff | 0xd0..=0xd7 => at += 1,
+            _ => {
+                let Some(length) = bytes.get(at + 2..at + 4) else {
+                    return bytes.len();
+                };
+                at += 2 + usize::from(u16::from_be_bytes([length[0], length[1]]));
+            }
+        }
+    }
+    bytes.len()
+}
+
+/// The Exif orientation (tag 0x0112 of the first IFD), when `segment` is an Exif `APP1`'s body.
+fn exif_orientation(segment: &[u8]) -> Option<u16> {
+    let tiff = segment.strip_prefix(b"Exif\0\0")?;
+    let big_endian = match tiff.get(..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_at = |at: usize| {
+        let b = tiff.get(at..at + 2)?;
+        Some(if big_endian {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        })
+    };
+    let u32_at = |at: usize| {
+        let b = tiff.get(at..at + 4)?;
+        Some(if big_endian {
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        } else {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        })
+    };
+    let ifd = usize::try_from(u32_at(4)?).ok()?;
+    let entries = usize::from(u16_at(ifd)?);
+    (0..entries).find_map(|i| {
+        let entry = ifd + 2 + i * 12;
+        // SHORT (3), one value, held in the entry itself.
+        (u16_at(entry)? == 0x0112 && u16_at(entry + 2)? == 3)
+            .then(|| u16_at(entry + 8))
+            .flatten()
+            .filter(|o| (1..=8).contains(o))
+    })
+}
+
+/// An `APP1` holding an Exif with the orientation alone (big-endian, one IFD of one entry).
+fn orientation_exif(orientation: u16) -> Vec<u8> {
+    let mut segment = vec![0xff, 0xe1, 0, 34];
+    segment.extend_from_slice(b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01");
+    segment.extend_from_slice(&orientation.to_be_bytes());
+    segment.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    segment
+}
+
+fn png_without_metadata(bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
+    let mut kept = bytes[..8].to_vec();
+    let mut at = 8;
+    loop {
+        let head = bytes.get(at..at + 8).ok_or(Damaged)?;
+        let length = usize::try_from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]))
+            .map_err(|_| Damaged)?;
+        let kind = &head[4..8];
+        // The chunk with its type, data and checksum.
+        let end = at
+            .checked_add(12)
+            .and_then(|n| n.checked_add(length))
+            .filter(|end| *end <= bytes.len())
+            .ok_or(Damaged)?;
+        if !matches!(kind, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME") {
+            kept.extend_from_slice(&bytes[at..end]);
+        }
+        at = end;
+        if kind == b"IEND" {
+            return Ok(kept);
+        }
+    }
+}
+
 /// Why a form holds no picture to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormProblem {
@@ -134,6 +302,154 @@ mod tests {
         assert_eq!(kind(b"GIF89a"), None);
         assert_eq!(kind(b""), None);
         assert_eq!(kind(&[0xff, 0xd8]), None);
+    }
+
+    fn segment(code: u8, body: &[u8]) -> Vec<u8> {
+        let mut segment = vec![0xff, code];
+        segment.extend_from_slice(
+            &u16::try_from(body.len() + 2)
+                .expect("a short segment")
+                .to_be_bytes(),
+        );
+        segment.extend_from_slice(body);
+        segment
+    }
+
+    /// A little-endian Exif with the orientation `6` (rotated) and a GPS position.
+    fn exif_with_gps() -> Vec<u8> {
+        let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x02\0".to_vec();
+        exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+        exif.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0]);
+        exif.extend_from_slice(&[0, 0, 0, 0]);
+        exif.extend_from_slice(b"GPS 32.9802N 114.0227E; owner Wang");
+        exif
+    }
+
+    #[test]
+    fn a_jpeg_keeps_its_picture_and_orientation_and_loses_what_was_written_about_it() {
+        let jfif = segment(0xe0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        let tables = segment(0xdb, &[0; 65]);
+        let scan = segment(0xda, &[1, 1, 0, 0, 0x3f, 0]);
+        // Coded data with a stuffed 0xFF and a restart marker, a second scan of a progressive
+        // picture whose table holds 0xFF 0xD9, and the end.
+        let coded: &[u8] = b"\x12\xff\0\x34\xff\xd0\x56";
+        let second = [
+            segment(0xc4, &[0x10, 0xff, 0xd9]),
+            segment(0xda, &[1, 1, 0, 0, 0x3f, 0]),
+        ]
+        .concat();
+        let picture = [
+            &[0xff, 0xd8][..],
+            &jfif,
+            &segment(0xe1, &exif_with_gps()),
+            &segment(
+                0xe1,
+                b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>GPS</x:xmpmeta>",
+            ),
+            &segment(0xed, b"Photoshop 3.0\0owner"),
+            &segment(0xfe, b"taken at home"),
+            &tables,
+            &scan,
+            coded,
+            &second,
+            b"\x78\xff\xd9",
+            // A second image after the end, as phones append, with an Exif of its own.
+            &[0xff, 0xd8],
+            &segment(0xe1, &exif_with_gps()),
+            &[0xff, 0xd9],
+        ]
+        .concat();
+        let kept = without_metadata("image/jpeg", &picture).expect("a JPEG");
+        let upright = [
+            &[0xff, 0xe1, 0, 34][..],
+            b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0",
+        ]
+        .concat();
+        let expected = [
+            &[0xff, 0xd8][..],
+            &jfif,
+            &upright,
+            &tables,
+            &scan,
+            coded,
+            &second,
+            b"\x78\xff\xd9",
+        ]
+        .concat();
+        assert_eq!(kept, expected);
+        assert_eq!(exif_orientation(&upright[4..]), Some(6));
+        // Nothing to take: the same bytes.
+        let plain = [&[0xff, 0xd8][..], &jfif, &scan, coded, &[0xff, 0xd9]].concat();
+        assert_eq!(without_metadata("image/jpeg", &plain), Ok(plain.clone()));
+        // Upright already: no Exif at all.
+        let mut exif = exif_with_gps();
+        exif[24] = 1;
+        let upright_already = [
+            &[0xff, 0xd8][..],
+            &segment(0xe1, &exif),
+            &scan,
+            &[0xff, 0xd9],
+        ]
+        .concat();
+        assert_eq!(
+            without_metadata("image/jpeg", &upright_already),
+            Ok([&[0xff, 0xd8][..], &scan, &[0xff, 0xd9]].concat())
+        );
+    }
+
+    #[test]
+    fn a_jpeg_whose_segments_do_not_read_is_damaged() {
+        for damaged in [
+            &b"\xff\xd8\xff"[..],
+            b"\xff\xd8\xff\xe0 a picture of the loose paving \xff\xd9",
+            b"\xff\xd8\xff\xe0\0\x10JFIF",
+            b"\xff\xd8\xff\xd9",
+            b"\xff\xd8\x12\x34",
+        ] {
+            assert_eq!(
+                without_metadata("image/jpeg", damaged),
+                Err(Damaged),
+                "{damaged:?}"
+            );
+        }
+    }
+
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut chunk = u32::try_from(data.len())
+            .expect("a short chunk")
+            .to_be_bytes()
+            .to_vec();
+        chunk.extend_from_slice(kind);
+        chunk.extend_from_slice(data);
+        chunk.extend_from_slice(&[0; 4]);
+        chunk
+    }
+
+    #[test]
+    fn a_png_loses_its_text_exif_and_time_and_what_follows_its_end() {
+        let signature = b"\x89PNG\r\n\x1a\n";
+        let header = chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+        let data = chunk(b"IDAT", b"\x78\x9c\x63\x60");
+        let end = chunk(b"IEND", b"");
+        let picture = [
+            &signature[..],
+            &header,
+            &chunk(b"eXIf", &exif_with_gps()[6..]),
+            &chunk(b"tEXt", b"Author\0Wang"),
+            &chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0GPS"),
+            &chunk(b"tIME", &[7, 234, 12, 6, 20, 0, 0]),
+            &data,
+            &end,
+            b"trailing",
+        ]
+        .concat();
+        assert_eq!(
+            without_metadata("image/png", &picture),
+            Ok([&signature[..], &header, &data, &end].concat())
+        );
+        assert_eq!(without_metadata("image/png", &picture[..30]), Err(Damaged));
+        let webp = b"RIFF\x24\0\0\0WEBPVP8 ";
+        assert_eq!(without_metadata("image/webp", webp), Ok(webp.to_vec()));
     }
 
     fn form(boundary: &str, parts: &[(&str, &[u8])]) -> Vec<u8> {
