@@ -333,7 +333,7 @@ pub struct WorkOrderPage {
 /// `dispatch` {agency} · `reassign` {agency} · `close_direct` {answer, or article} · `hand_over` {to: 110|119|120|122} ·
 /// `inform` {reason} · `merge` {into: tracking number} · `sign` · `contact` ·
 /// `visit` {note, photo_urls?, lat?, lng?} ·
-/// `reply` {result} · `request_return` {reason} · `refuse_return` {reason} ·
+/// `reply` {result, photo_urls?} · `request_return` {reason} · `refuse_return` {reason} ·
 /// `request_extension` {until, reason} · `approve_extension` · `refuse_extension` {reason} ·
 /// `pass_audit` · `fail_audit` {reason} · `rate` {satisfaction, solved, comment?} (the citizen in
 /// the app, or an operator who called them; within `rating_window_days` of the audit) ·
@@ -586,8 +586,9 @@ pub const MAX_PHOTO_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 16 * 1024;
 /// How many photos one person may upload in a day (the 24 hours before the upload).
 pub const MAX_PHOTOS_PER_DAY: i64 = 100;
 
-/// `POST /api/v1/photos`: a photo as kept. Its `url` goes in a filing's, a supplement's or a
-/// visit's `photo_urls`; whoever signs in reads it there (`GET` on the link, with the token).
+/// `POST /api/v1/photos`: a photo as kept. Its `url` goes in the `photo_urls` of a filing, a
+/// supplement, a visit or a reply; whoever signs in reads it there (`GET` on the link, with the
+/// token).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Photo {
     pub id: uuid::Uuid,

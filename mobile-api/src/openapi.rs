@@ -813,7 +813,7 @@ impl ApiDoc {
             .build();
         let upload = OperationBuilder::new()
             .operation_id(Some("uploadPhoto"))
-            .summary(Some("Upload a photo, to name it in a filing's, a supplement's or a visit's photo_urls"))
+            .summary(Some("Upload a photo, to name it in the photo_urls of a filing, a supplement, a visit or a reply"))
             .description(Some(
                 "The picture as the body (its media type as `Content-Type`), or a `multipart/form-data` form holding it \
                  in the part named `file` (what the mini-program's `wx.uploadFile` sends, with `name: 'file'`). \

@@ -6,10 +6,11 @@
 //! the archive hold them with the orders that name them. What a photo is, is told by its bytes
 //! (`workorder::photo::kind`): JPEG, PNG or WebP, at most 2 MiB. It is kept without what the
 //! camera wrote about it (`workorder::photo::without_metadata`: GPS, the phone, the owner); the
-//! same bytes sent again by the same person are the photo they already have. A link in `photo_urls` to one of the platform's
-//! own photos must name one its sender uploaded; the filing, supplement or visit that names it
-//! marks it attached in its own transaction (`order_store::photos::attach`), and the hourly schedule (`POST /internal/photos`)
-//! removes those nobody attached within a day.
+//! same bytes sent again by the same person are the photo they already have. A link in
+//! `photo_urls` to one of the platform's own photos must name one its sender uploaded; the
+//! filing, supplement, visit or reply that names it marks it attached in its own transaction
+//! (`order_store::photos::attach`), and the hourly schedule (`POST /internal/photos`) removes
+//! those nobody attached within a day.
 //!
 //! Who reads a photo: anyone signed in who has its link. Its id is random (122 bits), and the link
 //! reaches only those shown the order, supplement or visit that names it.

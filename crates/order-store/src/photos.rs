@@ -1,4 +1,4 @@
-//! Uploaded photos named in a filing's, a supplement's or a visit's `photo_urls`: marked attached
+//! Uploaded photos named in the `photo_urls` of a filing, supplement, visit or reply: marked attached
 //! in the transaction that names them, so that the hourly removal of unattached ones (intake's
 //! `POST /internal/photos`) never takes one an order shows.
 
