@@ -138,16 +138,8 @@ async fn command(
             note: visit_of(body)?.note,
         },
         "reply" => {
-            workorder::check_photo_links(body.photo_urls.as_deref().unwrap_or_default()).map_err(
-                |problems| {
-                    ApiError::Validation(
-                        problems
-                            .into_iter()
-                            .map(|p| field_error(p.field, p.code, p.message))
-                            .collect(),
-                    )
-                },
-            )?;
+            workorder::check_photo_links(body.photo_urls.as_deref().unwrap_or_default())
+                .map_err(invalid)?;
             Command::Reply {
                 result: text(&body.result, "result")?,
             }
@@ -634,14 +626,17 @@ fn visit_of(body: &OrderAction) -> Result<CheckedVisit, ApiError> {
         body.lat,
         body.lng,
     )
-    .map_err(|problems| {
-        ApiError::Validation(
-            problems
-                .into_iter()
-                .map(|p| field_error(p.field, p.code, p.message))
-                .collect(),
-        )
-    })
+    .map_err(invalid)
+}
+
+/// The problems the lifecycle's checks found in a body, as the 422 that names each field.
+fn invalid(problems: Vec<workorder::FieldProblem>) -> ApiError {
+    ApiError::Validation(
+        problems
+            .into_iter()
+            .map(|p| field_error(p.field, p.code, p.message))
+            .collect(),
+    )
 }
 
 /// The visit's record beside its history event, in the same transaction.
