@@ -861,7 +861,7 @@ impl ApiDoc {
         let read_photo = OperationBuilder::new()
             .operation_id(Some("readPhoto"))
             .summary(Some(
-                "A photo, by the link a filing, supplement or visit names it by (anyone signed in)",
+                "A photo, by the link a filing, supplement, visit or reply names it by (anyone signed in)",
             ))
             .parameter(
                 ParameterBuilder::new()

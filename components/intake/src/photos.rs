@@ -13,7 +13,7 @@
 //! those nobody attached within a day.
 //!
 //! Who reads a photo: anyone signed in who has its link. Its id is random (122 bits), and the link
-//! reaches only those shown the order, supplement or visit that names it.
+//! reaches only those shown the order, supplement, visit or reply that names it.
 
 use crate::error::ApiError;
 use api_plumbing::{BytesReply, Principal, Reply, json_reply, reply_with};
@@ -140,7 +140,7 @@ pub async fn read(id: &str) -> Result<BytesReply, ApiError> {
 }
 
 /// `POST /internal/photos` (the runtime's schedule, every hour): removes the photos nobody
-/// attached to a filing, a supplement or a visit within a day of their upload.
+/// attached to a filing, a supplement, a visit or a reply within a day of their upload.
 pub async fn remove_unattached() -> Result<Reply, ApiError> {
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let removed = db
