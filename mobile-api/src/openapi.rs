@@ -820,7 +820,8 @@ impl ApiDoc {
                  JPEG, PNG or WebP, as its bytes say (not the `Content-Type`), at most 2 MiB: scale the picture down \
                  first (1920 pixels on its long side is a fifth to a half of that). It is kept without what the camera \
                  wrote about it (a JPEG's Exif but its orientation, its XMP, IPTC and comments, and anything after its end; \
-                 a PNG's text, eXIf and time), so `size` may be less than what was sent. The answer's `url` \
+                 a PNG's text, eXIf and time; a WebP's XMP and its Exif but the orientation), so `size` may be less \
+                 than what was sent. The answer's `url` \
                  (`/api/v1/photos/{id}`, relative to the API's address) goes in `photo_urls`; only the one who \
                  uploaded it may name it there (else 422 `unknown_photo` on `photo_urls`). A photo nobody names \
                  within a day is removed. The same bytes uploaded again by the same person answer 200 with the photo \

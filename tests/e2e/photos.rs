@@ -35,6 +35,25 @@ fn png() -> Vec<u8> {
     bytes
 }
 
+/// A WebP in the extended format as the platform reads one: its header, flagging an Exif when
+/// `exif` is given, the picture's chunk, then that Exif.
+fn webp(exif: Option<&[u8]>) -> Vec<u8> {
+    let flags = if exif.is_some() { 0x08 } else { 0 };
+    let mut body = b"WEBPVP8X\x0a\0\0\0".to_vec();
+    body.extend([flags, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    body.extend(b"VP8 \x04\0\0\0\x30\x01\0\x9d");
+    if let Some(exif) = exif {
+        body.extend(b"EXIF");
+        body.extend(u32::try_from(exif.len()).expect("short").to_le_bytes());
+        body.extend(exif);
+        if exif.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let size = u32::try_from(body.len()).expect("short").to_le_bytes();
+    [&b"RIFF"[..], &size, &body].concat()
+}
+
 /// A `multipart/form-data` body as `wx.uploadFile` sends it: its `formData` fields, then the
 /// picture in the part named `name`.
 fn form(boundary: &str, name: &str, picture: &[u8]) -> Vec<u8> {
@@ -129,8 +148,15 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
     let (_, kept_bytes) = citizen.photo(&with_gps.url).await.expect("read");
     assert_eq!(kept_bytes, jpeg(100, 4), "the picture without its Exif");
     assert_eq!(with_gps.size, jpeg(100, 4).len() as i64);
-    sqlx::query("delete from photos where photo_id = $1")
-        .bind(with_gps.id)
+    let webp_with_gps = citizen
+        .upload_photo("image/webp", webp(Some(&exif[6..])))
+        .await
+        .expect("uploaded");
+    assert_eq!(webp_with_gps.content_type, "image/webp");
+    let (_, kept_bytes) = citizen.photo(&webp_with_gps.url).await.expect("read");
+    assert_eq!(kept_bytes, webp(None), "the WebP without its Exif");
+    sqlx::query("delete from photos where photo_id = any($1)")
+        .bind(vec![with_gps.id, webp_with_gps.id])
         .execute(&platform.db)
         .await
         .expect("set aside");

@@ -36,13 +36,15 @@ pub struct Damaged;
 /// JPEG: the `APP1` (Exif, XMP), `APP13` (IPTC) and comment segments go, and so does anything
 /// after the picture's end (phones append further images there, each with its own Exif); the
 /// Exif's orientation alone is kept, in a minimal Exif of its own, so that a portrait stays
-/// upright. PNG: the `eXIf`, text and time chunks go, and anything after `IEND`. WebP is kept as
-/// sent (phones do not write it; its `EXIF` and `XMP ` chunks are a gap, see ARCHITECTURE.md).
+/// upright. PNG: the `eXIf`, text and time chunks go, and anything after `IEND`. WebP: the `XMP `
+/// chunk goes, and the `EXIF` chunk gives way to one with the orientation alone (the extended
+/// header's flags say so), and anything after the RIFF container's end goes.
 pub fn without_metadata(kind: &str, bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
     match kind {
         "image/jpeg" => jpeg_without_metadata(bytes),
         "image/png" => png_without_metadata(bytes),
-        _ => Ok(bytes.to_vec()),
+        "image/webp" => webp_without_metadata(bytes),
+        _ => Err(Damaged),
     }
 }
 
@@ -79,8 +81,15 @@ fn jpeg_without_metadata(bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
         match code {
             // Exif and XMP: only the orientation stays.
             0xe1 => {
-                if let Some(orientation) = exif_orientation(segment).filter(|o| *o != 1) {
-                    kept.extend_from_slice(&orientation_exif(orientation));
+                let orientation = segment.strip_prefix(b"Exif\0\0").and_then(exif_orientation);
+                if let Some(orientation) = orientation.filter(|o| *o != 1) {
+                    kept.extend_from_slice(&[0xff, 0xe1]);
+                    let tiff = orientation_tiff(orientation);
+                    let length =
+                        u16::try_from(2 + EXIF_HEADER.len() + tiff.len()).expect("a short segment");
+                    kept.extend_from_slice(&length.to_be_bytes());
+                    kept.extend_from_slice(EXIF_HEADER);
+                    kept.extend_from_slice(&tiff);
                 }
             }
             // IPTC, and comments.
@@ -122,9 +131,11 @@ fn scan_end(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
-/// The Exif orientation (tag 0x0112 of the first IFD), when `segment` is an Exif `APP1`'s body.
-fn exif_orientation(segment: &[u8]) -> Option<u16> {
-    let tiff = segment.strip_prefix(b"Exif\0\0")?;
+/// What an Exif `APP1`'s body starts with, before its TIFF structure.
+const EXIF_HEADER: &[u8] = b"Exif\0\0";
+
+/// The Exif orientation (tag 0x0112 of the first IFD) of an Exif's TIFF structure.
+fn exif_orientation(tiff: &[u8]) -> Option<u16> {
     let big_endian = match tiff.get(..4)? {
         b"MM\0*" => true,
         b"II*\0" => false,
@@ -158,13 +169,12 @@ fn exif_orientation(segment: &[u8]) -> Option<u16> {
     })
 }
 
-/// An `APP1` holding an Exif with the orientation alone (big-endian, one IFD of one entry).
-fn orientation_exif(orientation: u16) -> Vec<u8> {
-    let mut segment = vec![0xff, 0xe1, 0, 34];
-    segment.extend_from_slice(b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01");
-    segment.extend_from_slice(&orientation.to_be_bytes());
-    segment.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    segment
+/// An Exif's TIFF structure with the orientation alone (big-endian, one IFD of one entry).
+fn orientation_tiff(orientation: u16) -> Vec<u8> {
+    let mut tiff = b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    tiff
 }
 
 fn png_without_metadata(bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
@@ -189,6 +199,90 @@ fn png_without_metadata(bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
             return Ok(kept);
         }
     }
+}
+
+/// The extended header's flags (`VP8X`): an `EXIF` chunk, an `XMP ` chunk.
+const WEBP_EXIF: u8 = 0x08;
+const WEBP_XMP: u8 = 0x04;
+
+/// A WebP (a RIFF container of chunks, each a FourCC, a little-endian length, its data and a
+/// byte of padding when the length is odd). The first chunk is the picture (`VP8 `, `VP8L`) or the
+/// extended header (`VP8X`), whose flags say which metadata chunks follow.
+fn webp_without_metadata(bytes: &[u8]) -> Result<Vec<u8>, Damaged> {
+    let le32 = |at: usize| -> Result<usize, Damaged> {
+        let b = bytes.get(at..at + 4).ok_or(Damaged)?;
+        usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).map_err(|_| Damaged)
+    };
+    // The container's end; what follows it is no part of the picture.
+    let end = le32(4)?
+        .checked_add(8)
+        .filter(|end| *end <= bytes.len())
+        .ok_or(Damaged)?;
+    let mut chunks: Vec<(&[u8], std::borrow::Cow<[u8]>)> = Vec::new();
+    let mut extended = false;
+    let mut at = 12;
+    while at < end {
+        let fourcc = bytes
+            .get(at..at + 4)
+            .filter(|_| at + 8 <= end)
+            .ok_or(Damaged)?;
+        let length = le32(at + 4)?;
+        let data_end = (at + 8)
+            .checked_add(length)
+            .filter(|e| *e <= end)
+            .ok_or(Damaged)?;
+        let data = &bytes[at + 8..data_end];
+        match (chunks.is_empty(), fourcc) {
+            (true, b"VP8 " | b"VP8L") => {}
+            (true, b"VP8X") => {
+                if data.len() < 10 {
+                    return Err(Damaged);
+                }
+                extended = true;
+            }
+            (true, _) => return Err(Damaged),
+            (false, _) => {}
+        }
+        match fourcc {
+            b"XMP " => {}
+            // Only the extended format may hold an Exif (some writers put the JPEG's header first).
+            b"EXIF" => {
+                let tiff = data.strip_prefix(EXIF_HEADER).unwrap_or(data);
+                let orientation = exif_orientation(tiff).filter(|o| extended && *o != 1);
+                if let Some(orientation) = orientation {
+                    chunks.push((b"EXIF", orientation_tiff(orientation).into()));
+                }
+            }
+            _ => chunks.push((&bytes[at..at + 4], data.into())),
+        }
+        // The padding may be missing after the last chunk.
+        at = (data_end + length % 2).min(end);
+    }
+    if chunks.is_empty() {
+        return Err(Damaged);
+    }
+    if extended {
+        let has_exif = chunks.iter().any(|(fourcc, _)| *fourcc == b"EXIF");
+        let header = chunks[0].1.to_mut();
+        header[0] &= !(WEBP_EXIF | WEBP_XMP);
+        if has_exif {
+            header[0] |= WEBP_EXIF;
+        }
+    }
+    let mut kept = Vec::with_capacity(end);
+    kept.extend_from_slice(b"RIFF\0\0\0\0WEBP");
+    for (fourcc, data) in &chunks {
+        kept.extend_from_slice(fourcc);
+        let length = u32::try_from(data.len()).map_err(|_| Damaged)?;
+        kept.extend_from_slice(&length.to_le_bytes());
+        kept.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            kept.push(0);
+        }
+    }
+    let size = u32::try_from(kept.len() - 8).map_err(|_| Damaged)?;
+    kept[4..8].copy_from_slice(&size.to_le_bytes());
+    Ok(kept)
 }
 
 /// Why a form holds no picture to take.
@@ -377,7 +471,7 @@ mod tests {
         ]
         .concat();
         assert_eq!(kept, expected);
-        assert_eq!(exif_orientation(&upright[4..]), Some(6));
+        assert_eq!(exif_orientation(&upright[10..]), Some(6));
         // Nothing to take: the same bytes.
         let plain = [&[0xff, 0xd8][..], &jfif, &scan, coded, &[0xff, 0xd9]].concat();
         assert_eq!(without_metadata("image/jpeg", &plain), Ok(plain.clone()));
@@ -448,8 +542,100 @@ mod tests {
             Ok([&signature[..], &header, &data, &end].concat())
         );
         assert_eq!(without_metadata("image/png", &picture[..30]), Err(Damaged));
-        let webp = b"RIFF\x24\0\0\0WEBPVP8 ";
-        assert_eq!(without_metadata("image/webp", webp), Ok(webp.to_vec()));
+    }
+
+    /// A WebP of `chunks`, each padded to an even length.
+    fn webp(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut body = b"WEBP".to_vec();
+        for (fourcc, data) in chunks {
+            body.extend_from_slice(*fourcc);
+            let length = u32::try_from(data.len()).expect("a short chunk");
+            body.extend_from_slice(&length.to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        let size = u32::try_from(body.len()).expect("a short picture");
+        [&b"RIFF"[..], &size.to_le_bytes(), &body].concat()
+    }
+
+    #[test]
+    fn a_webp_loses_its_xmp_and_exif_but_the_orientation_and_what_follows_its_end() {
+        // The extended header: alpha, Exif and XMP flagged; a 1×1 canvas.
+        let flagged = |flags: u8| [flags, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let alpha: &[u8] = &[0, 0xff, 0x7f];
+        let picture: &[u8] = b"\x30\x01\0\x9d";
+        let exif = &exif_with_gps()[6..];
+        let sent = [
+            webp(&[
+                (b"VP8X", &flagged(0x1c)),
+                (b"ALPH", alpha),
+                (b"VP8 ", picture),
+                (b"EXIF", exif),
+                (b"XMP ", b"<x:xmpmeta>GPS 32.9802N</x:xmpmeta>"),
+            ]),
+            b"trailing".to_vec(),
+        ]
+        .concat();
+        let kept = without_metadata("image/webp", &sent).expect("a WebP");
+        let upright = orientation_tiff(6);
+        assert_eq!(
+            kept,
+            webp(&[
+                (b"VP8X", &flagged(0x18)),
+                (b"ALPH", alpha),
+                (b"VP8 ", picture),
+                (b"EXIF", &upright),
+            ])
+        );
+        assert_eq!(kind(&kept), Some("image/webp"));
+        assert_eq!(exif_orientation(&upright), Some(6));
+        // An Exif written with the JPEG's header, upright: no Exif at all, nor its flag.
+        let mut upright_already = exif_with_gps();
+        upright_already[24] = 1;
+        assert_eq!(
+            without_metadata(
+                "image/webp",
+                &webp(&[
+                    (b"VP8X", &flagged(0x08)),
+                    (b"VP8 ", picture),
+                    (b"EXIF", &upright_already),
+                ])
+            ),
+            Ok(webp(&[(b"VP8X", &flagged(0)), (b"VP8 ", picture)]))
+        );
+        // The simple format: the same bytes. Its last chunk's padding missing: added.
+        let simple = webp(&[(b"VP8L", b"\x2f\0\0\0\0")]);
+        assert_eq!(without_metadata("image/webp", &simple), Ok(simple.clone()));
+        let mut unpadded = simple[..simple.len() - 1].to_vec();
+        unpadded[4] -= 1;
+        assert_eq!(
+            without_metadata("image/webp", &unpadded),
+            Ok(simple.clone())
+        );
+    }
+
+    #[test]
+    fn a_webp_whose_chunks_do_not_read_is_damaged() {
+        let mut past_its_end = webp(&[(b"VP8 ", b"\x30\x01\0\x9d")]);
+        past_its_end[4] += 2;
+        let mut chunk_past_the_container = webp(&[(b"VP8 ", b"\x30\x01\0\x9d")]);
+        chunk_past_the_container[16] += 2;
+        for damaged in [
+            b"RIFF\x04\0\0\0WEBP".to_vec(),
+            b"RIFF\x08\0\0\0WEBPVP8 ".to_vec(),
+            past_its_end,
+            chunk_past_the_container,
+            webp(&[(b"ALPH", b"\0"), (b"VP8 ", b"\x30\x01\0\x9d")]),
+            webp(&[(b"VP8X", &[0; 9]), (b"VP8 ", b"\x30\x01\0\x9d")]),
+        ] {
+            assert_eq!(
+                without_metadata("image/webp", &damaged),
+                Err(Damaged),
+                "{damaged:?}"
+            );
+        }
     }
 
     fn form(boundary: &str, parts: &[(&str, &[u8])]) -> Vec<u8> {
