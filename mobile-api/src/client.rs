@@ -59,6 +59,16 @@ impl ClientError {
     }
 }
 
+/// A photo read (`Client::photo_unless`): its media type, its bytes, and what lets a device keep
+/// it: the `etag` to send when reading it again, and how long it may be kept (`cache-control`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoFile {
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub cache_control: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -292,18 +302,54 @@ impl Client {
 
     /// `GET` on a photo's `url` (`/api/v1/photos/{id}`): its media type and bytes.
     pub async fn photo(&self, url: &str) -> Result<(String, Vec<u8>), ClientError> {
-        let response = self.request(reqwest::Method::GET, url).send().await?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            return Self::parse_answer(response, |_| false).await;
+        let read = self
+            .photo_unless(url, None)
+            .await?
+            .ok_or(ClientError::Unexpected {
+                status: 304,
+                body: String::new(),
+            })?;
+        Ok((read.content_type, read.bytes))
+    }
+
+    /// `GET` on a photo's `url` with `If-None-Match: etag` (the `etag` of an earlier read):
+    /// `None` when the photo is the one read then (304, without its bytes), which, as a photo
+    /// never changes, is whenever it still exists.
+    pub async fn photo_unless(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<PhotoFile>, ClientError> {
+        let mut request = self.request(reqwest::Method::GET, url);
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
         }
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        Ok((content_type, response.bytes().await?.to_vec()))
+        let response = request.send().await?;
+        match response.status().as_u16() {
+            200 => {}
+            304 => return Ok(None),
+            _ => {
+                return Self::parse_answer::<()>(response, |_| false)
+                    .await
+                    .map(|()| None);
+            }
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let etag = header("etag");
+        let cache_control = header("cache-control");
+        Ok(Some(PhotoFile {
+            content_type,
+            etag,
+            cache_control,
+            bytes: response.bytes().await?.to_vec(),
+        }))
     }
 
     /// `POST /api/v1/orders/{id}/actions/withdraw` as the citizen who filed it (no body in the

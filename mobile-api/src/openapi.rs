@@ -853,11 +853,36 @@ impl ApiDoc {
             .build();
         doc.paths
             .add_path_operation("/api/v1/photos", vec![HttpMethod::Post], upload);
+        let text_header = |description: &str| {
+            utoipa::openapi::header::HeaderBuilder::new()
+                .schema(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String),
+                )
+                .description(Some(description))
+                .build()
+        };
+        // A photo never changes: a device keeps it, and asks again with its tag.
+        let etag =
+            || text_header("The photo's tag, to send as `If-None-Match` when reading it again");
+        let kept = || {
+            text_header(
+                "`private, max-age=604800, immutable`: a device may keep the photo a week without asking \
+                 (every other answer is `no-store`)",
+            )
+        };
         let picture = ResponseBuilder::new()
             .description("The picture, with its media type")
+            .header("ETag", etag())
+            .header("Cache-Control", kept())
             .content("image/jpeg", binary())
             .content("image/png", binary())
             .content("image/webp", binary())
+            .build();
+        let unchanged = ResponseBuilder::new()
+            .description("`If-None-Match` named the photo's tag (or was `*`): the photo is the one kept, sent again without its bytes")
+            .header("ETag", etag())
+            .header("Cache-Control", kept())
             .build();
         let read_photo = OperationBuilder::new()
             .operation_id(Some("readPhoto"))
@@ -871,10 +896,20 @@ impl ApiDoc {
                     .required(Required::True)
                     .description(Some("The photo's id, as its `url` gives it")),
             )
+            .parameter(
+                ParameterBuilder::new()
+                    .name("If-None-Match")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "The `ETag` of an earlier read of this photo: 304 without its bytes while the photo exists",
+                    )),
+            )
             .responses(
                 common_errors(
                     ResponsesBuilder::new()
                         .response("200", picture)
+                        .response("304", unchanged)
                         .response("404", error("No such photo (`not_found`)")),
                 )
                 .build(),

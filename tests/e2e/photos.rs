@@ -204,6 +204,71 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
         );
     }
 
+    // A photo never changes: a device may keep it a week, and asks again with its tag for a
+    // 304 without the picture. Every other answer is kept nowhere.
+    let read = citizen
+        .photo_unless(&kept.url, None)
+        .await
+        .expect("read")
+        .expect("the picture");
+    let etag = format!("\"{}\"", kept.id);
+    assert_eq!(read.etag.as_deref(), Some(etag.as_str()));
+    assert_eq!(
+        read.cache_control.as_deref(),
+        Some("private, max-age=604800, immutable")
+    );
+    assert_eq!(read.bytes, picture);
+    for unchanged in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"x\", {etag}"),
+        "*".into(),
+    ] {
+        assert_eq!(
+            stranger
+                .photo_unless(&kept.url, Some(&unchanged))
+                .await
+                .expect("asked"),
+            None,
+            "{unchanged}"
+        );
+    }
+    let other = citizen
+        .photo_unless(&kept.url, Some(&format!("\"{}\"", from_form.id)))
+        .await
+        .expect("read")
+        .expect("another photo's tag: the picture");
+    assert_eq!(other.bytes, picture);
+    assert_eq!(
+        refused(
+            citizen
+                .photo_unless(
+                    "/api/v1/photos/00000000-0000-4000-8000-000000000000",
+                    Some("*")
+                )
+                .await
+        ),
+        (404, "not_found".into())
+    );
+    assert_eq!(
+        refused(
+            platform
+                .anonymous()
+                .photo_unless(&kept.url, Some(&etag))
+                .await
+        ),
+        (401, "unauthenticated".into())
+    );
+    let nothing_kept = reqwest::Client::new()
+        .get(platform.url(&format!("/api/v1/requests/{}", filed.id)))
+        .bearer_auth(platform.keys.token("citizen-1", "citizen"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(nothing_kept.status(), 200);
+    assert_eq!(nothing_kept.headers()["cache-control"], "no-store");
+    assert!(!nothing_kept.headers().contains_key("etag"));
+
     // Someone else's photo, or one that does not exist, cannot be named: refused whole, and
     // nothing is written.
     let orders_before: i64 = sqlx::query_scalar("select count(*) from work_orders")

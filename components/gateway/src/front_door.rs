@@ -13,8 +13,12 @@ use api_plumbing::{FieldList, Headers, push_field};
 use mobile_api::{codes, routes};
 use spin_sdk::http::{HeaderValue, Response};
 
-/// Headers on every answer: the API serves JSON with personal data, never pages or frames.
+/// Headers on every answer: the API serves JSON with personal data, never pages or frames. Nothing
+/// is kept in a cache, but what its component says may be (a photo, which never changes).
 pub fn secure(fields: &mut FieldList) {
+    if !fields.iter().any(|(name, _)| name == "cache-control") {
+        push_field(fields, "cache-control", "no-store");
+    }
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
@@ -24,7 +28,6 @@ pub fn secure(fields: &mut FieldList) {
             "default-src 'none'; frame-ancestors 'none'",
         ),
         ("strict-transport-security", "max-age=31536000"),
-        ("cache-control", "no-store"),
     ] {
         push_field(fields, name, value);
     }
@@ -58,7 +61,7 @@ pub fn cors(fields: &mut FieldList, origin: &str) {
     push_field(
         fields,
         "access-control-expose-headers",
-        "x-request-id, retry-after",
+        "x-request-id, retry-after, etag",
     );
 }
 
@@ -81,7 +84,7 @@ pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
         headers.insert(
             "access-control-allow-headers",
             HeaderValue::from_static(
-                "authorization, content-type, idempotency-key, accept-language",
+                "authorization, content-type, idempotency-key, accept-language, if-none-match",
             ),
         );
         headers.insert("access-control-max-age", HeaderValue::from_static("600"));

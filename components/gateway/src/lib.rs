@@ -283,14 +283,18 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
         }
     });
     // Only these client headers pass; identity headers are set here and nowhere else.
-    let mut passed: Vec<(String, Vec<u8>)> =
-        ["content-type", "accept-language", headers::IDEMPOTENCY_KEY]
-            .into_iter()
-            .filter_map(|name| {
-                let value = request.headers().get_bytes(name)?;
-                Some((name.to_owned(), value.to_vec()))
-            })
-            .collect();
+    let mut passed: Vec<(String, Vec<u8>)> = [
+        "content-type",
+        "accept-language",
+        "if-none-match",
+        headers::IDEMPOTENCY_KEY,
+    ]
+    .into_iter()
+    .filter_map(|name| {
+        let value = request.headers().get_bytes(name)?;
+        Some((name.to_owned(), value.to_vec()))
+    })
+    .collect();
     let body = if may_have_body {
         match request.body(limit).await {
             Ok(bytes) => bytes,
@@ -384,10 +388,11 @@ async fn forward(call: chain::Call<'_>, request_id: &str) -> Result<Answer, Unan
     match chain::send(call).await {
         Ok(answer) => {
             let status = answer.get_status_code();
-            // Its type and length, then what every answer gets (`handle`).
-            let mut fields = FieldList::with_capacity(2 + api_plumbing::ADDED_FIELDS);
+            // Its type and length, how long it may be kept (a photo's), then what every answer
+            // gets (`handle`).
+            let mut fields = FieldList::with_capacity(4 + api_plumbing::ADDED_FIELDS);
             let headers = answer.get_headers();
-            for name in ["content-type", "content-length"] {
+            for name in ["content-type", "content-length", "cache-control", "etag"] {
                 if let Some(value) = chain::header(&headers, name) {
                     api_plumbing::push_field(&mut fields, name, value);
                 }

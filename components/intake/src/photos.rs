@@ -115,28 +115,58 @@ pub async fn upload(
     Ok(reply_with(status, &kept))
 }
 
-/// `GET /api/v1/photos/{id}`: the picture, as its bytes and media type.
-pub async fn read(id: &str) -> Result<BytesReply, ApiError> {
+/// How long a device may keep a photo it read without asking again: a photo never changes, and
+/// when the time is up, asking costs a 304 without the picture. A week, not forever: a shared
+/// office computer's browser should not hold the photos its users were shown for a year.
+const CACHE_CONTROL: &str = "private, max-age=604800, immutable";
+
+/// `GET /api/v1/photos/{id}`: the picture, as its bytes and media type, with its entity tag (its
+/// id: a photo never changes). 304 without the picture when `if_none_match` names that tag.
+pub async fn read(id: &str, if_none_match: Option<&str>) -> Result<BytesReply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::PhotoNotFound)?;
+    let etag = format!("\"{}\"", id.hyphenated());
+    let unchanged = if_none_match.is_some_and(|tags| names_tag(tags, &etag));
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
-            "select content_type, bytes from photos where photo_id = $1",
-            [id.into()],
+            "select content_type, case when $2 then null else bytes end as bytes \
+             from photos where photo_id = $1",
+            [id.into(), unchanged.into()],
         )
         .await?
         .collect()
         .await?;
     let row = rows.first().ok_or(ApiError::PhotoNotFound)?;
     let content_type: String = required(row, "content_type")?;
-    let bytes: Vec<u8> = required(row, "bytes")?;
-    let mut response = Response::new(bytes);
-    response.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_str(&content_type)
-            .map_err(|_| ApiError::Internal(format!("photo {id}: content type")))?,
+    let mut response = if unchanged {
+        let mut response = Response::new(Vec::new());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        let mut response = Response::new(required::<Vec<u8>>(row, "bytes")?);
+        response.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_str(&content_type)
+                .map_err(|_| ApiError::Internal(format!("photo {id}: content type")))?,
+        );
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert("cache-control", HeaderValue::from_static(CACHE_CONTROL));
+    headers.insert(
+        "etag",
+        HeaderValue::from_str(&etag)
+            .map_err(|_| ApiError::Internal(format!("photo {id}: etag")))?,
     );
     Ok(response)
+}
+
+/// Whether an `If-None-Match` list names `etag`: `*`, or the tag itself, weak (`W/`) or not
+/// (RFC 9110 compares them weakly here).
+fn names_tag(tags: &str, etag: &str) -> bool {
+    tags.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 /// `POST /internal/photos` (the runtime's schedule, every hour): removes the photos nobody
