@@ -580,6 +580,9 @@ pub struct StaffOrderList {
 /// side (`wx.compressImage`, or the app's own) is a fifth to a half of it.
 pub const MAX_PHOTO_BYTES: usize = 2 << 20;
 
+/// What a photo's link adds to read its thumbnail (`GET /api/v1/photos/{id}?size=thumbnail`).
+pub const THUMBNAIL_QUERY: &str = "?size=thumbnail";
+
 /// The longest body `POST /api/v1/photos` takes: a photo and what a form wraps it in.
 pub const MAX_PHOTO_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 16 * 1024;
 
@@ -594,6 +597,10 @@ pub struct Photo {
     pub id: uuid::Uuid,
     /// `/api/v1/photos/{id}`, relative to the API's address.
     pub url: String,
+    /// `/api/v1/photos/{id}?size=thumbnail`: a JPEG whose long side is 400 pixels, upright, for
+    /// lists and timelines (the picture itself where it could not be made). Any of the
+    /// platform's photo links in `photo_urls` gives its thumbnail with `?size=thumbnail` added.
+    pub thumbnail_url: String,
     /// `image/jpeg`, `image/png` or `image/webp`, as the bytes say.
     pub content_type: String,
     /// In bytes.

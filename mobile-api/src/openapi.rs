@@ -821,7 +821,7 @@ impl ApiDoc {
                  first (1920 pixels on its long side is a fifth to a half of that). It is kept without what the camera \
                  wrote about it (a JPEG's Exif but its orientation, its XMP, IPTC and comments, and anything after its end; \
                  a PNG's text, eXIf and time; a WebP's XMP and its Exif but the orientation), so `size` may be less \
-                 than what was sent. The answer's `url` \
+                 than what was sent. Its `thumbnail_url` gives a 400-pixel JPEG of it for lists. The answer's `url` \
                  (`/api/v1/photos/{id}`, relative to the API's address) goes in `photo_urls`; only the one who \
                  uploaded it may name it there (else 422 `unknown_photo` on `photo_urls`). A photo nobody names \
                  within a day is removed. The same bytes uploaded again by the same person answer 200 with the photo \
@@ -898,6 +898,17 @@ impl ApiDoc {
             )
             .parameter(
                 ParameterBuilder::new()
+                    .name("size")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(
+                        "`thumbnail`: a JPEG whose long side is 400 pixels, upright, for lists and timelines (the picture \
+                         itself where none could be made: one that does not decode); `original` (the default): the picture \
+                         as kept. Another value is 422 on `size`",
+                    )),
+            )
+            .parameter(
+                ParameterBuilder::new()
                     .name("If-None-Match")
                     .parameter_in(ParameterIn::Header)
                     .required(Required::False)
@@ -910,6 +921,7 @@ impl ApiDoc {
                     ResponsesBuilder::new()
                         .response("200", picture)
                         .response("304", unchanged)
+                        .response("422", error("`size` is neither `thumbnail` nor `original` (`validation_failed`)"))
                         .response("404", error("No such photo (`not_found`)")),
                 )
                 .build(),

@@ -729,3 +729,137 @@ async fn answered(
         .answer
         .expect("answered")
 }
+
+/// A real JPEG of `width` × `height` whose left half is red and right half blue, with `exif`.
+fn real_jpeg(width: u16, height: u16, exif: Option<&[u8]>) -> Vec<u8> {
+    let mut rgb = Vec::new();
+    for _ in 0..height {
+        for x in 0..width {
+            rgb.extend(if x < width / 2 {
+                [255, 0, 0]
+            } else {
+                [0, 0, 255]
+            });
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, 90);
+    if let Some(exif) = exif {
+        encoder.add_app_segment(1, exif).expect("an Exif");
+    }
+    encoder
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
+        .expect("encoded");
+    out
+}
+
+#[tokio::test]
+async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let staff = platform.agency_client("urban-staff-1", "city-urban-management");
+
+    // Taken with the phone turned (Exif orientation 6): the thumbnail stands upright, 400 pixels
+    // on its long side, a JPEG without the Exif.
+    let turned = b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+    let picture = real_jpeg(1200, 900, Some(turned));
+    let photo = citizen
+        .upload_photo("image/jpeg", picture.clone())
+        .await
+        .expect("uploaded");
+    assert_eq!(
+        photo.thumbnail_url,
+        format!("/api/v1/photos/{}?size=thumbnail", photo.id)
+    );
+    let small = staff
+        .photo_unless(&photo.thumbnail_url, None)
+        .await
+        .expect("read")
+        .expect("the thumbnail");
+    assert_eq!(small.content_type, "image/jpeg");
+    assert_eq!(
+        small.etag.as_deref(),
+        Some(format!("\"{}-thumbnail\"", photo.id).as_str())
+    );
+    assert!(
+        small.bytes.len() * 4 < picture.len(),
+        "{}",
+        small.bytes.len()
+    );
+    let mut decoder = jpeg_decoder::Decoder::new(&small.bytes[..]);
+    let pixels = decoder.decode().expect("a JPEG");
+    let info = decoder.info().expect("its size");
+    assert_eq!((info.width, info.height), (300, 400));
+    assert!(decoder.exif_data().is_none());
+    // Upright: the stored left half (red) is the top, the right (blue) the bottom.
+    let at = |x: usize, y: usize| &pixels[(y * 300 + x) * 3..(y * 300 + x) * 3 + 3];
+    assert!(
+        at(150, 50)[0] > 200 && at(150, 50)[2] < 60,
+        "{:?}",
+        at(150, 50)
+    );
+    assert!(
+        at(150, 350)[2] > 200 && at(150, 350)[0] < 60,
+        "{:?}",
+        at(150, 350)
+    );
+    // Asked again with its tag: 304; with the picture's tag, the thumbnail.
+    assert_eq!(
+        staff
+            .photo_unless(&photo.thumbnail_url, small.etag.as_deref())
+            .await
+            .expect("asked"),
+        None
+    );
+    let picture_tag = format!("\"{}\"", photo.id);
+    let again = staff
+        .photo_unless(&photo.thumbnail_url, Some(&picture_tag))
+        .await
+        .expect("read")
+        .expect("another tag: the thumbnail");
+    assert_eq!(again.bytes, small.bytes);
+    // The picture itself, as kept, by its link or with size=original.
+    for link in [photo.url.clone(), format!("{}?size=original", photo.url)] {
+        let (content_type, bytes) = staff.photo(&link).await.expect("read");
+        assert_eq!(
+            (content_type.as_str(), bytes.len()),
+            ("image/jpeg", picture.len())
+        );
+    }
+
+    // A phone's full-size photo (12 megapixels) is read at an eighth of its size, within the
+    // component's memory.
+    let full_size = real_jpeg(4000, 3000, None);
+    let kept = citizen
+        .upload_photo("image/jpeg", full_size)
+        .await
+        .expect("uploaded");
+    let (_, bytes) = staff.photo(&kept.thumbnail_url).await.expect("read");
+    let mut decoder = jpeg_decoder::Decoder::new(&bytes[..]);
+    decoder.read_info().expect("a JPEG");
+    let info = decoder.info().expect("its size");
+    assert_eq!((info.width, info.height), (400, 300));
+
+    // A picture that does not decode has no thumbnail: its thumbnail link answers the picture.
+    for (kind, undecodable) in [("image/jpeg", jpeg(300, 9)), ("image/png", png())] {
+        let kept = citizen
+            .upload_photo(kind, undecodable.clone())
+            .await
+            .expect("uploaded");
+        let (content_type, bytes) = staff.photo(&kept.thumbnail_url).await.expect("read");
+        assert_eq!((content_type.as_str(), bytes), (kind, undecodable));
+    }
+    let with_thumbnails: Vec<bool> = sqlx::query_scalar(
+        "select thumbnail is not null from photos where uploader = 'citizen-1' order by created_at",
+    )
+    .fetch_all(&platform.db)
+    .await
+    .expect("read");
+    assert_eq!(with_thumbnails, [true, true, false, false]);
+
+    // Another size is refused on `size`.
+    assert_eq!(
+        problems(citizen.photo(&format!("{}?size=huge", photo.url)).await),
+        [("size".to_owned(), "invalid_value".to_owned())]
+    );
+}

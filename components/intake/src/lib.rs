@@ -31,7 +31,8 @@ async fn serve(request: Incoming) -> Result<BytesReply, ApiError> {
         && let Some(id) = request.path().strip_prefix(workorder::photo::LINK_PREFIX)
     {
         Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
-        return photos::read(id, request.headers().get("if-none-match")).await;
+        let size = photos::Size::from_query(request.query().unwrap_or(""))?;
+        return photos::read(id, size, request.headers().get("if-none-match")).await;
     }
     route(request)
         .await

@@ -12,12 +12,16 @@
 //! (`order_store::photos::attach`), and the hourly schedule (`POST /internal/photos`) removes
 //! those nobody attached within a day.
 //!
+//! Each photo that decodes gets a thumbnail at upload (`thumbnail::thumbnail`: a 400-pixel JPEG,
+//! upright), kept beside it and read with `?size=thumbnail`; where there is none, that link
+//! answers the picture.
+//!
 //! Who reads a photo: anyone signed in who has its link. Its id is random (122 bits), and the link
 //! reaches only those shown the order, supplement, visit or reply that names it.
 
 use crate::error::ApiError;
 use api_plumbing::{BytesReply, Principal, Reply, json_reply, reply_with};
-use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, Photo};
+use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, Photo, THUMBNAIL_QUERY};
 use order_store::{required, text};
 use spin_sdk::http::{HeaderValue, Response, StatusCode};
 use spin_sdk::pg::ParameterValue;
@@ -33,9 +37,10 @@ with day as ( \
     select photo_id, content_type, size, created_at from photos \
     where uploader = $1::text and sha256 = sha256($3::bytea)), \
   made as ( \
-    insert into photos (photo_id, uploader, content_type, sha256, size, bytes, created_at) \
+    insert into photos (photo_id, uploader, content_type, sha256, size, bytes, created_at, \
+                        thumbnail) \
     select $2::uuid, $1::text, $4::text, sha256($3::bytea), octet_length($3::bytea), $3::bytea, \
-           $5::timestamptz \
+           $5::timestamptz, $7::bytea \
     where not exists (select 1 from before) and (select uploads from day) < $6::int8 \
     on conflict (uploader, sha256) do nothing \
     returning photo_id, content_type, size, created_at) \
@@ -75,6 +80,8 @@ pub async fn upload(
     let kind = photo::kind(picture).ok_or(ApiError::NotAPhoto)?;
     // What the camera wrote about it (where, whose phone) is not for those shown the photo.
     let picture = photo::without_metadata(kind, picture).map_err(|_| ApiError::DamagedPhoto)?;
+    // What lists and timelines show; the picture itself where it cannot be made.
+    let small = thumbnail::thumbnail(kind, &picture);
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let now = order_store::now(&db).await?;
     let id = uuid::Uuid::new_v4();
@@ -86,6 +93,9 @@ pub async fn upload(
             text(kind),
             now.naive_utc().into(),
             MAX_PHOTOS_PER_DAY.into(),
+            small
+                .clone()
+                .map_or(ParameterValue::DbNull, ParameterValue::Binary),
         ]
     };
     let mut rows = db.query(KEEP, params()).await?.collect().await?;
@@ -100,9 +110,11 @@ pub async fn upload(
     let Some(photo_id) = required::<Option<uuid::Uuid>>(row, "photo_id")? else {
         return Err(ApiError::PhotoQuotaExceeded);
     };
+    let url = photo::link(&photo_id.to_string());
     let kept = Photo {
         id: photo_id,
-        url: photo::link(&photo_id.to_string()),
+        thumbnail_url: format!("{url}{THUMBNAIL_QUERY}"),
+        url,
         content_type: required(row, "content_type")?,
         size: required::<i32>(row, "size")?.into(),
         uploaded_at: required::<chrono::NaiveDateTime>(row, "created_at")?.and_utc(),
@@ -120,18 +132,58 @@ pub async fn upload(
 /// office computer's browser should not hold the photos its users were shown for a year.
 const CACHE_CONTROL: &str = "private, max-age=604800, immutable";
 
-/// `GET /api/v1/photos/{id}`: the picture, as its bytes and media type, with its entity tag (its
-/// id: a photo never changes). 304 without the picture when `if_none_match` names that tag.
-pub async fn read(id: &str, if_none_match: Option<&str>) -> Result<BytesReply, ApiError> {
+/// Which of a photo's forms a read asks for (`?size=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// The picture as kept (no `size`, or `size=original`).
+    Original,
+    /// Its thumbnail (`size=thumbnail`), or the picture where there is none.
+    Thumbnail,
+}
+
+impl Size {
+    /// The `size` a read's `query` asks for; 422 on `size` for another value.
+    pub fn from_query(query: &str) -> Result<Size, ApiError> {
+        match api_plumbing::query_param(query, "size") {
+            None | Some("original") => Ok(Size::Original),
+            Some("thumbnail") => Ok(Size::Thumbnail),
+            Some(_) => Err(ApiError::Validation(vec![api_plumbing::field_error(
+                "size",
+                "invalid_value",
+                "size 须为 thumbnail 或 original (size is thumbnail or original)",
+            )])),
+        }
+    }
+}
+
+/// `GET /api/v1/photos/{id}`: the picture (or its thumbnail), as its bytes and media type, with
+/// its entity tag (its id, and the size: a photo never changes, nor whether it has a thumbnail).
+/// 304 without the picture when `if_none_match` names that tag.
+pub async fn read(
+    id: &str,
+    size: Size,
+    if_none_match: Option<&str>,
+) -> Result<BytesReply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::PhotoNotFound)?;
-    let etag = format!("\"{}\"", id.hyphenated());
+    let etag = match size {
+        Size::Original => format!("\"{}\"", id.hyphenated()),
+        Size::Thumbnail => format!("\"{}-thumbnail\"", id.hyphenated()),
+    };
     let unchanged = if_none_match.is_some_and(|tags| names_tag(tags, &etag));
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
-            "select content_type, case when $2 then null else bytes end as bytes \
+            "select case when $3 and thumbnail is not null then 'image/jpeg' \
+                    else content_type end as content_type, \
+                    case when $2 then null \
+                         when $3 then coalesce(thumbnail, bytes) \
+                         else bytes end as bytes \
              from photos where photo_id = $1",
-            [id.into(), unchanged.into()],
+            [
+                id.into(),
+                unchanged.into(),
+                (size == Size::Thumbnail).into(),
+            ],
         )
         .await?
         .collect()

@@ -134,8 +134,8 @@ fn scan_end(bytes: &[u8], from: usize) -> usize {
 /// What an Exif `APP1`'s body starts with, before its TIFF structure.
 const EXIF_HEADER: &[u8] = b"Exif\0\0";
 
-/// The Exif orientation (tag 0x0112 of the first IFD) of an Exif's TIFF structure.
-fn exif_orientation(tiff: &[u8]) -> Option<u16> {
+/// The Exif orientation (tag 0x0112 of the first IFD, 1 to 8) of an Exif's TIFF structure.
+pub fn exif_orientation(tiff: &[u8]) -> Option<u16> {
     let big_endian = match tiff.get(..4)? {
         b"MM\0*" => true,
         b"II*\0" => false,
