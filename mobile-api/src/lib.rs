@@ -292,6 +292,10 @@ pub struct WorkOrderSummary {
     /// before following existed, e.g. idempotent replays: read as false.)
     #[serde(default)]
     pub following: bool,
+    /// The first photo the request was filed with, small enough for a list row: its thumbnail
+    /// (`…?size=thumbnail`) when it is one of the platform's photos, the link as it is when it is
+    /// elsewhere; none without photos.
+    pub thumbnail_url: Option<String>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -549,6 +553,10 @@ pub struct StaffOrderSummary {
     #[serde(serialize_with = "timestamp::serialize_optional")]
     pub deadline_at: Option<chrono::DateTime<chrono::Utc>>,
     pub seconds_left: Option<i64>,
+    /// The first photo the request was filed with, small enough for a list row: its thumbnail
+    /// (`…?size=thumbnail`) when it is one of the platform's photos, the link as it is when it is
+    /// elsewhere; none without photos.
+    pub thumbnail_url: Option<String>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -579,9 +587,6 @@ pub struct StaffOrderList {
 /// The largest photo the platform keeps: 2 MiB. A phone's picture scaled to 1920 pixels on its long
 /// side (`wx.compressImage`, or the app's own) is a fifth to a half of it.
 pub const MAX_PHOTO_BYTES: usize = 2 << 20;
-
-/// What a photo's link adds to read its thumbnail (`GET /api/v1/photos/{id}?size=thumbnail`).
-pub const THUMBNAIL_QUERY: &str = "?size=thumbnail";
 
 /// The longest body `POST /api/v1/photos` takes: a photo and what a form wraps it in.
 pub const MAX_PHOTO_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 16 * 1024;

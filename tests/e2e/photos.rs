@@ -173,6 +173,39 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
         .await
         .expect("filed with the photo");
     assert_eq!(filed.photo_urls, request.photo_urls);
+    // A list row shows the first photo small: the platform's own by its thumbnail, a link
+    // elsewhere as it is, none without photos.
+    let mut elsewhere = valid_request();
+    elsewhere.photo_urls = vec!["https://img.example.cn/streetlight-1.jpg".into()];
+    let elsewhere = citizen
+        .create_request(&elsewhere, None)
+        .await
+        .expect("filed");
+    let mut without = valid_request();
+    without.photo_urls.clear();
+    let without = citizen.create_request(&without, None).await.expect("filed");
+    let small = Some(format!("{}?size=thumbnail", kept.url));
+    let expected = [
+        (filed.id, small.clone()),
+        (
+            elsewhere.id,
+            Some("https://img.example.cn/streetlight-1.jpg".into()),
+        ),
+        (without.id, None),
+    ];
+    let mine = citizen.list_requests(None, None).await.expect("listed");
+    let operator = platform.client("operator-1", "operator");
+    let queue = operator.queue().await.expect("the queue");
+    for (id, thumbnail) in &expected {
+        let row = mine.items.iter().find(|row| row.id == *id).expect("listed");
+        assert_eq!(&row.thumbnail_url, thumbnail);
+        let row = queue
+            .items
+            .iter()
+            .find(|row| row.id == *id)
+            .expect("queued");
+        assert_eq!(&row.thumbnail_url, thumbnail);
+    }
 
     // Read back: by its uploader, by the agency and by anyone signed in with the link; the
     // answer is the bytes, with the type they have.

@@ -514,6 +514,11 @@ fn summary(row: &Row, following: bool) -> Result<WorkOrderSummary, ApiError> {
         title: required(row, "title")?,
         urgent: required(row, "urgent")?,
         following,
+        thumbnail_url: required::<Vec<Option<String>>>(row, "photo_urls")?
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|link| workorder::photo::thumbnail_link(&link)),
         created_at: required::<chrono::NaiveDateTime>(row, "created_at")?.and_utc(),
     })
 }

@@ -21,7 +21,7 @@
 
 use crate::error::ApiError;
 use api_plumbing::{BytesReply, Principal, Reply, json_reply, reply_with};
-use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, Photo, THUMBNAIL_QUERY};
+use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, Photo};
 use order_store::{required, text};
 use spin_sdk::http::{HeaderValue, Response, StatusCode};
 use spin_sdk::pg::ParameterValue;
@@ -113,7 +113,7 @@ pub async fn upload(
     let url = photo::link(&photo_id.to_string());
     let kept = Photo {
         id: photo_id,
-        thumbnail_url: format!("{url}{THUMBNAIL_QUERY}"),
+        thumbnail_url: photo::thumbnail_link(&url),
         url,
         content_type: required(row, "content_type")?,
         size: required::<i32>(row, "size")?.into(),

@@ -35,6 +35,9 @@ pub(crate) fn summary(row: &Row) -> Result<StaffOrderSummary, ApiError> {
         agency: agency(row),
         deadline_at: utc(row, "deadline_at"),
         seconds_left: seconds_left(row),
+        thumbnail_url: row
+            .get::<String>("first_photo")
+            .map(|link| workorder::photo::thumbnail_link(&link)),
         created_at: utc(row, "created_at")
             .ok_or_else(|| ApiError::Internal("no created_at".into()))?,
     })

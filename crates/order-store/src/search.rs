@@ -12,7 +12,8 @@ macro_rules! names_joined {
 
 /// An order as a list shows it (with `FROM_ORDERS`).
 pub const SUMMARY_COLUMNS: &str = "o.work_order_id, o.tracking_number, o.status, o.category_id, c.name as category_name, \
-    o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now";
+    o.title, o.urgent, o.agency_id, a.name as agency_name, o.deadline_at, o.created_at, now() as now, \
+    o.photo_urls[1] as first_photo";
 pub const FROM_ORDERS: &str = concat!("from work_orders o ", names_joined!());
 
 /// The orders of a caller (`{}`: a placeholder for the number), as an operator looks them up

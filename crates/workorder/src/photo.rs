@@ -382,6 +382,19 @@ pub fn link(id: &str) -> String {
     format!("{LINK_PREFIX}{id}")
 }
 
+/// What a photo's link adds to read its thumbnail (`GET /api/v1/photos/{id}?size=thumbnail`).
+pub const THUMBNAIL_QUERY: &str = "?size=thumbnail";
+
+/// What a list row shows of the photo `link` names: its thumbnail when it is one of the
+/// platform's own photos, the link as it is when it is elsewhere.
+pub fn thumbnail_link(link: &str) -> String {
+    if own_photo(link).is_some() {
+        format!("{link}{THUMBNAIL_QUERY}")
+    } else {
+        link.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,5 +724,13 @@ mod tests {
         );
         let links = [link(id), "https://example.org/a.jpg".to_owned(), link(id)];
         assert_eq!(own_photos(&links), vec![id.to_owned()]);
+        assert_eq!(
+            thumbnail_link(&link(id)),
+            format!("/api/v1/photos/{id}?size=thumbnail")
+        );
+        assert_eq!(
+            thumbnail_link("https://example.org/a.jpg"),
+            "https://example.org/a.jpg"
+        );
     }
 }
