@@ -3,7 +3,8 @@
 //! whoever signs in with the link, and removed when nobody named them within a day.
 
 use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, OrderAction};
-use tests::{Client, ClientError, Platform, valid_request};
+use std::time::Duration;
+use tests::{Client, ClientError, Options, Platform, valid_request};
 
 /// What [`jpeg`] adds to its `fill`: the start, a JFIF header, the scan's header and the end.
 const JPEG_FRAME: usize = 32;
@@ -895,4 +896,72 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
         problems(citizen.photo(&format!("{}?size=huge", photo.url)).await),
         [("size".to_owned(), "invalid_value".to_owned())]
     );
+}
+
+#[tokio::test]
+async fn a_photo_from_a_phone_on_a_weak_signal_is_read_whole_before_the_time_limit_starts() {
+    // A time limit of 1.5 s for each request, and 4 s for a photo's body to arrive.
+    let platform = Platform::start_with(Options {
+        request_timeout_ms: 1500,
+        serve_args: vec!["--body-timeout-ms".into(), "4000".into()],
+        ..Options::default()
+    })
+    .await
+    .expect("started");
+    let token = platform.keys.token("citizen-1", "citizen");
+    let picture = jpeg(200_000, 5);
+
+    // 200 KB over 2.4 s: longer than a request may take, and kept all the same.
+    let (status, body) = platform
+        .post_slowly(
+            "/api/v1/photos",
+            &token,
+            "image/jpeg",
+            &picture,
+            8,
+            Duration::from_millis(300),
+            None,
+        )
+        .await
+        .expect("sent");
+    assert_eq!(status, 201, "{body}");
+    let kept: mobile_api::Photo = serde_json::from_str(&body).expect("a photo");
+    assert_eq!(kept.size, picture.len() as i64);
+
+    // Half of it, then nothing: 408 once the body's time is up, and nothing kept.
+    let (status, body) = platform
+        .post_slowly(
+            "/api/v1/photos",
+            &token,
+            "image/jpeg",
+            &jpeg(200_000, 6),
+            1,
+            Duration::from_millis(5000),
+            Some(100_000),
+        )
+        .await
+        .expect("sent");
+    assert_eq!(status, 408, "{body}");
+    assert!(body.contains("\"body_timeout\""), "{body}");
+    let photos: i64 = sqlx::query_scalar("select count(*) from photos")
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+    assert_eq!(photos, 1);
+
+    // A request whose component is slower than its limit is still cut off: the limit holds for
+    // everything but the wait for the body.
+    let (status, _) = platform
+        .post_slowly(
+            "/api/v1/requests",
+            &token,
+            "application/json",
+            &[b' '; 1000],
+            4,
+            Duration::from_millis(600),
+            None,
+        )
+        .await
+        .expect("sent");
+    assert_eq!(status, 504);
 }

@@ -588,7 +588,7 @@ impl Platform {
         body: &[u8],
         chunk: usize,
     ) -> anyhow::Result<(u16, String)> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let mut request = format!(
             "POST {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
              content-type: application/json\r\ntransfer-encoding: chunked\r\n\
@@ -601,24 +601,48 @@ impl Platform {
             request.extend_from_slice(b"\r\n");
         }
         request.extend_from_slice(b"0\r\n\r\n");
+        let mut stream = self.connect().await?;
+        stream.write_all(&request).await?;
+        answer(stream).await
+    }
+
+    /// Sends `body` to `POST path` as `token`'s holder as a phone on a weak signal does: its
+    /// length declared, then the body in `pieces` pieces with `pause` after each, stopping
+    /// (without closing) after `sent` of its bytes when given; the answer's status and body.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn post_slowly(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: &[u8],
+        pieces: usize,
+        pause: Duration,
+        sent: Option<usize>,
+    ) -> anyhow::Result<(u16, String)> {
+        use tokio::io::AsyncWriteExt;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
+             content-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        let mut stream = self.connect().await?;
+        stream.write_all(head.as_bytes()).await?;
+        let body = &body[..sent.unwrap_or(body.len())];
+        for piece in body.chunks(body.len().div_ceil(pieces.max(1)).max(1)) {
+            stream.write_all(piece).await?;
+            stream.flush().await?;
+            tokio::time::sleep(pause).await;
+        }
+        answer(stream).await
+    }
+
+    async fn connect(&self) -> anyhow::Result<tokio::net::TcpStream> {
         let address = self
             .base
             .trim_start_matches("http://")
             .trim_end_matches('/');
-        let mut stream = tokio::net::TcpStream::connect(address).await?;
-        stream.write_all(&request).await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        let answer = String::from_utf8(answer)?;
-        let (head, body) = answer
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| anyhow::anyhow!("no end of head in {answer:?}"))?;
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|status| status.parse().ok())
-            .ok_or_else(|| anyhow::anyhow!("no status in {head:?}"))?;
-        Ok((status, body.to_owned()))
+        Ok(tokio::net::TcpStream::connect(address).await?)
     }
 
     /// Kills the runtime at once (SIGKILL: no clean shutdown, as in a crash) and starts it again
@@ -837,4 +861,21 @@ pub async fn execute_all(db: &mut sqlx::PgConnection, statements: &[&str], what:
             .await
             .expect(what);
     }
+}
+
+/// The status and body of the answer `stream` brings before it closes.
+async fn answer(mut stream: tokio::net::TcpStream) -> anyhow::Result<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let answer = String::from_utf8(answer)?;
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no end of head in {answer:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no status in {head:?}"))?;
+    Ok((status, body.to_owned()))
 }

@@ -37,6 +37,9 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub request_timeout: Duration,
+    /// How long a body that is read whole before its component is called (`server::read_whole`:
+    /// a photo from a phone on a weak signal) may take to arrive.
+    pub body_timeout: Duration,
     pub memory_per_instance: usize,
     pub max_concurrent_requests: usize,
     pub max_instance_reuse: usize,
@@ -49,6 +52,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             request_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(120),
             memory_per_instance: 64 << 20,
             max_concurrent_requests: 256,
             max_instance_reuse: 128,

@@ -216,6 +216,10 @@ struct ServeArgs {
     /// Time limit for one request, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     request_timeout_ms: u64,
+    /// Time limit for a large body (over 64 KiB: a photo) to arrive, in milliseconds. It is read
+    /// whole before its component is called, so a slow phone does not spend the request's limit.
+    #[arg(long, default_value_t = 120_000)]
+    body_timeout_ms: u64,
     /// Linear memory limit of one component instance, in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
@@ -628,6 +632,7 @@ async fn serve_with_database(
 
     let limits = app::Limits {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
+        body_timeout: Duration::from_millis(args.body_timeout_ms),
         memory_per_instance: args.memory_mib << 20,
         max_concurrent_requests: args.max_concurrent_requests,
         max_instance_reuse: args.max_instance_reuse,

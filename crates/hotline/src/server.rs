@@ -23,6 +23,20 @@ type Body = UnsyncBoxBody<Bytes, wasmtime_wasi_http::Error>;
 /// How long a request waits for a free slot before it is turned away with 503.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
+/// Bodies from this size up (a photo; never a JSON request, at most 64 KiB) are read whole before
+/// their component is called, and before they take one of the slots: a photo from a phone on a
+/// weak signal (2 MiB at 1 Mbit/s is 16 s) then spends `Limits::body_timeout`, not the request's
+/// time limit, and holds no instance while it arrives.
+const READ_WHOLE_FROM: u64 = 64 * 1024 + 1;
+
+/// Larger bodies are left to stream: the gateway refuses them by their length at once.
+const READ_WHOLE_UP_TO: u64 = 4 << 20;
+
+/// What the bodies being read whole may hold at once, in KiB: as much as 128 photos of 2 MiB.
+/// When it is spent, the next waits (`QUEUE_WAIT`) for room, then is answered 503.
+const READ_WHOLE_BUDGET_KIB: usize = 256 * 1024;
+static READ_WHOLE_BUDGET: Semaphore = Semaphore::const_new(READ_WHOLE_BUDGET_KIB);
+
 /// Accepts connections until `shutdown` and hands them to the lanes in turn; then drains (see
 /// `Drain`).
 pub async fn serve(
@@ -177,6 +191,28 @@ async fn handle(
     };
     let (route_text, component) = (trigger.raw.as_str(), trigger.component.as_str());
 
+    let length = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|length| (READ_WHOLE_FROM..=READ_WHOLE_UP_TO).contains(length));
+    let (request, _room) = match length {
+        None => (with_spin_headers(request, trigger, client_addr), None),
+        Some(length) => match read_whole(request, length, app.limits.body_timeout).await {
+            Ok((request, room)) => (with_spin_headers(request, trigger, client_addr), Some(room)),
+            Err(response) => {
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    app.metrics.rejected(Rejected::Busy);
+                }
+                log_request(
+                    app, &method, &path, route_text, component, &response, started,
+                );
+                return response;
+            }
+        },
+    };
+
     // A free slot is taken at once; only a full server arms the queue timer.
     let permit = match slots.try_acquire() {
         Ok(permit) => Ok(permit),
@@ -201,7 +237,6 @@ async fn handle(
         }
     };
 
-    let request = with_spin_headers(request, trigger, client_addr);
     let response = match app.dispatch(component, Via::Http, request).await {
         Ok(response) => response,
         Err(DispatchError::TimedOut) => {
@@ -226,6 +261,55 @@ async fn handle(
         app, &method, &path, route_text, component, &response, started,
     );
     response
+}
+
+/// `request` with its body (of `length`, as it says) read whole within `wait`, and the room it
+/// holds in [`READ_WHOLE_BUDGET`] until the request is done; or the answer when it cannot be:
+/// 503 when the budget stays spent, 408 when the body is slower than `wait`, 400 when it breaks
+/// off.
+async fn read_whole(
+    request: Request<Incoming>,
+    length: u64,
+    wait: Duration,
+) -> Result<
+    (
+        Request<impl hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + 'static>,
+        tokio::sync::SemaphorePermit<'static>,
+    ),
+    Response<Body>,
+> {
+    let kib = u32::try_from(length.div_ceil(1024)).unwrap_or(u32::MAX);
+    let room = match READ_WHOLE_BUDGET.try_acquire_many(kib) {
+        Ok(room) => Ok(room),
+        Err(_) => tokio::time::timeout(QUEUE_WAIT, READ_WHOLE_BUDGET.acquire_many(kib))
+            .await
+            .map_err(|_| ())
+            .and_then(|r| r.map_err(|_| ())),
+    };
+    let Ok(room) = room else {
+        return Err(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "服务繁忙，请稍后再试 (server busy)",
+        ));
+    };
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(wait, body.collect()).await {
+        Ok(Ok(collected)) => {
+            let body = Full::new(collected.to_bytes()).map_err(|never| match never {});
+            Ok((Request::from_parts(parts, body), room))
+        }
+        Ok(Err(_)) => Err(error_response(
+            StatusCode::BAD_REQUEST,
+            "incomplete_body",
+            "请求内容不完整 (the body broke off)",
+        )),
+        Err(_) => Err(error_response(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "上传超时，请在信号较好时重试 (the body took too long to arrive)",
+        )),
+    }
 }
 
 /// The request as Spin presents it to a component, with the `spin-*` headers components may read.
