@@ -21,8 +21,9 @@ pub const MAX_BYTES: usize = 256 << 10;
 /// The JPEG quality thumbnails are written at.
 const QUALITY: u8 = 80;
 
-/// The most a decode may hold at once (the decoded pixels, or a progressive JPEG's coefficients),
-/// in bytes: well inside a component's 64 MiB with the upload beside it.
+/// The most a decode may hold at once (the decoded pixels with the colour made of them, or a
+/// progressive JPEG's coefficients), in bytes: well inside a component's 64 MiB with the upload
+/// beside it.
 pub const MAX_DECODED_BYTES: u64 = 24 << 20;
 
 /// A decoded picture: 8-bit RGB, row by row.
@@ -102,7 +103,8 @@ fn jpeg(bytes: &[u8]) -> Result<(Pixels, u16), Refused> {
     let side = u16::try_from(LONG_SIDE).map_err(|_| Undecodable)?;
     let (width, height) = decoder.scale(side, side).map_err(|_| Undecodable)?;
     let (width, height) = (u32::from(width), u32::from(height));
-    within(u64::from(width) * u64::from(height), 3)?;
+    // The decoded pixels and, for grey, the colour made of them.
+    within(u64::from(width) * u64::from(height), 4)?;
     let decoded = decoder.decode().map_err(|_| Undecodable)?;
     let orientation = orientation_of(decoder.exif_data());
     let rgb = match decoder.info().ok_or(Undecodable)?.pixel_format {
@@ -127,7 +129,8 @@ fn png(bytes: &[u8]) -> Result<Pixels, Refused> {
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(|_| Undecodable)?;
     let (width, height) = (reader.info().width, reader.info().height);
-    within(u64::from(width) * u64::from(height), 4)?;
+    // The decoded rows and, for grey, the colour made of them: 5 bytes a pixel at most.
+    within(u64::from(width) * u64::from(height), 5)?;
     let mut buffer = vec![0; reader.output_buffer_size().ok_or(TooLarge)?];
     let frame = reader.next_frame(&mut buffer).map_err(|_| Undecodable)?;
     let channels = match frame.color_type {
@@ -137,21 +140,20 @@ fn png(bytes: &[u8]) -> Result<Pixels, Refused> {
         png::ColorType::Rgba => 4,
         png::ColorType::Indexed => return Err(Undecodable),
     };
-    let rows = buffer
-        .chunks(frame.line_size)
-        .take(usize::try_from(height).map_err(|_| TooLarge)?);
-    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
-    for row in rows {
-        for pixel in row[..width as usize * channels].chunks_exact(channels) {
-            let (colour, alpha) = match channels {
-                1 => ([pixel[0]; 3], 255),
-                2 => ([pixel[0]; 3], pixel[1]),
-                3 => ([pixel[0], pixel[1], pixel[2]], 255),
-                _ => ([pixel[0], pixel[1], pixel[2]], pixel[3]),
-            };
-            rgb.extend(colour.map(|c| on_white(c, alpha)));
-        }
+    // Eight bits a channel: the rows follow one another without a gap.
+    if frame.line_size != width as usize * channels {
+        return Err(Undecodable);
     }
+    buffer.truncate(frame.buffer_size());
+    let rgb = match channels {
+        1 => buffer.iter().flat_map(|grey| [*grey; 3]).collect(),
+        2 => buffer
+            .chunks_exact(2)
+            .flat_map(|p| [on_white(p[0], p[1]); 3])
+            .collect(),
+        3 => buffer,
+        _ => without_alpha(buffer),
+    };
     Ok(Pixels { width, height, rgb })
 }
 
@@ -163,14 +165,23 @@ fn webp(bytes: &[u8]) -> Result<(Pixels, u16), Refused> {
     let mut buffer = vec![0; decoder.output_buffer_size().ok_or(TooLarge)?];
     decoder.read_image(&mut buffer).map_err(|_| Undecodable)?;
     let rgb = if decoder.has_alpha() {
-        buffer
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]].map(|c| on_white(c, p[3])))
-            .collect()
+        without_alpha(buffer)
     } else {
         buffer
     };
     Ok((Pixels { width, height, rgb }, orientation))
+}
+
+/// RGBA pixels laid on white, as RGB, in the memory they came in.
+fn without_alpha(mut rgba: Vec<u8>) -> Vec<u8> {
+    let pixels = rgba.len() / 4;
+    for pixel in 0..pixels {
+        let [r, g, b, a] = [0, 1, 2, 3].map(|c| rgba[pixel * 4 + c]);
+        // Written at or before where it was read: nothing unread is overwritten.
+        rgba[pixel * 3..pixel * 3 + 3].copy_from_slice(&[r, g, b].map(|c| on_white(c, a)));
+    }
+    rgba.truncate(pixels * 3);
+    rgba
 }
 
 /// A colour channel of a pixel `alpha` opaque, laid on white.
@@ -425,6 +436,21 @@ mod tests {
             assert_eq!(colour(&pixels, 150, 150), [255, 0, 0], "{kind}");
             assert_eq!(colour(&pixels, 300, 100), [255, 255, 255], "{kind}");
         }
+        // Grey with alpha: the left half opaque black, the right transparent.
+        let grey: Vec<u8> = (0..100 * 50)
+            .flat_map(|i| if i % 100 < 50 { [0, 255] } else { [0, 0] })
+            .collect();
+        let mut grey_png = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut grey_png, 100, 50);
+            encoder.set_color(png::ColorType::GrayscaleAlpha);
+            let mut writer = encoder.write_header().expect("a header");
+            writer.write_image_data(&grey).expect("the pixels");
+        }
+        let pixels = decoded(&thumbnail("image/png", &grey_png).expect("grey"));
+        assert_eq!((pixels.width, pixels.height), (100, 50));
+        assert_eq!(colour(&pixels, 10, 25), [0, 0, 0]);
+        assert_eq!(colour(&pixels, 90, 25), [255, 255, 255]);
     }
 
     /// A panic in a component is a trap and a 500: a picture damaged anywhere (bits flipped,
@@ -506,7 +532,7 @@ mod tests {
         // 2000 × 2000 progressive: 24.0 MB of coefficients, within 24 MiB; 2100 × 2100, 26.5 MB.
         assert_eq!(made("image/jpeg", &progressive(2000)), Err(Undecodable));
         assert_eq!(made("image/jpeg", &progressive(2100)), Err(TooLarge));
-        // A PNG of 2600 × 2600 would be 27.0 MB decoded; 2400 × 2400, 23.0 MB.
+        // A PNG of 2300 × 2300 would hold 26.5 MB decoded (5 bytes a pixel); 2200 × 2200, 24.2.
         let png_header = |side: u32| {
             let mut header = Vec::new();
             let mut encoder = png::Encoder::new(&mut header, side, side);
@@ -519,7 +545,7 @@ mod tests {
             writer.finish().expect("the end");
             header
         };
-        assert_eq!(made("image/png", &png_header(2400)), Err(Undecodable));
-        assert_eq!(made("image/png", &png_header(2600)), Err(TooLarge));
+        assert_eq!(made("image/png", &png_header(2200)), Err(Undecodable));
+        assert_eq!(made("image/png", &png_header(2300)), Err(TooLarge));
     }
 }
