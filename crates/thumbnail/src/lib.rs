@@ -306,6 +306,16 @@ mod tests {
         out
     }
 
+    fn encoded_png(width: u32, height: u32, colour: png::ColorType, pixels: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(colour);
+        let mut writer = encoder.write_header().expect("a header");
+        writer.write_image_data(pixels).expect("the pixels");
+        drop(writer);
+        out
+    }
+
     fn decoded(jpeg: &[u8]) -> Pixels {
         let mut decoder = jpeg_decoder::Decoder::new(jpeg);
         let rgb = decoder.decode().expect("a JPEG");
@@ -355,13 +365,7 @@ mod tests {
                 (seed >> 24) as u8
             })
             .collect();
-        let mut png_bytes = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut png_bytes, 400, 400);
-            encoder.set_color(png::ColorType::Rgb);
-            let mut writer = encoder.write_header().expect("a header");
-            writer.write_image_data(&noise).expect("the pixels");
-        }
+        let png_bytes = encoded_png(400, 400, png::ColorType::Rgb, &noise);
         let small = thumbnail("image/png", &png_bytes).expect("a thumbnail");
         assert!(small.len() <= MAX_BYTES, "{}", small.len());
         assert!(small.len() > 100 << 10, "{}", small.len());
@@ -417,14 +421,7 @@ mod tests {
             };
             rgba.extend([rgb[0], rgb[1], rgb[2], alpha]);
         }
-        let mut png_bytes = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
-            encoder.set_color(png::ColorType::Rgba);
-            encoder.set_depth(png::BitDepth::Eight);
-            let mut writer = encoder.write_header().expect("a header");
-            writer.write_image_data(&rgba).expect("the pixels");
-        }
+        let png_bytes = encoded_png(width, height, png::ColorType::Rgba, &rgba);
         let mut webp_bytes = Vec::new();
         image_webp::WebPEncoder::new(&mut webp_bytes)
             .encode(&rgba, width, height, image_webp::ColorType::Rgba8)
@@ -440,13 +437,7 @@ mod tests {
         let grey: Vec<u8> = (0..100 * 50)
             .flat_map(|i| if i % 100 < 50 { [0, 255] } else { [0, 0] })
             .collect();
-        let mut grey_png = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut grey_png, 100, 50);
-            encoder.set_color(png::ColorType::GrayscaleAlpha);
-            let mut writer = encoder.write_header().expect("a header");
-            writer.write_image_data(&grey).expect("the pixels");
-        }
+        let grey_png = encoded_png(100, 50, png::ColorType::GrayscaleAlpha, &grey);
         let pixels = decoded(&thumbnail("image/png", &grey_png).expect("grey"));
         assert_eq!((pixels.width, pixels.height), (100, 50));
         assert_eq!(colour(&pixels, 10, 25), [0, 0, 0]);
@@ -463,13 +454,7 @@ mod tests {
             ("image/jpeg", encoded_jpeg(96, 64, false, None)),
             ("image/jpeg", encoded_jpeg(96, 64, true, None)),
         ];
-        let mut png_bytes = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut png_bytes, 96, 64);
-            encoder.set_color(png::ColorType::Rgb);
-            let mut writer = encoder.write_header().expect("a header");
-            writer.write_image_data(&rgb).expect("the pixels");
-        }
+        let png_bytes = encoded_png(96, 64, png::ColorType::Rgb, &rgb);
         pictures.push(("image/png", png_bytes));
         let mut webp_bytes = Vec::new();
         image_webp::WebPEncoder::new(&mut webp_bytes)
