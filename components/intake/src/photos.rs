@@ -36,11 +36,11 @@ with day as ( \
     where uploader = $1::text and created_at > $5::timestamptz - interval '1 day'), \
   before as ( \
     select photo_id, content_type, size, created_at from photos \
-    where uploader = $1::text and sha256 = sha256($3::bytea)), \
+    where uploader = $1::text and sha256 = $8::bytea), \
   made as ( \
     insert into photos (photo_id, uploader, content_type, sha256, size, bytes, created_at, \
                         thumbnail) \
-    select $2::uuid, $1::text, $4::text, sha256($3::bytea), octet_length($3::bytea), $3::bytea, \
+    select $2::uuid, $1::text, $4::text, $8::bytea, octet_length($3::bytea), $3::bytea, \
            $5::timestamptz, $7::bytea \
     where not exists (select 1 from before) and (select uploads from day) < $6::int8 \
     on conflict (uploader, sha256) do nothing \
@@ -91,13 +91,15 @@ pub async fn upload(
     let kind = photo::kind(picture).ok_or(ApiError::NotAPhoto)?;
     // What the camera wrote about it (where, whose phone) is not for those shown the photo.
     let picture = photo::without_metadata(kind, picture).map_err(|_| ApiError::DamagedPhoto)?;
+    // Computed here once: the statements compare and keep it, and do not hash 2 MiB again.
+    let sha256 = Sha256::digest(&picture).to_vec();
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
     let rows = db
         .query(
             BEFORE,
             [
                 text(&principal.subject),
-                ParameterValue::Binary(Sha256::digest(&picture).to_vec()),
+                ParameterValue::Binary(sha256.clone()),
             ],
         )
         .await?
@@ -131,6 +133,7 @@ pub async fn upload(
             small
                 .clone()
                 .map_or(ParameterValue::DbNull, ParameterValue::Binary),
+            ParameterValue::Binary(sha256.clone()),
         ]
     };
     let mut rows = db.query(KEEP, params()).await?.collect().await?;
