@@ -842,6 +842,7 @@ impl ApiDoc {
                         .response("201", ok("The photo as kept", "Photo"))
                         .response("200", ok("The same bytes uploaded before: that photo", "Photo"))
                         .response("400", error("A form that is not parts between its boundary (`malformed_form`)"))
+                        .response("408", error("The picture took longer to arrive than the server allows a body (`body_timeout`; 120 s by default): upload again on a better signal"))
                         .response("413", error("Over 2 MiB (`payload_too_large`)"))
                         .response("415", error("Not a JPEG, PNG or WebP picture, nor a form holding one (`unsupported_media_type`)"))
                         .response("422", error("A form with no `file` part (`validation_failed`), or a picture whose structure does not read, cut off or damaged (`damaged_photo`)"))
