@@ -4,7 +4,7 @@
 
 use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, OrderAction};
 use std::time::Duration;
-use tests::{Client, ClientError, Options, Platform, valid_request};
+use tests::{Client, ClientError, Options, Pace, Platform, valid_request};
 
 /// What [`jpeg`] adds to its `fill`: the start, a JFIF header, the scan's header and the end.
 const JPEG_FRAME: usize = 32;
@@ -912,15 +912,19 @@ async fn a_photo_from_a_phone_on_a_weak_signal_is_read_whole_before_the_time_lim
     let picture = jpeg(200_000, 5);
 
     // 200 KB over 2.4 s: longer than a request may take, and kept all the same.
+    let weak_signal = Pace {
+        pieces: 8,
+        pause: Duration::from_millis(300),
+        stop_after: None,
+        chunked: false,
+    };
     let (status, body) = platform
         .post_slowly(
             "/api/v1/photos",
             &token,
             "image/jpeg",
             &picture,
-            8,
-            Duration::from_millis(300),
-            None,
+            weak_signal,
         )
         .await
         .expect("sent");
@@ -928,38 +932,89 @@ async fn a_photo_from_a_phone_on_a_weak_signal_is_read_whole_before_the_time_lim
     let kept: mobile_api::Photo = serde_json::from_str(&body).expect("a photo");
     assert_eq!(kept.size, picture.len() as i64);
 
+    // The same, its length not declared (sent in chunks): read whole all the same.
+    let picture = jpeg(200_000, 7);
+    let chunked = Pace {
+        chunked: true,
+        ..weak_signal
+    };
+    let (status, body) = platform
+        .post_slowly("/api/v1/photos", &token, "image/jpeg", &picture, chunked)
+        .await
+        .expect("sent");
+    assert_eq!(status, 201, "{body}");
+    let kept: mobile_api::Photo = serde_json::from_str(&body).expect("a photo");
+    assert_eq!(kept.size, picture.len() as i64);
+
     // Half of it, then nothing: 408 once the body's time is up, and nothing kept.
+    let half = Pace {
+        pieces: 1,
+        pause: Duration::from_millis(5000),
+        stop_after: Some(100_000),
+        chunked: false,
+    };
+    for pace in [
+        half,
+        Pace {
+            chunked: true,
+            ..half
+        },
+    ] {
+        let (status, body) = platform
+            .post_slowly(
+                "/api/v1/photos",
+                &token,
+                "image/jpeg",
+                &jpeg(200_000, 6),
+                pace,
+            )
+            .await
+            .expect("sent");
+        assert_eq!(status, 408, "{pace:?}: {body}");
+        assert!(body.contains("\"body_timeout\""), "{body}");
+    }
+
+    // A body of undeclared length that runs past what any request may carry is refused when it
+    // does (413), not read on; the body stops there, its end never sent.
+    let endless = vec![b'x'; (4 << 20) + 1];
     let (status, body) = platform
         .post_slowly(
             "/api/v1/photos",
             &token,
             "image/jpeg",
-            &jpeg(200_000, 6),
-            1,
-            Duration::from_millis(5000),
-            Some(100_000),
+            &endless,
+            Pace {
+                pieces: 16,
+                pause: Duration::ZERO,
+                stop_after: Some(endless.len()),
+                chunked: true,
+            },
         )
         .await
         .expect("sent");
-    assert_eq!(status, 408, "{body}");
-    assert!(body.contains("\"body_timeout\""), "{body}");
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("\"payload_too_large\""), "{body}");
     let photos: i64 = sqlx::query_scalar("select count(*) from photos")
         .fetch_one(&platform.db)
         .await
         .expect("count");
-    assert_eq!(photos, 1);
+    assert_eq!(photos, 2);
 
     // A request whose component is slower than its limit is still cut off: the limit holds for
     // everything but the wait for the body.
+    let slow_json = Pace {
+        pieces: 4,
+        pause: Duration::from_millis(600),
+        stop_after: None,
+        chunked: false,
+    };
     let (status, _) = platform
         .post_slowly(
             "/api/v1/requests",
             &token,
             "application/json",
             &[b' '; 1000],
-            4,
-            Duration::from_millis(600),
-            None,
+            slow_json,
         )
         .await
         .expect("sent");

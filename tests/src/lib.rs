@@ -588,51 +588,53 @@ impl Platform {
         body: &[u8],
         chunk: usize,
     ) -> anyhow::Result<(u16, String)> {
-        use tokio::io::AsyncWriteExt;
-        let mut request = format!(
-            "POST {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
-             content-type: application/json\r\ntransfer-encoding: chunked\r\n\
-             connection: close\r\n\r\n"
-        )
-        .into_bytes();
-        for piece in body.chunks(chunk) {
-            request.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
-            request.extend_from_slice(piece);
-            request.extend_from_slice(b"\r\n");
-        }
-        request.extend_from_slice(b"0\r\n\r\n");
-        let mut stream = self.connect().await?;
-        stream.write_all(&request).await?;
-        answer(stream).await
+        let pace = Pace {
+            pieces: body.len().div_ceil(chunk.max(1)),
+            pause: Duration::ZERO,
+            stop_after: None,
+            chunked: true,
+        };
+        self.post_slowly(path, token, "application/json", body, pace)
+            .await
     }
 
-    /// Sends `body` to `POST path` as `token`'s holder as a phone on a weak signal does: its
-    /// length declared, then the body in `pieces` pieces with `pause` after each, stopping
-    /// (without closing) after `sent` of its bytes when given; the answer's status and body.
-    #[allow(clippy::too_many_arguments)]
+    /// Sends `body` to `POST path` as `token`'s holder at `pace`, as a phone on a weak signal
+    /// does; the answer's status and body.
     pub async fn post_slowly(
         &self,
         path: &str,
         token: &str,
         content_type: &str,
         body: &[u8],
-        pieces: usize,
-        pause: Duration,
-        sent: Option<usize>,
+        pace: Pace,
     ) -> anyhow::Result<(u16, String)> {
         use tokio::io::AsyncWriteExt;
+        let framing = if pace.chunked {
+            "transfer-encoding: chunked".to_owned()
+        } else {
+            format!("content-length: {}", body.len())
+        };
         let head = format!(
             "POST {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\
-             content-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
+             content-type: {content_type}\r\n{framing}\r\nconnection: close\r\n\r\n"
         );
         let mut stream = self.connect().await?;
         stream.write_all(head.as_bytes()).await?;
-        let body = &body[..sent.unwrap_or(body.len())];
-        for piece in body.chunks(body.len().div_ceil(pieces.max(1)).max(1)) {
-            stream.write_all(piece).await?;
+        let sent = &body[..pace.stop_after.unwrap_or(body.len())];
+        for piece in sent.chunks(body.len().div_ceil(pace.pieces.max(1)).max(1)) {
+            if pace.chunked {
+                let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
+                framed.extend_from_slice(piece);
+                framed.extend_from_slice(b"\r\n");
+                stream.write_all(&framed).await?;
+            } else {
+                stream.write_all(piece).await?;
+            }
             stream.flush().await?;
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(pace.pause).await;
+        }
+        if pace.chunked && pace.stop_after.is_none() {
+            stream.write_all(b"0\r\n\r\n").await?;
         }
         answer(stream).await
     }
@@ -861,6 +863,17 @@ pub async fn execute_all(db: &mut sqlx::PgConnection, statements: &[&str], what:
             .await
             .expect(what);
     }
+}
+
+/// How [`Platform::post_slowly`] sends a body: in `pieces` pieces with `pause` after each,
+/// stopping after `stop_after` of its bytes when given (the connection left open and the body
+/// unfinished); its length declared, or `chunked` (`transfer-encoding: chunked`, no length).
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub pieces: usize,
+    pub pause: Duration,
+    pub stop_after: Option<usize>,
+    pub chunked: bool,
 }
 
 /// The status and body of the answer `stream` brings before it closes.

@@ -29,7 +29,8 @@ const QUEUE_WAIT: Duration = Duration::from_secs(5);
 /// time limit, and holds no instance while it arrives.
 const READ_WHOLE_FROM: u64 = 64 * 1024 + 1;
 
-/// Larger bodies are left to stream: the gateway refuses them by their length at once.
+/// Larger bodies are left to stream: the gateway refuses them by their length at once. A body
+/// that declares no length (sent in chunks) is read whole too, up to this; past it, 413.
 const READ_WHOLE_UP_TO: u64 = 4 << 20;
 
 /// What the bodies being read whole may hold at once, in KiB: as much as 128 photos of 2 MiB.
@@ -191,13 +192,7 @@ async fn handle(
     };
     let (route_text, component) = (trigger.raw.as_str(), trigger.component.as_str());
 
-    let length = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|length| (READ_WHOLE_FROM..=READ_WHOLE_UP_TO).contains(length));
-    let (request, _room) = match length {
+    let (request, _room) = match whole_body(&request) {
         None => (with_spin_headers(request, trigger, client_addr), None),
         Some(length) => match read_whole(request, length, app.limits.body_timeout).await {
             Ok((request, room)) => (with_spin_headers(request, trigger, client_addr), Some(room)),
@@ -263,13 +258,39 @@ async fn handle(
     response
 }
 
-/// `request` with its body (of `length`, as it says) read whole within `wait`, and the room it
-/// holds in [`READ_WHOLE_BUDGET`] until the request is done; or the answer when it cannot be:
-/// 503 when the budget stays spent, 408 when the body is slower than `wait`, 400 when it breaks
-/// off.
+/// The length of a body to read whole before the component is called: one of a photo's size,
+/// as it declares it; or, for a body that declares none (sent in chunks, or over HTTP/2 without
+/// `content-length`), `Undeclared`, however small it turns out to be: until it has all arrived
+/// nothing tells a photo from a JSON body, and either may come slowly.
+fn whole_body(request: &Request<Incoming>) -> Option<Length> {
+    use hyper::body::Body as _;
+    match request.headers().get(http::header::CONTENT_LENGTH) {
+        Some(declared) => declared
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|length| (READ_WHOLE_FROM..=READ_WHOLE_UP_TO).contains(length))
+            .map(Length::Declared),
+        None if !request.body().is_end_stream() => Some(Length::Undeclared),
+        None => None,
+    }
+}
+
+/// How long a body read whole is: as it says, or unknown until it ends.
+#[derive(Clone, Copy, Debug)]
+enum Length {
+    Declared(u64),
+    Undeclared,
+}
+
+/// `request` with its body read whole within `wait`, and the room it holds in
+/// [`READ_WHOLE_BUDGET`] until the request is done; or the answer when it cannot be: 503 when
+/// the budget stays spent, 408 when the body is slower than `wait`, 400 when it breaks off, 413
+/// when a body of undeclared length runs past [`READ_WHOLE_UP_TO`]. A body of undeclared length
+/// takes room for that much while it arrives, and gives back what it did not use.
 async fn read_whole(
     request: Request<Incoming>,
-    length: u64,
+    length: Length,
     wait: Duration,
 ) -> Result<
     (
@@ -278,7 +299,11 @@ async fn read_whole(
     ),
     Response<Body>,
 > {
-    let kib = u32::try_from(length.div_ceil(1024)).unwrap_or(u32::MAX);
+    let most = match length {
+        Length::Declared(length) => length,
+        Length::Undeclared => READ_WHOLE_UP_TO,
+    };
+    let kib = u32::try_from(most.div_ceil(1024)).unwrap_or(u32::MAX);
     let room = match READ_WHOLE_BUDGET.try_acquire_many(kib) {
         Ok(room) => Ok(room),
         Err(_) => tokio::time::timeout(QUEUE_WAIT, READ_WHOLE_BUDGET.acquire_many(kib))
@@ -286,7 +311,7 @@ async fn read_whole(
             .map_err(|_| ())
             .and_then(|r| r.map_err(|_| ())),
     };
-    let Ok(room) = room else {
+    let Ok(mut room) = room else {
         return Err(error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_busy",
@@ -294,11 +319,21 @@ async fn read_whole(
         ));
     };
     let (parts, body) = request.into_parts();
+    // The declared length is hyper's to hold the body to; an undeclared one is held here.
+    let body = http_body_util::Limited::new(body, most as usize);
     match tokio::time::timeout(wait, body.collect()).await {
         Ok(Ok(collected)) => {
-            let body = Full::new(collected.to_bytes()).map_err(|never| match never {});
+            let bytes = collected.to_bytes();
+            let unused = kib as usize - bytes.len().div_ceil(1024);
+            drop(room.split(unused));
+            let body = Full::new(bytes).map_err(|never| match never {});
             Ok((Request::from_parts(parts, body), room))
         }
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "请求内容过大 (the body is too large)",
+        )),
         Ok(Err(_)) => Err(error_response(
             StatusCode::BAD_REQUEST,
             "incomplete_body",
