@@ -603,7 +603,7 @@ pub struct Photo {
     /// `/api/v1/photos/{id}`, relative to the API's address.
     pub url: String,
     /// `/api/v1/photos/{id}?size=thumbnail`: a JPEG whose long side is 400 pixels, upright, for
-    /// lists and timelines (the picture itself where it could not be made). Any of the
+    /// lists and timelines (the picture itself, and its tag, where there is none). Any of the
     /// platform's photo links in `photo_urls` gives its thumbnail with `?size=thumbnail` added.
     pub thumbnail_url: String,
     /// `image/jpeg`, `image/png` or `image/webp`, as the bytes say.

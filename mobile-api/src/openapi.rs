@@ -864,8 +864,12 @@ impl ApiDoc {
                 .build()
         };
         // A photo never changes: a device keeps it, and asks again with its tag.
-        let etag =
-            || text_header("The photo's tag, to send as `If-None-Match` when reading it again");
+        let etag = || {
+            text_header(
+                "The tag of what is answered, to send as `If-None-Match` when reading it again: the picture's, or its \
+                            thumbnail's (a thumbnail link answers the picture, with the picture's tag, until there is a thumbnail)",
+            )
+        };
         let kept = || {
             text_header(
                 "`private, max-age=604800, immutable`: a device may keep the photo a week without asking \
@@ -904,7 +908,8 @@ impl ApiDoc {
                     .required(Required::False)
                     .description(Some(
                         "`thumbnail`: a JPEG whose long side is 400 pixels, upright, for lists and timelines (the picture \
-                         itself where none could be made: one that does not decode); `original` (the default): the picture \
+                         itself where there is none: one that does not decode, or one kept before thumbnails were made, \
+                         until the platform has made its own); `original` (the default): the picture \
                          as kept. Another value is 422 on `size`",
                     )),
             )

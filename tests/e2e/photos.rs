@@ -899,6 +899,83 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
 }
 
 #[tokio::test]
+async fn photos_kept_before_thumbnails_were_made_get_theirs_from_the_schedule() {
+    let platform = Platform::start().await;
+    let citizen = platform.client("citizen-1", "citizen");
+    let picture = real_jpeg(1200, 900, None);
+    let old = citizen
+        .upload_photo("image/jpeg", picture)
+        .await
+        .expect("uploaded");
+    let undecodable = jpeg(300, 9);
+    let old_undecodable = citizen
+        .upload_photo("image/jpeg", undecodable.clone())
+        .await
+        .expect("uploaded");
+    // As photos kept before migration 85 are: no thumbnail, and not tried.
+    sqlx::query(
+        "update photos set thumbnail = null, thumbnail_tried = false \
+         where photo_id = any($1)",
+    )
+    .bind(vec![old.id, old_undecodable.id])
+    .execute(&platform.db)
+    .await
+    .expect("made old");
+
+    // The schedule (every second under test) makes the one's and tries the other once.
+    let started = std::time::Instant::now();
+    loop {
+        let states: Vec<(bool, bool)> = sqlx::query_as(
+            "select thumbnail is not null, thumbnail_tried from photos \
+             where photo_id = any($1) order by photo_id = $2 desc",
+        )
+        .bind(vec![old.id, old_undecodable.id])
+        .bind(old.id)
+        .fetch_all(&platform.db)
+        .await
+        .expect("read");
+        if states == [(true, true), (false, true)] {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{states:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Its thumbnail link answers the thumbnail now, by its own tag: a device holding the
+    // picture under the picture's tag is given the thumbnail.
+    let picture_tag = format!("\"{}\"", old.id);
+    let small = citizen
+        .photo_unless(&old.thumbnail_url, Some(&picture_tag))
+        .await
+        .expect("read")
+        .expect("the thumbnail");
+    assert_eq!(
+        (small.content_type.as_str(), small.etag),
+        ("image/jpeg", Some(format!("\"{}-thumbnail\"", old.id)))
+    );
+    let mut decoder = jpeg_decoder::Decoder::new(&small.bytes[..]);
+    decoder.read_info().expect("a JPEG");
+    let info = decoder.info().expect("its size");
+    assert_eq!((info.width, info.height), (400, 300));
+
+    // The one without answers the picture by the picture's tag, and 304 to it.
+    let tag = format!("\"{}\"", old_undecodable.id);
+    let same = citizen
+        .photo_unless(&old_undecodable.thumbnail_url, None)
+        .await
+        .expect("read")
+        .expect("the picture");
+    assert_eq!((same.bytes, same.etag), (undecodable, Some(tag.clone())));
+    assert_eq!(
+        citizen
+            .photo_unless(&old_undecodable.thumbnail_url, Some(&tag))
+            .await
+            .expect("asked"),
+        None
+    );
+}
+
+#[tokio::test]
 async fn a_photo_from_a_phone_on_a_weak_signal_is_read_whole_before_the_time_limit_starts() {
     // A time limit of 1.5 s for each request, and 4 s for a photo's body to arrive.
     let platform = Platform::start_with(Options {

@@ -53,6 +53,9 @@ async fn route(request: Incoming) -> Result<Reply, ApiError> {
     if request.method() == Method::POST && request.path() == "/internal/photos" {
         return photos::remove_unattached().await;
     }
+    if request.method() == Method::POST && request.path() == "/internal/thumbnails" {
+        return photos::make_missing_thumbnails().await;
+    }
     // Open311 for partner systems: the services are open to anyone, the requests the partner's.
     if request.path().starts_with("/open311/") {
         let principal = Principal::from_headers(request.headers());

@@ -14,7 +14,8 @@
 //!
 //! Each photo that decodes gets a thumbnail at upload (`thumbnail::thumbnail`: a 400-pixel JPEG,
 //! upright), kept beside it and read with `?size=thumbnail`; where there is none, that link
-//! answers the picture.
+//! answers the picture. Photos kept before thumbnails were made get theirs from a schedule
+//! (`POST /internal/thumbnails`), newest first.
 //!
 //! Who reads a photo: anyone signed in who has its link. Its id is random (122 bits), and the link
 //! reaches only those shown the order, supplement, visit or reply that names it.
@@ -195,38 +196,49 @@ impl Size {
 }
 
 /// `GET /api/v1/photos/{id}`: the picture (or its thumbnail), as its bytes and media type, with
-/// its entity tag (its id, and the size: a photo never changes, nor whether it has a thumbnail).
-/// 304 without the picture when `if_none_match` names that tag.
+/// the entity tag of what is answered: the picture's is its id, its thumbnail's the id with
+/// `-thumbnail`. A thumbnail link answers the picture, and its tag, until the photo has one (a
+/// photo kept before thumbnails were made gets its own later). 304 without the bytes when
+/// `if_none_match` names that tag.
 pub async fn read(
     id: &str,
     size: Size,
     if_none_match: Option<&str>,
 ) -> Result<BytesReply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::PhotoNotFound)?;
-    let etag = match size {
-        Size::Original => format!("\"{}\"", id.hyphenated()),
-        Size::Thumbnail => format!("\"{}-thumbnail\"", id.hyphenated()),
-    };
-    let unchanged = if_none_match.is_some_and(|tags| names_tag(tags, &etag));
+    let picture_tag = format!("\"{}\"", id.hyphenated());
+    let thumbnail_tag = format!("\"{}-thumbnail\"", id.hyphenated());
+    let names = |etag: &str| if_none_match.is_some_and(|tags| names_tag(tags, etag));
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    // Whether the thumbnail is there shows without reading it (its column is out of line).
     let rows = db
         .query(
-            "select case when $3 and thumbnail is not null then 'image/jpeg' \
-                    else content_type end as content_type, \
-                    case when $2 then null \
-                         when $3 then coalesce(thumbnail, bytes) \
+            "with asked as (select $3 and thumbnail is not null as small, content_type, \
+                                   thumbnail, bytes \
+                            from photos where photo_id = $1) \
+             select small, \
+                    case when small then 'image/jpeg' else content_type end as content_type, \
+                    case when small and $4 or not small and $2 then null \
+                         when small then thumbnail \
                          else bytes end as bytes \
-             from photos where photo_id = $1",
+             from asked",
             [
                 id.into(),
-                unchanged.into(),
+                names(&picture_tag).into(),
                 (size == Size::Thumbnail).into(),
+                names(&thumbnail_tag).into(),
             ],
         )
         .await?
         .collect()
         .await?;
     let row = rows.first().ok_or(ApiError::PhotoNotFound)?;
+    let etag = if required(row, "small")? {
+        thumbnail_tag
+    } else {
+        picture_tag
+    };
+    let unchanged = names(&etag);
     let content_type: String = required(row, "content_type")?;
     let mut response = if unchanged {
         let mut response = Response::new(Vec::new());
@@ -273,5 +285,55 @@ pub async fn remove_unattached() -> Result<Reply, ApiError> {
     Ok(json_reply(
         StatusCode::OK,
         serde_json::json!({ "removed": removed }).to_string(),
+    ))
+}
+
+/// How long one run of [`make_missing_thumbnails`] goes on making them: a fraction of the
+/// minute between runs, so that serving keeps the cores.
+const THUMBNAIL_RUN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `POST /internal/thumbnails` (the runtime's schedule, every minute): makes the thumbnails of
+/// photos kept before thumbnails were made (migration 85), the newest first (what lists show), for
+/// up to [`THUMBNAIL_RUN`]; one that cannot be made (the picture does not decode, or would take
+/// too much memory to) is marked tried, and its thumbnail link goes on answering the picture.
+/// Nothing to do is one query on an empty index. Two runtimes running it at once may each make
+/// a photo's thumbnail; the same one is kept.
+pub async fn make_missing_thumbnails() -> Result<Reply, ApiError> {
+    let started = std::time::Instant::now();
+    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let (mut made, mut refused) = (0_u32, 0_u32);
+    while started.elapsed() < THUMBNAIL_RUN {
+        let rows = db
+            .query(
+                "select photo_id, content_type, bytes from photos \
+                 where thumbnail is null and not thumbnail_tried \
+                 order by created_at desc limit 1",
+                [],
+            )
+            .await?
+            .collect()
+            .await?;
+        let Some(row) = rows.first() else { break };
+        let id: uuid::Uuid = required(row, "photo_id")?;
+        let kind: String = required(row, "content_type")?;
+        let small = thumbnail::thumbnail(&kind, &required::<Vec<u8>>(row, "bytes")?);
+        if small.is_some() {
+            made += 1;
+        } else {
+            refused += 1;
+        }
+        db.execute(
+            "update photos set thumbnail = $2, thumbnail_tried = true \
+             where photo_id = $1 and not thumbnail_tried",
+            [
+                id.into(),
+                small.map_or(ParameterValue::DbNull, ParameterValue::Binary),
+            ],
+        )
+        .await?;
+    }
+    Ok(json_reply(
+        StatusCode::OK,
+        serde_json::json!({ "made": made, "without": refused }).to_string(),
     ))
 }
