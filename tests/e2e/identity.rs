@@ -984,3 +984,36 @@ async fn administrators_move_staff_to_another_agency_or_role() {
     assert_eq!(changed.len(), 4, "{changed:?}");
     assert!(changed.iter().all(|(_, target)| target.is_some()));
 }
+
+#[tokio::test]
+async fn a_token_minted_by_hand_shows_the_agency_it_acts_for() {
+    let platform = Platform::start().await;
+    // `hotline token` (the demo's staff, the tests'): no account behind it, only its agency.
+    let held = platform
+        .agency_client("urban-staff-1", "city-urban-management")
+        .me()
+        .await
+        .expect("its account");
+    assert_eq!(
+        (
+            held.role.as_str(),
+            held.display_name,
+            held.agency.map(|a| (a.code, a.name)),
+            held.password_change_required,
+            held.since
+        ),
+        (
+            "agency_staff",
+            None,
+            Some((
+                "city-urban-management".to_owned(),
+                "市城市管理局".to_owned()
+            )),
+            false,
+            None
+        )
+    );
+    // The centre's holds no agency.
+    let operator = platform.client("operator-1", "operator").me().await;
+    assert_eq!(operator.expect("its account").agency, None);
+}

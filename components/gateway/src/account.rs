@@ -23,7 +23,8 @@ use crate::auth::Principal;
 use crate::identity::{Failure, db, end_sessions, in_transaction, record, text};
 
 /// `GET /api/v1/me`: the account of `principal` as the platform holds it. A citizen the platform
-/// has not met yet (no sign-in, no request) holds nothing; nor does a staff token minted by hand.
+/// has not met yet (no sign-in, no request) holds nothing; a staff token minted by hand (`hotline
+/// token`, for the demo and tests) holds no account, only the agency it acts for.
 pub async fn me(principal: Option<&Principal>) -> Result<Reply, Failure> {
     let principal = principal.ok_or_else(|| Failure::Internal("no principal".into()))?;
     let db = db().await?;
@@ -35,17 +36,18 @@ pub async fn me(principal: Option<&Principal>) -> Result<Reply, Failure> {
                 (select count(*) from order_followers f where f.citizen_id = c.citizen_id) as following \
          from citizens c where c.subject = $1"
     } else {
-        "select s.display_name, a.agency_id, a.name as agency_name, null::text as phone, \
-                false as wechat_bound, s.password_changed_at is null as change_required, \
+        "select s.display_name, coalesce(a.agency_id, $2) as agency_id, a.name as agency_name, \
+                null::text as phone, false as wechat_bound, \
+                s.username is not null and s.password_changed_at is null as change_required, \
                 s.created_at as since, 0::int8 as requests, 0::int8 as following \
-         from staff_accounts s left join agencies a on a.agency_id = s.agency_id \
-         where s.username = $1"
+         from (select) one left join staff_accounts s on s.username = $1 \
+         left join agencies a on a.agency_id = coalesce(s.agency_id, $2)"
     };
-    let rows = db
-        .query(statement, [text(&principal.subject)])
-        .await?
-        .collect()
-        .await?;
+    let mut parameters = vec![text(&principal.subject)];
+    if principal.role != "citizen" {
+        parameters.push(principal.agency.clone().into());
+    }
+    let rows = db.query(statement, parameters).await?.collect().await?;
     let devices = db
         .query(
             "select count(*) as n from devices where subject = $1",
