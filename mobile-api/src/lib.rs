@@ -595,8 +595,9 @@ pub const MAX_PHOTO_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 16 * 1024;
 pub const MAX_PHOTOS_PER_DAY: i64 = 100;
 
 /// `POST /api/v1/photos`: a photo as kept. Its `url` goes in the `photo_urls` of a filing, a
-/// supplement, a visit or a reply; whoever signs in reads it there (`GET` on the link, with the
-/// token).
+/// supplement, a visit or a reply; its uploader reads it (`GET` on the link, with the token), and
+/// so do those shown an order that names it: the centre, the agency holding the order or asked
+/// to help with it, the citizen who filed it. Anyone else is answered 404.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Photo {
     pub id: uuid::Uuid,

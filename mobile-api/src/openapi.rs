@@ -892,7 +892,9 @@ impl ApiDoc {
         let read_photo = OperationBuilder::new()
             .operation_id(Some("readPhoto"))
             .summary(Some(
-                "A photo, by the link a filing, supplement, visit or reply names it by (anyone signed in)",
+                "A photo, by the link a filing, supplement, visit or reply names it by (its uploader, and those shown \
+                 an order naming it: the centre, the agency holding it or asked to help, the citizen who filed it; \
+                 anyone else 404)",
             ))
             .parameter(
                 ParameterBuilder::new()

@@ -1,6 +1,7 @@
 //! Photos: uploaded on their own (`POST /api/v1/photos`), as a picture or in the form the
 //! mini-program sends, named by their link in a filing, a supplement or a visit, read back by
-//! whoever signs in with the link, and removed when nobody named them within a day.
+//! its uploader and those shown an order that names it, and removed when nobody named them
+//! within a day.
 
 use mobile_api::{MAX_PHOTO_BYTES, MAX_PHOTOS_PER_DAY, OrderAction};
 use std::time::Duration;
@@ -208,20 +209,64 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
         assert_eq!(&row.thumbnail_url, thumbnail);
     }
 
-    // Read back: by its uploader, by the agency and by anyone signed in with the link; the
-    // answer is the bytes, with the type they have.
-    for reader in [
-        &citizen,
-        &platform.agency_client("urban-staff-1", "city-urban-management"),
-        &stranger,
-    ] {
+    // Read back by its uploader and by the centre, which sees every request; the answer is the
+    // bytes, with the type they have.
+    let read_back = async |reader: &Client| {
         let (content_type, bytes) = reader.photo(&kept.url).await.expect("read");
         assert_eq!(
             (content_type.as_str(), bytes.len()),
             ("image/jpeg", picture.len())
         );
         assert_eq!(bytes, picture);
+    };
+    read_back(&citizen).await;
+    read_back(&operator).await;
+    // Anyone else signed in with the link is answered as if there were no photo: another
+    // citizen, a city leader, an agency the request has not gone to; its thumbnail too.
+    let urban = platform.agency_client("urban-staff-1", "city-urban-management");
+    for reader in [&stranger, &platform.client("leader-1", "leader"), &urban] {
+        for link in [&kept.url, &kept.thumbnail_url] {
+            assert_eq!(refused(reader.photo(link).await), (404, "not_found".into()));
+        }
     }
+    // Dispatched to the agency, its staff read it, as they read the request; an agency asked to
+    // help with it (协办) reads it too.
+    operator
+        .act(
+            &filed.tracking_number,
+            "dispatch",
+            &OrderAction {
+                agency: Some("city-urban-management".into()),
+                ..OrderAction::default()
+            },
+        )
+        .await
+        .expect("dispatched");
+    read_back(&urban).await;
+    let water = platform.agency_client("water-staff-1", "utility-water");
+    assert_eq!(
+        refused(water.photo(&kept.url).await),
+        (404, "not_found".into())
+    );
+    for step in ["sign", "contact"] {
+        urban
+            .act(&filed.tracking_number, step, &OrderAction::default())
+            .await
+            .expect(step);
+    }
+    operator
+        .act(
+            &filed.tracking_number,
+            "ask_co_handling",
+            &OrderAction {
+                agency: Some("utility-water".into()),
+                note: Some("路灯线路疑似被供水施工挖断，请协助核查".into()),
+                ..OrderAction::default()
+            },
+        )
+        .await
+        .expect("asked");
+    read_back(&water).await;
     let (content_type, bytes) = citizen.photo(&from_form.url).await.expect("read");
     assert_eq!((content_type.as_str(), bytes), ("image/png", png()));
     assert_eq!(
@@ -259,7 +304,7 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
         "*".into(),
     ] {
         assert_eq!(
-            stranger
+            urban
                 .photo_unless(&kept.url, Some(&unchanged))
                 .await
                 .expect("asked"),
@@ -267,6 +312,11 @@ async fn photos_are_uploaded_named_in_requests_and_read_by_those_shown_them() {
             "{unchanged}"
         );
     }
+    // Not even that to those it is not shown to.
+    assert_eq!(
+        refused(stranger.photo_unless(&kept.url, Some(&etag)).await),
+        (404, "not_found".into())
+    );
     let other = citizen
         .photo_unless(&kept.url, Some(&format!("\"{}\"", from_form.id)))
         .await
@@ -592,8 +642,13 @@ async fn a_cancelled_account_leaves_the_photos_its_requests_show_and_no_others()
         (404, "not_found".into())
     );
 
-    // Signing in again with the number is a new account, which names none of them.
+    // Signing in again with the number is a new account, which names none of them, nor reads
+    // the request's.
     let again = platform.client("citizen-7", "citizen");
+    assert_eq!(
+        refused(again.photo(&named.url).await),
+        (404, "not_found".into())
+    );
     assert_eq!(
         problems(again.create_request(&request, None).await),
         [("photo_urls".to_owned(), "unknown_photo".to_owned())]
@@ -791,7 +846,6 @@ fn real_jpeg(width: u16, height: u16, exif: Option<&[u8]>) -> Vec<u8> {
 async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
     let platform = Platform::start().await;
     let citizen = platform.client("citizen-1", "citizen");
-    let staff = platform.agency_client("urban-staff-1", "city-urban-management");
 
     // Taken with the phone turned (Exif orientation 6): the thumbnail stands upright, 400 pixels
     // on its long side, a JPEG without the Exif.
@@ -805,7 +859,7 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
         photo.thumbnail_url,
         format!("/api/v1/photos/{}?size=thumbnail", photo.id)
     );
-    let small = staff
+    let small = citizen
         .photo_unless(&photo.thumbnail_url, None)
         .await
         .expect("read")
@@ -839,14 +893,14 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
     );
     // Asked again with its tag: 304; with the picture's tag, the thumbnail.
     assert_eq!(
-        staff
+        citizen
             .photo_unless(&photo.thumbnail_url, small.etag.as_deref())
             .await
             .expect("asked"),
         None
     );
     let picture_tag = format!("\"{}\"", photo.id);
-    let again = staff
+    let again = citizen
         .photo_unless(&photo.thumbnail_url, Some(&picture_tag))
         .await
         .expect("read")
@@ -854,7 +908,7 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
     assert_eq!(again.bytes, small.bytes);
     // The picture itself, as kept, by its link or with size=original.
     for link in [photo.url.clone(), format!("{}?size=original", photo.url)] {
-        let (content_type, bytes) = staff.photo(&link).await.expect("read");
+        let (content_type, bytes) = citizen.photo(&link).await.expect("read");
         assert_eq!(
             (content_type.as_str(), bytes.len()),
             ("image/jpeg", picture.len())
@@ -868,7 +922,7 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
         .upload_photo("image/jpeg", full_size)
         .await
         .expect("uploaded");
-    let (_, bytes) = staff.photo(&kept.thumbnail_url).await.expect("read");
+    let (_, bytes) = citizen.photo(&kept.thumbnail_url).await.expect("read");
     let mut decoder = jpeg_decoder::Decoder::new(&bytes[..]);
     decoder.read_info().expect("a JPEG");
     let info = decoder.info().expect("its size");
@@ -880,7 +934,7 @@ async fn a_photo_has_a_thumbnail_for_lists_and_timelines() {
             .upload_photo(kind, undecodable.clone())
             .await
             .expect("uploaded");
-        let (content_type, bytes) = staff.photo(&kept.thumbnail_url).await.expect("read");
+        let (content_type, bytes) = citizen.photo(&kept.thumbnail_url).await.expect("read");
         assert_eq!((content_type.as_str(), bytes), (kind, undecodable));
     }
     let with_thumbnails: Vec<bool> = sqlx::query_scalar(

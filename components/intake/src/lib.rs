@@ -30,9 +30,10 @@ async fn serve(request: Incoming) -> Result<BytesReply, ApiError> {
     if request.method() == Method::GET
         && let Some(id) = request.path().strip_prefix(workorder::photo::LINK_PREFIX)
     {
-        Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
+        let principal =
+            Principal::from_headers(request.headers()).ok_or(ApiError::Unauthenticated)?;
         let size = photos::Size::from_query(request.query().unwrap_or(""))?;
-        return photos::read(id, size, request.headers().get("if-none-match")).await;
+        return photos::read(&principal, id, size, request.headers().get("if-none-match")).await;
     }
     route(request)
         .await

@@ -288,8 +288,10 @@ async fn file_in_transaction(
     {
         return Err(ApiError::Validation(vec![leader_day_not_active()]));
     }
+    let work_order_id = uuid::Uuid::new_v4();
     if let Some(problem) =
-        order_store::photos::attach(db, &principal.subject, &checked.photo_urls).await?
+        order_store::photos::attach(db, &principal.subject, work_order_id, &checked.photo_urls)
+            .await?
     {
         return Err(ApiError::Validation(vec![problem]));
     }
@@ -307,7 +309,6 @@ async fn file_in_transaction(
         .await
         .map_err(ApiError::Internal)?;
     let tracking_number = TrackingNumber::new(&prefix, now, serial);
-    let work_order_id = uuid::Uuid::new_v4();
     let (lat, lng) = checked.coordinates.unzip();
 
     db.execute(

@@ -17,8 +17,12 @@
 //! answers the picture. Photos kept before thumbnails were made get theirs from a schedule
 //! (`POST /internal/thumbnails`), newest first.
 //!
-//! Who reads a photo: anyone signed in who has its link. Its id is random (122 bits), and the link
-//! reaches only those shown the order, supplement, visit or reply that names it.
+//! Who reads a photo: who uploaded it, and those shown an order that names it (`photo_uses`,
+//! recorded when it is named): the centre (operators, supervisors, administrators), who see every
+//! order; the agency holding the order, or asked to help with it (协办), as the order's own view
+//! lets it read; and the citizen who filed it. Anyone else signed in with its link is answered
+//! 404, as for no photo: a link passed on (a screenshot of a timeline, a forwarded message) does
+//! not open a citizen's photo of their home to whoever holds it.
 
 use crate::error::ApiError;
 use api_plumbing::{BytesReply, Principal, Reply, json_reply, reply_with};
@@ -201,6 +205,7 @@ impl Size {
 /// photo kept before thumbnails were made gets its own later). 304 without the bytes when
 /// `if_none_match` names that tag.
 pub async fn read(
+    principal: &Principal,
     id: &str,
     size: Size,
     if_none_match: Option<&str>,
@@ -210,29 +215,31 @@ pub async fn read(
     let thumbnail_tag = format!("\"{}-thumbnail\"", id.hyphenated());
     let names = |etag: &str| if_none_match.is_some_and(|tags| names_tag(tags, etag));
     let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
-    // Whether the thumbnail is there shows without reading it (its column is out of line).
+    // Whether the thumbnail is there shows without reading it (its column is out of line), and
+    // neither is read for someone the photo is not shown to.
     let rows = db
-        .query(
-            "with asked as (select $3 and thumbnail is not null as small, content_type, \
-                                   thumbnail, bytes \
-                            from photos where photo_id = $1) \
-             select small, \
-                    case when small then 'image/jpeg' else content_type end as content_type, \
-                    case when small and $4 or not small and $2 then null \
-                         when small then thumbnail \
-                         else bytes end as bytes \
-             from asked",
+        .query(SHOWN, {
+            let agency = (principal.role == "agency_staff")
+                .then(|| principal.agency.clone())
+                .flatten();
             [
                 id.into(),
                 names(&picture_tag).into(),
                 (size == Size::Thumbnail).into(),
                 names(&thumbnail_tag).into(),
-            ],
-        )
+                text(&principal.subject),
+                CENTRE.contains(&principal.role.as_str()).into(),
+                agency.into(),
+                (principal.role == "citizen").into(),
+            ]
+        })
         .await?
         .collect()
         .await?;
-    let row = rows.first().ok_or(ApiError::PhotoNotFound)?;
+    let row = rows
+        .first()
+        .filter(|row| row.get::<bool>("shown") == Some(true))
+        .ok_or(ApiError::PhotoNotFound)?;
     let etag = if required(row, "small")? {
         thumbnail_tag
     } else {
@@ -262,6 +269,36 @@ pub async fn read(
     );
     Ok(response)
 }
+
+/// Who sees every order, and so every photo one names.
+const CENTRE: [&str; 3] = ["operator", "supervisor", "admin"];
+
+/// Photo `$1` as `read` answers it: `small` when its thumbnail is asked for (`$3`) and there is
+/// one; its media type; its bytes or thumbnail, unless the tag the device holds is the one
+/// answered (`$2` the picture's, `$4` the thumbnail's) or it is not `shown` to the reader: its
+/// uploader (`$5`); and, once an order names it, the centre (`$6`), the agency `$7` holding or
+/// helping with that order, or the citizen (`$8`, as `$5`) who filed it.
+const SHOWN: &str = "\
+with asked as ( \
+    select p.photo_id, $3 and p.thumbnail is not null as small, \
+           p.uploader = $5::text or exists ( \
+               select 1 from photo_uses u join work_orders o using (work_order_id) \
+               where u.photo_id = p.photo_id \
+                 and ($6 \
+                      or $7::text is not null \
+                      and (o.agency_id = $7::text \
+                           or exists (select 1 from work_order_co_handlers h \
+                                      where h.work_order_id = o.work_order_id \
+                                        and h.agency_id = $7::text and h.cancelled_at is null)) \
+                      or $8 and o.citizen_id = (select citizen_id from citizens \
+                                                where subject = $5::text))) as shown \
+    from photos p where p.photo_id = $1) \
+select a.small, a.shown, \
+       case when a.small then 'image/jpeg' else p.content_type end as content_type, \
+       case when not a.shown or a.small and $4 or not a.small and $2 then null \
+            when a.small then p.thumbnail \
+            else p.bytes end as bytes \
+from asked a join photos p using (photo_id)";
 
 /// Whether an `If-None-Match` list names `etag`: `*`, or the tag itself, weak (`W/`) or not
 /// (RFC 9110 compares them weakly here).

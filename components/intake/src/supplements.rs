@@ -102,12 +102,12 @@ async fn record(
     if required::<i64>(row, "supplements")? >= MAX_SUPPLEMENTS {
         return Err(ApiError::TooManySupplements);
     }
+    let order: uuid::Uuid = required(row, "work_order_id")?;
     if let Some(problem) =
-        order_store::photos::attach(db, &principal.subject, &checked.photo_urls).await?
+        order_store::photos::attach(db, &principal.subject, order, &checked.photo_urls).await?
     {
         return Err(ApiError::Validation(vec![problem]));
     }
-    let order: uuid::Uuid = required(row, "work_order_id")?;
     let now = order_store::now(db).await?;
     let photos: Vec<Option<String>> = checked.photo_urls.iter().cloned().map(Some).collect();
     let made = db

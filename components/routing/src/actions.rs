@@ -649,7 +649,9 @@ async fn record_visit(
 ) -> Result<(), ApiError> {
     // Photos uploaded on site are the visitor's own; the transaction's rollback undoes all of
     // it when one is not.
-    if let Some(problem) = store::photos::attach(db, &principal.subject, &visit.photo_urls).await? {
+    if let Some(problem) =
+        store::photos::attach(db, &principal.subject, order.id, &visit.photo_urls).await?
+    {
         return Err(ApiError::Validation(vec![problem]));
     }
     let (lat, lng) = visit.coordinates.unzip();
@@ -688,7 +690,9 @@ async fn record_reply_photos(
     if photo_urls.is_empty() {
         return Ok(());
     }
-    if let Some(problem) = store::photos::attach(db, &principal.subject, photo_urls).await? {
+    if let Some(problem) =
+        store::photos::attach(db, &principal.subject, order.id, photo_urls).await?
+    {
         return Err(ApiError::Validation(vec![problem]));
     }
     let photos: Vec<Option<String>> = photo_urls.iter().cloned().map(Some).collect();
