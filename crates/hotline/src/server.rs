@@ -324,7 +324,7 @@ async fn read_whole(
     match tokio::time::timeout(wait, body.collect()).await {
         Ok(Ok(collected)) => {
             let bytes = collected.to_bytes();
-            let unused = kib as usize - bytes.len().div_ceil(1024);
+            let unused = (kib as usize).saturating_sub(bytes.len().div_ceil(1024));
             drop(room.split(unused));
             let body = Full::new(bytes).map_err(|never| match never {});
             Ok((Request::from_parts(parts, body), room))
