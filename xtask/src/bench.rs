@@ -5,6 +5,7 @@
 //! plain hyper server answering the same bytes as the hello component (for context).
 
 use crate::load::{self, Outcome, RequestFactory};
+use crate::uploads;
 use crate::{root, run, step};
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -893,6 +894,9 @@ fn tracking_path(tracking_number: &str) -> &'static str {
 /// How many clients file at once, in the filing rounds.
 const FILING_CLIENTS: [usize; 3] = [1, 16, 64];
 
+/// Clients uploading photos at once: a district's agency staff on site and citizens filing.
+const UPLOAD_CLIENTS: usize = 16;
+
 /// How long the bench's tokens last: longer than the whole bench. A full run took 66 minutes,
 /// and its last rows (tracking over ten million orders) were refused as `token_expired` with
 /// the runtime's default of an hour.
@@ -1015,13 +1019,14 @@ fn anatomy_steps(tracked: &'static str, unknown: &'static str) -> [AnatomyStep; 
 }
 
 /// The sections `cargo xtask bench` can be limited to (all of them by default).
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "hello",
     "hop",
     "filing",
     "tracking",
     "anatomy",
     "notifications",
+    "uploads",
     "report",
     "sweep",
 ];
@@ -1576,6 +1581,74 @@ fn measure(
             target: "context (no target yet)",
         });
     }
+    // Resident memory at the peak of the uploads, in KiB.
+    let mut upload_rss = None;
+    if wanted("uploads") {
+        step(&format!(
+            "uploads: POST /api/v1/photos, a phone's {}-megapixel photos kept with their thumbnails ({UPLOAD_CLIENTS} clients; making the pictures first)",
+            u32::from(uploads::WIDTH) * u32::from(uploads::HEIGHT) / 1_000_000
+        ));
+        let pictures = Arc::new(uploads::pictures(uploads::PICTURES)?);
+        let native_ms = uploads::native_thumbnail_ms(&pictures)?;
+        let headers = (0..UPLOAD_CLIENTS)
+            .map(|client| {
+                (0..uploads::CYCLES)
+                    .map(|cycle| {
+                        let token = citizen_token(binary, data, &uploads::uploader(client, cycle))?;
+                        Ok(http::HeaderValue::from_str(&format!("Bearer {token}"))?)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let make = uploads::factory(pictures.clone(), Arc::new(headers));
+        let cpu = CpuPerRequest::default();
+        let mut outcomes = Vec::with_capacity(ROUNDS);
+        for round in 0..ROUNDS {
+            let sampler = (round == 0).then(|| peak_rss(pid, WARMUP + MEASURE));
+            let (outcome, used) = Cpu::during(pid, WARMUP, MEASURE, || {
+                runtime.block_on(load::run(
+                    address,
+                    UPLOAD_CLIENTS,
+                    WARMUP,
+                    MEASURE,
+                    201,
+                    make.clone(),
+                ))
+            })?;
+            anyhow::ensure!(
+                outcome.errors == 0,
+                "{} uploads were not kept (201) in a round",
+                outcome.errors
+            );
+            cpu.record(used, outcome.requests as f64);
+            if let Some(sampler) = sampler {
+                upload_rss = sampler.join().ok();
+            }
+            outcomes.push(outcome);
+        }
+        outcomes.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        let median = &outcomes[outcomes.len() / 2];
+        let used = cpu.median();
+        let average_kb =
+            pictures.iter().map(Bytes::len).sum::<usize>() / pictures.len().max(1) / 1000;
+        rows.push(Row {
+            what: format!(
+                "photo uploads ({UPLOAD_CLIENTS} clients): a phone's {}×{} JPEG ({average_kb} KB on average), kept with its thumbnail",
+                uploads::WIDTH,
+                uploads::HEIGHT
+            ),
+            ours: format!(
+                "{}; CPU an upload: runtime {:.1} ms ({:.1} of it in the kernel), PostgreSQL {:.1} ms",
+                outcome_cell(median),
+                used.runtime,
+                used.runtime_kernel,
+                used.postgres
+            ),
+            baseline: format!("the thumbnail alone, made natively in this process: {native_ms:.1} ms"),
+            ratio: format!("{:.2}", native_ms / used.runtime),
+            target: "context (no target yet)",
+        });
+    }
     let supervisor = if wanted("report") || wanted("sweep") {
         mint_token(binary, data, "bench-supervisor", "supervisor")?
     } else {
@@ -1738,6 +1811,13 @@ fn measure(
             memory,
             "; {} MiB peak under filing at 64 clients",
             load_rss / 1024
+        );
+    }
+    if let Some(peak) = upload_rss {
+        let _ = write!(
+            memory,
+            "; {} MiB peak under photo uploads at {UPLOAD_CLIENTS} clients",
+            peak / 1024
         );
     }
     if let Some((peak, settled)) = burst {
@@ -2577,6 +2657,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
+    let pictures = uploads::PICTURES;
     let mut text = String::new();
     let _ = writeln!(text, "# Benchmarks\n");
     let _ = writeln!(
@@ -2663,6 +2744,15 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          time per run) and updates; the CPU a push is the runtime's and PostgreSQL's over that time, divided by the \
          pushes. Its baseline is a native closed-loop client posting the same message to the same \
          fake with 8 in flight.\n\n\
+         The photo uploads row has {UPLOAD_CLIENTS} clients post a phone's full-size photos (12 megapixels, baseline \
+         JPEG, under the 2 MiB an upload may be; {pictures} distinct pictures each client sends in turn, each pass as a \
+         citizen who has not sent them, so that every upload is kept, 201, and its thumbnail made: the runtime reads the \
+         body whole, the gateway checks it, intake strips its metadata, hashes it, checks the day's limit, decodes it \
+         at an eighth of its size and keeps both in one statement). Rounds as above, the median round's; the CPU an \
+         upload is the runtime's and PostgreSQL's over the timed part. For context, the same thumbnails made natively \
+         in the bench's process, one at a time (the median picture), and the ratio of that to the runtime's CPU an \
+         upload: what the sandbox, the hops and the copies add to the decode. Its peak resident memory is in the memory \
+         row.\n\n\
          The KPI report rows seed a year of orders filed in time order (1M, then 9M more; one in fifty still open, 60% \
          rated; each ten in turn one citizen's, a million citizens at 10M; after each seeding, and the sweep's, the tables are vacuumed and analysed, as a night's maintenance \
          leaves them, so that autovacuum's pass over the new rows does not run in the timed rounds) and time \
@@ -2706,7 +2796,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          (`merge_search_pending_lists`); what the seeding wrote is merged by the vacuum after it. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
-         under filing at 64 clients; and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
+         under filing at 64 clients; at its peak under photo uploads at {UPLOAD_CLIENTS} clients (the bodies read \
+         whole, two instances each, and intake's decodes); and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
          peak and again {} s after the burst ends, when what stays resident is what the runtime keeps (freed \
          instance slots, pools, caches). Each live request holds two instances (the gateway's and the one it \
          chains to), so the burst is where memory per instance shows.\n",

@@ -13,6 +13,7 @@
 mod bench;
 mod load;
 mod pgo;
+mod uploads;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
