@@ -74,7 +74,9 @@ pub const ROLES: &[&str] = &[
 
 const CITIZEN_FACING: &[&str] = &["citizen", "operator"];
 const CITIZEN: &[&str] = &["citizen"];
-const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
+/// The hotline centre: operators, supervisors, administrators. They see every order, and so every
+/// photo one names.
+pub const CENTRE: &[&str] = &["operator", "supervisor", "admin"];
 const ADMIN: &[&str] = &["admin"];
 const AGENCY: &[&str] = &["agency_staff"];
 const STAFF: &[&str] = &["operator", "supervisor", "admin", "agency_staff"];

@@ -546,15 +546,15 @@ async fn an_agency_searches_its_own_orders_without_reading_every_agencys() {
     let span = "o.created_at >= now() - interval '30 days'";
     for (scope, index) in [
         (
-            order_store::search::AGENCYS_OWN,
+            order_store::search::AGENCYS_OWN.replace("{}", "$1"),
             "work_orders_agency_newest",
         ),
         (
-            order_store::search::AGENCYS_CO_HANDLED,
+            order_store::search::agencys_co_handled("$1"),
             "work_order_co_handlers_by_agency",
         ),
     ] {
-        let filter = format!("where {} and {span}", scope.replace("{}", "$1"));
+        let filter = format!("where {scope} and {span}");
         let statement = order_store::search::page(&filter, "21");
         let plan = plan(&mut db, &statement, "city-urban-management", true).await;
         assert!(plan.iter().any(|line| line.contains(index)), "{plan:#?}");

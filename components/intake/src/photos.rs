@@ -31,6 +31,7 @@ use order_store::{required, text};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{HeaderValue, Response, StatusCode};
 use spin_sdk::pg::ParameterValue;
+use std::sync::LazyLock;
 use workorder::photo::{self, FormProblem};
 
 /// A photo kept, or the one the same bytes made before, with the day's count beside it: in one
@@ -218,7 +219,7 @@ pub async fn read(
     // Whether the thumbnail is there shows without reading it (its column is out of line), and
     // neither is read for someone the photo is not shown to.
     let rows = db
-        .query(SHOWN, {
+        .query(SHOWN.as_str(), {
             let agency = (principal.role == "agency_staff")
                 .then(|| principal.agency.clone())
                 .flatten();
@@ -228,7 +229,9 @@ pub async fn read(
                 (size == Size::Thumbnail).into(),
                 names(&thumbnail_tag).into(),
                 text(&principal.subject),
-                CENTRE.contains(&principal.role.as_str()).into(),
+                mobile_api::routes::CENTRE
+                    .contains(&principal.role.as_str())
+                    .into(),
                 agency.into(),
                 (principal.role == "citizen").into(),
             ]
@@ -270,35 +273,32 @@ pub async fn read(
     Ok(response)
 }
 
-/// Who sees every order, and so every photo one names.
-const CENTRE: [&str; 3] = ["operator", "supervisor", "admin"];
-
 /// Photo `$1` as `read` answers it: `small` when its thumbnail is asked for (`$3`) and there is
 /// one; its media type; its bytes or thumbnail, unless the tag the device holds is the one
 /// answered (`$2` the picture's, `$4` the thumbnail's) or it is not `shown` to the reader: its
-/// uploader (`$5`); and, once an order names it, the centre (`$6`), the agency `$7` holding or
-/// helping with that order, or the citizen (`$8`, as `$5`) who filed it.
-const SHOWN: &str = "\
-with asked as ( \
-    select p.photo_id, $3 and p.thumbnail is not null as small, \
-           p.uploader = $5::text or exists ( \
-               select 1 from photo_uses u join work_orders o using (work_order_id) \
-               where u.photo_id = p.photo_id \
-                 and ($6 \
-                      or $7::text is not null \
-                      and (o.agency_id = $7::text \
-                           or exists (select 1 from work_order_co_handlers h \
-                                      where h.work_order_id = o.work_order_id \
-                                        and h.agency_id = $7::text and h.cancelled_at is null)) \
-                      or $8 and o.citizen_id = (select citizen_id from citizens \
-                                                where subject = $5::text))) as shown \
-    from photos p where p.photo_id = $1) \
-select a.small, a.shown, \
-       case when a.small then 'image/jpeg' else p.content_type end as content_type, \
-       case when not a.shown or a.small and $4 or not a.small and $2 then null \
-            when a.small then p.thumbnail \
-            else p.bytes end as bytes \
-from asked a join photos p using (photo_id)";
+/// uploader (`$5`); and, once an order names it, the centre (`$6`), the agency `$7` that sees
+/// that order (`order_store::search::agency_sees`: it holds it or helps with it), or the citizen
+/// (`$8`, as `$5`) who filed it.
+static SHOWN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "with asked as ( \
+             select p.photo_id, $3 and p.thumbnail is not null as small, \
+                    p.uploader = $5::text or exists ( \
+                        select 1 from photo_uses u join work_orders o using (work_order_id) \
+                        where u.photo_id = p.photo_id \
+                          and ($6 or {agency_sees} \
+                               or $8 and o.citizen_id = (select citizen_id from citizens \
+                                                         where subject = $5::text))) as shown \
+             from photos p where p.photo_id = $1) \
+         select a.small, a.shown, \
+                case when a.small then 'image/jpeg' else p.content_type end as content_type, \
+                case when not a.shown or a.small and $4 or not a.small and $2 then null \
+                     when a.small then p.thumbnail \
+                     else p.bytes end as bytes \
+         from asked a join photos p using (photo_id)",
+        agency_sees = order_store::search::agency_sees("o", "$7::text"),
+    )
+});
 
 /// Whether an `If-None-Match` list names `etag`: `*`, or the tag itself, weak (`W/`) or not
 /// (RFC 9110 compares them weakly here).

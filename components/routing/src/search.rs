@@ -6,7 +6,7 @@
 //!   their agency's: those it holds, and those it is asked to help with (协办) unless the request
 //!   was taken back, as the order's own view lets them read. The two are searched apart, each
 //!   through an index of that agency's (`order_store::search::AGENCYS_OWN`,
-//!   `AGENCYS_CO_HANDLED`), and the newest of both kept: a page costs the agency's orders, not
+//!   `agencys_co_handled`), and the newest of both kept: a page costs the agency's orders, not
 //!   every agency's read until the page is full.
 //! - `phone` (the centre only) finds the orders of the citizen with that number and those naming
 //!   it as the contact, over all time. Confidential orders (the psychological-support line) are
@@ -363,12 +363,10 @@ async fn build(db: &Connection, principal: &Principal, query: &str) -> Result<Se
     let mut scopes = Vec::new();
     if let Some(own) = own_agency {
         let own = clauses.bind(text(own));
-        scopes = [
-            order_store::search::AGENCYS_OWN,
-            order_store::search::AGENCYS_CO_HANDLED,
-        ]
-        .map(|scope| scope.replace("{}", &own))
-        .into();
+        scopes = vec![
+            order_store::search::AGENCYS_OWN.replace("{}", &own),
+            order_store::search::agencys_co_handled(&own),
+        ];
     } else if let Some(agency) = agency {
         clauses.add(order_store::search::AGENCYS_OWN, text(agency));
     }

@@ -234,15 +234,14 @@ pub async fn order_reply(
                         o.co_handling_proposed_at, o.co_handling_proposal_note, \
                         o.contact_due_at, o.on_site_due_at, o.visited_at, \
                         p.tracking_number as merged_into_number, \
-                        o.leader_day_id, ld.leader_name, ld.leader_title, \
-                        exists (select 1 from work_order_co_handlers h where h.work_order_id = o.work_order_id \
-                                and h.agency_id = $2 and h.cancelled_at is null) as helping \
+                        o.leader_day_id, ld.leader_name, ld.leader_title, {seen} as seen \
                  {FROM_ORDERS} left join districts d on d.district_id = o.district_id \
                  left join leader_days ld on ld.leader_day_id = o.leader_day_id \
                  left join grids g on g.grid_id = o.grid_id \
                  left join work_orders p on p.work_order_id = o.merged_into \
                  left join agencies pa on pa.agency_id = o.co_handling_proposed_agency \
-                 where o.work_order_id = $1"
+                 where o.work_order_id = $1",
+                seen = order_store::search::agency_sees("o", "$2::text"),
             ),
             [order_id.into(), principal.agency.clone().into()],
         )
@@ -251,10 +250,7 @@ pub async fn order_reply(
         .await?;
     let row = rows.first().ok_or(ApiError::NotFound)?;
     // Agency staff see the orders their agency holds, and those it is asked to help with.
-    if principal.role == "agency_staff"
-        && row.get::<String>("agency_id") != principal.agency
-        && row.get::<bool>("helping") != Some(true)
-    {
+    if principal.role == "agency_staff" && row.get::<bool>("seen") != Some(true) {
         return Err(ApiError::NotFound);
     }
     let head = summary(row)?;

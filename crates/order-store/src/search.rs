@@ -36,18 +36,40 @@ pub const CALLERS_ORDERS: &str = "(o.citizen_id = any(array(select citizen_id fr
 /// read for a page of 20, and one with fewer than a page in the span every order of it.)
 pub const AGENCYS_OWN: &str = "o.agency_id = {}";
 
-/// The orders an agency (`{}`) is asked to help with (协办) and that request not taken back,
-/// but those it holds ([`AGENCYS_OWN`]): the rest of what its staff search. Found through the
-/// agency's requests for help (`work_order_co_handlers_by_agency`, migration 74), then each
-/// order by its key.
+/// The orders agency `agency` is asked to help with (协办), the request not taken back: a
+/// subquery of their ids, read through the agency's requests for help
+/// (`work_order_co_handlers_by_agency`, migration 74). What an agency's staff see is the orders
+/// it holds and these: its search ([`agencys_co_handled`]), an order's view and the photos an
+/// order names ([`agency_sees`]).
+fn helped_by(agency: &str) -> String {
+    format!(
+        "select h.work_order_id from work_order_co_handlers h \
+         where h.agency_id = {agency} and h.cancelled_at is null"
+    )
+}
+
+/// Whether agency `agency` (an SQL expression; null for no agency, and so no) sees the order
+/// `o` (an alias of `work_orders`): it holds it, or is asked to help with it ([`helped_by`]).
+pub fn agency_sees(o: &str, agency: &str) -> String {
+    format!(
+        "({o}.agency_id = {agency} or {o}.work_order_id in ({}))",
+        helped_by(agency)
+    )
+}
+
+/// The orders agency `agency` is asked to help with ([`helped_by`]) but does not hold
+/// ([`AGENCYS_OWN`]): the rest of what its staff search, found through its requests for help,
+/// then each order by its key.
 ///
 /// Its staff's search reads the two apart and keeps the newest of both ([`merge_newest`]):
-/// written as one condition (`o.agency_id = {} or o.work_order_id in (...)`), no index gives
-/// the orders in order, and PostgreSQL read the orders of every agency newest first until it
-/// had a page of the agency's.
-pub const AGENCYS_CO_HANDLED: &str = "o.work_order_id in (select h.work_order_id \
-     from work_order_co_handlers h where h.agency_id = {} and h.cancelled_at is null) \
-     and o.agency_id is distinct from {}";
+/// written as one condition ([`agency_sees`]), no index gives the orders in order, and
+/// PostgreSQL read the orders of every agency newest first until it had a page of the agency's.
+pub fn agencys_co_handled(agency: &str) -> String {
+    format!(
+        "o.work_order_id in ({}) and o.agency_id is distinct from {agency}",
+        helped_by(agency)
+    )
+}
 
 /// `found` (the pages [`find`] gave for filters that find no order twice, each newest first)
 /// as one page: newest first by `created_at` and then `work_order_id` (`key`), at most
