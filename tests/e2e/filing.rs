@@ -225,11 +225,14 @@ async fn concurrent_retries_with_one_key_create_one_order() {
     let platform = Platform::start().await;
     let citizen = platform.client("citizen-1", "citizen");
     let request = valid_request();
-    let attempts = (0..8).map(|_| {
-        let citizen = citizen.clone();
-        let request = request.clone();
-        tokio::spawn(async move { citizen.create_request(&request, Some("burst-1")).await })
-    });
+    // All sent before any is awaited (collected: a lazy iterator would send them one by one).
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let citizen = citizen.clone();
+            let request = request.clone();
+            tokio::spawn(async move { citizen.create_request(&request, Some("burst-1")).await })
+        })
+        .collect();
     let mut ids = Vec::new();
     for attempt in attempts {
         ids.push(
