@@ -1029,6 +1029,46 @@ async fn photos_kept_before_thumbnails_were_made_get_theirs_from_the_schedule() 
     );
 }
 
+/// Photos sent at once are served a few at a time on each lane (`--large-per-lane`), each
+/// waiting its turn with nothing but its body: all are kept, and no more instances are started
+/// for them than the turns (sent at once unbounded, each would hold one of its own).
+#[tokio::test]
+async fn photos_sent_at_once_take_their_turns_and_are_all_kept() {
+    let platform = Platform::start_with(Options {
+        threads: Some(1),
+        serve_args: vec!["--large-per-lane".into(), "1".into()],
+        ..Options::default()
+    })
+    .await
+    .expect("started");
+    let citizen = platform.client("citizen-1", "citizen");
+    let started = || async {
+        platform.metrics().await["hotline_component_instances_started_total{component=\"gateway\"}"]
+    };
+    // The instances of the platform's start are gone once idle.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = started().await;
+
+    let pictures: Vec<Vec<u8>> = (0..6).map(|seed| jpeg(200_000, seed)).collect();
+    let sent: Vec<_> = pictures
+        .iter()
+        .map(|picture| {
+            let (citizen, picture) = (citizen.clone(), picture.clone());
+            tokio::spawn(async move { citizen.upload_photo("image/jpeg", picture).await })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for (sent, picture) in sent.into_iter().zip(&pictures) {
+        let photo = sent.await.expect("task").expect("kept");
+        assert_eq!(photo.size, picture.len() as i64);
+        ids.insert(photo.id);
+    }
+    assert_eq!(ids.len(), 6);
+    // One turn: an instance at a time (a second where one still finishes what it answered).
+    let more = started().await - before;
+    assert!((1.0..=2.0).contains(&more), "{more} gateway instances");
+}
+
 #[tokio::test]
 async fn a_photo_from_a_phone_on_a_weak_signal_is_read_whole_before_the_time_limit_starts() {
     // A time limit of 1.5 s for each request, and 4 s for a photo's body to arrive.

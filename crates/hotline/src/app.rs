@@ -40,6 +40,9 @@ pub struct Limits {
     /// How long a body that is read whole before its component is called (`server::read_whole`:
     /// a photo from a phone on a weak signal) may take to arrive.
     pub body_timeout: Duration,
+    /// Requests with a body read whole (a photo) that one lane serves at once; more wait,
+    /// holding only their bodies (`server::handle`).
+    pub large_per_lane: usize,
     pub memory_per_instance: usize,
     pub max_concurrent_requests: usize,
     pub max_instance_reuse: usize,
@@ -53,6 +56,7 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(120),
+            large_per_lane: 2,
             memory_per_instance: 64 << 20,
             max_concurrent_requests: 256,
             max_instance_reuse: 128,
@@ -135,6 +139,8 @@ pub struct App {
     pub http1: crate::http1::Http1Client,
     /// What this lane counts beside its components' own counters (see `crate::metrics`).
     pub metrics: LaneMetrics,
+    /// This lane's slots for requests with a body read whole (`Limits::large_per_lane`).
+    pub large: tokio::sync::Semaphore,
     handlers: BTreeMap<String, Handler>,
     /// Set when the server stops: instances still running are then dropped with the process,
     /// which is no failure of theirs.
@@ -321,6 +327,8 @@ impl Blueprint {
                 .collect();
             App {
                 lane,
+                // Before `limits` moves into the app.
+                large: tokio::sync::Semaphore::new(limits.large_per_lane),
                 triggers: self.triggers.clone(),
                 pg_pools: PgPools::new(
                     limits.pg_max_connections,

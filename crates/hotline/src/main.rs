@@ -220,6 +220,13 @@ struct ServeArgs {
     /// whole before its component is called, so a slow phone does not spend the request's limit.
     #[arg(long, default_value_t = 120_000)]
     body_timeout_ms: u64,
+    /// Requests with a body read whole (over 64 KiB: a photo) that one lane serves at once; more
+    /// wait for their turn (up to 5 s, then 503 server_busy), holding only their bodies. A photo
+    /// takes a core's time to decode and an instance's memory while it is kept: more at once than
+    /// the cores add memory and latency, not throughput.
+    #[arg(long, env = "HOTLINE_LARGE_PER_LANE", default_value_t = 2,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    large_per_lane: usize,
     /// Linear memory limit of one component instance, in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
@@ -633,6 +640,7 @@ async fn serve_with_database(
     let limits = app::Limits {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         body_timeout: Duration::from_millis(args.body_timeout_ms),
+        large_per_lane: args.large_per_lane,
         memory_per_instance: args.memory_mib << 20,
         max_concurrent_requests: args.max_concurrent_requests,
         max_instance_reuse: args.max_instance_reuse,

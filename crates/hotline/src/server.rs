@@ -192,44 +192,40 @@ async fn handle(
     };
     let (route_text, component) = (trigger.raw.as_str(), trigger.component.as_str());
 
-    let (request, _room) = match whole_body(&request) {
+    // An answer before the component is called.
+    let refused = |response: Response<Body>| {
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            app.metrics.rejected(Rejected::Busy);
+        }
+        log_request(
+            app, &method, &path, route_text, component, &response, started,
+        );
+        response
+    };
+
+    let (request, room) = match whole_body(&request) {
         None => (with_spin_headers(request, trigger, client_addr), None),
         Some(length) => match read_whole(request, length, app.limits.body_timeout).await {
             Ok((request, room)) => (with_spin_headers(request, trigger, client_addr), Some(room)),
-            Err(response) => {
-                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-                    app.metrics.rejected(Rejected::Busy);
-                }
-                log_request(
-                    app, &method, &path, route_text, component, &response, started,
-                );
-                return response;
-            }
+            Err(response) => return refused(response),
         },
     };
-
-    // A free slot is taken at once; only a full server arms the queue timer.
-    let permit = match slots.try_acquire() {
-        Ok(permit) => Ok(permit),
-        Err(_) => tokio::time::timeout(QUEUE_WAIT, slots.acquire())
-            .await
-            .map_err(|_| ())
-            .and_then(|r| r.map_err(|_| ())),
+    // A large body (a photo) then waits for one of its lane's turns (`Limits::large_per_lane`),
+    // holding nothing but itself: one served holds a gateway and an intake instance, grown to
+    // hold the picture a few times over and its decoding, and a core for some 100 ms, so more at
+    // once than the cores can decode add memory, not throughput.
+    let large = room
+        .as_ref()
+        .is_some_and(|room| room.num_permits() as u64 * 1024 >= READ_WHOLE_FROM);
+    let turn = match large {
+        false => None,
+        true => match take(&app.large, 1).await {
+            Some(turn) => Some(turn),
+            None => return refused(busy()),
+        },
     };
-    let permit = match permit {
-        Ok(permit) => permit,
-        Err(()) => {
-            app.metrics.rejected(Rejected::Busy);
-            let response = error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_busy",
-                "服务繁忙，请稍后再试 (server busy)",
-            );
-            log_request(
-                app, &method, &path, route_text, component, &response, started,
-            );
-            return response;
-        }
+    let Some(permit) = take(slots, 1).await else {
+        return refused(busy());
     };
 
     let response = match app.dispatch(component, Via::Http, request).await {
@@ -251,11 +247,32 @@ async fn handle(
             )
         }
     };
-    drop(permit);
+    drop((permit, turn, room));
     log_request(
         app, &method, &path, route_text, component, &response, started,
     );
     response
+}
+
+/// `n` permits of `semaphore`: at once when they are free (only a full server arms the timer),
+/// or when they come free within [`QUEUE_WAIT`]; `None` when they do not.
+async fn take(semaphore: &Semaphore, n: u32) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    match semaphore.try_acquire_many(n) {
+        Ok(permit) => Some(permit),
+        Err(_) => tokio::time::timeout(QUEUE_WAIT, semaphore.acquire_many(n))
+            .await
+            .ok()?
+            .ok(),
+    }
+}
+
+/// 503: the server is too busy to take the request now.
+fn busy() -> Response<Body> {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_busy",
+        "服务繁忙，请稍后再试 (server busy)",
+    )
 }
 
 /// The length of a body to read whole before the component is called: one of a photo's size,
@@ -304,19 +321,8 @@ async fn read_whole(
         Length::Undeclared => READ_WHOLE_UP_TO,
     };
     let kib = u32::try_from(most.div_ceil(1024)).unwrap_or(u32::MAX);
-    let room = match READ_WHOLE_BUDGET.try_acquire_many(kib) {
-        Ok(room) => Ok(room),
-        Err(_) => tokio::time::timeout(QUEUE_WAIT, READ_WHOLE_BUDGET.acquire_many(kib))
-            .await
-            .map_err(|_| ())
-            .and_then(|r| r.map_err(|_| ())),
-    };
-    let Ok(mut room) = room else {
-        return Err(error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server_busy",
-            "服务繁忙，请稍后再试 (server busy)",
-        ));
+    let Some(mut room) = take(&READ_WHOLE_BUDGET, kib).await else {
+        return Err(busy());
     };
     let (parts, body) = request.into_parts();
     // The declared length is hyper's to hold the body to; an undeclared one is held here.
