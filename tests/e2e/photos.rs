@@ -1029,9 +1029,9 @@ async fn photos_kept_before_thumbnails_were_made_get_theirs_from_the_schedule() 
     );
 }
 
-/// Photos sent at once are served a few at a time on each lane (`--large-per-lane`), each
-/// waiting its turn with nothing but its body: all are kept, and no more instances are started
-/// for them than the turns (sent at once unbounded, each would hold one of its own).
+/// Photos sent at once are served in turn on each lane (`--large-per-lane`, one at a time by
+/// default), each waiting with nothing but its body: all are kept, and no more instances are
+/// started for them than the turns (served as they came, each held one of its own).
 #[tokio::test]
 async fn photos_sent_at_once_take_their_turns_and_are_all_kept() {
     let platform = Platform::start_with(Options {
@@ -1067,6 +1067,58 @@ async fn photos_sent_at_once_take_their_turns_and_are_all_kept() {
     // One turn: an instance at a time (a second where one still finishes what it answered).
     let more = started().await - before;
     assert!((1.0..=2.0).contains(&more), "{more} gateway instances");
+}
+
+/// The same picture sent many times at once (an app retrying over a weak signal) is one photo:
+/// one upload keeps it (201), the others are answered with it (200), all served at once (some
+/// then find it only after their own statement's snapshot, and look it up again).
+#[tokio::test]
+async fn the_same_photo_sent_at_once_is_kept_once() {
+    let platform = Platform::start_with(Options {
+        serve_args: vec!["--large-per-lane".into(), "32".into()],
+        ..Options::default()
+    })
+    .await
+    .expect("started");
+    let token = platform.keys.token("citizen-1", "citizen");
+    let picture = jpeg(200_000, 9);
+    let sent: Vec<_> = (0..32)
+        .map(|_| {
+            let (http, base, token) =
+                (reqwest::Client::new(), platform.base.clone(), token.clone());
+            let picture = picture.clone();
+            tokio::spawn(async move {
+                let response = http
+                    .post(format!("{base}/api/v1/photos"))
+                    .bearer_auth(token)
+                    .header("content-type", "image/jpeg")
+                    .body(picture)
+                    .send()
+                    .await
+                    .expect("sent");
+                let status = response.status().as_u16();
+                let photo: mobile_api::Photo = response.json().await.expect("a photo");
+                (status, photo.id)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for sent in sent {
+        answers.push(sent.await.expect("task"));
+    }
+    let kept = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(kept, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, id)| [200, 201].contains(status) && *id == answers[0].1),
+        "{answers:?}"
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from photos where uploader = 'citizen-1'")
+        .fetch_one(&platform.db)
+        .await
+        .expect("counted");
+    assert_eq!(rows, 1);
 }
 
 #[tokio::test]

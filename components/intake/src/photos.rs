@@ -58,6 +58,11 @@ union all \
 select null, null, null, null, false from day \
 where uploads >= $6::int8 and not exists (select 1 from before)";
 
+/// The photo these bytes (`$2`, their SHA-256) made for uploader `$1`, as [`KEEP`] answers it.
+const KEPT: &str = "\
+select photo_id, content_type, size, created_at, false as made from photos \
+where uploader = $1::text and sha256 = $2::bytea";
+
 /// Before a picture is decoded for its thumbnail (some 100 ms of CPU for a phone's photo, which
 /// someone over their day's limit, or sending the same bytes again, would spend for nothing):
 /// the time, whether these bytes (`$2`, their SHA-256) are already the sender's photo, and how
@@ -128,25 +133,25 @@ pub async fn upload(
         thumbnail::thumbnail(kind, &picture)
     };
     let id = uuid::Uuid::new_v4();
-    let params = || {
-        [
-            text(&principal.subject),
-            id.into(),
-            ParameterValue::Binary(picture.clone()),
-            text(kind),
-            now.naive_utc().into(),
-            MAX_PHOTOS_PER_DAY.into(),
-            small
-                .clone()
-                .map_or(ParameterValue::DbNull, ParameterValue::Binary),
-            ParameterValue::Binary(sha256.clone()),
-        ]
-    };
-    let mut rows = db.query(KEEP, params()).await?.collect().await?;
+    let subject = text(&principal.subject);
+    let digest = ParameterValue::Binary(sha256);
+    // The picture is moved into the statement, not copied: an instance holds it once more for
+    // each copy, while PostgreSQL keeps it.
+    let params = [
+        subject.clone(),
+        id.into(),
+        ParameterValue::Binary(picture),
+        text(kind),
+        now.naive_utc().into(),
+        MAX_PHOTOS_PER_DAY.into(),
+        small.map_or(ParameterValue::DbNull, ParameterValue::Binary),
+        digest.clone(),
+    ];
+    let mut rows = db.query(KEEP, params).await?.collect().await?;
     if rows.is_empty() {
         // The same bytes kept by an upload at the same moment, after this statement's snapshot:
-        // asked again, they are seen.
-        rows = db.query(KEEP, params()).await?.collect().await?;
+        // looked up again, they are seen.
+        rows = db.query(KEPT, [subject, digest]).await?.collect().await?;
     }
     let row = rows
         .first()
