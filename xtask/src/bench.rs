@@ -2797,7 +2797,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          orders in the database: how the two grow with the data.\n\n\
          The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; at its peak under photo uploads at {UPLOAD_CLIENTS} clients (the bodies read \
-         whole, two instances each, and intake's decodes); and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
+         whole, and for the photo each lane serves at a time, `--large-per-lane`, two instances and intake's decode); and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
          peak and again {} s after the burst ends, when what stays resident is what the runtime keeps (freed \
          instance slots, pools, caches). Each live request holds two instances (the gateway's and the one it \
          chains to), so the burst is where memory per instance shows.\n",

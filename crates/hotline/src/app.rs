@@ -56,7 +56,7 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(120),
-            large_per_lane: 2,
+            large_per_lane: 1,
             memory_per_instance: 64 << 20,
             max_concurrent_requests: 256,
             max_instance_reuse: 128,

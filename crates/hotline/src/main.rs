@@ -222,9 +222,9 @@ struct ServeArgs {
     body_timeout_ms: u64,
     /// Requests with a body read whole (over 64 KiB: a photo) that one lane serves at once; more
     /// wait for their turn (up to 5 s, then 503 server_busy), holding only their bodies. A photo
-    /// takes a core's time to decode and an instance's memory while it is kept: more at once than
-    /// the cores add memory and latency, not throughput.
-    #[arg(long, env = "HOTLINE_LARGE_PER_LANE", default_value_t = 2,
+    /// takes a core's time to decode and two instances' memory while it is kept: more at once
+    /// than the cores add memory and tail latency, not throughput (`cargo xtask bench uploads`).
+    #[arg(long, env = "HOTLINE_LARGE_PER_LANE", default_value_t = 1,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     large_per_lane: usize,
     /// Linear memory limit of one component instance, in MiB.
