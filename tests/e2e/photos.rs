@@ -1031,7 +1031,8 @@ async fn photos_kept_before_thumbnails_were_made_get_theirs_from_the_schedule() 
 
 /// Photos sent at once are served in turn on each lane (`--large-per-lane`, one at a time by
 /// default), each waiting with nothing but its body: all are kept, and no more instances are
-/// started for them than the turns (served as they came, each held one of its own).
+/// started for them than the turns (served as they came, each held one of its own). The metrics
+/// show those served and those waiting.
 #[tokio::test]
 async fn photos_sent_at_once_take_their_turns_and_are_all_kept() {
     let platform = Platform::start_with(Options {
@@ -1057,6 +1058,24 @@ async fn photos_sent_at_once_take_their_turns_and_are_all_kept() {
             tokio::spawn(async move { citizen.upload_photo("image/jpeg", picture).await })
         })
         .collect();
+    // Meanwhile the metrics show one served at a time, and the others waiting their turn.
+    let large = |metrics: &std::collections::BTreeMap<String, f64>, state: &str| {
+        metrics[&format!("hotline_http_large_bodies{{state=\"{state}\"}}")]
+    };
+    let (mut most_served, mut most_waiting) = (0.0f64, 0.0f64);
+    while !sent.iter().all(|sent| sent.is_finished()) {
+        let metrics = platform.metrics().await;
+        most_served = most_served.max(large(&metrics, "served"));
+        most_waiting = most_waiting.max(large(&metrics, "waiting"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(most_served, 1.0);
+    assert!(most_waiting >= 1.0, "none seen waiting");
+    let metrics = platform.metrics().await;
+    assert_eq!(
+        (large(&metrics, "served"), large(&metrics, "waiting")),
+        (0.0, 0.0)
+    );
     let mut ids = std::collections::BTreeSet::new();
     for (sent, picture) in sent.into_iter().zip(&pictures) {
         let photo = sent.await.expect("task").expect("kept");

@@ -1,8 +1,8 @@
 //! What the runtime counts, for the engineer who runs it: requests to each component by how they
 //! came (the public listener, service chaining, a schedule) and how they ended, with their time;
-//! instances started; requests turned away at the front door; database connections and
-//! statements; each schedule's runs and its last success; outbound calls by destination; and the
-//! process's memory and CPU. Served in Prometheus's text format on a listener of its own
+//! instances started; requests turned away at the front door, and photos waiting for their
+//! lane's turn; database connections and statements; each schedule's runs and its last success;
+//! outbound calls by destination; and the process's memory and CPU. Served in Prometheus's text format on a listener of its own
 //! (`--metrics-listen`), never on the public one: an operator's scraper reaches it, citizens do
 //! not.
 //!
@@ -139,10 +139,21 @@ const SENT: [&str; 7] = ["1xx", "2xx", "3xx", "4xx", "5xx", "error", "denied"];
 /// and a label per host ever reached would grow without bound.
 const MAX_DESTINATIONS: usize = 64;
 
+/// A request counted as waiting for its lane's turn ([`LaneMetrics::waiting_for_turn`]).
+pub struct WaitingForTurn<'a>(&'a AtomicU64);
+
+impl Drop for WaitingForTurn<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
 /// One lane's counters that are not a single component's.
 #[derive(Default)]
 pub struct LaneMetrics {
     rejected: [AtomicU64; REJECTED.len()],
+    /// Requests with a body read whole waiting for one of the lane's turns now.
+    large_waiting: AtomicU64,
     /// Outbound calls (not service chaining) by component and destination (`host:port`).
     outbound: Mutex<BTreeMap<String, BTreeMap<String, [u64; SENT.len()]>>>,
 }
@@ -150,6 +161,12 @@ pub struct LaneMetrics {
 impl LaneMetrics {
     pub fn rejected(&self, why: Rejected) {
         self.rejected[why as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Counts a request with a body read whole as waiting for its turn until the guard drops.
+    pub fn waiting_for_turn(&self) -> WaitingForTurn<'_> {
+        self.large_waiting.fetch_add(1, Relaxed);
+        WaitingForTurn(&self.large_waiting)
     }
 
     pub fn sent(&self, component: &str, destination: &str, sent: Sent) {
@@ -432,6 +449,28 @@ impl Registry {
             "Requests served at once at most (--max-concurrent-requests).",
         );
         out.sample("hotline_http_request_slots", &[], self.max_slots as u64);
+        out.family(
+            "hotline_http_large_bodies",
+            "gauge",
+            "Requests with a body read whole (photos) served now, each holding one of its lane's turns (--large-per-lane), or waiting for one.",
+        );
+        let served: usize = self
+            .apps
+            .iter()
+            .map(|app| {
+                app.limits
+                    .large_per_lane
+                    .saturating_sub(app.large.available_permits())
+            })
+            .sum();
+        let waiting: u64 = self
+            .apps
+            .iter()
+            .map(|app| app.metrics.large_waiting.load(Relaxed))
+            .sum();
+        for (state, value) in [("served", served as u64), ("waiting", waiting)] {
+            out.sample("hotline_http_large_bodies", &[("state", state)], value);
+        }
         out.family(
             "hotline_http_rejected_total",
             "counter",

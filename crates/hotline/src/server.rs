@@ -220,10 +220,15 @@ async fn handle(
         .is_some_and(|room| room.num_permits() as u64 * 1024 >= READ_WHOLE_FROM);
     let turn = match large {
         false => None,
-        true => match take(&app.large, 1).await {
-            Some(turn) => Some(turn),
-            None => return refused(busy()),
-        },
+        true => {
+            let waiting = app.metrics.waiting_for_turn();
+            let turn = take(&app.large, 1).await;
+            drop(waiting);
+            match turn {
+                Some(turn) => Some(turn),
+                None => return refused(busy()),
+            }
+        }
     };
     let Some(permit) = take(slots, 1).await else {
         return refused(busy());
