@@ -212,7 +212,7 @@ async fn handle(
     };
     // A large body (a photo) then waits for one of its lane's turns (`Limits::large_per_lane`),
     // holding nothing but itself: one served holds a gateway and an intake instance, grown to
-    // hold the picture and its decoding, and a core for some 50 ms. Sixteen clients' photos
+    // hold the picture and its decoding, and a core for some 55 ms. Sixteen clients' photos
     // served as they came held 270 MiB at the peak, one a lane at a time 120, for the same
     // throughput and a lower p99 (ARCHITECTURE.md).
     let large = room
