@@ -847,7 +847,7 @@ impl ApiDoc {
                         .response("415", error("Not a JPEG, PNG or WebP picture, nor a form holding one (`unsupported_media_type`)"))
                         .response("422", error("A form with no `file` part (`validation_failed`), or a picture whose structure does not read, cut off or damaged (`damaged_photo`)"))
                         .response("429", error("100 photos uploaded in the last 24 hours (`photo_quota_exceeded`), or the rate limit (`rate_limited`)"))
-                        .response("503", error("Busy with other photos (`server_busy`): each server takes a few at a time and the rest wait their turn, up to 5 s; upload again in a moment")),
+                        .response("503", error("Busy with other photos (`server_busy`): each server takes a few at a time and the rest wait their turn, up to 5 s; upload again after the seconds `Retry-After` gives")),
                 )
                 .build(),
             )

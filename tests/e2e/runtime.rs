@@ -14,6 +14,27 @@ async fn get(platform: &Platform, path: &str) -> (u16, String) {
     (status, response.text().await.expect("body"))
 }
 
+/// Returns once a probe's `pg_sleep` runs in the platform's database (up to 10 s).
+async fn until_sleeping(platform: &Platform) {
+    let started = Instant::now();
+    loop {
+        let sleeping: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where query like 'select pg_sleep(%' and state = 'active' and datname = current_database()",
+        )
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+        if sleeping > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the slow statement never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A tiny HTTP server on loopback that answers `pong` and counts its connections.
 async fn pong_server() -> (u16, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -177,6 +198,47 @@ async fn the_postgres_interface_round_trips_every_type() {
     }
 }
 
+/// With every slot taken (`--max-concurrent-requests`), a request waits 5 s for one, then is
+/// turned away: 503 `server_busy`, told when to try again (`Retry-After`), and counted.
+#[tokio::test]
+async fn a_request_finding_no_slot_in_time_is_told_to_come_back() {
+    let platform = Platform::start_with(Options {
+        serve_args: vec!["--max-concurrent-requests".into(), "1".into()],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    // The one slot, held by a statement of 8 s.
+    let slow_url = platform.url("/probe/pg/plain/sleep?ms=8000");
+    let slow = tokio::spawn(async move {
+        let response = reqwest::get(slow_url).await.expect("answer");
+        response.status().as_u16()
+    });
+    until_sleeping(&platform).await;
+
+    let asked = Instant::now();
+    let response = reqwest::get(platform.url("/probe/hello"))
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(
+        asked.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(response.headers()["retry-after"], "2");
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "server_busy");
+    assert_eq!(
+        platform.metrics().await["hotline_http_rejected_total{reason=\"busy\"}"],
+        1.0
+    );
+    // The request that held the slot was answered, and the slot is free again.
+    assert_eq!(slow.await.expect("the slow request"), 200);
+    let (status, body) = get(&platform, "/probe/hello").await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[tokio::test]
 async fn a_slow_statement_holds_up_no_other_request() {
     // A plain `query` keeps its instance busy until the database answers. A request already in
@@ -225,23 +287,7 @@ async fn a_slow_statement_holds_up_no_other_request() {
         let response = reqwest::get(slow_url).await.expect("answer");
         response.status().as_u16()
     });
-    let started = Instant::now();
-    loop {
-        let sleeping: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity where query like 'select pg_sleep(%' and state = 'active'",
-        )
-        .fetch_one(&platform.db)
-        .await
-        .expect("count");
-        if sleeping > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the slow statement never started"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_sleeping(&platform).await;
 
     // Requests that arrive while it runs, and the one that was waiting, are answered.
     for _ in 0..3 {

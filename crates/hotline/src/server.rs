@@ -272,14 +272,23 @@ async fn take(semaphore: &Semaphore, n: u32) -> Option<tokio::sync::SemaphorePer
     }
 }
 
-/// 503: the server is too busy to take the request now.
+/// 503: the server is too busy to take the request now; `Retry-After` tells the app when to try
+/// again, so that a burst's retries do not all come back at once.
 fn busy() -> Response<Body> {
-    error_response(
+    let mut response = error_response(
         StatusCode::SERVICE_UNAVAILABLE,
         "server_busy",
         "服务繁忙，请稍后再试 (server busy)",
-    )
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_BUSY_AFTER),
+    );
+    response
 }
+
+/// The seconds a request turned away busy is told to wait before it tries again.
+const RETRY_BUSY_AFTER: &str = "2";
 
 /// The length of a body to read whole before the component is called: one of a photo's size,
 /// as it declares it; or, for a body that declares none (sent in chunks, or over HTTP/2 without
