@@ -843,6 +843,151 @@ async fn agencies_asked_to_help_are_measured_by_opinions_given_on_time() {
     assert_eq!(counts(&own.groups[0].co_handling_on_time), (1, 3, 1));
 }
 
+/// 协办 over the years: an order's requests for help, taken back or not, are read by their
+/// order, for its view and for the KPI's numbering of them, and not among the city's every one.
+#[tokio::test]
+async fn an_orders_requests_for_help_are_read_by_its_order_among_a_citys() {
+    let platform = Platform::start().await;
+    let cast = Cast::of(&platform);
+    let id = cast.file("urban.streetlight").await;
+    cast.dispatch(&id, URBAN).await;
+    let ask = with(|a| {
+        a.agency = Some(WATER.into());
+        a.note = Some("请协助核查".into());
+    });
+    cast.operator
+        .act(&id, "ask_co_handling", &ask)
+        .await
+        .expect("asked");
+    cast.operator
+        .act(
+            &id,
+            "cancel_co_handling",
+            &with(|a| {
+                a.agency = Some(WATER.into());
+                a.reason = Some("转错单位".into());
+            }),
+        )
+        .await
+        .expect("taken back");
+    cast.operator
+        .act(&id, "ask_co_handling", &ask)
+        .await
+        .expect("asked again");
+    cast.water
+        .act(&id, "co_reply", &with(|a| a.result = Some("已核查".into())))
+        .await
+        .expect("answered");
+
+    // Five thousand orders of the months before, each asked for help twice, once taken back.
+    let mut db = platform.db.acquire().await.expect("a connection");
+    tests::execute_all(
+        &mut db,
+        &[
+            "insert into work_orders (work_order_id, tracking_number, citizen_id, filed_by, status, \
+                 category_id, title, description, address, district_id, contact_phone, channel, \
+                 agency_id, dispatched_at, deadline_at, created_at) \
+             select gen_random_uuid(), o.tracking_number || '-' || g, o.citizen_id, o.filed_by, \
+                 'archived', o.category_id, '往年的工单', o.description, o.address, o.district_id, \
+                 o.contact_phone, o.channel, o.agency_id, t.at, t.at + interval '7 days', t.at \
+             from work_orders o, generate_series(1, 5000) g, \
+                  lateral (select o.created_at - interval '30 days' - g * interval '2 hours' as at) t",
+            "insert into work_order_co_handlers (work_order_id, agency_id, request, asked_by, \
+                 asked_at, due_at, opinion, answered_by, answered_at, cancel_reason, cancelled_by, \
+                 cancelled_at) \
+             select o.work_order_id, 'utility-water', '请协助核实', 'operator-1', \
+                 o.dispatched_at + k * interval '1 minute', o.dispatched_at + interval '3 days', \
+                 case when k = 2 then '已核实' end, case when k = 2 then 'water-staff-1' end, \
+                 case when k = 2 then o.dispatched_at + interval '1 day' end, \
+                 case when k = 1 then '转错单位' end, case when k = 1 then 'operator-1' end, \
+                 case when k = 1 then o.dispatched_at + interval '2 minutes' end \
+             from work_orders o, generate_series(1, 2) k where o.title = '往年的工单'",
+            "analyze work_orders, work_order_co_handlers",
+        ],
+        "the years' orders and their requests for help",
+    )
+    .await;
+
+    // The view lists the order's own, in the order asked.
+    let order = cast.operator.order(&id).await.expect("the order");
+    let listed: Vec<(&str, bool, Option<&str>)> = order
+        .co_handling
+        .iter()
+        .map(|h| {
+            (
+                h.agency.code.as_str(),
+                h.cancelled_at.is_some(),
+                h.opinion.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [(WATER, true, None), (WATER, false, Some("已核查"))]
+    );
+    // The KPI's case is the second asked: the first, taken back, still counts in its number.
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let period: Query = vec![
+        ("from", (today - Duration::days(1)).to_string()),
+        ("to", (today + Duration::days(14)).to_string()),
+        ("group_by", "agency".to_owned()),
+    ];
+    let report = kpis(&cast.supervisor, period.clone())
+        .await
+        .expect("report");
+    assert_eq!(
+        counts(&group(&report, WATER).co_handling_on_time),
+        (1, 1, 0)
+    );
+    let mut query = period;
+    query.extend([
+        ("kpi", "co_handling_on_time".to_owned()),
+        ("group", WATER.to_owned()),
+        ("part", "denominator".to_owned()),
+    ]);
+    let listed = cases(&cast.supervisor, query).await.expect("cases");
+    let rounds: Vec<(&str, Option<u32>)> = listed
+        .items
+        .iter()
+        .map(|c| (c.tracking_number.as_str(), c.round))
+        .collect();
+    assert_eq!(rounds, [(id.as_str(), Some(2))]);
+
+    // Both read a few requests for help, not ten thousand.
+    let work_order_id: uuid::Uuid =
+        sqlx::query_scalar("select work_order_id from work_orders where tracking_number = $1")
+            .bind(&id)
+            .fetch_one(&mut *db)
+            .await
+            .expect("the order's id");
+    let start = |day: chrono::NaiveDate| {
+        (day.and_hms_opt(0, 0, 0).expect("midnight") - Duration::hours(8)).and_utc()
+    };
+    let (from, to) = (
+        start(today - Duration::days(1)),
+        start(today + Duration::days(15)),
+    );
+    for plan in [
+        tests::plan(&mut db, &order_store::ORDER_CO_HANDLING, None, |query| {
+            query.bind(work_order_id)
+        })
+        .await,
+        tests::plan(
+            &mut db,
+            &order_store::kpis::report_sql("coalesce(o.agency_id, '')"),
+            None,
+            |query| query.bind(from).bind(to),
+        )
+        .await,
+    ] {
+        let read = tests::steps_on(&plan, "work_order_co_handlers");
+        assert!(
+            !read.is_empty() && tests::most_rows_read(&read) <= 10,
+            "{plan:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_rating_moves_with_its_order() {
     let platform = Platform::start().await;

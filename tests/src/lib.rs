@@ -854,6 +854,22 @@ pub fn most_rows_read(plan: &[String]) -> u64 {
     most
 }
 
+/// The steps of `plan` (`explain analyze`) that read `table`, each with the lines below it (what
+/// its filter removed among them): for [`most_rows_read`] of one table.
+pub fn steps_on(plan: &[String], table: &str) -> Vec<String> {
+    let on = format!(" on {table} ");
+    let mut reading = false;
+    plan.iter()
+        .filter(|line| {
+            if line.contains("actual ") {
+                reading = line.contains(&on);
+            }
+            reading
+        })
+        .cloned()
+        .collect()
+}
+
 /// Runs `statements` in turn on `db` (data a test plants, and `analyze`); `what` names them if
 /// one fails.
 pub async fn execute_all(db: &mut sqlx::PgConnection, statements: &[&str], what: &str) {

@@ -1661,7 +1661,7 @@ fn measure(
                 "the KPI report: one month by agency over {orders} orders, against pgbench (seeding {} more)",
                 orders - seeded
             ));
-            let (ours, theirs, in_month) = runtime.block_on(report_at_scale(
+            let (ours, theirs, (in_month, helps)) = runtime.block_on(report_at_scale(
                 database_url,
                 address,
                 &supervisor,
@@ -1671,7 +1671,7 @@ fn measure(
             seeded = orders;
             rows.push(Row::report(
                 format!(
-                    "KPI report, a month by agency ({orders} orders, {in_month} due in the month)"
+                    "KPI report, a month by agency ({orders} orders, {in_month} due in the month, and {helps} requests for help)"
                 ),
                 ours,
                 theirs,
@@ -1852,7 +1852,10 @@ const REPORT_RUNS: usize = 5;
 /// rated), spread over the agencies, districts, categories and channels; one in three in a grid
 /// (downtown: in 驿城区); one in thirty at 幸福家园 (the search rows' words of middling frequency).
 /// Each ten in turn are one citizen's (a million citizens over ten million orders), so that what
-/// a statement reads of the citizens shows as a city's would.
+/// a statement reads of the citizens shows as a city's would. One in twenty asks another agency
+/// for help (协办) an hour after dispatch, due three days after: answered in a day, or in four
+/// (one in seven, late); awaited still if the order is open; and one in a hundred asked first of
+/// an agency the centre took the request back from.
 const REPORT_SEED: &str = "\
 insert into citizens (citizen_id, subject, phone)
 select ('00000000-0000-4000-b000-' || lpad(to_hex(n), 12, '0'))::uuid, 'bench-resident-' || n, null
@@ -1881,17 +1884,30 @@ select work_order_id, 1, (array['satisfied', 'basically_satisfied', 'unsatisfied
 from work_orders
 where filed_by = 'bench-report' and replied_at is not null and abs(hashtext(work_order_id::text)) % 5 < 3
   and substr(tracking_number, 7)::int8 between @FIRST@ and @LAST@;
-analyze ratings;";
+analyze ratings;
+@CATALOGUE@
+insert into work_order_co_handlers (work_order_id, agency_id, request, asked_by, asked_at, due_at, opinion, answered_by, answered_at, cancel_reason, cancelled_by, cancelled_at)
+select o.work_order_id, a.ids[1 + (s.n + k) % array_length(a.ids, 1)], '请协助核实路灯产权归属', 'bench-report', t.asked, t.asked + interval '3 days',
+       case when t.answered then '已核实，属我单位管理' end, case when t.answered then 'bench-report' end,
+       case when t.answered then t.asked + (case when s.n % 7 = 0 then 4 else 1 end) * interval '1 day' end,
+       case when t.cancelled then '转错单位' end, case when t.cancelled then 'bench-report' end,
+       case when t.cancelled then t.asked + interval '1 hour' end
+from work_orders o, a, lateral (select substr(o.tracking_number, 7)::int8 as n) s,
+     generate_series(1, case when s.n % 100 = 0 then 2 else 1 end) k,
+     lateral (select o.dispatched_at + k * interval '1 hour' as asked, k = 1 and s.n % 100 = 0 as cancelled,
+                     not (k = 1 and s.n % 100 = 0) and s.n % 50 <> 0 as answered) t
+where o.filed_by = 'bench-report' and s.n % 20 = 0 and s.n between @FIRST@ and @LAST@;";
 
 /// Seeds orders up to `orders` (from `seeded`), then times the month's report by agency through
-/// the API and under pgbench; the medians in ms, and the orders due in the month.
+/// the API and under pgbench; the medians in ms, and the orders and the requests for help due in
+/// the month.
 async fn report_at_scale(
     database_url: &str,
     address: SocketAddr,
     supervisor: &str,
     seeded: u64,
     orders: u64,
-) -> anyhow::Result<(Timed, f64, i64)> {
+) -> anyhow::Result<(Timed, f64, (i64, i64))> {
     let db = seed_orders(database_url, REPORT_SEED, seeded, orders).await?;
     // The month that ended thirty days ago, as days in China Standard Time.
     let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).date_naive();
@@ -1905,8 +1921,11 @@ async fn report_at_scale(
             to + chrono::TimeDelta::days(1)
         ),
     );
-    let in_month: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "select count(*) from work_orders where dispatched_at is not null and deadline_at >= {start} and deadline_at < {end}"
+    let in_month: (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select (select count(*) from work_orders where dispatched_at is not null \
+                   and deadline_at >= {start} and deadline_at < {end}), \
+                (select count(*) from work_order_co_handlers where cancelled_at is null \
+                   and due_at >= {start} and due_at < {end})"
     )))
     .fetch_one(&db)
     .await?;
@@ -2280,7 +2299,7 @@ async fn seed_orders(
     // follow and is counted in whichever side's CPU it falls on. (Not in the template: `vacuum`
     // runs outside any transaction, and a string of statements is one.)
     let started = Instant::now();
-    db.execute("vacuum (analyze) work_orders, ratings, citizens")
+    db.execute("vacuum (analyze) work_orders, ratings, citizens, work_order_co_handlers")
         .await?;
     eprintln!(
         "   vacuumed the seeded orders in {:.1} s",
@@ -2754,7 +2773,8 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          upload: what the sandbox, the hops and the copies add to the decode. Its peak resident memory is in the memory \
          row.\n\n\
          The KPI report rows seed a year of orders filed in time order (1M, then 9M more; one in fifty still open, 60% \
-         rated; each ten in turn one citizen's, a million citizens at 10M; after each seeding, and the sweep's, the tables are vacuumed and analysed, as a night's maintenance \
+         rated; each ten in turn one citizen's, a million citizens at 10M; one in twenty with a request for help of \
+         another agency (协办), one in a hundred with a second, the first taken back; after each seeding, and the sweep's, the tables are vacuumed and analysed, as a night's maintenance \
          leaves them, so that autovacuum's pass over the new rows does not run in the timed rounds) and time \
          `GET /api/v1/stats/kpis` for one month grouped by agency, one request at a time; the baseline is \
          `pgbench -M prepared -c 1 -t 5` running the same statement (`order_store::kpis::report_sql`) with the month's \

@@ -430,20 +430,13 @@ pub async fn order_reply(
 
 /// The agencies asked to help with an order (协办), in the order asked.
 async fn co_handling(db: &Connection, order_id: uuid::Uuid) -> Result<Vec<CoHandling>, ApiError> {
-    db.query(
-        format!(
-            "select {} from work_order_co_handlers h join agencies ca on ca.agency_id = h.agency_id \
-             where h.work_order_id = $1 order by h.work_order_co_handler_id",
-            store::CO_HANDLING_COLUMNS
-        ),
-        [order_id.into()],
-    )
-    .await?
-    .collect()
-    .await?
-    .iter()
-    .map(|row| Ok(store::co_handling(row)?))
-    .collect()
+    db.query(store::ORDER_CO_HANDLING.as_str(), [order_id.into()])
+        .await?
+        .collect()
+        .await?
+        .iter()
+        .map(|row| Ok(store::co_handling(row)?))
+        .collect()
 }
 
 /// `GET /api/v1/orders/{id}/duplicates?radius=`: for the centre deciding a merge (并单), open

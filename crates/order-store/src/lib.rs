@@ -129,6 +129,16 @@ pub const CO_HANDLING_COLUMNS: &str = "h.agency_id as co_agency_id, ca.name as c
      h.asked_at, h.due_at, h.opinion, h.answered_by, h.answered_at, h.cancel_reason, h.cancelled_at, \
      h.reminders";
 
+/// An order's requests for help (`$1`, its id), every one, taken back or not, in the order
+/// asked: what its view lists. Read through the order's own (`work_order_co_handlers_by_order`).
+pub static ORDER_CO_HANDLING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {CO_HANDLING_COLUMNS} from work_order_co_handlers h \
+         join agencies ca on ca.agency_id = h.agency_id \
+         where h.work_order_id = $1 order by h.work_order_co_handler_id"
+    )
+});
+
 /// A request for help (协办) as the API gives it, from a row with [`CO_HANDLING_COLUMNS`].
 pub fn co_handling(row: &Row) -> Result<CoHandling, StoreError> {
     let time = |column: &str| {
