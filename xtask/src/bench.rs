@@ -358,25 +358,63 @@ const BURST_CLIENTS: usize = 128;
 /// How long after a burst resident memory is read again: what the runtime keeps once load ends.
 const SETTLE: Duration = Duration::from_secs(5);
 
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|line| line.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+/// What `pid` holds in memory, in KiB, two ways. `rss` is the resident set (`VmRSS`): every page
+/// mapped, once for each mapping of it. The runtime maps a component's data image into every
+/// live instance's slot, so under load the same pages count once for each instance; and a freed
+/// slot that keeps memory resident (`--instance-keep-resident-kib` above 0) keeps the image's
+/// pages it read mapped too (they need no reset): with 1024, 55 of 134 MiB five seconds after 128
+/// tracking clients were such pages (`/proc/<pid>/smaps`; their PSS, 3 MiB). `pss`, the
+/// proportional set size (`smaps_rollup`), counts a page shared by n mappings 1/n in each: the
+/// memory the process costs the machine.
+#[derive(Debug, Clone, Copy, Default)]
+struct Resident {
+    rss: u64,
+    pss: u64,
 }
 
-/// The highest resident memory of `pid` over the next `span`, in KiB, read every 50 ms on a
-/// thread of its own (join it after the load).
-fn peak_rss(pid: u32, span: Duration) -> std::thread::JoinHandle<u64> {
+impl Resident {
+    fn of(pid: u32) -> Resident {
+        let field = |file: &str, name: &str| -> u64 {
+            std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+                .ok()
+                .and_then(|text| {
+                    text.lines()
+                        .find(|line| line.starts_with(name))?
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0)
+        };
+        Resident {
+            rss: field("status", "VmRSS:"),
+            pss: field("smaps_rollup", "Pss:"),
+        }
+    }
+
+    /// Each figure's own peak (the two may peak at different moments).
+    fn max(self, other: Resident) -> Resident {
+        Resident {
+            rss: self.rss.max(other.rss),
+            pss: self.pss.max(other.pss),
+        }
+    }
+
+    /// `204 MiB (PSS 150)`.
+    fn cell(&self) -> String {
+        format!("{} MiB (PSS {})", self.rss / 1024, self.pss / 1024)
+    }
+}
+
+/// The highest resident memory of `pid` over the next `span`, read every 50 ms on a thread of
+/// its own (join it after the load).
+fn peak_resident(pid: u32, span: Duration) -> std::thread::JoinHandle<Resident> {
     std::thread::spawn(move || {
-        let mut peak = 0;
+        let mut peak = Resident::default();
         let until = Instant::now() + span;
         while Instant::now() < until {
-            peak = peak.max(rss_kib(pid, "VmRSS:").unwrap_or(0));
+            peak = peak.max(Resident::of(pid));
             std::thread::sleep(Duration::from_millis(50));
         }
         peak
@@ -1236,7 +1274,7 @@ fn measure(
     let (server, warm) = start_server(binary, data, &manifest, database_url, &signing, &fcm)?;
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(500));
-    let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+    let idle = Resident::of(pid);
     let mut rows = Rows::default();
     let address = server.address;
     // 16 clients getting `path`, for a round.
@@ -1434,12 +1472,12 @@ fn measure(
                 "filing: POST /api/v1/requests against pgbench, {clients} clients"
             ));
             if clients == 64 {
-                peak_sampler = Some(peak_rss(pid, WARMUP + MEASURE));
+                peak_sampler = Some(peak_resident(pid, WARMUP + MEASURE));
             }
             rows.extend(filing_rows(clients, "")?);
         }
     }
-    let load_rss = peak_sampler.and_then(|s| s.join().ok()).unwrap_or(0);
+    let load_peak = peak_sampler.and_then(|s| s.join().ok());
 
     // The tracking rounds, over the bench's own orders and again over the report's history.
     let tracking_rows =
@@ -1494,7 +1532,7 @@ fn measure(
             "memory: tracking at {BURST_CLIENTS} clients, resident memory during the burst and {} s after",
             SETTLE.as_secs()
         ));
-        let sampler = peak_rss(pid, WARMUP + MEASURE);
+        let sampler = peak_resident(pid, WARMUP + MEASURE);
         let outcome = runtime.block_on(load::run(
             address,
             BURST_CLIENTS,
@@ -1503,9 +1541,9 @@ fn measure(
             200,
             get(path, Some(&citizens)),
         ))?;
-        let peak = sampler.join().unwrap_or(0);
+        let peak = sampler.join().unwrap_or_default();
         std::thread::sleep(SETTLE);
-        burst = Some((peak, rss_kib(pid, "VmRSS:").unwrap_or(0)));
+        burst = Some((peak, Resident::of(pid)));
         rows.push(Row {
             what: format!("tracking ({BURST_CLIENTS} clients): the memory burst"),
             ours: outcome_cell(&outcome),
@@ -1582,7 +1620,7 @@ fn measure(
         });
     }
     // Resident memory at the peak of the uploads, in KiB.
-    let mut upload_rss = None;
+    let mut upload_peak = None;
     if wanted("uploads") {
         step(&format!(
             "uploads: POST /api/v1/photos, a phone's {}-megapixel photos kept with their thumbnails ({UPLOAD_CLIENTS} clients; making the pictures first)",
@@ -1604,7 +1642,7 @@ fn measure(
         let cpu = CpuPerRequest::default();
         let mut outcomes = Vec::with_capacity(ROUNDS);
         for round in 0..ROUNDS {
-            let sampler = (round == 0).then(|| peak_rss(pid, WARMUP + MEASURE));
+            let sampler = (round == 0).then(|| peak_resident(pid, WARMUP + MEASURE));
             let (outcome, used) = Cpu::during(pid, WARMUP, MEASURE, || {
                 runtime.block_on(load::run(
                     address,
@@ -1622,7 +1660,7 @@ fn measure(
             );
             cpu.record(used, outcome.requests as f64);
             if let Some(sampler) = sampler {
-                upload_rss = sampler.join().ok();
+                upload_peak = sampler.join().ok();
             }
             outcomes.push(outcome);
         }
@@ -1805,27 +1843,23 @@ fn measure(
         ratio: "—".into(),
         target: "< 2 s warm",
     });
-    let mut memory = format!("{} MiB idle", idle_rss / 1024);
-    if wanted("filing") {
-        let _ = write!(
-            memory,
-            "; {} MiB peak under filing at 64 clients",
-            load_rss / 1024
-        );
+    let mut memory = format!("{} idle", idle.cell());
+    if let Some(peak) = load_peak {
+        let _ = write!(memory, "; {} peak under filing at 64 clients", peak.cell());
     }
-    if let Some(peak) = upload_rss {
+    if let Some(peak) = upload_peak {
         let _ = write!(
             memory,
-            "; {} MiB peak under photo uploads at {UPLOAD_CLIENTS} clients",
-            peak / 1024
+            "; {} peak under photo uploads at {UPLOAD_CLIENTS} clients",
+            peak.cell()
         );
     }
     if let Some((peak, settled)) = burst {
         let _ = write!(
             memory,
-            "; {} MiB peak under tracking at {BURST_CLIENTS} clients, {} MiB {} s after",
-            peak / 1024,
-            settled / 1024,
+            "; {} peak under tracking at {BURST_CLIENTS} clients, {} {} s after",
+            peak.cell(),
+            settled.cell(),
             SETTLE.as_secs()
         );
     }
@@ -2815,12 +2849,16 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          written to the words and characters indexes (the filing rows' orders) is merged into them every ten seconds \
          (`merge_search_pending_lists`); what the seeding wrote is merged by the vacuum after it. After them, filing at 16 clients and tracking run again, the same way, with those 10M \
          orders in the database: how the two grow with the data.\n\n\
-         The memory row reads the runtime's resident memory (`VmRSS`) every 50 ms: idle after start-up; at its peak \
+         The memory row reads the runtime's resident memory (`VmRSS`, the resident set) every 50 ms: idle after start-up; at its peak \
          under filing at 64 clients; at its peak under photo uploads at {UPLOAD_CLIENTS} clients (the bodies read \
          whole, and for the photo each lane serves at a time, `--large-per-lane`, two instances and intake's decode); and in a burst of {BURST_CLIENTS} clients tracking one order for {} s (as the bench's {} citizens, in turn), at its \
          peak and again {} s after the burst ends, when what stays resident is what the runtime keeps (freed \
          instance slots, pools, caches). Each live request holds two instances (the gateway's and the one it \
-         chains to), so the burst is where memory per instance shows.\n",
+         chains to), so the burst is where memory per instance shows. Beside each figure, in brackets, the \
+         proportional set size (`Pss` in `/proc/<pid>/smaps_rollup`, read at the same times): the resident set \
+         counts a page once for each mapping of it, and each live instance maps its component's data image, so \
+         the same pages count once for each instance; the proportional set size counts a page shared by n \
+         mappings 1/n in each, which is what the runtime costs the machine.\n",
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),
         filing_script(),
