@@ -467,6 +467,48 @@ async fn connections_are_spread_over_the_lanes_and_all_see_the_same_orders() {
     }
 }
 
+/// A freed instance's slot gives its memory back (`--instance-keep-resident-kib`, 0 by default):
+/// what a burst's instances used does not stay resident once they are gone. Asked to keep some,
+/// a slot keeps the pages its instance wrote for the next one. The metrics say which.
+#[tokio::test]
+async fn freed_instance_slots_keep_no_memory_resident_unless_asked_to() {
+    for keep in [None, Some("1024")] {
+        let platform = Platform::start_with(Options {
+            serve_args: keep
+                .map(|kib| vec!["--instance-keep-resident-kib".into(), kib.into()])
+                .unwrap_or_default(),
+            ..Options::default()
+        })
+        .await
+        .expect("platform");
+        for _ in 0..4 {
+            assert_eq!(get(&platform, "/probe/hello").await.0, 200);
+        }
+        // An instance idle for a second is dropped and its slot freed (and under test the
+        // schedules' instances come and go every second).
+        let started = Instant::now();
+        let metrics = loop {
+            let metrics = platform.metrics().await;
+            if metrics["hotline_instance_slots_warm"] >= 1.0 {
+                break metrics;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no instance slot was freed"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let resident = metrics["hotline_instance_slots_resident_bytes{kind=\"memory\"}"];
+        match keep {
+            None => assert_eq!(resident, 0.0, "the freed slots kept memory resident"),
+            Some(_) => assert!(
+                resident >= 4096.0,
+                "asked to keep memory, the freed slots kept {resident} bytes"
+            ),
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_metrics_count_requests_connections_schedules_and_outbound_calls() {
     let platform = Platform::start_with(Options {

@@ -44,6 +44,8 @@ pub struct Limits {
     /// holding only their bodies (`server::handle`).
     pub large_per_lane: usize,
     pub memory_per_instance: usize,
+    /// Bytes of a freed instance's linear memory kept resident for the next in its slot.
+    pub keep_resident: usize,
     pub max_concurrent_requests: usize,
     pub max_instance_reuse: usize,
     pub max_instance_concurrency: usize,
@@ -58,6 +60,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(120),
             large_per_lane: 1,
             memory_per_instance: 64 << 20,
+            keep_resident: 0,
             max_concurrent_requests: 256,
             max_instance_reuse: 128,
             max_instance_concurrency: 1,
@@ -179,12 +182,14 @@ pub fn engine(cache_dir: Option<PathBuf>, limits: &Limits) -> anyhow::Result<Eng
         .total_core_instances(4000)
         .total_stacks(1000)
         .max_memory_size(limits.memory_per_instance)
-        .linear_memory_keep_resident(1 << 20)
+        .linear_memory_keep_resident(limits.keep_resident)
         .table_keep_resident(64 << 10)
-        // Reset only the pages an instance touched (Linux 6.7 and later). Without it, every slot
-        // freed has its first `keep_resident` bytes written whether the instance used them or
-        // not, so each slot a burst ever used stays a whole MiB resident (measured five seconds
-        // after 128 clients of tracking: 327 MiB without the scan, 117 MiB with it).
+        // Where a slot keeps memory (`--instance-keep-resident-kib` above 0, not the default:
+        // ARCHITECTURE.md, "Limits"), reset only the pages its instance wrote (Linux 6.7 and
+        // later). Without the scan, every slot freed has its first `keep_resident` bytes written
+        // whether the instance used them or not, so each slot a burst ever used stays that much
+        // resident (five seconds after 128 clients of tracking, keeping 1 MiB: 327 MiB without
+        // the scan, 117 MiB with it).
         .pagemap_scan(wasmtime::Enabled::Auto);
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
     match Engine::new(&config) {

@@ -230,6 +230,13 @@ struct ServeArgs {
     /// Linear memory limit of one component instance, in MiB.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
+    /// How much of a freed instance's linear memory stays resident for the next instance in its
+    /// slot, in KiB: written pages up to this are reset in place, the rest given back to the
+    /// kernel (and faulted in again when used). None by default: an instance serves many
+    /// requests, so keeping saves little, and what a slot keeps stays until the process ends.
+    #[arg(long, env = "HOTLINE_INSTANCE_KEEP_RESIDENT_KIB", default_value_t = 0,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=65536))]
+    instance_keep_resident_kib: usize,
     /// Requests served at once; more wait for a slot.
     #[arg(long, default_value_t = 256)]
     max_concurrent_requests: usize,
@@ -642,6 +649,7 @@ async fn serve_with_database(
         body_timeout: Duration::from_millis(args.body_timeout_ms),
         large_per_lane: args.large_per_lane,
         memory_per_instance: args.memory_mib << 20,
+        keep_resident: args.instance_keep_resident_kib << 10,
         max_concurrent_requests: args.max_concurrent_requests,
         max_instance_reuse: args.max_instance_reuse,
         ..app::Limits::default()
@@ -701,6 +709,7 @@ async fn serve_with_database(
             archive: archive_metrics,
             started: std::time::SystemTime::now() - started.elapsed(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            engine: engine.clone(),
         });
         let address = listener.local_addr()?;
         println!("hotline: metrics at http://{address}/metrics");

@@ -281,6 +281,8 @@ pub struct Registry {
     pub archive: Option<ArchiveMetrics>,
     pub started: SystemTime,
     pub version: String,
+    /// The engine, for what its pool of instance slots keeps (`render_instance_slots`).
+    pub engine: wasmtime::Engine,
 }
 
 impl Registry {
@@ -294,8 +296,43 @@ impl Registry {
         self.render_backups(&mut out);
         self.render_outbound(&mut out);
         render_process(&mut out, self.started, &self.version);
+        self.render_instance_slots(&mut out);
         self.render_components_own(&mut out).await;
         out.0
+    }
+
+    /// The instance slots freed and kept for the next instance, and the memory they keep
+    /// resident (`--instance-keep-resident-kib`): after a burst, what the burst leaves behind.
+    /// Nothing when instances are allocated on demand (no pool).
+    fn render_instance_slots(&self, out: &mut Text) {
+        let Some(pool) = self.engine.pooling_allocator_metrics() else {
+            return;
+        };
+        out.family(
+            "hotline_instance_slots_warm",
+            "gauge",
+            "Slots of the instance pool freed by an instance and kept for the next (linear memories).",
+        );
+        out.sample(
+            "hotline_instance_slots_warm",
+            &[],
+            u64::from(pool.unused_warm_memories()),
+        );
+        out.family(
+            "hotline_instance_slots_resident_bytes",
+            "gauge",
+            "Memory the freed slots of the instance pool keep resident for the next instance.",
+        );
+        for (kind, bytes) in [
+            ("memory", pool.unused_memory_bytes_resident()),
+            ("table", pool.unused_table_bytes_resident()),
+        ] {
+            out.sample(
+                "hotline_instance_slots_resident_bytes",
+                &[("kind", kind)],
+                bytes as u64,
+            );
+        }
     }
 
     /// What each component with a `metrics_route` says of itself (the size of its queues, say),
