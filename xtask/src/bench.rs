@@ -88,7 +88,9 @@ struct Rounds {
 }
 
 impl Rounds {
-    /// Runs `ours` then `baseline`, `ROUNDS` times.
+    /// Runs `ours` then `baseline`, `ROUNDS` times, and logs each round's two rates as it ends
+    /// (the report gives only the medians and the rounds' ratios: when the ratios split in two,
+    /// the log says which side moved).
     fn run(
         mut ours: impl FnMut() -> anyhow::Result<Outcome>,
         mut baseline: impl FnMut() -> anyhow::Result<(f64, Option<Outcome>)>,
@@ -97,9 +99,15 @@ impl Rounds {
             ours: Vec::new(),
             baseline: Vec::new(),
         };
-        for _ in 0..ROUNDS {
-            rounds.ours.push(ours()?);
-            rounds.baseline.push(baseline()?);
+        for round in 1..=ROUNDS {
+            let (ours, (base, outcome)) = (ours()?, baseline()?);
+            eprintln!(
+                "    round {round}: ours {:.0}/s, baseline {base:.0}/s, ratio {:.2}",
+                ours.rate(),
+                ours.rate() / base
+            );
+            rounds.ours.push(ours);
+            rounds.baseline.push((base, outcome));
         }
         Ok(rounds)
     }
@@ -362,7 +370,7 @@ const SETTLE: Duration = Duration::from_secs(5);
 /// mapped, once for each mapping of it. The runtime maps a component's data image into every
 /// live instance's slot, so under load the same pages count once for each instance; and a freed
 /// slot that keeps memory resident (`--instance-keep-resident-kib` above 0) keeps the image's
-/// pages it read mapped too (they need no reset): with 1024, 55 of 134 MiB five seconds after 128
+/// pages it read mapped too (they need no reset): with 1024, 58 of 134 MiB five seconds after 128
 /// tracking clients were such pages (`/proc/<pid>/smaps`; their PSS, 3 MiB). `pss`, the
 /// proportional set size (`smaps_rollup`), counts a page shared by n mappings 1/n in each: the
 /// memory the process costs the machine.
@@ -576,14 +584,35 @@ struct CpuPerRequest {
 }
 
 impl CpuPerRequest {
+    /// Records a round's CPU, and logs it a request as each side's round ends (ours first, then
+    /// the baseline's, then [`Rounds::run`]'s line with the two rates): the log tells a round
+    /// slowed by the machine from one that cost more.
     fn record(&self, cpu: Cpu, requests: f64) {
         let per = |seconds: f64| seconds * 1000.0 / requests.max(1.0);
-        self.rounds.borrow_mut().push(Cpu {
+        let round = Cpu {
             runtime: per(cpu.runtime),
             runtime_kernel: per(cpu.runtime_kernel),
             postgres: per(cpu.postgres),
             pgbench: per(cpu.pgbench),
-        });
+        };
+        let micros = |ms: f64| format!("{:.0} µs", ms * 1000.0);
+        let mut parts = Vec::new();
+        if round.runtime > 0.0 {
+            parts.push(format!(
+                "runtime {} ({} in the kernel)",
+                micros(round.runtime),
+                micros(round.runtime_kernel)
+            ));
+        }
+        // (A side that does not use one shows none, not a stray 0 µs.)
+        if round.pgbench >= 0.0005 {
+            parts.push(format!("pgbench {}", micros(round.pgbench)));
+        }
+        if round.postgres >= 0.0005 {
+            parts.push(format!("PostgreSQL {}", micros(round.postgres)));
+        }
+        eprintln!("      CPU a request: {}", parts.join(", "));
+        self.rounds.borrow_mut().push(round);
     }
 
     fn median(&self) -> Cpu {
