@@ -13,7 +13,7 @@ use http_body_util::Full;
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1102,17 +1102,48 @@ const SECTIONS: [&str; 9] = [
 /// of its statements over ten million orders, say); the next run drops it.
 const KEEP: &str = "--keep";
 
+/// What `--runtime <binary>` asks for: that runtime is measured in place of the profile-guided
+/// build the bench makes of the tree (none is built). For paired runs on one machine: a build kept
+/// from before a change against the new one, in turns; or one build with a setting changed by its
+/// environment variable (`HOTLINE_INSTANCE_KEEP_RESIDENT_KIB`, `HOTLINE_LARGE_PER_LANE`,
+/// `HOTLINE_THREADS`), which the bench passes on to the runtime it starts. Its rows are printed;
+/// `BENCHMARKS.md`, which is of the tree's own build, is not written.
+const RUNTIME: &str = "--runtime";
+
 /// Runs every section and writes `BENCHMARKS.md`; or, given section names (e.g. `tracking` while
 /// profiling), runs only those and prints their rows without touching the file. With `--keep`,
-/// the run's database is kept ([`KEEP`]).
+/// the run's database is kept ([`KEEP`]); with `--runtime <binary>`, that runtime is measured
+/// ([`RUNTIME`]).
 pub fn bench(args: &[String]) -> anyhow::Result<()> {
-    let keep = args.iter().any(|a| a == KEEP);
-    let only: Vec<String> = args.iter().filter(|a| *a != KEEP).cloned().collect();
-    if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
-        bail!(
-            "no bench section `{unknown}`; the sections are {}",
-            SECTIONS.join(", ")
-        );
+    let mut keep = false;
+    let mut given_runtime: Option<PathBuf> = None;
+    let mut only: Vec<String> = Vec::new();
+    // The arguments again for the release build of the bench, which runs from the project's
+    // root: a runtime named by a relative path is named by its whole path.
+    let mut forwarded: Vec<String> = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if arg == KEEP {
+            keep = true;
+        } else if arg == RUNTIME {
+            let binary = rest
+                .next()
+                .with_context(|| format!("{RUNTIME} names a runtime binary"))?;
+            let binary = std::fs::canonicalize(binary)
+                .with_context(|| format!("{RUNTIME} {binary}: no such runtime"))?;
+            forwarded.extend([RUNTIME.to_owned(), binary.display().to_string()]);
+            given_runtime = Some(binary);
+            continue;
+        } else if SECTIONS.contains(&arg.as_str()) {
+            only.push(arg.clone());
+        } else {
+            bail!(
+                "no bench section `{arg}`; the sections are {} (and the options {KEEP}, \
+                 {RUNTIME} <binary>)",
+                SECTIONS.join(", ")
+            );
+        }
+        forwarded.push(arg.clone());
     }
     crate::setup()?;
     if cfg!(debug_assertions) {
@@ -1124,7 +1155,7 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
         run(crate::cargo().args(["build", "--release", "--quiet", "--package", "xtask"]))?;
         let status = Command::new(root().join("target/release/xtask"))
             .arg("bench")
-            .args(args)
+            .args(&forwarded)
             .current_dir(root())
             .status()
             .context("running the release build of the bench")?;
@@ -1137,10 +1168,19 @@ pub fn bench(args: &[String]) -> anyhow::Result<()> {
     // a run half an hour long).
     let revision = source_revision();
     crate::build_components()?;
-    let optimised = crate::pgo::optimised_runtime()?;
-    let report = run_on(&optimised, &only, &revision, keep)?;
+    let (binary, measured) = match &given_runtime {
+        Some(binary) => (
+            binary.clone(),
+            format!(
+                "the runtime `{}` (given with {RUNTIME}) and the components of {revision}",
+                binary.display()
+            ),
+        ),
+        None => (crate::pgo::optimised_runtime()?, revision),
+    };
+    let report = run_on(&binary, &only, &measured, keep)?;
     print!("{report}");
-    if only.is_empty() {
+    if only.is_empty() && given_runtime.is_none() {
         std::fs::write(root().join("BENCHMARKS.md"), &report)?;
         eprintln!("\nwrote BENCHMARKS.md");
     }

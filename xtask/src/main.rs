@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         Some("release") => release(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <up | test [test args] | build | release | openapi | bench [--keep] [section ...]>"
+                "usage: cargo xtask <up | test [test args] | build | release | openapi | bench [--keep] [--runtime <binary>] [section ...]>"
             );
             return std::process::ExitCode::from(2);
         }
