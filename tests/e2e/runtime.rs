@@ -163,6 +163,38 @@ async fn a_component_that_spins_forever_is_cut_off() {
     assert_eq!((status, body.as_str()), (200, "hello"));
 }
 
+/// An instance serves up to `--max-instance-reuse` requests, then a new one takes its place.
+#[tokio::test]
+async fn an_instance_is_replaced_after_its_share_of_requests() {
+    let platform = Platform::start_with(Options {
+        threads: Some(1),
+        serve_args: vec!["--max-instance-reuse".into(), "2".into()],
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    let started = || async {
+        platform
+            .metrics()
+            .await
+            .get("hotline_component_instances_started_total{component=\"probe\"}")
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let before = started().await;
+    for _ in 0..6 {
+        let (status, body) = get(&platform, "/probe/hello").await;
+        assert_eq!((status, body.as_str()), (200, "hello"));
+    }
+    let fresh = started().await - before;
+    // One after another, each instance serves two at most (more may start if one is still
+    // finishing when the next request comes; never fewer).
+    assert!(
+        fresh >= 3.0,
+        "six requests, two to an instance: {fresh} instances"
+    );
+}
+
 #[tokio::test]
 async fn a_component_that_exhausts_its_memory_fails_alone() {
     let platform = Platform::start_with(Options {

@@ -2,8 +2,9 @@
 //! one copy of the app per lane (`lanes.rs`: its handlers and pools), and the dispatch of one
 //! request to one component (a `Store` per instance).
 //!
-//! Instances are reused for up to `max_instance_reuse` requests, as `wasmtime serve` does for
-//! WASI 0.3 components; components keep no per-request state in globals. An instance serves one
+//! Instances are reused for up to `max_instance_reuse` requests (1024 by default; `wasmtime serve`
+//! reuses WASI 0.3 instances for up to 128), or until idle for a second; components keep no
+//! per-request state in globals. An instance serves one
 //! request at a time (`max_instance_concurrency`): the components call `spin:postgres`'s plain
 //! functions, and while a plain call waits for the database its instance runs nothing else, so a
 //! second request in it would wait behind the first one's statements. A time limit per request is enforced by epoch interruption: the guest yields
@@ -62,7 +63,7 @@ impl Default for Limits {
             memory_per_instance: 64 << 20,
             keep_resident: 0,
             max_concurrent_requests: 256,
-            max_instance_reuse: 128,
+            max_instance_reuse: 1024,
             max_instance_concurrency: 1,
             idle_instance_timeout: Duration::from_secs(1),
             pg_max_connections: 32,

@@ -240,8 +240,13 @@ struct ServeArgs {
     /// Requests served at once; more wait for a slot.
     #[arg(long, default_value_t = 256)]
     max_concurrent_requests: usize,
-    /// Requests one component instance serves before it is replaced.
-    #[arg(long, default_value_t = 128)]
+    /// Requests one component instance serves before it is replaced (an instance idle for a
+    /// second is dropped sooner). A new instance is instantiated and faults in every page it
+    /// touches, its slot's memory having been given back (`--instance-keep-resident-kib`): the
+    /// fewer replacements, the less that costs a request (`wasmtime serve` replaces an instance
+    /// after 128; ARCHITECTURE.md, "Limits", has the measurements).
+    #[arg(long, env = "HOTLINE_MAX_INSTANCE_REUSE", default_value_t = 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65536))]
     max_instance_reuse: usize,
     /// Do not apply migrations at start.
     #[arg(long)]
