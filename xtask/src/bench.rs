@@ -597,14 +597,14 @@ impl CpuPerRequest {
         };
         let micros = |ms: f64| format!("{:.0} µs", ms * 1000.0);
         let mut parts = Vec::new();
-        if round.runtime > 0.0 {
+        // (A side that does not use one shows none, not a stray 0 µs.)
+        if round.runtime >= 0.0005 {
             parts.push(format!(
                 "runtime {} ({} in the kernel)",
                 micros(round.runtime),
                 micros(round.runtime_kernel)
             ));
         }
-        // (A side that does not use one shows none, not a stray 0 µs.)
         if round.pgbench >= 0.0005 {
             parts.push(format!("pgbench {}", micros(round.pgbench)));
         }
