@@ -292,17 +292,34 @@ pub async fn connect() -> Result<Connection, String> {
 /// drops it when idle), so a value changed in a dynamic variables provider reaches new instances
 /// within seconds. A failed read is not kept.
 pub async fn variable(name: &str) -> Result<String, String> {
-    thread_local! {
-        static VARIABLES: std::cell::RefCell<std::collections::HashMap<String, String>> =
-            std::cell::RefCell::default();
+    match known_variable(name, str::to_owned) {
+        Some(value) => Ok(value),
+        None => read_variable(name).await,
     }
-    if let Some(value) = VARIABLES.with_borrow(|known| known.get(name).cloned()) {
-        return Ok(value);
-    }
+}
+
+thread_local! {
+    /// The variables this instance has read, by name: a handful, so a list (a lookup compares a
+    /// few names, where a map hashed the name on every read).
+    static VARIABLES: std::cell::RefCell<Vec<(String, String)>> = std::cell::RefCell::default();
+}
+
+/// `read` of the value of `name`, if this instance has read it from the host.
+fn known_variable<R>(name: &str, read: impl FnOnce(&str) -> R) -> Option<R> {
+    VARIABLES.with_borrow(|known| {
+        known
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, value)| read(value))
+    })
+}
+
+/// Reads `name` from the host and keeps it.
+async fn read_variable(name: &str) -> Result<String, String> {
     let value = spin_sdk::variables::get(name)
         .await
         .map_err(|e| format!("the {name} variable: {e:?}"))?;
-    VARIABLES.with_borrow_mut(|known| known.insert(name.to_owned(), value.clone()));
+    VARIABLES.with_borrow_mut(|known| known.push((name.to_owned(), value.clone())));
     Ok(value)
 }
 
@@ -312,12 +329,12 @@ pub async fn number_variable<T: std::str::FromStr + PartialOrd>(
     default: T,
     least: T,
 ) -> T {
-    variable(name)
-        .await
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n: &T| *n >= least)
-        .unwrap_or(default)
+    let parsed = |value: &str| value.trim().parse().ok();
+    let number = match known_variable(name, parsed) {
+        Some(number) => number,
+        None => read_variable(name).await.ok().and_then(|v| parsed(&v)),
+    };
+    number.filter(|n: &T| *n >= least).unwrap_or(default)
 }
 
 /// The value of `name` in a URL query string (no percent-decoding: values here are codes).
