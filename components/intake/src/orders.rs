@@ -8,8 +8,9 @@ use mobile_api::{
 };
 use order_store::db::{Connection, Row};
 use order_store::idempotency::{self, Claim};
-use order_store::{CitizenKey, required, required_named, text};
+use order_store::{CitizenKey, OrderKey, required, required_named, text};
 use spin_sdk::http::StatusCode;
+use std::sync::LazyLock;
 use workorder::lifecycle::{self, Actor, Command, Event, Order, Policy, Status};
 use workorder::{CheckedRequest, RequestDraft, TrackingNumber};
 
@@ -524,6 +525,23 @@ fn summary(row: &Row, following: bool) -> Result<WorkOrderSummary, ApiError> {
     })
 }
 
+/// The statement of [`visible_order`] for an order named by the `work_orders` column `key`: the
+/// order with whether the caller (`$1`) filed or follows it, and its history.
+fn visible_statement(key: &str) -> String {
+    format!(
+        "select {COLUMNS}, (ci.subject = $1) as own, \
+                exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id \
+                        where f.work_order_id = o.work_order_id and fc.subject = $1) as following, \
+                {EVENTS} \
+         {FROM} join citizens ci on ci.citizen_id = o.citizen_id \
+         where o.{key} = $2"
+    )
+}
+
+// Written once per instance rather than once per request (every tracking request reads one).
+static VISIBLE_BY_ID: LazyLock<String> = LazyLock::new(|| visible_statement("work_order_id"));
+static VISIBLE_BY_NUMBER: LazyLock<String> = LazyLock::new(|| visible_statement("tracking_number"));
+
 /// The order as its citizen or a follower sees it, or `None` when the caller may not see it.
 pub(crate) async fn visible_order(
     db: &Connection,
@@ -531,19 +549,12 @@ pub(crate) async fn visible_order(
     id: &str,
 ) -> Result<Option<WorkOrder>, ApiError> {
     let key = order_store::order_key(id)?;
+    let statement = match key {
+        OrderKey::Id(_) => &VISIBLE_BY_ID,
+        OrderKey::Number(_) => &VISIBLE_BY_NUMBER,
+    };
     let rows = db
-        .query(
-            format!(
-                "select {COLUMNS}, (ci.subject = $1) as own, \
-                        exists (select 1 from order_followers f join citizens fc on fc.citizen_id = f.citizen_id \
-                                where f.work_order_id = o.work_order_id and fc.subject = $1) as following, \
-                        {EVENTS} \
-                 {FROM} join citizens ci on ci.citizen_id = o.citizen_id \
-                 where o.{} = $2",
-                key.column()
-            ),
-            [text(&principal.subject), key.value()],
-        )
+        .query(statement.as_str(), [text(&principal.subject), key.value()])
         .await?
         .collect()
         .await?;

@@ -134,3 +134,51 @@ impl std::ops::Index<usize> for Row {
         &self.values[index]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spin_sdk::pg::DbDataType;
+
+    fn row_of(names: &[&str]) -> Row {
+        Row {
+            columns: Arc::new(
+                names
+                    .iter()
+                    .map(|name| Column {
+                        name: (*name).to_owned(),
+                        data_type: DbDataType::Int64,
+                    })
+                    .collect(),
+            ),
+            values: (0..names.len() as i64).map(DbValue::Int64).collect(),
+        }
+    }
+
+    #[test]
+    fn columns_are_found_by_name_in_any_order() {
+        let names = [
+            "id",
+            "status",
+            "category_id",
+            "category_name",
+            "asked_at",
+            "asked_by",
+            "",
+            "路灯",
+            "id",
+        ];
+        let row = row_of(&names);
+        // Each name where it first is, in any order, twice; a name given twice is found first.
+        for name in names.iter().rev().chain(&names) {
+            let first = names.iter().position(|n| n == name).expect("listed") as i64;
+            assert_eq!(row.get::<i64>(name), Some(first), "{name:?}");
+        }
+        for missing in ["categ_id", "asked_xt", "i", "ID", "路", "status "] {
+            assert_eq!(row.get::<i64>(missing), None, "{missing:?}");
+        }
+        // A column of another type is `None`.
+        assert_eq!(row.get::<String>("status"), None);
+        assert_eq!(row_of(&[]).get::<i64>("id"), None);
+    }
+}
