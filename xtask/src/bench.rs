@@ -169,6 +169,63 @@ fn outcome_cell(outcome: &Outcome) -> String {
 struct Server {
     child: Child,
     address: SocketAddr,
+    /// None from a runtime built before it said (one measured by `--runtime`).
+    instances: Option<Instances>,
+}
+
+/// What the runtime does with its instances, as it says on starting (its defaults, or what the
+/// environment set for a paired run), so that the report names what was measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Instances {
+    lanes: usize,
+    /// Requests an instance serves before it is replaced.
+    reuse: usize,
+    /// KiB of a freed instance's memory kept resident for the next in its slot.
+    keep_kib: usize,
+}
+
+impl Instances {
+    /// From the runtime's line `hotline: 2 lanes; an instance serves up to 1024 requests; a
+    /// freed instance keeps 0 KiB resident`.
+    fn from_line(line: &str) -> Option<Instances> {
+        let rest = line.strip_prefix("hotline: ")?;
+        let mut numbers = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|part| !part.is_empty())
+            .map(str::parse::<usize>);
+        let mut next = || numbers.next()?.ok();
+        let instances = Instances {
+            lanes: next()?,
+            reuse: next()?,
+            keep_kib: next()?,
+        };
+        (rest.contains(" lanes; ") && next().is_none()).then_some(instances)
+    }
+
+    /// The versions line's words for it, on a machine of `cores`.
+    fn describe(&self, cores: usize) -> String {
+        let kept = if self.keep_kib == 0 {
+            "a freed instance's memory given back to the kernel".to_owned()
+        } else {
+            format!(
+                "{} KiB of a freed instance's memory kept resident for the next",
+                self.keep_kib
+            )
+        };
+        format!(
+            "{} lanes, {}: threads with a single-threaded runtime and a copy of the app each; \
+             instances reused for up to {} requests, one at a time, and {kept} \
+             (`--instance-keep-resident-kib {}`)",
+            self.lanes,
+            if self.lanes == cores {
+                "one per core"
+            } else {
+                "as the environment set"
+            },
+            self.reuse,
+            self.keep_kib
+        )
+    }
 }
 
 impl Drop for Server {
@@ -327,9 +384,11 @@ fn start_server(
         .spawn()
         .context("starting hotline")?;
     let stdout = child.stdout.take().context("hotline's output")?;
+    let mut instances = None;
     let line = std::io::BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
+        .inspect(|line| instances = instances.or_else(|| Instances::from_line(line)))
         .find(|line| line.contains(" on http://"))
         .context("hotline stopped before serving")?;
     let address: SocketAddr = line
@@ -356,7 +415,14 @@ fn start_server(
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    Ok((Server { child, address }, launched.elapsed()))
+    Ok((
+        Server {
+            child,
+            address,
+            instances,
+        },
+        launched.elapsed(),
+    ))
 }
 
 /// How many clients track at once in the memory burst: a spike of app users, eight times the
@@ -1341,7 +1407,7 @@ fn measure(
     let (first, cold) = start_server(binary, data, &manifest, database_url, &signing, &fcm)?;
     drop(first);
     let (server, warm) = start_server(binary, data, &manifest, database_url, &signing, &fcm)?;
-    let pid = server.child.id();
+    let (pid, instances) = (server.child.id(), server.instances);
     std::thread::sleep(Duration::from_millis(500));
     let idle = Resident::of(pid);
     let mut rows = Rows::default();
@@ -1940,7 +2006,7 @@ fn measure(
         target: "< 150 MB under load",
     });
 
-    Ok(report(&rows.0, database_url, revision))
+    Ok(report(&rows.0, instances, database_url, revision))
 }
 
 /// The data the KPI report is timed over: orders over the past 360 days (1×, then 10×).
@@ -2762,7 +2828,12 @@ fn source_revision() -> String {
 
 /// The report: the table, then how each row was measured. `database_url` says how the runtime
 /// and pgbench reach PostgreSQL (both by the same URL); `revision`, what was built.
-fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
+fn report(
+    rows: &[Row],
+    instances: Option<Instances>,
+    database_url: &str,
+    revision: &str,
+) -> String {
     let transport = if database_url.contains("?host=/") {
         "over its Unix socket (the private cluster's URL names it)"
     } else {
@@ -2803,7 +2874,7 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
     }
     let _ = writeln!(
         text,
-        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline`, profile-guided (built instrumented, run under the bench's own hop, tracking, filing and notification loads on a fresh database, and built again with the counts: `cargo xtask release`, `xtask/src/pgo.rs`), fat LTO, one codegen unit ({cores} lanes, one per core: threads with a single-threaded runtime and a copy of the app each; instances reused for up to 1024 requests, one at a time, and a freed instance's memory given back to the kernel (`--instance-keep-resident-kib 0`); memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}, with the same server settings (`{PGBENCH_OPTIONS}`: the runtime's connections compile no statement to machine code, `crates/hotline/src/postgres.rs`: over ten million orders, the month's KPI report took 3.2 to 5.4 s in psql compiled, 2.7 to 2.8 s not).\n\n\
+        "\nVersions: {}; {}; wasmtime 48.0.8; release build of `hotline`, profile-guided (built instrumented, run under the bench's own hop, tracking, filing and notification loads on a fresh database, and built again with the counts: `cargo xtask release`, `xtask/src/pgo.rs`), fat LTO, one codegen unit ({}; memory from mimalloc 3). The runtime and pgbench reach PostgreSQL by the same URL, {transport}, with the same server settings (`{PGBENCH_OPTIONS}`: the runtime's connections compile no statement to machine code, `crates/hotline/src/postgres.rs`: over ten million orders, the month's KPI report took 3.2 to 5.4 s in psql compiled, 2.7 to 2.8 s not).\n\n\
          The filing baseline is `pgbench -M prepared -c N -j 2` running the SQL one filing runs (the gateway's rate \
          counter; then intake's, the platform's own statements: what the database says of the request in one \
          statement (the place the coordinates fall in, the names, the dispatch catalogue's choice), and in one \
@@ -2930,6 +3001,10 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
          mappings 1/n in each, which is what the runtime costs the machine.\n",
         command_line("rustc", &["--version"]),
         command_line("pgbench", &["--version"]),
+        instances.map_or_else(
+            || "instance settings not known: the runtime did not say them".to_owned(),
+            |instances| instances.describe(cores)
+        ),
         filing_script(),
         tracking_script(),
         REQUEST_TIMEOUT.as_secs(),
@@ -2944,6 +3019,48 @@ fn report(rows: &[Row], database_url: &str, revision: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The runtime's line about its instances is read back as it prints it (`main.rs`, before
+    /// the serving line), and no other line is taken for it.
+    #[test]
+    fn the_instance_settings_are_read_from_the_runtimes_line() {
+        let line = "hotline: 2 lanes; an instance serves up to 1024 requests; \
+                    a freed instance keeps 0 KiB resident";
+        let instances = Instances::from_line(line);
+        assert_eq!(
+            instances,
+            Some(Instances {
+                lanes: 2,
+                reuse: 1024,
+                keep_kib: 0
+            })
+        );
+        let described = instances.map(|i| i.describe(2)).unwrap_or_default();
+        assert!(described.contains("up to 1024 requests"), "{described}");
+        assert!(described.contains("one per core"), "{described}");
+        assert!(
+            described.contains("given back to the kernel"),
+            "{described}"
+        );
+        let kept = Instances::from_line(
+            "hotline: 1 lanes; an instance serves up to 128 requests; \
+             a freed instance keeps 1024 KiB resident",
+        );
+        let described = kept.map(|i| i.describe(2)).unwrap_or_default();
+        assert!(
+            described.contains("1024 KiB of a freed instance's memory kept"),
+            "{described}"
+        );
+        assert!(described.contains("as the environment set"), "{described}");
+        for other in [
+            "hotline: serving hotline on http://127.0.0.1:3000",
+            "hotline: metrics at http://127.0.0.1:9300/metrics",
+            "hotline: 2 lanes; up to 1024 requests",
+            "hotline: 2 lanes; 1024 requests; 0 KiB; 5 more",
+        ] {
+            assert_eq!(Instances::from_line(other), None, "{other}");
+        }
+    }
 
     /// Each anatomy step goes as far as its row says: the refused one is refused by role (a
     /// citizen may not read the KPI report) and the tracking ones reach intake with a token.

@@ -54,16 +54,28 @@ pub struct Limits {
     pub pg_max_connections: u32,
 }
 
+/// The serve flags' defaults, in the flags' own units (`main.rs` shows them in `--help`;
+/// `Limits::default` is made of them, for the tests).
+pub mod defaults {
+    pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+    pub const BODY_TIMEOUT_MS: u64 = 120_000;
+    pub const LARGE_PER_LANE: usize = 1;
+    pub const MEMORY_MIB: usize = 64;
+    pub const INSTANCE_KEEP_RESIDENT_KIB: usize = 0;
+    pub const MAX_CONCURRENT_REQUESTS: usize = 256;
+    pub const MAX_INSTANCE_REUSE: usize = 1024;
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            request_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(120),
-            large_per_lane: 1,
-            memory_per_instance: 64 << 20,
-            keep_resident: 0,
-            max_concurrent_requests: 256,
-            max_instance_reuse: 1024,
+            request_timeout: Duration::from_millis(defaults::REQUEST_TIMEOUT_MS),
+            body_timeout: Duration::from_millis(defaults::BODY_TIMEOUT_MS),
+            large_per_lane: defaults::LARGE_PER_LANE,
+            memory_per_instance: defaults::MEMORY_MIB << 20,
+            keep_resident: defaults::INSTANCE_KEEP_RESIDENT_KIB << 10,
+            max_concurrent_requests: defaults::MAX_CONCURRENT_REQUESTS,
+            max_instance_reuse: defaults::MAX_INSTANCE_REUSE,
             max_instance_concurrency: 1,
             idle_instance_timeout: Duration::from_secs(1),
             pg_max_connections: 32,

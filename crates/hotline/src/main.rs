@@ -214,38 +214,40 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:3000")]
     listen: String,
     /// Time limit for one request, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = app::defaults::REQUEST_TIMEOUT_MS)]
     request_timeout_ms: u64,
     /// Time limit for a large body (over 64 KiB: a photo) to arrive, in milliseconds. It is read
     /// whole before its component is called, so a slow phone does not spend the request's limit.
-    #[arg(long, default_value_t = 120_000)]
+    #[arg(long, default_value_t = app::defaults::BODY_TIMEOUT_MS)]
     body_timeout_ms: u64,
     /// Requests with a body read whole (over 64 KiB: a photo) that one lane serves at once; more
     /// wait for their turn (up to 5 s, then 503 server_busy), holding only their bodies. A photo
     /// takes a core's time to decode and two instances' memory while it is kept: more at once
     /// than the cores add memory and tail latency, not throughput (`cargo xtask bench uploads`).
-    #[arg(long, env = "HOTLINE_LARGE_PER_LANE", default_value_t = 1,
+    #[arg(long, env = "HOTLINE_LARGE_PER_LANE", default_value_t = app::defaults::LARGE_PER_LANE,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     large_per_lane: usize,
     /// Linear memory limit of one component instance, in MiB.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = app::defaults::MEMORY_MIB)]
     memory_mib: usize,
     /// How much of a freed instance's linear memory stays resident for the next instance in its
     /// slot, in KiB: written pages up to this are reset in place, the rest given back to the
     /// kernel (and faulted in again when used). None by default: an instance serves many
     /// requests, so keeping saves little, and what a slot keeps stays until the process ends.
-    #[arg(long, env = "HOTLINE_INSTANCE_KEEP_RESIDENT_KIB", default_value_t = 0,
+    #[arg(long, env = "HOTLINE_INSTANCE_KEEP_RESIDENT_KIB",
+          default_value_t = app::defaults::INSTANCE_KEEP_RESIDENT_KIB,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=65536))]
     instance_keep_resident_kib: usize,
     /// Requests served at once; more wait for a slot.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = app::defaults::MAX_CONCURRENT_REQUESTS)]
     max_concurrent_requests: usize,
     /// Requests one component instance serves before it is replaced (an instance idle for a
     /// second is dropped sooner). A new instance is instantiated and faults in every page it
     /// touches, its slot's memory having been given back (`--instance-keep-resident-kib`): the
     /// fewer replacements, the less that costs a request (`wasmtime serve` replaces an instance
     /// after 128; ARCHITECTURE.md, "Limits", has the measurements).
-    #[arg(long, env = "HOTLINE_MAX_INSTANCE_REUSE", default_value_t = 1024,
+    #[arg(long, env = "HOTLINE_MAX_INSTANCE_REUSE",
+          default_value_t = app::defaults::MAX_INSTANCE_REUSE,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65536))]
     max_instance_reuse: usize,
     /// Do not apply migrations at start.
@@ -726,6 +728,12 @@ async fn serve_with_database(
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(app = %blueprint.name, threads, version = manifest.version.as_deref().unwrap_or("-"), elapsed_ms = started.elapsed().as_millis() as u64, "serving on http://{address}");
+    // What the serving machine does with its instances, for whoever reads the start (and the
+    // bench, whose report names it).
+    println!(
+        "hotline: {threads} lanes; an instance serves up to {} requests; a freed instance keeps {} KiB resident",
+        args.max_instance_reuse, args.instance_keep_resident_kib
+    );
     println!("hotline: serving {} on http://{address}", blueprint.name);
     let mut background = schedules.tasks;
     background.extend(backup_task);
