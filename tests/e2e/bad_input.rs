@@ -279,3 +279,52 @@ async fn unknown_ids_routes_and_methods_are_clear() {
         );
     }
 }
+
+/// A NUL character (`\u0000` in JSON, `%00` in a query) is text no column can store: it is
+/// refused as the field it is in, where each component reads its input, never left to fail the
+/// statement (a staff sign-in and the centre's order search answered 500 with one before).
+#[tokio::test]
+async fn nul_characters_are_refused_with_their_field() {
+    let platform = Platform::start().await;
+    for (field, mut body) in [("title", valid_json()), ("location.address", valid_json())] {
+        match field {
+            "title" => body["title"] = json!("路灯\u{0}不亮"),
+            _ => body["location"]["address"] = json!("驿城区\u{0}解放大道"),
+        }
+        let answer = post_json(&platform, &body).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (422, "validation_failed"),
+            "{field}"
+        );
+        assert_eq!(
+            answer.fields(),
+            vec![(field.to_owned(), "invalid_characters".to_owned())]
+        );
+    }
+    // The same letters after an escaped backslash are text like any other.
+    let mut escaped = valid_json();
+    escaped["description"] = json!(r"路灯不亮 \u0000");
+    let answer = post_json(&platform, &escaped).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+
+    // The gateway's own body (a staff sign-in) and a query the routing component decodes.
+    let client = reqwest::Client::new();
+    let sign_in = client
+        .post(platform.url("/api/v1/auth/staff/sign-in"))
+        .json(&json!({"username": "operator\u{0}", "password": "x"}));
+    let search = client
+        .get(platform.url("/api/v1/orders?category=%00"))
+        .bearer_auth(platform.keys.token("operator-1", "operator"));
+    for (request, field) in [(sign_in, "username"), (search, "category")] {
+        let answer = request.send().await.expect("answer");
+        assert_eq!(answer.status().as_u16(), 422, "{field}");
+        let body: Value = answer.json().await.expect("json");
+        let problem = &body["error"]["fields"][0];
+        assert_eq!(
+            (problem["field"].as_str(), problem["code"].as_str()),
+            (Some(field), Some("invalid_characters")),
+            "{body}"
+        );
+    }
+}

@@ -275,6 +275,12 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Body
         }
     };
     deserializer.end().map_err(|e| malformed(&e))?;
+    // Read again only when a NUL is written somewhere, to name the field that holds it.
+    if escapes_nul(body) {
+        let whole: serde_json::Value = serde_json::from_slice(body).map_err(|e| malformed(&e))?;
+        let field = nul_path(&whole, "").unwrap_or_else(|| ".".to_owned());
+        return Err(BodyError::Field(holds_nul(&field)));
+    }
     Ok(value)
 }
 
@@ -372,6 +378,9 @@ pub fn query_text(query: &str, name: &str) -> Result<Option<String>, FieldError>
             }
         }
     }
+    if bytes.contains(&0) {
+        return Err(holds_nul(name));
+    }
     String::from_utf8(bytes).map(Some).map_err(|_| {
         field_error(
             name,
@@ -379,6 +388,69 @@ pub fn query_text(query: &str, name: &str) -> Result<Option<String>, FieldError>
             format!("{name} 不是有效的 UTF-8 文本 ({name} is not UTF-8 text)"),
         )
     })
+}
+
+/// The problem with `field` when its text holds a NUL character (`%00`, `\u0000`): no text
+/// column can store one (PostgreSQL refuses the statement), and no form a person fills in makes
+/// one, so it is refused where it arrives rather than failing the statement later.
+fn holds_nul(field: &str) -> FieldError {
+    // The code and words of the filing form's own check for control characters
+    // (`workorder::text`).
+    field_error(
+        field,
+        "invalid_characters",
+        format!("{field} 含有不可见的控制字符 (contains a NUL character)"),
+    )
+}
+
+/// Whether a JSON text writes a NUL character in a string (the escape `\u0000`; JSON allows no
+/// raw control character there). A backslash run of odd length escapes what follows it.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (at, &byte) in json.iter().enumerate() {
+        if byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && byte == b'u' && json.get(at + 1..at + 5) == Some(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+/// The path (as `serde_path_to_error` writes it: `location.address`, `photos[0]`) of the first
+/// string in `value`, or key, that holds a NUL character.
+fn nul_path(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let root = |path: &str| {
+        if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(|| root(path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(root(path))
+            } else {
+                nul_path(item, &inner)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// A day as a query writes it, `YYYY-MM-DD`; else the problem with `field`.
@@ -673,6 +745,61 @@ macro_rules! http_component {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A NUL character, which no text column can store, is refused where it arrives: in a query
+    /// or form field by the field's name, in a JSON body by the path of the string holding it;
+    /// an escaped backslash before `u0000` is text like any other.
+    #[test]
+    fn a_nul_character_is_refused_with_its_field() {
+        let problem = query_text("category=%00&q=ok", "category").expect_err("a NUL");
+        assert_eq!(
+            (problem.field.as_str(), problem.code.as_str()),
+            ("category", "invalid_characters")
+        );
+        assert_eq!(query_text("category=%00&q=ok", "q"), Ok(Some("ok".into())));
+
+        #[derive(serde::Deserialize, Debug)]
+        struct Place {
+            #[allow(dead_code)]
+            address: String,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Filed {
+            #[allow(dead_code)]
+            title: String,
+            #[allow(dead_code)]
+            location: Place,
+            #[allow(dead_code)]
+            photos: Vec<String>,
+        }
+        let refused = |body: &str| match parse_json::<Filed>(body.as_bytes()) {
+            Err(BodyError::Field(field)) => Some((field.field, field.code)),
+            Err(BodyError::Malformed(at)) => panic!("{body} read as malformed at {at}"),
+            Ok(_) => None,
+        };
+        let field = |name: &str| Some((name.to_owned(), "invalid_characters".to_owned()));
+        let body = |title: &str, address: &str, photo: &str| {
+            format!(
+                r#"{{"title":"{title}","location":{{"address":"{address}"}},"photos":["a","{photo}"]}}"#
+            )
+        };
+        assert_eq!(refused(&body(r"x\u0000", "a", "b")), field("title"));
+        assert_eq!(
+            refused(&body("x", r"\u0000 street", "b")),
+            field("location.address")
+        );
+        assert_eq!(refused(&body("x", "a", r"b\\\u0000")), field("photos[1]"));
+        assert_eq!(
+            refused(r#"{"title":"x","location":{"address":"a"},"photos":[],"\u0000":1}"#),
+            field(".")
+        );
+        // An escaped backslash, then the letters: no NUL.
+        assert_eq!(refused(&body(r"x\\u0000", "a", "b")), None);
+        assert_eq!(refused(&body("u0000", "a", r"\\")), None);
+        assert!(!escapes_nul(br#""\\u0000""#));
+        assert!(escapes_nul(br#""\u0000""#));
+        assert!(!escapes_nul(br#""\u00001""#.split_at(5).0));
+    }
 
     #[test]
     fn query_text_is_percent_decoded() {
