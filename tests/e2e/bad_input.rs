@@ -328,3 +328,124 @@ async fn nul_characters_are_refused_with_their_field() {
         );
     }
 }
+
+/// Every route, called by each role it serves with bad input of several kinds (a NUL, a path
+/// segment that is far too long, an id that names nothing; malformed and wrongly shaped bodies;
+/// query values that are not numbers, dates or cursors), answers a 4xx with a stable code, or
+/// its answer when the input is merely unknown: never a 5xx but an outside service's outage.
+#[tokio::test]
+async fn every_route_answers_bad_input_with_a_4xx() {
+    let platform = Platform::start().await;
+    let http = reqwest::Client::new();
+    let long = "x".repeat(300);
+    let segments = ["%00", "00000000-0000-4000-8000-000000000000", long.as_str()];
+    let fields = [
+        "title",
+        "description",
+        "category",
+        "username",
+        "password",
+        "name",
+        "role",
+        "agency",
+        "reason",
+        "note",
+        "phone",
+        "code",
+        "refresh_token",
+        "date",
+        "kind",
+        "body",
+        "keywords",
+        "id",
+        "until",
+        "into",
+        "answer",
+        "result",
+        "comment",
+        "token",
+        "platform",
+    ];
+    let nul_everywhere = Value::Object(
+        fields
+            .iter()
+            .map(|field| ((*field).to_owned(), json!("值\u{0}")))
+            .collect(),
+    )
+    .to_string();
+    let numbers_everywhere = Value::Object(
+        fields
+            .iter()
+            .map(|field| ((*field).to_owned(), json!(-99_999_999_999_i64)))
+            .collect(),
+    )
+    .to_string();
+    let bodies = [
+        "{bad",
+        "[]",
+        nul_everywhere.as_str(),
+        numbers_everywhere.as_str(),
+    ];
+    let queries = [
+        "?limit=-1&cursor=%FF",
+        "?category=%00&status=%00&q=%00&keywords=%00&agency=%00&district=%00&from=2026-13-45&to=%00&month=%00",
+    ];
+    let mut sent = 0;
+    for route in mobile_api::routes::ROUTES {
+        let roles: Vec<Option<&str>> = if route.is_public() {
+            vec![None]
+        } else {
+            route.roles.iter().copied().map(Some).collect()
+        };
+        for segment in segments {
+            let path = route.pattern.replace("{}", segment);
+            for role in &roles {
+                let method =
+                    reqwest::Method::from_bytes(route.method.as_bytes()).expect("a method");
+                let writes = matches!(route.method, "POST" | "PUT");
+                let variants: Vec<(String, Option<&str>)> = if writes {
+                    bodies.iter().map(|b| (path.clone(), Some(*b))).collect()
+                } else {
+                    queries
+                        .iter()
+                        .map(|q| (format!("{path}{q}"), None))
+                        .collect()
+                };
+                for (target, body) in variants {
+                    let mut request = http.request(method.clone(), platform.url(&target));
+                    if let Some(role) = role {
+                        let agency = (*role == "agency_staff").then_some("city-urban-management");
+                        request = request.bearer_auth(platform.keys.token_for(
+                            &format!("{role}-bad-input"),
+                            role,
+                            agency,
+                        ));
+                    }
+                    if let Some(body) = body {
+                        request = request
+                            .header("content-type", "application/json")
+                            .body(body.to_owned());
+                    }
+                    let response = request.send().await.expect("sent");
+                    sent += 1;
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap_or_default();
+                    let code = serde_json::from_str::<Value>(&text)
+                        .ok()
+                        .and_then(|v| v["error"]["code"].as_str().map(str::to_owned));
+                    let case = format!(
+                        "{} {target} as {role:?} with {body:?}: {status} {text}",
+                        route.method
+                    );
+                    let outage = status == 503
+                        && code.as_deref().is_some_and(|c| c.ends_with("_unavailable"));
+                    assert!(status < 500 || outage, "{case}");
+                    if status >= 400 {
+                        assert!(code.is_some(), "a stable code: {case}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(sent > 500, "{sent} requests");
+}
