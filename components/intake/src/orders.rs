@@ -539,8 +539,9 @@ fn visible_statement(key: &str) -> String {
 }
 
 // Written once per instance rather than once per request (every tracking request reads one).
-static VISIBLE_BY_ID: LazyLock<String> = LazyLock::new(|| visible_statement("work_order_id"));
-static VISIBLE_BY_NUMBER: LazyLock<String> = LazyLock::new(|| visible_statement("tracking_number"));
+static VISIBLE_BY_ID: LazyLock<String> = LazyLock::new(|| visible_statement(OrderKey::ID_COLUMN));
+static VISIBLE_BY_NUMBER: LazyLock<String> =
+    LazyLock::new(|| visible_statement(OrderKey::NUMBER_COLUMN));
 
 /// The order as its citizen or a follower sees it, or `None` when the caller may not see it.
 pub(crate) async fn visible_order(

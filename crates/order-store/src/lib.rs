@@ -174,11 +174,16 @@ pub enum OrderKey {
 }
 
 impl OrderKey {
+    /// The `work_orders` column an id matches.
+    pub const ID_COLUMN: &'static str = "work_order_id";
+    /// The `work_orders` column a tracking number matches.
+    pub const NUMBER_COLUMN: &'static str = "tracking_number";
+
     /// The `work_orders` column the key matches.
     pub fn column(&self) -> &'static str {
         match self {
-            OrderKey::Id(_) => "work_order_id",
-            OrderKey::Number(_) => "tracking_number",
+            OrderKey::Id(_) => OrderKey::ID_COLUMN,
+            OrderKey::Number(_) => OrderKey::NUMBER_COLUMN,
         }
     }
 
