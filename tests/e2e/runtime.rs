@@ -210,6 +210,45 @@ async fn a_component_that_exhausts_its_memory_fails_alone() {
     assert_eq!(status, 200);
 }
 
+/// Where the process may not reserve the address space the instance pool takes (a small
+/// `ulimit -v`), the runtime allocates instances on demand, each reserving the memory it may use:
+/// it still serves many requests at once, and chained ones.
+#[tokio::test]
+async fn without_address_space_for_the_pool_instances_are_allocated_on_demand() {
+    let platform = Platform::start_with(Options {
+        address_space_mib: Some(8 << 10),
+        ..Options::default()
+    })
+    .await
+    .expect("platform");
+    assert!(
+        platform.log().contains("allocating instances on demand"),
+        "the pool was made under the limit: {}",
+        platform.log()
+    );
+    // Requests that each hold an instance (and a connection) for a while, all at once, and
+    // the gateway's calls to intake meanwhile (two instances a request).
+    let holding: Vec<_> = (0..16)
+        .map(|_| {
+            let url = platform.url("/probe/pg/plain/sleep?ms=1000");
+            tokio::spawn(async move {
+                let response = reqwest::get(url).await.expect("answer");
+                let status = response.status().as_u16();
+                (status, response.text().await.expect("body"))
+            })
+        })
+        .collect();
+    until_sleeping(&platform).await;
+    for _ in 0..4 {
+        let (status, body) = get(&platform, "/health/components?component=intake").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for request in holding {
+        let (status, body) = request.await.expect("the request");
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
 #[tokio::test]
 async fn the_postgres_interface_round_trips_every_type() {
     let platform = Platform::start().await;

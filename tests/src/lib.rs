@@ -109,6 +109,9 @@ pub struct Options {
     /// The server the platform's database is made on (a URL of one of its databases); by
     /// default the tests' own (`HOTLINE_TEST_DATABASE_URL`).
     pub admin_url: Option<String>,
+    /// The most address space the runtime's process may reserve, in MiB (`ulimit -v`); by
+    /// default no limit.
+    pub address_space_mib: Option<u64>,
 }
 
 impl Default for Options {
@@ -123,6 +126,7 @@ impl Default for Options {
             stand_in: None,
             serve_args: Vec::new(),
             admin_url: None,
+            address_space_mib: None,
         }
     }
 }
@@ -158,6 +162,7 @@ struct Launch {
     args: Vec<std::ffi::OsString>,
     env: Vec<(String, String)>,
     log: PathBuf,
+    address_space_mib: Option<u64>,
 }
 
 impl Launch {
@@ -167,7 +172,19 @@ impl Launch {
             .create(true)
             .append(true)
             .open(&self.log)?;
-        let mut child = Command::new(hotline_binary())
+        // Under a limit, a shell sets it and then becomes the runtime (`exec`: the same process).
+        let mut command = match self.address_space_mib {
+            None => Command::new(hotline_binary()),
+            Some(mib) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", mib << 10))
+                    .arg(hotline_binary());
+                shell
+            }
+        };
+        let mut child = command
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
@@ -409,6 +426,7 @@ impl Platform {
             args,
             env,
             log: log.clone(),
+            address_space_mib: options.address_space_mib,
         };
         let (child, base, metrics) = launch.spawn().await?;
         // A restart listens where the first run did, so clients made before it still reach it.

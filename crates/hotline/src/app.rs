@@ -214,6 +214,14 @@ pub fn engine(cache_dir: Option<PathBuf>, limits: &Limits) -> anyhow::Result<Eng
                 "pooling allocator unavailable ({error}); allocating instances on demand"
             );
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
+            // Each memory would then reserve wasmtime's default, 4 GiB and a guard region of
+            // 32 MiB either side (so that compiled code needs no bounds checks), and under the
+            // limit that refused the pool not even one instance was made ("mmap failed to
+            // reserve 0x104000000 bytes"). It reserves what an instance may use instead
+            // (`--memory-mib`), with a guard of 64 KiB: the compiled code checks its bounds.
+            config
+                .memory_reservation(u64::try_from(limits.memory_per_instance).unwrap_or(u64::MAX))
+                .memory_guard_size(64 << 10);
             Ok(Engine::new(&config)?)
         }
     }
