@@ -243,6 +243,22 @@ impl Cluster {
     fn data_dir(&self) -> &std::ffi::OsStr {
         self.folder.0.as_os_str()
     }
+
+    /// Starts the server (making the cluster the first time); the URL of its `postgres`
+    /// database.
+    async fn start(&self) -> String {
+        let start = [
+            os("--data-dir"),
+            self.data_dir(),
+            os("db"),
+            os("start"),
+            os("--database"),
+            os("postgres"),
+        ];
+        let (ok, admin, said) = hotline(&start).await;
+        assert!(ok, "{said}");
+        admin.trim().to_owned()
+    }
 }
 
 impl Drop for Cluster {
@@ -419,19 +435,10 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
         folder: Folder::new("archived-cluster"),
     };
     let data_dir = cluster.data_dir();
-    let start = [
-        os("--data-dir"),
-        data_dir,
-        os("db"),
-        os("start"),
-        os("--database"),
-        os("postgres"),
-    ];
-    let (ok, admin, said) = hotline(&start).await;
-    assert!(ok, "{said}");
+    let admin = cluster.start().await;
     let archive = cluster.folder.0.join("archive");
     let mut platform = Platform::start_with(tests::Options {
-        admin_url: Some(admin.trim().to_owned()),
+        admin_url: Some(admin.clone()),
         serve_args: owned(&[os("--archive-dir"), archive.as_os_str()]),
         ..tests::Options::default()
     })
@@ -541,8 +548,7 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     let (ok, _, said) = restore(Some(until.to_rfc3339())).await;
     assert!(ok, "{said}");
     assert!(said.contains("kept as"), "{said}");
-    let (ok, _, said) = hotline(&start).await;
-    assert!(ok, "{said}");
+    cluster.start().await;
     assert_eq!(
         orders(&url).await,
         std::slice::from_ref(&first.tracking_number)
@@ -636,7 +642,7 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
     // backup at once, and the restored cluster's new history received, so that the next
     // restore reaches what was filed since.
     let mut again = Platform::start_with(tests::Options {
-        admin_url: Some(admin.trim().to_owned()),
+        admin_url: Some(admin),
         serve_args: owned(&[os("--archive-dir"), archive.as_os_str()]),
         ..tests::Options::default()
     })
@@ -671,4 +677,64 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
         "{said}"
     );
     assert_eq!(orders(&url).await, [first.tracking_number]);
+}
+
+/// The private cluster's server, ended while the platform serves from it (killed outright, as
+/// the kernel's out-of-memory killer does), is started again by the runtime: requests are
+/// answered again within seconds, without a restart of the platform, and what was committed
+/// before is there.
+#[tokio::test]
+async fn the_private_clusters_server_is_started_again_when_it_ends() {
+    let cluster = Cluster {
+        folder: Folder::new("kept-cluster"),
+    };
+    let platform = Platform::start_with(tests::Options {
+        admin_url: Some(cluster.start().await),
+        private_cluster: Some(cluster.folder.0.clone()),
+        ..tests::Options::default()
+    })
+    .await
+    .expect("platform");
+    let citizen = platform.client("citizen-1", "citizen");
+    let filed = citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed");
+
+    let data: String = sqlx::query_scalar("select current_setting('data_directory')")
+        .fetch_one(&platform.db)
+        .await
+        .expect("the data folder");
+    let lock = std::fs::read_to_string(Path::new(&data).join("postmaster.pid")).expect("the lock");
+    let postmaster = lock.lines().next().expect("its process id");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", postmaster])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+
+    let started = std::time::Instant::now();
+    let tracked = loop {
+        match citizen.get_request(&filed.tracking_number).await {
+            Ok(tracked) => break tracked,
+            Err(error) => assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "no answer a minute after the server ended: {error}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(tracked.id, filed.id);
+    let again = citizen
+        .create_request(&valid_request(), None)
+        .await
+        .expect("filed after the restart");
+    assert_ne!(again.id, filed.id);
+    let samples = platform.metrics().await;
+    assert_eq!(samples.get("hotline_database_restarts_total"), Some(&1.0));
+    assert!(
+        platform.log().contains("starting it again"),
+        "{}",
+        platform.log()
+    );
 }

@@ -112,6 +112,10 @@ pub struct Options {
     /// The most address space the runtime's process may reserve, in MiB (`ulimit -v`); by
     /// default no limit.
     pub address_space_mib: Option<u64>,
+    /// Serve from the private cluster under this folder (`--data-dir`, and no `DATABASE_URL`),
+    /// as `hotline serve` does by itself, whose server `admin_url` names; by default, from a
+    /// database of its own on the tests' server.
+    pub private_cluster: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -127,6 +131,7 @@ impl Default for Options {
             serve_args: Vec::new(),
             admin_url: None,
             address_space_mib: None,
+            private_cluster: None,
         }
     }
 }
@@ -185,6 +190,7 @@ impl Launch {
             }
         };
         let mut child = command
+            .env_remove("DATABASE_URL")
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
@@ -297,8 +303,12 @@ impl Platform {
             Some(url) => url.clone(),
             None => admin_url()?,
         };
-        let database = format!("t_{}", uuid::Uuid::new_v4().simple());
-        {
+        // The runtime makes the private cluster's database (`hotline`) itself.
+        let database = match options.private_cluster {
+            Some(_) => "hotline".to_owned(),
+            None => format!("t_{}", uuid::Uuid::new_v4().simple()),
+        };
+        if options.private_cluster.is_none() {
             use sqlx::Connection;
             let mut admin = sqlx::PgConnection::connect(&admin_url)
                 .await
@@ -330,7 +340,11 @@ impl Platform {
         let log = work.join("hotline.log");
         let mut args: Vec<std::ffi::OsString> = vec![
             "--data-dir".into(),
-            workspace_root().join("target/test-data").into(),
+            options
+                .private_cluster
+                .clone()
+                .unwrap_or_else(|| workspace_root().join("target/test-data"))
+                .into(),
             "serve".into(),
             "--manifest".into(),
             manifest.into(),
@@ -417,6 +431,9 @@ impl Platform {
             // whenever the tests run at night, China time: the tests of quiet hours set their own.
             ("SPIN_VARIABLE_CITIZEN_QUIET_HOURS".into(), "none".into()),
         ];
+        if options.private_cluster.is_some() {
+            env.retain(|(key, _)| key != "DATABASE_URL");
+        }
         // The test's own variables win over the defaults above.
         for (name, value) in &options.variables {
             env.retain(|(key, _)| key != name);

@@ -13,6 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[derive(Clone)]
 pub struct Cluster {
     root: PathBuf,
     bin: PathBuf,
@@ -26,6 +27,52 @@ pub struct Cluster {
 }
 
 const SUPERUSER: &str = "hotline";
+
+/// How often the serving runtime looks whether its private cluster's server runs.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps the private cluster's server running while the platform serves from it: a server that
+/// ended (killed, by the kernel's out-of-memory killer say, or crashed) is started again within
+/// about a second, and recovers from its log by itself as it starts, losing nothing committed.
+/// Without it the runtime went on answering every request that needs the database with a
+/// failure until someone restarted the platform. `restarts` counts the starts (for the
+/// metrics); each tells the database connections made before it to go (`postgres::server_restarted`).
+///
+/// Ends when `stop` turns true, before the runtime stops the server itself. A server stopped on
+/// purpose while the platform serves (`hotline db stop`) is started again too: stop the
+/// platform first.
+pub fn keep_running(
+    cluster: Cluster,
+    restarts: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(WATCH_EVERY) => {}
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+            if cluster.postmaster_alive() || *stop.borrow() {
+                continue;
+            }
+            tracing::error!(
+                "PostgreSQL, the private cluster's server, has stopped; starting it again"
+            );
+            let starting = cluster.clone();
+            match tokio::task::spawn_blocking(move || starting.start_again()).await {
+                Ok(Ok(())) => {
+                    crate::postgres::server_restarted();
+                    restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!("PostgreSQL started again");
+                }
+                // Tried again at the next look (a server whose processes are still ending
+                // refuses to start while they hold its shared memory).
+                Ok(Err(error)) => tracing::error!("starting PostgreSQL again: {error:#}"),
+                Err(error) => tracing::error!("starting PostgreSQL again: {error}"),
+            }
+        }
+    })
+}
 
 /// The folder of the installed server binaries and client tools: `$HOTLINE_PG_BIN`, else the
 /// newest version's under `/usr/lib/postgresql`.
@@ -203,6 +250,25 @@ impl Cluster {
             .status()
             .map(|s| s.success())
             .unwrap_or(false)
+    }
+
+    /// Whether the server's main process (the postmaster) is alive, by the process id its data
+    /// folder's `postmaster.pid` names: cheap enough to ask every second, where `pg_ctl status`
+    /// starts a program (two, as root). A process of another name under that id (the id taken
+    /// again after the server died) is not the server.
+    pub fn postmaster_alive(&self) -> bool {
+        let Ok(lock) = std::fs::read_to_string(self.data().join("postmaster.pid")) else {
+            return false;
+        };
+        let Some(pid) = lock
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<u32>().ok())
+        else {
+            return false;
+        };
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|name| name.trim_end() == "postgres")
     }
 
     /// Gives `path` to the user the server runs as (where that is another user).

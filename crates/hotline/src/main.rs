@@ -581,7 +581,17 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         (true, None) => Some(cluster::server_binaries()),
     };
     let result = match tools.transpose() {
-        Ok(tools) => serve_with_database(data_dir, &args, &manifest, &url, tools, started).await,
+        Ok(tools) => {
+            serve_with_database(
+                data_dir,
+                &args,
+                &manifest,
+                (&url, cluster.as_ref()),
+                tools,
+                started,
+            )
+            .await
+        }
         Err(error) => Err(error),
     };
     if let Some(cluster) = cluster {
@@ -594,7 +604,7 @@ async fn serve_with_database(
     data_dir: &Path,
     args: &ServeArgs,
     manifest: &manifest::Manifest,
-    url: &str,
+    (url, cluster): (&str, Option<&cluster::Cluster>),
     backup_tools: Option<PathBuf>,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
@@ -674,6 +684,14 @@ async fn serve_with_database(
     let (stopping, stop_seen) = tokio::sync::watch::channel(false);
     let lanes = lanes::Lanes::start(&blueprint, threads, url, &stop_seen).await?;
     let schedules = schedule::start(lanes.background(), &manifest.components, url, &stop_seen);
+    // The private cluster's server, kept running while the platform serves from it.
+    let database_restarts =
+        cluster.map(|_| std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)));
+    let keeper = cluster
+        .zip(database_restarts.clone())
+        .map(|(cluster, restarts)| {
+            cluster::keep_running(cluster.clone(), restarts, stop_seen.clone())
+        });
     let backup_metrics = backups.as_ref().map(|(_, _, metrics)| metrics.clone());
     let backup_task = backups.map(|(tools, schedule, metrics)| {
         backup_schedule::start(tools, url.to_owned(), schedule, metrics, stop_seen.clone())
@@ -714,6 +732,7 @@ async fn serve_with_database(
             schedules: schedules.metrics.clone(),
             backups: backup_metrics,
             archive: archive_metrics,
+            database_restarts,
             started: std::time::SystemTime::now() - started.elapsed(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             engine: engine.clone(),
@@ -737,6 +756,7 @@ async fn serve_with_database(
     println!("hotline: serving {} on http://{address}", blueprint.name);
     let mut background = schedules.tasks;
     background.extend(backup_task);
+    background.extend(keeper);
     background.extend(archive_tasks.into_iter().flatten());
     let drain = server::Drain {
         stopping,

@@ -279,6 +279,9 @@ pub struct Registry {
     pub backups: Option<Arc<crate::backup_schedule::Metrics>>,
     /// The archive kept while serving, when asked for (`--archive-dir`).
     pub archive: Option<ArchiveMetrics>,
+    /// Times the private cluster's server was started again while serving
+    /// (`cluster::keep_running`); `None` for a database of one's own (`DATABASE_URL`).
+    pub database_restarts: Option<Arc<AtomicU64>>,
     pub started: SystemTime,
     pub version: String,
     /// The engine, for what its pool of instance slots keeps (`render_instance_slots`).
@@ -570,7 +573,7 @@ impl Registry {
             (
                 "hotline_postgres_connections_dropped_total",
                 "counter",
-                "Connections dropped because a statement left them unusable.",
+                "Connections dropped unusable: a statement failed on them, or their server was started again.",
                 figures.dropped,
             ),
         ];
@@ -633,6 +636,15 @@ impl Registry {
     }
 
     fn render_backups(&self, out: &mut Text) {
+        if let Some(restarts) = &self.database_restarts {
+            let name = "hotline_database_restarts_total";
+            out.family(
+                name,
+                "counter",
+                "Times the private cluster's server was found stopped and started again since start. Alert on any: its log (server.log in the data folder) says why it ended.",
+            );
+            out.sample(name, &[], restarts.load(Relaxed));
+        }
         if let Some(backups) = &self.backups {
             render_schedule(out, "hotline_backup", "backup in --backup-dir", backups);
         }

@@ -67,6 +67,42 @@ const MAX_LIFETIME: Duration = Duration::from_secs(1800);
 /// How long `open` waits for a free connection when all are in use.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many times the runtime has started its private cluster's server again while serving
+/// (`cluster::keep_running`). A connection made before the latest start is to a server process
+/// that is gone.
+static SERVER_STARTS: AtomicU64 = AtomicU64::new(0);
+
+/// Says that the database's server was started again: the connections pooled before are not
+/// handed out (each would fail its first statement), but closed as they come up.
+pub fn server_restarted() {
+    SERVER_STARTS.fetch_add(1, Relaxed);
+}
+
+/// When a connection was made, and to which start of the server.
+#[derive(Clone, Copy, Debug)]
+struct Born {
+    at: std::time::Instant,
+    server: u64,
+}
+
+impl Born {
+    fn now() -> Born {
+        Born {
+            at: std::time::Instant::now(),
+            server: SERVER_STARTS.load(Relaxed),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.at.elapsed()
+    }
+
+    /// Whether the server was started again since (`server_restarted`).
+    fn before_a_restart(self) -> bool {
+        self.server != SERVER_STARTS.load(Relaxed)
+    }
+}
+
 /// Pools by connection address, shared by every component instance of one lane (see `lanes.rs`).
 #[derive(Debug)]
 pub struct PgPools {
@@ -202,7 +238,7 @@ struct PoolCounters {
 struct Idle {
     conn: sqlx::PgConnection,
     since: std::time::Instant,
-    born: std::time::Instant,
+    born: Born,
 }
 
 impl ConnectionPool {
@@ -247,8 +283,13 @@ impl ConnectionPool {
                     .await
                     .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
                 self.counters.opened.fetch_add(1, Relaxed);
-                return Ok(self.lease(conn, std::time::Instant::now(), permit));
+                return Ok(self.lease(conn, Born::now(), permit));
             };
+            if born.before_a_restart() {
+                // Its server process went with the server: dropped unused.
+                self.counters.dropped.fetch_add(1, Relaxed);
+                continue;
+            }
             if since.elapsed() <= PING_AFTER_IDLE {
                 return Ok(self.lease(conn, born, permit));
             }
@@ -263,7 +304,7 @@ impl ConnectionPool {
     fn lease(
         self: &Arc<Self>,
         conn: sqlx::PgConnection,
-        born: std::time::Instant,
+        born: Born,
         permit: OwnedSemaphorePermit,
     ) -> Lease {
         Lease {
@@ -278,11 +319,11 @@ impl ConnectionPool {
 
     /// Puts `conn` back, most recent last (or closes it past `MAX_LIFETIME`), and closes those
     /// idle for over `CLOSE_AFTER_IDLE`.
-    fn release(&self, conn: sqlx::PgConnection, born: std::time::Instant) {
+    fn release(&self, conn: sqlx::PgConnection, born: Born) {
         let mut closing: Vec<sqlx::PgConnection> = Vec::new();
         {
             let mut idle = self.idle.lock().expect("idle list lock");
-            if born.elapsed() > MAX_LIFETIME {
+            if born.elapsed() > MAX_LIFETIME || born.before_a_restart() {
                 closing.push(conn);
             } else {
                 idle.push(Idle {
@@ -314,7 +355,7 @@ pub struct PgConnection {
 /// whether it failed in a way that leaves it unusable. Its permit returns when it is dropped.
 struct Lease {
     conn: Option<sqlx::PgConnection>,
-    born: std::time::Instant,
+    born: Born,
     maybe_in_transaction: bool,
     broken: bool,
     pool: Arc<ConnectionPool>,
