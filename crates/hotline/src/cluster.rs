@@ -28,12 +28,51 @@ pub struct Cluster {
 
 const SUPERUSER: &str = "hotline";
 
-/// How often the serving runtime looks whether its private cluster's server runs.
-const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// What became of the private cluster's server (`Cluster::postmaster`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Postmaster {
+    Running,
+    /// Ended, and not yet reaped by whatever adopted it (a zombie; on the machine this was
+    /// written on, for one to two seconds): a new server refuses to start while its lock file
+    /// names a process that still exists.
+    Ended,
+    /// No server: none started, or ended and reaped.
+    Gone,
+}
+
+impl Postmaster {
+    /// The server as its process's `/proc/<pid>/stat` tells (`<pid> (<name>) <state> ...`; the
+    /// name may hold spaces and parentheses).
+    fn of(stat: &str) -> Postmaster {
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            return Postmaster::Gone;
+        };
+        if stat.get(open + 1..close) != Some("postgres") {
+            return Postmaster::Gone;
+        }
+        match stat
+            .get(close + 1..)
+            .unwrap_or_default()
+            .trim_start()
+            .chars()
+            .next()
+        {
+            Some('Z' | 'X') => Postmaster::Ended,
+            _ => Postmaster::Running,
+        }
+    }
+}
+
+/// How often the serving runtime looks whether its private cluster's server runs (two small
+/// reads of files).
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long it waits after a start that failed before it tries again.
+const AFTER_A_FAILED_START: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Keeps the private cluster's server running while the platform serves from it: a server that
-/// ended (killed, by the kernel's out-of-memory killer say, or crashed) is started again within
-/// about a second, and recovers from its log by itself as it starts, losing nothing committed.
+/// ended (killed, by the kernel's out-of-memory killer say, or crashed) is started again once
+/// its process is gone, and recovers from its log by itself as it starts, losing nothing
+/// committed.
 /// Without it the runtime went on answering every request that needs the database with a
 /// failure until someone restarted the platform. `restarts` counts the starts (for the
 /// metrics); each tells the database connections made before it to go (`postgres::server_restarted`).
@@ -47,17 +86,27 @@ pub fn keep_running(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // Whether the server was seen stopped since it last ran (said once).
+        let mut seen_ended = false;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(WATCH_EVERY) => {}
                 _ = stop.wait_for(|stopping| *stopping) => return,
             }
-            if cluster.postmaster_alive() || *stop.borrow() {
+            let postmaster = cluster.postmaster();
+            if postmaster == Postmaster::Running || *stop.borrow() {
+                seen_ended = false;
                 continue;
             }
-            tracing::error!(
-                "PostgreSQL, the private cluster's server, has stopped; starting it again"
-            );
+            if !seen_ended {
+                tracing::error!(
+                    "PostgreSQL, the private cluster's server, has stopped; starting it again"
+                );
+                seen_ended = true;
+            }
+            if postmaster == Postmaster::Ended {
+                continue;
+            }
             let starting = cluster.clone();
             match tokio::task::spawn_blocking(move || starting.start_again()).await {
                 Ok(Ok(())) => {
@@ -65,9 +114,17 @@ pub fn keep_running(
                     restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!("PostgreSQL started again");
                 }
-                // Tried again at the next look (a server whose processes are still ending
-                // refuses to start while they hold its shared memory).
-                Ok(Err(error)) => tracing::error!("starting PostgreSQL again: {error:#}"),
+                // Tried again a little later (a server whose processes are still ending refuses
+                // to start while they hold its shared memory).
+                Ok(Err(error)) => {
+                    tracing::error!(
+                        "starting PostgreSQL again: {error:#}; trying again in {AFTER_A_FAILED_START:?}"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(AFTER_A_FAILED_START) => {}
+                        _ = stop.wait_for(|stopping| *stopping) => return,
+                    }
+                }
                 Err(error) => tracing::error!("starting PostgreSQL again: {error}"),
             }
         }
@@ -252,23 +309,23 @@ impl Cluster {
             .unwrap_or(false)
     }
 
-    /// Whether the server's main process (the postmaster) is alive, by the process id its data
-    /// folder's `postmaster.pid` names: cheap enough to ask every second, where `pg_ctl status`
-    /// starts a program (two, as root). A process of another name under that id (the id taken
-    /// again after the server died) is not the server.
-    pub fn postmaster_alive(&self) -> bool {
+    /// The server's main process (the postmaster), by the process id its data folder's
+    /// `postmaster.pid` names: cheap enough to ask every second, where `pg_ctl status` starts a
+    /// program (two, as root). A process of another name under that id (the id taken again after
+    /// the server died) is not the server.
+    pub fn postmaster(&self) -> Postmaster {
         let Ok(lock) = std::fs::read_to_string(self.data().join("postmaster.pid")) else {
-            return false;
+            return Postmaster::Gone;
         };
         let Some(pid) = lock
             .lines()
             .next()
             .and_then(|l| l.trim().parse::<u32>().ok())
         else {
-            return false;
+            return Postmaster::Gone;
         };
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .is_ok_and(|name| name.trim_end() == "postgres")
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(Postmaster::Gone, |stat| Postmaster::of(&stat))
     }
 
     /// Gives `path` to the user the server runs as (where that is another user).
@@ -467,4 +524,32 @@ pub async fn ensure_database(admin_url: &str, database: &str) -> anyhow::Result<
             .with_context(|| format!("creating database {database}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Postmaster;
+
+    #[test]
+    fn the_server_is_told_from_its_process_state() {
+        let running = "20884 (postgres) S 1 20884 20884 0 -1 4194560 1543";
+        assert_eq!(Postmaster::of(running), Postmaster::Running);
+        assert_eq!(
+            Postmaster::of("20884 (postgres) R 1 2 3"),
+            Postmaster::Running
+        );
+        // Ended, not yet reaped.
+        assert_eq!(
+            Postmaster::of("20884 (postgres) Z 1 20884"),
+            Postmaster::Ended
+        );
+        // The id taken again by another program, whose name may hold parentheses and spaces.
+        assert_eq!(Postmaster::of("20884 (sh) S 1 2 3"), Postmaster::Gone);
+        assert_eq!(
+            Postmaster::of("20884 (a (postgres) b) S 1"),
+            Postmaster::Gone
+        );
+        assert_eq!(Postmaster::of("20884 (postgres) ) S 1"), Postmaster::Gone);
+        assert_eq!(Postmaster::of(""), Postmaster::Gone);
+    }
 }
