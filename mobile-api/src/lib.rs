@@ -2169,6 +2169,9 @@ pub mod codes {
     pub const INVALID_CURSOR: &str = "invalid_cursor";
     pub const TIMEOUT: &str = "timeout";
     pub const SERVER_BUSY: &str = "server_busy";
+    /// The database cannot be reached for a moment (its server starting again, say): nothing
+    /// was written; send the same request again after `Retry-After` (with its `Idempotency-Key`).
+    pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
     pub const INTERNAL: &str = "internal";
     pub const UNKNOWN_ACTION: &str = "unknown_action";
     pub const RULE_EXISTS: &str = "rule_exists";

@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -2531,6 +2531,7 @@ impl ApiDoc {
             .add_path_operation("/health/components", vec![HttpMethod::Get], components);
         partner_paths(&mut doc);
         open311_paths(&mut doc);
+        database_unavailable(&mut doc);
         doc
     }
 
@@ -2541,6 +2542,41 @@ impl ApiDoc {
             .expect("the document serialises");
         text.push('\n');
         text
+    }
+}
+
+/// Every operation that can fail inside (a 500) answers 503 `database_unavailable` while the
+/// database cannot be reached: added beside its 500, in the same shape (the envelope, or
+/// Open311's error list), or to the words of a 503 it has already.
+fn database_unavailable(doc: &mut utoipa::openapi::OpenApi) {
+    const WORDS: &str = "the database cannot be reached for a moment (`database_unavailable`): \
+                         nothing was written; send the same request again after the seconds \
+                         `Retry-After` gives";
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            let Some(RefOr::T(internal)) = responses.get("500").cloned() else {
+                continue;
+            };
+            match responses.get_mut("503") {
+                Some(RefOr::T(busy)) => {
+                    busy.description = format!("{}; or {WORDS}", busy.description)
+                }
+                _ => {
+                    let mut unavailable = internal;
+                    unavailable.description =
+                        format!("The service is briefly unavailable: {WORDS}");
+                    responses.insert("503".to_owned(), RefOr::T(unavailable));
+                }
+            }
+        }
     }
 }
 

@@ -680,9 +680,9 @@ async fn the_archive_restores_the_cluster_as_it_was_at_any_moment() {
 }
 
 /// The private cluster's server, ended while the platform serves from it (killed outright, as
-/// the kernel's out-of-memory killer does), is started again by the runtime: requests are
-/// answered again within seconds, without a restart of the platform, and what was committed
-/// before is there.
+/// the kernel's out-of-memory killer does), is started again by the runtime: requests are told
+/// to come back meanwhile and answered again within seconds, without a restart of the platform,
+/// and what was committed before is there.
 #[tokio::test]
 async fn the_private_clusters_server_is_started_again_when_it_ends() {
     let cluster = Cluster {
@@ -713,18 +713,44 @@ async fn the_private_clusters_server_is_started_again_when_it_ends() {
         .expect("kill runs");
     assert!(killed.success());
 
-    let started = std::time::Instant::now();
-    let tracked = loop {
-        match citizen.get_request(&filed.tracking_number).await {
-            Ok(tracked) => break tracked,
-            Err(error) => assert!(
-                started.elapsed() < std::time::Duration::from_secs(60),
-                "no answer a minute after the server ended: {error}"
-            ),
+    // Meanwhile every request is told to come back (503 `database_unavailable`, `Retry-After`),
+    // never answered 500.
+    let token = platform.keys.token("citizen-1", "citizen");
+    let url = platform.url(&format!("/api/v1/requests/{}", filed.tracking_number));
+    let http = reqwest::Client::new();
+    let (started, mut refused) = (std::time::Instant::now(), 0);
+    let tracked: serde_json::Value = loop {
+        let answer = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("an answer");
+        let status = answer.status().as_u16();
+        let retry_after = answer.headers().get("retry-after").cloned();
+        let body: serde_json::Value = answer.json().await.expect("JSON");
+        if status == 200 && refused > 0 {
+            break body;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if status != 200 {
+            assert_eq!(
+                (status, &body["error"]["code"], retry_after),
+                (
+                    503,
+                    &serde_json::json!("database_unavailable"),
+                    Some("5".parse().expect("a value"))
+                ),
+                "{body}"
+            );
+            refused += 1;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no answer a minute after the server ended: {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    assert_eq!(tracked.id, filed.id);
+    assert_eq!(tracked["id"], serde_json::json!(filed.id));
     let again = citizen
         .create_request(&valid_request(), None)
         .await

@@ -46,19 +46,21 @@ pub(crate) enum Failure {
     Fields(Vec<FieldError>),
     /// Refused for now: the code, and seconds until a try can succeed.
     Limited(&'static str, i64),
+    /// The database could not be reached: logged, answered 503 with `Retry-After`.
+    Unavailable(String),
     /// Logged, answered with an opaque 500.
     Internal(String),
 }
 
 impl From<spin_sdk::pg::Error> for Failure {
     fn from(error: spin_sdk::pg::Error) -> Self {
-        Failure::Internal(format!("postgres: {error:?}"))
+        order_store::StoreError::from(error).into()
     }
 }
 
 impl From<spin_sdk::pg::PgError> for Failure {
     fn from(error: spin_sdk::pg::PgError) -> Self {
-        Failure::Internal(format!("postgres: {error:?}"))
+        order_store::StoreError::from(error).into()
     }
 }
 
@@ -68,6 +70,7 @@ impl From<order_store::StoreError> for Failure {
     fn from(error: order_store::StoreError) -> Self {
         match error {
             order_store::StoreError::NotFound => Failure::Internal("not found in the store".into()),
+            order_store::StoreError::Unavailable(cause) => Failure::Unavailable(cause),
             order_store::StoreError::Internal(cause) => Failure::Internal(cause),
         }
     }
@@ -133,6 +136,9 @@ impl Failure {
                     reply.headers_mut().insert("retry-after", value);
                 }
                 reply
+            }
+            Failure::Unavailable(cause) => {
+                api_plumbing::database_unavailable("gateway", request_id, &cause)
             }
             Failure::Internal(cause) => {
                 eprintln!("gateway: {request_id}: {cause}");
@@ -226,7 +232,7 @@ pub async fn serve(
 }
 
 pub(crate) async fn db() -> Result<Connection, Failure> {
-    api_plumbing::connect().await.map_err(Failure::Internal)
+    api_plumbing::connect().await.map_err(Failure::from)
 }
 
 pub(crate) async fn variable(name: &str) -> Result<String, Failure> {

@@ -32,6 +32,21 @@ fn refuse(format: Format, status: StatusCode, code: &str, message: &str) -> Answ
     Answer::Own(open311::error(status, format, code, message))
 }
 
+/// A check of the gateway's own that failed (`what`, for the log): 503 with `Retry-After` where
+/// the database could not be reached, else an opaque 500.
+fn failed(format: Format, request_id: &str, what: &str, failure: Failure) -> Answer {
+    eprintln!("gateway: {request_id}: open311 {what} failed: {failure:?}");
+    if let Failure::Unavailable(_) = failure {
+        return Answer::Own(open311::database_unavailable(format));
+    }
+    refuse(
+        format,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        codes::INTERNAL,
+        "服务内部错误 (internal error)",
+    )
+}
+
 pub(crate) async fn serve(request: Incoming, request_id: &str, address: &str) -> Answer {
     let path = request.path().to_owned();
     let Some((resource, format)) = open311::split_format(&path) else {
@@ -136,15 +151,7 @@ pub(crate) async fn serve(request: Incoming, request_id: &str, address: &str) ->
                         "缺少 api_key，或 api_key 无效、已停用 (api_key missing, unknown or revoked)",
                     );
                 }
-                Err(failure) => {
-                    eprintln!("gateway: {request_id}: open311 key check failed: {failure:?}");
-                    return refuse(
-                        format,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        codes::INTERNAL,
-                        "服务内部错误 (internal error)",
-                    );
-                }
+                Err(failure) => return failed(format, request_id, "key check", failure),
             }
         }
         _ => None,
@@ -165,15 +172,7 @@ pub(crate) async fn serve(request: Incoming, request_id: &str, address: &str) ->
             }
             return Answer::Own(reply);
         }
-        Err(failure) => {
-            eprintln!("gateway: {request_id}: open311 rate count failed: {failure:?}");
-            return refuse(
-                format,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                codes::INTERNAL,
-                "服务内部错误 (internal error)",
-            );
-        }
+        Err(failure) => return failed(format, request_id, "rate count", failure),
     }
 
     passed.push((

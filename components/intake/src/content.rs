@@ -79,7 +79,7 @@ fn transient(error: Option<i64>) -> bool {
 /// out), and the next run goes on. Two runs at once may ask about the same request twice, which
 /// stores the same verdict.
 pub async fn recheck() -> Result<Reply, ApiError> {
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let waiting = db
         .query(
             format!(
@@ -113,7 +113,7 @@ pub async fn recheck() -> Result<Reply, ApiError> {
                 "refused"
             }
         };
-        let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+        let db = api_plumbing::connect().await?;
         db.execute(
             "update work_orders set content_check = $2 \
              where work_order_id = $1 and content_check = 'unchecked'",

@@ -36,6 +36,8 @@ pub enum ApiError {
     PhotoQuotaExceeded,
     /// No photo has that id.
     PhotoNotFound,
+    /// The database could not be reached: logged, answered 503 with `Retry-After`.
+    Unavailable(String),
     /// A database or host failure: logged, answered with an opaque 500.
     Internal(String),
 }
@@ -146,6 +148,11 @@ impl ApiError {
                 codes::NOT_FOUND,
                 "没有找到该照片 (no such photo)".into(),
             ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::DATABASE_UNAVAILABLE,
+                api_plumbing::DATABASE_UNAVAILABLE_MESSAGE.into(),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 codes::INTERNAL,
@@ -162,6 +169,9 @@ impl ApiError {
     }
 
     pub fn into_reply(self, request_id: &str) -> Reply {
+        if let ApiError::Unavailable(cause) = &self {
+            return api_plumbing::database_unavailable("intake", request_id, cause);
+        }
         self.log(request_id);
         let (status, code, message) = self.parts();
         let fields = match self {

@@ -43,7 +43,7 @@ pub async fn nearby(query: &str) -> Result<Reply, ApiError> {
     else {
         return Err(ApiError::Validation(problems));
     };
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     if !order_store::category_exists(&db, category).await? {
         return Err(ApiError::Validation(vec![field_error(
             "category",
@@ -60,7 +60,7 @@ pub async fn nearby(query: &str) -> Result<Reply, ApiError> {
 /// again changes nothing.
 pub async fn follow(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let key = order_store::order_key(id)?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             format!(
@@ -116,7 +116,7 @@ pub async fn follow(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
 /// `DELETE /api/v1/requests/{id}/follow`: stop following. Not following is no error.
 pub async fn unfollow(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let key = order_store::order_key(id)?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             format!(

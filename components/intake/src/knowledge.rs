@@ -358,7 +358,7 @@ pub async fn retired(query: &str) -> Result<Reply, ApiError> {
 }
 
 async fn db() -> Result<Connection, ApiError> {
-    api_plumbing::connect().await.map_err(ApiError::Internal)
+    api_plumbing::connect().await.map_err(ApiError::from)
 }
 
 /// Runs `work` in a transaction (see `Connection::transaction`), with this module's errors.

@@ -92,6 +92,10 @@ fn refusal(error: ApiError, format: Format, request_id: &str) -> Reply {
                 &said.join("; "),
             )
         }
+        ApiError::Unavailable(cause) => {
+            eprintln!("intake: {request_id}: {cause}");
+            open311::database_unavailable(format)
+        }
         error => {
             error.log(request_id);
             let (status, code, message) = error.parts();
@@ -116,7 +120,7 @@ fn open311_field(field: &str) -> &str {
 
 /// `GET /open311/v2/services.{format}`.
 async fn services(format: Format) -> Result<Reply, ApiError> {
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             "select c.category_id, c.name, p.name as group_name from categories c \
@@ -154,7 +158,7 @@ async fn services(format: Format) -> Result<Reply, ApiError> {
 
 /// `GET /open311/v2/services/{code}.{format}`: no service has attributes of its own.
 async fn definition(code: &str, format: Format) -> Result<Reply, ApiError> {
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             "select 1 as found from categories where category_id = $1 and parent_id is not null",
@@ -391,7 +395,7 @@ fn requests_reply(rows: &[Row], format: Format) -> Result<Reply, ApiError> {
 
 /// `GET /open311/v2/requests/{id}.{format}`: one the partner filed; any other is 404.
 async fn one(partner: &Principal, id: &str, format: Format) -> Result<Reply, ApiError> {
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             format!("{REQUESTS} and o.tracking_number = $2"),
@@ -513,7 +517,7 @@ async fn list(partner: &Principal, query: &str, format: Format) -> Result<Reply,
         }
     }
     sql.push_str(&format!(" order by o.created_at desc limit {MAX_LIST}"));
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db.query(sql, params).await?.collect().await?;
     requests_reply(&rows, format)
 }

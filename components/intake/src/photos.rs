@@ -104,7 +104,7 @@ pub async fn upload(
     let picture = photo::without_metadata(kind, picture).map_err(|_| ApiError::DamagedPhoto)?;
     // Computed here once: the statements compare and keep it, and do not hash 2 MiB again.
     let sha256 = Sha256::digest(&picture).to_vec();
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             BEFORE,
@@ -220,7 +220,7 @@ pub async fn read(
     let picture_tag = format!("\"{}\"", id.hyphenated());
     let thumbnail_tag = format!("\"{}-thumbnail\"", id.hyphenated());
     let names = |etag: &str| if_none_match.is_some_and(|tags| names_tag(tags, etag));
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     // Whether the thumbnail is there shows without reading it (its column is out of line), and
     // neither is read for someone the photo is not shown to.
     let rows = db
@@ -316,7 +316,7 @@ fn names_tag(tags: &str, etag: &str) -> bool {
 /// `POST /internal/photos` (the runtime's schedule, every hour): removes the photos nobody
 /// attached to a filing, a supplement, a visit or a reply within a day of their upload.
 pub async fn remove_unattached() -> Result<Reply, ApiError> {
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let removed = db
         .execute(
             "delete from photos where attached_at is null \
@@ -342,7 +342,7 @@ const THUMBNAIL_RUN: std::time::Duration = std::time::Duration::from_secs(3);
 /// a photo's thumbnail; the same one is kept.
 pub async fn make_missing_thumbnails() -> Result<Reply, ApiError> {
     let started = std::time::Instant::now();
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let (mut made, mut refused) = (0_u32, 0_u32);
     while started.elapsed() < THUMBNAIL_RUN {
         let rows = db

@@ -46,7 +46,7 @@ pub async fn add(
         });
     // The key covers the order too: the same words sent to another order are another request.
     let hash = idempotency::request_hash(&[id.as_bytes(), b"\n", body].concat());
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     db.keyed_transaction(async {
         if let Some(key) = idempotency_key {
             match idempotency::claim(&db, &principal.subject, key, &hash).await? {

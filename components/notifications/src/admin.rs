@@ -49,7 +49,7 @@ pub async fn deliveries(query: &str) -> Result<Reply, ApiError> {
     }
     let limit = api_plumbing::page_limit(query, 100, 500)
         .map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db
         .query(
             order_store::outbox::DELIVERIES,
@@ -65,7 +65,7 @@ pub async fn deliveries(query: &str) -> Result<Reply, ApiError> {
 /// `POST /api/v1/admin/deliveries/{id}/requeue`: a dead delivery gets a fresh set of attempts.
 pub async fn requeue(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db.transaction(async {
         let found = db
             .query(
@@ -141,7 +141,7 @@ fn template(row: &Row) -> Result<NotificationTemplate, ApiError> {
 const TEMPLATE_COLUMNS: &str = "kind, audience, title, body, wechat_template_id, sms_template, fallback, updated_by, updated_at";
 
 pub async fn templates() -> Result<Reply, ApiError> {
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db
         .query(
             format!(
@@ -231,7 +231,7 @@ pub async fn set_template(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let saved = db.transaction(async {
         let rows = db
             .query(

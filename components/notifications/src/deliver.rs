@@ -121,7 +121,7 @@ impl Settings {
 
 pub async fn run() -> Result<Reply, ApiError> {
     let started = Instant::now();
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let settings = Settings::load().await;
     let mut totals = Totals::default();
     let mut drained = false;
@@ -192,7 +192,7 @@ pub async fn run() -> Result<Reply, ApiError> {
 /// `POST /internal/deadline-warnings` (every minute): the agencies whose orders have a fifth of
 /// their time left are warned, once per deadline; the deliverer is woken for the pushes.
 pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     order_store::outbox::warn_of_deadlines(&db, 500).await?;
     Ok(swept())
 }
@@ -201,7 +201,7 @@ pub async fn warn_of_deadlines() -> Result<Reply, ApiError> {
 /// deadline unfinished are told, once per deadline, and those asked to help with an order (协办)
 /// whose opinion is late, once per request; the deliverer is woken for the pushes.
 pub async fn notify_overdue() -> Result<Reply, ApiError> {
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     order_store::outbox::notify_overdue(&db, 500).await?;
     order_store::outbox::notify_co_handling_overdue(&db, 500).await?;
     Ok(swept())
@@ -228,7 +228,7 @@ pub async fn remind_to_rate() -> Result<Reply, ApiError> {
     }
     let after_hours = api_plumbing::number_variable("rating_reminder_after_hours", 72, 1).await;
     let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     order_store::outbox::remind_to_rate(&db, 500, after_hours, window_days).await?;
     Ok(swept())
 }

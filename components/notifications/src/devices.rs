@@ -37,7 +37,7 @@ fn device(row: &Row) -> Result<Device, ApiError> {
 const COLUMNS: &str = "device_id, platform, token, app_version, created_at, last_seen_at";
 
 pub async fn list(principal: &Principal) -> Result<Reply, ApiError> {
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db
         .query(
             format!("select {COLUMNS} from devices where subject = $1 order by last_seen_at desc"),
@@ -104,7 +104,7 @@ pub async fn register(principal: &Principal, body: &[u8]) -> Result<Reply, ApiEr
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let (registered, created) = db.transaction(async {
         // What was on its way to someone else through this token stays with them: dropped here.
         db.execute(
@@ -184,7 +184,7 @@ pub async fn forget(
 /// `DELETE /api/v1/devices/{id}` (signing out on that phone); someone else's is a 404.
 pub async fn remove(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     db.transaction(async {
         let owned = db
             .query(

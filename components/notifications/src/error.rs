@@ -13,6 +13,8 @@ pub enum ApiError {
     InvalidCursor,
     /// Re-queueing a delivery that is not dead.
     NotDead,
+    /// The database could not be reached (503, `Retry-After`).
+    Unavailable(String),
     Internal(String),
 }
 
@@ -58,6 +60,9 @@ impl ApiError {
                 "只能重新发送已失败的消息 (only dead deliveries are re-queued)".to_owned(),
                 vec![],
             ),
+            ApiError::Unavailable(cause) => {
+                return api_plumbing::database_unavailable("notifications", request_id, &cause);
+            }
             ApiError::Internal(cause) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 codes::INTERNAL,

@@ -45,7 +45,7 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
             )]));
         }
     };
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let (at, id) = cursor.unzip();
     let rows = db
         .query(
@@ -90,7 +90,7 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
 /// is fine); someone else's is a 404.
 pub async fn read(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db
         .query(
             format!(
@@ -112,7 +112,7 @@ pub async fn read(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
 /// or up to `through` (which must be one of theirs: else a 404, and nothing is marked).
 pub async fn read_all(principal: &Principal, body: &[u8]) -> Result<Reply, ApiError> {
     let asked: MarkAllRead = api_plumbing::parse_json(body)?;
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     if let Some(through) = asked.through {
         let theirs = db
             .query(

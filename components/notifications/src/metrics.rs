@@ -31,7 +31,7 @@ const OUTBOX: &str = "\
     group by channel";
 
 pub async fn metrics() -> Result<Reply, ApiError> {
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db.query(OUTBOX, []).await?.collect().await?;
     let mut figures = [[0f64; 5]; CHANNELS.len()];
     for row in &rows {

@@ -22,7 +22,7 @@ pub async fn queue(query: &str) -> Result<Reply, ApiError> {
     } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
     let window_days = api_plumbing::number_variable("rating_window_days", 7, 1).await;
     let retry_minutes = api_plumbing::number_variable("follow_up_retry_minutes", 120, 1).await;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let now = order_store::now(&db).await?;
     let window_closed_before = (now - chrono::TimeDelta::days(window_days)).naive_utc();
     let rested_before = (now - chrono::TimeDelta::minutes(retry_minutes)).naive_utc();

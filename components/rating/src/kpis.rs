@@ -213,7 +213,7 @@ pub async fn report(principal: &Principal, query: &str) -> Result<Reply, ApiErro
     } else {
         group_by
     };
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let now = order_store::now(&db).await?;
     let period = Period::parse(query, now).map_err(ApiError::Validation)?;
     let rows = db
@@ -351,7 +351,7 @@ pub async fn cases(principal: &Principal, query: &str) -> Result<Reply, ApiError
             "按 group 查询时须给出 group_by (group needs group_by)",
         ));
     }
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let now = order_store::now(&db).await?;
     let (period, limit) = match (Period::parse(query, now), limit) {
         (Ok(period), Ok(limit)) if problems.is_empty() => (period, limit),

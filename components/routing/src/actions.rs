@@ -290,7 +290,7 @@ pub async fn act(
         api_plumbing::parse_json(body)?
     };
     store::order_key(id)?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let order_id = db
         .transaction(act_in_transaction(&db, principal, id, action, &body))
         .await?;

@@ -139,7 +139,7 @@ pub async fn file(principal: &Principal, id: &str, body: &[u8]) -> Result<Reply,
         });
     let window_days: i32 =
         api_plumbing::number_variable("appeal_window_days", APPEAL_DAYS, 1).await;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let made = db
         .transaction(async {
             // The order locked, with its cases as the KPIs see them: each `*_bad` is whether the
@@ -278,7 +278,7 @@ pub async fn decide(principal: &Principal, id: &str, body: &[u8]) -> Result<Repl
     let id: i64 = id.parse().map_err(|_| ApiError::UnknownAppeal)?;
     let decision: AppealDecision = api_plumbing::parse_json(body)?;
     let note = checked_text(&decision.note, "note")?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     db.transaction(async {
         let rows = db
             .query(
@@ -362,7 +362,7 @@ pub async fn list(principal: &Principal, query: &str) -> Result<Reply, ApiError>
             "a.kpi_appeal_id < coalesce($3, 9223372036854775807) order by a.kpi_appeal_id desc",
         )
     };
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             format!(

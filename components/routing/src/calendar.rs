@@ -22,7 +22,7 @@ fn day(raw: &str) -> Result<chrono::NaiveDate, ApiError> {
 }
 
 async fn db() -> Result<Connection, ApiError> {
-    api_plumbing::connect().await.map_err(ApiError::Internal)
+    api_plumbing::connect().await.map_err(ApiError::from)
 }
 
 /// `GET /api/v1/admin/calendar?year=`: the year's exceptions, in date order.

@@ -61,7 +61,7 @@ fn rule(row: &Row) -> Result<DispatchRule, ApiError> {
 }
 
 async fn db() -> Result<Connection, ApiError> {
-    api_plumbing::connect().await.map_err(ApiError::Internal)
+    api_plumbing::connect().await.map_err(ApiError::from)
 }
 
 /// `GET /api/v1/admin/dispatch-rules`.

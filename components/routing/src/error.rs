@@ -37,6 +37,8 @@ pub enum ApiError {
     AppealWindowClosed(i32),
     /// A decision on an appeal decided before.
     AppealDecided,
+    /// The database could not be reached (503, `Retry-After`).
+    Unavailable(String),
     Internal(String),
 }
 
@@ -170,6 +172,9 @@ impl ApiError {
                     other => other.to_string(),
                 };
                 (status, refusal.code(), message, vec![])
+            }
+            ApiError::Unavailable(cause) => {
+                return api_plumbing::database_unavailable("routing", request_id, &cause);
             }
             ApiError::Internal(cause) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

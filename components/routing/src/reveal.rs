@@ -14,7 +14,7 @@ use spin_sdk::http::StatusCode;
 
 pub async fn reveal(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let key = order_store::order_key(id)?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let phone = db.transaction(async {
         let rows = db
             .query(

@@ -220,7 +220,7 @@ pub async fn search(principal: &Principal, query: &str) -> Result<Reply, ApiErro
         limit,
         after: cursor,
     } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let mut search = build(&db, principal, query).await?;
     if let Some((at, id)) = cursor {
         let at = search.clauses.bind(at.into());
@@ -434,7 +434,7 @@ pub async fn export(principal: &Principal, query: &str) -> Result<Reply, ApiErro
             "导出不分页 (an export is not paged)",
         )]));
     }
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let mut search = build(&db, principal, query).await?;
     let (items, now) = db.transaction(async {
         let rows = search.run(&db, MAX_EXPORTED + 1).await?;
@@ -552,7 +552,7 @@ fn csv_cell(value: &str) -> String {
 /// list only when it passes 4 MB, in the write that passes it: a search for words no order holds
 /// then took several ms instead of 0.1, and that write hundreds of ms.
 pub async fn merge_pending_lists() -> Result<Reply, ApiError> {
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query("select merge_search_pending_lists() as pages", [])
         .await?

@@ -76,7 +76,7 @@ pub async fn queue(kind: Option<&str>) -> Result<Reply, ApiError> {
             "应为 dispatch、returns、extensions、audits、redo 或 co_handling",
         )]));
     };
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let sql = format!(
         "select {SUMMARY_COLUMNS} {FROM_ORDERS} where {waiting} \
          order by o.urgent desc, o.updated_at limit 200"
@@ -92,7 +92,7 @@ pub async fn queue_counts() -> Result<Reply, ApiError> {
             format!("(select count(*) from work_orders o where {waiting}) as {name}")
         })
         .collect();
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(format!("select {}", counts.join(", ")), [])
         .await?
@@ -165,7 +165,7 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
             )]));
         }
     };
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let columns = SUMMARY_COLUMNS.replace("o.deadline_at", &format!("{deadline} as deadline_at"));
     let sql = format!(
         "select {columns} {FROM_ORDERS} {join} \
@@ -189,7 +189,7 @@ pub async fn tasks(principal: &Principal, query: &str) -> Result<Reply, ApiError
 /// `GET /api/v1/orders/{id}`: the centre sees every order; agency staff only their agency's.
 pub async fn order(principal: &Principal, id: &str) -> Result<Reply, ApiError> {
     let key = store::order_key(id)?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             format!(
@@ -447,7 +447,7 @@ pub async fn duplicates(id: &str, query: &str) -> Result<Reply, ApiError> {
     let radius = api_plumbing::query_number(query, "radius", 1.0..=store::MAX_NEARBY_RADIUS_M)
         .map_err(|problem| ApiError::Validation(vec![problem]))?
         .unwrap_or(store::DEFAULT_NEARBY_RADIUS_M);
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let rows = db
         .query(
             format!(

@@ -23,7 +23,7 @@ pub async fn board(query: &str) -> Result<Reply, ApiError> {
             "应为 agency 或 district",
         )])
     })?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let now = order_store::now(&db).await?;
     let rows = db
         .query(statement, [now.naive_utc().into()])
@@ -108,7 +108,7 @@ pub async fn overdue(query: &str) -> Result<Reply, ApiError> {
     } = api_plumbing::page_query(query, DEFAULT_PAGE, MAX_PAGE)?;
     let agency = query_param(query, "agency").filter(|a| !a.is_empty());
     let district = query_param(query, "district").filter(|d| !d.is_empty());
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let mut unknown = Vec::new();
     if let Some(agency) = agency
         && !order_store::agency_exists(&db, agency).await?

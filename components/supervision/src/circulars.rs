@@ -33,7 +33,7 @@ const NAMED_PER_AGENCY: i64 = 20;
 const LISTED: i64 = 200;
 
 async fn db() -> Result<Connection, ApiError> {
-    api_plumbing::connect().await.map_err(ApiError::Internal)
+    api_plumbing::connect().await.map_err(ApiError::from)
 }
 
 /// The open orders at least `$2` days past their deadline at `$1`, by agency, the longest overdue

@@ -14,7 +14,7 @@ const A_RUN: i64 = 200;
 /// `POST /internal/key-supervision` (the runtime's schedule).
 pub async fn escalate_overdue() -> Result<Reply, ApiError> {
     let after_days = api_plumbing::number_variable("key_supervision_after_days", 3i64, 1).await;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     order_store::outbox::escalate_overdue(&db, A_RUN, after_days).await?;
     Ok(reply_with(
         StatusCode::OK,

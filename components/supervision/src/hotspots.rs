@@ -116,7 +116,7 @@ async fn ranked(query: &str, boundaries: bool) -> Result<Ranked, ApiError> {
                 DEFAULT_DAYS
             }),
     };
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let category = match query_param(query, "category").filter(|c| !c.is_empty()) {
         None => None,
         Some(code) => {

@@ -187,7 +187,7 @@ pub async fn cancel(principal: &Principal, id: &str) -> Result<Reply, ApiError> 
 }
 
 async fn db() -> Result<Connection, ApiError> {
-    api_plumbing::connect().await.map_err(ApiError::Internal)
+    api_plumbing::connect().await.map_err(ApiError::from)
 }
 
 /// What became of one day's requests.

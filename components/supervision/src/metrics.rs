@@ -27,7 +27,7 @@ const WORK: &str = "\
               from kpi_appeals where decision is null) as oldest_appeal_seconds";
 
 pub async fn metrics() -> Result<Reply, ApiError> {
-    let db = connect().await.map_err(ApiError::Internal)?;
+    let db = connect().await?;
     let rows = db.query(WORK, []).await?.collect().await?;
     let row = rows
         .first()

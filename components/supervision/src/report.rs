@@ -120,7 +120,7 @@ pub async fn report(query: &str) -> Result<Reply, ApiError> {
         .map(|d| parse_date("date", d))
         .transpose()
         .map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let now = order_store::now(&db).await?;
     let today = today(now);
     let date = date.unwrap_or(today - TimeDelta::days(1));

@@ -783,7 +783,7 @@ impl Issue {
 }
 
 async fn db() -> Result<Connection, ApiError> {
-    api_plumbing::connect().await.map_err(ApiError::Internal)
+    api_plumbing::connect().await.map_err(ApiError::from)
 }
 
 #[cfg(test)]

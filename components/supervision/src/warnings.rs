@@ -29,7 +29,7 @@ async fn rule() -> (i64, i64) {
 /// `POST /internal/early-warnings` (the runtime's schedule).
 pub async fn raise() -> Result<Reply, ApiError> {
     let (floor, factor) = rule().await;
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     order_store::outbox::raise_early_warnings(&db, floor, factor).await?;
     Ok(reply_with(
         StatusCode::OK,
@@ -61,7 +61,7 @@ pub async fn list(query: &str) -> Result<Reply, ApiError> {
             "结束日期不能早于开始日期 (to is before from)",
         ));
     }
-    let db = api_plumbing::connect().await.map_err(ApiError::Internal)?;
+    let db = api_plumbing::connect().await?;
     let district = query_param(query, "district").filter(|d| !d.is_empty());
     if let Some(code) = district
         && !order_store::district_exists(&db, code).await?

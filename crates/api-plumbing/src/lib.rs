@@ -17,6 +17,7 @@ static ALLOCATOR: small_blocks::SmallBlocks = small_blocks::SmallBlocks::new();
 pub use incoming::{Headers, Incoming, NotText, ReadError};
 
 use mobile_api::{ErrorBody, ErrorEnvelope, FieldError, headers};
+use order_store::StoreError;
 use order_store::db::Connection;
 use spin_sdk::http::{HeaderValue, Response, StatusCode};
 use spin_sdk::wasip3::http::types;
@@ -221,6 +222,33 @@ pub fn malformed_json_message(position: Option<&str>) -> String {
     }
 }
 
+/// The seconds a client is told to wait (`Retry-After`) when the database cannot be reached:
+/// a little more than the runtime takes to see its private cluster's server gone and start it
+/// again (ARCHITECTURE.md, the runtime).
+pub const DATABASE_RETRY_AFTER_SECONDS: u16 = 5;
+
+/// The words of a 503 `database_unavailable`.
+pub const DATABASE_UNAVAILABLE_MESSAGE: &str =
+    "服务暂时不可用，请稍后再试 (the service is briefly unavailable: try again in a few seconds)";
+
+/// The answer when the database could not be reached (`StoreError::Unavailable`): 503
+/// `database_unavailable` with `Retry-After`. Nothing was written, and the same request (with its
+/// `Idempotency-Key`) may succeed shortly. The cause goes to `component`'s log.
+pub fn database_unavailable(component: &str, request_id: &str, cause: &str) -> Reply {
+    eprintln!("{component}: {request_id}: {cause}");
+    let mut reply = error_reply(
+        StatusCode::SERVICE_UNAVAILABLE,
+        mobile_api::codes::DATABASE_UNAVAILABLE,
+        DATABASE_UNAVAILABLE_MESSAGE.to_owned(),
+        vec![],
+    );
+    reply.headers_mut().insert(
+        "retry-after",
+        HeaderValue::from(DATABASE_RETRY_AFTER_SECONDS),
+    );
+    reply
+}
+
 /// The opaque message of a 500; the cause goes to the component's log, never to the client.
 pub fn internal_error_message(component: &str, request_id: &str, cause: &str) -> String {
     eprintln!("{component}: {request_id}: {cause}");
@@ -285,11 +313,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Body
 }
 
 /// A connection to the platform's database (the `db_url` variable).
-pub async fn connect() -> Result<Connection, String> {
-    let url = variable("db_url").await?;
+pub async fn connect() -> Result<Connection, StoreError> {
+    let url = variable("db_url").await.map_err(StoreError::Internal)?;
     Connection::open(url)
         .await
-        .map_err(|e| format!("opening the database: {e:?}"))
+        .map_err(|e| StoreError::while_doing("opening the database", e))
 }
 
 /// A component variable, or what is wrong with it. Read from the host once per instance and then
@@ -588,10 +616,11 @@ pub fn parse_cursor_of<Id: std::str::FromStr>(cursor: &str) -> Option<(chrono::N
 }
 
 /// The conversions every component's `ApiError` has: a body that is not the expected JSON (400,
-/// or 422 naming the field), the store's not-found (404), and database failures (an opaque 500
-/// whose cause goes to the log). The type needs the variants `MalformedJson(Option<String>)`,
-/// `Validation(Vec<FieldError>)`, `NotFound` and `Internal(String)`; the crate that uses it
-/// depends on `order-store` and `spin-sdk`.
+/// or 422 naming the field), the store's not-found (404), a database that cannot be reached
+/// (503, [`database_unavailable`]), and other database failures (an opaque 500 whose cause goes
+/// to the log). The type needs the variants `MalformedJson(Option<String>)`,
+/// `Validation(Vec<FieldError>)`, `NotFound`, `Unavailable(String)` and `Internal(String)`; the
+/// crate that uses it depends on `order-store` and `spin-sdk`.
 #[macro_export]
 macro_rules! api_error_conversions {
     ($error:ident) => {
@@ -615,6 +644,7 @@ macro_rules! api_error_conversions {
             fn from(error: order_store::StoreError) -> Self {
                 match error {
                     order_store::StoreError::NotFound => $error::NotFound,
+                    order_store::StoreError::Unavailable(cause) => $error::Unavailable(cause),
                     order_store::StoreError::Internal(cause) => $error::Internal(cause),
                 }
             }
@@ -622,13 +652,13 @@ macro_rules! api_error_conversions {
 
         impl From<spin_sdk::pg::Error> for $error {
             fn from(error: spin_sdk::pg::Error) -> Self {
-                $error::Internal(format!("postgres: {error:?}"))
+                order_store::StoreError::from(error).into()
             }
         }
 
         impl From<spin_sdk::pg::PgError> for $error {
             fn from(error: spin_sdk::pg::PgError) -> Self {
-                $error::Internal(format!("postgres: {error:?}"))
+                order_store::StoreError::from(error).into()
             }
         }
     };
@@ -652,6 +682,7 @@ macro_rules! read_only_api_error {
             MalformedJson(Option<String>),
             Validation(Vec<mobile_api::FieldError>),
             InvalidCursor,
+            Unavailable(String),
             Internal(String),
         }
 
@@ -700,6 +731,9 @@ macro_rules! read_only_api_error {
                         "翻页参数无效 (invalid cursor)".to_owned(),
                         vec![],
                     ),
+                    ApiError::Unavailable(cause) => {
+                        return $crate::database_unavailable($component, request_id, &cause);
+                    }
                     ApiError::Internal(cause) => (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         codes::INTERNAL,

@@ -77,6 +77,20 @@ pub fn error(status: StatusCode, format: Format, code: &str, message: &str) -> R
     reply(status, format, "errors", "error", &errors)
 }
 
+/// [`crate::database_unavailable`] in Open311's error list: 503 with `Retry-After`.
+pub fn database_unavailable(format: Format) -> Reply {
+    let mut reply = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format,
+        mobile_api::codes::DATABASE_UNAVAILABLE,
+        crate::DATABASE_UNAVAILABLE_MESSAGE,
+    );
+    reply
+        .headers_mut()
+        .insert("retry-after", crate::DATABASE_RETRY_AFTER_SECONDS.into());
+    reply
+}
+
 fn element(xml: &mut String, name: &str, value: &Value, item: &str) {
     xml.push('<');
     xml.push_str(name);

@@ -27,19 +27,57 @@ pub use outbox::record_event;
 #[derive(Debug)]
 pub enum StoreError {
     NotFound,
+    /// The database could not be reached ([`unreachable`]): its server is down or starting again,
+    /// or no connection came free in time. Nothing was written; the same request may succeed in
+    /// a few seconds. The text is for the log.
+    Unavailable(String),
     /// A database failure or data that breaks the schema's promises; the text is for the log.
     Internal(String),
 }
 
+impl StoreError {
+    /// `error`, with what was being done when it came (for the log).
+    pub fn while_doing(what: &str, error: impl Into<StoreError>) -> StoreError {
+        match error.into() {
+            StoreError::Unavailable(cause) => StoreError::Unavailable(format!("{what}: {cause}")),
+            StoreError::Internal(cause) => StoreError::Internal(format!("{what}: {cause}")),
+            StoreError::NotFound => StoreError::NotFound,
+        }
+    }
+}
+
 impl From<spin_sdk::pg::Error> for StoreError {
     fn from(error: spin_sdk::pg::Error) -> Self {
-        StoreError::Internal(format!("postgres: {error:?}"))
+        match error {
+            spin_sdk::pg::Error::PgError(error) => StoreError::from(error),
+            decode => StoreError::Internal(format!("postgres: {decode:?}")),
+        }
     }
 }
 
 impl From<spin_sdk::pg::PgError> for StoreError {
     fn from(error: spin_sdk::pg::PgError) -> Self {
-        StoreError::Internal(format!("postgres: {error:?}"))
+        if unreachable(&error) {
+            StoreError::Unavailable(format!("postgres: {error:?}"))
+        } else {
+            StoreError::Internal(format!("postgres: {error:?}"))
+        }
+    }
+}
+
+/// Whether `error` says the database could not be reached, rather than that a statement was
+/// refused: no connection (refused, cut off, none free in time; the host says
+/// `connection-failed`), or the server turning connections away while it starts up or shuts
+/// down (SQLSTATE `57P01` to `57P03`: `admin_shutdown`, `crash_shutdown`,
+/// `cannot_connect_now`), or one lost (class `08`, connection exception).
+pub fn unreachable(error: &spin_sdk::pg::PgError) -> bool {
+    use spin_sdk::pg::{PgError, QueryError};
+    match error {
+        PgError::ConnectionFailed(_) => true,
+        PgError::QueryFailed(QueryError::DbError(db)) => {
+            ["57P01", "57P02", "57P03"].contains(&db.code.as_str()) || db.code.starts_with("08")
+        }
+        _ => false,
     }
 }
 
@@ -875,4 +913,48 @@ async fn citizen_row(
     Err(StoreError::Internal(format!(
         "no citizen found or added for {subject}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StoreError, unreachable};
+    use spin_sdk::pg::{DbError, PgError, QueryError};
+
+    fn refused(code: &str) -> PgError {
+        PgError::QueryFailed(QueryError::DbError(DbError {
+            as_text: String::new(),
+            severity: "FATAL".into(),
+            code: code.into(),
+            message: String::new(),
+            detail: None,
+            extras: Vec::new(),
+        }))
+    }
+
+    /// A database that cannot be reached is told apart from a statement it refused: the one is
+    /// worth sending again shortly, the other is not.
+    #[test]
+    fn an_unreachable_database_is_told_from_a_refused_statement() {
+        let down = PgError::ConnectionFailed("Connection refused (os error 111)".into());
+        assert!(unreachable(&down));
+        // Starting up, shutting down, lost on the way.
+        for code in ["57P01", "57P02", "57P03", "08006", "08003"] {
+            assert!(unreachable(&refused(code)), "{code}");
+        }
+        // A broken constraint, a statement cancelled by its timeout, a syntax error.
+        for code in ["23505", "57014", "42601"] {
+            assert!(!unreachable(&refused(code)), "{code}");
+        }
+        assert!(!unreachable(&PgError::QueryFailed(QueryError::Text(
+            "x".into()
+        ))));
+        assert!(matches!(
+            StoreError::from(spin_sdk::pg::Error::from(down)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            StoreError::while_doing("reading", refused("23505")),
+            StoreError::Internal(cause) if cause.starts_with("reading: ")
+        ));
+    }
 }
