@@ -215,16 +215,34 @@ pub fn engine(cache_dir: Option<PathBuf>, limits: &Limits) -> anyhow::Result<Eng
             );
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
             // Each memory would then reserve wasmtime's default, 4 GiB and a guard region of
-            // 32 MiB either side (so that compiled code needs no bounds checks), and under the
-            // limit that refused the pool not even one instance was made ("mmap failed to
-            // reserve 0x104000000 bytes"). It reserves what an instance may use instead
-            // (`--memory-mib`), with a guard of 64 KiB: the compiled code checks its bounds.
-            config
-                .memory_reservation(u64::try_from(limits.memory_per_instance).unwrap_or(u64::MAX))
-                .memory_guard_size(64 << 10);
+            // 32 MiB either side (so that compiled code needs no bounds checks), and under a
+            // limit on the process's address space not even one instance was made ("mmap
+            // failed to reserve 0x104000000 bytes"). Under one, it reserves what an instance
+            // may use instead (`--memory-mib`), with a guard of 64 KiB: the compiled code checks
+            // its bounds. Without one (the pool refused for another reason: under valgrind, whose
+            // own address space is smaller), the code stays what it is in service.
+            if address_space_limited() {
+                config
+                    .memory_reservation(
+                        u64::try_from(limits.memory_per_instance).unwrap_or(u64::MAX),
+                    )
+                    .memory_guard_size(64 << 10);
+            }
             Ok(Engine::new(&config)?)
         }
     }
+}
+
+/// Whether the process may reserve only so much address space (`ulimit -v`, `RLIMIT_AS`), as
+/// `/proc/self/limits` says.
+fn address_space_limited() -> bool {
+    std::fs::read_to_string("/proc/self/limits").is_ok_and(|limits| {
+        limits
+            .lines()
+            .find_map(|line| line.strip_prefix("Max address space"))
+            .and_then(|values| values.split_whitespace().next())
+            .is_some_and(|soft| soft != "unlimited")
+    })
 }
 
 /// Advances the engine's epoch every tick, for as long as the engine lives.
