@@ -27,9 +27,9 @@ pub use outbox::record_event;
 #[derive(Debug)]
 pub enum StoreError {
     NotFound,
-    /// The database could not be reached ([`unreachable`]): its server is down or starting again,
-    /// or no connection came free in time. Nothing was written; the same request may succeed in
-    /// a few seconds. The text is for the log.
+    /// The database cannot serve now ([`unavailable`]): its server is down or starting again,
+    /// short of a resource, or no connection came free in time. Nothing was written; the same
+    /// request may succeed in a few seconds. The text is for the log.
     Unavailable(String),
     /// A database failure or data that breaks the schema's promises; the text is for the log.
     Internal(String),
@@ -57,7 +57,7 @@ impl From<spin_sdk::pg::Error> for StoreError {
 
 impl From<spin_sdk::pg::PgError> for StoreError {
     fn from(error: spin_sdk::pg::PgError) -> Self {
-        if unreachable(&error) {
+        if unavailable(&error) {
             StoreError::Unavailable(format!("postgres: {error:?}"))
         } else {
             StoreError::Internal(format!("postgres: {error:?}"))
@@ -65,17 +65,20 @@ impl From<spin_sdk::pg::PgError> for StoreError {
     }
 }
 
-/// Whether `error` says the database could not be reached, rather than that a statement was
-/// refused: no connection (refused, cut off, none free in time; the host says
-/// `connection-failed`), or the server turning connections away while it starts up or shuts
-/// down (SQLSTATE `57P01` to `57P03`: `admin_shutdown`, `crash_shutdown`,
-/// `cannot_connect_now`), or one lost (class `08`, connection exception).
-pub fn unreachable(error: &spin_sdk::pg::PgError) -> bool {
+/// Whether `error` says the database cannot serve now, rather than that it refused a statement:
+/// no connection (refused, cut off, none free in time; the host says `connection-failed`), or
+/// the server turning connections away while it starts up or shuts down (SQLSTATE `57P01` to
+/// `57P03`: `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`), one lost (class `08`,
+/// connection exception), or the server short of a resource (class `53`: disk full, out of
+/// memory, too many connections). The statement did nothing: its transaction is rolled back.
+pub fn unavailable(error: &spin_sdk::pg::PgError) -> bool {
     use spin_sdk::pg::{PgError, QueryError};
     match error {
         PgError::ConnectionFailed(_) => true,
         PgError::QueryFailed(QueryError::DbError(db)) => {
-            ["57P01", "57P02", "57P03"].contains(&db.code.as_str()) || db.code.starts_with("08")
+            ["57P01", "57P02", "57P03"].contains(&db.code.as_str())
+                || db.code.starts_with("08")
+                || db.code.starts_with("53")
         }
         _ => false,
     }
@@ -917,7 +920,7 @@ async fn citizen_row(
 
 #[cfg(test)]
 mod tests {
-    use super::{StoreError, unreachable};
+    use super::{StoreError, unavailable};
     use spin_sdk::pg::{DbError, PgError, QueryError};
 
     fn refused(code: &str) -> PgError {
@@ -934,18 +937,20 @@ mod tests {
     /// A database that cannot be reached is told apart from a statement it refused: the one is
     /// worth sending again shortly, the other is not.
     #[test]
-    fn an_unreachable_database_is_told_from_a_refused_statement() {
+    fn a_database_that_cannot_serve_is_told_from_a_refused_statement() {
         let down = PgError::ConnectionFailed("Connection refused (os error 111)".into());
-        assert!(unreachable(&down));
-        // Starting up, shutting down, lost on the way.
-        for code in ["57P01", "57P02", "57P03", "08006", "08003"] {
-            assert!(unreachable(&refused(code)), "{code}");
+        assert!(unavailable(&down));
+        // Starting up, shutting down, lost on the way, out of disk or connections.
+        for code in [
+            "57P01", "57P02", "57P03", "08006", "08003", "53100", "53300",
+        ] {
+            assert!(unavailable(&refused(code)), "{code}");
         }
         // A broken constraint, a statement cancelled by its timeout, a syntax error.
         for code in ["23505", "57014", "42601"] {
-            assert!(!unreachable(&refused(code)), "{code}");
+            assert!(!unavailable(&refused(code)), "{code}");
         }
-        assert!(!unreachable(&PgError::QueryFailed(QueryError::Text(
+        assert!(!unavailable(&PgError::QueryFailed(QueryError::Text(
             "x".into()
         ))));
         assert!(matches!(
