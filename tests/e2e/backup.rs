@@ -719,6 +719,10 @@ async fn the_private_clusters_server_is_started_again_when_it_ends() {
     let url = platform.url(&format!("/api/v1/requests/{}", filed.tracking_number));
     let http = reqwest::Client::new();
     let (started, mut refused) = (std::time::Instant::now(), 0);
+    // A filing sent meanwhile, under an `Idempotency-Key`, and sent again after.
+    let mut outage = valid_request();
+    outage.title = "小区停电".into();
+    let mut filing_meanwhile = None;
     let tracked: serde_json::Value = loop {
         let answer = http
             .get(&url)
@@ -743,6 +747,9 @@ async fn the_private_clusters_server_is_started_again_when_it_ends() {
                 "{body}"
             );
             refused += 1;
+            if filing_meanwhile.is_none() {
+                filing_meanwhile = Some(citizen.create_request(&outage, Some("outage-1")).await);
+            }
         }
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),
@@ -752,10 +759,22 @@ async fn the_private_clusters_server_is_started_again_when_it_ends() {
     };
     assert_eq!(tracked["id"], serde_json::json!(filed.id));
     let again = citizen
-        .create_request(&valid_request(), None)
+        .create_request(&outage, Some("outage-1"))
         .await
         .expect("filed after the restart");
+    // Refused meanwhile, it files now; filed meanwhile (the server back already), it is that
+    // order: never two, never none.
+    match filing_meanwhile.expect("a filing was sent meanwhile") {
+        Ok(first) => assert_eq!(first.id, again.id),
+        Err(error) => assert_eq!(error.code(), Some("database_unavailable"), "{error}"),
+    }
     assert_ne!(again.id, filed.id);
+    let filed_in_outage: i64 =
+        sqlx::query_scalar("select count(*) from work_orders where title = '小区停电'")
+            .fetch_one(&platform.db)
+            .await
+            .expect("a count");
+    assert_eq!(filed_in_outage, 1);
     let samples = platform.metrics().await;
     assert_eq!(samples.get("hotline_database_restarts_total"), Some(&1.0));
     assert!(
