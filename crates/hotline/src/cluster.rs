@@ -72,10 +72,9 @@ const AFTER_A_FAILED_START: std::time::Duration = std::time::Duration::from_secs
 /// Keeps the private cluster's server running while the platform serves from it: a server that
 /// ended (killed, by the kernel's out-of-memory killer say, or crashed) is started again once
 /// its process is gone, and recovers from its log by itself as it starts, losing nothing
-/// committed.
-/// Without it the runtime went on answering every request that needs the database with a
-/// failure until someone restarted the platform. `restarts` counts the starts (for the
-/// metrics); each tells the database connections made before it to go (`postgres::server_restarted`).
+/// committed. Without it the runtime went on answering every request that needs the database
+/// with a failure until someone restarted the platform. `restarts` counts the starts (for the
+/// metrics); each tells the connections made before it to go (`postgres::server_restarted`).
 ///
 /// Ends when `stop` turns true, before the runtime stops the server itself. A server stopped on
 /// purpose while the platform serves (`hotline db stop`) is started again too: stop the
@@ -310,8 +309,8 @@ impl Cluster {
     }
 
     /// The server's main process (the postmaster), by the process id its data folder's
-    /// `postmaster.pid` names: cheap enough to ask every second, where `pg_ctl status` starts a
-    /// program (two, as root). A process of another name under that id (the id taken again after
+    /// `postmaster.pid` names: cheap enough to ask several times a second, where `pg_ctl status`
+    /// starts a program (two, as root). A process of another name under that id (the id taken again after
     /// the server died) is not the server.
     pub fn postmaster(&self) -> Postmaster {
         let Ok(lock) = std::fs::read_to_string(self.data().join("postmaster.pid")) else {
