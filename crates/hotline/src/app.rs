@@ -236,13 +236,17 @@ pub fn engine(cache_dir: Option<PathBuf>, limits: &Limits) -> anyhow::Result<Eng
 /// Whether the process may reserve only so much address space (`ulimit -v`, `RLIMIT_AS`), as
 /// `/proc/self/limits` says.
 fn address_space_limited() -> bool {
-    std::fs::read_to_string("/proc/self/limits").is_ok_and(|limits| {
-        limits
-            .lines()
-            .find_map(|line| line.strip_prefix("Max address space"))
-            .and_then(|values| values.split_whitespace().next())
-            .is_some_and(|soft| soft != "unlimited")
-    })
+    std::fs::read_to_string("/proc/self/limits").is_ok_and(|limits| limits_address_space(&limits))
+}
+
+/// Whether a process's limits (as `/proc/<pid>/limits` lists them) bound its address space: the
+/// soft limit, the one that applies.
+fn limits_address_space(limits: &str) -> bool {
+    limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max address space"))
+        .and_then(|values| values.split_whitespace().next())
+        .is_some_and(|soft| soft != "unlimited")
 }
 
 /// Advances the engine's epoch every tick, for as long as the engine lives.
@@ -617,5 +621,25 @@ impl WorkerState for WorkerPolicy {
                 tracing::error!(component = %self.component, error = %format!("{error:?}"), "component instance ended with an error");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limits_address_space;
+
+    #[test]
+    fn an_address_space_limit_is_read_from_the_process_limits() {
+        let listed = |soft: &str| {
+            format!(
+                "Limit                     Soft Limit           Hard Limit           Units     \n\
+                 Max stack size            8388608              unlimited            bytes     \n\
+                 Max address space         {soft:<20} unlimited            bytes     \n\
+                 Max file locks            unlimited            unlimited            locks     \n"
+            )
+        };
+        assert!(limits_address_space(&listed("8589934592")));
+        assert!(!limits_address_space(&listed("unlimited")));
+        assert!(!limits_address_space(""));
     }
 }
