@@ -16,6 +16,17 @@ use crate::{
 /// A query string with nothing in it.
 const NO_QUERY: [(&str, &str); 0] = [];
 
+/// An answer's `Retry-After`, in seconds (the server sends only seconds, never a date).
+fn retry_after(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
 /// What a call can end with, besides success.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -24,6 +35,9 @@ pub enum ClientError {
     Api {
         status: u16,
         envelope: ErrorEnvelope,
+        /// The seconds the server asked the client to wait before sending the request again
+        /// (`Retry-After`: a 429, or a 503 such as `database_unavailable`), if it gave them.
+        retry_after: Option<u64>,
     },
     /// The server answered with something that is not the envelope.
     #[error("{status}: unexpected body {body:?}")]
@@ -115,13 +129,18 @@ impl Client {
         is_answer: impl Fn(u16) -> bool,
     ) -> Result<T, ClientError> {
         let status = response.status().as_u16();
+        let retry_after = retry_after(&response);
         let body = response.text().await?;
         if is_answer(status) {
             return serde_json::from_str(&body)
                 .map_err(|_| ClientError::Unexpected { status, body });
         }
         match serde_json::from_str::<ErrorEnvelope>(&body) {
-            Ok(envelope) => Err(ClientError::Api { status, envelope }),
+            Ok(envelope) => Err(ClientError::Api {
+                status,
+                envelope,
+                retry_after,
+            }),
             Err(_) => Err(ClientError::Unexpected { status, body }),
         }
     }
@@ -201,12 +220,17 @@ impl Client {
             .send()
             .await?;
         let status = response.status().as_u16();
+        let retry_after = retry_after(&response);
         let body = response.text().await?;
         if status == 200 {
             return Ok(body);
         }
         Err(match serde_json::from_str(&body) {
-            Ok(envelope) => ClientError::Api { status, envelope },
+            Ok(envelope) => ClientError::Api {
+                status,
+                envelope,
+                retry_after,
+            },
             Err(_) => ClientError::Unexpected { status, body },
         })
     }

@@ -2169,8 +2169,9 @@ pub mod codes {
     pub const INVALID_CURSOR: &str = "invalid_cursor";
     pub const TIMEOUT: &str = "timeout";
     pub const SERVER_BUSY: &str = "server_busy";
-    /// The database cannot be reached for a moment (its server starting again, say): nothing
-    /// was written; send the same request again after `Retry-After` (with its `Idempotency-Key`).
+    /// The database cannot serve the request for a moment (its server starting again, say, or
+    /// the request's transaction ended to break a deadlock with another's): nothing was written;
+    /// send the same request again after `Retry-After` (with its `Idempotency-Key`).
     pub const DATABASE_UNAVAILABLE: &str = "database_unavailable";
     pub const INTERNAL: &str = "internal";
     pub const UNKNOWN_ACTION: &str = "unknown_action";

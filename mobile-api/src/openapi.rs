@@ -2546,10 +2546,12 @@ impl ApiDoc {
 }
 
 /// Every operation that can fail inside (a 500) answers 503 `database_unavailable` while the
-/// database cannot be reached: added beside its 500, in the same shape (the envelope, or
+/// database cannot serve it: added beside its 500, in the same shape (the envelope, or
 /// Open311's error list), or to the words of a 503 it has already.
 fn database_unavailable(doc: &mut utoipa::openapi::OpenApi) {
-    const WORDS: &str = "the database cannot be reached for a moment (`database_unavailable`): \
+    const WORDS: &str = "the database cannot serve the request for a moment \
+                         (`database_unavailable`: its server starting again, say, or the \
+                         request's transaction ended to break a deadlock with another's): \
                          nothing was written; send the same request again after the seconds \
                          `Retry-After` gives";
     for item in doc.paths.paths.values_mut() {

@@ -400,6 +400,122 @@ async fn merged_duplicates_follow_the_open_order() {
     );
 }
 
+/// Returns once a statement of the platform's waits for a row lock (up to 10 s).
+async fn until_a_lock_is_waited_for(platform: &Platform) {
+    let started = std::time::Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' \
+             and datname = current_database()",
+        )
+        .fetch_one(&platform.db)
+        .await
+        .expect("count");
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "no statement came to wait for the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Two operators merging the same pair of duplicates in opposite directions at once: a merge locks
+/// both orders before reading either, always the one with the lower tracking number first, so
+/// neither holds what the other waits for. And where a request's transaction is ended all the
+/// same to break a deadlock (here with one the test holds), it is answered 503
+/// `database_unavailable` with `Retry-After`, not 500, and goes through when sent again.
+#[tokio::test]
+async fn merges_of_one_pair_wait_for_each_other_and_a_deadlocks_loser_is_told_to_retry() {
+    let platform = Platform::start().await;
+    let first = platform.client("citizen-1", "citizen");
+    let second = platform.client("citizen-2", "citizen");
+    let operator = platform.client("operator-1", "operator");
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        for (citizen, place) in [(&first, DOWNTOWN), (&second, THIRTY_M_NORTH)] {
+            let filed = citizen
+                .create_request(&at(place), None)
+                .await
+                .expect("filed");
+            numbers.push(filed.tracking_number);
+        }
+    }
+    assert!(numbers.is_sorted(), "{numbers:?}");
+    let into = |target: &str| OrderAction {
+        into: Some(target.to_owned()),
+        ..OrderAction::default()
+    };
+    const FOR_UPDATE: &str = "select 1 from work_orders where tracking_number = $1 for update";
+    const FOR_SHARE: &str = "select 1 from work_orders where tracking_number = $1 for share";
+    const NOWAIT: &str = "select 1 from work_orders where tracking_number = $1 for update nowait";
+
+    // Another merge of the pair, the other way round, holds the earlier order (as it would
+    // first): the later one is not taken while this one waits.
+    let (earlier, later) = (&numbers[0], &numbers[1]);
+    let mut other_merge = platform.db.begin().await.expect("a transaction");
+    sqlx::query(FOR_UPDATE)
+        .bind(earlier)
+        .execute(&mut *other_merge)
+        .await
+        .expect("locked");
+    let action = into(earlier);
+    let (merged, ()) = tokio::join!(operator.act(later, "merge", &action), async {
+        until_a_lock_is_waited_for(&platform).await;
+        sqlx::query(NOWAIT)
+            .bind(later)
+            .execute(&platform.db)
+            .await
+            .expect("the later order is free while the merge waits for the earlier");
+        other_merge.rollback().await.expect("released");
+    });
+    let merged = merged.expect("merged once the other let go");
+    assert_eq!(merged.merged_into.as_deref(), Some(earlier.as_str()));
+
+    // A deadlock all the same: the test holds the later order and, once the merge holds the
+    // earlier and waits for the later, asks for the earlier. PostgreSQL ends the transaction that
+    // waited first, the merge's.
+    let (earlier, later) = (&numbers[2], &numbers[3]);
+    let mut holder = platform.db.begin().await.expect("a transaction");
+    sqlx::query(FOR_UPDATE)
+        .bind(later)
+        .execute(&mut *holder)
+        .await
+        .expect("locked");
+    let action = into(later);
+    let (refused, ()) = tokio::join!(operator.act(earlier, "merge", &action), async {
+        until_a_lock_is_waited_for(&platform).await;
+        sqlx::query(FOR_SHARE)
+            .bind(earlier)
+            .execute(&mut *holder)
+            .await
+            .expect("the earlier order, once the merge gave it up");
+    });
+    holder.rollback().await.expect("released");
+    let error = refused.expect_err("the deadlock's loser");
+    assert_eq!(error.status(), Some(503), "{error:?}");
+    match error {
+        tests::ClientError::Api {
+            envelope,
+            retry_after,
+            ..
+        } => {
+            assert_eq!(envelope.error.code, "database_unavailable");
+            assert_eq!(retry_after, Some(5));
+        }
+        other => panic!("not an API error: {other:?}"),
+    }
+    let order = operator.order(earlier).await.expect("order");
+    assert_eq!(order.status, "received", "nothing of the merge stayed");
+    let merged = operator
+        .act(earlier, "merge", &into(later))
+        .await
+        .expect("merged when sent again");
+    assert_eq!(merged.merged_into.as_deref(), Some(later.as_str()));
+}
+
 #[tokio::test]
 async fn operators_file_calls_with_the_number_they_came_in_on() {
     let platform = Platform::start().await;

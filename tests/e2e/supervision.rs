@@ -1428,7 +1428,10 @@ async fn leader_days_refuse_bad_schedules_and_other_roles() {
             .schedule_leader_day(&day)
             .await
             .expect_err("refused");
-        let mobile_api::client::ClientError::Api { status, envelope } = &error else {
+        let mobile_api::client::ClientError::Api {
+            status, envelope, ..
+        } = &error
+        else {
             panic!("an envelope: {error:?}");
         };
         let fields: Vec<&str> = envelope

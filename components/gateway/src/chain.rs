@@ -53,8 +53,3 @@ pub(crate) async fn send(call: Call<'_>) -> Result<types::Response, Refusal> {
         .map_err(|()| Refusal::Invalid)?;
     client::send(request).await.map_err(Refusal::Failed)
 }
-
-/// The first value of the header `name`, if it has one.
-pub(crate) fn header(headers: &types::Fields, name: &str) -> Option<Vec<u8>> {
-    headers.get(name).into_iter().next()
-}

@@ -378,6 +378,15 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
         .unwrap_or_else(|Unanswered(status, code, message)| error(status, code, message).into())
 }
 
+/// The fields of a component's answer the gateway passes on.
+const PASSED_ON: [&str; 5] = [
+    "content-type",
+    "content-length",
+    "cache-control",
+    "etag",
+    "retry-after",
+];
+
 /// Why a forwarded request has no answer from its component: the status, code and words to
 /// answer with.
 struct Unanswered(StatusCode, &'static str, &'static str);
@@ -388,13 +397,13 @@ async fn forward(call: chain::Call<'_>, request_id: &str) -> Result<Answer, Unan
     match chain::send(call).await {
         Ok(answer) => {
             let status = answer.get_status_code();
-            // Its type and length, how long it may be kept (a photo's), then what every answer
-            // gets (`handle`).
-            let mut fields = FieldList::with_capacity(4 + api_plumbing::ADDED_FIELDS);
-            let headers = answer.get_headers();
-            for name in ["content-type", "content-length", "cache-control", "etag"] {
-                if let Some(value) = chain::header(&headers, name) {
-                    api_plumbing::push_field(&mut fields, name, value);
+            // Its type and length, how long it may be kept (a photo's), when to send it again (a
+            // 503 `database_unavailable`), then what every answer gets (`handle`).
+            let mut fields = FieldList::with_capacity(5 + api_plumbing::ADDED_FIELDS);
+            // Read in one call across the boundary, rather than one for each name.
+            for (name, value) in answer.get_headers().copy_all() {
+                if PASSED_ON.contains(&name.as_str()) {
+                    fields.push((name, value));
                 }
             }
             Ok(Answer::Passed {

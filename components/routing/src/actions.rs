@@ -304,6 +304,11 @@ async fn act_in_transaction(
     action: &str,
     body: &OrderAction,
 ) -> Result<uuid::Uuid, ApiError> {
+    if action == "merge"
+        && let Some(into) = &body.into
+    {
+        lock_merged_pair(db, id, into).await?;
+    }
     let loaded = store::load_for_update(db, id).await?;
     let actor = actor(principal, &loaded)?;
     // Staff of an agency neither holding the order nor asked to help with it, and citizens who
@@ -701,6 +706,25 @@ async fn record_reply_photos(
          select max(work_order_event_id), $2 from work_order_events \
          where work_order_id = $1 and event = 'replied'",
         [order.id.into(), photos.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Locks both orders a merge touches (the order `id` and the one it joins, `into`), in the order
+/// of their tracking numbers, before either is read. Merging locks the one order, then the other;
+/// two merges of the same pair in opposite directions (two operators at once) each held the order
+/// the other went on to ask for, and PostgreSQL ended one of them to break the deadlock. Taken in
+/// one order, the second waits for the first, and then finds its target merged.
+async fn lock_merged_pair(db: &Connection, id: &str, into: &str) -> Result<(), ApiError> {
+    let key = store::order_key(id)?;
+    db.query(
+        format!(
+            "select 1 from work_orders where {} = $1 or tracking_number = $2 \
+             order by tracking_number for update",
+            key.column()
+        ),
+        [key.value(), store::text(into)],
     )
     .await?;
     Ok(())

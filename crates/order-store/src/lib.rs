@@ -28,8 +28,9 @@ pub use outbox::record_event;
 pub enum StoreError {
     NotFound,
     /// The database cannot serve now ([`unavailable`]): its server is down or starting again,
-    /// short of a resource, or no connection came free in time. Nothing was written; the same
-    /// request may succeed in a few seconds. The text is for the log.
+    /// short of a resource, or no connection came free in time; or the transaction was ended to
+    /// break a deadlock with another. Nothing was written; the same request may succeed in a few
+    /// seconds. The text is for the log.
     Unavailable(String),
     /// A database failure or data that breaks the schema's promises; the text is for the log.
     Internal(String),
@@ -70,13 +71,15 @@ impl From<spin_sdk::pg::PgError> for StoreError {
 /// the server turning connections away while it starts up or shuts down (SQLSTATE `57P01` to
 /// `57P03`: `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`), one lost (class `08`,
 /// connection exception), or the server short of a resource (class `53`: disk full, out of
-/// memory, too many connections). The statement did nothing: its transaction is rolled back.
+/// memory, too many connections), or the transaction was ended to let another go on (class
+/// `40`: chosen to break a deadlock, `40P01`, or a serialization failure, `40001`: the same
+/// request sent again after the other has committed goes through). The statement did nothing: its transaction is rolled back.
 pub fn unavailable(error: &spin_sdk::pg::PgError) -> bool {
     use spin_sdk::pg::{PgError, QueryError};
     match error {
         PgError::ConnectionFailed(_) => true,
         PgError::QueryFailed(QueryError::DbError(db)) => {
-            ["57P01", "57P02", "57P03"].contains(&db.code.as_str())
+            ["57P01", "57P02", "57P03", "40P01", "40001"].contains(&db.code.as_str())
                 || db.code.starts_with("08")
                 || db.code.starts_with("53")
         }
@@ -940,9 +943,10 @@ mod tests {
     fn a_database_that_cannot_serve_is_told_from_a_refused_statement() {
         let down = PgError::ConnectionFailed("Connection refused (os error 111)".into());
         assert!(unavailable(&down));
-        // Starting up, shutting down, lost on the way, out of disk or connections.
+        // Starting up, shutting down, lost on the way, out of disk or connections, a deadlock's
+        // victim, a serialization failure.
         for code in [
-            "57P01", "57P02", "57P03", "08006", "08003", "53100", "53300",
+            "57P01", "57P02", "57P03", "08006", "08003", "53100", "53300", "40P01", "40001",
         ] {
             assert!(unavailable(&refused(code)), "{code}");
         }
