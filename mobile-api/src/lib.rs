@@ -1289,29 +1289,36 @@ pub struct KpiDefinition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
-    /// Every component asked answered.
+    /// Every component asked answered, and the database if it was asked.
     Ok,
-    /// At least one did not: the answer is 503, and `components` says which.
+    /// At least one did not: the answer is 503, and `components` and `database` say which.
     Degraded,
 }
 
-/// Whether one private component answered the gateway's `GET /health` by service chaining.
+/// Whether one private component answered the gateway's `GET /health` by service chaining, or
+/// the database a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentState {
     Ok,
-    /// No answer, or not a 200, within the request time limit.
+    /// No answer, or not a 200, within the request time limit (the database: no connection, or
+    /// an error for `select 1`).
     Failing,
 }
 
-/// `GET /health/components` (200 when every component asked answers, 503 when one does not): for
-/// load balancers and the people on call. No token needed.
+/// `GET /health/components` (200 when every component asked answers, and without `?component=`
+/// the database too; 503 when one does not): for load balancers and the people on call. No token
+/// needed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ComponentHealth {
     pub status: HealthStatus,
-    /// Each component asked, by id: `intake`, `routing`, `notifications` and `rating`, or the one
-    /// `?component=` names.
+    /// Each component asked, by id: `intake`, `notifications`, `rating`, `routing` and
+    /// `supervision`, or the one `?component=` names.
     pub components: std::collections::BTreeMap<String, ComponentState>,
+    /// Whether the database answered a statement from the gateway: asked only when every
+    /// component is (no `?component=`), and left out otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<ComponentState>,
 }
 
 /// `GET /api/v1/stats/kpis`.

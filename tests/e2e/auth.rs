@@ -187,13 +187,16 @@ async fn health_needs_no_token_and_reaches_every_component() {
             .all(|state| *state == mobile_api::ComponentState::Ok),
         "{all:?}"
     );
-    // One component alone (what the bench's gateway hop measures), through the typed client.
+    assert_eq!(all.database, Some(mobile_api::ComponentState::Ok));
+    // One component alone (what the bench's gateway hop measures), through the typed client:
+    // the database is not asked.
     let one = platform
         .anonymous()
         .component_health(Some("routing"))
         .await
         .expect("healthy");
     assert_eq!(one.status, mobile_api::HealthStatus::Ok);
+    assert_eq!(one.database, None);
     assert_eq!(
         one.components.into_iter().collect::<Vec<_>>(),
         [("routing".to_owned(), mobile_api::ComponentState::Ok)]
@@ -204,6 +207,72 @@ async fn health_needs_no_token_and_reaches_every_component() {
         .await
         .expect_err("no such component");
     assert_eq!(unknown.code(), Some("not_found"), "{unknown}");
+}
+
+/// The whole check asks the database too: while it turns the platform away, every component
+/// still answers, and the answer is 503 `degraded` with `database: failing`; once it serves again,
+/// 200.
+#[tokio::test]
+async fn health_says_when_the_database_cannot_serve() {
+    use mobile_api::ComponentState;
+    let platform = Platform::start().await;
+    let health = async || {
+        let response = reqwest::get(platform.url("/health/components"))
+            .await
+            .expect("answer");
+        let status = response.status().as_u16();
+        let health: mobile_api::ComponentHealth =
+            response.json().await.expect("the contract's shape");
+        (status, health)
+    };
+    let (status, well) = health().await;
+    assert_eq!((status, well.database), (200, Some(ComponentState::Ok)));
+
+    // No new connection to the platform's database, and those it has ended.
+    let mut server = platform.server().await;
+    let allow = |yes: bool| {
+        sqlx::AssertSqlSafe(format!(
+            "alter database {} allow_connections {yes}",
+            platform.database_name()
+        ))
+    };
+    sqlx::query(allow(false))
+        .execute(&mut server)
+        .await
+        .expect("connections refused");
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+        .bind(platform.database_name())
+        .execute(&mut server)
+        .await
+        .expect("connections ended");
+    let (status, down) = health().await;
+    sqlx::query(allow(true))
+        .execute(&mut server)
+        .await
+        .expect("connections allowed");
+    assert_eq!(status, 503, "{down:?}");
+    assert_eq!(down.status, mobile_api::HealthStatus::Degraded);
+    assert_eq!(down.database, Some(ComponentState::Failing));
+    assert!(
+        down.components.values().all(|s| *s == ComponentState::Ok),
+        "{down:?}"
+    );
+
+    // The connections the runtime pooled were ended: each is found so and dropped, and new ones
+    // made.
+    let started = std::time::Instant::now();
+    loop {
+        let (status, again) = health().await;
+        if status == 200 {
+            assert_eq!(again.database, Some(ComponentState::Ok));
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "still {status}: {again:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

@@ -524,6 +524,19 @@ impl Platform {
         with_database(&self.admin_url, &self.database).expect("a database URL")
     }
 
+    /// This platform's database's name.
+    pub fn database_name(&self) -> &str {
+        &self.database
+    }
+
+    /// A connection to the platform's server, not to its database (to alter or drop that).
+    pub async fn server(&self) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("the test server")
+    }
+
     /// The URL of a new, empty database on the platform's server, named after its own with
     /// `suffix` and dropped with it.
     pub async fn empty_database(&self, suffix: &str) -> String {

@@ -468,10 +468,40 @@ async fn component_health(only: Option<&str>) -> Reply {
         };
         components.insert((*component).to_owned(), state);
     }
-    let (status, code) = if components.values().all(|s| *s == ComponentState::Ok) {
+    // The whole check (no `?component=`) asks the database too: every component answering
+    // is of no use while it cannot serve.
+    let database = match only {
+        Some(_) => None,
+        None => Some(database_health().await),
+    };
+    let (status, code) = if components
+        .values()
+        .chain(&database)
+        .all(|s| *s == ComponentState::Ok)
+    {
         (HealthStatus::Ok, StatusCode::OK)
     } else {
         (HealthStatus::Degraded, StatusCode::SERVICE_UNAVAILABLE)
     };
-    api_plumbing::reply_with(code, &mobile_api::ComponentHealth { status, components })
+    api_plumbing::reply_with(
+        code,
+        &mobile_api::ComponentHealth {
+            status,
+            components,
+            database,
+        },
+    )
+}
+
+/// Whether the database answers a statement, on a connection as any request would have one.
+async fn database_health() -> ComponentState {
+    let answered = match api_plumbing::connect().await {
+        Ok(db) => db.query("select 1", []).await.is_ok(),
+        Err(_) => false,
+    };
+    if answered {
+        ComponentState::Ok
+    } else {
+        ComponentState::Failing
+    }
 }
