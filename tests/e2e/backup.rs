@@ -782,4 +782,25 @@ async fn the_private_clusters_server_is_started_again_when_it_ends() {
         "{}",
         platform.log()
     );
+
+    // Stopping the server while the platform serves from it would be undone at once: the command
+    // says so and leaves it running.
+    let stop = [os("--data-dir"), cluster.data_dir(), os("db"), os("stop")];
+    let (stopped, _, said) = hotline(&stop).await;
+    assert!(
+        !stopped && said.contains("the platform serves from this cluster"),
+        "{said}"
+    );
+    citizen
+        .get_request(&filed.tracking_number)
+        .await
+        .expect("still served");
+    // Once the platform has stopped, it stops the server.
+    drop(platform);
+    let (stopped, _, said) = hotline(&stop).await;
+    assert!(stopped, "{said}");
+    assert!(
+        !Path::new(&data).join("postmaster.pid").exists(),
+        "the server stopped: {said}"
+    );
 }

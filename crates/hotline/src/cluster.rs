@@ -170,7 +170,43 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// The file each runtime serving from the cluster holds a shared lock on (`Cluster::serve`).
+const SERVING_LOCK: &str = "serving.lock";
+
 impl Cluster {
+    /// Marks the cluster as served from, until the file returned is dropped or the process ends
+    /// (the kernel lets go of a dead process's locks): a shared lock on a file in the cluster's
+    /// folder, so that several runtimes may serve from one cluster, and `hotline db stop` can
+    /// tell (`Cluster::served`) that stopping the server would be undone at once by the keeper.
+    pub fn serve(&self) -> anyhow::Result<std::fs::File> {
+        let file = self.serving_lock()?;
+        file.lock_shared()
+            .with_context(|| format!("locking {}", self.root.join(SERVING_LOCK).display()))?;
+        Ok(file)
+    }
+
+    /// Whether a runtime serves from the cluster (holds `Cluster::serve`'s lock).
+    pub fn served(&self) -> anyhow::Result<bool> {
+        let file = self.serving_lock()?;
+        match file.try_lock() {
+            // Let go of again as the file closes.
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(error)) => Err(error)
+                .with_context(|| format!("locking {}", self.root.join(SERVING_LOCK).display())),
+        }
+    }
+
+    fn serving_lock(&self) -> anyhow::Result<std::fs::File> {
+        let path = self.root.join(SERVING_LOCK);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))
+    }
+
     /// Opens (creating on first use) the cluster under `root` and starts it if it is not running.
     pub fn start(root: &Path) -> anyhow::Result<Cluster> {
         let mut cluster = Cluster::open(root)?;

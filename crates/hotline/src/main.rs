@@ -392,7 +392,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db {
             action: DbAction::Stop,
         } => {
-            cluster::Cluster::open(&data_dir.join("pg"))?.stop();
+            let cluster = cluster::Cluster::open(&data_dir.join("pg"))?;
+            if cluster.served()? {
+                anyhow::bail!(
+                    "the platform serves from this cluster (`hotline serve`), and would start its \
+                     server again at once: stop the platform first (Ctrl-C; it stops the server \
+                     as it ends, if it started it)"
+                );
+            }
+            cluster.stop();
             Ok(())
         }
         Command::Db {
@@ -573,6 +581,8 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let manifest = manifest::Manifest::load(&args.manifest)?;
     let (url, cluster) = database(data_dir, &args.database).await?;
+    // Held until the platform has stopped serving (`hotline db stop` refuses meanwhile).
+    let serving = cluster.as_ref().map(cluster::Cluster::serve).transpose()?;
     // Backups while serving need the server's tools: the private cluster's, else the machine's.
     let wanted = args.backup_dir.is_some() || args.archive_dir.is_some();
     let tools = match (wanted, &cluster) {
@@ -594,6 +604,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
         Err(error) => Err(error),
     };
+    drop(serving);
     if let Some(cluster) = cluster {
         cluster.stop_if_started_here();
     }
