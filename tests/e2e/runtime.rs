@@ -819,3 +819,56 @@ async fn a_stopping_runtime_answers_the_requests_in_hand_and_takes_no_new_ones()
     // The kept connection was closed, not left to a dead process.
     assert!(kept.get(&base).send().await.is_err());
 }
+
+/// Connections the server ended while they sat idle in the pool (a restart of one's own server,
+/// a failover, an administrator) fail one request a lane at most: once a connection is found
+/// gone in use, the pool checks each of those idle at the time before handing it out. Before,
+/// each of them failed a request of its own. Every failure is a 503 `database_unavailable`.
+#[tokio::test]
+async fn connections_ended_while_idle_fail_one_request_a_lane_at_most() {
+    const LANES: usize = 2;
+    let platform = Platform::start_with(Options {
+        threads: Some(LANES),
+        ..Options::default()
+    })
+    .await
+    .expect("the platform starts");
+    let citizen = platform.client("citizen-1", "citizen");
+    let filed = citizen
+        .create_request(&tests::valid_request(), None)
+        .await
+        .expect("filed");
+    // Many connections in each lane's pool: trackings at once, idle when they are done.
+    let mut tracking = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let (citizen, number) = (citizen.clone(), filed.tracking_number.clone());
+        tracking.spawn(async move { citizen.get_request(&number).await });
+    }
+    for tracked in tracking.join_all().await {
+        tracked.expect("tracked");
+    }
+
+    let mut server = platform.server().await;
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = $1 and backend_type = 'client backend'",
+    )
+    .bind(platform.database_name())
+    .fetch_all(&mut server)
+    .await
+    .expect("connections ended");
+    assert!(
+        ended.len() > 2 * LANES + 4,
+        "only {} connections",
+        ended.len()
+    );
+
+    let mut refused = 0;
+    for _ in 0..24 {
+        if let Err(error) = citizen.get_request(&filed.tracking_number).await {
+            assert_eq!(error.code(), Some("database_unavailable"), "{error}");
+            refused += 1;
+        }
+    }
+    assert!(refused <= LANES, "{refused} requests refused");
+}

@@ -182,6 +182,7 @@ impl PgPools {
             permits: Arc::new(tokio::sync::Semaphore::new(self.max_connections as usize)),
             max: self.max_connections,
             counters: PoolCounters::default(),
+            losses: AtomicU64::new(0),
         });
         pools.insert(
             address.to_owned(),
@@ -222,6 +223,10 @@ pub struct ConnectionPool {
     permits: Arc<tokio::sync::Semaphore>,
     max: u32,
     counters: PoolCounters,
+    /// How many of its connections were lost in use (`Lease::note`). The connections idle at the
+    /// time are checked before they are handed out (`Idle::losses`): a server restarted, or a
+    /// failover, ends them all, and each would fail the first statement of a request.
+    losses: AtomicU64,
 }
 
 /// What a pool counts, for the metrics (relaxed: each lane's pools are its own).
@@ -239,6 +244,8 @@ struct Idle {
     conn: sqlx::PgConnection,
     since: std::time::Instant,
     born: Born,
+    /// The pool's `losses` when it went idle.
+    losses: u64,
 }
 
 impl ConnectionPool {
@@ -258,8 +265,9 @@ impl ConnectionPool {
         }
     }
 
-    /// A connection for one guest resource: an idle one (checked first if it sat idle a while),
-    /// or a new one; waits up to `ACQUIRE_TIMEOUT` when all are in use.
+    /// A connection for one guest resource: an idle one (checked first if it sat idle a while,
+    /// or if another of the pool's was lost since it went idle), or a new one; waits up to
+    /// `ACQUIRE_TIMEOUT` when all are in use.
     async fn acquire(self: &Arc<Self>) -> Result<Lease, PgError> {
         let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
@@ -277,6 +285,7 @@ impl ConnectionPool {
                 mut conn,
                 since,
                 born,
+                losses,
             }) = idle
             else {
                 let conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
@@ -290,12 +299,13 @@ impl ConnectionPool {
                 self.counters.dropped.fetch_add(1, Relaxed);
                 continue;
             }
-            if since.elapsed() <= PING_AFTER_IDLE {
+            if since.elapsed() <= PING_AFTER_IDLE && losses == self.losses.load(Relaxed) {
                 return Ok(self.lease(conn, born, permit));
             }
             match sqlx::Connection::ping(&mut conn).await {
                 Ok(()) => return Ok(self.lease(conn, born, permit)),
-                // Gone while idle (a restarted server, a dropped network path): try the next.
+                // Gone while idle (a restarted server, a dropped network path, a connection
+                // ended by an administrator): try the next.
                 Err(error) => tracing::debug!(%error, "dropping a dead idle connection"),
             }
         }
@@ -330,6 +340,7 @@ impl ConnectionPool {
                     conn,
                     since: std::time::Instant::now(),
                     born,
+                    losses: self.losses.load(Relaxed),
                 });
             }
             let fresh = idle
@@ -386,6 +397,9 @@ impl Lease {
                     }),
                 _ => true,
             };
+            if session_ended && !self.broken {
+                self.pool.losses.fetch_add(1, Relaxed);
+            }
             self.broken |= session_ended;
         }
         outcome.map_err(query_failed)
