@@ -581,8 +581,6 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let manifest = manifest::Manifest::load(&args.manifest)?;
     let (url, cluster) = database(data_dir, &args.database).await?;
-    // Held until the platform has stopped serving (`hotline db stop` refuses meanwhile).
-    let serving = cluster.as_ref().map(cluster::Cluster::serve).transpose()?;
     // Backups while serving need the server's tools: the private cluster's, else the machine's.
     let wanted = args.backup_dir.is_some() || args.archive_dir.is_some();
     let tools = match (wanted, &cluster) {
@@ -590,8 +588,14 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         (true, Some(cluster)) => Some(Ok(cluster.bin().to_owned())),
         (true, None) => Some(cluster::server_binaries()),
     };
-    let result = match tools.transpose() {
-        Ok(tools) => {
+    // The cluster's serving lock, held until the platform has stopped serving (`hotline db
+    // stop` refuses meanwhile).
+    let ready = tools.transpose().and_then(|tools| {
+        let serving = cluster.as_ref().map(cluster::Cluster::serve).transpose()?;
+        Ok((tools, serving))
+    });
+    let result = match ready {
+        Ok((tools, _serving)) => {
             serve_with_database(
                 data_dir,
                 &args,
@@ -604,7 +608,6 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         }
         Err(error) => Err(error),
     };
-    drop(serving);
     if let Some(cluster) = cluster {
         cluster.stop_if_started_here();
     }
