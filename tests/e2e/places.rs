@@ -400,26 +400,15 @@ async fn merged_duplicates_follow_the_open_order() {
     );
 }
 
-/// Returns once a statement of the platform's waits for a row lock (up to 10 s).
+/// Returns once a statement of the platform's waits for a lock on an order (up to 10 s).
 async fn until_a_lock_is_waited_for(platform: &Platform) {
-    let started = std::time::Instant::now();
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' \
-             and datname = current_database()",
-        )
-        .fetch_one(&platform.db)
-        .await
-        .expect("count");
-        if waiting > 0 {
-            return;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "no statement came to wait for the lock"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    tests::until_counted(
+        &platform.db,
+        "select count(*) from pg_stat_activity where wait_event_type = 'Lock' \
+         and datname = current_database() and query like '%from work_orders %'",
+        "a statement of the platform's to wait for a lock on an order",
+    )
+    .await;
 }
 
 /// Two operators merging the same pair of duplicates in opposite directions at once: a merge locks

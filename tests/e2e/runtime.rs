@@ -16,23 +16,12 @@ async fn get(platform: &Platform, path: &str) -> (u16, String) {
 
 /// Returns once a probe's `pg_sleep` runs in the platform's database (up to 10 s).
 async fn until_sleeping(platform: &Platform) {
-    let started = Instant::now();
-    loop {
-        let sleeping: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity where query like 'select pg_sleep(%' and state = 'active' and datname = current_database()",
-        )
-        .fetch_one(&platform.db)
-        .await
-        .expect("count");
-        if sleeping > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the slow statement never started"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tests::until_counted(
+        &platform.db,
+        "select count(*) from pg_stat_activity where query like 'select pg_sleep(%' and state = 'active' and datname = current_database()",
+        "the probe's slow statement to start",
+    )
+    .await;
 }
 
 /// A tiny HTTP server on loopback that answers `pong` and counts its connections.

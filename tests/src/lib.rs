@@ -918,6 +918,27 @@ pub fn steps_on(plan: &[String], table: &str) -> Vec<String> {
         .collect()
 }
 
+/// Returns once `count` (a statement that counts, such as statements of the platform's in
+/// `pg_stat_activity`) counts one or more on `db`, asked every 20 ms; fails the test after 10 s,
+/// saying it waited for `what`.
+pub async fn until_counted(db: &sqlx::PgPool, count: &'static str, what: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let counted: i64 = sqlx::query_scalar(count)
+            .fetch_one(db)
+            .await
+            .expect("a count");
+        if counted > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "waited 10 s for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs `statements` in turn on `db` (data a test plants, and `analyze`); `what` names them if
 /// one fails.
 pub async fn execute_all(db: &mut sqlx::PgConnection, statements: &[&str], what: &str) {
