@@ -795,8 +795,50 @@ async fn the_private_clusters_server_is_started_again_when_it_ends() {
         .get_request(&filed.tracking_number)
         .await
         .expect("still served");
-    // Once the platform has stopped, it stops the server.
+    // Nor is its database replaced under it: a backup is taken beside the platform, but
+    // restoring it is refused, and nothing changes.
+    let dump = cluster.folder.0.join("while-serving.dump");
+    let command = |action: &'static str| {
+        [
+            os("--data-dir"),
+            cluster.data_dir(),
+            os("db"),
+            os(action),
+            dump.as_os_str(),
+        ]
+    };
+    let (backed_up, _, said) = hotline(&command("backup")).await;
+    assert!(backed_up, "{said}");
+    let (restored, _, said) = hotline(&command("restore")).await;
+    assert!(
+        !restored
+            && said.contains("the platform serves from this cluster")
+            && said.contains("nothing was changed"),
+        "{said}"
+    );
+    citizen
+        .get_request(&filed.tracking_number)
+        .await
+        .expect("still served");
+    // While a command holds the cluster alone (a restore; here the test), one that would use it
+    // refuses.
+    let hold = std::fs::File::create(
+        Path::new(&data)
+            .parent()
+            .expect("the cluster's folder")
+            .join("in-use.lock"),
+    )
+    .expect("the lock's file");
     drop(platform);
+    hold.try_lock()
+        .expect("held alone once the platform stopped");
+    let (migrated, _, said) = hotline(&[os("--data-dir"), cluster.data_dir(), os("migrate")]).await;
+    assert!(
+        !migrated && said.contains("being stopped or restored"),
+        "{said}"
+    );
+    drop(hold);
+    // Once the platform has stopped, `db stop` stops the server.
     let (stopped, _, said) = hotline(&stop).await;
     assert!(stopped, "{said}");
     assert!(

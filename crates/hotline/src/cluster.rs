@@ -24,6 +24,8 @@ pub struct Cluster {
     started_here: bool,
     /// Whether this process made the cluster (it holds nothing yet).
     made_here: bool,
+    /// The lock this command holds the cluster by (`Hold`), shared by the clones.
+    _lock: std::sync::Arc<std::fs::File>,
 }
 
 const SUPERUSER: &str = "hotline";
@@ -170,46 +172,61 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// The file each runtime serving from the cluster holds a shared lock on (`Cluster::serve`).
-const SERVING_LOCK: &str = "serving.lock";
+/// The file every command using the cluster holds a lock on while it does (`Hold`).
+const IN_USE_LOCK: &str = "in-use.lock";
 
-impl Cluster {
-    /// Marks the cluster as served from, until the file returned is dropped or the process ends
-    /// (the kernel lets go of a dead process's locks): a shared lock on a file in the cluster's
-    /// folder, so that several runtimes may serve from one cluster, and `hotline db stop` can
-    /// tell (`Cluster::served`) that stopping the server would be undone at once by the keeper.
-    pub fn serve(&self) -> anyhow::Result<std::fs::File> {
-        let file = self.serving_lock()?;
-        file.lock_shared()
-            .with_context(|| format!("locking {}", self.root.join(SERVING_LOCK).display()))?;
-        Ok(file)
-    }
+/// How a command holds the private cluster while it uses it: a lock on a file in the cluster's
+/// folder, let go of as the `Cluster` is dropped or the process ends (the kernel lets go of a
+/// dead process's locks), taken before anything else is done to the cluster (even its creation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Using its server (`hotline serve` for as long as it serves, a migration, a backup):
+    /// any number at once.
+    Shared,
+    /// Stopping its server or replacing its data (`hotline db stop`, `hotline db restore`):
+    /// refused while any command uses the cluster, and every other refused meanwhile. A serving
+    /// platform's keeper would start a stopped server again at once, and a server started in the
+    /// middle of a restore would serve (or create) a database the restore then replaces.
+    Alone,
+}
 
-    /// Whether a runtime serves from the cluster (holds `Cluster::serve`'s lock).
-    pub fn served(&self) -> anyhow::Result<bool> {
-        let file = self.serving_lock()?;
-        match file.try_lock() {
-            // Let go of again as the file closes.
-            Ok(()) => Ok(false),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
-            Err(std::fs::TryLockError::Error(error)) => Err(error)
-                .with_context(|| format!("locking {}", self.root.join(SERVING_LOCK).display())),
-        }
-    }
-
-    fn serving_lock(&self) -> anyhow::Result<std::fs::File> {
-        let path = self.root.join(SERVING_LOCK);
-        std::fs::OpenOptions::new()
+impl Hold {
+    /// Takes the lock on `root`'s file, or says what holds it.
+    fn take(self, root: &Path) -> anyhow::Result<std::fs::File> {
+        let path = root.join(IN_USE_LOCK);
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| format!("opening {}", path.display()))
+            .with_context(|| format!("opening {}", path.display()))?;
+        let taken = match self {
+            Hold::Shared => file.try_lock_shared(),
+            Hold::Alone => file.try_lock(),
+        };
+        match (taken, self) {
+            (Ok(()), _) => Ok(file),
+            (Err(std::fs::TryLockError::WouldBlock), Hold::Shared) => bail!(
+                "the private cluster is being stopped or restored (`hotline db stop`, `hotline \
+                 db restore`): try again once that has finished"
+            ),
+            (Err(std::fs::TryLockError::WouldBlock), Hold::Alone) => bail!(
+                "the platform serves from this cluster, or another `hotline` command uses it (a \
+                 backup, a migration), and a serving platform would start its server again at \
+                 once: stop the platform first (Ctrl-C; it stops the server as it ends, if it \
+                 started it); nothing was changed"
+            ),
+            (Err(std::fs::TryLockError::Error(error)), _) => {
+                Err(error).with_context(|| format!("locking {}", path.display()))
+            }
+        }
     }
+}
 
+impl Cluster {
     /// Opens (creating on first use) the cluster under `root` and starts it if it is not running.
-    pub fn start(root: &Path) -> anyhow::Result<Cluster> {
-        let mut cluster = Cluster::open(root)?;
+    pub fn start(root: &Path, hold: Hold) -> anyhow::Result<Cluster> {
+        let mut cluster = Cluster::open(root, hold)?;
         if !cluster.is_running() {
             cluster.start_server()?;
             cluster.started_here = true;
@@ -217,8 +234,9 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Opens the cluster under `root`, creating it on first use, without starting it.
-    pub fn open(root: &Path) -> anyhow::Result<Cluster> {
+    /// Opens the cluster under `root`, creating it on first use, without starting it; held as
+    /// `hold` says until the `Cluster` is dropped.
+    pub fn open(root: &Path, hold: Hold) -> anyhow::Result<Cluster> {
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let mut root = root.canonicalize()?;
         let bin = server_binaries()?;
@@ -245,6 +263,7 @@ impl Cluster {
             std::fs::create_dir_all(&fallback)?;
             root = fallback;
         }
+        let lock = std::sync::Arc::new(hold.take(&root)?);
         let data = root.join("data");
         let port_file = root.join("port");
         let password_file = root.join("password");
@@ -304,6 +323,7 @@ impl Cluster {
             run_as,
             started_here: false,
             made_here,
+            _lock: lock,
         })
     }
 
@@ -563,7 +583,29 @@ pub async fn ensure_database(admin_url: &str, database: &str) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::Postmaster;
+    use super::{Hold, Postmaster};
+
+    /// Commands that use the cluster hold it together; one that stops or replaces it holds it
+    /// alone, refused while any other holds it, and refusing the others meanwhile.
+    #[test]
+    fn a_cluster_is_stopped_or_restored_only_while_nothing_else_uses_it() {
+        let root = std::env::temp_dir().join(format!("hotline-hold-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&root).expect("a folder");
+        let serving = Hold::Shared.take(&root).expect("a first user");
+        let migrating = Hold::Shared.take(&root).expect("a second user beside it");
+        let refused = Hold::Alone.take(&root).expect_err("in use");
+        assert!(format!("{refused:#}").contains("the platform serves from this cluster"));
+        drop(serving);
+        assert!(Hold::Alone.take(&root).is_err(), "still in use by one");
+        drop(migrating);
+        let restoring = Hold::Alone.take(&root).expect("nothing uses it");
+        let refused = Hold::Shared.take(&root).expect_err("being restored");
+        assert!(format!("{refused:#}").contains("being stopped or restored"));
+        assert!(Hold::Alone.take(&root).is_err(), "one restore at a time");
+        drop(restoring);
+        assert!(Hold::Shared.take(&root).is_ok());
+        std::fs::remove_dir_all(&root).ok();
+    }
 
     #[test]
     fn the_server_is_told_from_its_process_state() {

@@ -31,6 +31,7 @@ mod variables;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use cluster::Hold;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -383,7 +384,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db {
             action: DbAction::Start { database },
         } => {
-            let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+            let cluster = cluster::Cluster::start(&data_dir.join("pg"), Hold::Shared)?;
             let url = cluster.url(&database);
             cluster::ensure_database(&cluster.url("postgres"), &database).await?;
             println!("{url}");
@@ -392,14 +393,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Db {
             action: DbAction::Stop,
         } => {
-            let cluster = cluster::Cluster::open(&data_dir.join("pg"))?;
-            if cluster.served()? {
-                anyhow::bail!(
-                    "the platform serves from this cluster (`hotline serve`), and would start its \
-                     server again at once: stop the platform first (Ctrl-C; it stops the server \
-                     as it ends, if it started it)"
-                );
-            }
+            let cluster = cluster::Cluster::open(&data_dir.join("pg"), Hold::Alone)?;
             cluster.stop();
             Ok(())
         }
@@ -410,7 +404,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (bin, url, cluster) = match database_url {
                 Some(url) => (cluster::server_binaries()?, url, None),
                 None => {
-                    let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+                    let cluster = cluster::Cluster::start(&data_dir.join("pg"), Hold::Shared)?;
                     let url = cluster.url(backup::PLATFORM_DATABASE);
                     (cluster.bin().to_owned(), url, Some(cluster))
                 }
@@ -453,7 +447,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             let started = std::time::Instant::now();
-            let cluster = cluster::Cluster::open(&data_dir.join("pg"))?;
+            let cluster = cluster::Cluster::open(&data_dir.join("pg"), Hold::Alone)?;
             let kept = archive::restore(&cluster, &archive, until.map(|t| t.to_utc())).await?;
             eprintln!(
                 "hotline: restored the private cluster from {} in {:.1} s",
@@ -484,7 +478,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     None
                 }
                 None => {
-                    let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+                    let cluster = cluster::Cluster::start(&data_dir.join("pg"), Hold::Alone)?;
                     let result = backup::restore_private(&cluster, &file).await;
                     cluster.stop_if_started_here();
                     result?
@@ -556,7 +550,7 @@ async fn database(
     if let Some(url) = &args.database_url {
         return Ok((url.clone(), None));
     }
-    let cluster = cluster::Cluster::start(&data_dir.join("pg"))?;
+    let cluster = cluster::Cluster::start(&data_dir.join("pg"), Hold::Shared)?;
     cluster::ensure_database(&cluster.url("postgres"), "hotline").await?;
     Ok((cluster.url("hotline"), Some(cluster)))
 }
@@ -588,14 +582,10 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         (true, Some(cluster)) => Some(Ok(cluster.bin().to_owned())),
         (true, None) => Some(cluster::server_binaries()),
     };
-    // The cluster's serving lock, held until the platform has stopped serving (`hotline db
-    // stop` refuses meanwhile).
-    let ready = tools.transpose().and_then(|tools| {
-        let serving = cluster.as_ref().map(cluster::Cluster::serve).transpose()?;
-        Ok((tools, serving))
-    });
-    let result = match ready {
-        Ok((tools, _serving)) => {
+    // The cluster is held (`cluster::Hold::Shared`) until the platform has stopped serving:
+    // `hotline db stop` and `db restore` refuse meanwhile.
+    let result = match tools.transpose() {
+        Ok(tools) => {
             serve_with_database(
                 data_dir,
                 &args,
