@@ -446,6 +446,33 @@ async fn staff_search_by_words_status_category_place_and_agency_within_their_sco
             ("operator-1".to_owned(), Some("category=urban".to_owned()))
         ]
     );
+    // Through the front door it comes as a download, named for when it was made (China time).
+    let day = || {
+        chrono::Utc::now()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            .format("%Y%m%d")
+            .to_string()
+    };
+    let before = day();
+    let answer = reqwest::Client::new()
+        .get(platform.url("/api/v1/orders/export?category=urban"))
+        .bearer_auth(platform.keys.token("operator-1", "operator"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status(), 200);
+    let named = answer
+        .headers()
+        .get("content-disposition")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        [before, day()]
+            .iter()
+            .any(|day| named.starts_with(&format!("attachment; filename=\"orders-{day}-")))
+            && named.ends_with(".csv\""),
+        "{named:?}"
+    );
 }
 
 /// An agency's staff search its orders among every agency's: a page of the orders it holds and

@@ -379,12 +379,13 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
 }
 
 /// The fields of a component's answer the gateway passes on.
-const PASSED_ON: [&str; 5] = [
+const PASSED_ON: [&str; 6] = [
     "content-type",
     "content-length",
     "cache-control",
     "etag",
     "retry-after",
+    "content-disposition",
 ];
 
 /// Why a forwarded request has no answer from its component: the status, code and words to
@@ -398,8 +399,9 @@ async fn forward(call: chain::Call<'_>, request_id: &str) -> Result<Answer, Unan
         Ok(answer) => {
             let status = answer.get_status_code();
             // Its type and length, how long it may be kept (a photo's), when to send it again (a
-            // 503 `database_unavailable`), then what every answer gets (`handle`).
-            let mut fields = FieldList::with_capacity(5 + api_plumbing::ADDED_FIELDS);
+            // 503 `database_unavailable`), that it is a file to save and under what name (an
+            // export's), then what every answer gets (`handle`).
+            let mut fields = FieldList::with_capacity(PASSED_ON.len() + api_plumbing::ADDED_FIELDS);
             // Read in one call across the boundary, rather than one for each name.
             for (name, value) in answer.get_headers().copy_all() {
                 if PASSED_ON.contains(&name.as_str()) {
