@@ -58,10 +58,12 @@ pub async fn allowed_origin(headers: &Headers) -> Option<String> {
 pub fn cors(fields: &mut FieldList, origin: &str) {
     push_field(fields, "access-control-allow-origin", origin);
     push_field(fields, "vary", "Origin");
+    // What a web console's script reads beyond the fields every origin may: the request id to
+    // quote, when to send again, a photo's tag, and an export's file name.
     push_field(
         fields,
         "access-control-expose-headers",
-        "x-request-id, retry-after, etag",
+        "x-request-id, retry-after, etag, content-disposition",
     );
 }
 
