@@ -424,6 +424,18 @@ pub fn lookup(method: &str, path: &str) -> Lookup {
     }
 }
 
+/// The methods the table has for `path`, each once, in the table's order: a 405's `Allow`, and
+/// what a CORS preflight allows.
+pub fn methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = Vec::new();
+    for route in ROUTES.iter().filter(|route| route.matches(path)) {
+        if !methods.contains(&route.method) {
+            methods.push(route.method);
+        }
+    }
+    methods
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +510,14 @@ mod tests {
         );
         assert_eq!(lookup("PATCH", "/api/v1/requests"), Lookup::WrongMethod);
         assert_eq!(lookup("GET", "/api/v2/requests"), Lookup::NoSuchPath);
+    }
+
+    #[test]
+    fn a_paths_methods_are_named_once_each() {
+        assert_eq!(methods("/api/v1/requests"), ["POST", "GET"]);
+        // Two patterns (`nearby`, and any number) with one method.
+        assert_eq!(methods("/api/v1/requests/nearby"), ["GET"]);
+        assert!(methods("/api/v2/requests").is_empty());
     }
 
     #[test]

@@ -248,6 +248,7 @@ async fn unknown_ids_routes_and_methods_are_clear() {
     let body: Value = answer.json().await.expect("json");
     assert_eq!(body["error"]["code"], "not_found");
 
+    // A path with other methods: 405, and the methods it has (`Allow`, as HTTP asks).
     let answer = client
         .delete(platform.url("/api/v1/requests"))
         .bearer_auth(&token)
@@ -255,6 +256,16 @@ async fn unknown_ids_routes_and_methods_are_clear() {
         .await
         .expect("answer");
     assert_eq!(answer.status().as_u16(), 405);
+    assert_eq!(answer.headers()["allow"], "POST, GET");
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    let answer = client
+        .put(platform.url("/api/v1/requests/ZMD-20261208-000001/follow"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.headers()["allow"], "POST, DELETE");
 
     for query in [
         "cursor=garbage",

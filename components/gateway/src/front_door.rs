@@ -73,11 +73,7 @@ pub fn cors(fields: &mut FieldList, origin: &str) {
 pub fn preflight(path: &str, origin: Option<&str>) -> Response<String> {
     let mut response = Response::new(String::new());
     *response.status_mut() = spin_sdk::http::StatusCode::NO_CONTENT;
-    let methods: Vec<&str> = routes::ROUTES
-        .iter()
-        .filter(|route| route.matches(path))
-        .map(|route| route.method)
-        .collect();
+    let methods = routes::methods(path);
     if origin.is_some() && !methods.is_empty() {
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {

@@ -47,6 +47,14 @@ fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     json_response(status, body)
 }
 
+/// A 405 `reply` with the `Allow` field HTTP asks of one: the methods the path has.
+fn method_not_allowed(mut reply: Reply, methods: &[&str]) -> Reply {
+    if let Ok(value) = spin_sdk::http::HeaderValue::from_str(&methods.join(", ")) {
+        reply.headers_mut().insert("allow", value);
+    }
+    reply
+}
+
 fn too_large() -> Reply {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -195,10 +203,13 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
             .into();
         }
         routes::Lookup::WrongMethod => {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                codes::METHOD_NOT_ALLOWED,
-                "不支持该请求方法 (method not allowed)",
+            return method_not_allowed(
+                error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    codes::METHOD_NOT_ALLOWED,
+                    "不支持该请求方法 (method not allowed)",
+                ),
+                &routes::methods(&path),
             )
             .into();
         }

@@ -76,12 +76,16 @@ pub(crate) async fn serve(request: Incoming, request_id: &str, address: &str) ->
         }
     };
     if !methods.contains(request.method()) {
-        return refuse(
-            format,
-            StatusCode::METHOD_NOT_ALLOWED,
-            codes::METHOD_NOT_ALLOWED,
-            "不支持该请求方法 (method not allowed)",
-        );
+        let allowed: Vec<&str> = methods.iter().map(Method::as_str).collect();
+        return Answer::Own(crate::method_not_allowed(
+            open311::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format,
+                codes::METHOD_NOT_ALLOWED,
+                "不支持该请求方法 (method not allowed)",
+            ),
+            &allowed,
+        ));
     }
     if let Resource::Discovery = kind {
         return Answer::Own(discovery(&request, format));
