@@ -229,7 +229,7 @@ fn order_filters(operation: OperationBuilder) -> OperationBuilder {
 
 fn common_errors(responses: ResponsesBuilder) -> ResponsesBuilder {
     responses
-        .response("401", error("No token, or an invalid, expired or revoked one (`unauthenticated`, `invalid_token`, `token_expired`, `token_revoked`: sign in again)"))
+        .response("401", error("No token, or an invalid, expired or revoked one (`unauthenticated`, `invalid_token`, `token_expired`, `token_revoked`: sign in again). `WWW-Authenticate` carries the challenge, as on every 401: `Bearer realm=\"12345\"`, with `error=\"invalid_token\"` where a token was sent and refused (RFC 6750)"))
         .response("403", error("The caller's role may not use this route (`forbidden`), or a staff password an administrator chose must be changed first (`password_change_required`)"))
         .response("500", error("Internal error (`internal`); the body is opaque"))
         .response("504", error("The request took too long (`timeout`)"))

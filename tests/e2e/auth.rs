@@ -4,14 +4,23 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tests::{Keys, Options, Platform, valid_request};
 
-async fn list_with(platform: &Platform, authorization: Option<String>) -> (u16, Value) {
+/// A citizen's list with `authorization`: the status, the challenge (`WWW-Authenticate`) and the
+/// body.
+async fn list_with(
+    platform: &Platform,
+    authorization: Option<String>,
+) -> (u16, Option<String>, Value) {
     let mut request = reqwest::Client::new().get(platform.url("/api/v1/requests"));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
     let response = request.send().await.expect("answer");
     let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|value| value.to_str().expect("text").to_owned());
+    (status, challenge, response.json().await.expect("json"))
 }
 
 fn claims(overrides: Value) -> Value {
@@ -59,10 +68,18 @@ async fn requests_without_a_valid_token_are_401() {
         ("a citizen claiming an agency", Some(format!("Bearer {}", platform.keys.sign(&claims(json!({"agency": "utility-water"}))))), "invalid_token"),
         ("no expiry", Some(format!("Bearer {}", platform.keys.sign(&json!({"sub": "citizen-1", "role": "citizen", "iss": "hotline", "aud": "hotline-api"})))), "invalid_token"),
     ];
+    // Each with the challenge HTTP asks of a 401 (RFC 6750's for bearer tokens): a token sent
+    // but refused is `invalid_token`, so that a client knows to refresh it or sign in again.
     for (name, authorization, code) in cases {
-        let (status, body) = list_with(&platform, authorization).await;
+        let (status, challenge, body) = list_with(&platform, authorization).await;
         assert_eq!(status, 401, "{name}");
         assert_eq!(body["error"]["code"], code, "{name}");
+        let expected = if code == "unauthenticated" {
+            r#"Bearer realm="12345""#
+        } else {
+            r#"Bearer realm="12345", error="invalid_token""#
+        };
+        assert_eq!(challenge.as_deref(), Some(expected), "{name}");
     }
 }
 
@@ -613,13 +630,13 @@ async fn listed_origins_get_cors_and_rotated_keys_both_verify() {
 
     // During a rotation both keys are published: tokens signed with either are accepted.
     let previous = platform.previous_keys.as_ref().expect("a previous key");
-    let (status, _) = list_with(
+    let (status, _, _) = list_with(
         &platform,
         Some(format!("Bearer {}", previous.token("citizen-1", "citizen"))),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = list_with(
+    let (status, _, _) = list_with(
         &platform,
         Some(format!(
             "Bearer {}",

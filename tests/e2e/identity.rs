@@ -38,6 +38,14 @@ async fn chosen_by_holder(platform: &Platform, username: &str) {
         .expect("the password marked as the holder's");
 }
 
+/// The challenge (`WWW-Authenticate`) of `answer`.
+fn challenge(answer: &reqwest::Response) -> Option<&str> {
+    answer
+        .headers()
+        .get("www-authenticate")
+        .map(|value| value.to_str().expect("text"))
+}
+
 #[tokio::test]
 async fn staff_sign_in_and_refresh_tokens_rotate_once() {
     let platform = Platform::start().await;
@@ -121,6 +129,17 @@ async fn staff_sign_in_and_refresh_tokens_rotate_once() {
         (401, "token_revoked".into()),
         "the signed-out session's access token"
     );
+    // Its challenge says the token was refused (RFC 6750's `invalid_token`): refresh or sign in.
+    let answer = reqwest::Client::new()
+        .get(platform.url("/api/v1/centre/queue"))
+        .bearer_auth(&third.access_token)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(
+        (answer.status().as_u16(), challenge(&answer)),
+        (401, Some(r#"Bearer realm="12345", error="invalid_token""#))
+    );
     with_token(&platform, &elsewhere.access_token)
         .queue()
         .await
@@ -171,11 +190,20 @@ async fn wrong_passwords_are_limited_and_every_try_is_audited() {
         .await
         .expect("created");
     let door = platform.anonymous();
+    // An unknown user reads like a wrong password; the 401 has the challenge every 401 has,
+    // naming only the kind of token the API takes.
+    let answer = reqwest::Client::new()
+        .post(platform.url("/api/v1/auth/staff/sign-in"))
+        .json(&serde_json::json!({ "username": "nobody.here", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("an answer");
     assert_eq!(
-        code(door.staff_sign_in("nobody.here", PASSWORD).await),
-        (401, "invalid_credentials".into()),
-        "an unknown user reads like a wrong password"
+        (answer.status().as_u16(), challenge(&answer)),
+        (401, Some(r#"Bearer realm="12345""#))
     );
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "invalid_credentials");
     for _ in 0..5 {
         assert_eq!(
             code(door.staff_sign_in("li.na", "not the password").await),

@@ -51,6 +51,22 @@ pub struct Principal {
     pub password_change_required: bool,
 }
 
+/// The challenge a 401 carries (HTTP asks one of every 401): the API takes bearer tokens
+/// (RFC 6750), and one that was presented but refused (malformed, forged, expired, revoked) is
+/// `invalid_token`, which tells a client to refresh it or sign in again.
+pub fn challenge(reply: &mut api_plumbing::Reply, token_refused: bool) {
+    let challenge = if token_refused {
+        r#"Bearer realm="12345", error="invalid_token""#
+    } else {
+        r#"Bearer realm="12345""#
+    };
+    reply.headers_mut().insert(
+        "www-authenticate",
+        spin_sdk::http::HeaderValue::from_static(challenge),
+    );
+}
+
+#[derive(PartialEq, Eq)]
 pub enum Refusal {
     Missing,
     Invalid,

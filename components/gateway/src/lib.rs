@@ -133,11 +133,20 @@ async fn handle(request: Incoming) -> Result<types::Response, types::ErrorCode> 
         .encode_lower(&mut uuid::Uuid::encode_buffer())
         .to_owned();
     let origin = front_door::allowed_origin(request.headers()).await;
-    let answer = if request.method() == Method::OPTIONS {
+    let mut answer = if request.method() == Method::OPTIONS {
         front_door::preflight(request.path(), origin.as_deref()).into()
     } else {
         serve(request, &request_id).await
     };
+    // Every 401 carries a challenge: signing in failed, or a refresh token was refused (those
+    // refusing a bearer token say how, above). Components answer no 401: the gateway
+    // authenticates.
+    if let Answer::Own(reply) = &mut answer
+        && reply.status() == StatusCode::UNAUTHORIZED
+        && !reply.headers().contains_key("www-authenticate")
+    {
+        auth::challenge(reply, false);
+    }
     // Every answer names its request (`x-request-id`), as the logs name it.
     answer.into_wasi(|fields| {
         api_plumbing::push_field(fields, headers::REQUEST_ID, request_id);
@@ -222,7 +231,9 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
         let principal = match auth::authenticate(request.headers()).await {
             Ok(principal) => principal,
             Err(refusal) => {
-                return error(StatusCode::UNAUTHORIZED, refusal.code(), refusal.message()).into();
+                let mut reply = error(StatusCode::UNAUTHORIZED, refusal.code(), refusal.message());
+                auth::challenge(&mut reply, refusal != auth::Refusal::Missing);
+                return reply.into();
             }
         };
         if !rule.roles.contains(&principal.role.as_str()) {
@@ -243,7 +254,12 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     )
     .await
     {
-        return refused.into_reply(request_id).into();
+        let mut reply = refused.into_reply(request_id);
+        // The one 401 of the count: the token's session was ended.
+        if reply.status() == StatusCode::UNAUTHORIZED {
+            auth::challenge(&mut reply, true);
+        }
+        return reply.into();
     }
     // A password an administrator chose opens only the way to change it (after the revocation
     // check, so that a token of an ended session says so first).
