@@ -256,7 +256,7 @@ async fn unknown_ids_routes_and_methods_are_clear() {
         .await
         .expect("answer");
     assert_eq!(answer.status().as_u16(), 405);
-    assert_eq!(answer.headers()["allow"], "POST, GET");
+    assert_eq!(answer.headers()["allow"], "POST, GET, HEAD");
     let body: Value = answer.json().await.expect("json");
     assert_eq!(body["error"]["code"], "method_not_allowed");
     let answer = client
@@ -266,6 +266,39 @@ async fn unknown_ids_routes_and_methods_are_clear() {
         .await
         .expect("answer");
     assert_eq!(answer.headers()["allow"], "POST, DELETE");
+
+    // HEAD is answered as GET is, less the body: the same status and length.
+    let got = client
+        .get(platform.url("/api/v1/requests"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    let length = got.headers()["content-length"].clone();
+    assert_eq!(got.bytes().await.expect("a body").len().to_string(), length);
+    let head = client
+        .head(platform.url("/api/v1/requests"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.headers()["content-length"], length);
+    assert!(head.bytes().await.expect("no body").is_empty());
+    let head = client
+        .head(platform.url("/health"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(head.status().as_u16(), 200);
+    // The gateway's own paths take GET (and HEAD) alone, and say so.
+    let answer = client
+        .put(platform.url("/health"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status().as_u16(), 405);
+    assert_eq!(answer.headers()["allow"], "GET, HEAD");
 
     for query in [
         "cursor=garbage",

@@ -438,7 +438,7 @@ async fn open311_refuses_what_it_must_in_its_own_shape() {
         .await
         .expect("an answer");
     assert_eq!(response.status().as_u16(), 405);
-    assert_eq!(response.headers()["allow"], "GET, POST");
+    assert_eq!(response.headers()["allow"], "GET, HEAD, POST");
 
     // Filing: not a form; fields missing or wrong; nothing written.
     let response = reqwest::Client::new()

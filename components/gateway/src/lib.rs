@@ -47,9 +47,20 @@ fn error(status: StatusCode, code: &str, message: &str) -> Reply {
     json_response(status, body)
 }
 
-/// A 405 `reply` with the `Allow` field HTTP asks of one: the methods the path has.
+/// The paths the gateway answers itself, outside the route table: GET (and HEAD) only.
+const OWN_PATHS: [&str; 3] = ["/openapi.json", "/health", "/health/components"];
+
+/// A 405 `reply` with the `Allow` field HTTP asks of one: the methods the path has (HEAD with
+/// GET, as each GET is answered to a HEAD too).
 fn method_not_allowed(mut reply: Reply, methods: &[&str]) -> Reply {
-    if let Ok(value) = spin_sdk::http::HeaderValue::from_str(&methods.join(", ")) {
+    let mut allowed = Vec::with_capacity(methods.len() + 1);
+    for method in methods {
+        allowed.push(*method);
+        if *method == "GET" {
+            allowed.push("HEAD");
+        }
+    }
+    if let Ok(value) = spin_sdk::http::HeaderValue::from_str(&allowed.join(", ")) {
         reply.headers_mut().insert("allow", value);
     }
     reply
@@ -136,7 +147,7 @@ async fn handle(request: Incoming) -> Result<types::Response, types::ErrorCode> 
     let mut answer = if request.method() == Method::OPTIONS {
         front_door::preflight(request.path(), origin.as_deref()).into()
     } else {
-        serve(request, &request_id).await
+        serve(request.head_as_get(), &request_id).await
     };
     // Every 401 carries a challenge: signing in failed, or a refresh token was refused (those
     // refusing a bearer token say how, above). Components answer no 401: the gateway
@@ -170,6 +181,17 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
     if path.starts_with("/open311/") {
         let address = client_address(request.headers());
         return open311::serve(request, request_id, &address).await;
+    }
+    if OWN_PATHS.contains(&path.as_str()) && request.method() != Method::GET {
+        return method_not_allowed(
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::METHOD_NOT_ALLOWED,
+                "不支持该请求方法 (method not allowed)",
+            ),
+            &["GET"],
+        )
+        .into();
     }
     if request.method() == Method::GET {
         match path.as_str() {
