@@ -66,6 +66,18 @@ fn method_not_allowed(mut reply: Reply, methods: &[&str]) -> Reply {
     reply
 }
 
+/// 405 `method_not_allowed` for a path that takes `methods`.
+fn wrong_method(methods: &[&str]) -> Reply {
+    method_not_allowed(
+        error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            codes::METHOD_NOT_ALLOWED,
+            "不支持该请求方法 (method not allowed)",
+        ),
+        methods,
+    )
+}
+
 fn too_large() -> Reply {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -183,15 +195,7 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
         return open311::serve(request, request_id, &address).await;
     }
     if OWN_PATHS.contains(&path.as_str()) && request.method() != Method::GET {
-        return method_not_allowed(
-            error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                codes::METHOD_NOT_ALLOWED,
-                "不支持该请求方法 (method not allowed)",
-            ),
-            &["GET"],
-        )
-        .into();
+        return wrong_method(&["GET"]).into();
     }
     if request.method() == Method::GET {
         match path.as_str() {
@@ -234,15 +238,7 @@ async fn serve(request: Incoming, request_id: &str) -> Answer {
             .into();
         }
         routes::Lookup::WrongMethod => {
-            return method_not_allowed(
-                error(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    codes::METHOD_NOT_ALLOWED,
-                    "不支持该请求方法 (method not allowed)",
-                ),
-                &routes::methods(&path),
-            )
-            .into();
+            return wrong_method(&routes::methods(&path)).into();
         }
     };
 
